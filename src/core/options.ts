@@ -1,0 +1,187 @@
+// Options → options with defaults → compiled options (ms numbers), validated once.
+// Every timing field is documented with its unit; durations accept ms numbers or
+// strings such as "30s" (see duration.ts).
+import { parseDuration, type Duration } from "./duration.js";
+import { InvalidOptionError } from "./errors.js";
+
+/** Timing and escalation knobs; settable on the Monitor (defaults) and per peer. */
+export interface TimingOptions {
+  /** How often a healthy peer is probed. Default 30 s. */
+  interval?: Duration;
+  /** Deadline of one probe: connect + headers + body. Default 5 s; must be < interval. */
+  timeout?: Duration;
+  /** Delay before the next probe after a miss. Default = interval. */
+  retryInterval?: Duration;
+  /** K: consecutive misses before a restart. Default 3, >= 1. */
+  missedBeforeRestart?: number;
+  /** R: restarts in one incident before isolation. Default 3, >= 0. */
+  restartsBeforeIsolate?: number;
+  /** Extra wait after a restart before probing again. Default = interval. */
+  startupGrace?: Duration;
+  /** Added to startupGrace after restart n: initial × 2^(n−1), capped at max. Default 10 s / 5 m. */
+  restartBackoff?: { initial?: Duration; max?: Duration };
+  /** A peer HEALTHY this long gets restart_count back to 0. Default 10 m. */
+  stableAfter?: Duration;
+  /** Consecutive ok probes needed to count as recovered. Default 1, >= 1. */
+  successThreshold?: number;
+}
+
+export interface HttpProbeSpec {
+  url: string;
+  /** Status that means alive. Default 200. */
+  expectStatus?: number;
+  /** Extra request headers (e.g. Authorization). Values are never logged. */
+  headers?: Record<string, string>;
+}
+export interface TcpProbeSpec {
+  host: string;
+  port: number;
+}
+export interface ExecProbeSpec {
+  /** argv[0] is the program; no shell. Exit 0 = alive. */
+  argv: string[];
+}
+/** Authenticated heartbeat of a wdmesh node: GET /health?nonce=N, proof = HMAC-SHA256(key, "NAME:N"). */
+export interface HeartbeatProbeSpec {
+  url: string;
+  node: string;
+  key: string;
+}
+export type ProbeSpec =
+  | { http: HttpProbeSpec }
+  | { tcp: TcpProbeSpec }
+  | { exec: ExecProbeSpec }
+  | { heartbeat: HeartbeatProbeSpec };
+
+export interface CommandSpec {
+  argv: string[];
+  /** Deadline of the command. Default 30 s. */
+  timeout?: Duration;
+}
+export type RestartSpec = { systemd: { unit: string; timeout?: Duration } } | { command: CommandSpec };
+export type IsolateMode = "network" | "stop" | "freeze";
+export type IsolateSpec =
+  | { systemd: { unit: string; mode?: IsolateMode; timeout?: Duration } }
+  | { command: CommandSpec; release?: CommandSpec };
+
+/** Full form of registerPeer: the keys of a config peer, camelCase, timing overrides too. */
+export interface PeerSpec extends TimingOptions {
+  name: string;
+  probe: ProbeSpec;
+  restart?: RestartSpec | "none";
+  isolate?: IsolateSpec | "none";
+}
+
+/** Compiled timing policy of one peer: every duration in ms. */
+export interface Policy {
+  intervalMs: number;
+  timeoutMs: number;
+  retryIntervalMs: number;
+  missedBeforeRestart: number;
+  restartsBeforeIsolate: number;
+  startupGraceMs: number;
+  backoffInitialMs: number;
+  backoffMaxMs: number;
+  stableAfterMs: number;
+  successThreshold: number;
+}
+
+const DEFAULTS = {
+  interval: 30_000,
+  timeout: 5_000,
+  missedBeforeRestart: 3,
+  restartsBeforeIsolate: 3,
+  backoffInitial: 10_000,
+  backoffMax: 300_000,
+  stableAfter: 600_000,
+  successThreshold: 1,
+};
+
+/** 5 s, or 80 % of a shorter interval, so the default always satisfies timeout < interval. */
+function defaultTimeout(intervalMs: number): number {
+  return Math.min(DEFAULTS.timeout, Math.max(1, Math.floor(intervalMs * 0.8)));
+}
+
+function dur(v: Duration | undefined, field: string, min: number): number | undefined {
+  if (v === undefined) return undefined;
+  let ms: number;
+  try {
+    ms = parseDuration(v, field);
+  } catch {
+    throw new InvalidOptionError(
+      field,
+      `${JSON.stringify(v)} is not a duration; use ms (number) or a string like "30s", "500ms", "5m"`,
+    );
+  }
+  if (ms < min) throw new InvalidOptionError(field, `must be >= ${min} ms (got ${ms} ms)`);
+  return ms;
+}
+
+function int(v: unknown, field: string, min: number, max: number): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
+    throw new InvalidOptionError(field, `must be an integer from ${min} to ${max} (got ${JSON.stringify(v)})`);
+  }
+  return v;
+}
+
+/**
+ * Compiles timing options over a base policy. `prefix` names the field in errors
+ * (e.g. "peers.sidecar."). Throws InvalidOptionError (code WDM_INVALID_OPTION).
+ */
+export function compilePolicy(opts: TimingOptions, base?: Policy, prefix = ""): Policy {
+  const f = (n: string): string => prefix + n;
+  const interval = dur(opts.interval, f("interval"), 1) ?? base?.intervalMs ?? DEFAULTS.interval;
+  const timeout = dur(opts.timeout, f("timeout"), 1) ?? base?.timeoutMs ?? defaultTimeout(interval);
+  const retry = dur(opts.retryInterval, f("retryInterval"), 1) ?? base?.retryIntervalMs ?? interval;
+  const grace = dur(opts.startupGrace, f("startupGrace"), 0) ?? base?.startupGraceMs ?? interval;
+  const bInit =
+    dur(opts.restartBackoff?.initial, f("restartBackoff.initial"), 0) ??
+    base?.backoffInitialMs ??
+    DEFAULTS.backoffInitial;
+  const bMax =
+    dur(opts.restartBackoff?.max, f("restartBackoff.max"), 0) ?? base?.backoffMaxMs ?? DEFAULTS.backoffMax;
+  const stable = dur(opts.stableAfter, f("stableAfter"), 0) ?? base?.stableAfterMs ?? DEFAULTS.stableAfter;
+  const k =
+    int(opts.missedBeforeRestart, f("missedBeforeRestart"), 1, 1000) ??
+    base?.missedBeforeRestart ??
+    DEFAULTS.missedBeforeRestart;
+  const r =
+    int(opts.restartsBeforeIsolate, f("restartsBeforeIsolate"), 0, 1000) ??
+    base?.restartsBeforeIsolate ??
+    DEFAULTS.restartsBeforeIsolate;
+  const s =
+    int(opts.successThreshold, f("successThreshold"), 1, 1000) ??
+    base?.successThreshold ??
+    DEFAULTS.successThreshold;
+  if (timeout >= interval) {
+    throw new InvalidOptionError(
+      f("timeout"),
+      `must be shorter than interval (timeout ${timeout} ms >= interval ${interval} ms); lower timeout or raise interval`,
+    );
+  }
+  if (bMax < bInit) {
+    throw new InvalidOptionError(
+      f("restartBackoff.max"),
+      `must be >= restartBackoff.initial (${bMax} ms < ${bInit} ms)`,
+    );
+  }
+  return {
+    intervalMs: interval,
+    timeoutMs: timeout,
+    retryIntervalMs: retry,
+    missedBeforeRestart: k,
+    restartsBeforeIsolate: r,
+    startupGraceMs: grace,
+    backoffInitialMs: bInit,
+    backoffMaxMs: bMax,
+    stableAfterMs: stable,
+    successThreshold: s,
+  };
+}
+
+/** Delay before the first probe after restart number `n` (1-based): grace + initial × 2^(n−1), capped. */
+export function restartDelayMs(p: Policy, n: number): number {
+  const exp = Math.min(p.backoffInitialMs * 2 ** Math.max(0, n - 1), p.backoffMaxMs);
+  return p.startupGraceMs + exp;
+}

@@ -1,0 +1,87 @@
+// Public shapes of the product (SPEC §2). JSON shapes are snake_case and
+// seed-compatible: timestamps are RFC 3339 strings, `null` when never.
+
+/**
+ * Health of one peer, as the ladder sees it.
+ * - UNKNOWN:  registered, never probed (or just released); we claim nothing.
+ * - HEALTHY:  the last probe answered as expected.
+ * - DEGRADED: 1..K-1 consecutive misses, no restart yet in this incident.
+ * - OFFLINE:  at least one restart was issued in this incident and the peer has not answered since.
+ * - ISOLATED: cut off after R failed restarts; only an operator `release` undoes it.
+ */
+export type PeerStatus = "UNKNOWN" | "HEALTHY" | "DEGRADED" | "OFFLINE" | "ISOLATED";
+
+export type Severity = "INFO" | "MEDIUM" | "HIGH" | "CRITICAL";
+
+export const SEVERITY_RANK: Readonly<Record<Severity, number>> = {
+  INFO: 0,
+  MEDIUM: 1,
+  HIGH: 2,
+  CRITICAL: 3,
+};
+
+export type ActionKind = "alert" | "restart" | "isolate" | "alert_architect" | "recovered" | "release";
+
+/** Outcome of a remediation effect (restart, isolate, release), recorded on its action. */
+export interface ActionResult {
+  ok: boolean;
+  /** Why it failed, in words an operator can act on. Never contains secrets. */
+  error?: string;
+  /** What was actually done, e.g. "systemctl restart sidecar.service" or "fell back to stop". */
+  detail?: string;
+  /** New MainPID after a systemd restart, when known. */
+  main_pid?: number;
+  /** Wall time the effect took, ms. */
+  duration_ms?: number;
+}
+
+export interface EscalationAction {
+  /** RFC 3339. */
+  timestamp: string;
+  peer_name: string;
+  action: ActionKind;
+  reason: string;
+  severity: Severity;
+  /** Unique id of this action; receivers dedupe on it. */
+  id: string;
+  /** The incident this action belongs to; null only for actions outside an incident. */
+  incident_id: string | null;
+  /** Name of the node that decided it. */
+  node: string;
+  result?: ActionResult;
+}
+
+export interface PeerHealth {
+  name: string;
+  endpoint: string;
+  status: PeerStatus;
+  last_seen: string | null;
+  missed_count: number;
+  restart_count: number;
+  last_restart: string | null;
+  response_time_ms: number;
+  last_error: string | null;
+  incident_id: string | null;
+  isolated_at: string | null;
+  silenced_until: string | null;
+  /** Mesh: the node that remediates this peer (this node when not in a mesh). */
+  owner: string | null;
+}
+
+export interface MonitorStats {
+  total_checks: number;
+  total_misses: number;
+  total_restarts: number;
+  total_isolations: number;
+  started_at: string;
+  peer_count: number;
+}
+
+/** Result of one probe. `ok` false is a miss; `error` says why, precisely. */
+export interface ProbeResult {
+  ok: boolean;
+  /** Time from start of the probe to its verdict, ms. */
+  duration_ms: number;
+  /** e.g. "connection refused", "timeout after 5000 ms", "status 503 (expected 200)", "body larger than 65536 bytes". */
+  error?: string;
+}

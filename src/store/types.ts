@@ -1,0 +1,84 @@
+// What the Monitor and the alert workers need from durable state. The SQLite
+// implementation lives beside this file; tests use an in-memory fake.
+import type { IsolationRecord } from "../act/executor.js";
+import type { LadderState } from "../core/ladder.js";
+import type { ActionResult, EscalationAction, PeerHealth, Severity } from "../core/types.js";
+
+export type EffectKind = "restart" | "isolate" | "release";
+
+/** A remediation intent. Written `pending` with its transition, before it runs. */
+export interface EffectRecord {
+  /** = the id of the action that asked for it; the idempotency key. */
+  id: string;
+  peer: string;
+  kind: EffectKind;
+  attempt: number;
+  status: "pending" | "done";
+  result: ActionResult | null;
+}
+
+export interface PersistedPeer {
+  name: string;
+  state: LadderState;
+  /** What the last isolation applied, for release. */
+  isolation: IsolationRecord | null;
+}
+
+/** One ladder transition: state, journal entries, outbox rows, effect intents — one transaction. */
+export interface TransitionCommit {
+  peer: string;
+  state: LadderState;
+  /** Journal entries (and, per sink routing, outbox rows), in order. */
+  actions: EscalationAction[];
+  /** PeerHealth at the moment of the transition; sent with webhook alerts. */
+  snapshot: PeerHealth;
+  effects: Array<Pick<EffectRecord, "id" | "kind" | "attempt">>;
+}
+
+export interface MonitorStore {
+  /** Peers as they were last committed (resume after a crash or restart). */
+  loadPeers(): PersistedPeer[];
+  /** Commits one transition atomically. Throws WDM_STATE_STORE if it cannot. */
+  commit(t: TransitionCommit): void;
+  /** Non-escalating changes (last_seen, response time, last_error); may be buffered. */
+  saveState(peer: string, state: LadderState): void;
+  /** Marks an effect done with its result; for isolate also remembers what was applied. */
+  recordEffectResult(effectId: string, result: ActionResult, isolation?: IsolationRecord | null): void;
+  /** Effects written pending but never finished (the watchdog died in between). */
+  pendingEffects(): EffectRecord[];
+  effect(effectId: string): EffectRecord | undefined;
+  isolation(peer: string): IsolationRecord | null;
+  /** Flush buffered state. */
+  flush(): void;
+  close(): void;
+}
+
+/** A journal entry as served by the API: the action, its outcome, and the chain links. */
+export interface JournalEntry extends EscalationAction {
+  seq: number;
+  prev_hash: string;
+  hash: string;
+}
+
+export type DeliveryState = "pending" | "delivered" | "dead";
+
+/** One action to deliver to one sink. */
+export interface OutboxRow {
+  seq: number;
+  sink: string;
+  action: EscalationAction;
+  peer: PeerHealth;
+  state: DeliveryState;
+  attempts: number;
+  /** Epoch ms. */
+  created_at: number;
+  next_attempt_at: number;
+  delivered_at: number | null;
+  last_error: string | null;
+}
+
+/** Routing of actions to sinks, fixed at open time from the config. */
+export interface SinkRoute {
+  name: string;
+  minSeverity: Severity;
+}
