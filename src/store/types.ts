@@ -82,3 +82,30 @@ export interface SinkRoute {
   name: string;
   minSeverity: Severity;
 }
+
+/** An incident still open, with the latest action raised in it. */
+export interface OpenIncident {
+  incident_id: string;
+  peer: string;
+  /** Epoch ms. */
+  opened_at: number;
+  last_action: EscalationAction;
+}
+
+/** What a delivery worker needs from the outbox. Rows of one sink are delivered in `seq` order. */
+export interface OutboxPort {
+  /** Oldest pending row of `sink` (whatever its next_attempt_at), or undefined. */
+  head(sink: string): OutboxRow | undefined;
+  markDelivered(seq: number, now: number): void;
+  /** Failed attempt: attempts+1, next try at `nextAttemptAt` (epoch ms). */
+  markRetry(seq: number, nextAttemptAt: number, error: string): void;
+  /** Gives up on a row (4xx other than 408/429, or older than max_age); it stays visible. */
+  markDead(seq: number, reason: string, now: number): void;
+  list(filter: { state?: DeliveryState; sink?: string; limit?: number }): OutboxRow[];
+  depth(): Record<string, { pending: number; dead: number }>;
+  /** The outcome of the effect an action asked for (restart/isolate/release), if recorded. */
+  effect(effectId: string): EffectRecord | undefined;
+  openIncidents(): OpenIncident[];
+  /** Called after every commit that added outbox rows. Returns unsubscribe. */
+  onAppend(listener: () => void): () => void;
+}

@@ -1,0 +1,42 @@
+// Resolved alert sink configuration (config/ produces it from the YAML `alerts:` list).
+// Durations are ms.
+import type { Severity } from "../core/types.js";
+
+export interface SinkCommon {
+  /** Unique sink name (outbox rows are per sink). */
+  name: string;
+  /** Only actions at or above this severity are sent. Default INFO. */
+  minSeverity: Severity;
+  /** Per-request deadline, ms. Default 10 000. */
+  timeoutMs: number;
+  /** Rows older than this are dead-lettered instead of retried, ms. Default 24 h. */
+  maxAgeMs: number;
+  /** Extra request headers. Values are secrets: never logged. */
+  headers: Record<string, string>;
+}
+
+export type SinkConfig =
+  | (SinkCommon & {
+      kind: "webhook";
+      url: string;
+      /** HMAC-SHA256 signing secret (X-Wdmesh-Signature); optional. */
+      secret?: string;
+      /** generic: SPEC §7 payload; slack: {"text"}; pagerduty: Events API v2. */
+      format: "generic" | "slack" | "pagerduty";
+      /** PagerDuty routing key (format pagerduty). */
+      routingKey?: string;
+    })
+  | (SinkCommon & {
+      kind: "alertmanager";
+      /** Base URL, e.g. http://127.0.0.1:9093 (POST {url}/api/v2/alerts). */
+      url: string;
+      /** Re-send firing alerts this often, ms. Default 60 000. */
+      resendIntervalMs: number;
+    })
+  | (SinkCommon & { kind: "slack"; url: string })
+  | (SinkCommon & {
+      kind: "pagerduty";
+      routingKey: string;
+      /** Events API v2 endpoint. Default https://events.pagerduty.com/v2/enqueue. */
+      url: string;
+    });
