@@ -123,7 +123,7 @@ function expire(s: LadderState, p: Policy, now: number): LadderState {
 function onOk(s: LadderState, e: { durationMs: number }, p: Policy, ctx: StepContext): StepOutput {
   const seen = { ...s, lastSeenAt: ctx.now, responseTimeMs: Math.round(e.durationMs), lastError: null };
   if (s.status === "ISOLATED") return { state: seen, effects: [] };
-  const okStreak = s.okStreak + 1;
+  const okStreak = Math.min(s.okStreak + 1, p.successThreshold);
   if (okStreak < p.successThreshold) {
     return { state: { ...seen, okStreak, missed: 0 }, effects: [] };
   }

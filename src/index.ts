@@ -1,0 +1,35 @@
+// watchdog-mesh — library entry.
+export { Monitor } from "./monitor.js";
+export type { MonitorOptions, EscalationHandler, ProbeListener, SchedulerStats } from "./monitor.js";
+export type {
+  PeerStatus,
+  PeerHealth,
+  EscalationAction,
+  ActionKind,
+  ActionResult,
+  MonitorStats,
+  Severity,
+  ProbeResult,
+} from "./core/types.js";
+export type {
+  PeerSpec,
+  ProbeSpec,
+  RestartSpec,
+  IsolateSpec,
+  IsolateMode,
+  TimingOptions,
+  HttpProbeSpec,
+  TcpProbeSpec,
+  ExecProbeSpec,
+  HeartbeatProbeSpec,
+  CommandSpec,
+} from "./core/options.js";
+export { WatchdogError, InvalidOptionError } from "./core/errors.js";
+export type { ErrorCode } from "./core/errors.js";
+export { parseDuration, type Duration } from "./core/duration.js";
+export type { Executor, IsolationRecord, RemediationTarget, IsolateOutcome } from "./act/executor.js";
+export type { Prober } from "./probe/prober.js";
+export type { Clock } from "./schedule/clock.js";
+export type { Logger } from "./logger.js";
+export { step, initialState } from "./core/ladder.js";
+export type { LadderState, LadderEvent, Effect } from "./core/ladder.js";

@@ -1,0 +1,567 @@
+// The library's Monitor (SPEC §2): wires probes, the scheduler and the pure ladder,
+// and — when given an executor and a store — remediation and durable state.
+//
+// Flow per probe: acquire a concurrency slot → probe → release the slot → ladder step
+// → commit (state, journal, outbox, effect intents in one transaction) → run effects
+// → record their results → call escalation handlers (outside any critical section).
+import { randomUUID } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Executor, IsolationRecord, RemediationTarget } from "./act/executor.js";
+import { parseDuration, iso, type Duration } from "./core/duration.js";
+import { InvalidOptionError, WatchdogError } from "./core/errors.js";
+import { initialState, step, type Effect, type LadderEvent, type LadderState } from "./core/ladder.js";
+import {
+  compilePolicy,
+  restartDelayMs,
+  type PeerSpec,
+  type Policy,
+  type TimingOptions,
+} from "./core/options.js";
+import type { ActionResult, EscalationAction, MonitorStats, PeerHealth, ProbeResult } from "./core/types.js";
+import { silentLogger, type Logger } from "./logger.js";
+import { escalationStateChanged, toPeerHealth } from "./peer-health.js";
+import { createProber, probeEndpoint, probeTarget } from "./probe/index.js";
+import type { Prober } from "./probe/prober.js";
+import { systemClock, type Clock } from "./schedule/clock.js";
+import { LatenessRecorder, type LatenessSummary } from "./schedule/lateness.js";
+import { Scheduler } from "./schedule/scheduler.js";
+import { Semaphore } from "./schedule/semaphore.js";
+import { validatePeerSpec } from "./peer-spec.js";
+import type { MonitorStore } from "./store/types.js";
+
+export interface MonitorOptions extends TimingOptions {
+  /** This node's name; stamped on every action. Required. */
+  selfName: string;
+  /** Max probes in flight at once. Default 256. */
+  concurrency?: number;
+  logger?: Logger;
+  /** Time source (tests pass a fake). */
+  clock?: Clock;
+  /** Carries out restart / isolate / release. Without one, actions are only emitted. */
+  executor?: Executor;
+  /** Durable state; without one, state lives in memory. */
+  store?: MonitorStore;
+  /** Probe implementation (tests pass a fake). Default: HTTP/TCP/exec/heartbeat prober. */
+  prober?: Prober;
+  /** Random in [0,1) for start jitter (tests pass a fixed one). */
+  random?: () => number;
+}
+
+export type EscalationHandler = (action: EscalationAction) => void | Promise<void>;
+export type ProbeListener = (peer: string, result: ProbeResult, latenessMs: number) => void;
+
+export interface SchedulerStats {
+  in_flight: number;
+  queued: number;
+  lateness: LatenessSummary;
+}
+
+interface Peer {
+  spec: PeerSpec;
+  policy: Policy;
+  endpoint: string;
+  target: { host?: string; port?: number };
+  state: LadderState;
+  isolation: IsolationRecord | null;
+  /** Serialises everything that touches this peer (probes, release, restart). */
+  lock: Promise<void>;
+  /** The probe in flight, shared by concurrent callers. */
+  probing: Promise<void> | null;
+  /** Epoch ms before which the scheduler should not probe (after a restart). */
+  notBefore: number;
+}
+
+const NOT_CONFIGURED: ActionResult = { ok: false, error: "no method configured for this peer; nothing was done" };
+
+export class Monitor {
+  readonly selfName: string;
+  private readonly policy: Policy;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly executor: Executor | undefined;
+  private readonly store: MonitorStore | undefined;
+  private readonly random: () => number;
+  private readonly sem: Semaphore;
+  private readonly peers = new Map<string, Peer>();
+  private readonly handlers = new Set<EscalationHandler>();
+  private readonly probeListeners = new Set<ProbeListener>();
+  private readonly lateness = new LatenessRecorder();
+  private readonly persisted: Map<string, { state: LadderState; isolation: IsolationRecord | null }>;
+  private readonly ownProber: boolean;
+  private prober: Prober | null;
+  private scheduler: Scheduler | null = null;
+  private abort = new AbortController();
+  private resumed = false;
+  private readonly counters = { checks: 0, misses: 0, restarts: 0, isolations: 0 };
+  private readonly startedAt: number;
+
+  constructor(opts: MonitorOptions) {
+    if (!opts || typeof opts.selfName !== "string" || opts.selfName.trim() === "") {
+      throw new InvalidOptionError("selfName", "is required: a non-empty name for this node");
+    }
+    this.selfName = opts.selfName;
+    this.policy = compilePolicy(opts);
+    const concurrency = opts.concurrency ?? 256;
+    if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 65536) {
+      throw new InvalidOptionError("concurrency", `must be an integer from 1 to 65536 (got ${String(concurrency)})`);
+    }
+    this.sem = new Semaphore(concurrency);
+    this.clock = opts.clock ?? systemClock;
+    this.logger = opts.logger ?? silentLogger;
+    this.executor = opts.executor;
+    this.store = opts.store;
+    this.random = opts.random ?? Math.random;
+    this.ownProber = opts.prober === undefined;
+    this.prober = opts.prober ?? null;
+    this.startedAt = this.clock.now();
+    this.persisted = new Map(
+      (this.store?.loadPeers() ?? []).map((p) => [p.name, { state: p.state, isolation: p.isolation }]),
+    );
+  }
+
+  // ---------------------------------------------------------------- peers
+
+  /** Seed form `registerPeer(name, url)` or full form `registerPeer(spec)`. */
+  registerPeer(nameOrSpec: string | PeerSpec, endpoint?: string): void {
+    const spec: PeerSpec =
+      typeof nameOrSpec === "string"
+        ? { name: nameOrSpec, probe: { http: { url: endpoint as string } } }
+        : nameOrSpec;
+    validatePeerSpec(spec);
+    if (this.peers.has(spec.name)) {
+      throw new WatchdogError(
+        "WDM_DUPLICATE_PEER",
+        `peer "${spec.name}" is already registered; peer names must be unique`,
+        "name",
+      );
+    }
+    const policy = compilePolicy(spec, this.policy, `peers.${spec.name}.`);
+    const saved = this.persisted.get(spec.name);
+    const peer: Peer = {
+      spec,
+      policy,
+      endpoint: probeEndpoint(spec.probe),
+      target: probeTarget(spec.probe),
+      state: saved?.state ?? initialState(),
+      isolation: saved?.isolation ?? null,
+      lock: Promise.resolve(),
+      probing: null,
+      notBefore: 0,
+    };
+    this.peers.set(spec.name, peer);
+    this.logger.info({ peer: spec.name, endpoint: peer.endpoint }, "peer registered");
+    if (this.scheduler?.running) this.scheduler.schedule(spec.name, this.firstDue(peer));
+  }
+
+  /** Subscribes to escalation actions; returns the unsubscribe function. */
+  onEscalation(handler: EscalationHandler): () => void {
+    this.handlers.add(handler);
+    return () => {
+      this.handlers.delete(handler);
+    };
+  }
+
+  /** Observes every probe result and its lateness (metrics). Returns unsubscribe. */
+  onProbe(listener: ProbeListener): () => void {
+    this.probeListeners.add(listener);
+    return () => {
+      this.probeListeners.delete(listener);
+    };
+  }
+
+  getPeerStatus(name: string): PeerHealth | undefined {
+    const p = this.peers.get(name);
+    return p ? this.health(name, p) : undefined;
+  }
+
+  allPeers(): PeerHealth[] {
+    return [...this.peers.keys()].sort().map((n) => this.health(n, this.peers.get(n) as Peer));
+  }
+
+  peerNames(): string[] {
+    return [...this.peers.keys()].sort();
+  }
+
+  stats(): MonitorStats {
+    return {
+      total_checks: this.counters.checks,
+      total_misses: this.counters.misses,
+      total_restarts: this.counters.restarts,
+      total_isolations: this.counters.isolations,
+      started_at: iso(this.startedAt) as string,
+      peer_count: this.peers.size,
+    };
+  }
+
+  schedulerStats(): SchedulerStats {
+    return { in_flight: this.sem.inFlight, queued: this.sem.queued, lateness: this.lateness.summary() };
+  }
+
+  /** node:http handler serving the mesh view as JSON (seed-compatible plus additions). */
+  readonly handler = (_req: IncomingMessage, res: ServerResponse): void => {
+    const body = JSON.stringify({
+      self: this.selfName,
+      node: this.selfName,
+      peers: this.allPeers(),
+      stats: this.stats(),
+      members: [],
+    });
+    res.writeHead(200, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body) });
+    res.end(body);
+  };
+
+  // ---------------------------------------------------------------- probing
+
+  /** One round now: probes every peer concurrently; resolves when all results are applied. */
+  async checkAllPeers(): Promise<void> {
+    await Promise.all([...this.peers.keys()].map((n) => this.checkPeer(n)));
+  }
+
+  /** Probes one peer now (operator "check"); resolves with its health after the result is applied. */
+  async checkPeer(name: string): Promise<PeerHealth> {
+    const p = this.require(name);
+    await this.probe(name, p, this.clock.now());
+    return this.health(name, p);
+  }
+
+  /** Starts background scheduling. Idempotent. `signal` aborting is the same as stop(). */
+  start(opts?: { signal?: AbortSignal }): void {
+    if (this.scheduler?.running) return;
+    this.abort = new AbortController();
+    const scheduler = new Scheduler({ clock: this.clock, run: (peer, due) => this.scheduledRun(peer, due) });
+    this.scheduler = scheduler;
+    scheduler.start();
+    this.resume();
+    for (const [name, p] of this.peers) scheduler.schedule(name, this.firstDue(p));
+    const signal = opts?.signal;
+    if (signal) {
+      if (signal.aborted) void this.stop();
+      else signal.addEventListener("abort", () => void this.stop(), { once: true });
+    }
+    this.logger.info({ peers: this.peers.size, interval_ms: this.policy.intervalMs }, "watchdog started");
+  }
+
+  /** Stops scheduling, aborts probes in flight and waits for them. Idempotent; leaves no timers or sockets. */
+  async stop(): Promise<void> {
+    const scheduler = this.scheduler;
+    this.scheduler = null;
+    const aborting = this.abort;
+    this.abort = new AbortController(); // later checkPeer()/checkAllPeers() calls still work
+    aborting.abort();
+    if (scheduler) await scheduler.stop();
+    await Promise.allSettled([...this.peers.values()].map((p) => p.lock));
+    if (this.ownProber && this.prober) {
+      const pr = this.prober;
+      this.prober = null;
+      await pr.close();
+    }
+    this.store?.flush();
+    if (scheduler) this.logger.info({}, "watchdog stopped");
+  }
+
+  // ---------------------------------------------------------------- operator actions
+
+  /** Undoes isolation, resets counters, closes the incident; emits `release`. */
+  async release(name: string, by?: string): Promise<EscalationAction> {
+    const p = this.require(name);
+    const out = await this.withLock(p, () => this.apply(name, p, { type: "release", by }));
+    p.notBefore = 0;
+    this.rescheduleSoon(name);
+    return out.find((a) => a.action === "release") as EscalationAction;
+  }
+
+  /** Maintenance: probed and shown, never escalated, for `duration` ("1h", ms). 0 lifts it. */
+  silence(name: string, duration: Duration): PeerHealth {
+    const p = this.require(name);
+    const ms = parseDuration(duration, "duration");
+    const until = ms === 0 ? null : this.clock.now() + ms;
+    const prev = p.state;
+    p.state = step(p.state, { type: "silence", until }, p.policy, this.ctx(name)).state;
+    this.persist(name, p, prev, []);
+    this.logger.info({ peer: name, silenced_until: iso(until) }, until ? "peer silenced" : "silence lifted");
+    return this.health(name, p);
+  }
+
+  /** Operator restart now, outside the ladder's counting. Resolves with the action and its result. */
+  async restart(name: string, by?: string): Promise<EscalationAction> {
+    const p = this.require(name);
+    if (p.state.status === "ISOLATED") {
+      throw new WatchdogError(
+        "WDM_INVALID_STATE",
+        `peer "${name}" is ISOLATED; release it first (wdmesh release ${name})`,
+        name,
+      );
+    }
+    const out = await this.withLock(p, () => this.apply(name, p, { type: "operator-restart", by }));
+    return out.find((a) => a.action === "restart") as EscalationAction;
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  private require(name: string): Peer {
+    const p = this.peers.get(name);
+    if (!p) throw new WatchdogError("WDM_UNKNOWN_PEER", `no peer named "${name}" is registered`, name);
+    return p;
+  }
+
+  private health(name: string, p: Peer): PeerHealth {
+    return toPeerHealth(name, p.endpoint, p.state, this.selfName);
+  }
+
+  private ctx(peer: string): { now: number; node: string; peer: string; newId: () => string } {
+    return { now: this.clock.now(), node: this.selfName, peer, newId: randomUUID };
+  }
+
+  private firstDue(p: Peer): number {
+    const now = this.clock.now();
+    // Random initial delay so probes of many peers do not synchronise.
+    return Math.max(now + Math.floor(this.random() * p.policy.intervalMs), p.notBefore);
+  }
+
+  private rescheduleSoon(name: string): void {
+    if (this.scheduler?.running) this.scheduler.schedule(name, this.clock.now());
+  }
+
+  private getProber(): Prober {
+    if (!this.prober) this.prober = createProber();
+    return this.prober;
+  }
+
+  private async withLock<T>(p: Peer, fn: () => Promise<T>): Promise<T> {
+    const prev = p.lock;
+    let release!: () => void;
+    p.lock = new Promise<void>((r) => (release = r));
+    try {
+      await prev;
+      return await fn();
+    } finally {
+      release();
+    }
+  }
+
+  private async scheduledRun(name: string, dueAt: number): Promise<number | null> {
+    const p = this.peers.get(name);
+    if (!p) return null;
+    try {
+      return await this.probe(name, p, dueAt);
+    } catch (err) {
+      this.logger.error({ peer: name, err: String(err) }, "probe cycle failed");
+      return this.clock.now() + p.policy.intervalMs;
+    }
+  }
+
+  /** Probes one peer (coalescing with a probe already in flight); returns the next due time. */
+  private async probe(name: string, p: Peer, dueAt: number): Promise<number> {
+    if (p.probing) {
+      await p.probing;
+      return Math.max(this.clock.now() + p.policy.intervalMs, p.notBefore);
+    }
+    let next = 0;
+    const run = this.withLock(p, async () => {
+      await this.sem.acquire();
+      const startedAt = this.clock.now();
+      const lateness = startedAt - dueAt;
+      let result: ProbeResult;
+      try {
+        result = await this.getProber().probe(p.spec.probe, p.policy.timeoutMs, this.abort.signal);
+      } finally {
+        this.sem.release();
+      }
+      this.lateness.record(lateness);
+      this.counters.checks++;
+      if (!result.ok) this.counters.misses++;
+      for (const l of this.probeListeners) {
+        try {
+          l(name, result, lateness);
+        } catch (err) {
+          this.logger.warn({ peer: name, err: String(err) }, "probe listener threw");
+        }
+      }
+      const event: LadderEvent = result.ok
+        ? { type: "probe-ok", durationMs: result.duration_ms }
+        : { type: "probe-miss", durationMs: result.duration_ms, error: result.error ?? "probe failed" };
+      await this.apply(name, p, event);
+      const wait =
+        result.ok || p.state.status === "ISOLATED" ? p.policy.intervalMs : p.policy.retryIntervalMs;
+      next = Math.max(startedAt + wait, p.notBefore);
+    });
+    p.probing = run;
+    try {
+      await run;
+    } finally {
+      p.probing = null;
+    }
+    return next;
+  }
+
+  /** Steps the ladder, persists, runs effects, notifies. Caller holds the peer lock. */
+  private async apply(name: string, p: Peer, event: LadderEvent): Promise<EscalationAction[]> {
+    const prev = p.state;
+    const out = step(prev, event, p.policy, this.ctx(name));
+    p.state = out.state;
+    const actions = out.effects.flatMap((e) => (e.kind === "emit" ? [e.action] : []));
+    const remediation = out.effects.filter((e): e is Exclude<Effect, { kind: "emit" }> => e.kind !== "emit");
+    for (const e of remediation) {
+      if (e.kind === "restart") this.counters.restarts++;
+      if (e.kind === "isolate") this.counters.isolations++;
+    }
+    if (prev.status !== p.state.status) {
+      this.logger.info(
+        { peer: name, from: prev.status, to: p.state.status, missed: p.state.missed, restarts: p.state.restarts },
+        "peer status changed",
+      );
+    }
+    this.persist(name, p, prev, actions, remediation);
+    for (const e of remediation) {
+      const result = await this.runEffect(name, p, e);
+      const a = actions.find((x) => x.id === e.actionId);
+      if (a && result) a.result = result;
+    }
+    for (const a of actions) this.notify(a);
+    return actions;
+  }
+
+  private persist(
+    name: string,
+    p: Peer,
+    prev: LadderState,
+    actions: EscalationAction[],
+    effects: Array<Exclude<Effect, { kind: "emit" }>> = [],
+  ): void {
+    if (!this.store) return;
+    if (actions.length > 0 || effects.length > 0 || escalationStateChanged(prev, p.state)) {
+      this.store.commit({
+        peer: name,
+        state: p.state,
+        actions,
+        snapshot: this.health(name, p),
+        effects: effects.map((e) => ({
+          id: e.actionId,
+          kind: e.kind,
+          attempt: e.kind === "restart" ? e.attempt : 0,
+        })),
+      });
+    } else {
+      this.store.saveState(name, p.state);
+    }
+  }
+
+  private async runEffect(
+    name: string,
+    p: Peer,
+    e: Exclude<Effect, { kind: "emit" }>,
+  ): Promise<ActionResult | undefined> {
+    const target: RemediationTarget = {
+      peer: name,
+      ...p.target,
+      effectId: e.actionId,
+      attempt: e.kind === "restart" ? e.attempt : 0,
+    };
+    let result: ActionResult | undefined;
+    const started = this.clock.now();
+    try {
+      result = await this.execute(p, e, target);
+    } catch (err) {
+      result = { ok: false, error: `executor failed: ${err instanceof Error ? err.message : String(err)}` };
+    }
+    if (e.kind === "restart") {
+      const n = Math.max(1, e.attempt);
+      p.notBefore = this.clock.now() + (e.attempt === 0 ? p.policy.startupGraceMs : restartDelayMs(p.policy, n));
+    }
+    if (result) {
+      result.duration_ms ??= this.clock.now() - started;
+      if (!result.ok) {
+        this.logger.warn({ peer: name, effect: e.kind, error: result.error }, "remediation failed");
+      } else {
+        this.logger.info({ peer: name, effect: e.kind, detail: result.detail }, "remediation done");
+      }
+      this.store?.recordEffectResult(e.actionId, result, e.kind === "isolate" ? p.isolation : undefined);
+    }
+    return result;
+  }
+
+  private async execute(
+    p: Peer,
+    e: Exclude<Effect, { kind: "emit" }>,
+    target: RemediationTarget,
+  ): Promise<ActionResult | undefined> {
+    const signal = this.abort.signal;
+    if (e.kind === "restart") {
+      const spec = p.spec.restart;
+      if (spec === undefined || spec === "none") return spec === "none" ? NOT_CONFIGURED : undefined;
+      if (!this.executor) return undefined;
+      return this.executor.restart(spec, target, signal);
+    }
+    const spec = p.spec.isolate;
+    if (e.kind === "isolate") {
+      if (spec === undefined || spec === "none") return spec === "none" ? NOT_CONFIGURED : undefined;
+      if (!this.executor) return undefined;
+      const out = await this.executor.isolate(spec, target, signal);
+      p.isolation = out.record;
+      return out.result;
+    }
+    // release
+    const record = p.isolation;
+    p.isolation = null;
+    if (!e.wasIsolated || spec === undefined || spec === "none" || !this.executor) return undefined;
+    return this.executor.release(spec, record, target, signal);
+  }
+
+  private notify(action: EscalationAction): void {
+    this.logger.warn(
+      {
+        peer: action.peer_name,
+        action: action.action,
+        severity: action.severity,
+        incident_id: action.incident_id,
+        result: action.result,
+      },
+      action.reason,
+    );
+    for (const h of this.handlers) {
+      try {
+        const r = h({ ...action, result: action.result ? { ...action.result } : undefined });
+        if (r && typeof (r as Promise<void>).then === "function") {
+          (r as Promise<void>).catch((err: unknown) =>
+            this.logger.warn({ peer: action.peer_name, err: String(err) }, "escalation handler rejected"),
+          );
+        }
+      } catch (err) {
+        this.logger.warn({ peer: action.peer_name, err: String(err) }, "escalation handler threw");
+      }
+    }
+  }
+
+  /**
+   * After a crash or restart of the watchdog: effects written but never finished.
+   * Isolation and release are idempotent and are carried out again; a restart is
+   * never repeated (it may already have happened) and is recorded as interrupted.
+   */
+  private resume(): void {
+    if (this.resumed || !this.store) return;
+    this.resumed = true;
+    for (const eff of this.store.pendingEffects()) {
+      const p = this.peers.get(eff.peer);
+      if (eff.kind === "restart" || !p) {
+        this.store.recordEffectResult(eff.id, {
+          ok: false,
+          error: "interrupted: the watchdog stopped before this restart finished; not repeated",
+        });
+        continue;
+      }
+      const kind = eff.kind;
+      if (kind === "isolate" && p.state.status !== "ISOLATED") {
+        this.store.recordEffectResult(eff.id, { ok: false, error: "interrupted and superseded by a later release" });
+        continue;
+      }
+      void this.withLock(p, async () => {
+        const effect: Exclude<Effect, { kind: "emit" }> =
+          kind === "isolate"
+            ? { kind: "isolate", actionId: eff.id }
+            : { kind: "release", actionId: eff.id, wasIsolated: true };
+        const result = await this.runEffect(eff.peer, p, effect);
+        this.logger.info({ peer: eff.peer, effect: kind, ok: result?.ok }, "resumed interrupted effect");
+      });
+    }
+  }
+}
