@@ -5,6 +5,7 @@
 // → commit (state, journal, outbox, effect intents in one transaction) → run effects
 // → record their results → call escalation handlers (outside any critical section).
 import { randomUUID } from "node:crypto";
+import { setMaxListeners } from "node:events";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Executor, IsolationRecord, RemediationTarget } from "./act/executor.js";
 import { parseDuration, iso, type Duration } from "./core/duration.js";
@@ -90,7 +91,7 @@ export class Monitor {
   private readonly ownProber: boolean;
   private prober: Prober | null;
   private scheduler: Scheduler | null = null;
-  private abort = new AbortController();
+  private abort = Monitor.newAbort();
   private resumed = false;
   private readonly counters = { checks: 0, misses: 0, restarts: 0, isolations: 0 };
   private readonly startedAt: number;
@@ -227,7 +228,7 @@ export class Monitor {
   /** Starts background scheduling. Idempotent. `signal` aborting is the same as stop(). */
   start(opts?: { signal?: AbortSignal }): void {
     if (this.scheduler?.running) return;
-    this.abort = new AbortController();
+    this.abort = Monitor.newAbort();
     const scheduler = new Scheduler({ clock: this.clock, run: (peer, due) => this.scheduledRun(peer, due) });
     this.scheduler = scheduler;
     scheduler.start();
@@ -246,7 +247,7 @@ export class Monitor {
     const scheduler = this.scheduler;
     this.scheduler = null;
     const aborting = this.abort;
-    this.abort = new AbortController(); // later checkPeer()/checkAllPeers() calls still work
+    this.abort = Monitor.newAbort(); // later checkPeer()/checkAllPeers() calls still work
     aborting.abort();
     if (scheduler) await scheduler.stop();
     await Promise.allSettled([...this.peers.values()].map((p) => p.lock));
@@ -297,6 +298,13 @@ export class Monitor {
   }
 
   // ---------------------------------------------------------------- internals
+
+  /** One signal aborts every probe in flight on stop(); each probe adds a listener. */
+  private static newAbort(): AbortController {
+    const ac = new AbortController();
+    setMaxListeners(0, ac.signal);
+    return ac;
+  }
 
   private require(name: string): Peer {
     const p = this.peers.get(name);

@@ -1,0 +1,103 @@
+// Turns whatever a probe ran into (node:net errors, undici errors, parser errors) into
+// one short, stable sentence for ProbeResult.error. Never includes headers or secrets.
+
+/** Which part of an HTTP exchange the probe was in when it failed. */
+export type HttpPhase = "connect" | "headers" | "body";
+
+interface ErrorLike {
+  code?: unknown;
+  message?: unknown;
+  cause?: unknown;
+  hostname?: unknown;
+}
+
+function codeOf(err: unknown): string {
+  const e = err as ErrorLike | null;
+  if (e && typeof e.code === "string") return e.code;
+  return "";
+}
+
+function messageOf(err: unknown): string {
+  const e = err as ErrorLike | null;
+  if (e && typeof e.message === "string") return e.message;
+  return String(err);
+}
+
+// Terminal escapes and NULs from a peer or a check script must not reach logs or the UI.
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARS = /[\x00-\x08\x0b-\x1f\x7f]/g;
+
+/** First line of `s`, control characters removed, at most `max` characters. */
+export function oneLine(s: string, max = 200): string {
+  const line = s
+    .replace(/\r?\n[\s\S]*$/, "")
+    .replace(CONTROL_CHARS, "")
+    .trim();
+  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+}
+
+/** "timeout after 500 ms (headers)" — the phase names what the peer failed to deliver. */
+export function timeoutError(timeoutMs: number, phase?: string): string {
+  return phase ? `timeout after ${timeoutMs} ms (${phase})` : `timeout after ${timeoutMs} ms`;
+}
+
+/**
+ * Describes a network-level failure. `host` names the target for DNS and TLS errors;
+ * `phase` distinguishes a reset before the response from one in the middle of the body.
+ */
+export function describeNetError(err: unknown, host: string, phase: HttpPhase, timeoutMs: number): string {
+  let code = codeOf(err);
+  // undici wraps some socket errors; the cause carries the errno code.
+  if ((code === "" || code === "UND_ERR_SOCKET") && (err as ErrorLike | null)?.cause) {
+    const inner = codeOf((err as ErrorLike).cause);
+    if (inner.startsWith("E")) code = inner;
+  }
+  switch (code) {
+    case "ECONNREFUSED":
+      return "connection refused";
+    case "ECONNRESET":
+    case "EPIPE":
+    case "UND_ERR_SOCKET":
+      return phase === "body" ? "connection reset (during body)" : "connection reset";
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+    case "EAI_FAIL":
+    case "EAI_NODATA":
+    case "EAI_NONAME":
+      return `DNS lookup failed: ${host} (${code})`;
+    case "EHOSTUNREACH":
+      return "host unreachable";
+    case "ENETUNREACH":
+      return "network unreachable";
+    case "EADDRNOTAVAIL":
+      return "address not available";
+    case "ETIMEDOUT":
+    case "UND_ERR_CONNECT_TIMEOUT":
+      return timeoutError(timeoutMs, "connect");
+    case "UND_ERR_HEADERS_TIMEOUT":
+      return timeoutError(timeoutMs, "headers");
+    case "UND_ERR_BODY_TIMEOUT":
+      return timeoutError(timeoutMs, "body");
+    case "UND_ERR_CLOSED":
+    case "UND_ERR_DESTROYED":
+      return "prober closed";
+    case "UND_ERR_INVALID_ARG":
+      return `invalid request: ${oneLine(messageOf(err))}`;
+    default:
+      break;
+  }
+  // undici's HTTPParserError carries no code (its constants lookup misses), only a name.
+  if (
+    code.startsWith("HPE_") ||
+    code === "UND_ERR_RES_CONTENT_LENGTH_MISMATCH" ||
+    (err as { name?: unknown } | null)?.name === "HTTPParserError"
+  ) {
+    const msg = messageOf(err);
+    const reason = /\((.*)\)\s*$/.exec(msg)?.[1] ?? msg;
+    return reason ? `invalid HTTP response: ${oneLine(reason, 120)}` : "invalid HTTP response";
+  }
+  if (code.startsWith("ERR_TLS") || code.startsWith("ERR_SSL") || /CERT|SELF_SIGNED|UNABLE_TO/.test(code)) {
+    return `TLS error: ${code}`;
+  }
+  return code ? `${oneLine(messageOf(err), 160)} (${code})` : oneLine(messageOf(err), 160);
+}

@@ -1,0 +1,86 @@
+// Authenticated heartbeat of a wdmesh node: GET <url>/health?nonce=<random hex>,
+// expecting {"status":"ok","node":NAME,"proof":hex HMAC-SHA256(key, "NAME:nonce")}.
+// Runs on the HTTP probe's client: same Agent, same single deadline, same body cap.
+import { randomBytes } from "node:crypto";
+import type { HeartbeatProbeSpec } from "../core/options.js";
+import type { ProbeResult } from "../core/types.js";
+import { oneLine } from "./errors.js";
+import { verifyHeartbeatProof } from "./heartbeat-proof.js";
+import { compileHttpTarget, type HttpClient, type HttpTarget } from "./http.js";
+
+/** Bytes of randomness in a nonce (sent as 32 hex characters). */
+const NONCE_BYTES = 16;
+
+const IMPOSTOR = "(impostor on this port?)";
+
+/** "<base>/health" of a node's base URL, e.g. http://127.0.0.1:9760 → /health. */
+export function heartbeatUrl(baseUrl: string): string {
+  return `${baseUrl.replace(/\/+$/, "")}/health`;
+}
+
+const targets = new WeakMap<HeartbeatProbeSpec, HttpTarget | string>();
+
+function targetOf(spec: HeartbeatProbeSpec): HttpTarget | string {
+  let t = targets.get(spec);
+  if (t === undefined) {
+    t = compileHttpTarget(heartbeatUrl(spec.url));
+    if (typeof t !== "string" && t.path.includes("?")) t = "invalid URL: a node URL has no query string";
+    targets.set(spec, t);
+  }
+  return t;
+}
+
+/** Checks a /health answer against the expected node and nonce; returns the miss reason or undefined. */
+export function checkHeartbeatBody(
+  body: Buffer,
+  spec: HeartbeatProbeSpec,
+  nonce: string,
+): string | undefined {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(body.toString("utf8"));
+  } catch {
+    return `heartbeat proof invalid: response is not JSON ${IMPOSTOR}`;
+  }
+  if (typeof doc !== "object" || doc === null || Array.isArray(doc)) {
+    return `heartbeat proof invalid: response is not a JSON object ${IMPOSTOR}`;
+  }
+  const d = doc as Record<string, unknown>;
+  if (d.node !== spec.node) {
+    const got = typeof d.node === "string" ? JSON.stringify(oneLine(d.node, 64)) : "missing";
+    return `heartbeat proof invalid: node is ${got}, expected ${JSON.stringify(spec.node)} ${IMPOSTOR}`;
+  }
+  if (d.proof === undefined) return `heartbeat proof invalid: no proof in the answer ${IMPOSTOR}`;
+  if (!verifyHeartbeatProof(spec.key, spec.node, nonce, d.proof)) {
+    return `heartbeat proof invalid: proof does not match the mesh key ${IMPOSTOR}`;
+  }
+  if (d.status !== "ok") {
+    const got = typeof d.status === "string" ? JSON.stringify(oneLine(d.status, 64)) : "missing";
+    return `heartbeat status ${got} (expected "ok")`;
+  }
+  return undefined;
+}
+
+/** Heartbeat probe. Never throws, never rejects; the key never appears in an error. */
+export async function probeHeartbeat(
+  client: HttpClient,
+  spec: HeartbeatProbeSpec,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<ProbeResult> {
+  const base = targetOf(spec);
+  if (typeof base === "string") return { ok: false, duration_ms: 0, error: base };
+  if (typeof spec.key !== "string" || spec.key === "") {
+    return { ok: false, duration_ms: 0, error: "heartbeat: no mesh key configured" };
+  }
+  const nonce = randomBytes(NONCE_BYTES).toString("hex");
+  const out = await client.get(
+    { ...base, path: `${base.path}?nonce=${nonce}` },
+    { timeoutMs, signal, expectStatus: 200, collectBody: true },
+  );
+  if (out.error !== undefined) return { ok: false, duration_ms: out.duration_ms, error: out.error };
+  const bad = checkHeartbeatBody(out.body ?? Buffer.alloc(0), spec, nonce);
+  return bad === undefined
+    ? { ok: true, duration_ms: out.duration_ms }
+    : { ok: false, duration_ms: out.duration_ms, error: bad };
+}

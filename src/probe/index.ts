@@ -1,0 +1,107 @@
+// The prober: dispatches a ProbeSpec to its kind (http, tcp, exec, heartbeat). One
+// shared keep-alive HTTP client serves http and heartbeat probes.
+import { InvalidOptionError } from "../core/errors.js";
+import type { ProbeSpec } from "../core/options.js";
+import type { ProbeResult } from "../core/types.js";
+import { probeExec } from "./exec.js";
+import { probeHeartbeat, heartbeatUrl } from "./heartbeat.js";
+import { HttpClient, probeHttp } from "./http.js";
+import type { Prober } from "./prober.js";
+import { probeTcp } from "./tcp.js";
+
+export type { Prober } from "./prober.js";
+export { heartbeatProof, verifyHeartbeatProof } from "./heartbeat-proof.js";
+export { DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONNECTIONS_PER_ORIGIN } from "./http.js";
+
+export interface ProberOptions {
+  /** Cap of an HTTP/heartbeat response body, bytes; a larger body is a miss. Default 65536. */
+  maxBodyBytes?: number;
+  /** Pooled keep-alive connections per origin (scheme://host:port). Default 8. */
+  maxConnectionsPerOrigin?: number;
+}
+
+function positiveInt(v: number | undefined, field: string, fallback: number): number {
+  if (v === undefined) return fallback;
+  if (!Number.isInteger(v) || v < 1) {
+    throw new InvalidOptionError(`prober.${field}`, `must be an integer >= 1 (got ${String(v)})`);
+  }
+  return v;
+}
+
+class DefaultProber implements Prober {
+  private readonly http: HttpClient;
+  private closed = false;
+
+  constructor(opts: ProberOptions) {
+    this.http = new HttpClient({
+      maxBodyBytes: positiveInt(opts.maxBodyBytes, "maxBodyBytes", 65_536),
+      maxConnectionsPerOrigin: positiveInt(opts.maxConnectionsPerOrigin, "maxConnectionsPerOrigin", 8),
+    });
+  }
+
+  probe(spec: ProbeSpec, timeoutMs: number, signal?: AbortSignal): Promise<ProbeResult> {
+    if (this.closed) return Promise.resolve({ ok: false, duration_ms: 0, error: "prober closed" });
+    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
+      return Promise.resolve({ ok: false, duration_ms: 0, error: `invalid timeout ${String(timeoutMs)} ms` });
+    }
+    const ms = Math.ceil(timeoutMs);
+    try {
+      if ("http" in spec) return probeHttp(this.http, spec.http, ms, signal);
+      if ("heartbeat" in spec) return probeHeartbeat(this.http, spec.heartbeat, ms, signal);
+      if ("tcp" in spec) return probeTcp(spec.tcp, ms, signal);
+      if ("exec" in spec) return probeExec(spec.exec, ms, signal);
+    } catch (err) {
+      // Defensive: a probe reports failures as misses; nothing should reach here.
+      return Promise.resolve({ ok: false, duration_ms: 0, error: `probe failed: ${(err as Error).message}` });
+    }
+    return Promise.resolve({ ok: false, duration_ms: 0, error: "unknown probe kind" });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.http.close();
+  }
+}
+
+/**
+ * Creates the prober used by the Monitor. Throws InvalidOptionError (code WDM_INVALID_OPTION) for invalid options;
+ * `probe()` itself never throws: every failure is a miss with a precise `error`.
+ */
+export function createProber(opts: ProberOptions = {}): Prober {
+  return new DefaultProber(opts);
+}
+
+/** Human-readable endpoint for PeerHealth.endpoint: URL, tcp://host:port, exec:argv0. */
+export function probeEndpoint(spec: ProbeSpec): string {
+  if ("http" in spec) return spec.http.url;
+  if ("heartbeat" in spec) return heartbeatUrl(spec.heartbeat.url);
+  if ("tcp" in spec) {
+    const h = spec.tcp.host.includes(":") ? `[${spec.tcp.host}]` : spec.tcp.host;
+    return `tcp://${h}:${spec.tcp.port}`;
+  }
+  if ("exec" in spec) return `exec:${spec.exec.argv[0] ?? ""}`;
+  return "unknown";
+}
+
+/** Host and port a probe talks to (used to verify network isolation); {} for exec. */
+export function probeTarget(spec: ProbeSpec): { host?: string; port?: number } {
+  if ("tcp" in spec) return { host: spec.tcp.host, port: spec.tcp.port };
+  if ("exec" in spec) return {};
+  const url = "http" in spec ? spec.http.url : "heartbeat" in spec ? spec.heartbeat.url : undefined;
+  if (url === undefined) return {};
+  try {
+    const u = new URL(url);
+    const host = u.hostname.startsWith("[") ? u.hostname.slice(1, -1) : u.hostname;
+    const port = u.port
+      ? Number(u.port)
+      : u.protocol === "https:"
+        ? 443
+        : u.protocol === "http:"
+          ? 80
+          : undefined;
+    return port === undefined ? { host } : { host, port };
+  } catch {
+    return {};
+  }
+}
