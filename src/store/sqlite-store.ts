@@ -1,0 +1,441 @@
+// All durable state in one SQLite file (SPEC §8): peer ladder state, isolation records,
+// effect intents, incidents, the hash-chained journal and the alert outbox.
+// A transition (state + journal + outbox + effects + incidents) is one transaction.
+import { join } from "node:path";
+import type Database from "better-sqlite3";
+import type { IsolationRecord } from "../act/executor.js";
+import { InvalidOptionError, WatchdogError } from "../core/errors.js";
+import type { LadderState } from "../core/ladder.js";
+import type { ActionResult } from "../core/types.js";
+import { SEVERITY_RANK } from "../core/types.js";
+import { canonicalEntry, GENESIS_HASH, linkHash, verifyChain, type VerifyResult } from "./journal.js";
+import { openDatabase, STATE_FILE_NAME, storeError, type SyncMode } from "./open.js";
+import { actionFromEntry, OutboxTable } from "./outbox.js";
+import { StateBuffer, STATE_FLUSH_DELAY_MS } from "./state-buffer.js";
+import type {
+  DeliveryState,
+  EffectKind,
+  EffectRecord,
+  JournalEntry,
+  MonitorStore,
+  OpenIncident,
+  OutboxPort,
+  OutboxRow,
+  PersistedPeer,
+  SinkRoute,
+  TransitionCommit,
+} from "./types.js";
+
+/** pino-compatible subset. */
+export interface StoreLogger {
+  warn(obj: Record<string, unknown>, msg: string): void;
+}
+
+export interface SqliteStoreOptions {
+  /** Routing of actions to alert sinks (outbox rows), fixed for the store's lifetime. */
+  sinks: SinkRoute[];
+  /** This node's name; remembered in the file, a mismatch on reopen is logged. */
+  node: string;
+  logger?: StoreLogger;
+  /** SQLite synchronous pragma. FULL (default): a commit is on disk when commit() returns. */
+  synchronous?: SyncMode;
+  /** Epoch ms; for tests. Default Date.now. */
+  clock?: () => number;
+  /** Longest time a saveState() change waits before it is written, ms. Default 1000. */
+  stateFlushMs?: number;
+}
+
+/** Default and maximum number of entries `journal()` returns. */
+export const JOURNAL_PAGE_DEFAULT = 1000;
+export const JOURNAL_PAGE_MAX = 10_000;
+
+interface RawJournalRow {
+  seq: number;
+  entry: string;
+  prev_hash: string;
+  hash: string;
+  result: string | null;
+  effect_result: string | null;
+}
+
+interface RawEffectRow {
+  id: string;
+  peer: string;
+  kind: EffectKind;
+  attempt: number;
+  status: "pending" | "done";
+  result: string | null;
+}
+
+function toEffect(r: RawEffectRow): EffectRecord {
+  return {
+    id: r.id,
+    peer: r.peer,
+    kind: r.kind,
+    attempt: r.attempt,
+    status: r.status,
+    result: r.result === null ? null : (JSON.parse(r.result) as ActionResult),
+  };
+}
+
+function toJournalEntry(r: RawJournalRow): JournalEntry {
+  const action = actionFromEntry(r.entry, r.effect_result ?? r.result);
+  return { ...action, seq: r.seq, prev_hash: r.prev_hash, hash: r.hash };
+}
+
+function validateSinks(sinks: readonly SinkRoute[]): void {
+  const seen = new Set<string>();
+  for (const [i, s] of sinks.entries()) {
+    if (typeof s.name !== "string" || s.name === "") throw new InvalidOptionError(`sinks[${i}].name`, "must be a non-empty string");
+    if (seen.has(s.name)) throw new InvalidOptionError(`sinks[${i}].name`, `duplicate sink name "${s.name}"; names must be unique`);
+    if (!(s.minSeverity in SEVERITY_RANK)) {
+      throw new InvalidOptionError(`sinks[${i}].minSeverity`, `must be one of INFO, MEDIUM, HIGH, CRITICAL (got ${String(s.minSeverity)})`);
+    }
+    seen.add(s.name);
+  }
+}
+
+export class SqliteStore implements MonitorStore, OutboxPort {
+  /** Path of the SQLite file (":memory:" in tests). */
+  readonly file: string;
+  private readonly db: Database.Database;
+  private readonly outbox: OutboxTable;
+  private readonly buffer: StateBuffer;
+  private readonly clock: () => number;
+  private readonly logger: StoreLogger | undefined;
+  private readonly appendListeners = new Set<() => void>();
+  private readonly journalListeners = new Set<(e: JournalEntry) => void>();
+  private closed = false;
+
+  private readonly s: Record<
+    | "upsertPeer"
+    | "loadPeers"
+    | "journalHead"
+    | "insertJournal"
+    | "journalPage"
+    | "insertEffect"
+    | "effect"
+    | "pendingEffects"
+    | "finishEffect"
+    | "isolation"
+    | "upsertIsolation"
+    | "deleteIsolation"
+    | "openIncident"
+    | "closeIncident"
+    | "closePeerIncidents"
+    | "openIncidents",
+    Database.Statement
+  >;
+  private readonly commitTx: Database.Transaction<(t: TransitionCommit, now: number) => { entries: JournalEntry[]; outboxRows: number }>;
+  private readonly flushTx: Database.Transaction<(batch: ReadonlyMap<string, LadderState>, now: number) => void>;
+  private readonly effectTx: Database.Transaction<
+    (id: string, result: ActionResult, isolation: IsolationRecord | null | undefined, now: number) => void
+  >;
+
+  /** Opens (creating when needed) `<dataDir>/wdmesh.db` (dataDir ":memory:": a private in-memory database). Throws WDM_STATE_STORE when it cannot be used. */
+  static open(opts: SqliteStoreOptions & { dataDir: string }): SqliteStore {
+    if (opts.dataDir === ":memory:") return SqliteStore.openFile(":memory:", opts);
+    return SqliteStore.openFile(join(opts.dataDir, STATE_FILE_NAME), opts);
+  }
+
+  /** Opens a store at an exact path; ":memory:" for tests. */
+  static openFile(file: string, opts: SqliteStoreOptions): SqliteStore {
+    validateSinks(opts.sinks);
+    const db = openDatabase(file, { synchronous: opts.synchronous ?? "FULL" });
+    try {
+      return new SqliteStore(db, file, opts);
+    } catch (e) {
+      db.close();
+      throw e;
+    }
+  }
+
+  private constructor(db: Database.Database, file: string, opts: SqliteStoreOptions) {
+    this.db = db;
+    this.file = file;
+    this.clock = opts.clock ?? Date.now;
+    this.logger = opts.logger;
+    this.outbox = new OutboxTable(db, file, opts.sinks);
+    this.buffer = new StateBuffer(
+      (batch) => this.flushTx.immediate(batch, this.clock()),
+      (err) => this.logger?.warn({ err: String(err), file }, "writing buffered peer state failed; will retry"),
+      opts.stateFlushMs ?? STATE_FLUSH_DELAY_MS,
+    );
+    const p = (sql: string): Database.Statement => db.prepare(sql);
+    this.s = {
+      upsertPeer: p(
+        `INSERT INTO peers (name, state, updated_at) VALUES (?, ?, ?)
+         ON CONFLICT (name) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at`,
+      ),
+      loadPeers: p(
+        `SELECT p.name, p.state, i.record FROM peers p LEFT JOIN isolations i ON i.peer = p.name ORDER BY p.name`,
+      ),
+      journalHead: p(`SELECT seq, hash FROM journal ORDER BY seq DESC LIMIT 1`),
+      insertJournal: p(
+        `INSERT INTO journal (seq, id, peer, entry, prev_hash, hash, result, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      journalPage: p(
+        `SELECT j.seq, j.entry, j.prev_hash, j.hash, j.result, e.result AS effect_result
+         FROM journal j LEFT JOIN effects e ON e.id = j.id AND e.status = 'done'
+         WHERE j.seq > ? ORDER BY j.seq LIMIT ?`,
+      ),
+      insertEffect: p(
+        `INSERT INTO effects (id, peer, kind, attempt, status, result, created_at) VALUES (?, ?, ?, ?, 'pending', NULL, ?)`,
+      ),
+      effect: p(`SELECT id, peer, kind, attempt, status, result FROM effects WHERE id = ?`),
+      pendingEffects: p(
+        `SELECT id, peer, kind, attempt, status, result FROM effects WHERE status = 'pending' ORDER BY created_at, rowid`,
+      ),
+      finishEffect: p(`UPDATE effects SET status = 'done', result = ?, done_at = ? WHERE id = ?`),
+      isolation: p(`SELECT record FROM isolations WHERE peer = ?`),
+      upsertIsolation: p(
+        `INSERT INTO isolations (peer, record, effect_id, applied_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (peer) DO UPDATE SET record = excluded.record, effect_id = excluded.effect_id, applied_at = excluded.applied_at`,
+      ),
+      deleteIsolation: p(`DELETE FROM isolations WHERE peer = ?`),
+      openIncident: p(
+        `INSERT INTO incidents (id, peer, opened_at, closed_at, last_seq) VALUES (?, ?, ?, NULL, ?)
+         ON CONFLICT (id) DO UPDATE SET last_seq = excluded.last_seq`,
+      ),
+      closeIncident: p(`UPDATE incidents SET closed_at = ? WHERE id = ? AND closed_at IS NULL`),
+      closePeerIncidents: p(`UPDATE incidents SET closed_at = ? WHERE peer = ? AND closed_at IS NULL`),
+      openIncidents: p(
+        `SELECT i.id, i.peer, i.opened_at, j.seq, j.entry, j.prev_hash, j.hash, j.result, e.result AS effect_result
+         FROM incidents i JOIN journal j ON j.seq = i.last_seq
+         LEFT JOIN effects e ON e.id = j.id AND e.status = 'done'
+         WHERE i.closed_at IS NULL ORDER BY i.opened_at, i.id`,
+      ),
+    };
+
+    this.commitTx = db.transaction((t: TransitionCommit, now: number) => {
+      this.s.upsertPeer.run(t.peer, JSON.stringify(t.state), now);
+      const head = this.s.journalHead.get() as { seq: number; hash: string } | undefined;
+      let seq = head?.seq ?? 0;
+      let prevHash = head?.hash ?? GENESIS_HASH;
+      const peerJson = JSON.stringify(t.snapshot);
+      const entries: JournalEntry[] = [];
+      let outboxRows = 0;
+      for (const a of t.actions) {
+        const canonical = canonicalEntry(a);
+        const hash = linkHash(prevHash, canonical);
+        seq++;
+        const result = a.result === undefined ? null : JSON.stringify(a.result);
+        this.s.insertJournal.run(seq, a.id, a.peer_name, canonical, prevHash, hash, result, now);
+        entries.push({ ...a, seq, prev_hash: prevHash, hash });
+        prevHash = hash;
+        outboxRows += this.outbox.append(a, seq, peerJson, now);
+        if (a.incident_id !== null) {
+          const opened = Date.parse(a.timestamp);
+          this.s.openIncident.run(a.incident_id, a.peer_name, Number.isFinite(opened) ? opened : now, seq);
+        }
+        if (a.action === "release") this.s.closePeerIncidents.run(now, a.peer_name);
+        else if (a.action === "recovered" && a.incident_id !== null) this.s.closeIncident.run(now, a.incident_id);
+      }
+      for (const e of t.effects) this.s.insertEffect.run(e.id, t.peer, e.kind, e.attempt, now);
+      return { entries, outboxRows };
+    });
+
+    this.flushTx = db.transaction((batch: ReadonlyMap<string, LadderState>, now: number) => {
+      for (const [peer, state] of batch) this.s.upsertPeer.run(peer, JSON.stringify(state), now);
+    });
+
+    this.effectTx = db.transaction(
+      (id: string, result: ActionResult, isolation: IsolationRecord | null | undefined, now: number) => {
+        const row = this.s.effect.get(id) as RawEffectRow | undefined;
+        if (row === undefined) {
+          throw storeError(
+            `state file ${this.file}: recordEffectResult: no effect with id ${id} (only effects committed with their transition can be finished).`,
+            this.file,
+          );
+        }
+        if (row.status === "done") return; // idempotent: the first recorded result stands
+        this.s.finishEffect.run(JSON.stringify(result), now, id);
+        if (row.kind === "isolate" && isolation) {
+          this.s.upsertIsolation.run(row.peer, JSON.stringify(isolation), id, now);
+        } else if (row.kind === "release" && result.ok) {
+          this.s.deleteIsolation.run(row.peer);
+        }
+      },
+    );
+
+    db.prepare(`INSERT OR IGNORE INTO meta (key, value) VALUES ('node', ?)`).run(opts.node);
+    const stored = (db.prepare(`SELECT value FROM meta WHERE key = 'node'`).get() as { value: string }).value;
+    if (stored !== opts.node) {
+      this.logger?.warn(
+        { file, stored_node: stored, node: opts.node },
+        "state file was written by a node with another name; continuing with its state",
+      );
+    }
+  }
+
+  private live(op: string): void {
+    if (this.closed) throw storeError(`state store ${this.file} is closed; ${op} is not possible after close().`, this.file);
+  }
+
+  private wrap<T>(op: string, fn: () => T): T {
+    this.live(op);
+    try {
+      return fn();
+    } catch (e) {
+      if (e instanceof WatchdogError) throw e;
+      const msg = e instanceof Error ? e.message : String(e);
+      throw storeError(`state file ${this.file}: ${op} failed: ${msg}. Nothing of this operation was written.`, this.file, e);
+    }
+  }
+
+  private emit<A extends unknown[]>(listeners: Iterable<(...args: A) => void>, kind: string, ...args: A): void {
+    for (const l of [...listeners]) {
+      try {
+        l(...args);
+      } catch (e) {
+        this.logger?.warn({ err: String(e), listener: kind }, "store listener threw; ignored");
+      }
+    }
+  }
+
+  // ---- MonitorStore ----
+
+  loadPeers(): PersistedPeer[] {
+    this.flush();
+    return this.wrap("loadPeers", () =>
+      (this.s.loadPeers.all() as Array<{ name: string; state: string; record: string | null }>).map((r) => ({
+        name: r.name,
+        state: JSON.parse(r.state) as LadderState,
+        isolation: r.record === null ? null : (JSON.parse(r.record) as IsolationRecord),
+      })),
+    );
+  }
+
+  commit(t: TransitionCommit): void {
+    const { entries, outboxRows } = this.wrap(`commit of a transition of peer "${t.peer}"`, () =>
+      this.commitTx.immediate(t, this.clock()),
+    );
+    this.buffer.drop(t.peer);
+    if (outboxRows > 0) this.emit(this.appendListeners, "onAppend");
+    for (const e of entries) this.emit(this.journalListeners, "onJournal", e);
+  }
+
+  saveState(peer: string, state: LadderState): void {
+    this.live("saveState");
+    this.buffer.set(peer, state);
+  }
+
+  recordEffectResult(effectId: string, result: ActionResult, isolation?: IsolationRecord | null): void {
+    this.wrap(`recordEffectResult of effect ${effectId}`, () => this.effectTx.immediate(effectId, result, isolation, this.clock()));
+  }
+
+  pendingEffects(): EffectRecord[] {
+    return this.wrap("pendingEffects", () => (this.s.pendingEffects.all() as RawEffectRow[]).map(toEffect));
+  }
+
+  effect(effectId: string): EffectRecord | undefined {
+    return this.wrap("effect", () => {
+      const r = this.s.effect.get(effectId) as RawEffectRow | undefined;
+      return r === undefined ? undefined : toEffect(r);
+    });
+  }
+
+  isolation(peer: string): IsolationRecord | null {
+    return this.wrap("isolation", () => {
+      const r = this.s.isolation.get(peer) as { record: string } | undefined;
+      return r === undefined ? null : (JSON.parse(r.record) as IsolationRecord);
+    });
+  }
+
+  flush(): void {
+    this.wrap("flush of buffered peer state", () => this.buffer.flush());
+  }
+
+  /** Idempotent. Writes buffered state, stops the flush timer, closes the file. */
+  close(): void {
+    if (this.closed) return;
+    try {
+      this.buffer.flush();
+    } catch (e) {
+      this.logger?.warn({ err: String(e), file: this.file }, "final write of buffered peer state failed");
+    }
+    this.buffer.stop();
+    this.closed = true;
+    this.appendListeners.clear();
+    this.journalListeners.clear();
+    this.db.close();
+  }
+
+  // ---- Journal ----
+
+  /** Entries with seq > `after` (default 0), oldest first, at most `limit` (default 1000, max 10 000). */
+  journal(after = 0, limit = JOURNAL_PAGE_DEFAULT): JournalEntry[] {
+    const n = Math.min(JOURNAL_PAGE_MAX, Math.max(1, Math.floor(limit)));
+    return this.wrap("journal", () => (this.s.journalPage.all(Math.max(0, Math.floor(after)), n) as RawJournalRow[]).map(toJournalEntry));
+  }
+
+  /** The latest entry's seq and hash, or null when the journal is empty. */
+  journalHead(): { seq: number; hash: string } | null {
+    return this.wrap("journalHead", () => (this.s.journalHead.get() as { seq: number; hash: string } | undefined) ?? null);
+  }
+
+  /** Called with every entry appended, after its transaction committed. Returns unsubscribe. */
+  onJournal(listener: (e: JournalEntry) => void): () => void {
+    this.journalListeners.add(listener);
+    return () => this.journalListeners.delete(listener);
+  }
+
+  /** Verifies the whole journal's hash chain, page by page. */
+  verifyJournal(): VerifyResult {
+    let checked = 0;
+    let last: JournalEntry | undefined;
+    for (;;) {
+      const page = this.journal(last?.seq ?? 0, JOURNAL_PAGE_MAX);
+      if (page.length === 0) return { ok: true, checked };
+      // Prepend the last verified entry so the link between pages is checked too.
+      const run = last === undefined ? page : [last, ...page];
+      const r = verifyChain(run, last === undefined ? {} : { anchor: last.prev_hash });
+      const already = last === undefined ? 0 : 1;
+      if (!r.ok) return { ...r, checked: checked + r.checked - already };
+      checked += r.checked - already;
+      last = page[page.length - 1];
+    }
+  }
+
+  // ---- OutboxPort ----
+
+  head(sink: string): OutboxRow | undefined {
+    return this.wrap("outbox head", () => this.outbox.head(sink));
+  }
+
+  markDelivered(seq: number, now: number): void {
+    this.wrap("outbox markDelivered", () => this.outbox.markDelivered(seq, now));
+  }
+
+  markRetry(seq: number, nextAttemptAt: number, error: string): void {
+    this.wrap("outbox markRetry", () => this.outbox.markRetry(seq, nextAttemptAt, error));
+  }
+
+  markDead(seq: number, reason: string, now: number): void {
+    this.wrap("outbox markDead", () => this.outbox.markDead(seq, reason, now));
+  }
+
+  list(filter: { state?: DeliveryState; sink?: string; limit?: number }): OutboxRow[] {
+    return this.wrap("outbox list", () => this.outbox.list(filter));
+  }
+
+  depth(): Record<string, { pending: number; dead: number }> {
+    return this.wrap("outbox depth", () => this.outbox.depth());
+  }
+
+  openIncidents(): OpenIncident[] {
+    return this.wrap("openIncidents", () =>
+      (this.s.openIncidents.all() as Array<RawJournalRow & { id: string; peer: string; opened_at: number }>).map((r) => ({
+        incident_id: r.id,
+        peer: r.peer,
+        opened_at: r.opened_at,
+        last_action: actionFromEntry(r.entry, r.effect_result ?? r.result),
+      })),
+    );
+  }
+
+  onAppend(listener: () => void): () => void {
+    this.appendListeners.add(listener);
+    return () => this.appendListeners.delete(listener);
+  }
+}

@@ -1,0 +1,170 @@
+import { test, describe, afterEach } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import Database from "better-sqlite3";
+import { SqliteStore } from "../../src/store/sqlite-store.js";
+import { SCHEMA_VERSION } from "../../src/store/migrations.js";
+import { STATE_FILE_NAME } from "../../src/store/open.js";
+import { action, state, transition } from "./fixtures/transitions.js";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const dirs: string[] = [];
+function tmp(): string {
+  const d = mkdtempSync(join(tmpdir(), "wdm-open-"));
+  dirs.push(d);
+  return d;
+}
+afterEach(() => {
+  for (const d of dirs.splice(0)) {
+    chmodSync(d, 0o700);
+    rmSync(d, { recursive: true, force: true });
+  }
+});
+
+const openAt = (dataDir: string) => SqliteStore.open({ dataDir, sinks: [], node: "n" });
+
+/** Asserts opening fails with WDM_STATE_STORE naming the file, and the file's bytes are unchanged. */
+function assertRefused(dataDir: string, pattern: RegExp): void {
+  const file = join(dataDir, STATE_FILE_NAME);
+  const before = readFileSync(file);
+  assert.throws(
+    () => openAt(dataDir),
+    (e: Error & { code?: string }) => {
+      assert.equal(e.code, "WDM_STATE_STORE");
+      assert.ok(e.message.includes(file), `message names the file: ${e.message}`);
+      assert.match(e.message, pattern);
+      assert.match(e.message, /left untouched|Run the newer version/);
+      return true;
+    },
+  );
+  assert.ok(readFileSync(file).equals(before), "the file's bytes are unchanged");
+}
+
+/** A real state file with some history, closed cleanly (WAL checkpointed). */
+function populated(): string {
+  const d = tmp();
+  const s = openAt(d);
+  for (let i = 0; i < 400; i++) s.commit(transition("p", state({ restarts: i }), [action(`a${i}`, "p", "alert", "INFO", null)]));
+  s.close();
+  return d;
+}
+
+void describe("data_dir", () => {
+  void test("a missing data_dir is created with mode 0700", () => {
+    const d = join(tmp(), "a", "b");
+    openAt(d).close();
+    assert.equal(statSync(d).mode & 0o777, 0o700);
+    assert.ok(existsSync(join(d, STATE_FILE_NAME)));
+  });
+
+  void test("a data_dir that is a file is refused", () => {
+    const f = join(tmp(), "file");
+    writeFileSync(f, "x");
+    assert.throws(() => openAt(f), { code: "WDM_STATE_STORE", message: /data_dir .*file exists but is not a directory/ });
+    assert.throws(() => openAt(join(f, "sub")), { code: "WDM_STATE_STORE", message: /cannot be (created|inspected)/ });
+  });
+
+  void test("an unwritable data_dir is refused with what to do", () => {
+    const d = tmp();
+    const isRoot = process.getuid?.() === 0;
+    if (!isRoot) {
+      chmodSync(d, 0o500);
+      assert.throws(() => openAt(d), { code: "WDM_STATE_STORE", message: /is not writable by this process.*permissions/ });
+      return;
+    }
+    // root ignores file modes: run the open as an unprivileged user (nobody) instead.
+    chmodSync(d, 0o755); // readable, not writable, by others
+    const res = spawnSync(process.execPath, ["--import", "tsx", join(here, "fixtures", "open-store.ts"), d], {
+      uid: 65534,
+      gid: 65534,
+      encoding: "utf8",
+      cwd: join(here, "..", ".."),
+      timeout: 60_000,
+    });
+    assert.equal(res.status, 0, `child failed: ${res.stderr}`);
+    const out = JSON.parse(res.stdout.trim().split("\n").pop()!) as { ok: boolean; code?: string; message?: string };
+    assert.equal(out.ok, false);
+    assert.equal(out.code, "WDM_STATE_STORE");
+    assert.match(out.message!, new RegExp(`data_dir ${d} is not writable by this process \\(uid 65534\\)`));
+
+    // an existing state file owned by root is refused too, and left as it was
+    const d2 = populated();
+    chmodSync(d2, 0o777);
+    const file = join(d2, STATE_FILE_NAME);
+    chmodSync(file, 0o644);
+    const before = readFileSync(file);
+    const res2 = spawnSync(process.execPath, ["--import", "tsx", join(here, "fixtures", "open-store.ts"), d2], {
+      uid: 65534,
+      gid: 65534,
+      encoding: "utf8",
+      cwd: join(here, "..", ".."),
+      timeout: 60_000,
+    });
+    const out2 = JSON.parse(res2.stdout.trim().split("\n").pop()!) as { ok: boolean; code?: string; message?: string };
+    assert.equal(out2.code, "WDM_STATE_STORE");
+    assert.match(out2.message!, /state file .* is not readable and writable by this process/);
+    assert.ok(readFileSync(file).equals(before));
+  });
+});
+
+void describe("state file checks", () => {
+  void test("a garbage file is refused and kept byte for byte", () => {
+    const d = tmp();
+    writeFileSync(join(d, STATE_FILE_NAME), "these are not the bytes you are looking for\n".repeat(100));
+    assertRefused(d, /is not a SQLite database/);
+  });
+
+  void test("a file shorter than the SQLite header is refused", () => {
+    const d = populated();
+    truncateSync(join(d, STATE_FILE_NAME), 60);
+    assertRefused(d, /truncated/);
+  });
+
+  void test("a truncated file is refused", () => {
+    const d = populated();
+    const file = join(d, STATE_FILE_NAME);
+    truncateSync(file, Math.floor(statSync(file).size / 2));
+    assertRefused(d, /truncated: \d+ bytes, but its header says/);
+  });
+
+  void test("a corrupted page is found by quick_check", () => {
+    const d = populated();
+    const file = join(d, STATE_FILE_NAME);
+    const buf = readFileSync(file);
+    const pageSize = buf.readUInt16BE(16);
+    // scribble over the b-tree header of page 3 (keeps the file header valid)
+    buf.fill(0xff, 2 * pageSize, 2 * pageSize + 64);
+    writeFileSync(file, buf);
+    assertRefused(d, /is corrupted/);
+  });
+
+  void test("a file from a newer schema version is refused", () => {
+    const d = populated();
+    const raw = new Database(join(d, STATE_FILE_NAME));
+    raw.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
+    raw.pragma("journal_mode = DELETE");
+    raw.close();
+    assertRefused(d, new RegExp(`schema version ${SCHEMA_VERSION + 1}, written by a newer watchdog-mesh; this version understands up to ${SCHEMA_VERSION}`));
+  });
+
+  void test("an empty file is initialised", () => {
+    const d = tmp();
+    writeFileSync(join(d, STATE_FILE_NAME), "");
+    const s = openAt(d);
+    assert.deepEqual(s.loadPeers(), []);
+    s.close();
+  });
+
+  void test("a refusal leaves the directory as it was (no new files)", () => {
+    const d = tmp();
+    mkdirSync(join(d, "x"));
+    writeFileSync(join(d, STATE_FILE_NAME), "garbage".repeat(50));
+    assert.throws(() => openAt(d), { code: "WDM_STATE_STORE" });
+    const files = spawnSync("ls", ["-A", d], { encoding: "utf8" }).stdout.trim().split("\n").sort();
+    assert.deepEqual(files, [STATE_FILE_NAME, "x"]);
+  });
+});
