@@ -1,0 +1,208 @@
+// A validated config file → the options the daemon runs with: camelCase, every
+// duration in ms, defaults filled in, per-peer overrides applied.
+import { isAbsolute, resolve } from "node:path";
+import type { SinkConfig } from "../alert/sink-config.js";
+import { parseDuration, type Duration } from "../core/duration.js";
+import {
+  compilePolicy,
+  type CommandSpec,
+  type IsolateSpec,
+  type PeerSpec,
+  type Policy,
+  type ProbeSpec,
+  type RestartSpec,
+} from "../core/options.js";
+import { timingOf } from "./cross-checks.js";
+import { parseListen } from "./rules.js";
+import type { ConfigFile } from "./schema.js";
+
+export const DEFAULT_LISTEN = "127.0.0.1:9760";
+export const DEFAULT_DATA_DIR = "/var/lib/wdmesh";
+/** Max probes in flight on one node. */
+export const DEFAULT_CONCURRENCY = 256;
+export const DEFAULT_PAGERDUTY_URL = "https://events.pagerduty.com/v2/enqueue";
+
+/** Monitor-level options: MonitorOptions' timing keys, all durations in ms. */
+export interface ResolvedMonitor {
+  selfName: string;
+  interval: number;
+  timeout: number;
+  retryInterval: number;
+  missedBeforeRestart: number;
+  restartsBeforeIsolate: number;
+  startupGrace: number;
+  restartBackoff: { initial: number; max: number };
+  stableAfter: number;
+  successThreshold: number;
+  /** Max probes in flight. */
+  concurrency: number;
+}
+
+/** A peer with its effective timing (defaults + its overrides), durations in ms. */
+export type ResolvedPeer = PeerSpec & Omit<ResolvedMonitor, "selfName" | "concurrency">;
+
+export interface ResolvedConfig {
+  node: {
+    name: string;
+    listen: { host: string; port: number };
+    /** Absolute path. */
+    dataDir: string;
+    apiToken?: string;
+    readToken?: string;
+  };
+  monitor: ResolvedMonitor;
+  peers: ResolvedPeer[];
+  mesh: {
+    key?: string;
+    members: Array<{ name: string; url: string }>;
+    confirm: "any" | "majority" | "all";
+  } | null;
+  alerts: SinkConfig[];
+}
+
+const ms = (d: Duration | undefined, fallback: number): number =>
+  d === undefined ? fallback : parseDuration(d);
+const msOpt = (d: Duration | undefined): number | undefined =>
+  d === undefined ? undefined : parseDuration(d);
+
+function timing(p: Policy): Omit<ResolvedMonitor, "selfName" | "concurrency"> {
+  return {
+    interval: p.intervalMs,
+    timeout: p.timeoutMs,
+    retryInterval: p.retryIntervalMs,
+    missedBeforeRestart: p.missedBeforeRestart,
+    restartsBeforeIsolate: p.restartsBeforeIsolate,
+    startupGrace: p.startupGraceMs,
+    restartBackoff: { initial: p.backoffInitialMs, max: p.backoffMaxMs },
+    stableAfter: p.stableAfterMs,
+    successThreshold: p.successThreshold,
+  };
+}
+
+function command(c: { argv: string[]; timeout?: Duration | undefined }): CommandSpec {
+  const t = msOpt(c.timeout);
+  return t === undefined ? { argv: [...c.argv] } : { argv: [...c.argv], timeout: t };
+}
+
+type FilePeer = NonNullable<ConfigFile["peers"]>[number];
+
+function probe(p: FilePeer["probe"]): ProbeSpec {
+  if (p.http) {
+    return {
+      http: {
+        url: p.http.url,
+        expectStatus: p.http.expect_status ?? 200,
+        headers: { ...(p.http.headers ?? {}) },
+      },
+    };
+  }
+  if (p.tcp) return { tcp: { host: p.tcp.host, port: p.tcp.port } };
+  if (p.exec) return { exec: { argv: [...p.exec.argv] } };
+  throw new Error("unreachable: probe validated to have one kind");
+}
+
+function restart(r: FilePeer["restart"]): RestartSpec | "none" | undefined {
+  if (r === undefined || r === "none") return r;
+  if (r.systemd) {
+    const t = msOpt(r.systemd.timeout);
+    return { systemd: t === undefined ? { unit: r.systemd.unit } : { unit: r.systemd.unit, timeout: t } };
+  }
+  if (r.command) return { command: command(r.command) };
+  throw new Error("unreachable: restart validated to have one kind");
+}
+
+function isolate(r: FilePeer["isolate"]): IsolateSpec | "none" | undefined {
+  if (r === undefined || r === "none") return r;
+  if (r.systemd) {
+    const t = msOpt(r.systemd.timeout);
+    const s = { unit: r.systemd.unit, mode: r.systemd.mode ?? "network" } as const;
+    return { systemd: t === undefined ? s : { ...s, timeout: t } };
+  }
+  if (r.command) {
+    return r.release
+      ? { command: command(r.command), release: command(r.release) }
+      : { command: command(r.command) };
+  }
+  throw new Error("unreachable: isolate validated to have one kind");
+}
+
+type FileAlert = NonNullable<ConfigFile["alerts"]>[number];
+
+function sink(a: FileAlert): SinkConfig {
+  const common = {
+    name: a.name,
+    minSeverity: a.min_severity ?? "INFO",
+    timeoutMs: ms(a.timeout, 10_000),
+    maxAgeMs: ms(a.max_age, 86_400_000),
+    headers: { ...(a.headers ?? {}) },
+  };
+  if (a.webhook) {
+    const w = a.webhook;
+    return {
+      ...common,
+      kind: "webhook",
+      url: w.url,
+      format: w.format ?? "generic",
+      ...(w.secret === undefined ? {} : { secret: w.secret }),
+      ...(w.routing_key === undefined ? {} : { routingKey: w.routing_key }),
+    };
+  }
+  if (a.alertmanager) {
+    return {
+      ...common,
+      kind: "alertmanager",
+      url: a.alertmanager.url,
+      resendIntervalMs: ms(a.alertmanager.resend_interval, 60_000),
+    };
+  }
+  if (a.slack) return { ...common, kind: "slack", url: a.slack.url };
+  if (a.pagerduty) {
+    return {
+      ...common,
+      kind: "pagerduty",
+      routingKey: a.pagerduty.routing_key,
+      url: a.pagerduty.url ?? DEFAULT_PAGERDUTY_URL,
+    };
+  }
+  throw new Error("unreachable: alert validated to have one kind");
+}
+
+/**
+ * Builds the resolved config of a file that passed the schema and the cross-field
+ * checks. `baseDir` anchors a relative data_dir (the config file's directory).
+ */
+export function resolveConfig(file: ConfigFile, baseDir: string): ResolvedConfig {
+  const listen = parseListen(file.node.listen ?? DEFAULT_LISTEN);
+  if (!listen) throw new Error("unreachable: listen validated");
+  const dataDir = file.node.data_dir ?? DEFAULT_DATA_DIR;
+  const d = file.defaults ?? {};
+  const base = compilePolicy(timingOf(d) ?? {});
+  const peers = (file.peers ?? []).map((p): ResolvedPeer => {
+    const pol = compilePolicy(timingOf(p) ?? {}, base);
+    const spec: ResolvedPeer = { name: p.name, probe: probe(p.probe), ...timing(pol) };
+    const r = restart(p.restart);
+    if (r !== undefined) spec.restart = r;
+    const i = isolate(p.isolate);
+    if (i !== undefined) spec.isolate = i;
+    return spec;
+  });
+  return {
+    node: {
+      name: file.node.name,
+      listen,
+      dataDir: isAbsolute(dataDir) ? dataDir : resolve(baseDir, dataDir),
+      ...(file.node.api_token === undefined ? {} : { apiToken: file.node.api_token }),
+      ...(file.node.read_token === undefined ? {} : { readToken: file.node.read_token }),
+    },
+    monitor: { selfName: file.node.name, ...timing(base), concurrency: d.concurrency ?? DEFAULT_CONCURRENCY },
+    peers,
+    mesh: file.mesh
+      ? {
+          ...(file.mesh.key === undefined ? {} : { key: file.mesh.key }),
+          members: (file.mesh.members ?? []).map((m) => ({ name: m.name, url: m.url })),
+          confirm: file.mesh.confirm ?? "majority",
+        }
+      : null,
+    alerts: (file.alerts ?? []).map(sink),
+  };
+}

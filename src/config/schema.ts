@@ -1,0 +1,399 @@
+// The daemon's config file (SPEC §4) as ONE zod schema: snake_case keys exactly as
+// written in YAML, strict objects (unknown keys are errors), every field described
+// with its meaning and unit. `wdmesh schema` publishes it as JSON Schema
+// (json-schema.ts); load.ts validates with it and resolve.ts turns the result into
+// camelCase options with ms numbers. Rules spanning several fields (duplicate
+// names, exactly one probe kind, timeout < interval, ...) live in cross-checks.ts
+// and run as this schema's final refinement.
+import { z } from "zod";
+import { crossCheck } from "./cross-checks.js";
+import {
+  DURATION_HELP,
+  DURATION_RE,
+  HEADER_NAME_RE,
+  isHttpUrl,
+  NAME_HELP,
+  NAME_RE,
+  parseListen,
+  UNIT_RE,
+} from "./rules.js";
+
+const duration = (description: string) =>
+  z
+    .union(
+      [
+        z.string().regex(DURATION_RE, { error: DURATION_HELP }),
+        z.number().int({ error: DURATION_HELP }).min(0, { error: DURATION_HELP }),
+      ],
+      { error: DURATION_HELP },
+    )
+    .describe(description);
+
+const name = (description: string) =>
+  z
+    .string()
+    .regex(NAME_RE, { error: `is not a valid name; ${NAME_HELP}` })
+    .describe(description);
+
+const httpUrl = (description: string) =>
+  z
+    .string()
+    .refine(isHttpUrl, { error: "must be an http(s) URL, e.g. http://127.0.0.1:9770/health" })
+    .describe(description);
+
+const count = (min: number, max: number, description: string) =>
+  z
+    .number()
+    .int({ error: `must be a whole number from ${min} to ${max}` })
+    .min(min, { error: `must be a whole number from ${min} to ${max}` })
+    .max(max, { error: `must be a whole number from ${min} to ${max}` })
+    .describe(description);
+
+const secret = (description: string, minLength = 1) =>
+  z
+    .string()
+    .min(minLength, {
+      error:
+        minLength > 1
+          ? `must be at least ${minLength} characters; generate one with \`openssl rand -hex 32\``
+          : "must not be empty",
+    })
+    .describe(description);
+
+const headers = (description: string) =>
+  z
+    .record(
+      z.string().regex(HEADER_NAME_RE, { error: "is not a valid HTTP header name" }),
+      z
+        .string()
+        .refine((v) => !/[\r\n\0]/.test(v), { error: "must not contain CR, LF or NUL" })
+        .describe("Header value. Treated as a secret: never logged, masked by `wdmesh validate`."),
+    )
+    .describe(description);
+
+const argv = (description: string) =>
+  z
+    .array(z.string().min(1, { error: "must not be empty" }))
+    .min(1, { error: "must list at least the program, e.g. [/usr/local/bin/restart-shield]" })
+    .refine((a) => typeof a[0] !== "string" || a[0].startsWith("/"), {
+      error: "argv[0] must be an absolute path (no shell and no PATH lookup is used)",
+    })
+    .describe(description);
+
+const unit = (description: string) =>
+  z
+    .string()
+    .regex(UNIT_RE, {
+      error: 'is not a systemd unit name; use the full name with its type suffix, e.g. "sidecar.service"',
+    })
+    .describe(description);
+
+// ---------------------------------------------------------------- node
+
+export const nodeSchema = z
+  .strictObject({
+    name: name("This node's name in the mesh (required). Shown in alerts, /health and the journal."),
+    listen: z
+      .string()
+      .refine((s) => parseListen(s) !== undefined, {
+        error: 'must be host:port, e.g. "127.0.0.1:9760" or "[::1]:9760" (port 0-65535)',
+      })
+      .optional()
+      .describe(
+        'Address of the HTTP API, dashboard and /health, as host:port ("[::1]:9760" for IPv6). Default "127.0.0.1:9760". A non-loopback address requires api_token.',
+      ),
+    data_dir: z
+      .string()
+      .min(1, { error: "must not be empty" })
+      .optional()
+      .describe(
+        "Directory of the SQLite state and journal. A relative path is relative to the config file's directory. Default /var/lib/wdmesh.",
+      ),
+    api_token: secret(
+      "Bearer token required by control endpoints (release, restart, check, silence); at least 16 characters. Supports ${ENV} and ${file:/path}. Never logged.",
+      16,
+    ).optional(),
+    read_token: secret(
+      "Optional bearer token that read endpoints (/v1/*, /metrics, dashboard) then require too; at least 16 characters. Never logged.",
+      16,
+    ).optional(),
+  })
+  .describe("This node: its name, API address, state directory and tokens.");
+
+// ---------------------------------------------------------------- timing (defaults and per-peer overrides)
+
+const timingShape = {
+  interval: duration(
+    "How often a healthy peer is probed (ms number or duration string). Default 30s.",
+  ).optional(),
+  timeout: duration(
+    "Deadline of one probe: connect + headers + body (ms or duration). Must be shorter than interval. Default 5s (or 80% of a shorter interval).",
+  ).optional(),
+  retry_interval: duration(
+    "Delay before the next probe after a miss (ms or duration). Default = interval.",
+  ).optional(),
+  missed_before_restart: count(
+    1,
+    1000,
+    "K: consecutive missed probes before the peer is restarted (count). Default 3.",
+  ).optional(),
+  restarts_before_isolate: count(
+    0,
+    1000,
+    "R: failed restarts in one incident before the peer is isolated (count; 0 isolates at the first K misses). Default 3.",
+  ).optional(),
+  startup_grace: duration(
+    "Extra wait after a restart before probing again (ms or duration). Default = interval.",
+  ).optional(),
+  restart_backoff: z
+    .strictObject({
+      initial: duration("Backoff added after the first restart (ms or duration). Default 10s.").optional(),
+      max: duration(
+        "Cap of the doubling backoff (ms or duration); must be >= initial. Default 5m.",
+      ).optional(),
+    })
+    .optional()
+    .describe("Added to startup_grace after restart n: initial × 2^(n−1), capped at max."),
+  stable_after: duration(
+    "A peer HEALTHY this long gets its restart count reset to 0 (ms or duration). Default 10m.",
+  ).optional(),
+  success_threshold: count(
+    1,
+    1000,
+    "Consecutive ok probes needed to count as recovered (count). Default 1.",
+  ).optional(),
+};
+
+export const defaultsSchema = z
+  .strictObject({
+    ...timingShape,
+    concurrency: count(
+      1,
+      100_000,
+      "Maximum probes in flight at once on this node (count). Default 256.",
+    ).optional(),
+  })
+  .describe("Timing and escalation defaults; every key but concurrency may be overridden per peer.");
+
+// ---------------------------------------------------------------- peers
+
+const probeSchema = z
+  .strictObject({
+    http: z
+      .strictObject({
+        url: httpUrl("Health endpoint; a GET answering expect_status means alive."),
+        expect_status: z
+          .number()
+          .int({ error: "must be an HTTP status from 100 to 599" })
+          .min(100, { error: "must be an HTTP status from 100 to 599" })
+          .max(599, { error: "must be an HTTP status from 100 to 599" })
+          .optional()
+          .describe("HTTP status that means alive (100-599). Default 200."),
+        headers: headers("Extra request headers, e.g. Authorization. Values are secrets.").optional(),
+      })
+      .optional()
+      .describe("HTTP GET probe."),
+    tcp: z
+      .strictObject({
+        host: z
+          .string()
+          .min(1, { error: "must be a host name or IP address" })
+          .describe("Host name or IP address."),
+        port: count(1, 65535, "TCP port (1-65535)."),
+      })
+      .optional()
+      .describe("TCP connect probe: alive when the connection is accepted."),
+    exec: z
+      .strictObject({
+        argv: argv("Program and arguments, argv[0] absolute; run without a shell. Exit status 0 = alive."),
+      })
+      .optional()
+      .describe("Command probe, bounded by the peer's timeout."),
+  })
+  .describe("How the peer is probed: exactly one of http, tcp, exec.")
+  .meta({ minProperties: 1, maxProperties: 1 });
+
+const commandSchema = z
+  .strictObject({
+    argv: argv("Program and arguments, argv[0] absolute; run without a shell."),
+    timeout: duration(
+      "Deadline of the command (ms or duration); it is killed after. Default 30s.",
+    ).optional(),
+  })
+  .describe("A command run without a shell.");
+
+const none = z.literal("none").describe('"none": take no action of this kind.');
+
+const restartSchema = z
+  .union(
+    [
+      none,
+      z
+        .strictObject({
+          systemd: z
+            .strictObject({
+              unit: unit("Unit to restart (systemctl restart UNIT)."),
+              timeout: duration("Deadline of the restart job (ms or duration). Default 30s.").optional(),
+            })
+            .optional()
+            .describe("Restart through systemd."),
+          command: commandSchema.optional().describe("Restart by running a command."),
+        })
+        .meta({ minProperties: 1, maxProperties: 1 }),
+    ],
+    { error: 'must be "none" or a mapping with exactly one of systemd, command' },
+  )
+  .describe('How the peer is restarted after missed_before_restart misses: systemd, command or "none".');
+
+const isolateSchema = z
+  .union(
+    [
+      none,
+      z
+        .strictObject({
+          systemd: z
+            .strictObject({
+              unit: unit("Unit to isolate."),
+              mode: z
+                .enum(["network", "stop", "freeze"], { error: "must be one of network, stop, freeze" })
+                .optional()
+                .describe(
+                  "network: IPAddressDeny=any applied at runtime and verified; stop: stop the unit; freeze: freeze its cgroup. Default network.",
+                ),
+              timeout: duration("Deadline of the isolation step (ms or duration). Default 30s.").optional(),
+            })
+            .optional()
+            .describe("Isolate through systemd."),
+          command: commandSchema.optional().describe("Isolate by running a command."),
+          release: commandSchema
+            .optional()
+            .describe("With command: the command that undoes isolation on `wdmesh release`."),
+        })
+        .meta({ minProperties: 1 }),
+    ],
+    { error: 'must be "none" or a mapping with exactly one of systemd, command' },
+  )
+  .describe(
+    'How the peer is cut off after restarts_before_isolate failed restarts: systemd, command or "none".',
+  );
+
+export const peerSchema = z
+  .strictObject({
+    name: name("Unique peer name."),
+    probe: probeSchema,
+    restart: restartSchema.optional(),
+    isolate: isolateSchema.optional(),
+    ...timingShape,
+  })
+  .describe("A watched peer; any defaults key except concurrency may be overridden here.");
+
+// ---------------------------------------------------------------- mesh
+
+const meshSchema = z
+  .strictObject({
+    key: secret(
+      "Shared HMAC-SHA256 key members prove their heartbeats with; at least 16 characters. Use ${file:/path} or ${ENV}. Never logged.",
+      16,
+    ).optional(),
+    members: z
+      .array(
+        z
+          .strictObject({
+            name: name("The member's node.name."),
+            url: httpUrl("Base URL of the member's API, e.g. http://10.0.0.2:9760."),
+          })
+          .describe("Another wdmesh node; it is also watched as a peer."),
+      )
+      .optional()
+      .describe("The other wdmesh nodes of the mesh (not this one). Default []."),
+    confirm: z
+      .enum(["any", "majority", "all"], { error: "must be one of any, majority, all" })
+      .optional()
+      .describe(
+        "How many of a target's observers must see a failure before it is remediated. Default majority.",
+      ),
+  })
+  .describe("Mesh membership: nodes that watch each other.");
+
+// ---------------------------------------------------------------- alerts
+
+export const alertSchema = z
+  .strictObject({
+    name: name("Unique sink name (outbox rows and metrics are per sink)."),
+    min_severity: z
+      .enum(["INFO", "MEDIUM", "HIGH", "CRITICAL"], { error: "must be one of INFO, MEDIUM, HIGH, CRITICAL" })
+      .optional()
+      .describe("Only actions at or above this severity are sent. Default INFO."),
+    timeout: duration("Deadline of one delivery request (ms or duration). Default 10s.").optional(),
+    max_age: duration(
+      "Undelivered alerts older than this are dead-lettered instead of retried (ms or duration). Default 24h.",
+    ).optional(),
+    headers: headers("Extra request headers. Values are secrets.").optional(),
+    webhook: z
+      .strictObject({
+        url: httpUrl("Receiver URL (POST)."),
+        secret: secret("HMAC-SHA256 key of the X-Wdmesh-Signature header. Never logged.").optional(),
+        format: z
+          .enum(["generic", "slack", "pagerduty"], { error: "must be one of generic, slack, pagerduty" })
+          .optional()
+          .describe(
+            "Payload: generic (SPEC §7), slack ({text}) or pagerduty (Events API v2). Default generic.",
+          ),
+        routing_key: secret(
+          "PagerDuty routing key; required when format is pagerduty. Never logged.",
+        ).optional(),
+      })
+      .optional()
+      .describe("Signed JSON webhook."),
+    alertmanager: z
+      .strictObject({
+        url: httpUrl("Alertmanager base URL, e.g. http://127.0.0.1:9093 (alerts go to /api/v2/alerts)."),
+        resend_interval: duration(
+          "Re-send firing alerts this often (ms or duration). Default 60s.",
+        ).optional(),
+      })
+      .optional()
+      .describe("Prometheus Alertmanager."),
+    slack: z
+      .strictObject({
+        url: httpUrl("Slack incoming-webhook URL. Treated as a secret."),
+      })
+      .optional()
+      .describe("Slack incoming webhook."),
+    pagerduty: z
+      .strictObject({
+        routing_key: secret("Events API v2 routing (integration) key. Never logged."),
+        url: httpUrl("Events API v2 endpoint. Default https://events.pagerduty.com/v2/enqueue.").optional(),
+      })
+      .optional()
+      .describe("PagerDuty Events API v2."),
+  })
+  .describe("An alert sink: exactly one of webhook, alertmanager, slack, pagerduty.");
+
+// ---------------------------------------------------------------- file
+
+/** The file's structure without the cross-field rules. */
+export const configShape = z
+  .strictObject({
+    node: nodeSchema,
+    defaults: defaultsSchema.optional(),
+    peers: z.array(peerSchema).optional().describe("Peers this node watches. Default []."),
+    mesh: meshSchema.optional(),
+    alerts: z.array(alertSchema).optional().describe("Where escalations are sent. Default []."),
+  })
+  .describe("watchdog-mesh daemon configuration (wdmesh run --config FILE).");
+
+/** The complete config schema: structure plus the cross-field rules. */
+export const configSchema = configShape.superRefine((value, ctx) => {
+  for (const issue of crossCheck(value)) {
+    ctx.addIssue({
+      code: "custom",
+      message: issue.message,
+      path: issue.path,
+      params: issue.hint === undefined ? {} : { hint: issue.hint },
+    });
+  }
+});
+
+/** The config file as written (after ${…} interpolation). */
+export type ConfigFile = z.output<typeof configShape>;

@@ -1,0 +1,183 @@
+// The example validates; defaults and per-peer overrides resolve to the options the
+// library takes (camelCase, ms), and sinks get SinkConfig's defaults.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+import { loadConfig, parseConfig } from "../../src/config/load.js";
+import { configSchema } from "../../src/config/schema.js";
+import { compilePolicy } from "../../src/core/options.js";
+
+const example = fileURLToPath(new URL("../../examples/mesh.yaml", import.meta.url));
+export const EXAMPLE_ENV = {
+  WDMESH_API_TOKEN: "api-token-0123456789abcdef",
+  WDMESH_MESH_KEY: "mesh-key-0123456789abcdef",
+  WEBHOOK_SECRET: "webhook-secret-42",
+  PAGERDUTY_ROUTING_KEY: "pd-routing-key-77",
+};
+
+void test("examples/mesh.yaml validates and resolves", async () => {
+  const rc = await loadConfig(example, EXAMPLE_ENV);
+  assert.equal(rc.node.name, "immune");
+  assert.deepEqual(rc.node.listen, { host: "127.0.0.1", port: 9760 });
+  assert.equal(rc.node.dataDir, "/var/lib/wdmesh");
+  assert.equal(rc.node.apiToken, EXAMPLE_ENV.WDMESH_API_TOKEN);
+  assert.deepEqual(rc.monitor, {
+    selfName: "immune",
+    interval: 30_000,
+    timeout: 5_000,
+    retryInterval: 5_000,
+    missedBeforeRestart: 3,
+    restartsBeforeIsolate: 3,
+    startupGrace: 30_000,
+    restartBackoff: { initial: 10_000, max: 300_000 },
+    stableAfter: 600_000,
+    successThreshold: 1,
+    concurrency: 256,
+  });
+  assert.deepEqual(
+    rc.peers.map((p) => p.name),
+    ["sidecar", "shield", "ledger"],
+  );
+  const [sidecar, shield, ledger] = rc.peers;
+  assert.deepEqual(sidecar?.probe, {
+    http: { url: "http://127.0.0.1:9770/health", expectStatus: 200, headers: {} },
+  });
+  assert.deepEqual(sidecar?.restart, { systemd: { unit: "sidecar.service" } });
+  assert.deepEqual(sidecar?.isolate, { systemd: { unit: "sidecar.service", mode: "network" } });
+  assert.deepEqual(shield?.probe, { tcp: { host: "127.0.0.1", port: 9780 } });
+  assert.deepEqual(shield?.restart, {
+    command: { argv: ["/usr/local/bin/restart-shield"], timeout: 60_000 },
+  });
+  assert.equal(shield?.isolate, "none");
+  assert.equal(shield?.interval, 10_000);
+  assert.equal(shield?.timeout, 2_000);
+  assert.equal(shield?.retryInterval, 5_000, "not overridden: from defaults");
+  assert.equal(ledger?.missedBeforeRestart, 5);
+  assert.deepEqual(ledger?.isolate, { systemd: { unit: "ledger.service", mode: "freeze" } });
+  assert.deepEqual(rc.mesh, {
+    key: EXAMPLE_ENV.WDMESH_MESH_KEY,
+    members: [{ name: "sidecar-wd", url: "http://10.0.0.2:9760" }],
+    confirm: "majority",
+  });
+  assert.deepEqual(rc.alerts, [
+    {
+      name: "architect",
+      minSeverity: "HIGH",
+      timeoutMs: 10_000,
+      maxAgeMs: 86_400_000,
+      headers: {},
+      kind: "webhook",
+      url: "https://hooks.example/wd",
+      format: "generic",
+      secret: EXAMPLE_ENV.WEBHOOK_SECRET,
+    },
+    {
+      name: "am",
+      minSeverity: "INFO",
+      timeoutMs: 10_000,
+      maxAgeMs: 86_400_000,
+      headers: {},
+      kind: "alertmanager",
+      url: "http://127.0.0.1:9093",
+      resendIntervalMs: 60_000,
+    },
+    {
+      name: "oncall",
+      minSeverity: "CRITICAL",
+      timeoutMs: 10_000,
+      maxAgeMs: 21_600_000,
+      headers: {},
+      kind: "pagerduty",
+      routingKey: EXAMPLE_ENV.PAGERDUTY_ROUTING_KEY,
+      url: "https://events.pagerduty.com/v2/enqueue",
+    },
+  ]);
+});
+
+void test("a minimal file gets every default", () => {
+  const rc = parseConfig("node: { name: solo }\n", {}, "min.yaml", { baseDir: "/etc/wdmesh" });
+  assert.deepEqual(rc.node, {
+    name: "solo",
+    listen: { host: "127.0.0.1", port: 9760 },
+    dataDir: "/var/lib/wdmesh",
+  });
+  assert.equal(rc.monitor.interval, 30_000);
+  assert.equal(rc.monitor.timeout, 5_000);
+  assert.equal(rc.monitor.retryInterval, 30_000, "retry_interval defaults to interval");
+  assert.equal(rc.monitor.startupGrace, 30_000, "startup_grace defaults to interval");
+  assert.deepEqual(rc.monitor.restartBackoff, { initial: 10_000, max: 300_000 });
+  assert.equal(rc.monitor.stableAfter, 600_000);
+  assert.equal(rc.monitor.concurrency, 256);
+  assert.deepEqual(rc.peers, []);
+  assert.equal(rc.mesh, null);
+  assert.deepEqual(rc.alerts, []);
+});
+
+void test("per-peer overrides apply on top of defaults, exactly as compilePolicy does", () => {
+  const rc = parseConfig(
+    `node: { name: n1 }
+defaults: { interval: 20s, retry_interval: 2s, restart_backoff: { initial: 1s, max: 1m } }
+peers:
+  - name: a
+    probe: { tcp: { host: 127.0.0.1, port: 1 } }
+  - name: b
+    probe: { tcp: { host: 127.0.0.1, port: 2 } }
+    interval: 3s
+    timeout: 1s
+    missed_before_restart: 1
+    restarts_before_isolate: 0
+    restart_backoff: { max: 30s }
+    success_threshold: 2
+    stable_after: 90000
+`,
+    {},
+  );
+  const [a, b] = rc.peers;
+  const base = compilePolicy({
+    interval: "20s",
+    retryInterval: "2s",
+    restartBackoff: { initial: "1s", max: "1m" },
+  });
+  assert.equal(a?.interval, base.intervalMs);
+  assert.equal(a?.timeout, 5_000);
+  assert.equal(a?.retryInterval, 2_000);
+  assert.equal(a?.restart, undefined, "no restart configured stays undefined (emit only)");
+  assert.equal(b?.interval, 3_000);
+  assert.equal(b?.timeout, 1_000);
+  assert.equal(b?.retryInterval, 2_000, "inherited from defaults");
+  assert.equal(b?.missedBeforeRestart, 1);
+  assert.equal(b?.restartsBeforeIsolate, 0);
+  assert.deepEqual(b?.restartBackoff, { initial: 1_000, max: 30_000 });
+  assert.equal(b?.successThreshold, 2);
+  assert.equal(b?.stableAfter, 90_000);
+});
+
+void test("the exported configSchema enforces the cross-field rules on its own", () => {
+  const doc = {
+    node: { name: "n1", listen: "0.0.0.0:9760" },
+    peers: [
+      { name: "a", probe: { tcp: { host: "127.0.0.1", port: 1 } } },
+      { name: "a", probe: { tcp: { host: "127.0.0.1", port: 2 } }, interval: "1s", timeout: "2s" },
+    ],
+  };
+  const r = configSchema.safeParse(doc);
+  assert.equal(r.success, false);
+  assert.deepEqual(r.error?.issues.map((i) => i.path.join(".")).sort(), [
+    "node.listen",
+    "peers.1.name",
+    "peers.1.timeout",
+  ]);
+});
+
+void test("listen: IPv6 loopback and port 0 need no token; a token allows any address", () => {
+  assert.deepEqual(parseConfig(`node: { name: n1, listen: "[::1]:0" }`, {}).node.listen, {
+    host: "::1",
+    port: 0,
+  });
+  assert.deepEqual(parseConfig(`node: { name: n1, listen: "localhost:9760" }`, {}).node.listen, {
+    host: "localhost",
+    port: 9760,
+  });
+  const rc = parseConfig(`node: { name: n1, listen: "0.0.0.0:9760", api_token: "0123456789abcdef" }`, {});
+  assert.deepEqual(rc.node.listen, { host: "0.0.0.0", port: 9760 });
+});
