@@ -1,0 +1,69 @@
+// What the HTTP API needs from the running node. The daemon implements it over the
+// Monitor, the store and the alert workers; tests use test/helpers/fake-backend.ts.
+// Operations on a peer that is not registered throw WatchdogError WDM_UNKNOWN_PEER
+// (answered 404); WDM_INVALID_STATE / WDM_INVALID_DURATION are answered 409 / 400.
+import type { EscalationAction, MonitorStats, PeerHealth, PeerStatus } from "../core/types.js";
+import type { DeliveryState, JournalEntry, OutboxRow } from "../store/types.js";
+
+/** Another wdmesh node of the mesh, as this node sees it. */
+export interface MeshMemberView {
+  name: string;
+  url: string;
+  /** Its health as probed by this node; UNKNOWN before the first probe. */
+  status: PeerStatus;
+  last_seen: string | null;
+}
+
+/** GET /v1/mesh: seed-compatible {self, peers, stats} plus node and members. */
+export interface MeshView {
+  self: string;
+  node: string;
+  peers: PeerHealth[];
+  stats: MonitorStats;
+  members: MeshMemberView[];
+}
+
+/** Result of POST /v1/alerts/:sink/test: one delivery attempt, made now. */
+export interface AlertTestResult {
+  sink: string;
+  ok: boolean;
+  /** HTTP status of the receiver, when it answered. */
+  status?: number;
+  error?: string;
+  duration_ms: number;
+}
+
+export interface DeliveryFilter {
+  state?: DeliveryState;
+  sink?: string;
+  /** At most this many rows (1..1000). */
+  limit?: number;
+}
+
+export interface ApiBackend {
+  /** This node's name (node.name). */
+  readonly node: string;
+  mesh(): MeshView;
+  peer(name: string): PeerHealth | undefined;
+  /** Journal entries with seq > after, oldest first, at most `limit`. */
+  events(after: number, limit: number): JournalEntry[];
+  /** Called for every journal entry appended from now on. Returns unsubscribe. */
+  onEvent(listener: (e: JournalEntry) => void): () => void;
+  /** Operator release (SPEC §3). `by` names who asked (for the journal reason). */
+  release(name: string, by: string): Promise<EscalationAction>;
+  /** Operator restart now, outside the ladder. */
+  restart(name: string, by: string): Promise<EscalationAction>;
+  /** Probe the peer now and apply the result; returns its health afterwards. */
+  check(name: string): Promise<PeerHealth>;
+  /** Maintenance: probed and shown, never escalated, for `ms` milliseconds from now. */
+  silence(name: string, ms: number, by: string): PeerHealth;
+  deliveries(filter: DeliveryFilter): OutboxRow[];
+  /** Sends a test alert to `sink` now (not through the outbox); undefined when no such sink (→ 404). */
+  alertsTest(sink: string): Promise<AlertTestResult | undefined>;
+  /** hex HMAC-SHA256(mesh key, `${node}:${nonce}`), or undefined when no mesh key is configured. */
+  healthProof?(nonce: string): string | undefined;
+  /** Prometheus text exposition of this node's metrics. */
+  metricsText(): Promise<string>;
+  /** Content-Type of metricsText(). */
+  readonly metricsContentType?: string;
+}

@@ -1,0 +1,118 @@
+// Prometheus metrics of a node, on a private Registry (never prom-client's global one,
+// so several nodes in one process, or tests, don't collide). The daemon updates the
+// handles; GET /metrics serves `text()`. Durations are in seconds, per Prometheus habit.
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { PeerStatus } from "../core/types.js";
+
+const STATUSES: readonly PeerStatus[] = ["UNKNOWN", "HEALTHY", "DEGRADED", "OFFLINE", "ISOLATED"];
+
+const LINT_FAILING_DEFAULTS = ["nodejs_active_handles_total", "nodejs_active_requests_total", "nodejs_active_resources_total"];
+
+export interface Metrics {
+  readonly registry: Registry;
+  /** Time from the start of a probe to its verdict, seconds, per peer. */
+  readonly probeDuration: Histogram<"peer">;
+  /** How late a probe started against its schedule, seconds. */
+  readonly probeLateness: Histogram;
+  /** 1 for the peer's current status, 0 for the others; set through setPeerStatus. */
+  readonly peerStatus: Gauge<"peer" | "status">;
+  readonly checks: Counter<"peer">;
+  readonly misses: Counter<"peer">;
+  readonly restarts: Counter<"peer">;
+  readonly isolations: Counter<"peer">;
+  /** Remediation effects (restart, isolate, release) that failed. */
+  readonly actionFailures: Counter<"action">;
+  /** Outbox rows per sink and state (pending, dead). */
+  readonly outboxDepth: Gauge<"sink" | "state">;
+  /** Delivery attempts per sink and outcome (delivered, retry, dead). */
+  readonly deliveries: Counter<"sink" | "outcome">;
+  setPeerStatus(peer: string, status: PeerStatus): void;
+  /** Drops every series of a peer that is no longer registered. */
+  removePeer(peer: string): void;
+  /** Runs `fn` before each scrape (e.g. to refresh outbox depth). Returns unsubscribe. */
+  beforeScrape(fn: () => void): () => void;
+  /** The exposition text; runs the beforeScrape hooks first. */
+  text(): Promise<string>;
+  readonly contentType: string;
+}
+
+export interface MetricsOptions {
+  /** Also export process_* and nodejs_* metrics. Default true. */
+  processMetrics?: boolean;
+}
+
+export function createMetrics(opts: MetricsOptions = {}): Metrics {
+  const registry = new Registry();
+  if (opts.processMetrics !== false) {
+    collectDefaultMetrics({ register: registry });
+    // prom-client names these gauges *_total, which Prometheus reserves for counters
+    // (promtool rejects them); the same figures stay available without the suffix.
+    for (const name of LINT_FAILING_DEFAULTS) registry.removeSingleMetric(name);
+  }
+
+  const probeDuration = new Histogram({
+    name: "wdmesh_probe_duration_seconds",
+    help: "Time from the start of a probe to its verdict, in seconds.",
+    labelNames: ["peer"] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  const probeLateness = new Histogram({
+    name: "wdmesh_probe_lateness_seconds",
+    help: "How much later than scheduled a probe started, in seconds.",
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+    registers: [registry],
+  });
+  const peerStatus = new Gauge({
+    name: "wdmesh_peer_status",
+    help: "Current status of each peer: 1 for its status, 0 for the others.",
+    labelNames: ["peer", "status"] as const,
+    registers: [registry],
+  });
+  const counter = <L extends string>(name: string, help: string, labelNames: readonly L[]): Counter<L> =>
+    new Counter<L>({ name, help, labelNames, registers: [registry] });
+  const checks = counter("wdmesh_checks_total", "Probes completed, per peer.", ["peer"]);
+  const misses = counter("wdmesh_misses_total", "Probes that missed (failed), per peer.", ["peer"]);
+  const restarts = counter("wdmesh_restarts_total", "Restarts issued, per peer.", ["peer"]);
+  const isolations = counter("wdmesh_isolations_total", "Isolations issued, per peer.", ["peer"]);
+  const actionFailures = counter("wdmesh_action_failures_total", "Remediation effects that failed, per action.", ["action"]);
+  const deliveries = counter("wdmesh_deliveries_total", "Alert delivery attempts, per sink and outcome.", ["sink", "outcome"]);
+  const outboxDepth = new Gauge({
+    name: "wdmesh_outbox_depth",
+    help: "Alert outbox rows, per sink and state.",
+    labelNames: ["sink", "state"] as const,
+    registers: [registry],
+  });
+
+  const hooks = new Set<() => void>();
+  return {
+    registry,
+    probeDuration,
+    probeLateness,
+    peerStatus,
+    checks,
+    misses,
+    restarts,
+    isolations,
+    actionFailures,
+    outboxDepth,
+    deliveries,
+    setPeerStatus(peer, status) {
+      for (const s of STATUSES) peerStatus.set({ peer, status: s }, s === status ? 1 : 0);
+    },
+    removePeer(peer) {
+      for (const s of STATUSES) peerStatus.remove({ peer, status: s });
+      for (const c of [checks, misses, restarts, isolations]) c.remove({ peer });
+      probeDuration.remove({ peer });
+    },
+    beforeScrape(fn) {
+      hooks.add(fn);
+      return () => hooks.delete(fn);
+    },
+    async text() {
+      for (const h of hooks) h();
+      return registry.metrics();
+    },
+    contentType: registry.contentType,
+  };
+}

@@ -1,0 +1,393 @@
+// The node's HTTP API (SPEC §6) on node:http. Every handler is wrapped: a bad request
+// or a throwing backend is answered (4xx/5xx) and logged, never crashes the process.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+import { parseDuration } from "../core/duration.js";
+import { silentLogger, type Logger } from "../logger.js";
+import type { DeliveryState } from "../store/types.js";
+import { requireToken, TokenSet } from "./auth.js";
+import type { ApiBackend, DeliveryFilter } from "./backend.js";
+import { readBody, readJsonObject } from "./body.js";
+import { fromWatchdogError, HttpError, sendError, sendJson } from "./http-error.js";
+import { peerListPage } from "./peer-list-page.js";
+import { SseHub } from "./sse.js";
+
+
+export interface ApiServerOptions {
+  backend: ApiBackend;
+  /** Bearer token for control routes (node.api_token). Without it control routes answer 403. */
+  apiToken?: string;
+  /** Bearer token for read routes (node.read_token). Without it read routes are open. */
+  readToken?: string;
+  logger?: Logger;
+  /** Largest accepted request body, bytes. Default 16 384. */
+  maxBodyBytes?: number;
+  /** SSE keep-alive comment interval, ms. Default 15 000. */
+  sseHeartbeatMs?: number;
+  /** Most concurrent SSE streams. Default 64. */
+  maxSseClients?: number;
+  /** Deadline to receive a whole request (headers and body), ms. Default 10 000. */
+  requestTimeoutMs?: number;
+  /** Deadline to receive the request headers, ms. Default 5 000. */
+  headersTimeoutMs?: number;
+  /** On close(), how long in-flight requests may finish before their sockets are cut, ms. Default 2 000. */
+  closeGraceMs?: number;
+}
+
+export interface ApiServer {
+  /** Binds; port 0 picks a free port. Resolves with the bound address. */
+  listen(opts: { host: string; port: number }): Promise<{ host: string; port: number; url: string }>;
+  /** Stops accepting, ends event streams, waits for in-flight requests (bounded). Idempotent. */
+  close(): Promise<void>;
+  /** The request handler, for mounting on another server. */
+  readonly handler: (req: IncomingMessage, res: ServerResponse) => void;
+  readonly server: Server;
+}
+
+/** Longest `?nonce=` accepted on /health, characters. */
+export const MAX_NONCE_LENGTH = 128;
+/** Most journal entries per GET /v1/events page. */
+export const MAX_EVENTS_LIMIT = 1000;
+/** Longest silence accepted, ms (365 days). */
+export const MAX_SILENCE_MS = 365 * 86_400_000;
+
+const GET = ["GET", "HEAD"];
+const POST = ["POST"];
+
+type Access = "open" | "read" | "control";
+interface Ctx {
+  req: IncomingMessage;
+  res: ServerResponse;
+  url: URL;
+  params: string[];
+}
+interface Route {
+  pattern: RegExp;
+  methods: string[];
+  access: Access;
+  handle(ctx: Ctx): Promise<void> | void;
+}
+
+const INT = /^\d{1,15}$/;
+
+function intParam(url: URL, name: string, dflt: number, min: number, max: number): number {
+  const raw = url.searchParams.get(name);
+  if (raw === null || raw === "") return dflt;
+  if (!INT.test(raw) || Number(raw) < min || Number(raw) > max) {
+    throw new HttpError(400, "WDM_BAD_REQUEST", `query parameter ${name}=${JSON.stringify(raw)} must be an integer from ${min} to ${max}`);
+  }
+  return Number(raw);
+}
+
+function decodeSegment(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    throw new HttpError(400, "WDM_BAD_REQUEST", `malformed percent-encoding in path segment ${JSON.stringify(s)}`);
+  }
+}
+
+function who(req: IncomingMessage): string {
+  return `api ${req.socket.remoteAddress ?? "unknown"}`;
+}
+
+export function createApiServer(opts: ApiServerOptions): ApiServer {
+  const { backend } = opts;
+  const log = opts.logger ?? silentLogger;
+  const maxBody = opts.maxBodyBytes ?? 16_384;
+  const control = new TokenSet([opts.apiToken]);
+  // The control token may also read.
+  const read = new TokenSet([opts.readToken, opts.readToken ? opts.apiToken : undefined]);
+  const hub = new SseHub(backend, opts.sseHeartbeatMs ?? 15_000, opts.maxSseClients ?? 64);
+
+  const peerOp = (ctx: Ctx): string => ctx.params[0] as string;
+
+  const routes: Route[] = [
+    {
+      pattern: /^\/health$/,
+      methods: GET,
+      access: "open",
+      handle: ({ res, url }) => {
+        const nonce = url.searchParams.get("nonce");
+        const body: Record<string, string> = { status: "ok", node: backend.node };
+        if (nonce !== null) {
+          if (!/^[\x21-\x7e]+$/.test(nonce) || nonce.length > MAX_NONCE_LENGTH) {
+            throw new HttpError(400, "WDM_BAD_REQUEST", `nonce must be 1 to ${MAX_NONCE_LENGTH} printable ASCII characters`);
+          }
+          const proof = backend.healthProof?.(nonce);
+          if (proof !== undefined) body.proof = proof;
+        }
+        sendJson(res, 200, body);
+      },
+    },
+    {
+      pattern: /^\/$/,
+      methods: GET,
+      access: "read",
+      handle: ({ res }) => {
+        const html = peerListPage(backend.mesh());
+        res.writeHead(200, {
+          "Content-Type": "text/html; charset=utf-8",
+          "Cache-Control": "no-store",
+          "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
+          "X-Content-Type-Options": "nosniff",
+          "Content-Length": Buffer.byteLength(html),
+        });
+        res.end(html);
+      },
+    },
+    { pattern: /^\/v1\/mesh$/, methods: GET, access: "read", handle: ({ res }) => sendJson(res, 200, backend.mesh()) },
+    {
+      pattern: /^\/v1\/peers\/([^/]+)$/,
+      methods: GET,
+      access: "read",
+      handle: (ctx) => {
+        const name = peerOp(ctx);
+        const p = backend.peer(name);
+        if (!p) throw new HttpError(404, "WDM_UNKNOWN_PEER", `no peer named ${JSON.stringify(name)}; GET /v1/mesh lists the peers`);
+        sendJson(ctx.res, 200, p);
+      },
+    },
+    {
+      pattern: /^\/v1\/events$/,
+      methods: GET,
+      access: "read",
+      handle: ({ res, url }) => {
+        const after = intParam(url, "after", 0, 0, Number.MAX_SAFE_INTEGER);
+        const limit = intParam(url, "limit", 100, 1, MAX_EVENTS_LIMIT);
+        sendJson(res, 200, backend.events(after, limit));
+      },
+    },
+    {
+      pattern: /^\/v1\/events\/stream$/,
+      methods: GET,
+      access: "read",
+      handle: ({ req, res, url }) => {
+        const last = req.headers["last-event-id"];
+        let after: number | undefined;
+        if (typeof last === "string" && last !== "") {
+          if (!INT.test(last)) throw new HttpError(400, "WDM_BAD_REQUEST", "Last-Event-ID must be a journal seq (integer)");
+          after = Number(last);
+        } else if (url.searchParams.has("after")) {
+          after = intParam(url, "after", 0, 0, Number.MAX_SAFE_INTEGER);
+        }
+        hub.open(req, res, after);
+      },
+    },
+    {
+      pattern: /^\/v1\/peers\/([^/]+)\/(release|restart|check)$/,
+      methods: POST,
+      access: "control",
+      handle: async (ctx) => {
+        await readBody(ctx.req, maxBody); // ignored, but bounded
+        const name = peerOp(ctx);
+        const op = ctx.params[1];
+        if (op === "check") {
+          sendJson(ctx.res, 202, await backend.check(name));
+        } else if (op === "release") {
+          sendJson(ctx.res, 202, await backend.release(name, who(ctx.req)));
+        } else {
+          sendJson(ctx.res, 202, await backend.restart(name, who(ctx.req)));
+        }
+      },
+    },
+    {
+      pattern: /^\/v1\/peers\/([^/]+)\/silence$/,
+      methods: POST,
+      access: "control",
+      handle: async (ctx) => {
+        const body = await readJsonObject(ctx.req, maxBody);
+        const raw = body.for;
+        if (typeof raw !== "string" && typeof raw !== "number") {
+          throw new HttpError(400, "WDM_BAD_REQUEST", 'body must be {"for": DURATION}, e.g. {"for":"1h"} ("0" ends a silence)');
+        }
+        let ms: number;
+        try {
+          ms = parseDuration(raw, "for");
+        } catch (e) {
+          throw new HttpError(400, "WDM_BAD_REQUEST", (e as Error).message);
+        }
+        if (ms > MAX_SILENCE_MS) {
+          throw new HttpError(400, "WDM_BAD_REQUEST", `for: ${JSON.stringify(raw)} is longer than the maximum of 365d`);
+        }
+        sendJson(ctx.res, 202, backend.silence(peerOp(ctx), ms, who(ctx.req)));
+      },
+    },
+    {
+      pattern: /^\/v1\/deliveries$/,
+      methods: GET,
+      access: "read",
+      handle: ({ res, url }) => {
+        const filter: DeliveryFilter = { limit: intParam(url, "limit", 100, 1, 1000) };
+        const state = url.searchParams.get("state");
+        if (state !== null) {
+          if (!["pending", "dead", "delivered"].includes(state)) {
+            throw new HttpError(400, "WDM_BAD_REQUEST", `state=${JSON.stringify(state)}: use pending, dead or delivered`);
+          }
+          filter.state = state as DeliveryState;
+        }
+        const sink = url.searchParams.get("sink");
+        if (sink !== null && sink !== "") filter.sink = sink;
+        sendJson(res, 200, backend.deliveries(filter));
+      },
+    },
+    {
+      pattern: /^\/v1\/alerts\/([^/]+)\/test$/,
+      methods: POST,
+      access: "control",
+      handle: async (ctx) => {
+        await readBody(ctx.req, maxBody);
+        const sink = peerOp(ctx);
+        const result = await backend.alertsTest(sink);
+        if (!result) throw new HttpError(404, "WDM_UNKNOWN_SINK", `no alert sink named ${JSON.stringify(sink)}; see alerts: in the config`);
+        sendJson(ctx.res, result.ok ? 200 : 502, result);
+      },
+    },
+    {
+      pattern: /^\/metrics$/,
+      methods: GET,
+      access: "read",
+      handle: async ({ res }) => {
+        const text = await backend.metricsText();
+        res.writeHead(200, {
+          "Content-Type": backend.metricsContentType ?? "text/plain; version=0.0.4; charset=utf-8",
+          "Cache-Control": "no-store",
+          "Content-Length": Buffer.byteLength(text),
+        });
+        res.end(text);
+      },
+    },
+  ];
+
+  function authorize(route: Route, req: IncomingMessage): void {
+    if (route.access === "open") return;
+    if (route.access === "control") {
+      if (control.empty) {
+        throw new HttpError(403, "WDM_FORBIDDEN", "control endpoints are disabled: set node.api_token");
+      }
+      requireToken(req, control);
+      return;
+    }
+    if (!read.empty) requireToken(req, read);
+  }
+
+  async function dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let url: URL;
+    try {
+      url = new URL(req.url ?? "/", "http://wdmesh.invalid");
+    } catch {
+      throw new HttpError(400, "WDM_BAD_REQUEST", "malformed request target");
+    }
+    const path = url.pathname;
+    const allowed: string[] = [];
+    for (const route of routes) {
+      const m = route.pattern.exec(path);
+      if (!m) continue;
+      if (!route.methods.includes(req.method ?? "")) {
+        allowed.push(...route.methods);
+        continue;
+      }
+      authorize(route, req);
+      const params = m.slice(1).map((s) => decodeSegment(s));
+      await route.handle({ req, res, url, params });
+      return;
+    }
+    if (allowed.length > 0) {
+      throw new HttpError(405, "WDM_METHOD_NOT_ALLOWED", `${req.method ?? "?"} is not allowed on ${path}; use ${allowed.join(", ")}`, {
+        Allow: allowed.join(", "),
+      });
+    }
+    throw new HttpError(404, "WDM_NOT_FOUND", `no route ${path}; see SPEC §6 for the API routes`);
+  }
+
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
+    const started = performance.now();
+    dispatch(req, res).then(
+      () => {
+        log.debug({ method: req.method, path: pathOnly(req.url), status: res.statusCode, ms: round(performance.now() - started) }, "api request");
+      },
+      (err: unknown) => {
+        const httpErr = err instanceof HttpError ? err : fromWatchdogError(err);
+        if (httpErr) {
+          sendError(res, httpErr);
+          if (httpErr.status >= 500) {
+            log.warn({ method: req.method, path: pathOnly(req.url), status: httpErr.status, code: httpErr.code, err: httpErr.message }, "api request failed");
+          }
+          if (httpErr.status === 413) req.resume();
+          return;
+        }
+        log.error(
+          { method: req.method, path: pathOnly(req.url), err: err instanceof Error ? { message: err.message, stack: err.stack } : String(err) },
+          "api handler threw",
+        );
+        sendError(res, new HttpError(500, "WDM_INTERNAL", `internal error while handling ${req.method ?? "?"} ${pathOnly(req.url)}; see the node's log`));
+      },
+    );
+  };
+
+  const server = createServer(
+    {
+      requestTimeout: opts.requestTimeoutMs ?? 10_000,
+      headersTimeout: opts.headersTimeoutMs ?? 5_000,
+      // How often node checks the two deadlines above, ms.
+      connectionsCheckingInterval: 1_000,
+    },
+    handler,
+  );
+  server.keepAliveTimeout = 5_000;
+  server.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) => {
+    log.debug({ code: err.code, err: err.message }, "api client error");
+    if (!socket.writable || (err.code === "ECONNRESET")) {
+      socket.destroy();
+      return;
+    }
+    const status = err.code === "HPE_HEADER_OVERFLOW" ? 431 : err.code === "ERR_HTTP_REQUEST_TIMEOUT" ? 408 : 400;
+    const reason = status === 431 ? "Request Header Fields Too Large" : status === 408 ? "Request Timeout" : "Bad Request";
+    const body = JSON.stringify({ error: { code: "WDM_BAD_REQUEST", message: `malformed HTTP request (${err.code ?? "parse error"})` } });
+    socket.end(
+      `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  });
+
+  let closing: Promise<void> | undefined;
+  return {
+    handler,
+    server,
+    listen: ({ host, port }) =>
+      new Promise((resolve, reject) => {
+        const onError = (e: Error): void => reject(e);
+        server.once("error", onError);
+        server.listen({ host, port }, () => {
+          server.off("error", onError);
+          const a = server.address() as AddressInfo;
+          const h = a.family === "IPv6" ? `[${a.address}]` : a.address;
+          resolve({ host: a.address, port: a.port, url: `http://${h}:${a.port}` });
+        });
+      }),
+    close: () => {
+      closing ??= new Promise<void>((resolve) => {
+        hub.closeAll();
+        if (!server.listening) {
+          resolve();
+          return;
+        }
+        const grace = setTimeout(() => server.closeAllConnections(), opts.closeGraceMs ?? 2_000);
+        grace.unref();
+        server.close(() => {
+          clearTimeout(grace);
+          resolve();
+        });
+        server.closeIdleConnections();
+      });
+      return closing;
+    },
+  };
+}
+
+function pathOnly(url: string | undefined): string {
+  const u = url ?? "/";
+  const q = u.indexOf("?");
+  return (q < 0 ? u : u.slice(0, q)).slice(0, 200);
+}
+
+const round = (ms: number): number => Math.round(ms * 10) / 10;

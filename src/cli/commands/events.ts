@@ -1,0 +1,84 @@
+import { verifyChain } from "../../store/journal.js";
+import type { JournalEntry } from "../../store/types.js";
+import { CliError, EXIT, UsageError } from "../cli-error.js";
+import { flag, positionals, str, type CliIO, type Command } from "../command.js";
+import { apiCall, apiTarget, eventStream, TOKEN_OPTION, URL_OPTION, type ApiTarget } from "../http-client.js";
+
+/** Entries per GET /v1/events page (the API's maximum). */
+const PAGE = 1000;
+
+export function formatEntry(e: JournalEntry): string {
+  const result = e.result ? (e.result.ok ? " [ok]" : ` [FAILED: ${e.result.error ?? "unknown error"}]`) : "";
+  return `#${e.seq} ${e.timestamp} ${e.severity.padEnd(8)} ${e.action.padEnd(15)} ${e.peer_name}: ${e.reason}${result}\n`;
+}
+
+async function* allEntries(t: ApiTarget, after: number): AsyncGenerator<JournalEntry> {
+  let cursor = after;
+  for (;;) {
+    const { body } = await apiCall(t, "GET", `/v1/events?after=${cursor}&limit=${PAGE}`);
+    const page = body as JournalEntry[];
+    for (const e of page) yield e;
+    if (page.length < PAGE) return;
+    cursor = (page.at(-1) as JournalEntry).seq;
+  }
+}
+
+async function verify(t: ApiTarget, io: CliIO): Promise<number> {
+  const entries: JournalEntry[] = [];
+  for await (const e of allEntries(t, 0)) entries.push(e);
+  const r = verifyChain(entries);
+  if (r.ok) {
+    io.out(`journal ok: ${r.checked} entr${r.checked === 1 ? "y" : "ies"} verified, chain intact\n`);
+    return EXIT.OK;
+  }
+  io.out(`journal BROKEN at seq ${r.seq}: ${r.reason} (${r.checked} entries before it verified)\n`);
+  return EXIT.FAILURE;
+}
+
+export const eventsCommand: Command = {
+  name: "events",
+  summary: "the escalation journal",
+  usage: "wdmesh events [--after SEQ] [--follow] [--json] [--verify] [--url URL] [--token TOKEN]",
+  details:
+    "Prints journal entries oldest first. --follow keeps streaming new entries (Ctrl-C stops).\n" +
+    "--verify fetches the whole journal and checks its hash chain; exit code 1 and the first\n" +
+    "broken link when it was tampered with.",
+  options: [
+    { name: "after", type: "string", arg: "SEQ", help: "only entries after this journal seq (default 0: all)" },
+    { name: "follow", short: "f", type: "boolean", help: "keep printing new entries as they happen" },
+    { name: "json", type: "boolean", help: "one JSON entry per line" },
+    { name: "verify", type: "boolean", help: "check the journal's hash chain instead of printing it" },
+    URL_OPTION,
+    TOKEN_OPTION,
+  ],
+  examples: ["wdmesh events --follow", "wdmesh events --after 120 --json", "wdmesh events --verify"],
+  async run(args, io) {
+    positionals(this, args, []);
+    const rawAfter = str(args, "after");
+    if (rawAfter !== undefined && !/^\d{1,15}$/.test(rawAfter)) {
+      throw new UsageError(`--after ${JSON.stringify(rawAfter)} must be a journal seq (a non-negative integer)`);
+    }
+    const t = apiTarget(args, io);
+    if (flag(args, "verify")) {
+      if (flag(args, "follow") || rawAfter !== undefined) {
+        throw new UsageError("--verify checks the whole journal: it cannot be combined with --follow or --after");
+      }
+      return verify(t, io);
+    }
+    const print = flag(args, "json") ? (e: JournalEntry) => io.out(`${JSON.stringify(e)}\n`) : (e: JournalEntry) => io.out(formatEntry(e));
+    let last = Number(rawAfter ?? 0);
+    for await (const e of allEntries(t, last)) {
+      print(e);
+      last = e.seq;
+    }
+    if (!flag(args, "follow")) return EXIT.OK;
+    for await (const raw of eventStream(t, last, io.signal)) {
+      const e = raw as JournalEntry;
+      if (e.seq <= last) continue;
+      print(e);
+      last = e.seq;
+    }
+    if (io.signal.aborted) return EXIT.OK;
+    throw new CliError(EXIT.FAILURE, `the node at ${t.base.origin} closed the event stream`, "it may be restarting; run the command again");
+  },
+};

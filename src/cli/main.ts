@@ -1,0 +1,36 @@
+#!/usr/bin/env node
+// The `wdmesh` executable: wires the process (argv, stdio, signals, exit code) to runCli.
+import { runCli } from "./cli.js";
+
+const controller = new AbortController();
+let signals = 0;
+const onSignal = (sig: NodeJS.Signals): void => {
+  signals++;
+  if (signals === 1) {
+    controller.abort(new Error(`received ${sig}`));
+    return;
+  }
+  // A second signal while stopping: give up waiting.
+  process.stderr.write(`wdmesh: ${sig} again, exiting without waiting for a clean stop\n`);
+  process.exit(1);
+};
+process.on("SIGINT", onSignal);
+process.on("SIGTERM", onSignal);
+// `wdmesh status | head` must not die of EPIPE with a stack trace.
+process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+  if (e.code === "EPIPE") process.exit(0);
+});
+
+const code = await runCli(process.argv.slice(2), {
+  out: (s) => void process.stdout.write(s),
+  err: (s) => void process.stderr.write(s),
+  env: process.env,
+  signal: controller.signal,
+  isTTY: process.stdout.isTTY === true,
+});
+process.off("SIGINT", onSignal);
+process.off("SIGTERM", onSignal);
+// Let stdout drain, then exit with the code (no handle may keep the CLI alive).
+process.exitCode = code;
+if (process.stdout.writableLength > 0) process.stdout.once("drain", () => process.exit(code));
+else process.exit(code);

@@ -1,0 +1,36 @@
+// Starts the real API listener on 127.0.0.1:0 with a fake backend.
+import { createApiServer, type ApiServerOptions } from "../../src/api/server.js";
+import { FakeBackend, type FakeBackendOptions } from "../helpers/fake-backend.js";
+
+export interface Harness {
+  url: string;
+  port: number;
+  backend: FakeBackend;
+  logs: Array<{ level: string; obj: object; msg?: string }>;
+  close(): Promise<void>;
+}
+
+export async function startApi(
+  opts: Partial<Omit<ApiServerOptions, "backend">> & { backendOptions?: FakeBackendOptions } = {},
+): Promise<Harness> {
+  const backend = new FakeBackend(opts.backendOptions);
+  const logs: Harness["logs"] = [];
+  const rec = (level: string) => (obj: object, msg?: string) => logs.push({ level, obj, msg });
+  const api = createApiServer({
+    logger: { debug: rec("debug"), info: rec("info"), warn: rec("warn"), error: rec("error") },
+    ...opts,
+    backend,
+  });
+  const addr = await api.listen({ host: "127.0.0.1", port: 0 });
+  return { url: addr.url, port: addr.port, backend, logs, close: () => api.close() };
+}
+
+export async function getJson(url: string, init: RequestInit = {}): Promise<{ status: number; headers: Headers; body: any }> /* eslint-disable-line @typescript-eslint/no-explicit-any -- test JSON */ {
+  const res = await fetch(url, init);
+  const text = await res.text();
+  let body: unknown = text;
+  if ((res.headers.get("content-type") ?? "").startsWith("application/json")) body = JSON.parse(text);
+  return { status: res.status, headers: res.headers, body };
+}
+
+export const bearer = (t: string): Record<string, string> => ({ authorization: `Bearer ${t}` });

@@ -1,0 +1,89 @@
+import { test, describe, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { startApi, type Harness } from "../api/harness.js";
+import { cli, startCli } from "./harness.js";
+
+async function until(cond: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+void describe("wdmesh events", () => {
+  let h: Harness;
+  before(async () => {
+    h = await startApi();
+    h.backend.append({ peer_name: "sidecar", action: "alert", severity: "MEDIUM", reason: "1 missed heartbeat" });
+    h.backend.append({ peer_name: "sidecar", action: "restart", severity: "HIGH", reason: "3 missed heartbeats", result: { ok: false, error: "unit not found" } });
+    h.backend.append({ peer_name: "sidecar", action: "recovered", severity: "INFO", reason: "answered again" });
+  });
+  after(() => h.close());
+
+  void test("prints the journal oldest first; --after and --json", async () => {
+    const r = await cli(["events", "--url", h.url]);
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.trim().split("\n");
+    assert.equal(lines.length, 3);
+    assert.match(lines[0]!, /^#1 \S+ MEDIUM\s+alert\s+sidecar: 1 missed heartbeat$/);
+    assert.match(lines[1]!, /^#2 .*restart\s+sidecar: 3 missed heartbeats \[FAILED: unit not found\]$/);
+    const j = await cli(["events", "--after", "1", "--json", "--url", h.url]);
+    const entries = j.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    assert.deepEqual(entries.map((e) => e.seq), [2, 3]);
+    assert.equal(entries[0].hash, h.backend.journal[1]!.hash);
+    const bad = await cli(["events", "--after", "x", "--url", h.url]);
+    assert.equal(bad.code, 2);
+  });
+
+  void test("pages through more entries than one API page", async () => {
+    const h2 = await startApi();
+    try {
+      for (let i = 0; i < 2500; i++) h2.backend.append({ peer_name: "p", action: "alert" });
+      const r = await cli(["events", "--json", "--url", h2.url]);
+      assert.equal(r.code, 0, r.stderr);
+      const seqs = r.stdout.trim().split("\n").map((l) => JSON.parse(l).seq);
+      assert.equal(seqs.length, 2500);
+      assert.equal(seqs[2499], 2500);
+      const v = await cli(["events", "--verify", "--url", h2.url]);
+      assert.equal(v.code, 0, v.stderr);
+      assert.match(v.stdout, /journal ok: 2500 entries verified/);
+    } finally {
+      await h2.close();
+    }
+  });
+
+  void test("--verify reports ok, then the first broken link of a tampered chain (exit 1)", async () => {
+    const ok = await cli(["events", "--verify", "--url", h.url]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /journal ok: 3 entries verified/);
+
+    const h2 = await startApi();
+    try {
+      for (let i = 0; i < 5; i++) h2.backend.append({ peer_name: "shield", action: "alert", reason: `miss ${i}` });
+      // Rewrite history: entry 3's reason changes, its stored hash does not.
+      h2.backend.journal[2] = { ...h2.backend.journal[2]!, reason: "nothing happened" };
+      const r = await cli(["events", "--verify", "--url", h2.url]);
+      assert.equal(r.code, 1);
+      assert.match(r.stdout, /journal BROKEN at seq 3: .+\(2 entries before it verified\)/);
+    } finally {
+      await h2.close();
+    }
+    const combo = await cli(["events", "--verify", "--follow", "--url", h.url]);
+    assert.equal(combo.code, 2);
+  });
+
+  void test("--follow prints history, then new entries from the stream; SIGINT exits 0", async () => {
+    const run = startCli(["events", "--follow", "--url", h.url]);
+    await until(() => run.stdout().includes("#3 "), "the history");
+    await until(() => h.backend.listenerCount > 0, "the stream to connect");
+    h.backend.append({ peer_name: "shield", action: "isolate", severity: "CRITICAL", reason: "3 failed restarts" });
+    await until(() => run.stdout().includes("#4 "), "the streamed entry");
+    run.child.kill("SIGINT");
+    const r = await run.result;
+    assert.equal(r.code, 0, r.stderr);
+    const seqs = [...r.stdout.matchAll(/^#(\d+) /gm)].map((m) => Number(m[1]));
+    assert.deepEqual(seqs, [1, 2, 3, 4], "each entry exactly once");
+    assert.match(r.stdout, /CRITICAL isolate\s+shield: 3 failed restarts/);
+  });
+});

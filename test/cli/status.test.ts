@@ -1,0 +1,80 @@
+import { test, describe, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { peer } from "../helpers/fake-backend.js";
+import { startApi, type Harness } from "../api/harness.js";
+import { cli } from "./harness.js";
+
+void describe("wdmesh status", () => {
+  let h: Harness;
+  before(async () => {
+    h = await startApi({
+      apiToken: "tok",
+      backendOptions: {
+        peers: [
+          peer("sidecar", "HEALTHY", { response_time_ms: 7 }),
+          peer("shield", "OFFLINE", { last_error: "connection refused", restart_count: 2 }),
+          peer("fresh", "UNKNOWN"),
+        ],
+      },
+    });
+  });
+  after(() => h.close());
+
+  void test("prints a table of peers and exits 3 when any peer is not HEALTHY", async () => {
+    const r = await cli(["status", "--url", h.url]);
+    assert.equal(r.code, 3, r.stderr);
+    const lines = r.stdout.trim().split("\n");
+    assert.match(lines[0]!, /node immune, 3 peer\(s\)/);
+    assert.match(lines[1]!, /^PEER\s+STATUS\s+MISSES\s+RESTARTS\s+LAST SEEN\s+LATENCY\s+NOTE$/);
+    const row = (name: string) => lines.find((l) => l.startsWith(`${name} `)) ?? "";
+    assert.match(row("sidecar"), /^sidecar\s+HEALTHY\s+0\s+0\s+\d+s ago\s+7ms$/);
+    assert.match(row("shield"), /^shield\s+OFFLINE\s+0\s+2\s+\d+s ago\s+12ms\s+connection refused$/);
+    assert.match(row("fresh"), /^fresh\s+UNKNOWN\s+0\s+0\s+never\s+-$/);
+  });
+
+  void test("exits 0 when every peer is HEALTHY; reads the URL from WDMESH_URL", async () => {
+    const h2 = await startApi({ backendOptions: { peers: [peer("a", "HEALTHY"), peer("b", "HEALTHY")] } });
+    try {
+      const r = await cli(["status"], { WDMESH_URL: h2.url });
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /^a\s+HEALTHY/m);
+    } finally {
+      await h2.close();
+    }
+  });
+
+  void test("--json prints the mesh view and keeps the exit code", async () => {
+    const r = await cli(["status", "--json", "--url", h.url]);
+    assert.equal(r.code, 3);
+    const view = JSON.parse(r.stdout);
+    assert.equal(view.node, "immune");
+    assert.deepEqual(
+      view.peers.map((p: { name: string }) => p.name),
+      ["fresh", "shield", "sidecar"],
+    );
+  });
+
+  void test("an unreachable node is exit 1 with a clear message", async () => {
+    const h2 = await startApi();
+    const url = h2.url;
+    await h2.close();
+    const r = await cli(["status", "--url", url]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /cannot reach the wdmesh API at http:\/\/127\.0\.0\.1:\d+: connection refused/);
+    assert.match(r.stderr, /--url/);
+  });
+
+  void test("with a read token: missing token is rejected with a hint, the token works", async () => {
+    const h2 = await startApi({ readToken: "rt", backendOptions: { peers: [peer("a", "HEALTHY")] } });
+    try {
+      const no = await cli(["status", "--url", h2.url]);
+      assert.equal(no.code, 2);
+      assert.match(no.stderr, /requires a token/);
+      assert.match(no.stderr, /pass --token or set WDMESH_API_TOKEN/);
+      const ok = await cli(["status", "--url", h2.url, "--token", "rt"]);
+      assert.equal(ok.code, 0, ok.stderr);
+    } finally {
+      await h2.close();
+    }
+  });
+});
