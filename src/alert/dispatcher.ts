@@ -1,0 +1,182 @@
+// Composition of the alerting side: one SinkWorker per configured sink, all reading the
+// same durable outbox, sharing one HTTP connection pool that stop() closes.
+import { randomUUID } from "node:crypto";
+import { Agent } from "undici";
+import { InvalidOptionError, WatchdogError } from "../core/errors.js";
+import type { EscalationAction, PeerHealth } from "../core/types.js";
+import type { OutboxPort } from "../store/types.js";
+import type { AlertLogger } from "./alert-logger.js";
+import { silentLogger } from "./alert-logger.js";
+import type { BackoffPolicy } from "./backoff.js";
+import { deliver, type DeliverOptions, type DeliveryOutcome, type PostRequest } from "./deliver.js";
+import type { SinkConfig } from "./sink-config.js";
+import { buildRequest } from "./sink-request.js";
+import { SinkWorker, type Sleep, type SinkStats } from "./worker.js";
+
+export interface AlertingOptions {
+  sinks: SinkConfig[];
+  outbox: OutboxPort;
+  logger?: AlertLogger;
+  /** Epoch ms. Default Date.now. */
+  clock?: () => number;
+  sleep?: Sleep;
+  /** This node's name, on test events. Default "wdmesh". */
+  node?: string;
+  /** Alertmanager generatorURL, e.g. this node's dashboard URL. Optional. */
+  generatorURL?: string;
+  /** Retry delays (defaults 1 s → 5 min, full jitter); tests and benchmarks compress them. */
+  backoff?: Partial<BackoffPolicy>;
+  /** Wait at most this long after an action for its effect's result, ms. Default 60 000. */
+  effectWaitMs?: number;
+  /** Re-check a pending effect this often, ms. Default 250. */
+  effectPollMs?: number;
+  /** Replaces the HTTP layer (tests). */
+  send?: (req: PostRequest, opts: DeliverOptions) => Promise<DeliveryOutcome>;
+}
+
+export interface SendTestResult {
+  ok: boolean;
+  status?: number;
+  error?: string;
+}
+
+export interface Alerting {
+  start(): void;
+  stop(): Promise<void>;
+  stats(): SinkStats[];
+  /** Sends a test event straight to one sink, bypassing the outbox (`wdmesh alerts test SINK`). */
+  sendTest(sinkName: string): Promise<SendTestResult>;
+}
+
+function testPeer(node: string): PeerHealth {
+  return {
+    name: "wdmesh-test",
+    endpoint: "",
+    status: "UNKNOWN",
+    last_seen: null,
+    missed_count: 0,
+    restart_count: 0,
+    last_restart: null,
+    response_time_ms: 0,
+    last_error: null,
+    incident_id: null,
+    isolated_at: null,
+    silenced_until: null,
+    owner: node,
+  };
+}
+
+export function createAlerting(opts: AlertingOptions): Alerting {
+  const logger = opts.logger ?? silentLogger;
+  const clock = opts.clock ?? Date.now;
+  const send = opts.send ?? deliver;
+  const names = new Set<string>();
+  for (const s of opts.sinks) {
+    if (names.has(s.name)) throw new InvalidOptionError(`alerts.${s.name}`, "sink names must be unique");
+    names.add(s.name);
+  }
+  const workers = opts.sinks.map(
+    (sink) =>
+      new SinkWorker({
+        sink,
+        outbox: opts.outbox,
+        logger,
+        clock,
+        send,
+        ...(opts.sleep ? { sleep: opts.sleep } : {}),
+        ...(opts.backoff ? { backoff: opts.backoff } : {}),
+        ...(opts.effectWaitMs !== undefined ? { effectWaitMs: opts.effectWaitMs } : {}),
+        ...(opts.effectPollMs !== undefined ? { effectPollMs: opts.effectPollMs } : {}),
+        ...(opts.generatorURL ? { generatorURL: opts.generatorURL } : {}),
+      }),
+  );
+  let agent: Agent | null = null;
+  let unsubscribe: (() => void) | null = null;
+  let stopping: Promise<void> | null = null;
+
+  function ensureAgent(): Agent {
+    agent ??= new Agent({ keepAliveTimeout: 10_000, connections: 4 });
+    return agent;
+  }
+
+  return {
+    start() {
+      if (unsubscribe) return;
+      const a = ensureAgent();
+      for (const w of workers) {
+        w.dispatcher = a;
+        w.start();
+      }
+      unsubscribe = opts.outbox.onAppend(() => {
+        for (const w of workers) w.wake();
+      });
+    },
+
+    stop() {
+      if (stopping) return stopping;
+      stopping = (async () => {
+        unsubscribe?.();
+        unsubscribe = null;
+        await Promise.all(workers.map((w) => w.stop()));
+        const a = agent;
+        agent = null;
+        await a?.close();
+      })().finally(() => {
+        stopping = null;
+      });
+      return stopping;
+    },
+
+    stats() {
+      return workers.map((w) => w.stats());
+    },
+
+    async sendTest(sinkName) {
+      const sink = opts.sinks.find((s) => s.name === sinkName);
+      if (!sink) {
+        throw new WatchdogError(
+          "WDM_INVALID_OPTION",
+          `no alert sink named "${sinkName}"; configured sinks: ${[...names].join(", ") || "(none)"}`,
+          "sink",
+        );
+      }
+      const node = opts.node ?? "wdmesh";
+      const now = clock();
+      const id = `test-${randomUUID()}`;
+      const fire: EscalationAction = {
+        timestamp: new Date(now).toISOString(),
+        peer_name: "wdmesh-test",
+        action: "alert",
+        reason: "test alert sent by `wdmesh alerts test`; no action needed",
+        severity: "INFO",
+        id,
+        incident_id: id,
+        node,
+      };
+      // Sinks that keep incidents open (Alertmanager, PagerDuty) get the resolution too.
+      const keepsOpen = sink.kind === "alertmanager" || sink.kind === "pagerduty" || (sink.kind === "webhook" && sink.format === "pagerduty");
+      const actions = keepsOpen ? [fire, { ...fire, id: `${id}-resolve`, action: "recovered" as const }] : [fire];
+      const dispatcher = agent ?? new Agent({ connections: 1 });
+      try {
+        let last: DeliveryOutcome = { kind: "aborted" };
+        for (const a of actions) {
+          const req = buildRequest(sink, a, testPeer(node), { nowMs: clock(), startsAt: fire.timestamp });
+          last = await send(req, { timeoutMs: sink.timeoutMs, dispatcher, now: clock });
+          if (last.kind !== "delivered") break;
+        }
+        switch (last.kind) {
+          case "delivered":
+            return { ok: true, status: last.status };
+          case "dead":
+            return { ok: false, status: last.status, error: last.error };
+          case "retry":
+            return { ok: false, ...(last.status !== undefined ? { status: last.status } : {}), error: last.error };
+          case "aborted":
+            return { ok: false, error: "aborted" };
+        }
+      } finally {
+        if (dispatcher !== agent) await dispatcher.close();
+      }
+    },
+  };
+}

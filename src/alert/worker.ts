@@ -1,0 +1,330 @@
+// One delivery worker per sink. It takes the oldest pending outbox row of its sink, waits
+// until the row's next_attempt_at, sends it, and records the outcome; strictly in order
+// (head-of-line: a row that cannot be delivered holds back the rows behind it, so a
+// receiver never sees "recovered" before the "restart" it resolves).
+//
+//  - A row older than the sink's max_age is dead-lettered instead of retried.
+//  - An action that asked for an effect (restart / isolate / release) waits for the
+//    effect's result, at most `effectWaitMs` after the row was created, so the alert says
+//    what happened; after that it is sent without.
+//  - The worker sleeps while idle and is woken by outbox.onAppend (the dispatcher wires it).
+//  - Store errors are logged and retried after `storeRetryMs`; they never end the loop.
+import { setTimeout as sleepTimer } from "node:timers/promises";
+import type { Dispatcher } from "undici";
+import { formatDuration, iso } from "../core/duration.js";
+import type { ActionResult, EscalationAction } from "../core/types.js";
+import type { OutboxPort, OutboxRow } from "../store/types.js";
+import type { AlertLogger } from "./alert-logger.js";
+import { silentLogger } from "./alert-logger.js";
+import { AlertmanagerResender } from "./alertmanager-resender.js";
+import { backoffDelay, resolveBackoff, type BackoffPolicy } from "./backoff.js";
+import { deliver, type DeliverOptions, type DeliveryOutcome, type PostRequest } from "./deliver.js";
+import type { SinkConfig } from "./sink-config.js";
+import { buildRequest, validateSink } from "./sink-request.js";
+
+/** Sleeps `ms`, resolving early (never rejecting) when `signal` aborts. */
+export type Sleep = (ms: number, signal: AbortSignal) => Promise<void>;
+
+export const realSleep: Sleep = (ms, signal) =>
+  sleepTimer(ms, undefined, { signal }).then(
+    () => undefined,
+    () => undefined,
+  );
+
+/** Actions whose alert should carry the outcome of the effect they asked for. */
+const EFFECT_ACTIONS: ReadonlySet<string> = new Set(["restart", "isolate", "release"]);
+
+/** Longest single timer, ms (setTimeout's limit is 2^31−1). */
+const MAX_SLEEP_MS = 2_147_483_647;
+
+export interface WorkerOptions {
+  sink: SinkConfig;
+  outbox: OutboxPort;
+  logger?: AlertLogger;
+  /** Epoch ms. Default Date.now. */
+  clock?: () => number;
+  /** Default: a real timer, cleared on stop(). */
+  sleep?: Sleep;
+  /** Retry delays; defaults 1 s → 5 min, full jitter. */
+  backoff?: Partial<BackoffPolicy>;
+  /** [0, 1). Default Math.random. */
+  random?: () => number;
+  /** Wait for an effect's result at most this long after the row was created, ms. Default 60 000. */
+  effectWaitMs?: number;
+  /** Re-check a pending effect this often, ms. Default 250. */
+  effectPollMs?: number;
+  /** Pause after the outbox itself failed (e.g. disk full), ms. Default 1 000. */
+  storeRetryMs?: number;
+  /** Alertmanager generatorURL (e.g. this node's dashboard). Optional. */
+  generatorURL?: string;
+  /** undici dispatcher for the requests (the dispatcher owns and closes it). */
+  dispatcher?: Dispatcher;
+  /** Sends one request; default deliver(). */
+  send?: (req: PostRequest, opts: DeliverOptions) => Promise<DeliveryOutcome>;
+}
+
+export interface SinkStats {
+  sink: string;
+  kind: SinkConfig["kind"];
+  /** Rows delivered by this process. */
+  delivered: number;
+  /** Failed attempts that will be retried, by this process. */
+  retried: number;
+  /** Rows dead-lettered by this process. */
+  dead: number;
+  last_error: string | null;
+  /** Rows of this sink waiting in the outbox now. */
+  pending: number;
+  /** Dead rows of this sink in the outbox (all time). */
+  dead_rows: number;
+  /** Alertmanager only: successful re-sends of firing alerts. */
+  resent?: number;
+}
+
+export function withResult(action: EscalationAction, result: ActionResult | null | undefined): EscalationAction {
+  return result ? { ...action, result } : action;
+}
+
+export class SinkWorker {
+  readonly sink: SinkConfig;
+  private readonly outbox: OutboxPort;
+  private readonly log: AlertLogger;
+  private readonly clock: () => number;
+  private readonly sleep: Sleep;
+  private readonly policy: BackoffPolicy;
+  private readonly random: () => number;
+  private readonly effectWaitMs: number;
+  private readonly effectPollMs: number;
+  private readonly storeRetryMs: number;
+  private readonly send: (req: PostRequest, opts: DeliverOptions) => Promise<DeliveryOutcome>;
+  private readonly generatorURL: string | undefined;
+  private readonly resender: AlertmanagerResender | null;
+  dispatcher: Dispatcher | undefined;
+
+  private running = false;
+  private loop: Promise<void> | null = null;
+  private woken = false;
+  private waitCtl: AbortController | null = null;
+  private stopCtl: AbortController | null = null;
+  /** Previous retry delay of the current head row (decorrelated jitter). */
+  private prevDelay: { seq: number; ms: number } | null = null;
+
+  private counters = { delivered: 0, retried: 0, dead: 0 };
+  private lastError: string | null = null;
+
+  constructor(opts: WorkerOptions) {
+    validateSink(opts.sink);
+    this.sink = opts.sink;
+    this.outbox = opts.outbox;
+    this.log = opts.logger ?? silentLogger;
+    this.clock = opts.clock ?? Date.now;
+    this.sleep = opts.sleep ?? realSleep;
+    this.policy = resolveBackoff(opts.backoff);
+    this.random = opts.random ?? Math.random;
+    this.effectWaitMs = opts.effectWaitMs ?? 60_000;
+    this.effectPollMs = opts.effectPollMs ?? 250;
+    this.storeRetryMs = opts.storeRetryMs ?? 1_000;
+    this.send = opts.send ?? deliver;
+    this.generatorURL = opts.generatorURL;
+    this.dispatcher = opts.dispatcher;
+    this.resender =
+      opts.sink.kind === "alertmanager"
+        ? new AlertmanagerResender(opts.sink, opts.outbox, this.clock(), opts.generatorURL)
+        : null;
+  }
+
+  /** Starts the loop; idempotent. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.stopCtl = new AbortController();
+    this.loop = this.run();
+  }
+
+  /** Stops the loop, aborting any request in flight (its row stays pending); idempotent. */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.stopCtl?.abort();
+    this.waitCtl?.abort();
+    const loop = this.loop;
+    if (loop) await loop;
+    this.loop = null;
+  }
+
+  /** New rows were appended: stop waiting if idle. */
+  wake(): void {
+    this.woken = true;
+    this.waitCtl?.abort();
+  }
+
+  get isRunning(): boolean {
+    return this.running;
+  }
+
+  stats(): SinkStats {
+    let pending = 0;
+    let deadRows = 0;
+    try {
+      const d = this.outbox.depth()[this.sink.name];
+      pending = d?.pending ?? 0;
+      deadRows = d?.dead ?? 0;
+    } catch {
+      // A failing store is reported by the loop; stats stay best effort.
+    }
+    return {
+      sink: this.sink.name,
+      kind: this.sink.kind,
+      ...this.counters,
+      last_error: this.lastError ?? this.resender?.lastError ?? null,
+      pending,
+      dead_rows: deadRows,
+      ...(this.resender ? { resent: this.resender.resent } : {}),
+    };
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      try {
+        await this.step();
+      } catch (err) {
+        this.lastError = `outbox error: ${(err as Error).message}`;
+        this.log.error({ sink: this.sink.name, err: (err as Error).message }, "alert outbox failed; retrying");
+        await this.wait(this.storeRetryMs);
+      }
+    }
+  }
+
+  /** Waits `ms` (Infinity: until woken), ending early on wake() or stop(). */
+  private async wait(ms: number): Promise<void> {
+    if (!this.running || this.woken) return;
+    const ctl = new AbortController();
+    this.waitCtl = ctl;
+    try {
+      if (ms === Infinity) {
+        await new Promise<void>((resolve) => ctl.signal.addEventListener("abort", () => resolve(), { once: true }));
+      } else {
+        await this.sleep(Math.min(Math.max(0, ms), MAX_SLEEP_MS), ctl.signal);
+      }
+    } finally {
+      if (this.waitCtl === ctl) this.waitCtl = null;
+    }
+  }
+
+  private async step(): Promise<void> {
+    this.woken = false;
+    const row = this.outbox.head(this.sink.name);
+    const now = this.clock();
+    if (!row) {
+      if (this.resender) {
+        const due = this.resender.dueIn(now);
+        if (due <= 0) {
+          await this.resender.resend(now, (req) => this.post(req));
+          return;
+        }
+        await this.wait(due);
+        return;
+      }
+      await this.wait(Infinity);
+      return;
+    }
+
+    const deadAt = row.created_at + this.sink.maxAgeMs;
+    if (now >= deadAt) {
+      const reason =
+        `older than max_age ${formatDuration(this.sink.maxAgeMs)}` + (row.last_error ? ` (last error: ${row.last_error})` : "");
+      this.markDead(row, reason, now);
+      return;
+    }
+    if (row.next_attempt_at > now) {
+      await this.wait(Math.min(row.next_attempt_at, deadAt) - now);
+      return;
+    }
+
+    let action = row.action;
+    if (EFFECT_ACTIONS.has(action.action) && !action.result) {
+      const effect = this.outbox.effect(action.id);
+      if (effect?.status === "pending") {
+        const giveUpAt = row.created_at + this.effectWaitMs;
+        if (now < giveUpAt) {
+          await this.wait(Math.min(this.effectPollMs, giveUpAt - now));
+          return;
+        }
+      }
+      action = withResult(action, effect?.result);
+    }
+
+    const req = buildRequest(this.sink, action, row.peer, {
+      nowMs: now,
+      ...this.amContext(row),
+    });
+    const out = await this.post(req);
+    this.record(row, out);
+    if (out.kind === "delivered") this.resender?.noteDelivered(action.incident_id, row.peer);
+  }
+
+  private amContext(row: OutboxRow): { startsAt?: string; generatorURL?: string } {
+    if (this.sink.kind !== "alertmanager") return {};
+    const out: { startsAt?: string; generatorURL?: string } = {};
+    if (this.generatorURL) out.generatorURL = this.generatorURL;
+    const id = row.action.incident_id;
+    if (id !== null) {
+      const inc = this.outbox.openIncidents().find((i) => i.incident_id === id);
+      const at = iso(inc?.opened_at);
+      if (at) out.startsAt = at;
+    }
+    return out;
+  }
+
+  private post(req: PostRequest): Promise<DeliveryOutcome> {
+    return this.send(req, {
+      timeoutMs: this.sink.timeoutMs,
+      now: this.clock,
+      ...(this.stopCtl ? { signal: this.stopCtl.signal } : {}),
+      ...(this.dispatcher ? { dispatcher: this.dispatcher } : {}),
+    });
+  }
+
+  private record(row: OutboxRow, out: DeliveryOutcome): void {
+    const now = this.clock();
+    const ids = { sink: this.sink.name, seq: row.seq, id: row.action.id, peer: row.action.peer_name, action: row.action.action };
+    switch (out.kind) {
+      case "aborted":
+        return; // stop(): the row stays pending and is sent again next time (at-least-once).
+      case "delivered":
+        this.outbox.markDelivered(row.seq, now);
+        this.counters.delivered++;
+        this.prevDelay = null;
+        if (row.attempts > 0) this.log.info({ ...ids, attempts: row.attempts + 1 }, "alert delivered after retries");
+        return;
+      case "dead":
+        this.markDead(row, out.error, now);
+        return;
+      case "retry": {
+        const attempt = row.attempts + 1;
+        const prev = this.prevDelay?.seq === row.seq ? this.prevDelay.ms : undefined;
+        const delay = out.retryAfterMs ?? backoffDelay(attempt, this.policy, this.random, prev);
+        this.prevDelay = { seq: row.seq, ms: delay };
+        this.outbox.markRetry(row.seq, now + delay, out.error);
+        this.counters.retried++;
+        const changed = this.lastError !== out.error;
+        this.lastError = out.error;
+        // Log the first failure, every change of error, and then at powers of two.
+        if (changed || (attempt & (attempt - 1)) === 0) {
+          this.log.warn({ ...ids, attempt, retry_in_ms: delay, error: out.error }, "alert delivery failed; will retry");
+        }
+        return;
+      }
+    }
+  }
+
+  private markDead(row: OutboxRow, reason: string, now: number): void {
+    this.outbox.markDead(row.seq, reason, now);
+    this.counters.dead++;
+    this.lastError = reason;
+    this.prevDelay = null;
+    this.log.error(
+      { sink: this.sink.name, seq: row.seq, id: row.action.id, peer: row.action.peer_name, action: row.action.action, reason },
+      "alert dead-lettered",
+    );
+  }
+}

@@ -1,0 +1,171 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { createHmac } from "node:crypto";
+import { formatGeneric } from "../../src/alert/format-generic.js";
+import { formatSlack } from "../../src/alert/format-slack.js";
+import { formatPagerduty } from "../../src/alert/format-pagerduty.js";
+import { alertmanagerAlerts, formatAlertmanager } from "../../src/alert/format-alertmanager.js";
+import { buildRequest } from "../../src/alert/sink-request.js";
+import type { SinkConfig } from "../../src/alert/sink-config.js";
+import type { EscalationAction, PeerHealth } from "../../src/core/types.js";
+
+const peer: PeerHealth = {
+  name: "sidecar",
+  endpoint: "http://127.0.0.1:9770/health",
+  status: "OFFLINE",
+  last_seen: "2025-01-02T03:00:00.000Z",
+  missed_count: 0,
+  restart_count: 1,
+  last_restart: "2025-01-02T03:04:05.000Z",
+  response_time_ms: 0,
+  last_error: "connection refused",
+  incident_id: "inc-7",
+  isolated_at: null,
+  silenced_until: null,
+  owner: "immune",
+};
+
+const restart: EscalationAction = {
+  timestamp: "2025-01-02T03:04:05.000Z",
+  peer_name: "sidecar",
+  action: "restart",
+  reason: "3 missed heartbeats",
+  severity: "HIGH",
+  id: "act-42",
+  incident_id: "inc-7",
+  node: "immune",
+  result: { ok: true, detail: "systemctl restart sidecar.service" },
+};
+
+const recovered: EscalationAction = {
+  ...restart,
+  action: "recovered",
+  severity: "INFO",
+  reason: "probe ok",
+  id: "act-43",
+  timestamp: "2025-01-02T03:10:00.000Z",
+  result: undefined,
+};
+delete (recovered as Partial<EscalationAction>).result;
+
+test("generic: body = action + version + peer; headers with Idempotency-Key, timestamp, signature", () => {
+  const f = formatGeneric(restart, peer, { secret: "s3cret", nowSec: 1735787045 });
+  assert.deepEqual(JSON.parse(f.body), { ...restart, version: "1", peer });
+  assert.equal(f.headers["Content-Type"], "application/json");
+  assert.equal(f.headers["Idempotency-Key"], "act-42");
+  assert.equal(f.headers["X-Wdmesh-Timestamp"], "1735787045");
+  const mac = createHmac("sha256", "s3cret").update(`1735787045.${f.body}`).digest("hex");
+  assert.equal(f.headers["X-Wdmesh-Signature"], `sha256=${mac}`);
+});
+
+test("generic: no secret → no signature header", () => {
+  const f = formatGeneric(restart, peer, { nowSec: 1 });
+  assert.equal(f.headers["X-Wdmesh-Signature"], undefined);
+  assert.equal(f.headers["X-Wdmesh-Timestamp"], "1");
+});
+
+test("slack: one readable line with severity, action, peer, node, reason, result", () => {
+  const f = formatSlack(restart);
+  assert.deepEqual(JSON.parse(f.body), {
+    text: "[HIGH] restart sidecar on immune: 3 missed heartbeats — result: ok (systemctl restart sidecar.service)",
+  });
+  const failed = formatSlack({ ...restart, result: { ok: false, error: "unit not found" } });
+  assert.match((JSON.parse(failed.body) as { text: string }).text, /result: failed: unit not found$/);
+  assert.deepEqual(JSON.parse(formatSlack(recovered).body), { text: "[INFO] recovered sidecar on immune: probe ok" });
+});
+
+test("pagerduty: trigger with dedup_key = incident_id and mapped severity", () => {
+  const body = JSON.parse(formatPagerduty(restart, peer, "RK").body) as Record<string, unknown>;
+  assert.deepEqual(body, {
+    routing_key: "RK",
+    event_action: "trigger",
+    dedup_key: "inc-7",
+    payload: {
+      summary: "[HIGH] restart sidecar on immune: 3 missed heartbeats — result: ok (systemctl restart sidecar.service)",
+      source: "immune",
+      severity: "error",
+      timestamp: "2025-01-02T03:04:05.000Z",
+      component: "sidecar",
+      class: "restart",
+      custom_details: { id: "act-42", action: "restart", reason: "3 missed heartbeats", result: restart.result, peer },
+    },
+  });
+  const sev = (a: Partial<EscalationAction>) =>
+    ((JSON.parse(formatPagerduty({ ...restart, ...a }, peer, "RK").body) as { payload: { severity: string } }).payload.severity);
+  assert.equal(sev({ severity: "CRITICAL", action: "isolate" }), "critical");
+  assert.equal(sev({ severity: "MEDIUM", action: "alert" }), "warning");
+  assert.equal(sev({ severity: "INFO", action: "alert" }), "info");
+});
+
+test("pagerduty: recovered and release resolve the incident", () => {
+  for (const action of ["recovered", "release"] as const) {
+    const body = JSON.parse(formatPagerduty({ ...recovered, action }, peer, "RK").body) as Record<string, unknown>;
+    assert.deepEqual(body, { routing_key: "RK", event_action: "resolve", dedup_key: "inc-7" });
+  }
+  for (const action of ["alert", "restart", "isolate", "alert_architect"] as const) {
+    const body = JSON.parse(formatPagerduty({ ...restart, action }, peer, "RK").body) as { event_action: string };
+    assert.equal(body.event_action, "trigger", action);
+  }
+  // outside an incident (operator restart) the action id keys the PagerDuty alert
+  const lone = JSON.parse(formatPagerduty({ ...restart, incident_id: null }, peer, "RK").body) as { dedup_key: string };
+  assert.equal(lone.dedup_key, "act-42");
+});
+
+test("alertmanager: firing alert with labels, annotations, startsAt = incident start; lower severities resolved", () => {
+  const alerts = alertmanagerAlerts(restart, peer, { startsAt: "2025-01-02T03:00:00.000Z", generatorURL: "http://127.0.0.1:9760/" });
+  assert.equal(alerts.length, 2);
+  const [firing, lower] = alerts;
+  assert.deepEqual(firing?.labels, { alertname: "WatchdogPeerDown", peer: "sidecar", node: "immune", severity: "high" });
+  assert.equal(firing?.startsAt, "2025-01-02T03:00:00.000Z");
+  assert.equal(firing?.endsAt, undefined);
+  assert.equal(firing?.generatorURL, "http://127.0.0.1:9760/");
+  assert.equal(firing?.annotations["summary"], "[HIGH] restart sidecar on immune: 3 missed heartbeats — result: ok (systemctl restart sidecar.service)");
+  assert.match(firing?.annotations["description"] ?? "", /Peer status OFFLINE, missed 0, restarts 1, last error: connection refused/);
+  assert.equal(firing?.annotations["incident_id"], "inc-7");
+  assert.deepEqual(lower?.labels, { alertname: "WatchdogPeerDown", peer: "sidecar", node: "immune", severity: "medium" });
+  assert.equal(lower?.endsAt, restart.timestamp);
+  const medium = alertmanagerAlerts({ ...restart, action: "alert", severity: "MEDIUM" }, peer);
+  assert.equal(medium.length, 1);
+  assert.equal(medium[0]?.startsAt, restart.timestamp);
+});
+
+test("alertmanager: recovered resolves every firing severity with endsAt", () => {
+  const alerts = JSON.parse(formatAlertmanager(recovered, peer, { startsAt: "2025-01-02T03:00:00.000Z" }).body) as Array<{
+    labels: Record<string, string>;
+    startsAt: string;
+    endsAt: string;
+  }>;
+  assert.deepEqual(alerts.map((a) => a.labels["severity"]), ["medium", "high", "critical"]);
+  for (const a of alerts) {
+    assert.equal(a.endsAt, "2025-01-02T03:10:00.000Z");
+    assert.equal(a.startsAt, "2025-01-02T03:00:00.000Z");
+    assert.equal(a.labels["alertname"], "WatchdogPeerDown");
+  }
+  // startsAt later than the resolution (unknown start) is clamped: Alertmanager rejects endsAt < startsAt
+  const clamped = alertmanagerAlerts(recovered, peer, { startsAt: "2025-01-02T04:00:00.000Z" });
+  assert.equal(clamped[0]?.startsAt, "2025-01-02T03:10:00.000Z");
+});
+
+const common = { minSeverity: "INFO" as const, timeoutMs: 1000, maxAgeMs: 60_000, headers: { Authorization: "Bearer x", "Content-Type": "text/plain" } };
+
+test("buildRequest: URL and format per sink kind; format headers win over configured extras", () => {
+  const am: SinkConfig = { ...common, name: "am", kind: "alertmanager", url: "http://127.0.0.1:9093/", resendIntervalMs: 60_000 };
+  const r = buildRequest(am, restart, peer, { nowMs: 0 });
+  assert.equal(r.url, "http://127.0.0.1:9093/api/v2/alerts");
+  assert.equal(r.headers["Content-Type"], "application/json");
+  assert.equal(r.headers["Authorization"], "Bearer x");
+  assert.ok(Array.isArray(JSON.parse(r.body)));
+
+  const hook: SinkConfig = { ...common, name: "h", kind: "webhook", url: "http://127.0.0.1:1/x", format: "generic", secret: "k" };
+  const g = buildRequest(hook, restart, peer, { nowMs: 1_735_787_045_900 });
+  assert.equal(g.url, "http://127.0.0.1:1/x");
+  assert.equal(g.headers["X-Wdmesh-Timestamp"], "1735787045");
+  assert.equal((JSON.parse(g.body) as { version: string }).version, "1");
+
+  const slack: SinkConfig = { ...common, name: "s", kind: "slack", url: "http://127.0.0.1:1/s" };
+  assert.ok("text" in (JSON.parse(buildRequest(slack, restart, peer, { nowMs: 0 }).body) as object));
+  const pd: SinkConfig = { ...common, name: "p", kind: "pagerduty", url: "http://127.0.0.1:1/v2/enqueue", routingKey: "RK" };
+  assert.equal((JSON.parse(buildRequest(pd, restart, peer, { nowMs: 0 }).body) as { routing_key: string }).routing_key, "RK");
+  const pdHook: SinkConfig = { ...common, name: "p2", kind: "webhook", url: "http://127.0.0.1:1/", format: "pagerduty", routingKey: "RK2" };
+  assert.equal((JSON.parse(buildRequest(pdHook, restart, peer, { nowMs: 0 }).body) as { routing_key: string }).routing_key, "RK2");
+});

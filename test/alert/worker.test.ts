@@ -1,0 +1,296 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import type { DeliverOptions, DeliveryOutcome, PostRequest } from "../../src/alert/deliver.js";
+import type { SinkConfig } from "../../src/alert/sink-config.js";
+import { SinkWorker, type WorkerOptions } from "../../src/alert/worker.js";
+import type { AlertLogger } from "../../src/alert/alert-logger.js";
+import { MemoryOutbox, makeAction, makePeer } from "../helpers/memory-outbox.js";
+import { FakeTime, until } from "./fake-time.js";
+
+const HOUR = 3_600_000;
+
+function hookSink(over: Partial<SinkConfig> = {}): SinkConfig {
+  return {
+    name: "hook",
+    kind: "webhook",
+    format: "generic",
+    url: "http://127.0.0.1:1/hook",
+    secret: "TOPSECRET",
+    minSeverity: "INFO",
+    timeoutMs: 1000,
+    maxAgeMs: 24 * HOUR,
+    headers: { Authorization: "Bearer HEADERSECRET" },
+    ...over,
+  } as SinkConfig;
+}
+
+interface Sent {
+  at: number;
+  id: string;
+  body: Record<string, unknown>;
+  headers: Record<string, string>;
+}
+
+class Script {
+  sent: Sent[] = [];
+  /** Per action id: outcomes to return, in order; then delivered. */
+  plan = new Map<string, DeliveryOutcome[]>();
+  constructor(private readonly time: FakeTime) {}
+  send = async (req: PostRequest, _opts: DeliverOptions): Promise<DeliveryOutcome> => {
+    const body = JSON.parse(req.body) as Record<string, unknown>;
+    const id = String(body["id"]);
+    this.sent.push({ at: this.time.now, id, body, headers: req.headers });
+    await new Promise<void>((r) => setImmediate(r));
+    return this.plan.get(id)?.shift() ?? { kind: "delivered", status: 200 };
+  };
+}
+
+class MemLogger implements AlertLogger {
+  lines: string[] = [];
+  info = (o: Record<string, unknown>, m?: string) => void this.lines.push(`info ${m} ${JSON.stringify(o)}`);
+  warn = (o: Record<string, unknown>, m?: string) => void this.lines.push(`warn ${m} ${JSON.stringify(o)}`);
+  error = (o: Record<string, unknown>, m?: string) => void this.lines.push(`error ${m} ${JSON.stringify(o)}`);
+}
+
+function setup(over: Partial<WorkerOptions> = {}) {
+  const time = new FakeTime();
+  const outbox = new MemoryOutbox(time.clock);
+  const script = new Script(time);
+  const logger = new MemLogger();
+  const worker = new SinkWorker({
+    sink: hookSink(),
+    outbox,
+    clock: time.clock,
+    sleep: time.sleep,
+    send: script.send,
+    logger,
+    random: () => 0.5,
+    ...over,
+  });
+  outbox.onAppend(() => worker.wake());
+  return { time, outbox, script, logger, worker };
+}
+
+const retry = (error = "HTTP 503 from http://127.0.0.1:1"): DeliveryOutcome => ({ kind: "retry", status: 503, error });
+
+test("delivers rows strictly in order, each once, and records them delivered", async () => {
+  const { outbox, script, worker } = setup();
+  const ids = [1, 2, 3, 4, 5].map(() => outbox.append("hook", makeAction()).action.id);
+  worker.start();
+  await until(() => outbox.depth()["hook"]?.pending === 0, "all delivered");
+  await worker.stop();
+  assert.deepEqual(script.sent.map((s) => s.id), ids);
+  assert.deepEqual(outbox.calls, ["delivered 1", "delivered 2", "delivered 3", "delivered 4", "delivered 5"]);
+  assert.equal(worker.stats().delivered, 5);
+  assert.equal(worker.stats().pending, 0);
+});
+
+test("head-of-line: a failing row holds back the rows behind it until it is delivered", async () => {
+  const { outbox, script, worker, time } = setup();
+  const a = outbox.append("hook", makeAction()).action.id;
+  const b = outbox.append("hook", makeAction()).action.id;
+  script.plan.set(a, [retry(), retry(), retry()]);
+  const t0 = time.now;
+  worker.start();
+  await until(() => outbox.depth()["hook"]?.pending === 0, "all delivered");
+  await worker.stop();
+  assert.deepEqual(script.sent.map((s) => s.id), [a, a, a, a, b]);
+  assert.deepEqual(outbox.calls, ["retry 1", "retry 1", "retry 1", "delivered 1", "delivered 2"]);
+  // full jitter with random 0.5: half of 1 s, 2 s, 4 s
+  assert.deepEqual(script.sent.map((s) => s.at - t0), [0, 500, 1500, 3500, 3500]);
+  const st = worker.stats();
+  assert.equal(st.retried, 3);
+  assert.equal(st.delivered, 2);
+});
+
+test("retries back off exponentially up to the 5 min cap", async () => {
+  const { outbox, script, worker, time } = setup({ random: () => 0.9999999 });
+  const a = outbox.append("hook", makeAction()).action.id;
+  script.plan.set(a, Array.from({ length: 12 }, () => retry()));
+  worker.start();
+  await until(() => outbox.depth()["hook"]?.pending === 0, "delivered");
+  await worker.stop();
+  const gaps = script.sent.slice(1).map((s, i) => s.at - (script.sent[i] as Sent).at);
+  assert.deepEqual(gaps, [1000, 2000, 4000, 8000, 16_000, 32_000, 64_000, 128_000, 256_000, 300_000, 300_000, 300_000]);
+  assert.ok(time.now > 0);
+});
+
+test("Retry-After from the receiver overrides the backoff", async () => {
+  const { outbox, script, worker } = setup();
+  const a = outbox.append("hook", makeAction()).action.id;
+  script.plan.set(a, [{ kind: "retry", status: 503, error: "HTTP 503", retryAfterMs: 42_000 }]);
+  worker.start();
+  await until(() => outbox.depth()["hook"]?.pending === 0, "delivered");
+  await worker.stop();
+  assert.equal((script.sent[1] as Sent).at - (script.sent[0] as Sent).at, 42_000);
+});
+
+test("a rejected row is dead-lettered with the reason, logged without secrets, and the next row goes on", async () => {
+  const { outbox, script, worker, logger } = setup();
+  const a = outbox.append("hook", makeAction()).action.id;
+  const b = outbox.append("hook", makeAction()).action.id;
+  script.plan.set(a, [{ kind: "dead", status: 400, error: "HTTP 400: missing field" }]);
+  worker.start();
+  await until(() => outbox.depth()["hook"]?.pending === 0, "drained");
+  await worker.stop();
+  assert.deepEqual(script.sent.map((s) => s.id), [a, b]);
+  assert.deepEqual(outbox.calls, ["dead 1", "delivered 2"]);
+  assert.equal(outbox.rows[0]?.state, "dead");
+  assert.equal(outbox.rows[0]?.last_error, "HTTP 400: missing field");
+  const st = worker.stats();
+  assert.equal(st.dead, 1);
+  assert.equal(st.dead_rows, 1);
+  assert.equal(st.last_error, "HTTP 400: missing field");
+  assert.ok(logger.lines.some((l) => l.startsWith("error alert dead-lettered") && l.includes("HTTP 400: missing field")));
+  for (const l of logger.lines) assert.doesNotMatch(l, /TOPSECRET|HEADERSECRET/);
+});
+
+test("rows older than max_age are dead-lettered instead of retried forever", async () => {
+  const { outbox, script, worker, time } = setup();
+  const created = time.now;
+  const a = outbox.append("hook", makeAction()).action.id;
+  script.plan.set(a, Array.from({ length: 10_000 }, () => retry()));
+  worker.start();
+  await until(() => outbox.rows[0]?.state === "dead", "dead after max_age");
+  await worker.stop();
+  assert.ok(time.now - created >= 24 * HOUR, "not before max_age");
+  assert.ok(time.now - created < 24 * HOUR + 300_000, "at max_age, not a full backoff later");
+  assert.match(outbox.rows[0]?.last_error ?? "", /^older than max_age 1d \(last error: HTTP 503 from http:\/\/127\.0\.0\.1:1\)$/);
+  // about 24 h / 2.5 min average delay, give or take: it kept trying all along
+  assert.ok(script.sent.length > 250, `attempts ${script.sent.length}`);
+});
+
+test("a row already older than max_age when the worker starts is dead-lettered without an attempt", async () => {
+  const { outbox, script, worker, time } = setup({ sink: hookSink({ maxAgeMs: 60_000 }) });
+  outbox.append("hook", makeAction(), makePeer("sidecar"), time.now - 61_000);
+  outbox.append("hook", makeAction());
+  worker.start();
+  await until(() => outbox.depth()["hook"]?.pending === 0, "drained");
+  await worker.stop();
+  assert.equal(script.sent.length, 1);
+  assert.equal(outbox.rows[0]?.last_error, "older than max_age 1m");
+});
+
+test("an action with a pending effect waits for the result and carries it", async () => {
+  const { outbox, script, worker, time } = setup();
+  const restart = makeAction({ action: "restart", severity: "HIGH" });
+  outbox.addEffect(restart.id, "restart");
+  const t0 = time.now;
+  outbox.append("hook", restart);
+  time.onAdvance = (now) => {
+    if (now - t0 >= 3000 && outbox.effects.get(restart.id)?.status === "pending") {
+      outbox.finishEffect(restart.id, { ok: true, detail: "systemctl restart sidecar.service", main_pid: 4242 });
+    }
+  };
+  worker.start();
+  await until(() => outbox.depth()["hook"]?.pending === 0, "delivered");
+  await worker.stop();
+  assert.equal(script.sent.length, 1);
+  const sent = script.sent[0] as Sent;
+  assert.ok(sent.at - t0 >= 3000 && sent.at - t0 < 3500, `sent after ${sent.at - t0} ms`);
+  assert.deepEqual(sent.body["result"], { ok: true, detail: "systemctl restart sidecar.service", main_pid: 4242 });
+});
+
+test("an effect that never finishes does not hold alerts back longer than effectWaitMs", async () => {
+  const { outbox, script, worker, time } = setup({ effectWaitMs: 10_000 });
+  const isolate = makeAction({ action: "isolate", severity: "CRITICAL" });
+  outbox.addEffect(isolate.id, "isolate");
+  const t0 = time.now;
+  outbox.append("hook", isolate);
+  worker.start();
+  await until(() => outbox.depth()["hook"]?.pending === 0, "delivered");
+  await worker.stop();
+  assert.equal((script.sent[0] as Sent).at - t0, 10_000);
+  assert.equal((script.sent[0] as Sent).body["result"], undefined);
+});
+
+test("actions without an effect record (no executor) are sent at once", async () => {
+  const { outbox, script, worker, time } = setup();
+  const t0 = time.now;
+  outbox.append("hook", makeAction({ action: "restart", severity: "HIGH" }));
+  worker.start();
+  await until(() => outbox.depth()["hook"]?.pending === 0, "delivered");
+  await worker.stop();
+  assert.equal((script.sent[0] as Sent).at, t0);
+});
+
+test("an idle worker wakes on append; start/stop are idempotent; stop leaves nothing waiting", async () => {
+  const { outbox, script, worker } = setup();
+  worker.start();
+  worker.start();
+  for (let i = 0; i < 20; i++) await new Promise<void>((r) => setImmediate(r));
+  assert.equal(script.sent.length, 0);
+  outbox.append("hook", makeAction());
+  await until(() => script.sent.length === 1 && outbox.depth()["hook"]?.pending === 0, "woken and delivered");
+  await worker.stop();
+  await worker.stop();
+  assert.equal(worker.isRunning, false);
+  outbox.append("hook", makeAction());
+  for (let i = 0; i < 20; i++) await new Promise<void>((r) => setImmediate(r));
+  assert.equal(script.sent.length, 1, "a stopped worker sends nothing");
+  worker.start();
+  await until(() => script.sent.length === 2, "restarted worker delivers");
+  await worker.stop();
+});
+
+test("stop() during a request aborts it and leaves the row pending (at-least-once)", async () => {
+  const time = new FakeTime();
+  const outbox = new MemoryOutbox(time.clock);
+  let inFlight = false;
+  const worker = new SinkWorker({
+    sink: hookSink(),
+    outbox,
+    clock: time.clock,
+    sleep: time.sleep,
+    send: (_req, opts) =>
+      new Promise<DeliveryOutcome>((resolve) => {
+        inFlight = true;
+        opts.signal?.addEventListener("abort", () => resolve({ kind: "aborted" }), { once: true });
+      }),
+  });
+  outbox.append("hook", makeAction());
+  worker.start();
+  await until(() => inFlight, "request in flight");
+  await worker.stop();
+  assert.equal(outbox.rows[0]?.state, "pending");
+  assert.equal(outbox.rows[0]?.attempts, 0);
+  assert.deepEqual(outbox.calls, []);
+});
+
+test("an outbox that throws is logged and retried, never ending the loop", async () => {
+  const { outbox, worker, logger, script } = setup({ storeRetryMs: 1000 });
+  let failures = 2;
+  const head = outbox.head.bind(outbox);
+  outbox.head = (sink: string) => {
+    if (failures > 0) {
+      failures--;
+      throw new Error("database is locked");
+    }
+    return head(sink);
+  };
+  outbox.append("hook", makeAction());
+  worker.start();
+  await until(() => script.sent.length === 1 && outbox.depth()["hook"]?.pending === 0, "delivered after store errors");
+  await worker.stop();
+  assert.equal(logger.lines.filter((l) => l.startsWith("error alert outbox failed")).length, 2);
+});
+
+test("only rows of the worker's own sink are sent", async () => {
+  const { outbox, script, worker } = setup();
+  outbox.append("other", makeAction());
+  const mine = outbox.append("hook", makeAction()).action.id;
+  worker.start();
+  await until(() => outbox.depth()["hook"]?.pending === 0, "delivered");
+  await worker.stop();
+  assert.deepEqual(script.sent.map((s) => s.id), [mine]);
+  assert.equal(outbox.depth()["other"]?.pending, 1);
+});
+
+test("invalid sinks are refused at construction with the field named", () => {
+  const outbox = new MemoryOutbox();
+  assert.throws(() => new SinkWorker({ sink: hookSink({ url: "ftp://x" }), outbox }), /alerts\.hook\.url: must be an http\(s\) URL/);
+  assert.throws(
+    () => new SinkWorker({ sink: { ...hookSink(), kind: "pagerduty", routingKey: "" } as SinkConfig, outbox }),
+    /routing_key/,
+  );
+});

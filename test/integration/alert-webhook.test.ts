@@ -1,0 +1,180 @@
+// Webhook delivery against a real loopback HTTP receiver and the real SQLite outbox.
+import { test, describe, afterEach } from "node:test";
+import assert from "node:assert/strict";
+import { createHmac, timingSafeEqual } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createAlerting, type Alerting } from "../../src/alert/dispatcher.js";
+import type { SinkConfig } from "../../src/alert/sink-config.js";
+import { SqliteStore } from "../../src/store/sqlite-store.js";
+import { Receiver, type RecordedRequest } from "../helpers/receiver.js";
+import { commitAction, commitLadder, newAction } from "../alert/commit.js";
+
+const SECRET = "whsec-test-0123456789";
+
+function hook(url: string, over: Partial<SinkConfig> = {}): SinkConfig {
+  return {
+    name: "architect",
+    kind: "webhook",
+    format: "generic",
+    url,
+    secret: SECRET,
+    minSeverity: "INFO",
+    timeoutMs: 2000,
+    maxAgeMs: 86_400_000,
+    headers: {},
+    ...over,
+  } as SinkConfig;
+}
+
+/** Verified the way a receiver would: only node:crypto, over the raw body. */
+function signatureValid(r: RecordedRequest): boolean {
+  const ts = String(r.headers["x-wdmesh-timestamp"]);
+  const given = Buffer.from(String(r.headers["x-wdmesh-signature"]));
+  const want = Buffer.from("sha256=" + createHmac("sha256", SECRET).update(`${ts}.${r.body}`).digest("hex"));
+  const fresh = Math.abs(Date.now() / 1000 - Number(ts)) < 300;
+  return fresh && given.length === want.length && timingSafeEqual(given, want);
+}
+
+async function until(cond: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe("webhook delivery (real receiver, SQLite outbox)", () => {
+  const cleanup: Array<() => Promise<void> | void> = [];
+  afterEach(async () => {
+    for (const c of cleanup.splice(0).reverse()) await c();
+  });
+
+  function world(sink: (url: string) => SinkConfig, rx: Receiver): { store: SqliteStore; alerting: Alerting } {
+    const dir = mkdtempSync(join(tmpdir(), "wdmesh-alert-"));
+    const s = sink(rx.url("/hook"));
+    const store = SqliteStore.open({ dataDir: dir, node: "immune", sinks: [{ name: s.name, minSeverity: s.minSeverity }] });
+    // Compressed backoff (50 ms → 400 ms) so a down receiver costs seconds, not minutes.
+    const alerting = createAlerting({ sinks: [s], outbox: store, backoff: { initialMs: 50, maxMs: 400, minMs: 20 } });
+    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+    cleanup.push(() => store.close());
+    cleanup.push(() => alerting.stop());
+    cleanup.push(() => rx.stop());
+    return { store, alerting };
+  }
+
+  test("receiver down while 6 actions are enqueued, then up on the same port: all arrive, in order, signed", async () => {
+    const rx = new Receiver();
+    await rx.start();
+    const port = rx.port;
+    await rx.stop(); // really down: nothing listens on the port
+    const { store, alerting } = world((u) => hook(u), rx);
+    alerting.start();
+    const sent = commitLadder(store);
+
+    // The worker is really failing against the closed port, and holding the queue in order.
+    await until(() => (store.list({ sink: "architect", state: "pending" })[0]?.attempts ?? 0) >= 3, "3 failed attempts");
+    const [st] = alerting.stats();
+    assert.match(st?.last_error ?? "", new RegExp(`^connection refused \\(ECONNREFUSED\\) posting to http://127\\.0\\.0\\.1:${port}$`));
+    assert.equal(st?.pending, 6);
+    assert.equal(st?.delivered, 0);
+    assert.equal(rx.requests.length, 0);
+
+    await rx.start(port);
+    assert.equal(rx.port, port);
+    await rx.waitFor(6);
+    await until(() => store.depth()["architect"]?.pending === 0, "outbox drained");
+
+    const firstById = new Map<string, RecordedRequest>();
+    for (const r of rx.requests) {
+      const key = String(r.headers["idempotency-key"]);
+      if (!firstById.has(key)) firstById.set(key, r);
+    }
+    assert.deepEqual([...firstById.keys()], sent.map((a) => a.id), "every event, once per id, in order");
+    for (const [id, r] of firstById) {
+      assert.equal(r.method, "POST");
+      assert.equal(r.path, "/hook");
+      assert.equal(r.headers["content-type"], "application/json");
+      assert.ok(signatureValid(r), `signature of ${id} verifies`);
+      const body = JSON.parse(r.body) as Record<string, unknown>;
+      assert.equal(body["id"], id);
+      assert.equal(body["version"], "1");
+      assert.equal((body["peer"] as { name: string }).name, "sidecar");
+    }
+    const bodies = [...firstById.values()].map((r) => JSON.parse(r.body) as { action: string });
+    assert.deepEqual(bodies.map((b) => b.action), ["alert", "restart", "restart", "restart", "isolate", "alert_architect"]);
+    assert.equal(alerting.stats()[0]?.delivered, 6);
+    assert.ok((alerting.stats()[0]?.retried ?? 0) >= 3);
+  });
+
+  test("a receiver answering 400 dead-letters the row with the reason; the next row still goes", async () => {
+    const rx = new Receiver();
+    await rx.start();
+    rx.replies.push({ status: 400, body: "bad request: unknown field 'peer'" });
+    const { store, alerting } = world((u) => hook(u), rx);
+    alerting.start();
+    const a = newAction({ action: "alert", severity: "MEDIUM", reason: "1 missed heartbeat" });
+    const b = newAction({ action: "recovered", severity: "INFO", reason: "probe ok", incident_id: a.incident_id });
+    commitAction(store, a);
+    commitAction(store, b);
+    await rx.waitFor(2);
+    await until(() => store.depth()["architect"]?.pending === 0, "drained");
+    const dead = store.list({ sink: "architect", state: "dead" });
+    assert.equal(dead.length, 1);
+    assert.equal(dead[0]?.action.id, a.id);
+    assert.equal(dead[0]?.last_error, "HTTP 400: bad request: unknown field 'peer'");
+    assert.equal(store.list({ sink: "architect", state: "delivered" })[0]?.action.id, b.id);
+    const [st] = alerting.stats();
+    assert.equal(st?.dead, 1);
+    assert.equal(st?.dead_rows, 1);
+    assert.equal(rx.requests.length, 2, "a dead row is not retried");
+  });
+
+  test("503 with Retry-After: 2 → the next attempt waits about 2 s, despite a 50 ms backoff", async () => {
+    const rx = new Receiver();
+    await rx.start();
+    rx.replies.push({ status: 503, headers: { "Retry-After": "2" } });
+    const { store, alerting } = world((u) => hook(u), rx);
+    alerting.start();
+    const a = newAction({ action: "restart", severity: "HIGH", reason: "3 missed heartbeats" });
+    commitAction(store, a);
+    const [first, second] = await rx.waitFor(2);
+    assert.equal(first?.headers["idempotency-key"], a.id);
+    assert.equal(second?.headers["idempotency-key"], a.id);
+    const gap = (second?.at ?? 0) - (first?.at ?? 0);
+    assert.ok(gap >= 1500, `second attempt after ${gap.toFixed(0)} ms`);
+    await until(() => store.depth()["architect"]?.pending === 0, "delivered");
+    assert.equal(store.list({ sink: "architect", state: "delivered" })[0]?.attempts, 2, "one refused, one delivered");
+  });
+
+  test("slack and pagerduty formats reach the receiver as their documented bodies", async () => {
+    const rx = new Receiver();
+    await rx.start();
+    const dir = mkdtempSync(join(tmpdir(), "wdmesh-alert-"));
+    const sinks: SinkConfig[] = [
+      { name: "slack", kind: "slack", url: rx.url("/slack"), minSeverity: "HIGH", timeoutMs: 2000, maxAgeMs: 3_600_000, headers: {} },
+      { name: "pd", kind: "pagerduty", url: rx.url("/v2/enqueue"), routingKey: "R0UTING", minSeverity: "INFO", timeoutMs: 2000, maxAgeMs: 3_600_000, headers: {} },
+    ];
+    const store = SqliteStore.open({ dataDir: dir, node: "immune", sinks: sinks.map((s) => ({ name: s.name, minSeverity: s.minSeverity })) });
+    const alerting = createAlerting({ sinks, outbox: store });
+    cleanup.push(() => rmSync(dir, { recursive: true, force: true }), () => store.close(), () => alerting.stop(), () => rx.stop());
+    alerting.start();
+    const inc = "inc-fmt";
+    const alert = newAction({ action: "alert", severity: "MEDIUM", reason: "1 missed heartbeat", incident_id: inc });
+    const restart = newAction({ action: "restart", severity: "HIGH", reason: "3 missed heartbeats", incident_id: inc });
+    const rec = newAction({ action: "recovered", severity: "INFO", reason: "probe ok", incident_id: inc });
+    for (const a of [alert, restart, rec]) commitAction(store, a);
+    // slack (min HIGH): restart only; pagerduty: all three
+    await rx.waitFor(4);
+    await until(() => (store.depth()["pd"]?.pending ?? 1) + (store.depth()["slack"]?.pending ?? 1) === 0, "drained");
+    const slack = rx.requests.filter((r) => r.path === "/slack").map((r) => JSON.parse(r.body) as { text: string });
+    assert.deepEqual(slack, [{ text: "[HIGH] restart sidecar on immune: 3 missed heartbeats" }]);
+    const pd = rx.requests.filter((r) => r.path === "/v2/enqueue").map((r) => JSON.parse(r.body) as Record<string, unknown>);
+    assert.deepEqual(pd.map((e) => [e["event_action"], e["dedup_key"], e["routing_key"]]), [
+      ["trigger", inc, "R0UTING"],
+      ["trigger", inc, "R0UTING"],
+      ["resolve", inc, "R0UTING"],
+    ]);
+  });
+});
