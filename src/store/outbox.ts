@@ -54,10 +54,22 @@ function toRow(r: RawOutboxRow): OutboxRow {
   };
 }
 
-/** Sinks an action of this severity is routed to. */
-export function routeAction(routes: readonly SinkRoute[], action: EscalationAction): SinkRoute[] {
+/** Actions that resolve what an incident raised. */
+const RESOLVING = new Set(["recovered", "release"]);
+
+/**
+ * Sinks an action is routed to: those whose min_severity it meets and, for a
+ * resolving action (recovered, release), also every sink that received an action of
+ * the same incident — so a HIGH-only sink that was told "restart" is told "recovered".
+ */
+export function routeAction(
+  routes: readonly SinkRoute[],
+  action: EscalationAction,
+  reachedByIncident: ReadonlySet<string> = new Set(),
+): SinkRoute[] {
   const rank = SEVERITY_RANK[action.severity];
-  return routes.filter((r) => rank >= SEVERITY_RANK[r.minSeverity]);
+  const resolving = RESOLVING.has(action.action);
+  return routes.filter((r) => rank >= SEVERITY_RANK[r.minSeverity] || (resolving && reachedByIncident.has(r.name)));
 }
 
 export class OutboxTable {
@@ -69,6 +81,7 @@ export class OutboxTable {
   private readonly existsStmt: Database.Statement;
   private readonly depthStmt: Database.Statement;
   private readonly listStmt: Database.Statement;
+  private readonly incidentSinksStmt: Database.Statement;
 
   constructor(
     db: Database.Database,
@@ -78,6 +91,10 @@ export class OutboxTable {
     this.insertStmt = db.prepare(
       `INSERT INTO outbox (sink, action_id, journal_seq, peer, state, attempts, created_at, next_attempt_at)
        VALUES (?, ?, ?, ?, 'pending', 0, ?, ?)`,
+    );
+    this.incidentSinksStmt = db.prepare(
+      `SELECT DISTINCT o.sink FROM outbox o JOIN journal j ON j.seq = o.journal_seq
+       WHERE json_extract(j.entry, '$.incident_id') = ?`,
     );
     this.headStmt = db.prepare(`${SELECT_ROW} WHERE o.sink = ? AND o.state = 'pending' ORDER BY o.seq LIMIT 1`);
     this.deliveredStmt = db.prepare(
@@ -104,7 +121,11 @@ export class OutboxTable {
   /** Inside the commit transaction: one row per sink the action is routed to. Returns rows added. */
   append(action: EscalationAction, journalSeq: number, peerJson: string, now: number): number {
     let n = 0;
-    for (const r of routeAction(this.routes, action)) {
+    const reached =
+      RESOLVING.has(action.action) && action.incident_id !== null
+        ? new Set((this.incidentSinksStmt.all(action.incident_id) as Array<{ sink: string }>).map((r) => r.sink))
+        : undefined;
+    for (const r of routeAction(this.routes, action, reached)) {
       this.insertStmt.run(r.name, action.id, journalSeq, peerJson, now, now);
       n++;
     }

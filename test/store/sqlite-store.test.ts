@@ -207,15 +207,18 @@ void describe("journal chain in the table", () => {
 });
 
 void describe("outbox", () => {
-  void test("routes each action to the sinks whose min_severity it meets", () => {
+  void test("routes each action to the sinks whose min_severity it meets; resolutions follow their incident", () => {
     const s = mem();
     seedIncident(s); // MEDIUM, HIGH, CRITICAL, CRITICAL
     s.commit(transition("p", state(), [action("rec", "p", "recovered", "INFO", "inc-1")]));
+    // An incident that only raised a MEDIUM alert: its recovery goes only where the alert went.
+    s.commit(transition("q", state(), [action("q-alert", "q", "alert", "MEDIUM", "inc-2")]));
+    s.commit(transition("q", state(), [action("q-rec", "q", "recovered", "INFO", "inc-2")]));
     const ids = (sink: string) => s.list({ sink, limit: 100 }).map((r) => r.action.id);
-    assert.deepEqual(ids("all"), ["p-alert", "p-restart", "p-isolate", "p-architect", "rec"]);
-    assert.deepEqual(ids("high"), ["p-restart", "p-isolate", "p-architect"]);
-    assert.deepEqual(ids("crit"), ["p-isolate", "p-architect"]);
-    assert.deepEqual(s.depth(), { all: { pending: 5, dead: 0 }, high: { pending: 3, dead: 0 }, crit: { pending: 2, dead: 0 } });
+    assert.deepEqual(ids("all"), ["p-alert", "p-restart", "p-isolate", "p-architect", "rec", "q-alert", "q-rec"]);
+    assert.deepEqual(ids("high"), ["p-restart", "p-isolate", "p-architect", "rec"]);
+    assert.deepEqual(ids("crit"), ["p-isolate", "p-architect", "rec"]);
+    assert.deepEqual(s.depth(), { all: { pending: 7, dead: 0 }, high: { pending: 4, dead: 0 }, crit: { pending: 3, dead: 0 } });
     const row = s.head("high")!;
     assert.equal(row.peer.name, "p");
     assert.equal(row.peer.status, "OFFLINE");
