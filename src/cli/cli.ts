@@ -5,6 +5,7 @@ import { CliError, closest, EXIT, UsageError } from "./cli-error.js";
 import { commandHelp, parseCommandArgs, type CliIO, type Command } from "./command.js";
 import { alertsCommand } from "./commands/alerts.js";
 import { runCommand, schemaCommand, validateCommand } from "./commands/config-commands.js";
+import { demoCommand } from "./commands/demo.js";
 import { checkCommand, releaseCommand, restartCommand, silenceCommand } from "./commands/control.js";
 import { eventsCommand } from "./commands/events.js";
 import { statusCommand } from "./commands/status.js";
@@ -20,6 +21,7 @@ export const COMMANDS: readonly Command[] = [
   eventsCommand,
   alertsCommand,
   schemaCommand,
+  demoCommand,
 ];
 
 function version(): string {

@@ -1,0 +1,183 @@
+// Composition root of `wdmesh run`: Monitor + SQLite store + executor + alert workers
+// + HTTP API + metrics, started in that order and stopped in reverse.
+import { pino } from "pino";
+import { createExecutor } from "./act/default-executor.js";
+import type { Executor } from "./act/executor.js";
+import { createAlerting, type Alerting } from "./alert/dispatcher.js";
+import type { ApiBackend, MeshMemberView } from "./api/backend.js";
+import { createMetrics, type Metrics } from "./api/metrics.js";
+import { createApiServer, type ApiServer } from "./api/server.js";
+import type { ResolvedConfig } from "./config/resolve.js";
+import type { PeerSpec } from "./core/options.js";
+import type { Logger } from "./logger.js";
+import { Monitor } from "./monitor.js";
+import { heartbeatProof } from "./probe/heartbeat-proof.js";
+import { SqliteStore } from "./store/sqlite-store.js";
+import { startSystemdNotify, type SystemdNotifier } from "./act/sd-notify.js";
+
+export interface DaemonOptions {
+  /** Default: pino JSON lines on stdout. */
+  logger?: Logger;
+  /** Default: systemd/command executor. */
+  executor?: Executor;
+  /** Compressed alert retry delays, for tests. */
+  alertBackoff?: { initialMs?: number; maxMs?: number };
+}
+
+export interface DaemonHandle {
+  /** Base URL of the API, e.g. http://127.0.0.1:9760. */
+  readonly url: string;
+  readonly monitor: Monitor;
+  readonly store: SqliteStore;
+  /** Stops everything (idempotent); resolves when state is flushed and sockets closed. */
+  stop(): Promise<void>;
+  /** Resolves once stop() has finished. */
+  readonly done: Promise<void>;
+}
+
+function memberPeer(config: ResolvedConfig, m: { name: string; url: string }): PeerSpec {
+  const key = config.mesh?.key;
+  const base = m.url.replace(/\/+$/, "");
+  return {
+    name: m.name,
+    probe: key ? { heartbeat: { url: base, node: m.name, key } } : { http: { url: `${base}/health` } },
+    restart: "none",
+    isolate: "none",
+  };
+}
+
+function backendFor(
+  config: ResolvedConfig,
+  monitor: Monitor,
+  store: SqliteStore,
+  alerting: Alerting,
+  metrics: Metrics,
+): ApiBackend {
+  const node = config.node.name;
+  const memberNames = new Set((config.mesh?.members ?? []).map((m) => m.name));
+  return {
+    node,
+    mesh() {
+      const all = monitor.allPeers();
+      const members: MeshMemberView[] = (config.mesh?.members ?? []).map((m) => {
+        const h = all.find((p) => p.name === m.name);
+        return { name: m.name, url: m.url, status: h?.status ?? "UNKNOWN", last_seen: h?.last_seen ?? null };
+      });
+      return {
+        self: node,
+        node,
+        peers: all.filter((p) => !memberNames.has(p.name)),
+        stats: monitor.stats(),
+        members,
+      };
+    },
+    peer: (name) => monitor.getPeerStatus(name),
+    events: (after, limit) => store.journal(after, limit),
+    onEvent: (l) => store.onJournal(l),
+    release: (name, by) => monitor.release(name, by),
+    restart: (name, by) => monitor.restart(name, by),
+    check: (name) => monitor.checkPeer(name),
+    silence: (name, ms) => monitor.silence(name, ms),
+    deliveries: (filter) => store.list(filter),
+    async alertsTest(sink) {
+      if (!config.alerts.some((s) => s.name === sink)) return undefined;
+      const t0 = Date.now();
+      const r = await alerting.sendTest(sink);
+      return { sink, ...r, duration_ms: Date.now() - t0 };
+    },
+    healthProof: (nonce) => (config.mesh?.key ? heartbeatProof(config.mesh.key, node, nonce) : undefined),
+    metricsText: () => metrics.text(),
+    metricsContentType: metrics.contentType,
+  };
+}
+
+function wireMetrics(monitor: Monitor, store: SqliteStore, metrics: Metrics): void {
+  monitor.onProbe((peer, result, lateness) => {
+    metrics.probeDuration.observe({ peer }, result.duration_ms / 1000);
+    metrics.probeLateness.observe(Math.max(0, lateness) / 1000);
+    metrics.checks.inc({ peer });
+    if (!result.ok) metrics.misses.inc({ peer });
+  });
+  monitor.onEscalation((a) => {
+    if (a.action === "restart") metrics.restarts.inc({ peer: a.peer_name });
+    if (a.action === "isolate") metrics.isolations.inc({ peer: a.peer_name });
+    if (a.result && !a.result.ok) metrics.actionFailures.inc({ action: a.action });
+  });
+  metrics.beforeScrape(() => {
+    for (const p of monitor.allPeers()) metrics.setPeerStatus(p.name, p.status);
+    for (const [sink, d] of Object.entries(store.depth())) {
+      metrics.outboxDepth.set({ sink, state: "pending" }, d.pending);
+      metrics.outboxDepth.set({ sink, state: "dead" }, d.dead);
+    }
+  });
+}
+
+/** Starts a node from a resolved config. Throws (nothing left running) if any part cannot start. */
+export async function runDaemon(config: ResolvedConfig, opts: DaemonOptions = {}): Promise<DaemonHandle> {
+  const logger: Logger = opts.logger ?? pino({ base: { node: config.node.name } });
+  const store = SqliteStore.open({
+    dataDir: config.node.dataDir,
+    node: config.node.name,
+    sinks: config.alerts.map((s) => ({ name: s.name, minSeverity: s.minSeverity })),
+    logger,
+  });
+  let monitor: Monitor | undefined;
+  let alerting: Alerting | undefined;
+  let api: ApiServer | undefined;
+  let notifier: SystemdNotifier | undefined;
+  try {
+    monitor = new Monitor({ ...config.monitor, executor: opts.executor ?? createExecutor(), store, logger });
+    for (const peer of config.peers) monitor.registerPeer(peer);
+    for (const m of config.mesh?.members ?? []) monitor.registerPeer(memberPeer(config, m));
+    const metrics = createMetrics();
+    wireMetrics(monitor, store, metrics);
+    alerting = createAlerting({
+      sinks: config.alerts,
+      outbox: store,
+      logger,
+      node: config.node.name,
+      ...(opts.alertBackoff ? { backoff: opts.alertBackoff } : {}),
+    });
+    api = createApiServer({
+      backend: backendFor(config, monitor, store, alerting, metrics),
+      apiToken: config.node.apiToken,
+      readToken: config.node.readToken,
+      logger,
+    });
+    const bound = await api.listen(config.node.listen);
+    alerting.start();
+    monitor.start();
+    notifier = startSystemdNotify({ logger, alive: () => monitor?.schedulerStats() !== undefined });
+    logger.info({ url: bound.url, peers: config.peers.length, sinks: config.alerts.length }, "wdmesh node running");
+
+    let resolveDone!: () => void;
+    const done = new Promise<void>((r) => (resolveDone = r));
+    let stopping: Promise<void> | null = null;
+    const m = monitor;
+    const a = alerting;
+    const s = api;
+    const n = notifier;
+    const stop = (): Promise<void> => {
+      stopping ??= (async () => {
+        n.stopping();
+        logger.info({}, "wdmesh node stopping");
+        await s.close();
+        await m.stop();
+        await a.stop();
+        store.close();
+        n.close();
+        logger.info({}, "wdmesh node stopped");
+        resolveDone();
+      })();
+      return stopping;
+    };
+    return { url: bound.url, monitor, store, stop, done };
+  } catch (err) {
+    await api?.close().catch(() => {});
+    await monitor?.stop().catch(() => {});
+    await alerting?.stop().catch(() => {});
+    notifier?.close();
+    store.close();
+    throw err;
+  }
+}
