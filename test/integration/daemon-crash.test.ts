@@ -1,0 +1,163 @@
+// `wdmesh run` as a real process, killed with SIGKILL at random moments during an
+// escalation, twenty times, restarted after each: counters never go back, ISOLATED
+// stays, no restart step runs twice, the journal verifies. Then: a corrupted state
+// file is a clear startup error that leaves the file as it was.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { SqliteStore } from "../../src/store/sqlite-store.js";
+
+const CLI = "dist/cli/main.js";
+
+async function deadPort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
+  const { port } = s.address() as { port: number };
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+function run(config: string): { child: ChildProcess; output: () => string } {
+  const child = spawn(process.execPath, [CLI, "run", "--config", config], { stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
+  child.stderr?.on("data", (d: Buffer) => (out += d.toString()));
+  return { child, output: () => out };
+}
+
+async function waitFor(pred: () => boolean, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (pred()) return true;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return pred();
+}
+
+function readState(dataDir: string) {
+  const store = SqliteStore.open({ dataDir, node: "crashy", sinks: [] });
+  try {
+    const peer = store.loadPeers().find((p) => p.name === "victim");
+    const journal = store.journal(0, 10_000);
+    return { state: peer?.state, journal, verify: store.verifyJournal(), pending: store.pendingEffects() };
+  } finally {
+    store.close();
+  }
+}
+
+test("kill -9 twenty times during an escalation: no counter goes back, no restart runs twice", async (t) => {
+  if (!existsSync(CLI)) {
+    if (process.env.CI) assert.fail(`${CLI} missing: run npm run build first`);
+    t.skip("dist/ not built (npm run build)");
+    return;
+  }
+  const dir = mkdtempSync(join(tmpdir(), "wdmesh-crash-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const log = join(dir, "effects.log");
+  const port = await deadPort();
+  const sh = (what: string) =>
+    JSON.stringify(["/bin/sh", "-c", `echo "$WDMESH_EFFECT_ID ${what} $WDMESH_ATTEMPT" >> ${log}`]);
+  const config = join(dir, "mesh.yaml");
+  writeFileSync(
+    config,
+    `node: { name: crashy, listen: "127.0.0.1:0", data_dir: "${join(dir, "data")}" }
+defaults:
+  interval: 300ms
+  timeout: 100ms
+  retry_interval: 300ms
+  missed_before_restart: 3
+  restarts_before_isolate: 3
+  startup_grace: 200ms
+  restart_backoff: { initial: 300ms, max: 1s }
+  stable_after: 10m
+peers:
+  - name: victim
+    probe: { http: { url: "http://127.0.0.1:${port}/health" } }
+    restart: { command: { argv: ${sh("restart")} } }
+    isolate: { command: { argv: ${sh("isolate")} } }
+alerts:
+  - name: nowhere
+    webhook: { url: "http://127.0.0.1:${port}/alerts", format: generic }
+`,
+  );
+
+  let maxRestarts = 0;
+  let maxJournal = 0;
+  let wasIsolated = false;
+  let killsDuringEscalation = 0;
+  for (let i = 0; i < 20; i++) {
+    const { child, output } = run(config);
+    const up = await waitFor(() => output().includes("wdmesh node running") || child.exitCode !== null, 15_000);
+    assert.ok(up && child.exitCode === null, `run ${i}: daemon did not start:\n${output()}`);
+    await new Promise((r) => setTimeout(r, 50 + Math.floor(Math.random() * 900)));
+    child.kill("SIGKILL");
+    await new Promise((r) => child.once("exit", r));
+
+    const s = readState(join(dir, "data"));
+    assert.deepEqual(s.verify.ok, true, `run ${i}: journal chain broken: ${JSON.stringify(s.verify)}`);
+    const restarts = s.state?.restarts ?? 0;
+    assert.ok(restarts >= maxRestarts, `run ${i}: restart_count went back from ${maxRestarts} to ${restarts}`);
+    assert.ok(s.journal.length >= maxJournal, `run ${i}: journal shrank`);
+    if (wasIsolated) assert.equal(s.state?.status, "ISOLATED", `run ${i}: ISOLATED was lost`);
+    if (s.state?.status !== "ISOLATED") killsDuringEscalation++;
+    wasIsolated ||= s.state?.status === "ISOLATED";
+    maxRestarts = restarts;
+    maxJournal = s.journal.length;
+  }
+
+  // One clean run to the end: SIGTERM stops it with exit 0 and state flushed.
+  const last = run(config);
+  assert.ok(await waitFor(() => last.output().includes("wdmesh node running"), 15_000), last.output());
+  await new Promise((r) => setTimeout(r, 1500));
+  last.child.kill("SIGTERM");
+  const code = await new Promise<number | null>((r) => last.child.once("exit", r));
+  assert.equal(code, 0, last.output());
+
+  const s = readState(join(dir, "data"));
+  assert.equal(s.verify.ok, true);
+  assert.equal(s.state?.status, "ISOLATED", "the escalation completes across the crashes");
+  assert.ok(killsDuringEscalation >= 2, `only ${killsDuringEscalation} kills landed before isolation`);
+  const restartIds = s.journal.filter((e) => e.action === "restart").map((e) => e.id);
+  assert.equal(restartIds.length, 3, "exactly R restarts decided in the incident");
+  assert.equal(s.journal.filter((e) => e.action === "isolate").length, 1);
+  assert.equal(s.pending.length, 0, "every effect has an outcome after resume");
+
+  const lines = existsSync(log) ? readFileSync(log, "utf8").trim().split("\n").filter(Boolean) : [];
+  const ran = lines.filter((l) => l.includes(" restart ")).map((l) => l.split(" ")[0]);
+  assert.equal(new Set(ran).size, ran.length, `a restart step ran twice:\n${lines.join("\n")}`);
+  for (const id of ran) assert.ok(restartIds.includes(id as string), `restart ${id} ran without a journal entry`);
+  const interrupted = s.journal.filter((e) => e.action === "restart" && e.result?.error?.startsWith("interrupted"));
+  assert.equal(ran.length + interrupted.length >= restartIds.length, true);
+  assert.ok(lines.some((l) => l.includes(" isolate ")), "isolation ran");
+});
+
+test("a corrupted state file is a clear startup error and is left as it was", async (t) => {
+  if (!existsSync(CLI)) {
+    if (process.env.CI) assert.fail(`${CLI} missing: run npm run build first`);
+    t.skip("dist/ not built (npm run build)");
+    return;
+  }
+  const dir = mkdtempSync(join(tmpdir(), "wdmesh-corrupt-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const data = join(dir, "data");
+  const config = join(dir, "mesh.yaml");
+  writeFileSync(config, `node: { name: corrupt, listen: "127.0.0.1:0", data_dir: "${data}" }\npeers: []\n`);
+  // A first run creates the file.
+  const first = run(config);
+  assert.ok(await waitFor(() => first.output().includes("wdmesh node running"), 15_000), first.output());
+  first.child.kill("SIGTERM");
+  await new Promise((r) => first.child.once("exit", r));
+  const file = join(data, "wdmesh.db");
+  const garbage = Buffer.concat([Buffer.from("this is not a database"), Buffer.alloc(8192, 7)]);
+  writeFileSync(file, garbage);
+  const second = run(config);
+  const code = await new Promise<number | null>((r) => second.child.once("exit", r));
+  assert.equal(code, 1, second.output());
+  assert.match(second.output(), /wdmesh\.db/);
+  assert.match(second.output(), /not a SQLite|not a database|corrupt/i);
+  assert.deepEqual(readFileSync(file), garbage, "the file is untouched");
+});
