@@ -8,6 +8,7 @@ import type { ApiBackend, MeshMemberView } from "./api/backend.js";
 import { createMetrics, type Metrics } from "./api/metrics.js";
 import { createApiServer, type ApiServer } from "./api/server.js";
 import type { ResolvedConfig } from "./config/resolve.js";
+import { WatchdogError } from "./core/errors.js";
 import type { PeerSpec } from "./core/options.js";
 import type { Logger } from "./logger.js";
 import { Monitor } from "./monitor.js";
@@ -55,8 +56,14 @@ function backendFor(
 ): ApiBackend {
   const node = config.node.name;
   const memberNames = new Set((config.mesh?.members ?? []).map((m) => m.name));
+  let cached: { version: number; text: string } | null = null;
   return {
     node,
+    meshJson() {
+      // Rebuilt only when a probe result or an operator action changed something.
+      if (cached?.version !== monitor.version) cached = { version: monitor.version, text: JSON.stringify(this.mesh()) };
+      return cached.text;
+    },
     mesh() {
       const all = monitor.allPeers();
       const members: MeshMemberView[] = (config.mesh?.members ?? []).map((m) => {
@@ -69,6 +76,7 @@ function backendFor(
         peers: all.filter((p) => !memberNames.has(p.name)),
         stats: monitor.stats(),
         members,
+        scheduler: monitor.schedulerStats(),
       };
     },
     peer: (name) => monitor.getPeerStatus(name),
@@ -144,7 +152,15 @@ export async function runDaemon(config: ResolvedConfig, opts: DaemonOptions = {}
       readToken: config.node.readToken,
       logger,
     });
-    const bound = await api.listen(config.node.listen);
+    const { host, port } = config.node.listen;
+    const bound = await api.listen(config.node.listen).catch((err: NodeJS.ErrnoException) => {
+      const why = err.code === "EADDRINUSE" ? "the address is already in use" : err.code === "EACCES" ? "permission denied" : err.message;
+      throw new WatchdogError(
+        "WDM_LISTEN",
+        `cannot listen on ${host}:${port} (node.listen): ${why}; stop what holds it or choose another node.listen`,
+        "node.listen",
+      );
+    });
     alerting.start();
     monitor.start();
     notifier = startSystemdNotify({ logger, alive: () => monitor?.schedulerStats() !== undefined });

@@ -95,6 +95,7 @@ export class Monitor {
   private resumed = false;
   private readonly counters = { checks: 0, misses: 0, restarts: 0, isolations: 0 };
   private readonly startedAt: number;
+  private changes = 0;
 
   constructor(opts: MonitorOptions) {
     if (!opts || typeof opts.selfName !== "string" || opts.selfName.trim() === "") {
@@ -150,6 +151,7 @@ export class Monitor {
       notBefore: 0,
     };
     this.peers.set(spec.name, peer);
+    this.changes++;
     this.logger.info({ peer: spec.name, endpoint: peer.endpoint }, "peer registered");
     if (this.scheduler?.running) this.scheduler.schedule(spec.name, this.firstDue(peer));
   }
@@ -192,6 +194,11 @@ export class Monitor {
       started_at: iso(this.startedAt) as string,
       peer_count: this.peers.size,
     };
+  }
+
+  /** Grows on every change of any peer's state or of the stats (cache key for views). */
+  get version(): number {
+    return this.changes;
   }
 
   schedulerStats(): SchedulerStats {
@@ -278,6 +285,7 @@ export class Monitor {
     const until = ms === 0 ? null : this.clock.now() + ms;
     const prev = p.state;
     p.state = step(p.state, { type: "silence", until }, p.policy, this.ctx(name)).state;
+    this.changes++;
     this.persist(name, p, prev, []);
     this.logger.info({ peer: name, silenced_until: iso(until) }, until ? "peer silenced" : "silence lifted");
     return this.health(name, p);
@@ -407,6 +415,7 @@ export class Monitor {
     const prev = p.state;
     const out = step(prev, event, p.policy, this.ctx(name));
     p.state = out.state;
+    this.changes++;
     const actions = out.effects.flatMap((e) => (e.kind === "emit" ? [e.action] : []));
     const remediation = out.effects.filter((e): e is Exclude<Effect, { kind: "emit" }> => e.kind !== "emit");
     for (const e of remediation) {

@@ -21,6 +21,12 @@ export interface MeshView {
   peers: PeerHealth[];
   stats: MonitorStats;
   members: MeshMemberView[];
+  /** Probe scheduling health: probes in flight, queued, and lateness (ms) of recent probes. */
+  scheduler?: {
+    in_flight: number;
+    queued: number;
+    lateness: { samples: number; p50_ms: number; p99_ms: number; max_ms: number };
+  };
 }
 
 /** Result of POST /v1/alerts/:sink/test: one delivery attempt, made now. */
@@ -44,6 +50,8 @@ export interface ApiBackend {
   /** This node's name (node.name). */
   readonly node: string;
   mesh(): MeshView;
+  /** mesh() already serialised; lets the daemon reuse one string while nothing changed. */
+  meshJson?(): string;
   peer(name: string): PeerHealth | undefined;
   /** Journal entries with seq > after, oldest first, at most `limit`. */
   events(after: number, limit: number): JournalEntry[];

@@ -8,7 +8,7 @@ import type { DeliveryState } from "../store/types.js";
 import { requireToken, TokenSet } from "./auth.js";
 import type { ApiBackend, DeliveryFilter } from "./backend.js";
 import { readBody, readJsonObject } from "./body.js";
-import { fromWatchdogError, HttpError, sendError, sendJson } from "./http-error.js";
+import { fromWatchdogError, HttpError, sendError, sendJson, sendJsonText } from "./http-error.js";
 import { peerListPage } from "./peer-list-page.js";
 import { SseHub } from "./sse.js";
 
@@ -136,7 +136,12 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         res.end(html);
       },
     },
-    { pattern: /^\/v1\/mesh$/, methods: GET, access: "read", handle: ({ res }) => sendJson(res, 200, backend.mesh()) },
+    { pattern: /^\/v1\/mesh$/, methods: GET, access: "read", handle: ({ res }) => {
+        const text = backend.meshJson?.();
+        if (text !== undefined) sendJsonText(res, 200, text);
+        else sendJson(res, 200, backend.mesh());
+      },
+    },
     {
       pattern: /^\/v1\/peers\/([^/]+)$/,
       methods: GET,
