@@ -11,7 +11,7 @@ void describe("wdmesh usage, help and config commands", () => {
     const r = await cli(["--help"]);
     assert.equal(r.code, 0);
     for (const c of COMMANDS) assert.match(r.stdout, new RegExp(`^  ${c.name}\\s+\\S`, "m"), c.name);
-    assert.doesNotMatch(r.stdout, /^\s+demo\s/m, "demo is not offered until it exists");
+    assert.ok(COMMANDS.some((c) => c.name === "demo"), "demo is a command");
     const none = await cli([]);
     assert.equal(none.code, 2);
     assert.match(none.stdout, /Commands:/);
