@@ -165,11 +165,14 @@ describe("webhook delivery (real receiver, SQLite outbox)", () => {
     const restart = newAction({ action: "restart", severity: "HIGH", reason: "3 missed heartbeats", incident_id: inc });
     const rec = newAction({ action: "recovered", severity: "INFO", reason: "probe ok", incident_id: inc });
     for (const a of [alert, restart, rec]) commitAction(store, a);
-    // slack (min HIGH): restart only; pagerduty: all three
-    await rx.waitFor(4);
+    // slack (min HIGH): the restart, and the recovery of the incident it was told about; pagerduty: all three
+    await rx.waitFor(5);
     await until(() => (store.depth()["pd"]?.pending ?? 1) + (store.depth()["slack"]?.pending ?? 1) === 0, "drained");
     const slack = rx.requests.filter((r) => r.path === "/slack").map((r) => JSON.parse(r.body) as { text: string });
-    assert.deepEqual(slack, [{ text: "[HIGH] restart sidecar on immune: 3 missed heartbeats" }]);
+    assert.deepEqual(slack, [
+      { text: "[HIGH] restart sidecar on immune: 3 missed heartbeats" },
+      { text: "[INFO] recovered sidecar on immune: probe ok" },
+    ]);
     const pd = rx.requests.filter((r) => r.path === "/v2/enqueue").map((r) => JSON.parse(r.body) as Record<string, unknown>);
     assert.deepEqual(pd.map((e) => [e["event_action"], e["dedup_key"], e["routing_key"]]), [
       ["trigger", inc, "R0UTING"],
