@@ -9,7 +9,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createHmac } from "node:crypto";
+import { createServer as createHttpServer } from "node:http";
 import { SqliteStore } from "../../src/store/sqlite-store.js";
+
+const SECRET = "crash-test-signing-secret";
 
 const CLI = "dist/cli/main.js";
 
@@ -59,6 +63,8 @@ test("kill -9 twenty times during an escalation: no counter goes back, no restar
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const log = join(dir, "effects.log");
   const port = await deadPort();
+  // The alert receiver is down during all the crashes and comes up for the last run.
+  const alertPort = await deadPort();
   const sh = (what: string) =>
     JSON.stringify(["/bin/sh", "-c", `echo "$WDMESH_EFFECT_ID ${what} $WDMESH_ATTEMPT" >> ${log}`]);
   const config = join(dir, "mesh.yaml");
@@ -80,8 +86,8 @@ peers:
     restart: { command: { argv: ${sh("restart")} } }
     isolate: { command: { argv: ${sh("isolate")} } }
 alerts:
-  - name: nowhere
-    webhook: { url: "http://127.0.0.1:${port}/alerts", format: generic }
+  - name: architect
+    webhook: { url: "http://127.0.0.1:${alertPort}/alerts", secret: "${SECRET}", format: generic }
 `,
   );
 
@@ -109,10 +115,29 @@ alerts:
     maxJournal = s.journal.length;
   }
 
-  // One clean run to the end: SIGTERM stops it with exit 0 and state flushed.
+  // One clean run to the end, with the receiver up: every alert of every crashed run
+  // arrives, in order, signed; then SIGTERM stops the node with exit 0.
+  const received: Array<{ id: string; ok: boolean }> = [];
+  const rx = createHttpServer((req, res) => {
+    let body = "";
+    req.on("data", (d: Buffer) => (body += d.toString()));
+    req.on("end", () => {
+      const ts = String(req.headers["x-wdmesh-timestamp"]);
+      const expected = "sha256=" + createHmac("sha256", SECRET).update(`${ts}.${body}`).digest("hex");
+      received.push({ id: (JSON.parse(body) as { id: string }).id, ok: expected === req.headers["x-wdmesh-signature"] });
+      res.writeHead(200).end();
+    });
+  });
+  await new Promise<void>((r) => rx.listen(alertPort, "127.0.0.1", r));
+  t.after(() => new Promise<void>((r) => rx.close(() => r())));
   const last = run(config);
   assert.ok(await waitFor(() => last.output().includes("wdmesh node running"), 15_000), last.output());
-  await new Promise((r) => setTimeout(r, 1500));
+  const journalIds = readState(join(dir, "data")).journal.map((e) => e.id);
+  const delivered = await waitFor(() => new Set(received.map((r) => r.id)).size >= journalIds.length, 30_000);
+  assert.ok(delivered, `${new Set(received.map((r) => r.id)).size} of ${journalIds.length} alerts arrived`);
+  assert.ok(received.every((r) => r.ok), "every alert carries a valid signature");
+  const firstSeen = [...new Set(received.map((r) => r.id))];
+  assert.deepEqual(firstSeen, journalIds, "alerts arrive in journal order, none lost");
   last.child.kill("SIGTERM");
   const code = await new Promise<number | null>((r) => last.child.once("exit", r));
   assert.equal(code, 0, last.output());
