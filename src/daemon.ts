@@ -1,7 +1,6 @@
 // Composition root of `wdmesh run`: Monitor + SQLite store + executor + alert workers
 // + HTTP API + metrics, started in that order and stopped in reverse.
 import { pino } from "pino";
-import { createExecutor } from "./act/default-executor.js";
 import type { Executor } from "./act/executor.js";
 import { createAlerting, type Alerting } from "./alert/dispatcher.js";
 import type { ApiBackend, MeshMemberView } from "./api/backend.js";
@@ -134,7 +133,7 @@ export async function runDaemon(config: ResolvedConfig, opts: DaemonOptions = {}
   let api: ApiServer | undefined;
   let notifier: SystemdNotifier | undefined;
   try {
-    monitor = new Monitor({ ...config.monitor, executor: opts.executor ?? createExecutor(), store, logger });
+    monitor = new Monitor({ ...config.monitor, executor: opts.executor, store, logger });
     for (const peer of config.peers) monitor.registerPeer(peer);
     for (const m of config.mesh?.members ?? []) monitor.registerPeer(memberPeer(config, m));
     const metrics = createMetrics();
@@ -163,7 +162,7 @@ export async function runDaemon(config: ResolvedConfig, opts: DaemonOptions = {}
     });
     alerting.start();
     monitor.start();
-    notifier = startSystemdNotify({ logger, alive: () => monitor?.schedulerStats() !== undefined });
+    notifier = startSystemdNotify({ logger, alive: () => monitor?.isProgressing() ?? false });
     logger.info({ url: bound.url, peers: config.peers.length, sinks: config.alerts.length }, "wdmesh node running");
 
     let resolveDone!: () => void;

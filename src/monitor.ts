@@ -7,6 +7,7 @@
 import { randomUUID } from "node:crypto";
 import { setMaxListeners } from "node:events";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { createExecutor } from "./act/default-executor.js";
 import type { Executor, IsolationRecord, RemediationTarget } from "./act/executor.js";
 import { parseDuration, iso, type Duration } from "./core/duration.js";
 import { InvalidOptionError, WatchdogError } from "./core/errors.js";
@@ -38,7 +39,11 @@ export interface MonitorOptions extends TimingOptions {
   logger?: Logger;
   /** Time source (tests pass a fake). */
   clock?: Clock;
-  /** Carries out restart / isolate / release. Without one, actions are only emitted. */
+  /**
+   * Carries out restart / isolate / release. Default: systemd (systemctl) and command
+   * executors. Peers registered without a `restart`/`isolate` method (e.g. the seed
+   * form) only emit their actions.
+   */
   executor?: Executor;
   /** Durable state; without one, state lives in memory. */
   store?: MonitorStore;
@@ -79,7 +84,7 @@ export class Monitor {
   private readonly policy: Policy;
   private readonly clock: Clock;
   private readonly logger: Logger;
-  private readonly executor: Executor | undefined;
+  private readonly executor: Executor;
   private readonly store: MonitorStore | undefined;
   private readonly random: () => number;
   private readonly sem: Semaphore;
@@ -96,6 +101,8 @@ export class Monitor {
   private readonly counters = { checks: 0, misses: 0, restarts: 0, isolations: 0 };
   private readonly startedAt: number;
   private changes = 0;
+  /** Epoch ms of the last completed probe (or of start()). */
+  private progressAt = 0;
 
   constructor(opts: MonitorOptions) {
     if (!opts || typeof opts.selfName !== "string" || opts.selfName.trim() === "") {
@@ -110,7 +117,7 @@ export class Monitor {
     this.sem = new Semaphore(concurrency);
     this.clock = opts.clock ?? systemClock;
     this.logger = opts.logger ?? silentLogger;
-    this.executor = opts.executor;
+    this.executor = opts.executor ?? createExecutor();
     this.store = opts.store;
     this.random = opts.random ?? Math.random;
     this.ownProber = opts.prober === undefined;
@@ -201,6 +208,20 @@ export class Monitor {
     return this.changes;
   }
 
+  /**
+   * True while probing makes progress: no peers, not started, or a probe completed
+   * recently (within twice the longest interval plus its timeout). The daemon only
+   * sends systemd WATCHDOG=1 while this holds, so a wedged loop gets restarted.
+   */
+  isProgressing(): boolean {
+    if (!this.scheduler?.running || this.peers.size === 0) return true;
+    let bound = 0;
+    for (const p of this.peers.values()) {
+      bound = Math.max(bound, 2 * Math.max(p.policy.intervalMs, p.policy.retryIntervalMs) + p.policy.timeoutMs);
+    }
+    return this.clock.now() - this.progressAt <= bound;
+  }
+
   schedulerStats(): SchedulerStats {
     return { in_flight: this.sem.inFlight, queued: this.sem.queued, lateness: this.lateness.summary() };
   }
@@ -237,6 +258,7 @@ export class Monitor {
     if (this.scheduler?.running) return;
     this.abort = Monitor.newAbort();
     const scheduler = new Scheduler({ clock: this.clock, run: (peer, due) => this.scheduledRun(peer, due) });
+    this.progressAt = this.clock.now();
     this.scheduler = scheduler;
     scheduler.start();
     this.resume();
@@ -385,6 +407,7 @@ export class Monitor {
       }
       this.lateness.record(lateness);
       this.counters.checks++;
+      this.progressAt = this.clock.now();
       if (!result.ok) this.counters.misses++;
       for (const l of this.probeListeners) {
         try {
@@ -506,13 +529,11 @@ export class Monitor {
     if (e.kind === "restart") {
       const spec = p.spec.restart;
       if (spec === undefined || spec === "none") return spec === "none" ? NOT_CONFIGURED : undefined;
-      if (!this.executor) return undefined;
       return this.executor.restart(spec, target, signal);
     }
     const spec = p.spec.isolate;
     if (e.kind === "isolate") {
       if (spec === undefined || spec === "none") return spec === "none" ? NOT_CONFIGURED : undefined;
-      if (!this.executor) return undefined;
       const out = await this.executor.isolate(spec, target, signal);
       p.isolation = out.record;
       return out.result;
@@ -520,7 +541,7 @@ export class Monitor {
     // release
     const record = p.isolation;
     p.isolation = null;
-    if (!e.wasIsolated || spec === undefined || spec === "none" || !this.executor) return undefined;
+    if (!e.wasIsolated || spec === undefined || spec === "none") return undefined;
     return this.executor.release(spec, record, target, signal);
   }
 

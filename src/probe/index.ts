@@ -74,7 +74,7 @@ export function createProber(opts: ProberOptions = {}): Prober {
 
 /** Human-readable endpoint for PeerHealth.endpoint: URL, tcp://host:port, exec:argv0. */
 export function probeEndpoint(spec: ProbeSpec): string {
-  if ("http" in spec) return spec.http.url;
+  if ("http" in spec) return redactUrl(spec.http.url);
   if ("heartbeat" in spec) return heartbeatUrl(spec.heartbeat.url);
   if ("tcp" in spec) {
     const h = spec.tcp.host.includes(":") ? `[${spec.tcp.host}]` : spec.tcp.host;
@@ -82,6 +82,33 @@ export function probeEndpoint(spec: ProbeSpec): string {
   }
   if ("exec" in spec) return `exec:${spec.exec.argv[0] ?? ""}`;
   return "unknown";
+}
+
+const SECRET_PARAM = /token|key|secret|pass|auth|sig|credential/i;
+
+/**
+ * A URL as it may be shown (status, API, logs): the userinfo password and the values
+ * of secret-looking query parameters (token, key, secret, password, auth, sig) become "***".
+ */
+export function redactUrl(raw: string): string {
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    return raw;
+  }
+  let changed = false;
+  if (u.password) {
+    u.password = "***";
+    changed = true;
+  }
+  for (const k of [...u.searchParams.keys()]) {
+    if (SECRET_PARAM.test(k)) {
+      u.searchParams.set(k, "***");
+      changed = true;
+    }
+  }
+  return changed ? u.toString().replace(/%2A%2A%2A/g, "***") : raw;
 }
 
 /** Host and port a probe talks to (used to verify network isolation); {} for exec. */

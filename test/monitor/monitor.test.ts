@@ -318,6 +318,24 @@ describe("Monitor scheduling (fake clock)", () => {
     assert.equal(clock.pending, 0);
   });
 
+  test("isProgressing() turns false when probing is wedged (systemd watchdog stops being fed)", async () => {
+    const clock = new FakeClock();
+    let hang = false;
+    const prober = new FakeProber(() => (hang ? new Promise(() => {}) : OK));
+    const m = new Monitor({ selfName: "n", clock, prober, interval: "1s", timeout: "500ms", random: () => 0 });
+    assert.equal(m.isProgressing(), true, "not started");
+    m.registerPeer("p", U("p"));
+    m.start();
+    await clock.advance(3_000);
+    assert.equal(m.isProgressing(), true);
+    hang = true;
+    await clock.advance(2_000);
+    assert.equal(m.isProgressing(), true, "within 2 × interval + timeout of the last probe");
+    await clock.advance(1_000);
+    assert.equal(m.isProgressing(), false);
+    void m.stop();
+  });
+
   test("a peer registered after start() is scheduled", async () => {
     const clock = new FakeClock();
     const prober = new FakeProber(() => OK);

@@ -1,6 +1,6 @@
 // createProber: dispatch, lifecycle, endpoint and target helpers.
 import assert from "node:assert/strict";
-import { test } from "node:test";
+import { describe, test } from "node:test";
 import { WatchdogError } from "../../src/core/errors.js";
 import type { ProbeSpec } from "../../src/core/options.js";
 import { createProber, probeEndpoint, probeTarget } from "../../src/probe/index.js";
@@ -120,4 +120,14 @@ void test("probeTarget gives host and port (default ports from the scheme)", () 
   });
   assert.deepEqual(probeTarget({ exec: { argv: ["true"] } }), {});
   assert.deepEqual(probeTarget({ http: { url: "nope" } }), {});
+});
+
+void describe("probeEndpoint redaction", () => {
+  void test("passwords and secret-looking query values are never shown", () => {
+    assert.equal(
+      probeEndpoint({ http: { url: "http://admin:hunter2@127.0.0.1:9770/health?token=abc123&verbose=1" } }),
+      "http://admin:***@127.0.0.1:9770/health?token=***&verbose=1",
+    );
+    assert.equal(probeEndpoint({ http: { url: "http://127.0.0.1:9770/health" } }), "http://127.0.0.1:9770/health");
+  });
 });
