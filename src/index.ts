@@ -1,6 +1,6 @@
 // watchdog-mesh — library entry.
 export { Monitor } from "./monitor.js";
-export type { MonitorOptions, EscalationHandler, ProbeListener, SchedulerStats } from "./monitor.js";
+export type { MonitorOptions, EscalationHandler, ProbeListener, SchedulerStats, RemediationGate } from "./monitor.js";
 export type {
   PeerStatus,
   PeerHealth,

@@ -51,6 +51,20 @@ export interface MonitorOptions extends TimingOptions {
   prober?: Prober;
   /** Random in [0,1) for start jitter (tests pass a fixed one). */
   random?: () => number;
+  /** Mesh ownership and quorum (mesh/); default: this node owns every peer. */
+  gate?: RemediationGate;
+}
+
+/**
+ * Mesh hook: which node remediates a peer, and whether this node may act on a miss now
+ * (it is the owner and a quorum of observers confirms the failure). Without a gate the
+ * node owns every peer.
+ */
+export interface RemediationGate {
+  /** Called on each miss of `peer`: true = escalate and remediate here; false = observe only. */
+  mayAct(peer: string): boolean;
+  /** Name of the node that remediates `peer` (PeerHealth.owner). */
+  owner(peer: string): string;
 }
 
 export type EscalationHandler = (action: EscalationAction) => void | Promise<void>;
@@ -87,6 +101,7 @@ export class Monitor {
   private readonly executor: Executor;
   private readonly store: MonitorStore | undefined;
   private readonly random: () => number;
+  private gate: RemediationGate | undefined;
   private readonly sem: Semaphore;
   private readonly peers = new Map<string, Peer>();
   private readonly handlers = new Set<EscalationHandler>();
@@ -120,6 +135,7 @@ export class Monitor {
     this.executor = opts.executor ?? createExecutor();
     this.store = opts.store;
     this.random = opts.random ?? Math.random;
+    this.gate = opts.gate;
     this.ownProber = opts.prober === undefined;
     this.prober = opts.prober ?? null;
     this.startedAt = this.clock.now();
@@ -343,7 +359,12 @@ export class Monitor {
   }
 
   private health(name: string, p: Peer): PeerHealth {
-    return toPeerHealth(name, p.endpoint, p.state, this.selfName);
+    return toPeerHealth(name, p.endpoint, p.state, this.gate?.owner(name) ?? this.selfName);
+  }
+
+  /** Installs (or removes) the mesh gate after construction. */
+  setGate(gate: RemediationGate | undefined): void {
+    this.gate = gate;
   }
 
   private ctx(peer: string): { now: number; node: string; peer: string; newId: () => string } {
@@ -374,6 +395,16 @@ export class Monitor {
       return await fn();
     } finally {
       release();
+    }
+  }
+
+  private mayAct(name: string): boolean {
+    if (!this.gate) return true;
+    try {
+      return this.gate.mayAct(name);
+    } catch (err) {
+      this.logger.warn({ peer: name, err: String(err) }, "mesh gate failed; acting alone");
+      return true;
     }
   }
 
@@ -418,7 +449,12 @@ export class Monitor {
       }
       const event: LadderEvent = result.ok
         ? { type: "probe-ok", durationMs: result.duration_ms }
-        : { type: "probe-miss", durationMs: result.duration_ms, error: result.error ?? "probe failed" };
+        : {
+            type: "probe-miss",
+            durationMs: result.duration_ms,
+            error: result.error ?? "probe failed",
+            act: this.mayAct(name),
+          };
       await this.apply(name, p, event);
       const wait =
         result.ok || p.state.status === "ISOLATED" ? p.policy.intervalMs : p.policy.retryIntervalMs;

@@ -32,7 +32,11 @@ export interface LadderState {
 
 export type LadderEvent =
   | { type: "probe-ok"; durationMs: number }
-  | { type: "probe-miss"; durationMs: number; error: string }
+  /**
+   * `act: false` — observe only (mesh: another node owns remediation of this peer, or
+   * the failure is not confirmed by a quorum yet): count and show, emit nothing, do nothing.
+   */
+  | { type: "probe-miss"; durationMs: number; error: string; act?: boolean }
   /** Operator: undo isolation, reset counters, close the incident. */
   | { type: "release"; by?: string }
   /** Operator: silence until `until` (epoch ms), or lift the silence with null. */
@@ -153,11 +157,16 @@ function onOk(s: LadderState, e: { durationMs: number }, p: Policy, ctx: StepCon
   return { state: expire(state, p, ctx.now), effects };
 }
 
-function onMiss(s: LadderState, e: { durationMs: number; error: string }, p: Policy, ctx: StepContext): StepOutput {
+function onMiss(
+  s: LadderState,
+  e: { durationMs: number; error: string; act?: boolean },
+  p: Policy,
+  ctx: StepContext,
+): StepOutput {
   const base: LadderState = { ...s, lastError: e.error, okStreak: 0, healthySince: null };
   if (s.status === "ISOLATED") return { state: base, effects: [] };
   const missed = s.missed + 1;
-  if (isSilenced(s, ctx.now)) {
+  if (isSilenced(s, ctx.now) || e.act === false) {
     const status: PeerStatus = s.status === "OFFLINE" ? "OFFLINE" : "DEGRADED";
     return { state: { ...base, missed, status }, effects: [] };
   }

@@ -165,6 +165,31 @@ describe("Monitor escalation with remediation", () => {
     assert.equal(m.getPeerStatus("p")?.status, "OFFLINE");
   });
 
+  test("mesh gate: an observer counts misses but neither alerts nor restarts; the owner does", async () => {
+    const ex = new FakeExecutor();
+    let owner = "other-node";
+    const m = new Monitor({
+      selfName: "n",
+      executor: ex,
+      prober: new FakeProber(() => MISS),
+      gate: { mayAct: () => owner === "n", owner: () => owner },
+    });
+    const seen: string[] = [];
+    m.onEscalation((a) => void seen.push(a.action));
+    m.registerPeer(full("p"));
+    for (let i = 0; i < 5; i++) await m.checkAllPeers();
+    assert.deepEqual(seen, []);
+    assert.deepEqual(ex.calls, []);
+    assert.equal(m.getPeerStatus("p")?.status, "DEGRADED");
+    assert.equal(m.getPeerStatus("p")?.missed_count, 5);
+    assert.equal(m.getPeerStatus("p")?.owner, "other-node");
+    owner = "n"; // the owner died: this node takes over
+    await m.checkAllPeers();
+    assert.deepEqual(seen, ["restart"]);
+    assert.deepEqual(ex.calls, ["restart:p:1"]);
+    assert.equal(m.getPeerStatus("p")?.owner, "n");
+  });
+
   test("the transition is committed before the effect runs", async () => {
     const order: string[] = [];
     const commits: TransitionCommit[] = [];
