@@ -30,6 +30,10 @@ export interface AlertingOptions {
   effectWaitMs?: number;
   /** Re-check a pending effect this often, ms. Default 250. */
   effectPollMs?: number;
+  /** Most delivered rows whose marks are written in one transaction, rows. Default 100 (1: each at once). */
+  deliveredBatch?: number;
+  /** Longest a delivered row's mark is held before it is written, ms. Default 100. */
+  deliveredFlushMs?: number;
   /** Replaces the HTTP layer (tests). */
   send?: (req: PostRequest, opts: DeliverOptions) => Promise<DeliveryOutcome>;
 }
@@ -87,6 +91,8 @@ export function createAlerting(opts: AlertingOptions): Alerting {
         ...(opts.backoff ? { backoff: opts.backoff } : {}),
         ...(opts.effectWaitMs !== undefined ? { effectWaitMs: opts.effectWaitMs } : {}),
         ...(opts.effectPollMs !== undefined ? { effectPollMs: opts.effectPollMs } : {}),
+        ...(opts.deliveredBatch !== undefined ? { deliveredBatch: opts.deliveredBatch } : {}),
+        ...(opts.deliveredFlushMs !== undefined ? { deliveredFlushMs: opts.deliveredFlushMs } : {}),
         ...(opts.generatorURL ? { generatorURL: opts.generatorURL } : {}),
       }),
   );

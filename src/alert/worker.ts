@@ -9,9 +9,16 @@
 //    what happened; after that it is sent without.
 //  - The worker sleeps while idle and is woken by outbox.onAppend (the dispatcher wires it).
 //  - Store errors are logged and retried after `storeRetryMs`; they never end the loop.
+//  - Delivered marks are batched when the outbox supports it (markDeliveredMany): at most
+//    `deliveredBatch` rows or `deliveredFlushMs` ms are held before one transaction writes
+//    them, and they are written before the worker waits, retries, dead-letters or stops.
+//    Draining a backlog then costs one disk sync per batch instead of one per alert. If the
+//    watchdog dies in between, those alerts are sent again (at-least-once; receivers
+//    dedupe on id).
 import { setTimeout as sleepTimer } from "node:timers/promises";
 import type { Dispatcher } from "undici";
 import { formatDuration, iso } from "../core/duration.js";
+import { InvalidOptionError } from "../core/errors.js";
 import type { ActionResult, EscalationAction } from "../core/types.js";
 import type { OutboxPort, OutboxRow } from "../store/types.js";
 import type { AlertLogger } from "./alert-logger.js";
@@ -55,6 +62,10 @@ export interface WorkerOptions {
   effectPollMs?: number;
   /** Pause after the outbox itself failed (e.g. disk full), ms. Default 1 000. */
   storeRetryMs?: number;
+  /** Most delivered rows held before their marks are written (one transaction), rows. Default 100; 1 = write each at once. */
+  deliveredBatch?: number;
+  /** Longest a delivered row's mark is held before it is written, ms. Default 100. */
+  deliveredFlushMs?: number;
   /** Alertmanager generatorURL (e.g. this node's dashboard). Optional. */
   generatorURL?: string;
   /** undici dispatcher for the requests (the dispatcher owns and closes it). */
@@ -96,6 +107,10 @@ export class SinkWorker {
   private readonly effectWaitMs: number;
   private readonly effectPollMs: number;
   private readonly storeRetryMs: number;
+  private readonly deliveredBatch: number;
+  private readonly deliveredFlushMs: number;
+  /** Rows delivered whose marks are not written yet, in seq order. */
+  private unmarked: Array<{ seq: number; at: number }> = [];
   private readonly send: (req: PostRequest, opts: DeliverOptions) => Promise<DeliveryOutcome>;
   private readonly generatorURL: string | undefined;
   private readonly resender: AlertmanagerResender | null;
@@ -124,6 +139,17 @@ export class SinkWorker {
     this.effectWaitMs = opts.effectWaitMs ?? 60_000;
     this.effectPollMs = opts.effectPollMs ?? 250;
     this.storeRetryMs = opts.storeRetryMs ?? 1_000;
+    const batch = opts.deliveredBatch ?? 100;
+    if (!Number.isInteger(batch) || batch < 1 || batch > 10_000) {
+      throw new InvalidOptionError("deliveredBatch", `must be an integer from 1 to 10000 rows (got ${String(batch)})`);
+    }
+    const flushMs = opts.deliveredFlushMs ?? 100;
+    if (!Number.isFinite(flushMs) || flushMs < 0 || flushMs > 60_000) {
+      throw new InvalidOptionError("deliveredFlushMs", `must be a number of ms from 0 to 60000 (got ${String(flushMs)})`);
+    }
+    // Without markDeliveredMany every mark is written at once.
+    this.deliveredBatch = opts.outbox.markDeliveredMany ? batch : 1;
+    this.deliveredFlushMs = flushMs;
     this.send = opts.send ?? deliver;
     this.generatorURL = opts.generatorURL;
     this.dispatcher = opts.dispatcher;
@@ -149,6 +175,14 @@ export class SinkWorker {
     const loop = this.loop;
     if (loop) await loop;
     this.loop = null;
+    try {
+      this.flushDelivered();
+    } catch (err) {
+      this.log.error(
+        { sink: this.sink.name, rows: this.unmarked.length, err: (err as Error).message },
+        "could not record delivered alerts at stop; they will be sent again (receivers dedupe on id)",
+      );
+    }
   }
 
   /** New rows were appended: stop waiting if idle. */
@@ -166,7 +200,7 @@ export class SinkWorker {
     let deadRows = 0;
     try {
       const d = this.outbox.depth()[this.sink.name];
-      pending = d?.pending ?? 0;
+      pending = Math.max(0, (d?.pending ?? 0) - this.unmarked.length);
       deadRows = d?.dead ?? 0;
     } catch {
       // A failing store is reported by the loop; stats stay best effort.
@@ -210,10 +244,24 @@ export class SinkWorker {
     }
   }
 
+  /** Writes the held delivered marks (one transaction); keeps them when that fails. */
+  private flushDelivered(): void {
+    if (this.unmarked.length === 0) return;
+    const marks = this.unmarked;
+    if (marks.length === 1 || !this.outbox.markDeliveredMany) {
+      for (const m of marks) this.outbox.markDelivered(m.seq, m.at);
+    } else {
+      this.outbox.markDeliveredMany(marks);
+    }
+    this.unmarked = [];
+  }
+
   private async step(): Promise<void> {
     this.woken = false;
-    const row = this.outbox.head(this.sink.name);
+    if (this.unmarked.length >= this.deliveredBatch) this.flushDelivered();
+    const row = this.outbox.head(this.sink.name, this.unmarked.at(-1)?.seq);
     const now = this.clock();
+    if (!row || row.next_attempt_at > now) this.flushDelivered(); // about to wait
     if (!row) {
       if (this.resender) {
         const due = this.resender.dueIn(now);
@@ -246,6 +294,7 @@ export class SinkWorker {
       if (effect?.status === "pending") {
         const giveUpAt = row.created_at + this.effectWaitMs;
         if (now < giveUpAt) {
+          this.flushDelivered();
           await this.wait(Math.min(this.effectPollMs, giveUpAt - now));
           return;
         }
@@ -290,16 +339,20 @@ export class SinkWorker {
     switch (out.kind) {
       case "aborted":
         return; // stop(): the row stays pending and is sent again next time (at-least-once).
-      case "delivered":
-        this.outbox.markDelivered(row.seq, now);
+      case "delivered": {
+        this.unmarked.push({ seq: row.seq, at: now });
+        const oldest = this.unmarked[0] as { at: number };
+        if (this.unmarked.length >= this.deliveredBatch || now - oldest.at >= this.deliveredFlushMs) this.flushDelivered();
         this.counters.delivered++;
         this.prevDelay = null;
         if (row.attempts > 0) this.log.info({ ...ids, attempts: row.attempts + 1 }, "alert delivered after retries");
         return;
+      }
       case "dead":
         this.markDead(row, out.error, now);
         return;
       case "retry": {
+        this.flushDelivered();
         const attempt = row.attempts + 1;
         const prev = this.prevDelay?.seq === row.seq ? this.prevDelay.ms : undefined;
         const delay = out.retryAfterMs ?? backoffDelay(attempt, this.policy, this.random, prev);
@@ -318,6 +371,7 @@ export class SinkWorker {
   }
 
   private markDead(row: OutboxRow, reason: string, now: number): void {
+    this.flushDelivered();
     this.outbox.markDead(row.seq, reason, now);
     this.counters.dead++;
     this.lastError = reason;

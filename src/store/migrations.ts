@@ -84,6 +84,13 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX outbox_sink_state ON outbox (sink, state, seq);
     `,
   },
+  {
+    version: 2,
+    name: "outbox rows by journal entry (deliveries shown with each journal entry)",
+    sql: `
+      CREATE INDEX outbox_journal_seq ON outbox (journal_seq, seq);
+    `,
+  },
 ];
 
 /** The schema version this build writes and understands. */

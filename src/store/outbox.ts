@@ -3,7 +3,7 @@
 import type Database from "better-sqlite3";
 import type { ActionResult, EscalationAction, PeerHealth } from "../core/types.js";
 import { SEVERITY_RANK } from "../core/types.js";
-import type { DeliveryState, OutboxRow, SinkRoute } from "./types.js";
+import type { DeliveryState, JournalDelivery, OutboxRow, SinkRoute } from "./types.js";
 import { storeError } from "./open.js";
 
 /** Default and maximum number of rows `list` returns. */
@@ -82,6 +82,7 @@ export class OutboxTable {
   private readonly depthStmt: Database.Statement;
   private readonly listStmt: Database.Statement;
   private readonly incidentSinksStmt: Database.Statement;
+  private readonly deliveriesStmt: Database.Statement;
 
   constructor(
     db: Database.Database,
@@ -96,7 +97,7 @@ export class OutboxTable {
       `SELECT DISTINCT o.sink FROM outbox o JOIN journal j ON j.seq = o.journal_seq
        WHERE json_extract(j.entry, '$.incident_id') = ?`,
     );
-    this.headStmt = db.prepare(`${SELECT_ROW} WHERE o.sink = ? AND o.state = 'pending' ORDER BY o.seq LIMIT 1`);
+    this.headStmt = db.prepare(`${SELECT_ROW} WHERE o.sink = ? AND o.state = 'pending' AND o.seq > ? ORDER BY o.seq LIMIT 1`);
     this.deliveredStmt = db.prepare(
       `UPDATE outbox SET state = 'delivered', attempts = attempts + 1, delivered_at = ?, last_error = NULL
        WHERE seq = ? AND state = 'pending'`,
@@ -111,6 +112,10 @@ export class OutboxTable {
     this.depthStmt = db.prepare(
       `SELECT sink, state, count(*) AS n FROM outbox WHERE state IN ('pending', 'dead') GROUP BY sink, state`,
     );
+    this.deliveriesStmt = db.prepare(
+      `SELECT journal_seq, sink, state, attempts, last_error FROM outbox
+       WHERE journal_seq >= ? AND journal_seq <= ? ORDER BY journal_seq, seq`,
+    );
     this.listStmt = db.prepare(
       `${SELECT_ROW}
        WHERE (@state IS NULL OR o.state = @state) AND (@sink IS NULL OR o.sink = @sink)
@@ -118,22 +123,35 @@ export class OutboxTable {
     );
   }
 
-  /** Inside the commit transaction: one row per sink the action is routed to. Returns rows added. */
-  append(action: EscalationAction, journalSeq: number, peerJson: string, now: number): number {
-    let n = 0;
+  /** Inside the commit transaction: one row per sink the action is routed to. Returns the sinks. */
+  append(action: EscalationAction, journalSeq: number, peerJson: string, now: number): string[] {
+    const sinks: string[] = [];
     const reached =
       RESOLVING.has(action.action) && action.incident_id !== null
         ? new Set((this.incidentSinksStmt.all(action.incident_id) as Array<{ sink: string }>).map((r) => r.sink))
         : undefined;
     for (const r of routeAction(this.routes, action, reached)) {
       this.insertStmt.run(r.name, action.id, journalSeq, peerJson, now, now);
-      n++;
+      sinks.push(r.name);
     }
-    return n;
+    return sinks;
   }
 
-  head(sink: string): OutboxRow | undefined {
-    const r = this.headStmt.get(sink) as RawOutboxRow | undefined;
+  /** Deliveries of the journal entries fromSeq..toSeq (inclusive), by journal seq; entries without rows are absent. */
+  deliveries(fromSeq: number, toSeq: number): Map<number, JournalDelivery[]> {
+    const out = new Map<number, JournalDelivery[]>();
+    const rows = this.deliveriesStmt.all(fromSeq, toSeq) as Array<JournalDelivery & { journal_seq: number }>;
+    for (const r of rows) {
+      const d: JournalDelivery = { sink: r.sink, state: r.state, attempts: r.attempts, last_error: r.last_error };
+      const list = out.get(r.journal_seq);
+      if (list) list.push(d);
+      else out.set(r.journal_seq, [d]);
+    }
+    return out;
+  }
+
+  head(sink: string, afterSeq = 0): OutboxRow | undefined {
+    const r = this.headStmt.get(sink, afterSeq) as RawOutboxRow | undefined;
     return r === undefined ? undefined : toRow(r);
   }
 

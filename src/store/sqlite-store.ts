@@ -127,6 +127,8 @@ export class SqliteStore implements MonitorStore, OutboxPort {
     Database.Statement
   >;
   private readonly commitTx: Database.Transaction<(t: TransitionCommit, now: number) => { entries: JournalEntry[]; outboxRows: number }>;
+  private readonly deliveredTx: Database.Transaction<(marks: ReadonlyArray<{ seq: number; at: number }>) => void>;
+  private readonly journalTx: Database.Transaction<(after: number, limit: number) => JournalEntry[]>;
   private readonly flushTx: Database.Transaction<(batch: ReadonlyMap<string, LadderState>, now: number) => void>;
   private readonly effectTx: Database.Transaction<
     (id: string, result: ActionResult, isolation: IsolationRecord | null | undefined, now: number) => void
@@ -221,9 +223,16 @@ export class SqliteStore implements MonitorStore, OutboxPort {
         seq++;
         const result = a.result === undefined ? null : JSON.stringify(a.result);
         this.s.insertJournal.run(seq, a.id, a.peer_name, canonical, prevHash, hash, result, now);
-        entries.push({ ...a, seq, prev_hash: prevHash, hash });
+        const sinks = this.outbox.append(a, seq, peerJson, now);
+        outboxRows += sinks.length;
+        entries.push({
+          ...a,
+          seq,
+          prev_hash: prevHash,
+          hash,
+          deliveries: sinks.map((sink) => ({ sink, state: "pending", attempts: 0, last_error: null })),
+        });
         prevHash = hash;
-        outboxRows += this.outbox.append(a, seq, peerJson, now);
         if (a.incident_id !== null) {
           const opened = Date.parse(a.timestamp);
           this.s.openIncident.run(a.incident_id, a.peer_name, Number.isFinite(opened) ? opened : now, seq);
@@ -233,6 +242,20 @@ export class SqliteStore implements MonitorStore, OutboxPort {
       }
       for (const e of t.effects) this.s.insertEffect.run(e.id, t.peer, e.kind, e.attempt, now);
       return { entries, outboxRows };
+    });
+
+    this.deliveredTx = db.transaction((marks: ReadonlyArray<{ seq: number; at: number }>) => {
+      for (const m of marks) this.outbox.markDelivered(m.seq, m.at);
+    });
+
+    // One read transaction, so a page of entries and their deliveries are one snapshot.
+    this.journalTx = db.transaction((after: number, limit: number) => {
+      const rows = this.s.journalPage.all(after, limit) as RawJournalRow[];
+      const first = rows[0];
+      const last = rows.at(-1);
+      if (first === undefined || last === undefined) return [];
+      const deliveries = this.outbox.deliveries(first.seq, last.seq);
+      return rows.map((r) => ({ ...toJournalEntry(r), deliveries: deliveries.get(r.seq) ?? [] }));
     });
 
     this.flushTx = db.transaction((batch: ReadonlyMap<string, LadderState>, now: number) => {
@@ -363,10 +386,13 @@ export class SqliteStore implements MonitorStore, OutboxPort {
 
   // ---- Journal ----
 
-  /** Entries with seq > `after` (default 0), oldest first, at most `limit` (default 1000, max 10 000). */
+  /**
+   * Entries with seq > `after` (default 0), oldest first, at most `limit` (default 1000,
+   * max 10 000); each with its effect's result and its `deliveries` (outbox state per sink).
+   */
   journal(after = 0, limit = JOURNAL_PAGE_DEFAULT): JournalEntry[] {
     const n = Math.min(JOURNAL_PAGE_MAX, Math.max(1, Math.floor(limit)));
-    return this.wrap("journal", () => (this.s.journalPage.all(Math.max(0, Math.floor(after)), n) as RawJournalRow[]).map(toJournalEntry));
+    return this.wrap("journal", () => this.journalTx(Math.max(0, Math.floor(after)), n));
   }
 
   /** The latest entry's seq and hash, or null when the journal is empty. */
@@ -399,12 +425,18 @@ export class SqliteStore implements MonitorStore, OutboxPort {
 
   // ---- OutboxPort ----
 
-  head(sink: string): OutboxRow | undefined {
-    return this.wrap("outbox head", () => this.outbox.head(sink));
+  head(sink: string, afterSeq?: number): OutboxRow | undefined {
+    return this.wrap("outbox head", () => this.outbox.head(sink, afterSeq));
   }
 
   markDelivered(seq: number, now: number): void {
     this.wrap("outbox markDelivered", () => this.outbox.markDelivered(seq, now));
+  }
+
+  /** All marks in one transaction: all are written or none. */
+  markDeliveredMany(marks: ReadonlyArray<{ seq: number; at: number }>): void {
+    if (marks.length === 0) return;
+    this.wrap(`outbox markDelivered of ${marks.length} rows`, () => this.deliveredTx.immediate(marks));
   }
 
   markRetry(seq: number, nextAttemptAt: number, error: string): void {

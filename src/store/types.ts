@@ -53,14 +53,32 @@ export interface MonitorStore {
   close(): void;
 }
 
+export type DeliveryState = "pending" | "delivered" | "dead";
+
+/** Where an action's alert to one sink stands: its outbox row, as of the read. */
+export interface JournalDelivery {
+  /** Sink name (alerts[].name of the config). */
+  sink: string;
+  state: DeliveryState;
+  /** Send attempts made so far (a delivered row counts the successful one). */
+  attempts: number;
+  /** The last failure (for a dead row: why it was given up); null when none. */
+  last_error: string | null;
+}
+
 /** A journal entry as served by the API: the action, its outcome, and the chain links. */
 export interface JournalEntry extends EscalationAction {
   seq: number;
   prev_hash: string;
   hash: string;
+  /**
+   * One item per sink the action was routed to (empty when none), in outbox order:
+   * whether its alert is still pending, was delivered, or was dead-lettered. Merged
+   * from the outbox when the entry is read, like `result`; not covered by `hash`.
+   * Absent on entries from sources that do not track deliveries.
+   */
+  deliveries?: JournalDelivery[];
 }
-
-export type DeliveryState = "pending" | "delivered" | "dead";
 
 /** One action to deliver to one sink. */
 export interface OutboxRow {
@@ -94,9 +112,19 @@ export interface OpenIncident {
 
 /** What a delivery worker needs from the outbox. Rows of one sink are delivered in `seq` order. */
 export interface OutboxPort {
-  /** Oldest pending row of `sink` (whatever its next_attempt_at), or undefined. */
-  head(sink: string): OutboxRow | undefined;
+  /**
+   * Oldest pending row of `sink` (whatever its next_attempt_at), or undefined. With
+   * `afterSeq`, the oldest pending row with seq > afterSeq (rows the caller delivered but
+   * has not marked yet are skipped).
+   */
+  head(sink: string, afterSeq?: number): OutboxRow | undefined;
   markDelivered(seq: number, now: number): void;
+  /**
+   * Optional: marks several rows delivered in one transaction (one disk sync instead of
+   * one per row), each with its own delivery time (epoch ms). A worker batches its marks
+   * only when the port has this, and then relies on head()'s `afterSeq`.
+   */
+  markDeliveredMany?(marks: ReadonlyArray<{ seq: number; at: number }>): void;
   /** Failed attempt: attempts+1, next try at `nextAttemptAt` (epoch ms). */
   markRetry(seq: number, nextAttemptAt: number, error: string): void;
   /** Gives up on a row (4xx other than 408/429, or older than max_age); it stays visible. */

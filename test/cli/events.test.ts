@@ -1,6 +1,8 @@
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startApi, type Harness } from "../api/harness.js";
+import { formatEntry } from "../../src/cli/commands/events.js";
+import type { JournalEntry } from "../../src/store/types.js";
 import { cli, startCli } from "./harness.js";
 
 async function until(cond: () => boolean, what: string): Promise<void> {
@@ -85,5 +87,48 @@ void describe("wdmesh events", () => {
     const seqs = [...r.stdout.matchAll(/^#(\d+) /gm)].map((m) => Number(m[1]));
     assert.deepEqual(seqs, [1, 2, 3, 4], "each entry exactly once");
     assert.match(r.stdout, /CRITICAL isolate\s+shield: 3 failed restarts/);
+  });
+});
+
+void describe("wdmesh events: deliveries in the human output", () => {
+  const base: JournalEntry = {
+    seq: 7,
+    timestamp: "2025-01-01T00:00:00.000Z",
+    peer_name: "shield",
+    action: "isolate",
+    reason: "3 failed restarts",
+    severity: "CRITICAL",
+    id: "a7",
+    incident_id: "inc-1",
+    node: "immune",
+    prev_hash: "0".repeat(64),
+    hash: "f".repeat(64),
+  };
+
+  void test("dead and pending sinks are named with attempts and last error; delivered ones are not", () => {
+    const line = formatEntry({
+      ...base,
+      result: { ok: true },
+      deliveries: [
+        { sink: "architect", state: "delivered", attempts: 1, last_error: null },
+        { sink: "webhook", state: "dead", attempts: 1, last_error: "HTTP 400: bad payload" },
+        { sink: "am", state: "pending", attempts: 3, last_error: "connect ECONNREFUSED 127.0.0.1:9093" },
+        { sink: "pd", state: "pending", attempts: 0, last_error: null },
+      ],
+    });
+    assert.equal(
+      line,
+      "#7 2025-01-01T00:00:00.000Z CRITICAL isolate         shield: 3 failed restarts [ok]" +
+        " [webhook: dead (HTTP 400: bad payload); am: pending, 3 attempts (connect ECONNREFUSED 127.0.0.1:9093); pd: pending]\n",
+    );
+  });
+
+  void test("all delivered, none routed, or no deliveries field: nothing added; long errors are clipped", () => {
+    const plain = formatEntry(base);
+    assert.equal(formatEntry({ ...base, deliveries: [] }), plain);
+    assert.equal(formatEntry({ ...base, deliveries: [{ sink: "a", state: "delivered", attempts: 2, last_error: null }] }), plain);
+    const long = formatEntry({ ...base, deliveries: [{ sink: "a", state: "dead", attempts: 1, last_error: `HTTP 400: ${"x".repeat(500)}` }] });
+    assert.match(long, /\[a: dead \(HTTP 400: x+…\)\]\n$/);
+    assert.ok(long.length < plain.length + 160, "the error is clipped to about 120 characters");
   });
 });

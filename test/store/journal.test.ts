@@ -33,6 +33,15 @@ void describe("canonical entry", () => {
     const a = action("x", "p", "restart", "HIGH", null);
     assert.equal(canonicalEntry(a), canonicalEntry({ ...a, result: { ok: false, error: "boom" } }));
   });
+
+  void test("deliveries merged at read time do not change the hash; other fields do", () => {
+    const a = action("x", "p", "restart", "HIGH", null);
+    const dead = { ...a, deliveries: [{ sink: "webhook", state: "dead", attempts: 3, last_error: "HTTP 400: bad" }] };
+    assert.equal(canonicalEntry(a), canonicalEntry(dead));
+    assert.notEqual(canonicalEntry(a), canonicalEntry({ ...a, delivery: "x" }));
+    const entry = { ...dead, seq: 1, prev_hash: GENESIS_HASH, hash: linkHash(GENESIS_HASH, canonicalEntry(a)) };
+    assert.deepEqual(verifyChain([entry]), { ok: true, checked: 1 });
+  });
 });
 
 void describe("verifyChain", () => {

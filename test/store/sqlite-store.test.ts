@@ -273,11 +273,74 @@ void describe("outbox", () => {
     assert.equal(s.head("high"), undefined);
   });
 
+  void test("head(sink, afterSeq) skips rows the caller holds; markDeliveredMany writes all marks in one transaction", () => {
+    const s = mem();
+    seedIncident(s); // "all": p-alert, p-restart, p-isolate, p-architect
+    const all = s.list({ sink: "all" });
+    assert.equal(s.head("all", all[1]!.seq)!.action.id, "p-isolate");
+    assert.equal(s.head("all", all[3]!.seq), undefined);
+    s.markDeliveredMany([
+      { seq: all[0]!.seq, at: 100 },
+      { seq: all[1]!.seq, at: 200 },
+    ]);
+    assert.deepEqual(
+      s.list({ sink: "all", state: "delivered" }).map((r) => [r.action.id, r.delivered_at, r.attempts]),
+      [["p-alert", 100, 1], ["p-restart", 200, 1]],
+    );
+    assert.equal(s.head("all")!.action.id, "p-isolate");
+    // An unknown row fails the whole batch: nothing of it is written.
+    assert.throws(() => s.markDeliveredMany([{ seq: all[2]!.seq, at: 300 }, { seq: 9999, at: 300 }]), { code: "WDM_STATE_STORE", message: /outbox row 9999: no such row/ });
+    assert.equal(s.head("all")!.action.id, "p-isolate");
+    assert.equal(s.depth().all!.pending, 2);
+  });
+
   void test("outbox rows carry the effect result once recorded", () => {
     const s = mem();
     seedIncident(s);
     s.recordEffectResult("p-restart", { ok: true, detail: "systemctl restart p.service", main_pid: 42 });
     assert.deepEqual(s.head("high")!.action.result, { ok: true, detail: "systemctl restart p.service", main_pid: 42 });
+  });
+});
+
+void describe("deliveries in the journal", () => {
+  void test("each entry lists its sinks' outbox state; a dead-lettered alert shows with its reason; the chain still verifies", () => {
+    const s = mem();
+    const live: JournalEntry[] = [];
+    s.onJournal((e) => live.push(e));
+    seedIncident(s); // alert → all; restart → all, high; isolate, architect → all, high, crit
+    s.commit(transition("q", state(), [action("q-info", "q", "alert", "INFO", null)]));
+    assert.deepEqual(
+      live.map((e) => e.deliveries?.map((d) => d.sink)),
+      [["all"], ["all", "high"], ["all", "high", "crit"], ["all", "high", "crit"], ["all"]],
+      "entries announced at commit carry their routing, all pending",
+    );
+    assert.ok(live.every((e) => e.deliveries?.every((d) => d.state === "pending" && d.attempts === 0 && d.last_error === null)));
+    const before = s.verifyJournal();
+
+    const restartHigh = s.list({ sink: "high" }).find((r) => r.action.id === "p-restart")!;
+    s.markRetry(restartHigh.seq, 0, "HTTP 503: busy");
+    s.markDead(restartHigh.seq, "HTTP 400: payload rejected", 0);
+    const restartAll = s.list({ sink: "all" }).find((r) => r.action.id === "p-restart")!;
+    s.markDelivered(restartAll.seq, 0);
+
+    const restart = s.journal().find((e) => e.id === "p-restart")!;
+    assert.deepEqual(restart.deliveries, [
+      { sink: "all", state: "delivered", attempts: 1, last_error: null },
+      { sink: "high", state: "dead", attempts: 1, last_error: "HTTP 400: payload rejected" },
+    ]);
+    const alert = s.journal().find((e) => e.id === "p-alert")!;
+    assert.deepEqual(alert.deliveries, [{ sink: "all", state: "pending", attempts: 0, last_error: null }]);
+    // A page that starts mid-journal merges its own entries' rows only.
+    assert.deepEqual(s.journal(1, 1)[0]!.deliveries?.map((d) => `${d.sink}:${d.state}`), ["all:delivered", "high:dead"]);
+    assert.equal(restart.hash, live[1]!.hash, "the hash does not change with the delivery state");
+    assert.deepEqual(s.verifyJournal(), before);
+    assert.deepEqual(s.verifyJournal(), { ok: true, checked: 5 });
+  });
+
+  void test("an entry routed to no sink has an empty deliveries array", () => {
+    const s = mem([]);
+    seedIncident(s);
+    assert.ok(s.journal().every((e) => Array.isArray(e.deliveries) && e.deliveries.length === 0));
   });
 });
 

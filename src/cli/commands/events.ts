@@ -7,9 +7,31 @@ import { apiCall, apiTarget, eventStream, TOKEN_OPTION, URL_OPTION, type ApiTarg
 /** Entries per GET /v1/events page (the API's maximum). */
 const PAGE = 1000;
 
+/** Longest delivery error shown in the human output, characters (--json has it whole). */
+const MAX_ERROR_CHARS = 120;
+
+function clip(s: string): string {
+  return s.length > MAX_ERROR_CHARS ? `${s.slice(0, MAX_ERROR_CHARS - 1)}…` : s;
+}
+
+/**
+ * Alerts of this entry not delivered (yet): ` [architect: dead (HTTP 400: ...); am: pending, 3 attempts]`.
+ * Delivered ones are not shown; `--json` lists every sink.
+ */
+export function formatDeliveries(e: JournalEntry): string {
+  const open = (e.deliveries ?? []).filter((d) => d.state !== "delivered");
+  if (open.length === 0) return "";
+  const parts = open.map((d) => {
+    const tries = d.state === "pending" && d.attempts > 0 ? `, ${d.attempts} attempt${d.attempts === 1 ? "" : "s"}` : "";
+    const err = d.last_error ? ` (${clip(d.last_error)})` : "";
+    return `${d.sink}: ${d.state}${tries}${err}`;
+  });
+  return ` [${parts.join("; ")}]`;
+}
+
 export function formatEntry(e: JournalEntry): string {
   const result = e.result ? (e.result.ok ? " [ok]" : ` [FAILED: ${e.result.error ?? "unknown error"}]`) : "";
-  return `#${e.seq} ${e.timestamp} ${e.severity.padEnd(8)} ${e.action.padEnd(15)} ${e.peer_name}: ${e.reason}${result}\n`;
+  return `#${e.seq} ${e.timestamp} ${e.severity.padEnd(8)} ${e.action.padEnd(15)} ${e.peer_name}: ${e.reason}${result}${formatDeliveries(e)}\n`;
 }
 
 async function* allEntries(t: ApiTarget, after: number): AsyncGenerator<JournalEntry> {
@@ -41,6 +63,7 @@ export const eventsCommand: Command = {
   usage: "wdmesh events [--after SEQ] [--follow] [--json] [--verify] [--url URL] [--token TOKEN]",
   details:
     "Prints journal entries oldest first. --follow keeps streaming new entries (Ctrl-C stops).\n" +
+    "An entry whose alert is not delivered ends with [SINK: pending|dead (last error)].\n" +
     "--verify fetches the whole journal and checks its hash chain; exit code 1 and the first\n" +
     "broken link when it was tampered with.",
   options: [
