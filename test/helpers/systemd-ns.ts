@@ -17,10 +17,24 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, openSync, c
 import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
 import { runProcess, type ProcessOutcome } from "../../src/act/run-process.js";
 
 const SYSTEMD = "/lib/systemd/systemd";
+const REPO = fileURLToPath(new URL("../..", import.meta.url)).replace(/\/$/, "");
+const REPO_UNDER_TMP = REPO === "/tmp" || REPO.startsWith("/tmp/");
+/**
+ * Where this repository is seen from inside the namespace. The private tmpfs hides a
+ * checkout that lives under /tmp, so such a checkout is bind-mounted on /srv (inside
+ * the namespace only) before the tmpfs goes on.
+ */
+export const REPO_IN_NS = REPO_UNDER_TMP ? "/srv" : REPO;
+
+/** A path of this repository as seen from inside the namespace. */
+export function inNs(path: string): string {
+  return path === REPO || path.startsWith(`${REPO}/`) ? REPO_IN_NS + path.slice(REPO.length) : path;
+}
 const LOCK = join(tmpdir(), "wdmesh-systemd-ns.lock");
 
 /** Why a namespaced systemd cannot run here, or null when it can. */
@@ -168,7 +182,8 @@ export async function bootSystemd(opts: { readyTimeoutMs?: number } = {}): Promi
         "private",
         "bash",
         "-c",
-        `mount -t tmpfs tmpfs /tmp && exec env container=wdmesh-test ${SYSTEMD} --system --unit=basic.target`,
+        `${REPO_UNDER_TMP ? `mount --bind '${REPO}' /srv && ` : ""}` +
+          `mount -t tmpfs tmpfs /tmp && exec env container=wdmesh-test ${SYSTEMD} --system --unit=basic.target`,
       ],
       { stdio: ["ignore", fd, fd] },
     );

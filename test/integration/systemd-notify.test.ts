@@ -4,11 +4,12 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { bootSystemd, skipUnlessSystemd, type SystemdNs } from "../helpers/systemd-ns.js";
+import { bootSystemd, inNs, skipUnlessSystemd, type SystemdNs } from "../helpers/systemd-ns.js";
 
 const skip = skipUnlessSystemd();
-const repo = fileURLToPath(new URL("../..", import.meta.url));
-const module = fileURLToPath(new URL("../../src/act/sd-notify.ts", import.meta.url));
+// Paths as the unit sees them (a checkout under /tmp is bind-mounted elsewhere inside).
+const repo = inNs(fileURLToPath(new URL("../..", import.meta.url)));
+const module = inNs(fileURLToPath(new URL("../../src/act/sd-notify.ts", import.meta.url)));
 
 // The unit's program: READY=1 at start, then WATCHDOG=1 every WatchdogSec/2.
 const SCRIPT = `
