@@ -12,6 +12,8 @@ export interface MeshMemberView {
   /** Its health as probed by this node; UNKNOWN before the first probe. */
   status: PeerStatus;
   last_seen: string | null;
+  /** Age of the latest verified view of this member, ms; null when none was received (or no mesh key). */
+  view_age_ms?: number | null;
 }
 
 /** GET /v1/mesh: seed-compatible {self, peers, stats} plus node and members. */
@@ -70,6 +72,12 @@ export interface ApiBackend {
   alertsTest(sink: string): Promise<AlertTestResult | undefined>;
   /** hex HMAC-SHA256(mesh key, `${node}:${nonce}`), or undefined when no mesh key is configured. */
   healthProof?(nonce: string): string | undefined;
+  /**
+   * GET /v1/mesh/view: this node's view of its non-member peers, serialised, with
+   * proof = hex HMAC-SHA256(mesh key, body); `nonce` (from ?nonce=) is echoed in the
+   * body. Undefined when no mesh key is configured (→ 404).
+   */
+  meshView?(nonce?: string): { body: string; proof?: string } | undefined;
   /** Prometheus text exposition of this node's metrics. */
   metricsText(): Promise<string>;
   /** Content-Type of metricsText(). */

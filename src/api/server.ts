@@ -143,6 +143,20 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       },
     },
     {
+      pattern: /^\/v1\/mesh\/view$/,
+      methods: GET,
+      access: "open",
+      handle: ({ res, url }) => {
+        const nonce = url.searchParams.get("nonce") ?? undefined;
+        if (nonce !== undefined && (!/^[\x21-\x7e]+$/.test(nonce) || nonce.length > MAX_NONCE_LENGTH)) {
+          throw new HttpError(400, "WDM_BAD_REQUEST", `nonce must be 1 to ${MAX_NONCE_LENGTH} printable ASCII characters`);
+        }
+        const view = backend.meshView?.(nonce);
+        if (!view) throw new HttpError(404, "WDM_NOT_FOUND", "this node serves no mesh view: no mesh.key is configured");
+        sendJsonText(res, 200, view.body, view.proof === undefined ? {} : { "X-Wdmesh-Proof": view.proof });
+      },
+    },
+    {
       pattern: /^\/v1\/peers\/([^/]+)$/,
       methods: GET,
       access: "read",

@@ -1,0 +1,307 @@
+// View exchange between mesh members. Each node serves GET /v1/mesh/view:
+//   {"node", "at", "nonce"?, "peers": [{"name", "status", "missed_count"}]}
+// (its non-member peers as it sees them), with header X-Wdmesh-Proof = hex
+// HMAC-SHA256(mesh key, body). The poller asks with a fresh `?nonce=` that the node
+// echoes in the body, so a recorded view cannot be replayed later. A node without a
+// mesh key serves no view (404).
+//
+// ViewPoller fetches every member's view once per interval and keeps the latest
+// verified one with its receive time; a view that is not JSON, is too large, carries a
+// bad proof, names another node or echoes another nonce is ignored and logged.
+import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { Agent, request, type Dispatcher } from "undici";
+import type { PeerHealth, PeerStatus } from "../core/types.js";
+import { silentLogger, type Logger } from "../logger.js";
+import { systemClock, type Clock, type TimerHandle } from "../schedule/clock.js";
+
+/** Response header carrying the view's proof. */
+export const VIEW_PROOF_HEADER = "x-wdmesh-proof";
+/** Largest view body accepted, bytes (64 KiB). */
+export const MAX_VIEW_BYTES = 65_536;
+/** Path of the view route on a member's base URL. */
+export const VIEW_PATH = "/v1/mesh/view";
+
+const STATUSES: ReadonlySet<string> = new Set<PeerStatus>(["UNKNOWN", "HEALTHY", "DEGRADED", "OFFLINE", "ISOLATED"]);
+const HEX64 = /^[0-9a-f]{64}$/i;
+const NONCE_BYTES = 16;
+
+export interface ViewPeer {
+  name: string;
+  status: PeerStatus;
+  missed_count: number;
+}
+
+/** What a node serves on /v1/mesh/view. */
+export interface MeshViewDoc {
+  node: string;
+  /** When the view was made (RFC 3339, the serving node's clock; informational). */
+  at: string;
+  /** The nonce of the request, echoed. */
+  nonce?: string;
+  peers: ViewPeer[];
+}
+
+/** A verified view of a member, as kept by the poller. */
+export interface ReceivedView {
+  node: string;
+  /** Epoch ms (this node's clock) when the view arrived. */
+  receivedAt: number;
+  peers: ReadonlyMap<string, { status: PeerStatus; missed_count: number }>;
+}
+
+/** hex HMAC-SHA256(key, body). */
+export function viewProof(key: string, body: string): string {
+  return createHmac("sha256", key).update(body).digest("hex");
+}
+
+/** Serialises this node's view of `peers` (members already left out by the caller). */
+export function buildView(node: string, peers: readonly PeerHealth[], at: number, nonce?: string): string {
+  const doc: MeshViewDoc = {
+    node,
+    at: new Date(at).toISOString(),
+    ...(nonce === undefined ? {} : { nonce }),
+    peers: peers.map((p) => ({ name: p.name, status: p.status, missed_count: p.missed_count })),
+  };
+  return JSON.stringify(doc);
+}
+
+/**
+ * Checks a view answer: proof under `key`, JSON shape, node name and echoed nonce.
+ * Returns the parsed view or the reason it was rejected (no secret in it).
+ */
+export function verifyView(
+  key: string,
+  body: Buffer,
+  proof: unknown,
+  expect: { node: string; nonce: string },
+): { ok: true; view: MeshViewDoc } | { ok: false; error: string } {
+  if (typeof proof !== "string" || !HEX64.test(proof)) {
+    return { ok: false, error: `no valid ${VIEW_PROOF_HEADER} header (64 hex characters expected)` };
+  }
+  const expected = createHmac("sha256", key).update(body).digest();
+  if (!timingSafeEqual(expected, Buffer.from(proof, "hex"))) {
+    return { ok: false, error: "view proof does not match the mesh key (impostor, or a different mesh.key on that node?)" };
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(body.toString("utf8"));
+  } catch {
+    return { ok: false, error: "view is not JSON" };
+  }
+  if (typeof doc !== "object" || doc === null || Array.isArray(doc)) return { ok: false, error: "view is not a JSON object" };
+  const d = doc as Record<string, unknown>;
+  if (d.node !== expect.node) {
+    const got = typeof d.node === "string" ? JSON.stringify(d.node.slice(0, 64)) : "missing";
+    return { ok: false, error: `view is of node ${got}, expected ${JSON.stringify(expect.node)} (check the member's url)` };
+  }
+  if (d.nonce !== expect.nonce) return { ok: false, error: "view does not echo the request's nonce (replayed or stale answer)" };
+  if (typeof d.at !== "string") return { ok: false, error: "view has no \"at\" time" };
+  if (!Array.isArray(d.peers)) return { ok: false, error: "view has no \"peers\" array" };
+  const peers: ViewPeer[] = [];
+  for (const [i, raw] of (d.peers as unknown[]).entries()) {
+    const p = raw as Record<string, unknown> | null;
+    if (
+      typeof p !== "object" ||
+      p === null ||
+      typeof p.name !== "string" ||
+      typeof p.status !== "string" ||
+      !STATUSES.has(p.status) ||
+      !Number.isSafeInteger(p.missed_count) ||
+      (p.missed_count as number) < 0
+    ) {
+      return { ok: false, error: `view peers[${i}] is not {name, status, missed_count}` };
+    }
+    peers.push({ name: p.name, status: p.status as PeerStatus, missed_count: p.missed_count as number });
+  }
+  return { ok: true, view: { node: d.node, at: d.at, nonce: d.nonce, peers } };
+}
+
+export interface ViewPollerOptions {
+  /** The other nodes: name and base URL (mesh.members). */
+  members: ReadonlyArray<{ name: string; url: string }>;
+  /** The shared mesh key. */
+  key: string;
+  /** Time between polls of all members, ms. */
+  intervalMs: number;
+  /** Deadline of one view request (connect, headers, body), ms. */
+  timeoutMs: number;
+  /** Largest view accepted, bytes. Default MAX_VIEW_BYTES (65 536). */
+  maxBytes?: number;
+  clock?: Clock;
+  logger?: Logger;
+  /** undici dispatcher; default an Agent owned (and closed) by the poller. */
+  dispatcher?: Dispatcher;
+}
+
+function safeOrigin(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}`;
+  } catch {
+    return "(invalid URL)";
+  }
+}
+
+/** Polls every member's view once per interval; keeps the latest verified one per member. */
+export class ViewPoller {
+  private readonly members: ReadonlyArray<{ name: string; url: string }>;
+  private readonly key: string;
+  private readonly intervalMs: number;
+  private readonly timeoutMs: number;
+  private readonly maxBytes: number;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly ownDispatcher: boolean;
+  private dispatcher: Dispatcher | null;
+  private readonly views = new Map<string, ReceivedView>();
+  /** Last rejection reason per member, so a persistent problem is logged once, not every interval. */
+  private readonly lastError = new Map<string, string>();
+  private timer: TimerHandle | null = null;
+  private running = false;
+  private abort: AbortController | null = null;
+  private round: Promise<void> | null = null;
+  /** Grows on every stop(), so a round of an earlier start() never re-arms the timer. */
+  private generation = 0;
+
+  constructor(opts: ViewPollerOptions) {
+    this.members = opts.members;
+    this.key = opts.key;
+    this.intervalMs = opts.intervalMs;
+    this.timeoutMs = opts.timeoutMs;
+    this.maxBytes = opts.maxBytes ?? MAX_VIEW_BYTES;
+    this.clock = opts.clock ?? systemClock;
+    this.logger = opts.logger ?? silentLogger;
+    this.ownDispatcher = opts.dispatcher === undefined;
+    this.dispatcher = opts.dispatcher ?? null;
+  }
+
+  /** The latest verified view of `member`, whatever its age (the gate judges freshness). */
+  latest(member: string): ReceivedView | undefined {
+    return this.views.get(member);
+  }
+
+  get isRunning(): boolean {
+    return this.running;
+  }
+
+  /** Starts polling (first round now). Idempotent. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.abort = new AbortController();
+    this.tick();
+  }
+
+  /** Stops polling, aborts requests in flight and waits for them; closes its own connections. Idempotent. */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.generation++;
+    if (this.timer !== null) {
+      this.clock.clearTimeout(this.timer);
+      this.timer = null;
+    }
+    this.abort?.abort();
+    this.abort = null;
+    if (this.round) await this.round;
+    if (this.ownDispatcher && this.dispatcher) {
+      const d = this.dispatcher;
+      this.dispatcher = null;
+      await d.close().catch(() => {});
+    }
+  }
+
+  /** One round now: polls every member once; resolves when all answers are handled. */
+  async pollOnce(): Promise<void> {
+    const signal = this.abort?.signal ?? new AbortController().signal;
+    await Promise.all(this.members.map((m) => this.pollMember(m, signal)));
+  }
+
+  private tick(): void {
+    this.timer = null;
+    if (!this.running) return;
+    const gen = this.generation;
+    const started = this.clock.now();
+    const round = this.pollOnce().catch((err: unknown) => this.logger.error({ err: String(err) }, "mesh view round failed"));
+    const tracked: Promise<void> = round.then(() => {
+      if (this.round === tracked) this.round = null;
+      // A stop() (and maybe a new start()) happened meanwhile: that loop is not ours.
+      if (!this.running || gen !== this.generation) return;
+      const wait = Math.max(0, started + this.intervalMs - this.clock.now());
+      this.timer = this.clock.setTimeout(() => this.tick(), wait);
+    });
+    this.round = tracked;
+  }
+
+  private getDispatcher(): Dispatcher {
+    this.dispatcher ??= new Agent({ keepAliveTimeout: Math.max(1_000, 2 * this.intervalMs), connections: 2 });
+    return this.dispatcher;
+  }
+
+  private async pollMember(m: { name: string; url: string }, stop: AbortSignal): Promise<void> {
+    if (stop.aborted) return;
+    const nonce = randomBytes(NONCE_BYTES).toString("hex");
+    const url = `${m.url.replace(/\/+$/, "")}${VIEW_PATH}?nonce=${nonce}`;
+    const out = await this.fetchView(url, stop);
+    if (stop.aborted) return;
+    if ("error" in out) {
+      this.reject(m, out.error);
+      return;
+    }
+    const checked = verifyView(this.key, out.body, out.proof, { node: m.name, nonce });
+    if (!checked.ok) {
+      this.reject(m, checked.error);
+      return;
+    }
+    const peers = new Map(checked.view.peers.map((p) => [p.name, { status: p.status, missed_count: p.missed_count }]));
+    this.views.set(m.name, { node: m.name, receivedAt: this.clock.now(), peers });
+    if (this.lastError.delete(m.name)) this.logger.info({ member: m.name }, "mesh view of member received again");
+  }
+
+  private reject(m: { name: string; url: string }, error: string): void {
+    const fields = { member: m.name, url: safeOrigin(m.url), error };
+    if (this.lastError.get(m.name) !== error) {
+      this.lastError.set(m.name, error);
+      this.logger.warn(fields, "mesh view of member ignored");
+    } else {
+      this.logger.debug(fields, "mesh view of member ignored");
+    }
+  }
+
+  private async fetchView(url: string, stop: AbortSignal): Promise<{ body: Buffer; proof: unknown } | { error: string }> {
+    const ac = new AbortController();
+    const onStop = (): void => ac.abort();
+    stop.addEventListener("abort", onStop, { once: true });
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      ac.abort();
+    }, this.timeoutMs);
+    try {
+      const res = await request(url, { method: "GET", dispatcher: this.getDispatcher(), signal: ac.signal });
+      const declared = Number(res.headers["content-length"]);
+      if (res.statusCode !== 200 || declared > this.maxBytes) {
+        res.body.destroy();
+        return { error: res.statusCode !== 200 ? `HTTP ${res.statusCode}` : `view larger than ${this.maxBytes} bytes` };
+      }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of res.body) {
+        const b = chunk as Buffer;
+        size += b.length;
+        if (size > this.maxBytes) {
+          res.body.destroy();
+          return { error: `view larger than ${this.maxBytes} bytes` };
+        }
+        chunks.push(b);
+      }
+      return { body: Buffer.concat(chunks), proof: res.headers[VIEW_PROOF_HEADER] };
+    } catch (err) {
+      if (timedOut) return { error: `no answer within ${this.timeoutMs} ms` };
+      const e = err as { code?: string; message?: string };
+      return { error: e.code ? `request failed (${e.code})` : `request failed: ${e.message ?? String(err)}` };
+    } finally {
+      clearTimeout(timer);
+      stop.removeEventListener("abort", onStop);
+    }
+  }
+}

@@ -1,0 +1,252 @@
+// Three real `wdmesh run` processes on loopback watch each other (authenticated
+// heartbeats, signed view exchange) and the same target agent, with confirm: majority.
+//   1. Only the rendezvous owner sees the target fail (1 of 3): nobody restarts it.
+//   2. Every node sees it fail: exactly one node runs the restart command, the owner.
+//   3. The owner is killed with SIGKILL and the target fails again: the next node in
+//      rendezvous order takes over and exactly it restarts the target.
+// Each node's restart command appends "$WDMESH_PEER $WDMESH_ATTEMPT" to its own log file.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer as createHttpServer, type Server } from "node:http";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { rendezvousOrder } from "../../src/mesh/owner.js";
+
+const CLI = "dist/cli/main.js";
+const KEY = "integration-mesh-key-0123456789";
+const TARGET = "agent";
+const NODES = ["wd-a", "wd-b", "wd-c"];
+const INTERVAL_MS = 300;
+const MISSED_BEFORE_RESTART = 2;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.on("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `pred` until it is truthy or `ms` passed; returns the last value. */
+async function waitFor<T>(what: string, pred: () => Promise<T> | T, ms: number): Promise<T> {
+  const end = Date.now() + ms;
+  let last: T | undefined;
+  let err: unknown;
+  while (Date.now() < end) {
+    try {
+      last = await pred();
+      if (last) return last;
+    } catch (e) {
+      err = e;
+    }
+    await sleep(50);
+  }
+  throw new Error(`timed out after ${ms} ms waiting for ${what} (last: ${JSON.stringify(last)}, error: ${String(err)})`);
+}
+
+interface Node {
+  name: string;
+  url: string;
+  config: string;
+  log: string;
+  child?: ChildProcess;
+  output: string;
+}
+
+/* eslint-disable-next-line @typescript-eslint/no-explicit-any -- test JSON */
+async function getJson(url: string): Promise<any> {
+  const r = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+  if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
+  return r.json();
+}
+
+const restartLines = (n: Node): string[] =>
+  existsSync(n.log) ? readFileSync(n.log, "utf8").split("\n").filter((l) => l !== "") : [];
+
+test("mesh of three daemons: one remediator, only after a majority confirms; takeover when the owner dies", async (t) => {
+  if (!existsSync(CLI)) {
+    if (process.env.CI) assert.fail(`${CLI} missing: run npm run build first`);
+    t.skip("dist/ not built (npm run build)");
+    return;
+  }
+  const dir = mkdtempSync(join(tmpdir(), "wdmesh-mesh-"));
+
+  // The target agent: /health/<node> answers 503 while that node is in `failing`.
+  const failing = new Set<string>();
+  const target: Server = createHttpServer((req, res) => {
+    const node = (req.url ?? "").split("/")[2] ?? "";
+    const status = failing.has(node) ? 503 : 200;
+    res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify({ status: status === 200 ? "ok" : "down" }));
+  });
+  await new Promise<void>((r) => target.listen(0, "127.0.0.1", r));
+  const targetPort = (target.address() as { port: number }).port;
+
+  const nodes: Node[] = [];
+  for (const name of NODES) {
+    const port = await freePort();
+    nodes.push({
+      name,
+      url: `http://127.0.0.1:${port}`,
+      config: join(dir, `${name}.yaml`),
+      log: join(dir, `${name}.restarts`),
+      output: "",
+    });
+  }
+  const byName = (n: string) => nodes.find((x) => x.name === n) as Node;
+  for (const n of nodes) {
+    const argv = JSON.stringify(["/bin/sh", "-c", `echo "$WDMESH_PEER $WDMESH_ATTEMPT" >> ${n.log}`]);
+    const members = nodes
+      .filter((m) => m !== n)
+      .map((m) => `    - { name: ${m.name}, url: "${m.url}" }`)
+      .join("\n");
+    writeFileSync(
+      n.config,
+      `node: { name: ${n.name}, listen: "${n.url.slice("http://".length)}", data_dir: "${join(dir, n.name)}" }
+defaults:
+  interval: ${INTERVAL_MS}ms
+  timeout: 250ms
+  retry_interval: ${INTERVAL_MS}ms
+  missed_before_restart: ${MISSED_BEFORE_RESTART}
+  restarts_before_isolate: 3
+  startup_grace: ${INTERVAL_MS}ms
+  restart_backoff: { initial: ${INTERVAL_MS}ms, max: 1s }
+  stable_after: 10m
+peers:
+  - name: ${TARGET}
+    probe: { http: { url: "http://127.0.0.1:${targetPort}/health/${n.name}" } }
+    restart: { command: { argv: ${argv} } }
+    isolate: none
+mesh:
+  key: "${KEY}"
+  confirm: majority
+  members:
+${members}
+`,
+    );
+  }
+
+  const start = (n: Node) => {
+    const child = spawn(process.execPath, [CLI, "run", "--config", n.config], { stdio: ["ignore", "pipe", "pipe"] });
+    child.stdout?.on("data", (d: Buffer) => (n.output += d.toString()));
+    child.stderr?.on("data", (d: Buffer) => (n.output += d.toString()));
+    n.child = child;
+  };
+  const kill = async (n: Node, signal: NodeJS.Signals) => {
+    const c = n.child;
+    if (!c || c.exitCode !== null || c.signalCode !== null) return;
+    const exited = new Promise((r) => c.once("exit", r));
+    c.kill(signal);
+    await Promise.race([exited, sleep(5_000)]);
+    if (c.exitCode === null && c.signalCode === null) {
+      c.kill("SIGKILL");
+      await exited;
+    }
+  };
+  const diagnostics = () => nodes.map((n) => `--- ${n.name}:\n${n.output.split("\n").slice(-40).join("\n")}`).join("\n");
+
+  try {
+    for (const n of nodes) start(n);
+
+    const order = rendezvousOrder(TARGET, NODES);
+    const [owner, second, third] = order.map(byName) as [Node, Node, Node];
+
+    // All up; every node sees both others alive with fresh views, the target HEALTHY,
+    // and agrees on the owner.
+    await waitFor(
+      "three nodes agreeing on the owner",
+      async () => {
+        for (const n of nodes) {
+          const mesh = await getJson(`${n.url}/v1/mesh`);
+          if (mesh.members.length !== 2) return false;
+          for (const m of mesh.members) {
+            if (m.status !== "HEALTHY" || typeof m.view_age_ms !== "number" || m.view_age_ms > 3 * INTERVAL_MS) return false;
+          }
+          const agent = await getJson(`${n.url}/v1/peers/${TARGET}`);
+          if (agent.status !== "HEALTHY" || agent.owner !== owner.name) return false;
+        }
+        return true;
+      },
+      30_000,
+    ).catch((e: Error) => assert.fail(`${e.message}\n${diagnostics()}`));
+
+    // 1. Only the owner sees the target fail: 1 of 3 is no majority, nobody restarts.
+    failing.add(owner.name);
+    const missed = await waitFor(
+      "the owner to count many misses",
+      async () => {
+        const a = await getJson(`${owner.url}/v1/peers/${TARGET}`);
+        return a.missed_count >= 3 * MISSED_BEFORE_RESTART ? (a.missed_count as number) : 0;
+      },
+      20_000,
+    );
+    assert.ok(missed >= 3 * MISSED_BEFORE_RESTART);
+    for (const n of [second, third]) assert.equal((await getJson(`${n.url}/v1/peers/${TARGET}`)).status, "HEALTHY");
+    for (const n of nodes) assert.deepEqual(restartLines(n), [], `${n.name} restarted without a quorum\n${diagnostics()}`);
+    assert.equal((await getJson(`${owner.url}/v1/peers/${TARGET}`)).status, "DEGRADED");
+    failing.clear();
+    await waitFor("the owner to see the target healthy again", async () => (await getJson(`${owner.url}/v1/peers/${TARGET}`)).status === "HEALTHY", 10_000);
+
+    // 2. Everyone sees the target fail: exactly one restart, by the owner. The restart
+    //    "works": the target answers again as soon as a restart line appears.
+    for (const n of NODES) failing.add(n);
+    await waitFor("a restart", () => nodes.some((n) => restartLines(n).length > 0), 20_000).catch((e: Error) =>
+      assert.fail(`${e.message}\n${diagnostics()}`),
+    );
+    failing.clear();
+    await waitFor(
+      "every node to see the target healthy",
+      async () => {
+        for (const n of nodes) if ((await getJson(`${n.url}/v1/peers/${TARGET}`)).status !== "HEALTHY") return false;
+        return true;
+      },
+      10_000,
+    );
+    await sleep(4 * INTERVAL_MS);
+    assert.deepEqual(restartLines(owner), [`${TARGET} 1`], `owner ${owner.name} restarts\n${diagnostics()}`);
+    assert.deepEqual(restartLines(second), [], `${second.name} must not restart`);
+    assert.deepEqual(restartLines(third), [], `${third.name} must not restart`);
+
+    // 3. The owner dies (SIGKILL); the target fails again: the next in rendezvous order
+    //    takes over once the dead owner's view is stale, and only it restarts.
+    await kill(owner, "SIGKILL");
+    for (const n of NODES) failing.add(n);
+    await waitFor("a restart after the owner died", () => restartLines(second).length + restartLines(third).length > 0, 20_000).catch(
+      (e: Error) => assert.fail(`${e.message}\n${diagnostics()}`),
+    );
+    failing.clear();
+    await waitFor(
+      "the survivors to see the target healthy",
+      async () => {
+        for (const n of [second, third]) if ((await getJson(`${n.url}/v1/peers/${TARGET}`)).status !== "HEALTHY") return false;
+        return true;
+      },
+      10_000,
+    );
+    await sleep(4 * INTERVAL_MS);
+    assert.deepEqual(restartLines(second), [`${TARGET} 1`], `${second.name} takes over\n${diagnostics()}`);
+    assert.deepEqual(restartLines(third), [], `${third.name} must not restart`);
+    assert.deepEqual(restartLines(owner), [`${TARGET} 1`], "the dead owner restarted nothing more");
+    for (const n of [second, third]) {
+      const mesh = await getJson(`${n.url}/v1/mesh`);
+      const dead = mesh.members.find((m: { name: string }) => m.name === owner.name);
+      assert.notEqual(dead.status, "HEALTHY", `${n.name} sees the dead owner`);
+      assert.ok(dead.view_age_ms > 3 * INTERVAL_MS, `${n.name}: the dead owner's view is stale`);
+      assert.equal((await getJson(`${n.url}/v1/peers/${TARGET}`)).owner, second.name);
+    }
+  } finally {
+    await Promise.all(nodes.map((n) => kill(n, "SIGTERM")));
+    await new Promise<void>((r) => {
+      target.closeAllConnections();
+      target.close(() => r());
+    });
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,248 @@
+// View exchange: the proof format, the /v1/mesh/view route on the real API server, and
+// the poller against real loopback servers (honest, tampering, impostor, garbage, huge, slow).
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { createHmac } from "node:crypto";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { buildView, MAX_VIEW_BYTES, verifyView, viewProof, ViewPoller } from "../../src/mesh/views.js";
+import { peer } from "../helpers/fake-backend.js";
+import { startApi, type Harness } from "../api/harness.js";
+
+const KEY = "mesh-key-for-tests";
+
+function logger() {
+  const lines: Array<{ level: string; obj: Record<string, unknown>; msg?: string }> = [];
+  const rec = (level: string) => (obj: object, msg?: string) => void lines.push({ level, obj: obj as Record<string, unknown>, msg });
+  return { lines, log: { debug: rec("debug"), info: rec("info"), warn: rec("warn"), error: rec("error") } };
+}
+
+async function serve(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ server: Server; url: string }> {
+  const server = createServer(handler);
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
+
+const close = (s: Server) =>
+  new Promise<void>((r) => {
+    s.closeAllConnections();
+    s.close(() => r());
+  });
+
+/** A member answering like a wdmesh node would, with hooks to misbehave. */
+function member(node: string, key: string, tweak: (body: string, nonce: string) => { body: string; proof?: string } = (b) => ({ body: b })) {
+  return (req: IncomingMessage, res: ServerResponse) => {
+    const u = new URL(req.url ?? "/", "http://x");
+    if (u.pathname !== "/v1/mesh/view") {
+      res.writeHead(404).end();
+      return;
+    }
+    const nonce = u.searchParams.get("nonce") ?? "";
+    const honest = buildView(node, [peer("agent", "DEGRADED", { missed_count: 2 })], Date.now(), nonce);
+    const out = tweak(honest, nonce);
+    res.writeHead(200, { "content-type": "application/json", "x-wdmesh-proof": out.proof ?? viewProof(key, out.body) });
+    res.end(out.body);
+  };
+}
+
+describe("view proof", () => {
+  const body = Buffer.from(buildView("wd-b", [peer("agent", "OFFLINE", { missed_count: 0 })], 0, "n1"));
+  const proof = createHmac("sha256", KEY).update(body).digest("hex");
+
+  test("buildView: node, at, nonce and peers {name, status, missed_count} only", () => {
+    assert.deepEqual(JSON.parse(body.toString()), {
+      node: "wd-b",
+      at: "1970-01-01T00:00:00.000Z",
+      nonce: "n1",
+      peers: [{ name: "agent", status: "OFFLINE", missed_count: 0 }],
+    });
+    assert.equal(viewProof(KEY, body.toString()), proof);
+  });
+
+  test("a good view verifies", () => {
+    const r = verifyView(KEY, body, proof, { node: "wd-b", nonce: "n1" });
+    assert.ok(r.ok);
+    assert.deepEqual(r.view.peers, [{ name: "agent", status: "OFFLINE", missed_count: 0 }]);
+  });
+
+  const bad: Array<[string, Buffer, unknown, { node: string; nonce: string }, RegExp]> = [
+    ["no proof", body, undefined, { node: "wd-b", nonce: "n1" }, /x-wdmesh-proof/],
+    ["proof under another key", body, viewProof("other", body.toString()), { node: "wd-b", nonce: "n1" }, /does not match the mesh key/],
+    ["tampered body", Buffer.from(body.toString().replace("OFFLINE", "HEALTHY")), proof, { node: "wd-b", nonce: "n1" }, /does not match/],
+    ["wrong node", body, proof, { node: "wd-c", nonce: "n1" }, /node "wd-b", expected "wd-c"/],
+    ["replayed (other nonce)", body, proof, { node: "wd-b", nonce: "n2" }, /nonce/],
+    ["garbage", Buffer.from("not json"), viewProof(KEY, "not json"), { node: "wd-b", nonce: "n1" }, /not JSON/],
+    [
+      "bad peer entry",
+      Buffer.from(JSON.stringify({ node: "wd-b", at: "x", nonce: "n1", peers: [{ name: "a", status: "FINE", missed_count: 0 }] })),
+      null,
+      { node: "wd-b", nonce: "n1" },
+      /peers\[0\]/,
+    ],
+  ];
+  for (const [what, b, p, expect, re] of bad) {
+    test(`rejected: ${what}`, () => {
+      const r = verifyView(KEY, b, p === null ? viewProof(KEY, b.toString()) : p, expect);
+      assert.equal(r.ok, false);
+      assert.match((r as { error: string }).error, re);
+      assert.ok(!(r as { error: string }).error.includes(KEY), "the key never appears in an error");
+    });
+  }
+});
+
+describe("GET /v1/mesh/view on the API server", () => {
+  async function api(withKey: boolean): Promise<Harness> {
+    const h = await startApi({ apiToken: "ctl", readToken: "rd", backendOptions: { node: "wd-a", peers: [peer("agent", "DEGRADED", { missed_count: 1 })] } });
+    Object.assign(h.backend, {
+      meshView: (nonce?: string) => {
+        if (!withKey) return undefined;
+        const body = buildView("wd-a", [...h.backend.peers.values()], Date.now(), nonce);
+        return { body, proof: viewProof(KEY, body) };
+      },
+    });
+    return h;
+  }
+
+  test("served without a token, with X-Wdmesh-Proof = HMAC-SHA256(key, body), nonce echoed", async () => {
+    const h = await api(true);
+    try {
+      const res = await fetch(`${h.url}/v1/mesh/view?nonce=abc123`);
+      assert.equal(res.status, 200);
+      const text = await res.text();
+      const proof = res.headers.get("x-wdmesh-proof");
+      assert.equal(proof, createHmac("sha256", KEY).update(text).digest("hex"));
+      const doc = JSON.parse(text);
+      assert.equal(doc.node, "wd-a");
+      assert.equal(doc.nonce, "abc123");
+      assert.deepEqual(doc.peers, [{ name: "agent", status: "DEGRADED", missed_count: 1 }]);
+      // the read-protected route next to it still wants its token
+      assert.equal((await fetch(`${h.url}/v1/mesh`)).status, 401);
+      assert.equal((await fetch(`${h.url}/v1/mesh/view?nonce=${"x".repeat(129)}`)).status, 400);
+      assert.equal((await fetch(`${h.url}/v1/mesh/view`, { method: "POST" })).status, 405);
+    } finally {
+      await h.close();
+    }
+  });
+
+  test("the real poller accepts the API's view", async () => {
+    const h = await api(true);
+    const poller = new ViewPoller({ members: [{ name: "wd-a", url: h.url }], key: KEY, intervalMs: 1_000, timeoutMs: 500 });
+    try {
+      await poller.pollOnce();
+      const v = poller.latest("wd-a");
+      assert.deepEqual(v?.peers.get("agent"), { status: "DEGRADED", missed_count: 1 });
+    } finally {
+      await poller.stop();
+      await h.close();
+    }
+  });
+
+  test("404 when the node has no mesh key", async () => {
+    const h = await api(false);
+    try {
+      const res = await fetch(`${h.url}/v1/mesh/view?nonce=1`);
+      assert.equal(res.status, 404);
+      assert.equal(res.headers.get("x-wdmesh-proof"), null);
+      const doc = (await res.json()) as { error: { message: string } };
+      assert.match(doc.error.message, /no mesh\.key/);
+    } finally {
+      await h.close();
+    }
+  });
+});
+
+describe("ViewPoller", () => {
+  test("keeps the latest verified view per member; ignores and logs bad ones (once per reason)", async () => {
+    const good = await serve(member("wd-b", KEY));
+    const wrongKey = await serve(member("wd-c", "not-the-key"));
+    const impostor = await serve(member("wd-x", KEY)); // answers as another node
+    const garbage = await serve(member("wd-e", KEY, () => ({ body: "<html>" })));
+    const huge = await serve(member("wd-f", KEY, (_b, nonce) => ({ body: buildView("wd-f", Array.from({ length: 2000 }, (_, i) => peer(`p${i}`, "HEALTHY")), 0, nonce) })));
+    const replay = await serve(member("wd-g", KEY, (b) => ({ body: b.replace(/"nonce":"[0-9a-f]+"/, '"nonce":"old"') })));
+    const { lines, log } = logger();
+    const poller = new ViewPoller({
+      members: [
+        { name: "wd-b", url: good.url },
+        { name: "wd-c", url: wrongKey.url },
+        { name: "wd-d", url: impostor.url },
+        { name: "wd-e", url: garbage.url },
+        { name: "wd-f", url: huge.url },
+        { name: "wd-g", url: replay.url },
+        { name: "wd-h", url: "http://127.0.0.1:1" },
+      ],
+      key: KEY,
+      intervalMs: 1_000,
+      timeoutMs: 1_000,
+      logger: log,
+    });
+    try {
+      await poller.pollOnce();
+      await poller.pollOnce();
+      assert.deepEqual(poller.latest("wd-b")?.peers.get("agent"), { status: "DEGRADED", missed_count: 2 });
+      for (const m of ["wd-c", "wd-d", "wd-e", "wd-f", "wd-g", "wd-h"]) assert.equal(poller.latest(m), undefined, m);
+      const warned = (m: string) => lines.filter((l) => l.level === "warn" && l.obj.member === m).map((l) => String(l.obj.error));
+      assert.match(warned("wd-c").join(), /does not match the mesh key/);
+      assert.match(warned("wd-d").join(), /node "wd-x", expected "wd-d"/);
+      assert.match(warned("wd-e").join(), /not JSON/);
+      assert.match(warned("wd-f").join(), new RegExp(`larger than ${MAX_VIEW_BYTES} bytes`));
+      assert.match(warned("wd-g").join(), /nonce/);
+      assert.match(warned("wd-h").join(), /ECONNREFUSED/);
+      for (const m of ["wd-c", "wd-d", "wd-e", "wd-f", "wd-g", "wd-h"]) assert.equal(warned(m).length, 1, `${m} warned once over two rounds`);
+      assert.ok(!JSON.stringify(lines).includes(KEY));
+    } finally {
+      await poller.stop();
+      await Promise.all([good, wrongKey, impostor, garbage, huge, replay].map((s) => close(s.server)));
+    }
+  });
+
+  test("a member that does not answer in time is a timeout, not a hang", async () => {
+    const slow = await serve(() => {
+      /* never answers */
+    });
+    const { lines, log } = logger();
+    const poller = new ViewPoller({ members: [{ name: "wd-s", url: slow.url }], key: KEY, intervalMs: 1_000, timeoutMs: 150, logger: log });
+    try {
+      const t0 = Date.now();
+      await poller.pollOnce();
+      assert.ok(Date.now() - t0 < 5_000);
+      assert.equal(poller.latest("wd-s"), undefined);
+      assert.match(String(lines.find((l) => l.level === "warn")?.obj.error), /no answer within 150 ms/);
+    } finally {
+      await poller.stop();
+      await close(slow.server);
+    }
+  });
+
+  test("start/stop are idempotent, polling repeats every interval, stop leaves no timer or socket", async () => {
+    let hits = 0;
+    const m = await serve((req, res) => {
+      hits++;
+      member("wd-b", KEY)(req, res);
+    });
+    const poller = new ViewPoller({ members: [{ name: "wd-b", url: m.url }], key: KEY, intervalMs: 50, timeoutMs: 40 });
+    try {
+      poller.start();
+      poller.start();
+      const end = Date.now() + 5_000;
+      while (hits < 4 && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+      assert.ok(hits >= 4, `polled ${hits} times`);
+      const first = poller.latest("wd-b")?.receivedAt ?? 0;
+      await poller.stop();
+      await poller.stop();
+      assert.equal(poller.isRunning, false);
+      const after = hits;
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(hits, after, "no poll after stop()");
+      assert.ok(first > 0);
+      // restartable
+      poller.start();
+      const end2 = Date.now() + 5_000;
+      while (hits === after && Date.now() < end2) await new Promise((r) => setTimeout(r, 10));
+      assert.ok(hits > after, "polls again after start()");
+    } finally {
+      await poller.stop();
+      await close(m.server);
+    }
+    // The test process exits by itself only if nothing is left armed (checked by the runner).
+  });
+});
