@@ -257,6 +257,15 @@ export function crossCheck(doc: unknown): RawIssue[] {
         });
       }
     });
+    if (members.length > 0 && (mesh.key === undefined || mesh.key === null || mesh.key === "")) {
+      out.push({
+        path: ["mesh", "key"],
+        message:
+          "is required when mesh.members is set: members prove their heartbeats and views with it, " +
+          "so an impostor on a member's port is not taken as healthy; create one with `openssl rand -hex 32` " +
+          "and give every node the same key (e.g. key: ${file:/etc/wdmesh/mesh.key})",
+      });
+    }
   }
   return out;
 }

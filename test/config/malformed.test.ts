@@ -84,7 +84,7 @@ const cases: Case[] = [
   },
   {
     name: "unparseable mesh member URL",
-    yaml: `node: { name: n1 }\nmesh: { members: [{ name: m2, url: "not a url" }] }`,
+    yaml: `node: { name: n1 }\nmesh: { key: "0123456789abcdef0123456789abcdef", members: [{ name: m2, url: "not a url" }] }`,
     expect: [{ path: "mesh.members[0].url", message: /must be an http\(s\) URL/ }],
   },
   {
@@ -291,18 +291,23 @@ const cases: Case[] = [
     expect: [{ path: 'alerts[0].headers["X Bad"]', message: /not a valid HTTP header name/ }],
   },
   {
+    name: "mesh members without a mesh key",
+    yaml: `node: { name: n1 }\nmesh: { members: [{ name: m2, url: "http://127.0.0.1:9761" }] }`,
+    expect: [{ path: "mesh.key", message: /is required when mesh.members is set/ }],
+  },
+  {
     name: "mesh member named like this node",
-    yaml: `node: { name: n1 }\nmesh: { members: [{ name: n1, url: "http://127.0.0.1:9761" }] }`,
+    yaml: `node: { name: n1 }\nmesh: { key: "0123456789abcdef0123456789abcdef", members: [{ name: n1, url: "http://127.0.0.1:9761" }] }`,
     expect: [{ path: "mesh.members[0].name", message: /this node's own name/ }],
   },
   {
     name: "duplicate mesh members",
-    yaml: `node: { name: n1 }\nmesh: { members: [{ name: m, url: "http://127.0.0.1:1" }, { name: m, url: "http://127.0.0.1:2" }] }`,
+    yaml: `node: { name: n1 }\nmesh: { key: "0123456789abcdef0123456789abcdef", members: [{ name: m, url: "http://127.0.0.1:1" }, { name: m, url: "http://127.0.0.1:2" }] }`,
     expect: [{ path: "mesh.members[1].name", message: /duplicate mesh member name "m"/ }],
   },
   {
     name: "mesh member named like a peer",
-    yaml: `node: { name: n1 }\npeers:${PEER}\nmesh: { members: [{ name: a, url: "http://127.0.0.1:1" }] }`,
+    yaml: `node: { name: n1 }\npeers:${PEER}\nmesh: { key: "0123456789abcdef0123456789abcdef", members: [{ name: a, url: "http://127.0.0.1:1" }] }`,
     expect: [{ path: "mesh.members[0].name", message: /also a peer name/ }],
   },
   {
