@@ -1,4 +1,4 @@
-// A real loopback HTTP receiver for alert tests: records every request (method, path,
+// A real loopback HTTP receiver for alert tests: records every POST (method, path,
 // headers, raw body), answers what the test tells it to, and can be stopped and started
 // again on the SAME port to simulate a receiver that is down.
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
@@ -35,6 +35,13 @@ export class Receiver {
   async start(port = this.port): Promise<this> {
     if (this.server) return this;
     const server = createServer((req, res) => {
+      // Alerts are POSTs. Anything else is a stranger (e.g. another test's health probe
+      // that found this port while it was "down" and free): answered 404, not recorded.
+      if (req.method !== "POST") {
+        req.resume();
+        res.writeHead(404).end();
+        return;
+      }
       const chunks: Buffer[] = [];
       req.on("data", (c: Buffer) => chunks.push(c));
       req.on("end", () => {
