@@ -1,24 +1,30 @@
-// HTTP(S) GET for probes, on one shared keep-alive undici Agent.
+// HTTP(S) GET for probes, on keep-alive undici Clients (one socket each), pooled per origin.
 //
 // One deadline covers connect + headers + body: a single timer per request, cleared
 // when the verdict is in. At most `maxBodyBytes` of body are read; past that the
 // request is aborted (the socket destroyed), so a 1 GiB body costs one 64 KiB read.
 // Redirects are never followed. This is the hot path: the request handler is a plain
 // object on undici's dispatch API (no streams, no promises per chunk, no header copies).
-import { Agent, type Dispatcher } from "undici";
+//
+// Memory: an undici Agent keeps a Pool per origin, and every Pool preallocates a
+// 2048-slot request queue (~16 KiB) on top of its Client. Watching 1,000 peers that
+// are each their own host:port, that alone was ~20 MB of live heap. So the client
+// keeps, per origin, a short list of single-socket Clients ("lanes") and picks an idle
+// one; a lane whose socket closes while idle is dropped, so dead peers hold nothing.
+import { Client, type Dispatcher } from "undici";
 import type { HttpProbeSpec } from "../core/options.js";
 import type { ProbeResult } from "../core/types.js";
 import { describeNetError, oneLine, timeoutError, type HttpPhase } from "./errors.js";
 
 /** Default cap of a response body read by a probe, bytes. */
 export const DEFAULT_MAX_BODY_BYTES = 65_536;
-/** Default bound on pooled keep-alive connections to one origin (scheme://host:port). */
+/** Default bound on keep-alive connections to one origin (scheme://host:port). */
 export const DEFAULT_MAX_CONNECTIONS_PER_ORIGIN = 8;
 
 export interface HttpClientOptions {
   /** Cap of a response body, bytes. Default 65536. */
   maxBodyBytes?: number;
-  /** Pooled connections per origin. Default 8. */
+  /** Keep-alive connections per origin (scheme://host:port), opened on demand. Default 8. */
   maxConnectionsPerOrigin?: number;
 }
 
@@ -86,6 +92,37 @@ function elapsed(start: number): number {
   return Math.round((performance.now() - start) * 100) / 100;
 }
 
+/** One keep-alive socket to an origin; `busy` counts probes dispatched and not yet settled. */
+interface Lane {
+  readonly client: Client;
+  busy: number;
+}
+
+/**
+ * Probes in flight per caller signal. Callers (the Monitor) pass one signal for all
+ * their probes; a single listener per signal aborts them all, instead of one
+ * closure + listener per probe and an O(n) removeEventListener at every settle.
+ */
+const inflightBySignal = new WeakMap<AbortSignal, Set<ProbeRequest>>();
+
+function watchSignal(signal: AbortSignal, req: ProbeRequest): void {
+  let set = inflightBySignal.get(signal);
+  if (set === undefined) {
+    const created = new Set<ProbeRequest>();
+    set = created;
+    inflightBySignal.set(signal, created);
+    signal.addEventListener(
+      "abort",
+      () => {
+        for (const r of [...created]) r.abort();
+        created.clear();
+      },
+      { once: true },
+    );
+  }
+  set.add(req);
+}
+
 /**
  * One in-flight GET. Implements undici's controller-based dispatch handler and settles
  * exactly once: on completion, error, cap exceeded, deadline, or the caller's abort.
@@ -100,21 +137,18 @@ class ProbeRequest implements Dispatcher.DispatchHandler {
   private chunks: Buffer[] | null;
   private timer: NodeJS.Timeout | null = null;
   private readonly start = performance.now();
-  private readonly onAbortSignal: (() => void) | null = null;
 
   constructor(
     private readonly target: HttpTarget,
     private readonly opts: HttpGetOptions,
     private readonly maxBodyBytes: number,
+    private readonly lane: Lane,
     private readonly resolve: (o: HttpOutcome) => void,
   ) {
+    lane.busy++;
     this.chunks = opts.collectBody ? [] : null;
     this.timer = setTimeout(this.onDeadline, opts.timeoutMs);
-    const signal = opts.signal;
-    if (signal) {
-      this.onAbortSignal = () => this.fail("aborted");
-      signal.addEventListener("abort", this.onAbortSignal, { once: true });
-    }
+    if (opts.signal) watchSignal(opts.signal, this);
   }
 
   private readonly onDeadline = (): void => {
@@ -122,15 +156,21 @@ class ProbeRequest implements Dispatcher.DispatchHandler {
     this.fail(timeoutError(this.opts.timeoutMs, this.phase));
   };
 
+  /** The caller's signal aborted. */
+  abort(): void {
+    this.fail("aborted");
+  }
+
   /** Settles once; a later abort or undici callback is ignored. */
   private settle(error: string | undefined): void {
     if (this.done) return;
     this.done = true;
+    this.lane.busy--;
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = null;
     }
-    if (this.onAbortSignal) this.opts.signal?.removeEventListener("abort", this.onAbortSignal);
+    if (this.opts.signal) inflightBySignal.get(this.opts.signal)?.delete(this);
     const body = this.chunks && error === undefined ? Buffer.concat(this.chunks) : null;
     this.chunks = null;
     const out: HttpOutcome = { status: this.status, body, duration_ms: elapsed(this.start) };
@@ -196,16 +236,43 @@ class ProbeRequest implements Dispatcher.DispatchHandler {
   }
 }
 
-/** HTTP client of the prober: one keep-alive Agent shared by every HTTP and heartbeat probe. */
+/** HTTP client of the prober: keep-alive lanes per origin, shared by every HTTP and heartbeat probe. */
 export class HttpClient {
-  private readonly agent: Agent;
+  private readonly origins = new Map<string, Lane[]>();
   readonly maxBodyBytes: number;
+  private readonly maxLanes: number;
   private closed = false;
 
   constructor(opts: HttpClientOptions = {}) {
     this.maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-    this.agent = new Agent({
-      connections: opts.maxConnectionsPerOrigin ?? DEFAULT_MAX_CONNECTIONS_PER_ORIGIN,
+    this.maxLanes = opts.maxConnectionsPerOrigin ?? DEFAULT_MAX_CONNECTIONS_PER_ORIGIN;
+  }
+
+  /** Open lanes (keep-alive Clients) across all origins; for tests and diagnostics. */
+  get laneCount(): number {
+    let n = 0;
+    for (const lanes of this.origins.values()) n += lanes.length;
+    return n;
+  }
+
+  /** An idle lane to `origin`, else a new one while under the cap, else the least busy. */
+  private laneFor(origin: string): Lane {
+    let lanes = this.origins.get(origin);
+    if (lanes === undefined) {
+      lanes = [];
+      this.origins.set(origin, lanes);
+    }
+    let best: Lane | undefined;
+    for (const l of lanes) {
+      if (l.busy === 0) return l;
+      if (best === undefined || l.busy < best.busy) best = l;
+    }
+    if (best !== undefined && lanes.length >= this.maxLanes) return best;
+    return this.openLane(origin, lanes);
+  }
+
+  private openLane(origin: string, lanes: Lane[]): Lane {
+    const client = new Client(origin, {
       pipelining: 1,
       // Idle keep-alive sockets are dropped after 4 s unless the server says longer,
       // which stays below Node's default 5 s server keep-alive timeout.
@@ -213,6 +280,21 @@ export class HttpClient {
       // Backstop only: the probe's own deadline settles long before this.
       connectTimeout: 30_000,
     });
+    const lane: Lane = { client, busy: 0 };
+    // A lane whose socket is gone and that has nothing queued is dropped: the next
+    // probe opens a fresh one, and an origin nobody probes any more holds nothing.
+    const dropIfIdle = (): void => {
+      if (lane.busy !== 0 || this.closed) return;
+      const i = lanes.indexOf(lane);
+      if (i < 0) return;
+      lanes.splice(i, 1);
+      if (lanes.length === 0 && this.origins.get(origin) === lanes) this.origins.delete(origin);
+      client.destroy().catch(() => {});
+    };
+    client.on("disconnect", dropIfIdle);
+    client.on("connectionError", dropIfIdle);
+    lanes.push(lane);
+    return lane;
   }
 
   /** GET `target` within `opts.timeoutMs`. Never throws, never rejects. */
@@ -222,11 +304,11 @@ export class HttpClient {
     if (opts.signal?.aborted)
       return Promise.resolve({ status: 0, body: null, error: "aborted", duration_ms: 0 });
     return new Promise<HttpOutcome>((resolve) => {
-      const handler = new ProbeRequest(target, opts, this.maxBodyBytes, resolve);
+      const lane = this.laneFor(target.origin);
+      const handler = new ProbeRequest(target, opts, this.maxBodyBytes, lane, resolve);
       try {
-        this.agent.dispatch(
+        lane.client.dispatch(
           {
-            origin: target.origin,
             path: target.path,
             method: "GET",
             headers: target.headers,
@@ -247,7 +329,10 @@ export class HttpClient {
     this.closed = true;
     // destroy, not close: in-flight probes are settled by their own timers, and a
     // hostile peer must not keep the process alive.
-    await this.agent.destroy();
+    const all: Array<Promise<void>> = [];
+    for (const lanes of this.origins.values()) for (const l of lanes) all.push(l.client.destroy());
+    this.origins.clear();
+    await Promise.allSettled(all);
   }
 }
 
