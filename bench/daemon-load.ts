@@ -31,7 +31,8 @@ peers:
 ${peerYaml}
 `,
 );
-const daemon = spawn(process.execPath, ["dist/cli/main.js", "run", "--config", join(dir, "mesh.yaml")], {
+// The same V8 flags the wdmesh executable's shebang sets.
+const daemon = spawn(process.execPath, ["--max-semi-space-size=1", "--optimize-for-size", "dist/cli/main.js", "run", "--config", join(dir, "mesh.yaml")], {
   stdio: ["ignore", "ignore", "inherit"],
 });
 
