@@ -20,6 +20,7 @@ import {
   type TimingOptions,
 } from "./core/options.js";
 import type { ActionResult, EscalationAction, MonitorStats, PeerHealth, ProbeResult } from "./core/types.js";
+import { Listeners } from "./listeners.js";
 import { silentLogger, type Logger } from "./logger.js";
 import { escalationStateChanged, toPeerHealth } from "./peer-health.js";
 import { createProber, probeEndpoint, probeTarget } from "./probe/index.js";
@@ -104,8 +105,8 @@ export class Monitor {
   private gate: RemediationGate | undefined;
   private readonly sem: Semaphore;
   private readonly peers = new Map<string, Peer>();
-  private readonly handlers = new Set<EscalationHandler>();
-  private readonly probeListeners = new Set<ProbeListener>();
+  private readonly handlers: Listeners<[EscalationAction]>;
+  private readonly probeListeners: Listeners<Parameters<ProbeListener>>;
   private readonly lateness = new LatenessRecorder();
   private readonly persisted: Map<string, { state: LadderState; isolation: IsolationRecord | null }>;
   private readonly ownProber: boolean;
@@ -132,6 +133,8 @@ export class Monitor {
     this.sem = new Semaphore(concurrency);
     this.clock = opts.clock ?? systemClock;
     this.logger = opts.logger ?? silentLogger;
+    this.handlers = new Listeners(this.logger, "escalation handler");
+    this.probeListeners = new Listeners(this.logger, "probe listener");
     this.executor = opts.executor ?? createExecutor();
     this.store = opts.store;
     this.random = opts.random ?? Math.random;
@@ -181,18 +184,12 @@ export class Monitor {
 
   /** Subscribes to escalation actions; returns the unsubscribe function. */
   onEscalation(handler: EscalationHandler): () => void {
-    this.handlers.add(handler);
-    return () => {
-      this.handlers.delete(handler);
-    };
+    return this.handlers.add(handler);
   }
 
   /** Observes every probe result and its lateness (metrics). Returns unsubscribe. */
   onProbe(listener: ProbeListener): () => void {
-    this.probeListeners.add(listener);
-    return () => {
-      this.probeListeners.delete(listener);
-    };
+    return this.probeListeners.add(listener);
   }
 
   getPeerStatus(name: string): PeerHealth | undefined {
@@ -440,13 +437,7 @@ export class Monitor {
       this.counters.checks++;
       this.progressAt = this.clock.now();
       if (!result.ok) this.counters.misses++;
-      for (const l of this.probeListeners) {
-        try {
-          l(name, result, lateness);
-        } catch (err) {
-          this.logger.warn({ peer: name, err: String(err) }, "probe listener threw");
-        }
-      }
+      this.probeListeners.emit({ peer: name }, name, result, lateness);
       const event: LadderEvent = result.ok
         ? { type: "probe-ok", durationMs: result.duration_ms }
         : {
@@ -592,17 +583,9 @@ export class Monitor {
       },
       action.reason,
     );
-    for (const h of this.handlers) {
-      try {
-        const r = h({ ...action, result: action.result ? { ...action.result } : undefined });
-        if (r && typeof (r as Promise<void>).then === "function") {
-          (r as Promise<void>).catch((err: unknown) =>
-            this.logger.warn({ peer: action.peer_name, err: String(err) }, "escalation handler rejected"),
-          );
-        }
-      } catch (err) {
-        this.logger.warn({ peer: action.peer_name, err: String(err) }, "escalation handler threw");
-      }
+    // Each handler gets its own copy: one cannot change what the next one sees.
+    if (this.handlers.size > 0) {
+      this.handlers.emit({ peer: action.peer_name }, { ...action, result: action.result ? { ...action.result } : undefined });
     }
   }
 
