@@ -119,6 +119,12 @@ export class SinkWorker {
   private running = false;
   private loop: Promise<void> | null = null;
   private woken = false;
+  /**
+   * Set by start(): the first attempt after a (re)start does not wait out the backoff
+   * the row accumulated before — a restart of the watchdog is a natural moment to try the
+   * receiver again, instead of sleeping up to the 5 min cap on a receiver that is back.
+   */
+  private attemptNow = false;
   private waitCtl: AbortController | null = null;
   private stopCtl: AbortController | null = null;
   /** Previous retry delay of the current head row (decorrelated jitter). */
@@ -163,6 +169,7 @@ export class SinkWorker {
   start(): void {
     if (this.running) return;
     this.running = true;
+    this.attemptNow = true;
     this.stopCtl = new AbortController();
     this.loop = this.run();
   }
@@ -261,7 +268,7 @@ export class SinkWorker {
     if (this.unmarked.length >= this.deliveredBatch) this.flushDelivered();
     const row = this.outbox.head(this.sink.name, this.unmarked.at(-1)?.seq);
     const now = this.clock();
-    if (!row || row.next_attempt_at > now) this.flushDelivered(); // about to wait
+    if (!row || (row.next_attempt_at > now && !this.attemptNow)) this.flushDelivered(); // about to wait
     if (!row) {
       if (this.resender) {
         const due = this.resender.dueIn(now);
@@ -283,7 +290,7 @@ export class SinkWorker {
       this.markDead(row, reason, now);
       return;
     }
-    if (row.next_attempt_at > now) {
+    if (row.next_attempt_at > now && !this.attemptNow) {
       await this.wait(Math.min(row.next_attempt_at, deadAt) - now);
       return;
     }
@@ -306,6 +313,7 @@ export class SinkWorker {
       nowMs: now,
       ...this.amContext(row),
     });
+    this.attemptNow = false;
     const out = await this.post(req);
     this.record(row, out);
     if (out.kind === "delivered") this.resender?.noteDelivered(action.incident_id, row.peer);

@@ -294,3 +294,19 @@ test("invalid sinks are refused at construction with the field named", () => {
     /routing_key/,
   );
 });
+
+test("a (re)started worker tries the head row at once instead of waiting out its old backoff", async () => {
+  const { outbox, script, worker, time } = setup({ random: () => 0.9999999 });
+  const a = outbox.append("hook", makeAction()).action.id;
+  script.plan.set(a, Array.from({ length: 6 }, () => retry()));
+  worker.start();
+  await until(() => script.sent.length === 6, "six failed attempts");
+  await worker.stop();
+  // The row now waits ~64 s; a restart (new process, same outbox) tries right away.
+  const stoppedAt = time.now;
+  worker.start();
+  await until(() => outbox.depth()["hook"]?.pending === 0, "delivered after restart");
+  await worker.stop();
+  assert.equal(script.sent.length, 7);
+  assert.equal((script.sent[6] as Sent).at, stoppedAt, "attempted without waiting");
+});
