@@ -9,7 +9,7 @@ import { requireToken, TokenSet } from "./auth.js";
 import type { ApiBackend, DeliveryFilter } from "./backend.js";
 import { readBody, readJsonObject } from "./body.js";
 import { fromWatchdogError, HttpError, sendError, sendJson, sendJsonText } from "./http-error.js";
-import { peerListPage } from "./peer-list-page.js";
+import { DashboardAssets, sendAsset } from "./dashboard-assets.js";
 import { SseHub } from "./sse.js";
 
 
@@ -32,6 +32,8 @@ export interface ApiServerOptions {
   headersTimeoutMs?: number;
   /** On close(), how long in-flight requests may finish before their sockets are cut, ms. Default 2 000. */
   closeGraceMs?: number;
+  /** Directory holding the dashboard's files, read once here. Default: the package's web/. */
+  webDir?: string;
 }
 
 export interface ApiServer {
@@ -99,6 +101,8 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   // The control token may also read.
   const read = new TokenSet([opts.readToken, opts.readToken ? opts.apiToken : undefined]);
   const hub = new SseHub(backend, opts.sseHeartbeatMs ?? 15_000, opts.maxSseClients ?? 64);
+  const dashboard = new DashboardAssets(opts.webDir);
+  if (dashboard.problem) log.warn({ dir: dashboard.dir }, dashboard.problem);
 
   const peerOp = (ctx: Ctx): string => ctx.params[0] as string;
 
@@ -120,20 +124,30 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         sendJson(res, 200, body);
       },
     },
+    // The dashboard (web/). Open even with node.read_token: its files carry no node data,
+    // and a browser cannot attach a bearer token to a page load; the page reads every
+    // datum through the read routes below, sending the token the operator types in.
     {
       pattern: /^\/$/,
       methods: GET,
-      access: "read",
-      handle: ({ res }) => {
-        const html = peerListPage(backend.mesh());
-        res.writeHead(200, {
-          "Content-Type": "text/html; charset=utf-8",
-          "Cache-Control": "no-store",
-          "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
-          "X-Content-Type-Options": "nosniff",
-          "Content-Length": Buffer.byteLength(html),
-        });
-        res.end(html);
+      access: "open",
+      handle: ({ req, res }) => {
+        const page = dashboard.index;
+        if (!page) throw new HttpError(503, "WDM_UNAVAILABLE", dashboard.problem ?? "the dashboard is unavailable");
+        sendAsset(req, res, page);
+      },
+    },
+    {
+      pattern: /^\/web\/([^/]+)$/,
+      methods: GET,
+      access: "open",
+      handle: ({ req, res, params }) => {
+        const name = params[0] as string;
+        const asset = dashboard.asset(name);
+        if (!asset) {
+          throw new HttpError(404, "WDM_NOT_FOUND", `no dashboard asset ${JSON.stringify(name.slice(0, 100))}; the dashboard is served on GET /`);
+        }
+        sendAsset(req, res, asset);
       },
     },
     { pattern: /^\/v1\/mesh$/, methods: GET, access: "read", handle: ({ res }) => {

@@ -114,7 +114,7 @@ export const nodeSchema = z
       16,
     ).optional(),
     read_token: secret(
-      "Optional bearer token that read endpoints (/v1/*, /metrics, dashboard) then require too; at least 16 characters. Never logged.",
+      "Optional bearer token that read endpoints (/v1/*, /metrics, and so the data the dashboard shows) then require too; the dashboard page itself stays open and asks for the token. At least 16 characters. Never logged.",
       16,
     ).optional(),
   })

@@ -64,7 +64,8 @@ void describe("API auth: read token", () => {
   after(() => h.close());
 
   void test("read routes require the read (or control) token; /health stays open", async () => {
-    for (const path of ["/v1/mesh", "/v1/peers/sidecar", "/v1/events", "/v1/deliveries", "/metrics", "/"]) {
+    // GET / (the dashboard's static page) stays open: see test/api/dashboard-assets.test.ts.
+    for (const path of ["/v1/mesh", "/v1/peers/sidecar", "/v1/events", "/v1/deliveries", "/metrics"]) {
       assert.equal((await getJson(`${h.url}${path}`)).status, 401, path);
       assert.equal((await getJson(`${h.url}${path}`, { headers: bearer("nope") })).status, 401, path);
       assert.equal((await getJson(`${h.url}${path}`, { headers: bearer("read-token") })).status, 200, path);

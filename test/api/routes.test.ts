@@ -195,16 +195,6 @@ void describe("API routes (real listener, fake backend)", () => {
     assert.equal(await r.text(), h.backend.metricsBody);
   });
 
-  void test("GET / lists the peers in HTML, escaped", async () => {
-    const r = await fetch(`${h.url}/`);
-    assert.equal(r.status, 200);
-    assert.match(r.headers.get("content-type") ?? "", /^text\/html/);
-    const html = await r.text();
-    assert.match(html, /<td>sidecar<\/td><td>HEALTHY<\/td>/);
-    assert.ok(html.includes("x&lt;y&gt;"));
-    assert.ok(!html.includes("x<y>"));
-  });
-
   void test("unknown routes are 404, wrong methods 405 with Allow", async () => {
     const nf = await getJson(`${h.url}/v2/nothing`);
     assert.equal(nf.status, 404);

@@ -1,0 +1,826 @@
+// wdmesh dashboard: one ES module, no framework, no build step, served by the node's API
+// under a strict CSP (script-src 'self', no inline code, connect-src 'self').
+//
+// Data flow
+//   - GET /v1/mesh every MESH_EVERY_MS, and again (coalesced) after each journal event.
+//   - Journal events arrive over GET /v1/events/stream, read with fetch() streaming and a
+//     small Server-Sent Events parser rather than EventSource: EventSource cannot send an
+//     Authorization header, and a node with node.read_token needs one. One code path serves
+//     both cases; on reconnect it resumes with ?after=<last seq seen>, so nothing is missed
+//     or shown twice. On load the newest FEED_BACKFILL entries are replayed first.
+//   - An entry is streamed when it is journaled, before its effect has run and its alerts
+//     are sent: entries shown without a result yet, or with deliveries still pending, are
+//     re-read with GET /v1/events (newest FEED_SETTLE_WINDOW only) after each mesh refresh
+//     and updated in place.
+//   - Controls POST /v1/peers/:name/{release,restart,check,silence} with the bearer token.
+//
+// The token is typed once into the token field and kept in sessionStorage only (this tab,
+// gone when it closes): never in the URL, never in localStorage, never logged.
+// Every piece of node data reaches the DOM through textContent or attribute setters; this
+// file never assigns innerHTML.
+/* global document, window, fetch, sessionStorage, clearTimeout, setInterval, TextDecoder, AbortController */
+
+/** How often /v1/mesh is fetched, ms. */
+const MESH_EVERY_MS = 2_000;
+/** Deadline of one /v1/mesh or control request, ms. */
+const REQUEST_TIMEOUT_MS = 5_000;
+/** Most events kept in the feed. */
+const FEED_MAX = 200;
+/** Newest feed entries re-read while their result or deliveries are still open. */
+const FEED_SETTLE_WINDOW = 50;
+/** Actions whose entry gets a result once their effect has run. */
+const EFFECTS = ["restart", "isolate", "release"];
+/** Events replayed into the feed on load. */
+const FEED_BACKFILL = 50;
+/** Event stream reconnect delay: first, and most, ms. */
+const STREAM_BACKOFF_MS = [1_000, 10_000];
+/** A stream that delivers no byte for this long is dropped and reopened, ms (the node sends a keep-alive every 15 s). */
+const STREAM_IDLE_MS = 45_000;
+/** How long a Release / Restart button waits for its confirming second click, ms. */
+const CONFIRM_MS = 4_000;
+/** Duration sent by the "Silence 1h" button. */
+const SILENCE_FOR = "1h";
+const TOKEN_KEY = "wdmesh.token";
+const STATUSES = ["UNKNOWN", "HEALTHY", "DEGRADED", "OFFLINE", "ISOLATED"];
+
+const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
+
+const state = {
+  mesh: null,
+  lastOkAt: 0,
+  /** null when the node answers; else why it does not. */
+  meshProblem: null,
+  /** true while the read routes answer 401. */
+  readAuth: false,
+  meshBusy: false,
+  meshAgain: false,
+  meshSoon: null,
+  lastSeq: 0,
+  streamCtl: null,
+  rows: new Map(),
+  confirm: null,
+  /** Feed entries shown, by seq. */
+  entries: new Map(),
+  settling: false,
+};
+
+// ---------------------------------------------------------------- token
+
+function getToken() {
+  try {
+    return sessionStorage.getItem(TOKEN_KEY) ?? "";
+  } catch {
+    return "";
+  }
+}
+
+function setToken(value) {
+  try {
+    if (value) sessionStorage.setItem(TOKEN_KEY, value);
+    else sessionStorage.removeItem(TOKEN_KEY);
+  } catch {
+    // storage disabled: the token then lives only until the next reload of this page
+    memoryToken = value;
+  }
+  renderTokenState();
+}
+let memoryToken = "";
+const token = () => getToken() || memoryToken;
+
+function authHeaders() {
+  const t = token();
+  return t ? { Authorization: `Bearer ${t}` } : {};
+}
+
+function renderTokenState() {
+  $("token-state").textContent = token() ? "token set (this tab only)" : "no token";
+}
+
+// ---------------------------------------------------------------- DOM helpers
+
+/** createElement with text content and attributes; never parses HTML. */
+function el(tag, opts = {}, ...children) {
+  const e = document.createElement(tag);
+  if (opts.cls) e.className = opts.cls;
+  if (opts.text !== undefined) e.textContent = String(opts.text);
+  if (opts.title) e.title = opts.title;
+  for (const [k, v] of Object.entries(opts.attrs ?? {})) e.setAttribute(k, String(v));
+  for (const c of children) if (c !== null && c !== undefined) e.append(c);
+  return e;
+}
+
+function setText(node, text, title) {
+  const t = String(text);
+  if (node.textContent !== t) node.textContent = t;
+  if (title !== undefined && node.title !== title) node.title = title;
+}
+
+function relTime(iso, now) {
+  if (!iso) return "never";
+  const t = Date.parse(iso);
+  if (Number.isNaN(t)) return String(iso);
+  const s = Math.round((now - t) / 1000);
+  const abs = Math.abs(s);
+  const span =
+    abs < 60
+      ? `${abs}s`
+      : abs < 3600
+        ? `${Math.floor(abs / 60)}m`
+        : abs < 86_400
+          ? `${Math.floor(abs / 3600)}h ${Math.floor((abs % 3600) / 60)}m`
+          : `${Math.floor(abs / 86_400)}d`;
+  if (abs <= 1) return "just now";
+  return s >= 0 ? `${span} ago` : `in ${span}`;
+}
+
+const fullTime = (iso) => {
+  const t = Date.parse(iso ?? "");
+  return Number.isNaN(t) ? "" : new Date(t).toLocaleString();
+};
+const clockTime = (iso) => {
+  const t = Date.parse(iso ?? "");
+  return Number.isNaN(t) ? String(iso) : new Date(t).toLocaleTimeString([], { hour12: false });
+};
+
+function badge(status) {
+  const s = STATUSES.includes(status) ? status : "UNKNOWN";
+  return el("span", { cls: `badge st-${s.toLowerCase()}`, text: String(status) });
+}
+
+// ---------------------------------------------------------------- HTTP
+
+async function request(path, init = {}) {
+  const ctl = new AbortController();
+  const timer = setTimeout(() => ctl.abort(), REQUEST_TIMEOUT_MS);
+  try {
+    return await fetch(path, {
+      cache: "no-store",
+      ...init,
+      headers: { ...authHeaders(), ...(init.headers ?? {}) },
+      signal: ctl.signal,
+    });
+  } catch (e) {
+    throw new Error(
+      e && e.name === "AbortError" ? `no answer within ${REQUEST_TIMEOUT_MS / 1000} s` : "connection failed",
+    );
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The node's own error message ({"error":{"message"}}), or the HTTP status. */
+async function errorMessage(res) {
+  try {
+    const body = await res.json();
+    if (body && body.error && typeof body.error.message === "string") return body.error.message;
+  } catch {
+    // not JSON
+  }
+  return `HTTP ${res.status}`;
+}
+
+// ---------------------------------------------------------------- mesh
+
+async function refreshMesh() {
+  if (state.meshBusy) {
+    state.meshAgain = true;
+    return;
+  }
+  state.meshBusy = true;
+  try {
+    const res = await request("/v1/mesh");
+    if (res.status === 401) {
+      state.readAuth = true;
+      state.meshProblem = null;
+      renderBanner(await errorMessage(res));
+      return;
+    }
+    if (!res.ok) throw new Error(`HTTP ${res.status}: ${await errorMessage(res)}`);
+    const mesh = await res.json();
+    state.mesh = mesh;
+    state.lastOkAt = Date.now();
+    state.meshProblem = null;
+    state.readAuth = false;
+    render();
+    void settleFeed();
+  } catch (e) {
+    state.meshProblem = e instanceof Error ? e.message : String(e);
+    renderBanner();
+  } finally {
+    state.meshBusy = false;
+    if (state.meshAgain) {
+      state.meshAgain = false;
+      void refreshMesh();
+    }
+  }
+}
+
+/** Coalesces bursts (a replay of many events) into one refresh. */
+function refreshMeshSoon() {
+  if (state.meshSoon !== null) return;
+  state.meshSoon = setTimeout(() => {
+    state.meshSoon = null;
+    void refreshMesh();
+  }, 100);
+}
+
+function renderBanner(authMessage) {
+  const banner = $("banner");
+  const conn = $("conn");
+  document.body.classList.toggle("stale", state.meshProblem !== null || state.readAuth);
+  if (state.readAuth) {
+    banner.hidden = false;
+    banner.className = "banner warn";
+    banner.textContent =
+      `This node requires a token to read (node.read_token): enter it in the API token field above.` +
+      (authMessage ? ` The node said: ${authMessage}` : "");
+    conn.className = "conn conn-auth";
+    conn.textContent = "token needed";
+  } else if (state.meshProblem !== null) {
+    banner.hidden = false;
+    banner.className = "banner error";
+    const age = state.lastOkAt
+      ? ` The data below is from ${relTime(new Date(state.lastOkAt).toISOString(), Date.now()).replace(" ago", "")} ago.`
+      : "";
+    banner.textContent = `Cannot reach the node at ${window.location.host} (${state.meshProblem}). Retrying every ${MESH_EVERY_MS / 1000} s.${age}`;
+    conn.className = "conn conn-down";
+    conn.textContent = "unreachable";
+  } else {
+    banner.hidden = true;
+    banner.textContent = "";
+    conn.className = "conn conn-up";
+    conn.textContent = "live";
+  }
+}
+
+function render() {
+  const mesh = state.mesh;
+  if (!mesh) return;
+  const now = Date.now();
+  renderBanner();
+  setText($("node-name"), mesh.node ?? mesh.self ?? "?");
+  document.title = `wdmesh · ${mesh.node ?? mesh.self ?? "?"}`;
+  setText($("updated"), `updated ${new Date(state.lastOkAt).toLocaleTimeString([], { hour12: false })}`);
+  renderPeers(mesh.peers ?? [], now);
+  renderMembers(mesh.members ?? [], now);
+  renderStats(mesh.stats, mesh.scheduler);
+}
+
+// ---------------------------------------------------------------- peers
+
+const COLS = [
+  "name",
+  "status",
+  "misses",
+  "restarts",
+  "seen",
+  "latency",
+  "error",
+  "owner",
+  "silenced",
+  "actions",
+];
+const LABELS = [
+  "Peer",
+  "Status",
+  "Misses",
+  "Restarts",
+  "Last seen",
+  "Latency",
+  "Last error",
+  "Owner",
+  "Silenced until",
+  "Actions",
+];
+const OPS = [
+  { op: "release", label: "Release", confirm: true },
+  { op: "restart", label: "Restart", confirm: true },
+  { op: "check", label: "Check", confirm: false },
+  { op: "silence", label: "Silence 1h", confirm: false },
+];
+
+function makeRow(name) {
+  const tr = el("tr");
+  tr.dataset.peer = name;
+  const cells = {};
+  COLS.forEach((c, i) => {
+    const cell = el(c === "name" ? "th" : "td", { cls: `c-${c}` });
+    if (c === "name") cell.setAttribute("scope", "row");
+    cell.dataset.label = LABELS[i];
+    cells[c] = cell;
+    tr.append(cell);
+  });
+  const buttons = {};
+  const group = el("div", { cls: "ops", attrs: { role: "group", "aria-label": `Controls for ${name}` } });
+  for (const spec of OPS) {
+    const b = el("button", { cls: `op op-${spec.op}`, text: spec.label, attrs: { type: "button" } });
+    b.dataset.op = spec.op;
+    b.addEventListener("click", () => onOp(name, spec, b));
+    buttons[spec.op] = b;
+    group.append(b);
+  }
+  cells.actions.append(group);
+  return { tr, cells, buttons };
+}
+
+function renderPeers(peers, now) {
+  const body = $("peers-body");
+  setText($("peer-count"), `(${peers.length})`);
+  const seen = new Set();
+  let prev = null;
+  for (const p of peers) {
+    const name = String(p.name);
+    seen.add(name);
+    let row = state.rows.get(name);
+    if (!row) {
+      row = makeRow(name);
+      state.rows.set(name, row);
+    }
+    // keep table order = API order, moving rows only when needed (keeps focus on buttons)
+    const want = prev ? prev.nextSibling : body.firstChild;
+    if (want !== row.tr) body.insertBefore(row.tr, want);
+    prev = row.tr;
+    updateRow(row, p, now);
+  }
+  for (const [name, row] of state.rows) {
+    if (!seen.has(name)) {
+      row.tr.remove();
+      state.rows.delete(name);
+    }
+  }
+  if (peers.length === 0 && !body.querySelector(".empty")) {
+    body.append(
+      el(
+        "tr",
+        { cls: "empty" },
+        el("td", { text: "This node watches no peers.", attrs: { colspan: COLS.length } }),
+      ),
+    );
+  } else if (peers.length > 0) {
+    body.querySelector(".empty")?.remove();
+  }
+}
+
+function updateRow(row, p, now) {
+  const c = row.cells;
+  const status = STATUSES.includes(p.status) ? p.status : "UNKNOWN";
+  row.tr.className = `st-row-${status.toLowerCase()}`;
+  setText(c.name, p.name, p.endpoint ? `probe: ${p.endpoint}` : "");
+  const b = c.status.firstChild;
+  if (!b || b.textContent !== String(p.status)) c.status.replaceChildren(badge(p.status));
+  setText(c.misses, p.missed_count ?? 0);
+  setText(c.restarts, p.restart_count ?? 0, p.last_restart ? `last restart ${fullTime(p.last_restart)}` : "");
+  setText(c.seen, relTime(p.last_seen, now), p.last_seen ? fullTime(p.last_seen) : "");
+  setText(c.latency, p.last_seen ? `${p.response_time_ms} ms` : "—");
+  setText(c.error, p.last_error ?? "", p.last_error ?? "");
+  setText(c.owner, p.owner ?? "—");
+  const silenced = p.silenced_until && Date.parse(p.silenced_until) > now;
+  setText(
+    c.silenced,
+    silenced ? relTime(p.silenced_until, now) : "—",
+    silenced ? fullTime(p.silenced_until) : "",
+  );
+  row.silenced = silenced;
+  const sb = row.buttons.silence;
+  if (!sb.disabled && !(state.confirm && state.confirm.button === sb))
+    setText(sb, silenced ? "Unsilence" : "Silence 1h");
+  row.buttons.release.classList.toggle("hot", status === "ISOLATED");
+}
+
+// ---------------------------------------------------------------- controls
+
+function showOp(text, kind) {
+  const s = $("op-status");
+  s.className = `op-status ${kind}`;
+  s.textContent = text;
+}
+
+function controlRefusal(status, message) {
+  if (status === 403)
+    return `control endpoints are disabled: set node.api_token in this node's config (${message})`;
+  if (!token())
+    return `enter the API token (node.api_token) in the field above to use the controls (${message})`;
+  return `the API token was refused (401): it must equal node.api_token of this node (${message})`;
+}
+
+function resetConfirm() {
+  if (!state.confirm) return;
+  clearTimeout(state.confirm.timer);
+  const { button, label } = state.confirm;
+  button.classList.remove("confirming");
+  button.textContent = label;
+  state.confirm = null;
+}
+
+function onOp(name, spec, button) {
+  if (button.disabled) return;
+  if (spec.confirm && !(state.confirm && state.confirm.button === button)) {
+    resetConfirm();
+    const label = button.textContent;
+    button.textContent = `Confirm ${spec.op}?`;
+    button.classList.add("confirming");
+    state.confirm = { button, label, timer: setTimeout(resetConfirm, CONFIRM_MS) };
+    return;
+  }
+  resetConfirm();
+  void runOp(name, spec, button);
+}
+
+async function runOp(name, spec, button) {
+  const row = state.rows.get(name);
+  const unsilence = spec.op === "silence" && row && row.silenced;
+  const what = unsilence ? "unsilence" : spec.op;
+  button.disabled = true;
+  showOp(`${what} ${name}: sending…`, "busy");
+  try {
+    const init = { method: "POST" };
+    if (spec.op === "silence") {
+      init.headers = { "Content-Type": "application/json" };
+      init.body = JSON.stringify({ for: unsilence ? "0" : SILENCE_FOR });
+    }
+    const res = await request(`/v1/peers/${encodeURIComponent(name)}/${spec.op}`, init);
+    if (res.status === 401 || res.status === 403) {
+      showOp(`${what} ${name} refused: ${controlRefusal(res.status, await errorMessage(res))}`, "error");
+      return;
+    }
+    if (!res.ok) {
+      showOp(`${what} ${name} failed (HTTP ${res.status}): ${await errorMessage(res)}`, "error");
+      return;
+    }
+    const out = await res.json();
+    showOp(
+      `${what} ${name}: ${describeOutcome(spec.op, out, unsilence)}`,
+      out && out.result && out.result.ok === false ? "error" : "ok",
+    );
+  } catch (e) {
+    showOp(`${what} ${name}: ${e instanceof Error ? e.message : String(e)}`, "error");
+  } finally {
+    button.disabled = false;
+    void refreshMesh();
+  }
+}
+
+function describeOutcome(op, out, unsilence) {
+  if (op === "check") return `probed: ${out.status}${out.last_error ? ` (${out.last_error})` : ""}`;
+  if (op === "silence") return unsilence ? "silence ended" : `silenced until ${fullTime(out.silenced_until)}`;
+  const r = out && out.result;
+  if (r && r.ok === false) return `${out.action} failed: ${r.error ?? "no reason given"}`;
+  return `${out.action ?? op} done${r && r.detail ? ` (${r.detail})` : ""}`;
+}
+
+// ---------------------------------------------------------------- members and stats
+
+function renderMembers(members, now) {
+  const body = $("members-body");
+  const rows = members.map((m) =>
+    el(
+      "tr",
+      {},
+      el("th", { text: m.name, title: m.url ?? "", attrs: { scope: "row", "data-label": "Member" } }),
+      el("td", { attrs: { "data-label": "Status" } }, badge(m.status)),
+      el("td", {
+        text: relTime(m.last_seen, now),
+        title: fullTime(m.last_seen),
+        attrs: { "data-label": "Last seen" },
+      }),
+      el("td", {
+        text: typeof m.view_age_ms === "number" ? fmtMs(m.view_age_ms) : "no view",
+        attrs: { "data-label": "View age" },
+      }),
+    ),
+  );
+  if (rows.length === 0)
+    rows.push(
+      el(
+        "tr",
+        { cls: "empty" },
+        el("td", { text: "Not in a mesh (no mesh.members).", attrs: { colspan: 4 } }),
+      ),
+    );
+  body.replaceChildren(...rows);
+}
+
+function fmtMs(ms) {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 120_000) return `${(ms / 1000).toFixed(1)} s`;
+  return `${Math.round(ms / 60_000)} min`;
+}
+
+function stat(label, value, title) {
+  return [
+    el("div", { cls: "stat" }, el("dt", { text: label }), el("dd", { text: value, title: title ?? "" })),
+  ];
+}
+
+function renderStats(stats, sched) {
+  const s = stats ?? {};
+  $("stats").replaceChildren(
+    ...stat("checks", s.total_checks ?? 0),
+    ...stat("misses", s.total_misses ?? 0),
+    ...stat("restarts", s.total_restarts ?? 0),
+    ...stat("isolations", s.total_isolations ?? 0),
+    ...stat("peers", s.peer_count ?? 0),
+    ...stat(
+      "up since",
+      s.started_at ? relTime(s.started_at, Date.now()).replace(" ago", "") : "?",
+      fullTime(s.started_at),
+    ),
+  );
+  if (!sched) {
+    $("sched").replaceChildren(...stat("lateness", "not reported"));
+    return;
+  }
+  const l = sched.lateness ?? {};
+  $("sched").replaceChildren(
+    ...stat("in flight", sched.in_flight ?? 0),
+    ...stat("queued", sched.queued ?? 0),
+    ...stat("late p50", `${l.p50_ms ?? 0} ms`),
+    ...stat("late p99", `${l.p99_ms ?? 0} ms`),
+    ...stat("late max", `${l.max_ms ?? 0} ms`, `over the last ${l.samples ?? 0} probes`),
+  );
+}
+
+// ---------------------------------------------------------------- event feed
+
+function setFeedState(text) {
+  setText($("feed-state"), text);
+}
+
+function deliveriesNode(deliveries) {
+  if (!Array.isArray(deliveries) || deliveries.length === 0) return null;
+  const n = { pending: 0, delivered: 0, dead: 0 };
+  for (const d of deliveries) if (d && d.state in n) n[d.state] += 1;
+  const span = el("span", { cls: "ev-deliv" });
+  const dead = deliveries.filter((d) => d && d.state === "dead");
+  if (n.dead)
+    span.append(
+      el("span", {
+        cls: "dl-dead",
+        text: `${n.dead} dead`,
+        title: dead.map((d) => `${d.sink}: ${d.last_error ?? "?"}`).join("\n"),
+      }),
+      " ",
+    );
+  if (n.pending) span.append(el("span", { cls: "dl-pending", text: `${n.pending} pending` }), " ");
+  if (n.delivered) span.append(el("span", { cls: "dl-ok", text: `${n.delivered} delivered` }));
+  span.title = deliveries.map((d) => `${d.sink}: ${d.state}`).join("\n");
+  return el("span", { cls: "ev-field" }, "alerts: ", span);
+}
+
+function eventItem(e) {
+  const sev = String(e.severity ?? "INFO");
+  const li = el("li", { cls: `ev sev-${sev.toLowerCase()}` });
+  li.dataset.seq = String(e.seq);
+  const head = el(
+    "div",
+    { cls: "ev-head" },
+    el("time", {
+      text: clockTime(e.timestamp),
+      title: fullTime(e.timestamp),
+      attrs: { datetime: String(e.timestamp ?? "") },
+    }),
+    el("span", { cls: `sev sev-${sev.toLowerCase()}`, text: sev }),
+    el("span", { cls: "ev-action", text: String(e.action ?? "") }),
+    el("span", { cls: "ev-peer", text: String(e.peer_name ?? "") }),
+  );
+  if (e.result) {
+    head.append(
+      el("span", {
+        cls: e.result.ok ? "ev-ok" : "ev-failed",
+        text: e.result.ok ? "ok" : `failed${e.result.error ? `: ${e.result.error}` : ""}`,
+        title: e.result.detail ?? "",
+      }),
+    );
+  }
+  const d = deliveriesNode(e.deliveries);
+  if (d) head.append(d);
+  if (state.mesh && e.node && e.node !== state.mesh.node)
+    head.append(el("span", { cls: "ev-node", text: `by ${e.node}` }));
+  li.append(head, el("div", { cls: "ev-reason", text: String(e.reason ?? "") }));
+  return li;
+}
+
+function addEvent(e) {
+  if (typeof e !== "object" || e === null || typeof e.seq !== "number") return;
+  if (e.seq > state.lastSeq) state.lastSeq = e.seq;
+  const list = $("events");
+  if (state.entries.has(e.seq)) return;
+  let before = list.firstElementChild;
+  while (before && Number(before.dataset.seq) > e.seq) before = before.nextElementSibling;
+  list.insertBefore(eventItem(e), before);
+  state.entries.set(e.seq, e);
+  while (list.children.length > FEED_MAX) {
+    state.entries.delete(Number(list.lastElementChild.dataset.seq));
+    list.lastElementChild.remove();
+  }
+  list.querySelector(".empty")?.remove();
+}
+
+const unsettled = (e) =>
+  (EFFECTS.includes(e.action) && !e.result) ||
+  (Array.isArray(e.deliveries) && e.deliveries.some((d) => d && d.state === "pending"));
+
+/** Re-reads the newest entries whose result or deliveries were still open, and redraws those that changed. */
+async function settleFeed() {
+  if (state.settling) return;
+  const open = [...state.entries.keys()]
+    .sort((a, b) => b - a)
+    .slice(0, FEED_SETTLE_WINDOW)
+    .filter((seq) => unsettled(state.entries.get(seq)));
+  if (open.length === 0) return;
+  state.settling = true;
+  try {
+    const from = Math.min(...open);
+    const res = await request(
+      `/v1/events?after=${from - 1}&limit=${Math.min(1000, Math.max(...open) - from + 1)}`,
+    );
+    if (!res.ok) return;
+    const list = $("events");
+    for (const e of await res.json()) {
+      const old = state.entries.get(e && e.seq);
+      if (
+        !old ||
+        JSON.stringify(old.result) + JSON.stringify(old.deliveries) ===
+          JSON.stringify(e.result) + JSON.stringify(e.deliveries)
+      )
+        continue;
+      const li = [...list.children].find((c) => Number(c.dataset.seq) === e.seq);
+      if (!li) continue;
+      state.entries.set(e.seq, e);
+      li.replaceWith(eventItem(e));
+    }
+  } catch {
+    // the next mesh refresh tries again
+  } finally {
+    state.settling = false;
+  }
+}
+
+/** Newest journal seq: /v1/events?after=N&limit=1 is empty iff N >= it, so gallop then bisect. */
+async function newestSeq() {
+  const has = async (n) => {
+    const res = await request(`/v1/events?after=${n}&limit=1`);
+    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    return (await res.json()).length > 0;
+  };
+  if (!(await has(0))) return 0;
+  let lo = 0;
+  let hi = 1;
+  while (hi < Number.MAX_SAFE_INTEGER && (await has(hi))) {
+    lo = hi;
+    hi *= 2;
+  }
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (await has(mid)) lo = mid;
+    else hi = mid;
+  }
+  return hi;
+}
+
+/** Reads a text/event-stream body, calling onEvent(id, type, data) per event. Resolves when it ends. */
+async function readSse(body, onEvent, onBytes) {
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
+  let buf = "";
+  let data = [];
+  let type = "";
+  let id = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    onBytes();
+    buf += decoder.decode(value, { stream: true });
+    let nl;
+    while ((nl = buf.search(/\r\n|\r|\n/)) >= 0) {
+      if (buf[nl] === "\r" && nl === buf.length - 1) break; // maybe \r\n split across chunks
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + (buf.startsWith("\r\n", nl) ? 2 : 1));
+      if (line === "") {
+        if (data.length > 0) onEvent(id, type || "message", data.join("\n"));
+        data = [];
+        type = "";
+        continue;
+      }
+      if (line.startsWith(":")) continue;
+      const colon = line.indexOf(":");
+      const field = colon < 0 ? line : line.slice(0, colon);
+      let value = colon < 0 ? "" : line.slice(colon + 1);
+      if (value.startsWith(" ")) value = value.slice(1);
+      if (field === "data") data.push(value);
+      else if (field === "event") type = value;
+      else if (field === "id") id = value;
+    }
+  }
+}
+
+/** Waits ms, or less when restartStream() wakes it. */
+let wakeStream = null;
+const nap = (ms) =>
+  new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    wakeStream = () => {
+      clearTimeout(t);
+      resolve();
+    };
+  });
+
+async function streamLoop() {
+  let backoff = STREAM_BACKOFF_MS[0];
+  let backfilled = false;
+  for (;;) {
+    const ctl = new AbortController();
+    state.streamCtl = ctl;
+    let idle = null;
+    const touch = () => {
+      clearTimeout(idle);
+      idle = setTimeout(() => ctl.abort(), STREAM_IDLE_MS);
+    };
+    try {
+      if (!backfilled) {
+        const newest = await newestSeq();
+        state.lastSeq = Math.max(state.lastSeq, newest - FEED_BACKFILL);
+        backfilled = true;
+      }
+      touch();
+      const res = await fetch(`/v1/events/stream?after=${state.lastSeq}`, {
+        headers: { ...authHeaders(), Accept: "text/event-stream" },
+        cache: "no-store",
+        signal: ctl.signal,
+      });
+      if (res.status === 401) {
+        await res.body?.cancel();
+        setFeedState("— needs the read token");
+      } else if (!res.ok || !res.body) {
+        await res.body?.cancel();
+        setFeedState(`— stream refused (HTTP ${res.status}), retrying`);
+      } else {
+        setFeedState("— live");
+        backoff = STREAM_BACKOFF_MS[0];
+        await readSse(
+          res.body,
+          (_id, type, data) => {
+            if (type !== "escalation") return;
+            try {
+              addEvent(JSON.parse(data));
+            } catch {
+              return;
+            }
+            refreshMeshSoon();
+          },
+          touch,
+        );
+        setFeedState("— stream ended, reconnecting");
+      }
+    } catch {
+      setFeedState(
+        ctl.signal.aborted && state.streamCtl !== ctl ? "— reconnecting" : "— disconnected, reconnecting",
+      );
+    } finally {
+      clearTimeout(idle);
+    }
+    if (state.streamCtl === ctl) {
+      await nap(backoff);
+      wakeStream = null;
+      backoff = state.streamCtl === ctl ? Math.min(backoff * 2, STREAM_BACKOFF_MS[1]) : STREAM_BACKOFF_MS[0];
+    } else {
+      backoff = STREAM_BACKOFF_MS[0];
+    }
+  }
+}
+
+/** Reopens the stream now (after a token change). */
+function restartStream() {
+  const ctl = state.streamCtl;
+  state.streamCtl = null;
+  ctl?.abort();
+  wakeStream?.();
+}
+
+// ---------------------------------------------------------------- start
+
+function start() {
+  renderTokenState();
+  $("token-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const input = /** @type {HTMLInputElement} */ ($("token-input"));
+    const value = input.value.trim();
+    input.value = "";
+    setToken(value);
+    showOp(value ? "token set for this tab; it is sent only to this node" : "token cleared", "ok");
+    void refreshMesh();
+    restartStream();
+  });
+  $("token-forget").addEventListener("click", () => {
+    setToken("");
+    showOp("token forgotten", "ok");
+    void refreshMesh();
+    restartStream();
+  });
+  $("events").append(el("li", { cls: "empty", text: "No events yet." }));
+  void refreshMesh();
+  setInterval(() => void refreshMesh(), MESH_EVERY_MS);
+  void streamLoop();
+}
+
+start();
