@@ -36,6 +36,12 @@ const daemon = spawn(process.execPath, ["--max-semi-space-size=1", "--optimize-f
   stdio: ["ignore", "ignore", "inherit"],
 });
 
+// Whatever happens below, the daemon and the peer servers do not outlive the bench.
+process.once("exit", () => {
+  daemon.kill("SIGKILL");
+  servers.stop();
+});
+
 async function get(path: string): Promise<string> {
   const r = await fetch(url + path, { headers: { connection: "close" } });
   return r.text();

@@ -2,7 +2,7 @@
 // escalation, twenty times, restarted after each: counters never go back, ISOLATED
 // stays, no restart step runs twice, the journal verifies. Then: a corrupted state
 // file is a clear startup error that leaves the file as it was.
-import { test } from "node:test";
+import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -25,8 +25,16 @@ async function deadPort(): Promise<number> {
   return port;
 }
 
+/** Daemons still running; killed when a test ends, pass or fail, so nothing hangs the run. */
+const running = new Set<ChildProcess>();
+after(() => {
+  for (const c of running) c.kill("SIGKILL");
+});
+
 function run(config: string): { child: ChildProcess; output: () => string } {
   const child = spawn(process.execPath, [CLI, "run", "--config", config], { stdio: ["ignore", "pipe", "pipe"] });
+  running.add(child);
+  child.once("exit", () => running.delete(child));
   let out = "";
   child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
   child.stderr?.on("data", (d: Buffer) => (out += d.toString()));
@@ -129,7 +137,11 @@ alerts:
     });
   });
   await new Promise<void>((r) => rx.listen(alertPort, "127.0.0.1", r));
-  t.after(() => new Promise<void>((r) => rx.close(() => r())));
+  t.after(() => {
+    for (const c of running) c.kill("SIGKILL");
+    rx.closeAllConnections();
+    return new Promise<void>((r) => rx.close(() => r()));
+  });
   const last = run(config);
   assert.ok(await waitFor(() => last.output().includes("wdmesh node running"), 15_000), last.output());
   const journalIds = readState(join(dir, "data")).journal.map((e) => e.id);
