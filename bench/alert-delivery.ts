@@ -51,11 +51,19 @@ function commit(store: Outbox, actions: EscalationAction[]): void {
     for (const a of actions) store.append("architect", a);
     return;
   }
-  (store as SqliteStore).commit({ peer: "sidecar", state: { ...initialState(), status: "DEGRADED" }, actions, snapshot: makePeer("sidecar"), effects: [] });
+  (store as SqliteStore).commit({
+    peer: "sidecar",
+    state: { ...initialState(), status: "DEGRADED" },
+    actions,
+    snapshot: makePeer("sidecar"),
+    effects: [],
+  });
 }
 
 function pct(sorted: number[], p: number): number {
-  return Number((sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN).toFixed(2));
+  return Number(
+    (sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN).toFixed(2),
+  );
 }
 
 async function until(cond: () => boolean, timeoutMs: number): Promise<boolean> {
@@ -84,7 +92,11 @@ function world(rx: Receiver) {
     ? Object.assign(new MemoryOutbox(), { close() {} })
     : SqliteStore.open({ dataDir: dir, node: "immune", sinks: [{ name: "architect", minSeverity: "INFO" }] });
   // Compressed retries so the drain starts within ~100 ms of the receiver coming back.
-  const alerting = createAlerting({ sinks: [sink], outbox: store, backoff: { initialMs: 20, maxMs: 100, minMs: 10 } });
+  const alerting = createAlerting({
+    sinks: [sink],
+    outbox: store,
+    backoff: { initialMs: 20, maxMs: 100, minMs: 10 },
+  });
   return { dir, store, alerting };
 }
 
@@ -96,7 +108,8 @@ async function latency() {
   for (let i = 0; i < EVENTS; i++) {
     const t0 = performance.now();
     commit(store, [action()]);
-    if (!(await until(() => rx.requests.length > i, 10_000))) throw new Error(`event ${i} not delivered within 10 s`);
+    if (!(await until(() => rx.requests.length > i, 10_000)))
+      throw new Error(`event ${i} not delivered within 10 s`);
     lat.push((rx.requests[i]?.at ?? NaN) - t0);
   }
   await alerting.stop();
@@ -114,12 +127,16 @@ async function drain() {
   const { dir, store, alerting } = world(rx);
   alerting.start();
   const tc = performance.now();
-  for (let i = 0; i < BACKLOG; i += PER_COMMIT) commit(store, Array.from({ length: Math.min(PER_COMMIT, BACKLOG - i) }, action));
+  for (let i = 0; i < BACKLOG; i += PER_COMMIT)
+    commit(store, Array.from({ length: Math.min(PER_COMMIT, BACKLOG - i) }, action));
   const commitMs = performance.now() - tc;
   const pendingBefore = store.depth()["architect"]?.pending ?? 0;
   await rx.start(port);
   const t0 = performance.now();
-  const done = await until(() => rx.requests.length >= pendingBefore && (store.depth()["architect"]?.pending ?? 0) === 0, 300_000);
+  const done = await until(
+    () => rx.requests.length >= pendingBefore && (store.depth()["architect"]?.pending ?? 0) === 0,
+    300_000,
+  );
   const ms = performance.now() - t0;
   const received = rx.requests.length;
   const unique = new Set(rx.requests.map((r) => r.headers["idempotency-key"])).size;

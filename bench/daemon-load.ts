@@ -32,9 +32,20 @@ ${peerYaml}
 `,
 );
 // The same V8 flags the wdmesh executable's shebang sets.
-const daemon = spawn(process.execPath, ["--max-semi-space-size=1", "--optimize-for-size", "dist/cli/main.js", "run", "--config", join(dir, "mesh.yaml")], {
-  stdio: ["ignore", "ignore", "inherit"],
-});
+const daemon = spawn(
+  process.execPath,
+  [
+    "--max-semi-space-size=1",
+    "--optimize-for-size",
+    "dist/cli/main.js",
+    "run",
+    "--config",
+    join(dir, "mesh.yaml"),
+  ],
+  {
+    stdio: ["ignore", "ignore", "inherit"],
+  },
+);
 
 // Whatever happens below, the daemon and the peer servers do not outlive the bench.
 process.once("exit", () => {
@@ -76,10 +87,17 @@ const m0 = JSON.parse(await get("/v1/mesh")) as Mesh;
 const h0 = lateness(await get("/metrics"));
 const script = join(dir, "pace.lua");
 // Each connection waits between requests so that the total is about `rate` req/s.
-writeFileSync(script, `function delay() return ${Math.max(0, Math.floor((1000 * connections) / rate) - 2)} end\n`);
-const wrkOut = execFileSync("wrk", ["-t2", `-c${connections}`, `-d${seconds}s`, "-s", script, `${url}/v1/mesh`], {
-  encoding: "utf8",
-});
+writeFileSync(
+  script,
+  `function delay() return ${Math.max(0, Math.floor((1000 * connections) / rate) - 2)} end\n`,
+);
+const wrkOut = execFileSync(
+  "wrk",
+  ["-t2", `-c${connections}`, `-d${seconds}s`, "-s", script, `${url}/v1/mesh`],
+  {
+    encoding: "utf8",
+  },
+);
 const m1 = JSON.parse(await get("/v1/mesh")) as Mesh;
 const h1 = lateness(await get("/metrics"));
 const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${daemon.pid}/status`, "utf8"))?.[1];

@@ -26,7 +26,14 @@ await round.checkAllPeers();
 const roundMs = performance.now() - t0;
 const cpu = process.cpuUsage(cpu0);
 const healthy = round.allPeers().filter((p) => p.status === "HEALTHY").length;
-const hungErrors = [...new Set(round.allPeers().filter((p) => p.status !== "HEALTHY").map((p) => p.last_error))];
+const hungErrors = [
+  ...new Set(
+    round
+      .allPeers()
+      .filter((p) => p.status !== "HEALTHY")
+      .map((p) => p.last_error),
+  ),
+];
 await round.stop();
 
 const live = build({ interval: "1s", timeout: "900ms" });

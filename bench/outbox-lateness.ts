@@ -64,9 +64,18 @@ const alerting = createAlerting({
   backoff: { initialMs: 10, maxMs: 100, minMs: 10 },
   deliveredBatch: DELIVERED_BATCH,
 });
-const monitor = new Monitor({ selfName: "bench", interval: "1s", timeout: "900ms", missedBeforeRestart: 1_000, store });
+const monitor = new Monitor({
+  selfName: "bench",
+  interval: "1s",
+  timeout: "900ms",
+  missedBeforeRestart: 1_000,
+  store,
+});
 for (let i = 0; i < PEERS; i++) {
-  monitor.registerPeer(`p${String(i).padStart(4, "0")}`, `http://127.0.0.1:${servers.ports[i % servers.ports.length]}/health/${i}`);
+  monitor.registerPeer(
+    `p${String(i).padStart(4, "0")}`,
+    `http://127.0.0.1:${servers.ports[i % servers.ports.length]}/health/${i}`,
+  );
 }
 
 // ---- measurement windows ----
@@ -173,7 +182,11 @@ for (let i = 0; i < BACKLOG; i += PER_COMMIT) {
   });
   await yieldLoop();
 }
-const fill = { ...closeWindow(performance.now() - tf), commits: Math.ceil(BACKLOG / PER_COMMIT), actions_per_commit: PER_COMMIT };
+const fill = {
+  ...closeWindow(performance.now() - tf),
+  commits: Math.ceil(BACKLOG / PER_COMMIT),
+  actions_per_commit: PER_COMMIT,
+};
 
 const pendingBefore = store.depth()[SINK]?.pending ?? 0;
 const down = { ...(await phase(PHASE_S)), pending: store.depth()[SINK]?.pending ?? 0 };

@@ -69,5 +69,8 @@ try {
   await ns.shutdown();
 }
 const sorted = [...samples].sort((a, b) => a - b);
-const q = (p: number): number => sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)] as number;
-console.log(JSON.stringify({ runs: samples.length, p50_ms: q(0.5), p90_ms: q(0.9), max_ms: q(1), samples_ms: samples }));
+const q = (p: number): number =>
+  sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)] as number;
+console.log(
+  JSON.stringify({ runs: samples.length, p50_ms: q(0.5), p90_ms: q(0.9), max_ms: q(1), samples_ms: samples }),
+);

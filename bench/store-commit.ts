@@ -40,7 +40,13 @@ function withStore<T>(sync: SyncMode, fn: (s: SqliteStore) => T): T {
   }
 }
 
-function commits(sync: SyncMode): { commits: number; seconds: number; per_second: number; mean_ms: number; p99_ms: number } {
+function commits(sync: SyncMode): {
+  commits: number;
+  seconds: number;
+  per_second: number;
+  mean_ms: number;
+  p99_ms: number;
+} {
   return withStore(sync, (s) => {
     const lat: number[] = [];
     const t0 = performance.now();
@@ -69,12 +75,18 @@ function saveStates(): { calls: number; calls_per_second: number; peers: number;
     const base = initialState();
     const calls = 1_000_000;
     const t0 = performance.now();
-    for (let i = 0; i < calls; i++) s.saveState(`p${i % PEERS}`, { ...base, status: "HEALTHY", lastSeenAt: i, responseTimeMs: i % 50 });
+    for (let i = 0; i < calls; i++)
+      s.saveState(`p${i % PEERS}`, { ...base, status: "HEALTHY", lastSeenAt: i, responseTimeMs: i % 50 });
     const seconds = (performance.now() - t0) / 1000;
     const f0 = performance.now();
     s.flush();
     const flushMs = performance.now() - f0;
-    return { calls, calls_per_second: Math.round(calls / seconds), peers: PEERS, flush_ms: +flushMs.toFixed(2) };
+    return {
+      calls,
+      calls_per_second: Math.round(calls / seconds),
+      peers: PEERS,
+      flush_ms: +flushMs.toFixed(2),
+    };
   });
 }
 

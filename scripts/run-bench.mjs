@@ -6,7 +6,14 @@
 // Long or privileged ones run only when named: monitor-soak (10 min), restart-latency (root: systemd).
 import { spawnSync } from "node:child_process";
 
-const QUICK = ["probe-throughput", "monitor-round", "store-commit", "alert-delivery", "outbox-lateness", "daemon-load"];
+const QUICK = [
+  "probe-throughput",
+  "monitor-round",
+  "store-commit",
+  "alert-delivery",
+  "outbox-lateness",
+  "daemon-load",
+];
 const names = process.argv.slice(2).length > 0 ? process.argv.slice(2) : QUICK;
 let failed = 0;
 for (const name of names) {

@@ -100,7 +100,8 @@ function backendFor(
     node,
     meshJson() {
       // Rebuilt only when a probe result or an operator action changed something.
-      if (cached?.version !== monitor.version) cached = { version: monitor.version, text: JSON.stringify(this.mesh()) };
+      if (cached?.version !== monitor.version)
+        cached = { version: monitor.version, text: JSON.stringify(this.mesh()) };
       return cached.text;
     },
     mesh() {
@@ -208,7 +209,12 @@ export async function runDaemon(config: ResolvedConfig, opts: DaemonOptions = {}
     });
     const { host, port } = config.node.listen;
     const bound = await api.listen(config.node.listen).catch((err: NodeJS.ErrnoException) => {
-      const why = err.code === "EADDRINUSE" ? "the address is already in use" : err.code === "EACCES" ? "permission denied" : err.message;
+      const why =
+        err.code === "EADDRINUSE"
+          ? "the address is already in use"
+          : err.code === "EACCES"
+            ? "permission denied"
+            : err.message;
       throw new WatchdogError(
         "WDM_LISTEN",
         `cannot listen on ${host}:${port} (node.listen): ${why}; stop what holds it or choose another node.listen`,
@@ -219,7 +225,10 @@ export async function runDaemon(config: ResolvedConfig, opts: DaemonOptions = {}
     mesh?.poller.start();
     monitor.start();
     notifier = startSystemdNotify({ logger, alive: () => monitor?.isProgressing() ?? false });
-    logger.info({ url: bound.url, peers: config.peers.length, sinks: config.alerts.length }, "wdmesh node running");
+    logger.info(
+      { url: bound.url, peers: config.peers.length, sinks: config.alerts.length },
+      "wdmesh node running",
+    );
 
     let resolveDone!: () => void;
     const done = new Promise<void>((r) => (resolveDone = r));

@@ -1,6 +1,12 @@
 // watchdog-mesh — library entry.
 export { Monitor } from "./monitor.js";
-export type { MonitorOptions, EscalationHandler, ProbeListener, SchedulerStats, RemediationGate } from "./monitor.js";
+export type {
+  MonitorOptions,
+  EscalationHandler,
+  ProbeListener,
+  SchedulerStats,
+  RemediationGate,
+} from "./monitor.js";
 export type {
   PeerStatus,
   PeerHealth,

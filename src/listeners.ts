@@ -29,7 +29,9 @@ export class Listeners<A extends unknown[]> {
       try {
         const r = l(...args);
         if (r instanceof Promise) {
-          r.catch((err: unknown) => this.logger.warn({ ...context, err: String(err) }, `${this.what} rejected`));
+          r.catch((err: unknown) =>
+            this.logger.warn({ ...context, err: String(err) }, `${this.what} rejected`),
+          );
         }
       } catch (err) {
         this.logger.warn({ ...context, err: String(err) }, `${this.what} threw`);

@@ -92,7 +92,10 @@ interface Peer {
   notBefore: number;
 }
 
-const NOT_CONFIGURED: ActionResult = { ok: false, error: "no method configured for this peer; nothing was done" };
+const NOT_CONFIGURED: ActionResult = {
+  ok: false,
+  error: "no method configured for this peer; nothing was done",
+};
 
 export class Monitor {
   readonly selfName: string;
@@ -128,7 +131,10 @@ export class Monitor {
     this.policy = compilePolicy(opts);
     const concurrency = opts.concurrency ?? 256;
     if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 65536) {
-      throw new InvalidOptionError("concurrency", `must be an integer from 1 to 65536 (got ${String(concurrency)})`);
+      throw new InvalidOptionError(
+        "concurrency",
+        `must be an integer from 1 to 65536 (got ${String(concurrency)})`,
+      );
     }
     this.sem = new Semaphore(concurrency);
     this.clock = opts.clock ?? systemClock;
@@ -230,7 +236,10 @@ export class Monitor {
     if (!this.scheduler?.running || this.peers.size === 0) return true;
     let bound = 0;
     for (const p of this.peers.values()) {
-      bound = Math.max(bound, 2 * Math.max(p.policy.intervalMs, p.policy.retryIntervalMs) + p.policy.timeoutMs);
+      bound = Math.max(
+        bound,
+        2 * Math.max(p.policy.intervalMs, p.policy.retryIntervalMs) + p.policy.timeoutMs,
+      );
     }
     return this.clock.now() - this.progressAt <= bound;
   }
@@ -474,7 +483,13 @@ export class Monitor {
     }
     if (prev.status !== p.state.status) {
       this.logger.info(
-        { peer: name, from: prev.status, to: p.state.status, missed: p.state.missed, restarts: p.state.restarts },
+        {
+          peer: name,
+          from: prev.status,
+          to: p.state.status,
+          missed: p.state.missed,
+          restarts: p.state.restarts,
+        },
         "peer status changed",
       );
     }
@@ -533,7 +548,8 @@ export class Monitor {
     }
     if (e.kind === "restart") {
       const n = Math.max(1, e.attempt);
-      p.notBefore = this.clock.now() + (e.attempt === 0 ? p.policy.startupGraceMs : restartDelayMs(p.policy, n));
+      p.notBefore =
+        this.clock.now() + (e.attempt === 0 ? p.policy.startupGraceMs : restartDelayMs(p.policy, n));
     }
     if (result) {
       result.duration_ms ??= this.clock.now() - started;
@@ -585,7 +601,10 @@ export class Monitor {
     );
     // Each handler gets its own copy: one cannot change what the next one sees.
     if (this.handlers.size > 0) {
-      this.handlers.emit({ peer: action.peer_name }, { ...action, result: action.result ? { ...action.result } : undefined });
+      this.handlers.emit(
+        { peer: action.peer_name },
+        { ...action, result: action.result ? { ...action.result } : undefined },
+      );
     }
   }
 
@@ -608,7 +627,10 @@ export class Monitor {
       }
       const kind = eff.kind;
       if (kind === "isolate" && p.state.status !== "ISOLATED") {
-        this.store.recordEffectResult(eff.id, { ok: false, error: "interrupted and superseded by a later release" });
+        this.store.recordEffectResult(eff.id, {
+          ok: false,
+          error: "interrupted and superseded by a later release",
+        });
         continue;
       }
       void this.withLock(p, async () => {

@@ -3,7 +3,12 @@ import { iso } from "./core/duration.js";
 import type { LadderState } from "./core/ladder.js";
 import type { PeerHealth } from "./core/types.js";
 
-export function toPeerHealth(name: string, endpoint: string, s: LadderState, owner: string | null): PeerHealth {
+export function toPeerHealth(
+  name: string,
+  endpoint: string,
+  s: LadderState,
+  owner: string | null,
+): PeerHealth {
   return {
     name,
     endpoint,

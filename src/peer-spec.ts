@@ -10,7 +10,10 @@ function httpUrl(url: unknown, field: string): void {
   try {
     u = new URL(String(url));
   } catch {
-    throw new InvalidOptionError(field, `${JSON.stringify(url)} is not a valid URL; use e.g. http://127.0.0.1:9770/health`);
+    throw new InvalidOptionError(
+      field,
+      `${JSON.stringify(url)} is not a valid URL; use e.g. http://127.0.0.1:9770/health`,
+    );
   }
   if (u.protocol !== "http:" && u.protocol !== "https:") {
     throw new InvalidOptionError(field, `must be an http(s) URL (got ${u.protocol})`);
@@ -25,7 +28,8 @@ function argv(a: unknown, field: string): void {
 
 /** Throws InvalidOptionError (WDM_INVALID_OPTION) naming the first bad field. */
 export function validatePeerSpec(spec: PeerSpec): void {
-  if (!spec || typeof spec !== "object") throw new InvalidOptionError("peer", "must be an object or (name, url)");
+  if (!spec || typeof spec !== "object")
+    throw new InvalidOptionError("peer", "must be an object or (name, url)");
   if (typeof spec.name !== "string" || !NAME.test(spec.name)) {
     throw new InvalidOptionError(
       "name",
@@ -43,23 +47,33 @@ export function validatePeerSpec(spec: PeerSpec): void {
     httpUrl(p.http?.url, f("probe.http.url"));
     const st = p.http.expectStatus;
     if (st !== undefined && (!Number.isInteger(st) || st < 100 || st > 599)) {
-      throw new InvalidOptionError(f("probe.http.expectStatus"), `must be an HTTP status from 100 to 599 (got ${st})`);
+      throw new InvalidOptionError(
+        f("probe.http.expectStatus"),
+        `must be an HTTP status from 100 to 599 (got ${st})`,
+      );
     }
   } else if ("tcp" in p) {
     if (typeof p.tcp?.host !== "string" || p.tcp.host === "") {
       throw new InvalidOptionError(f("probe.tcp.host"), "must be a host name or IP address");
     }
     if (!Number.isInteger(p.tcp.port) || p.tcp.port < 1 || p.tcp.port > 65535) {
-      throw new InvalidOptionError(f("probe.tcp.port"), `must be an integer from 1 to 65535 (got ${String(p.tcp.port)})`);
+      throw new InvalidOptionError(
+        f("probe.tcp.port"),
+        `must be an integer from 1 to 65535 (got ${String(p.tcp.port)})`,
+      );
     }
   } else if ("exec" in p) {
     argv(p.exec?.argv, f("probe.exec.argv"));
   } else if ("heartbeat" in p) {
     httpUrl(p.heartbeat?.url, f("probe.heartbeat.url"));
     if (!p.heartbeat.node) throw new InvalidOptionError(f("probe.heartbeat.node"), "is required");
-    if (!p.heartbeat.key) throw new InvalidOptionError(f("probe.heartbeat.key"), "is required (the mesh key)");
+    if (!p.heartbeat.key)
+      throw new InvalidOptionError(f("probe.heartbeat.key"), "is required (the mesh key)");
   } else {
-    throw new InvalidOptionError(f("probe"), `unknown probe kind "${kinds[0]}"; use http, tcp, exec or heartbeat`);
+    throw new InvalidOptionError(
+      f("probe"),
+      `unknown probe kind "${kinds[0]}"; use http, tcp, exec or heartbeat`,
+    );
   }
   for (const key of ["restart", "isolate"] as const) {
     const r = spec[key];
@@ -70,7 +84,10 @@ export function validatePeerSpec(spec: PeerSpec): void {
       }
       const mode = key === "isolate" ? (r.systemd as { mode?: string }).mode : undefined;
       if (mode !== undefined && !["network", "stop", "freeze"].includes(mode)) {
-        throw new InvalidOptionError(f("isolate.systemd.mode"), `must be network, stop or freeze (got ${mode})`);
+        throw new InvalidOptionError(
+          f("isolate.systemd.mode"),
+          `must be network, stop or freeze (got ${mode})`,
+        );
       }
     } else if ("command" in r) {
       argv(r.command?.argv, f(`${key}.command.argv`));

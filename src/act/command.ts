@@ -43,7 +43,8 @@ export function commandResult(argv: readonly string[], out: ProcessOutcome, time
   if (out.aborted) return { ok: false, error: `${what} was interrupted (watchdog stopping)`, ...base };
   if (out.code === 0) return { ok: true, detail: `ran ${what} (exit 0)`, ...base };
   const why = firstLine(out.stderr);
-  const how = out.code === null ? `was killed by ${out.signal ?? "a signal"}` : `exited with code ${out.code}`;
+  const how =
+    out.code === null ? `was killed by ${out.signal ?? "a signal"}` : `exited with code ${out.code}`;
   return { ok: false, error: `${what} ${how}${why ? `: ${why}` : ""}`, ...base };
 }
 
@@ -87,7 +88,10 @@ export class CommandExecutor implements Executor {
 
   async isolate(spec: IsolateSpec, target: RemediationTarget, signal: AbortSignal): Promise<IsolateOutcome> {
     if (!("command" in spec)) {
-      return { result: { ok: false, error: "CommandExecutor got a non-command isolate spec" }, record: none() };
+      return {
+        result: { ok: false, error: "CommandExecutor got a non-command isolate spec" },
+        record: none(),
+      };
     }
     const result = await this.runSpec(spec.command, target, signal);
     return {

@@ -27,7 +27,11 @@ export function createExecutor(opts: CreateExecutorOptions = {}): Executor {
       if (spec && typeof spec === "object" && "command" in spec) return command.restart(spec, target, signal);
       return unknownSpec("restart", spec);
     },
-    async isolate(spec: IsolateSpec, target: RemediationTarget, signal: AbortSignal): Promise<IsolateOutcome> {
+    async isolate(
+      spec: IsolateSpec,
+      target: RemediationTarget,
+      signal: AbortSignal,
+    ): Promise<IsolateOutcome> {
       if (spec && typeof spec === "object" && "systemd" in spec) return systemd.isolate(spec, target, signal);
       if (spec && typeof spec === "object" && "command" in spec) return command.isolate(spec, target, signal);
       return { result: unknownSpec("isolate", spec), record: { method: "none", applied: [] } };
@@ -38,8 +42,10 @@ export function createExecutor(opts: CreateExecutorOptions = {}): Executor {
       target: RemediationTarget,
       signal: AbortSignal,
     ): Promise<ActionResult> {
-      if (spec && typeof spec === "object" && "systemd" in spec) return systemd.release(spec, record, target, signal);
-      if (spec && typeof spec === "object" && "command" in spec) return command.release(spec, record, target, signal);
+      if (spec && typeof spec === "object" && "systemd" in spec)
+        return systemd.release(spec, record, target, signal);
+      if (spec && typeof spec === "object" && "command" in spec)
+        return command.release(spec, record, target, signal);
       return unknownSpec("isolate", spec);
     },
   };

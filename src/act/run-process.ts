@@ -68,7 +68,8 @@ export const runProcess: ProcessRunner = (argv, opts) =>
       // Own process group, so a kill reaches grandchildren too (e.g. nsenter → systemctl).
       detached: true,
     });
-    const append = (cur: string, chunk: Buffer): string => (cur.length >= max ? cur : (cur + chunk.toString("utf8")).slice(0, max));
+    const append = (cur: string, chunk: Buffer): string =>
+      cur.length >= max ? cur : (cur + chunk.toString("utf8")).slice(0, max);
     child.stdout?.on("data", (c: Buffer) => (stdout = append(stdout, c)));
     child.stderr?.on("data", (c: Buffer) => (stderr = append(stderr, c)));
     if (opts.input !== undefined && child.stdin) {
@@ -86,10 +87,13 @@ export const runProcess: ProcessRunner = (argv, opts) =>
         }
       }
     };
-    const timer = setTimeout(() => {
-      timedOut = true;
-      kill();
-    }, Math.max(1, opts.timeoutMs));
+    const timer = setTimeout(
+      () => {
+        timedOut = true;
+        kill();
+      },
+      Math.max(1, opts.timeoutMs),
+    );
     const onAbort = (): void => {
       aborted = true;
       kill();
@@ -126,6 +130,10 @@ export const runProcess: ProcessRunner = (argv, opts) =>
 
 /** First non-empty line of `text`, trimmed and cut to `max` characters (with "…"). */
 export function firstLine(text: string, max = 200): string {
-  const line = text.split("\n").find((l) => l.trim() !== "")?.trim() ?? "";
+  const line =
+    text
+      .split("\n")
+      .find((l) => l.trim() !== "")
+      ?.trim() ?? "";
   return line.length > max ? line.slice(0, max - 1) + "…" : line;
 }

@@ -19,7 +19,8 @@ import type { Logger } from "../logger.js";
 export function watchdogIntervalMs(env: NodeJS.ProcessEnv = process.env, pid = process.pid): number | null {
   const usec = Number(env.WATCHDOG_USEC);
   if (!Number.isFinite(usec) || usec <= 0) return null;
-  if (env.WATCHDOG_PID !== undefined && env.WATCHDOG_PID !== "" && Number(env.WATCHDOG_PID) !== pid) return null;
+  if (env.WATCHDOG_PID !== undefined && env.WATCHDOG_PID !== "" && Number(env.WATCHDOG_PID) !== pid)
+    return null;
   return Math.max(1, Math.floor(usec / 2000));
 }
 
@@ -76,7 +77,8 @@ export function startSystemdNotify(opts: SystemdNotifyOptions = {}): SystemdNoti
   const env = opts.env ?? process.env;
   const enabled = typeof env.NOTIFY_SOCKET === "string" && env.NOTIFY_SOCKET !== "";
   const watchdogMs = enabled ? watchdogIntervalMs(env) : null;
-  const send = opts.send ?? execSender(opts.notifyCommand ?? "systemd-notify", opts.timeoutMs ?? 5000, env, opts.logger);
+  const send =
+    opts.send ?? execSender(opts.notifyCommand ?? "systemd-notify", opts.timeoutMs ?? 5000, env, opts.logger);
   let inFlight = false;
   let closed = false;
   let timer: NodeJS.Timeout | undefined;

@@ -72,7 +72,12 @@ export class Systemctl {
   }
 }
 
-function interpret(prefix: readonly string[], args: readonly string[], out: ProcessOutcome, timeoutMs: number): CallResult {
+function interpret(
+  prefix: readonly string[],
+  args: readonly string[],
+  out: ProcessOutcome,
+  timeoutMs: number,
+): CallResult {
   const base = { stdout: out.stdout, stderr: out.stderr, durationMs: out.durationMs };
   const what = `systemctl ${args.join(" ")}`;
   if (out.spawnError) {
@@ -102,14 +107,21 @@ function interpret(prefix: readonly string[], args: readonly string[], out: Proc
       ...base,
     };
   }
-  if (/access denied|interactive authentication required|permission denied|not permitted/.test(low) || out.code === 4) {
+  if (
+    /access denied|interactive authentication required|permission denied|not permitted/.test(low) ||
+    out.code === 4
+  ) {
     return {
       ok: false,
       error: `${what} failed: no permission (${msg || `exit ${out.code}`}); run the watchdog as root or allow it through polkit`,
       ...base,
     };
   }
-  if (/failed to connect to bus|not been booted with systemd|connection refused|transport endpoint|no such file or directory/.test(low)) {
+  if (
+    /failed to connect to bus|not been booted with systemd|connection refused|transport endpoint|no such file or directory/.test(
+      low,
+    )
+  ) {
     return {
       ok: false,
       error: `${what} failed: cannot reach systemd (${msg || `exit ${out.code}`}); is systemd running and its D-Bus socket reachable?`,

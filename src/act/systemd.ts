@@ -70,7 +70,8 @@ export class SystemdExecutor implements Executor {
   async restart(spec: RestartSpec, _target: RemediationTarget, signal: AbortSignal): Promise<ActionResult> {
     const started = Date.now();
     const done = (r: ActionResult): ActionResult => ({ ...r, duration_ms: Date.now() - started });
-    if (!("systemd" in spec)) return done({ ok: false, error: "SystemdExecutor got a non-systemd restart spec" });
+    if (!("systemd" in spec))
+      return done({ ok: false, error: "SystemdExecutor got a non-systemd restart spec" });
     const unit = spec.systemd.unit;
     const bad = checkUnit(unit);
     if (bad) return done({ ok: false, error: bad });
@@ -81,7 +82,10 @@ export class SystemdExecutor implements Executor {
     if (!before.ok) return done({ ok: false, error: before.error });
     const notes: string[] = [];
     const last = this.seen.get(unit);
-    if (last && (before.nRestarts > last.nRestarts || (before.mainPid !== last.mainPid && before.mainPid > 0))) {
+    if (
+      last &&
+      (before.nRestarts > last.nRestarts || (before.mainPid !== last.mainPid && before.mainPid > 0))
+    ) {
       notes.push(
         `systemd had already restarted ${unit} on its own since last seen (Restart=): ` +
           `NRestarts ${last.nRestarts} → ${before.nRestarts}, MainPID ${last.mainPid} → ${before.mainPid}`,
@@ -91,7 +95,8 @@ export class SystemdExecutor implements Executor {
     }
 
     const r = await this.systemctl.call(["restart", unit], t, signal);
-    if (!r.ok) return done({ ok: false, error: r.error, ...(notes.length ? { detail: notes.join("; ") } : {}) });
+    if (!r.ok)
+      return done({ ok: false, error: r.error, ...(notes.length ? { detail: notes.join("; ") } : {}) });
     const after = await this.state(unit, t, signal);
     if (!after.ok) {
       return done({ ok: false, error: `restarted ${unit}, but reading it back failed: ${after.error}` });
@@ -115,12 +120,17 @@ export class SystemdExecutor implements Executor {
 
   async isolate(spec: IsolateSpec, _target: RemediationTarget, signal: AbortSignal): Promise<IsolateOutcome> {
     const started = Date.now();
-    const none = (unit?: string): IsolationRecord => ({ method: "none", ...(unit ? { unit } : {}), applied: [] });
+    const none = (unit?: string): IsolationRecord => ({
+      method: "none",
+      ...(unit ? { unit } : {}),
+      applied: [],
+    });
     const out = (result: ActionResult, record: IsolationRecord): IsolateOutcome => ({
       result: { ...result, duration_ms: Date.now() - started },
       record,
     });
-    if (!("systemd" in spec)) return out({ ok: false, error: "SystemdExecutor got a non-systemd isolate spec" }, none());
+    if (!("systemd" in spec))
+      return out({ ok: false, error: "SystemdExecutor got a non-systemd isolate spec" }, none());
     const unit = spec.systemd.unit;
     const bad = checkUnit(unit);
     if (bad) return out({ ok: false, error: bad }, none());
@@ -159,11 +169,14 @@ export class SystemdExecutor implements Executor {
           none(unit),
         );
       }
-      return out({ ok: true, detail: `systemctl freeze ${unit}: its processes are frozen` }, {
-        method: "systemd",
-        unit,
-        applied: ["freeze"],
-      });
+      return out(
+        { ok: true, detail: `systemctl freeze ${unit}: its processes are frozen` },
+        {
+          method: "systemd",
+          unit,
+          applied: ["freeze"],
+        },
+      );
     }
 
     // mode network
@@ -190,9 +203,18 @@ export class SystemdExecutor implements Executor {
     if (prevAllow !== "") applied.push(`${WAS}IPAddressAllow=${prevAllow}`);
     if (prevDeny !== "") applied.push(`${WAS}IPAddressDeny=${prevDeny}`);
 
-    const back = await this.systemctl.show(unit, ["IPAddressDeny", "IPAddressAllow", "ControlGroup", "ActiveState"], t, signal);
+    const back = await this.systemctl.show(
+      unit,
+      ["IPAddressDeny", "IPAddressAllow", "ControlGroup", "ActiveState"],
+      t,
+      signal,
+    );
     const deny = back.values.IPAddressDeny ?? "";
-    const readBack = back.ok && /0\.0\.0\.0\/0/.test(deny) && /::\/0/.test(deny) && (back.values.IPAddressAllow ?? "") === "";
+    const readBack =
+      back.ok &&
+      /0\.0\.0\.0\/0/.test(deny) &&
+      /::\/0/.test(deny) &&
+      (back.values.IPAddressAllow ?? "") === "";
     let verdict: CanaryVerdict;
     if (!readBack) {
       verdict = {
@@ -206,7 +228,10 @@ export class SystemdExecutor implements Executor {
     }
     if (verdict.enforced) {
       return out(
-        { ok: true, detail: `systemctl set-property --runtime ${unit} ${assignments.join(" ")}: read back ${deny}; ${verdict.detail}` },
+        {
+          ok: true,
+          detail: `systemctl set-property --runtime ${unit} ${assignments.join(" ")}: read back ${deny}; ${verdict.detail}`,
+        },
         { method: "systemd", unit, applied },
       );
     }
@@ -226,7 +251,8 @@ export class SystemdExecutor implements Executor {
   ): Promise<ActionResult> {
     const started = Date.now();
     const done = (r: ActionResult): ActionResult => ({ ...r, duration_ms: Date.now() - started });
-    if (!("systemd" in spec)) return done({ ok: false, error: "SystemdExecutor got a non-systemd isolate spec" });
+    if (!("systemd" in spec))
+      return done({ ok: false, error: "SystemdExecutor got a non-systemd isolate spec" });
     const unit = record?.unit ?? spec.systemd.unit;
     const bad = checkUnit(unit);
     if (bad) return done({ ok: false, error: bad });
@@ -238,7 +264,8 @@ export class SystemdExecutor implements Executor {
     const notes: string[] = [];
     if (record === null) {
       // The record was lost: undo what this mode would have applied, best effort.
-      applied = mode === "network" ? [DENY_ANY, "mask", "stop"] : mode === "stop" ? ["mask", "stop"] : ["freeze"];
+      applied =
+        mode === "network" ? [DENY_ANY, "mask", "stop"] : mode === "stop" ? ["mask", "stop"] : ["freeze"];
       notes.push(`no isolation record; undid what mode ${mode} applies`);
     } else {
       applied = record.applied;
@@ -260,7 +287,8 @@ export class SystemdExecutor implements Executor {
       const prev = was("IPAddressAllow");
       if (prev) props.push(`IPAddressAllow=${prev}`);
     }
-    if (props.length > 0) await this.step(["set-property", "--runtime", unit, ...props], t, signal, notes, errors);
+    if (props.length > 0)
+      await this.step(["set-property", "--runtime", unit, ...props], t, signal, notes, errors);
     await this.step(["start", unit], t, signal, notes, errors);
 
     const after = await this.state(unit, t, signal);
@@ -285,7 +313,12 @@ export class SystemdExecutor implements Executor {
   }
 
   /** mask --runtime first (so nothing starts it again in between), then stop. */
-  private async stopAndMask(unit: string, t: number, signal: AbortSignal, applied: string[]): Promise<ActionResult> {
+  private async stopAndMask(
+    unit: string,
+    t: number,
+    signal: AbortSignal,
+    applied: string[],
+  ): Promise<ActionResult> {
     const mask = await this.systemctl.call(["mask", "--runtime", unit], t, signal);
     if (mask.ok) applied.push("mask");
     const stop = await this.systemctl.call(["stop", unit], t, signal);
@@ -320,7 +353,12 @@ export class SystemdExecutor implements Executor {
     | { ok: true; mainPid: number; nRestarts: number; activeState: string; subState: string }
     | { ok: false; error: string }
   > {
-    const s = await this.systemctl.show(unit, ["LoadState", "ActiveState", "SubState", "MainPID", "NRestarts"], t, signal);
+    const s = await this.systemctl.show(
+      unit,
+      ["LoadState", "ActiveState", "SubState", "MainPID", "NRestarts"],
+      t,
+      signal,
+    );
     if (!s.ok) return { ok: false, error: s.error ?? `systemctl show ${unit} failed` };
     if (s.values.LoadState === "not-found") return { ok: false, error: notFound(unit) };
     return {
@@ -339,7 +377,8 @@ function notFound(unit: string): string {
 
 /** A unit name must be one argument that systemctl cannot read as an option. */
 function checkUnit(unit: unknown): string | undefined {
-  if (typeof unit !== "string" || unit.trim() === "") return "systemd.unit is empty: name the unit, e.g. sidecar.service";
+  if (typeof unit !== "string" || unit.trim() === "")
+    return "systemd.unit is empty: name the unit, e.g. sidecar.service";
   if (unit.startsWith("-")) return `systemd.unit "${unit}" starts with "-": not a unit name`;
   if (/[\s/]/.test(unit)) return `systemd.unit "${unit}" contains whitespace or "/": not a unit name`;
   return undefined;

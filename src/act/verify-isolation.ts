@@ -90,11 +90,15 @@ export async function verifyNetworkCut(opts: CanaryOptions): Promise<CanaryVerdi
   if (root === null) {
     return {
       enforced: false,
-      detail: "no cgroup v2 (unified) hierarchy on this host, so cgroup eBPF (IPAddressDeny=) cannot be enforced",
+      detail:
+        "no cgroup v2 (unified) hierarchy on this host, so cgroup eBPF (IPAddressDeny=) cannot be enforced",
     };
   }
   if (!opts.controlGroup || opts.controlGroup === "/") {
-    return { enforced: false, detail: "the unit has no cgroup (it is not running), so the cut cannot be tested" };
+    return {
+      enforced: false,
+      detail: "the unit has no cgroup (it is not running), so the cut cannot be tested",
+    };
   }
   const procs = join(root, opts.controlGroup, "cgroup.procs");
   if (!existsSync(procs)) {

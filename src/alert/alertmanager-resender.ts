@@ -88,7 +88,10 @@ export class AlertmanagerResender {
   }
 
   /** Re-sends now with `send`; a failure is remembered and tried again next interval. */
-  async resend(now: number, send: (req: PostRequest) => Promise<DeliveryOutcome>): Promise<DeliveryOutcome | null> {
+  async resend(
+    now: number,
+    send: (req: PostRequest) => Promise<DeliveryOutcome>,
+  ): Promise<DeliveryOutcome | null> {
     this.lastResendAt = now;
     const req = this.buildResend(now);
     if (req === null) return null;

@@ -31,13 +31,20 @@ export function resolveBackoff(p: Partial<BackoffPolicy> = {}): BackoffPolicy {
   const out = { ...DEFAULT_BACKOFF, ...p };
   for (const key of ["initialMs", "maxMs", "minMs"] as const) {
     const v = out[key];
-    if (!Number.isFinite(v) || v < 0) throw new InvalidOptionError(`backoff.${key}`, `must be a number of ms >= 0, got ${String(v)}`);
+    if (!Number.isFinite(v) || v < 0)
+      throw new InvalidOptionError(`backoff.${key}`, `must be a number of ms >= 0, got ${String(v)}`);
   }
   if (out.maxMs < out.initialMs) {
-    throw new InvalidOptionError("backoff.maxMs", `must be >= backoff.initialMs (${out.initialMs} ms), got ${out.maxMs}`);
+    throw new InvalidOptionError(
+      "backoff.maxMs",
+      `must be >= backoff.initialMs (${out.initialMs} ms), got ${out.maxMs}`,
+    );
   }
   if (!["full", "decorrelated", "none"].includes(out.jitter)) {
-    throw new InvalidOptionError("backoff.jitter", `must be "full", "decorrelated" or "none", got ${String(out.jitter)}`);
+    throw new InvalidOptionError(
+      "backoff.jitter",
+      `must be "full", "decorrelated" or "none", got ${String(out.jitter)}`,
+    );
   }
   return out;
 }

@@ -98,7 +98,10 @@ function describeNetworkError(err: unknown): string {
 }
 
 /** Splits user:password@ out of a URL into a Basic Authorization header. */
-function splitUserinfo(url: string, headers: Record<string, string>): { url: string; headers: Record<string, string> } {
+function splitUserinfo(
+  url: string,
+  headers: Record<string, string>,
+): { url: string; headers: Record<string, string> } {
   const u = new URL(url);
   if (u.username === "" && u.password === "") return { url, headers };
   const auth = `${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`;
@@ -107,7 +110,9 @@ function splitUserinfo(url: string, headers: Record<string, string>): { url: str
   const hasAuth = Object.keys(headers).some((k) => k.toLowerCase() === "authorization");
   return {
     url: u.toString(),
-    headers: hasAuth ? headers : { ...headers, Authorization: `Basic ${Buffer.from(auth).toString("base64")}` },
+    headers: hasAuth
+      ? headers
+      : { ...headers, Authorization: `Basic ${Buffer.from(auth).toString("base64")}` },
   };
 }
 
@@ -134,7 +139,11 @@ export async function deliver(req: PostRequest, opts: DeliverOptions): Promise<D
   try {
     target = splitUserinfo(req.url, req.headers);
   } catch {
-    return { kind: "dead", status: 0, error: `invalid sink URL (${where}); fix the sink's url in the config` };
+    return {
+      kind: "dead",
+      status: 0,
+      error: `invalid sink URL (${where}); fix the sink's url in the config`,
+    };
   }
   const deadline = new AbortController();
   const timer = setTimeout(() => deadline.abort(), opts.timeoutMs);

@@ -160,8 +160,13 @@ export function createAlerting(opts: AlertingOptions): Alerting {
         node,
       };
       // Sinks that keep incidents open (Alertmanager, PagerDuty) get the resolution too.
-      const keepsOpen = sink.kind === "alertmanager" || sink.kind === "pagerduty" || (sink.kind === "webhook" && sink.format === "pagerduty");
-      const actions = keepsOpen ? [fire, { ...fire, id: `${id}-resolve`, action: "recovered" as const }] : [fire];
+      const keepsOpen =
+        sink.kind === "alertmanager" ||
+        sink.kind === "pagerduty" ||
+        (sink.kind === "webhook" && sink.format === "pagerduty");
+      const actions = keepsOpen
+        ? [fire, { ...fire, id: `${id}-resolve`, action: "recovered" as const }]
+        : [fire];
       const dispatcher = agent ?? new Agent({ connections: 1 });
       try {
         let last: DeliveryOutcome = { kind: "aborted" };
@@ -176,7 +181,11 @@ export function createAlerting(opts: AlertingOptions): Alerting {
           case "dead":
             return { ok: false, status: last.status, error: last.error };
           case "retry":
-            return { ok: false, ...(last.status !== undefined ? { status: last.status } : {}), error: last.error };
+            return {
+              ok: false,
+              ...(last.status !== undefined ? { status: last.status } : {}),
+              error: last.error,
+            };
           case "aborted":
             return { ok: false, error: "aborted" };
         }

@@ -16,7 +16,11 @@ export function genericPayload(action: EscalationAction, peer: PeerHealth): Reco
   return { ...action, version: "1", peer };
 }
 
-export function formatGeneric(action: EscalationAction, peer: PeerHealth, opts: GenericOptions): FormattedAlert {
+export function formatGeneric(
+  action: EscalationAction,
+  peer: PeerHealth,
+  opts: GenericOptions,
+): FormattedAlert {
   const body = JSON.stringify(genericPayload(action, peer));
   const headers: Record<string, string> = {
     "Content-Type": "application/json",

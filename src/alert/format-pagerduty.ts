@@ -48,7 +48,11 @@ export function pagerdutyPayload(
   return event;
 }
 
-export function formatPagerduty(action: EscalationAction, peer: PeerHealth, routingKey: string): FormattedAlert {
+export function formatPagerduty(
+  action: EscalationAction,
+  peer: PeerHealth,
+  routingKey: string,
+): FormattedAlert {
   return {
     headers: { "Content-Type": "application/json" },
     body: JSON.stringify(pagerdutyPayload(action, peer, routingKey)),

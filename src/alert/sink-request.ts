@@ -32,18 +32,28 @@ export function validateSink(sink: SinkConfig): void {
   } catch {
     throw new InvalidOptionError(`${field}.url`, "must be an http(s) URL");
   }
-  if (!(sink.timeoutMs > 0)) throw new InvalidOptionError(`${field}.timeout`, `must be > 0 ms, got ${sink.timeoutMs}`);
-  if (!(sink.maxAgeMs > 0)) throw new InvalidOptionError(`${field}.max_age`, `must be > 0 ms, got ${sink.maxAgeMs}`);
+  if (!(sink.timeoutMs > 0))
+    throw new InvalidOptionError(`${field}.timeout`, `must be > 0 ms, got ${sink.timeoutMs}`);
+  if (!(sink.maxAgeMs > 0))
+    throw new InvalidOptionError(`${field}.max_age`, `must be > 0 ms, got ${sink.maxAgeMs}`);
   const pd = sink.kind === "pagerduty" || (sink.kind === "webhook" && sink.format === "pagerduty");
   if (pd && !("routingKey" in sink && sink.routingKey)) {
-    throw new InvalidOptionError(`${field}.routing_key`, "is required for PagerDuty (the integration's routing key)");
+    throw new InvalidOptionError(
+      `${field}.routing_key`,
+      "is required for PagerDuty (the integration's routing key)",
+    );
   }
   if (sink.kind === "alertmanager" && !(sink.resendIntervalMs > 0)) {
     throw new InvalidOptionError(`${field}.resend_interval`, `must be > 0 ms, got ${sink.resendIntervalMs}`);
   }
 }
 
-function format(sink: SinkConfig, action: EscalationAction, peer: PeerHealth, ctx: RequestContext): FormattedAlert {
+function format(
+  sink: SinkConfig,
+  action: EscalationAction,
+  peer: PeerHealth,
+  ctx: RequestContext,
+): FormattedAlert {
   switch (sink.kind) {
     case "alertmanager":
       return formatAlertmanager(action, peer, {

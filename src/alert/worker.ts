@@ -92,7 +92,10 @@ export interface SinkStats {
   resent?: number;
 }
 
-export function withResult(action: EscalationAction, result: ActionResult | null | undefined): EscalationAction {
+export function withResult(
+  action: EscalationAction,
+  result: ActionResult | null | undefined,
+): EscalationAction {
   return result ? { ...action, result } : action;
 }
 
@@ -147,11 +150,17 @@ export class SinkWorker {
     this.storeRetryMs = opts.storeRetryMs ?? 1_000;
     const batch = opts.deliveredBatch ?? 100;
     if (!Number.isInteger(batch) || batch < 1 || batch > 10_000) {
-      throw new InvalidOptionError("deliveredBatch", `must be an integer from 1 to 10000 rows (got ${String(batch)})`);
+      throw new InvalidOptionError(
+        "deliveredBatch",
+        `must be an integer from 1 to 10000 rows (got ${String(batch)})`,
+      );
     }
     const flushMs = opts.deliveredFlushMs ?? 100;
     if (!Number.isFinite(flushMs) || flushMs < 0 || flushMs > 60_000) {
-      throw new InvalidOptionError("deliveredFlushMs", `must be a number of ms from 0 to 60000 (got ${String(flushMs)})`);
+      throw new InvalidOptionError(
+        "deliveredFlushMs",
+        `must be a number of ms from 0 to 60000 (got ${String(flushMs)})`,
+      );
     }
     // Without markDeliveredMany every mark is written at once.
     this.deliveredBatch = opts.outbox.markDeliveredMany ? batch : 1;
@@ -229,7 +238,10 @@ export class SinkWorker {
         await this.step();
       } catch (err) {
         this.lastError = `outbox error: ${(err as Error).message}`;
-        this.log.error({ sink: this.sink.name, err: (err as Error).message }, "alert outbox failed; retrying");
+        this.log.error(
+          { sink: this.sink.name, err: (err as Error).message },
+          "alert outbox failed; retrying",
+        );
         await this.wait(this.storeRetryMs);
       }
     }
@@ -242,7 +254,9 @@ export class SinkWorker {
     this.waitCtl = ctl;
     try {
       if (ms === Infinity) {
-        await new Promise<void>((resolve) => ctl.signal.addEventListener("abort", () => resolve(), { once: true }));
+        await new Promise<void>((resolve) =>
+          ctl.signal.addEventListener("abort", () => resolve(), { once: true }),
+        );
       } else {
         await this.sleep(Math.min(Math.max(0, ms), MAX_SLEEP_MS), ctl.signal);
       }
@@ -286,7 +300,8 @@ export class SinkWorker {
     const deadAt = row.created_at + this.sink.maxAgeMs;
     if (now >= deadAt) {
       const reason =
-        `older than max_age ${formatDuration(this.sink.maxAgeMs)}` + (row.last_error ? ` (last error: ${row.last_error})` : "");
+        `older than max_age ${formatDuration(this.sink.maxAgeMs)}` +
+        (row.last_error ? ` (last error: ${row.last_error})` : "");
       this.markDead(row, reason, now);
       return;
     }
@@ -343,17 +358,25 @@ export class SinkWorker {
 
   private record(row: OutboxRow, out: DeliveryOutcome): void {
     const now = this.clock();
-    const ids = { sink: this.sink.name, seq: row.seq, id: row.action.id, peer: row.action.peer_name, action: row.action.action };
+    const ids = {
+      sink: this.sink.name,
+      seq: row.seq,
+      id: row.action.id,
+      peer: row.action.peer_name,
+      action: row.action.action,
+    };
     switch (out.kind) {
       case "aborted":
         return; // stop(): the row stays pending and is sent again next time (at-least-once).
       case "delivered": {
         this.unmarked.push({ seq: row.seq, at: now });
         const oldest = this.unmarked[0] as { at: number };
-        if (this.unmarked.length >= this.deliveredBatch || now - oldest.at >= this.deliveredFlushMs) this.flushDelivered();
+        if (this.unmarked.length >= this.deliveredBatch || now - oldest.at >= this.deliveredFlushMs)
+          this.flushDelivered();
         this.counters.delivered++;
         this.prevDelay = null;
-        if (row.attempts > 0) this.log.info({ ...ids, attempts: row.attempts + 1 }, "alert delivered after retries");
+        if (row.attempts > 0)
+          this.log.info({ ...ids, attempts: row.attempts + 1 }, "alert delivered after retries");
         return;
       }
       case "dead":
@@ -371,7 +394,10 @@ export class SinkWorker {
         this.lastError = out.error;
         // Log the first failure, every change of error, and then at powers of two.
         if (changed || (attempt & (attempt - 1)) === 0) {
-          this.log.warn({ ...ids, attempt, retry_in_ms: delay, error: out.error }, "alert delivery failed; will retry");
+          this.log.warn(
+            { ...ids, attempt, retry_in_ms: delay, error: out.error },
+            "alert delivery failed; will retry",
+          );
         }
         return;
       }
@@ -385,7 +411,14 @@ export class SinkWorker {
     this.lastError = reason;
     this.prevDelay = null;
     this.log.error(
-      { sink: this.sink.name, seq: row.seq, id: row.action.id, peer: row.action.peer_name, action: row.action.action, reason },
+      {
+        sink: this.sink.name,
+        seq: row.seq,
+        id: row.action.id,
+        peer: row.action.peer_name,
+        action: row.action.action,
+        reason,
+      },
       "alert dead-lettered",
     );
   }

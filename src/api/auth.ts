@@ -36,9 +36,14 @@ export function bearerToken(req: IncomingMessage): string | undefined {
 export function requireToken(req: IncomingMessage, accepted: TokenSet): void {
   const token = bearerToken(req);
   if (token === undefined) {
-    throw new HttpError(401, "WDM_UNAUTHORIZED", "missing bearer token: send the header 'Authorization: Bearer <token>'", {
-      "WWW-Authenticate": 'Bearer realm="wdmesh"',
-    });
+    throw new HttpError(
+      401,
+      "WDM_UNAUTHORIZED",
+      "missing bearer token: send the header 'Authorization: Bearer <token>'",
+      {
+        "WWW-Authenticate": 'Bearer realm="wdmesh"',
+      },
+    );
   }
   if (!accepted.accepts(token)) {
     throw new HttpError(401, "WDM_UNAUTHORIZED", "token rejected: check the token configured on the node", {

@@ -33,8 +33,10 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer
       chunks.push(c);
     };
     const onEnd = (): void => finish(null);
-    const onError = (e: Error): void => finish(new HttpError(400, "WDM_BAD_REQUEST", `could not read the request body: ${e.message}`));
-    const onAborted = (): void => finish(new HttpError(400, "WDM_BAD_REQUEST", "the client aborted the request body"));
+    const onError = (e: Error): void =>
+      finish(new HttpError(400, "WDM_BAD_REQUEST", `could not read the request body: ${e.message}`));
+    const onAborted = (): void =>
+      finish(new HttpError(400, "WDM_BAD_REQUEST", "the client aborted the request body"));
     req.on("data", onData);
     req.on("end", onEnd);
     req.on("error", onError);
@@ -43,11 +45,16 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer
 }
 
 function tooLarge(maxBytes: number): HttpError {
-  return new HttpError(413, "WDM_PAYLOAD_TOO_LARGE", `request body larger than ${maxBytes} bytes`, { Connection: "close" });
+  return new HttpError(413, "WDM_PAYLOAD_TOO_LARGE", `request body larger than ${maxBytes} bytes`, {
+    Connection: "close",
+  });
 }
 
 /** Reads a JSON object body; 400 with the reason for a wrong content type, bad JSON or a non-object. */
-export async function readJsonObject(req: IncomingMessage, maxBytes: number): Promise<Record<string, unknown>> {
+export async function readJsonObject(
+  req: IncomingMessage,
+  maxBytes: number,
+): Promise<Record<string, unknown>> {
   const type = (req.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase();
   if (type !== "application/json") {
     throw new HttpError(

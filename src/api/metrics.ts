@@ -6,7 +6,11 @@ import type { PeerStatus } from "../core/types.js";
 
 const STATUSES: readonly PeerStatus[] = ["UNKNOWN", "HEALTHY", "DEGRADED", "OFFLINE", "ISOLATED"];
 
-const LINT_FAILING_DEFAULTS = ["nodejs_active_handles_total", "nodejs_active_requests_total", "nodejs_active_resources_total"];
+const LINT_FAILING_DEFAULTS = [
+  "nodejs_active_handles_total",
+  "nodejs_active_requests_total",
+  "nodejs_active_resources_total",
+];
 
 export interface Metrics {
   readonly registry: Registry;
@@ -75,8 +79,15 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
   const misses = counter("wdmesh_misses_total", "Probes that missed (failed), per peer.", ["peer"]);
   const restarts = counter("wdmesh_restarts_total", "Restarts issued, per peer.", ["peer"]);
   const isolations = counter("wdmesh_isolations_total", "Isolations issued, per peer.", ["peer"]);
-  const actionFailures = counter("wdmesh_action_failures_total", "Remediation effects that failed, per action.", ["action"]);
-  const deliveries = counter("wdmesh_deliveries_total", "Alert delivery attempts, per sink and outcome.", ["sink", "outcome"]);
+  const actionFailures = counter(
+    "wdmesh_action_failures_total",
+    "Remediation effects that failed, per action.",
+    ["action"],
+  );
+  const deliveries = counter("wdmesh_deliveries_total", "Alert delivery attempts, per sink and outcome.", [
+    "sink",
+    "outcome",
+  ]);
   const outboxDepth = new Gauge({
     name: "wdmesh_outbox_depth",
     help: "Alert outbox rows, per sink and state.",

@@ -12,7 +12,6 @@ import { fromWatchdogError, HttpError, sendError, sendJson, sendJsonText } from 
 import { DashboardAssets, sendAsset } from "./dashboard-assets.js";
 import { SseHub } from "./sse.js";
 
-
 export interface ApiServerOptions {
   backend: ApiBackend;
   /** Bearer token for control routes (node.api_token). Without it control routes answer 403. */
@@ -76,7 +75,11 @@ function intParam(url: URL, name: string, dflt: number, min: number, max: number
   const raw = url.searchParams.get(name);
   if (raw === null || raw === "") return dflt;
   if (!INT.test(raw) || Number(raw) < min || Number(raw) > max) {
-    throw new HttpError(400, "WDM_BAD_REQUEST", `query parameter ${name}=${JSON.stringify(raw)} must be an integer from ${min} to ${max}`);
+    throw new HttpError(
+      400,
+      "WDM_BAD_REQUEST",
+      `query parameter ${name}=${JSON.stringify(raw)} must be an integer from ${min} to ${max}`,
+    );
   }
   return Number(raw);
 }
@@ -85,7 +88,11 @@ function decodeSegment(s: string): string {
   try {
     return decodeURIComponent(s);
   } catch {
-    throw new HttpError(400, "WDM_BAD_REQUEST", `malformed percent-encoding in path segment ${JSON.stringify(s)}`);
+    throw new HttpError(
+      400,
+      "WDM_BAD_REQUEST",
+      `malformed percent-encoding in path segment ${JSON.stringify(s)}`,
+    );
   }
 }
 
@@ -116,7 +123,11 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         const body: Record<string, string> = { status: "ok", node: backend.node };
         if (nonce !== null) {
           if (!/^[\x21-\x7e]+$/.test(nonce) || nonce.length > MAX_NONCE_LENGTH) {
-            throw new HttpError(400, "WDM_BAD_REQUEST", `nonce must be 1 to ${MAX_NONCE_LENGTH} printable ASCII characters`);
+            throw new HttpError(
+              400,
+              "WDM_BAD_REQUEST",
+              `nonce must be 1 to ${MAX_NONCE_LENGTH} printable ASCII characters`,
+            );
           }
           const proof = backend.healthProof?.(nonce);
           if (proof !== undefined) body.proof = proof;
@@ -133,7 +144,8 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       access: "open",
       handle: ({ req, res }) => {
         const page = dashboard.index;
-        if (!page) throw new HttpError(503, "WDM_UNAVAILABLE", dashboard.problem ?? "the dashboard is unavailable");
+        if (!page)
+          throw new HttpError(503, "WDM_UNAVAILABLE", dashboard.problem ?? "the dashboard is unavailable");
         sendAsset(req, res, page);
       },
     },
@@ -145,12 +157,20 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         const name = params[0] as string;
         const asset = dashboard.asset(name);
         if (!asset) {
-          throw new HttpError(404, "WDM_NOT_FOUND", `no dashboard asset ${JSON.stringify(name.slice(0, 100))}; the dashboard is served on GET /`);
+          throw new HttpError(
+            404,
+            "WDM_NOT_FOUND",
+            `no dashboard asset ${JSON.stringify(name.slice(0, 100))}; the dashboard is served on GET /`,
+          );
         }
         sendAsset(req, res, asset);
       },
     },
-    { pattern: /^\/v1\/mesh$/, methods: GET, access: "read", handle: ({ res }) => {
+    {
+      pattern: /^\/v1\/mesh$/,
+      methods: GET,
+      access: "read",
+      handle: ({ res }) => {
         const text = backend.meshJson?.();
         if (text !== undefined) sendJsonText(res, 200, text);
         else sendJson(res, 200, backend.mesh());
@@ -163,10 +183,19 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       handle: ({ res, url }) => {
         const nonce = url.searchParams.get("nonce") ?? undefined;
         if (nonce !== undefined && (!/^[\x21-\x7e]+$/.test(nonce) || nonce.length > MAX_NONCE_LENGTH)) {
-          throw new HttpError(400, "WDM_BAD_REQUEST", `nonce must be 1 to ${MAX_NONCE_LENGTH} printable ASCII characters`);
+          throw new HttpError(
+            400,
+            "WDM_BAD_REQUEST",
+            `nonce must be 1 to ${MAX_NONCE_LENGTH} printable ASCII characters`,
+          );
         }
         const view = backend.meshView?.(nonce);
-        if (!view) throw new HttpError(404, "WDM_NOT_FOUND", "this node serves no mesh view: no mesh.key is configured");
+        if (!view)
+          throw new HttpError(
+            404,
+            "WDM_NOT_FOUND",
+            "this node serves no mesh view: no mesh.key is configured",
+          );
         sendJsonText(res, 200, view.body, view.proof === undefined ? {} : { "X-Wdmesh-Proof": view.proof });
       },
     },
@@ -177,7 +206,12 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       handle: (ctx) => {
         const name = peerOp(ctx);
         const p = backend.peer(name);
-        if (!p) throw new HttpError(404, "WDM_UNKNOWN_PEER", `no peer named ${JSON.stringify(name)}; GET /v1/mesh lists the peers`);
+        if (!p)
+          throw new HttpError(
+            404,
+            "WDM_UNKNOWN_PEER",
+            `no peer named ${JSON.stringify(name)}; GET /v1/mesh lists the peers`,
+          );
         sendJson(ctx.res, 200, p);
       },
     },
@@ -199,7 +233,8 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         const last = req.headers["last-event-id"];
         let after: number | undefined;
         if (typeof last === "string" && last !== "") {
-          if (!INT.test(last)) throw new HttpError(400, "WDM_BAD_REQUEST", "Last-Event-ID must be a journal seq (integer)");
+          if (!INT.test(last))
+            throw new HttpError(400, "WDM_BAD_REQUEST", "Last-Event-ID must be a journal seq (integer)");
           after = Number(last);
         } else if (url.searchParams.has("after")) {
           after = intParam(url, "after", 0, 0, Number.MAX_SAFE_INTEGER);
@@ -232,7 +267,11 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         const body = await readJsonObject(ctx.req, maxBody);
         const raw = body.for;
         if (typeof raw !== "string" && typeof raw !== "number") {
-          throw new HttpError(400, "WDM_BAD_REQUEST", 'body must be {"for": DURATION}, e.g. {"for":"1h"} ("0" ends a silence)');
+          throw new HttpError(
+            400,
+            "WDM_BAD_REQUEST",
+            'body must be {"for": DURATION}, e.g. {"for":"1h"} ("0" ends a silence)',
+          );
         }
         let ms: number;
         try {
@@ -241,7 +280,11 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
           throw new HttpError(400, "WDM_BAD_REQUEST", (e as Error).message);
         }
         if (ms > MAX_SILENCE_MS) {
-          throw new HttpError(400, "WDM_BAD_REQUEST", `for: ${JSON.stringify(raw)} is longer than the maximum of 365d`);
+          throw new HttpError(
+            400,
+            "WDM_BAD_REQUEST",
+            `for: ${JSON.stringify(raw)} is longer than the maximum of 365d`,
+          );
         }
         sendJson(ctx.res, 202, backend.silence(peerOp(ctx), ms, who(ctx.req)));
       },
@@ -255,7 +298,11 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         const state = url.searchParams.get("state");
         if (state !== null) {
           if (!["pending", "dead", "delivered"].includes(state)) {
-            throw new HttpError(400, "WDM_BAD_REQUEST", `state=${JSON.stringify(state)}: use pending, dead or delivered`);
+            throw new HttpError(
+              400,
+              "WDM_BAD_REQUEST",
+              `state=${JSON.stringify(state)}: use pending, dead or delivered`,
+            );
           }
           filter.state = state as DeliveryState;
         }
@@ -272,7 +319,12 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         await readBody(ctx.req, maxBody);
         const sink = peerOp(ctx);
         const result = await backend.alertsTest(sink);
-        if (!result) throw new HttpError(404, "WDM_UNKNOWN_SINK", `no alert sink named ${JSON.stringify(sink)}; see alerts: in the config`);
+        if (!result)
+          throw new HttpError(
+            404,
+            "WDM_UNKNOWN_SINK",
+            `no alert sink named ${JSON.stringify(sink)}; see alerts: in the config`,
+          );
         sendJson(ctx.res, result.ok ? 200 : 502, result);
       },
     },
@@ -326,9 +378,14 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       return;
     }
     if (allowed.length > 0) {
-      throw new HttpError(405, "WDM_METHOD_NOT_ALLOWED", `${req.method ?? "?"} is not allowed on ${path}; use ${allowed.join(", ")}`, {
-        Allow: allowed.join(", "),
-      });
+      throw new HttpError(
+        405,
+        "WDM_METHOD_NOT_ALLOWED",
+        `${req.method ?? "?"} is not allowed on ${path}; use ${allowed.join(", ")}`,
+        {
+          Allow: allowed.join(", "),
+        },
+      );
     }
     throw new HttpError(404, "WDM_NOT_FOUND", `no route ${path}; see SPEC §6 for the API routes`);
   }
@@ -337,23 +394,51 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     const started = performance.now();
     dispatch(req, res).then(
       () => {
-        log.debug({ method: req.method, path: pathOnly(req.url), status: res.statusCode, ms: round(performance.now() - started) }, "api request");
+        log.debug(
+          {
+            method: req.method,
+            path: pathOnly(req.url),
+            status: res.statusCode,
+            ms: round(performance.now() - started),
+          },
+          "api request",
+        );
       },
       (err: unknown) => {
         const httpErr = err instanceof HttpError ? err : fromWatchdogError(err);
         if (httpErr) {
           sendError(res, httpErr);
           if (httpErr.status >= 500) {
-            log.warn({ method: req.method, path: pathOnly(req.url), status: httpErr.status, code: httpErr.code, err: httpErr.message }, "api request failed");
+            log.warn(
+              {
+                method: req.method,
+                path: pathOnly(req.url),
+                status: httpErr.status,
+                code: httpErr.code,
+                err: httpErr.message,
+              },
+              "api request failed",
+            );
           }
           if (httpErr.status === 413) req.resume();
           return;
         }
         log.error(
-          { method: req.method, path: pathOnly(req.url), err: err instanceof Error ? { message: err.message, stack: err.stack } : String(err) },
+          {
+            method: req.method,
+            path: pathOnly(req.url),
+            err: err instanceof Error ? { message: err.message, stack: err.stack } : String(err),
+          },
           "api handler threw",
         );
-        sendError(res, new HttpError(500, "WDM_INTERNAL", `internal error while handling ${req.method ?? "?"} ${pathOnly(req.url)}; see the node's log`));
+        sendError(
+          res,
+          new HttpError(
+            500,
+            "WDM_INTERNAL",
+            `internal error while handling ${req.method ?? "?"} ${pathOnly(req.url)}; see the node's log`,
+          ),
+        );
       },
     );
   };
@@ -370,13 +455,17 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   server.keepAliveTimeout = 5_000;
   server.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) => {
     log.debug({ code: err.code, err: err.message }, "api client error");
-    if (!socket.writable || (err.code === "ECONNRESET")) {
+    if (!socket.writable || err.code === "ECONNRESET") {
       socket.destroy();
       return;
     }
-    const status = err.code === "HPE_HEADER_OVERFLOW" ? 431 : err.code === "ERR_HTTP_REQUEST_TIMEOUT" ? 408 : 400;
-    const reason = status === 431 ? "Request Header Fields Too Large" : status === 408 ? "Request Timeout" : "Bad Request";
-    const body = JSON.stringify({ error: { code: "WDM_BAD_REQUEST", message: `malformed HTTP request (${err.code ?? "parse error"})` } });
+    const status =
+      err.code === "HPE_HEADER_OVERFLOW" ? 431 : err.code === "ERR_HTTP_REQUEST_TIMEOUT" ? 408 : 400;
+    const reason =
+      status === 431 ? "Request Header Fields Too Large" : status === 408 ? "Request Timeout" : "Bad Request";
+    const body = JSON.stringify({
+      error: { code: "WDM_BAD_REQUEST", message: `malformed HTTP request (${err.code ?? "parse error"})` },
+    });
     socket.end(
       `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
     );

@@ -31,9 +31,14 @@ export class SseHub {
 
   open(req: IncomingMessage, res: ServerResponse, after: number | undefined): void {
     if (this.clients.size >= this.maxClients) {
-      throw new HttpError(503, "WDM_UNAVAILABLE", `too many event streams open (max ${this.maxClients}); close one and retry`, {
-        "Retry-After": "5",
-      });
+      throw new HttpError(
+        503,
+        "WDM_UNAVAILABLE",
+        `too many event streams open (max ${this.maxClients}); close one and retry`,
+        {
+          "Retry-After": "5",
+        },
+      );
     }
     let lastSeq = after ?? -1;
     const pending: JournalEntry[] = [];

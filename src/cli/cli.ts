@@ -27,7 +27,9 @@ export const COMMANDS: readonly Command[] = [
 function version(): string {
   try {
     // src/cli/ and dist/cli/ are both two levels below package.json.
-    const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version?: string };
+    const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+      version?: string;
+    };
     return pkg.version ?? "unknown";
   } catch {
     return "unknown";
@@ -74,7 +76,8 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
   if (first === undefined || first === "--help" || first === "-h" || first === "help") {
     const target = first === "help" ? rest[0] : undefined;
     const cmd = target === undefined ? undefined : COMMANDS.find((c) => c.name === target);
-    if (target !== undefined && !cmd) return report(new UsageError(`unknown command "${target}"`, 'see "wdmesh --help"'), io);
+    if (target !== undefined && !cmd)
+      return report(new UsageError(`unknown command "${target}"`, 'see "wdmesh --help"'), io);
     io.out(cmd ? commandHelp(cmd) : topHelp());
     // No command at all is a usage error (help still printed).
     return first === undefined ? EXIT.USAGE : EXIT.OK;
@@ -85,9 +88,22 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
   }
   const cmd = COMMANDS.find((c) => c.name === first);
   if (!cmd) {
-    const guess = first.startsWith("-") ? undefined : closest(first, COMMANDS.map((c) => c.name));
-    const what = first.startsWith("-") ? `unknown option ${first} (options go after the command)` : `unknown command "${first}"`;
-    return report(new UsageError(what, guess ? `did you mean "wdmesh ${guess}"? see "wdmesh --help"` : 'see "wdmesh --help"'), io);
+    const guess = first.startsWith("-")
+      ? undefined
+      : closest(
+          first,
+          COMMANDS.map((c) => c.name),
+        );
+    const what = first.startsWith("-")
+      ? `unknown option ${first} (options go after the command)`
+      : `unknown command "${first}"`;
+    return report(
+      new UsageError(
+        what,
+        guess ? `did you mean "wdmesh ${guess}"? see "wdmesh --help"` : 'see "wdmesh --help"',
+      ),
+      io,
+    );
   }
   try {
     const args = parseCommandArgs(cmd, rest);

@@ -43,7 +43,8 @@ export const HELP_OPTION: OptionSpec = { name: "help", short: "h", type: "boolea
 
 export function parseCommandArgs(cmd: Command, argv: string[]): Parsed {
   const options: Record<string, { type: "string" | "boolean"; short?: string }> = {};
-  for (const o of [...cmd.options, HELP_OPTION]) options[o.name] = o.short ? { type: o.type, short: o.short } : { type: o.type };
+  for (const o of [...cmd.options, HELP_OPTION])
+    options[o.name] = o.short ? { type: o.type, short: o.short } : { type: o.type };
   try {
     const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
     return { values: values as Parsed["values"], positionals };
@@ -52,7 +53,10 @@ export function parseCommandArgs(cmd: Command, argv: string[]): Parsed {
     const hint = `see "wdmesh ${cmd.name} --help"`;
     if (err.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
       const flag = /'(-{1,2}[^']*)'/.exec(err.message)?.[1] ?? "";
-      const guess = closest(flag.replace(/^-+/, "").split("=")[0] ?? "", cmd.options.map((o) => o.name));
+      const guess = closest(
+        flag.replace(/^-+/, "").split("=")[0] ?? "",
+        cmd.options.map((o) => o.name),
+      );
       throw new UsageError(
         `unknown option ${flag} for "wdmesh ${cmd.name}"`,
         guess ? `did you mean --${guess}? ${hint}` : hint,
@@ -78,10 +82,16 @@ export function commandHelp(cmd: Command): string {
 /** Exactly `names.length` positionals, named in the error when missing or extra. */
 export function positionals(cmd: Command, args: Parsed, names: string[]): string[] {
   if (args.positionals.length < names.length) {
-    throw new UsageError(`missing ${names.slice(args.positionals.length).join(" ")} for "wdmesh ${cmd.name}"`, `usage: ${cmd.usage}`);
+    throw new UsageError(
+      `missing ${names.slice(args.positionals.length).join(" ")} for "wdmesh ${cmd.name}"`,
+      `usage: ${cmd.usage}`,
+    );
   }
   if (args.positionals.length > names.length) {
-    throw new UsageError(`unexpected argument ${JSON.stringify(args.positionals[names.length])} for "wdmesh ${cmd.name}"`, `usage: ${cmd.usage}`);
+    throw new UsageError(
+      `unexpected argument ${JSON.stringify(args.positionals[names.length])} for "wdmesh ${cmd.name}"`,
+      `usage: ${cmd.usage}`,
+    );
   }
   return args.positionals;
 }

@@ -37,7 +37,10 @@ export function apiTarget(args: Parsed, io: CliIO, timeoutMs = 10_000): ApiTarge
     throw new UsageError(`--url ${JSON.stringify(raw)} is not a URL`, `use e.g. ${DEFAULT_URL}`);
   }
   if (base.protocol !== "http:" && base.protocol !== "https:") {
-    throw new UsageError(`--url ${JSON.stringify(raw)} must be http:// or https://`, `use e.g. ${DEFAULT_URL}`);
+    throw new UsageError(
+      `--url ${JSON.stringify(raw)} must be http:// or https://`,
+      `use e.g. ${DEFAULT_URL}`,
+    );
   }
   const token = str(args, "token") ?? (io.env.WDMESH_API_TOKEN || undefined);
   return { base, token, timeoutMs };
@@ -76,7 +79,9 @@ function openRequest(
   return new Promise((resolve, reject) => {
     const req = request(url, { method, headers: h, agent: false, signal }, resolve);
     if (timeoutMs !== null) {
-      req.setTimeout(timeoutMs, () => req.destroy(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: "ETIMEDOUT" })));
+      req.setTimeout(timeoutMs, () =>
+        req.destroy(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: "ETIMEDOUT" })),
+      );
     }
     req.on("error", (e: NodeJS.ErrnoException) => reject(unreachable(t, e)));
     req.end(body);
@@ -123,7 +128,15 @@ export async function apiCall(
   /** Non-2xx statuses whose body the caller handles itself. */
   accept: readonly number[] = [],
 ): Promise<ApiResponse> {
-  const res = await openRequest(t, method, path, {}, json === undefined ? undefined : JSON.stringify(json), undefined, t.timeoutMs);
+  const res = await openRequest(
+    t,
+    method,
+    path,
+    {},
+    json === undefined ? undefined : JSON.stringify(json),
+    undefined,
+    t.timeoutMs,
+  );
   const text = await readAll(res);
   const status = res.statusCode ?? 0;
   let body: unknown = text;
@@ -131,7 +144,10 @@ export async function apiCall(
     try {
       body = JSON.parse(text);
     } catch {
-      throw new CliError(EXIT.FAILURE, `the API at ${t.base.origin} answered ${method} ${path} with invalid JSON`);
+      throw new CliError(
+        EXIT.FAILURE,
+        `the API at ${t.base.origin} answered ${method} ${path} with invalid JSON`,
+      );
     }
   }
   if ((status >= 200 && status < 300) || accept.includes(status)) return { status, body };
@@ -140,7 +156,8 @@ export async function apiCall(
 
 function httpFailure(t: ApiTarget, method: string, path: string, status: number, body: unknown): CliError {
   const e = (body as { error?: { code?: string; message?: string } } | null)?.error;
-  const reason = e?.message ?? (typeof body === "string" && body.length < 300 ? body.trim() : `status ${status}`);
+  const reason =
+    e?.message ?? (typeof body === "string" && body.length < 300 ? body.trim() : `status ${status}`);
   if (status === 401) {
     const what = t.token ? "token rejected" : `the API at ${t.base.origin} requires a token`;
     return new CliError(EXIT.USAGE, `${what}: pass --token or set WDMESH_API_TOKEN`);
@@ -151,7 +168,11 @@ function httpFailure(t: ApiTarget, method: string, path: string, status: number,
 }
 
 /** Opens GET /v1/events/stream; yields parsed entries until the stream ends or `signal` aborts. */
-export async function* eventStream(t: ApiTarget, lastSeq: number | undefined, signal: AbortSignal): AsyncGenerator<unknown> {
+export async function* eventStream(
+  t: ApiTarget,
+  lastSeq: number | undefined,
+  signal: AbortSignal,
+): AsyncGenerator<unknown> {
   const headers: Record<string, string> = { Accept: "text/event-stream" };
   if (lastSeq !== undefined) headers["Last-Event-ID"] = String(lastSeq);
   let res: IncomingMessage;

@@ -18,7 +18,14 @@ export function relativeTime(iso: string | null, now: number): string {
   if (Number.isNaN(t)) return iso;
   const d = now - t;
   const s = Math.round(Math.abs(d) / 1000);
-  const text = s < 60 ? `${s}s` : s < 3600 ? `${Math.floor(s / 60)}m` : s < 86_400 ? `${Math.floor(s / 3600)}h` : `${Math.floor(s / 86_400)}d`;
+  const text =
+    s < 60
+      ? `${s}s`
+      : s < 3600
+        ? `${Math.floor(s / 60)}m`
+        : s < 86_400
+          ? `${Math.floor(s / 3600)}h`
+          : `${Math.floor(s / 86_400)}d`;
   return d >= 0 ? `${text} ago` : `in ${text}`;
 }
 

@@ -271,7 +271,13 @@ function onRelease(s: LadderState, e: { by?: string }, ctx: StepContext): StepOu
 
 function onOperatorRestart(s: LadderState, e: { by?: string }, ctx: StepContext): StepOutput {
   if (s.status === "ISOLATED") return { state: s, effects: [] };
-  const a = action(ctx, "restart", "INFO", `restart of ${ctx.peer} requested by ${e.by ?? "operator"}`, s.incidentId);
+  const a = action(
+    ctx,
+    "restart",
+    "INFO",
+    `restart of ${ctx.peer} requested by ${e.by ?? "operator"}`,
+    s.incidentId,
+  );
   return {
     state: { ...s, lastRestartAt: ctx.now },
     effects: [

@@ -120,7 +120,10 @@ function dur(v: Duration | undefined, field: string, min: number): number | unde
 function int(v: unknown, field: string, min: number, max: number): number | undefined {
   if (v === undefined) return undefined;
   if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
-    throw new InvalidOptionError(field, `must be an integer from ${min} to ${max} (got ${JSON.stringify(v)})`);
+    throw new InvalidOptionError(
+      field,
+      `must be an integer from ${min} to ${max} (got ${JSON.stringify(v)})`,
+    );
   }
   return v;
 }

@@ -14,7 +14,9 @@ const server = createServer((req, res) => {
     res.writeHead(404).end();
     return;
   }
-  const body = JSON.stringify(broken ? { status: "error", error: "backend unreachable" } : { status: "ok", agent: name });
+  const body = JSON.stringify(
+    broken ? { status: "error", error: "backend unreachable" } : { status: "ok", agent: name },
+  );
   res.writeHead(broken ? 503 : 200, { "content-type": "application/json" }).end(body);
 });
 server.listen(Number(values.port), "127.0.0.1");

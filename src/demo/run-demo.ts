@@ -61,7 +61,10 @@ function describeAlert(a: EscalationAction): string {
   return `${a.severity.padEnd(8)} ${a.action.padEnd(15)} ${a.peer_name}: ${a.reason}${result}`;
 }
 
-async function startReceiver(secret: string, out: (s: string) => void): Promise<{ url: string; server: Server }> {
+async function startReceiver(
+  secret: string,
+  out: (s: string) => void,
+): Promise<{ url: string; server: Server }> {
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
@@ -88,7 +91,18 @@ async function startReceiver(secret: string, out: (s: string) => void): Promise<
 
 function agentYaml(a: Agent, dir: string): string {
   const ctl = (verb: string, mode = a.mode): string =>
-    JSON.stringify([...sibling("agent-ctl"), verb, "--name", a.name, "--port", String(a.port), "--dir", dir, "--mode", mode]);
+    JSON.stringify([
+      ...sibling("agent-ctl"),
+      verb,
+      "--name",
+      a.name,
+      "--port",
+      String(a.port),
+      "--dir",
+      dir,
+      "--mode",
+      mode,
+    ]);
   return `  - name: ${a.name}
     probe: { http: { url: "http://127.0.0.1:${a.port}/health" } }
     restart: { command: { argv: ${ctl("restart")}, timeout: 10s } }
@@ -156,7 +170,12 @@ export async function runDemo(o: DemoOptions): Promise<void> {
     for (const a of agents) startAgent(dir, a.name, a.port, a.mode);
     const common = { token, key, dir, receiver: receiver.url, secret };
     const specs = [
-      { name: "wd-a", listen: `${o.listen.host}:${o.listen.port}`, members: [{ name: "wd-b", url: bUrl }], agents },
+      {
+        name: "wd-a",
+        listen: `${o.listen.host}:${o.listen.port}`,
+        members: [{ name: "wd-b", url: bUrl }],
+        agents,
+      },
       { name: "wd-b", listen: `127.0.0.1:${bPort}`, members: [{ name: "wd-a", url: aUrl }], agents: [] },
     ];
     for (const s of specs) {
@@ -189,7 +208,10 @@ export async function runDemo(o: DemoOptions): Promise<void> {
     );
     const wdA = nodes[0] as DaemonHandle;
     timers.push(
-      setInterval(() => o.out(`\n${new Date().toISOString()}\n${o.table(wdA.monitor.allPeers())}`), o.statusEveryMs),
+      setInterval(
+        () => o.out(`\n${new Date().toISOString()}\n${o.table(wdA.monitor.allPeers())}`),
+        o.statusEveryMs,
+      ),
     );
     if (o.chaosEveryMs > 0) {
       timers.push(

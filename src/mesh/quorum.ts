@@ -22,7 +22,10 @@ export function requiredConfirmations(mode: ConfirmMode, observers: number): num
     case "all":
       return Math.max(1, observers);
     default:
-      throw new InvalidOptionError("mesh.confirm", `must be one of ${CONFIRM_MODES.join(", ")} (got ${JSON.stringify(mode)})`);
+      throw new InvalidOptionError(
+        "mesh.confirm",
+        `must be one of ${CONFIRM_MODES.join(", ")} (got ${JSON.stringify(mode)})`,
+      );
   }
 }
 
@@ -33,7 +36,10 @@ export function requiredConfirmations(mode: ConfirmMode, observers: number): num
 export function isConfirmed(mode: ConfirmMode, observers: number, failing: number): boolean {
   const need = requiredConfirmations(mode, observers);
   if (!Number.isInteger(failing) || failing < 0 || failing > observers) {
-    throw new InvalidOptionError("failing", `must be an integer from 0 to ${observers} (got ${String(failing)})`);
+    throw new InvalidOptionError(
+      "failing",
+      `must be an integer from 0 to ${observers} (got ${String(failing)})`,
+    );
   }
   return observers > 0 && failing >= need;
 }

@@ -21,7 +21,13 @@ export const MAX_VIEW_BYTES = 65_536;
 /** Path of the view route on a member's base URL. */
 export const VIEW_PATH = "/v1/mesh/view";
 
-const STATUSES: ReadonlySet<string> = new Set<PeerStatus>(["UNKNOWN", "HEALTHY", "DEGRADED", "OFFLINE", "ISOLATED"]);
+const STATUSES: ReadonlySet<string> = new Set<PeerStatus>([
+  "UNKNOWN",
+  "HEALTHY",
+  "DEGRADED",
+  "OFFLINE",
+  "ISOLATED",
+]);
 const HEX64 = /^[0-9a-f]{64}$/i;
 const NONCE_BYTES = 16;
 
@@ -80,7 +86,10 @@ export function verifyView(
   }
   const expected = createHmac("sha256", key).update(body).digest();
   if (!timingSafeEqual(expected, Buffer.from(proof, "hex"))) {
-    return { ok: false, error: "view proof does not match the mesh key (impostor, or a different mesh.key on that node?)" };
+    return {
+      ok: false,
+      error: "view proof does not match the mesh key (impostor, or a different mesh.key on that node?)",
+    };
   }
   let doc: unknown;
   try {
@@ -88,15 +97,20 @@ export function verifyView(
   } catch {
     return { ok: false, error: "view is not JSON" };
   }
-  if (typeof doc !== "object" || doc === null || Array.isArray(doc)) return { ok: false, error: "view is not a JSON object" };
+  if (typeof doc !== "object" || doc === null || Array.isArray(doc))
+    return { ok: false, error: "view is not a JSON object" };
   const d = doc as Record<string, unknown>;
   if (d.node !== expect.node) {
     const got = typeof d.node === "string" ? JSON.stringify(d.node.slice(0, 64)) : "missing";
-    return { ok: false, error: `view is of node ${got}, expected ${JSON.stringify(expect.node)} (check the member's url)` };
+    return {
+      ok: false,
+      error: `view is of node ${got}, expected ${JSON.stringify(expect.node)} (check the member's url)`,
+    };
   }
-  if (d.nonce !== expect.nonce) return { ok: false, error: "view does not echo the request's nonce (replayed or stale answer)" };
-  if (typeof d.at !== "string") return { ok: false, error: "view has no \"at\" time" };
-  if (!Array.isArray(d.peers)) return { ok: false, error: "view has no \"peers\" array" };
+  if (d.nonce !== expect.nonce)
+    return { ok: false, error: "view does not echo the request's nonce (replayed or stale answer)" };
+  if (typeof d.at !== "string") return { ok: false, error: 'view has no "at" time' };
+  if (!Array.isArray(d.peers)) return { ok: false, error: 'view has no "peers" array' };
   const peers: ViewPeer[] = [];
   for (const [i, raw] of (d.peers as unknown[]).entries()) {
     const p = raw as Record<string, unknown> | null;
@@ -221,7 +235,9 @@ export class ViewPoller {
     if (!this.running) return;
     const gen = this.generation;
     const started = this.clock.now();
-    const round = this.pollOnce().catch((err: unknown) => this.logger.error({ err: String(err) }, "mesh view round failed"));
+    const round = this.pollOnce().catch((err: unknown) =>
+      this.logger.error({ err: String(err) }, "mesh view round failed"),
+    );
     const tracked: Promise<void> = round.then(() => {
       if (this.round === tracked) this.round = null;
       // A stop() (and maybe a new start()) happened meanwhile: that loop is not ours.
@@ -252,9 +268,12 @@ export class ViewPoller {
       this.reject(m, checked.error);
       return;
     }
-    const peers = new Map(checked.view.peers.map((p) => [p.name, { status: p.status, missed_count: p.missed_count }]));
+    const peers = new Map(
+      checked.view.peers.map((p) => [p.name, { status: p.status, missed_count: p.missed_count }]),
+    );
     this.views.set(m.name, { node: m.name, receivedAt: this.clock.now(), peers });
-    if (this.lastError.delete(m.name)) this.logger.info({ member: m.name }, "mesh view of member received again");
+    if (this.lastError.delete(m.name))
+      this.logger.info({ member: m.name }, "mesh view of member received again");
   }
 
   private reject(m: { name: string; url: string }, error: string): void {
@@ -267,7 +286,10 @@ export class ViewPoller {
     }
   }
 
-  private async fetchView(url: string, stop: AbortSignal): Promise<{ body: Buffer; proof: unknown } | { error: string }> {
+  private async fetchView(
+    url: string,
+    stop: AbortSignal,
+  ): Promise<{ body: Buffer; proof: unknown } | { error: string }> {
     const ac = new AbortController();
     const onStop = (): void => ac.abort();
     stop.addEventListener("abort", onStop, { once: true });
@@ -281,7 +303,10 @@ export class ViewPoller {
       const declared = Number(res.headers["content-length"]);
       if (res.statusCode !== 200 || declared > this.maxBytes) {
         res.body.destroy();
-        return { error: res.statusCode !== 200 ? `HTTP ${res.statusCode}` : `view larger than ${this.maxBytes} bytes` };
+        return {
+          error:
+            res.statusCode !== 200 ? `HTTP ${res.statusCode}` : `view larger than ${this.maxBytes} bytes`,
+        };
       }
       const chunks: Buffer[] = [];
       let size = 0;

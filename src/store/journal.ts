@@ -96,13 +96,16 @@ export function verifyChain(entries: readonly ChainEntry[], opts: VerifyOptions 
     }
     const gap = prev !== undefined && seq !== prev.seq + 1;
     if (prev !== undefined && seq <= prev.seq) {
-      return { ok: false, checked, seq, reason: `entry seq ${seq} follows seq ${prev.seq}: entries are out of order` };
+      return {
+        ok: false,
+        checked,
+        seq,
+        reason: `entry seq ${seq} follows seq ${prev.seq}: entries are out of order`,
+      };
     }
     if (e.prev_hash !== expectedPrev) {
       const missing =
-        gap && prev !== undefined
-          ? ` (entries seq ${prev.seq + 1}..${seq - 1} are missing)`
-          : "";
+        gap && prev !== undefined ? ` (entries seq ${prev.seq + 1}..${seq - 1} are missing)` : "";
       return {
         ok: false,
         checked,

@@ -97,7 +97,8 @@ export const MIGRATIONS: readonly Migration[] = [
 export const SCHEMA_VERSION: number = MIGRATIONS.length;
 
 for (const [i, m] of MIGRATIONS.entries()) {
-  if (m.version !== i + 1) throw new Error(`migration #${i} has version ${m.version}; versions must be 1..n in order`);
+  if (m.version !== i + 1)
+    throw new Error(`migration #${i} has version ${m.version}; versions must be 1..n in order`);
 }
 
 /** Applies every migration above the file's user_version. Returns the versions. */

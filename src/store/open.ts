@@ -44,12 +44,19 @@ export function ensureDataDir(dir: string): void {
   try {
     const st = statSync(dir);
     if (!st.isDirectory()) {
-      throw storeError(`data_dir ${dir} exists but is not a directory. Set node.data_dir to a directory.`, dir);
+      throw storeError(
+        `data_dir ${dir} exists but is not a directory. Set node.data_dir to a directory.`,
+        dir,
+      );
     }
   } catch (e) {
     if (e instanceof WatchdogError) throw e;
     if (errCode(e) !== "ENOENT") {
-      throw storeError(`data_dir ${dir} cannot be inspected: ${errMessage(e)}. Check its path and permissions.`, dir, e);
+      throw storeError(
+        `data_dir ${dir} cannot be inspected: ${errMessage(e)}. Check its path and permissions.`,
+        dir,
+        e,
+      );
     }
     try {
       mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -81,10 +88,17 @@ function checkExistingFile(file: string): void {
     st = statSync(file);
   } catch (e) {
     if (errCode(e) === "ENOENT") return;
-    throw storeError(`state file ${file} cannot be inspected: ${errMessage(e)}. Check its permissions.`, file, e);
+    throw storeError(
+      `state file ${file} cannot be inspected: ${errMessage(e)}. Check its permissions.`,
+      file,
+      e,
+    );
   }
   if (!st.isFile()) {
-    throw storeError(`state file ${file} is not a regular file. Move it away or set node.data_dir elsewhere.`, file);
+    throw storeError(
+      `state file ${file} is not a regular file. Move it away or set node.data_dir elsewhere.`,
+      file,
+    );
   }
   try {
     accessSync(file, constants.R_OK | constants.W_OK);
@@ -134,7 +148,10 @@ function checkExistingFile(file: string): void {
 function applyPragmas(db: Database.Database, file: string, opts: OpenDbOptions): void {
   const mode = db.pragma("journal_mode = WAL", { simple: true }) as string;
   if (file !== ":memory:" && mode.toLowerCase() !== "wal") {
-    throw storeError(`state file ${file}: cannot switch to WAL journal mode (got ${mode}). Use a local filesystem for node.data_dir.`, file);
+    throw storeError(
+      `state file ${file}: cannot switch to WAL journal mode (got ${mode}). Use a local filesystem for node.data_dir.`,
+      file,
+    );
   }
   db.pragma(`synchronous = ${opts.synchronous ?? "FULL"}`);
   db.pragma(`busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs ?? 5000))}`);
@@ -160,12 +177,18 @@ export function openDatabase(file: string, opts: OpenDbOptions = {}): Database.D
   try {
     db = new Database(file);
   } catch (e) {
-    throw storeError(`state file ${file} cannot be opened: ${errMessage(e)}. Check the file and its directory permissions.`, file, e);
+    throw storeError(
+      `state file ${file} cannot be opened: ${errMessage(e)}. Check the file and its directory permissions.`,
+      file,
+      e,
+    );
   }
   try {
     let problems: string[];
     try {
-      problems = (db.pragma("quick_check(5)") as Array<Record<string, string>>).map((r) => Object.values(r)[0] ?? "");
+      problems = (db.pragma("quick_check(5)") as Array<Record<string, string>>).map(
+        (r) => Object.values(r)[0] ?? "",
+      );
     } catch (e) {
       const code = errCode(e);
       const what =
@@ -174,7 +197,11 @@ export function openDatabase(file: string, opts: OpenDbOptions = {}): Database.D
           : code === "SQLITE_CORRUPT"
             ? "is corrupted"
             : "cannot be read";
-      throw storeError(`state file ${file} ${what} (${errMessage(e)}). ${LEFT_ALONE} ${MOVE_ASIDE(file)}`, file, e);
+      throw storeError(
+        `state file ${file} ${what} (${errMessage(e)}). ${LEFT_ALONE} ${MOVE_ASIDE(file)}`,
+        file,
+        e,
+      );
     }
     if (problems.length !== 1 || problems[0] !== "ok") {
       throw storeError(
@@ -194,12 +221,20 @@ export function openDatabase(file: string, opts: OpenDbOptions = {}): Database.D
     try {
       migrate(db);
     } catch (e) {
-      throw storeError(`state file ${file}: schema migration failed: ${errMessage(e)}. The previous schema version is intact.`, file, e);
+      throw storeError(
+        `state file ${file}: schema migration failed: ${errMessage(e)}. The previous schema version is intact.`,
+        file,
+        e,
+      );
     }
     return db;
   } catch (e) {
     db.close();
     if (e instanceof WatchdogError) throw e;
-    throw storeError(`state file ${file} cannot be used: ${errMessage(e)}. Check the file and its directory permissions.`, file, e);
+    throw storeError(
+      `state file ${file} cannot be used: ${errMessage(e)}. Check the file and its directory permissions.`,
+      file,
+      e,
+    );
   }
 }

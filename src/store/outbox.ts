@@ -69,7 +69,9 @@ export function routeAction(
 ): SinkRoute[] {
   const rank = SEVERITY_RANK[action.severity];
   const resolving = RESOLVING.has(action.action);
-  return routes.filter((r) => rank >= SEVERITY_RANK[r.minSeverity] || (resolving && reachedByIncident.has(r.name)));
+  return routes.filter(
+    (r) => rank >= SEVERITY_RANK[r.minSeverity] || (resolving && reachedByIncident.has(r.name)),
+  );
 }
 
 export class OutboxTable {
@@ -97,7 +99,9 @@ export class OutboxTable {
       `SELECT DISTINCT o.sink FROM outbox o JOIN journal j ON j.seq = o.journal_seq
        WHERE json_extract(j.entry, '$.incident_id') = ?`,
     );
-    this.headStmt = db.prepare(`${SELECT_ROW} WHERE o.sink = ? AND o.state = 'pending' AND o.seq > ? ORDER BY o.seq LIMIT 1`);
+    this.headStmt = db.prepare(
+      `${SELECT_ROW} WHERE o.sink = ? AND o.state = 'pending' AND o.seq > ? ORDER BY o.seq LIMIT 1`,
+    );
     this.deliveredStmt = db.prepare(
       `UPDATE outbox SET state = 'delivered', attempts = attempts + 1, delivered_at = ?, last_error = NULL
        WHERE seq = ? AND state = 'pending'`,
@@ -128,7 +132,9 @@ export class OutboxTable {
     const sinks: string[] = [];
     const reached =
       RESOLVING.has(action.action) && action.incident_id !== null
-        ? new Set((this.incidentSinksStmt.all(action.incident_id) as Array<{ sink: string }>).map((r) => r.sink))
+        ? new Set(
+            (this.incidentSinksStmt.all(action.incident_id) as Array<{ sink: string }>).map((r) => r.sink),
+          )
         : undefined;
     for (const r of routeAction(this.routes, action, reached)) {
       this.insertStmt.run(r.name, action.id, journalSeq, peerJson, now, now);
@@ -142,7 +148,12 @@ export class OutboxTable {
     const out = new Map<number, JournalDelivery[]>();
     const rows = this.deliveriesStmt.all(fromSeq, toSeq) as Array<JournalDelivery & { journal_seq: number }>;
     for (const r of rows) {
-      const d: JournalDelivery = { sink: r.sink, state: r.state, attempts: r.attempts, last_error: r.last_error };
+      const d: JournalDelivery = {
+        sink: r.sink,
+        state: r.state,
+        attempts: r.attempts,
+        last_error: r.last_error,
+      };
       const list = out.get(r.journal_seq);
       if (list) list.push(d);
       else out.set(r.journal_seq, [d]);
@@ -177,7 +188,11 @@ export class OutboxTable {
 
   list(filter: { state?: DeliveryState; sink?: string; limit?: number }): OutboxRow[] {
     const limit = Math.min(OUTBOX_LIST_MAX, Math.max(1, Math.floor(filter.limit ?? OUTBOX_LIST_DEFAULT)));
-    const rows = this.listStmt.all({ state: filter.state ?? null, sink: filter.sink ?? null, limit }) as RawOutboxRow[];
+    const rows = this.listStmt.all({
+      state: filter.state ?? null,
+      sink: filter.sink ?? null,
+      limit,
+    }) as RawOutboxRow[];
     return rows.map(toRow);
   }
 

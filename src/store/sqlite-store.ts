@@ -86,10 +86,18 @@ function toJournalEntry(r: RawJournalRow): JournalEntry {
 function validateSinks(sinks: readonly SinkRoute[]): void {
   const seen = new Set<string>();
   for (const [i, s] of sinks.entries()) {
-    if (typeof s.name !== "string" || s.name === "") throw new InvalidOptionError(`sinks[${i}].name`, "must be a non-empty string");
-    if (seen.has(s.name)) throw new InvalidOptionError(`sinks[${i}].name`, `duplicate sink name "${s.name}"; names must be unique`);
+    if (typeof s.name !== "string" || s.name === "")
+      throw new InvalidOptionError(`sinks[${i}].name`, "must be a non-empty string");
+    if (seen.has(s.name))
+      throw new InvalidOptionError(
+        `sinks[${i}].name`,
+        `duplicate sink name "${s.name}"; names must be unique`,
+      );
     if (!(s.minSeverity in SEVERITY_RANK)) {
-      throw new InvalidOptionError(`sinks[${i}].minSeverity`, `must be one of INFO, MEDIUM, HIGH, CRITICAL (got ${String(s.minSeverity)})`);
+      throw new InvalidOptionError(
+        `sinks[${i}].minSeverity`,
+        `must be one of INFO, MEDIUM, HIGH, CRITICAL (got ${String(s.minSeverity)})`,
+      );
     }
     seen.add(s.name);
   }
@@ -126,10 +134,16 @@ export class SqliteStore implements MonitorStore, OutboxPort {
     | "openIncidents",
     Database.Statement
   >;
-  private readonly commitTx: Database.Transaction<(t: TransitionCommit, now: number) => { entries: JournalEntry[]; outboxRows: number }>;
-  private readonly deliveredTx: Database.Transaction<(marks: ReadonlyArray<{ seq: number; at: number }>) => void>;
+  private readonly commitTx: Database.Transaction<
+    (t: TransitionCommit, now: number) => { entries: JournalEntry[]; outboxRows: number }
+  >;
+  private readonly deliveredTx: Database.Transaction<
+    (marks: ReadonlyArray<{ seq: number; at: number }>) => void
+  >;
   private readonly journalTx: Database.Transaction<(after: number, limit: number) => JournalEntry[]>;
-  private readonly flushTx: Database.Transaction<(batch: ReadonlyMap<string, LadderState>, now: number) => void>;
+  private readonly flushTx: Database.Transaction<
+    (batch: ReadonlyMap<string, LadderState>, now: number) => void
+  >;
   private readonly effectTx: Database.Transaction<
     (id: string, result: ActionResult, isolation: IsolationRecord | null | undefined, now: number) => void
   >;
@@ -160,7 +174,8 @@ export class SqliteStore implements MonitorStore, OutboxPort {
     this.outbox = new OutboxTable(db, file, opts.sinks);
     this.buffer = new StateBuffer(
       (batch) => this.flushTx.immediate(batch, this.clock()),
-      (err) => this.logger?.warn({ err: String(err), file }, "writing buffered peer state failed; will retry"),
+      (err) =>
+        this.logger?.warn({ err: String(err), file }, "writing buffered peer state failed; will retry"),
       opts.stateFlushMs ?? STATE_FLUSH_DELAY_MS,
     );
     const p = (sql: string): Database.Statement => db.prepare(sql);
@@ -238,7 +253,8 @@ export class SqliteStore implements MonitorStore, OutboxPort {
           this.s.openIncident.run(a.incident_id, a.peer_name, Number.isFinite(opened) ? opened : now, seq);
         }
         if (a.action === "release") this.s.closePeerIncidents.run(now, a.peer_name);
-        else if (a.action === "recovered" && a.incident_id !== null) this.s.closeIncident.run(now, a.incident_id);
+        else if (a.action === "recovered" && a.incident_id !== null)
+          this.s.closeIncident.run(now, a.incident_id);
       }
       for (const e of t.effects) this.s.insertEffect.run(e.id, t.peer, e.kind, e.attempt, now);
       return { entries, outboxRows };
@@ -292,7 +308,8 @@ export class SqliteStore implements MonitorStore, OutboxPort {
   }
 
   private live(op: string): void {
-    if (this.closed) throw storeError(`state store ${this.file} is closed; ${op} is not possible after close().`, this.file);
+    if (this.closed)
+      throw storeError(`state store ${this.file} is closed; ${op} is not possible after close().`, this.file);
   }
 
   private wrap<T>(op: string, fn: () => T): T {
@@ -302,11 +319,19 @@ export class SqliteStore implements MonitorStore, OutboxPort {
     } catch (e) {
       if (e instanceof WatchdogError) throw e;
       const msg = e instanceof Error ? e.message : String(e);
-      throw storeError(`state file ${this.file}: ${op} failed: ${msg}. Nothing of this operation was written.`, this.file, e);
+      throw storeError(
+        `state file ${this.file}: ${op} failed: ${msg}. Nothing of this operation was written.`,
+        this.file,
+        e,
+      );
     }
   }
 
-  private emit<A extends unknown[]>(listeners: Iterable<(...args: A) => void>, kind: string, ...args: A): void {
+  private emit<A extends unknown[]>(
+    listeners: Iterable<(...args: A) => void>,
+    kind: string,
+    ...args: A
+  ): void {
     for (const l of [...listeners]) {
       try {
         l(...args);
@@ -344,7 +369,9 @@ export class SqliteStore implements MonitorStore, OutboxPort {
   }
 
   recordEffectResult(effectId: string, result: ActionResult, isolation?: IsolationRecord | null): void {
-    this.wrap(`recordEffectResult of effect ${effectId}`, () => this.effectTx.immediate(effectId, result, isolation, this.clock()));
+    this.wrap(`recordEffectResult of effect ${effectId}`, () =>
+      this.effectTx.immediate(effectId, result, isolation, this.clock()),
+    );
   }
 
   pendingEffects(): EffectRecord[] {
@@ -397,7 +424,10 @@ export class SqliteStore implements MonitorStore, OutboxPort {
 
   /** The latest entry's seq and hash, or null when the journal is empty. */
   journalHead(): { seq: number; hash: string } | null {
-    return this.wrap("journalHead", () => (this.s.journalHead.get() as { seq: number; hash: string } | undefined) ?? null);
+    return this.wrap(
+      "journalHead",
+      () => (this.s.journalHead.get() as { seq: number; hash: string } | undefined) ?? null,
+    );
   }
 
   /** Called with every entry appended, after its transaction committed. Returns unsubscribe. */
@@ -457,7 +487,9 @@ export class SqliteStore implements MonitorStore, OutboxPort {
 
   openIncidents(): OpenIncident[] {
     return this.wrap("openIncidents", () =>
-      (this.s.openIncidents.all() as Array<RawJournalRow & { id: string; peer: string; opened_at: number }>).map((r) => ({
+      (
+        this.s.openIncidents.all() as Array<RawJournalRow & { id: string; peer: string; opened_at: number }>
+      ).map((r) => ({
         incident_id: r.id,
         peer: r.peer,
         opened_at: r.opened_at,

@@ -10,7 +10,13 @@ const node = (code: string): string[] => [process.execPath, "-e", code];
 describe("CommandExecutor (real processes)", () => {
   test("exit 0 is ok; the peer, effect id and attempt are in its environment", async () => {
     const r = await new CommandExecutor().restart(
-      { command: { argv: node("if (process.env.WDMESH_PEER !== 'shield' || process.env.WDMESH_EFFECT_ID !== 'e-42' || process.env.WDMESH_ATTEMPT !== '2') process.exit(9)") } },
+      {
+        command: {
+          argv: node(
+            "if (process.env.WDMESH_PEER !== 'shield' || process.env.WDMESH_EFFECT_ID !== 'e-42' || process.env.WDMESH_ATTEMPT !== '2') process.exit(9)",
+          ),
+        },
+      },
       T,
       sig,
     );
@@ -20,7 +26,13 @@ describe("CommandExecutor (real processes)", () => {
 
   test("non-zero exit: code and first stderr line, truncated", async () => {
     const r = await new CommandExecutor().restart(
-      { command: { argv: node("console.error('\\nboom: ' + 'x'.repeat(500)); console.error('second'); process.exit(3)") } },
+      {
+        command: {
+          argv: node(
+            "console.error('\\nboom: ' + 'x'.repeat(500)); console.error('second'); process.exit(3)",
+          ),
+        },
+      },
       T,
       sig,
     );
@@ -33,7 +45,11 @@ describe("CommandExecutor (real processes)", () => {
 
   test("killed at the deadline", async () => {
     const t0 = Date.now();
-    const r = await new CommandExecutor().restart({ command: { argv: node("setTimeout(() => {}, 60000)"), timeout: "300ms" } }, T, sig);
+    const r = await new CommandExecutor().restart(
+      { command: { argv: node("setTimeout(() => {}, 60000)"), timeout: "300ms" } },
+      T,
+      sig,
+    );
     assert.equal(r.ok, false);
     assert.match(r.error ?? "", /did not finish within 300 ms and was killed/);
     assert.ok(Date.now() - t0 < 10_000);
@@ -47,7 +63,14 @@ describe("CommandExecutor (real processes)", () => {
 
   test("no shell: metacharacters are plain arguments", async () => {
     const r = await new CommandExecutor().restart(
-      { command: { argv: [...node("process.exit(process.argv[1] === '$(exit 7); echo hi' ? 0 : 5)"), "$(exit 7); echo hi"] } },
+      {
+        command: {
+          argv: [
+            ...node("process.exit(process.argv[1] === '$(exit 7); echo hi' ? 0 : 5)"),
+            "$(exit 7); echo hi",
+          ],
+        },
+      },
       T,
       sig,
     );
@@ -57,7 +80,11 @@ describe("CommandExecutor (real processes)", () => {
   test("abort kills the command", async () => {
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 100);
-    const r = await new CommandExecutor().restart({ command: { argv: node("setTimeout(() => {}, 60000)") } }, T, ac.signal);
+    const r = await new CommandExecutor().restart(
+      { command: { argv: node("setTimeout(() => {}, 60000)") } },
+      T,
+      ac.signal,
+    );
     assert.equal(r.ok, false);
     assert.match(r.error ?? "", /interrupted/);
   });
@@ -70,7 +97,12 @@ describe("CommandExecutor (real processes)", () => {
     const rel = await ex.release({ command: { argv: node("") } }, iso.record, T, sig);
     assert.equal(rel.ok, false);
     assert.match(rel.error ?? "", /no isolate\.release command configured/);
-    const rel2 = await ex.release({ command: { argv: node("") }, release: { argv: node("") } }, iso.record, T, sig);
+    const rel2 = await ex.release(
+      { command: { argv: node("") }, release: { argv: node("") } },
+      iso.record,
+      T,
+      sig,
+    );
     assert.equal(rel2.ok, true);
   });
 });

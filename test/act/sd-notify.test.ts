@@ -55,7 +55,11 @@ describe("startSystemdNotify", () => {
   });
 
   test("a failing systemd-notify never throws", async () => {
-    const n = startSystemdNotify({ env: { NOTIFY_SOCKET: "/nonexistent/sock" }, notifyCommand: "/nonexistent/systemd-notify", ready: false });
+    const n = startSystemdNotify({
+      env: { NOTIFY_SOCKET: "/nonexistent/sock" },
+      notifyCommand: "/nonexistent/systemd-notify",
+      ready: false,
+    });
     assert.equal(await n.ready(), false);
     n.close();
   });

@@ -53,13 +53,17 @@ describe("SystemdExecutor.restart (fake systemctl)", () => {
     );
     const r = await new SystemdExecutor({ run: f.run }).restart({ systemd: { unit: "a.service" } }, T, sig);
     assert.equal(r.ok, false);
-    assert.match(r.error ?? "", /no permission \(Failed to restart a\.service: Access denied\); run the watchdog as root/);
+    assert.match(
+      r.error ?? "",
+      /no permission \(Failed to restart a\.service: Access denied\); run the watchdog as root/,
+    );
   });
 
   test("systemd / D-Bus down", async () => {
     const f = fake(() => ({
       code: 1,
-      stderr: "System has not been booted with systemd as init system (PID 1). Can't operate.\nFailed to connect to bus: Host is down\n",
+      stderr:
+        "System has not been booted with systemd as init system (PID 1). Can't operate.\nFailed to connect to bus: Host is down\n",
     }));
     const r = await new SystemdExecutor({ run: f.run }).restart({ systemd: { unit: "a.service" } }, T, sig);
     assert.equal(r.ok, false);
@@ -80,7 +84,11 @@ describe("SystemdExecutor.restart (fake systemctl)", () => {
         ? { code: null, signal: "SIGKILL", timedOut: true }
         : showOf({ LoadState: "loaded", ActiveState: "active", MainPID: "5", NRestarts: "0" })(a),
     );
-    const r = await new SystemdExecutor({ run: f.run }).restart({ systemd: { unit: "a.service", timeout: "2s" } }, T, sig);
+    const r = await new SystemdExecutor({ run: f.run }).restart(
+      { systemd: { unit: "a.service", timeout: "2s" } },
+      T,
+      sig,
+    );
     assert.equal(r.ok, false);
     assert.match(r.error ?? "", /systemctl restart a\.service did not finish within 2000 ms/);
     assert.deepEqual(
@@ -96,7 +104,13 @@ describe("SystemdExecutor.restart (fake systemctl)", () => {
   });
 
   test("ok: new MainPID recorded; a self-restart by systemd since last seen is noticed", async () => {
-    let state = { LoadState: "loaded", ActiveState: "active", SubState: "running", MainPID: "10", NRestarts: "0" };
+    let state = {
+      LoadState: "loaded",
+      ActiveState: "active",
+      SubState: "running",
+      MainPID: "10",
+      NRestarts: "0",
+    };
     const f = fake((a) => {
       if (a[0] === "restart") {
         state = { ...state, MainPID: String(Number(state.MainPID) + 1) };
@@ -112,11 +126,22 @@ describe("SystemdExecutor.restart (fake systemctl)", () => {
     state = { ...state, MainPID: "40", NRestarts: "2" }; // systemd's Restart= acted
     const r2 = await ex.restart({ systemd: { unit: "a.service" } }, T, sig);
     assert.equal(r2.main_pid, 41);
-    assert.match(r2.detail ?? "", /already restarted a\.service on its own .*NRestarts 0 → 2, MainPID 11 → 40/);
+    assert.match(
+      r2.detail ?? "",
+      /already restarted a\.service on its own .*NRestarts 0 → 2, MainPID 11 → 40/,
+    );
   });
 
   test("restarted but failed right away: ok false with a pointer to the journal", async () => {
-    const f = fake(showOf({ LoadState: "loaded", ActiveState: "failed", SubState: "failed", MainPID: "0", NRestarts: "0" }));
+    const f = fake(
+      showOf({
+        LoadState: "loaded",
+        ActiveState: "failed",
+        SubState: "failed",
+        MainPID: "0",
+        NRestarts: "0",
+      }),
+    );
     const r = await new SystemdExecutor({ run: f.run }).restart({ systemd: { unit: "a.service" } }, T, sig);
     assert.equal(r.ok, false);
     assert.match(r.error ?? "", /it is failed .*journalctl -u a\.service/);
@@ -148,7 +173,13 @@ describe("SystemdExecutor.restart (fake systemctl)", () => {
 });
 
 describe("SystemdExecutor.isolate / release (fake systemctl)", () => {
-  const base = { LoadState: "loaded", ActiveState: "active", ControlGroup: "/system.slice/a.service", IPAddressDeny: "", IPAddressAllow: "" };
+  const base = {
+    LoadState: "loaded",
+    ActiveState: "active",
+    ControlGroup: "/system.slice/a.service",
+    IPAddressDeny: "",
+    IPAddressAllow: "",
+  };
 
   function world(opts: { enforce: boolean; readBack?: boolean }) {
     let props = { ...base };
@@ -156,7 +187,8 @@ describe("SystemdExecutor.isolate / release (fake systemctl)", () => {
       if (a[0] === "set-property") {
         for (const kv of a.slice(3)) {
           const [k, v] = kv.split("=") as [string, string];
-          if (k === "IPAddressDeny" && opts.readBack !== false) props = { ...props, IPAddressDeny: v === "any" ? "0.0.0.0/0 ::/0" : v };
+          if (k === "IPAddressDeny" && opts.readBack !== false)
+            props = { ...props, IPAddressDeny: v === "any" ? "0.0.0.0/0 ::/0" : v };
           if (k === "IPAddressAllow") props = { ...props, IPAddressAllow: v };
         }
         return {};
@@ -173,7 +205,9 @@ describe("SystemdExecutor.isolate / release (fake systemctl)", () => {
       run: f.run,
       verifyNetworkCut: async (o) => {
         seen.push(o);
-        return opts.enforce ? { enforced: true, detail: "verified: canary blocked" } : { enforced: false, detail: "NOT enforced: canary connected" };
+        return opts.enforce
+          ? { enforced: true, detail: "verified: canary blocked" }
+          : { enforced: false, detail: "NOT enforced: canary connected" };
       },
     });
     return { ex, f, seen };
@@ -211,38 +245,76 @@ describe("SystemdExecutor.isolate / release (fake systemctl)", () => {
 
   test("release undoes exactly the record, then starts", async () => {
     const { ex, f } = world({ enforce: false });
-    const r = await ex.release(spec, { method: "systemd", unit: "a.service", applied: ["IPAddressDeny=any", "mask", "stop"] }, T, sig);
+    const r = await ex.release(
+      spec,
+      { method: "systemd", unit: "a.service", applied: ["IPAddressDeny=any", "mask", "stop"] },
+      T,
+      sig,
+    );
     assert.equal(r.ok, true, r.error);
     const acts = f.calls.filter((c) => c[0] !== "show").map((c) => c.join(" "));
-    assert.deepEqual(acts, ["unmask --runtime a.service", "set-property --runtime a.service IPAddressDeny=", "start a.service"]);
+    assert.deepEqual(acts, [
+      "unmask --runtime a.service",
+      "set-property --runtime a.service IPAddressDeny=",
+      "start a.service",
+    ]);
   });
 
   test("release restores previous values recorded with was:", async () => {
     const { ex, f } = world({ enforce: true });
     await ex.release(
       spec,
-      { method: "systemd", unit: "a.service", applied: ["IPAddressAllow=", "IPAddressDeny=any", "was:IPAddressAllow=127.0.0.0/8", "was:IPAddressDeny=10.0.0.0/8"] },
+      {
+        method: "systemd",
+        unit: "a.service",
+        applied: [
+          "IPAddressAllow=",
+          "IPAddressDeny=any",
+          "was:IPAddressAllow=127.0.0.0/8",
+          "was:IPAddressDeny=10.0.0.0/8",
+        ],
+      },
       T,
       sig,
     );
     assert.ok(
-      f.calls.some((c) => c.join(" ") === "set-property --runtime a.service IPAddressDeny= IPAddressDeny=10.0.0.0/8 IPAddressAllow=127.0.0.0/8"),
+      f.calls.some(
+        (c) =>
+          c.join(" ") ===
+          "set-property --runtime a.service IPAddressDeny= IPAddressDeny=10.0.0.0/8 IPAddressAllow=127.0.0.0/8",
+      ),
       JSON.stringify(f.calls),
     );
   });
 
   test("release failure is a failed result with every error", async () => {
-    const f = fake((a) => (a[0] === "start" ? { code: 1, stderr: "Job for a.service failed.\n" } : showOf(base)(a)));
-    const r = await new SystemdExecutor({ run: f.run }).release(spec, { method: "systemd", unit: "a.service", applied: ["IPAddressDeny=any"] }, T, sig);
+    const f = fake((a) =>
+      a[0] === "start" ? { code: 1, stderr: "Job for a.service failed.\n" } : showOf(base)(a),
+    );
+    const r = await new SystemdExecutor({ run: f.run }).release(
+      spec,
+      { method: "systemd", unit: "a.service", applied: ["IPAddressDeny=any"] },
+      T,
+      sig,
+    );
     assert.equal(r.ok, false);
     assert.match(r.error ?? "", /systemctl start a\.service failed \(exit 1\): Job for a\.service failed\./);
   });
 
   test("freeze unsupported: a clear error, nothing recorded", async () => {
     const f = fake((a) =>
-      a[0] === "freeze" ? { code: 1, stderr: "Failed to freeze unit a.service: Unit 'a.service' does not support freezing.\n" } : showOf(base)(a),
+      a[0] === "freeze"
+        ? {
+            code: 1,
+            stderr: "Failed to freeze unit a.service: Unit 'a.service' does not support freezing.\n",
+          }
+        : showOf(base)(a),
     );
-    const { result, record } = await new SystemdExecutor({ run: f.run }).isolate({ systemd: { unit: "a.service", mode: "freeze" } }, T, sig);
+    const { result, record } = await new SystemdExecutor({ run: f.run }).isolate(
+      { systemd: { unit: "a.service", mode: "freeze" } },
+      T,
+      sig,
+    );
     assert.equal(result.ok, false);
     assert.match(result.error ?? "", /systemctl freeze is not supported on this host/);
     assert.deepEqual(record.applied, []);
@@ -250,7 +322,11 @@ describe("SystemdExecutor.isolate / release (fake systemctl)", () => {
 
   test("stop mode: mask --runtime then stop; a mask that does not take is reported", async () => {
     const f = fake(showOf({ ...base, LoadState: "loaded" }));
-    const { result, record } = await new SystemdExecutor({ run: f.run }).isolate({ systemd: { unit: "a.service", mode: "stop" } }, T, sig);
+    const { result, record } = await new SystemdExecutor({ run: f.run }).isolate(
+      { systemd: { unit: "a.service", mode: "stop" } },
+      T,
+      sig,
+    );
     assert.equal(result.ok, true);
     assert.deepEqual(record.applied, ["mask", "stop"]);
     assert.match(result.detail ?? "", /mask --runtime had no effect/);

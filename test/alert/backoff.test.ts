@@ -10,17 +10,39 @@ test("defaults: 1 s initial, 5 min cap, full jitter", () => {
 
 test("ceiling doubles from 1 s and is capped at 5 min", () => {
   const table: Array<[number, number]> = [
-    [1, 1000], [2, 2000], [3, 4000], [4, 8000], [5, 16_000], [6, 32_000], [7, 64_000],
-    [8, 128_000], [9, 256_000], [10, 300_000], [50, 300_000], [100_000, 300_000],
+    [1, 1000],
+    [2, 2000],
+    [3, 4000],
+    [4, 8000],
+    [5, 16_000],
+    [6, 32_000],
+    [7, 64_000],
+    [8, 128_000],
+    [9, 256_000],
+    [10, 300_000],
+    [50, 300_000],
+    [100_000, 300_000],
   ];
   for (const [attempt, ms] of table) assert.equal(backoffCeiling(attempt, p), ms, `attempt ${attempt}`);
 });
 
 test("full jitter spans [minMs, ceiling]", () => {
-  assert.equal(backoffDelay(3, p, () => 0.999999), 4000);
-  assert.equal(backoffDelay(3, p, () => 0.5), 2000);
-  assert.equal(backoffDelay(3, p, () => 0), 100);
-  assert.equal(backoffDelay(30, p, () => 0.5), 150_000);
+  assert.equal(
+    backoffDelay(3, p, () => 0.999999),
+    4000,
+  );
+  assert.equal(
+    backoffDelay(3, p, () => 0.5),
+    2000,
+  );
+  assert.equal(
+    backoffDelay(3, p, () => 0),
+    100,
+  );
+  assert.equal(
+    backoffDelay(30, p, () => 0.5),
+    150_000,
+  );
   for (let i = 0; i < 1000; i++) {
     const d = backoffDelay(1 + (i % 20), p);
     assert.ok(d >= 100 && d <= 300_000, `delay ${d} out of range`);
@@ -29,15 +51,30 @@ test("full jitter spans [minMs, ceiling]", () => {
 
 test("no jitter is the plain exponential", () => {
   const q = resolveBackoff({ jitter: "none", initialMs: 50, maxMs: 400 });
-  assert.deepEqual([1, 2, 3, 4, 5, 6].map((n) => backoffDelay(n, q)), [50, 100, 200, 400, 400, 400]);
+  assert.deepEqual(
+    [1, 2, 3, 4, 5, 6].map((n) => backoffDelay(n, q)),
+    [50, 100, 200, 400, 400, 400],
+  );
 });
 
 test("decorrelated jitter: between initial and 3× previous, capped", () => {
   const q = resolveBackoff({ jitter: "decorrelated" });
-  assert.equal(backoffDelay(1, q, () => 0), 1000);
-  assert.equal(backoffDelay(1, q, () => 0.5), 2000); // 1000 + 0.5 × (3000 − 1000)
-  assert.equal(backoffDelay(2, q, () => 0.5, 10_000), 15_500); // 1000 + 0.5 × 29 000
-  assert.equal(backoffDelay(9, q, () => 0.99, 290_000), 300_000);
+  assert.equal(
+    backoffDelay(1, q, () => 0),
+    1000,
+  );
+  assert.equal(
+    backoffDelay(1, q, () => 0.5),
+    2000,
+  ); // 1000 + 0.5 × (3000 − 1000)
+  assert.equal(
+    backoffDelay(2, q, () => 0.5, 10_000),
+    15_500,
+  ); // 1000 + 0.5 × 29 000
+  assert.equal(
+    backoffDelay(9, q, () => 0.99, 290_000),
+    300_000,
+  );
 });
 
 test("invalid policies are refused with the field named", () => {

@@ -45,7 +45,10 @@ export function commitAction(store: MonitorStore, action: EscalationAction, with
 }
 
 /** The seed's ladder for one incident: alert, 3 restarts, isolate, alert_architect. */
-export function commitLadder(store: MonitorStore, incident = "inc-" + randomUUID().slice(0, 8)): EscalationAction[] {
+export function commitLadder(
+  store: MonitorStore,
+  incident = "inc-" + randomUUID().slice(0, 8),
+): EscalationAction[] {
   return LADDER.map((step) => {
     const a = newAction({ ...step, incident_id: incident });
     commitAction(store, a);

@@ -16,7 +16,10 @@ describe("deliver classifies the outcome of one POST (loopback receiver)", () =>
   });
 
   const post = (path = "/hook", timeoutMs = 2000, headers: Record<string, string> = {}) =>
-    deliver({ url: rx.url(path), headers: { "Content-Type": "application/json", ...headers }, body: '{"a":1}' }, { timeoutMs, dispatcher: agent });
+    deliver(
+      { url: rx.url(path), headers: { "Content-Type": "application/json", ...headers }, body: '{"a":1}' },
+      { timeoutMs, dispatcher: agent },
+    );
 
   for (const status of [200, 201, 204]) {
     test(`${status} → delivered`, async () => {
@@ -60,7 +63,10 @@ describe("deliver classifies the outcome of one POST (loopback receiver)", () =>
     rx.replies.push({ status: 429, headers: { "Retry-After": at } });
     const out = await post();
     assert.ok(out.kind === "retry");
-    assert.ok(out.retryAfterMs !== undefined && out.retryAfterMs > 110_000 && out.retryAfterMs <= 120_000, String(out.retryAfterMs));
+    assert.ok(
+      out.retryAfterMs !== undefined && out.retryAfterMs > 110_000 && out.retryAfterMs <= 120_000,
+      String(out.retryAfterMs),
+    );
   });
 
   test("a receiver that does not answer in time → retry with a timeout error", async () => {
@@ -73,7 +79,10 @@ describe("deliver classifies the outcome of one POST (loopback receiver)", () =>
   test("custom headers are sent; userinfo becomes Basic auth and never appears in errors", async () => {
     rx.replies.push({ status: 204 });
     const url = rx.url("/hook?token=SECRETQ").replace("http://", "http://user:pa55@");
-    const out = await deliver({ url, headers: { "X-Extra": "v1" }, body: "{}" }, { timeoutMs: 2000, dispatcher: agent });
+    const out = await deliver(
+      { url, headers: { "X-Extra": "v1" }, body: "{}" },
+      { timeoutMs: 2000, dispatcher: agent },
+    );
     assert.equal(out.kind, "delivered");
     const req = rx.requests.at(-1);
     assert.equal(req?.headers["x-extra"], "v1");
@@ -90,7 +99,10 @@ describe("deliver classifies the outcome of one POST (loopback receiver)", () =>
   test("an aborted request reports aborted (shutdown), not a failure", async () => {
     rx.replies.push({ status: 200, delayMs: 5_000 });
     const ctl = new AbortController();
-    const p = deliver({ url: rx.url(), headers: {}, body: "{}" }, { timeoutMs: 10_000, dispatcher: agent, signal: ctl.signal });
+    const p = deliver(
+      { url: rx.url(), headers: {}, body: "{}" },
+      { timeoutMs: 10_000, dispatcher: agent, signal: ctl.signal },
+    );
     setTimeout(() => ctl.abort(), 100);
     assert.deepEqual(await p, { kind: "aborted" });
   });
@@ -101,7 +113,10 @@ test("connection refused → retry naming the cause, not the secret parts of the
   await rx.start();
   const port = rx.port;
   await rx.stop();
-  const out = await deliver({ url: `http://u:pw@127.0.0.1:${port}/s3cretpath?k=v`, headers: {}, body: "{}" }, { timeoutMs: 2000 });
+  const out = await deliver(
+    { url: `http://u:pw@127.0.0.1:${port}/s3cretpath?k=v`, headers: {}, body: "{}" },
+    { timeoutMs: 2000 },
+  );
   assert.ok(out.kind === "retry");
   assert.equal(out.error, `connection refused (ECONNREFUSED) posting to http://127.0.0.1:${port}`);
 });

@@ -26,14 +26,25 @@ test("createAlerting: one worker per sink, woken by appends, stats per sink, cle
   assert.equal(byPath("/a").length, 2);
   assert.equal(byPath("/b").length, 1);
   for (const r of byPath("/a")) {
-    assert.ok(verifySignature("k", String(r.headers["x-wdmesh-timestamp"]), r.body, String(r.headers["x-wdmesh-signature"])));
+    assert.ok(
+      verifySignature(
+        "k",
+        String(r.headers["x-wdmesh-timestamp"]),
+        r.body,
+        String(r.headers["x-wdmesh-signature"]),
+      ),
+    );
   }
   // stats settle once the rows are marked
-  for (let i = 0; i < 100 && alerting.stats().some((s) => s.pending > 0); i++) await new Promise((r) => setTimeout(r, 10));
+  for (let i = 0; i < 100 && alerting.stats().some((s) => s.pending > 0); i++)
+    await new Promise((r) => setTimeout(r, 10));
   const stats = alerting.stats();
   assert.deepEqual(
     stats.map((s) => [s.sink, s.kind, s.delivered, s.pending, s.dead]),
-    [["a", "webhook", 2, 0, 0], ["b", "slack", 1, 0, 0]],
+    [
+      ["a", "webhook", 2, 0, 0],
+      ["b", "slack", 1, 0, 0],
+    ],
   );
   await alerting.stop();
   await alerting.stop();
@@ -59,27 +70,47 @@ test("sendTest posts straight to the sink, bypassing the outbox, and reports the
   assert.equal(body["peer_name"], "wdmesh-test");
   assert.equal(body["node"], "immune");
   assert.equal(body["version"], "1");
-  assert.ok(verifySignature("k", String(req?.headers["x-wdmesh-timestamp"]), req?.body ?? "", String(req?.headers["x-wdmesh-signature"])));
+  assert.ok(
+    verifySignature(
+      "k",
+      String(req?.headers["x-wdmesh-timestamp"]),
+      req?.body ?? "",
+      String(req?.headers["x-wdmesh-signature"]),
+    ),
+  );
   assert.equal(outbox.rows.length, 0);
 
   // Alertmanager gets the alert and its resolution, so nothing stays firing
   const amOk = await alerting.sendTest("am");
   assert.equal(amOk.ok, true);
   const amReqs = rx.requests.slice(1);
-  assert.deepEqual(amReqs.map((r) => r.path), ["/api/v2/alerts", "/api/v2/alerts"]);
+  assert.deepEqual(
+    amReqs.map((r) => r.path),
+    ["/api/v2/alerts", "/api/v2/alerts"],
+  );
   const resolved = JSON.parse(amReqs[1]?.body ?? "[]") as Array<{ endsAt?: string }>;
   assert.ok(resolved.length > 0 && resolved.every((a) => typeof a.endsAt === "string"));
 
   rx.replies.push({ status: 400, body: "invalid payload" });
-  assert.deepEqual(await alerting.sendTest("hook"), { ok: false, status: 400, error: "HTTP 400: invalid payload" });
+  assert.deepEqual(await alerting.sendTest("hook"), {
+    ok: false,
+    status: 400,
+    error: "HTTP 400: invalid payload",
+  });
   await rx.stop();
   const down = await alerting.sendTest("hook");
   assert.equal(down.ok, false);
   assert.match(down.error ?? "", /connection refused/);
-  await assert.rejects(alerting.sendTest("nope"), (e: Error & { code?: string }) => e.code === "WDM_INVALID_OPTION" && /hook, am/.test(e.message));
+  await assert.rejects(
+    alerting.sendTest("nope"),
+    (e: Error & { code?: string }) => e.code === "WDM_INVALID_OPTION" && /hook, am/.test(e.message),
+  );
 });
 
 test("duplicate sink names are refused", () => {
   const s: SinkConfig = { ...base, name: "x", kind: "slack", url: "http://127.0.0.1:1/" };
-  assert.throws(() => createAlerting({ sinks: [s, s], outbox: new MemoryOutbox() }), /alerts\.x: sink names must be unique/);
+  assert.throws(
+    () => createAlerting({ sinks: [s, s], outbox: new MemoryOutbox() }),
+    /alerts\.x: sink names must be unique/,
+  );
 });

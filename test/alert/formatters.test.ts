@@ -71,7 +71,9 @@ test("slack: one readable line with severity, action, peer, node, reason, result
   });
   const failed = formatSlack({ ...restart, result: { ok: false, error: "unit not found" } });
   assert.match((JSON.parse(failed.body) as { text: string }).text, /result: failed: unit not found$/);
-  assert.deepEqual(JSON.parse(formatSlack(recovered).body), { text: "[INFO] recovered sidecar on immune: probe ok" });
+  assert.deepEqual(JSON.parse(formatSlack(recovered).body), {
+    text: "[INFO] recovered sidecar on immune: probe ok",
+  });
 });
 
 test("pagerduty: trigger with dedup_key = incident_id and mapped severity", () => {
@@ -81,17 +83,25 @@ test("pagerduty: trigger with dedup_key = incident_id and mapped severity", () =
     event_action: "trigger",
     dedup_key: "inc-7",
     payload: {
-      summary: "[HIGH] restart sidecar on immune: 3 missed heartbeats — result: ok (systemctl restart sidecar.service)",
+      summary:
+        "[HIGH] restart sidecar on immune: 3 missed heartbeats — result: ok (systemctl restart sidecar.service)",
       source: "immune",
       severity: "error",
       timestamp: "2025-01-02T03:04:05.000Z",
       component: "sidecar",
       class: "restart",
-      custom_details: { id: "act-42", action: "restart", reason: "3 missed heartbeats", result: restart.result, peer },
+      custom_details: {
+        id: "act-42",
+        action: "restart",
+        reason: "3 missed heartbeats",
+        result: restart.result,
+        peer,
+      },
     },
   });
   const sev = (a: Partial<EscalationAction>) =>
-    ((JSON.parse(formatPagerduty({ ...restart, ...a }, peer, "RK").body) as { payload: { severity: string } }).payload.severity);
+    (JSON.parse(formatPagerduty({ ...restart, ...a }, peer, "RK").body) as { payload: { severity: string } })
+      .payload.severity;
   assert.equal(sev({ severity: "CRITICAL", action: "isolate" }), "critical");
   assert.equal(sev({ severity: "MEDIUM", action: "alert" }), "warning");
   assert.equal(sev({ severity: "INFO", action: "alert" }), "info");
@@ -99,30 +109,56 @@ test("pagerduty: trigger with dedup_key = incident_id and mapped severity", () =
 
 test("pagerduty: recovered and release resolve the incident", () => {
   for (const action of ["recovered", "release"] as const) {
-    const body = JSON.parse(formatPagerduty({ ...recovered, action }, peer, "RK").body) as Record<string, unknown>;
+    const body = JSON.parse(formatPagerduty({ ...recovered, action }, peer, "RK").body) as Record<
+      string,
+      unknown
+    >;
     assert.deepEqual(body, { routing_key: "RK", event_action: "resolve", dedup_key: "inc-7" });
   }
   for (const action of ["alert", "restart", "isolate", "alert_architect"] as const) {
-    const body = JSON.parse(formatPagerduty({ ...restart, action }, peer, "RK").body) as { event_action: string };
+    const body = JSON.parse(formatPagerduty({ ...restart, action }, peer, "RK").body) as {
+      event_action: string;
+    };
     assert.equal(body.event_action, "trigger", action);
   }
   // outside an incident (operator restart) the action id keys the PagerDuty alert
-  const lone = JSON.parse(formatPagerduty({ ...restart, incident_id: null }, peer, "RK").body) as { dedup_key: string };
+  const lone = JSON.parse(formatPagerduty({ ...restart, incident_id: null }, peer, "RK").body) as {
+    dedup_key: string;
+  };
   assert.equal(lone.dedup_key, "act-42");
 });
 
 test("alertmanager: firing alert with labels, annotations, startsAt = incident start; lower severities resolved", () => {
-  const alerts = alertmanagerAlerts(restart, peer, { startsAt: "2025-01-02T03:00:00.000Z", generatorURL: "http://127.0.0.1:9760/" });
+  const alerts = alertmanagerAlerts(restart, peer, {
+    startsAt: "2025-01-02T03:00:00.000Z",
+    generatorURL: "http://127.0.0.1:9760/",
+  });
   assert.equal(alerts.length, 2);
   const [firing, lower] = alerts;
-  assert.deepEqual(firing?.labels, { alertname: "WatchdogPeerDown", peer: "sidecar", node: "immune", severity: "high" });
+  assert.deepEqual(firing?.labels, {
+    alertname: "WatchdogPeerDown",
+    peer: "sidecar",
+    node: "immune",
+    severity: "high",
+  });
   assert.equal(firing?.startsAt, "2025-01-02T03:00:00.000Z");
   assert.equal(firing?.endsAt, undefined);
   assert.equal(firing?.generatorURL, "http://127.0.0.1:9760/");
-  assert.equal(firing?.annotations["summary"], "[HIGH] restart sidecar on immune: 3 missed heartbeats — result: ok (systemctl restart sidecar.service)");
-  assert.match(firing?.annotations["description"] ?? "", /Peer status OFFLINE, missed 0, restarts 1, last error: connection refused/);
+  assert.equal(
+    firing?.annotations["summary"],
+    "[HIGH] restart sidecar on immune: 3 missed heartbeats — result: ok (systemctl restart sidecar.service)",
+  );
+  assert.match(
+    firing?.annotations["description"] ?? "",
+    /Peer status OFFLINE, missed 0, restarts 1, last error: connection refused/,
+  );
   assert.equal(firing?.annotations["incident_id"], "inc-7");
-  assert.deepEqual(lower?.labels, { alertname: "WatchdogPeerDown", peer: "sidecar", node: "immune", severity: "medium" });
+  assert.deepEqual(lower?.labels, {
+    alertname: "WatchdogPeerDown",
+    peer: "sidecar",
+    node: "immune",
+    severity: "medium",
+  });
   assert.equal(lower?.endsAt, restart.timestamp);
   const medium = alertmanagerAlerts({ ...restart, action: "alert", severity: "MEDIUM" }, peer);
   assert.equal(medium.length, 1);
@@ -130,12 +166,17 @@ test("alertmanager: firing alert with labels, annotations, startsAt = incident s
 });
 
 test("alertmanager: recovered resolves every firing severity with endsAt", () => {
-  const alerts = JSON.parse(formatAlertmanager(recovered, peer, { startsAt: "2025-01-02T03:00:00.000Z" }).body) as Array<{
+  const alerts = JSON.parse(
+    formatAlertmanager(recovered, peer, { startsAt: "2025-01-02T03:00:00.000Z" }).body,
+  ) as Array<{
     labels: Record<string, string>;
     startsAt: string;
     endsAt: string;
   }>;
-  assert.deepEqual(alerts.map((a) => a.labels["severity"]), ["medium", "high", "critical"]);
+  assert.deepEqual(
+    alerts.map((a) => a.labels["severity"]),
+    ["medium", "high", "critical"],
+  );
   for (const a of alerts) {
     assert.equal(a.endsAt, "2025-01-02T03:10:00.000Z");
     assert.equal(a.startsAt, "2025-01-02T03:00:00.000Z");
@@ -146,17 +187,35 @@ test("alertmanager: recovered resolves every firing severity with endsAt", () =>
   assert.equal(clamped[0]?.startsAt, "2025-01-02T03:10:00.000Z");
 });
 
-const common = { minSeverity: "INFO" as const, timeoutMs: 1000, maxAgeMs: 60_000, headers: { Authorization: "Bearer x", "Content-Type": "text/plain" } };
+const common = {
+  minSeverity: "INFO" as const,
+  timeoutMs: 1000,
+  maxAgeMs: 60_000,
+  headers: { Authorization: "Bearer x", "Content-Type": "text/plain" },
+};
 
 test("buildRequest: URL and format per sink kind; format headers win over configured extras", () => {
-  const am: SinkConfig = { ...common, name: "am", kind: "alertmanager", url: "http://127.0.0.1:9093/", resendIntervalMs: 60_000 };
+  const am: SinkConfig = {
+    ...common,
+    name: "am",
+    kind: "alertmanager",
+    url: "http://127.0.0.1:9093/",
+    resendIntervalMs: 60_000,
+  };
   const r = buildRequest(am, restart, peer, { nowMs: 0 });
   assert.equal(r.url, "http://127.0.0.1:9093/api/v2/alerts");
   assert.equal(r.headers["Content-Type"], "application/json");
   assert.equal(r.headers["Authorization"], "Bearer x");
   assert.ok(Array.isArray(JSON.parse(r.body)));
 
-  const hook: SinkConfig = { ...common, name: "h", kind: "webhook", url: "http://127.0.0.1:1/x", format: "generic", secret: "k" };
+  const hook: SinkConfig = {
+    ...common,
+    name: "h",
+    kind: "webhook",
+    url: "http://127.0.0.1:1/x",
+    format: "generic",
+    secret: "k",
+  };
   const g = buildRequest(hook, restart, peer, { nowMs: 1_735_787_045_900 });
   assert.equal(g.url, "http://127.0.0.1:1/x");
   assert.equal(g.headers["X-Wdmesh-Timestamp"], "1735787045");
@@ -164,8 +223,28 @@ test("buildRequest: URL and format per sink kind; format headers win over config
 
   const slack: SinkConfig = { ...common, name: "s", kind: "slack", url: "http://127.0.0.1:1/s" };
   assert.ok("text" in (JSON.parse(buildRequest(slack, restart, peer, { nowMs: 0 }).body) as object));
-  const pd: SinkConfig = { ...common, name: "p", kind: "pagerduty", url: "http://127.0.0.1:1/v2/enqueue", routingKey: "RK" };
-  assert.equal((JSON.parse(buildRequest(pd, restart, peer, { nowMs: 0 }).body) as { routing_key: string }).routing_key, "RK");
-  const pdHook: SinkConfig = { ...common, name: "p2", kind: "webhook", url: "http://127.0.0.1:1/", format: "pagerduty", routingKey: "RK2" };
-  assert.equal((JSON.parse(buildRequest(pdHook, restart, peer, { nowMs: 0 }).body) as { routing_key: string }).routing_key, "RK2");
+  const pd: SinkConfig = {
+    ...common,
+    name: "p",
+    kind: "pagerduty",
+    url: "http://127.0.0.1:1/v2/enqueue",
+    routingKey: "RK",
+  };
+  assert.equal(
+    (JSON.parse(buildRequest(pd, restart, peer, { nowMs: 0 }).body) as { routing_key: string }).routing_key,
+    "RK",
+  );
+  const pdHook: SinkConfig = {
+    ...common,
+    name: "p2",
+    kind: "webhook",
+    url: "http://127.0.0.1:1/",
+    format: "pagerduty",
+    routingKey: "RK2",
+  };
+  assert.equal(
+    (JSON.parse(buildRequest(pdHook, restart, peer, { nowMs: 0 }).body) as { routing_key: string })
+      .routing_key,
+    "RK2",
+  );
 });

@@ -27,7 +27,14 @@ function setup() {
     await new Promise<void>((r) => setImmediate(r));
     return { kind: "delivered", status: 200 };
   };
-  const worker = new SinkWorker({ sink: am, outbox, clock: time.clock, sleep: time.sleep, send, generatorURL: "http://127.0.0.1:9760/" });
+  const worker = new SinkWorker({
+    sink: am,
+    outbox,
+    clock: time.clock,
+    sleep: time.sleep,
+    send,
+    generatorURL: "http://127.0.0.1:9760/",
+  });
   outbox.onAppend(() => worker.wake());
   return { time, outbox, posts, worker };
 }
@@ -36,7 +43,12 @@ test("a firing incident is re-sent every resendIntervalMs with startsAt = incide
   const { time, outbox, posts, worker } = setup();
   const opened = time.now;
   const restart = makeAction({ action: "restart", severity: "HIGH", incident_id: "inc-1" });
-  outbox.incidents.set("inc-1", { incident_id: "inc-1", peer: "sidecar", opened_at: opened - 5000, last_action: restart });
+  outbox.incidents.set("inc-1", {
+    incident_id: "inc-1",
+    peer: "sidecar",
+    opened_at: opened - 5000,
+    last_action: restart,
+  });
   outbox.append("am", restart);
   worker.start();
   await until(() => posts.length >= 4, "first delivery and three re-sends");
@@ -71,7 +83,12 @@ test("a firing incident is re-sent every resendIntervalMs with startsAt = incide
 test("incidents below the sink's min_severity are not re-sent", async () => {
   const { time, outbox, posts, worker } = setup();
   const info = makeAction({ action: "alert", severity: "INFO", incident_id: "inc-2" });
-  outbox.incidents.set("inc-2", { incident_id: "inc-2", peer: "sidecar", opened_at: time.now, last_action: info });
+  outbox.incidents.set("inc-2", {
+    incident_id: "inc-2",
+    peer: "sidecar",
+    opened_at: time.now,
+    last_action: info,
+  });
   const t0 = time.now;
   worker.start();
   await until(() => time.now - t0 >= 300_000, "five intervals");

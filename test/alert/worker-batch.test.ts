@@ -70,7 +70,8 @@ function setup(over: Partial<WorkerOptions> = {}, send?: WorkerOptions["send"]) 
   return { time, outbox, sent, plan, errors, worker };
 }
 
-const seqs = (from: number, to: number): string => Array.from({ length: to - from + 1 }, (_, i) => from + i).join(",");
+const seqs = (from: number, to: number): string =>
+  Array.from({ length: to - from + 1 }, (_, i) => from + i).join(",");
 
 test("250 rows: each sent once, in order; marks written in 3 transactions (100, 100, then the rest when idle)", async () => {
   const { outbox, sent, worker } = setup();
@@ -78,7 +79,11 @@ test("250 rows: each sent once, in order; marks written in 3 transactions (100, 
   worker.start();
   await until(() => outbox.depth()["hook"]?.pending === 0, "all marked delivered");
   assert.deepEqual(sent, ids);
-  assert.deepEqual(outbox.calls, [`delivered-many ${seqs(1, 100)}`, `delivered-many ${seqs(101, 200)}`, `delivered-many ${seqs(201, 250)}`]);
+  assert.deepEqual(outbox.calls, [
+    `delivered-many ${seqs(1, 100)}`,
+    `delivered-many ${seqs(101, 200)}`,
+    `delivered-many ${seqs(201, 250)}`,
+  ]);
   assert.ok(outbox.rows.every((r) => r.state === "delivered" && r.attempts === 1));
   assert.equal(worker.stats().pending, 0);
   await worker.stop();
@@ -91,7 +96,10 @@ test("held marks are written before a retry", async () => {
   worker.start();
   await until(() => outbox.depth()["hook"]?.pending === 0, "all delivered");
   await worker.stop();
-  assert.deepEqual(sent, [rows[0], rows[1], rows[2], rows[2], rows[3]].map((r) => r!.action.id));
+  assert.deepEqual(
+    sent,
+    [rows[0], rows[1], rows[2], rows[2], rows[3]].map((r) => r!.action.id),
+  );
   // 1,2 held, written before the retry of 3; 3 is delivered 500 ms later (virtual), 4 at the same
   // instant: both held, then written when the outbox is empty.
   assert.deepEqual(outbox.calls, ["delivered-many 1,2", "retry 3", "delivered-many 3,4"]);
@@ -100,17 +108,24 @@ test("held marks are written before a retry", async () => {
 test("marks are held at most deliveredFlushMs", async () => {
   const time = new FakeTime();
   // Each request takes 60 ms of (virtual) time.
-  const { outbox, worker } = setup({ clock: time.clock, sleep: time.sleep, deliveredFlushMs: 100 }, async () => {
-    time.now += 60;
-    return { kind: "delivered", status: 200 };
-  });
+  const { outbox, worker } = setup(
+    { clock: time.clock, sleep: time.sleep, deliveredFlushMs: 100 },
+    async () => {
+      time.now += 60;
+      return { kind: "delivered", status: 200 };
+    },
+  );
   for (let i = 0; i < 5; i++) outbox.append("hook", makeAction());
   worker.start();
   await until(() => outbox.depth()["hook"]?.pending === 0, "all delivered");
   await worker.stop();
   // 1 at +60, 2 at +120, 3 at +180: 3 is 120 ms after 1 → written; 4, 5 written when idle.
   assert.deepEqual(outbox.calls, ["delivered-many 1,2,3", "delivered-many 4,5"]);
-  assert.deepEqual(outbox.rows.map((r) => r.delivered_at! - outbox.rows[0]!.created_at), [60, 120, 180, 240, 300], "each row keeps its own delivery time");
+  assert.deepEqual(
+    outbox.rows.map((r) => r.delivered_at! - outbox.rows[0]!.created_at),
+    [60, 120, 180, 240, 300],
+    "each row keeps its own delivery time",
+  );
 });
 
 test("held marks are written before a dead-letter and at stop(); stats do not count them pending", async () => {
@@ -132,7 +147,11 @@ test("held marks are written before a dead-letter and at stop(); stats do not co
   outbox.append("hook", makeAction({ id: "block" }));
   worker.start();
   await until(() => release !== null, "the request of row 5 in flight");
-  assert.deepEqual(outbox.calls, ["delivered 1", "dead 2"], "a single held mark is written alone, before the dead-letter");
+  assert.deepEqual(
+    outbox.calls,
+    ["delivered 1", "dead 2"],
+    "a single held mark is written alone, before the dead-letter",
+  );
   assert.equal(worker.stats().pending, 1, "rows 3 and 4 are delivered, only held");
   const stopping = worker.stop();
   (release as unknown as () => void)();
@@ -156,13 +175,25 @@ test("a failing batch write is logged and retried; no row is sent twice or skipp
 test("without markDeliveredMany every mark is written at once; batch options are validated", async () => {
   const time = new FakeTime();
   const plain = new MemoryOutbox(time.clock);
-  const w = new SinkWorker({ sink: sink(), outbox: plain, clock: time.clock, sleep: time.sleep, send: async () => ({ kind: "delivered", status: 200 }) });
+  const w = new SinkWorker({
+    sink: sink(),
+    outbox: plain,
+    clock: time.clock,
+    sleep: time.sleep,
+    send: async () => ({ kind: "delivered", status: 200 }),
+  });
   plain.append("hook", makeAction());
   plain.append("hook", makeAction());
   w.start();
   await until(() => plain.depth()["hook"]?.pending === 0, "delivered");
   await w.stop();
   assert.deepEqual(plain.calls, ["delivered 1", "delivered 2"]);
-  assert.throws(() => new SinkWorker({ sink: sink(), outbox: plain, deliveredBatch: 0 }), { code: "WDM_INVALID_OPTION", message: /deliveredBatch.*1 to 10000 rows/ });
-  assert.throws(() => new SinkWorker({ sink: sink(), outbox: plain, deliveredFlushMs: -1 }), { code: "WDM_INVALID_OPTION", message: /deliveredFlushMs/ });
+  assert.throws(() => new SinkWorker({ sink: sink(), outbox: plain, deliveredBatch: 0 }), {
+    code: "WDM_INVALID_OPTION",
+    message: /deliveredBatch.*1 to 10000 rows/,
+  });
+  assert.throws(() => new SinkWorker({ sink: sink(), outbox: plain, deliveredFlushMs: -1 }), {
+    code: "WDM_INVALID_OPTION",
+    message: /deliveredFlushMs/,
+  });
 });

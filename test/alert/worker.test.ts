@@ -71,7 +71,11 @@ function setup(over: Partial<WorkerOptions> = {}) {
   return { time, outbox, script, logger, worker };
 }
 
-const retry = (error = "HTTP 503 from http://127.0.0.1:1"): DeliveryOutcome => ({ kind: "retry", status: 503, error });
+const retry = (error = "HTTP 503 from http://127.0.0.1:1"): DeliveryOutcome => ({
+  kind: "retry",
+  status: 503,
+  error,
+});
 
 test("delivers rows strictly in order, each once, and records them delivered", async () => {
   const { outbox, script, worker } = setup();
@@ -79,7 +83,10 @@ test("delivers rows strictly in order, each once, and records them delivered", a
   worker.start();
   await until(() => outbox.depth()["hook"]?.pending === 0, "all delivered");
   await worker.stop();
-  assert.deepEqual(script.sent.map((s) => s.id), ids);
+  assert.deepEqual(
+    script.sent.map((s) => s.id),
+    ids,
+  );
   assert.deepEqual(outbox.calls, ["delivered 1", "delivered 2", "delivered 3", "delivered 4", "delivered 5"]);
   assert.equal(worker.stats().delivered, 5);
   assert.equal(worker.stats().pending, 0);
@@ -94,10 +101,16 @@ test("head-of-line: a failing row holds back the rows behind it until it is deli
   worker.start();
   await until(() => outbox.depth()["hook"]?.pending === 0, "all delivered");
   await worker.stop();
-  assert.deepEqual(script.sent.map((s) => s.id), [a, a, a, a, b]);
+  assert.deepEqual(
+    script.sent.map((s) => s.id),
+    [a, a, a, a, b],
+  );
   assert.deepEqual(outbox.calls, ["retry 1", "retry 1", "retry 1", "delivered 1", "delivered 2"]);
   // full jitter with random 0.5: half of 1 s, 2 s, 4 s
-  assert.deepEqual(script.sent.map((s) => s.at - t0), [0, 500, 1500, 3500, 3500]);
+  assert.deepEqual(
+    script.sent.map((s) => s.at - t0),
+    [0, 500, 1500, 3500, 3500],
+  );
   const st = worker.stats();
   assert.equal(st.retried, 3);
   assert.equal(st.delivered, 2);
@@ -106,12 +119,18 @@ test("head-of-line: a failing row holds back the rows behind it until it is deli
 test("retries back off exponentially up to the 5 min cap", async () => {
   const { outbox, script, worker, time } = setup({ random: () => 0.9999999 });
   const a = outbox.append("hook", makeAction()).action.id;
-  script.plan.set(a, Array.from({ length: 12 }, () => retry()));
+  script.plan.set(
+    a,
+    Array.from({ length: 12 }, () => retry()),
+  );
   worker.start();
   await until(() => outbox.depth()["hook"]?.pending === 0, "delivered");
   await worker.stop();
   const gaps = script.sent.slice(1).map((s, i) => s.at - (script.sent[i] as Sent).at);
-  assert.deepEqual(gaps, [1000, 2000, 4000, 8000, 16_000, 32_000, 64_000, 128_000, 256_000, 300_000, 300_000, 300_000]);
+  assert.deepEqual(
+    gaps,
+    [1000, 2000, 4000, 8000, 16_000, 32_000, 64_000, 128_000, 256_000, 300_000, 300_000, 300_000],
+  );
   assert.ok(time.now > 0);
 });
 
@@ -133,7 +152,10 @@ test("a rejected row is dead-lettered with the reason, logged without secrets, a
   worker.start();
   await until(() => outbox.depth()["hook"]?.pending === 0, "drained");
   await worker.stop();
-  assert.deepEqual(script.sent.map((s) => s.id), [a, b]);
+  assert.deepEqual(
+    script.sent.map((s) => s.id),
+    [a, b],
+  );
   assert.deepEqual(outbox.calls, ["dead 1", "delivered 2"]);
   assert.equal(outbox.rows[0]?.state, "dead");
   assert.equal(outbox.rows[0]?.last_error, "HTTP 400: missing field");
@@ -141,7 +163,11 @@ test("a rejected row is dead-lettered with the reason, logged without secrets, a
   assert.equal(st.dead, 1);
   assert.equal(st.dead_rows, 1);
   assert.equal(st.last_error, "HTTP 400: missing field");
-  assert.ok(logger.lines.some((l) => l.startsWith("error alert dead-lettered") && l.includes("HTTP 400: missing field")));
+  assert.ok(
+    logger.lines.some(
+      (l) => l.startsWith("error alert dead-lettered") && l.includes("HTTP 400: missing field"),
+    ),
+  );
   for (const l of logger.lines) assert.doesNotMatch(l, /TOPSECRET|HEADERSECRET/);
 });
 
@@ -149,13 +175,19 @@ test("rows older than max_age are dead-lettered instead of retried forever", asy
   const { outbox, script, worker, time } = setup();
   const created = time.now;
   const a = outbox.append("hook", makeAction()).action.id;
-  script.plan.set(a, Array.from({ length: 10_000 }, () => retry()));
+  script.plan.set(
+    a,
+    Array.from({ length: 10_000 }, () => retry()),
+  );
   worker.start();
   await until(() => outbox.rows[0]?.state === "dead", "dead after max_age");
   await worker.stop();
   assert.ok(time.now - created >= 24 * HOUR, "not before max_age");
   assert.ok(time.now - created < 24 * HOUR + 300_000, "at max_age, not a full backoff later");
-  assert.match(outbox.rows[0]?.last_error ?? "", /^older than max_age 1d \(last error: HTTP 503 from http:\/\/127\.0\.0\.1:1\)$/);
+  assert.match(
+    outbox.rows[0]?.last_error ?? "",
+    /^older than max_age 1d \(last error: HTTP 503 from http:\/\/127\.0\.0\.1:1\)$/,
+  );
   // about 24 h / 2.5 min average delay, give or take: it kept trying all along
   assert.ok(script.sent.length > 250, `attempts ${script.sent.length}`);
 });
@@ -179,7 +211,11 @@ test("an action with a pending effect waits for the result and carries it", asyn
   outbox.append("hook", restart);
   time.onAdvance = (now) => {
     if (now - t0 >= 3000 && outbox.effects.get(restart.id)?.status === "pending") {
-      outbox.finishEffect(restart.id, { ok: true, detail: "systemctl restart sidecar.service", main_pid: 4242 });
+      outbox.finishEffect(restart.id, {
+        ok: true,
+        detail: "systemctl restart sidecar.service",
+        main_pid: 4242,
+      });
     }
   };
   worker.start();
@@ -188,7 +224,11 @@ test("an action with a pending effect waits for the result and carries it", asyn
   assert.equal(script.sent.length, 1);
   const sent = script.sent[0] as Sent;
   assert.ok(sent.at - t0 >= 3000 && sent.at - t0 < 3500, `sent after ${sent.at - t0} ms`);
-  assert.deepEqual(sent.body["result"], { ok: true, detail: "systemctl restart sidecar.service", main_pid: 4242 });
+  assert.deepEqual(sent.body["result"], {
+    ok: true,
+    detail: "systemctl restart sidecar.service",
+    main_pid: 4242,
+  });
 });
 
 test("an effect that never finishes does not hold alerts back longer than effectWaitMs", async () => {
@@ -270,7 +310,10 @@ test("an outbox that throws is logged and retried, never ending the loop", async
   };
   outbox.append("hook", makeAction());
   worker.start();
-  await until(() => script.sent.length === 1 && outbox.depth()["hook"]?.pending === 0, "delivered after store errors");
+  await until(
+    () => script.sent.length === 1 && outbox.depth()["hook"]?.pending === 0,
+    "delivered after store errors",
+  );
   await worker.stop();
   assert.equal(logger.lines.filter((l) => l.startsWith("error alert outbox failed")).length, 2);
 });
@@ -282,15 +325,22 @@ test("only rows of the worker's own sink are sent", async () => {
   worker.start();
   await until(() => outbox.depth()["hook"]?.pending === 0, "delivered");
   await worker.stop();
-  assert.deepEqual(script.sent.map((s) => s.id), [mine]);
+  assert.deepEqual(
+    script.sent.map((s) => s.id),
+    [mine],
+  );
   assert.equal(outbox.depth()["other"]?.pending, 1);
 });
 
 test("invalid sinks are refused at construction with the field named", () => {
   const outbox = new MemoryOutbox();
-  assert.throws(() => new SinkWorker({ sink: hookSink({ url: "ftp://x" }), outbox }), /alerts\.hook\.url: must be an http\(s\) URL/);
   assert.throws(
-    () => new SinkWorker({ sink: { ...hookSink(), kind: "pagerduty", routingKey: "" } as SinkConfig, outbox }),
+    () => new SinkWorker({ sink: hookSink({ url: "ftp://x" }), outbox }),
+    /alerts\.hook\.url: must be an http\(s\) URL/,
+  );
+  assert.throws(
+    () =>
+      new SinkWorker({ sink: { ...hookSink(), kind: "pagerduty", routingKey: "" } as SinkConfig, outbox }),
     /routing_key/,
   );
 });
@@ -298,7 +348,10 @@ test("invalid sinks are refused at construction with the field named", () => {
 test("a (re)started worker tries the head row at once instead of waiting out its old backoff", async () => {
   const { outbox, script, worker, time } = setup({ random: () => 0.9999999 });
   const a = outbox.append("hook", makeAction()).action.id;
-  script.plan.set(a, Array.from({ length: 6 }, () => retry()));
+  script.plan.set(
+    a,
+    Array.from({ length: 6 }, () => retry()),
+  );
   worker.start();
   await until(() => script.sent.length === 6, "six failed attempts");
   await worker.stop();

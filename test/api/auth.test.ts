@@ -33,16 +33,25 @@ void describe("API auth: control token only", () => {
     assert.equal(none.body.error.code, "WDM_UNAUTHORIZED");
     assert.match(none.body.error.message, /missing bearer token/);
 
-    const wrong = await getJson(`${h.url}/v1/peers/sidecar/restart`, { method: "POST", headers: bearer("ctl-tokeN") });
+    const wrong = await getJson(`${h.url}/v1/peers/sidecar/restart`, {
+      method: "POST",
+      headers: bearer("ctl-tokeN"),
+    });
     assert.equal(wrong.status, 401);
     assert.match(wrong.headers.get("www-authenticate") ?? "", /invalid_token/);
     assert.ok(!JSON.stringify(wrong.body).includes("ctl-token"), "the error never echoes a token");
 
-    const basic = await getJson(`${h.url}/v1/peers/sidecar/restart`, { method: "POST", headers: { authorization: "Basic Y3RsLXRva2Vu" } });
+    const basic = await getJson(`${h.url}/v1/peers/sidecar/restart`, {
+      method: "POST",
+      headers: { authorization: "Basic Y3RsLXRva2Vu" },
+    });
     assert.equal(basic.status, 401);
     assert.equal(h.backend.calls.length, 0, "nothing ran without a valid token");
 
-    const ok = await getJson(`${h.url}/v1/peers/sidecar/restart`, { method: "POST", headers: { authorization: "bearer ctl-token" } });
+    const ok = await getJson(`${h.url}/v1/peers/sidecar/restart`, {
+      method: "POST",
+      headers: { authorization: "bearer ctl-token" },
+    });
     assert.equal(ok.status, 202);
     assert.equal(h.backend.calls.length, 1);
   });
@@ -78,7 +87,10 @@ void describe("API auth: read token", () => {
   });
 
   void test("the read token cannot control", async () => {
-    const r = await getJson(`${h.url}/v1/peers/sidecar/restart`, { method: "POST", headers: bearer("read-token") });
+    const r = await getJson(`${h.url}/v1/peers/sidecar/restart`, {
+      method: "POST",
+      headers: bearer("read-token"),
+    });
     assert.equal(r.status, 401);
   });
 });
@@ -91,7 +103,13 @@ void describe("API auth: no control token configured", () => {
   after(() => h.close());
 
   void test("control routes answer 403 naming the setting", async () => {
-    for (const path of ["/v1/peers/sidecar/release", "/v1/peers/sidecar/restart", "/v1/peers/sidecar/check", "/v1/peers/sidecar/silence", "/v1/alerts/architect/test"]) {
+    for (const path of [
+      "/v1/peers/sidecar/release",
+      "/v1/peers/sidecar/restart",
+      "/v1/peers/sidecar/check",
+      "/v1/peers/sidecar/silence",
+      "/v1/alerts/architect/test",
+    ]) {
       const r = await getJson(`${h.url}${path}`, { method: "POST", headers: bearer("anything") });
       assert.equal(r.status, 403, path);
       assert.equal(r.body.error.message, "control endpoints are disabled: set node.api_token");

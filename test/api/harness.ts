@@ -25,7 +25,13 @@ export async function startApi(
   return { url: addr.url, port: addr.port, backend, logs, close: () => api.close() };
 }
 
-export async function getJson(url: string, init: RequestInit = {}): Promise<{ status: number; headers: Headers; body: any }> /* eslint-disable-line @typescript-eslint/no-explicit-any -- test JSON */ {
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- test JSON of any shape
+type AnyJson = any;
+
+export async function getJson(
+  url: string,
+  init: RequestInit = {},
+): Promise<{ status: number; headers: Headers; body: AnyJson }> {
   const res = await fetch(url, init);
   const text = await res.text();
   let body: unknown = text;

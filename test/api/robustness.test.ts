@@ -37,7 +37,10 @@ void describe("API robustness", () => {
   });
 
   void test("oversized headers get 431", async () => {
-    const out = await rawExchange(h.port, `GET /v1/mesh HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(20_000)}\r\n\r\n`);
+    const out = await rawExchange(
+      h.port,
+      `GET /v1/mesh HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(20_000)}\r\n\r\n`,
+    );
     assert.match(out, /^HTTP\/1\.1 431 /);
     assert.equal((await getJson(`${h.url}/health`)).status, 200);
   });

@@ -72,7 +72,8 @@ void describe("API routes (real listener, fake backend)", () => {
   });
 
   void test("GET /v1/events pages the journal and validates after/limit", async () => {
-    for (let i = 0; i < 5; i++) h.backend.append({ peer_name: "sidecar", action: "alert", severity: "MEDIUM" });
+    for (let i = 0; i < 5; i++)
+      h.backend.append({ peer_name: "sidecar", action: "alert", severity: "MEDIUM" });
     const all = await getJson(`${h.url}/v1/events?after=0&limit=1000`);
     assert.equal(all.status, 200);
     assert.ok(all.body.length >= 5);
@@ -97,7 +98,10 @@ void describe("API routes (real listener, fake backend)", () => {
     assert.equal(h.backend.peers.get("shield")?.status, "UNKNOWN");
     assert.match(h.backend.calls.at(-1)?.by ?? "", /^api 127\.0\.0\.1/);
 
-    const again = await getJson(`${h.url}/v1/peers/shield/release`, { method: "POST", headers: bearer(TOKEN) });
+    const again = await getJson(`${h.url}/v1/peers/shield/release`, {
+      method: "POST",
+      headers: bearer(TOKEN),
+    });
     assert.equal(again.status, 409, "releasing a peer that is not isolated is a conflict");
     assert.equal(again.body.error.code, "WDM_INVALID_STATE");
 
@@ -116,7 +120,11 @@ void describe("API routes (real listener, fake backend)", () => {
 
   void test("POST silence validates its JSON body", async () => {
     const json = { ...bearer(TOKEN), "content-type": "application/json" };
-    const ok = await getJson(`${h.url}/v1/peers/sidecar/silence`, { method: "POST", headers: json, body: '{"for":"1h"}' });
+    const ok = await getJson(`${h.url}/v1/peers/sidecar/silence`, {
+      method: "POST",
+      headers: json,
+      body: '{"for":"1h"}',
+    });
     assert.equal(ok.status, 202);
     assert.equal(h.backend.calls.at(-1)?.ms, 3_600_000);
     const until = Date.parse(ok.body.silenced_until);
@@ -128,14 +136,23 @@ void describe("API routes (real listener, fake backend)", () => {
       ["missing for", json, "{}", /"for"/],
       ["not an object", json, '["1h"]', /JSON object/],
       ["too long", json, '{"for":"400d"}', /maximum/],
-      ["wrong content type", { ...bearer(TOKEN), "content-type": "text/plain" }, '{"for":"1h"}', /application\/json/],
+      [
+        "wrong content type",
+        { ...bearer(TOKEN), "content-type": "text/plain" },
+        '{"for":"1h"}',
+        /application\/json/,
+      ],
     ];
     for (const [name, headers, body, reason] of cases) {
       const r = await getJson(`${h.url}/v1/peers/sidecar/silence`, { method: "POST", headers, body });
       assert.equal(r.status, 400, name);
       assert.match(r.body.error.message, reason, name);
     }
-    const nf = await getJson(`${h.url}/v1/peers/ghost/silence`, { method: "POST", headers: json, body: '{"for":"1h"}' });
+    const nf = await getJson(`${h.url}/v1/peers/ghost/silence`, {
+      method: "POST",
+      headers: json,
+      body: '{"for":"1h"}',
+    });
     assert.equal(nf.status, 404);
   });
 
@@ -148,7 +165,11 @@ void describe("API routes (real listener, fake backend)", () => {
     });
     assert.equal(r.status, 413);
     assert.equal(r.body.error.code, "WDM_PAYLOAD_TOO_LARGE");
-    const r2 = await getJson(`${h.url}/v1/peers/sidecar/restart`, { method: "POST", headers: bearer(TOKEN), body: big });
+    const r2 = await getJson(`${h.url}/v1/peers/sidecar/restart`, {
+      method: "POST",
+      headers: bearer(TOKEN),
+      body: big,
+    });
     assert.equal(r2.status, 413);
   });
 

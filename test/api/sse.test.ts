@@ -4,11 +4,24 @@ import { request, type IncomingMessage } from "node:http";
 import { startApi } from "./harness.js";
 
 /** Opens the stream with node:http and collects its text. */
-function openStream(port: number, headers: Record<string, string> = {}): Promise<{ res: IncomingMessage; text: () => string; waitFor: (re: RegExp) => Promise<string>; close: () => void }> {
+function openStream(
+  port: number,
+  headers: Record<string, string> = {},
+): Promise<{
+  res: IncomingMessage;
+  text: () => string;
+  waitFor: (re: RegExp) => Promise<string>;
+  close: () => void;
+}> {
   return new Promise((resolve, reject) => {
     const req = request({ host: "127.0.0.1", port, path: "/v1/events/stream", headers }, (res) => {
       let buf = "";
-      const waiters: Array<{ re: RegExp; ok: (s: string) => void; fail: (e: Error) => void; timer: NodeJS.Timeout }> = [];
+      const waiters: Array<{
+        re: RegExp;
+        ok: (s: string) => void;
+        fail: (e: Error) => void;
+        timer: NodeJS.Timeout;
+      }> = [];
       const check = (): void => {
         for (const w of [...waiters]) {
           if (w.re.test(buf)) {
@@ -34,7 +47,10 @@ function openStream(port: number, headers: Record<string, string> = {}): Promise
         text: () => buf,
         waitFor: (re) =>
           new Promise((ok, fail) => {
-            const timer = setTimeout(() => fail(new Error(`timed out waiting for ${re}; got: ${buf}`)), 10_000);
+            const timer = setTimeout(
+              () => fail(new Error(`timed out waiting for ${re}; got: ${buf}`)),
+              10_000,
+            );
             waiters.push({ re, ok, fail, timer });
             check();
           }),

@@ -9,7 +9,9 @@ void describe("wdmesh release / restart / check / silence / alerts", () => {
   before(async () => {
     h = await startApi({
       apiToken: "ctl",
-      backendOptions: { peers: [peer("sidecar", "HEALTHY"), peer("shield", "ISOLATED"), peer("slow", "DEGRADED")] },
+      backendOptions: {
+        peers: [peer("sidecar", "HEALTHY"), peer("shield", "ISOLATED"), peer("slow", "DEGRADED")],
+      },
     });
   });
   after(() => h.close());
@@ -94,7 +96,10 @@ void describe("wdmesh release / restart / check / silence / alerts", () => {
     });
     const dead = await cli(["alerts", "dead", "--url", h.url]);
     assert.equal(dead.code, 0, dead.stderr);
-    assert.match(dead.stdout, /^7\s+architect\s+alert MEDIUM\s+sidecar\s+4\s+2m ago\s+status 410 from receiver$/m);
+    assert.match(
+      dead.stdout,
+      /^7\s+architect\s+alert MEDIUM\s+sidecar\s+4\s+2m ago\s+status 410 from receiver$/m,
+    );
     const pending = await cli(["alerts", "pending", "--url", h.url]);
     assert.equal(pending.code, 0);
     assert.equal(pending.stdout, "no pending deliveries\n");

@@ -17,9 +17,25 @@ void describe("wdmesh events", () => {
   let h: Harness;
   before(async () => {
     h = await startApi();
-    h.backend.append({ peer_name: "sidecar", action: "alert", severity: "MEDIUM", reason: "1 missed heartbeat" });
-    h.backend.append({ peer_name: "sidecar", action: "restart", severity: "HIGH", reason: "3 missed heartbeats", result: { ok: false, error: "unit not found" } });
-    h.backend.append({ peer_name: "sidecar", action: "recovered", severity: "INFO", reason: "answered again" });
+    h.backend.append({
+      peer_name: "sidecar",
+      action: "alert",
+      severity: "MEDIUM",
+      reason: "1 missed heartbeat",
+    });
+    h.backend.append({
+      peer_name: "sidecar",
+      action: "restart",
+      severity: "HIGH",
+      reason: "3 missed heartbeats",
+      result: { ok: false, error: "unit not found" },
+    });
+    h.backend.append({
+      peer_name: "sidecar",
+      action: "recovered",
+      severity: "INFO",
+      reason: "answered again",
+    });
   });
   after(() => h.close());
 
@@ -31,8 +47,14 @@ void describe("wdmesh events", () => {
     assert.match(lines[0]!, /^#1 \S+ MEDIUM\s+alert\s+sidecar: 1 missed heartbeat$/);
     assert.match(lines[1]!, /^#2 .*restart\s+sidecar: 3 missed heartbeats \[FAILED: unit not found\]$/);
     const j = await cli(["events", "--after", "1", "--json", "--url", h.url]);
-    const entries = j.stdout.trim().split("\n").map((l) => JSON.parse(l));
-    assert.deepEqual(entries.map((e) => e.seq), [2, 3]);
+    const entries = j.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    assert.deepEqual(
+      entries.map((e) => e.seq),
+      [2, 3],
+    );
     assert.equal(entries[0].hash, h.backend.journal[1]!.hash);
     const bad = await cli(["events", "--after", "x", "--url", h.url]);
     assert.equal(bad.code, 2);
@@ -44,7 +66,10 @@ void describe("wdmesh events", () => {
       for (let i = 0; i < 2500; i++) h2.backend.append({ peer_name: "p", action: "alert" });
       const r = await cli(["events", "--json", "--url", h2.url]);
       assert.equal(r.code, 0, r.stderr);
-      const seqs = r.stdout.trim().split("\n").map((l) => JSON.parse(l).seq);
+      const seqs = r.stdout
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l).seq);
       assert.equal(seqs.length, 2500);
       assert.equal(seqs[2499], 2500);
       const v = await cli(["events", "--verify", "--url", h2.url]);
@@ -62,7 +87,8 @@ void describe("wdmesh events", () => {
 
     const h2 = await startApi();
     try {
-      for (let i = 0; i < 5; i++) h2.backend.append({ peer_name: "shield", action: "alert", reason: `miss ${i}` });
+      for (let i = 0; i < 5; i++)
+        h2.backend.append({ peer_name: "shield", action: "alert", reason: `miss ${i}` });
       // Rewrite history: entry 3's reason changes, its stored hash does not.
       h2.backend.journal[2] = { ...h2.backend.journal[2]!, reason: "nothing happened" };
       const r = await cli(["events", "--verify", "--url", h2.url]);
@@ -79,7 +105,12 @@ void describe("wdmesh events", () => {
     const run = startCli(["events", "--follow", "--url", h.url]);
     await until(() => run.stdout().includes("#3 "), "the history");
     await until(() => h.backend.listenerCount > 0, "the stream to connect");
-    h.backend.append({ peer_name: "shield", action: "isolate", severity: "CRITICAL", reason: "3 failed restarts" });
+    h.backend.append({
+      peer_name: "shield",
+      action: "isolate",
+      severity: "CRITICAL",
+      reason: "3 failed restarts",
+    });
     await until(() => run.stdout().includes("#4 "), "the streamed entry");
     run.child.kill("SIGINT");
     const r = await run.result;
@@ -126,8 +157,17 @@ void describe("wdmesh events: deliveries in the human output", () => {
   void test("all delivered, none routed, or no deliveries field: nothing added; long errors are clipped", () => {
     const plain = formatEntry(base);
     assert.equal(formatEntry({ ...base, deliveries: [] }), plain);
-    assert.equal(formatEntry({ ...base, deliveries: [{ sink: "a", state: "delivered", attempts: 2, last_error: null }] }), plain);
-    const long = formatEntry({ ...base, deliveries: [{ sink: "a", state: "dead", attempts: 1, last_error: `HTTP 400: ${"x".repeat(500)}` }] });
+    assert.equal(
+      formatEntry({
+        ...base,
+        deliveries: [{ sink: "a", state: "delivered", attempts: 2, last_error: null }],
+      }),
+      plain,
+    );
+    const long = formatEntry({
+      ...base,
+      deliveries: [{ sink: "a", state: "dead", attempts: 1, last_error: `HTTP 400: ${"x".repeat(500)}` }],
+    });
     assert.match(long, /\[a: dead \(HTTP 400: x+…\)\]\n$/);
     assert.ok(long.length < plain.length + 160, "the error is clipped to about 120 characters");
   });

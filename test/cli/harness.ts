@@ -12,7 +12,10 @@ export interface CliRun {
 }
 
 /** Starts `wdmesh ARGS`; the environment never inherits WDMESH_* from the test's. */
-export function startCli(args: string[], env: Record<string, string> = {}): { child: ChildProcess; result: Promise<CliRun>; stdout: () => string } {
+export function startCli(
+  args: string[],
+  env: Record<string, string> = {},
+): { child: ChildProcess; result: Promise<CliRun>; stdout: () => string } {
   const base: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("WDMESH_")) base[k] = v;
   const child = spawn(process.execPath, ["--import", "tsx", MAIN, ...args], {

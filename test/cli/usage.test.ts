@@ -11,7 +11,10 @@ void describe("wdmesh usage, help and config commands", () => {
     const r = await cli(["--help"]);
     assert.equal(r.code, 0);
     for (const c of COMMANDS) assert.match(r.stdout, new RegExp(`^  ${c.name}\\s+\\S`, "m"), c.name);
-    assert.ok(COMMANDS.some((c) => c.name === "demo"), "demo is a command");
+    assert.ok(
+      COMMANDS.some((c) => c.name === "demo"),
+      "demo is a command",
+    );
     const none = await cli([]);
     assert.equal(none.code, 2);
     assert.match(none.stdout, /Commands:/);
@@ -84,7 +87,17 @@ void describe("wdmesh usage, help and config commands", () => {
       const bad = join(dir, "bad.yaml");
       writeFileSync(
         bad,
-        ["node:", "  name: immune", "peers:", "  - name: a", "    probe: { http: { url: ftp://nope } }", "  - name: b", "    probe: { http: { url: http://x/, expect_status: 999 } }", "    intervall: 5s", ""].join("\n"),
+        [
+          "node:",
+          "  name: immune",
+          "peers:",
+          "  - name: a",
+          "    probe: { http: { url: ftp://nope } }",
+          "  - name: b",
+          "    probe: { http: { url: http://x/, expect_status: 999 } }",
+          "    intervall: 5s",
+          "",
+        ].join("\n"),
       );
       const b = await cli(["validate", "--config", bad]);
       assert.equal(b.code, 2);

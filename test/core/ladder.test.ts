@@ -2,7 +2,13 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { initialState, step, type LadderEvent, type LadderState, type StepContext } from "../../src/core/ladder.js";
+import {
+  initialState,
+  step,
+  type LadderEvent,
+  type LadderState,
+  type StepContext,
+} from "../../src/core/ladder.js";
 import { compilePolicy } from "../../src/core/options.js";
 
 const K = 3;
@@ -178,7 +184,9 @@ describe("ladder: one row per rule of SPEC §3 (K=3, R=3)", () => {
       assert.equal(out.state.status, r.status);
       if (r.missed !== undefined) assert.equal(out.state.missed, r.missed);
       if (r.restarts !== undefined) assert.equal(out.state.restarts, r.restarts);
-      const emitted = out.effects.flatMap((e) => (e.kind === "emit" ? [`${e.action.action}:${e.action.severity}`] : []));
+      const emitted = out.effects.flatMap((e) =>
+        e.kind === "emit" ? [`${e.action.action}:${e.action.severity}`] : [],
+      );
       assert.deepEqual(emitted, r.emits);
       const fx = out.effects.flatMap((e) => (e.kind === "emit" ? [] : [e.kind]));
       assert.deepEqual(fx, r.effects ?? []);
@@ -297,43 +305,51 @@ describe("ladder invariants over random event sequences", () => {
 
   test("no restart while ISOLATED; ≤ R restarts, one alert, ≤ 1 isolate per incident; counters ≥ 0; release resets", () => {
     fc.assert(
-      fc.property(params, fc.array(fc.tuple(event, fc.integer({ min: 0, max: 120_000 })), { maxLength: 200 }), (pp, evs) => {
-        const pol = compilePolicy({ missedBeforeRestart: pp.k, restartsBeforeIsolate: pp.r, stableAfter: "10m" });
-        let s = initialState();
-        let now = T0;
-        let n = 0;
-        const perIncident = new Map<string, { restarts: number; alerts: number; isolates: number }>();
-        for (const [e, dt] of evs) {
-          now += dt;
-          const before = s;
-          const out = step(s, e, pol, { now, node: "n", peer: "p", newId: () => `x${++n}` });
-          s = out.state;
-          for (const fx of out.effects) {
-            if (fx.kind === "restart") assert.notEqual(before.status, "ISOLATED", "restart while ISOLATED");
-            if (fx.kind !== "emit") continue;
-            const id = fx.action.incident_id ?? "none";
-            const c = perIncident.get(id) ?? { restarts: 0, alerts: 0, isolates: 0 };
-            if (fx.action.action === "restart") c.restarts++;
-            if (fx.action.action === "alert") c.alerts++;
-            if (fx.action.action === "isolate") c.isolates++;
-            perIncident.set(id, c);
+      fc.property(
+        params,
+        fc.array(fc.tuple(event, fc.integer({ min: 0, max: 120_000 })), { maxLength: 200 }),
+        (pp, evs) => {
+          const pol = compilePolicy({
+            missedBeforeRestart: pp.k,
+            restartsBeforeIsolate: pp.r,
+            stableAfter: "10m",
+          });
+          let s = initialState();
+          let now = T0;
+          let n = 0;
+          const perIncident = new Map<string, { restarts: number; alerts: number; isolates: number }>();
+          for (const [e, dt] of evs) {
+            now += dt;
+            const before = s;
+            const out = step(s, e, pol, { now, node: "n", peer: "p", newId: () => `x${++n}` });
+            s = out.state;
+            for (const fx of out.effects) {
+              if (fx.kind === "restart") assert.notEqual(before.status, "ISOLATED", "restart while ISOLATED");
+              if (fx.kind !== "emit") continue;
+              const id = fx.action.incident_id ?? "none";
+              const c = perIncident.get(id) ?? { restarts: 0, alerts: 0, isolates: 0 };
+              if (fx.action.action === "restart") c.restarts++;
+              if (fx.action.action === "alert") c.alerts++;
+              if (fx.action.action === "isolate") c.isolates++;
+              perIncident.set(id, c);
+            }
+            assert.ok(s.missed >= 0 && s.restarts >= 0 && s.okStreak >= 0);
+            assert.ok(s.restarts <= pol.restartsBeforeIsolate);
+            if (e.type === "release") {
+              assert.equal(s.status, "UNKNOWN");
+              assert.equal(s.missed, 0);
+              assert.equal(s.restarts, 0);
+              assert.equal(s.incidentId, null);
+            }
+            if (before.status === "ISOLATED" && e.type !== "release") assert.equal(s.status, "ISOLATED");
           }
-          assert.ok(s.missed >= 0 && s.restarts >= 0 && s.okStreak >= 0);
-          assert.ok(s.restarts <= pol.restartsBeforeIsolate);
-          if (e.type === "release") {
-            assert.equal(s.status, "UNKNOWN");
-            assert.equal(s.missed, 0);
-            assert.equal(s.restarts, 0);
-            assert.equal(s.incidentId, null);
+          for (const c of perIncident.values()) {
+            assert.ok(c.restarts <= pol.restartsBeforeIsolate, `restarts ${c.restarts} > R`);
+            assert.ok(c.alerts <= 1, "more than one alert in an incident");
+            assert.ok(c.isolates <= 1, "more than one isolate in an incident");
           }
-          if (before.status === "ISOLATED" && e.type !== "release") assert.equal(s.status, "ISOLATED");
-        }
-        for (const c of perIncident.values()) {
-          assert.ok(c.restarts <= pol.restartsBeforeIsolate, `restarts ${c.restarts} > R`);
-          assert.ok(c.alerts <= 1, "more than one alert in an incident");
-          assert.ok(c.isolates <= 1, "more than one isolate in an incident");
-        }
-      }),
+        },
+      ),
       { numRuns: 500 },
     );
   });

@@ -45,11 +45,13 @@ export class FakeBackend implements ApiBackend {
   private readonly sinks: string[];
   /** When set, every backend call throws it. */
   throwing: Error | undefined;
-  metricsBody = "# HELP wdmesh_checks_total Probes completed, per peer.\n# TYPE wdmesh_checks_total counter\nwdmesh_checks_total{peer=\"a\"} 1\n";
+  metricsBody =
+    '# HELP wdmesh_checks_total Probes completed, per peer.\n# TYPE wdmesh_checks_total counter\nwdmesh_checks_total{peer="a"} 1\n';
 
   constructor(opts: FakeBackendOptions = {}) {
     this.node = opts.node ?? "immune";
-    for (const p of opts.peers ?? [peer("sidecar", "HEALTHY"), peer("shield", "HEALTHY")]) this.peers.set(p.name, p);
+    for (const p of opts.peers ?? [peer("sidecar", "HEALTHY"), peer("shield", "HEALTHY")])
+      this.peers.set(p.name, p);
     this.meshKey = opts.meshKey;
     this.sinks = opts.sinks ?? ["architect"];
   }
@@ -69,7 +71,9 @@ export class FakeBackend implements ApiBackend {
   }
 
   /** Appends a journal entry (correctly chained) and notifies listeners. */
-  append(action: Partial<EscalationAction> & { peer_name: string; action: EscalationAction["action"] }): JournalEntry {
+  append(
+    action: Partial<EscalationAction> & { peer_name: string; action: EscalationAction["action"] },
+  ): JournalEntry {
     const seq = this.journal.length + 1;
     const base: EscalationAction = {
       timestamp: new Date().toISOString(),
@@ -120,7 +124,12 @@ export class FakeBackend implements ApiBackend {
   async release(name: string, by: string): Promise<EscalationAction> {
     this.guard();
     const p = this.get(name);
-    if (p.status !== "ISOLATED") throw new WatchdogError("WDM_INVALID_STATE", `peer ${name} is ${p.status}, not ISOLATED; nothing to release`, name);
+    if (p.status !== "ISOLATED")
+      throw new WatchdogError(
+        "WDM_INVALID_STATE",
+        `peer ${name} is ${p.status}, not ISOLATED; nothing to release`,
+        name,
+      );
     this.calls.push({ op: "release", name, by });
     this.peers.set(name, { ...p, status: "UNKNOWN", isolated_at: null, restart_count: 0, missed_count: 0 });
     return this.append({ peer_name: name, action: "release", reason: `released by ${by}` });
@@ -129,7 +138,13 @@ export class FakeBackend implements ApiBackend {
     this.guard();
     this.get(name);
     this.calls.push({ op: "restart", name, by });
-    return this.append({ peer_name: name, action: "restart", severity: "HIGH", reason: `restart requested by ${by}`, result: { ok: true } });
+    return this.append({
+      peer_name: name,
+      action: "restart",
+      severity: "HIGH",
+      reason: `restart requested by ${by}`,
+      result: { ok: true },
+    });
   }
   async check(name: string): Promise<PeerHealth> {
     this.guard();
@@ -148,7 +163,10 @@ export class FakeBackend implements ApiBackend {
   deliveries(filter: DeliveryFilter): OutboxRow[] {
     this.guard();
     return this.outbox
-      .filter((r) => (filter.state ? r.state === filter.state : true) && (filter.sink ? r.sink === filter.sink : true))
+      .filter(
+        (r) =>
+          (filter.state ? r.state === filter.state : true) && (filter.sink ? r.sink === filter.sink : true),
+      )
       .slice(0, filter.limit ?? 100);
   }
   async alertsTest(sink: string): Promise<AlertTestResult | undefined> {

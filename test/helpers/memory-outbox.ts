@@ -55,7 +55,12 @@ export class MemoryOutbox implements OutboxPort {
 
   constructor(private readonly clock: () => number = Date.now) {}
 
-  append(sink: string, action: EscalationAction, peer: PeerHealth = makePeer(action.peer_name), createdAt = this.clock()): OutboxRow {
+  append(
+    sink: string,
+    action: EscalationAction,
+    peer: PeerHealth = makePeer(action.peer_name),
+    createdAt = this.clock(),
+  ): OutboxRow {
     const row: OutboxRow = {
       seq: ++this.seq,
       sink,
@@ -119,7 +124,11 @@ export class MemoryOutbox implements OutboxPort {
 
   list(filter: { state?: DeliveryState; sink?: string; limit?: number }): OutboxRow[] {
     return this.rows
-      .filter((r) => (filter.state === undefined || r.state === filter.state) && (filter.sink === undefined || r.sink === filter.sink))
+      .filter(
+        (r) =>
+          (filter.state === undefined || r.state === filter.state) &&
+          (filter.sink === undefined || r.sink === filter.sink),
+      )
       .slice(0, filter.limit ?? Infinity)
       .map((r) => structuredClone(r));
   }

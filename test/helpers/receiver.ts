@@ -104,7 +104,10 @@ export class Receiver {
     const deadline = Date.now() + timeoutMs;
     while (this.requests.length < n) {
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`receiver got ${this.requests.length} requests, expected ${n} within ${timeoutMs} ms`);
+      if (left <= 0)
+        throw new Error(
+          `receiver got ${this.requests.length} requests, expected ${n} within ${timeoutMs} ms`,
+        );
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, Math.min(left, 200));
         this.waiters.push(() => {

@@ -40,8 +40,15 @@ const LOCK = join(tmpdir(), "wdmesh-systemd-ns.lock");
 /** Why a namespaced systemd cannot run here, or null when it can. */
 export function systemdUnavailable(): string | null {
   if (process.platform !== "linux") return "needs Linux";
-  if (typeof process.getuid === "function" && process.getuid() !== 0) return "needs root (unshare, nsenter, systemd)";
-  for (const p of [SYSTEMD, "/usr/bin/unshare", "/usr/bin/nsenter", "/usr/bin/setsid", "/usr/bin/systemctl"]) {
+  if (typeof process.getuid === "function" && process.getuid() !== 0)
+    return "needs root (unshare, nsenter, systemd)";
+  for (const p of [
+    SYSTEMD,
+    "/usr/bin/unshare",
+    "/usr/bin/nsenter",
+    "/usr/bin/setsid",
+    "/usr/bin/systemctl",
+  ]) {
     if (!existsSync(p)) return `${p} is missing (install systemd and util-linux)`;
   }
   return null;
@@ -93,7 +100,11 @@ export interface SystemdNs {
   /** systemctl ARGS inside; throws on failure. */
   systemctlOk(...args: string[]): Promise<string>;
   /** Starts a transient agent unit serving /health on 127.0.0.1:port (mode "broken": 503). */
-  startAgentUnit(name: string, port: number, opts?: { mode?: "ok" | "broken"; properties?: string[] }): Promise<void>;
+  startAgentUnit(
+    name: string,
+    port: number,
+    opts?: { mode?: "ok" | "broken"; properties?: string[] },
+  ): Promise<void>;
   /** MainPID of UNIT, in the namespace's PID numbering (0 when none). */
   mainPid(unit: string): Promise<number>;
   /** systemctl show -p PROP --value. */
@@ -142,7 +153,8 @@ async function lock(deadline: number): Promise<void> {
 
 function unlock(): void {
   try {
-    if (Number(readFileSync(join(LOCK, "pid"), "utf8")) === process.pid) rmSync(LOCK, { recursive: true, force: true });
+    if (Number(readFileSync(join(LOCK, "pid"), "utf8")) === process.pid)
+      rmSync(LOCK, { recursive: true, force: true });
   } catch {
     // not ours / already gone
   }
@@ -150,7 +162,10 @@ function unlock(): void {
 
 function childPid(parent: number): number | null {
   try {
-    const kids = readFileSync(`/proc/${parent}/task/${parent}/children`, "utf8").trim().split(/\s+/).filter(Boolean);
+    const kids = readFileSync(`/proc/${parent}/task/${parent}/children`, "utf8")
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean);
     for (const k of kids) {
       const comm = readFileSync(`/proc/${k}/comm`, "utf8").trim();
       if (comm === "systemd") return Number(k);
@@ -223,7 +238,8 @@ export async function bootSystemd(opts: { readyTimeoutMs?: number } = {}): Promi
       const r = await runProcess([...prefix, "systemctl", "is-system-running"], { timeoutMs: 5000 });
       const state = r.stdout.trim();
       if (state === "running" || state === "degraded") break;
-      if (Date.now() > readyBy) throw new Error(`systemd not ready within bound (state "${state}"); see ${log}`);
+      if (Date.now() > readyBy)
+        throw new Error(`systemd not ready within bound (state "${state}"); see ${log}`);
       await sleep(100);
     }
 
@@ -239,7 +255,8 @@ export async function bootSystemd(opts: { readyTimeoutMs?: number } = {}): Promi
         }),
       async systemctlOk(...args) {
         const r = await ns.run("systemctl", args);
-        if (r.code !== 0) throw new Error(`systemctl ${args.join(" ")} failed (exit ${r.code}): ${r.stderr.trim()}`);
+        if (r.code !== 0)
+          throw new Error(`systemctl ${args.join(" ")} failed (exit ${r.code}): ${r.stderr.trim()}`);
         return r.stdout;
       },
       async startAgentUnit(name, port, o = {}) {
@@ -279,7 +296,8 @@ export async function bootSystemd(opts: { readyTimeoutMs?: number } = {}): Promi
       async installUnit(name, content) {
         if (!libCovered) {
           const m = await ns.run("mount", ["-t", "tmpfs", "tmpfs", "/usr/local/lib"]);
-          if (m.code !== 0) throw new Error(`cannot cover /usr/local/lib in the namespace: ${m.stderr.trim()}`);
+          if (m.code !== 0)
+            throw new Error(`cannot cover /usr/local/lib in the namespace: ${m.stderr.trim()}`);
           const d = await ns.run("mkdir", ["-p", "/usr/local/lib/systemd/system"]);
           if (d.code !== 0) throw new Error(`cannot create the unit directory: ${d.stderr.trim()}`);
           libCovered = true;

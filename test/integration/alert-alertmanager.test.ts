@@ -15,7 +15,9 @@ import { SqliteStore } from "../../src/store/sqlite-store.js";
 import { commitAction, newAction } from "../alert/commit.js";
 
 const AM_BIN = "/usr/bin/prometheus-alertmanager";
-const missing = existsSync(AM_BIN) ? null : `${AM_BIN} not found (install the Debian package prometheus-alertmanager)`;
+const missing = existsSync(AM_BIN)
+  ? null
+  : `${AM_BIN} not found (install the Debian package prometheus-alertmanager)`;
 if (missing && process.env["CI"]) throw new Error(`alertmanager integration test cannot run: ${missing}`);
 
 interface AmApiAlert {
@@ -45,7 +47,10 @@ async function until<T>(probe: () => Promise<T | undefined>, what: string, timeo
     } catch (e) {
       last = e;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}${last ? ` (last error: ${String(last)})` : ""}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for: ${what}${last ? ` (last error: ${String(last)})` : ""}`,
+      );
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -98,83 +103,140 @@ async function activeAlerts(peer: string): Promise<AmApiAlert[]> {
   return ((await r.json()) as AmApiAlert[]).filter((a) => a.status.state === "active");
 }
 
-test("firing, escalation, re-send and resolution against a real Alertmanager", { skip: missing ?? false }, async () => {
-  // min_severity INFO: the store routes by severity alone, and `recovered` is INFO.
-  const store = SqliteStore.openFile(":memory:", { node: "immune", sinks: [{ name: "am", minSeverity: "INFO" }] });
-  const sink: SinkConfig = {
-    name: "am",
-    kind: "alertmanager",
-    url: base,
-    resendIntervalMs: 500,
-    minSeverity: "INFO",
-    timeoutMs: 5000,
-    maxAgeMs: 86_400_000,
-    headers: {},
-  };
-  const alerting: Alerting = createAlerting({ sinks: [sink], outbox: store, generatorURL: "http://127.0.0.1:9760/" });
-  alerting.start();
-  try {
-    const peer = `sidecar-${process.pid}`;
-    const inc = `inc-${Date.now()}`;
-    const opened = new Date(Date.now() - 1000).toISOString();
-    const alert = newAction({ action: "alert", severity: "MEDIUM", reason: "1 missed heartbeat", incident_id: inc, peer_name: peer, timestamp: opened });
-    commitAction(store, alert);
+test(
+  "firing, escalation, re-send and resolution against a real Alertmanager",
+  { skip: missing ?? false },
+  async () => {
+    // min_severity INFO: the store routes by severity alone, and `recovered` is INFO.
+    const store = SqliteStore.openFile(":memory:", {
+      node: "immune",
+      sinks: [{ name: "am", minSeverity: "INFO" }],
+    });
+    const sink: SinkConfig = {
+      name: "am",
+      kind: "alertmanager",
+      url: base,
+      resendIntervalMs: 500,
+      minSeverity: "INFO",
+      timeoutMs: 5000,
+      maxAgeMs: 86_400_000,
+      headers: {},
+    };
+    const alerting: Alerting = createAlerting({
+      sinks: [sink],
+      outbox: store,
+      generatorURL: "http://127.0.0.1:9760/",
+    });
+    alerting.start();
+    try {
+      const peer = `sidecar-${process.pid}`;
+      const inc = `inc-${Date.now()}`;
+      const opened = new Date(Date.now() - 1000).toISOString();
+      const alert = newAction({
+        action: "alert",
+        severity: "MEDIUM",
+        reason: "1 missed heartbeat",
+        incident_id: inc,
+        peer_name: peer,
+        timestamp: opened,
+      });
+      commitAction(store, alert);
 
-    const firing = await until(async () => {
-      const a = await activeAlerts(peer);
-      return a.length === 1 ? a : undefined;
-    }, "the firing alert in Alertmanager");
-    assert.deepEqual(firing[0]?.labels, { alertname: "WatchdogPeerDown", peer, node: "immune", severity: "medium" });
-    assert.equal(Date.parse(firing[0]?.startsAt ?? ""), Date.parse(opened), "startsAt = incident start");
-    assert.match(firing[0]?.annotations["summary"] ?? "", /^\[MEDIUM\] alert sidecar-\d+ on immune: 1 missed heartbeat$/);
-    assert.equal(firing[0]?.annotations["incident_id"], inc);
+      const firing = await until(async () => {
+        const a = await activeAlerts(peer);
+        return a.length === 1 ? a : undefined;
+      }, "the firing alert in Alertmanager");
+      assert.deepEqual(firing[0]?.labels, {
+        alertname: "WatchdogPeerDown",
+        peer,
+        node: "immune",
+        severity: "medium",
+      });
+      assert.equal(Date.parse(firing[0]?.startsAt ?? ""), Date.parse(opened), "startsAt = incident start");
+      assert.match(
+        firing[0]?.annotations["summary"] ?? "",
+        /^\[MEDIUM\] alert sidecar-\d+ on immune: 1 missed heartbeat$/,
+      );
+      assert.equal(firing[0]?.annotations["incident_id"], inc);
 
-    // escalation: the HIGH restart replaces the MEDIUM alert (one active alert per peer)
-    const restart = newAction({ action: "restart", severity: "HIGH", reason: "3 missed heartbeats", incident_id: inc, peer_name: peer });
-    commitAction(store, restart);
-    const high = await until(async () => {
-      const a = await activeAlerts(peer);
-      return a.length === 1 && a[0]?.labels["severity"] === "high" ? a : undefined;
-    }, "only the HIGH alert active");
-    assert.equal(Date.parse(high[0]?.startsAt ?? ""), Date.parse(opened));
+      // escalation: the HIGH restart replaces the MEDIUM alert (one active alert per peer)
+      const restart = newAction({
+        action: "restart",
+        severity: "HIGH",
+        reason: "3 missed heartbeats",
+        incident_id: inc,
+        peer_name: peer,
+      });
+      commitAction(store, restart);
+      const high = await until(async () => {
+        const a = await activeAlerts(peer);
+        return a.length === 1 && a[0]?.labels["severity"] === "high" ? a : undefined;
+      }, "only the HIGH alert active");
+      assert.equal(Date.parse(high[0]?.startsAt ?? ""), Date.parse(opened));
 
-    // while the incident is open the worker re-sends it
-    await until(async () => ((alerting.stats()[0]?.resent ?? 0) >= 2 ? true : undefined), "two re-sends");
-    assert.equal((await activeAlerts(peer)).length, 1);
+      // while the incident is open the worker re-sends it
+      await until(async () => ((alerting.stats()[0]?.resent ?? 0) >= 2 ? true : undefined), "two re-sends");
+      assert.equal((await activeAlerts(peer)).length, 1);
 
-    // resolution: recovered → endsAt; Alertmanager no longer reports it active
-    const recovered = newAction({ action: "recovered", severity: "INFO", reason: "probe ok", incident_id: inc, peer_name: peer });
-    commitAction(store, recovered);
-    await until(async () => ((await activeAlerts(peer)).length === 0 ? true : undefined), "no active alert after resolve");
-    await until(async () => (store.depth()["am"]?.pending === 0 ? true : undefined), "outbox drained");
-    const resentAtResolve = alerting.stats()[0]?.resent ?? 0;
-    await new Promise((r) => setTimeout(r, 1500));
-    assert.equal((await activeAlerts(peer)).length, 0, "no re-send revives a resolved incident");
-    assert.equal(alerting.stats()[0]?.resent, resentAtResolve, "no re-sends once the incident closed");
-    const st = alerting.stats()[0];
-    assert.equal(st?.delivered, 3);
-    assert.equal(st?.dead, 0);
-  } finally {
-    await alerting.stop();
-    store.close();
-  }
-});
+      // resolution: recovered → endsAt; Alertmanager no longer reports it active
+      const recovered = newAction({
+        action: "recovered",
+        severity: "INFO",
+        reason: "probe ok",
+        incident_id: inc,
+        peer_name: peer,
+      });
+      commitAction(store, recovered);
+      await until(
+        async () => ((await activeAlerts(peer)).length === 0 ? true : undefined),
+        "no active alert after resolve",
+      );
+      await until(async () => (store.depth()["am"]?.pending === 0 ? true : undefined), "outbox drained");
+      const resentAtResolve = alerting.stats()[0]?.resent ?? 0;
+      await new Promise((r) => setTimeout(r, 1500));
+      assert.equal((await activeAlerts(peer)).length, 0, "no re-send revives a resolved incident");
+      assert.equal(alerting.stats()[0]?.resent, resentAtResolve, "no re-sends once the incident closed");
+      const st = alerting.stats()[0];
+      assert.equal(st?.delivered, 3);
+      assert.equal(st?.dead, 0);
+    } finally {
+      await alerting.stop();
+      store.close();
+    }
+  },
+);
 
-test("a wrong Alertmanager base URL (404 from Alertmanager) dead-letters the row with the reason", { skip: missing ?? false }, async () => {
-  const store = SqliteStore.openFile(":memory:", { node: "immune", sinks: [{ name: "am", minSeverity: "INFO" }] });
-  // e.g. a route prefix that this Alertmanager does not have
-  const sink: SinkConfig = { name: "am", kind: "alertmanager", url: `${base}/alertmanager`, resendIntervalMs: 60_000, minSeverity: "INFO", timeoutMs: 5000, maxAgeMs: 86_400_000, headers: {} };
-  const alerting = createAlerting({ sinks: [sink], outbox: store });
-  alerting.start();
-  try {
-    const a = newAction({ action: "alert", severity: "MEDIUM", reason: "x" });
-    commitAction(store, a);
-    const dead = await until(async () => store.list({ sink: "am", state: "dead" })[0], "dead-lettered row");
-    assert.equal(dead.action.id, a.id);
-    assert.match(dead.last_error ?? "", /^HTTP 404: /);
-    assert.equal(alerting.stats()[0]?.dead, 1);
-  } finally {
-    await alerting.stop();
-    store.close();
-  }
-});
+test(
+  "a wrong Alertmanager base URL (404 from Alertmanager) dead-letters the row with the reason",
+  { skip: missing ?? false },
+  async () => {
+    const store = SqliteStore.openFile(":memory:", {
+      node: "immune",
+      sinks: [{ name: "am", minSeverity: "INFO" }],
+    });
+    // e.g. a route prefix that this Alertmanager does not have
+    const sink: SinkConfig = {
+      name: "am",
+      kind: "alertmanager",
+      url: `${base}/alertmanager`,
+      resendIntervalMs: 60_000,
+      minSeverity: "INFO",
+      timeoutMs: 5000,
+      maxAgeMs: 86_400_000,
+      headers: {},
+    };
+    const alerting = createAlerting({ sinks: [sink], outbox: store });
+    alerting.start();
+    try {
+      const a = newAction({ action: "alert", severity: "MEDIUM", reason: "x" });
+      commitAction(store, a);
+      const dead = await until(async () => store.list({ sink: "am", state: "dead" })[0], "dead-lettered row");
+      assert.equal(dead.action.id, a.id);
+      assert.match(dead.last_error ?? "", /^HTTP 404: /);
+      assert.equal(alerting.stats()[0]?.dead, 1);
+    } finally {
+      await alerting.stop();
+      store.close();
+    }
+  },
+);

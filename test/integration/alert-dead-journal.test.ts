@@ -47,7 +47,11 @@ void describe("dead-lettered alerts in the journal (real receiver, worker, SQLit
       maxAgeMs: 86_400_000,
       headers: {},
     };
-    store = SqliteStore.open({ dataDir: dir, node: "immune", sinks: [{ name: "webhook", minSeverity: "INFO" }] });
+    store = SqliteStore.open({
+      dataDir: dir,
+      node: "immune",
+      sinks: [{ name: "webhook", minSeverity: "INFO" }],
+    });
     alerting = createAlerting({
       sinks: [sink],
       outbox: store,
@@ -88,7 +92,9 @@ void describe("dead-lettered alerts in the journal (real receiver, worker, SQLit
     assert.equal(dead?.sink, "webhook");
     assert.equal(dead?.state, "dead");
     assert.equal(dead?.last_error, "HTTP 400: payload rejected: unknown field");
-    assert.deepEqual(entries[1]!.deliveries, [{ sink: "webhook", state: "delivered", attempts: 1, last_error: null }]);
+    assert.deepEqual(entries[1]!.deliveries, [
+      { sink: "webhook", state: "delivered", attempts: 1, last_error: null },
+    ]);
     // Same picture as the outbox itself.
     assert.deepEqual(
       store.list({ state: "dead" }).map((d) => d.action.id),
@@ -119,7 +125,10 @@ void describe("dead-lettered alerts in the journal (real receiver, worker, SQLit
     assert.equal(r.code, 0, r.stderr);
     const lines = r.stdout.trim().split("\n");
     assert.equal(lines.length, 2);
-    assert.match(lines[0]!, /alert\s+sidecar: 1 missed heartbeat \[webhook: dead \(HTTP 400: payload rejected: unknown field\)\]$/);
+    assert.match(
+      lines[0]!,
+      /alert\s+sidecar: 1 missed heartbeat \[webhook: dead \(HTTP 400: payload rejected: unknown field\)\]$/,
+    );
     assert.match(lines[1]!, /recovered\s+sidecar: answered again$/, "a delivered alert adds nothing");
     const j = await cli(["events", "--json", "--url", api.url]);
     assert.equal(JSON.parse(j.stdout.trim().split("\n")[0]!).deliveries[0].state, "dead");

@@ -45,16 +45,22 @@ afterEach(async () => {
 test("rows committed by a process killed with SIGKILL are delivered by the next store and worker", async () => {
   const dir = mkdtempSync(join(tmpdir(), "wdmesh-durable-"));
   cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
-  const child = spawn(process.execPath, ["--import", "tsx", join(import.meta.dirname, "../alert/fixtures/commit-and-hang.ts"), dir], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", join(import.meta.dirname, "../alert/fixtures/commit-and-hang.ts"), dir],
+    {
+      stdio: ["ignore", "pipe", "inherit"],
+    },
+  );
   cleanup.push(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
   });
   const lines = createInterface({ input: child.stdout });
   const [line] = (await Promise.race([
     once(lines, "line"),
-    new Promise((_, reject) => setTimeout(() => reject(new Error("child did not commit within 30 s")), 30_000).unref()),
+    new Promise((_, reject) =>
+      setTimeout(() => reject(new Error("child did not commit within 30 s")), 30_000).unref(),
+    ),
   ])) as [string];
   const ids = JSON.parse(line) as string[];
   child.kill("SIGKILL");
@@ -72,13 +78,25 @@ test("rows committed by a process killed with SIGKILL are delivered by the next 
   alerting.start();
   await rx.waitFor(6);
   await until(() => store.depth()["architect"]?.pending === 0, "drained");
-  assert.deepEqual(rx.requests.map((r) => r.headers["idempotency-key"]), ids);
-  for (const r of rx.requests) assert.ok(verifySignature("k", String(r.headers["x-wdmesh-timestamp"]), r.body, String(r.headers["x-wdmesh-signature"])));
+  assert.deepEqual(
+    rx.requests.map((r) => r.headers["idempotency-key"]),
+    ids,
+  );
+  for (const r of rx.requests)
+    assert.ok(
+      verifySignature(
+        "k",
+        String(r.headers["x-wdmesh-timestamp"]),
+        r.body,
+        String(r.headers["x-wdmesh-signature"]),
+      ),
+    );
   const restart = JSON.parse(rx.requests[1]?.body ?? "{}") as { action: string; result?: unknown };
   assert.equal(restart.action, "restart");
   assert.deepEqual(restart.result, { ok: true, detail: "systemctl restart sidecar.service", main_pid: 777 });
   // effects that were never finished (the process died first) are sent without a result
-  for (const i of [2, 3, 4]) assert.equal((JSON.parse(rx.requests[i]?.body ?? "{}") as { result?: unknown }).result, undefined);
+  for (const i of [2, 3, 4])
+    assert.equal((JSON.parse(rx.requests[i]?.body ?? "{}") as { result?: unknown }).result, undefined);
 });
 
 test("a worker stopped mid-retry and a store closed: a new store and worker resume with the attempts kept", async () => {
@@ -91,7 +109,11 @@ test("a worker stopped mid-retry and a store closed: a new store and worker resu
   cleanup.push(() => rx.stop());
 
   const first = SqliteStore.open({ dataDir: dir, node: "immune", sinks: ROUTES });
-  const a1 = createAlerting({ sinks: [sink(rx.url("/hook"))], outbox: first, backoff: { initialMs: 30, maxMs: 100, minMs: 10 } });
+  const a1 = createAlerting({
+    sinks: [sink(rx.url("/hook"))],
+    outbox: first,
+    backoff: { initialMs: 30, maxMs: 100, minMs: 10 },
+  });
   a1.start();
   const sent = commitLadder(first);
   await until(() => (first.head("architect")?.attempts ?? 0) >= 2, "2 refused attempts");
@@ -105,10 +127,17 @@ test("a worker stopped mid-retry and a store closed: a new store and worker resu
   assert.ok((kept?.attempts ?? 0) >= 2);
   assert.match(kept?.last_error ?? "", /connection refused/);
   await rx.start(port);
-  const a2 = createAlerting({ sinks: [sink(rx.url("/hook"))], outbox: second, backoff: { initialMs: 30, maxMs: 100, minMs: 10 } });
+  const a2 = createAlerting({
+    sinks: [sink(rx.url("/hook"))],
+    outbox: second,
+    backoff: { initialMs: 30, maxMs: 100, minMs: 10 },
+  });
   cleanup.push(() => a2.stop());
   a2.start();
   await rx.waitFor(6);
   await until(() => second.depth()["architect"]?.pending === 0, "drained");
-  assert.deepEqual(rx.requests.map((r) => r.headers["idempotency-key"]), sent.map((a) => a.id));
+  assert.deepEqual(
+    rx.requests.map((r) => r.headers["idempotency-key"]),
+    sent.map((a) => a.id),
+  );
 });

@@ -51,12 +51,23 @@ describe("webhook delivery (real receiver, SQLite outbox)", () => {
     for (const c of cleanup.splice(0).reverse()) await c();
   });
 
-  function world(sink: (url: string) => SinkConfig, rx: Receiver): { store: SqliteStore; alerting: Alerting } {
+  function world(
+    sink: (url: string) => SinkConfig,
+    rx: Receiver,
+  ): { store: SqliteStore; alerting: Alerting } {
     const dir = mkdtempSync(join(tmpdir(), "wdmesh-alert-"));
     const s = sink(rx.url("/hook"));
-    const store = SqliteStore.open({ dataDir: dir, node: "immune", sinks: [{ name: s.name, minSeverity: s.minSeverity }] });
+    const store = SqliteStore.open({
+      dataDir: dir,
+      node: "immune",
+      sinks: [{ name: s.name, minSeverity: s.minSeverity }],
+    });
     // Compressed backoff (50 ms → 400 ms) so a down receiver costs seconds, not minutes.
-    const alerting = createAlerting({ sinks: [s], outbox: store, backoff: { initialMs: 50, maxMs: 400, minMs: 20 } });
+    const alerting = createAlerting({
+      sinks: [s],
+      outbox: store,
+      backoff: { initialMs: 50, maxMs: 400, minMs: 20 },
+    });
     cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
     cleanup.push(() => store.close());
     cleanup.push(() => alerting.stop());
@@ -74,9 +85,15 @@ describe("webhook delivery (real receiver, SQLite outbox)", () => {
     const sent = commitLadder(store);
 
     // The worker is really failing against the closed port, and holding the queue in order.
-    await until(() => (store.list({ sink: "architect", state: "pending" })[0]?.attempts ?? 0) >= 3, "3 failed attempts");
+    await until(
+      () => (store.list({ sink: "architect", state: "pending" })[0]?.attempts ?? 0) >= 3,
+      "3 failed attempts",
+    );
     const [st] = alerting.stats();
-    assert.match(st?.last_error ?? "", new RegExp(`^connection refused \\(ECONNREFUSED\\) posting to http://127\\.0\\.0\\.1:${port}$`));
+    assert.match(
+      st?.last_error ?? "",
+      new RegExp(`^connection refused \\(ECONNREFUSED\\) posting to http://127\\.0\\.0\\.1:${port}$`),
+    );
     assert.equal(st?.pending, 6);
     assert.equal(st?.delivered, 0);
     assert.equal(rx.requests.length, 0);
@@ -91,7 +108,11 @@ describe("webhook delivery (real receiver, SQLite outbox)", () => {
       const key = String(r.headers["idempotency-key"]);
       if (!firstById.has(key)) firstById.set(key, r);
     }
-    assert.deepEqual([...firstById.keys()], sent.map((a) => a.id), "every event, once per id, in order");
+    assert.deepEqual(
+      [...firstById.keys()],
+      sent.map((a) => a.id),
+      "every event, once per id, in order",
+    );
     for (const [id, r] of firstById) {
       assert.equal(r.method, "POST");
       assert.equal(r.path, "/hook");
@@ -103,7 +124,10 @@ describe("webhook delivery (real receiver, SQLite outbox)", () => {
       assert.equal((body["peer"] as { name: string }).name, "sidecar");
     }
     const bodies = [...firstById.values()].map((r) => JSON.parse(r.body) as { action: string });
-    assert.deepEqual(bodies.map((b) => b.action), ["alert", "restart", "restart", "restart", "isolate", "alert_architect"]);
+    assert.deepEqual(
+      bodies.map((b) => b.action),
+      ["alert", "restart", "restart", "restart", "isolate", "alert_architect"],
+    );
     assert.equal(alerting.stats()[0]?.delivered, 6);
     assert.ok((alerting.stats()[0]?.retried ?? 0) >= 3);
   });
@@ -115,7 +139,12 @@ describe("webhook delivery (real receiver, SQLite outbox)", () => {
     const { store, alerting } = world((u) => hook(u), rx);
     alerting.start();
     const a = newAction({ action: "alert", severity: "MEDIUM", reason: "1 missed heartbeat" });
-    const b = newAction({ action: "recovered", severity: "INFO", reason: "probe ok", incident_id: a.incident_id });
+    const b = newAction({
+      action: "recovered",
+      severity: "INFO",
+      reason: "probe ok",
+      incident_id: a.incident_id,
+    });
     commitAction(store, a);
     commitAction(store, b);
     await rx.waitFor(2);
@@ -145,7 +174,11 @@ describe("webhook delivery (real receiver, SQLite outbox)", () => {
     const gap = (second?.at ?? 0) - (first?.at ?? 0);
     assert.ok(gap >= 1500, `second attempt after ${gap.toFixed(0)} ms`);
     await until(() => store.depth()["architect"]?.pending === 0, "delivered");
-    assert.equal(store.list({ sink: "architect", state: "delivered" })[0]?.attempts, 2, "one refused, one delivered");
+    assert.equal(
+      store.list({ sink: "architect", state: "delivered" })[0]?.attempts,
+      2,
+      "one refused, one delivered",
+    );
   });
 
   test("slack and pagerduty formats reach the receiver as their documented bodies", async () => {
@@ -153,31 +186,77 @@ describe("webhook delivery (real receiver, SQLite outbox)", () => {
     await rx.start();
     const dir = mkdtempSync(join(tmpdir(), "wdmesh-alert-"));
     const sinks: SinkConfig[] = [
-      { name: "slack", kind: "slack", url: rx.url("/slack"), minSeverity: "HIGH", timeoutMs: 2000, maxAgeMs: 3_600_000, headers: {} },
-      { name: "pd", kind: "pagerduty", url: rx.url("/v2/enqueue"), routingKey: "R0UTING", minSeverity: "INFO", timeoutMs: 2000, maxAgeMs: 3_600_000, headers: {} },
+      {
+        name: "slack",
+        kind: "slack",
+        url: rx.url("/slack"),
+        minSeverity: "HIGH",
+        timeoutMs: 2000,
+        maxAgeMs: 3_600_000,
+        headers: {},
+      },
+      {
+        name: "pd",
+        kind: "pagerduty",
+        url: rx.url("/v2/enqueue"),
+        routingKey: "R0UTING",
+        minSeverity: "INFO",
+        timeoutMs: 2000,
+        maxAgeMs: 3_600_000,
+        headers: {},
+      },
     ];
-    const store = SqliteStore.open({ dataDir: dir, node: "immune", sinks: sinks.map((s) => ({ name: s.name, minSeverity: s.minSeverity })) });
+    const store = SqliteStore.open({
+      dataDir: dir,
+      node: "immune",
+      sinks: sinks.map((s) => ({ name: s.name, minSeverity: s.minSeverity })),
+    });
     const alerting = createAlerting({ sinks, outbox: store });
-    cleanup.push(() => rmSync(dir, { recursive: true, force: true }), () => store.close(), () => alerting.stop(), () => rx.stop());
+    cleanup.push(
+      () => rmSync(dir, { recursive: true, force: true }),
+      () => store.close(),
+      () => alerting.stop(),
+      () => rx.stop(),
+    );
     alerting.start();
     const inc = "inc-fmt";
-    const alert = newAction({ action: "alert", severity: "MEDIUM", reason: "1 missed heartbeat", incident_id: inc });
-    const restart = newAction({ action: "restart", severity: "HIGH", reason: "3 missed heartbeats", incident_id: inc });
+    const alert = newAction({
+      action: "alert",
+      severity: "MEDIUM",
+      reason: "1 missed heartbeat",
+      incident_id: inc,
+    });
+    const restart = newAction({
+      action: "restart",
+      severity: "HIGH",
+      reason: "3 missed heartbeats",
+      incident_id: inc,
+    });
     const rec = newAction({ action: "recovered", severity: "INFO", reason: "probe ok", incident_id: inc });
     for (const a of [alert, restart, rec]) commitAction(store, a);
     // slack (min HIGH): the restart, and the recovery of the incident it was told about; pagerduty: all three
     await rx.waitFor(5);
-    await until(() => (store.depth()["pd"]?.pending ?? 1) + (store.depth()["slack"]?.pending ?? 1) === 0, "drained");
-    const slack = rx.requests.filter((r) => r.path === "/slack").map((r) => JSON.parse(r.body) as { text: string });
+    await until(
+      () => (store.depth()["pd"]?.pending ?? 1) + (store.depth()["slack"]?.pending ?? 1) === 0,
+      "drained",
+    );
+    const slack = rx.requests
+      .filter((r) => r.path === "/slack")
+      .map((r) => JSON.parse(r.body) as { text: string });
     assert.deepEqual(slack, [
       { text: "[HIGH] restart sidecar on immune: 3 missed heartbeats" },
       { text: "[INFO] recovered sidecar on immune: probe ok" },
     ]);
-    const pd = rx.requests.filter((r) => r.path === "/v2/enqueue").map((r) => JSON.parse(r.body) as Record<string, unknown>);
-    assert.deepEqual(pd.map((e) => [e["event_action"], e["dedup_key"], e["routing_key"]]), [
-      ["trigger", inc, "R0UTING"],
-      ["trigger", inc, "R0UTING"],
-      ["resolve", inc, "R0UTING"],
-    ]);
+    const pd = rx.requests
+      .filter((r) => r.path === "/v2/enqueue")
+      .map((r) => JSON.parse(r.body) as Record<string, unknown>);
+    assert.deepEqual(
+      pd.map((e) => [e["event_action"], e["dedup_key"], e["routing_key"]]),
+      [
+        ["trigger", inc, "R0UTING"],
+        ["trigger", inc, "R0UTING"],
+        ["resolve", inc, "R0UTING"],
+      ],
+    );
   });
 });

@@ -24,7 +24,11 @@ function promtoolCheck(text: string): Promise<{ code: number | null; out: string
 
 void test("/metrics passes promtool check metrics", { skip: havePromtool ? false : missing }, async () => {
   const metrics = createMetrics();
-  for (const [peer, status] of [["sidecar", "HEALTHY"], ["shield", "ISOLATED"], ['we"ird\\name', "DEGRADED"]] as const) {
+  for (const [peer, status] of [
+    ["sidecar", "HEALTHY"],
+    ["shield", "ISOLATED"],
+    ['we"ird\\name', "DEGRADED"],
+  ] as const) {
     metrics.setPeerStatus(peer, status);
     metrics.checks.inc({ peer }, 3);
     metrics.misses.inc({ peer });

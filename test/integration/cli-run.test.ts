@@ -65,7 +65,10 @@ void test("wdmesh run serves the API and stops cleanly on SIGTERM (exit 0)", asy
     run.child.kill("SIGTERM");
     const r = await run.result;
     assert.equal(r.code, 0, r.stderr);
-    assert.ok(!r.stdout.includes("run-secret-token") && !r.stderr.includes("run-secret-token"), "the token is never logged");
+    assert.ok(
+      !r.stdout.includes("run-secret-token") && !r.stderr.includes("run-secret-token"),
+      "the token is never logged",
+    );
     await assert.rejects(fetch(`${url}/health`), "the listener is closed");
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -32,7 +32,9 @@ after(() => {
 });
 
 function run(config: string): { child: ChildProcess; output: () => string } {
-  const child = spawn(process.execPath, [CLI, "run", "--config", config], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [CLI, "run", "--config", config], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   running.add(child);
   child.once("exit", () => running.delete(child));
   let out = "";
@@ -105,7 +107,10 @@ alerts:
   let killsDuringEscalation = 0;
   for (let i = 0; i < 20; i++) {
     const { child, output } = run(config);
-    const up = await waitFor(() => output().includes("wdmesh node running") || child.exitCode !== null, 15_000);
+    const up = await waitFor(
+      () => output().includes("wdmesh node running") || child.exitCode !== null,
+      15_000,
+    );
     assert.ok(up && child.exitCode === null, `run ${i}: daemon did not start:\n${output()}`);
     await new Promise((r) => setTimeout(r, 50 + Math.floor(Math.random() * 900)));
     child.kill("SIGKILL");
@@ -114,7 +119,10 @@ alerts:
     const s = readState(join(dir, "data"));
     assert.deepEqual(s.verify.ok, true, `run ${i}: journal chain broken: ${JSON.stringify(s.verify)}`);
     const restarts = s.state?.restarts ?? 0;
-    assert.ok(restarts >= maxRestarts, `run ${i}: restart_count went back from ${maxRestarts} to ${restarts}`);
+    assert.ok(
+      restarts >= maxRestarts,
+      `run ${i}: restart_count went back from ${maxRestarts} to ${restarts}`,
+    );
     assert.ok(s.journal.length >= maxJournal, `run ${i}: journal shrank`);
     if (wasIsolated) assert.equal(s.state?.status, "ISOLATED", `run ${i}: ISOLATED was lost`);
     if (s.state?.status !== "ISOLATED") killsDuringEscalation++;
@@ -132,7 +140,10 @@ alerts:
     req.on("end", () => {
       const ts = String(req.headers["x-wdmesh-timestamp"]);
       const expected = "sha256=" + createHmac("sha256", SECRET).update(`${ts}.${body}`).digest("hex");
-      received.push({ id: (JSON.parse(body) as { id: string }).id, ok: expected === req.headers["x-wdmesh-signature"] });
+      received.push({
+        id: (JSON.parse(body) as { id: string }).id,
+        ok: expected === req.headers["x-wdmesh-signature"],
+      });
       res.writeHead(200).end();
     });
   });
@@ -147,7 +158,10 @@ alerts:
   const journalIds = readState(join(dir, "data")).journal.map((e) => e.id);
   const delivered = await waitFor(() => new Set(received.map((r) => r.id)).size >= journalIds.length, 30_000);
   assert.ok(delivered, `${new Set(received.map((r) => r.id)).size} of ${journalIds.length} alerts arrived`);
-  assert.ok(received.every((r) => r.ok), "every alert carries a valid signature");
+  assert.ok(
+    received.every((r) => r.ok),
+    "every alert carries a valid signature",
+  );
   const firstSeen = [...new Set(received.map((r) => r.id))];
   assert.deepEqual(firstSeen, journalIds, "alerts arrive in journal order, none lost");
   last.child.kill("SIGTERM");
@@ -166,10 +180,16 @@ alerts:
   const lines = existsSync(log) ? readFileSync(log, "utf8").trim().split("\n").filter(Boolean) : [];
   const ran = lines.filter((l) => l.includes(" restart ")).map((l) => l.split(" ")[0]);
   assert.equal(new Set(ran).size, ran.length, `a restart step ran twice:\n${lines.join("\n")}`);
-  for (const id of ran) assert.ok(restartIds.includes(id as string), `restart ${id} ran without a journal entry`);
-  const interrupted = s.journal.filter((e) => e.action === "restart" && e.result?.error?.startsWith("interrupted"));
+  for (const id of ran)
+    assert.ok(restartIds.includes(id as string), `restart ${id} ran without a journal entry`);
+  const interrupted = s.journal.filter(
+    (e) => e.action === "restart" && e.result?.error?.startsWith("interrupted"),
+  );
   assert.equal(ran.length + interrupted.length >= restartIds.length, true);
-  assert.ok(lines.some((l) => l.includes(" isolate ")), "isolation ran");
+  assert.ok(
+    lines.some((l) => l.includes(" isolate ")),
+    "isolation ran",
+  );
 });
 
 test("a corrupted state file is a clear startup error and is left as it was", async (t) => {

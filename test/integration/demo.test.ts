@@ -23,7 +23,18 @@ test("wdmesh demo: the sidecar is killed and restarted, the broken shield is iso
   const port = await freePort();
   const child = spawn(
     process.execPath,
-    ["dist/cli/main.js", "demo", "--listen", `127.0.0.1:${port}`, "--for", "20s", "--chaos-every", "6s", "--status-every", "1m"],
+    [
+      "dist/cli/main.js",
+      "demo",
+      "--listen",
+      `127.0.0.1:${port}`,
+      "--for",
+      "20s",
+      "--chaos-every",
+      "6s",
+      "--status-every",
+      "1m",
+    ],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
   let out = "";

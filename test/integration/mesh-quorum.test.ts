@@ -49,7 +49,9 @@ async function waitFor<T>(what: string, pred: () => Promise<T> | T, ms: number):
     }
     await sleep(50);
   }
-  throw new Error(`timed out after ${ms} ms waiting for ${what} (last: ${JSON.stringify(last)}, error: ${String(err)})`);
+  throw new Error(
+    `timed out after ${ms} ms waiting for ${what} (last: ${JSON.stringify(last)}, error: ${String(err)})`,
+  );
 }
 
 interface Node {
@@ -69,7 +71,11 @@ async function getJson(url: string): Promise<any> {
 }
 
 const restartLines = (n: Node): string[] =>
-  existsSync(n.log) ? readFileSync(n.log, "utf8").split("\n").filter((l) => l !== "") : [];
+  existsSync(n.log)
+    ? readFileSync(n.log, "utf8")
+        .split("\n")
+        .filter((l) => l !== "")
+    : [];
 
 test("mesh of three daemons: one remediator, only after a majority confirms; takeover when the owner dies", async (t) => {
   if (!existsSync(CLI)) {
@@ -84,7 +90,9 @@ test("mesh of three daemons: one remediator, only after a majority confirms; tak
   const target: Server = createHttpServer((req, res) => {
     const node = (req.url ?? "").split("/")[2] ?? "";
     const status = failing.has(node) ? 503 : 200;
-    res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify({ status: status === 200 ? "ok" : "down" }));
+    res
+      .writeHead(status, { "content-type": "application/json" })
+      .end(JSON.stringify({ status: status === 200 ? "ok" : "down" }));
   });
   await new Promise<void>((r) => target.listen(0, "127.0.0.1", r));
   const targetPort = (target.address() as { port: number }).port;
@@ -134,7 +142,9 @@ ${members}
   }
 
   const start = (n: Node) => {
-    const child = spawn(process.execPath, [CLI, "run", "--config", n.config], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [CLI, "run", "--config", n.config], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     child.stdout?.on("data", (d: Buffer) => (n.output += d.toString()));
     child.stderr?.on("data", (d: Buffer) => (n.output += d.toString()));
     n.child = child;
@@ -150,7 +160,8 @@ ${members}
       await exited;
     }
   };
-  const diagnostics = () => nodes.map((n) => `--- ${n.name}:\n${n.output.split("\n").slice(-40).join("\n")}`).join("\n");
+  const diagnostics = () =>
+    nodes.map((n) => `--- ${n.name}:\n${n.output.split("\n").slice(-40).join("\n")}`).join("\n");
 
   try {
     for (const n of nodes) start(n);
@@ -167,7 +178,12 @@ ${members}
           const mesh = await getJson(`${n.url}/v1/mesh`);
           if (mesh.members.length !== 2) return false;
           for (const m of mesh.members) {
-            if (m.status !== "HEALTHY" || typeof m.view_age_ms !== "number" || m.view_age_ms > 3 * INTERVAL_MS) return false;
+            if (
+              m.status !== "HEALTHY" ||
+              typeof m.view_age_ms !== "number" ||
+              m.view_age_ms > 3 * INTERVAL_MS
+            )
+              return false;
           }
           const agent = await getJson(`${n.url}/v1/peers/${TARGET}`);
           if (agent.status !== "HEALTHY" || agent.owner !== owner.name) return false;
@@ -188,23 +204,30 @@ ${members}
       20_000,
     );
     assert.ok(missed >= 3 * MISSED_BEFORE_RESTART);
-    for (const n of [second, third]) assert.equal((await getJson(`${n.url}/v1/peers/${TARGET}`)).status, "HEALTHY");
-    for (const n of nodes) assert.deepEqual(restartLines(n), [], `${n.name} restarted without a quorum\n${diagnostics()}`);
+    for (const n of [second, third])
+      assert.equal((await getJson(`${n.url}/v1/peers/${TARGET}`)).status, "HEALTHY");
+    for (const n of nodes)
+      assert.deepEqual(restartLines(n), [], `${n.name} restarted without a quorum\n${diagnostics()}`);
     assert.equal((await getJson(`${owner.url}/v1/peers/${TARGET}`)).status, "DEGRADED");
     failing.clear();
-    await waitFor("the owner to see the target healthy again", async () => (await getJson(`${owner.url}/v1/peers/${TARGET}`)).status === "HEALTHY", 10_000);
+    await waitFor(
+      "the owner to see the target healthy again",
+      async () => (await getJson(`${owner.url}/v1/peers/${TARGET}`)).status === "HEALTHY",
+      10_000,
+    );
 
     // 2. Everyone sees the target fail: exactly one restart, by the owner. The restart
     //    "works": the target answers again as soon as a restart line appears.
     for (const n of NODES) failing.add(n);
-    await waitFor("a restart", () => nodes.some((n) => restartLines(n).length > 0), 20_000).catch((e: Error) =>
-      assert.fail(`${e.message}\n${diagnostics()}`),
+    await waitFor("a restart", () => nodes.some((n) => restartLines(n).length > 0), 20_000).catch(
+      (e: Error) => assert.fail(`${e.message}\n${diagnostics()}`),
     );
     failing.clear();
     await waitFor(
       "every node to see the target healthy",
       async () => {
-        for (const n of nodes) if ((await getJson(`${n.url}/v1/peers/${TARGET}`)).status !== "HEALTHY") return false;
+        for (const n of nodes)
+          if ((await getJson(`${n.url}/v1/peers/${TARGET}`)).status !== "HEALTHY") return false;
         return true;
       },
       10_000,
@@ -218,14 +241,17 @@ ${members}
     //    takes over once the dead owner's view is stale, and only it restarts.
     await kill(owner, "SIGKILL");
     for (const n of NODES) failing.add(n);
-    await waitFor("a restart after the owner died", () => restartLines(second).length + restartLines(third).length > 0, 20_000).catch(
-      (e: Error) => assert.fail(`${e.message}\n${diagnostics()}`),
-    );
+    await waitFor(
+      "a restart after the owner died",
+      () => restartLines(second).length + restartLines(third).length > 0,
+      20_000,
+    ).catch((e: Error) => assert.fail(`${e.message}\n${diagnostics()}`));
     failing.clear();
     await waitFor(
       "the survivors to see the target healthy",
       async () => {
-        for (const n of [second, third]) if ((await getJson(`${n.url}/v1/peers/${TARGET}`)).status !== "HEALTHY") return false;
+        for (const n of [second, third])
+          if ((await getJson(`${n.url}/v1/peers/${TARGET}`)).status !== "HEALTHY") return false;
         return true;
       },
       10_000,

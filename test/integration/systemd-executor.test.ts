@@ -79,14 +79,21 @@ describe("SystemdExecutor against real systemd", { skip }, () => {
     );
     const second = await ex.restart({ systemd: { unit: "self-restarting.service" } }, target("sr"), signal);
     assert.equal(second.ok, true, second.error);
-    assert.match(second.detail ?? "", /already restarted self-restarting\.service on its own .*NRestarts 0 → 1/);
+    assert.match(
+      second.detail ?? "",
+      /already restarted self-restarting\.service on its own .*NRestarts 0 → 1/,
+    );
   });
 
   test("a unit that does not exist: failed result, clear error, no throw", async () => {
     const r = await ex.restart({ systemd: { unit: "no-such-agent.service" } }, target("nope"), signal);
     assert.equal(r.ok, false);
     assert.match(r.error ?? "", /unit no-such-agent\.service not found/);
-    const iso = await ex.isolate({ systemd: { unit: "no-such-agent.service", mode: "network" } }, target("nope"), signal);
+    const iso = await ex.isolate(
+      { systemd: { unit: "no-such-agent.service", mode: "network" } },
+      target("nope"),
+      signal,
+    );
     assert.equal(iso.result.ok, false);
     assert.match(iso.result.error ?? "", /not found/);
     assert.deepEqual(iso.record.applied, []);
@@ -106,7 +113,11 @@ describe("SystemdExecutor against real systemd", { skip }, () => {
     ]);
     assert.equal(r0.code, 0, r0.stderr);
     const t0 = Date.now();
-    const r = await ex.restart({ systemd: { unit: "hanging.service", timeout: "1s" } }, target("hang"), signal);
+    const r = await ex.restart(
+      { systemd: { unit: "hanging.service", timeout: "1s" } },
+      target("hang"),
+      signal,
+    );
     assert.equal(r.ok, false);
     assert.match(r.error ?? "", /did not finish within 1000 ms and was killed/);
     assert.ok(Date.now() - t0 < 20_000, "the deadline bounded the call");
@@ -120,8 +131,15 @@ describe("SystemdExecutor against real systemd", { skip }, () => {
     const spec = { systemd: { unit: "net-agent.service", mode: "network" as const } };
     const { result, record } = await ex.isolate(spec, target("net"), signal);
     assert.equal(result.ok, true, result.error);
-    assert.match(result.detail ?? "", /verified: a canary in cgroup \/system\.slice\/net-agent\.service could not connect/);
-    assert.deepEqual(record, { method: "systemd", unit: "net-agent.service", applied: ["IPAddressDeny=any"] });
+    assert.match(
+      result.detail ?? "",
+      /verified: a canary in cgroup \/system\.slice\/net-agent\.service could not connect/,
+    );
+    assert.deepEqual(record, {
+      method: "systemd",
+      unit: "net-agent.service",
+      applied: ["IPAddressDeny=any"],
+    });
     assert.match(await ns.prop("net-agent", "IPAddressDeny"), /0\.0\.0\.0\/0/);
     assert.notEqual(await curlInside(ns, port), 0, "after isolation a connection from inside fails");
     // An independent canary in the unit's cgroup cannot connect either.
@@ -146,7 +164,11 @@ describe("SystemdExecutor against real systemd", { skip }, () => {
     const { result, record } = await ex.isolate(spec, target("allow"), signal);
     assert.equal(result.ok, true, result.error);
     assert.ok(record.applied.includes("IPAddressAllow="), JSON.stringify(record));
-    assert.notEqual(await curlInside(ns, port), 0, "IPAddressAllow=localhost no longer lets loopback through");
+    assert.notEqual(
+      await curlInside(ns, port),
+      0,
+      "IPAddressAllow=localhost no longer lets loopback through",
+    );
     const rel = await ex.release(spec, record, target("allow"), signal);
     assert.equal(rel.ok, true, rel.error);
     assert.match(await ns.prop("allow-agent", "IPAddressAllow"), /127\.0\.0\.0\/8/);
@@ -187,7 +209,10 @@ describe("SystemdExecutor against real systemd", { skip }, () => {
       assert.equal(await ns.prop("freeze-agent", "FreezerState"), "running");
     } else {
       // This machine: cgroup v1 freezer, `systemctl freeze` unsupported.
-      assert.match(result.error ?? "", /cannot freeze freeze-agent\.service: systemctl freeze is not supported on this host/);
+      assert.match(
+        result.error ?? "",
+        /cannot freeze freeze-agent\.service: systemctl freeze is not supported on this host/,
+      );
       assert.deepEqual(record.applied, []);
       assert.equal(await ns.prop("freeze-agent", "ActiveState"), "active");
     }

@@ -106,7 +106,11 @@ describe("Monitor remediating real systemd units", { skip }, () => {
       restart: { systemd: { unit: "agent-broken.service" } },
       isolate: { systemd: { unit: "agent-broken.service", mode: "network" } },
     });
-    assert.equal(await curlInside(ns, ports.broken), 0, "its port accepts connections (answers 503) before isolation");
+    assert.equal(
+      await curlInside(ns, ports.broken),
+      0,
+      "its port accepts connections (answers 503) before isolation",
+    );
 
     // K=2, R=2: 2 misses → restart 1, 2 → restart 2, 2 → isolate. Bounded rounds.
     for (let i = 0; i < 12 && monitor.getPeerStatus("broken")?.status !== "ISOLATED"; i++) {
@@ -127,7 +131,10 @@ describe("Monitor remediating real systemd units", { skip }, () => {
     assert.ok(iso, "an isolate action was emitted");
     assert.equal(iso.severity, "CRITICAL");
     assert.equal(iso.result?.ok, true, iso.result?.error);
-    assert.match(iso.result?.detail ?? "", /verified: a canary in cgroup \/system\.slice\/agent-broken\.service could not connect/);
+    assert.match(
+      iso.result?.detail ?? "",
+      /verified: a canary in cgroup \/system\.slice\/agent-broken\.service could not connect/,
+    );
     const [arch] = of("broken", "alert_architect");
     assert.ok(arch, "alert_architect was emitted");
     assert.equal(arch.severity, "CRITICAL");

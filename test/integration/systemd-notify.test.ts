@@ -74,8 +74,14 @@ describe("sd_notify under a real systemd", { skip }, () => {
 
     // Hang it: no more kicks; systemd's watchdog kills and restarts it.
     await ns.run("kill", ["-STOP", String(pid1)]);
-    await until("systemd to restart the hung watchdog", async () => Number(await ns.prop("wd-self", "NRestarts")) >= 1);
-    await until("the new instance to be ready", async () => (await ns.prop("wd-self", "ActiveState")) === "active");
+    await until(
+      "systemd to restart the hung watchdog",
+      async () => Number(await ns.prop("wd-self", "NRestarts")) >= 1,
+    );
+    await until(
+      "the new instance to be ready",
+      async () => (await ns.prop("wd-self", "ActiveState")) === "active",
+    );
     const pid2 = await ns.mainPid("wd-self");
     assert.ok(pid2 > 0 && pid2 !== pid1, `new MainPID (${pid1} → ${pid2})`);
     const why = await ns.run("journalctl", ["-u", "wd-self", "--no-pager", "-o", "cat"]);

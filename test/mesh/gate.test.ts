@@ -49,12 +49,18 @@ class World {
     this.views.set(member, {
       node: member,
       receivedAt: this.now,
-      peers: new Map(Object.entries(peers).map(([n, [status, missed_count]]) => [n, { status, missed_count }])),
+      peers: new Map(
+        Object.entries(peers).map(([n, [status, missed_count]]) => [n, { status, missed_count }]),
+      ),
     });
     return this;
   }
 
-  gate(self: string, confirm: ConfirmMode, members = ["wd-a", "wd-b", "wd-c"].filter((n) => n !== self)): MeshGate {
+  gate(
+    self: string,
+    confirm: ConfirmMode,
+    members = ["wd-a", "wd-b", "wd-c"].filter((n) => n !== self),
+  ): MeshGate {
     return createMeshGate({
       self,
       members,
@@ -231,9 +237,18 @@ describe("mesh gate in a Monitor", () => {
     const [owner, second] = ORDER;
     const w = threeNodes(owner, {});
     const ex = new CountingExecutor();
-    const m = new Monitor({ selfName: owner, executor: ex, prober: new FakeProber(() => MISS), missedBeforeRestart: 3 });
+    const m = new Monitor({
+      selfName: owner,
+      executor: ex,
+      prober: new FakeProber(() => MISS),
+      missedBeforeRestart: 3,
+    });
     m.setGate(w.gate(owner, "majority"));
-    m.registerPeer({ name: T, probe: { http: { url: "http://127.0.0.1:1/agent" } }, restart: { command: { argv: ["/bin/true"] } } });
+    m.registerPeer({
+      name: T,
+      probe: { http: { url: "http://127.0.0.1:1/agent" } },
+      restart: { command: { argv: ["/bin/true"] } },
+    });
     const actions: string[] = [];
     m.onEscalation((a) => void actions.push(a.action));
     for (let i = 0; i < 5; i++) await m.checkPeer(T);
@@ -254,9 +269,18 @@ describe("mesh gate in a Monitor", () => {
     const [owner, second] = ORDER;
     const w = threeNodes(second, { [owner]: ["DEGRADED", 3], [ORDER[2]]: ["DEGRADED", 3] });
     const ex = new CountingExecutor();
-    const m = new Monitor({ selfName: second, executor: ex, prober: new FakeProber(() => MISS), missedBeforeRestart: 2 });
+    const m = new Monitor({
+      selfName: second,
+      executor: ex,
+      prober: new FakeProber(() => MISS),
+      missedBeforeRestart: 2,
+    });
     m.setGate(w.gate(second, "majority"));
-    m.registerPeer({ name: T, probe: { http: { url: "http://127.0.0.1:1/agent" } }, restart: { command: { argv: ["/bin/true"] } } });
+    m.registerPeer({
+      name: T,
+      probe: { http: { url: "http://127.0.0.1:1/agent" } },
+      restart: { command: { argv: ["/bin/true"] } },
+    });
     for (let i = 0; i < 6; i++) await m.checkPeer(T);
     assert.deepEqual(ex.restarts, []);
     assert.equal(m.getPeerStatus(T)?.owner, owner);

@@ -54,7 +54,14 @@ describe("rendezvous owner", () => {
     for (const t of TARGETS) {
       const owner = rendezvousOwner(t, NODES) as string;
       for (const gone of NODES.filter((n) => n !== owner)) {
-        assert.equal(rendezvousOwner(t, NODES.filter((n) => n !== gone)), owner, `${t} without ${gone}`);
+        assert.equal(
+          rendezvousOwner(
+            t,
+            NODES.filter((n) => n !== gone),
+          ),
+          owner,
+          `${t} without ${gone}`,
+        );
       }
     }
   });
@@ -63,8 +70,20 @@ describe("rendezvous owner", () => {
     for (const t of TARGETS) {
       const order = rendezvousOrder(t, NODES);
       assert.equal(order[0], rendezvousOwner(t, NODES));
-      assert.equal(rendezvousOwner(t, NODES.filter((n) => n !== order[0])), order[1]);
-      assert.equal(rendezvousOwner(t, NODES.filter((n) => n !== order[0] && n !== order[1])), order[2]);
+      assert.equal(
+        rendezvousOwner(
+          t,
+          NODES.filter((n) => n !== order[0]),
+        ),
+        order[1],
+      );
+      assert.equal(
+        rendezvousOwner(
+          t,
+          NODES.filter((n) => n !== order[0] && n !== order[1]),
+        ),
+        order[2],
+      );
     }
   });
 

@@ -41,12 +41,22 @@ describe("quorum", () => {
       [1, 2, 3, 4, 5].map((n) => requiredConfirmations("majority", n)),
       [1, 2, 2, 3, 3],
     );
-    assert.deepEqual([1, 2, 3].map((n) => requiredConfirmations("all", n)), [1, 2, 3]);
-    assert.deepEqual([1, 2, 3].map((n) => requiredConfirmations("any", n)), [1, 1, 1]);
+    assert.deepEqual(
+      [1, 2, 3].map((n) => requiredConfirmations("all", n)),
+      [1, 2, 3],
+    );
+    assert.deepEqual(
+      [1, 2, 3].map((n) => requiredConfirmations("any", n)),
+      [1, 1, 1],
+    );
   });
 
   test("bad input is a typed error naming the field", () => {
-    assert.throws(() => isConfirmed("majority", 2, 3), (e: unknown) => e instanceof WatchdogError && e.code === "WDM_INVALID_OPTION" && /failing/.test(e.message));
+    assert.throws(
+      () => isConfirmed("majority", 2, 3),
+      (e: unknown) =>
+        e instanceof WatchdogError && e.code === "WDM_INVALID_OPTION" && /failing/.test(e.message),
+    );
     assert.throws(() => isConfirmed("majority", -1, 0), /observers/);
     assert.throws(() => isConfirmed("most" as ConfirmMode, 3, 2), /mesh\.confirm.*any, majority, all/);
   });

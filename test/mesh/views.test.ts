@@ -13,11 +13,14 @@ const KEY = "mesh-key-for-tests";
 
 function logger() {
   const lines: Array<{ level: string; obj: Record<string, unknown>; msg?: string }> = [];
-  const rec = (level: string) => (obj: object, msg?: string) => void lines.push({ level, obj: obj as Record<string, unknown>, msg });
+  const rec = (level: string) => (obj: object, msg?: string) =>
+    void lines.push({ level, obj: obj as Record<string, unknown>, msg });
   return { lines, log: { debug: rec("debug"), info: rec("info"), warn: rec("warn"), error: rec("error") } };
 }
 
-async function serve(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ server: Server; url: string }> {
+async function serve(
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+): Promise<{ server: Server; url: string }> {
   const server = createServer(handler);
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
@@ -30,7 +33,11 @@ const close = (s: Server) =>
   });
 
 /** A member answering like a wdmesh node would, with hooks to misbehave. */
-function member(node: string, key: string, tweak: (body: string, nonce: string) => { body: string; proof?: string } = (b) => ({ body: b })) {
+function member(
+  node: string,
+  key: string,
+  tweak: (body: string, nonce: string) => { body: string; proof?: string } = (b) => ({ body: b }),
+) {
   return (req: IncomingMessage, res: ServerResponse) => {
     const u = new URL(req.url ?? "/", "http://x");
     if (u.pathname !== "/v1/mesh/view") {
@@ -40,7 +47,10 @@ function member(node: string, key: string, tweak: (body: string, nonce: string) 
     const nonce = u.searchParams.get("nonce") ?? "";
     const honest = buildView(node, [peer("agent", "DEGRADED", { missed_count: 2 })], Date.now(), nonce);
     const out = tweak(honest, nonce);
-    res.writeHead(200, { "content-type": "application/json", "x-wdmesh-proof": out.proof ?? viewProof(key, out.body) });
+    res.writeHead(200, {
+      "content-type": "application/json",
+      "x-wdmesh-proof": out.proof ?? viewProof(key, out.body),
+    });
     res.end(out.body);
   };
 }
@@ -67,14 +77,39 @@ describe("view proof", () => {
 
   const bad: Array<[string, Buffer, unknown, { node: string; nonce: string }, RegExp]> = [
     ["no proof", body, undefined, { node: "wd-b", nonce: "n1" }, /x-wdmesh-proof/],
-    ["proof under another key", body, viewProof("other", body.toString()), { node: "wd-b", nonce: "n1" }, /does not match the mesh key/],
-    ["tampered body", Buffer.from(body.toString().replace("OFFLINE", "HEALTHY")), proof, { node: "wd-b", nonce: "n1" }, /does not match/],
+    [
+      "proof under another key",
+      body,
+      viewProof("other", body.toString()),
+      { node: "wd-b", nonce: "n1" },
+      /does not match the mesh key/,
+    ],
+    [
+      "tampered body",
+      Buffer.from(body.toString().replace("OFFLINE", "HEALTHY")),
+      proof,
+      { node: "wd-b", nonce: "n1" },
+      /does not match/,
+    ],
     ["wrong node", body, proof, { node: "wd-c", nonce: "n1" }, /node "wd-b", expected "wd-c"/],
     ["replayed (other nonce)", body, proof, { node: "wd-b", nonce: "n2" }, /nonce/],
-    ["garbage", Buffer.from("not json"), viewProof(KEY, "not json"), { node: "wd-b", nonce: "n1" }, /not JSON/],
+    [
+      "garbage",
+      Buffer.from("not json"),
+      viewProof(KEY, "not json"),
+      { node: "wd-b", nonce: "n1" },
+      /not JSON/,
+    ],
     [
       "bad peer entry",
-      Buffer.from(JSON.stringify({ node: "wd-b", at: "x", nonce: "n1", peers: [{ name: "a", status: "FINE", missed_count: 0 }] })),
+      Buffer.from(
+        JSON.stringify({
+          node: "wd-b",
+          at: "x",
+          nonce: "n1",
+          peers: [{ name: "a", status: "FINE", missed_count: 0 }],
+        }),
+      ),
       null,
       { node: "wd-b", nonce: "n1" },
       /peers\[0\]/,
@@ -92,7 +127,11 @@ describe("view proof", () => {
 
 describe("GET /v1/mesh/view on the API server", () => {
   async function api(withKey: boolean): Promise<Harness> {
-    const h = await startApi({ apiToken: "ctl", readToken: "rd", backendOptions: { node: "wd-a", peers: [peer("agent", "DEGRADED", { missed_count: 1 })] } });
+    const h = await startApi({
+      apiToken: "ctl",
+      readToken: "rd",
+      backendOptions: { node: "wd-a", peers: [peer("agent", "DEGRADED", { missed_count: 1 })] },
+    });
     Object.assign(h.backend, {
       meshView: (nonce?: string) => {
         if (!withKey) return undefined;
@@ -126,7 +165,12 @@ describe("GET /v1/mesh/view on the API server", () => {
 
   test("the real poller accepts the API's view", async () => {
     const h = await api(true);
-    const poller = new ViewPoller({ members: [{ name: "wd-a", url: h.url }], key: KEY, intervalMs: 1_000, timeoutMs: 500 });
+    const poller = new ViewPoller({
+      members: [{ name: "wd-a", url: h.url }],
+      key: KEY,
+      intervalMs: 1_000,
+      timeoutMs: 500,
+    });
     try {
       await poller.pollOnce();
       const v = poller.latest("wd-a");
@@ -157,8 +201,19 @@ describe("ViewPoller", () => {
     const wrongKey = await serve(member("wd-c", "not-the-key"));
     const impostor = await serve(member("wd-x", KEY)); // answers as another node
     const garbage = await serve(member("wd-e", KEY, () => ({ body: "<html>" })));
-    const huge = await serve(member("wd-f", KEY, (_b, nonce) => ({ body: buildView("wd-f", Array.from({ length: 2000 }, (_, i) => peer(`p${i}`, "HEALTHY")), 0, nonce) })));
-    const replay = await serve(member("wd-g", KEY, (b) => ({ body: b.replace(/"nonce":"[0-9a-f]+"/, '"nonce":"old"') })));
+    const huge = await serve(
+      member("wd-f", KEY, (_b, nonce) => ({
+        body: buildView(
+          "wd-f",
+          Array.from({ length: 2000 }, (_, i) => peer(`p${i}`, "HEALTHY")),
+          0,
+          nonce,
+        ),
+      })),
+    );
+    const replay = await serve(
+      member("wd-g", KEY, (b) => ({ body: b.replace(/"nonce":"[0-9a-f]+"/, '"nonce":"old"') })),
+    );
     const { lines, log } = logger();
     const poller = new ViewPoller({
       members: [
@@ -179,15 +234,18 @@ describe("ViewPoller", () => {
       await poller.pollOnce();
       await poller.pollOnce();
       assert.deepEqual(poller.latest("wd-b")?.peers.get("agent"), { status: "DEGRADED", missed_count: 2 });
-      for (const m of ["wd-c", "wd-d", "wd-e", "wd-f", "wd-g", "wd-h"]) assert.equal(poller.latest(m), undefined, m);
-      const warned = (m: string) => lines.filter((l) => l.level === "warn" && l.obj.member === m).map((l) => String(l.obj.error));
+      for (const m of ["wd-c", "wd-d", "wd-e", "wd-f", "wd-g", "wd-h"])
+        assert.equal(poller.latest(m), undefined, m);
+      const warned = (m: string) =>
+        lines.filter((l) => l.level === "warn" && l.obj.member === m).map((l) => String(l.obj.error));
       assert.match(warned("wd-c").join(), /does not match the mesh key/);
       assert.match(warned("wd-d").join(), /node "wd-x", expected "wd-d"/);
       assert.match(warned("wd-e").join(), /not JSON/);
       assert.match(warned("wd-f").join(), new RegExp(`larger than ${MAX_VIEW_BYTES} bytes`));
       assert.match(warned("wd-g").join(), /nonce/);
       assert.match(warned("wd-h").join(), /ECONNREFUSED/);
-      for (const m of ["wd-c", "wd-d", "wd-e", "wd-f", "wd-g", "wd-h"]) assert.equal(warned(m).length, 1, `${m} warned once over two rounds`);
+      for (const m of ["wd-c", "wd-d", "wd-e", "wd-f", "wd-g", "wd-h"])
+        assert.equal(warned(m).length, 1, `${m} warned once over two rounds`);
       assert.ok(!JSON.stringify(lines).includes(KEY));
     } finally {
       await poller.stop();
@@ -200,7 +258,13 @@ describe("ViewPoller", () => {
       /* never answers */
     });
     const { lines, log } = logger();
-    const poller = new ViewPoller({ members: [{ name: "wd-s", url: slow.url }], key: KEY, intervalMs: 1_000, timeoutMs: 150, logger: log });
+    const poller = new ViewPoller({
+      members: [{ name: "wd-s", url: slow.url }],
+      key: KEY,
+      intervalMs: 1_000,
+      timeoutMs: 150,
+      logger: log,
+    });
     try {
       const t0 = Date.now();
       await poller.pollOnce();
@@ -219,7 +283,12 @@ describe("ViewPoller", () => {
       hits++;
       member("wd-b", KEY)(req, res);
     });
-    const poller = new ViewPoller({ members: [{ name: "wd-b", url: m.url }], key: KEY, intervalMs: 50, timeoutMs: 40 });
+    const poller = new ViewPoller({
+      members: [{ name: "wd-b", url: m.url }],
+      key: KEY,
+      intervalMs: 50,
+      timeoutMs: 40,
+    });
     try {
       poller.start();
       poller.start();

@@ -18,9 +18,16 @@ class FakeExecutor implements Executor {
   }
   async isolate(_spec: unknown, target: { peer: string }) {
     this.calls.push(`isolate:${target.peer}`);
-    return { result: { ok: true, detail: "IPAddressDeny=any verified" }, record: { method: "systemd" as const, unit: "x.service", applied: ["IPAddressDeny=any"] } };
+    return {
+      result: { ok: true, detail: "IPAddressDeny=any verified" },
+      record: { method: "systemd" as const, unit: "x.service", applied: ["IPAddressDeny=any"] },
+    };
   }
-  async release(_spec: unknown, record: { applied: string[] } | null, target: { peer: string }): Promise<ActionResult> {
+  async release(
+    _spec: unknown,
+    record: { applied: string[] } | null,
+    target: { peer: string },
+  ): Promise<ActionResult> {
     this.calls.push(`release:${target.peer}:${record?.applied.join(",") ?? "none"}`);
     return { ok: true };
   }
@@ -61,7 +68,8 @@ describe("Monitor options and registration", () => {
     const m = new Monitor({ selfName: "n" });
     assert.throws(
       () => m.registerPeer("a", "not a url"),
-      (e: unknown) => e instanceof WatchdogError && e.code === "WDM_INVALID_OPTION" && /probe\.http\.url/.test(e.message),
+      (e: unknown) =>
+        e instanceof WatchdogError && e.code === "WDM_INVALID_OPTION" && /probe\.http\.url/.test(e.message),
     );
     assert.throws(() => m.registerPeer("a", "ftp://x/health"), /http\(s\)/);
     m.registerPeer("a", U("a"));
@@ -77,7 +85,10 @@ describe("Monitor options and registration", () => {
 
   test("unknown peer in operator calls → WDM_UNKNOWN_PEER", async () => {
     const m = new Monitor({ selfName: "n" });
-    await assert.rejects(m.release("ghost"), (e: unknown) => e instanceof WatchdogError && e.code === "WDM_UNKNOWN_PEER");
+    await assert.rejects(
+      m.release("ghost"),
+      (e: unknown) => e instanceof WatchdogError && e.code === "WDM_UNKNOWN_PEER",
+    );
     assert.throws(() => m.silence("ghost", "1h"), /ghost/);
   });
 });
@@ -91,7 +102,12 @@ describe("Monitor escalation with remediation", () => {
     m.onEscalation((a) => void seen.push(a));
     m.registerPeer(full("sidecar"));
     for (let i = 0; i < 12; i++) await m.checkAllPeers();
-    assert.deepEqual(ex.calls, ["restart:sidecar:1", "restart:sidecar:2", "restart:sidecar:3", "isolate:sidecar"]);
+    assert.deepEqual(ex.calls, [
+      "restart:sidecar:1",
+      "restart:sidecar:2",
+      "restart:sidecar:3",
+      "isolate:sidecar",
+    ]);
     const restart = seen.find((a) => a.action === "restart");
     assert.deepEqual(restart?.result?.main_pid, 42);
     const iso = seen.find((a) => a.action === "isolate");
@@ -121,7 +137,12 @@ describe("Monitor escalation with remediation", () => {
     ex.restart = async () => {
       throw new Error("boom");
     };
-    const m = new Monitor({ selfName: "n", executor: ex, prober: new FakeProber(() => MISS), missedBeforeRestart: 1 });
+    const m = new Monitor({
+      selfName: "n",
+      executor: ex,
+      prober: new FakeProber(() => MISS),
+      missedBeforeRestart: 1,
+    });
     const seen: EscalationAction[] = [];
     m.onEscalation((a) => void seen.push(a));
     m.registerPeer(full("p"));
@@ -213,7 +234,13 @@ describe("Monitor escalation with remediation", () => {
       order.push("restart-runs");
       return origRestart(s, t);
     };
-    const m = new Monitor({ selfName: "n", executor: ex, store, prober: new FakeProber(() => MISS), missedBeforeRestart: 1 });
+    const m = new Monitor({
+      selfName: "n",
+      executor: ex,
+      store,
+      prober: new FakeProber(() => MISS),
+      missedBeforeRestart: 1,
+    });
     m.registerPeer(full("p"));
     await m.checkAllPeers();
     assert.deepEqual(order, ["commit:restart", "restart-runs", "result:true"]);
@@ -226,7 +253,14 @@ describe("Monitor scheduling (fake clock)", () => {
     const clock = new FakeClock();
     let answer = OK;
     const prober = new FakeProber(() => answer);
-    const m = new Monitor({ selfName: "n", clock, prober, interval: "10s", retryInterval: "2s", random: () => 0.5 });
+    const m = new Monitor({
+      selfName: "n",
+      clock,
+      prober,
+      interval: "10s",
+      retryInterval: "2s",
+      random: () => 0.5,
+    });
     m.registerPeer("p", U("p"));
     m.start();
     await clock.advance(4_999);
@@ -347,7 +381,14 @@ describe("Monitor scheduling (fake clock)", () => {
     const clock = new FakeClock();
     let hang = false;
     const prober = new FakeProber(() => (hang ? new Promise(() => {}) : OK));
-    const m = new Monitor({ selfName: "n", clock, prober, interval: "1s", timeout: "500ms", random: () => 0 });
+    const m = new Monitor({
+      selfName: "n",
+      clock,
+      prober,
+      interval: "1s",
+      timeout: "500ms",
+      random: () => 0,
+    });
     assert.equal(m.isProgressing(), true, "not started");
     m.registerPeer("p", U("p"));
     m.start();

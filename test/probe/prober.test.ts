@@ -128,6 +128,9 @@ void describe("probeEndpoint redaction", () => {
       probeEndpoint({ http: { url: "http://admin:hunter2@127.0.0.1:9770/health?token=abc123&verbose=1" } }),
       "http://admin:***@127.0.0.1:9770/health?token=***&verbose=1",
     );
-    assert.equal(probeEndpoint({ http: { url: "http://127.0.0.1:9770/health" } }), "http://127.0.0.1:9770/health");
+    assert.equal(
+      probeEndpoint({ http: { url: "http://127.0.0.1:9770/health" } }),
+      "http://127.0.0.1:9770/health",
+    );
   });
 });

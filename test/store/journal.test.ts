@@ -1,7 +1,13 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { canonicalEntry, GENESIS_HASH, linkHash, verifyChain, type ChainEntry } from "../../src/store/journal.js";
+import {
+  canonicalEntry,
+  GENESIS_HASH,
+  linkHash,
+  verifyChain,
+  type ChainEntry,
+} from "../../src/store/journal.js";
 import { action } from "./fixtures/transitions.js";
 
 function chain(n: number): Array<ChainEntry & Record<string, unknown>> {
@@ -18,13 +24,23 @@ function chain(n: number): Array<ChainEntry & Record<string, unknown>> {
 
 void describe("canonical entry", () => {
   void test("sorts keys recursively, drops result and chain fields, no spaces", () => {
-    const a = { b: 1, a: { d: [{ z: 1, y: 2 }], c: "x" }, result: { ok: true }, seq: 3, hash: "h", prev_hash: "p", u: undefined };
+    const a = {
+      b: 1,
+      a: { d: [{ z: 1, y: 2 }], c: "x" },
+      result: { ok: true },
+      seq: 3,
+      hash: "h",
+      prev_hash: "p",
+      u: undefined,
+    };
     assert.equal(canonicalEntry(a), '{"a":{"c":"x","d":[{"y":2,"z":1}]},"b":1}');
   });
 
   void test("hash is sha256 hex of prev_hash + canonical", () => {
     const a = action("x", "p", "restart", "HIGH", null);
-    const expected = createHash("sha256").update(GENESIS_HASH + canonicalEntry(a)).digest("hex");
+    const expected = createHash("sha256")
+      .update(GENESIS_HASH + canonicalEntry(a))
+      .digest("hex");
     assert.equal(linkHash(GENESIS_HASH, canonicalEntry(a)), expected);
     assert.match(expected, /^[0-9a-f]{64}$/);
   });
@@ -36,10 +52,18 @@ void describe("canonical entry", () => {
 
   void test("deliveries merged at read time do not change the hash; other fields do", () => {
     const a = action("x", "p", "restart", "HIGH", null);
-    const dead = { ...a, deliveries: [{ sink: "webhook", state: "dead", attempts: 3, last_error: "HTTP 400: bad" }] };
+    const dead = {
+      ...a,
+      deliveries: [{ sink: "webhook", state: "dead", attempts: 3, last_error: "HTTP 400: bad" }],
+    };
     assert.equal(canonicalEntry(a), canonicalEntry(dead));
     assert.notEqual(canonicalEntry(a), canonicalEntry({ ...a, delivery: "x" }));
-    const entry = { ...dead, seq: 1, prev_hash: GENESIS_HASH, hash: linkHash(GENESIS_HASH, canonicalEntry(a)) };
+    const entry = {
+      ...dead,
+      seq: 1,
+      prev_hash: GENESIS_HASH,
+      hash: linkHash(GENESIS_HASH, canonicalEntry(a)),
+    };
     assert.deepEqual(verifyChain([entry]), { ok: true, checked: 1 });
   });
 });
@@ -51,7 +75,9 @@ void describe("verifyChain", () => {
   });
 
   void test("survives a JSON round trip (entries fetched over HTTP)", () => {
-    const entries = JSON.parse(JSON.stringify(chain(4).map((e) => ({ ...e, result: { ok: true } })))) as ChainEntry[];
+    const entries = JSON.parse(
+      JSON.stringify(chain(4).map((e) => ({ ...e, result: { ok: true } }))),
+    ) as ChainEntry[];
     assert.deepEqual(verifyChain(entries), { ok: true, checked: 4 });
   });
 
@@ -72,7 +98,10 @@ void describe("verifyChain", () => {
     const r = verifyChain(c);
     assert.ok(!r.ok);
     assert.equal(r.seq, 4);
-    assert.match(r.reason, /prev_hash of entry seq 4 does not match the hash of entry seq 2 \(entries seq 3\.\.3 are missing\)/);
+    assert.match(
+      r.reason,
+      /prev_hash of entry seq 4 does not match the hash of entry seq 2 \(entries seq 3\.\.3 are missing\)/,
+    );
   });
 
   void test("a re-hashed forged entry still breaks the following link", () => {

@@ -1,7 +1,17 @@
 import { test, describe, afterEach } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync, existsSync } from "node:fs";
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+  existsSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -48,7 +58,8 @@ function assertRefused(dataDir: string, pattern: RegExp): void {
 function populated(): string {
   const d = tmp();
   const s = openAt(d);
-  for (let i = 0; i < 400; i++) s.commit(transition("p", state({ restarts: i }), [action(`a${i}`, "p", "alert", "INFO", null)]));
+  for (let i = 0; i < 400; i++)
+    s.commit(transition("p", state({ restarts: i }), [action(`a${i}`, "p", "alert", "INFO", null)]));
   s.close();
   return d;
 }
@@ -64,8 +75,14 @@ void describe("data_dir", () => {
   void test("a data_dir that is a file is refused", () => {
     const f = join(tmp(), "file");
     writeFileSync(f, "x");
-    assert.throws(() => openAt(f), { code: "WDM_STATE_STORE", message: /data_dir .*file exists but is not a directory/ });
-    assert.throws(() => openAt(join(f, "sub")), { code: "WDM_STATE_STORE", message: /cannot be (created|inspected)/ });
+    assert.throws(() => openAt(f), {
+      code: "WDM_STATE_STORE",
+      message: /data_dir .*file exists but is not a directory/,
+    });
+    assert.throws(() => openAt(join(f, "sub")), {
+      code: "WDM_STATE_STORE",
+      message: /cannot be (created|inspected)/,
+    });
   });
 
   void test("an unwritable data_dir is refused with what to do", () => {
@@ -73,7 +90,10 @@ void describe("data_dir", () => {
     const isRoot = process.getuid?.() === 0;
     if (!isRoot) {
       chmodSync(d, 0o500);
-      assert.throws(() => openAt(d), { code: "WDM_STATE_STORE", message: /is not writable by this process.*permissions/ });
+      assert.throws(() => openAt(d), {
+        code: "WDM_STATE_STORE",
+        message: /is not writable by this process.*permissions/,
+      });
       return;
     }
     // root ignores file modes: run the open as an unprivileged user (nobody) instead.
@@ -86,7 +106,11 @@ void describe("data_dir", () => {
       timeout: 60_000,
     });
     assert.equal(res.status, 0, `child failed: ${res.stderr}`);
-    const out = JSON.parse(res.stdout.trim().split("\n").pop()!) as { ok: boolean; code?: string; message?: string };
+    const out = JSON.parse(res.stdout.trim().split("\n").pop()!) as {
+      ok: boolean;
+      code?: string;
+      message?: string;
+    };
     assert.equal(out.ok, false);
     assert.equal(out.code, "WDM_STATE_STORE");
     assert.match(out.message!, new RegExp(`data_dir ${d} is not writable by this process \\(uid 65534\\)`));
@@ -97,14 +121,22 @@ void describe("data_dir", () => {
     const file = join(d2, STATE_FILE_NAME);
     chmodSync(file, 0o644);
     const before = readFileSync(file);
-    const res2 = spawnSync(process.execPath, ["--import", "tsx", join(here, "fixtures", "open-store.ts"), d2], {
-      uid: 65534,
-      gid: 65534,
-      encoding: "utf8",
-      cwd: join(here, "..", ".."),
-      timeout: 60_000,
-    });
-    const out2 = JSON.parse(res2.stdout.trim().split("\n").pop()!) as { ok: boolean; code?: string; message?: string };
+    const res2 = spawnSync(
+      process.execPath,
+      ["--import", "tsx", join(here, "fixtures", "open-store.ts"), d2],
+      {
+        uid: 65534,
+        gid: 65534,
+        encoding: "utf8",
+        cwd: join(here, "..", ".."),
+        timeout: 60_000,
+      },
+    );
+    const out2 = JSON.parse(res2.stdout.trim().split("\n").pop()!) as {
+      ok: boolean;
+      code?: string;
+      message?: string;
+    };
     assert.equal(out2.code, "WDM_STATE_STORE");
     assert.match(out2.message!, /state file .* is not readable and writable by this process/);
     assert.ok(readFileSync(file).equals(before));
@@ -148,7 +180,12 @@ void describe("state file checks", () => {
     raw.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
     raw.pragma("journal_mode = DELETE");
     raw.close();
-    assertRefused(d, new RegExp(`schema version ${SCHEMA_VERSION + 1}, written by a newer watchdog-mesh; this version understands up to ${SCHEMA_VERSION}`));
+    assertRefused(
+      d,
+      new RegExp(
+        `schema version ${SCHEMA_VERSION + 1}, written by a newer watchdog-mesh; this version understands up to ${SCHEMA_VERSION}`,
+      ),
+    );
   });
 
   void test("an empty file is initialised", () => {

@@ -24,7 +24,11 @@ function tmp(): string {
   dirs.push(d);
   return d;
 }
-function open(dataDir: string, sinks = SINKS, extra: Partial<Parameters<typeof SqliteStore.open>[0]> = {}): SqliteStore {
+function open(
+  dataDir: string,
+  sinks = SINKS,
+  extra: Partial<Parameters<typeof SqliteStore.open>[0]> = {},
+): SqliteStore {
   const s = SqliteStore.open({ dataDir, sinks, node: "node-a", ...extra });
   stores.push(s);
   return s;
@@ -41,8 +45,16 @@ afterEach(() => {
 
 /** One incident of peer p: alert, restart, isolate + alert_architect. */
 function seedIncident(s: SqliteStore, p = "p", inc = "inc-1"): void {
-  s.commit(transition(p, state({ status: "DEGRADED", missed: 1, incidentId: inc }), [action(`${p}-alert`, p, "alert", "MEDIUM", inc)]));
-  s.commit(transition(p, state({ status: "OFFLINE", restarts: 1, incidentId: inc }), [action(`${p}-restart`, p, "restart", "HIGH", inc)]));
+  s.commit(
+    transition(p, state({ status: "DEGRADED", missed: 1, incidentId: inc }), [
+      action(`${p}-alert`, p, "alert", "MEDIUM", inc),
+    ]),
+  );
+  s.commit(
+    transition(p, state({ status: "OFFLINE", restarts: 1, incidentId: inc }), [
+      action(`${p}-restart`, p, "restart", "HIGH", inc),
+    ]),
+  );
   s.commit(
     transition(p, state({ status: "ISOLATED", restarts: 1, incidentId: inc }), [
       action(`${p}-isolate`, p, "isolate", "CRITICAL", inc),
@@ -58,8 +70,13 @@ void describe("schema", () => {
     const db = new Database(join(d, STATE_FILE_NAME), { readonly: true });
     assert.equal(db.pragma("user_version", { simple: true }), SCHEMA_VERSION);
     assert.equal(db.pragma("journal_mode", { simple: true }), "wal");
-    const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name").all() as Array<{ name: string }>).map((r) => r.name);
-    for (const t of ["effects", "incidents", "isolations", "journal", "meta", "outbox", "peers"]) assert.ok(tables.includes(t), `table ${t}`);
+    const tables = (
+      db.prepare("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name").all() as Array<{
+        name: string;
+      }>
+    ).map((r) => r.name);
+    for (const t of ["effects", "incidents", "isolations", "journal", "meta", "outbox", "peers"])
+      assert.ok(tables.includes(t), `table ${t}`);
     db.close();
   });
 
@@ -83,16 +100,36 @@ void describe("schema", () => {
   });
 
   void test("invalid sink routes are rejected with the field", () => {
-    assert.throws(() => mem([{ name: "a", minSeverity: "INFO" }, { name: "a", minSeverity: "HIGH" }]), { code: "WDM_INVALID_OPTION", message: /sinks\[1\]\.name.*duplicate/ });
-    assert.throws(() => mem([{ name: "a", minSeverity: "LOUD" as never }]), { code: "WDM_INVALID_OPTION", message: /sinks\[0\]\.minSeverity/ });
+    assert.throws(
+      () =>
+        mem([
+          { name: "a", minSeverity: "INFO" },
+          { name: "a", minSeverity: "HIGH" },
+        ]),
+      { code: "WDM_INVALID_OPTION", message: /sinks\[1\]\.name.*duplicate/ },
+    );
+    assert.throws(() => mem([{ name: "a", minSeverity: "LOUD" as never }]), {
+      code: "WDM_INVALID_OPTION",
+      message: /sinks\[0\]\.minSeverity/,
+    });
   });
 });
 
 void describe("commit", () => {
   void test("is atomic: a duplicate action id midway leaves nothing of the transition", () => {
     const s = mem();
-    s.commit(transition("p", state({ status: "DEGRADED", missed: 1, incidentId: "i1" }), [action("a1", "p", "alert", "MEDIUM", "i1")]));
-    const before = { j: s.journal(), o: s.list({ limit: 1000 }), e: s.pendingEffects(), inc: s.openIncidents(), peers: s.loadPeers() };
+    s.commit(
+      transition("p", state({ status: "DEGRADED", missed: 1, incidentId: "i1" }), [
+        action("a1", "p", "alert", "MEDIUM", "i1"),
+      ]),
+    );
+    const before = {
+      j: s.journal(),
+      o: s.list({ limit: 1000 }),
+      e: s.pendingEffects(),
+      inc: s.openIncidents(),
+      peers: s.loadPeers(),
+    };
     const bad = transition("p", state({ status: "OFFLINE", restarts: 1, incidentId: "i1" }), [
       action("r1", "p", "restart", "HIGH", "i1"),
       action("a1", "p", "alert", "MEDIUM", "i1"), // duplicate id → UNIQUE violation after r1 was written
@@ -101,11 +138,17 @@ void describe("commit", () => {
     let appended = 0;
     s.onJournal((e) => seen.push(e));
     s.onAppend(() => appended++);
-    assert.throws(() => s.commit(bad), (e: Error & { code?: string }) => {
-      assert.equal(e.code, "WDM_STATE_STORE");
-      assert.match(e.message, /commit of a transition of peer "p" failed: .*UNIQUE.*Nothing of this operation was written/);
-      return true;
-    });
+    assert.throws(
+      () => s.commit(bad),
+      (e: Error & { code?: string }) => {
+        assert.equal(e.code, "WDM_STATE_STORE");
+        assert.match(
+          e.message,
+          /commit of a transition of peer "p" failed: .*UNIQUE.*Nothing of this operation was written/,
+        );
+        return true;
+      },
+    );
     assert.deepEqual(s.journal(), before.j);
     assert.deepEqual(s.list({ limit: 1000 }), before.o);
     assert.deepEqual(s.pendingEffects(), before.e);
@@ -115,7 +158,11 @@ void describe("commit", () => {
     assert.equal(seen.length, 0);
     assert.equal(appended, 0);
     // and the next good commit links to the last good entry
-    s.commit(transition("p", state({ status: "OFFLINE", restarts: 1, incidentId: "i1" }), [action("r1", "p", "restart", "HIGH", "i1")]));
+    s.commit(
+      transition("p", state({ status: "OFFLINE", restarts: 1, incidentId: "i1" }), [
+        action("r1", "p", "restart", "HIGH", "i1"),
+      ]),
+    );
     assert.deepEqual(s.verifyJournal(), { ok: true, checked: 2 });
   });
 
@@ -162,7 +209,9 @@ void describe("journal chain in the table", () => {
     assert.deepEqual(s.verifyJournal(), { ok: true, checked: 8 });
     s.close();
     const raw = new Database(file);
-    raw.prepare("UPDATE journal SET entry = json_set(entry, '$.reason', 'nothing happened') WHERE seq = 3").run();
+    raw
+      .prepare("UPDATE journal SET entry = json_set(entry, '$.reason', 'nothing happened') WHERE seq = 3")
+      .run();
     raw.close();
     const s2 = open(d);
     const r = s2.verifyJournal();
@@ -182,12 +231,16 @@ void describe("journal chain in the table", () => {
     const r = open(d).verifyJournal();
     assert.ok(!r.ok);
     assert.equal(r.seq, 6);
-    assert.match(r.reason, /prev_hash of entry seq 6 does not match the hash of entry seq 4 \(entries seq 5\.\.5 are missing\)/);
+    assert.match(
+      r.reason,
+      /prev_hash of entry seq 6 does not match the hash of entry seq 4 \(entries seq 5\.\.5 are missing\)/,
+    );
   });
 
   void test("verification crosses page boundaries", () => {
     const s = mem();
-    for (let i = 0; i < 10_050; i++) s.commit(transition("p", state(), [action(`a${i}`, "p", "alert", "INFO", null)]));
+    for (let i = 0; i < 10_050; i++)
+      s.commit(transition("p", state(), [action(`a${i}`, "p", "alert", "INFO", null)]));
     assert.deepEqual(s.verifyJournal(), { ok: true, checked: 10_050 });
   });
 
@@ -195,7 +248,10 @@ void describe("journal chain in the table", () => {
     const s = mem();
     seedIncident(s);
     assert.equal(s.journal(0, 2).length, 2);
-    assert.deepEqual(s.journal(2).map((e) => e.seq), [3, 4]);
+    assert.deepEqual(
+      s.journal(2).map((e) => e.seq),
+      [3, 4],
+    );
     const restart = s.journal().find((e) => e.id === "p-restart")!;
     assert.equal(restart.result, undefined);
     s.recordEffectResult("p-restart", { ok: false, error: "unit failed", duration_ms: 12 });
@@ -215,10 +271,22 @@ void describe("outbox", () => {
     s.commit(transition("q", state(), [action("q-alert", "q", "alert", "MEDIUM", "inc-2")]));
     s.commit(transition("q", state(), [action("q-rec", "q", "recovered", "INFO", "inc-2")]));
     const ids = (sink: string) => s.list({ sink, limit: 100 }).map((r) => r.action.id);
-    assert.deepEqual(ids("all"), ["p-alert", "p-restart", "p-isolate", "p-architect", "rec", "q-alert", "q-rec"]);
+    assert.deepEqual(ids("all"), [
+      "p-alert",
+      "p-restart",
+      "p-isolate",
+      "p-architect",
+      "rec",
+      "q-alert",
+      "q-rec",
+    ]);
     assert.deepEqual(ids("high"), ["p-restart", "p-isolate", "p-architect", "rec"]);
     assert.deepEqual(ids("crit"), ["p-isolate", "p-architect", "rec"]);
-    assert.deepEqual(s.depth(), { all: { pending: 7, dead: 0 }, high: { pending: 4, dead: 0 }, crit: { pending: 3, dead: 0 } });
+    assert.deepEqual(s.depth(), {
+      all: { pending: 7, dead: 0 },
+      high: { pending: 4, dead: 0 },
+      crit: { pending: 3, dead: 0 },
+    });
     const row = s.head("high")!;
     assert.equal(row.peer.name, "p");
     assert.equal(row.peer.status, "OFFLINE");
@@ -268,7 +336,10 @@ void describe("outbox", () => {
     // late duplicate marks are harmless; unknown rows are an error
     s.markDelivered(h1.seq, 9_999);
     assert.equal(s.list({ state: "delivered", sink: "high" })[0]!.delivered_at, 6_000);
-    assert.throws(() => s.markRetry(9999, 1, "x"), { code: "WDM_STATE_STORE", message: /outbox row 9999: no such row/ });
+    assert.throws(() => s.markRetry(9999, 1, "x"), {
+      code: "WDM_STATE_STORE",
+      message: /outbox row 9999: no such row/,
+    });
     s.markDelivered(s.head("high")!.seq, now);
     assert.equal(s.head("high"), undefined);
   });
@@ -285,11 +356,21 @@ void describe("outbox", () => {
     ]);
     assert.deepEqual(
       s.list({ sink: "all", state: "delivered" }).map((r) => [r.action.id, r.delivered_at, r.attempts]),
-      [["p-alert", 100, 1], ["p-restart", 200, 1]],
+      [
+        ["p-alert", 100, 1],
+        ["p-restart", 200, 1],
+      ],
     );
     assert.equal(s.head("all")!.action.id, "p-isolate");
     // An unknown row fails the whole batch: nothing of it is written.
-    assert.throws(() => s.markDeliveredMany([{ seq: all[2]!.seq, at: 300 }, { seq: 9999, at: 300 }]), { code: "WDM_STATE_STORE", message: /outbox row 9999: no such row/ });
+    assert.throws(
+      () =>
+        s.markDeliveredMany([
+          { seq: all[2]!.seq, at: 300 },
+          { seq: 9999, at: 300 },
+        ]),
+      { code: "WDM_STATE_STORE", message: /outbox row 9999: no such row/ },
+    );
     assert.equal(s.head("all")!.action.id, "p-isolate");
     assert.equal(s.depth().all!.pending, 2);
   });
@@ -298,7 +379,11 @@ void describe("outbox", () => {
     const s = mem();
     seedIncident(s);
     s.recordEffectResult("p-restart", { ok: true, detail: "systemctl restart p.service", main_pid: 42 });
-    assert.deepEqual(s.head("high")!.action.result, { ok: true, detail: "systemctl restart p.service", main_pid: 42 });
+    assert.deepEqual(s.head("high")!.action.result, {
+      ok: true,
+      detail: "systemctl restart p.service",
+      main_pid: 42,
+    });
   });
 });
 
@@ -314,7 +399,11 @@ void describe("deliveries in the journal", () => {
       [["all"], ["all", "high"], ["all", "high", "crit"], ["all", "high", "crit"], ["all"]],
       "entries announced at commit carry their routing, all pending",
     );
-    assert.ok(live.every((e) => e.deliveries?.every((d) => d.state === "pending" && d.attempts === 0 && d.last_error === null)));
+    assert.ok(
+      live.every((e) =>
+        e.deliveries?.every((d) => d.state === "pending" && d.attempts === 0 && d.last_error === null),
+      ),
+    );
     const before = s.verifyJournal();
 
     const restartHigh = s.list({ sink: "high" }).find((r) => r.action.id === "p-restart")!;
@@ -331,7 +420,10 @@ void describe("deliveries in the journal", () => {
     const alert = s.journal().find((e) => e.id === "p-alert")!;
     assert.deepEqual(alert.deliveries, [{ sink: "all", state: "pending", attempts: 0, last_error: null }]);
     // A page that starts mid-journal merges its own entries' rows only.
-    assert.deepEqual(s.journal(1, 1)[0]!.deliveries?.map((d) => `${d.sink}:${d.state}`), ["all:delivered", "high:dead"]);
+    assert.deepEqual(
+      s.journal(1, 1)[0]!.deliveries?.map((d) => `${d.sink}:${d.state}`),
+      ["all:delivered", "high:dead"],
+    );
     assert.equal(restart.hash, live[1]!.hash, "the hash does not change with the delivery state");
     assert.deepEqual(s.verifyJournal(), before);
     assert.deepEqual(s.verifyJournal(), { ok: true, checked: 5 });
@@ -350,14 +442,30 @@ void describe("effects and isolation", () => {
     seedIncident(s);
     assert.deepEqual(
       s.pendingEffects().map((e) => [e.id, e.kind, e.status]),
-      [["p-restart", "restart", "pending"], ["p-isolate", "isolate", "pending"]],
+      [
+        ["p-restart", "restart", "pending"],
+        ["p-isolate", "isolate", "pending"],
+      ],
     );
     s.recordEffectResult("p-restart", { ok: true });
-    assert.deepEqual(s.pendingEffects().map((e) => e.id), ["p-isolate"]);
-    assert.deepEqual(s.effect("p-restart"), { id: "p-restart", peer: "p", kind: "restart", attempt: 1, status: "done", result: { ok: true } });
+    assert.deepEqual(
+      s.pendingEffects().map((e) => e.id),
+      ["p-isolate"],
+    );
+    assert.deepEqual(s.effect("p-restart"), {
+      id: "p-restart",
+      peer: "p",
+      kind: "restart",
+      attempt: 1,
+      status: "done",
+      result: { ok: true },
+    });
     s.recordEffectResult("p-restart", { ok: false, error: "second" }); // idempotent: first result stands
     assert.deepEqual(s.effect("p-restart")!.result, { ok: true });
-    assert.throws(() => s.recordEffectResult("nope", { ok: true }), { code: "WDM_STATE_STORE", message: /no effect with id nope/ });
+    assert.throws(() => s.recordEffectResult("nope", { ok: true }), {
+      code: "WDM_STATE_STORE",
+      message: /no effect with id nope/,
+    });
   });
 
   void test("isolation record is kept (across reopen) and cleared only by a successful release", () => {
@@ -387,11 +495,20 @@ void describe("incidents", () => {
     seedIncident(s, "p", "i1");
     s.commit(transition("q", state(), [action("q1", "q", "alert", "MEDIUM", "i2")]));
     let open = s.openIncidents();
-    assert.deepEqual(open.map((i) => [i.incident_id, i.peer, i.last_action.id]), [["i1", "p", "p-architect"], ["i2", "q", "q1"]]);
+    assert.deepEqual(
+      open.map((i) => [i.incident_id, i.peer, i.last_action.id]),
+      [
+        ["i1", "p", "p-architect"],
+        ["i2", "q", "q1"],
+      ],
+    );
     assert.equal(open[0]!.opened_at, Date.UTC(2025, 0, 1));
     s.commit(transition("q", state(), [action("q2", "q", "recovered", "INFO", "i2")]));
     open = s.openIncidents();
-    assert.deepEqual(open.map((i) => i.incident_id), ["i1"]);
+    assert.deepEqual(
+      open.map((i) => i.incident_id),
+      ["i1"],
+    );
     s.commit(transition("p", state(), [action("rel", "p", "release", "INFO", null)]));
     assert.deepEqual(s.openIncidents(), []);
   });
@@ -407,7 +524,10 @@ void describe("peer state", () => {
     s.close(); // idempotent
     const s2 = open(d);
     const peers = s2.loadPeers();
-    assert.deepEqual(peers.map((p) => p.name), ["p", "q"]);
+    assert.deepEqual(
+      peers.map((p) => p.name),
+      ["p", "q"],
+    );
     assert.deepEqual(peers[0]!.state, state({ status: "ISOLATED", restarts: 1, incidentId: "inc-1" }));
     assert.deepEqual(peers[1]!.state, state({ status: "HEALTHY", lastSeenAt: 77 }));
     assert.throws(() => s.journal(), { code: "WDM_STATE_STORE", message: /closed/ });
@@ -419,9 +539,14 @@ void describe("peer state", () => {
     const file = join(d, STATE_FILE_NAME);
     const readRaw = (): Record<string, number | null> => {
       const raw = new Database(file, { readonly: true });
-      const rows = raw.prepare("SELECT name, state FROM peers").all() as Array<{ name: string; state: string }>;
+      const rows = raw.prepare("SELECT name, state FROM peers").all() as Array<{
+        name: string;
+        state: string;
+      }>;
       raw.close();
-      return Object.fromEntries(rows.map((r) => [r.name, (JSON.parse(r.state) as { lastSeenAt: number | null }).lastSeenAt]));
+      return Object.fromEntries(
+        rows.map((r) => [r.name, (JSON.parse(r.state) as { lastSeenAt: number | null }).lastSeenAt]),
+      );
     };
     s.saveState("p", state({ status: "HEALTHY", lastSeenAt: 1 }));
     s.saveState("p", state({ status: "HEALTHY", lastSeenAt: 2 }));
@@ -434,9 +559,17 @@ void describe("peer state", () => {
     while (readRaw().p !== 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     assert.deepEqual(readRaw(), { p: 3 });
     s.saveState("p", state({ status: "HEALTHY", lastSeenAt: 4 }));
-    s.commit(transition("p", state({ status: "DEGRADED", missed: 1, lastSeenAt: 4, incidentId: "i" }), [action("a", "p", "alert", "MEDIUM", "i")]));
+    s.commit(
+      transition("p", state({ status: "DEGRADED", missed: 1, lastSeenAt: 4, incidentId: "i" }), [
+        action("a", "p", "alert", "MEDIUM", "i"),
+      ]),
+    );
     s.flush();
-    assert.equal(s.loadPeers()[0]!.state.status, "DEGRADED", "the buffered older state did not overwrite the commit");
+    assert.equal(
+      s.loadPeers()[0]!.state.status,
+      "DEGRADED",
+      "the buffered older state did not overwrite the commit",
+    );
     s.saveState("q", state({ lastSeenAt: 9 }));
     s.close();
     assert.deepEqual(readRaw(), { p: 4, q: 9 });

@@ -10,29 +10,54 @@ const SUBS = ["test", "pending", "dead"];
 export const alertsCommand: Command = {
   name: "alerts",
   summary: "alert sinks: send a test alert, list pending or dead deliveries",
-  usage: "wdmesh alerts test SINK | wdmesh alerts pending|dead [--sink SINK] [--json]  [--url URL] [--token TOKEN]",
+  usage:
+    "wdmesh alerts test SINK | wdmesh alerts pending|dead [--sink SINK] [--json]  [--url URL] [--token TOKEN]",
   details:
     "test SINK   sends a test alert to the sink now (needs the api_token); exit 1 if it failed\n" +
     "pending     outbox rows not yet delivered (retrying)\n" +
     "dead        rows given up on (rejected by the receiver or older than max_age)",
-  options: [{ name: "sink", type: "string", arg: "SINK", help: "only rows of this sink (pending, dead)" }, { name: "json", type: "boolean", help: "print JSON" }, URL_OPTION, TOKEN_OPTION],
+  options: [
+    { name: "sink", type: "string", arg: "SINK", help: "only rows of this sink (pending, dead)" },
+    { name: "json", type: "boolean", help: "print JSON" },
+    URL_OPTION,
+    TOKEN_OPTION,
+  ],
   examples: ["wdmesh alerts test architect", "wdmesh alerts pending", "wdmesh alerts dead --sink am --json"],
   async run(args, io) {
     const [sub, ...rest] = args.positionals;
     if (sub === undefined || !SUBS.includes(sub)) {
-      throw new UsageError(sub === undefined ? 'missing subcommand for "wdmesh alerts"' : `unknown subcommand "alerts ${sub}"`, "use: alerts test SINK | alerts pending | alerts dead");
+      throw new UsageError(
+        sub === undefined ? 'missing subcommand for "wdmesh alerts"' : `unknown subcommand "alerts ${sub}"`,
+        "use: alerts test SINK | alerts pending | alerts dead",
+      );
     }
     const t = apiTarget(args, io, 60_000);
     if (sub === "test") {
-      if (rest.length !== 1) throw new UsageError('"wdmesh alerts test" needs exactly one SINK', "e.g. wdmesh alerts test architect");
+      if (rest.length !== 1)
+        throw new UsageError(
+          '"wdmesh alerts test" needs exactly one SINK',
+          "e.g. wdmesh alerts test architect",
+        );
       // 502: the receiver failed; the body says how.
-      const { body } = await apiCall(t, "POST", `/v1/alerts/${encodeURIComponent(rest[0] as string)}/test`, undefined, [502]);
+      const { body } = await apiCall(
+        t,
+        "POST",
+        `/v1/alerts/${encodeURIComponent(rest[0] as string)}/test`,
+        undefined,
+        [502],
+      );
       const r = body as AlertTestResult;
       if (flag(args, "json")) io.out(`${JSON.stringify(r, null, 2)}\n`);
-      else io.out(r.ok ? `test alert delivered to ${r.sink} (${r.status ?? "ok"}, ${r.duration_ms}ms)\n` : `test alert to ${r.sink} FAILED: ${r.error ?? `status ${r.status}`}\n`);
+      else
+        io.out(
+          r.ok
+            ? `test alert delivered to ${r.sink} (${r.status ?? "ok"}, ${r.duration_ms}ms)\n`
+            : `test alert to ${r.sink} FAILED: ${r.error ?? `status ${r.status}`}\n`,
+        );
       return r.ok ? EXIT.OK : EXIT.FAILURE;
     }
-    if (rest.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(rest[0])} for "wdmesh alerts ${sub}"`);
+    if (rest.length > 0)
+      throw new UsageError(`unexpected argument ${JSON.stringify(rest[0])} for "wdmesh alerts ${sub}"`);
     const sink = str(args, "sink");
     const q = `state=${sub}&limit=1000${sink ? `&sink=${encodeURIComponent(sink)}` : ""}`;
     const { body } = await apiCall(t, "GET", `/v1/deliveries?${q}`);
@@ -49,7 +74,15 @@ export const alertsCommand: Command = {
     const iso = (ms: number): string => new Date(ms).toISOString();
     io.out(
       printTable(
-        ["SEQ", "SINK", "ACTION", "PEER", "ATTEMPTS", sub === "pending" ? "NEXT TRY" : "CREATED", "LAST ERROR"],
+        [
+          "SEQ",
+          "SINK",
+          "ACTION",
+          "PEER",
+          "ATTEMPTS",
+          sub === "pending" ? "NEXT TRY" : "CREATED",
+          "LAST ERROR",
+        ],
         rows.map((r) => [
           String(r.seq),
           r.sink,

@@ -3,12 +3,22 @@ import { EXIT, UsageError } from "../cli-error.js";
 import { flag, positionals, str, type CliIO, type Command, type Parsed } from "../command.js";
 import type { ResolvedConfig } from "../../config/resolve.js";
 
-const CONFIG_OPTION = { name: "config", short: "c", type: "string", arg: "FILE", help: "the config file (YAML or JSON) (required)" } as const;
+const CONFIG_OPTION = {
+  name: "config",
+  short: "c",
+  type: "string",
+  arg: "FILE",
+  help: "the config file (YAML or JSON) (required)",
+} as const;
 
 function configPath(cmd: Command, args: Parsed): string {
   positionals(cmd, args, []);
   const path = str(args, "config");
-  if (path === undefined || path === "") throw new UsageError(`missing --config FILE for "wdmesh ${cmd.name}"`, `e.g. wdmesh ${cmd.name} --config /etc/wdmesh/mesh.yaml`);
+  if (path === undefined || path === "")
+    throw new UsageError(
+      `missing --config FILE for "wdmesh ${cmd.name}"`,
+      `e.g. wdmesh ${cmd.name} --config /etc/wdmesh/mesh.yaml`,
+    );
   return path;
 }
 
@@ -68,7 +78,8 @@ export const runCommand: Command = {
   name: "run",
   summary: "run the node in the foreground (JSON logs on stdout)",
   usage: "wdmesh run --config FILE",
-  details: "SIGTERM or SIGINT stops it cleanly (state flushed, sockets closed), exit code 0.\nExit code 2 when the config is invalid: nothing is started.",
+  details:
+    "SIGTERM or SIGINT stops it cleanly (state flushed, sockets closed), exit code 0.\nExit code 2 when the config is invalid: nothing is started.",
   options: [CONFIG_OPTION],
   examples: ["wdmesh run --config /etc/wdmesh/mesh.yaml"],
   async run(args, io) {

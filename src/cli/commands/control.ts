@@ -37,7 +37,11 @@ export const releaseCommand = actionCommand(
   "undo a peer's isolation and reset its counters",
   "The peer returns to UNKNOWN and is probed again.",
 );
-export const restartCommand = actionCommand("restart", "restart a peer now, outside the ladder", "Uses the peer's configured restart method.");
+export const restartCommand = actionCommand(
+  "restart",
+  "restart a peer now, outside the ladder",
+  "Uses the peer's configured restart method.",
+);
 
 export const checkCommand: Command = {
   name: "check",
@@ -52,7 +56,8 @@ export const checkCommand: Command = {
     const { body } = await apiCall(t, "POST", `/v1/peers/${encodeURIComponent(peer as string)}/check`);
     const p = body as PeerHealth;
     if (flag(args, "json")) io.out(`${JSON.stringify(p, null, 2)}\n`);
-    else io.out(`${p.name}: ${p.status}${p.last_error ? ` (${p.last_error})` : ""}, ${p.response_time_ms}ms\n`);
+    else
+      io.out(`${p.name}: ${p.status}${p.last_error ? ` (${p.last_error})` : ""}, ${p.response_time_ms}ms\n`);
     return p.status === "HEALTHY" ? EXIT.OK : EXIT.UNHEALTHY;
   },
 };
@@ -62,17 +67,26 @@ export const silenceCommand: Command = {
   summary: "maintenance: keep probing a peer but never escalate it, for a while",
   usage: "wdmesh silence PEER --for DURATION [--url URL] [--token TOKEN] [--json]",
   details: `DURATION is like 30m, 1h, 1h30m (at most 365d); --for 0 ends a silence.\n${TOKEN_DETAILS}`,
-  options: [{ name: "for", type: "string", arg: "DURATION", help: "how long, e.g. 1h (required)" }, URL_OPTION, TOKEN_OPTION, JSON_OPTION],
+  options: [
+    { name: "for", type: "string", arg: "DURATION", help: "how long, e.g. 1h (required)" },
+    URL_OPTION,
+    TOKEN_OPTION,
+    JSON_OPTION,
+  ],
   examples: ["wdmesh silence sidecar --for 1h", "wdmesh silence sidecar --for 0"],
   async run(args, io) {
     const [peer] = positionals(this, args, ["PEER"]);
     const duration = str(args, "for");
-    if (duration === undefined) throw new UsageError('missing --for DURATION for "wdmesh silence"', "e.g. --for 1h");
+    if (duration === undefined)
+      throw new UsageError('missing --for DURATION for "wdmesh silence"', "e.g. --for 1h");
     const t = apiTarget(args, io);
-    const { body } = await apiCall(t, "POST", `/v1/peers/${encodeURIComponent(peer as string)}/silence`, { for: duration });
+    const { body } = await apiCall(t, "POST", `/v1/peers/${encodeURIComponent(peer as string)}/silence`, {
+      for: duration,
+    });
     const p = body as PeerHealth;
     if (flag(args, "json")) io.out(`${JSON.stringify(p, null, 2)}\n`);
-    else if (p.silenced_until && Date.parse(p.silenced_until) > Date.now()) io.out(`${p.name} silenced until ${p.silenced_until}\n`);
+    else if (p.silenced_until && Date.parse(p.silenced_until) > Date.now())
+      io.out(`${p.name} silenced until ${p.silenced_until}\n`);
     else io.out(`${p.name}: silence ended\n`);
     return EXIT.OK;
   },

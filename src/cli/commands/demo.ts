@@ -5,12 +5,19 @@ import { EXIT, UsageError } from "../cli-error.js";
 import { flag, positionals, str, type Command } from "../command.js";
 import { peerTable } from "./status.js";
 
-function duration(value: string | undefined, option: string, fallback: number | undefined): number | undefined {
+function duration(
+  value: string | undefined,
+  option: string,
+  fallback: number | undefined,
+): number | undefined {
   if (value === undefined) return fallback;
   try {
     return parseDuration(value, option);
   } catch {
-    throw new UsageError(`--${option} ${JSON.stringify(value)} is not a duration`, 'use e.g. "30s", "5m" or 0');
+    throw new UsageError(
+      `--${option} ${JSON.stringify(value)} is not a duration`,
+      'use e.g. "30s", "5m" or 0',
+    );
   }
 }
 
@@ -23,9 +30,19 @@ export const demoCommand: Command = {
     "each other, and a signed-webhook receiver, all on loopback. Every few seconds it kills an agent\n" +
     "so you can watch the mesh restart it; the broken agent is restarted, then isolated.",
   options: [
-    { name: "listen", type: "string", arg: "HOST:PORT", help: "where the dashboard and API listen (default 127.0.0.1:9760)" },
+    {
+      name: "listen",
+      type: "string",
+      arg: "HOST:PORT",
+      help: "where the dashboard and API listen (default 127.0.0.1:9760)",
+    },
     { name: "for", type: "string", arg: "DURATION", help: "stop after this long (default: until Ctrl-C)" },
-    { name: "chaos-every", type: "string", arg: "DURATION", help: "kill the sidecar agent this often (default 20s; 0 = never)" },
+    {
+      name: "chaos-every",
+      type: "string",
+      arg: "DURATION",
+      help: "kill the sidecar agent this often (default 20s; 0 = never)",
+    },
     { name: "status-every", type: "string", arg: "DURATION", help: "print the mesh this often (default 5s)" },
     { name: "keep", type: "boolean", help: "keep the demo's state files and logs" },
   ],
@@ -34,7 +51,11 @@ export const demoCommand: Command = {
     positionals(this, args, []);
     const listenText = str(args, "listen") ?? "127.0.0.1:9760";
     const listen = parseListen(listenText);
-    if (!listen) throw new UsageError(`--listen ${JSON.stringify(listenText)} is not HOST:PORT`, "e.g. --listen 127.0.0.1:9760");
+    if (!listen)
+      throw new UsageError(
+        `--listen ${JSON.stringify(listenText)} is not HOST:PORT`,
+        "e.g. --listen 127.0.0.1:9760",
+      );
     const { runDemo } = await import("../../demo/run-demo.js");
     await runDemo({
       listen,

@@ -22,7 +22,8 @@ export function formatDeliveries(e: JournalEntry): string {
   const open = (e.deliveries ?? []).filter((d) => d.state !== "delivered");
   if (open.length === 0) return "";
   const parts = open.map((d) => {
-    const tries = d.state === "pending" && d.attempts > 0 ? `, ${d.attempts} attempt${d.attempts === 1 ? "" : "s"}` : "";
+    const tries =
+      d.state === "pending" && d.attempts > 0 ? `, ${d.attempts} attempt${d.attempts === 1 ? "" : "s"}` : "";
     const err = d.last_error ? ` (${clip(d.last_error)})` : "";
     return `${d.sink}: ${d.state}${tries}${err}`;
   });
@@ -67,7 +68,12 @@ export const eventsCommand: Command = {
     "--verify fetches the whole journal and checks its hash chain; exit code 1 and the first\n" +
     "broken link when it was tampered with.",
   options: [
-    { name: "after", type: "string", arg: "SEQ", help: "only entries after this journal seq (default 0: all)" },
+    {
+      name: "after",
+      type: "string",
+      arg: "SEQ",
+      help: "only entries after this journal seq (default 0: all)",
+    },
     { name: "follow", short: "f", type: "boolean", help: "keep printing new entries as they happen" },
     { name: "json", type: "boolean", help: "one JSON entry per line" },
     { name: "verify", type: "boolean", help: "check the journal's hash chain instead of printing it" },
@@ -79,16 +85,22 @@ export const eventsCommand: Command = {
     positionals(this, args, []);
     const rawAfter = str(args, "after");
     if (rawAfter !== undefined && !/^\d{1,15}$/.test(rawAfter)) {
-      throw new UsageError(`--after ${JSON.stringify(rawAfter)} must be a journal seq (a non-negative integer)`);
+      throw new UsageError(
+        `--after ${JSON.stringify(rawAfter)} must be a journal seq (a non-negative integer)`,
+      );
     }
     const t = apiTarget(args, io);
     if (flag(args, "verify")) {
       if (flag(args, "follow") || rawAfter !== undefined) {
-        throw new UsageError("--verify checks the whole journal: it cannot be combined with --follow or --after");
+        throw new UsageError(
+          "--verify checks the whole journal: it cannot be combined with --follow or --after",
+        );
       }
       return verify(t, io);
     }
-    const print = flag(args, "json") ? (e: JournalEntry) => io.out(`${JSON.stringify(e)}\n`) : (e: JournalEntry) => io.out(formatEntry(e));
+    const print = flag(args, "json")
+      ? (e: JournalEntry) => io.out(`${JSON.stringify(e)}\n`)
+      : (e: JournalEntry) => io.out(formatEntry(e));
     let last = Number(rawAfter ?? 0);
     for await (const e of allEntries(t, last)) {
       print(e);
@@ -102,6 +114,10 @@ export const eventsCommand: Command = {
       last = e.seq;
     }
     if (io.signal.aborted) return EXIT.OK;
-    throw new CliError(EXIT.FAILURE, `the node at ${t.base.origin} closed the event stream`, "it may be restarting; run the command again");
+    throw new CliError(
+      EXIT.FAILURE,
+      `the node at ${t.base.origin} closed the event stream`,
+      "it may be restarting; run the command again",
+    );
   },
 };

@@ -8,7 +8,8 @@ import { clip, printTable, relativeTime } from "../print-table.js";
 export function peerTable(peers: PeerHealth[], now: number): string {
   const rows = peers.map((p) => {
     const notes: string[] = [];
-    if (p.silenced_until && Date.parse(p.silenced_until) > now) notes.push(`silenced until ${p.silenced_until}`);
+    if (p.silenced_until && Date.parse(p.silenced_until) > now)
+      notes.push(`silenced until ${p.silenced_until}`);
     if (p.last_error && p.status !== "HEALTHY") notes.push(clip(p.last_error, 60));
     return [
       p.name,
@@ -28,7 +29,11 @@ export const statusCommand: Command = {
   summary: "table of peers: status, misses, restarts, last seen, latency",
   usage: "wdmesh status [--url URL] [--json] [--token TOKEN]",
   details: "Exit code 3 when any peer is not HEALTHY, 1 when the node cannot be reached.",
-  options: [URL_OPTION, { name: "json", type: "boolean", help: "print the /v1/mesh JSON instead of a table" }, TOKEN_OPTION],
+  options: [
+    URL_OPTION,
+    { name: "json", type: "boolean", help: "print the /v1/mesh JSON instead of a table" },
+    TOKEN_OPTION,
+  ],
   examples: ["wdmesh status", "wdmesh status --url http://10.0.0.2:9760 --json"],
   async run(args, io) {
     positionals(this, args, []);
