@@ -14,12 +14,12 @@
 // files using it run one after the other.
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, openSync, closeSync } from "node:fs";
-import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
 import { runProcess, type ProcessOutcome } from "../../src/act/run-process.js";
+export { freePort } from "./ports.js";
 
 const SYSTEMD = "/lib/systemd/systemd";
 const REPO = fileURLToPath(new URL("../..", import.meta.url)).replace(/\/$/, "");
@@ -63,18 +63,6 @@ export function skipUnlessSystemd(): string | undefined {
   if (why === null) return undefined;
   if (process.env.CI) throw new Error(`real-systemd integration tests must run in CI, but: ${why}`);
   return `real systemd not available: ${why}`;
-}
-
-/** A free TCP port on 127.0.0.1 (bound then released). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 // A tiny agent: GET /health → 200 {"status":"ok","pid":N}; with argv mode "broken" → 503.

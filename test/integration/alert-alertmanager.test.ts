@@ -5,7 +5,6 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { once } from "node:events";
@@ -13,6 +12,7 @@ import { createAlerting, type Alerting } from "../../src/alert/dispatcher.js";
 import type { SinkConfig } from "../../src/alert/sink-config.js";
 import { SqliteStore } from "../../src/store/sqlite-store.js";
 import { commitAction, newAction } from "../alert/commit.js";
+import { freePort } from "../helpers/ports.js";
 
 const AM_BIN = "/usr/bin/prometheus-alertmanager";
 const missing = existsSync(AM_BIN)
@@ -26,15 +26,6 @@ interface AmApiAlert {
   startsAt: string;
   endsAt: string;
   status: { state: string };
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  s.listen(0, "127.0.0.1");
-  await once(s, "listening");
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }
 
 async function until<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 30_000): Promise<T> {

@@ -6,24 +6,16 @@ import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createHmac } from "node:crypto";
 import { createServer as createHttpServer } from "node:http";
 import { SqliteStore } from "../../src/store/sqlite-store.js";
+import { freePort as deadPort } from "../helpers/ports.js";
 
 const SECRET = "crash-test-signing-secret";
 
 const CLI = "dist/cli/main.js";
-
-async function deadPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const { port } = s.address() as { port: number };
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 /** Daemons still running; killed when a test ends, pass or fail, so nothing hangs the run. */
 const running = new Set<ChildProcess>();

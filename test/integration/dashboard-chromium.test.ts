@@ -18,6 +18,7 @@ import { fileURLToPath } from "node:url";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { createApiServer } from "../../src/api/server.js";
 import { FakeBackend, peer } from "../helpers/fake-backend.js";
+import { freePort } from "../helpers/ports.js";
 
 // What page.evaluate() callbacks use of the page (the project compiles without lib "dom").
 interface PageElement {
@@ -193,14 +194,6 @@ const closeServer = (s: Server): Promise<void> =>
     s.closeAllConnections();
     s.close(() => r());
   });
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 interface Daemon {
   child: ChildProcess;

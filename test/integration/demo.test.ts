@@ -4,15 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { createServer } from "node:net";
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const { port } = s.address() as { port: number };
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
+import { freePort } from "../helpers/ports.js";
 
 test("wdmesh demo: the sidecar is killed and restarted, the broken shield is isolated, every alert is signed", async (t) => {
   if (!existsSync("dist/cli/main.js")) {

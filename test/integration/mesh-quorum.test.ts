@@ -10,10 +10,10 @@ import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer as createHttpServer, type Server } from "node:http";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { rendezvousOrder } from "../../src/mesh/owner.js";
+import { freePort } from "../helpers/ports.js";
 
 const CLI = "dist/cli/main.js";
 const KEY = "integration-mesh-key-0123456789";
@@ -21,17 +21,6 @@ const TARGET = "agent";
 const NODES = ["wd-a", "wd-b", "wd-c"];
 const INTERVAL_MS = 300;
 const MISSED_BEFORE_RESTART = 2;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

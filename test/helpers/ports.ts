@@ -1,0 +1,14 @@
+// A loopback port that was free a moment ago: bind 127.0.0.1:0, note the port, close.
+// Used for servers a test starts later and for "nothing listens here" endpoints.
+import { createServer, type AddressInfo } from "node:net";
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
