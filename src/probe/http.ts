@@ -11,10 +11,28 @@
 // are each their own host:port, that alone was ~20 MB of live heap. So the client
 // keeps, per origin, a short list of single-socket Clients ("lanes") and picks an idle
 // one; a lane whose socket closes while idle is dropped, so dead peers hold nothing.
-import { Client, type Dispatcher } from "undici";
+import { createRequire } from "node:module";
+import type { Client as UndiciClient, Dispatcher } from "undici";
 import type { HttpProbeSpec } from "../core/options.js";
 import type { ProbeResult } from "../core/types.js";
 import { describeNetError, oneLine, timeoutError, type HttpPhase } from "./errors.js";
+
+/**
+ * undici's Client class. Its own module is loaded rather than undici's index, which also
+ * builds fetch, WebSocket, caches and mock agents: ~10 MB of RSS a watchdog never uses
+ * (bench/monitor-soak.mjs). undici 7 has no "exports" map, so the path is reachable; if a
+ * release moves it, the public export is used instead.
+ */
+const Client: typeof UndiciClient = loadClient();
+
+function loadClient(): typeof UndiciClient {
+  const require = createRequire(import.meta.url);
+  try {
+    return require("undici/lib/dispatcher/client.js") as typeof UndiciClient;
+  } catch {
+    return (require("undici") as { Client: typeof UndiciClient }).Client;
+  }
+}
 
 /** Default cap of a response body read by a probe, bytes. */
 export const DEFAULT_MAX_BODY_BYTES = 65_536;
@@ -94,7 +112,7 @@ function elapsed(start: number): number {
 
 /** One keep-alive socket to an origin; `busy` counts probes dispatched and not yet settled. */
 interface Lane {
-  readonly client: Client;
+  readonly client: UndiciClient;
   busy: number;
 }
 
