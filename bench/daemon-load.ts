@@ -31,7 +31,7 @@ peers:
 ${peerYaml}
 `,
 );
-// The same V8 flags the wdmesh executable's shebang sets.
+// The same flags and malloc setting the wdmesh executable's shebang sets.
 const daemon = spawn(
   process.execPath,
   [
@@ -44,6 +44,7 @@ const daemon = spawn(
   ],
   {
     stdio: ["ignore", "ignore", "inherit"],
+    env: { ...process.env, MALLOC_TRIM_THRESHOLD_: "65536" },
   },
 );
 

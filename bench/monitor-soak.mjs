@@ -54,6 +54,7 @@ console.log(
       bench: "monitor-soak",
       node: process.version,
       v8_flags: process.execArgv,
+      malloc_trim_threshold: process.env.MALLOC_TRIM_THRESHOLD_ ?? null,
       peers,
       origins,
       hung_peers: HUNG,

@@ -1,7 +1,8 @@
-#!/usr/bin/env -S node --max-semi-space-size=1 --optimize-for-size
-// V8 tuned for a long-running watchdog that allocates little per probe: 1 MB young-
+#!/usr/bin/env -S MALLOC_TRIM_THRESHOLD_=65536 node --max-semi-space-size=1 --optimize-for-size
+// Tuned for a long-running watchdog that allocates little per probe: 1 MB V8 young-
 // generation semi-spaces (the default 16 MB cost ~20-30 MB of RSS for no measurable CPU
-// saving) and --optimize-for-size (~20 MB less RSS under API load; see bench/daemon-load.ts).
+// saving), --optimize-for-size (~20 MB less RSS under API load; bench/daemon-load.ts), and
+// glibc returning freed memory to the system past 64 KiB (~6 MB; bench/monitor-soak.mjs).
 // The `wdmesh` executable: wires the process (argv, stdio, signals, exit code) to runCli.
 import { runCli } from "./cli.js";
 
