@@ -5,6 +5,8 @@
 // resolution (endsAt) is an ordinary outbox row, delivered after any re-send.
 import { SEVERITY_RANK, type PeerHealth } from "../core/types.js";
 import { iso } from "../core/duration.js";
+import { initialState } from "../core/ladder.js";
+import { toPeerHealth } from "../peer-health.js";
 import type { OutboxPort } from "../store/types.js";
 import type { DeliveryOutcome, PostRequest } from "./deliver.js";
 import { RESOLVING_ACTIONS } from "./format-types.js";
@@ -15,21 +17,7 @@ type AmSink = Extract<SinkConfig, { kind: "alertmanager" }>;
 
 /** Placeholder peer for an incident whose snapshot this process has not seen (after a restart). */
 function unknownPeer(name: string, incidentId: string): PeerHealth {
-  return {
-    name,
-    endpoint: "",
-    status: "UNKNOWN",
-    last_seen: null,
-    missed_count: 0,
-    restart_count: 0,
-    last_restart: null,
-    response_time_ms: 0,
-    last_error: null,
-    incident_id: incidentId,
-    isolated_at: null,
-    silenced_until: null,
-    owner: null,
-  };
+  return { ...toPeerHealth(name, "", initialState(), null), incident_id: incidentId };
 }
 
 export class AlertmanagerResender {

@@ -4,6 +4,8 @@ import { randomUUID } from "node:crypto";
 import { Agent } from "undici";
 import { InvalidOptionError, WatchdogError } from "../core/errors.js";
 import type { EscalationAction, PeerHealth } from "../core/types.js";
+import { initialState } from "../core/ladder.js";
+import { toPeerHealth } from "../peer-health.js";
 import type { OutboxPort } from "../store/types.js";
 import type { AlertLogger } from "./alert-logger.js";
 import { silentLogger } from "./alert-logger.js";
@@ -53,21 +55,7 @@ export interface Alerting {
 }
 
 function testPeer(node: string): PeerHealth {
-  return {
-    name: "wdmesh-test",
-    endpoint: "",
-    status: "UNKNOWN",
-    last_seen: null,
-    missed_count: 0,
-    restart_count: 0,
-    last_restart: null,
-    response_time_ms: 0,
-    last_error: null,
-    incident_id: null,
-    isolated_at: null,
-    silenced_until: null,
-    owner: node,
-  };
+  return toPeerHealth("wdmesh-test", "", initialState(), node);
 }
 
 export function createAlerting(opts: AlertingOptions): Alerting {
