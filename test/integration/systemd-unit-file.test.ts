@@ -71,7 +71,11 @@ describe("examples/wdmesh.service under a real systemd", { skip }, () => {
     await ns.installUnit("wdmesh.service", unit);
 
     // Type=notify: `systemctl start` returns once READY=1 arrived.
-    await ns.systemctlOk("start", "wdmesh.service");
+    const started = await ns.run("systemctl", ["start", "wdmesh.service"], { timeoutMs: 30_000 });
+    if (started.code !== 0) {
+      const log = await ns.run("journalctl", ["-u", "wdmesh.service", "-n", "40", "--no-pager"]);
+      assert.fail(`systemctl start wdmesh.service failed: ${started.stderr}\n${log.stdout}`);
+    }
     assert.equal(await ns.prop("wdmesh.service", "ActiveState"), "active");
     await until("the API answers", async () => (await health(port)) === "unit-test");
     const pid1 = await ns.mainPid("wdmesh.service");
