@@ -173,9 +173,19 @@ function wireMetrics(monitor: Monitor, store: SqliteStore, metrics: Metrics): vo
   });
 }
 
+/**
+ * JSON lines on stdout. If stdout goes away (EPIPE: the reader died), logging stops but
+ * the node keeps watching; its escalations are in the journal either way.
+ */
+function stdoutLogger(node: string): Logger {
+  const dest = pino.destination({ fd: 1, sync: true });
+  dest.on("error", () => {});
+  return pino({ base: { node } }, dest);
+}
+
 /** Starts a node from a resolved config. Throws (nothing left running) if any part cannot start. */
 export async function runDaemon(config: ResolvedConfig, opts: DaemonOptions = {}): Promise<DaemonHandle> {
-  const logger: Logger = opts.logger ?? pino({ base: { node: config.node.name } });
+  const logger: Logger = opts.logger ?? stdoutLogger(config.node.name);
   const store = SqliteStore.open({
     dataDir: config.node.dataDir,
     node: config.node.name,

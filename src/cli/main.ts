@@ -20,9 +20,12 @@ const onSignal = (sig: NodeJS.Signals): void => {
 };
 process.on("SIGINT", onSignal);
 process.on("SIGTERM", onSignal);
-// `wdmesh status | head` must not die of EPIPE with a stack trace.
+// `wdmesh status | head` must not die of EPIPE with a stack trace. A long-running node
+// (run, demo) keeps watching when whoever read its output is gone: its escalations are
+// in the journal, and a watchdog that exits because its log reader left is worse.
+const longRunning = ["run", "demo"].includes(process.argv[2] ?? "");
 process.stdout.on("error", (e: NodeJS.ErrnoException) => {
-  if (e.code === "EPIPE") process.exit(0);
+  if (e.code === "EPIPE" && !longRunning) process.exit(0);
 });
 
 const code = await runCli(process.argv.slice(2), {
