@@ -2,7 +2,16 @@
 // directory and the existing file are checked; a problem throws WDM_STATE_STORE with a
 // message naming the file, what is wrong and what to do. The existing file is never
 // deleted, truncated or overwritten: an operator decides what to do with it.
-import { accessSync, closeSync, constants, mkdirSync, openSync, readSync, statSync } from "node:fs";
+import {
+  accessSync,
+  closeSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  statSync,
+} from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { WatchdogError } from "../core/errors.js";
@@ -133,10 +142,19 @@ function checkExistingFile(file: string): void {
   }
   // Page size (offset 16, big-endian; 1 means 65536) and the in-header page count
   // (offset 28), which is valid when the change counter (24) equals offset 92.
+  // Not while a write-ahead log is beside the file: a crash in the middle of a
+  // checkpoint leaves page 1 (with the new size) written before the file grew, and
+  // SQLite completes that checkpoint from the WAL on open; quick_check judges then.
   const rawPage = header.readUInt16BE(16);
   const pageSize = rawPage === 1 ? 65536 : rawPage;
   const pages = header.readUInt32BE(28);
-  if (header.readUInt32BE(24) === header.readUInt32BE(92) && pages > 0 && st.size < pages * pageSize) {
+  const walPending = existsSync(`${file}-wal`) && statSync(`${file}-wal`).size > 0;
+  if (
+    !walPending &&
+    header.readUInt32BE(24) === header.readUInt32BE(92) &&
+    pages > 0 &&
+    st.size < pages * pageSize
+  ) {
     throw storeError(
       `state file ${file} is truncated: ${st.size} bytes, but its header says ${pages} pages of ${pageSize} bytes (${pages * pageSize} bytes). ` +
         `${LEFT_ALONE} ${MOVE_ASIDE(file)}`,

@@ -163,6 +163,44 @@ void describe("state file checks", () => {
     assertRefused(d, /truncated: \d+ bytes, but its header says/);
   });
 
+  void test("a file left mid-checkpoint by kill -9 (header ahead of the file, WAL beside it) opens", () => {
+    // Build a live store whose history is still in its WAL, copy the file pair as a
+    // crash would leave it, then make page 1 claim more pages than the file holds, as a
+    // checkpoint interrupted after writing page 1 but before growing the file does.
+    const live = tmp();
+    const s = openAt(live);
+    for (let i = 0; i < 50; i++)
+      s.commit(transition("p", state({ restarts: i }), [action(`w${i}`, "p", "alert", "INFO", null)]));
+    const d = tmp();
+    const file = join(d, STATE_FILE_NAME);
+    writeFileSync(file, readFileSync(join(live, STATE_FILE_NAME)));
+    writeFileSync(`${file}-wal`, readFileSync(join(live, `${STATE_FILE_NAME}-wal`)));
+    s.close();
+    const db = readFileSync(file);
+    const pageSize = db.readUInt16BE(16);
+    db.writeUInt32BE(Math.floor(db.length / pageSize) + 40, 28);
+    db.writeUInt32BE(db.readUInt32BE(24), 92);
+    writeFileSync(file, db);
+    const reopened = openAt(d);
+    try {
+      assert.equal(reopened.loadPeers()[0]?.state.restarts, 49, "the committed state is back");
+      assert.deepEqual(reopened.verifyJournal(), { ok: true, checked: 50 });
+    } finally {
+      reopened.close();
+    }
+  });
+
+  void test("the same header without a WAL beside it is refused as truncated", () => {
+    const d = populated();
+    const file = join(d, STATE_FILE_NAME);
+    const db = readFileSync(file);
+    const pageSize = db.readUInt16BE(16);
+    db.writeUInt32BE(Math.floor(db.length / pageSize) + 40, 28);
+    db.writeUInt32BE(db.readUInt32BE(24), 92);
+    writeFileSync(file, db);
+    assertRefused(d, /truncated: \d+ bytes, but its header says/);
+  });
+
   void test("a corrupted page is found by quick_check", () => {
     const d = populated();
     const file = join(d, STATE_FILE_NAME);
