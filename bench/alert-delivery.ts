@@ -15,7 +15,7 @@ import { SqliteStore } from "../src/store/sqlite-store.js";
 import { initialState } from "../src/core/ladder.js";
 import type { EscalationAction } from "../src/core/types.js";
 import { Receiver } from "../test/helpers/receiver.js";
-import { MemoryOutbox, makePeer } from "../test/helpers/memory-outbox.js";
+import { MemoryOutbox, makeAction, makePeer } from "../test/helpers/memory-outbox.js";
 import type { OutboxPort } from "../src/store/types.js";
 
 const MEMORY = process.argv.includes("--memory");
@@ -29,20 +29,7 @@ const BACKLOG = arg("backlog", 10_000);
 /** Actions per committed transition while building the backlog. */
 const PER_COMMIT = 10;
 
-let n = 0;
-function action(): EscalationAction {
-  n++;
-  return {
-    timestamp: new Date().toISOString(),
-    peer_name: "sidecar",
-    action: "alert",
-    reason: "1 missed heartbeat: connection refused",
-    severity: "MEDIUM",
-    id: `bench-${process.pid}-${n}`,
-    incident_id: "inc-bench",
-    node: "immune",
-  };
-}
+const action = (): EscalationAction => makeAction({ node: "immune", timestamp: new Date().toISOString() });
 
 type Outbox = OutboxPort & { close(): void };
 

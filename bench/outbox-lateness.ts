@@ -32,7 +32,7 @@ import { initialState } from "../src/core/ladder.js";
 import type { EscalationAction } from "../src/core/types.js";
 import { Monitor } from "../src/index.js";
 import { SqliteStore } from "../src/store/sqlite-store.js";
-import { makePeer } from "../test/helpers/memory-outbox.js";
+import { makeAction, makePeer } from "../test/helpers/memory-outbox.js";
 import { arg, freePort, rssMb, startPeerServers } from "./lib.js";
 
 const PEERS = arg("peers", 200);
@@ -120,21 +120,7 @@ async function phase(seconds: number): Promise<Record<string, number>> {
   return closeWindow(performance.now() - t0);
 }
 
-// ---- actions for the backlog ----
-let n = 0;
-function action(): EscalationAction {
-  n++;
-  return {
-    timestamp: new Date().toISOString(),
-    peer_name: "sidecar",
-    action: "alert",
-    reason: "1 missed heartbeat: connection refused",
-    severity: "MEDIUM",
-    id: `bench-${process.pid}-${n}`,
-    incident_id: "inc-bench",
-    node: "bench",
-  };
-}
+const action = (): EscalationAction => makeAction({ node: "bench", timestamp: new Date().toISOString() });
 
 // ---- receiver child ----
 async function startReceiver(port: number) {

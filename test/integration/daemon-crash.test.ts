@@ -12,10 +12,9 @@ import { createHmac } from "node:crypto";
 import { createServer as createHttpServer } from "node:http";
 import { SqliteStore } from "../../src/store/sqlite-store.js";
 import { freePort as deadPort } from "../helpers/ports.js";
+import { CLI, haveBuiltCli } from "../helpers/built-cli.js";
 
 const SECRET = "crash-test-signing-secret";
-
-const CLI = "dist/cli/main.js";
 
 /** Daemons still running; killed when a test ends, pass or fail, so nothing hangs the run. */
 const running = new Set<ChildProcess>();
@@ -56,11 +55,7 @@ function readState(dataDir: string) {
 }
 
 test("kill -9 twenty times during an escalation: no counter goes back, no restart runs twice", async (t) => {
-  if (!existsSync(CLI)) {
-    if (process.env.CI) assert.fail(`${CLI} missing: run npm run build first`);
-    t.skip("dist/ not built (npm run build)");
-    return;
-  }
+  if (!haveBuiltCli(t)) return;
   const dir = mkdtempSync(join(tmpdir(), "wdmesh-crash-"));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const log = join(dir, "effects.log");
@@ -185,11 +180,7 @@ alerts:
 });
 
 test("a corrupted state file is a clear startup error and is left as it was", async (t) => {
-  if (!existsSync(CLI)) {
-    if (process.env.CI) assert.fail(`${CLI} missing: run npm run build first`);
-    t.skip("dist/ not built (npm run build)");
-    return;
-  }
+  if (!haveBuiltCli(t)) return;
   const dir = mkdtempSync(join(tmpdir(), "wdmesh-corrupt-"));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const data = join(dir, "data");

@@ -14,8 +14,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { rendezvousOrder } from "../../src/mesh/owner.js";
 import { freePort } from "../helpers/ports.js";
+import { CLI, haveBuiltCli } from "../helpers/built-cli.js";
 
-const CLI = "dist/cli/main.js";
 const KEY = "integration-mesh-key-0123456789";
 const TARGET = "agent";
 const NODES = ["wd-a", "wd-b", "wd-c"];
@@ -67,11 +67,7 @@ const restartLines = (n: Node): string[] =>
     : [];
 
 test("mesh of three daemons: one remediator, only after a majority confirms; takeover when the owner dies", async (t) => {
-  if (!existsSync(CLI)) {
-    if (process.env.CI) assert.fail(`${CLI} missing: run npm run build first`);
-    t.skip("dist/ not built (npm run build)");
-    return;
-  }
+  if (!haveBuiltCli(t)) return;
   const dir = mkdtempSync(join(tmpdir(), "wdmesh-mesh-"));
 
   // The target agent: /health/<node> answers 503 while that node is in `failing`.

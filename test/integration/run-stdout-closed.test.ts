@@ -3,19 +3,14 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "../helpers/ports.js";
-
-const CLI = "dist/cli/main.js";
+import { CLI, haveBuiltCli } from "../helpers/built-cli.js";
 
 test("wdmesh run survives its stdout reader going away", async (t) => {
-  if (!existsSync(CLI)) {
-    if (process.env.CI) assert.fail(`${CLI} missing: run npm run build first`);
-    t.skip("dist/ not built (npm run build)");
-    return;
-  }
+  if (!haveBuiltCli(t)) return;
   const dir = mkdtempSync(join(tmpdir(), "wdmesh-epipe-"));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const port = await freePort();

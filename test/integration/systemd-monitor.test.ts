@@ -7,6 +7,7 @@ import { createExecutor } from "../../src/act/default-executor.js";
 import { verifyNetworkCut } from "../../src/act/verify-isolation.js";
 import type { EscalationAction } from "../../src/core/types.js";
 import { bootSystemd, freePort, skipUnlessSystemd, type SystemdNs } from "../helpers/systemd-ns.js";
+import { until } from "../helpers/wait.js";
 
 const skip = skipUnlessSystemd();
 
@@ -17,14 +18,6 @@ async function answers(port: number): Promise<number | null> {
     return r.status;
   } catch {
     return null;
-  }
-}
-
-async function until(what: string, f: () => Promise<boolean>, ms = 15_000): Promise<void> {
-  const by = Date.now() + ms;
-  while (!(await f())) {
-    if (Date.now() > by) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
   }
 }
 

@@ -5,6 +5,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { bootSystemd, inNs, skipUnlessSystemd, type SystemdNs } from "../helpers/systemd-ns.js";
+import { until } from "../helpers/wait.js";
 
 const skip = skipUnlessSystemd();
 // Paths as the unit sees them (a checkout under /tmp is bind-mounted elsewhere inside).
@@ -18,14 +19,6 @@ const n = startSystemdNotify();
 console.log("enabled=" + n.enabled + " kick_ms=" + watchdogIntervalMs());
 setInterval(() => {}, 60_000);
 `;
-
-async function until(what: string, f: () => Promise<boolean>, ms = 20_000): Promise<void> {
-  const by = Date.now() + ms;
-  while (!(await f())) {
-    if (Date.now() > by) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe("sd_notify under a real systemd", { skip }, () => {
   let ns: SystemdNs;

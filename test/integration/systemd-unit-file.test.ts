@@ -6,13 +6,15 @@
 // on the machine's own file system; /var/lib is a tmpfs private to the namespace).
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { bootSystemd, freePort, inNs, skipUnlessSystemd, type SystemdNs } from "../helpers/systemd-ns.js";
+import { until } from "../helpers/wait.js";
+import { CLI, haveBuiltCli } from "../helpers/built-cli.js";
 
 const skip = skipUnlessSystemd();
 const repo = fileURLToPath(new URL("../..", import.meta.url)).replace(/\/$/, "");
-const cli = `${repo}/dist/cli/main.js`;
+const cli = CLI;
 
 async function health(port: number): Promise<string | null> {
   try {
@@ -23,20 +25,9 @@ async function health(port: number): Promise<string | null> {
   }
 }
 
-async function until(what: string, f: () => Promise<boolean>, ms = 30_000): Promise<void> {
-  const by = Date.now() + ms;
-  while (!(await f())) {
-    if (Date.now() > by) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 describe("examples/wdmesh.service under a real systemd", { skip }, () => {
   let ns: SystemdNs;
   before(async () => {
-    if (!existsSync(cli)) {
-      if (process.env.CI) throw new Error(`${cli} is missing: run npm run build first`);
-    }
     ns = await bootSystemd();
     // Keep the unit's StateDirectory (/var/lib/wdmesh) inside the namespace.
     const m = await ns.run("mount", ["-t", "tmpfs", "tmpfs", "/var/lib"]);
@@ -47,10 +38,7 @@ describe("examples/wdmesh.service under a real systemd", { skip }, () => {
   });
 
   test("starts hardened, sends READY=1 and WATCHDOG=1, and a hung wdmesh is restarted", async (t) => {
-    if (!existsSync(cli)) {
-      t.skip("dist/ not built (npm run build)");
-      return;
-    }
+    if (!haveBuiltCli(t)) return;
     const port = await freePort();
     const mk = await ns.run("mkdir", ["-p", "/run/wdmesh-test"]);
     assert.equal(mk.code, 0, mk.stderr);
