@@ -446,7 +446,7 @@ export class Monitor {
       this.counters.checks++;
       this.progressAt = this.clock.now();
       if (!result.ok) this.counters.misses++;
-      this.probeListeners.emit({ peer: name }, name, result, lateness);
+      if (this.probeListeners.size > 0) this.probeListeners.emit({ peer: name }, name, result, lateness);
       const event: LadderEvent = result.ok
         ? { type: "probe-ok", durationMs: result.duration_ms }
         : {
