@@ -1,3 +1,4 @@
+// @ts-check
 // wdmesh dashboard: one ES module, no framework, no build step, served by the node's API
 // under a strict CSP (script-src 'self', no inline code, connect-src 'self').
 //
@@ -45,6 +46,24 @@ const STATUSES = ["UNKNOWN", "HEALTHY", "DEGRADED", "OFFLINE", "ISOLATED"];
 
 const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
 
+/**
+ * The node's GET /v1/mesh answer, as far as this file reads it (fields are optional because
+ * older nodes and the library's own server answer with a subset).
+ * @typedef {{ node?: string, self?: string, peers?: any[], members?: any[], stats?: any, scheduler?: any }} MeshView
+ */
+/**
+ * A Release / Restart button waiting for its confirming second click.
+ * @typedef {{ button: HTMLButtonElement, label: string | null, timer: ReturnType<typeof setTimeout> }} PendingConfirm
+ */
+
+/**
+ * @type {{
+ *   mesh: MeshView | null, lastOkAt: number, meshProblem: string | null, readAuth: boolean,
+ *   meshBusy: boolean, meshAgain: boolean, meshSoon: ReturnType<typeof setTimeout> | null,
+ *   lastSeq: number, streamCtl: AbortController | null, rows: Map<string, any>,
+ *   confirm: PendingConfirm | null, entries: Map<number, any>, settling: boolean,
+ * }}
+ */
 const state = {
   mesh: null,
   lastOkAt: 0,
@@ -87,6 +106,7 @@ function setToken(value) {
 let memoryToken = "";
 const token = () => getToken() || memoryToken;
 
+/** @returns {Record<string, string>} */
 function authHeaders() {
   const t = token();
   return t ? { Authorization: `Bearer ${t}` } : {};
@@ -149,6 +169,10 @@ function badge(status) {
 
 // ---------------------------------------------------------------- HTTP
 
+/**
+ * @param {string} path
+ * @param {RequestInit & { headers?: Record<string, string> }} [init]
+ */
 async function request(path, init = {}) {
   const ctl = new AbortController();
   const timer = setTimeout(() => ctl.abort(), REQUEST_TIMEOUT_MS);
@@ -161,7 +185,9 @@ async function request(path, init = {}) {
     });
   } catch (e) {
     throw new Error(
-      e && e.name === "AbortError" ? `no answer within ${REQUEST_TIMEOUT_MS / 1000} s` : "connection failed",
+      e && /** @type {{ name?: string }} */ (e).name === "AbortError"
+        ? `no answer within ${REQUEST_TIMEOUT_MS / 1000} s`
+        : "connection failed",
     );
   } finally {
     clearTimeout(timer);
@@ -605,13 +631,18 @@ function addEvent(e) {
   if (e.seq > state.lastSeq) state.lastSeq = e.seq;
   const list = $("events");
   if (state.entries.has(e.seq)) return;
-  let before = list.firstElementChild;
-  while (before && Number(before.dataset.seq) > e.seq) before = before.nextElementSibling;
+  let before = /** @type {HTMLElement | null} */ (list.firstElementChild);
+  while (before && Number(before.dataset.seq) > e.seq)
+    before = /** @type {HTMLElement | null} */ (before.nextElementSibling);
   list.insertBefore(eventItem(e), before);
   state.entries.set(e.seq, e);
-  while (list.children.length > FEED_MAX) {
-    state.entries.delete(Number(list.lastElementChild.dataset.seq));
-    list.lastElementChild.remove();
+  for (
+    let last = list.lastElementChild;
+    last && list.children.length > FEED_MAX;
+    last = list.lastElementChild
+  ) {
+    state.entries.delete(Number(/** @type {HTMLElement} */ (last).dataset.seq));
+    last.remove();
   }
   list.querySelector(".empty")?.remove();
 }
@@ -644,7 +675,7 @@ async function settleFeed() {
           JSON.stringify(e.result) + JSON.stringify(e.deliveries)
       )
         continue;
-      const li = [...list.children].find((c) => Number(c.dataset.seq) === e.seq);
+      const li = [...list.children].find((c) => Number(/** @type {HTMLElement} */ (c).dataset.seq) === e.seq);
       if (!li) continue;
       state.entries.set(e.seq, e);
       li.replaceWith(eventItem(e));
@@ -714,16 +745,20 @@ async function readSse(body, onEvent, onBytes) {
   }
 }
 
-/** Waits ms, or less when restartStream() wakes it. */
+/** Waits ms, or less when restartStream() wakes it. @type {(() => void) | null} */
 let wakeStream = null;
+/** @param {number} ms */
 const nap = (ms) =>
-  new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    wakeStream = () => {
-      clearTimeout(t);
-      resolve();
-    };
-  });
+  new Promise(
+    /** @param {(value?: undefined) => void} resolve */
+    (resolve) => {
+      const t = setTimeout(resolve, ms);
+      wakeStream = () => {
+        clearTimeout(t);
+        resolve();
+      };
+    },
+  );
 
 async function streamLoop() {
   let backoff = STREAM_BACKOFF_MS[0];
@@ -731,7 +766,8 @@ async function streamLoop() {
   for (;;) {
     const ctl = new AbortController();
     state.streamCtl = ctl;
-    let idle = null;
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    let idle;
     const touch = () => {
       clearTimeout(idle);
       idle = setTimeout(() => ctl.abort(), STREAM_IDLE_MS);
