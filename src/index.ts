@@ -6,6 +6,7 @@ export type {
   ProbeListener,
   SchedulerStats,
   RemediationGate,
+  GateVerdict,
 } from "./monitor.js";
 export type {
   PeerStatus,

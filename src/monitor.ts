@@ -57,13 +57,23 @@ export interface MonitorOptions extends TimingOptions {
 }
 
 /**
+ * What the gate says about a miss:
+ * - `{ act: true }`: this node escalates and remediates.
+ * - `{ act: false }`: observe only (another node owns the peer); no alert.
+ * - `{ act: false, hold }`: this node would remediate but must not (no quorum, overloaded):
+ *   the peer stays where it is and `remediation_held` (HIGH) is emitted once per incident,
+ *   where the ladder would have stepped to restart/isolate, with `hold` as the reason.
+ */
+export type GateVerdict = { act: true } | { act: false; hold?: string };
+
+/**
  * Mesh hook: which node remediates a peer, and whether this node may act on a miss now
- * (it is the owner and a quorum of observers confirms the failure). Without a gate the
+ * (it is the owner and a quorum of the nodes confirms the failure). Without a gate the
  * node owns every peer.
  */
 export interface RemediationGate {
-  /** Called on each miss of `peer`: true = escalate and remediate here; false = observe only. */
-  mayAct(peer: string): boolean;
+  /** Called on each miss of `peer`. */
+  mayAct(peer: string): GateVerdict;
   /** Name of the node that remediates `peer` (PeerHealth.owner). */
   owner(peer: string): string;
 }
@@ -404,13 +414,14 @@ export class Monitor {
     }
   }
 
-  private mayAct(name: string): boolean {
-    if (!this.gate) return true;
+  private mayAct(name: string): GateVerdict {
+    if (!this.gate) return { act: true };
     try {
       return this.gate.mayAct(name);
     } catch (err) {
-      this.logger.warn({ peer: name, err: String(err) }, "mesh gate failed; acting alone");
-      return true;
+      // The node cannot tell whether it may act: it holds and says why.
+      this.logger.warn({ peer: name, err: String(err) }, "mesh gate failed; holding remediation");
+      return { act: false, hold: `the mesh gate failed (${String(err)})` };
     }
   }
 
@@ -453,7 +464,7 @@ export class Monitor {
             type: "probe-miss",
             durationMs: result.duration_ms,
             error: result.error ?? "probe failed",
-            act: this.mayAct(name),
+            ...this.mayAct(name),
           };
       await this.apply(name, p, event);
       const wait =

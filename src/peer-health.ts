@@ -34,6 +34,7 @@ export function escalationStateChanged(a: LadderState, b: LadderState): boolean 
     a.restarts !== b.restarts ||
     a.incidentId !== b.incidentId ||
     a.alerted !== b.alerted ||
+    (a.held ?? false) !== (b.held ?? false) ||
     a.isolatedAt !== b.isolatedAt ||
     a.silencedUntil !== b.silencedUntil ||
     a.okStreak !== b.okStreak

@@ -5,5 +5,4 @@ export interface FormattedAlert {
   body: string;
 }
 
-/** Actions that close an incident: formatters send them as "resolved". */
-export const RESOLVING_ACTIONS: ReadonlySet<string> = new Set(["recovered", "release"]);
+export { RESOLVING_ACTIONS } from "../core/types.js";

@@ -17,6 +17,11 @@ export interface LadderState {
   incidentId: string | null;
   /** The MEDIUM `alert` of the open incident was emitted. */
   alerted: boolean;
+  /**
+   * The HIGH `remediation_held` of the open incident was emitted (a step was held back).
+   * Optional: state written before holds existed has no such field (= false).
+   */
+  held?: boolean;
   /** Consecutive ok probes (for successThreshold). */
   okStreak: number;
   lastSeenAt: number | null;
@@ -33,10 +38,19 @@ export interface LadderState {
 export type LadderEvent =
   | { type: "probe-ok"; durationMs: number }
   /**
-   * `act: false` — observe only (mesh: another node owns remediation of this peer, or
-   * the failure is not confirmed by a quorum yet): count and show, emit nothing, do nothing.
+   * `act: false` — observe only (mesh: another node owns remediation of this peer):
+   * count and show, emit nothing, do nothing.
+   * `act: false` with `hold` — this node would remediate but must not (no quorum, this
+   * node is overloaded): count and show like observe-only, and where the ladder would
+   * step to restart/isolate, emit `remediation_held` (HIGH) with `hold` as the reason,
+   * once per incident. The peer stays where it is.
    */
-  | { type: "probe-miss"; durationMs: number; error: string; act?: boolean }
+  | { type: "probe-miss"; durationMs: number; error: string; act?: boolean; hold?: string }
+  /**
+   * The probe could not tell (the failure was local to this node: fd exhaustion, a failed
+   * spawn, or this node was stalled past the deadline). Not a miss: only shown.
+   */
+  | { type: "probe-inconclusive"; durationMs: number; error: string }
   /** Operator: undo isolation, reset counters, close the incident. */
   | { type: "release"; by?: string }
   /** Operator: silence until `until` (epoch ms), or lift the silence with null. */
@@ -75,6 +89,7 @@ export function initialState(): LadderState {
     restarts: 0,
     incidentId: null,
     alerted: false,
+    held: false,
     okStreak: 0,
     lastSeenAt: null,
     lastRestartAt: null,
@@ -152,26 +167,59 @@ function onOk(s: LadderState, e: { durationMs: number }, p: Policy, ctx: StepCon
     missed: 0,
     incidentId: null,
     alerted: false,
+    held: false,
     healthySince: s.status === "HEALTHY" && s.healthySince !== null ? s.healthySince : ctx.now,
   };
   return { state: expire(state, p, ctx.now), effects };
 }
 
+/** A held step: the peer stays where it is; `remediation_held` once per incident. */
+function onHeld(
+  s: LadderState,
+  base: LadderState,
+  missed: number,
+  hold: string,
+  p: Policy,
+  ctx: StepContext,
+): StepOutput {
+  const status: PeerStatus = s.status === "OFFLINE" ? "OFFLINE" : "DEGRADED";
+  const state: LadderState = { ...base, missed, status };
+  if (s.held === true) return { state, effects: [] };
+  const incidentId = s.incidentId ?? ctx.newId();
+  const held =
+    s.restarts < p.restartsBeforeIsolate
+      ? `restart attempt ${s.restarts + 1} of ${p.restartsBeforeIsolate}`
+      : "isolation";
+  const a = action(
+    ctx,
+    "remediation_held",
+    "HIGH",
+    `peer ${ctx.peer} missed ${missed} heartbeat${missed === 1 ? "" : "s"}` +
+      (base.lastError ? ` (${base.lastError})` : "") +
+      ` — ${held} is held: ${hold}`,
+    incidentId,
+  );
+  return { state: { ...state, incidentId, held: true }, effects: [{ kind: "emit", action: a }] };
+}
+
 function onMiss(
   s: LadderState,
-  e: { durationMs: number; error: string; act?: boolean },
+  e: { durationMs: number; error: string; act?: boolean; hold?: string },
   p: Policy,
   ctx: StepContext,
 ): StepOutput {
   const base: LadderState = { ...s, lastError: e.error, okStreak: 0, healthySince: null };
   if (s.status === "ISOLATED") return { state: base, effects: [] };
   const missed = s.missed + 1;
+  const k = p.missedBeforeRestart;
+  if (!isSilenced(s, ctx.now) && e.act === false && e.hold !== undefined && missed >= k) {
+    return onHeld(s, base, missed, e.hold, p, ctx);
+  }
   if (isSilenced(s, ctx.now) || e.act === false) {
     const status: PeerStatus = s.status === "OFFLINE" ? "OFFLINE" : "DEGRADED";
     return { state: { ...base, missed, status }, effects: [] };
   }
   const incidentId = s.incidentId ?? ctx.newId();
-  const k = p.missedBeforeRestart;
   const why = e.error ? ` (${e.error})` : "";
 
   if (missed < k) {
@@ -295,6 +343,9 @@ export function step(state: LadderState, event: LadderEvent, policy: Policy, ctx
       return onOk(s, event, policy, ctx);
     case "probe-miss":
       return onMiss(s, event, policy, ctx);
+    case "probe-inconclusive":
+      // Shown, never counted: no row changes, no incident opens.
+      return { state: { ...s, lastError: `inconclusive: ${event.error}` }, effects: [] };
     case "release":
       return onRelease(s, event, ctx);
     case "silence":

@@ -20,7 +20,36 @@ export const SEVERITY_RANK: Readonly<Record<Severity, number>> = {
   CRITICAL: 3,
 };
 
-export type ActionKind = "alert" | "restart" | "isolate" | "alert_architect" | "recovered" | "release";
+/**
+ * What an action reports. The first six belong to a peer's escalation ladder;
+ * - remediation_held: this node would restart/isolate the peer but must not (no quorum,
+ *   or this node is overloaded); the reason says why. Once per incident.
+ * - self_degraded / self_recovered: this node's own health (event-loop delay, scheduler
+ *   lateness) crossed its thresholds and came back; peer_name is the node itself.
+ * - config_reloaded: the daemon applied a new configuration.
+ */
+export type ActionKind =
+  | "alert"
+  | "restart"
+  | "isolate"
+  | "alert_architect"
+  | "recovered"
+  | "release"
+  | "remediation_held"
+  | "self_degraded"
+  | "self_recovered"
+  | "config_reloaded";
+
+/**
+ * Actions that close an incident: formatters send them as "resolved", and the outbox
+ * routes them to every sink that heard of the incident. self_recovered closes what
+ * self_degraded (this node overloaded) opened.
+ */
+export const RESOLVING_ACTIONS: ReadonlySet<ActionKind> = new Set<ActionKind>([
+  "recovered",
+  "release",
+  "self_recovered",
+]);
 
 /** Outcome of a remediation effect (restart, isolate, release), recorded on its action. */
 export interface ActionResult {

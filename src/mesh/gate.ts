@@ -18,10 +18,10 @@
 // member to restart/isolate, so a watchdog that comes back is counted alive again.
 import type { PeerHealth } from "../core/types.js";
 import { silentLogger, type Logger } from "../logger.js";
-import type { RemediationGate } from "../monitor.js";
+import type { GateVerdict, RemediationGate } from "../monitor.js";
 import { systemClock, type Clock } from "../schedule/clock.js";
 import { rendezvousOwner } from "./owner.js";
-import { isConfirmed, type ConfirmMode } from "./quorum.js";
+import { isConfirmed, requiredConfirmations, type ConfirmMode } from "./quorum.js";
 import type { ReceivedView } from "./views.js";
 
 /** Views older than this many intervals count as absent. */
@@ -57,6 +57,17 @@ export interface MeshDecision {
   owner: string;
   confirmed: boolean;
   act: boolean;
+}
+
+/** The Monitor's verdict for a decision: act, observe only, or hold (owner, not confirmed). */
+export function verdictOf(d: MeshDecision, self: string, confirm: ConfirmMode): GateVerdict {
+  if (d.act) return { act: true };
+  if (d.owner !== self) return { act: false };
+  const need = requiredConfirmations(confirm, d.observers.length);
+  return {
+    act: false,
+    hold: `${d.failing.length} of ${d.observers.length} nodes confirm, ${need} needed`,
+  };
 }
 
 export interface MeshGate extends RemediationGate {
@@ -148,7 +159,7 @@ export function createMeshGate(opts: MeshGateOptions): MeshGate {
           );
         }
       }
-      return d.act;
+      return memberSet.has(target) ? { act: d.act } : verdictOf(d, self, confirm);
     },
     owner(target) {
       if (memberSet.has(target)) return self;

@@ -2,7 +2,7 @@
 // sqlite-store.ts) and consumed per sink, in seq order, by the delivery workers.
 import type Database from "better-sqlite3";
 import type { ActionResult, EscalationAction, PeerHealth } from "../core/types.js";
-import { SEVERITY_RANK } from "../core/types.js";
+import { RESOLVING_ACTIONS, SEVERITY_RANK } from "../core/types.js";
 import type { DeliveryState, JournalDelivery, OutboxRow, SinkRoute } from "./types.js";
 import { storeError } from "./open.js";
 
@@ -54,12 +54,9 @@ function toRow(r: RawOutboxRow): OutboxRow {
   };
 }
 
-/** Actions that resolve what an incident raised. */
-const RESOLVING = new Set(["recovered", "release"]);
-
 /**
  * Sinks an action is routed to: those whose min_severity it meets and, for a
- * resolving action (recovered, release), also every sink that received an action of
+ * resolving action (recovered, release, self_recovered), also every sink that received an action of
  * the same incident — so a HIGH-only sink that was told "restart" is told "recovered".
  */
 export function routeAction(
@@ -68,7 +65,7 @@ export function routeAction(
   reachedByIncident: ReadonlySet<string> = new Set(),
 ): SinkRoute[] {
   const rank = SEVERITY_RANK[action.severity];
-  const resolving = RESOLVING.has(action.action);
+  const resolving = RESOLVING_ACTIONS.has(action.action);
   return routes.filter(
     (r) => rank >= SEVERITY_RANK[r.minSeverity] || (resolving && reachedByIncident.has(r.name)),
   );
@@ -131,7 +128,7 @@ export class OutboxTable {
   append(action: EscalationAction, journalSeq: number, peerJson: string, now: number): string[] {
     const sinks: string[] = [];
     const reached =
-      RESOLVING.has(action.action) && action.incident_id !== null
+      RESOLVING_ACTIONS.has(action.action) && action.incident_id !== null
         ? new Set(
             (this.incidentSinksStmt.all(action.incident_id) as Array<{ sink: string }>).map((r) => r.sink),
           )

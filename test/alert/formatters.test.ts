@@ -107,15 +107,22 @@ test("pagerduty: trigger with dedup_key = incident_id and mapped severity", () =
   assert.equal(sev({ severity: "INFO", action: "alert" }), "info");
 });
 
-test("pagerduty: recovered and release resolve the incident", () => {
-  for (const action of ["recovered", "release"] as const) {
+test("pagerduty: recovered, release and self_recovered resolve the incident", () => {
+  for (const action of ["recovered", "release", "self_recovered"] as const) {
     const body = JSON.parse(formatPagerduty({ ...recovered, action }, peer, "RK").body) as Record<
       string,
       unknown
     >;
     assert.deepEqual(body, { routing_key: "RK", event_action: "resolve", dedup_key: "inc-7" });
   }
-  for (const action of ["alert", "restart", "isolate", "alert_architect"] as const) {
+  for (const action of [
+    "alert",
+    "restart",
+    "isolate",
+    "alert_architect",
+    "remediation_held",
+    "self_degraded",
+  ] as const) {
     const body = JSON.parse(formatPagerduty({ ...restart, action }, peer, "RK").body) as {
       event_action: string;
     };

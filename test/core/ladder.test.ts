@@ -22,6 +22,14 @@ function ctx(now = T0): StepContext {
 }
 const ok: LadderEvent = { type: "probe-ok", durationMs: 5 };
 const miss: LadderEvent = { type: "probe-miss", durationMs: 1, error: "connection refused" };
+const held: LadderEvent = {
+  type: "probe-miss",
+  durationMs: 1,
+  error: "connection refused",
+  act: false,
+  hold: "1 of 3 nodes confirm, 2 needed",
+};
+const inconclusive: LadderEvent = { type: "probe-inconclusive", durationMs: 1, error: "connect EMFILE" };
 
 function st(over: Partial<LadderState>): LadderState {
   return { ...initialState(), ...over };
@@ -169,6 +177,96 @@ const rows: Row[] = [
     effects: ["restart"],
   },
   {
+    rule: "held miss below K → DEGRADED, counted, nothing emitted (like observe-only)",
+    from: { status: "HEALTHY" },
+    event: held,
+    status: "DEGRADED",
+    missed: 1,
+    emits: [],
+  },
+  {
+    rule: "held miss where a restart was due → stays DEGRADED, remediation_held HIGH, nothing done",
+    from: { status: "DEGRADED", missed: K - 1, incidentId: "i1", alerted: true },
+    event: held,
+    status: "DEGRADED",
+    missed: K,
+    restarts: 0,
+    emits: ["remediation_held:HIGH"],
+  },
+  {
+    rule: "held again in the same incident → nothing more emitted",
+    from: { status: "DEGRADED", missed: K, incidentId: "i1", alerted: true, held: true },
+    event: held,
+    status: "DEGRADED",
+    missed: K + 1,
+    emits: [],
+  },
+  {
+    rule: "OFFLINE + held where isolation was due → stays OFFLINE, remediation_held HIGH, no isolate",
+    from: { status: "OFFLINE", missed: K - 1, restarts: R, incidentId: "i1", alerted: true },
+    event: held,
+    status: "OFFLINE",
+    missed: K,
+    restarts: R,
+    emits: ["remediation_held:HIGH"],
+  },
+  {
+    rule: "held, then the peer answers → HEALTHY, recovered INFO closes the incident",
+    from: { status: "DEGRADED", missed: K, incidentId: "i1", held: true },
+    event: ok,
+    status: "HEALTHY",
+    missed: 0,
+    emits: ["recovered:INFO"],
+  },
+  {
+    rule: "held while silenced → nothing emitted",
+    from: { status: "DEGRADED", missed: K - 1, silencedUntil: T0 + 60_000 },
+    event: held,
+    status: "DEGRADED",
+    missed: K,
+    emits: [],
+  },
+  {
+    rule: "ISOLATED + held → ISOLATED, nothing",
+    from: { status: "ISOLATED", restarts: R, incidentId: "i1", isolatedAt: T0 },
+    event: held,
+    status: "ISOLATED",
+    emits: [],
+  },
+  {
+    rule: "HEALTHY + inconclusive → HEALTHY, not a miss, nothing",
+    from: { status: "HEALTHY", healthySince: T0, okStreak: 1 },
+    event: inconclusive,
+    status: "HEALTHY",
+    missed: 0,
+    emits: [],
+  },
+  {
+    rule: "DEGRADED + inconclusive at K-1 → DEGRADED, missed unchanged, no restart",
+    from: { status: "DEGRADED", missed: K - 1, incidentId: "i1", alerted: true },
+    event: inconclusive,
+    status: "DEGRADED",
+    missed: K - 1,
+    restarts: 0,
+    emits: [],
+  },
+  {
+    rule: "OFFLINE + inconclusive at K-1, restarts = R → OFFLINE, no isolate",
+    from: { status: "OFFLINE", missed: K - 1, restarts: R, incidentId: "i1", alerted: true },
+    event: inconclusive,
+    status: "OFFLINE",
+    missed: K - 1,
+    restarts: R,
+    emits: [],
+  },
+  {
+    rule: "ISOLATED + inconclusive → ISOLATED, nothing",
+    from: { status: "ISOLATED", restarts: R, incidentId: "i1", isolatedAt: T0 },
+    event: inconclusive,
+    status: "ISOLATED",
+    emits: [],
+  },
+  {
     rule: "expired silence + miss → escalates again",
     from: { status: "HEALTHY", silencedUntil: T0 - 1 },
     event: miss,
@@ -286,6 +384,43 @@ describe("ladder: one row per rule of SPEC §3 (K=3, R=3)", () => {
     assert.equal(iso.effects.length, 0);
   });
 
+  test("remediation_held names the reason and the step held back, in the open incident", () => {
+    const out = step(st({ status: "DEGRADED", missed: K - 1, incidentId: "i1" }), held, policy, ctx());
+    const e = out.effects[0];
+    assert.ok(e?.kind === "emit");
+    assert.equal(e.action.incident_id, "i1");
+    assert.match(e.action.reason, /restart attempt 1 of 3 is held: 1 of 3 nodes confirm, 2 needed/);
+    assert.match(e.action.reason, /connection refused/);
+    assert.equal(out.state.held, true);
+  });
+
+  test("a held incident opened without an alert gets an incident id; acting later keeps it", () => {
+    let s = initialState();
+    for (let i = 0; i < K; i++) s = step(s, held, policy, ctx()).state;
+    assert.ok(s.incidentId);
+    assert.equal(s.held, true);
+    const out = step(s, miss, policy, ctx());
+    assert.equal(out.state.status, "OFFLINE");
+    assert.equal(out.state.incidentId, s.incidentId);
+  });
+
+  test("an inconclusive probe is shown as last_error 'inconclusive: …' and changes no row", () => {
+    const from = st({ status: "DEGRADED", missed: 2, incidentId: "i1", alerted: true, okStreak: 0 });
+    const out = step(from, inconclusive, policy, ctx());
+    assert.equal(out.state.lastError, "inconclusive: connect EMFILE");
+    assert.deepEqual({ ...out.state, lastError: from.lastError }, from);
+  });
+
+  test("state written before holds existed (no `held` field) holds once", () => {
+    const old = st({ status: "DEGRADED", missed: K - 1, incidentId: "i1" });
+    delete old.held;
+    const out = step(old, held, policy, ctx());
+    assert.deepEqual(
+      out.effects.map((e) => (e.kind === "emit" ? e.action.action : e.kind)),
+      ["remediation_held"],
+    );
+  });
+
   test("the reducer is pure: the input state is not mutated", () => {
     const s = st({ status: "DEGRADED", missed: 2, incidentId: "i1" });
     const copy = structuredClone(s);
@@ -300,6 +435,8 @@ describe("ladder invariants over random event sequences", () => {
     { weight: 3, arbitrary: fc.constant<LadderEvent>(ok) },
     { weight: 1, arbitrary: fc.constant<LadderEvent>({ type: "release" }) },
     { weight: 1, arbitrary: fc.constant<LadderEvent>({ type: "tick" }) },
+    { weight: 2, arbitrary: fc.constant<LadderEvent>(held) },
+    { weight: 2, arbitrary: fc.constant<LadderEvent>(inconclusive) },
   );
   const params = fc.record({ k: fc.integer({ min: 1, max: 5 }), r: fc.integer({ min: 0, max: 4 }) });
 
@@ -317,7 +454,10 @@ describe("ladder invariants over random event sequences", () => {
           let s = initialState();
           let now = T0;
           let n = 0;
-          const perIncident = new Map<string, { restarts: number; alerts: number; isolates: number }>();
+          const perIncident = new Map<
+            string,
+            { restarts: number; alerts: number; isolates: number; held: number }
+          >();
           for (const [e, dt] of evs) {
             now += dt;
             const before = s;
@@ -327,10 +467,11 @@ describe("ladder invariants over random event sequences", () => {
               if (fx.kind === "restart") assert.notEqual(before.status, "ISOLATED", "restart while ISOLATED");
               if (fx.kind !== "emit") continue;
               const id = fx.action.incident_id ?? "none";
-              const c = perIncident.get(id) ?? { restarts: 0, alerts: 0, isolates: 0 };
+              const c = perIncident.get(id) ?? { restarts: 0, alerts: 0, isolates: 0, held: 0 };
               if (fx.action.action === "restart") c.restarts++;
               if (fx.action.action === "alert") c.alerts++;
               if (fx.action.action === "isolate") c.isolates++;
+              if (fx.action.action === "remediation_held") c.held++;
               perIncident.set(id, c);
             }
             assert.ok(s.missed >= 0 && s.restarts >= 0 && s.okStreak >= 0);
@@ -342,11 +483,24 @@ describe("ladder invariants over random event sequences", () => {
               assert.equal(s.incidentId, null);
             }
             if (before.status === "ISOLATED" && e.type !== "release") assert.equal(s.status, "ISOLATED");
+            if (e.type === "probe-miss" && e.act === false) {
+              assert.ok(
+                out.effects.every((fx) => fx.kind === "emit"),
+                "a held miss does nothing to the peer",
+              );
+            }
+            if (e.type === "probe-inconclusive") {
+              assert.deepEqual(out.effects, [], "an inconclusive probe emits nothing");
+              assert.equal(s.status, before.status);
+              assert.equal(s.missed, before.missed);
+              assert.equal(s.restarts, before.restarts);
+            }
           }
           for (const c of perIncident.values()) {
             assert.ok(c.restarts <= pol.restartsBeforeIsolate, `restarts ${c.restarts} > R`);
             assert.ok(c.alerts <= 1, "more than one alert in an incident");
             assert.ok(c.isolates <= 1, "more than one isolate in an incident");
+            assert.ok(c.held <= 1, "more than one remediation_held in an incident");
           }
         },
       ),

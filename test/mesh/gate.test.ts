@@ -89,7 +89,7 @@ describe("mesh gate: quorum", () => {
     const g = w.gate("wd-a", "majority");
     assert.deepEqual(g.observers(T), ["wd-a"]);
     assert.equal(g.owner(T), "wd-a");
-    assert.equal(g.mayAct(T), true);
+    assert.equal(g.mayAct(T).act, true);
   });
 
   test("majority with 3 observers: owner alone failing → no action; 2 failing → action", () => {
@@ -98,23 +98,37 @@ describe("mesh gate: quorum", () => {
     const g = w.gate(owner, "majority");
     assert.deepEqual([...g.observers(T)].sort(), [...ORDER].sort());
     assert.equal(g.owner(T), owner);
-    assert.equal(g.mayAct(T), false, "1 of 3 is not a majority");
+    assert.equal(g.mayAct(T).act, false, "1 of 3 is not a majority");
     assert.deepEqual(g.decide(T).failing, [owner]);
     w.view(second, { [T]: ["DEGRADED", 1] });
-    assert.equal(g.mayAct(T), true, "2 of 3 is a majority");
+    assert.equal(g.mayAct(T).act, true, "2 of 3 is a majority");
     w.view(second, { [T]: ["HEALTHY", 0] }).view(third, { [T]: ["OFFLINE", 0] });
-    assert.equal(g.mayAct(T), true);
+    assert.equal(g.mayAct(T).act, true);
+  });
+
+  test("verdicts: owner unconfirmed holds with counts; not the owner observes without a hold", () => {
+    const [owner, second] = ORDER;
+    const w = threeNodes(owner, {});
+    assert.deepEqual(w.gate(owner, "majority").mayAct(T), {
+      act: false,
+      hold: "1 of 3 nodes confirm, 2 needed",
+    });
+    assert.deepEqual(w.gate(owner, "all").mayAct(T), { act: false, hold: "1 of 3 nodes confirm, 3 needed" });
+    const other = threeNodes(second, {});
+    assert.deepEqual(other.gate(second, "majority").mayAct(T), { act: false });
+    w.view(second, { [T]: ["DEGRADED", 1] });
+    assert.deepEqual(w.gate(owner, "majority").mayAct(T), { act: true });
   });
 
   test("confirm any / all with 3 observers", () => {
     const [owner, second] = ORDER;
     const w = threeNodes(owner, {});
-    assert.equal(w.gate(owner, "any").mayAct(T), true);
-    assert.equal(w.gate(owner, "all").mayAct(T), false);
+    assert.equal(w.gate(owner, "any").mayAct(T).act, true);
+    assert.equal(w.gate(owner, "all").mayAct(T).act, false);
     w.view(second, { [T]: ["DEGRADED", 2] });
-    assert.equal(w.gate(owner, "all").mayAct(T), false, "2 of 3 is not all");
+    assert.equal(w.gate(owner, "all").mayAct(T).act, false, "2 of 3 is not all");
     w.view(ORDER[2], { [T]: ["ISOLATED", 0] });
-    assert.equal(w.gate(owner, "all").mayAct(T), true);
+    assert.equal(w.gate(owner, "all").mayAct(T).act, true);
   });
 
   test("what counts as failing in a member's view", () => {
@@ -132,7 +146,7 @@ describe("mesh gate: quorum", () => {
       const w = new World().member(second, "HEALTHY").view(second, { [T]: [status, missed] });
       const g = w.gate(owner, "all", [second]);
       assert.equal(g.owner(T), owner);
-      assert.equal(g.mayAct(T), failing, `${status} missed=${missed}`);
+      assert.equal(g.mayAct(T).act, failing, `${status} missed=${missed}`);
     }
   });
 
@@ -141,9 +155,9 @@ describe("mesh gate: quorum", () => {
     const w = threeNodes(owner, {}).view(third, { other: ["HEALTHY", 0] });
     const g = w.gate(owner, "majority");
     assert.deepEqual([...g.observers(T)].sort(), [owner, second].sort());
-    assert.equal(g.mayAct(T), false, "1 of 2 is a tie, not a majority");
+    assert.equal(g.mayAct(T).act, false, "1 of 2 is a tie, not a majority");
     w.view(second, { [T]: ["DEGRADED", 1] });
-    assert.equal(g.mayAct(T), true);
+    assert.equal(g.mayAct(T).act, true);
   });
 });
 
@@ -153,7 +167,7 @@ describe("mesh gate: ownership", () => {
     const w = threeNodes(second, { [owner]: ["OFFLINE", 0], [third]: ["DEGRADED", 3] });
     const g = w.gate(second, "any");
     assert.equal(g.owner(T), owner);
-    assert.equal(g.mayAct(T), false);
+    assert.equal(g.mayAct(T).act, false);
   });
 
   test("every node computes the same owner from the same observers", () => {
@@ -165,19 +179,19 @@ describe("mesh gate: ownership", () => {
     const [owner, second, third] = ORDER;
     const w = threeNodes(second, { [owner]: ["DEGRADED", 2], [third]: ["DEGRADED", 2] });
     const g = w.gate(second, "majority");
-    assert.equal(g.mayAct(T), false);
+    assert.equal(g.mayAct(T).act, false);
 
     // The owner missed a heartbeat but its view is fresh: still the owner.
     w.member(owner, "DEGRADED", 1);
     assert.equal(g.owner(T), owner);
-    assert.equal(g.mayAct(T), false);
+    assert.equal(g.mayAct(T).act, false);
 
     // No view from the owner for more than 3 intervals (the third node keeps answering).
     w.now += 3 * INTERVAL + 1;
     w.view(third, { [T]: ["DEGRADED", 5] });
     assert.deepEqual([...g.observers(T)].sort(), [second, third].sort());
     assert.equal(g.owner(T), second, "the next in succession takes over");
-    assert.equal(g.mayAct(T), true, "2 of 2 confirm");
+    assert.equal(g.mayAct(T).act, true, "2 of 2 confirm");
     assert.deepEqual(g.aliveMembers(), [third]);
     assert.equal(g.viewAgeMs(owner), 3 * INTERVAL + 1);
     assert.equal(g.viewAgeMs(third), 0);
@@ -189,7 +203,7 @@ describe("mesh gate: ownership", () => {
     w3.view(second, { [T]: ["DEGRADED", 5] });
     const g3 = w3.gate(third, "majority");
     assert.equal(g3.owner(T), second);
-    assert.equal(g3.mayAct(T), false);
+    assert.equal(g3.mayAct(T).act, false);
   });
 
   test("a member whose heartbeat is UNKNOWN, OFFLINE or ISOLATED is not alive, fresh view or not", () => {
@@ -210,11 +224,11 @@ describe("mesh gate: ownership", () => {
     const w = new World().member("wd-b", "HEALTHY", 0);
     const g = w.gate("wd-a", "all");
     assert.equal(g.owner("wd-b"), "wd-a");
-    assert.equal(g.mayAct("wd-b"), true, "first miss: alert");
+    assert.equal(g.mayAct("wd-b").act, true, "first miss: alert");
     w.member("wd-b", "DEGRADED", 1);
-    assert.equal(g.mayAct("wd-b"), true, "second miss: still below missed_before_restart");
+    assert.equal(g.mayAct("wd-b").act, true, "second miss: still below missed_before_restart");
     w.member("wd-b", "DEGRADED", 2);
-    assert.equal(g.mayAct("wd-b"), false, "third miss would restart a watchdog: observe only");
+    assert.equal(g.mayAct("wd-b").act, false, "third miss would restart a watchdog: observe only");
   });
 });
 
@@ -233,7 +247,7 @@ class CountingExecutor implements Executor {
 }
 
 describe("mesh gate in a Monitor", () => {
-  test("observe-only misses count; the owner restarts as soon as a quorum confirms", async () => {
+  test("unconfirmed misses count and hold once; the owner restarts as soon as a quorum confirms", async () => {
     const [owner, second] = ORDER;
     const w = threeNodes(owner, {});
     const ex = new CountingExecutor();
@@ -253,7 +267,7 @@ describe("mesh gate in a Monitor", () => {
     m.onEscalation((a) => void actions.push(a.action));
     for (let i = 0; i < 5; i++) await m.checkPeer(T);
     assert.deepEqual(ex.restarts, [], "1 of 3: not confirmed");
-    assert.equal(actions.length, 0, "observe only: nothing emitted");
+    assert.deepEqual(actions, ["remediation_held"], "the owner says once that it holds the restart");
     assert.equal(m.getPeerStatus(T)?.missed_count, 5);
     assert.equal(m.getPeerStatus(T)?.status, "DEGRADED");
     assert.equal(m.getPeerStatus(T)?.owner, owner);

@@ -1,7 +1,14 @@
 // Monitor behaviour with a fake clock, a scripted prober and a fake executor.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { Monitor, WatchdogError, type EscalationAction, type Executor } from "../../src/index.js";
+import {
+  Monitor,
+  WatchdogError,
+  type EscalationAction,
+  type Executor,
+  type GateVerdict,
+} from "../../src/index.js";
+import { SqliteStore } from "../../src/store/sqlite-store.js";
 import type { ActionResult } from "../../src/core/types.js";
 import type { MonitorStore, TransitionCommit } from "../../src/store/types.js";
 import { FakeClock, settle } from "../helpers/fake-clock.js";
@@ -193,7 +200,7 @@ describe("Monitor escalation with remediation", () => {
       selfName: "n",
       executor: ex,
       prober: new FakeProber(() => MISS),
-      gate: { mayAct: () => owner === "n", owner: () => owner },
+      gate: { mayAct: () => ({ act: owner === "n" }), owner: () => owner },
     });
     const seen: string[] = [];
     m.onEscalation((a) => void seen.push(a.action));
@@ -209,6 +216,74 @@ describe("Monitor escalation with remediation", () => {
     assert.deepEqual(seen, ["restart"]);
     assert.deepEqual(ex.calls, ["restart:p:1"]);
     assert.equal(m.getPeerStatus("p")?.owner, "n");
+  });
+
+  test("mesh gate hold: remediation_held HIGH once per incident, nothing run, journalled", async () => {
+    const ex = new FakeExecutor();
+    const store = SqliteStore.open({
+      dataDir: ":memory:",
+      sinks: [{ name: "s", minSeverity: "HIGH" }],
+      node: "n",
+    });
+    let verdict: GateVerdict = { act: false, hold: "1 of 3 nodes confirm, 2 needed" };
+    const m = new Monitor({
+      selfName: "n",
+      executor: ex,
+      store,
+      prober: new FakeProber(() => MISS),
+      gate: { mayAct: () => verdict, owner: () => "n" },
+    });
+    const seen: EscalationAction[] = [];
+    m.onEscalation((a) => void seen.push(a));
+    m.registerPeer(full("p"));
+    for (let i = 0; i < 8; i++) await m.checkAllPeers();
+    assert.deepEqual(
+      seen.map((a) => `${a.action}:${a.severity}`),
+      ["remediation_held:HIGH"],
+    );
+    assert.match(seen[0]?.reason ?? "", /1 of 3 nodes confirm, 2 needed/);
+    assert.deepEqual(ex.calls, [], "nothing was restarted");
+    assert.equal(m.getPeerStatus("p")?.status, "DEGRADED");
+    assert.deepEqual(
+      store.journal().map((e) => e.action),
+      ["remediation_held"],
+    );
+    assert.deepEqual(
+      store.list({ sink: "s" }).map((r) => r.action.action),
+      ["remediation_held"],
+      "HIGH: routed to a HIGH sink",
+    );
+    verdict = { act: true };
+    await m.checkAllPeers();
+    assert.deepEqual(ex.calls, ["restart:p:1"]);
+    assert.equal(seen.at(-1)?.incident_id, seen[0]?.incident_id, "one incident");
+    await m.stop();
+    store.close();
+  });
+
+  test("a gate that throws holds remediation instead of acting alone", async () => {
+    const ex = new FakeExecutor();
+    const m = new Monitor({
+      selfName: "n",
+      executor: ex,
+      prober: new FakeProber(() => MISS),
+      gate: {
+        mayAct: () => {
+          throw new Error("views unavailable");
+        },
+        owner: () => "n",
+      },
+    });
+    const seen: EscalationAction[] = [];
+    m.onEscalation((a) => void seen.push(a));
+    m.registerPeer(full("p"));
+    for (let i = 0; i < 4; i++) await m.checkAllPeers();
+    assert.deepEqual(ex.calls, []);
+    assert.deepEqual(
+      seen.map((a) => a.action),
+      ["remediation_held"],
+    );
+    assert.match(seen[0]?.reason ?? "", /mesh gate failed/);
   });
 
   test("the transition is committed before the effect runs", async () => {
