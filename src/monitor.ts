@@ -102,10 +102,13 @@ interface Peer {
   notBefore: number;
 }
 
-const NOT_CONFIGURED: ActionResult = {
-  ok: false,
-  error: "no method configured for this peer; nothing was done",
-};
+/**
+ * The result of a step that has no method to run. Stated at once, so the alert that
+ * reports the step never waits for an effect that will not happen.
+ */
+function notConfigured(kind: "restart" | "isolate"): ActionResult {
+  return { ok: false, error: `no ${kind} method configured for this peer; nothing was done` };
+}
 
 export class Monitor {
   readonly selfName: string;
@@ -582,12 +585,12 @@ export class Monitor {
     const signal = this.abort.signal;
     if (e.kind === "restart") {
       const spec = p.spec.restart;
-      if (spec === undefined || spec === "none") return spec === "none" ? NOT_CONFIGURED : undefined;
+      if (spec === undefined || spec === "none") return notConfigured("restart");
       return this.executor.restart(spec, target, signal);
     }
     const spec = p.spec.isolate;
     if (e.kind === "isolate") {
-      if (spec === undefined || spec === "none") return spec === "none" ? NOT_CONFIGURED : undefined;
+      if (spec === undefined || spec === "none") return notConfigured("isolate");
       const out = await this.executor.isolate(spec, target, signal);
       p.isolation = out.record;
       return out.result;
@@ -595,7 +598,9 @@ export class Monitor {
     // release
     const record = p.isolation;
     p.isolation = null;
-    if (!e.wasIsolated || spec === undefined || spec === "none") return undefined;
+    if (!e.wasIsolated || spec === undefined || spec === "none") {
+      return { ok: true, detail: "nothing to undo: no isolation was applied" };
+    }
     return this.executor.release(spec, record, target, signal);
   }
 

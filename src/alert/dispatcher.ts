@@ -30,8 +30,6 @@ export interface AlertingOptions {
   backoff?: Partial<BackoffPolicy>;
   /** Wait at most this long after an action for its effect's result, ms. Default 60 000. */
   effectWaitMs?: number;
-  /** Re-check a pending effect this often, ms. Default 250. */
-  effectPollMs?: number;
   /** Most delivered rows whose marks are written in one transaction, rows. Default 100 (1: each at once). */
   deliveredBatch?: number;
   /** Longest a delivered row's mark is held before it is written, ms. Default 100. */
@@ -78,7 +76,6 @@ export function createAlerting(opts: AlertingOptions): Alerting {
         ...(opts.sleep ? { sleep: opts.sleep } : {}),
         ...(opts.backoff ? { backoff: opts.backoff } : {}),
         ...(opts.effectWaitMs !== undefined ? { effectWaitMs: opts.effectWaitMs } : {}),
-        ...(opts.effectPollMs !== undefined ? { effectPollMs: opts.effectPollMs } : {}),
         ...(opts.deliveredBatch !== undefined ? { deliveredBatch: opts.deliveredBatch } : {}),
         ...(opts.deliveredFlushMs !== undefined ? { deliveredFlushMs: opts.deliveredFlushMs } : {}),
         ...(opts.generatorURL ? { generatorURL: opts.generatorURL } : {}),

@@ -5,8 +5,9 @@
 //
 //  - A row older than the sink's max_age is dead-lettered instead of retried.
 //  - An action that asked for an effect (restart / isolate / release) waits for the
-//    effect's result, at most `effectWaitMs` after the row was created, so the alert says
-//    what happened; after that it is sent without.
+//    effect's result, so the alert says what happened. The store announces each result
+//    (onEffectResult), which wakes the worker; it never polls. An effect still pending
+//    `effectWaitMs` after the row was created (a hung executor) is sent without.
 //  - The worker sleeps while idle and is woken by outbox.onAppend (the dispatcher wires it).
 //  - Store errors are logged and retried after `storeRetryMs`; they never end the loop.
 //  - Delivered marks are batched when the outbox supports it (markDeliveredMany): at most
@@ -58,8 +59,6 @@ export interface WorkerOptions {
   random?: () => number;
   /** Wait for an effect's result at most this long after the row was created, ms. Default 60 000. */
   effectWaitMs?: number;
-  /** Re-check a pending effect this often, ms. Default 250. */
-  effectPollMs?: number;
   /** Pause after the outbox itself failed (e.g. disk full), ms. Default 1 000. */
   storeRetryMs?: number;
   /** Most delivered rows held before their marks are written (one transaction), rows. Default 100; 1 = write each at once. */
@@ -108,7 +107,8 @@ export class SinkWorker {
   private readonly policy: BackoffPolicy;
   private readonly random: () => number;
   private readonly effectWaitMs: number;
-  private readonly effectPollMs: number;
+  /** Unsubscribes from the store's effect results (set while running). */
+  private offEffect: (() => void) | null = null;
   private readonly storeRetryMs: number;
   private readonly deliveredBatch: number;
   private readonly deliveredFlushMs: number;
@@ -146,7 +146,6 @@ export class SinkWorker {
     this.policy = resolveBackoff(opts.backoff);
     this.random = opts.random ?? Math.random;
     this.effectWaitMs = opts.effectWaitMs ?? 60_000;
-    this.effectPollMs = opts.effectPollMs ?? 250;
     this.storeRetryMs = opts.storeRetryMs ?? 1_000;
     const batch = opts.deliveredBatch ?? 100;
     if (!Number.isInteger(batch) || batch < 1 || batch > 10_000) {
@@ -180,12 +179,15 @@ export class SinkWorker {
     this.running = true;
     this.attemptNow = true;
     this.stopCtl = new AbortController();
+    this.offEffect = this.outbox.onEffectResult(() => this.wake());
     this.loop = this.run();
   }
 
   /** Stops the loop, aborting any request in flight (its row stays pending); idempotent. */
   async stop(): Promise<void> {
     this.running = false;
+    this.offEffect?.();
+    this.offEffect = null;
     this.stopCtl?.abort();
     this.waitCtl?.abort();
     const loop = this.loop;
@@ -201,7 +203,7 @@ export class SinkWorker {
     }
   }
 
-  /** New rows were appended: stop waiting if idle. */
+  /** New rows were appended or an effect finished: stop waiting if idle. */
   wake(): void {
     this.woken = true;
     this.waitCtl?.abort();
@@ -317,7 +319,7 @@ export class SinkWorker {
         const giveUpAt = row.created_at + this.effectWaitMs;
         if (now < giveUpAt) {
           this.flushDelivered();
-          await this.wait(Math.min(this.effectPollMs, giveUpAt - now));
+          await this.wait(giveUpAt - now); // woken when the store announces the result
           return;
         }
       }

@@ -112,6 +112,7 @@ export class SqliteStore implements MonitorStore, OutboxPort {
   private readonly clock: () => number;
   private readonly logger: StoreLogger | undefined;
   private readonly appendListeners = new Set<() => void>();
+  private readonly effectListeners = new Set<(effectId: string) => void>();
   private readonly journalListeners = new Set<(e: JournalEntry) => void>();
   private closed = false;
 
@@ -372,6 +373,7 @@ export class SqliteStore implements MonitorStore, OutboxPort {
     this.wrap(`recordEffectResult of effect ${effectId}`, () =>
       this.effectTx.immediate(effectId, result, isolation, this.clock()),
     );
+    this.emit(this.effectListeners, "onEffectResult", effectId);
   }
 
   pendingEffects(): EffectRecord[] {
@@ -407,6 +409,7 @@ export class SqliteStore implements MonitorStore, OutboxPort {
     this.buffer.stop();
     this.closed = true;
     this.appendListeners.clear();
+    this.effectListeners.clear();
     this.journalListeners.clear();
     this.db.close();
   }
@@ -501,5 +504,10 @@ export class SqliteStore implements MonitorStore, OutboxPort {
   onAppend(listener: () => void): () => void {
     this.appendListeners.add(listener);
     return () => this.appendListeners.delete(listener);
+  }
+
+  onEffectResult(listener: (effectId: string) => void): () => void {
+    this.effectListeners.add(listener);
+    return () => this.effectListeners.delete(listener);
   }
 }

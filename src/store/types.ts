@@ -136,4 +136,6 @@ export interface OutboxPort {
   openIncidents(): OpenIncident[];
   /** Called after every commit that added outbox rows. Returns unsubscribe. */
   onAppend(listener: () => void): () => void;
+  /** Called after an effect's result was recorded, with the effect's id. Returns unsubscribe. */
+  onEffectResult(listener: (effectId: string) => void): () => void;
 }

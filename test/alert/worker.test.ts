@@ -203,32 +203,32 @@ test("a row already older than max_age when the worker starts is dead-lettered w
   assert.equal(outbox.rows[0]?.last_error, "older than max_age 1m");
 });
 
-test("an action with a pending effect waits for the result and carries it", async () => {
+test("an action with a pending effect is sent when the store announces the result (no polling)", async () => {
   const { outbox, script, worker, time } = setup();
   const restart = makeAction({ action: "restart", severity: "HIGH" });
   outbox.addEffect(restart.id, "restart");
   const t0 = time.now;
   outbox.append("hook", restart);
-  time.onAdvance = (now) => {
-    if (now - t0 >= 3000 && outbox.effects.get(restart.id)?.status === "pending") {
-      outbox.finishEffect(restart.id, {
-        ok: true,
-        detail: "systemctl restart sidecar.service",
-        main_pid: 4242,
-      });
-    }
-  };
   worker.start();
+  // The worker waits for the result up to the give-up bound, in one wait (never a poll).
+  await until(() => time.sleeps.length === 1, "waiting for the effect");
+  assert.deepEqual(time.sleeps, [60_000]);
+  outbox.finishEffect(restart.id, {
+    ok: true,
+    detail: "systemctl restart sidecar.service",
+    main_pid: 4242,
+  });
   await until(() => outbox.depth()["hook"]?.pending === 0, "delivered");
   await worker.stop();
   assert.equal(script.sent.length, 1);
   const sent = script.sent[0] as Sent;
-  assert.ok(sent.at - t0 >= 3000 && sent.at - t0 < 3500, `sent after ${sent.at - t0} ms`);
+  assert.equal(sent.at, t0, "sent as soon as the result was announced");
   assert.deepEqual(sent.body["result"], {
     ok: true,
     detail: "systemctl restart sidecar.service",
     main_pid: 4242,
   });
+  assert.equal(outbox.listenerCount, 1, "only the test's onAppend is left after stop");
 });
 
 test("an effect that never finishes does not hold alerts back longer than effectWaitMs", async () => {

@@ -49,6 +49,7 @@ export class MemoryOutbox implements OutboxPort {
   effects = new Map<string, EffectRecord>();
   incidents = new Map<string, OpenIncident>();
   private listeners = new Set<() => void>();
+  private effectListeners = new Set<(effectId: string) => void>();
   private seq = 0;
   /** Every call the worker made, in order, for assertions. */
   calls: string[] = [];
@@ -86,6 +87,7 @@ export class MemoryOutbox implements OutboxPort {
     const e = this.effects.get(id);
     if (!e) throw new Error(`no effect ${id}`);
     this.effects.set(id, { ...e, status: "done", result });
+    for (const l of [...this.effectListeners]) l(id);
   }
 
   private row(seq: number): OutboxRow {
@@ -157,7 +159,12 @@ export class MemoryOutbox implements OutboxPort {
     return () => this.listeners.delete(listener);
   }
 
+  onEffectResult(listener: (effectId: string) => void): () => void {
+    this.effectListeners.add(listener);
+    return () => this.effectListeners.delete(listener);
+  }
+
   get listenerCount(): number {
-    return this.listeners.size;
+    return this.listeners.size + this.effectListeners.size;
   }
 }

@@ -1,0 +1,77 @@
+// A step that has nothing to run is alerted at once, saying so: a real daemon whose peer
+// has a restart command that cannot start and no isolate method, and a real receiver.
+// Before, the isolate and alert_architect alerts waited for an effect result that never
+// came (up to a minute) and then arrived without one.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startCli } from "../cli/harness.js";
+import { freePort } from "../helpers/ports.js";
+import { Receiver } from "../helpers/receiver.js";
+import { until } from "../helpers/wait.js";
+
+interface Body {
+  action: string;
+  result?: { ok: boolean; error?: string };
+}
+
+void test("restart that cannot start and isolation with no method are alerted at once with that result", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "wdmesh-nomethod-"));
+  const rx = await new Receiver().start();
+  const closed = await freePort(); // nothing listens there: every probe misses
+  const port = await freePort();
+  const cfg = join(dir, "mesh.yaml");
+  writeFileSync(
+    cfg,
+    [
+      "node:",
+      "  name: immune",
+      `  listen: 127.0.0.1:${port}`,
+      `  data_dir: ${dir}`,
+      "defaults:",
+      "  interval: 300ms",
+      "  retry_interval: 300ms",
+      "  timeout: 200ms",
+      "  missed_before_restart: 1",
+      "  restarts_before_isolate: 1",
+      "  startup_grace: 0s",
+      "  restart_backoff: { initial: 100ms, max: 100ms }",
+      "peers:",
+      "  - name: shield",
+      `    probe: { tcp: { host: 127.0.0.1, port: ${closed} } }`,
+      `    restart: { command: { argv: [${join(dir, "no-such-restart-program")}] } }`,
+      "alerts:",
+      "  - name: architect",
+      `    webhook: { url: "${rx.url("/hook")}", secret: whsec-0123456789abcdef, format: generic }`,
+      "    min_severity: INFO",
+      "",
+    ].join("\n"),
+  );
+  const run = startCli(["run", "--config", cfg]);
+  try {
+    const bodies = (): Body[] => rx.requests.map((r) => JSON.parse(r.body) as Body);
+    // The effect wait gives up after 60 s; these alerts must come well before that.
+    await until(
+      "isolate and alert_architect delivered",
+      () => {
+        if (run.child.exitCode !== null) throw new Error(`wdmesh run exited early`);
+        return bodies().some((b) => b.action === "alert_architect");
+      },
+      40_000,
+    );
+    const restart = bodies().find((b) => b.action === "restart");
+    assert.equal(restart?.result?.ok, false);
+    assert.match(restart?.result?.error ?? "", /no-such-restart-program|ENOENT|not found/i);
+    const isolate = bodies().find((b) => b.action === "isolate");
+    assert.equal(isolate?.result?.ok, false);
+    assert.equal(isolate?.result?.error, "no isolate method configured for this peer; nothing was done");
+  } finally {
+    run.child.kill("SIGTERM");
+    const r = await run.result;
+    await rx.stop();
+    rmSync(dir, { recursive: true, force: true });
+    assert.equal(r.code, 0, r.stderr);
+  }
+});
