@@ -3,17 +3,13 @@
 import { pino } from "pino";
 import type { Executor } from "./act/executor.js";
 import { createAlerting, type Alerting } from "./alert/dispatcher.js";
-import type { ApiBackend, MeshMemberView } from "./api/backend.js";
+import type { ApiBackend } from "./api/backend.js";
 import { createMetrics, type Metrics } from "./api/metrics.js";
 import { createApiServer, type ApiServer } from "./api/server.js";
 import type { ResolvedConfig } from "./config/resolve.js";
 import { WatchdogError } from "./core/errors.js";
-import type { PeerSpec } from "./core/options.js";
 import type { Logger } from "./logger.js";
 import { Monitor } from "./monitor.js";
-import { createMeshGate, type MeshGate } from "./mesh/gate.js";
-import { buildView, viewProof, ViewPoller } from "./mesh/views.js";
-import { heartbeatProof } from "./probe/heartbeat-proof.js";
 import { SqliteStore } from "./store/sqlite-store.js";
 import { startSystemdNotify, type SystemdNotifier } from "./act/sd-notify.js";
 
@@ -37,94 +33,17 @@ export interface DaemonHandle {
   readonly done: Promise<void>;
 }
 
-function memberPeer(config: ResolvedConfig, m: { name: string; url: string }): PeerSpec {
-  const key = config.mesh?.key;
-  const base = m.url.replace(/\/+$/, "");
-  return {
-    name: m.name,
-    probe: key ? { heartbeat: { url: base, node: m.name, key } } : { http: { url: `${base}/health` } },
-    restart: "none",
-    isolate: "none",
-  };
-}
-
-/** The mesh parts of a node: view poller and remediation gate (only with members and a key). */
-interface Mesh {
-  poller: ViewPoller;
-  gate: MeshGate;
-}
-
-function createMesh(config: ResolvedConfig, monitor: Monitor, logger: Logger): Mesh | undefined {
-  const mesh = config.mesh;
-  if (!mesh || mesh.members.length === 0) return undefined;
-  if (!mesh.key) {
-    logger.warn(
-      { members: mesh.members.map((m) => m.name) },
-      "mesh.members without mesh.key: views cannot be authenticated, so they are not exchanged and this node remediates its peers on its own; set mesh.key on every node",
-    );
-    return undefined;
-  }
-  const poller = new ViewPoller({
-    members: mesh.members,
-    key: mesh.key,
-    intervalMs: config.monitor.interval,
-    timeoutMs: config.monitor.timeout,
-    logger,
-  });
-  const gate = createMeshGate({
-    self: config.node.name,
-    members: mesh.members.map((m) => m.name),
-    confirm: mesh.confirm,
-    health: (peer) => monitor.getPeerStatus(peer),
-    view: (member) => poller.latest(member),
-    intervalMs: config.monitor.interval,
-    memberMissedBeforeRestart: config.monitor.missedBeforeRestart,
-    logger,
-  });
-  monitor.setGate(gate);
-  return { poller, gate };
-}
-
 function backendFor(
   config: ResolvedConfig,
   monitor: Monitor,
   store: SqliteStore,
   alerting: Alerting,
   metrics: Metrics,
-  mesh: Mesh | undefined,
 ): ApiBackend {
-  const node = config.node.name;
-  const memberNames = new Set((config.mesh?.members ?? []).map((m) => m.name));
-  let cached: { version: number; text: string } | null = null;
   return {
-    node,
-    meshJson() {
-      // Rebuilt only when a probe result or an operator action changed something.
-      if (cached?.version !== monitor.version)
-        cached = { version: monitor.version, text: JSON.stringify(this.mesh()) };
-      return cached.text;
-    },
-    mesh() {
-      const all = monitor.allPeers();
-      const members: MeshMemberView[] = (config.mesh?.members ?? []).map((m) => {
-        const h = all.find((p) => p.name === m.name);
-        return {
-          name: m.name,
-          url: m.url,
-          status: h?.status ?? "UNKNOWN",
-          last_seen: h?.last_seen ?? null,
-          view_age_ms: mesh?.gate.viewAgeMs(m.name) ?? null,
-        };
-      });
-      return {
-        self: node,
-        node,
-        peers: all.filter((p) => !memberNames.has(p.name)),
-        stats: monitor.stats(),
-        members,
-        scheduler: monitor.schedulerStats(),
-      };
-    },
+    node: config.node.name,
+    meshJson: () => monitor.meshJson(),
+    mesh: () => monitor.meshDocument(),
     peer: (name) => monitor.getPeerStatus(name),
     events: (after, limit) => store.journal(after, limit),
     onEvent: (l) => store.onJournal(l),
@@ -139,14 +58,8 @@ function backendFor(
       const r = await alerting.sendTest(sink);
       return { sink, ...r, duration_ms: Date.now() - t0 };
     },
-    healthProof: (nonce) => (config.mesh?.key ? heartbeatProof(config.mesh.key, node, nonce) : undefined),
-    meshView(nonce) {
-      const key = config.mesh?.key;
-      if (!key) return undefined;
-      const peers = monitor.allPeers().filter((p) => !memberNames.has(p.name));
-      const body = buildView(node, peers, Date.now(), nonce);
-      return { body, proof: viewProof(key, body) };
-    },
+    healthProof: (nonce) => monitor.healthProof(nonce),
+    meshView: (nonce) => monitor.meshView(nonce),
     metricsText: () => metrics.text(),
     metricsContentType: metrics.contentType,
   };
@@ -196,12 +109,17 @@ export async function runDaemon(config: ResolvedConfig, opts: DaemonOptions = {}
   let alerting: Alerting | undefined;
   let api: ApiServer | undefined;
   let notifier: SystemdNotifier | undefined;
-  let mesh: Mesh | undefined;
   try {
-    monitor = new Monitor({ ...config.monitor, executor: opts.executor, store, logger });
+    // The mesh (members watched as peers, view poller, gate) is the library's own:
+    // the daemon composes the same Monitor an embedding agent does.
+    monitor = new Monitor({
+      ...config.monitor,
+      executor: opts.executor,
+      store,
+      logger,
+      ...(config.mesh ? { mesh: config.mesh } : {}),
+    });
     for (const peer of config.peers) monitor.registerPeer(peer);
-    for (const m of config.mesh?.members ?? []) monitor.registerPeer(memberPeer(config, m));
-    mesh = createMesh(config, monitor, logger);
     const metrics = createMetrics();
     wireMetrics(monitor, store, metrics);
     alerting = createAlerting({
@@ -212,7 +130,7 @@ export async function runDaemon(config: ResolvedConfig, opts: DaemonOptions = {}
       ...(opts.alertBackoff ? { backoff: opts.alertBackoff } : {}),
     });
     api = createApiServer({
-      backend: backendFor(config, monitor, store, alerting, metrics, mesh),
+      backend: backendFor(config, monitor, store, alerting, metrics),
       apiToken: config.node.apiToken,
       readToken: config.node.readToken,
       logger,
@@ -232,7 +150,6 @@ export async function runDaemon(config: ResolvedConfig, opts: DaemonOptions = {}
       );
     });
     alerting.start();
-    mesh?.poller.start();
     monitor.start();
     notifier = startSystemdNotify({ logger, alive: () => monitor?.isProgressing() ?? false });
     logger.info(
@@ -247,13 +164,11 @@ export async function runDaemon(config: ResolvedConfig, opts: DaemonOptions = {}
     const a = alerting;
     const s = api;
     const n = notifier;
-    const poller = mesh?.poller;
     const stop = (): Promise<void> => {
       stopping ??= (async () => {
         n.stopping();
         logger.info({}, "wdmesh node stopping");
         await s.close();
-        await poller?.stop();
         await m.stop();
         await a.stop();
         store.close();
@@ -266,7 +181,6 @@ export async function runDaemon(config: ResolvedConfig, opts: DaemonOptions = {}
     return { url: bound.url, monitor, store, stop, done };
   } catch (err) {
     await api?.close().catch(() => {});
-    await mesh?.poller.stop().catch(() => {});
     await monitor?.stop().catch(() => {});
     await alerting?.stop().catch(() => {});
     notifier?.close();

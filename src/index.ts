@@ -31,6 +31,8 @@ export type {
   HeartbeatProbeSpec,
   CommandSpec,
 } from "./core/options.js";
+export type { MeshOptions, MeshMember, MeshView, MeshMemberView } from "./mesh/mesh-node.js";
+export type { ConfirmMode } from "./mesh/quorum.js";
 export { WatchdogError, InvalidOptionError } from "./core/errors.js";
 export type { ErrorCode } from "./core/errors.js";
 export { parseDuration, type Duration } from "./core/duration.js";

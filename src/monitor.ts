@@ -9,6 +9,7 @@ import { setMaxListeners } from "node:events";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createExecutor } from "./act/default-executor.js";
 import type { Executor, IsolationRecord, RemediationTarget } from "./act/executor.js";
+import { sendJsonText } from "./api/http-error.js";
 import { parseDuration, iso, type Duration } from "./core/duration.js";
 import { InvalidOptionError, WatchdogError } from "./core/errors.js";
 import { initialState, step, type Effect, type LadderEvent, type LadderState } from "./core/ladder.js";
@@ -22,6 +23,8 @@ import {
 import type { ActionResult, EscalationAction, MonitorStats, PeerHealth, ProbeResult } from "./core/types.js";
 import { Listeners } from "./listeners.js";
 import { silentLogger, type Logger } from "./logger.js";
+import { MeshNode, type MeshOptions, type MeshView } from "./mesh/mesh-node.js";
+import { meshRoutes } from "./mesh/routes.js";
 import { escalationStateChanged, toPeerHealth } from "./peer-health.js";
 import { createProber, probeEndpoint, probeTarget } from "./probe/index.js";
 import type { Prober } from "./probe/prober.js";
@@ -52,8 +55,20 @@ export interface MonitorOptions extends TimingOptions {
   prober?: Prober;
   /** Random in [0,1) for start jitter (tests pass a fixed one). */
   random?: () => number;
-  /** Mesh ownership and quorum (mesh/); default: this node owns every peer. */
+  /**
+   * Mesh ownership and quorum as a custom hook; default: this node owns every peer.
+   * Set by the `mesh` option; give one or the other.
+   */
   gate?: RemediationGate;
+  /**
+   * Makes this node one node of a mesh (other agents embedding Monitor, or wdmesh
+   * daemons): its members are watched as peers (authenticated heartbeats with a key),
+   * their signed views are polled every `interval` (deadline `timeout`) once start()
+   * is called, and a target is remediated by exactly one node, only after `confirm`
+   * nodes see it fail. Serve `handler` or mount `routes` so the others can reach this
+   * node. Default: no mesh.
+   */
+  mesh?: MeshOptions;
 }
 
 /**
@@ -135,6 +150,9 @@ export class Monitor {
   private changes = 0;
   /** Epoch ms of the last completed probe (or of start()). */
   private progressAt = 0;
+  /** The mesh side of this node (members, view poller, gate); undefined without the `mesh` option. */
+  readonly mesh: MeshNode | undefined;
+  private meshCache: { version: number; text: string } | null = null;
 
   constructor(opts: MonitorOptions) {
     if (!opts || typeof opts.selfName !== "string" || opts.selfName.trim() === "") {
@@ -164,6 +182,17 @@ export class Monitor {
     this.persisted = new Map(
       (this.store?.loadPeers() ?? []).map((p) => [p.name, { state: p.state, isolation: p.isolation }]),
     );
+    if (opts.mesh !== undefined) {
+      if (opts.gate !== undefined)
+        throw new InvalidOptionError("gate", "give either mesh or gate: the mesh installs its own gate");
+      this.mesh = new MeshNode(this, opts.mesh, {
+        intervalMs: this.policy.intervalMs,
+        timeoutMs: this.policy.timeoutMs,
+        missedBeforeRestart: this.policy.missedBeforeRestart,
+        logger: this.logger,
+        clock: this.clock,
+      });
+    }
   }
 
   // ---------------------------------------------------------------- peers
@@ -261,17 +290,54 @@ export class Monitor {
     return { in_flight: this.sem.inFlight, queued: this.sem.queued, lateness: this.lateness.summary() };
   }
 
-  /** node:http handler serving the mesh view as JSON (seed-compatible plus additions). */
-  readonly handler = (_req: IncomingMessage, res: ServerResponse): void => {
-    const body = JSON.stringify({
+  /**
+   * GET /v1/mesh: seed-compatible {self, peers, stats} plus node, members (the other
+   * mesh nodes, which are left out of `peers`) and scheduler.
+   */
+  meshDocument(): MeshView {
+    const mesh = this.mesh;
+    const all = this.allPeers();
+    return {
       self: this.selfName,
       node: this.selfName,
-      peers: this.allPeers(),
+      peers: mesh ? all.filter((p) => !mesh.isMember(p.name)) : all,
       stats: this.stats(),
-      members: [],
-    });
-    res.writeHead(200, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body) });
-    res.end(body);
+      members: mesh?.memberViews() ?? [],
+      scheduler: this.schedulerStats(),
+    };
+  }
+
+  /** meshDocument() serialised; rebuilt only when a probe result or an operator action changed something. */
+  meshJson(): string {
+    if (this.meshCache?.version !== this.changes)
+      this.meshCache = { version: this.changes, text: JSON.stringify(this.meshDocument()) };
+    return this.meshCache.text;
+  }
+
+  /** `proof` for GET /health?nonce=N (hex HMAC-SHA256(mesh key, "NAME:N")); undefined without a mesh key. */
+  healthProof(nonce: string): string | undefined {
+    return this.mesh?.healthProof(nonce);
+  }
+
+  /** GET /v1/mesh/view: this node's signed view of its peers; undefined without a mesh key. */
+  meshView(nonce?: string): { body: string; proof: string } | undefined {
+    return this.mesh?.view(nonce, this.clock.now());
+  }
+
+  /**
+   * Serves this node's mesh routes — GET /health (with `proof` for ?nonce= when there is
+   * a mesh key), GET /v1/mesh/view (signed) and GET /v1/mesh — and returns true; returns
+   * false without touching `res` for any other path, so an agent mounts the mesh inside
+   * its own server: `if (!monitor.routes(req, res)) app(req, res)`.
+   */
+  readonly routes: (req: IncomingMessage, res: ServerResponse) => boolean = meshRoutes(this);
+
+  /**
+   * node:http handler: the mesh routes (see `routes`), and the /v1/mesh JSON on every
+   * other path (the seed served it on any path).
+   */
+  readonly handler = (req: IncomingMessage, res: ServerResponse): void => {
+    if (!this.routes(req, res)) sendJsonText(res, 200, this.meshJson());
   };
 
   // ---------------------------------------------------------------- probing
@@ -298,6 +364,7 @@ export class Monitor {
     scheduler.start();
     this.resume();
     for (const [name, p] of this.peers) scheduler.schedule(name, this.firstDue(p));
+    this.mesh?.start();
     const signal = opts?.signal;
     if (signal) {
       if (signal.aborted) void this.stop();
@@ -313,6 +380,7 @@ export class Monitor {
     const aborting = this.abort;
     this.abort = Monitor.newAbort(); // later checkPeer()/checkAllPeers() calls still work
     aborting.abort();
+    await this.mesh?.stop();
     if (scheduler) await scheduler.stop();
     await Promise.allSettled([...this.peers.values()].map((p) => p.lock));
     if (this.ownProber && this.prober) {

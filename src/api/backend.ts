@@ -2,34 +2,11 @@
 // Monitor, the store and the alert workers; tests use test/helpers/fake-backend.ts.
 // Operations on a peer that is not registered throw WatchdogError WDM_UNKNOWN_PEER
 // (answered 404); WDM_INVALID_STATE / WDM_INVALID_DURATION are answered 409 / 400.
-import type { EscalationAction, MonitorStats, PeerHealth, PeerStatus } from "../core/types.js";
+import type { EscalationAction, PeerHealth } from "../core/types.js";
+import type { MeshView } from "../mesh/mesh-node.js";
 import type { DeliveryState, JournalEntry, OutboxRow } from "../store/types.js";
 
-/** Another wdmesh node of the mesh, as this node sees it. */
-export interface MeshMemberView {
-  name: string;
-  url: string;
-  /** Its health as probed by this node; UNKNOWN before the first probe. */
-  status: PeerStatus;
-  last_seen: string | null;
-  /** Age of the latest verified view of this member, ms; null when none was received (or no mesh key). */
-  view_age_ms?: number | null;
-}
-
-/** GET /v1/mesh: seed-compatible {self, peers, stats} plus node and members. */
-export interface MeshView {
-  self: string;
-  node: string;
-  peers: PeerHealth[];
-  stats: MonitorStats;
-  members: MeshMemberView[];
-  /** Probe scheduling health: probes in flight, queued, and lateness (ms) of recent probes. */
-  scheduler?: {
-    in_flight: number;
-    queued: number;
-    lateness: { samples: number; p50_ms: number; p99_ms: number; max_ms: number };
-  };
-}
+export type { MeshMemberView, MeshView } from "../mesh/mesh-node.js";
 
 /** Result of POST /v1/alerts/:sink/test: one delivery attempt, made now. */
 export interface AlertTestResult {

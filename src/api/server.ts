@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from "node:net";
 import { parseDuration } from "../core/duration.js";
 import { silentLogger, type Logger } from "../logger.js";
+import { nonceProblem } from "../mesh/routes.js";
 import type { DeliveryState } from "../store/types.js";
 import { requireToken, TokenSet } from "./auth.js";
 import type { ApiBackend, DeliveryFilter } from "./backend.js";
@@ -45,8 +46,7 @@ export interface ApiServer {
   readonly server: Server;
 }
 
-/** Longest `?nonce=` accepted on /health, characters. */
-export const MAX_NONCE_LENGTH = 128;
+export { MAX_NONCE_LENGTH } from "../mesh/routes.js";
 /** Most journal entries per GET /v1/events page. */
 export const MAX_EVENTS_LIMIT = 1000;
 /** Longest silence accepted, ms (365 days). */
@@ -122,13 +122,8 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         const nonce = url.searchParams.get("nonce");
         const body: Record<string, string> = { status: "ok", node: backend.node };
         if (nonce !== null) {
-          if (!/^[\x21-\x7e]+$/.test(nonce) || nonce.length > MAX_NONCE_LENGTH) {
-            throw new HttpError(
-              400,
-              "WDM_BAD_REQUEST",
-              `nonce must be 1 to ${MAX_NONCE_LENGTH} printable ASCII characters`,
-            );
-          }
+          const problem = nonceProblem(nonce);
+          if (problem) throw new HttpError(400, "WDM_BAD_REQUEST", problem);
           const proof = backend.healthProof?.(nonce);
           if (proof !== undefined) body.proof = proof;
         }
@@ -182,13 +177,8 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       access: "open",
       handle: ({ res, url }) => {
         const nonce = url.searchParams.get("nonce") ?? undefined;
-        if (nonce !== undefined && (!/^[\x21-\x7e]+$/.test(nonce) || nonce.length > MAX_NONCE_LENGTH)) {
-          throw new HttpError(
-            400,
-            "WDM_BAD_REQUEST",
-            `nonce must be 1 to ${MAX_NONCE_LENGTH} printable ASCII characters`,
-          );
-        }
+        const problem = nonce === undefined ? undefined : nonceProblem(nonce);
+        if (problem) throw new HttpError(400, "WDM_BAD_REQUEST", problem);
         const view = backend.meshView?.(nonce);
         if (!view)
           throw new HttpError(

@@ -9,9 +9,9 @@
 // verified one with its receive time; a view that is not JSON, is too large, carries a
 // bad proof, names another node or echoes another nonce is ignored and logged.
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
-import { Agent, request, type Dispatcher } from "undici";
 import type { PeerHealth, PeerStatus } from "../core/types.js";
 import { silentLogger, type Logger } from "../logger.js";
+import { compileHttpTarget, HttpClient } from "../probe/http.js";
 import { systemClock, type Clock, type TimerHandle } from "../schedule/clock.js";
 
 /** Response header carrying the view's proof. */
@@ -143,8 +143,6 @@ export interface ViewPollerOptions {
   maxBytes?: number;
   clock?: Clock;
   logger?: Logger;
-  /** undici dispatcher; default an Agent owned (and closed) by the poller. */
-  dispatcher?: Dispatcher;
 }
 
 function safeOrigin(url: string): string {
@@ -165,8 +163,8 @@ export class ViewPoller {
   private readonly maxBytes: number;
   private readonly clock: Clock;
   private readonly logger: Logger;
-  private readonly ownDispatcher: boolean;
-  private dispatcher: Dispatcher | null;
+  /** The probes' keep-alive HTTP client (not undici's full API: a lighter process). */
+  private http: HttpClient | null = null;
   private readonly views = new Map<string, ReceivedView>();
   /** Last rejection reason per member, so a persistent problem is logged once, not every interval. */
   private readonly lastError = new Map<string, string>();
@@ -185,8 +183,6 @@ export class ViewPoller {
     this.maxBytes = opts.maxBytes ?? MAX_VIEW_BYTES;
     this.clock = opts.clock ?? systemClock;
     this.logger = opts.logger ?? silentLogger;
-    this.ownDispatcher = opts.dispatcher === undefined;
-    this.dispatcher = opts.dispatcher ?? null;
   }
 
   /** The latest verified view of `member`, whatever its age (the gate judges freshness). */
@@ -217,10 +213,10 @@ export class ViewPoller {
     this.abort?.abort();
     this.abort = null;
     if (this.round) await this.round;
-    if (this.ownDispatcher && this.dispatcher) {
-      const d = this.dispatcher;
-      this.dispatcher = null;
-      await d.close().catch(() => {});
+    if (this.http) {
+      const h = this.http;
+      this.http = null;
+      await h.close();
     }
   }
 
@@ -248,9 +244,9 @@ export class ViewPoller {
     this.round = tracked;
   }
 
-  private getDispatcher(): Dispatcher {
-    this.dispatcher ??= new Agent({ keepAliveTimeout: Math.max(1_000, 2 * this.intervalMs), connections: 2 });
-    return this.dispatcher;
+  private client(): HttpClient {
+    this.http ??= new HttpClient({ maxBodyBytes: this.maxBytes, maxConnectionsPerOrigin: 1 });
+    return this.http;
   }
 
   private async pollMember(m: { name: string; url: string }, stop: AbortSignal): Promise<void> {
@@ -290,43 +286,16 @@ export class ViewPoller {
     url: string,
     stop: AbortSignal,
   ): Promise<{ body: Buffer; proof: unknown } | { error: string }> {
-    const ac = new AbortController();
-    const onStop = (): void => ac.abort();
-    stop.addEventListener("abort", onStop, { once: true });
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      ac.abort();
-    }, this.timeoutMs);
-    try {
-      const res = await request(url, { method: "GET", dispatcher: this.getDispatcher(), signal: ac.signal });
-      const declared = Number(res.headers["content-length"]);
-      if (res.statusCode !== 200 || declared > this.maxBytes) {
-        res.body.destroy();
-        return {
-          error:
-            res.statusCode !== 200 ? `HTTP ${res.statusCode}` : `view larger than ${this.maxBytes} bytes`,
-        };
-      }
-      const chunks: Buffer[] = [];
-      let size = 0;
-      for await (const chunk of res.body) {
-        const b = chunk as Buffer;
-        size += b.length;
-        if (size > this.maxBytes) {
-          res.body.destroy();
-          return { error: `view larger than ${this.maxBytes} bytes` };
-        }
-        chunks.push(b);
-      }
-      return { body: Buffer.concat(chunks), proof: res.headers[VIEW_PROOF_HEADER] };
-    } catch (err) {
-      if (timedOut) return { error: `no answer within ${this.timeoutMs} ms` };
-      const e = err as { code?: string; message?: string };
-      return { error: e.code ? `request failed (${e.code})` : `request failed: ${e.message ?? String(err)}` };
-    } finally {
-      clearTimeout(timer);
-      stop.removeEventListener("abort", onStop);
-    }
+    const target = compileHttpTarget(url);
+    if (typeof target === "string") return { error: target };
+    const out = await this.client().get(target, {
+      timeoutMs: this.timeoutMs,
+      signal: stop,
+      expectStatus: 200,
+      collectBody: true,
+      header: VIEW_PROOF_HEADER,
+    });
+    if (out.error !== undefined || out.body === null) return { error: out.error ?? "no body" };
+    return { body: out.body, proof: out.header };
   }
 }

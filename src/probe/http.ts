@@ -63,6 +63,8 @@ export interface HttpOutcome {
   status: number;
   /** Collected body (only when asked for and the response completed). */
   body: Buffer | null;
+  /** Value of the response header named by HttpGetOptions.header, when asked for and present. */
+  header?: string;
   error?: string;
   duration_ms: number;
 }
@@ -74,6 +76,8 @@ export interface HttpGetOptions {
   expectStatus: number;
   /** Keep the body bytes (heartbeat); otherwise they are only counted. */
   collectBody: boolean;
+  /** Lower-case name of one response header to keep (a mesh view's proof). */
+  header?: string;
 }
 
 const BASE_HEADERS = ["user-agent", "wdmesh-probe/1", "accept", "*/*"];
@@ -152,6 +156,7 @@ class ProbeRequest implements Dispatcher.DispatchHandler {
   private status = 0;
   private statusError: string | undefined;
   private received = 0;
+  private header: string | undefined;
   private chunks: Buffer[] | null;
   private timer: NodeJS.Timeout | null = null;
   private readonly start = performance.now();
@@ -192,6 +197,7 @@ class ProbeRequest implements Dispatcher.DispatchHandler {
     const body = this.chunks && error === undefined ? Buffer.concat(this.chunks) : null;
     this.chunks = null;
     const out: HttpOutcome = { status: this.status, body, duration_ms: elapsed(this.start) };
+    if (this.header !== undefined) out.header = this.header;
     if (error !== undefined) out.error = error;
     this.resolve(out);
   }
@@ -227,6 +233,10 @@ class ProbeRequest implements Dispatcher.DispatchHandler {
         statusCode >= 300 && statusCode < 400
           ? `status ${statusCode} (expected ${this.opts.expectStatus}), redirects are not followed`
           : `status ${statusCode} (expected ${this.opts.expectStatus})`;
+    }
+    if (this.opts.header !== undefined) {
+      const h = headers[this.opts.header];
+      if (typeof h === "string") this.header = h;
     }
     const cl = headers["content-length"];
     if (typeof cl === "string" && cl.length > 0 && Number(cl) > this.maxBodyBytes) {

@@ -1,0 +1,93 @@
+// The HTTP routes a mesh node serves to the other nodes and to readers, for agents that
+// embed Monitor (monitor.routes / monitor.handler). The daemon serves the same routes
+// through its API server (api/server.ts), with the same nonce rule and bodies.
+//   GET /health[?nonce=N]  {"status":"ok","node"} (+ "proof" with a mesh key)
+//   GET /v1/mesh/view      this node's signed view (404 without a mesh key)
+//   GET /v1/mesh           {"self","node","peers","stats","members",...}
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { sendJson, sendJsonText } from "../api/http-error.js";
+import { VIEW_PATH, VIEW_PROOF_HEADER } from "./views.js";
+
+/** Longest `?nonce=` accepted on /health and /v1/mesh/view, characters. */
+export const MAX_NONCE_LENGTH = 128;
+
+/** Why `nonce` is not acceptable, or undefined when it is (1 to 128 printable ASCII characters). */
+export function nonceProblem(nonce: string): string | undefined {
+  return /^[\x21-\x7e]+$/.test(nonce) && nonce.length <= MAX_NONCE_LENGTH
+    ? undefined
+    : `nonce must be 1 to ${MAX_NONCE_LENGTH} printable ASCII characters`;
+}
+
+/** What the routes serve; implemented by Monitor. */
+export interface MeshRouteSource {
+  readonly selfName: string;
+  /** Proof for /health?nonce=N, or undefined without a mesh key. */
+  healthProof(nonce: string): string | undefined;
+  /** The signed view, or undefined without a mesh key. */
+  meshView(nonce?: string): { body: string; proof: string } | undefined;
+  /** GET /v1/mesh, serialised. */
+  meshJson(): string;
+}
+
+/** Paths served by meshRoutes(). */
+export const MESH_PATHS: readonly string[] = ["/health", VIEW_PATH, "/v1/mesh"];
+
+function badRequest(res: ServerResponse, message: string): void {
+  sendJson(res, 400, { error: { code: "WDM_BAD_REQUEST", message } });
+}
+
+/**
+ * A request handler that serves the mesh routes and returns true, or returns false
+ * (without touching `res`) for any other path, so it can be mounted inside another
+ * server: `if (!monitor.routes(req, res)) myApp(req, res)`.
+ */
+export function meshRoutes(src: MeshRouteSource): (req: IncomingMessage, res: ServerResponse) => boolean {
+  return (req, res) => {
+    const raw = req.url ?? "/";
+    const q = raw.indexOf("?");
+    const path = q < 0 ? raw : raw.slice(0, q);
+    if (!MESH_PATHS.includes(path)) return false;
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      sendJson(
+        res,
+        405,
+        {
+          error: {
+            code: "WDM_METHOD_NOT_ALLOWED",
+            message: `${req.method ?? "?"} is not allowed on ${path}; use GET`,
+          },
+        },
+        { Allow: "GET, HEAD" },
+      );
+      return true;
+    }
+    const params = new URLSearchParams(q < 0 ? "" : raw.slice(q + 1));
+    const nonce = params.get("nonce") ?? undefined;
+    const problem = nonce === undefined ? undefined : nonceProblem(nonce);
+    if (problem && path !== "/v1/mesh") {
+      badRequest(res, problem);
+      return true;
+    }
+    if (path === "/health") {
+      const body: Record<string, string> = { status: "ok", node: src.selfName };
+      const proof = nonce === undefined ? undefined : src.healthProof(nonce);
+      if (proof !== undefined) body.proof = proof;
+      sendJson(res, 200, body);
+    } else if (path === VIEW_PATH) {
+      const view = src.meshView(nonce);
+      if (!view) {
+        sendJson(res, 404, {
+          error: {
+            code: "WDM_NOT_FOUND",
+            message: "this node serves no mesh view: no mesh key is configured",
+          },
+        });
+      } else {
+        sendJsonText(res, 200, view.body, { [VIEW_PROOF_HEADER]: view.proof });
+      }
+    } else {
+      sendJsonText(res, 200, src.meshJson());
+    }
+    return true;
+  };
+}

@@ -1,0 +1,202 @@
+// The mesh inside the library: Monitor's `mesh` option validated, members watched as
+// heartbeat-probed peers, views exchanged between Monitors served by their own
+// `handler` / `routes` on real loopback servers, the gate installed, start/stop clean.
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { Monitor, type MonitorOptions } from "../../src/index.js";
+import { heartbeatProof } from "../../src/probe/heartbeat-proof.js";
+import { verifyView, VIEW_PROOF_HEADER } from "../../src/mesh/views.js";
+import { rendezvousOwner } from "../../src/mesh/owner.js";
+import { freePort } from "../helpers/ports.js";
+import { until } from "../helpers/wait.js";
+
+const KEY = "library-mesh-key-0123456789";
+
+async function listen(
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+  port = 0,
+): Promise<{ server: Server; url: string }> {
+  const server = createServer(handler);
+  await new Promise<void>((r) => server.listen(port, "127.0.0.1", r));
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
+
+const close = (s: Server) =>
+  new Promise<void>((r) => {
+    s.closeAllConnections();
+    s.close(() => r());
+  });
+
+describe("Monitor mesh option", () => {
+  const bad: Array<[string, Record<string, unknown>, RegExp]> = [
+    ["identity", { members: [], identity: { privateKey: "x" } }, /^mesh\.identity:/],
+    ["short key", { key: "short", members: [] }, /^mesh\.key: .*16/],
+    ["confirm", { members: [], confirm: "most" }, /^mesh\.confirm: must be one of any, majority, all/],
+    ["members", { members: "b" }, /^mesh\.members: must be an array/],
+    [
+      "self",
+      { members: [{ name: "a", url: "http://127.0.0.1:1" }] },
+      /^mesh\.members\[0\]\.name: is this node/,
+    ],
+    [
+      "duplicate",
+      {
+        members: [
+          { name: "b", url: "http://127.0.0.1:1" },
+          { name: "b", url: "http://127.0.0.1:2" },
+        ],
+      },
+      /^mesh\.members\[1\]\.name: "b" is listed twice/,
+    ],
+    ["url", { members: [{ name: "b", url: "ftp://x" }] }, /^mesh\.members\[0\]\.url:/],
+  ];
+  for (const [what, mesh, re] of bad) {
+    test(`rejects a bad ${what} with a typed error naming the field`, () => {
+      assert.throws(
+        () => new Monitor({ selfName: "a", mesh: mesh as unknown as MonitorOptions["mesh"] }),
+        (e: Error & { code?: string }) => e.code === "WDM_INVALID_OPTION" && re.test(e.message),
+      );
+    });
+  }
+
+  test("mesh and a custom gate are exclusive", () => {
+    assert.throws(
+      () =>
+        new Monitor({
+          selfName: "a",
+          mesh: { members: [] },
+          gate: { mayAct: () => true, owner: () => "a" } as unknown as MonitorOptions["gate"],
+        }),
+      /gate: give either mesh or gate/,
+    );
+  });
+
+  test("members are registered as authenticated heartbeat peers, alert only", () => {
+    const m = new Monitor({
+      selfName: "a",
+      mesh: { key: KEY, members: [{ name: "b", url: "http://127.0.0.1:9/" }] },
+    });
+    assert.deepEqual(m.peerNames(), ["b"]);
+    assert.equal(m.getPeerStatus("b")?.endpoint, "http://127.0.0.1:9/health");
+    assert.equal(m.mesh?.isMember("b"), true);
+    assert.notEqual(m.mesh?.gate, undefined, "a gate with a key and members");
+    const plain = new Monitor({
+      selfName: "a",
+      mesh: { members: [{ name: "b", url: "http://127.0.0.1:9" }] },
+    });
+    assert.equal(plain.mesh?.gate, undefined, "no views without a key, so no gate");
+    assert.equal(plain.meshView("n"), undefined);
+    assert.equal(plain.healthProof("n"), undefined);
+  });
+});
+
+describe("Monitors in a mesh over loopback", () => {
+  test("serve /health with proof, signed views and /v1/mesh; watch and poll each other; stop cleanly", async () => {
+    const names = ["lib-a", "lib-b", "lib-c"];
+    const ports = await Promise.all(names.map(() => freePort()));
+    const url = (i: number) => `http://127.0.0.1:${ports[i]}`;
+    const target = await listen((_req, res) => res.writeHead(200).end("ok"));
+    const monitors = names.map(
+      (selfName, i) =>
+        new Monitor({
+          selfName,
+          interval: 200,
+          timeout: 150,
+          mesh: {
+            key: KEY,
+            confirm: "majority",
+            members: names.flatMap((n, j) => (j === i ? [] : [{ name: n, url: url(j) }])),
+          },
+        }),
+    );
+    for (const m of monitors) m.registerPeer("worker", `${target.url}/health`);
+    // a: the whole handler; b and c: routes mounted inside an agent's own server.
+    const servers = await Promise.all(
+      monitors.map((m, i) =>
+        listen(
+          i === 0
+            ? m.handler
+            : (req, res) => {
+                if (!m.routes(req, res)) res.writeHead(418).end("the agent's own route");
+              },
+          ports[i],
+        ),
+      ),
+    );
+    try {
+      // routes() leaves other paths to the agent.
+      const own = await fetch(`${url(1)}/agent/thing`);
+      assert.equal(own.status, 418);
+      assert.equal(await own.text(), "the agent's own route");
+      // /health with proof.
+      const h = (await (await fetch(`${url(1)}/health?nonce=n123`)).json()) as Record<string, string>;
+      assert.deepEqual(h, { status: "ok", node: "lib-b", proof: heartbeatProof(KEY, "lib-b", "n123") });
+      assert.equal((await fetch(`${url(1)}/health?nonce=${"x".repeat(200)}`)).status, 400);
+      assert.equal((await fetch(`${url(1)}/v1/mesh`, { method: "POST" })).status, 405);
+
+      for (const m of monitors) {
+        m.start();
+        m.start();
+      }
+      await until(
+        "every monitor to see both members HEALTHY with fresh views",
+        () =>
+          monitors.every((m) => {
+            const doc = m.meshDocument();
+            return (
+              doc.members.length === 2 &&
+              doc.members.every((x) => x.status === "HEALTHY" && typeof x.view_age_ms === "number") &&
+              m.getPeerStatus("worker")?.status === "HEALTHY"
+            );
+          }),
+        20_000,
+      );
+      // The signed view verifies under the key and lists the worker, not the members.
+      const nonce = "abcdef";
+      const vr = await fetch(`${url(2)}/v1/mesh/view?nonce=${nonce}`);
+      assert.equal(vr.status, 200);
+      const checked = verifyView(
+        KEY,
+        Buffer.from(await vr.arrayBuffer()),
+        vr.headers.get(VIEW_PROOF_HEADER),
+        {
+          node: "lib-c",
+          nonce,
+        },
+      );
+      assert.ok(checked.ok, JSON.stringify(checked));
+      if (checked.ok)
+        assert.deepEqual(
+          checked.view.peers.map((p) => p.name),
+          ["worker"],
+        );
+      // /v1/mesh over HTTP: peers without members, the members with their view ages.
+      const doc = (await (await fetch(`${url(0)}/v1/mesh`)).json()) as {
+        node: string;
+        peers: Array<{ name: string; owner: string }>;
+        members: Array<{ name: string; status: string; view_age_ms: number | null }>;
+      };
+      assert.equal(doc.node, "lib-a");
+      assert.deepEqual(
+        doc.peers.map((p) => p.name),
+        ["worker"],
+      );
+      assert.deepEqual(doc.members.map((x) => x.name).sort(), ["lib-b", "lib-c"]);
+      // The gate is installed: every node names the same owner of the worker.
+      const owner = rendezvousOwner("worker", names);
+      for (const m of monitors) assert.equal(m.getPeerStatus("worker")?.owner, owner);
+      // The seed's handler still answers the mesh JSON on any other path.
+      const root = (await (await fetch(`${url(0)}/`)).json()) as { self: string };
+      assert.equal(root.self, "lib-a");
+    } finally {
+      for (const m of monitors) {
+        await m.stop();
+        await m.stop();
+      }
+      for (const m of monitors) assert.equal(m.mesh?.poller?.isRunning, false);
+      await Promise.all([...servers, target].map((s) => close(s.server)));
+    }
+  });
+});
