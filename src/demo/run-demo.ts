@@ -5,6 +5,8 @@
 // - remediation through commands (agent-ctl) instead of systemd, so it runs anywhere;
 // - a signed-webhook receiver that verifies every alert it gets.
 // Chaos: every `chaosEveryMs` the sidecar is killed with SIGKILL and the mesh brings it back.
+// A round finds the sidecar still recovering from the last kill (slow machine) is skipped, so
+// the demo always shows kill → restart → recovered and never a kill mid-restart.
 import { randomBytes } from "node:crypto";
 import { createWriteStream, mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
@@ -24,7 +26,7 @@ export interface DemoOptions {
   listen: { host: string; port: number };
   /** Stop after this long, ms; undefined = until the signal. */
   durationMs?: number;
-  /** Kill the sidecar this often, ms; 0 = never. */
+  /** Kill the sidecar this often (a round that finds it not HEALTHY yet is skipped), ms; 0 = never. */
   chaosEveryMs: number;
   /** Print the mesh this often, ms. */
   statusEveryMs: number;
@@ -200,7 +202,7 @@ export async function runDemo(o: DemoOptions): Promise<void> {
         `  WDMESH_API_TOKEN=${token} wdmesh release shield --url ${aUrl}`,
         "",
         o.chaosEveryMs > 0
-          ? `Chaos: sidecar is killed with SIGKILL every ${Math.round(o.chaosEveryMs / 1000)} s; shield never recovers and gets isolated.`
+          ? `Chaos: sidecar is killed with SIGKILL every ${Math.round(o.chaosEveryMs / 1000)} s once it is healthy again; shield never recovers and gets isolated.`
           : "Chaos is off; shield never recovers and gets isolated.",
         "Alerts below arrive at a signed-webhook receiver that verifies each signature. Ctrl-C stops the demo.",
         "",
@@ -216,6 +218,11 @@ export async function runDemo(o: DemoOptions): Promise<void> {
     if (o.chaosEveryMs > 0) {
       timers.push(
         setInterval(() => {
+          const sidecar = wdA.monitor.allPeers().find((p) => p.name === "sidecar");
+          if (sidecar?.status !== "HEALTHY") {
+            o.out(`  chaos: sidecar is ${sidecar?.status ?? "unknown"}, not killed this round\n`);
+            return;
+          }
           if (killAgent(dir, "sidecar")) o.out("  chaos: killed sidecar with SIGKILL\n");
         }, o.chaosEveryMs),
       );

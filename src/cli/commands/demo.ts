@@ -41,7 +41,7 @@ export const demoCommand: Command = {
       name: "chaos-every",
       type: "string",
       arg: "DURATION",
-      help: "kill the sidecar agent this often (default 20s; 0 = never)",
+      help: "kill the sidecar agent this often, once it is healthy again (default 20s; 0 = never)",
     },
     { name: "status-every", type: "string", arg: "DURATION", help: "print the mesh this often (default 5s)" },
     { name: "keep", type: "boolean", help: "keep the demo's state files and logs" },
