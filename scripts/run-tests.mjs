@@ -1,10 +1,16 @@
 #!/usr/bin/env node
-// Runs the whole test suite with node's test runner (TypeScript through tsx).
+// Runs the test suite with node's test runner (TypeScript through tsx).
 //   node scripts/run-tests.mjs            unit + integration tests
 //   node scripts/run-tests.mjs --unit     unit tests only (no root, no systemd, no browsers)
 //   node scripts/run-tests.mjs FILE...    only these files
+// Unit files (everything outside test/integration/) own no machine-wide resource (fake
+// clocks, loopback port 0, temporary directories), so they run at full parallelism.
+// Integration files boot systemds, browsers and daemons that each take a core or more,
+// so fewer of them run at once; each still isolates its own resources (its own systemd
+// and cgroup subtree, its own ports and directories).
 import { spawnSync } from "node:child_process";
 import { readdirSync, statSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 
 const args = process.argv.slice(2);
@@ -22,16 +28,40 @@ function walk(dir) {
 }
 
 let files = explicit.length > 0 ? explicit : walk("test");
-if (unitOnly) files = files.filter((f) => !f.includes("integration"));
+if (unitOnly) files = files.filter((f) => !isIntegration(f));
 if (files.length === 0) {
   console.error("no test files found");
   process.exit(1);
 }
-// Integration tests share machine-wide resources (a systemd namespace, ports), so
-// the runner keeps concurrency low; each file still isolates its own resources.
-const res = spawnSync(
-  process.execPath,
-  ["--import", "tsx", "--test", "--test-concurrency=2", "--test-reporter=spec", ...files],
-  { stdio: "inherit" },
-);
-process.exit(res.status ?? 1);
+
+function isIntegration(f) {
+  return f.split(/[\\/]/).includes("integration");
+}
+
+const cores = availableParallelism();
+/** Unit files at once: they mostly wait on loopback sockets, child processes and SQLite. */
+const UNIT_CONCURRENCY = Math.max(4, cores * 2);
+/** Integration files at once. */
+const INTEGRATION_CONCURRENCY = 2;
+
+const groups = [
+  { name: "unit", files: files.filter((f) => !isIntegration(f)), concurrency: UNIT_CONCURRENCY },
+  { name: "integration", files: files.filter(isIntegration), concurrency: INTEGRATION_CONCURRENCY },
+].filter((g) => g.files.length > 0);
+
+let status = 0;
+for (const g of groups) {
+  const started = Date.now();
+  const res = spawnSync(
+    process.execPath,
+    ["--import", "tsx", "--test", `--test-concurrency=${g.concurrency}`, "--test-reporter=spec", ...g.files],
+    { stdio: "inherit" },
+  );
+  const code = res.status ?? 1;
+  console.log(
+    `run-tests: ${g.name}: ${g.files.length} files, concurrency ${g.concurrency}, ` +
+      `${((Date.now() - started) / 1000).toFixed(1)} s, ${code === 0 ? "passed" : `failed (exit ${code})`}`,
+  );
+  if (code !== 0) status = code;
+}
+process.exit(status);
