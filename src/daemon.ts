@@ -133,7 +133,16 @@ export async function runDaemon(config: ResolvedConfig, opts: DaemonOptions = {}
       backend: backendFor(config, monitor, store, alerting, metrics),
       apiToken: config.node.apiToken,
       readToken: config.node.readToken,
+      hostnames: config.node.hostnames,
+      maxConnections: config.node.maxConnections,
       logger,
+    });
+    const apiServer = api;
+    let refusedSeen = 0;
+    metrics.beforeScrape(() => {
+      metrics.apiConnections.set(apiServer.connections());
+      metrics.apiConnectionsRefused.inc(apiServer.refusedConnections - refusedSeen);
+      refusedSeen = apiServer.refusedConnections;
     });
     const { host, port } = config.node.listen;
     const bound = await api.listen(config.node.listen).catch((err: NodeJS.ErrnoException) => {

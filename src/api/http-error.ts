@@ -6,6 +6,7 @@ export type ApiErrorCode =
   | "WDM_BAD_REQUEST"
   | "WDM_UNAUTHORIZED"
   | "WDM_FORBIDDEN"
+  | "WDM_MISDIRECTED"
   | "WDM_NOT_FOUND"
   | "WDM_UNKNOWN_PEER"
   | "WDM_UNKNOWN_SINK"

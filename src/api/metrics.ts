@@ -30,6 +30,10 @@ export interface Metrics {
   readonly outboxDepth: Gauge<"sink" | "state">;
   /** Delivery attempts per sink and outcome (delivered, retry, dead). */
   readonly deliveries: Counter<"sink" | "outcome">;
+  /** Open API connections (sockets), against node.max_connections. */
+  readonly apiConnections: Gauge;
+  /** API connections refused because node.max_connections were open. */
+  readonly apiConnectionsRefused: Counter;
   setPeerStatus(peer: string, status: PeerStatus): void;
   /** Drops every series of a peer that is no longer registered. */
   removePeer(peer: string): void;
@@ -95,6 +99,17 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     registers: [registry],
   });
 
+  const apiConnections = new Gauge({
+    name: "wdmesh_api_connections",
+    help: "Open API connections (sockets); at node.max_connections new ones are refused.",
+    registers: [registry],
+  });
+  const apiConnectionsRefused = new Counter({
+    name: "wdmesh_api_connections_refused_total",
+    help: "API connections refused because node.max_connections were open.",
+    registers: [registry],
+  });
+
   const hooks = new Set<() => void>();
   return {
     registry,
@@ -108,6 +123,8 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     actionFailures,
     outboxDepth,
     deliveries,
+    apiConnections,
+    apiConnectionsRefused,
     setPeerStatus(peer, status) {
       for (const s of STATUSES) peerStatus.set({ peer, status: s }, s === status ? 1 : 0);
     },

@@ -11,6 +11,7 @@ import type { ApiBackend, DeliveryFilter } from "./backend.js";
 import { readBody, readJsonObject } from "./body.js";
 import { fromWatchdogError, HttpError, sendError, sendJson, sendJsonText } from "./http-error.js";
 import { DashboardAssets, sendAsset } from "./dashboard-assets.js";
+import { HostPolicy } from "./host-check.js";
 import { SseHub } from "./sse.js";
 
 export interface ApiServerOptions {
@@ -34,6 +35,10 @@ export interface ApiServerOptions {
   closeGraceMs?: number;
   /** Directory holding the dashboard's files, read once here. Default: the package's web/. */
   webDir?: string;
+  /** Host names accepted in the Host header besides the listen address and loopback names (node.hostnames). */
+  hostnames?: readonly string[];
+  /** Most simultaneous sockets; more are closed at accept. Default 1024. */
+  maxConnections?: number;
 }
 
 export interface ApiServer {
@@ -44,9 +49,16 @@ export interface ApiServer {
   /** The request handler, for mounting on another server. */
   readonly handler: (req: IncomingMessage, res: ServerResponse) => void;
   readonly server: Server;
+  /** Open sockets now. */
+  connections(): number;
+  /** Sockets refused so far because maxConnections were open. */
+  readonly refusedConnections: number;
 }
 
 export { MAX_NONCE_LENGTH } from "../mesh/routes.js";
+
+/** Default of node.max_connections: API sockets open at once. */
+export const DEFAULT_MAX_API_CONNECTIONS = 1024;
 /** Most journal entries per GET /v1/events page. */
 export const MAX_EVENTS_LIMIT = 1000;
 /** Longest silence accepted, ms (365 days). */
@@ -108,6 +120,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   // The control token may also read.
   const read = new TokenSet([opts.readToken, opts.readToken ? opts.apiToken : undefined]);
   const hub = new SseHub(backend, opts.sseHeartbeatMs ?? 15_000, opts.maxSseClients ?? 64);
+  const hosts = new HostPolicy(opts.hostnames);
   const dashboard = new DashboardAssets(opts.webDir);
   if (dashboard.problem) log.warn({ dir: dashboard.dir }, dashboard.problem);
 
@@ -337,6 +350,13 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   function authorize(route: Route, req: IncomingMessage): void {
     if (route.access === "open") return;
     if (route.access === "control") {
+      if (!hosts.allowsOrigin(req)) {
+        throw new HttpError(
+          403,
+          "WDM_FORBIDDEN",
+          "control requests from another site are refused: the Origin header is not this node",
+        );
+      }
       if (control.empty) {
         throw new HttpError(403, "WDM_FORBIDDEN", "control endpoints are disabled: set node.api_token");
       }
@@ -354,6 +374,13 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       throw new HttpError(400, "WDM_BAD_REQUEST", "malformed request target");
     }
     const path = url.pathname;
+    if (!hosts.allowsHost(req)) {
+      throw new HttpError(
+        421,
+        "WDM_MISDIRECTED",
+        "the Host header does not name this node; add the name to node.hostnames to reach it by that name",
+      );
+    }
     const allowed: string[] = [];
     for (const route of routes) {
       const m = route.pattern.exec(path);
@@ -443,6 +470,17 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     handler,
   );
   server.keepAliveTimeout = 5_000;
+  // Sockets past the cap are closed at accept: the node's file descriptors stay for its probes.
+  server.maxConnections = opts.maxConnections ?? DEFAULT_MAX_API_CONNECTIONS;
+  let refused = 0;
+  server.on("drop", () => {
+    refused += 1;
+  });
+  let open = 0;
+  server.on("connection", (socket: Socket) => {
+    open += 1;
+    socket.once("close", () => (open -= 1));
+  });
   server.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) => {
     log.debug({ code: err.code, err: err.message }, "api client error");
     if (!socket.writable || err.code === "ECONNRESET") {
@@ -465,8 +503,13 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   return {
     handler,
     server,
+    connections: () => open,
+    get refusedConnections() {
+      return refused;
+    },
     listen: ({ host, port }) =>
       new Promise((resolve, reject) => {
+        hosts.addListenHost(host);
         const onError = (e: Error): void => reject(e);
         server.once("error", onError);
         server.listen({ host, port }, () => {

@@ -183,6 +183,17 @@ export function crossCheck(doc: unknown): RawIssue[] {
         hint: "set node.api_token or bind 127.0.0.1",
       });
     }
+    // Off loopback the read routes serve the peer list, internal endpoints, the journal
+    // and receivers' answers to whoever reaches the port: they need a token too.
+    if (addr && !isLoopbackHost(addr.host) && node.read_token === undefined && node.public_reads !== true) {
+      out.push({
+        path: ["node", "read_token"],
+        message: `is required because node.listen (${node.listen}) is not a loopback address: without it anyone who can reach the port reads the peer list, the journal, the deliveries and /metrics`,
+        hint:
+          "add `read_token: ${file:/etc/wdmesh/read.token}` under node: (at least 16 characters, e.g. from `openssl rand -hex 32`), " +
+          "or `public_reads: true` under node: to serve these reads to anyone; /health stays open either way",
+      });
+    }
   }
 
   // Timing: defaults, then every peer over them (exactly as the Monitor compiles them).

@@ -3,7 +3,7 @@
 // interpolated. A file's trailing newlines are dropped (keys are usually written
 // with `echo`). Every interpolated value is treated as a secret from here on:
 // load.ts redacts it from errors and mask.ts hides it in `wdmesh validate`.
-import { readFileSync } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import { formatSegs, type PathSeg, type RawIssue } from "./cross-checks.js";
 
@@ -30,16 +30,57 @@ function fileProblem(e: unknown): string {
     case "EPERM":
       return "is not readable (permission denied)";
     case "EISDIR":
-      return "is a directory";
+      return "is a directory, not a regular file";
+    case "EFBIG":
+    case "WDM_NOT_REGULAR":
+      return (e as Error).message;
     default:
       return `cannot be read (${code ?? String(e)})`;
   }
 }
 
+function kindOf(st: Stats): string {
+  if (st.isDirectory()) return "a directory";
+  if (st.isFIFO()) return "a FIFO (named pipe)";
+  if (st.isCharacterDevice()) return "a character device";
+  if (st.isBlockDevice()) return "a block device";
+  if (st.isSocket()) return "a socket";
+  return "not a regular file";
+}
+
+/**
+ * Reads a secret file: regular files only, opened non-blocking (a FIFO or a device never
+ * blocks startup), at most MAX_FILE_BYTES + 1 bytes read (so /dev/zero or a huge file
+ * costs one bounded read).
+ */
 function readSecretFile(path: string): string {
-  const buf = readFileSync(path);
-  if (buf.length > MAX_FILE_BYTES) throw Object.assign(new Error("larger than 1 MiB"), { code: "EFBIG" });
-  return buf.toString("utf8").replace(/(?:\r?\n)+$/, "");
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) {
+      throw Object.assign(new Error(`is ${kindOf(st)}; \${file:} reads regular files only`), {
+        code: "WDM_NOT_REGULAR",
+      });
+    }
+    const buf = Buffer.alloc(MAX_FILE_BYTES + 1);
+    let n = 0;
+    while (n < buf.length) {
+      const got = readSync(fd, buf, n, buf.length - n, null);
+      if (got === 0) break;
+      n += got;
+    }
+    if (n > MAX_FILE_BYTES) {
+      throw Object.assign(new Error("is larger than 1 MiB (a secret file holds one key or token)"), {
+        code: "EFBIG",
+      });
+    }
+    return buf
+      .subarray(0, n)
+      .toString("utf8")
+      .replace(/(?:\r?\n)+$/, "");
+  } finally {
+    closeSync(fd);
+  }
 }
 
 type Ref = { ok: true; text: string } | { ok: false; message: string; hint?: string };

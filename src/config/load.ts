@@ -9,7 +9,7 @@ import { crossCheck, formatSegs, type PathSeg, type RawIssue } from "./cross-che
 import { interpolate } from "./interpolate.js";
 import { resolveConfig, type ResolvedConfig } from "./resolve.js";
 import { configShape } from "./schema.js";
-import { redact, rememberSecrets, secretValuesIn } from "./secrets.js";
+import { redact, secretValuesIn } from "./secrets.js";
 import { convertZodIssue } from "./zod-issues.js";
 
 export { ConfigError, type ConfigIssue } from "./config-error.js";
@@ -139,9 +139,7 @@ export function parseConfig(
     fail(sourceName, issues);
   }
 
-  const resolved = resolveConfig(parsed.data, baseDir);
-  rememberSecrets(resolved, secrets);
-  return resolved;
+  return resolveConfig(parsed.data, baseDir, secrets);
 }
 
 /**

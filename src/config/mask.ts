@@ -1,11 +1,13 @@
 // The resolved config with every secret replaced by "***", for `wdmesh validate`.
-// Masked: node.apiToken / readToken, mesh.key, webhook secrets, routing keys, every
-// header value, Slack webhook URLs, URL passwords, and any value that came from
-// ${ENV} / ${file:} interpolation (wherever it ended up).
+// Masked: node.apiToken / readToken / identity, mesh.key, webhook secrets, routing
+// keys, every header value, Slack webhook URLs, and any value that came from ${ENV} /
+// ${file:} interpolation (wherever it ended up). URLs are shown through redactUrl, the
+// same function the API and the logs use, so validate hides exactly what they hide
+// (URL passwords, ?token= and other secret-looking query parameters).
+import { containsSecret, MASK, redactUrl } from "../core/redact.js";
 import type { ResolvedConfig } from "./resolve.js";
-import { containsSecret, secretsOf } from "./secrets.js";
 
-export const MASK = "***";
+export { MASK } from "../core/redact.js";
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -15,17 +17,14 @@ function maskValues(o: unknown): unknown {
   return Object.fromEntries(Object.keys(o).map((k) => [k, MASK]));
 }
 
-function maskUserinfo(s: string): string {
-  return s.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/?#:@]*):[^/?#@]*@/i, `$1:${MASK}@`);
-}
-
-/** A deep copy of `rc` safe to print: no secret value anywhere in it. */
+/** A deep copy of `rc` safe to print: no secret value anywhere in it (and not the secret list itself). */
 export function maskedConfig(rc: ResolvedConfig): unknown {
-  const secrets = secretsOf(rc);
-  const copy = JSON.parse(JSON.stringify(rc)) as Obj;
+  const { secrets: list, ...rest } = rc;
+  const secrets = new Set(list);
+  const copy = JSON.parse(JSON.stringify(rest)) as Obj;
 
   const node = copy.node as Obj;
-  for (const k of ["apiToken", "readToken"]) if (node[k] !== undefined) node[k] = MASK;
+  for (const k of ["apiToken", "readToken", "identity"]) if (node[k] !== undefined) node[k] = MASK;
   if (isObj(copy.mesh) && copy.mesh.key !== undefined) copy.mesh.key = MASK;
   for (const a of copy.alerts as Obj[]) {
     a.headers = maskValues(a.headers);
@@ -43,7 +42,7 @@ export function maskedConfig(rc: ResolvedConfig): unknown {
     if (typeof v === "string") {
       if (v === MASK) return v;
       if (secrets.has(v) || containsSecret(v, secrets)) return MASK;
-      return maskUserinfo(v);
+      return redactUrl(v);
     }
     if (Array.isArray(v)) return v.map(walk);
     if (isObj(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));

@@ -20,6 +20,8 @@ export const DEFAULT_LISTEN = "127.0.0.1:9760";
 export const DEFAULT_DATA_DIR = "/var/lib/wdmesh";
 /** Max probes in flight on one node. */
 export const DEFAULT_CONCURRENCY = 256;
+/** Most simultaneous API sockets. */
+export const DEFAULT_MAX_CONNECTIONS = 1024;
 export const DEFAULT_PAGERDUTY_URL = "https://events.pagerduty.com/v2/enqueue";
 
 /** Monitor-level options: MonitorOptions' timing keys, all durations in ms. */
@@ -49,6 +51,12 @@ export interface ResolvedConfig {
     dataDir: string;
     apiToken?: string;
     readToken?: string;
+    /** Read routes open without a token although listen is not loopback (node.public_reads). */
+    publicReads: boolean;
+    /** Extra names accepted in the Host header (node.hostnames). */
+    hostnames: string[];
+    /** Most simultaneous API sockets. */
+    maxConnections: number;
   };
   monitor: ResolvedMonitor;
   peers: ResolvedPeer[];
@@ -58,6 +66,12 @@ export interface ResolvedConfig {
     confirm: "any" | "majority" | "all";
   } | null;
   alerts: SinkConfig[];
+  /**
+   * Every secret value of the file: tokens, keys, signing secrets, routing keys, header
+   * values, Slack URLs and whatever came from ${ENV} / ${file:}. The daemon hides them in
+   * everything it logs, stores and serves; validate masks them.
+   */
+  secrets: readonly string[];
 }
 
 const ms = (d: Duration | undefined, fallback: number): number =>
@@ -171,7 +185,11 @@ function sink(a: FileAlert): SinkConfig {
  * Builds the resolved config of a file that passed the schema and the cross-field
  * checks. `baseDir` anchors a relative data_dir (the config file's directory).
  */
-export function resolveConfig(file: ConfigFile, baseDir: string): ResolvedConfig {
+export function resolveConfig(
+  file: ConfigFile,
+  baseDir: string,
+  secrets: Iterable<string> = [],
+): ResolvedConfig {
   const listen = parseListen(file.node.listen ?? DEFAULT_LISTEN);
   if (!listen) throw new Error("unreachable: listen validated");
   const dataDir = file.node.data_dir ?? DEFAULT_DATA_DIR;
@@ -193,6 +211,9 @@ export function resolveConfig(file: ConfigFile, baseDir: string): ResolvedConfig
       dataDir: isAbsolute(dataDir) ? dataDir : resolve(baseDir, dataDir),
       ...(file.node.api_token === undefined ? {} : { apiToken: file.node.api_token }),
       ...(file.node.read_token === undefined ? {} : { readToken: file.node.read_token }),
+      publicReads: file.node.public_reads ?? false,
+      hostnames: [...(file.node.hostnames ?? [])],
+      maxConnections: file.node.max_connections ?? DEFAULT_MAX_CONNECTIONS,
     },
     monitor: { selfName: file.node.name, ...timing(base), concurrency: d.concurrency ?? DEFAULT_CONCURRENCY },
     peers,
@@ -204,5 +225,6 @@ export function resolveConfig(file: ConfigFile, baseDir: string): ResolvedConfig
         }
       : null,
     alerts: (file.alerts ?? []).map(sink),
+    secrets: [...new Set(secrets)].filter((s) => s.length > 0),
   };
 }

@@ -59,11 +59,4 @@ export function parseListen(s: string): ListenAddress | undefined {
   return { host: m[1] as string, port };
 }
 
-/** True when the address only accepts connections from this host. */
-export function isLoopbackHost(host: string): boolean {
-  const h = host.toLowerCase();
-  if (h === "localhost" || h === "::1" || h === "0:0:0:0:0:0:0:1") return true;
-  if (/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h)) return true;
-  if (/^::ffff:127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h)) return true;
-  return false;
-}
+export { isLoopbackHost } from "../core/loopback.js";

@@ -100,7 +100,7 @@ export const nodeSchema = z
       })
       .optional()
       .describe(
-        'Address of the HTTP API, dashboard and /health, as host:port ("[::1]:9760" for IPv6). Default "127.0.0.1:9760". A non-loopback address requires api_token.',
+        'Address of the HTTP API, dashboard and /health, as host:port ("[::1]:9760" for IPv6). Default "127.0.0.1:9760". A non-loopback address requires api_token, and read_token unless public_reads is true.',
       ),
     data_dir: z
       .string()
@@ -114,8 +114,29 @@ export const nodeSchema = z
       16,
     ).optional(),
     read_token: secret(
-      "Optional bearer token that read endpoints (/v1/*, /metrics, and so the data the dashboard shows) then require too; the dashboard page itself stays open and asks for the token. At least 16 characters. Never logged.",
+      "Bearer token that read endpoints (/v1/*, /metrics, and so the data the dashboard shows) require; the dashboard page itself and /health stay open. Required when listen is not a loopback address, unless public_reads is true. At least 16 characters. Never logged.",
       16,
+    ).optional(),
+    public_reads: z
+      .boolean({ error: "must be true or false" })
+      .optional()
+      .describe(
+        "Serve the read endpoints without a token even though listen is not a loopback address (anyone who can reach the port reads the peer list, journal, deliveries and metrics). Default false.",
+      ),
+    hostnames: z
+      .array(
+        z.string().regex(/^[A-Za-z0-9_.-]{1,253}$/, {
+          error: 'must be a host name without port, e.g. "wd1.example.net"',
+        }),
+      )
+      .optional()
+      .describe(
+        "Host names this node is reached by, besides its listen address and loopback names. A request whose Host header names anything else is refused with 421 (DNS-rebinding protection). Default [].",
+      ),
+    max_connections: count(
+      1,
+      65_535,
+      "Most simultaneous API connections (sockets); more are refused at accept so the node's file descriptors stay for its probes (count). Default 1024.",
     ).optional(),
   })
   .describe("This node: its name, API address, state directory and tokens.");

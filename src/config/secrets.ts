@@ -1,7 +1,8 @@
-// Which config values are secrets, and the registry that lets mask.ts and error
-// messages hide them. A value is a secret when it sits in a secret-bearing field
-// (tokens, keys, signing secrets, routing keys, header values, Slack webhook URLs)
-// or when it came from ${ENV} / ${file:} interpolation.
+// Which config values are secrets. A value is a secret when it sits in a
+// secret-bearing field (tokens, keys, signing secrets, routing keys, header values,
+// Slack webhook URLs) or when it came from ${ENV} / ${file:} interpolation. load.ts
+// collects them into ResolvedConfig.secrets, an explicit value every consumer
+// (validate's masking, the daemon's redaction of logs, store and API) receives.
 import type { PathSeg } from "./cross-checks.js";
 
 /** True for the YAML paths (snake_case, as written) whose values are secrets. */
@@ -36,33 +37,4 @@ export function secretValuesIn(doc: unknown): string[] {
   return out;
 }
 
-/** Shortest value treated as a secret by value (1-2 characters cannot be hidden meaningfully). */
-const MIN_SECRET_LENGTH = 3;
-
-/** Replaces every occurrence of every secret in `text` by "***". */
-export function redact(text: string, secrets: Iterable<string>): string {
-  const list = [...new Set(secrets)]
-    .filter((s) => s.length >= MIN_SECRET_LENGTH)
-    .sort((a, b) => b.length - a.length);
-  let out = text;
-  for (const s of list) out = out.split(s).join("***");
-  return out;
-}
-
-/** True when `text` contains any secret. */
-export function containsSecret(text: string, secrets: Iterable<string>): boolean {
-  for (const s of secrets) if (s.length >= MIN_SECRET_LENGTH && text.includes(s)) return true;
-  return false;
-}
-
-const registry = new WeakMap<object, ReadonlySet<string>>();
-
-/** Remembers the secret values of a resolved config (for mask.ts). */
-export function rememberSecrets(resolved: object, secrets: Iterable<string>): void {
-  registry.set(resolved, new Set([...secrets].filter((s) => s.length > 0)));
-}
-
-/** The secret values remembered for a resolved config (empty when it was not built by load.ts). */
-export function secretsOf(resolved: object): ReadonlySet<string> {
-  return registry.get(resolved) ?? new Set();
-}
+export { containsSecret, redact } from "../core/redact.js";

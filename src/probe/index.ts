@@ -1,5 +1,6 @@
 // The prober: dispatches a ProbeSpec to its kind (http, tcp, exec, heartbeat). One
 // shared keep-alive HTTP client serves http and heartbeat probes.
+import { redactUrl } from "../core/redact.js";
 import { InvalidOptionError } from "../core/errors.js";
 import type { ProbeSpec } from "../core/options.js";
 import type { ProbeResult } from "../core/types.js";
@@ -84,32 +85,7 @@ export function probeEndpoint(spec: ProbeSpec): string {
   return "unknown";
 }
 
-const SECRET_PARAM = /token|key|secret|pass|auth|sig|credential/i;
-
-/**
- * A URL as it may be shown (status, API, logs): the userinfo password and the values
- * of secret-looking query parameters (token, key, secret, password, auth, sig) become "***".
- */
-export function redactUrl(raw: string): string {
-  let u: URL;
-  try {
-    u = new URL(raw);
-  } catch {
-    return raw;
-  }
-  let changed = false;
-  if (u.password) {
-    u.password = "***";
-    changed = true;
-  }
-  for (const k of [...u.searchParams.keys()]) {
-    if (SECRET_PARAM.test(k)) {
-      u.searchParams.set(k, "***");
-      changed = true;
-    }
-  }
-  return changed ? u.toString().replace(/%2A%2A%2A/g, "***") : raw;
-}
+export { redactUrl } from "../core/redact.js";
 
 /** Host and port a probe talks to (used to verify network isolation); {} for exec. */
 export function probeTarget(spec: ProbeSpec): { host?: string; port?: number } {

@@ -4,6 +4,7 @@
 // deleted, truncated or overwritten: an operator decides what to do with it.
 import {
   accessSync,
+  chmodSync,
   closeSync,
   constants,
   existsSync,
@@ -48,7 +49,16 @@ function errMessage(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-/** data_dir: created (mode 0700) when missing; must be a writable directory. */
+/** Mode of data_dir: only the watchdog's user may list or enter it. */
+export const DATA_DIR_MODE = 0o700;
+/** Mode of the state file and its -wal and -shm files. */
+export const STATE_FILE_MODE = 0o600;
+
+/**
+ * data_dir: created (mode 0700) when missing; must be a writable directory. An existing
+ * one writable by group or others is refused (anyone in that group could swap the
+ * state file); one merely readable by them is tightened to 0700.
+ */
 export function ensureDataDir(dir: string): void {
   try {
     const st = statSync(dir);
@@ -87,6 +97,30 @@ export function ensureDataDir(dir: string): void {
       dir,
       e,
     );
+  }
+  restrictDataDir(dir);
+}
+
+/** Refuses a data_dir writable by group or others; tightens one readable by them to 0700. */
+function restrictDataDir(dir: string): void {
+  const mode = statSync(dir).mode & 0o777;
+  if ((mode & 0o022) !== 0) {
+    throw storeError(
+      `data_dir ${dir} is writable by ${(mode & 0o020) !== 0 ? "its group" : "others"} (mode ${mode.toString(8).padStart(4, "0")}), ` +
+        `so another user could replace the state file. Run chmod 0700 ${dir} (as its owner), or set node.data_dir to a directory only the watchdog's user can write.`,
+      dir,
+    );
+  }
+  if ((mode & 0o077) !== 0) {
+    try {
+      chmodSync(dir, DATA_DIR_MODE);
+    } catch (e) {
+      throw storeError(
+        `data_dir ${dir} is readable by other users (mode ${mode.toString(8).padStart(4, "0")}) and cannot be tightened to 0700: ${errMessage(e)}. Run chmod 0700 ${dir} as its owner.`,
+        dir,
+        e,
+      );
+    }
   }
 }
 
@@ -176,6 +210,22 @@ function applyPragmas(db: Database.Database, file: string, opts: OpenDbOptions):
   db.pragma("foreign_keys = ON");
 }
 
+/** The state file, its WAL and SHM: 0600 whatever mode they had before (they hold the journal). */
+function restrictStateFiles(file: string): void {
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) {
+    try {
+      if ((statSync(f).mode & 0o077) !== 0) chmodSync(f, STATE_FILE_MODE);
+    } catch (e) {
+      if (errCode(e) === "ENOENT") continue;
+      throw storeError(
+        `state file ${f} cannot be made private (mode 0600): ${errMessage(e)}. Fix its owner.`,
+        f,
+        e,
+      );
+    }
+  }
+}
+
 /**
  * Opens (creating when missing) the state database at `file` (":memory:" for tests),
  * checks it (header, `PRAGMA quick_check`, schema version), sets the pragmas and
@@ -202,6 +252,7 @@ export function openDatabase(file: string, opts: OpenDbOptions = {}): Database.D
     );
   }
   try {
+    restrictStateFiles(file);
     let problems: string[];
     try {
       problems = (db.pragma("quick_check(5)") as Array<Record<string, string>>).map(
@@ -236,6 +287,7 @@ export function openDatabase(file: string, opts: OpenDbOptions = {}): Database.D
       );
     }
     applyPragmas(db, file, opts);
+    restrictStateFiles(file);
     try {
       migrate(db);
     } catch (e) {

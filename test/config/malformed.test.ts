@@ -217,6 +217,11 @@ const cases: Case[] = [
     yaml: `node: { name: n1, listen: "0.0.0.0:9760" }`,
     expect: [
       {
+        path: "node.read_token",
+        message: /is required because node\.listen \(0\.0\.0\.0:9760\) is not a loopback address/,
+        hint: /add `read_token: \$\{file:\/etc\/wdmesh\/read\.token\}` under node:.*or `public_reads: true`/,
+      },
+      {
         path: "node.listen",
         message: /not a loopback address/,
         hint: /set node\.api_token or bind 127\.0\.0\.1/,
@@ -225,8 +230,13 @@ const cases: Case[] = [
   },
   {
     name: "public IPv6 listen without api_token",
-    yaml: `node: { name: n1, listen: "[::]:9760" }`,
+    yaml: `node: { name: n1, listen: "[::]:9760", public_reads: true }`,
     expect: [{ path: "node.listen", message: /not a loopback address/, hint: /set node\.api_token/ }],
+  },
+  {
+    name: "public listen with api_token but without read_token (reads would be open to the network)",
+    yaml: `node: { name: n1, listen: "0.0.0.0:9760", api_token: "0123456789abcdef" }`,
+    expect: [{ path: "node.read_token", message: /not a loopback address/, hint: /public_reads: true/ }],
   },
   {
     name: "malformed listen",
@@ -415,6 +425,7 @@ void describe("every problem at once", () => {
       const expected: Array<[string, RegExp, number]> = [
         ["node.name", /not a valid name/, 3],
         ["node.listen", /not a loopback address/, 4],
+        ["node.read_token", /not a loopback address/, 3],
         ["node.api_tokn", /unknown key/, 5],
         ["defaults.retry_intervall", /unknown key/, 7],
         ["defaults.timeout", /must be a duration/, 8],
@@ -439,7 +450,7 @@ void describe("every problem at once", () => {
       }
       // The message lists every issue, one per line, in file order.
       const lines = e.message.split("\n");
-      assert.match(lines[0] ?? "", /multi-error\.yaml: 17 config problems:/);
+      assert.match(lines[0] ?? "", /multi-error\.yaml: 18 config problems:/);
       assert.equal(lines.length, 1 + expected.length);
       const order = e.issues.map((i) => i.line ?? 0);
       assert.deepEqual(

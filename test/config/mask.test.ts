@@ -107,3 +107,23 @@ alerts:
     return true;
   });
 });
+
+void test("validate masks a probe URL's ?token= exactly as the API shows the peer's endpoint", async () => {
+  const { probeEndpoint } = await import("../../src/probe/index.js");
+  const url = "http://127.0.0.1:9770/health?token=probe-query-NOT-TO-LEAK&x=1";
+  const rc = parseConfig(
+    `node: { name: n1 }\npeers:\n  - name: q\n    probe: { http: { url: "${url}" } }\n`,
+    {},
+  );
+  const masked = maskedConfig(rc) as { peers: Array<{ probe: { http: { url: string } } }> };
+  const shown = masked.peers[0]?.probe.http.url ?? "";
+  assert.ok(!shown.includes("probe-query-NOT-TO-LEAK"), shown);
+  assert.equal(shown, probeEndpoint({ http: { url } }), "one masking function: validate = API");
+  assert.match(shown, /token=\*\*\*/);
+});
+
+void test("the resolved config carries its secrets as a value: a spread copy still masks them", () => {
+  const rc = parseConfig(YAML, ENV);
+  const copy = { ...rc, node: { ...rc.node } };
+  assertNoSecret(JSON.stringify(maskedConfig(copy)), "masked spread copy");
+});

@@ -100,6 +100,9 @@ void test("a minimal file gets every default", () => {
     name: "solo",
     listen: { host: "127.0.0.1", port: 9760 },
     dataDir: "/var/lib/wdmesh",
+    publicReads: false,
+    hostnames: [],
+    maxConnections: 1024,
   });
   assert.equal(rc.monitor.interval, 30_000);
   assert.equal(rc.monitor.timeout, 5_000);
@@ -164,6 +167,7 @@ void test("the exported configSchema enforces the cross-field rules on its own",
   assert.equal(r.success, false);
   assert.deepEqual(r.error?.issues.map((i) => i.path.join(".")).sort(), [
     "node.listen",
+    "node.read_token",
     "peers.1.name",
     "peers.1.timeout",
   ]);
@@ -178,6 +182,9 @@ void test("listen: IPv6 loopback and port 0 need no token; a token allows any ad
     host: "localhost",
     port: 9760,
   });
-  const rc = parseConfig(`node: { name: n1, listen: "0.0.0.0:9760", api_token: "0123456789abcdef" }`, {});
+  const rc = parseConfig(
+    `node: { name: n1, listen: "0.0.0.0:9760", api_token: "0123456789abcdef", read_token: "fedcba9876543210" }`,
+    {},
+  );
   assert.deepEqual(rc.node.listen, { host: "0.0.0.0", port: 9760 });
 });

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import {
   chmodSync,
+  chownSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
@@ -117,7 +118,8 @@ void describe("data_dir", () => {
 
     // an existing state file owned by root is refused too, and left as it was
     const d2 = populated();
-    chmodSync(d2, 0o777);
+    chownSync(d2, 65534, 65534); // nobody's own directory (0700), holding root's file
+    chmodSync(d2, 0o700);
     const file = join(d2, STATE_FILE_NAME);
     chmodSync(file, 0o644);
     const before = readFileSync(file);
@@ -141,6 +143,60 @@ void describe("data_dir", () => {
     assert.match(out2.message!, /state file .* is not readable and writable by this process/);
     assert.ok(readFileSync(file).equals(before));
   });
+});
+
+void describe("file modes", () => {
+  void test("an existing 0755 data_dir becomes 0700 and the database, WAL and SHM 0600, whatever they were", () => {
+    const d = populated();
+    chmodSync(d, 0o755);
+    const db = join(d, STATE_FILE_NAME);
+    writeFileSync(`${db}-wal`, "");
+    writeFileSync(`${db}-shm`, "");
+    for (const f of [db, `${db}-wal`, `${db}-shm`]) chmodSync(f, 0o644);
+    const s = openAt(d);
+    try {
+      s.commit(transition("p", state({ restarts: 1 }), [action("mode-check", "p", "alert", "INFO", null)]));
+      assert.equal(statSync(d).mode & 0o777, 0o700, "data_dir");
+      for (const f of [db, `${db}-wal`, `${db}-shm`]) {
+        assert.ok(existsSync(f), `${f} exists while the store is open`);
+        assert.equal(statSync(f).mode & 0o777, 0o600, f);
+      }
+    } finally {
+      s.close();
+    }
+  });
+
+  void test("a new state file and its WAL and SHM are 0600", () => {
+    const d = join(tmp(), "fresh");
+    const s = openAt(d);
+    try {
+      s.commit(transition("p", state({ restarts: 1 }), [action("fresh", "p", "alert", "INFO", null)]));
+      const db = join(d, STATE_FILE_NAME);
+      for (const f of [db, `${db}-wal`, `${db}-shm`]) assert.equal(statSync(f).mode & 0o777, 0o600, f);
+    } finally {
+      s.close();
+    }
+  });
+
+  for (const [mode, who] of [
+    [0o775, "its group"],
+    [0o757, "others"],
+    [0o777, "its group"],
+  ] as const) {
+    void test(`a data_dir with mode ${mode.toString(8)} (writable by ${who}) is refused, its files untouched`, () => {
+      const d = populated();
+      chmodSync(d, mode);
+      const before = readFileSync(join(d, STATE_FILE_NAME));
+      assert.throws(() => openAt(d), {
+        code: "WDM_STATE_STORE",
+        message: new RegExp(
+          `data_dir ${d} is writable by ${who} \\(mode 0${mode.toString(8)}\\).*chmod 0700 ${d}`,
+        ),
+      });
+      assert.equal(statSync(d).mode & 0o777, mode, "left as it was");
+      assert.ok(readFileSync(join(d, STATE_FILE_NAME)).equals(before));
+    });
+  }
 });
 
 void describe("state file checks", () => {

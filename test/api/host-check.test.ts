@@ -1,0 +1,98 @@
+// DNS rebinding and cross-site requests: a request whose Host does not name this node
+// gets 421; a control request with a foreign Origin gets 403. The node's own names
+// (listen address, loopback names, node.hostnames) and its dashboard still work.
+import { test, describe, after, before } from "node:test";
+import assert from "node:assert/strict";
+import { request } from "node:http";
+import { hostOnly } from "../../src/api/host-check.js";
+import { bearer, startApi, type Harness } from "./harness.js";
+
+/** A raw request (fetch cannot set Host): status and body. */
+function raw(
+  url: string,
+  path: string,
+  headers: Record<string, string>,
+  method = "GET",
+): Promise<{ status: number; body: string }> {
+  const u = new URL(url);
+  return new Promise((resolve, reject) => {
+    const req = request({ host: u.hostname, port: u.port, path, method, headers }, (res) => {
+      let body = "";
+      res.setEncoding("utf8").on("data", (d: string) => (body += d));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on("error", reject);
+    req.setTimeout(10_000, () => req.destroy(new Error("timeout")));
+    req.end();
+  });
+}
+
+void test("hostOnly strips the port and IPv6 brackets", () => {
+  assert.equal(hostOnly("Evil.Example:9760"), "evil.example");
+  assert.equal(hostOnly("[::1]:9760"), "::1");
+  assert.equal(hostOnly("localhost"), "localhost");
+});
+
+void describe("Host and Origin checks", () => {
+  let h: Harness;
+  const TOKEN = "ctl-token-0123456789";
+  before(async () => {
+    h = await startApi({ apiToken: TOKEN, hostnames: ["wd1.example.net"] });
+  });
+  after(() => h.close());
+
+  void test("a rebound name in Host gets 421 on read routes", async () => {
+    for (const path of ["/v1/mesh", "/v1/events", "/v1/deliveries", "/metrics", "/"]) {
+      const r = await raw(h.url, path, { host: `evil.rebind.example:${h.port}` });
+      assert.equal(r.status, 421, `${path}: ${r.body}`);
+      assert.match(r.body, /WDM_MISDIRECTED/);
+      assert.match(r.body, /node\.hostnames/);
+    }
+  });
+
+  void test("the listen address, loopback names and node.hostnames are served", async () => {
+    for (const host of [
+      `127.0.0.1:${h.port}`,
+      `localhost:${h.port}`,
+      "localhost",
+      `wd1.example.net:${h.port}`,
+      `WD1.example.net`,
+    ]) {
+      const r = await raw(h.url, "/v1/mesh", { host });
+      assert.equal(r.status, 200, `${host}: ${r.body}`);
+    }
+  });
+
+  void test("control routes refuse a foreign Origin (403) and accept the node's own", async () => {
+    const foreign = await raw(
+      h.url,
+      "/v1/peers/sidecar/check",
+      { host: `127.0.0.1:${h.port}`, origin: "https://evil.example", ...bearer(TOKEN) },
+      "POST",
+    );
+    assert.equal(foreign.status, 403, foreign.body);
+    assert.match(foreign.body, /Origin/);
+    const nul = await raw(
+      h.url,
+      "/v1/peers/sidecar/check",
+      { host: `127.0.0.1:${h.port}`, origin: "null", ...bearer(TOKEN) },
+      "POST",
+    );
+    assert.equal(nul.status, 403, nul.body);
+    const own = await raw(
+      h.url,
+      "/v1/peers/sidecar/check",
+      { host: `127.0.0.1:${h.port}`, origin: `http://127.0.0.1:${h.port}`, ...bearer(TOKEN) },
+      "POST",
+    );
+    assert.notEqual(own.status, 403, own.body);
+    assert.notEqual(own.status, 421, own.body);
+    const none = await raw(
+      h.url,
+      "/v1/peers/sidecar/check",
+      { host: `127.0.0.1:${h.port}`, ...bearer(TOKEN) },
+      "POST",
+    );
+    assert.notEqual(none.status, 403, none.body);
+  });
+});

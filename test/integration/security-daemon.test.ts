@@ -1,0 +1,145 @@
+// Security findings against a real `wdmesh run` process: reads off loopback need a
+// token (and a config without one is refused, saying what to add), a rebound Host gets
+// 421 and a foreign Origin 403, the data_dir and state files are private, and API
+// sockets are capped by node.max_connections (refusals counted in /metrics).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { request } from "node:http";
+import { connect, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { cli, startCli } from "../cli/harness.js";
+import { freePort } from "../helpers/ports.js";
+import { until } from "../helpers/wait.js";
+
+const API_TOKEN = "api-token-0123456789abcdef";
+const READ_TOKEN = "read-token-0123456789abcdef";
+const MAX_CONNECTIONS = 16;
+
+function raw(
+  port: number,
+  path: string,
+  headers: Record<string, string>,
+  method = "GET",
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: "127.0.0.1", port, path, method, headers }, (res) => {
+      let body = "";
+      res.setEncoding("utf8").on("data", (d: string) => (body += d));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on("error", reject);
+    req.setTimeout(10_000, () => req.destroy(new Error("timeout")));
+    req.end();
+  });
+}
+
+const auth = (t: string): Record<string, string> => ({ authorization: `Bearer ${t}` });
+
+void test("wdmesh run on a non-loopback address without read_token exits 2 and says what to add", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "wdm-sec-"));
+  try {
+    const cfg = join(dir, "open.yaml");
+    writeFileSync(
+      cfg,
+      `node: { name: open, listen: "0.0.0.0:${await freePort()}", data_dir: ${dir}, api_token: ${API_TOKEN} }\n`,
+    );
+    const r = await cli(["run", "--config", cfg]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /node\.read_token: is required because node\.listen/);
+    assert.match(r.stderr, /add `read_token: \$\{file:\/etc\/wdmesh\/read\.token\}` under node:/);
+    assert.match(r.stderr, /`public_reads: true`/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+void test("a node on 0.0.0.0: token-gated reads, Host/Origin checks, private files, capped sockets", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "wdm-sec-"));
+  const dataDir = join(dir, "state");
+  mkdirSync(dataDir, { mode: 0o755 });
+  const port = await freePort();
+  const cfg = join(dir, "node.yaml");
+  writeFileSync(
+    cfg,
+    [
+      "node:",
+      "  name: guarded",
+      `  listen: 0.0.0.0:${port}`,
+      `  data_dir: ${dataDir}`,
+      `  api_token: ${API_TOKEN}`,
+      "  read_token: ${READ_TOKEN}",
+      `  max_connections: ${MAX_CONNECTIONS}`,
+      "defaults: { interval: 1h }",
+      "peers:",
+      "  - { name: nobody, probe: { tcp: { host: 127.0.0.1, port: 9 } }, restart: none, isolate: none }",
+      "",
+    ].join("\n"),
+  );
+  const run = startCli(["run", "--config", cfg], { READ_TOKEN });
+  const sockets: Socket[] = [];
+  try {
+    await until(
+      "the node's /health",
+      async () => (await raw(port, "/health", {}).catch(() => null))?.status === 200,
+      30_000,
+    );
+
+    // Reads need the token off loopback; /health stays open.
+    for (const path of ["/v1/mesh", "/v1/events", "/v1/deliveries", "/metrics", "/v1/events/stream"]) {
+      assert.equal((await raw(port, path, {})).status, 401, path);
+    }
+    assert.equal((await raw(port, "/v1/mesh", auth(READ_TOKEN))).status, 200);
+    assert.equal((await raw(port, "/v1/mesh", auth(API_TOKEN))).status, 200, "the control token may read");
+
+    // DNS rebinding: the right token is no help with a foreign Host.
+    const rebound = await raw(port, "/v1/mesh", { host: `evil.rebind.example:${port}`, ...auth(READ_TOKEN) });
+    assert.equal(rebound.status, 421, rebound.body);
+    const foreign = await raw(
+      port,
+      "/v1/peers/nobody/check",
+      { origin: "https://evil.example", ...auth(API_TOKEN) },
+      "POST",
+    );
+    assert.equal(foreign.status, 403, foreign.body);
+
+    // Private files, although data_dir existed with 0755.
+    assert.equal(statSync(dataDir).mode & 0o777, 0o700);
+    for (const f of ["wdmesh.db", "wdmesh.db-wal", "wdmesh.db-shm"]) {
+      assert.equal(statSync(join(dataDir, f)).mode & 0o777, 0o600, f);
+    }
+
+    // Sockets past max_connections are closed at accept.
+    let closedByServer = 0;
+    for (let i = 0; i < MAX_CONNECTIONS + 24; i++) {
+      const s = connect({ host: "127.0.0.1", port });
+      s.on("error", () => {});
+      s.on("close", () => (closedByServer += 1));
+      sockets.push(s);
+    }
+    await until("the node to refuse the sockets past max_connections", () => closedByServer >= 24, 20_000);
+    for (const s of sockets) s.destroy();
+    let metrics = "";
+    await until(
+      "a scrape after the idle sockets are gone",
+      async () => {
+        const r = await raw(port, "/metrics", auth(READ_TOKEN)).catch(() => null);
+        metrics = r?.body ?? "";
+        return r?.status === 200;
+      },
+      20_000,
+    );
+    const refused = Number(/^wdmesh_api_connections_refused_total (\d+)/m.exec(metrics)?.[1]);
+    assert.ok(refused >= 24, `refused ${refused}\n${metrics.slice(0, 500)}`);
+    const open = Number(/^wdmesh_api_connections (\d+)/m.exec(metrics)?.[1]);
+    assert.ok(open >= 1 && open <= MAX_CONNECTIONS, `open ${open}`);
+  } finally {
+    for (const s of sockets) s.destroy();
+    run.child.kill("SIGTERM");
+    const r = await run.result;
+    rmSync(dir, { recursive: true, force: true });
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(!r.stdout.includes(READ_TOKEN) && !r.stdout.includes(API_TOKEN), "no token in the log");
+  }
+});
