@@ -41,4 +41,5 @@ export type { Prober } from "./probe/prober.js";
 export type { Clock } from "./schedule/clock.js";
 export type { Logger } from "./logger.js";
 export { step, initialState } from "./core/ladder.js";
+export { verifyWebhook, type WebhookHeaders, type VerifyOptions } from "./alert/signature.js";
 export type { LadderState, LadderEvent, Effect } from "./core/ladder.js";

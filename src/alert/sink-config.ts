@@ -21,8 +21,11 @@ export type SinkConfig =
       url: string;
       /** HMAC-SHA256 signing secret (X-Wdmesh-Signature); optional. */
       secret?: string;
-      /** generic: SPEC §7 payload; slack: {"text"}; pagerduty: Events API v2. */
-      format: "generic" | "slack" | "pagerduty";
+      /**
+       * generic: the action as JSON, X-Wdmesh-Signature; standard: the same JSON with the
+       * Standard Webhooks headers (needs a whsec_ secret); slack: {"text"}; pagerduty: Events API v2.
+       */
+      format: "generic" | "standard" | "slack" | "pagerduty";
       /** PagerDuty routing key (format pagerduty). */
       routingKey?: string;
     })

@@ -6,6 +6,8 @@ import { formatAlertmanager } from "./format-alertmanager.js";
 import { formatGeneric } from "./format-generic.js";
 import { formatPagerduty } from "./format-pagerduty.js";
 import { formatSlack } from "./format-slack.js";
+import { formatStandard } from "./format-standard.js";
+import { standardKey } from "./signature.js";
 import type { FormattedAlert } from "./format-types.js";
 import type { SinkConfig } from "./sink-config.js";
 
@@ -43,6 +45,10 @@ export function validateSink(sink: SinkConfig): void {
       "is required for PagerDuty (the integration's routing key)",
     );
   }
+  if (sink.kind === "webhook" && sink.format === "standard") {
+    const key = standardKey(sink.secret ?? "");
+    if (!Buffer.isBuffer(key)) throw new InvalidOptionError(`${field}.secret`, key.error);
+  }
   if (sink.kind === "alertmanager" && !(sink.resendIntervalMs > 0)) {
     throw new InvalidOptionError(`${field}.resend_interval`, `must be > 0 ms, got ${sink.resendIntervalMs}`);
   }
@@ -67,6 +73,12 @@ function format(
     case "webhook":
       if (sink.format === "slack") return formatSlack(action);
       if (sink.format === "pagerduty") return formatPagerduty(action, peer, sink.routingKey ?? "");
+      if (sink.format === "standard") {
+        return formatStandard(action, peer, {
+          secret: sink.secret ?? "",
+          nowSec: Math.floor(ctx.nowMs / 1000),
+        });
+      }
       return formatGeneric(action, peer, {
         nowSec: Math.floor(ctx.nowMs / 1000),
         ...(sink.secret !== undefined ? { secret: sink.secret } : {}),

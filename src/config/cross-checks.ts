@@ -4,6 +4,7 @@
 import { parseDuration, type Duration } from "../core/duration.js";
 import { InvalidOptionError } from "../core/errors.js";
 import { compilePolicy, type Policy, type TimingOptions } from "../core/options.js";
+import { standardKey } from "../alert/signature.js";
 import { isLoopbackHost, parseListen } from "./rules.js";
 
 export type PathSeg = string | number;
@@ -239,6 +240,15 @@ export function crossCheck(doc: unknown): RawIssue[] {
           path: ["alerts", i, "webhook", "routing_key"],
           message: "is required when format is pagerduty",
         });
+      }
+      if (format === "standard") {
+        const key = typeof w.secret === "string" ? standardKey(w.secret) : { error: "is required" };
+        if (!Buffer.isBuffer(key)) {
+          out.push({
+            path: ["alerts", i, "webhook", "secret"],
+            message: `${key.error} when format is standard`,
+          });
+        }
       }
       if (format !== "pagerduty" && w.routing_key !== undefined) {
         out.push({

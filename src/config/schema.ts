@@ -353,12 +353,16 @@ export const alertSchema = z
     webhook: z
       .strictObject({
         url: httpUrl("Receiver URL (POST)."),
-        secret: secret("HMAC-SHA256 key of the X-Wdmesh-Signature header. Never logged.").optional(),
+        secret: secret(
+          'HMAC-SHA256 key: of the X-Wdmesh-Signature header (generic), or a Standard Webhooks secret "whsec_<base64>" (standard; required there). Never logged.',
+        ).optional(),
         format: z
-          .enum(["generic", "slack", "pagerduty"], { error: "must be one of generic, slack, pagerduty" })
+          .enum(["generic", "standard", "slack", "pagerduty"], {
+            error: "must be one of generic, standard, slack, pagerduty",
+          })
           .optional()
           .describe(
-            "Payload: generic (SPEC §7), slack ({text}) or pagerduty (Events API v2). Default generic.",
+            "Payload: generic (the action as JSON, X-Wdmesh-Signature), standard (the same JSON with Standard Webhooks headers webhook-id, webhook-timestamp, webhook-signature), slack ({text}) or pagerduty (Events API v2). Default generic.",
           ),
         routing_key: secret(
           "PagerDuty routing key; required when format is pagerduty. Never logged.",

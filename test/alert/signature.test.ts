@@ -27,3 +27,19 @@ test("verifySignature rejects a wrong secret, a changed body, a changed timestam
   assert.equal(verifySignature("k", "10e2", body, sig, { nowSec: 1000 }), false);
   assert.equal(verifySignature("k", "1000", body, "sha256=00", { nowSec: 1000 }), false);
 });
+
+test("Standard Webhooks: v1,base64 HMAC over id.timestamp.body with the whsec_ key; stale, tampered, wrong key fail", async () => {
+  const { signStandard, verifyStandard, standardKey } = await import("../../src/alert/signature.js");
+  const key = Buffer.from("0123456789abcdef0123456789abcdef");
+  const secret = "whsec_" + key.toString("base64");
+  const body = '{"id":"a1"}';
+  const sig = signStandard(secret, "a1", 1000, body);
+  assert.equal(sig, "v1," + createHmac("sha256", key).update(`a1.1000.${body}`).digest("base64"));
+  assert.equal(verifyStandard(secret, "a1", "1000", body, `v1,bogus ${sig}`, { nowSec: 1000 }), true);
+  assert.equal(verifyStandard(secret, "a2", "1000", body, sig, { nowSec: 1000 }), false);
+  assert.equal(verifyStandard(secret, "a1", "1000", body, sig, { nowSec: 1301 }), false);
+  assert.equal(verifyStandard(secret, "a1", "1000", body + " ", sig, { nowSec: 1000 }), false);
+  assert.ok(Buffer.isBuffer(standardKey(key.toString("base64"))), "the prefix is optional");
+  assert.match((standardKey("whsec_short") as { error: string }).error, /base64/);
+  assert.match((standardKey("whsec_" + "AAAA") as { error: string }).error, /24 to 64 bytes/);
+});

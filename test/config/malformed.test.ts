@@ -296,6 +296,14 @@ const cases: Case[] = [
     expect: [{ path: "alerts[0].webhook.routing_key", message: /is required when format is pagerduty/ }],
   },
   {
+    name: "standard-format webhook without a whsec_ secret, or with a short one",
+    yaml: `node: { name: n1 }\nalerts:\n  - { name: s, webhook: { url: "http://127.0.0.1:1/a", format: standard } }\n  - { name: t, webhook: { url: "http://127.0.0.1:1/a", format: standard, secret: whsec_AAAA } }`,
+    expect: [
+      { path: "alerts[0].webhook.secret", message: /is required when format is standard/ },
+      { path: "alerts[1].webhook.secret", message: /24 to 64 bytes.*when format is standard/ },
+    ],
+  },
+  {
     name: "invalid header name",
     yaml: `node: { name: n1 }\nalerts:\n  - { name: s, headers: { "X Bad": v }, slack: { url: "http://127.0.0.1:1/a" } }`,
     expect: [{ path: 'alerts[0].headers["X Bad"]', message: /not a valid HTTP header name/ }],

@@ -2,12 +2,16 @@
 import { test, describe, afterEach } from "node:test";
 import assert from "node:assert/strict";
 import { createHmac, timingSafeEqual } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Webhook } from "standardwebhooks";
 import { createAlerting, type Alerting } from "../../src/alert/dispatcher.js";
+import { verifyWebhook } from "../../src/index.js";
 import type { SinkConfig } from "../../src/alert/sink-config.js";
 import { SqliteStore } from "../../src/store/sqlite-store.js";
+import { freePort } from "../helpers/ports.js";
 import { Receiver, type RecordedRequest } from "../helpers/receiver.js";
 import { commitAction, commitLadder, newAction } from "../alert/commit.js";
 
@@ -130,6 +134,92 @@ describe("webhook delivery (real receiver, SQLite outbox)", () => {
     );
     assert.equal(alerting.stats()[0]?.delivered, 6);
     assert.ok((alerting.stats()[0]?.retried ?? 0) >= 3);
+  });
+
+  test("format standard: every delivery verifies with the standardwebhooks package, as a receiver would", async () => {
+    const rx = await new Receiver().start();
+    const secret = "whsec_" + Buffer.from("0123456789abcdef0123456789abcdef").toString("base64");
+    const { store, alerting } = world((u) => hook(u, { format: "standard", secret }), rx);
+    alerting.start();
+    const sent = commitLadder(store);
+    await rx.waitFor(6);
+    await until(() => store.depth()["architect"]?.pending === 0, "outbox drained");
+    const wh = new Webhook(secret);
+    const ids: string[] = [];
+    for (const r of rx.requests) {
+      const headers = {
+        "webhook-id": String(r.headers["webhook-id"]),
+        "webhook-timestamp": String(r.headers["webhook-timestamp"]),
+        "webhook-signature": String(r.headers["webhook-signature"]),
+      };
+      assert.match(headers["webhook-signature"], /^v1,[A-Za-z0-9+/]+=*$/);
+      const payload = wh.verify(r.body, headers) as { id: string; version: string };
+      assert.equal(payload.id, headers["webhook-id"]);
+      assert.equal(payload.version, "1");
+      assert.ok(verifyWebhook(secret, r.headers, r.body), "the library's verifier agrees");
+      assert.throws(() => wh.verify(r.body.replace("sidecar", "sidecaR"), headers), "a changed body fails");
+      ids.push(payload.id);
+    }
+    assert.deepEqual(
+      ids,
+      sent.map((a) => a.id),
+    );
+    const other = "whsec_" + Buffer.from("another-key-another-key-another!!").toString("base64");
+    const first = rx.requests[0] as RecordedRequest;
+    assert.equal(verifyWebhook(other, first.headers, first.body), false, "another secret fails");
+  });
+
+  test("format generic: verifyWebhook (library export) accepts real deliveries, rejects tampered ones", async () => {
+    const rx = await new Receiver().start();
+    const { store, alerting } = world((u) => hook(u), rx);
+    alerting.start();
+    commitLadder(store);
+    await rx.waitFor(6);
+    for (const r of rx.requests) {
+      assert.ok(verifyWebhook(SECRET, r.headers, r.body));
+      assert.ok(verifyWebhook(SECRET, new Headers(r.headers as Record<string, string>), Buffer.from(r.body)));
+      assert.equal(verifyWebhook(SECRET, r.headers, r.body + " "), false);
+      assert.equal(verifyWebhook("wrong-secret", r.headers, r.body), false);
+    }
+  });
+
+  test("the README's ten-line receiver accepts real generic deliveries and refuses a forged one", async () => {
+    const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+    const section = readme.slice(readme.indexOf("### Alerts and verifying webhooks"));
+    const code = /```js\n([\s\S]*?)```/.exec(section)?.[1];
+    assert.ok(code, "the README has the receiver");
+    const dir = mkdtempSync(join(tmpdir(), "wdmesh-readme-rx-"));
+    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+    writeFileSync(join(dir, "receiver.mjs"), code);
+    const port = await freePort();
+    const child = spawn(process.execPath, [join(dir, "receiver.mjs")], {
+      env: { ...process.env, PORT: String(port), WEBHOOK_SECRET: SECRET },
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    cleanup.push(() => void child.kill());
+    let out = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
+    const url = `http://127.0.0.1:${port}/hook`;
+    // Until the receiver listens, deliveries are refused and retried (50 ms → 400 ms backoff).
+    const { store, alerting } = world(() => hook(url), new Receiver());
+    alerting.start();
+    commitLadder(store);
+    await until(
+      () => store.depth()["architect"]?.pending === 0,
+      "the README receiver accepted all six",
+      30_000,
+    );
+    assert.equal(store.list({ sink: "architect", state: "delivered" }).length, 6);
+    assert.equal(out.match(/alert_architect/g)?.length, 1, out);
+    const forged = await fetch(url, {
+      method: "POST",
+      headers: {
+        "x-wdmesh-timestamp": String(Math.floor(Date.now() / 1000)),
+        "x-wdmesh-signature": "sha256=00",
+      },
+      body: "{}",
+    });
+    assert.equal(forged.status, 401);
   });
 
   test("a receiver answering 400 dead-letters the row with the reason; the next row still goes", async () => {
