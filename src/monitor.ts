@@ -109,6 +109,8 @@ interface Peer {
   target: { host?: string; port?: number };
   state: LadderState;
   isolation: IsolationRecord | null;
+  /** Id of the isolate effect that applied `isolation` (what a release is issued against). */
+  isolationId: string | null;
   /** Serialises everything that touches this peer (probes, release, restart). */
   lock: Promise<void>;
   /** The probe in flight, shared by concurrent callers. */
@@ -139,7 +141,10 @@ export class Monitor {
   private readonly handlers: Listeners<[EscalationAction]>;
   private readonly probeListeners: Listeners<Parameters<ProbeListener>>;
   private readonly lateness = new LatenessRecorder();
-  private readonly persisted: Map<string, { state: LadderState; isolation: IsolationRecord | null }>;
+  private readonly persisted: Map<
+    string,
+    { state: LadderState; isolation: IsolationRecord | null; isolationId: string | null }
+  >;
   private readonly ownProber: boolean;
   private prober: Prober | null;
   private scheduler: Scheduler | null = null;
@@ -180,7 +185,10 @@ export class Monitor {
     this.prober = opts.prober ?? null;
     this.startedAt = this.clock.now();
     this.persisted = new Map(
-      (this.store?.loadPeers() ?? []).map((p) => [p.name, { state: p.state, isolation: p.isolation }]),
+      (this.store?.loadPeers() ?? []).map((p) => [
+        p.name,
+        { state: p.state, isolation: p.isolation, isolationId: p.isolationId ?? null },
+      ]),
     );
     if (opts.mesh !== undefined) {
       if (opts.gate !== undefined)
@@ -220,6 +228,7 @@ export class Monitor {
       target: probeTarget(spec.probe),
       state: saved?.state ?? initialState(),
       isolation: saved?.isolation ?? null,
+      isolationId: saved?.isolationId ?? null,
       lock: Promise.resolve(),
       probing: null,
       notBefore: 0,
@@ -603,6 +612,7 @@ export class Monitor {
           id: e.actionId,
           kind: e.kind,
           attempt: e.kind === "restart" ? e.attempt : 0,
+          ...(e.kind === "release" ? { against: e.wasIsolated ? p.isolationId : null } : {}),
         })),
       });
     } else {
@@ -661,15 +671,43 @@ export class Monitor {
       if (spec === undefined || spec === "none") return notConfigured("isolate");
       const out = await this.executor.isolate(spec, target, signal);
       p.isolation = out.record;
+      p.isolationId = e.actionId;
       return out.result;
     }
-    // release
+    // release: always records a result, so its intent is never left pending (and replayed later)
     const record = p.isolation;
     p.isolation = null;
-    if (!e.wasIsolated || spec === undefined || spec === "none") {
-      return { ok: true, detail: "nothing to undo: no isolation was applied" };
+    p.isolationId = null;
+    if (!e.wasIsolated) return { ok: true, detail: "the peer was not isolated; nothing to undo" };
+    if (spec === undefined || spec === "none") {
+      return { ok: true, detail: "no isolate method is configured, so nothing was applied; nothing to undo" };
     }
     return this.executor.release(spec, record, target, signal);
+  }
+
+  /**
+   * Why an interrupted release must not be completed now (its result), or null when it
+   * still undoes exactly the isolation it was issued against.
+   */
+  private staleRelease(p: Peer, against: string | null): ActionResult | null {
+    if (against === null) {
+      return {
+        ok: true,
+        detail: "interrupted; the peer was not isolated when it was released, so nothing to undo",
+      };
+    }
+    if (p.state.status !== "ISOLATED" && p.isolationId === null && p.isolation === null) {
+      return { ok: true, detail: "interrupted; no isolation record remains, so nothing to undo" };
+    }
+    if (p.state.status === "ISOLATED" || p.isolationId !== against) {
+      return {
+        ok: false,
+        error:
+          "interrupted and not replayed: the peer's isolation is no longer the one this release was issued against" +
+          (p.state.status === "ISOLATED" ? " (it was isolated again since)" : ""),
+      };
+    }
+    return null;
   }
 
   private notify(action: EscalationAction): void {
@@ -694,8 +732,11 @@ export class Monitor {
 
   /**
    * After a crash or restart of the watchdog: effects written but never finished.
-   * Isolation and release are idempotent and are carried out again; a restart is
-   * never repeated (it may already have happened) and is recorded as interrupted.
+   * An isolation still in force is carried out again (idempotent); a restart is never
+   * repeated (it may already have happened) and is recorded as interrupted. A release
+   * is completed only when it still undoes the isolation it was issued against; it is
+   * never replayed against a later isolation (that would give an isolated peer its
+   * network back while its status says ISOLATED).
    */
   private resume(): void {
     if (this.resumed || !this.store) return;
@@ -716,6 +757,17 @@ export class Monitor {
           error: "interrupted and superseded by a later release",
         });
         continue;
+      }
+      if (kind === "release") {
+        const stale = this.staleRelease(p, eff.against);
+        if (stale) {
+          this.store.recordEffectResult(eff.id, stale);
+          this.logger.warn(
+            { peer: eff.peer, effect_id: eff.id, detail: stale.detail ?? stale.error },
+            "interrupted release not replayed",
+          );
+          continue;
+        }
       }
       void this.withLock(p, async () => {
         const effect: Exclude<Effect, { kind: "emit" }> =

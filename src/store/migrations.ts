@@ -91,6 +91,15 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX outbox_journal_seq ON outbox (journal_seq, seq);
     `,
   },
+  {
+    version: 3,
+    name: "a release remembers the isolation it undoes (never replayed against a later one)",
+    sql: `
+      -- For a release: the id of the isolate effect whose record it undoes; NULL when
+      -- the peer was not isolated (nothing to undo) and on other kinds.
+      ALTER TABLE effects ADD COLUMN against TEXT;
+    `,
+  },
 ];
 
 /** The schema version this build writes and understands. */

@@ -65,6 +65,7 @@ interface RawEffectRow {
   attempt: number;
   status: "pending" | "done";
   result: string | null;
+  against: string | null;
 }
 
 function toEffect(r: RawEffectRow): EffectRecord {
@@ -75,6 +76,7 @@ function toEffect(r: RawEffectRow): EffectRecord {
     attempt: r.attempt,
     status: r.status,
     result: r.result === null ? null : (JSON.parse(r.result) as ActionResult),
+    against: r.against ?? null,
   };
 }
 
@@ -186,7 +188,7 @@ export class SqliteStore implements MonitorStore, OutboxPort {
          ON CONFLICT (name) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at`,
       ),
       loadPeers: p(
-        `SELECT p.name, p.state, i.record FROM peers p LEFT JOIN isolations i ON i.peer = p.name ORDER BY p.name`,
+        `SELECT p.name, p.state, i.record, i.effect_id FROM peers p LEFT JOIN isolations i ON i.peer = p.name ORDER BY p.name`,
       ),
       journalHead: p(`SELECT seq, hash FROM journal ORDER BY seq DESC LIMIT 1`),
       insertJournal: p(
@@ -198,11 +200,11 @@ export class SqliteStore implements MonitorStore, OutboxPort {
          WHERE j.seq > ? ORDER BY j.seq LIMIT ?`,
       ),
       insertEffect: p(
-        `INSERT INTO effects (id, peer, kind, attempt, status, result, created_at) VALUES (?, ?, ?, ?, 'pending', NULL, ?)`,
+        `INSERT INTO effects (id, peer, kind, attempt, status, result, created_at, against) VALUES (?, ?, ?, ?, 'pending', NULL, ?, ?)`,
       ),
-      effect: p(`SELECT id, peer, kind, attempt, status, result FROM effects WHERE id = ?`),
+      effect: p(`SELECT id, peer, kind, attempt, status, result, against FROM effects WHERE id = ?`),
       pendingEffects: p(
-        `SELECT id, peer, kind, attempt, status, result FROM effects WHERE status = 'pending' ORDER BY created_at, rowid`,
+        `SELECT id, peer, kind, attempt, status, result, against FROM effects WHERE status = 'pending' ORDER BY created_at, rowid`,
       ),
       finishEffect: p(`UPDATE effects SET status = 'done', result = ?, done_at = ? WHERE id = ?`),
       isolation: p(`SELECT record FROM isolations WHERE peer = ?`),
@@ -257,7 +259,8 @@ export class SqliteStore implements MonitorStore, OutboxPort {
         else if ((a.action === "recovered" || a.action === "self_recovered") && a.incident_id !== null)
           this.s.closeIncident.run(now, a.incident_id);
       }
-      for (const e of t.effects) this.s.insertEffect.run(e.id, t.peer, e.kind, e.attempt, now);
+      for (const e of t.effects)
+        this.s.insertEffect.run(e.id, t.peer, e.kind, e.attempt, now, e.against ?? null);
       return { entries, outboxRows };
     });
 
@@ -347,10 +350,18 @@ export class SqliteStore implements MonitorStore, OutboxPort {
   loadPeers(): PersistedPeer[] {
     this.flush();
     return this.wrap("loadPeers", () =>
-      (this.s.loadPeers.all() as Array<{ name: string; state: string; record: string | null }>).map((r) => ({
+      (
+        this.s.loadPeers.all() as Array<{
+          name: string;
+          state: string;
+          record: string | null;
+          effect_id: string | null;
+        }>
+      ).map((r) => ({
         name: r.name,
         state: JSON.parse(r.state) as LadderState,
         isolation: r.record === null ? null : (JSON.parse(r.record) as IsolationRecord),
+        isolationId: r.record === null ? null : r.effect_id,
       })),
     );
   }

@@ -15,6 +15,11 @@ export interface EffectRecord {
   attempt: number;
   status: "pending" | "done";
   result: ActionResult | null;
+  /**
+   * For a release: the id of the isolate effect whose record it undoes (the isolation
+   * it was issued against); null when there was nothing to undo, and for other kinds.
+   */
+  against: string | null;
 }
 
 export interface PersistedPeer {
@@ -22,6 +27,8 @@ export interface PersistedPeer {
   state: LadderState;
   /** What the last isolation applied, for release. */
   isolation: IsolationRecord | null;
+  /** Id of the isolate effect that applied `isolation` (its identity); null without one. */
+  isolationId: string | null;
 }
 
 /** One ladder transition: state, journal entries, outbox rows, effect intents — one transaction. */
@@ -32,7 +39,7 @@ export interface TransitionCommit {
   actions: EscalationAction[];
   /** PeerHealth at the moment of the transition; sent with webhook alerts. */
   snapshot: PeerHealth;
-  effects: Array<Pick<EffectRecord, "id" | "kind" | "attempt">>;
+  effects: Array<Pick<EffectRecord, "id" | "kind" | "attempt"> & { against?: string | null }>;
 }
 
 export interface MonitorStore {

@@ -80,7 +80,7 @@ export class MemoryOutbox implements OutboxPort {
   }
 
   addEffect(id: string, kind: EffectRecord["kind"], peer = "sidecar"): void {
-    this.effects.set(id, { id, peer, kind, attempt: 1, status: "pending", result: null });
+    this.effects.set(id, { id, peer, kind, attempt: 1, status: "pending", result: null, against: null });
   }
 
   finishEffect(id: string, result: ActionResult): void {

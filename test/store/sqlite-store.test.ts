@@ -459,6 +459,7 @@ void describe("effects and isolation", () => {
       attempt: 1,
       status: "done",
       result: { ok: true },
+      against: null,
     });
     s.recordEffectResult("p-restart", { ok: false, error: "second" }); // idempotent: first result stands
     assert.deepEqual(s.effect("p-restart")!.result, { ok: true });

@@ -1,0 +1,214 @@
+// A release never undoes an isolation it was not issued against: a no-op release
+// records its result at once, and resume() completes an interrupted release only while
+// the peer's isolation record is the one it was issued against. Real SqliteStore on disk,
+// fake executor and prober.
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Monitor, type Executor } from "../../src/index.js";
+import type { ActionResult } from "../../src/core/types.js";
+import type { IsolationRecord } from "../../src/act/executor.js";
+import { initialState } from "../../src/core/ladder.js";
+import { toPeerHealth } from "../../src/peer-health.js";
+import { SqliteStore } from "../../src/store/sqlite-store.js";
+import { FakeProber, MISS, OK } from "../helpers/fake-prober.js";
+
+class RecordingExecutor implements Executor {
+  readonly calls: string[] = [];
+  /** When set, release never finishes (the watchdog "dies" while it runs). */
+  hangRelease = false;
+  isolations = 0;
+  async restart(): Promise<ActionResult> {
+    this.calls.push("restart");
+    return { ok: true };
+  }
+  async isolate(): Promise<{ result: ActionResult; record: IsolationRecord }> {
+    this.isolations++;
+    this.calls.push(`isolate`);
+    return {
+      result: { ok: true, detail: "cut off" },
+      record: { method: "systemd", unit: "p.service", applied: [`IPAddressDeny=any#${this.isolations}`] },
+    };
+  }
+  async release(_spec: unknown, record: IsolationRecord | null): Promise<ActionResult> {
+    this.calls.push(`release:${record?.applied.join(",") ?? "none"}`);
+    if (this.hangRelease) return new Promise<ActionResult>(() => {});
+    return { ok: true };
+  }
+}
+
+const spec = {
+  name: "p",
+  probe: { http: { url: "http://127.0.0.1:1/p" } },
+  restart: { command: { argv: ["/bin/true"] } },
+  isolate: { command: { argv: ["/bin/true"], release: ["/bin/true"] } },
+};
+
+function withDir(t: { after(fn: () => void): void }): string {
+  const dir = mkdtempSync(join(tmpdir(), "wdmesh-release-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+const open = (dir: string) => SqliteStore.open({ dataDir: dir, sinks: [], node: "n" });
+
+function monitor(store: SqliteStore, ex: Executor, prober: FakeProber): Monitor {
+  const m = new Monitor({
+    selfName: "n",
+    store,
+    executor: ex,
+    prober,
+    missedBeforeRestart: 1,
+    restartsBeforeIsolate: 0,
+  });
+  m.registerPeer(spec);
+  return m;
+}
+
+describe("release never undoes an isolation it was not issued against", () => {
+  test("a release of a peer that is not isolated records 'nothing to undo' at once", async (t) => {
+    const dir = withDir(t);
+    const store = open(dir);
+    const ex = new RecordingExecutor();
+    const m = monitor(store, ex, new FakeProber(() => OK));
+    await m.checkAllPeers();
+    const a = await m.release("p", "op");
+    assert.equal(a.result?.ok, true);
+    assert.match(a.result?.detail ?? "", /nothing to undo/);
+    assert.deepEqual(store.pendingEffects(), [], "no release intent is left pending");
+    assert.equal(store.effect(a.id)?.status, "done");
+    assert.deepEqual(ex.calls, [], "no release method ran");
+    await m.stop();
+    store.close();
+  });
+
+  test("no-op release, then isolation, then a restart of the node: the isolation stays", async (t) => {
+    const dir = withDir(t);
+    const ex = new RecordingExecutor();
+    const prober = new FakeProber(() => OK);
+    let store = open(dir);
+    let m = monitor(store, ex, prober);
+    await m.checkAllPeers();
+    await m.release("p", "op");
+    prober.setScript(() => MISS);
+    await m.checkAllPeers();
+    assert.equal(m.getPeerStatus("p")?.status, "ISOLATED");
+    await m.stop();
+    store.close();
+
+    store = open(dir);
+    m = monitor(store, ex, prober);
+    m.start();
+    await m.stop();
+    assert.equal(m.getPeerStatus("p")?.status, "ISOLATED");
+    assert.deepEqual(ex.calls, ["isolate"], "the release method never ran");
+    assert.ok(store.isolation("p"), "the isolation record is kept");
+    store.close();
+  });
+
+  test("a release left pending by an older version is not replayed against a later isolation", async (t) => {
+    const dir = withDir(t);
+    const ex = new RecordingExecutor();
+    const prober = new FakeProber(() => OK);
+    let store = open(dir);
+    // What an older version left behind: a no-op release whose intent was never finished.
+    const state = { ...initialState(), status: "HEALTHY" as const };
+    store.commit({
+      peer: "p",
+      state,
+      actions: [],
+      snapshot: toPeerHealth("p", "http://127.0.0.1:1/p", state, "n"),
+      effects: [{ id: "old-release", kind: "release", attempt: 0 }],
+    });
+    let m = monitor(store, ex, prober);
+    prober.setScript(() => MISS);
+    await m.checkAllPeers(); // isolates, without start(): resume() has not run yet
+    assert.equal(m.getPeerStatus("p")?.status, "ISOLATED");
+    await m.stop();
+    store.close();
+
+    store = open(dir);
+    m = monitor(store, ex, prober);
+    m.start();
+    await m.stop();
+    assert.equal(m.getPeerStatus("p")?.status, "ISOLATED");
+    assert.deepEqual(ex.calls, ["isolate"], "the old release was not replayed");
+    const old = store.effect("old-release");
+    assert.equal(old?.status, "done");
+    assert.match(JSON.stringify(old?.result), /nothing to undo/);
+    store.close();
+  });
+
+  test("an interrupted release is completed while the isolation it was issued against is in force", async (t) => {
+    const dir = withDir(t);
+    const ex = new RecordingExecutor();
+    const prober = new FakeProber(() => MISS);
+    const store = open(dir);
+    const m = monitor(store, ex, prober);
+    await m.checkAllPeers();
+    assert.equal(m.getPeerStatus("p")?.status, "ISOLATED");
+    ex.hangRelease = true;
+    void m.release("p", "op"); // the node "dies" while the release command runs
+    await new Promise((r) => setTimeout(r, 20));
+    const pending = store.pendingEffects();
+    assert.equal(pending.length, 1);
+    assert.equal(pending[0]?.kind, "release");
+
+    // A new process opens the same file (the old connection is simply abandoned).
+    const store2 = open(dir);
+    const ex2 = new RecordingExecutor();
+    const m2 = monitor(store2, ex2, new FakeProber(() => OK));
+    m2.start();
+    await m2.stop();
+    assert.deepEqual(ex2.calls, ["release:IPAddressDeny=any#1"], "the same isolation is undone");
+    assert.equal(store2.effect(pending[0]?.id ?? "")?.status, "done");
+    assert.equal(store2.isolation("p"), null);
+    store2.close();
+    store.close();
+  });
+
+  test("an interrupted release is not completed once the peer was isolated again", async (t) => {
+    const dir = withDir(t);
+    const ex = new RecordingExecutor();
+    const prober = new FakeProber(() => MISS);
+    const store = open(dir);
+    const m = monitor(store, ex, prober);
+    await m.checkAllPeers();
+    ex.hangRelease = true;
+    void m.release("p", "op");
+    await new Promise((r) => setTimeout(r, 20));
+    const [release] = store.pendingEffects();
+    assert.ok(release);
+    assert.ok(release.against, "the release names the isolation it undoes");
+
+    // Later, the peer was isolated again (a new record, a new identity).
+    const store2 = open(dir);
+    const isolated = { ...initialState(), status: "ISOLATED" as const, isolatedAt: Date.now() };
+    store2.commit({
+      peer: "p",
+      state: isolated,
+      actions: [],
+      snapshot: toPeerHealth("p", "http://127.0.0.1:1/p", isolated, "n"),
+      effects: [{ id: "second-isolate", kind: "isolate", attempt: 0 }],
+    });
+    store2.recordEffectResult(
+      "second-isolate",
+      { ok: true },
+      { method: "systemd", unit: "p.service", applied: ["IPAddressDeny=any#2"] },
+    );
+    const ex2 = new RecordingExecutor();
+    const m2 = monitor(store2, ex2, new FakeProber(() => MISS));
+    m2.start();
+    await m2.stop();
+    assert.deepEqual(ex2.calls, [], "the old release never runs against the new isolation");
+    assert.equal(m2.getPeerStatus("p")?.status, "ISOLATED");
+    assert.deepEqual(store2.isolation("p")?.applied, ["IPAddressDeny=any#2"]);
+    const r = store2.effect(release.id);
+    assert.equal(r?.status, "done");
+    assert.match(r?.result?.error ?? "", /not replayed/);
+    store2.close();
+    store.close();
+  });
+});
