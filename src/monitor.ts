@@ -20,7 +20,14 @@ import {
   type Policy,
   type TimingOptions,
 } from "./core/options.js";
-import type { ActionResult, EscalationAction, MonitorStats, PeerHealth, ProbeResult } from "./core/types.js";
+import type {
+  ActionResult,
+  EscalationAction,
+  MonitorStats,
+  PeerHealth,
+  PeerStatus,
+  ProbeResult,
+} from "./core/types.js";
 import { Listeners } from "./listeners.js";
 import { silentLogger, type Logger } from "./logger.js";
 import { MeshNode, type MeshOptions, type MeshView } from "./mesh/mesh-node.js";
@@ -89,8 +96,23 @@ export type GateVerdict = { act: true } | { act: false; hold?: string };
 export interface RemediationGate {
   /** Called on each miss of `peer`. */
   mayAct(peer: string): GateVerdict;
-  /** Name of the node that remediates `peer` (PeerHealth.owner). */
-  owner(peer: string): string;
+  /**
+   * Name of the node that remediates `peer` (PeerHealth.owner). `seen` is this node's
+   * own view of the peer, when the caller has it (so the gate need not ask for it).
+   */
+  owner(peer: string, seen?: { status: PeerStatus; missed_count: number }): string;
+}
+
+/** A remediation step this node has started and not finished (shared with the mesh in views). */
+export interface InFlightStep {
+  peer: string;
+  /** The peer's incident when the step started (null for an operator restart outside one). */
+  incident: string | null;
+  step: "restart" | "isolate";
+  /** Restart attempt (0 for an operator restart and for isolate). */
+  attempt: number;
+  /** Epoch ms. */
+  startedAt: number;
 }
 
 export type EscalationHandler = (action: EscalationAction) => void | Promise<void>;
@@ -151,6 +173,8 @@ export class Monitor {
   private abort = Monitor.newAbort();
   private resumed = false;
   private readonly counters = { checks: 0, misses: 0, restarts: 0, isolations: 0 };
+  /** Restart/isolate steps running now, by action id. */
+  private readonly running = new Map<string, InFlightStep>();
   private readonly startedAt: number;
   private changes = 0;
   /** Epoch ms of the last completed probe (or of start()). */
@@ -293,6 +317,11 @@ export class Monitor {
       );
     }
     return this.clock.now() - this.progressAt <= bound;
+  }
+
+  /** Remediation steps (restart, isolate) started and not finished, oldest first. */
+  inFlightSteps(): InFlightStep[] {
+    return [...this.running.values()].map((s) => ({ ...s }));
   }
 
   schedulerStats(): SchedulerStats {
@@ -455,7 +484,8 @@ export class Monitor {
   }
 
   private health(name: string, p: Peer): PeerHealth {
-    return toPeerHealth(name, p.endpoint, p.state, this.gate?.owner(name) ?? this.selfName);
+    const seen = { status: p.state.status, missed_count: p.state.missed };
+    return toPeerHealth(name, p.endpoint, p.state, this.gate?.owner(name, seen) ?? this.selfName);
   }
 
   /** Installs (or removes) the mesh gate after construction. */
@@ -633,10 +663,21 @@ export class Monitor {
     };
     let result: ActionResult | undefined;
     const started = this.clock.now();
+    if (e.kind !== "release") {
+      this.running.set(e.actionId, {
+        peer: name,
+        incident: p.state.incidentId,
+        step: e.kind,
+        attempt: target.attempt,
+        startedAt: started,
+      });
+    }
     try {
       result = await this.execute(p, e, target);
     } catch (err) {
       result = { ok: false, error: `executor failed: ${err instanceof Error ? err.message : String(err)}` };
+    } finally {
+      this.running.delete(e.actionId);
     }
     if (e.kind === "restart") {
       const n = Math.max(1, e.attempt);

@@ -64,6 +64,8 @@ export interface ResolvedConfig {
     key?: string;
     members: Array<{ name: string; url: string }>;
     confirm: "any" | "majority" | "all";
+    /** ms; absent: per peer, its restart timeout plus its interval. */
+    takeoverAfter?: number;
   } | null;
   alerts: SinkConfig[];
   /**
@@ -222,6 +224,9 @@ export function resolveConfig(
           ...(file.mesh.key === undefined ? {} : { key: file.mesh.key }),
           members: (file.mesh.members ?? []).map((m) => ({ name: m.name, url: m.url })),
           confirm: file.mesh.confirm ?? "majority",
+          ...(file.mesh.takeover_after === undefined
+            ? {}
+            : { takeoverAfter: parseDuration(file.mesh.takeover_after) }),
         }
       : null,
     alerts: (file.alerts ?? []).map(sink),

@@ -331,8 +331,11 @@ const meshSchema = z
       .enum(["any", "majority", "all"], { error: "must be one of any, majority, all" })
       .optional()
       .describe(
-        "How many of a target's observers must see a failure before it is remediated. Default majority.",
+        "How many of the N configured nodes (members + this node) must confirm a failure, each through a fresh verified view, before a target is remediated: any = this node alone, majority = floor(N/2)+1, all = N. Default majority.",
       ),
+    takeover_after: duration(
+      "How long another node's started remediation step (restart, isolate) blocks this node before it takes the step over, when it has not seen the step finish (ms or duration). Default: the peer's restart timeout (30s unless set) plus one interval.",
+    ).optional(),
   })
   .describe("Mesh membership: nodes that watch each other.");
 

@@ -240,6 +240,22 @@ function onMiss(
     return { state: { ...base, status: "DEGRADED", missed, incidentId, alerted: true }, effects };
   }
 
+  if (p.alertOnly === true) {
+    // Watched only (a mesh member): OFFLINE with one HIGH alert, never restarted or isolated.
+    if (s.status === "OFFLINE") return { state: { ...base, missed, incidentId }, effects: [] };
+    const a = action(
+      ctx,
+      "alert",
+      "HIGH",
+      `peer ${ctx.peer} missed ${missed} heartbeats${why} — OFFLINE; it is only watched, never restarted or isolated`,
+      incidentId,
+    );
+    return {
+      state: { ...base, status: "OFFLINE", missed, incidentId, alerted: true },
+      effects: [{ kind: "emit", action: a }],
+    };
+  }
+
   if (s.restarts < p.restartsBeforeIsolate) {
     const attempt = s.restarts + 1;
     const a = action(

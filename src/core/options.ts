@@ -70,6 +70,12 @@ export interface PeerSpec extends TimingOptions {
   probe: ProbeSpec;
   restart?: RestartSpec | "none";
   isolate?: IsolateSpec | "none";
+  /**
+   * Watched only (mesh members, the other watchdogs): after missed_before_restart
+   * misses the peer becomes OFFLINE with one HIGH `alert`, and is never restarted or
+   * isolated. Default false.
+   */
+  alertOnly?: boolean;
 }
 
 /** Compiled timing policy of one peer: every duration in ms. */
@@ -84,6 +90,8 @@ export interface Policy {
   backoffMaxMs: number;
   stableAfterMs: number;
   successThreshold: number;
+  /** Alert-only peer (PeerSpec.alertOnly): OFFLINE after K misses, never restarted or isolated. */
+  alertOnly?: boolean;
 }
 
 const DEFAULTS = {
@@ -132,8 +140,18 @@ function int(v: unknown, field: string, min: number, max: number): number | unde
  * Compiles timing options over a base policy. `prefix` names the field in errors
  * (e.g. "peers.sidecar."). Throws InvalidOptionError (code WDM_INVALID_OPTION).
  */
-export function compilePolicy(opts: TimingOptions, base?: Policy, prefix = ""): Policy {
+export function compilePolicy(
+  opts: TimingOptions & { alertOnly?: boolean },
+  base?: Policy,
+  prefix = "",
+): Policy {
   const f = (n: string): string => prefix + n;
+  if (opts.alertOnly !== undefined && typeof opts.alertOnly !== "boolean") {
+    throw new InvalidOptionError(
+      f("alertOnly"),
+      `must be true or false (got ${JSON.stringify(opts.alertOnly)})`,
+    );
+  }
   const interval = dur(opts.interval, f("interval"), 1) ?? base?.intervalMs ?? DEFAULTS.interval;
   const timeout = dur(opts.timeout, f("timeout"), 1) ?? base?.timeoutMs ?? defaultTimeout(interval);
   const retry = dur(opts.retryInterval, f("retryInterval"), 1) ?? base?.retryIntervalMs ?? interval;
@@ -180,6 +198,8 @@ export function compilePolicy(opts: TimingOptions, base?: Policy, prefix = ""): 
     backoffMaxMs: bMax,
     stableAfterMs: stable,
     successThreshold: s,
+    // Not inherited from the base: it describes one peer, not timing defaults.
+    ...(opts.alertOnly === true ? { alertOnly: true } : {}),
   };
 }
 

@@ -1,86 +1,92 @@
 // The mesh's RemediationGate (Monitor option `gate`): a target watched by several nodes
-// is remediated by exactly one of them, and only after a quorum of its observers
-// confirms the failure.
+// is remediated by at most one of them, and only after a quorum of the CONFIGURED nodes
+// (members + this node) confirms the failure through fresh, verified views.
 //
-//   observers(T) = this node + every member that is alive and whose fresh view lists T
-//   owner(T)     = rendezvous owner of T among observers(T)            (owner.ts)
-//   mayAct(T)    = this node is owner(T) and observers(T) confirm the failure (quorum.ts)
+//   reachable(M)  = M's latest view is fresh (asked for within 3 × interval) and M's
+//                   heartbeat on this node is not OFFLINE or ISOLATED
+//   confirming(T) = this node (it just saw T fail) + reachable members whose view shows
+//                   T failing (not HEALTHY/UNKNOWN, or missed_count > 0)
+//   backs(T)      = the node this node backs to remediate T (backing.ts: sticky votes)
+//   mayAct(T)     = quorum.ts: enough confirming nodes, this node backs itself, and
+//                   enough settled backers; and no other node's step on T in flight
+//                   (takeover.ts)
 //
-// A member is alive when its authenticated heartbeat on this node is HEALTHY or
-// DEGRADED (one lost heartbeat must not move ownership, which could let two nodes act
-// at once) and its view is fresh (received within 3 × interval); UNKNOWN (never probed),
-// OFFLINE and ISOLATED members are not alive, nor is one whose view is older or absent.
-// When asked, this node has just seen T fail, so it counts as failing; another observer
-// counts as failing when its view shows T not HEALTHY/UNKNOWN or with missed_count > 0.
+// A node cut off from the others is 1 of N and holds, with a reason naming who confirms
+// and who is unreachable. Before any view has arrived (startup) the node's own backing
+// is unsettled, so it makes no lone decision even with confirm: any.
 //
-// Members themselves (the other watchdogs) are only observed: each node may emit the
-// first `alert` of a member's incident (and `recovered` later), but never escalates a
-// member to restart/isolate, so a watchdog that comes back is counted alive again.
+// Members themselves (the other watchdogs) are only watched: their peers are registered
+// alert-only (PeerSpec.alertOnly), so the ladder marks a dead member OFFLINE with an
+// alert and never restarts or isolates it; the gate lets that escalation through.
 import type { PeerHealth } from "../core/types.js";
 import { silentLogger, type Logger } from "../logger.js";
 import type { GateVerdict, RemediationGate } from "../monitor.js";
 import { systemClock, type Clock } from "../schedule/clock.js";
+import { isSettled, nextBacking, type BackingPeerFacts } from "./backing.js";
 import { rendezvousOwner } from "./owner.js";
-import { isConfirmed, requiredConfirmations, type ConfirmMode } from "./quorum.js";
-import type { ReceivedView } from "./views.js";
+import { configuredQuorum, type ConfirmMode, type QuorumFacts, type QuorumRule } from "./quorum.js";
+import { TakeoverWatch } from "./takeover.js";
+import type { Backing, ReceivedPeer, ReceivedView } from "./views.js";
 
-/** Views older than this many intervals count as absent. */
+/** Views asked for longer ago than this many intervals count as absent. */
 export const VIEW_FRESH_INTERVALS = 3;
+/** Default time a commanded restart may take when the gate is not told (ms): the executors' default timeout. */
+export const DEFAULT_STEP_TIMEOUT_MS = 30_000;
 
 export interface MeshGateOptions {
   /** This node's name. */
   self: string;
-  /** Names of the other mesh members. */
+  /** Names of the other configured mesh members. */
   members: readonly string[];
   confirm: ConfirmMode;
   /** This node's health of a peer (members are peers too); undefined when not registered. */
   health: (peer: string) => PeerHealth | undefined;
   /** Latest verified view of a member, whatever its age. */
   view: (member: string) => ReceivedView | undefined;
-  /** View poll interval, ms; views older than 3 × this count as absent. */
+  /** View poll interval, ms; views asked for more than 3 × this ago count as absent. */
   intervalMs: number;
   /**
-   * missed_before_restart of member peers: a member's miss may only escalate while it
-   * stays below this (so only its first `alert` is emitted). Default 3.
+   * How long another node's started step on a peer blocks this node before it takes the
+   * step over, ms. Default: 30 s (the executors' default timeout) plus one interval.
    */
-  memberMissedBeforeRestart?: number;
+  takeoverAfterMs?: number | ((peer: string) => number);
+  /**
+   * How long this node's backing stays unsettled after it stopped backing another node,
+   * ms. Default (3 + 1) × interval: longer than a view stays fresh plus one poll.
+   */
+  settleMs?: number;
+  /** Decision rule; default configuredQuorum. Tests pass other rules to compare. */
+  rule?: QuorumRule;
   clock?: Clock;
   logger?: Logger;
 }
 
 /** How this node decides about one target now (for logs, the API and tests). */
-export interface MeshDecision {
-  target: string;
-  observers: string[];
-  /** Observers that see the target failing (this node included). */
-  failing: string[];
-  owner: string;
-  confirmed: boolean;
-  act: boolean;
-}
-
-/** The Monitor's verdict for a decision: act, observe only, or hold (owner, not confirmed). */
-export function verdictOf(d: MeshDecision, self: string, confirm: ConfirmMode): GateVerdict {
-  if (d.act) return { act: true };
-  if (d.owner !== self) return { act: false };
-  const need = requiredConfirmations(confirm, d.observers.length);
-  return {
-    act: false,
-    hold: `${d.failing.length} of ${d.observers.length} nodes confirm, ${need} needed`,
-  };
+export interface MeshDecision extends QuorumFacts {
+  verdict: GateVerdict;
+  /** Why, in words. */
+  why: string;
 }
 
 export interface MeshGate extends RemediationGate {
-  /** Members counted alive now (heartbeat HEALTHY/DEGRADED and a fresh view). */
+  /** Members counted reachable now (fresh view, heartbeat not OFFLINE/ISOLATED). */
   aliveMembers(): string[];
-  /** Age of a member's latest view, ms, or null when none was received. */
+  /** Age of a member's latest view (since it was asked for), ms, or null when none was received. */
   viewAgeMs(member: string): number | null;
+  /** This node and the reachable members whose view lists `target`. */
   observers(target: string): string[];
-  /** The decision mayAct() would take now for a miss of `target`. */
+  /** The decision mayAct() would take now for a miss of `target` (updates the backing like mayAct). */
   decide(target: string): MeshDecision;
+  /** The node this node backs for `target` while it sees it failing (served in its view). */
+  backing(target: string): Backing | undefined;
 }
 
 const FAILING_STATUSES = new Set(["DEGRADED", "OFFLINE", "ISOLATED"]);
+
+/** True when a view entry (or this node's own health) shows the peer failing. */
+export function showsFailing(p: { status: string; missed_count: number } | undefined): boolean {
+  return p !== undefined && (FAILING_STATUSES.has(p.status) || p.missed_count > 0);
+}
 
 export function createMeshGate(opts: MeshGateOptions): MeshGate {
   const { self, confirm } = opts;
@@ -88,8 +94,15 @@ export function createMeshGate(opts: MeshGateOptions): MeshGate {
   const memberSet = new Set(members);
   const clock = opts.clock ?? systemClock;
   const log = opts.logger ?? silentLogger;
+  const rule = opts.rule ?? configuredQuorum;
   const maxAge = VIEW_FRESH_INTERVALS * opts.intervalMs;
-  const memberLimit = opts.memberMissedBeforeRestart ?? 3;
+  const settleMs = opts.settleMs ?? (VIEW_FRESH_INTERVALS + 1) * opts.intervalMs;
+  const ta = opts.takeoverAfterMs ?? DEFAULT_STEP_TIMEOUT_MS + opts.intervalMs;
+  const takeover = new TakeoverWatch(typeof ta === "number" ? () => ta : ta);
+  const startedAt = clock.now();
+  /** Per target: the node this node backs, and when its backing was last unsettled (null: never). */
+  const backs = new Map<string, string>();
+  const droppedAt = new Map<string, number | null>();
   /** Last logged decision per target, so a change is logged once. */
   const logged = new Map<string, string>();
 
@@ -98,85 +111,148 @@ export function createMeshGate(opts: MeshGateOptions): MeshGate {
     return v && now - v.receivedAt <= maxAge ? v : undefined;
   };
 
-  const alive = (m: string, now: number): boolean => {
+  const reachable = (m: string, now: number): boolean => {
     const h = opts.health(m);
-    if (!h || (h.status !== "HEALTHY" && h.status !== "DEGRADED")) return false;
+    if (h && (h.status === "OFFLINE" || h.status === "ISOLATED")) return false;
     return freshView(m, now) !== undefined;
   };
 
-  const observersWithViews = (target: string): Array<{ node: string; view?: ReceivedView }> => {
-    const now = clock.now();
-    const out: Array<{ node: string; view?: ReceivedView }> = [{ node: self }];
+  /** What reachable members say about `target` (unreachable members: undefined). */
+  const entries = (target: string, now: number): Map<string, ReceivedPeer | undefined> => {
+    const out = new Map<string, ReceivedPeer | undefined>();
     for (const m of members) {
-      if (m === target || !alive(m, now)) continue;
-      const v = freshView(m, now);
-      if (v?.peers.has(target)) out.push({ node: m, view: v });
+      if (m === target || !reachable(m, now)) continue;
+      out.set(m, freshView(m, now)?.peers.get(target));
     }
     return out;
   };
 
+  const observersOf = (target: string, now: number): string[] => [
+    self,
+    ...[...entries(target, now)].filter(([, p]) => p !== undefined).map(([m]) => m),
+  ];
+
+  /** Updates and returns this node's backing of `target`, given the nodes that confirm. */
+  const updateBacking = (
+    target: string,
+    confirming: readonly string[],
+    seen: Map<string, ReceivedPeer | undefined>,
+    now: number,
+  ): string => {
+    const member = (name: string): BackingPeerFacts | undefined => {
+      if (!memberSet.has(name)) return undefined;
+      const p = seen.get(name);
+      return {
+        reachable: seen.has(name),
+        failing: showsFailing(p),
+        ...(p?.backs === undefined ? {} : { backs: p.backs }),
+      };
+    };
+    const move = nextBacking(backs.get(target), { self, target, confirming, member });
+    backs.set(target, move.backs);
+    if (move.dropped) droppedAt.set(target, now);
+    return move.backs;
+  };
+
+  const lastDrop = (target: string): number | null =>
+    droppedAt.has(target) ? (droppedAt.get(target) as number | null) : startedAt;
+
   const decide = (target: string): MeshDecision => {
-    if (memberSet.has(target)) {
-      const h = opts.health(target);
-      const act = (h?.missed_count ?? 0) + 1 < memberLimit;
-      return { target, observers: [self], failing: [self], owner: self, confirmed: true, act };
+    const now = clock.now();
+    const seen = entries(target, now);
+    const reach = [...seen.keys()];
+    const observers = [self, ...reach.filter((m) => seen.get(m) !== undefined)];
+    const confirming = [self, ...reach.filter((m) => showsFailing(seen.get(m)))];
+    const b = updateBacking(target, confirming, seen, now);
+    const backers: string[] = [];
+    if (b === self && isSettled(lastDrop(target), now, settleMs)) backers.push(self);
+    for (const m of confirming) {
+      const p = seen.get(m);
+      if (m === self || p?.backs !== self) continue;
+      const stable = p.backs_stable_ms ?? null;
+      if (stable === null || stable >= settleMs) backers.push(m);
     }
-    const obs = observersWithViews(target);
-    const failing = obs
-      .filter(({ node, view }) => {
-        if (node === self) return true;
-        const p = view?.peers.get(target);
-        return p !== undefined && (FAILING_STATUSES.has(p.status) || p.missed_count > 0);
-      })
-      .map((o) => o.node);
-    const observers = obs.map((o) => o.node);
-    const owner = rendezvousOwner(target, observers) as string;
-    const confirmed = isConfirmed(confirm, observers.length, failing.length);
-    return { target, observers, failing, owner, confirmed, act: owner === self && confirmed };
+    const facts: QuorumFacts = {
+      self,
+      target,
+      mode: confirm,
+      members,
+      reachable: reach,
+      observers,
+      confirming,
+      backs: b,
+      backers,
+    };
+    const { why, ...verdict } = rule(facts);
+    if (verdict.act) {
+      const busy = takeover.pending(
+        target,
+        members.flatMap((m) => opts.view(m) ?? []),
+        now,
+      );
+      if (busy) {
+        const why2 =
+          `${busy.node} started ${busy.step.step} of ${target} ${Math.round(busy.seenForMs)} ms ago ` +
+          "and has not finished it; waiting for takeover_after before taking it over";
+        return { ...facts, verdict: { act: false }, why: why2 };
+      }
+    }
+    return { ...facts, verdict, why };
+  };
+
+  const logDecision = (d: MeshDecision): void => {
+    const key = `${d.verdict.act}|${"hold" in d.verdict ? d.verdict.hold : ""}|${d.backs}|${d.why}`;
+    if (logged.get(d.target) === key) return;
+    logged.set(d.target, key);
+    log.info(
+      {
+        peer: d.target,
+        confirm,
+        confirming: d.confirming,
+        backs: d.backs,
+        backers: d.backers,
+        reachable: d.reachable,
+        act: d.verdict.act,
+      },
+      d.verdict.act
+        ? `mesh: remediating: ${d.why}`
+        : "hold" in d.verdict && d.verdict.hold !== undefined
+          ? `mesh: ${d.why}`
+          : `mesh: observing only: ${d.why}`,
+    );
   };
 
   return {
     mayAct(target) {
+      if (memberSet.has(target)) return { act: true };
       const d = decide(target);
-      if (!memberSet.has(target)) {
-        const key = `${d.act}|${d.owner}|${d.observers.join(",")}|${d.failing.length}`;
-        if (logged.get(target) !== key) {
-          logged.set(target, key);
-          log.info(
-            {
-              peer: target,
-              owner: d.owner,
-              observers: d.observers,
-              failing: d.failing,
-              confirm,
-              act: d.act,
-            },
-            d.act
-              ? "mesh: failure confirmed and this node owns the peer; remediating"
-              : d.owner !== self
-                ? "mesh: another node owns the peer; observing only"
-                : "mesh: failure not confirmed by a quorum of observers yet; observing only",
-          );
-        }
-      }
-      return memberSet.has(target) ? { act: d.act } : verdictOf(d, self, confirm);
+      logDecision(d);
+      return d.verdict;
     },
-    owner(target) {
+    owner(target, seen) {
       if (memberSet.has(target)) return self;
-      return rendezvousOwner(
-        target,
-        observersWithViews(target).map((o) => o.node),
-      ) as string;
+      const b = backs.get(target);
+      if (b !== undefined && showsFailing(seen ?? opts.health(target))) return b;
+      return rendezvousOwner(target, observersOf(target, clock.now())) as string;
+    },
+    backing(target) {
+      if (memberSet.has(target) || !showsFailing(opts.health(target))) return undefined;
+      const now = clock.now();
+      const seen = entries(target, now);
+      const confirming = [self, ...[...seen.keys()].filter((m) => showsFailing(seen.get(m)))];
+      const b = updateBacking(target, confirming, seen, now);
+      const d = lastDrop(target);
+      return { backs: b, stableMs: d === null ? null : Math.max(0, now - d) };
     },
     aliveMembers() {
       const now = clock.now();
-      return members.filter((m) => alive(m, now));
+      return members.filter((m) => reachable(m, now));
     },
     viewAgeMs(member) {
       const v = opts.view(member);
       return v ? Math.max(0, clock.now() - v.receivedAt) : null;
     },
-    observers: (target) => observersWithViews(target).map((o) => o.node),
+    observers: (target) => observersOf(target, clock.now()),
     decide,
   };
 }

@@ -1,26 +1,30 @@
-// Whether the observers of a target confirm its failure (mesh.confirm):
-//   any      — at least one observer sees it failing
-//   majority — more than half of the observers (2 of 3, 2 of 2, 3 of 4)
-//   all      — every observer
-// `observers` counts the nodes that watch the target and are alive, this node included.
+// Whether enough nodes confirm a target's failure (mesh.confirm), counted over the
+// CONFIGURED membership: N = the members in the config + this node.
+//   any      — this node alone (1)
+//   majority — floor(N/2)+1 of the N configured nodes (2 of 2, 2 of 3, 3 of 4, 3 of 5)
+//   all      — N of N
+// A node confirms the failure when it sees it itself (this node, on a miss) or when its
+// fresh, verified view shows the target failing. Members that cannot be reached count
+// against the quorum, never for it: a node cut off from the others is 1 of N, not 1 of 1.
 import { InvalidOptionError } from "../core/errors.js";
+import type { GateVerdict } from "../monitor.js";
 
 export type ConfirmMode = "any" | "majority" | "all";
 
 export const CONFIRM_MODES: readonly ConfirmMode[] = ["any", "majority", "all"];
 
-/** Observers that must see the failure under `mode` when there are `observers` of them. */
-export function requiredConfirmations(mode: ConfirmMode, observers: number): number {
-  if (!Number.isInteger(observers) || observers < 0) {
-    throw new InvalidOptionError("observers", `must be a non-negative integer (got ${String(observers)})`);
+/** Nodes that must confirm under `mode` when `nodes` nodes count (the configured N). */
+export function requiredConfirmations(mode: ConfirmMode, nodes: number): number {
+  if (!Number.isInteger(nodes) || nodes < 0) {
+    throw new InvalidOptionError("observers", `must be a non-negative integer (got ${String(nodes)})`);
   }
   switch (mode) {
     case "any":
       return 1;
     case "majority":
-      return Math.floor(observers / 2) + 1;
+      return Math.floor(nodes / 2) + 1;
     case "all":
-      return Math.max(1, observers);
+      return Math.max(1, nodes);
     default:
       throw new InvalidOptionError(
         "mesh.confirm",
@@ -30,16 +34,80 @@ export function requiredConfirmations(mode: ConfirmMode, observers: number): num
 }
 
 /**
- * True when `failing` of `observers` observers confirm the failure under `mode`.
- * No observers confirm nothing; `failing` above `observers` is a caller bug and throws.
+ * True when `failing` of `nodes` nodes confirm the failure under `mode`.
+ * No nodes confirm nothing; `failing` above `nodes` is a caller bug and throws.
  */
-export function isConfirmed(mode: ConfirmMode, observers: number, failing: number): boolean {
-  const need = requiredConfirmations(mode, observers);
-  if (!Number.isInteger(failing) || failing < 0 || failing > observers) {
-    throw new InvalidOptionError(
-      "failing",
-      `must be an integer from 0 to ${observers} (got ${String(failing)})`,
-    );
+export function isConfirmed(mode: ConfirmMode, nodes: number, failing: number): boolean {
+  const need = requiredConfirmations(mode, nodes);
+  if (!Number.isInteger(failing) || failing < 0 || failing > nodes) {
+    throw new InvalidOptionError("failing", `must be an integer from 0 to ${nodes} (got ${String(failing)})`);
   }
-  return observers > 0 && failing >= need;
+  return nodes > 0 && failing >= need;
 }
+
+/** What one node knows about a target's failure when it decides (gate.ts gathers it). */
+export interface QuorumFacts {
+  self: string;
+  target: string;
+  mode: ConfirmMode;
+  /** The configured members, this node excluded. */
+  members: readonly string[];
+  /** Members with a fresh, verified view whose heartbeat is not OFFLINE or ISOLATED. */
+  reachable: readonly string[];
+  /** Reachable members whose view lists the target (they watch it). */
+  observers: readonly string[];
+  /** This node (it just saw the target fail) and the reachable members whose view shows it failing. */
+  confirming: readonly string[];
+  /** The node this node backs to remediate the target (backing.ts). */
+  backs: string;
+  /** Confirming nodes whose settled backing names this node, this node included. */
+  backers: readonly string[];
+}
+
+/** How a node decides from its facts; the product uses `configuredQuorum`. */
+export type QuorumRule = (facts: QuorumFacts) => GateVerdict & { why: string };
+
+const list = (names: readonly string[]): string => (names.length === 0 ? "none" : names.join(", "));
+
+/** The hold reason of a node that cannot gather its quorum. */
+export function heldReason(
+  confirming: number,
+  nodes: number,
+  need: number,
+  unreachable: readonly string[],
+): string {
+  return (
+    `held: ${confirming} of ${nodes} node${nodes === 1 ? "" : "s"} confirm the failure, ` +
+    `${need} needed; unreachable: ${list(unreachable)}`
+  );
+}
+
+/**
+ * The product's rule. This node remediates only when
+ *   1. at least `need` of the N configured nodes confirm the failure (else it holds and says why),
+ *   2. it backs itself as the remediator (else another node does: observe only), and
+ *   3. at least `need` confirming nodes back it with a settled backing, itself included
+ *      (else the backings are still converging: observe only).
+ * Each node backs one remediator at a time, so two nodes cannot both gather `need`
+ * backers from the same nodes (see backing.ts for how backings move).
+ */
+export const configuredQuorum: QuorumRule = (f) => {
+  const nodes = f.members.length + 1;
+  const need = requiredConfirmations(f.mode, nodes);
+  if (f.confirming.length < need) {
+    const unreachable = f.members.filter((m) => !f.reachable.includes(m));
+    const hold = heldReason(f.confirming.length, nodes, need, unreachable);
+    return { act: false, hold, why: hold };
+  }
+  if (f.backs !== f.self) return { act: false, why: `${f.backs} remediates it (this node backs it)` };
+  if (f.backers.length < need) {
+    return {
+      act: false,
+      why: `${f.backers.length} of ${need} needed nodes back this node as remediator so far (${list(f.backers)})`,
+    };
+  }
+  return {
+    act: true,
+    why: `${f.confirming.length} of ${nodes} nodes confirm, ${f.backers.length} back this node (${list(f.backers)})`,
+  };
+};

@@ -1,6 +1,10 @@
 // View exchange between mesh members. Each node serves GET /v1/mesh/view:
-//   {"node", "at", "nonce"?, "peers": [{"name", "status", "missed_count"}]}
-// (its non-member peers as it sees them), with header X-Wdmesh-Proof = hex
+//   {"node", "at", "nonce"?,
+//    "peers": [{"name", "status", "missed_count", "backs"?, "backs_stable_ms"?}],
+//    "in_flight"?: [{"peer", "incident", "step", "attempt", "started_at"}]}
+// (its non-member peers as it sees them; for a peer it sees failing, the node it backs
+// to remediate it; the remediation steps it has started and not finished), with header
+// X-Wdmesh-Proof = hex
 // HMAC-SHA256(mesh key, body). The poller asks with a fresh `?nonce=` that the node
 // echoes in the body, so a recorded view cannot be replayed later. A node without a
 // mesh key serves no view (404).
@@ -35,6 +39,39 @@ export interface ViewPeer {
   name: string;
   status: PeerStatus;
   missed_count: number;
+  /** The node this node backs to remediate the peer (present while it sees the peer failing). */
+  backs?: string;
+  /**
+   * How long, ms, this node's backing has been stable: since it last stopped backing
+   * another node (or since it started). null: it never stopped backing anyone.
+   */
+  backs_stable_ms?: number | null;
+}
+
+/** A remediation step a node has started and not finished. */
+export interface InFlightView {
+  peer: string;
+  /** The node's incident id for the peer (null outside an incident, e.g. an operator restart). */
+  incident: string | null;
+  step: "restart" | "isolate";
+  /** Restart attempt (0 for an operator restart and for isolate). */
+  attempt: number;
+  /** RFC 3339, the serving node's clock (informational). */
+  started_at: string;
+}
+
+/** What a member's view says about one peer. */
+export interface ReceivedPeer {
+  status: PeerStatus;
+  missed_count: number;
+  backs?: string;
+  backs_stable_ms?: number | null;
+}
+
+/** Backing of a peer as this node serves it (see ViewPeer.backs). */
+export interface Backing {
+  backs: string;
+  stableMs: number | null;
 }
 
 /** What a node serves on /v1/mesh/view. */
@@ -45,14 +82,21 @@ export interface MeshViewDoc {
   /** The nonce of the request, echoed. */
   nonce?: string;
   peers: ViewPeer[];
+  in_flight?: InFlightView[];
 }
 
 /** A verified view of a member, as kept by the poller. */
 export interface ReceivedView {
   node: string;
-  /** Epoch ms (this node's clock) when the view arrived. */
+  /**
+   * Epoch ms (this node's clock) when the request this view answers was sent. The view
+   * is at least this recent (its nonce ties it to that request), so a slow answer never
+   * looks fresher than it is.
+   */
   receivedAt: number;
-  peers: ReadonlyMap<string, { status: PeerStatus; missed_count: number }>;
+  peers: ReadonlyMap<string, ReceivedPeer>;
+  /** Steps the member had started and not finished. */
+  inFlight: readonly InFlightView[];
 }
 
 /** hex HMAC-SHA256(key, body). */
@@ -60,13 +104,35 @@ export function viewProof(key: string, body: string): string {
   return createHmac("sha256", key).update(body).digest("hex");
 }
 
+/** What a view carries beyond peer health: the node's backings and its steps in flight. */
+export interface ViewExtras {
+  /** The node this node backs to remediate `peer`, or undefined when it sees it healthy. */
+  backing?: (peer: string) => Backing | undefined;
+  inFlight?: readonly InFlightView[];
+}
+
 /** Serialises this node's view of `peers` (members already left out by the caller). */
-export function buildView(node: string, peers: readonly PeerHealth[], at: number, nonce?: string): string {
+export function buildView(
+  node: string,
+  peers: readonly PeerHealth[],
+  at: number,
+  nonce?: string,
+  extras: ViewExtras = {},
+): string {
   const doc: MeshViewDoc = {
     node,
     at: new Date(at).toISOString(),
     ...(nonce === undefined ? {} : { nonce }),
-    peers: peers.map((p) => ({ name: p.name, status: p.status, missed_count: p.missed_count })),
+    peers: peers.map((p) => {
+      const b = extras.backing?.(p.name);
+      return {
+        name: p.name,
+        status: p.status,
+        missed_count: p.missed_count,
+        ...(b ? { backs: b.backs, backs_stable_ms: b.stableMs } : {}),
+      };
+    }),
+    ...(extras.inFlight && extras.inFlight.length > 0 ? { in_flight: [...extras.inFlight] } : {}),
   };
   return JSON.stringify(doc);
 }
@@ -125,9 +191,61 @@ export function verifyView(
     ) {
       return { ok: false, error: `view peers[${i}] is not {name, status, missed_count}` };
     }
-    peers.push({ name: p.name, status: p.status as PeerStatus, missed_count: p.missed_count as number });
+    const backs = p.backs;
+    const stable = p.backs_stable_ms;
+    if (
+      (backs !== undefined && typeof backs !== "string") ||
+      (stable !== undefined && stable !== null && (!Number.isSafeInteger(stable) || (stable as number) < 0))
+    ) {
+      return { ok: false, error: `view peers[${i}] has a bad backs / backs_stable_ms` };
+    }
+    peers.push({
+      name: p.name,
+      status: p.status as PeerStatus,
+      missed_count: p.missed_count as number,
+      ...(typeof backs === "string"
+        ? { backs, backs_stable_ms: stable === undefined ? null : (stable as number | null) }
+        : {}),
+    });
   }
-  return { ok: true, view: { node: d.node, at: d.at, nonce: d.nonce, peers } };
+  const inFlight: InFlightView[] = [];
+  if (d.in_flight !== undefined) {
+    if (!Array.isArray(d.in_flight)) return { ok: false, error: 'view "in_flight" is not an array' };
+    for (const [i, raw] of (d.in_flight as unknown[]).entries()) {
+      const f = raw as Record<string, unknown> | null;
+      if (
+        typeof f !== "object" ||
+        f === null ||
+        typeof f.peer !== "string" ||
+        (f.incident !== null && typeof f.incident !== "string") ||
+        (f.step !== "restart" && f.step !== "isolate") ||
+        !Number.isSafeInteger(f.attempt) ||
+        typeof f.started_at !== "string"
+      ) {
+        return {
+          ok: false,
+          error: `view in_flight[${i}] is not {peer, incident, step, attempt, started_at}`,
+        };
+      }
+      inFlight.push({
+        peer: f.peer,
+        incident: f.incident as string | null,
+        step: f.step,
+        attempt: f.attempt as number,
+        started_at: f.started_at,
+      });
+    }
+  }
+  return {
+    ok: true,
+    view: {
+      node: d.node,
+      at: d.at,
+      nonce: d.nonce,
+      peers,
+      ...(d.in_flight === undefined ? {} : { in_flight: inFlight }),
+    },
+  };
 }
 
 export interface ViewPollerOptions {
@@ -252,6 +370,7 @@ export class ViewPoller {
   private async pollMember(m: { name: string; url: string }, stop: AbortSignal): Promise<void> {
     if (stop.aborted) return;
     const nonce = randomBytes(NONCE_BYTES).toString("hex");
+    const askedAt = this.clock.now();
     const url = `${m.url.replace(/\/+$/, "")}${VIEW_PATH}?nonce=${nonce}`;
     const out = await this.fetchView(url, stop);
     if (stop.aborted) return;
@@ -264,10 +383,13 @@ export class ViewPoller {
       this.reject(m, checked.error);
       return;
     }
-    const peers = new Map(
-      checked.view.peers.map((p) => [p.name, { status: p.status, missed_count: p.missed_count }]),
-    );
-    this.views.set(m.name, { node: m.name, receivedAt: this.clock.now(), peers });
+    const peers = new Map<string, ReceivedPeer>(checked.view.peers.map(({ name, ...rest }) => [name, rest]));
+    this.views.set(m.name, {
+      node: m.name,
+      receivedAt: askedAt,
+      peers,
+      inFlight: checked.view.in_flight ?? [],
+    });
     if (this.lastError.delete(m.name))
       this.logger.info({ member: m.name }, "mesh view of member received again");
   }

@@ -1,57 +1,55 @@
 // The mesh gate with fakes: member health, member views and time are set by the test.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import type { PeerHealth, PeerStatus } from "../../src/core/types.js";
+import type { PeerStatus } from "../../src/core/types.js";
 import { createMeshGate, type MeshGate } from "../../src/mesh/gate.js";
 import { rendezvousOrder } from "../../src/mesh/owner.js";
-import type { ConfirmMode } from "../../src/mesh/quorum.js";
-import type { ReceivedView } from "../../src/mesh/views.js";
-import { Monitor, type Executor } from "../../src/index.js";
-import type { ActionResult } from "../../src/core/types.js";
+import type { ConfirmMode, QuorumRule } from "../../src/mesh/quorum.js";
+import type { InFlightView, ReceivedPeer, ReceivedView } from "../../src/mesh/views.js";
+import { Monitor } from "../../src/index.js";
+import type { PeerHealth } from "../../src/core/types.js";
+import { RecordingExecutor } from "../helpers/recording-executor.js";
 import { FakeProber, MISS } from "../helpers/fake-prober.js";
+import { peer } from "../helpers/fake-backend.js";
 
 const T = "agent";
 const INTERVAL = 1_000;
-// Succession order for T among the three node names: [owner, second, third].
-const ORDER = rendezvousOrder(T, ["wd-a", "wd-b", "wd-c"]) as [string, string, string];
+const SETTLE = 4 * INTERVAL;
+const NODES = ["wd-a", "wd-b", "wd-c"];
+// Succession order for T among the three node names: [top, second, third].
+const ORDER = rendezvousOrder(T, NODES) as [string, string, string];
+const [top, second, third] = ORDER;
 
-function health(name: string, status: PeerStatus, missed = 0): PeerHealth {
-  return {
-    name,
-    endpoint: `http://127.0.0.1:1/${name}`,
-    status,
-    last_seen: null,
-    missed_count: missed,
-    restart_count: 0,
-    last_restart: null,
-    response_time_ms: 0,
-    last_error: null,
-    incident_id: null,
-    isolated_at: null,
-    silenced_until: null,
-    owner: null,
-  };
-}
+/** [status, missed_count, backs?, backs_stable_ms?] */
+type Entry = [PeerStatus, number, string?, (number | null)?];
 
 class World {
   now = 1_000_000;
   readonly health = new Map<string, PeerHealth>();
   readonly views = new Map<string, ReceivedView>();
 
-  /** `member`'s heartbeat on this node. */
+  /** `name`'s health on this node (members' heartbeats, and this node's own view of T). */
   member(name: string, status: PeerStatus, missed = 0): this {
-    this.health.set(name, health(name, status, missed));
+    this.health.set(name, peer(name, status, { missed_count: missed }));
     return this;
   }
 
-  /** A view of `member` received now, listing `peers` (name → [status, missed]). */
-  view(member: string, peers: Record<string, [PeerStatus, number]>): this {
+  /** A view of `member` asked for now, listing `peers`. */
+  view(member: string, peers: Record<string, Entry>, inFlight: InFlightView[] = []): this {
     this.views.set(member, {
       node: member,
       receivedAt: this.now,
       peers: new Map(
-        Object.entries(peers).map(([n, [status, missed_count]]) => [n, { status, missed_count }]),
+        Object.entries(peers).map(([n, [status, missed_count, backs, stable]]): [string, ReceivedPeer] => [
+          n,
+          {
+            status,
+            missed_count,
+            ...(backs === undefined ? {} : { backs, backs_stable_ms: stable ?? null }),
+          },
+        ]),
       ),
+      inFlight,
     });
     return this;
   }
@@ -59,245 +57,319 @@ class World {
   gate(
     self: string,
     confirm: ConfirmMode,
-    members = ["wd-a", "wd-b", "wd-c"].filter((n) => n !== self),
+    opts: { members?: string[]; rule?: QuorumRule; takeoverAfterMs?: number } = {},
   ): MeshGate {
     return createMeshGate({
       self,
-      members,
+      members: opts.members ?? NODES.filter((n) => n !== self),
       confirm,
       health: (p) => this.health.get(p),
       view: (m) => this.views.get(m),
       intervalMs: INTERVAL,
-      memberMissedBeforeRestart: 3,
+      ...(opts.rule ? { rule: opts.rule } : {}),
+      ...(opts.takeoverAfterMs === undefined ? {} : { takeoverAfterMs: opts.takeoverAfterMs }),
       clock: { now: () => this.now, setTimeout: () => 0, clearTimeout: () => {} },
     });
   }
 }
 
-/** A world where both other nodes are alive and watch T, with the given view of T. */
-function threeNodes(self: string, others: Record<string, [PeerStatus, number]>): World {
+/** A world where both other nodes answer, each with the given view of T (default HEALTHY). */
+function threeNodes(self: string, others: Record<string, Entry> = {}): World {
   const w = new World();
-  for (const n of ORDER.filter((x) => x !== self)) {
+  for (const n of NODES.filter((x) => x !== self)) {
     w.member(n, "HEALTHY").view(n, { [T]: others[n] ?? ["HEALTHY", 0] });
   }
   return w;
 }
 
-describe("mesh gate: quorum", () => {
-  test("a node alone (no member views) owns its target and acts on a miss", () => {
-    const w = new World().member("wd-b", "HEALTHY").member("wd-c", "HEALTHY");
-    const g = w.gate("wd-a", "majority");
-    assert.deepEqual(g.observers(T), ["wd-a"]);
-    assert.equal(g.owner(T), "wd-a");
-    assert.equal(g.mayAct(T).act, true);
-  });
-
-  test("majority with 3 observers: owner alone failing → no action; 2 failing → action", () => {
-    const [owner, second, third] = ORDER;
-    const w = threeNodes(owner, {});
-    const g = w.gate(owner, "majority");
-    assert.deepEqual([...g.observers(T)].sort(), [...ORDER].sort());
-    assert.equal(g.owner(T), owner);
-    assert.equal(g.mayAct(T).act, false, "1 of 3 is not a majority");
-    assert.deepEqual(g.decide(T).failing, [owner]);
-    w.view(second, { [T]: ["DEGRADED", 1] });
-    assert.equal(g.mayAct(T).act, true, "2 of 3 is a majority");
-    w.view(second, { [T]: ["HEALTHY", 0] }).view(third, { [T]: ["OFFLINE", 0] });
-    assert.equal(g.mayAct(T).act, true);
-  });
-
-  test("verdicts: owner unconfirmed holds with counts; not the owner observes without a hold", () => {
-    const [owner, second] = ORDER;
-    const w = threeNodes(owner, {});
-    assert.deepEqual(w.gate(owner, "majority").mayAct(T), {
-      act: false,
-      hold: "1 of 3 nodes confirm, 2 needed",
-    });
-    assert.deepEqual(w.gate(owner, "all").mayAct(T), { act: false, hold: "1 of 3 nodes confirm, 3 needed" });
-    const other = threeNodes(second, {});
-    assert.deepEqual(other.gate(second, "majority").mayAct(T), { act: false });
-    w.view(second, { [T]: ["DEGRADED", 1] });
-    assert.deepEqual(w.gate(owner, "majority").mayAct(T), { act: true });
-  });
-
-  test("confirm any / all with 3 observers", () => {
-    const [owner, second] = ORDER;
-    const w = threeNodes(owner, {});
-    assert.equal(w.gate(owner, "any").mayAct(T).act, true);
-    assert.equal(w.gate(owner, "all").mayAct(T).act, false);
-    w.view(second, { [T]: ["DEGRADED", 2] });
-    assert.equal(w.gate(owner, "all").mayAct(T).act, false, "2 of 3 is not all");
-    w.view(ORDER[2], { [T]: ["ISOLATED", 0] });
-    assert.equal(w.gate(owner, "all").mayAct(T).act, true);
-  });
-
-  test("what counts as failing in a member's view", () => {
-    const [owner, second] = ORDER;
-    const cases: Array<[PeerStatus, number, boolean]> = [
-      ["HEALTHY", 0, false],
-      ["UNKNOWN", 0, false],
-      ["HEALTHY", 1, true], // a miss not yet shown as DEGRADED (success_threshold)
-      ["DEGRADED", 1, true],
-      ["OFFLINE", 0, true],
-      ["ISOLATED", 0, true],
-    ];
-    for (const [status, missed, failing] of cases) {
-      // confirm all with only 2 observers: acts iff the other one is failing
-      const w = new World().member(second, "HEALTHY").view(second, { [T]: [status, missed] });
-      const g = w.gate(owner, "all", [second]);
-      assert.equal(g.owner(T), owner);
-      assert.equal(g.mayAct(T).act, failing, `${status} missed=${missed}`);
-    }
-  });
-
-  test("a member whose view does not list the target is not one of its observers", () => {
-    const [owner, second, third] = ORDER;
-    const w = threeNodes(owner, {}).view(third, { other: ["HEALTHY", 0] });
-    const g = w.gate(owner, "majority");
-    assert.deepEqual([...g.observers(T)].sort(), [owner, second].sort());
-    assert.equal(g.mayAct(T).act, false, "1 of 2 is a tie, not a majority");
-    w.view(second, { [T]: ["DEGRADED", 1] });
-    assert.equal(g.mayAct(T).act, true);
-  });
-});
-
-describe("mesh gate: ownership", () => {
-  test("a node that is not the owner never acts, even when everyone sees the failure", () => {
-    const [owner, second, third] = ORDER;
-    const w = threeNodes(second, { [owner]: ["OFFLINE", 0], [third]: ["DEGRADED", 3] });
-    const g = w.gate(second, "any");
-    assert.equal(g.owner(T), owner);
-    assert.equal(g.mayAct(T).act, false);
-  });
-
-  test("every node computes the same owner from the same observers", () => {
-    const owners = ORDER.map((self) => threeNodes(self, {}).gate(self, "majority").owner(T));
-    assert.deepEqual(owners, [ORDER[0], ORDER[0], ORDER[0]]);
-  });
-
-  test("owner death → takeover: one lost heartbeat keeps ownership; a stale view moves it", () => {
-    const [owner, second, third] = ORDER;
-    const w = threeNodes(second, { [owner]: ["DEGRADED", 2], [third]: ["DEGRADED", 2] });
-    const g = w.gate(second, "majority");
-    assert.equal(g.mayAct(T).act, false);
-
-    // The owner missed a heartbeat but its view is fresh: still the owner.
-    w.member(owner, "DEGRADED", 1);
-    assert.equal(g.owner(T), owner);
-    assert.equal(g.mayAct(T).act, false);
-
-    // No view from the owner for more than 3 intervals (the third node keeps answering).
-    w.now += 3 * INTERVAL + 1;
-    w.view(third, { [T]: ["DEGRADED", 5] });
-    assert.deepEqual([...g.observers(T)].sort(), [second, third].sort());
-    assert.equal(g.owner(T), second, "the next in succession takes over");
-    assert.equal(g.mayAct(T).act, true, "2 of 2 confirm");
-    assert.deepEqual(g.aliveMembers(), [third]);
-    assert.equal(g.viewAgeMs(owner), 3 * INTERVAL + 1);
-    assert.equal(g.viewAgeMs(third), 0);
-    assert.equal(g.viewAgeMs("never"), null);
-
-    // The third node alone would not take over: for it, the second is still the owner.
-    const w3 = threeNodes(third, { [owner]: ["DEGRADED", 2], [second]: ["DEGRADED", 2] });
-    w3.now += 3 * INTERVAL + 1;
-    w3.view(second, { [T]: ["DEGRADED", 5] });
-    const g3 = w3.gate(third, "majority");
-    assert.equal(g3.owner(T), second);
-    assert.equal(g3.mayAct(T).act, false);
-  });
-
-  test("a member whose heartbeat is UNKNOWN, OFFLINE or ISOLATED is not alive, fresh view or not", () => {
-    const [owner, second] = ORDER;
-    for (const s of ["UNKNOWN", "OFFLINE", "ISOLATED"] as PeerStatus[]) {
-      const w = threeNodes(second, {}).member(owner, s);
-      const g = w.gate(second, "majority");
-      assert.ok(!g.observers(T).includes(owner), s);
-      assert.equal(g.owner(T), second, s);
-    }
-    // A member never registered as a peer is not alive either.
-    const w = threeNodes(second, {});
-    w.health.delete(owner);
-    assert.equal(w.gate(second, "majority").owner(T), second);
-  });
-
-  test("member peers (other watchdogs) are owned by this node, which only alerts on them", () => {
-    const w = new World().member("wd-b", "HEALTHY", 0);
-    const g = w.gate("wd-a", "all");
-    assert.equal(g.owner("wd-b"), "wd-a");
-    assert.equal(g.mayAct("wd-b").act, true, "first miss: alert");
-    w.member("wd-b", "DEGRADED", 1);
-    assert.equal(g.mayAct("wd-b").act, true, "second miss: still below missed_before_restart");
-    w.member("wd-b", "DEGRADED", 2);
-    assert.equal(g.mayAct("wd-b").act, false, "third miss would restart a watchdog: observe only");
-  });
-});
-
-class CountingExecutor implements Executor {
-  readonly restarts: string[] = [];
-  async restart(_spec: unknown, target: { peer: string; attempt: number }): Promise<ActionResult> {
-    this.restarts.push(`${target.peer}:${target.attempt}`);
-    return { ok: true };
-  }
-  async isolate() {
-    return { result: { ok: true }, record: { method: "systemd" as const, unit: "x.service", applied: [] } };
-  }
-  async release(): Promise<ActionResult> {
-    return { ok: true };
-  }
+/** A gate created now, with the startup settle time already passed (views refreshed). */
+function settled(w: World, g: () => MeshGate, refresh: () => void): MeshGate {
+  const gate = g();
+  w.now += SETTLE;
+  refresh();
+  return gate;
 }
 
+describe("mesh gate: quorum over the configured nodes", () => {
+  test("a node that reaches nobody is 1 of 3 and holds, naming the unreachable members", () => {
+    const w = new World().member("wd-b", "HEALTHY").member("wd-c", "HEALTHY");
+    const g = w.gate("wd-a", "majority");
+    w.now += 10 * SETTLE;
+    assert.deepEqual(g.mayAct(T), {
+      act: false,
+      hold: "held: 1 of 3 nodes confirm the failure, 2 needed; unreachable: wd-b, wd-c",
+    });
+  });
+
+  test("members that answer but see the target healthy: held, nobody unreachable", () => {
+    const w = threeNodes(top);
+    const g = settled(
+      w,
+      () => w.gate(top, "majority"),
+      () => void 0,
+    );
+    // views are now SETTLE old: stale. Refresh them.
+    for (const n of NODES.filter((x) => x !== top)) w.view(n, { [T]: ["HEALTHY", 0] });
+    assert.deepEqual(g.mayAct(T), {
+      act: false,
+      hold: "held: 1 of 3 nodes confirm the failure, 2 needed; unreachable: none",
+    });
+  });
+
+  // [confirm, members' views of T (second, third), verdict]. This node is the top of the
+  // rendezvous order, so every confirming node backs it.
+  const TABLE: Array<[ConfirmMode, Entry | null, Entry | null, "act" | "hold" | "observe"]> = [
+    ["majority", ["DEGRADED", 1, top, null], ["HEALTHY", 0], "act"],
+    ["majority", ["HEALTHY", 1, top, null], null, "act"], // a miss shows as missed_count first
+    ["majority", ["OFFLINE", 0, top, null], null, "act"],
+    ["majority", ["HEALTHY", 0], ["UNKNOWN", 0], "hold"],
+    ["majority", null, null, "hold"],
+    ["all", ["DEGRADED", 1, top, null], ["HEALTHY", 0], "hold"],
+    ["all", ["DEGRADED", 1, top, null], ["DEGRADED", 2, top, null], "act"],
+    ["all", ["DEGRADED", 1, top, null], null, "hold"],
+    ["any", null, null, "act"],
+    ["any", ["HEALTHY", 0], ["HEALTHY", 0], "act"],
+    // confirming, but backing another node: its backing does not count for this node
+    ["majority", ["DEGRADED", 1, third, null], ["HEALTHY", 0], "observe"],
+    // confirming and backing this node, but that backing has not settled yet
+    ["majority", ["DEGRADED", 1, top, 100], ["HEALTHY", 0], "observe"],
+    ["majority", ["DEGRADED", 1, top, SETTLE], ["HEALTHY", 0], "act"],
+  ];
+  for (const [mode, v2, v3, want] of TABLE) {
+    test(`${mode}: ${JSON.stringify(v2)} / ${JSON.stringify(v3)} → ${want}`, () => {
+      const w = new World().member(second, "HEALTHY").member(third, "HEALTHY");
+      const refresh = () => {
+        if (v2) w.view(second, { [T]: v2 });
+        if (v3) w.view(third, { [T]: v3 });
+      };
+      const g = settled(w, () => w.gate(top, mode), refresh);
+      const v = g.mayAct(T);
+      const got = v.act ? "act" : "hold" in v && v.hold !== undefined ? "hold" : "observe";
+      assert.equal(got, want, `${g.decide(T).why}`);
+    });
+  }
+
+  test("a view that is stale, or of a member whose heartbeat is OFFLINE or ISOLATED, never counts", () => {
+    for (const [status, age, counts] of [
+      ["HEALTHY", 0, true],
+      ["DEGRADED", 0, true],
+      ["UNKNOWN", 0, true], // heartbeat not probed yet; the nonce-verified view proves it answers
+      ["OFFLINE", 0, false],
+      ["ISOLATED", 0, false],
+      ["HEALTHY", 3 * INTERVAL, true],
+      ["HEALTHY", 3 * INTERVAL + 1, false],
+    ] as Array<[PeerStatus, number, boolean]>) {
+      const w = new World().member(second, status).member(third, "HEALTHY");
+      const g = w.gate(top, "majority");
+      w.now += SETTLE;
+      w.view(second, { [T]: ["DEGRADED", 2, top, null] });
+      w.now += age;
+      assert.equal(g.mayAct(T).act, counts, `${status}, view ${age} ms old`);
+      if (!counts) {
+        const v = g.mayAct(T);
+        assert.ok(!v.act && /unreachable: .*wd-/.test(v.hold ?? ""), JSON.stringify(v));
+        assert.ok(!g.aliveMembers().includes(second));
+      }
+    }
+  });
+
+  test("startup: no decision, not even with confirm: any, before views could arrive", () => {
+    const w = new World().member(second, "HEALTHY").member(third, "HEALTHY");
+    const g = w.gate(top, "any");
+    assert.deepEqual(g.mayAct(T), { act: false }, "just started: backing unsettled");
+    w.now += SETTLE - 1;
+    assert.equal(g.mayAct(T).act, false);
+    w.now += 1;
+    assert.equal(g.mayAct(T).act, true, "any acts alone once settled");
+  });
+
+  test("a two-node mesh: majority of 2 is 2; with the other node down nothing is remediated", () => {
+    const [a, b] = rendezvousOrder(T, ["wd-a", "wd-b"]) as [string, string];
+    const w = new World().member(b, "HEALTHY");
+    const g = settled(
+      w,
+      () => w.gate(a, "majority", { members: [b] }),
+      () => w.view(b, { [T]: ["HEALTHY", 0] }),
+    );
+    assert.match((g.mayAct(T) as { hold: string }).hold, /1 of 2 nodes confirm the failure, 2 needed/);
+    w.view(b, { [T]: ["DEGRADED", 1, a, null] });
+    assert.equal(g.mayAct(T).act, true, "both see it: 2 of 2");
+    w.member(b, "OFFLINE");
+    assert.match((g.mayAct(T) as { hold: string }).hold, /1 of 2 .*unreachable: wd-/);
+  });
+});
+
+describe("mesh gate: one remediator", () => {
+  test("a node that is not the top of the confirming nodes backs the top and only observes", () => {
+    const w = threeNodes(second, { [top]: ["DEGRADED", 1, top, null], [third]: ["DEGRADED", 2, top, null] });
+    const g = settled(
+      w,
+      () => w.gate(second, "any"),
+      () => {
+        w.view(top, { [T]: ["DEGRADED", 1, top, null] }).view(third, { [T]: ["DEGRADED", 2, top, null] });
+      },
+    );
+    assert.deepEqual(g.mayAct(T), { act: false });
+    assert.equal(g.decide(T).backs, top);
+    w.member(T, "DEGRADED", 1);
+    assert.equal(g.owner(T), top);
+    assert.deepEqual(g.backing(T), { backs: top, stableMs: SETTLE });
+  });
+
+  test("members that disagree about who is alive still give at most one remediator", () => {
+    // top cannot reach second; second cannot reach top; both reach third, which sees T
+    // failing. The old rule (owner over the observers each node reaches) made both act.
+    const refreshTop = (w: World) => w.view(third, { [T]: ["DEGRADED", 2, top, null] });
+    const wTop = new World().member(second, "HEALTHY").member(third, "HEALTHY");
+    const gTop = settled(
+      wTop,
+      () => wTop.gate(top, "majority"),
+      () => refreshTop(wTop),
+    );
+    const wSecond = new World().member(top, "HEALTHY").member(third, "HEALTHY");
+    const gSecond = settled(
+      wSecond,
+      () => wSecond.gate(second, "majority"),
+      () => wSecond.view(third, { [T]: ["DEGRADED", 2, top, null] }),
+    );
+    const acting = [gTop.mayAct(T).act, gSecond.mayAct(T).act];
+    assert.deepEqual(acting, [true, false], "third backs top only, so only top gathers 2 backers");
+    // third switches to backing second: its backing is unsettled for a while, and top no
+    // longer counts it as soon as it sees the new view.
+    wSecond.view(third, { [T]: ["DEGRADED", 3, second, 0] });
+    refreshTop(wTop);
+    wTop.view(third, { [T]: ["DEGRADED", 3, second, 0] });
+    assert.deepEqual([gTop.mayAct(T).act, gSecond.mayAct(T).act], [false, false]);
+    wSecond.view(third, { [T]: ["DEGRADED", 3, second, SETTLE] });
+    assert.equal(gSecond.mayAct(T).act, true, "settled: second remediates");
+  });
+
+  test("the backing follows the failing nodes and moves off a node that became unreachable", () => {
+    const w = threeNodes(third);
+    const g = settled(
+      w,
+      () => w.gate(third, "majority"),
+      () => {
+        w.view(top, { [T]: ["DEGRADED", 1, top, null] }).view(second, { [T]: ["DEGRADED", 1, top, null] });
+      },
+    );
+    assert.equal(g.decide(T).backs, top);
+    w.now += 3 * INTERVAL + 1; // top's view goes stale: it is unreachable now
+    w.view(second, { [T]: ["DEGRADED", 4, top, null] });
+    assert.equal(g.decide(T).backs, second, "dropped top, backs the top of who still confirms");
+    w.member(T, "DEGRADED", 4);
+    assert.deepEqual(g.backing(T), { backs: second, stableMs: 0 }, "a drop unsettles the backing");
+  });
+
+  test("members (other watchdogs) are owned by this node and escalate alert-only", () => {
+    const w = new World().member("wd-b", "DEGRADED", 5);
+    const g = w.gate("wd-a", "all");
+    assert.equal(g.owner("wd-b"), "wd-a");
+    assert.deepEqual(g.mayAct("wd-b"), { act: true }, "the ladder keeps members alert-only");
+  });
+});
+
+describe("mesh gate: steps in flight", () => {
+  const step = (incident: string): InFlightView => ({
+    peer: T,
+    incident,
+    step: "restart",
+    attempt: 1,
+    started_at: "2026-01-01T00:00:00.000Z",
+  });
+
+  test("another node's started step blocks this node until takeover_after without seeing it finish", () => {
+    const w = threeNodes(top);
+    const TAKEOVER = 10 * INTERVAL;
+    const g = settled(
+      w,
+      () => w.gate(top, "majority", { takeoverAfterMs: TAKEOVER }),
+      () => {
+        w.view(second, { [T]: ["DEGRADED", 2, top, null] }, [step("i-1")]);
+      },
+    );
+    assert.deepEqual(g.mayAct(T), { act: false });
+    assert.match(g.decide(T).why, /started restart of agent/);
+    // The owner of the step goes silent; this node keeps its last view (stale now).
+    w.now += TAKEOVER - 1;
+    w.view(third, { [T]: ["DEGRADED", 5, top, null] });
+    assert.equal(g.mayAct(T).act, false, "still within takeover_after");
+    w.now += 1;
+    w.view(third, { [T]: ["DEGRADED", 5, top, null] });
+    assert.equal(g.mayAct(T).act, true, "takes the step over");
+  });
+
+  test("a step seen finishing no longer blocks", () => {
+    const w = threeNodes(top);
+    const g = settled(
+      w,
+      () => w.gate(top, "majority", { takeoverAfterMs: 60_000 }),
+      () => {
+        w.view(second, { [T]: ["DEGRADED", 2, top, null] }, [step("i-1")]);
+      },
+    );
+    assert.equal(g.mayAct(T).act, false);
+    w.view(second, { [T]: ["DEGRADED", 2, top, null] });
+    assert.equal(g.mayAct(T).act, true);
+  });
+});
+
 describe("mesh gate in a Monitor", () => {
-  test("unconfirmed misses count and hold once; the owner restarts as soon as a quorum confirms", async () => {
-    const [owner, second] = ORDER;
-    const w = threeNodes(owner, {});
-    const ex = new CountingExecutor();
+  test("held misses count; the remediator restarts as soon as a quorum backs it", async () => {
+    const w = threeNodes(top);
+    const ex = new RecordingExecutor();
     const m = new Monitor({
-      selfName: owner,
+      selfName: top,
       executor: ex,
       prober: new FakeProber(() => MISS),
       missedBeforeRestart: 3,
     });
-    m.setGate(w.gate(owner, "majority"));
+    const g = settled(
+      w,
+      () => w.gate(top, "majority"),
+      () => {
+        w.view(second, { [T]: ["HEALTHY", 0] }).view(third, { [T]: ["HEALTHY", 0] });
+      },
+    );
+    m.setGate(g);
     m.registerPeer({
       name: T,
       probe: { http: { url: "http://127.0.0.1:1/agent" } },
       restart: { command: { argv: ["/bin/true"] } },
     });
-    const actions: string[] = [];
-    m.onEscalation((a) => void actions.push(a.action));
     for (let i = 0; i < 5; i++) await m.checkPeer(T);
-    assert.deepEqual(ex.restarts, [], "1 of 3: not confirmed");
-    assert.deepEqual(actions, ["remediation_held"], "the owner says once that it holds the restart");
+    assert.deepEqual(ex.calls, [], "1 of 3: not confirmed");
     assert.equal(m.getPeerStatus(T)?.missed_count, 5);
     assert.equal(m.getPeerStatus(T)?.status, "DEGRADED");
-    assert.equal(m.getPeerStatus(T)?.owner, owner);
 
-    w.view(second, { [T]: ["DEGRADED", 4] });
+    w.view(second, { [T]: ["DEGRADED", 4, top, null] });
     await m.checkPeer(T);
-    assert.deepEqual(ex.restarts, [`${T}:1`], "2 of 3 confirm: the owner restarts at once");
-    assert.ok(actions.includes("restart"));
+    assert.deepEqual(ex.calls, [`restart:${T}:1`], "2 of 3 confirm and back it: restart at once");
+    assert.deepEqual(m.inFlightSteps(), [], "the step finished");
     await m.stop();
   });
 
-  test("a node that is not the owner shows the owner and never restarts", async () => {
-    const [owner, second] = ORDER;
-    const w = threeNodes(second, { [owner]: ["DEGRADED", 3], [ORDER[2]]: ["DEGRADED", 3] });
-    const ex = new CountingExecutor();
+  test("a node that backs another node shows it as owner and never restarts", async () => {
+    const w = threeNodes(second);
+    const refresh = () =>
+      w.view(top, { [T]: ["DEGRADED", 3, top, null] }).view(third, { [T]: ["DEGRADED", 3, top, null] });
+    const g = settled(w, () => w.gate(second, "majority"), refresh);
+    const ex = new RecordingExecutor();
     const m = new Monitor({
       selfName: second,
       executor: ex,
       prober: new FakeProber(() => MISS),
       missedBeforeRestart: 2,
     });
-    m.setGate(w.gate(second, "majority"));
+    m.setGate(g);
     m.registerPeer({
       name: T,
       probe: { http: { url: "http://127.0.0.1:1/agent" } },
       restart: { command: { argv: ["/bin/true"] } },
     });
     for (let i = 0; i < 6; i++) await m.checkPeer(T);
-    assert.deepEqual(ex.restarts, []);
-    assert.equal(m.getPeerStatus(T)?.owner, owner);
+    assert.deepEqual(ex.calls, []);
+    assert.equal(m.getPeerStatus(T)?.owner, top);
     await m.stop();
   });
 });

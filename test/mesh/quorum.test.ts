@@ -1,6 +1,12 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { isConfirmed, requiredConfirmations, type ConfirmMode } from "../../src/mesh/quorum.js";
+import {
+  configuredQuorum,
+  heldReason,
+  isConfirmed,
+  requiredConfirmations,
+  type ConfirmMode,
+} from "../../src/mesh/quorum.js";
 import { WatchdogError } from "../../src/core/errors.js";
 
 // [mode, observers, failing, confirmed]
@@ -59,5 +65,54 @@ describe("quorum", () => {
     );
     assert.throws(() => isConfirmed("majority", -1, 0), /observers/);
     assert.throws(() => isConfirmed("most" as ConfirmMode, 3, 2), /mesh\.confirm.*any, majority, all/);
+  });
+});
+
+describe("configured quorum rule", () => {
+  const base = {
+    self: "a",
+    target: "t",
+    members: ["b", "c"],
+    reachable: ["b", "c"],
+    observers: ["a", "b", "c"],
+  };
+  // [mode, confirming, backs, backers, verdict]
+  const ROWS: Array<[ConfirmMode, string[], string, string[], "act" | "hold" | "observe"]> = [
+    ["majority", ["a"], "a", ["a"], "hold"],
+    ["majority", ["a", "b"], "a", ["a", "b"], "act"],
+    ["majority", ["a", "b"], "b", [], "observe"],
+    ["majority", ["a", "b"], "a", ["a"], "observe"], // b backs another node, or not settled yet
+    ["all", ["a", "b"], "a", ["a", "b"], "hold"],
+    ["all", ["a", "b", "c"], "a", ["a", "b", "c"], "act"],
+    ["any", ["a"], "a", ["a"], "act"],
+    ["any", ["a"], "a", [], "observe"], // its own backing is not settled (startup)
+    ["any", ["a", "b"], "b", [], "observe"],
+  ];
+  for (const [mode, confirming, backs, backers, want] of ROWS) {
+    test(`${mode}: confirming ${confirming.join("+")}, backs ${backs}, backers ${backers.join("+") || "-"} → ${want}`, () => {
+      const v = configuredQuorum({ ...base, mode, confirming, backs, backers });
+      const got = v.act ? "act" : v.hold !== undefined ? "hold" : "observe";
+      assert.equal(got, want, v.why);
+    });
+  }
+
+  test("the hold reason names who confirms, how many are needed and who is unreachable", () => {
+    const v = configuredQuorum({
+      ...base,
+      mode: "majority",
+      reachable: [],
+      observers: ["a"],
+      confirming: ["a"],
+      backs: "a",
+      backers: ["a"],
+    });
+    assert.deepEqual(
+      { act: v.act, hold: v.act ? undefined : v.hold },
+      { act: false, hold: "held: 1 of 3 nodes confirm the failure, 2 needed; unreachable: b, c" },
+    );
+    assert.equal(
+      heldReason(2, 5, 3, []),
+      "held: 2 of 5 nodes confirm the failure, 3 needed; unreachable: none",
+    );
   });
 });

@@ -55,6 +55,9 @@ function member(
   };
 }
 
+/** A parsed view, loosely typed so a test can break it. */
+type ViewJson = { peers: [Record<string, unknown>]; in_flight?: unknown };
+
 describe("view proof", () => {
   const body = Buffer.from(buildView("wd-b", [peer("agent", "OFFLINE", { missed_count: 0 })], 0, "n1"));
   const proof = createHmac("sha256", KEY).update(body).digest("hex");
@@ -67,6 +70,42 @@ describe("view proof", () => {
       peers: [{ name: "agent", status: "OFFLINE", missed_count: 0 }],
     });
     assert.equal(viewProof(KEY, body.toString()), proof);
+  });
+
+  test("buildView with backings and steps in flight; they verify and parse back", () => {
+    const started = "2026-01-01T00:00:00.000Z";
+    const text = buildView(
+      "wd-b",
+      [peer("agent", "DEGRADED", { missed_count: 2 }), peer("other", "HEALTHY")],
+      0,
+      "n2",
+      {
+        backing: (p) => (p === "agent" ? { backs: "wd-a", stableMs: 1500 } : undefined),
+        inFlight: [{ peer: "agent", incident: "i-1", step: "restart", attempt: 1, started_at: started }],
+      },
+    );
+    const doc = JSON.parse(text);
+    assert.deepEqual(doc.peers, [
+      { name: "agent", status: "DEGRADED", missed_count: 2, backs: "wd-a", backs_stable_ms: 1500 },
+      { name: "other", status: "HEALTHY", missed_count: 0 },
+    ]);
+    const r = verifyView(KEY, Buffer.from(text), viewProof(KEY, text), { node: "wd-b", nonce: "n2" });
+    assert.ok(r.ok);
+    assert.deepEqual(r.view.in_flight, [
+      { peer: "agent", incident: "i-1", step: "restart", attempt: 1, started_at: started },
+    ]);
+    assert.equal(r.view.peers[0]?.backs, "wd-a");
+    for (const [what, mutate] of [
+      ["backs", (d: ViewJson) => (d.peers[0].backs = 7)],
+      ["backs_stable_ms", (d: ViewJson) => (d.peers[0].backs_stable_ms = -1)],
+      ["in_flight", (d: ViewJson) => (d.in_flight = [{ peer: "agent", step: "explode" }])],
+    ] as Array<[string, (d: ViewJson) => void]>) {
+      const d = JSON.parse(text);
+      mutate(d);
+      const t2 = JSON.stringify(d);
+      const bad = verifyView(KEY, Buffer.from(t2), viewProof(KEY, t2), { node: "wd-b", nonce: "n2" });
+      assert.ok(!bad.ok && bad.error.includes(what === "in_flight" ? "in_flight" : "backs"), what);
+    }
   });
 
   test("a good view verifies", () => {

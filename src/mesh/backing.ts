@@ -1,0 +1,66 @@
+// Which node this node backs to remediate a failing target: its one vote per target.
+// A node remediates only when a quorum of the configured nodes backs it (quorum.ts), and
+// each node backs one node at a time, so two nodes cannot gather a quorum of backers at
+// once. Backings are sticky, because a vote that moves while others still hold an old
+// copy of it (views are up to 3 intervals old) could count for two nodes:
+//
+//   no backing yet            → back the top of the confirming nodes (rendezvous order)
+//   backs itself              → move to the top of the confirming nodes when that is
+//                               another node (safe: only a node counts backings of itself,
+//                               and this node no longer backs itself)
+//   backs V, V backs W ≠ V    → follow to W when W confirms too (safe: V does not back
+//                               itself, so it counts no backing)
+//   backs V, V unreachable or
+//   V sees the target healthy → DROP V, back the top of the confirming nodes
+//   otherwise                 → keep V
+//
+// A drop is the one unsafe move: V may still count this node's old backing from a view
+// it holds. So after a drop this node's backing is unsettled for `settleMs` (longer than
+// a view stays fresh plus one poll), and an unsettled backing counts for nobody, this
+// node included. Starting counts as a drop: a restarted node may have backed another
+// node before it stopped.
+import { rendezvousOwner } from "./owner.js";
+
+/** What this node sees of another node, for backing decisions. */
+export interface BackingPeerFacts {
+  /** Fresh verified view, heartbeat not OFFLINE/ISOLATED. */
+  reachable: boolean;
+  /** Its view shows the target failing. */
+  failing: boolean;
+  /** The node its view says it backs for the target. */
+  backs?: string;
+}
+
+export interface BackingInput {
+  self: string;
+  target: string;
+  /** This node and the reachable members that see the target failing. */
+  confirming: readonly string[];
+  /** Facts about a member; undefined for an unknown name. */
+  member: (name: string) => BackingPeerFacts | undefined;
+}
+
+export interface BackingMove {
+  backs: string;
+  /** True when this move stopped backing another node (unsettles this node's backing). */
+  dropped: boolean;
+}
+
+/** The next backing of `self` for `target`, given the previous one (pure). */
+export function nextBacking(prev: string | undefined, input: BackingInput): BackingMove {
+  const top = rendezvousOwner(input.target, input.confirming) ?? input.self;
+  if (prev === undefined) return { backs: top, dropped: false };
+  if (prev === input.self) return { backs: top, dropped: false };
+  const v = input.member(prev);
+  if (!v || !v.reachable || !v.failing) return { backs: top, dropped: top !== prev };
+  if (v.backs !== undefined && v.backs !== prev) {
+    const w = v.backs === input.self ? undefined : input.member(v.backs);
+    if (v.backs === input.self || (w?.reachable && w.failing)) return { backs: v.backs, dropped: false };
+  }
+  return { backs: prev, dropped: false };
+}
+
+/** True when a backing last unsettled at `droppedAt` (null: never) counts at `now`. */
+export function isSettled(droppedAt: number | null, now: number, settleMs: number): boolean {
+  return droppedAt === null || now - droppedAt >= settleMs;
+}

@@ -1,0 +1,150 @@
+// Backings (one vote per node and target) as a table: how they move, and which moves
+// unsettle them.
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { isSettled, nextBacking, type BackingPeerFacts } from "../../src/mesh/backing.js";
+import { rendezvousOrder } from "../../src/mesh/owner.js";
+
+const T = "t";
+// Rendezvous order of the four node names for T, top first.
+const [A, B, C, D] = rendezvousOrder(T, ["n1", "n2", "n3", "n4"]) as [string, string, string, string];
+
+interface Row {
+  name: string;
+  self: string;
+  prev: string | undefined;
+  confirming: string[];
+  members: Record<string, BackingPeerFacts>;
+  backs: string;
+  dropped: boolean;
+}
+
+const up = (backs?: string): BackingPeerFacts => ({
+  reachable: true,
+  failing: true,
+  ...(backs ? { backs } : {}),
+});
+const healthy: BackingPeerFacts = { reachable: true, failing: false };
+const gone: BackingPeerFacts = { reachable: false, failing: false };
+
+const ROWS: Row[] = [
+  {
+    name: "first backing: the top of the confirming nodes",
+    self: C,
+    prev: undefined,
+    confirming: [C, B],
+    members: { [B]: up() },
+    backs: B,
+    dropped: false,
+  },
+  {
+    name: "first backing alone: itself",
+    self: C,
+    prev: undefined,
+    confirming: [C],
+    members: {},
+    backs: C,
+    dropped: false,
+  },
+  {
+    name: "backs itself, a higher node confirms: moves up (not a drop)",
+    self: C,
+    prev: C,
+    confirming: [C, A],
+    members: { [A]: up(A) },
+    backs: A,
+    dropped: false,
+  },
+  {
+    name: "backs itself, only lower nodes confirm: keeps itself",
+    self: B,
+    prev: B,
+    confirming: [B, D],
+    members: { [D]: up(B) },
+    backs: B,
+    dropped: false,
+  },
+  {
+    name: "sticky: backs B, A starts confirming later: keeps B",
+    self: D,
+    prev: B,
+    confirming: [D, B, A],
+    members: { [A]: up(A), [B]: up(B) },
+    backs: B,
+    dropped: false,
+  },
+  {
+    name: "backs B, B backs A (confirming): follows to A (not a drop)",
+    self: D,
+    prev: B,
+    confirming: [D, B, A],
+    members: { [A]: up(A), [B]: up(A) },
+    backs: A,
+    dropped: false,
+  },
+  {
+    name: "backs B, B backs A that this node cannot reach: keeps B",
+    self: D,
+    prev: B,
+    confirming: [D, B],
+    members: { [A]: gone, [B]: up(A) },
+    backs: B,
+    dropped: false,
+  },
+  {
+    name: "backs B, B backs this node: follows to itself",
+    self: D,
+    prev: B,
+    confirming: [D, B],
+    members: { [B]: up(D) },
+    backs: D,
+    dropped: false,
+  },
+  {
+    name: "backs B, B unreachable: DROP, backs the top of who confirms",
+    self: D,
+    prev: B,
+    confirming: [D, C],
+    members: { [B]: gone, [C]: up(C) },
+    backs: C,
+    dropped: true,
+  },
+  {
+    name: "backs B, B sees the target healthy: DROP",
+    self: D,
+    prev: B,
+    confirming: [D],
+    members: { [B]: healthy },
+    backs: D,
+    dropped: true,
+  },
+  {
+    name: "backs an unknown name: DROP",
+    self: D,
+    prev: "zz",
+    confirming: [D],
+    members: {},
+    backs: D,
+    dropped: true,
+  },
+];
+
+describe("backing moves", () => {
+  for (const r of ROWS) {
+    test(r.name, () => {
+      const got = nextBacking(r.prev, {
+        self: r.self,
+        target: T,
+        confirming: r.confirming,
+        member: (n) => r.members[n],
+      });
+      assert.deepEqual(got, { backs: r.backs, dropped: r.dropped });
+    });
+  }
+
+  test("settled: never dropped, or dropped at least settleMs ago", () => {
+    assert.equal(isSettled(null, 0, 4_000), true);
+    assert.equal(isSettled(1_000, 4_999, 4_000), false);
+    assert.equal(isSettled(1_000, 5_000, 4_000), true);
+  });
+});
