@@ -1,0 +1,48 @@
+// takeover_after: its default per peer, and the config field.
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { parseConfig } from "../../src/config/load.js";
+import { defaultTakeoverAfterMs, TakeoverWatch } from "../../src/mesh/takeover.js";
+import type { ReceivedView } from "../../src/mesh/views.js";
+
+describe("takeover_after", () => {
+  test("default: the restart method's timeout (30 s unless set) plus one interval", () => {
+    const ROWS: Array<[Parameters<typeof defaultTakeoverAfterMs>[0], number]> = [
+      [{}, 30_000 + 1_000],
+      [{ restart: "none" }, 30_000 + 1_000],
+      [{ restart: { systemd: { unit: "a.service" } } }, 30_000 + 1_000],
+      [{ restart: { systemd: { unit: "a.service", timeout: "5s" } } }, 5_000 + 1_000],
+      [{ restart: { command: { argv: ["/bin/true"], timeout: 2_500 } } }, 2_500 + 1_000],
+    ];
+    for (const [peer, want] of ROWS)
+      assert.equal(defaultTakeoverAfterMs(peer, 1_000), want, JSON.stringify(peer));
+  });
+
+  test("mesh.takeover_after in the config file: a duration, resolved to ms; absent by default", () => {
+    const withIt = parseConfig(`node: { name: n1 }\nmesh: { takeover_after: 45s }`, {});
+    assert.equal(withIt.mesh?.takeoverAfter, 45_000);
+    const without = parseConfig(`node: { name: n1 }\nmesh: { confirm: all }`, {});
+    assert.equal(without.mesh?.takeoverAfter, undefined);
+    assert.throws(
+      () => parseConfig(`node: { name: n1 }\nmesh: { takeover_after: soon }`, {}),
+      /takeover_after/,
+    );
+  });
+
+  test("a step blocks from when it was first seen, and is forgotten once its node's view drops it", () => {
+    const w = new TakeoverWatch(() => 1_000);
+    const step = { peer: "t", incident: "i", step: "restart" as const, attempt: 1, started_at: "x" };
+    const v = (at: number, inFlight = [step]): ReceivedView => ({
+      node: "b",
+      receivedAt: at,
+      peers: new Map(),
+      inFlight,
+    });
+    assert.equal(w.pending("t", [v(100)], 100)?.node, "b");
+    assert.equal(w.pending("other", [v(100)], 100), undefined, "only steps on that peer");
+    assert.equal(w.pending("t", [v(500)], 1_099)?.seenForMs, 999, "measured from the first sighting");
+    assert.equal(w.pending("t", [v(500)], 1_100), undefined, "takeover_after passed");
+    w.pending("t", [v(1_200, [])], 1_200);
+    assert.equal(w.pending("t", [v(1_300)], 1_300)?.seenForMs, 0, "a new sighting after it finished");
+  });
+});
