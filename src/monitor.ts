@@ -220,7 +220,6 @@ export class Monitor {
       this.mesh = new MeshNode(this, opts.mesh, {
         intervalMs: this.policy.intervalMs,
         timeoutMs: this.policy.timeoutMs,
-        missedBeforeRestart: this.policy.missedBeforeRestart,
         logger: this.logger,
         clock: this.clock,
       });
@@ -317,6 +316,11 @@ export class Monitor {
       );
     }
     return this.clock.now() - this.progressAt <= bound;
+  }
+
+  /** The spec `name` was registered with (read-only; undefined for an unknown peer). */
+  peerSpec(name: string): Readonly<PeerSpec> | undefined {
+    return this.peers.get(name)?.spec;
   }
 
   /** Remediation steps (restart, isolate) started and not finished, oldest first. */

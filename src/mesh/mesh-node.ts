@@ -6,15 +6,17 @@
 // Without a key, members are still watched (plain HTTP /health) but views cannot be
 // authenticated, so none are exchanged and this node remediates its peers on its own;
 // that is logged once as a warning.
+import { parseDuration, type Duration } from "../core/duration.js";
 import { InvalidOptionError } from "../core/errors.js";
 import type { PeerSpec } from "../core/options.js";
 import type { MonitorStats, PeerHealth, PeerStatus } from "../core/types.js";
 import { silentLogger, type Logger } from "../logger.js";
-import type { RemediationGate } from "../monitor.js";
+import type { InFlightStep, RemediationGate } from "../monitor.js";
 import { heartbeatProof } from "../probe/heartbeat-proof.js";
 import type { Clock } from "../schedule/clock.js";
 import { createMeshGate, type MeshGate } from "./gate.js";
 import { CONFIRM_MODES, type ConfirmMode } from "./quorum.js";
+import { defaultTakeoverAfterMs } from "./takeover.js";
 import { buildView, viewProof, ViewPoller } from "./views.js";
 
 /** Another node of the mesh: a wdmesh daemon or an agent that embeds Monitor with a mesh. */
@@ -45,6 +47,12 @@ export interface MeshOptions {
    * `any` one, `majority` of the configured nodes, `all`. Default "majority".
    */
   confirm?: ConfirmMode;
+  /**
+   * How long another node's started remediation step (restart, isolate) on a peer keeps
+   * this node from acting on that peer when it has not seen the step finish (ms or a
+   * duration string). Default: the peer's restart timeout (30 s unless set) plus its interval.
+   */
+  takeoverAfter?: Duration;
 }
 
 /** A member as this node sees it (GET /v1/mesh `members`). */
@@ -81,6 +89,10 @@ export interface MeshHost {
   getPeerStatus(name: string): PeerHealth | undefined;
   allPeers(): PeerHealth[];
   setGate(gate: RemediationGate | undefined): void;
+  /** The spec a peer was registered with (its restart method and interval). */
+  peerSpec(name: string): Readonly<PeerSpec> | undefined;
+  /** Remediation steps this node has started and not finished (shared in its view). */
+  inFlightSteps(): InFlightStep[];
 }
 
 export interface MeshNodeOptions {
@@ -88,8 +100,6 @@ export interface MeshNodeOptions {
   intervalMs: number;
   /** The monitor's probe timeout, ms: deadline of one view request. */
   timeoutMs: number;
-  /** The monitor's missed_before_restart (members escalate to OFFLINE after it). */
-  missedBeforeRestart: number;
   logger?: Logger;
   clock?: Clock;
 }
@@ -119,6 +129,7 @@ export function validateMeshOptions(mesh: MeshOptions, selfName: string): void {
       `must be one of ${CONFIRM_MODES.join(", ")} (got ${JSON.stringify(mesh.confirm)})`,
     );
   }
+  if (mesh.takeoverAfter !== undefined) parseDuration(mesh.takeoverAfter, "mesh.takeoverAfter");
   if (!Array.isArray(mesh.members)) throw new InvalidOptionError("mesh.members", "must be an array");
   const seen = new Set<string>();
   for (const [i, m] of mesh.members.entries()) {
@@ -157,6 +168,8 @@ export function memberPeerSpec(m: MeshMember, key: string | undefined): PeerSpec
     probe: key ? { heartbeat: { url: base, node: m.name, key } } : { http: { url: `${base}/health` } },
     restart: "none",
     isolate: "none",
+    // Another watchdog is only watched: OFFLINE with one alert, never restarted or isolated.
+    alertOnly: true,
   };
 }
 
@@ -190,6 +203,8 @@ export class MeshNode {
       );
       return;
     }
+    const takeoverAfter =
+      mesh.takeoverAfter === undefined ? undefined : parseDuration(mesh.takeoverAfter, "mesh.takeoverAfter");
     const poller = new ViewPoller({
       members: this.members,
       key: this.key,
@@ -206,7 +221,12 @@ export class MeshNode {
       health: (peer) => host.getPeerStatus(peer),
       view: (member) => poller.latest(member),
       intervalMs: opts.intervalMs,
-      memberMissedBeforeRestart: opts.missedBeforeRestart,
+      takeoverAfterMs: (peer) => {
+        if (takeoverAfter !== undefined) return takeoverAfter;
+        const spec = host.peerSpec(peer);
+        const interval = spec?.interval === undefined ? opts.intervalMs : parseDuration(spec.interval);
+        return defaultTakeoverAfterMs(spec ?? {}, interval);
+      },
       logger,
       ...(opts.clock ? { clock: opts.clock } : {}),
     });
@@ -237,7 +257,17 @@ export class MeshNode {
   view(nonce: string | undefined, now: number): { body: string; proof: string } | undefined {
     if (!this.key) return undefined;
     const peers = this.host.allPeers().filter((p) => !this.memberNames.has(p.name));
-    const body = buildView(this.self, peers, now, nonce);
+    const gate = this.gate;
+    const body = buildView(this.self, peers, now, nonce, {
+      backing: (peer) => gate?.backing(peer),
+      inFlight: this.host.inFlightSteps().map((f) => ({
+        peer: f.peer,
+        incident: f.incident,
+        step: f.step,
+        attempt: f.attempt,
+        started_at: new Date(f.startedAt).toISOString(),
+      })),
+    });
     return { body, proof: viewProof(this.key, body) };
   }
 
