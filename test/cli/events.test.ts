@@ -3,15 +3,8 @@ import assert from "node:assert/strict";
 import { startApi, type Harness } from "../api/harness.js";
 import { formatEntry } from "../../src/cli/commands/events.js";
 import type { JournalEntry } from "../../src/store/types.js";
+import { until } from "../helpers/wait.js";
 import { cli, startCli } from "./harness.js";
-
-async function until(cond: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 void describe("wdmesh events", () => {
   let h: Harness;
@@ -101,18 +94,18 @@ void describe("wdmesh events", () => {
     assert.equal(combo.code, 2);
   });
 
-  void test("--follow prints history, then new entries from the stream; SIGINT exits 0", async () => {
+  void test("--follow prints history, then new entries from the stream; Ctrl-C (the abort signal) exits 0", async () => {
     const run = startCli(["events", "--follow", "--url", h.url]);
-    await until(() => run.stdout().includes("#3 "), "the history");
-    await until(() => h.backend.listenerCount > 0, "the stream to connect");
+    await until("the history", () => run.stdout().includes("#3 "));
+    await until("the stream to connect", () => h.backend.listenerCount > 0);
     h.backend.append({
       peer_name: "shield",
       action: "isolate",
       severity: "CRITICAL",
       reason: "3 failed restarts",
     });
-    await until(() => run.stdout().includes("#4 "), "the streamed entry");
-    run.child.kill("SIGINT");
+    await until("the streamed entry", () => run.stdout().includes("#4 "));
+    run.stop();
     const r = await run.result;
     assert.equal(r.code, 0, r.stderr);
     const seqs = [...r.stdout.matchAll(/^#(\d+) /gm)].map((m) => Number(m[1]));

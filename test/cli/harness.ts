@@ -1,6 +1,10 @@
-// Runs the CLI as a child process (through tsx) against a real API listener with a fake backend.
+// Runs the CLI in-process through runCli(argv, io), as src/cli/main.ts does, capturing
+// its output: no child process, no TypeScript loader per call. spawnCli() runs the real
+// executable in a child process, for the few smoke tests that need a process (signals,
+// exit codes, the daemon's lifetime).
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { runCli } from "../../src/cli/cli.js";
 
 export const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -11,16 +15,44 @@ export interface CliRun {
   stderr: string;
 }
 
-/** Starts `wdmesh ARGS`; the environment never inherits WDMESH_* from the test's. */
+/** The test's environment without WDMESH_* (a developer's settings never leak in), plus `env`. */
+function cliEnv(env: Record<string, string>): NodeJS.ProcessEnv {
+  const base: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("WDMESH_")) base[k] = v;
+  return { ...base, ...env };
+}
+
+/** Starts `wdmesh ARGS` in-process; stop() is the user's Ctrl-C. */
 export function startCli(
   args: string[],
   env: Record<string, string> = {},
+): { stop: () => void; result: Promise<CliRun>; stdout: () => string } {
+  const ctl = new AbortController();
+  let stdout = "";
+  let stderr = "";
+  const result = runCli(args, {
+    out: (s) => void (stdout += s),
+    err: (s) => void (stderr += s),
+    env: cliEnv(env),
+    signal: ctl.signal,
+    isTTY: false,
+  }).then((code) => ({ code, stdout, stderr }));
+  return { stop: () => ctl.abort(new Error("stopped by the test")), result, stdout: () => stdout };
+}
+
+/** Runs `wdmesh ARGS` in-process to the end. */
+export function cli(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+  return startCli(args, env).result;
+}
+
+/** Starts the real `wdmesh` executable (src/cli/main.ts through tsx) in a child process. */
+export function spawnCli(
+  args: string[],
+  env: Record<string, string> = {},
 ): { child: ChildProcess; result: Promise<CliRun>; stdout: () => string } {
-  const base: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("WDMESH_")) base[k] = v;
   const child = spawn(process.execPath, ["--import", "tsx", MAIN, ...args], {
     cwd: ROOT,
-    env: { ...base, ...env },
+    env: cliEnv(env),
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stdout = "";
@@ -36,8 +68,4 @@ export function startCli(
     });
   });
   return { child, result, stdout: () => stdout };
-}
-
-export function cli(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
-  return startCli(args, env).result;
 }

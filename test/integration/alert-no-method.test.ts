@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startCli } from "../cli/harness.js";
+import { spawnCli } from "../cli/harness.js";
 import { freePort } from "../helpers/ports.js";
 import { Receiver } from "../helpers/receiver.js";
 import { until } from "../helpers/wait.js";
@@ -49,7 +49,7 @@ void test("restart that cannot start and isolation with no method are alerted at
       "",
     ].join("\n"),
   );
-  const run = startCli(["run", "--config", cfg]);
+  const run = spawnCli(["run", "--config", cfg]);
   try {
     const bodies = (): Body[] => rx.requests.map((r) => JSON.parse(r.body) as Body);
     // The effect wait gives up after 60 s; these alerts must come well before that.

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startCli, cli } from "../cli/harness.js";
+import { spawnCli, cli } from "../cli/harness.js";
 import { freePort } from "../helpers/ports.js";
 
 async function waitForHealth(url: string, deadlineMs: number): Promise<Record<string, unknown>> {
@@ -45,7 +45,7 @@ void test("wdmesh run serves the API and stops cleanly on SIGTERM (exit 0)", asy
         "",
       ].join("\n"),
     );
-    const run = startCli(["run", "--config", cfg], { RUN_TOKEN: "run-secret-token" });
+    const run = spawnCli(["run", "--config", cfg], { RUN_TOKEN: "run-secret-token" });
     const url = `http://127.0.0.1:${port}`;
     const health = await waitForHealth(url, 30_000);
     assert.deepEqual(health, { status: "ok", node: "runner" });
