@@ -12,6 +12,7 @@ import type { Executor, IsolationRecord, RemediationTarget } from "./act/executo
 import { sendJsonText } from "./api/http-error.js";
 import { parseDuration, iso, type Duration } from "./core/duration.js";
 import { InvalidOptionError, WatchdogError } from "./core/errors.js";
+import { concurrencyProblem, DEFAULT_CONCURRENCY } from "./core/rules.js";
 import { initialState, step, type Effect, type LadderEvent, type LadderState } from "./core/ladder.js";
 import {
   compilePolicy,
@@ -189,12 +190,10 @@ export class Monitor {
     }
     this.selfName = opts.selfName;
     this.policy = compilePolicy(opts);
-    const concurrency = opts.concurrency ?? 256;
-    if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 65536) {
-      throw new InvalidOptionError(
-        "concurrency",
-        `must be an integer from 1 to 65536 (got ${String(concurrency)})`,
-      );
+    const concurrency = opts.concurrency ?? DEFAULT_CONCURRENCY;
+    const tooMany = concurrencyProblem(concurrency);
+    if (tooMany) {
+      throw new InvalidOptionError("concurrency", `${tooMany} (got ${String(concurrency)})`);
     }
     this.sem = new Semaphore(concurrency);
     this.clock = opts.clock ?? systemClock;

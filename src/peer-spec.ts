@@ -1,9 +1,9 @@
 // Validation of a library PeerSpec (registerPeer full form). The config file has its
-// own schema (config/); both reject the same things with a field-naming error.
+// own schema (config/); both call the rules of core/rules.ts, so they reject the same
+// things, each with an error naming the field.
 import { InvalidOptionError } from "./core/errors.js";
 import type { PeerSpec } from "./core/options.js";
-
-const NAME = /^[A-Za-z0-9][A-Za-z0-9_.@-]{0,127}$/;
+import { argvProblem, httpStatusProblem, ISOLATION_MODES, nameProblem, unitProblem } from "./core/rules.js";
 
 function httpUrl(url: unknown, field: string): void {
   let u: URL;
@@ -21,21 +21,16 @@ function httpUrl(url: unknown, field: string): void {
 }
 
 function argv(a: unknown, field: string): void {
-  if (!Array.isArray(a) || a.length === 0 || a.some((x) => typeof x !== "string" || x === "")) {
-    throw new InvalidOptionError(field, "must be a non-empty list of strings (argv; no shell)");
-  }
+  const problem = argvProblem(a);
+  if (problem) throw new InvalidOptionError(field, problem);
 }
 
 /** Throws InvalidOptionError (WDM_INVALID_OPTION) naming the first bad field. */
 export function validatePeerSpec(spec: PeerSpec): void {
   if (!spec || typeof spec !== "object")
     throw new InvalidOptionError("peer", "must be an object or (name, url)");
-  if (typeof spec.name !== "string" || !NAME.test(spec.name)) {
-    throw new InvalidOptionError(
-      "name",
-      `${JSON.stringify(spec.name)} is not a valid peer name; use letters, digits and _ . @ - (max 128)`,
-    );
-  }
+  const badName = nameProblem(spec.name);
+  if (badName) throw new InvalidOptionError("name", `${JSON.stringify(spec.name)} ${badName}`);
   const f = (x: string): string => `peers.${spec.name}.${x}`;
   const probe = spec.probe as Record<string, unknown> | undefined;
   const kinds = probe && typeof probe === "object" ? Object.keys(probe) : [];
@@ -46,12 +41,8 @@ export function validatePeerSpec(spec: PeerSpec): void {
   if ("http" in p) {
     httpUrl(p.http?.url, f("probe.http.url"));
     const st = p.http.expectStatus;
-    if (st !== undefined && (!Number.isInteger(st) || st < 100 || st > 599)) {
-      throw new InvalidOptionError(
-        f("probe.http.expectStatus"),
-        `must be an HTTP status from 100 to 599 (got ${st})`,
-      );
-    }
+    const badStatus = st === undefined ? undefined : httpStatusProblem(st);
+    if (badStatus) throw new InvalidOptionError(f("probe.http.expectStatus"), `${badStatus} (got ${st})`);
   } else if ("tcp" in p) {
     if (typeof p.tcp?.host !== "string" || p.tcp.host === "") {
       throw new InvalidOptionError(f("probe.tcp.host"), "must be a host name or IP address");
@@ -79,14 +70,17 @@ export function validatePeerSpec(spec: PeerSpec): void {
     const r = spec[key];
     if (r === undefined || r === "none") continue;
     if ("systemd" in r) {
-      if (typeof r.systemd?.unit !== "string" || r.systemd.unit === "") {
+      const u = r.systemd?.unit;
+      if (typeof u !== "string" || u === "") {
         throw new InvalidOptionError(f(`${key}.systemd.unit`), "is required, e.g. sidecar.service");
       }
+      const badUnit = unitProblem(u);
+      if (badUnit) throw new InvalidOptionError(f(`${key}.systemd.unit`), `${JSON.stringify(u)} ${badUnit}`);
       const mode = key === "isolate" ? (r.systemd as { mode?: string }).mode : undefined;
-      if (mode !== undefined && !["network", "stop", "freeze"].includes(mode)) {
+      if (mode !== undefined && !(ISOLATION_MODES as readonly string[]).includes(mode)) {
         throw new InvalidOptionError(
           f("isolate.systemd.mode"),
-          `must be network, stop or freeze (got ${mode})`,
+          `must be ${ISOLATION_MODES.join(", ")} (got ${mode})`,
         );
       }
     } else if ("command" in r) {

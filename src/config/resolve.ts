@@ -12,14 +12,13 @@ import {
   type ProbeSpec,
   type RestartSpec,
 } from "../core/options.js";
+import { DEFAULT_CONCURRENCY } from "../core/rules.js";
 import { timingOf } from "./cross-checks.js";
 import { parseListen } from "./rules.js";
 import type { ConfigFile } from "./schema.js";
 
 export const DEFAULT_LISTEN = "127.0.0.1:9760";
 export const DEFAULT_DATA_DIR = "/var/lib/wdmesh";
-/** Max probes in flight on one node. */
-export const DEFAULT_CONCURRENCY = 256;
 /** Most simultaneous API sockets. */
 export const DEFAULT_MAX_CONNECTIONS = 1024;
 export const DEFAULT_PAGERDUTY_URL = "https://events.pagerduty.com/v2/enqueue";

@@ -8,15 +8,24 @@
 import { z } from "zod";
 import { crossCheck } from "./cross-checks.js";
 import {
+  ARGV0_HELP,
+  ARGV_EMPTY_HELP,
+  ARGV_ITEM_HELP,
   DURATION_HELP,
   DURATION_RE,
-  HEADER_NAME_RE,
-  isHttpUrl,
+  HTTP_STATUS_HELP,
+  HTTP_STATUS_MAX,
+  HTTP_STATUS_MIN,
+  isAbsoluteProgram,
+  ISOLATION_MODES,
+  DEFAULT_CONCURRENCY,
+  MAX_CONCURRENCY,
   NAME_HELP,
   NAME_RE,
-  parseListen,
+  UNIT_HELP,
   UNIT_RE,
-} from "./rules.js";
+} from "../core/rules.js";
+import { HEADER_NAME_RE, isHttpUrl, parseListen } from "./rules.js";
 
 const duration = (description: string) =>
   z
@@ -73,10 +82,10 @@ const headers = (description: string) =>
 
 const argv = (description: string) =>
   z
-    .array(z.string().min(1, { error: "must not be empty" }))
-    .min(1, { error: "must list at least the program, e.g. [/usr/local/bin/restart-shield]" })
-    .refine((a) => typeof a[0] !== "string" || a[0].startsWith("/"), {
-      error: "argv[0] must be an absolute path (no shell and no PATH lookup is used)",
+    .array(z.string().min(1, { error: ARGV_ITEM_HELP }))
+    .min(1, { error: ARGV_EMPTY_HELP })
+    .refine((a) => typeof a[0] !== "string" || isAbsoluteProgram(a[0]), {
+      error: ARGV0_HELP,
     })
     .describe(description);
 
@@ -84,7 +93,7 @@ const unit = (description: string) =>
   z
     .string()
     .regex(UNIT_RE, {
-      error: 'is not a systemd unit name; use the full name with its type suffix, e.g. "sidecar.service"',
+      error: UNIT_HELP,
     })
     .describe(description);
 
@@ -190,8 +199,8 @@ export const defaultsSchema = z
     ...timingShape,
     concurrency: count(
       1,
-      100_000,
-      "Maximum probes in flight at once on this node (count). Default 256.",
+      MAX_CONCURRENCY,
+      `Maximum probes in flight at once on this node (count, 1-${MAX_CONCURRENCY}). Default ${DEFAULT_CONCURRENCY}.`,
     ).optional(),
   })
   .describe("Timing and escalation defaults; every key but concurrency may be overridden per peer.");
@@ -205,9 +214,9 @@ const probeSchema = z
         url: httpUrl("Health endpoint; a GET answering expect_status means alive."),
         expect_status: z
           .number()
-          .int({ error: "must be an HTTP status from 100 to 599" })
-          .min(100, { error: "must be an HTTP status from 100 to 599" })
-          .max(599, { error: "must be an HTTP status from 100 to 599" })
+          .int({ error: HTTP_STATUS_HELP })
+          .min(HTTP_STATUS_MIN, { error: HTTP_STATUS_HELP })
+          .max(HTTP_STATUS_MAX, { error: HTTP_STATUS_HELP })
           .optional()
           .describe("HTTP status that means alive (100-599). Default 200."),
         headers: headers("Extra request headers, e.g. Authorization. Values are secrets.").optional(),
@@ -276,7 +285,7 @@ const isolateSchema = z
             .strictObject({
               unit: unit("Unit to isolate."),
               mode: z
-                .enum(["network", "stop", "freeze"], { error: "must be one of network, stop, freeze" })
+                .enum(ISOLATION_MODES, { error: `must be one of ${ISOLATION_MODES.join(", ")}` })
                 .optional()
                 .describe(
                   "network: IPAddressDeny=any applied at runtime and verified; stop: stop the unit; freeze: freeze its cgroup. Default network.",

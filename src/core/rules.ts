@@ -1,0 +1,88 @@
+// The rules a name, a command, a systemd unit, a duration and a bound must follow, each
+// written once. The library (peer-spec.ts, the Monitor's options) and the config file's
+// schema (config/schema.ts, published as JSON Schema) both call these, so a config that
+// validates also runs, and a peer the library accepts can be written in the config.
+// Each check returns why the value is wrong (a sentence fragment the caller prefixes with
+// the field), or undefined when it is fine.
+
+/**
+ * Names of nodes, peers, mesh members and alert sinks: 1-128 of letters, digits and
+ * _ . @ -, starting with a letter or digit. They appear in URLs (/v1/peers/NAME), metric
+ * labels, alerts and heartbeat proofs, so they never hold spaces, slashes or markup.
+ */
+export const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.@-]{0,127}$/;
+export const NAME_HELP =
+  'use 1-128 of letters, digits and _ . @ -, starting with a letter or digit, e.g. "sidecar"';
+
+export function nameProblem(name: unknown): string | undefined {
+  return typeof name === "string" && NAME_RE.test(name) ? undefined : `is not a valid name; ${NAME_HELP}`;
+}
+
+/** Most probes in flight at once on one node (count). Default 256. */
+export const MAX_CONCURRENCY = 65_536;
+export const DEFAULT_CONCURRENCY = 256;
+
+export function concurrencyProblem(n: unknown): string | undefined {
+  return Number.isInteger(n) && (n as number) >= 1 && (n as number) <= MAX_CONCURRENCY
+    ? undefined
+    : `must be a whole number from 1 to ${MAX_CONCURRENCY}`;
+}
+
+/** A command is an argv list run without a shell; its program is an absolute path (no PATH lookup). */
+export const ARGV_EMPTY_HELP = "must list at least the program, e.g. [/usr/local/bin/restart-shield]";
+export const ARGV_ITEM_HELP = "must not be empty";
+export const ARGV0_HELP = "argv[0] must be an absolute path (no shell and no PATH lookup is used)";
+
+export function argvProblem(argv: unknown): string | undefined {
+  if (!Array.isArray(argv) || argv.length === 0) return ARGV_EMPTY_HELP;
+  if (argv.some((x) => typeof x !== "string" || x === "")) return `every item ${ARGV_ITEM_HELP}`;
+  return isAbsoluteProgram(argv[0] as string) ? undefined : ARGV0_HELP;
+}
+
+export function isAbsoluteProgram(program: string): boolean {
+  return program.startsWith("/");
+}
+
+/** systemd unit types a unit name may end in. */
+export const UNIT_SUFFIXES = [
+  "service",
+  "socket",
+  "device",
+  "mount",
+  "automount",
+  "swap",
+  "target",
+  "path",
+  "timer",
+  "slice",
+  "scope",
+] as const;
+/** systemd unit name: [A-Za-z0-9:_.\\-] with at most one @ followed by a non-empty instance, then a known suffix; max 255. */
+export const UNIT_RE = new RegExp(
+  `^(?=.{1,255}$)[A-Za-z0-9:_.\\\\-]+(?:@[A-Za-z0-9:_.\\\\-]+)?\\.(?:${UNIT_SUFFIXES.join("|")})$`,
+);
+export const UNIT_HELP =
+  'is not a systemd unit name; use the full name with its type suffix, e.g. "sidecar.service"';
+
+export function unitProblem(unit: unknown): string | undefined {
+  return typeof unit === "string" && UNIT_RE.test(unit) ? undefined : UNIT_HELP;
+}
+
+/** The duration grammar of duration.ts: "0" or <number><unit>… with units ms s m h d. */
+export const DURATION_RE = /^(?:0|(?:\d+(?:\.\d+)?(?:ms|s|m|h|d))+)$/;
+export const DURATION_HELP =
+  'must be a duration such as "500ms", "30s", "5m", "1h", "1m30s", or a whole number of milliseconds (>= 0)';
+
+/** An HTTP status a probe may expect. */
+export const HTTP_STATUS_MIN = 100;
+export const HTTP_STATUS_MAX = 599;
+export const HTTP_STATUS_HELP = `must be an HTTP status from ${HTTP_STATUS_MIN} to ${HTTP_STATUS_MAX}`;
+
+export function httpStatusProblem(s: unknown): string | undefined {
+  return Number.isInteger(s) && (s as number) >= HTTP_STATUS_MIN && (s as number) <= HTTP_STATUS_MAX
+    ? undefined
+    : HTTP_STATUS_HELP;
+}
+
+/** isolate.systemd.mode values. */
+export const ISOLATION_MODES = ["network", "stop", "freeze"] as const;
