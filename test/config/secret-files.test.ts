@@ -8,7 +8,7 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startCli } from "../cli/harness.js";
+import { spawnCli } from "../cli/harness.js";
 
 /** Longest a rejected ${file:} may take before the CLI is killed (a hang fails the test). */
 const KILL_AFTER_MS = 20_000;
@@ -19,7 +19,7 @@ async function validateWithKey(
 ): Promise<{ code: number | null; stderr: string }> {
   const cfg = join(dir, "mesh.yaml");
   writeFileSync(cfg, `node: { name: n1 }\nmesh: { key: "\${file:${keyPath}}" }\n`);
-  const run = startCli(["validate", "--config", cfg]);
+  const run = spawnCli(["validate", "--config", cfg]);
   const timer = setTimeout(() => run.child.kill("SIGKILL"), KILL_AFTER_MS);
   try {
     return await run.result;

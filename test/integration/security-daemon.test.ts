@@ -9,7 +9,7 @@ import { request } from "node:http";
 import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { cli, startCli } from "../cli/harness.js";
+import { cli, spawnCli } from "../cli/harness.js";
 import { freePort } from "../helpers/ports.js";
 import { until } from "../helpers/wait.js";
 
@@ -77,7 +77,7 @@ void test("a node on 0.0.0.0: token-gated reads, Host/Origin checks, private fil
       "",
     ].join("\n"),
   );
-  const run = startCli(["run", "--config", cfg], { READ_TOKEN });
+  const run = spawnCli(["run", "--config", cfg], { READ_TOKEN });
   const sockets: Socket[] = [];
   try {
     await until(
