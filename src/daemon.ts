@@ -66,6 +66,8 @@ function backendFor(
 }
 
 function wireMetrics(monitor: Monitor, store: SqliteStore, metrics: Metrics): void {
+  for (const peer of monitor.peerNames()) metrics.addPeer(peer);
+  let known = new Set(monitor.peerNames());
   monitor.onProbe((peer, result, lateness) => {
     metrics.probeDuration.observe({ peer }, result.duration_ms / 1000);
     metrics.probeLateness.observe(Math.max(0, lateness) / 1000);
@@ -78,7 +80,18 @@ function wireMetrics(monitor: Monitor, store: SqliteStore, metrics: Metrics): vo
     if (a.result && !a.result.ok) metrics.actionFailures.inc({ action: a.action });
   });
   metrics.beforeScrape(() => {
+    // Peers registered since the last scrape get their series at 0; removed ones lose theirs.
+    const names = new Set(monitor.peerNames());
+    for (const name of known) if (!names.has(name)) metrics.removePeer(name);
+    for (const name of names) metrics.addPeer(name);
+    known = names;
     for (const p of monitor.allPeers()) metrics.setPeerStatus(p.name, p.status);
+    for (const m of monitor.meshDocument().members) {
+      metrics.meshMemberUp.set({ member: m.name }, m.status === "HEALTHY" ? 1 : 0);
+    }
+    const sched = monitor.schedulerStats();
+    metrics.probesQueued.set(sched.queued);
+    metrics.probesInFlight.set(sched.in_flight);
     for (const [sink, d] of Object.entries(store.depth())) {
       metrics.outboxDepth.set({ sink, state: "pending" }, d.pending);
       metrics.outboxDepth.set({ sink, state: "dead" }, d.dead);
@@ -122,11 +135,13 @@ export async function runDaemon(config: ResolvedConfig, opts: DaemonOptions = {}
     for (const peer of config.peers) monitor.registerPeer(peer);
     const metrics = createMetrics();
     wireMetrics(monitor, store, metrics);
+    for (const s of config.alerts) metrics.addSink(s.name);
     alerting = createAlerting({
       sinks: config.alerts,
       outbox: store,
       logger,
       node: config.node.name,
+      onAttempt: (sink, outcome) => metrics.deliveries.inc({ sink, outcome }),
       ...(opts.alertBackoff ? { backoff: opts.alertBackoff } : {}),
     });
     api = createApiServer({

@@ -13,7 +13,7 @@ import type { BackoffPolicy } from "./backoff.js";
 import { deliver, type DeliverOptions, type DeliveryOutcome, type PostRequest } from "./deliver.js";
 import type { SinkConfig } from "./sink-config.js";
 import { buildRequest } from "./sink-request.js";
-import { SinkWorker, type Sleep, type SinkStats } from "./worker.js";
+import { SinkWorker, type AttemptOutcome, type Sleep, type SinkStats } from "./worker.js";
 
 export interface AlertingOptions {
   sinks: SinkConfig[];
@@ -36,6 +36,8 @@ export interface AlertingOptions {
   deliveredFlushMs?: number;
   /** Replaces the HTTP layer (tests). */
   send?: (req: PostRequest, opts: DeliverOptions) => Promise<DeliveryOutcome>;
+  /** Called after every send attempt of a sink with its outcome (metrics). Must not throw. */
+  onAttempt?: (sink: string, outcome: AttemptOutcome) => void;
 }
 
 export interface SendTestResult {
@@ -79,6 +81,7 @@ export function createAlerting(opts: AlertingOptions): Alerting {
         ...(opts.deliveredBatch !== undefined ? { deliveredBatch: opts.deliveredBatch } : {}),
         ...(opts.deliveredFlushMs !== undefined ? { deliveredFlushMs: opts.deliveredFlushMs } : {}),
         ...(opts.generatorURL ? { generatorURL: opts.generatorURL } : {}),
+        ...(opts.onAttempt ? { onAttempt: (o: AttemptOutcome) => opts.onAttempt?.(sink.name, o) } : {}),
       }),
   );
   let agent: Agent | null = null;

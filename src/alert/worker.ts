@@ -71,7 +71,12 @@ export interface WorkerOptions {
   dispatcher?: Dispatcher;
   /** Sends one request; default deliver(). */
   send?: (req: PostRequest, opts: DeliverOptions) => Promise<DeliveryOutcome>;
+  /** Called after every send attempt with its outcome (metrics). Must not throw. */
+  onAttempt?: (outcome: AttemptOutcome) => void;
 }
+
+/** What one send attempt came to: delivered, to be retried, or given up (dead-lettered). */
+export type AttemptOutcome = "delivered" | "retry" | "dead";
 
 export interface SinkStats {
   sink: string;
@@ -116,6 +121,7 @@ export class SinkWorker {
   private unmarked: Array<{ seq: number; at: number }> = [];
   private readonly send: (req: PostRequest, opts: DeliverOptions) => Promise<DeliveryOutcome>;
   private readonly generatorURL: string | undefined;
+  private readonly onAttempt: ((outcome: AttemptOutcome) => void) | undefined;
   private readonly resender: AlertmanagerResender | null;
   dispatcher: Dispatcher | undefined;
 
@@ -166,6 +172,7 @@ export class SinkWorker {
     this.deliveredFlushMs = flushMs;
     this.send = opts.send ?? deliver;
     this.generatorURL = opts.generatorURL;
+    this.onAttempt = opts.onAttempt;
     this.dispatcher = opts.dispatcher;
     this.resender =
       opts.sink.kind === "alertmanager"
@@ -367,9 +374,10 @@ export class SinkWorker {
       peer: row.action.peer_name,
       action: row.action.action,
     };
+    // stop(): the row stays pending and is sent again next time (at-least-once).
+    if (out.kind === "aborted") return;
+    this.onAttempt?.(out.kind);
     switch (out.kind) {
-      case "aborted":
-        return; // stop(): the row stays pending and is sent again next time (at-least-once).
       case "delivered": {
         this.unmarked.push({ seq: row.seq, at: now });
         const oldest = this.unmarked[0] as { at: number };

@@ -6,6 +6,10 @@ import type { PeerStatus } from "../core/types.js";
 
 const STATUSES: readonly PeerStatus[] = ["UNKNOWN", "HEALTHY", "DEGRADED", "OFFLINE", "ISOLATED"];
 
+/** Outcomes of one delivery attempt (wdmesh_deliveries_total{outcome}). */
+export const DELIVERY_OUTCOMES = ["delivered", "retry", "dead"] as const;
+export type DeliveryOutcomeLabel = (typeof DELIVERY_OUTCOMES)[number];
+
 const LINT_FAILING_DEFAULTS = [
   "nodejs_active_handles_total",
   "nodejs_active_requests_total",
@@ -34,7 +38,20 @@ export interface Metrics {
   readonly apiConnections: Gauge;
   /** API connections refused because node.max_connections were open. */
   readonly apiConnectionsRefused: Counter;
+  /** 1 while a mesh member answers its authenticated heartbeat (HEALTHY), else 0, per member. */
+  readonly meshMemberUp: Gauge<"member">;
+  /** Probes waiting for a concurrency slot now (more than 0 for long: the node is overloaded). */
+  readonly probesQueued: Gauge;
+  /** Probes running now. */
+  readonly probesInFlight: Gauge;
   setPeerStatus(peer: string, status: PeerStatus): void;
+  /**
+   * Creates every per-peer series at 0 (counters, histogram, status UNKNOWN) when the peer
+   * has none yet, so rates and increases are right from the first miss. Idempotent.
+   */
+  addPeer(peer: string): void;
+  /** Creates the delivery counters of a sink at 0 for every outcome. */
+  addSink(sink: string): void;
   /** Drops every series of a peer that is no longer registered. */
   removePeer(peer: string): void;
   /** Runs `fn` before each scrape (e.g. to refresh outbox depth). Returns unsubscribe. */
@@ -110,6 +127,24 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     registers: [registry],
   });
 
+  const meshMemberUp = new Gauge({
+    name: "wdmesh_mesh_member_up",
+    help: "1 while a mesh member answers its authenticated heartbeat, else 0, per member.",
+    labelNames: ["member"] as const,
+    registers: [registry],
+  });
+  const probesQueued = new Gauge({
+    name: "wdmesh_probes_queued",
+    help: "Probes waiting for a concurrency slot now.",
+    registers: [registry],
+  });
+  const probesInFlight = new Gauge({
+    name: "wdmesh_probes_in_flight",
+    help: "Probes running now.",
+    registers: [registry],
+  });
+
+  const peers = new Set<string>();
   const hooks = new Set<() => void>();
   return {
     registry,
@@ -125,10 +160,24 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     deliveries,
     apiConnections,
     apiConnectionsRefused,
+    meshMemberUp,
+    probesQueued,
+    probesInFlight,
     setPeerStatus(peer, status) {
       for (const s of STATUSES) peerStatus.set({ peer, status: s }, s === status ? 1 : 0);
     },
+    addPeer(peer) {
+      if (peers.has(peer)) return;
+      peers.add(peer);
+      for (const c of [checks, misses, restarts, isolations]) c.inc({ peer }, 0);
+      probeDuration.zero({ peer });
+      for (const s of STATUSES) peerStatus.set({ peer, status: s }, s === "UNKNOWN" ? 1 : 0);
+    },
+    addSink(sink) {
+      for (const outcome of DELIVERY_OUTCOMES) deliveries.inc({ sink, outcome }, 0);
+    },
     removePeer(peer) {
+      peers.delete(peer);
       for (const s of STATUSES) peerStatus.remove({ peer, status: s });
       for (const c of [checks, misses, restarts, isolations]) c.remove({ peer });
       probeDuration.remove({ peer });
