@@ -72,7 +72,8 @@ function wireMetrics(monitor: Monitor, store: SqliteStore, metrics: Metrics): vo
     metrics.probeDuration.observe({ peer }, result.duration_ms / 1000);
     metrics.probeLateness.observe(Math.max(0, lateness) / 1000);
     metrics.checks.inc({ peer });
-    if (!result.ok) metrics.misses.inc({ peer });
+    if (result.inconclusive === true) metrics.inconclusive.inc({ peer });
+    else if (!result.ok) metrics.misses.inc({ peer });
   });
   monitor.onEscalation((a) => {
     if (a.action === "restart") metrics.restarts.inc({ peer: a.peer_name });
@@ -92,6 +93,10 @@ function wireMetrics(monitor: Monitor, store: SqliteStore, metrics: Metrics): vo
     const sched = monitor.schedulerStats();
     metrics.probesQueued.set(sched.queued);
     metrics.probesInFlight.set(sched.in_flight);
+    const self = monitor.selfHealthReport();
+    metrics.selfDegraded.set(self.status === "degraded" ? 1 : 0);
+    metrics.loopDelayP99.set(self.loop_delay_p99_ms / 1000);
+    metrics.latenessP99.set(self.lateness_p99_ms / 1000);
     for (const [sink, d] of Object.entries(store.depth())) {
       metrics.outboxDepth.set({ sink, state: "pending" }, d.pending);
       metrics.outboxDepth.set({ sink, state: "dead" }, d.dead);

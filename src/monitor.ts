@@ -41,6 +41,9 @@ import { LatenessRecorder, type LatenessSummary } from "./schedule/lateness.js";
 import { Scheduler } from "./schedule/scheduler.js";
 import { Semaphore } from "./schedule/semaphore.js";
 import { validatePeerSpec } from "./peer-spec.js";
+import { TimerLoopDelay, type LoopDelaySource } from "./health/loop-delay.js";
+import { SelfHealth, type SelfHealthOptions, type SelfHealthReport } from "./health/self-health.js";
+import { isTimeoutError, localFailureCode } from "./probe/errors.js";
 import type { MonitorStore } from "./store/types.js";
 
 export interface MonitorOptions extends TimingOptions {
@@ -77,7 +80,21 @@ export interface MonitorOptions extends TimingOptions {
    * node. Default: no mesh.
    */
   mesh?: MeshOptions;
+  /**
+   * Local health awareness: thresholds of this node's own event-loop delay and probe
+   * lateness (see SelfHealthOptions for units and defaults). While they are exceeded
+   * the node stretches its probe deadlines and holds remediation. `false` turns it off.
+   */
+  selfHealth?: SelfHealthOptions | false;
+  /** Source of this node's event-loop delay (tests pass a fake). Default: a 50 ms timer-gap detector. */
+  loopDelay?: LoopDelaySource;
 }
+
+/**
+ * A probe that timed out is inconclusive when this node's own loop was stalled for more
+ * than this fraction of the probe's deadline while it ran.
+ */
+export const STALL_FRACTION = 0.25;
 
 /**
  * What the gate says about a miss:
@@ -173,7 +190,11 @@ export class Monitor {
   private scheduler: Scheduler | null = null;
   private abort = Monitor.newAbort();
   private resumed = false;
-  private readonly counters = { checks: 0, misses: 0, restarts: 0, isolations: 0 };
+  private readonly counters = { checks: 0, misses: 0, inconclusive: 0, restarts: 0, isolations: 0 };
+  private readonly loopDelay: LoopDelaySource;
+  private readonly selfHealth: SelfHealth | null;
+  /** The open self-degraded episode's incident id (journal entries pair up). */
+  private selfIncident: string | null = null;
   /** Restart/isolate steps running now, by action id. */
   private readonly running = new Map<string, InFlightStep>();
   private readonly startedAt: number;
@@ -207,6 +228,8 @@ export class Monitor {
     this.ownProber = opts.prober === undefined;
     this.prober = opts.prober ?? null;
     this.startedAt = this.clock.now();
+    this.loopDelay = opts.loopDelay ?? new TimerLoopDelay(this.clock);
+    this.selfHealth = opts.selfHealth === false ? null : new SelfHealth(this.loopDelay, opts.selfHealth);
     this.persisted = new Map(
       (this.store?.loadPeers() ?? []).map((p) => [
         p.name,
@@ -290,9 +313,20 @@ export class Monitor {
       total_misses: this.counters.misses,
       total_restarts: this.counters.restarts,
       total_isolations: this.counters.isolations,
+      inconclusive_checks: this.counters.inconclusive,
       started_at: iso(this.startedAt) as string,
       peer_count: this.peers.size,
     };
+  }
+
+  /**
+   * This node's own health: `degraded` while its event-loop delay p99 or probe lateness
+   * p99 (over a sliding window) is above its threshold; then deadlines are stretched and
+   * remediation is held.
+   */
+  selfHealthReport(): SelfHealthReport {
+    if (!this.selfHealth) return { status: "ok", loop_delay_p99_ms: 0, lateness_p99_ms: 0 };
+    return this.evaluateSelf();
   }
 
   /** Grows on every change of any peer's state or of the stats (cache key for views). */
@@ -345,6 +379,7 @@ export class Monitor {
       stats: this.stats(),
       members: mesh?.memberViews() ?? [],
       scheduler: this.schedulerStats(),
+      self_health: this.selfHealthReport(),
     };
   }
 
@@ -402,6 +437,7 @@ export class Monitor {
     const scheduler = new Scheduler({ clock: this.clock, run: (peer, due) => this.scheduledRun(peer, due) });
     this.progressAt = this.clock.now();
     this.scheduler = scheduler;
+    if (this.selfHealth) this.loopDelay.start();
     scheduler.start();
     this.resume();
     for (const [name, p] of this.peers) scheduler.schedule(name, this.firstDue(p));
@@ -422,6 +458,7 @@ export class Monitor {
     this.abort = Monitor.newAbort(); // later checkPeer()/checkAllPeers() calls still work
     aborting.abort();
     await this.mesh?.stop();
+    this.loopDelay.stop();
     if (scheduler) await scheduler.stop();
     await Promise.allSettled([...this.peers.values()].map((p) => p.lock));
     if (this.ownProber && this.prober) {
@@ -528,6 +565,14 @@ export class Monitor {
   }
 
   private mayAct(name: string): GateVerdict {
+    const verdict = this.gateVerdict(name);
+    // An overloaded node cannot trust its own deadlines: it holds what it would do.
+    if (this.selfHealth?.degraded !== true || (!verdict.act && verdict.hold === undefined)) return verdict;
+    const overloaded = this.selfHealth.holdReason();
+    return { act: false, hold: verdict.act ? overloaded : `${verdict.hold}; ${overloaded}` };
+  }
+
+  private gateVerdict(name: string): GateVerdict {
     if (!this.gate) return { act: true };
     try {
       return this.gate.mayAct(name);
@@ -536,6 +581,66 @@ export class Monitor {
       this.logger.warn({ peer: name, err: String(err) }, "mesh gate failed; holding remediation");
       return { act: false, hold: `the mesh gate failed (${String(err)})` };
     }
+  }
+
+  /** Re-evaluates this node's health; journals entering and leaving the degraded state. */
+  private evaluateSelf(): SelfHealthReport {
+    const sh = this.selfHealth as SelfHealth;
+    const { report, changed } = sh.evaluate(this.clock.now());
+    if (changed !== null) {
+      this.changes++;
+      const entered = changed === "entered";
+      const incident = entered ? randomUUID() : this.selfIncident;
+      this.selfIncident = entered ? incident : null;
+      const action: EscalationAction = {
+        timestamp: iso(this.clock.now()) as string,
+        peer_name: this.selfName,
+        action: entered ? "self_degraded" : "self_recovered",
+        reason: entered
+          ? `${sh.holdReason()} (thresholds ${sh.loopDelayP99Ms} ms, ${sh.latenessP99Ms} ms); ` +
+            `probe deadlines ×${sh.deadlineFactor}, remediation held`
+          : `this node is well again: loop delay p99 ${report.loop_delay_p99_ms} ms, lateness p99 ${report.lateness_p99_ms} ms; remediation resumes`,
+        severity: entered ? "HIGH" : "INFO",
+        id: randomUUID(),
+        incident_id: incident,
+        node: this.selfName,
+      };
+      this.store?.commit({
+        peer: this.selfName,
+        actions: [action],
+        snapshot: this.selfSnapshot(report),
+        effects: [],
+      });
+      this.notify(action);
+    }
+    return report;
+  }
+
+  /** This node as a PeerHealth (the snapshot sent with its own alerts). */
+  private selfSnapshot(report: SelfHealthReport): PeerHealth {
+    return {
+      ...toPeerHealth(this.selfName, "self", initialState(), this.selfName),
+      status: report.status === "ok" ? "HEALTHY" : "DEGRADED",
+      last_error: report.status === "ok" ? null : (this.selfHealth as SelfHealth).holdReason(),
+    };
+  }
+
+  /**
+   * Why a failed probe says nothing about the peer (its error, "inconclusive" aside), or
+   * null when it is a miss: a local resource failure, or a deadline that ran out while
+   * this node itself was stalled.
+   */
+  private inconclusiveWhy(result: ProbeResult, startedAt: number, timeoutMs: number): string | null {
+    const error = result.error ?? "probe failed";
+    if (result.inconclusive === true) return error;
+    const code = localFailureCode(error);
+    if (code !== null) return `${error} (this node's own failure: ${code})`;
+    if (!isTimeoutError(error)) return null;
+    const stalled = this.loopDelay.stalledMs(startedAt, this.clock.now());
+    if (stalled > STALL_FRACTION * timeoutMs) {
+      return `${error} while this node itself was stalled for ${Math.round(stalled)} ms`;
+    }
+    return null;
   }
 
   private async scheduledRun(name: string, dueAt: number): Promise<number | null> {
@@ -560,25 +665,37 @@ export class Monitor {
       await this.sem.acquire();
       const startedAt = this.clock.now();
       const lateness = startedAt - dueAt;
+      // While this node is overloaded its own slowness must not run out a peer's deadline.
+      const timeoutMs = this.selfHealth?.degraded
+        ? Math.round(p.policy.timeoutMs * this.selfHealth.deadlineFactor)
+        : p.policy.timeoutMs;
       let result: ProbeResult;
       try {
-        result = await this.getProber().probe(p.spec.probe, p.policy.timeoutMs, this.abort.signal);
+        result = await this.getProber().probe(p.spec.probe, timeoutMs, this.abort.signal);
       } finally {
         this.sem.release();
       }
       this.lateness.record(lateness);
+      this.selfHealth?.recordLateness(lateness, startedAt);
+      if (this.selfHealth) this.evaluateSelf();
       this.counters.checks++;
       this.progressAt = this.clock.now();
-      if (!result.ok) this.counters.misses++;
+      const inconclusive = result.ok ? null : this.inconclusiveWhy(result, startedAt, timeoutMs);
+      if (inconclusive !== null) {
+        this.counters.inconclusive++;
+        result = { ...result, inconclusive: true, error: inconclusive };
+      } else if (!result.ok) this.counters.misses++;
       if (this.probeListeners.size > 0) this.probeListeners.emit({ peer: name }, name, result, lateness);
       const event: LadderEvent = result.ok
         ? { type: "probe-ok", durationMs: result.duration_ms }
-        : {
-            type: "probe-miss",
-            durationMs: result.duration_ms,
-            error: result.error ?? "probe failed",
-            ...this.mayAct(name),
-          };
+        : inconclusive !== null
+          ? { type: "probe-inconclusive", durationMs: result.duration_ms, error: inconclusive }
+          : {
+              type: "probe-miss",
+              durationMs: result.duration_ms,
+              error: result.error ?? "probe failed",
+              ...this.mayAct(name),
+            };
       await this.apply(name, p, event);
       const wait =
         result.ok || p.state.status === "ISOLATED" ? p.policy.intervalMs : p.policy.retryIntervalMs;

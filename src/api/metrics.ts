@@ -26,6 +26,14 @@ export interface Metrics {
   readonly peerStatus: Gauge<"peer" | "status">;
   readonly checks: Counter<"peer">;
   readonly misses: Counter<"peer">;
+  /** Probes that could not tell (this node's own trouble), per peer; never counted as misses. */
+  readonly inconclusive: Counter<"peer">;
+  /** 1 while this node is degraded (too slow to trust its own deadlines), else 0. */
+  readonly selfDegraded: Gauge;
+  /** This node's event-loop delay p99 over the self-health window, seconds. */
+  readonly loopDelayP99: Gauge;
+  /** This node's probe start lateness p99 over the self-health window, seconds. */
+  readonly latenessP99: Gauge;
   readonly restarts: Counter<"peer">;
   readonly isolations: Counter<"peer">;
   /** Remediation effects (restart, isolate, release) that failed. */
@@ -98,6 +106,24 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     new Counter<L>({ name, help, labelNames, registers: [registry] });
   const checks = counter("wdmesh_checks_total", "Probes completed, per peer.", ["peer"]);
   const misses = counter("wdmesh_misses_total", "Probes that missed (failed), per peer.", ["peer"]);
+  const inconclusive = counter(
+    "wdmesh_probes_inconclusive_total",
+    "Probes that could not tell, per peer: they failed for a reason local to this node (fd exhaustion, a failed spawn) or ran out while this node was stalled. Not misses.",
+    ["peer"],
+  );
+  const gauge = (name: string, help: string): Gauge => new Gauge({ name, help, registers: [registry] });
+  const selfDegraded = gauge(
+    "wdmesh_self_degraded",
+    "1 while this node is degraded (its own loop delay or probe lateness is above its threshold; remediation is held), else 0.",
+  );
+  const loopDelayP99 = gauge(
+    "wdmesh_loop_delay_p99_seconds",
+    "This node's event-loop delay p99 over the self-health window, in seconds.",
+  );
+  const latenessP99 = gauge(
+    "wdmesh_lateness_p99_seconds",
+    "This node's probe start lateness p99 over the self-health window, in seconds.",
+  );
   const restarts = counter("wdmesh_restarts_total", "Restarts issued, per peer.", ["peer"]);
   const isolations = counter("wdmesh_isolations_total", "Isolations issued, per peer.", ["peer"]);
   const actionFailures = counter(
@@ -153,6 +179,10 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     peerStatus,
     checks,
     misses,
+    inconclusive,
+    selfDegraded,
+    loopDelayP99,
+    latenessP99,
     restarts,
     isolations,
     actionFailures,
@@ -169,7 +199,7 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     addPeer(peer) {
       if (peers.has(peer)) return;
       peers.add(peer);
-      for (const c of [checks, misses, restarts, isolations]) c.inc({ peer }, 0);
+      for (const c of [checks, misses, inconclusive, restarts, isolations]) c.inc({ peer }, 0);
       probeDuration.zero({ peer });
       for (const s of STATUSES) peerStatus.set({ peer, status: s }, s === "UNKNOWN" ? 1 : 0);
     },
@@ -179,7 +209,7 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     removePeer(peer) {
       peers.delete(peer);
       for (const s of STATUSES) peerStatus.remove({ peer, status: s });
-      for (const c of [checks, misses, restarts, isolations]) c.remove({ peer });
+      for (const c of [checks, misses, inconclusive, restarts, isolations]) c.remove({ peer });
       probeDuration.remove({ peer });
     },
     beforeScrape(fn) {

@@ -102,6 +102,8 @@ export interface MonitorStats {
   total_misses: number;
   total_restarts: number;
   total_isolations: number;
+  /** Probes that could not tell (this node's own trouble); counted in total_checks, never in total_misses. */
+  inconclusive_checks: number;
   started_at: string;
   peer_count: number;
 }
@@ -113,4 +115,10 @@ export interface ProbeResult {
   duration_ms: number;
   /** e.g. "connection refused", "timeout after 5000 ms", "status 503 (expected 200)", "body larger than 65536 bytes". */
   error?: string;
+  /**
+   * The probe could not tell: it failed for a reason local to this node (out of file
+   * descriptors, buffers, memory or ports; a failed spawn) or its deadline ran out while
+   * this node itself was stalled. Not a miss; retried after retry_interval.
+   */
+  inconclusive?: boolean;
 }

@@ -8,6 +8,7 @@
 // that is logged once as a warning.
 import { parseDuration, type Duration } from "../core/duration.js";
 import { InvalidOptionError } from "../core/errors.js";
+import type { SelfHealthReport } from "../health/self-health.js";
 import type { PeerSpec } from "../core/options.js";
 import type { MonitorStats, PeerHealth, PeerStatus } from "../core/types.js";
 import { silentLogger, type Logger } from "../logger.js";
@@ -80,6 +81,8 @@ export interface MeshView {
     queued: number;
     lateness: { samples: number; p50_ms: number; p99_ms: number; max_ms: number };
   };
+  /** This node's own health: degraded while it is too slow to trust its own deadlines. */
+  self_health?: SelfHealthReport;
 }
 
 /** What MeshNode needs from its Monitor. */

@@ -41,6 +41,22 @@ export function timeoutError(timeoutMs: number, phase?: string): string {
   return phase ? `timeout after ${timeoutMs} ms (${phase})` : `timeout after ${timeoutMs} ms`;
 }
 
+/** True when a probe error is its deadline running out (as written by timeoutError). */
+export function isTimeoutError(error: string): boolean {
+  return error.startsWith("timeout after ");
+}
+
+/**
+ * errno codes that mean this node ran out of something (file descriptors, buffers,
+ * memory, local ports, processes): a probe failing with one says nothing about the peer.
+ */
+const LOCAL_FAILURE = /\b(EMFILE|ENFILE|ENOBUFS|ENOMEM|EADDRNOTAVAIL|EAGAIN)\b/;
+
+/** The local errno code in a probe error (the failure is this node's own), or null. */
+export function localFailureCode(error: string): string | null {
+  return LOCAL_FAILURE.exec(error)?.[1] ?? null;
+}
+
 /**
  * Describes a network-level failure. `host` names the target for DNS and TLS errors;
  * `phase` distinguishes a reset before the response from one in the middle of the body.
@@ -70,7 +86,7 @@ export function describeNetError(err: unknown, host: string, phase: HttpPhase, t
     case "ENETUNREACH":
       return "network unreachable";
     case "EADDRNOTAVAIL":
-      return "address not available";
+      return "address not available (EADDRNOTAVAIL)";
     case "ETIMEDOUT":
     case "UND_ERR_CONNECT_TIMEOUT":
       return timeoutError(timeoutMs, "connect");

@@ -228,7 +228,7 @@ export class SqliteStore implements MonitorStore, OutboxPort {
     };
 
     this.commitTx = db.transaction((t: TransitionCommit, now: number) => {
-      this.s.upsertPeer.run(t.peer, JSON.stringify(t.state), now);
+      if (t.state !== undefined) this.s.upsertPeer.run(t.peer, JSON.stringify(t.state), now);
       const head = this.s.journalHead.get() as { seq: number; hash: string } | undefined;
       let seq = head?.seq ?? 0;
       let prevHash = head?.hash ?? GENESIS_HASH;
@@ -370,7 +370,7 @@ export class SqliteStore implements MonitorStore, OutboxPort {
     const { entries, outboxRows } = this.wrap(`commit of a transition of peer "${t.peer}"`, () =>
       this.commitTx.immediate(t, this.clock()),
     );
-    this.buffer.drop(t.peer);
+    if (t.state !== undefined) this.buffer.drop(t.peer);
     if (outboxRows > 0) this.emit(this.appendListeners, "onAppend");
     for (const e of entries) this.emit(this.journalListeners, "onJournal", e);
   }

@@ -34,7 +34,11 @@ export interface PersistedPeer {
 /** One ladder transition: state, journal entries, outbox rows, effect intents — one transaction. */
 export interface TransitionCommit {
   peer: string;
-  state: LadderState;
+  /**
+   * The peer's new ladder state. Absent for entries about this node itself (its own
+   * health): then only the journal, outbox and incidents are written.
+   */
+  state?: LadderState;
   /** Journal entries (and, per sink routing, outbox rows), in order. */
   actions: EscalationAction[];
   /** PeerHealth at the moment of the transition; sent with webhook alerts. */

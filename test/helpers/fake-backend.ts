@@ -103,6 +103,7 @@ export class FakeBackend implements ApiBackend {
         total_misses: 2,
         total_restarts: 0,
         total_isolations: 0,
+        inconclusive_checks: 0,
         started_at: new Date(Date.now() - 60_000).toISOString(),
         peer_count: peers.length,
       },

@@ -1,0 +1,75 @@
+// Self health: the timer-gap loop-delay detector on a fake clock, the time-weighted p99,
+// and when the node counts itself degraded.
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { TimerLoopDelay } from "../../src/health/loop-delay.js";
+import { SelfHealth, weightedP99 } from "../../src/health/self-health.js";
+import { FakeClock } from "../helpers/fake-clock.js";
+import { FakeLoopDelay } from "../helpers/fake-loop-delay.js";
+
+describe("loop delay detector (timer gaps)", () => {
+  test("a quiet loop shows no stall; a frozen one shows the stall where it happened", async () => {
+    const clock = new FakeClock();
+    const d = new TimerLoopDelay(clock, 50);
+    d.start();
+    const t0 = clock.now();
+    await clock.advance(1_000);
+    assert.equal(d.stalledMs(t0, clock.now()), 0);
+    const frozenAt = clock.now();
+    clock.jump(2_000); // the process stood still: no timer fired for 2 s
+    assert.ok(d.stalledMs(frozenAt, clock.now()) >= 1_900, "a stall in progress counts at once");
+    await clock.advance(100);
+    const stalled = d.stalledMs(frozenAt, clock.now());
+    assert.ok(stalled >= 1_900 && stalled <= 2_000, `stalled ${stalled} ms`);
+    assert.equal(d.stalledMs(t0, frozenAt), 0, "nothing before the freeze");
+    const big = d.samplesSince(frozenAt).find((s) => s.delayMs >= 1_900);
+    assert.ok(big, "the stall is one sample weighted by its length");
+    d.stop();
+    d.stop();
+    assert.equal(clock.pending, 0, "stop leaves no timer");
+  });
+});
+
+describe("self health", () => {
+  test("weighted p99: a long stall weighs by the time it took", () => {
+    assert.equal(weightedP99([]), 0);
+    const quiet = Array.from({ length: 199 }, () => ({ value: 0, weight: 50 }));
+    assert.equal(weightedP99([...quiet, { value: 5_000, weight: 5_050 }]), 5_000);
+    const longer = Array.from({ length: 400 }, () => ({ value: 0, weight: 50 }));
+    assert.equal(weightedP99([...longer, { value: 60, weight: 110 }]), 0, "a hiccup under 1 % of the time");
+  });
+
+  test("degraded while loop delay or lateness p99 is above its threshold; ok once the window slid past", () => {
+    const loop = new FakeLoopDelay();
+    const sh = new SelfHealth(loop, { loopDelayP99Ms: 200, latenessP99Ms: 250, windowMs: 10_000 });
+    let now = 1_000_000;
+    assert.equal(sh.evaluate(now).report.status, "ok");
+    loop.stall(now, 2_000);
+    now += 1_000;
+    const entered = sh.evaluate(now);
+    assert.equal(entered.report.status, "degraded");
+    assert.equal(entered.changed, "entered");
+    assert.equal(entered.report.loop_delay_p99_ms, 2_000);
+    assert.match(sh.holdReason(), /this node is overloaded: loop delay p99 2000 ms, lateness p99 \d+ ms/);
+    now += 1_000;
+    assert.equal(sh.evaluate(now).changed, null, "entering is reported once");
+    now += 10_000;
+    const left = sh.evaluate(now);
+    assert.equal(left.report.status, "ok");
+    assert.equal(left.changed, "left");
+
+    for (let i = 0; i < 100; i++) sh.recordLateness(i < 5 ? 3_000 : 2, now);
+    now += 300;
+    const late = sh.evaluate(now);
+    assert.equal(late.report.status, "degraded", "5 % of probes 3 s late");
+    assert.equal(late.report.lateness_p99_ms, 3_000);
+  });
+
+  test("thresholds are validated with the field named", () => {
+    assert.throws(
+      () => new SelfHealth(new FakeLoopDelay(), { deadlineFactor: 0.5 }),
+      /selfHealth\.deadlineFactor/,
+    );
+    assert.throws(() => new SelfHealth(new FakeLoopDelay(), { windowMs: 10 }), /selfHealth\.windowMs/);
+  });
+});

@@ -1,0 +1,219 @@
+// The node never blames a peer for its own trouble: probes that fail for a local reason
+// (fd exhaustion, a failed spawn) or run out while this node was stalled are
+// inconclusive, not misses; while the node itself is overloaded it stretches its probe
+// deadlines, holds remediation (remediation_held) and journals self_degraded /
+// self_recovered once each. Fake clock, scripted prober, fake loop-delay source.
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { Monitor, type EscalationAction, type Executor } from "../../src/index.js";
+import type { ActionResult, ProbeResult } from "../../src/core/types.js";
+import type { ProbeSpec } from "../../src/core/options.js";
+import type { Prober } from "../../src/probe/prober.js";
+import { SqliteStore } from "../../src/store/sqlite-store.js";
+import { FakeClock } from "../helpers/fake-clock.js";
+import { FakeLoopDelay } from "../helpers/fake-loop-delay.js";
+import { FakeProber, MISS, OK } from "../helpers/fake-prober.js";
+
+class CountingExecutor implements Executor {
+  readonly calls: string[] = [];
+  async restart(_s: unknown, t: { peer: string }): Promise<ActionResult> {
+    this.calls.push(`restart:${t.peer}`);
+    return { ok: true };
+  }
+  async isolate(_s: unknown, t: { peer: string }) {
+    this.calls.push(`isolate:${t.peer}`);
+    return { result: { ok: true }, record: { method: "command" as const, applied: [] } };
+  }
+  async release(): Promise<ActionResult> {
+    return { ok: true };
+  }
+}
+
+const spec = (name: string) => ({
+  name,
+  probe: { http: { url: `http://127.0.0.1:1/${name}` } },
+  restart: { command: { argv: ["/bin/true"] } },
+});
+
+const EMFILE: ProbeResult = {
+  ok: false,
+  duration_ms: 0,
+  error: "connect EMFILE 127.0.0.1:8080 - Local (undefined:undefined) (EMFILE)",
+};
+const TIMEOUT: ProbeResult = { ok: false, duration_ms: 500, error: "timeout after 500 ms (headers)" };
+
+describe("inconclusive probes", () => {
+  for (const [what, result] of [
+    ["EMFILE", EMFILE],
+    ["ENFILE", { ...EMFILE, error: "connect ENFILE (ENFILE)" }],
+    ["ENOBUFS", { ...EMFILE, error: "write ENOBUFS (ENOBUFS)" }],
+    ["ENOMEM", { ...EMFILE, error: "cannot run /usr/bin/check: spawn ENOMEM" }],
+    ["EADDRNOTAVAIL", { ...EMFILE, error: "address not available (EADDRNOTAVAIL)" }],
+    ["a failed spawn (EAGAIN)", { ...EMFILE, error: "cannot run /usr/bin/check: spawn EAGAIN" }],
+    ["the prober's own flag", { ...MISS, inconclusive: true }],
+  ] as const) {
+    test(`${what}: not a miss, nothing escalates, shown as inconclusive, counted`, async () => {
+      const ex = new CountingExecutor();
+      const prober = new FakeProber(() => OK);
+      const m = new Monitor({ selfName: "n", executor: ex, prober, missedBeforeRestart: 1 });
+      const seen: string[] = [];
+      m.onEscalation((a) => void seen.push(a.action));
+      m.registerPeer(spec("p"));
+      await m.checkAllPeers();
+      prober.setScript(() => result);
+      for (let i = 0; i < 5; i++) await m.checkAllPeers();
+      const h = m.getPeerStatus("p");
+      assert.equal(h?.status, "HEALTHY");
+      assert.equal(h?.missed_count, 0);
+      assert.match(h?.last_error ?? "", /^inconclusive: /);
+      assert.deepEqual(seen, []);
+      assert.deepEqual(ex.calls, []);
+      const st = m.stats();
+      assert.equal(st.inconclusive_checks, 5);
+      assert.equal(st.total_misses, 0);
+      assert.equal(st.total_checks, 6);
+    });
+  }
+
+  test("a refused connection or a missing check program stays a miss", async () => {
+    for (const error of ["connection refused", "cannot run /nonexistent/check: not found"]) {
+      const m = new Monitor({ selfName: "n", prober: new FakeProber(() => ({ ...MISS, error })) });
+      m.registerPeer(spec("p"));
+      await m.checkAllPeers();
+      assert.equal(m.getPeerStatus("p")?.status, "DEGRADED", error);
+      assert.equal(m.stats().inconclusive_checks, 0);
+    }
+  });
+
+  test("a timeout while this node was stalled is inconclusive; the same timeout without a stall is a miss", async () => {
+    const clock = new FakeClock();
+    const loop = new FakeLoopDelay();
+    const prober = new FakeProber(async () => {
+      await clock.advance(500);
+      return TIMEOUT;
+    });
+    const m = new Monitor({
+      selfName: "n",
+      clock,
+      loopDelay: loop,
+      prober,
+      timeout: "500ms",
+      missedBeforeRestart: 1,
+      selfHealth: { loopDelayP99Ms: 5_000 }, // this test is about the stall, not self health
+    });
+    m.registerPeer(spec("p"));
+    loop.stall(clock.now() + 400, 300); // the node stood still for 300 ms of the 500 ms deadline
+    await m.checkAllPeers();
+    assert.equal(m.stats().inconclusive_checks, 1);
+    assert.match(m.getPeerStatus("p")?.last_error ?? "", /stalled for 300 ms/);
+    assert.notEqual(m.getPeerStatus("p")?.status, "DEGRADED");
+    loop.clear();
+    await m.checkAllPeers();
+    assert.equal(m.stats().total_misses, 1);
+    assert.equal(m.getPeerStatus("p")?.status, "OFFLINE", "a real timeout escalates (K=1)");
+  });
+
+  test("an inconclusive probe is retried after retry_interval", async () => {
+    const clock = new FakeClock();
+    const prober = new FakeProber(() => EMFILE);
+    const m = new Monitor({
+      selfName: "n",
+      clock,
+      prober,
+      interval: "10s",
+      retryInterval: "2s",
+      random: () => 0,
+      selfHealth: false,
+    });
+    m.registerPeer(spec("p"));
+    m.start();
+    await clock.advance(1);
+    assert.equal(prober.calls.length, 1);
+    await clock.advance(1_999);
+    assert.equal(prober.calls.length, 2, "retried after 2 s, not 10 s");
+    await m.stop();
+    assert.equal(clock.pending, 0);
+  });
+});
+
+/** A prober that records the deadline it was given. */
+class DeadlineProber implements Prober {
+  readonly timeouts: number[] = [];
+  constructor(private readonly result: () => ProbeResult) {}
+  async probe(_spec: ProbeSpec, timeoutMs: number): Promise<ProbeResult> {
+    this.timeouts.push(timeoutMs);
+    return this.result();
+  }
+  async close(): Promise<void> {}
+}
+
+describe("self health: an overloaded node holds", () => {
+  test("degraded: deadlines stretched, remediation held with the reason, self_degraded/self_recovered journalled once", async () => {
+    const clock = new FakeClock();
+    const loop = new FakeLoopDelay();
+    let answer: ProbeResult = OK;
+    const prober = new DeadlineProber(() => answer);
+    const ex = new CountingExecutor();
+    const store = SqliteStore.open({ dataDir: ":memory:", sinks: [], node: "n" });
+    const m = new Monitor({
+      selfName: "n",
+      clock,
+      loopDelay: loop,
+      prober,
+      executor: ex,
+      store,
+      timeout: "500ms",
+      missedBeforeRestart: 2,
+      selfHealth: { loopDelayP99Ms: 200, latenessP99Ms: 250, windowMs: 10_000, deadlineFactor: 3 },
+    });
+    const seen: EscalationAction[] = [];
+    m.onEscalation((a) => void seen.push(a));
+    m.registerPeer(spec("p"));
+    await m.checkAllPeers();
+    assert.equal(m.selfHealthReport().status, "ok");
+    assert.deepEqual(prober.timeouts, [500]);
+
+    loop.stall(clock.now(), 3_000); // this node was frozen for 3 s
+    await clock.advance(1_000);
+    answer = { ok: false, duration_ms: 1, error: "status 503 (expected 200)" };
+    for (let i = 0; i < 4; i++) {
+      await m.checkAllPeers();
+      await clock.advance(300);
+    }
+    const report = m.selfHealthReport();
+    assert.equal(report.status, "degraded");
+    assert.equal(report.loop_delay_p99_ms, 3_000);
+    assert.equal(prober.timeouts.at(-1), 1_500, "deadline × 3 while degraded");
+    assert.deepEqual(ex.calls, [], "nothing is restarted while this node is overloaded");
+    assert.equal(m.getPeerStatus("p")?.status, "DEGRADED");
+    const held = seen.filter((a) => a.action === "remediation_held");
+    assert.equal(held.length, 1);
+    assert.match(held[0]?.reason ?? "", /this node is overloaded: loop delay p99 3000 ms/);
+    assert.deepEqual(
+      seen.filter((a) => a.action.startsWith("self_")).map((a) => `${a.action}:${a.severity}:${a.peer_name}`),
+      ["self_degraded:HIGH:n"],
+    );
+    assert.equal(m.meshDocument().self_health?.status, "degraded");
+
+    loop.clear();
+    await clock.advance(11_000);
+    await m.checkAllPeers();
+    assert.equal(m.selfHealthReport().status, "ok");
+    assert.deepEqual(ex.calls, ["restart:p"], "well again: the held restart goes ahead");
+    const self = seen.filter((a) => a.action.startsWith("self_"));
+    assert.deepEqual(
+      self.map((a) => `${a.action}:${a.severity}`),
+      ["self_degraded:HIGH", "self_recovered:INFO"],
+    );
+    assert.equal(self[0]?.incident_id, self[1]?.incident_id, "one episode");
+    const journal = store.journal().map((e) => `${e.peer_name}:${e.action}`);
+    assert.ok(journal.includes("n:self_degraded") && journal.includes("n:self_recovered"), journal.join());
+    assert.equal(
+      store.loadPeers().some((p) => p.name === "n"),
+      false,
+      "the node is not stored as a peer",
+    );
+    await m.stop();
+    store.close();
+  });
+});
