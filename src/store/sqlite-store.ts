@@ -8,7 +8,8 @@ import { InvalidOptionError, WatchdogError } from "../core/errors.js";
 import type { LadderState } from "../core/ladder.js";
 import type { ActionResult } from "../core/types.js";
 import { SEVERITY_RANK } from "../core/types.js";
-import { canonicalEntry, GENESIS_HASH, linkHash, verifyChain, type VerifyResult } from "./journal.js";
+import { canonicalEntry, GENESIS_HASH, linkHash, type VerifyResult } from "./journal.js";
+import { JOURNAL_PAGE_SQL, toJournalEntry, verifyPages, type RawJournalRow } from "./journal-file.js";
 import { openDatabase, STATE_FILE_NAME, storeError, type SyncMode } from "./open.js";
 import { actionFromEntry, OutboxTable } from "./outbox.js";
 import { StateBuffer, STATE_FLUSH_DELAY_MS } from "./state-buffer.js";
@@ -49,15 +50,6 @@ export interface SqliteStoreOptions {
 export const JOURNAL_PAGE_DEFAULT = 1000;
 export const JOURNAL_PAGE_MAX = 10_000;
 
-interface RawJournalRow {
-  seq: number;
-  entry: string;
-  prev_hash: string;
-  hash: string;
-  result: string | null;
-  effect_result: string | null;
-}
-
 interface RawEffectRow {
   id: string;
   peer: string;
@@ -78,11 +70,6 @@ function toEffect(r: RawEffectRow): EffectRecord {
     result: r.result === null ? null : (JSON.parse(r.result) as ActionResult),
     against: r.against ?? null,
   };
-}
-
-function toJournalEntry(r: RawJournalRow): JournalEntry {
-  const action = actionFromEntry(r.entry, r.effect_result ?? r.result);
-  return { ...action, seq: r.seq, prev_hash: r.prev_hash, hash: r.hash };
 }
 
 function validateSinks(sinks: readonly SinkRoute[]): void {
@@ -194,11 +181,7 @@ export class SqliteStore implements MonitorStore, OutboxPort {
       insertJournal: p(
         `INSERT INTO journal (seq, id, peer, entry, prev_hash, hash, result, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
-      journalPage: p(
-        `SELECT j.seq, j.entry, j.prev_hash, j.hash, j.result, e.result AS effect_result
-         FROM journal j LEFT JOIN effects e ON e.id = j.id AND e.status = 'done'
-         WHERE j.seq > ? ORDER BY j.seq LIMIT ?`,
-      ),
+      journalPage: p(JOURNAL_PAGE_SQL),
       insertEffect: p(
         `INSERT INTO effects (id, peer, kind, attempt, status, result, created_at, against) VALUES (?, ?, ?, ?, 'pending', NULL, ?, ?)`,
       ),
@@ -452,19 +435,7 @@ export class SqliteStore implements MonitorStore, OutboxPort {
 
   /** Verifies the whole journal's hash chain, page by page. */
   verifyJournal(): VerifyResult {
-    let checked = 0;
-    let last: JournalEntry | undefined;
-    for (;;) {
-      const page = this.journal(last?.seq ?? 0, JOURNAL_PAGE_MAX);
-      if (page.length === 0) return { ok: true, checked };
-      // Prepend the last verified entry so the link between pages is checked too.
-      const run = last === undefined ? page : [last, ...page];
-      const r = verifyChain(run, last === undefined ? {} : { anchor: last.prev_hash });
-      const already = last === undefined ? 0 : 1;
-      if (!r.ok) return { ...r, checked: checked + r.checked - already };
-      checked += r.checked - already;
-      last = page[page.length - 1];
-    }
+    return verifyPages((after, limit) => this.journal(after, limit));
   }
 
   // ---- OutboxPort ----

@@ -1,4 +1,5 @@
-import { verifyChain } from "../../store/journal.js";
+import { JournalFile } from "../../store/journal-file.js";
+import { verifyChain, type VerifyResult } from "../../store/journal.js";
 import type { JournalEntry } from "../../store/types.js";
 import { CliError, EXIT, UsageError } from "../cli-error.js";
 import { flag, positionals, str, type CliIO, type Command } from "../command.js";
@@ -49,7 +50,10 @@ async function* allEntries(t: ApiTarget, after: number): AsyncGenerator<JournalE
 async function verify(t: ApiTarget, io: CliIO): Promise<number> {
   const entries: JournalEntry[] = [];
   for await (const e of allEntries(t, 0)) entries.push(e);
-  const r = verifyChain(entries);
+  return report(verifyChain(entries), io);
+}
+
+function report(r: VerifyResult, io: CliIO): number {
   if (r.ok) {
     io.out(`journal ok: ${r.checked} entr${r.checked === 1 ? "y" : "ies"} verified, chain intact\n`);
     return EXIT.OK;
@@ -58,15 +62,42 @@ async function verify(t: ApiTarget, io: CliIO): Promise<number> {
   return EXIT.FAILURE;
 }
 
+/** Reads the journal from a state file, read-only (the node may be running, or not). */
+function offline(dir: string, args: Parameters<Command["run"]>[0], io: CliIO, after: number): number {
+  if (flag(args, "follow")) {
+    throw new UsageError("--follow needs a running node (--url); --data-dir reads the file as it is now");
+  }
+  if (str(args, "url") !== undefined) throw new UsageError("give either --data-dir or --url, not both");
+  const file = JournalFile.open(dir);
+  try {
+    if (flag(args, "verify")) {
+      io.out(`reading ${file.file} (read-only)\n`);
+      return report(file.verify(), io);
+    }
+    const print = flag(args, "json")
+      ? (e: JournalEntry) => io.out(`${JSON.stringify(e)}\n`)
+      : (e: JournalEntry) => io.out(formatEntry(e));
+    for (let page = file.entries(after); page.length > 0; page = file.entries(page.at(-1)?.seq ?? 0)) {
+      for (const e of page) print(e);
+    }
+    return EXIT.OK;
+  } finally {
+    file.close();
+  }
+}
+
 export const eventsCommand: Command = {
   name: "events",
   summary: "the escalation journal",
-  usage: "wdmesh events [--after SEQ] [--follow] [--json] [--verify] [--url URL] [--token TOKEN]",
+  usage:
+    "wdmesh events [--after SEQ] [--follow] [--json] [--verify] [--url URL] [--token TOKEN] [--data-dir DIR]",
   details:
     "Prints journal entries oldest first. --follow keeps streaming new entries (Ctrl-C stops).\n" +
     "An entry whose alert is not delivered ends with [SINK: pending|dead (last error)].\n" +
     "--verify fetches the whole journal and checks its hash chain; exit code 1 and the first\n" +
-    "broken link when it was tampered with.",
+    "broken link when it was tampered with.\n" +
+    "--data-dir DIR reads the journal from DIR/wdmesh.db (or a copy of that file) read-only,\n" +
+    "while the node runs or not: an offline audit. Copy wdmesh.db-wal along with a copy.",
   options: [
     {
       name: "after",
@@ -77,10 +108,21 @@ export const eventsCommand: Command = {
     { name: "follow", short: "f", type: "boolean", help: "keep printing new entries as they happen" },
     { name: "json", type: "boolean", help: "one JSON entry per line" },
     { name: "verify", type: "boolean", help: "check the journal's hash chain instead of printing it" },
+    {
+      name: "data-dir",
+      type: "string",
+      arg: "DIR",
+      help: "read the journal from this data_dir or state file, read-only, without the API",
+    },
     URL_OPTION,
     TOKEN_OPTION,
   ],
-  examples: ["wdmesh events --follow", "wdmesh events --after 120 --json", "wdmesh events --verify"],
+  examples: [
+    "wdmesh events --follow",
+    "wdmesh events --after 120 --json",
+    "wdmesh events --verify",
+    "wdmesh events --verify --data-dir /var/lib/wdmesh",
+  ],
   async run(args, io) {
     positionals(this, args, []);
     const rawAfter = str(args, "after");
@@ -89,15 +131,15 @@ export const eventsCommand: Command = {
         `--after ${JSON.stringify(rawAfter)} must be a journal seq (a non-negative integer)`,
       );
     }
-    const t = apiTarget(args, io);
-    if (flag(args, "verify")) {
-      if (flag(args, "follow") || rawAfter !== undefined) {
-        throw new UsageError(
-          "--verify checks the whole journal: it cannot be combined with --follow or --after",
-        );
-      }
-      return verify(t, io);
+    if (flag(args, "verify") && (flag(args, "follow") || rawAfter !== undefined)) {
+      throw new UsageError(
+        "--verify checks the whole journal: it cannot be combined with --follow or --after",
+      );
     }
+    const dataDir = str(args, "data-dir");
+    if (dataDir !== undefined) return offline(dataDir, args, io, Number(rawAfter ?? 0));
+    const t = apiTarget(args, io);
+    if (flag(args, "verify")) return verify(t, io);
     const print = flag(args, "json")
       ? (e: JournalEntry) => io.out(`${JSON.stringify(e)}\n`)
       : (e: JournalEntry) => io.out(formatEntry(e));

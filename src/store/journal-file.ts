@@ -1,0 +1,108 @@
+// Reading the journal straight from a state file, read-only: `wdmesh events --data-dir DIR`
+// audits a node's journal while the node runs (SQLite readers never block its writer) or
+// after it stopped, and a copy of the file taken for an investigation (copy wdmesh.db with
+// its wdmesh.db-wal when there is one: recent entries may still be in it).
+import { existsSync, statSync } from "node:fs";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { verifyChain, type VerifyResult } from "./journal.js";
+import { STATE_FILE_NAME, storeError } from "./open.js";
+import { actionFromEntry } from "./outbox.js";
+import type { JournalEntry } from "./types.js";
+
+/** One page of the journal with each entry's effect result: seq > ?, at most ? rows. */
+export const JOURNAL_PAGE_SQL = `SELECT j.seq, j.entry, j.prev_hash, j.hash, j.result, e.result AS effect_result
+  FROM journal j LEFT JOIN effects e ON e.id = j.id AND e.status = 'done'
+  WHERE j.seq > ? ORDER BY j.seq LIMIT ?`;
+
+export interface RawJournalRow {
+  seq: number;
+  entry: string;
+  prev_hash: string;
+  hash: string;
+  result: string | null;
+  effect_result: string | null;
+}
+
+export function toJournalEntry(r: RawJournalRow): JournalEntry {
+  const action = actionFromEntry(r.entry, r.effect_result ?? r.result);
+  return { ...action, seq: r.seq, prev_hash: r.prev_hash, hash: r.hash };
+}
+
+/** Most entries read per page while walking the journal. */
+const PAGE = 10_000;
+
+/**
+ * Verifies a whole journal read page by page (`page(after, limit)`), checking the link
+ * between pages too. Names the first broken link.
+ */
+export function verifyPages(page: (after: number, limit: number) => JournalEntry[]): VerifyResult {
+  let checked = 0;
+  let last: JournalEntry | undefined;
+  for (;;) {
+    const rows = page(last?.seq ?? 0, PAGE);
+    if (rows.length === 0) return { ok: true, checked };
+    // Prepend the last verified entry so the link between pages is checked too.
+    const run = last === undefined ? rows : [last, ...rows];
+    const r = verifyChain(run, last === undefined ? {} : { anchor: last.prev_hash });
+    const already = last === undefined ? 0 : 1;
+    if (!r.ok) return { ...r, checked: checked + r.checked - already };
+    checked += r.checked - already;
+    last = rows[rows.length - 1];
+  }
+}
+
+/** A state file opened read-only for its journal. Never writes, never migrates. */
+export class JournalFile {
+  readonly file: string;
+  private readonly db: Database.Database;
+  private readonly page: Database.Statement;
+
+  private constructor(file: string, db: Database.Database) {
+    this.file = file;
+    this.db = db;
+    this.page = db.prepare(JOURNAL_PAGE_SQL);
+  }
+
+  /** `path`: a data_dir (its wdmesh.db is read) or a state file. Throws WDM_STATE_STORE. */
+  static open(path: string): JournalFile {
+    const file = existsSync(path) && statSync(path).isDirectory() ? join(path, STATE_FILE_NAME) : path;
+    if (!existsSync(file)) {
+      throw storeError(`no state file at ${file}: give the node's data_dir or a copy of its wdmesh.db`, file);
+    }
+    let db: Database.Database | undefined;
+    try {
+      db = new Database(file, { readonly: true, fileMustExist: true });
+      db.pragma("busy_timeout = 5000");
+      return new JournalFile(file, db);
+    } catch (e) {
+      db?.close();
+      throw storeError(
+        `state file ${file} cannot be read as a wdmesh journal: ${e instanceof Error ? e.message : String(e)}`,
+        file,
+        e,
+      );
+    }
+  }
+
+  /** Entries with seq > `after`, oldest first, at most `limit`. */
+  entries(after = 0, limit = PAGE): JournalEntry[] {
+    try {
+      return (this.page.all(after, limit) as RawJournalRow[]).map(toJournalEntry);
+    } catch (e) {
+      throw storeError(
+        `reading the journal of ${this.file} failed: ${e instanceof Error ? e.message : String(e)}`,
+        this.file,
+        e,
+      );
+    }
+  }
+
+  verify(): VerifyResult {
+    return verifyPages((after, limit) => this.entries(after, limit));
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
