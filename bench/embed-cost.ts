@@ -1,0 +1,76 @@
+// Cost of embedding the watchdog with its mesh: one Monitor watching 10 peers and 2 mesh
+// members (each another process embedding Monitor), inside an otherwise idle Node process
+// that serves the mesh routes. Prints JSON: RSS added over the idle process's own (median
+// and max over the window), CPU in % of one core, and CPU per check (µs; the window's
+// CPU, which also covers serving the members' heartbeats and view requests and polling
+// theirs, divided by the probes made). The same figures without the mesh (10 peers
+// only) are printed under "without_mesh". Goal: <= 5 MB, <= 0.1 % of a core at 1 s.
+// Needs `npm run build` (the measured process loads dist/ without a TypeScript loader).
+//   node --import tsx bench/embed-cost.ts [--seconds 60] [--interval 1000]
+import { spawn, type ChildProcess } from "node:child_process";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { arg, freePort, startPeerServers } from "./lib.js";
+
+const seconds = arg("seconds", 60);
+const interval = arg("interval", 1000);
+const KEY = "embed-cost-bench-key-0123456789";
+const NODE = fileURLToPath(new URL("./fixtures/embed-node.mjs", import.meta.url));
+
+const servers = await startPeerServers(10);
+const names = ["measured", "member-1", "member-2"];
+const ports = await Promise.all(names.map(() => freePort()));
+const url = (i: number) => `http://127.0.0.1:${ports[i]}`;
+const config = (i: number, measure: boolean, mesh = true) =>
+  JSON.stringify({
+    name: names[i],
+    port: ports[i],
+    key: KEY,
+    members: names.flatMap((n, j) => (j === i ? [] : [{ name: n, url: url(j) }])),
+    // The members watch nothing but the mesh; the measured node watches the 10 peers.
+    peers: measure ? servers.ports.map((p) => `http://127.0.0.1:${p}/health`) : [],
+    interval,
+    seconds,
+    measure,
+    mesh,
+  });
+const children: ChildProcess[] = [];
+/** Runs the measured process once; resolves with its figures. */
+async function measure(mesh: boolean): Promise<Record<string, unknown>> {
+  const measured = spawn(process.execPath, [NODE, config(0, true, mesh)], {
+    stdio: ["pipe", "pipe", "inherit"],
+  });
+  children.push(measured);
+  const line = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: measured.stdout as NodeJS.ReadableStream }).once("line", resolve);
+    measured.once("exit", (c) => reject(new Error(`measured process exited with ${c}`)));
+  });
+  measured.stdin?.end();
+  return JSON.parse(line) as Record<string, unknown>;
+}
+try {
+  for (const i of [1, 2]) {
+    children.push(
+      spawn(process.execPath, [NODE, config(i, false)], { stdio: ["pipe", "inherit", "inherit"] }),
+    );
+  }
+  // The same process without the mesh first (10 peers only), for comparison.
+  const withoutMesh = await measure(false);
+  const figures = await measure(true);
+  process.stdout.write(
+    `${JSON.stringify({
+      bench: "embed-cost",
+      node: process.version,
+      interval_ms: interval,
+      window_s: seconds,
+      peers: 10,
+      members: 2,
+      ...figures,
+      without_mesh: withoutMesh,
+      goal: { rss_added_mb: 5, cpu_percent_of_core: 0.1 },
+    })}\n`,
+  );
+} finally {
+  for (const c of children) c.stdin?.end();
+  servers.stop();
+}
