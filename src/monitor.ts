@@ -684,6 +684,13 @@ export class Monitor {
       if (inconclusive !== null) {
         this.counters.inconclusive++;
         result = { ...result, inconclusive: true, error: inconclusive };
+        // Said once per run of inconclusive results of a peer, not once per probe.
+        if (p.state.lastError?.startsWith("inconclusive: ") !== true) {
+          this.logger.warn(
+            { peer: name, error: inconclusive },
+            "probe inconclusive (this node's own trouble); not a miss",
+          );
+        }
       } else if (!result.ok) this.counters.misses++;
       if (this.probeListeners.size > 0) this.probeListeners.emit({ peer: name }, name, result, lateness);
       const event: LadderEvent = result.ok
