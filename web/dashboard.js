@@ -49,7 +49,7 @@ const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
 /**
  * The node's GET /v1/mesh answer, as far as this file reads it (fields are optional because
  * older nodes and the library's own server answer with a subset).
- * @typedef {{ node?: string, self?: string, peers?: any[], members?: any[], stats?: any, scheduler?: any }} MeshView
+ * @typedef {{ node?: string, self?: string, peers?: any[], members?: any[], stats?: any, scheduler?: any, self_health?: { status: string, loop_delay_p99_ms: number, lateness_p99_ms: number } }} MeshView
  */
 /**
  * A Release / Restart button waiting for its confirming second click.
@@ -290,6 +290,21 @@ function render() {
   renderPeers(mesh.peers ?? [], now);
   renderMembers(mesh.members ?? [], now);
   renderStats(mesh.stats, mesh.scheduler);
+  renderSelfHealth(mesh.self_health);
+}
+
+/**
+ * The node's own health: a badge beside its name while it is overloaded (it holds
+ * remediation then), hidden while it is well.
+ * @param {MeshView["self_health"]} sh
+ */
+function renderSelfHealth(sh) {
+  const b = $("self-health");
+  const degraded = sh?.status === "degraded";
+  b.hidden = !degraded;
+  if (!degraded || !sh) return;
+  setText(b, "overloaded: remediation held");
+  b.title = `loop delay p99 ${sh.loop_delay_p99_ms} ms, probe lateness p99 ${sh.lateness_p99_ms} ms`;
 }
 
 // ---------------------------------------------------------------- peers

@@ -1,0 +1,123 @@
+// `wdmesh run` as a real process, frozen with SIGSTOP for 3 s: when it runs again it
+// knows it was stalled. It says so (/v1/mesh self_health, metrics, one self_degraded
+// journal entry), holds the restart of a peer that fails meanwhile (remediation_held),
+// and once it is well again (self_recovered) the held restart goes ahead.
+import { after, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { SqliteStore } from "../../src/store/sqlite-store.js";
+import { CLI, haveBuiltCli } from "../helpers/built-cli.js";
+import { freePort } from "../helpers/ports.js";
+import { until } from "../helpers/wait.js";
+
+const TOKEN = "self-health-test-token-0123456789abcdef";
+const running = new Set<ChildProcess>();
+after(() => {
+  for (const c of running) {
+    c.kill("SIGCONT");
+    c.kill("SIGKILL");
+  }
+});
+
+test("a node frozen for 3 s says it is degraded, holds remediation meanwhile, and resumes when well", async (t) => {
+  if (!haveBuiltCli(t)) return;
+  const dir = mkdtempSync(join(tmpdir(), "wdmesh-self-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const log = join(dir, "effects.log");
+  const data = join(dir, "data");
+  let failing = false;
+  const peer = createServer((_req, res) => res.writeHead(failing ? 503 : 200).end("ok"));
+  await new Promise<void>((r) => peer.listen(0, "127.0.0.1", r));
+  t.after(() => {
+    peer.closeAllConnections();
+    peer.close();
+  });
+  const peerPort = (peer.address() as { port: number }).port;
+  const apiPort = await freePort();
+  const api = `http://127.0.0.1:${apiPort}`;
+  const config = join(dir, "mesh.yaml");
+  writeFileSync(
+    config,
+    `node: { name: selfie, listen: "127.0.0.1:${apiPort}", data_dir: "${data}", api_token: "${TOKEN}", read_token: "${TOKEN}" }
+defaults:
+  interval: 300ms
+  timeout: 250ms
+  retry_interval: 300ms
+  missed_before_restart: 2
+peers:
+  - name: flaky
+    probe: { http: { url: "http://127.0.0.1:${peerPort}/health" } }
+    restart: { command: { argv: ${JSON.stringify(["/bin/sh", "-c", `echo restart >> ${log}`])} } }
+`,
+  );
+  const child = spawn(process.execPath, [CLI, "run", "--config", config], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  running.add(child);
+  child.once("exit", () => running.delete(child));
+  let out = "";
+  child.stdout?.on("data", (d: Buffer) => (out = (out + d.toString()).slice(-100_000)));
+  child.stderr?.on("data", (d: Buffer) => (out = (out + d.toString()).slice(-100_000)));
+  const auth = { authorization: `Bearer ${TOKEN}` };
+  type Mesh = {
+    peers: Array<{ status: string }>;
+    self_health?: { status: string; loop_delay_p99_ms: number; lateness_p99_ms: number };
+  };
+  const mesh = async (): Promise<Mesh | undefined> => {
+    try {
+      const r = await fetch(`${api}/v1/mesh`, { headers: auth });
+      return r.ok ? ((await r.json()) as Mesh) : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const restarts = () => (existsSync(log) ? readFileSync(log, "utf8").split("\n").filter(Boolean).length : 0);
+  await until("flaky HEALTHY and self_health ok", async () => {
+    if (child.exitCode !== null) throw new Error(`daemon exited:\n${out}`);
+    const m = await mesh();
+    return m?.peers[0]?.status === "HEALTHY" && m.self_health?.status === "ok";
+  });
+
+  child.kill("SIGSTOP");
+  await new Promise((r) => setTimeout(r, 3_000));
+  failing = true;
+  child.kill("SIGCONT");
+
+  let m: Mesh | undefined;
+  await until("self_health degraded", async () => (m = await mesh())?.self_health?.status === "degraded");
+  assert.ok((m?.self_health?.loop_delay_p99_ms ?? 0) >= 2_000, JSON.stringify(m?.self_health));
+  const metrics = await (await fetch(`${api}/metrics`, { headers: auth })).text();
+  assert.match(metrics, /^wdmesh_self_degraded 1$/m);
+  await until("the failing peer's restart is held", () => out.includes("remediation_held"));
+  assert.equal(restarts(), 0, "nothing is restarted while the node is overloaded");
+
+  await until("well again", async () => (await mesh())?.self_health?.status === "ok", 30_000);
+  await until("the held restart goes ahead", () => restarts() >= 1, 10_000);
+
+  const stop = new Promise((r) => child.once("exit", r));
+  child.kill("SIGTERM");
+  await stop;
+  const store = SqliteStore.open({ dataDir: data, node: "selfie", sinks: [] });
+  try {
+    const j = store.journal(0, 1000);
+    const self = j.filter((e) => e.action.startsWith("self_"));
+    assert.deepEqual(
+      self.map((e) => `${e.action}:${e.severity}:${e.peer_name}`),
+      ["self_degraded:HIGH:selfie", "self_recovered:INFO:selfie"],
+    );
+    const held = j.filter((e) => e.action === "remediation_held");
+    assert.equal(held.length, 1);
+    assert.match(held[0]?.reason ?? "", /this node is overloaded: loop delay p99 \d+ ms/);
+    const firstRestart = j.findIndex((e) => e.action === "restart");
+    assert.ok(
+      firstRestart > j.findIndex((e) => e.action === "self_recovered"),
+      "the restart comes after the node recovered",
+    );
+  } finally {
+    store.close();
+  }
+});
