@@ -2,6 +2,7 @@ import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { request, type IncomingMessage } from "node:http";
 import { startApi } from "./harness.js";
+import { until } from "../helpers/wait.js";
 
 /** Opens the stream with node:http and collects its text. */
 function openStream(
@@ -62,14 +63,6 @@ function openStream(
   });
 }
 
-async function until(cond: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 void describe("GET /v1/events/stream", () => {
   void test("a connected client receives new entries as id/data events, and is cleaned up when it leaves", async () => {
     const h = await startApi();
@@ -86,7 +79,7 @@ void describe("GET /v1/events/stream", () => {
       assert.equal(Number(m[1]), e.seq);
       assert.deepEqual(JSON.parse(m[2]!), e);
       s.close();
-      await until(() => h.backend.listenerCount === 0, "the listener to be removed");
+      await until("the listener to be removed", () => h.backend.listenerCount === 0);
     } finally {
       await h.close();
     }

@@ -13,6 +13,7 @@ import type { SinkConfig } from "../../src/alert/sink-config.js";
 import { SqliteStore } from "../../src/store/sqlite-store.js";
 import { commitAction, newAction } from "../alert/commit.js";
 import { freePort } from "../helpers/ports.js";
+import { waitFor } from "../helpers/wait.js";
 
 const AM_BIN = "/usr/bin/prometheus-alertmanager";
 const missing = existsSync(AM_BIN)
@@ -26,24 +27,6 @@ interface AmApiAlert {
   startsAt: string;
   endsAt: string;
   status: { state: string };
-}
-
-async function until<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline)
-      throw new Error(
-        `timed out after ${timeoutMs} ms waiting for: ${what}${last ? ` (last error: ${String(last)})` : ""}`,
-      );
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 let am: ChildProcess | null = null;
@@ -68,11 +51,16 @@ before(async () => {
     { stdio: ["ignore", "ignore", "pipe"] },
   );
   am.stderr?.on("data", (d: Buffer) => (amLog = (amLog + d.toString()).slice(-4000)));
-  await until(async () => {
-    if (am?.exitCode !== null) throw new Error(`alertmanager exited: ${amLog}`);
-    const r = await fetch(`${base}/-/ready`);
-    return r.status === 200 ? true : undefined;
-  }, "alertmanager /-/ready");
+  await waitFor(
+    "alertmanager /-/ready",
+    async () => {
+      if (am?.exitCode !== null) throw new Error(`alertmanager exited: ${amLog}`);
+      const r = await fetch(`${base}/-/ready`);
+      return r.status === 200 ? true : undefined;
+    },
+    30_000,
+    { retryErrors: true },
+  );
 });
 
 after(async () => {
@@ -133,10 +121,15 @@ test(
       });
       commitAction(store, alert);
 
-      const firing = await until(async () => {
-        const a = await activeAlerts(peer);
-        return a.length === 1 ? a : undefined;
-      }, "the firing alert in Alertmanager");
+      const firing = await waitFor(
+        "the firing alert in Alertmanager",
+        async () => {
+          const a = await activeAlerts(peer);
+          return a.length === 1 ? a : undefined;
+        },
+        30_000,
+        { retryErrors: true },
+      );
       assert.deepEqual(firing[0]?.labels, {
         alertname: "WatchdogPeerDown",
         peer,
@@ -159,14 +152,24 @@ test(
         peer_name: peer,
       });
       commitAction(store, restart);
-      const high = await until(async () => {
-        const a = await activeAlerts(peer);
-        return a.length === 1 && a[0]?.labels["severity"] === "high" ? a : undefined;
-      }, "only the HIGH alert active");
+      const high = await waitFor(
+        "only the HIGH alert active",
+        async () => {
+          const a = await activeAlerts(peer);
+          return a.length === 1 && a[0]?.labels["severity"] === "high" ? a : undefined;
+        },
+        30_000,
+        { retryErrors: true },
+      );
       assert.equal(Date.parse(high[0]?.startsAt ?? ""), Date.parse(opened));
 
       // while the incident is open the worker re-sends it
-      await until(async () => ((alerting.stats()[0]?.resent ?? 0) >= 2 ? true : undefined), "two re-sends");
+      await waitFor(
+        "two re-sends",
+        async () => ((alerting.stats()[0]?.resent ?? 0) >= 2 ? true : undefined),
+        30_000,
+        { retryErrors: true },
+      );
       assert.equal((await activeAlerts(peer)).length, 1);
 
       // resolution: recovered → endsAt; Alertmanager no longer reports it active
@@ -178,11 +181,18 @@ test(
         peer_name: peer,
       });
       commitAction(store, recovered);
-      await until(
-        async () => ((await activeAlerts(peer)).length === 0 ? true : undefined),
+      await waitFor(
         "no active alert after resolve",
+        async () => ((await activeAlerts(peer)).length === 0 ? true : undefined),
+        30_000,
+        { retryErrors: true },
       );
-      await until(async () => (store.depth()["am"]?.pending === 0 ? true : undefined), "outbox drained");
+      await waitFor(
+        "outbox drained",
+        async () => (store.depth()["am"]?.pending === 0 ? true : undefined),
+        30_000,
+        { retryErrors: true },
+      );
       const resentAtResolve = alerting.stats()[0]?.resent ?? 0;
       await new Promise((r) => setTimeout(r, 1500));
       assert.equal((await activeAlerts(peer)).length, 0, "no re-send revives a resolved incident");
@@ -221,7 +231,12 @@ test(
     try {
       const a = newAction({ action: "alert", severity: "MEDIUM", reason: "x" });
       commitAction(store, a);
-      const dead = await until(async () => store.list({ sink: "am", state: "dead" })[0], "dead-lettered row");
+      const dead = await waitFor(
+        "dead-lettered row",
+        async () => store.list({ sink: "am", state: "dead" })[0],
+        30_000,
+        { retryErrors: true },
+      );
       assert.equal(dead.action.id, a.id);
       assert.match(dead.last_error ?? "", /^HTTP 404: /);
       assert.equal(alerting.stats()[0]?.dead, 1);

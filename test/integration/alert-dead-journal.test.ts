@@ -15,14 +15,7 @@ import { commitAction, newAction } from "../alert/commit.js";
 import { getJson, startApi, type Harness } from "../api/harness.js";
 import { cli } from "../cli/harness.js";
 import { Receiver } from "../helpers/receiver.js";
-
-async function until(cond: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+import { until } from "../helpers/wait.js";
 
 void describe("dead-lettered alerts in the journal (real receiver, worker, SQLite, API, CLI)", () => {
   const dir = mkdtempSync(join(tmpdir(), "wdmesh-dead-journal-"));
@@ -60,7 +53,7 @@ void describe("dead-lettered alerts in the journal (real receiver, worker, SQLit
     alerting.start();
     commitAction(store, newAction({ action: "alert", severity: "MEDIUM", reason: "1 missed heartbeat" }));
     commitAction(store, newAction({ action: "recovered", severity: "INFO", reason: "answered again" }));
-    await until(() => store.depth()["webhook"]?.pending === 0, "both rows to be dead-lettered or delivered");
+    await until("both rows to be dead-lettered or delivered", () => store.depth()["webhook"]?.pending === 0);
 
     api = await startApi();
     api.backend.events = (a, l) => store.journal(a, l);

@@ -15,6 +15,7 @@ import { verifySignature } from "../../src/alert/signature.js";
 import { SqliteStore } from "../../src/store/sqlite-store.js";
 import { Receiver } from "../helpers/receiver.js";
 import { commitLadder } from "../alert/commit.js";
+import { until } from "../helpers/wait.js";
 
 const sink = (url: string): SinkConfig => ({
   name: "architect",
@@ -28,14 +29,6 @@ const sink = (url: string): SinkConfig => ({
   headers: {},
 });
 const ROUTES = [{ name: "architect", minSeverity: "INFO" as const }];
-
-async function until(cond: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 const cleanup: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -77,7 +70,7 @@ test("rows committed by a process killed with SIGKILL are delivered by the next 
   cleanup.push(() => alerting.stop());
   alerting.start();
   await rx.waitFor(6);
-  await until(() => store.depth()["architect"]?.pending === 0, "drained");
+  await until("drained", () => store.depth()["architect"]?.pending === 0);
   assert.deepEqual(
     rx.requests.map((r) => r.headers["idempotency-key"]),
     ids,
@@ -116,7 +109,7 @@ test("a worker stopped mid-retry and a store closed: a new store and worker resu
   });
   a1.start();
   const sent = commitLadder(first);
-  await until(() => (first.head("architect")?.attempts ?? 0) >= 2, "2 refused attempts");
+  await until("2 refused attempts", () => (first.head("architect")?.attempts ?? 0) >= 2);
   await a1.stop();
   first.close();
 
@@ -135,7 +128,7 @@ test("a worker stopped mid-retry and a store closed: a new store and worker resu
   cleanup.push(() => a2.stop());
   a2.start();
   await rx.waitFor(6);
-  await until(() => second.depth()["architect"]?.pending === 0, "drained");
+  await until("drained", () => second.depth()["architect"]?.pending === 0);
   assert.deepEqual(
     rx.requests.map((r) => r.headers["idempotency-key"]),
     sent.map((a) => a.id),

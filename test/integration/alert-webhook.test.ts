@@ -14,6 +14,7 @@ import { SqliteStore } from "../../src/store/sqlite-store.js";
 import { freePort } from "../helpers/ports.js";
 import { Receiver, type RecordedRequest } from "../helpers/receiver.js";
 import { commitAction, commitLadder, newAction } from "../alert/commit.js";
+import { until } from "../helpers/wait.js";
 
 const SECRET = "whsec-test-0123456789";
 
@@ -39,14 +40,6 @@ function signatureValid(r: RecordedRequest): boolean {
   const want = Buffer.from("sha256=" + createHmac("sha256", SECRET).update(`${ts}.${r.body}`).digest("hex"));
   const fresh = Math.abs(Date.now() / 1000 - Number(ts)) < 300;
   return fresh && given.length === want.length && timingSafeEqual(given, want);
-}
-
-async function until(cond: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 describe("webhook delivery (real receiver, SQLite outbox)", () => {
@@ -90,8 +83,8 @@ describe("webhook delivery (real receiver, SQLite outbox)", () => {
 
     // The worker is really failing against the closed port, and holding the queue in order.
     await until(
-      () => (store.list({ sink: "architect", state: "pending" })[0]?.attempts ?? 0) >= 3,
       "3 failed attempts",
+      () => (store.list({ sink: "architect", state: "pending" })[0]?.attempts ?? 0) >= 3,
     );
     const [st] = alerting.stats();
     assert.match(
@@ -105,7 +98,7 @@ describe("webhook delivery (real receiver, SQLite outbox)", () => {
     await rx.start(port);
     assert.equal(rx.port, port);
     await rx.waitFor(6);
-    await until(() => store.depth()["architect"]?.pending === 0, "outbox drained");
+    await until("outbox drained", () => store.depth()["architect"]?.pending === 0);
 
     const firstById = new Map<string, RecordedRequest>();
     for (const r of rx.requests) {
@@ -143,7 +136,7 @@ describe("webhook delivery (real receiver, SQLite outbox)", () => {
     alerting.start();
     const sent = commitLadder(store);
     await rx.waitFor(6);
-    await until(() => store.depth()["architect"]?.pending === 0, "outbox drained");
+    await until("outbox drained", () => store.depth()["architect"]?.pending === 0);
     const wh = new Webhook(secret);
     const ids: string[] = [];
     for (const r of rx.requests) {
@@ -205,8 +198,8 @@ describe("webhook delivery (real receiver, SQLite outbox)", () => {
     alerting.start();
     commitLadder(store);
     await until(
-      () => store.depth()["architect"]?.pending === 0,
       "the README receiver accepted all six",
+      () => store.depth()["architect"]?.pending === 0,
       30_000,
     );
     assert.equal(store.list({ sink: "architect", state: "delivered" }).length, 6);
@@ -238,7 +231,7 @@ describe("webhook delivery (real receiver, SQLite outbox)", () => {
     commitAction(store, a);
     commitAction(store, b);
     await rx.waitFor(2);
-    await until(() => store.depth()["architect"]?.pending === 0, "drained");
+    await until("drained", () => store.depth()["architect"]?.pending === 0);
     const dead = store.list({ sink: "architect", state: "dead" });
     assert.equal(dead.length, 1);
     assert.equal(dead[0]?.action.id, a.id);
@@ -263,7 +256,7 @@ describe("webhook delivery (real receiver, SQLite outbox)", () => {
     assert.equal(second?.headers["idempotency-key"], a.id);
     const gap = (second?.at ?? 0) - (first?.at ?? 0);
     assert.ok(gap >= 1500, `second attempt after ${gap.toFixed(0)} ms`);
-    await until(() => store.depth()["architect"]?.pending === 0, "delivered");
+    await until("delivered", () => store.depth()["architect"]?.pending === 0);
     assert.equal(
       store.list({ sink: "architect", state: "delivered" })[0]?.attempts,
       2,
@@ -327,8 +320,8 @@ describe("webhook delivery (real receiver, SQLite outbox)", () => {
     // slack (min HIGH): the restart, and the recovery of the incident it was told about; pagerduty: all three
     await rx.waitFor(5);
     await until(
-      () => (store.depth()["pd"]?.pending ?? 1) + (store.depth()["slack"]?.pending ?? 1) === 0,
       "drained",
+      () => (store.depth()["pd"]?.pending ?? 1) + (store.depth()["slack"]?.pending ?? 1) === 0,
     );
     const slack = rx.requests
       .filter((r) => r.path === "/slack")

@@ -7,21 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnCli, cli } from "../cli/harness.js";
 import { freePort } from "../helpers/ports.js";
-
-async function waitForHealth(url: string, deadlineMs: number): Promise<Record<string, unknown>> {
-  const end = Date.now() + deadlineMs;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const r = await fetch(`${url}/health`);
-      if (r.ok) return (await r.json()) as Record<string, unknown>;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`the node did not answer /health within ${deadlineMs} ms: ${String(last)}`);
-}
+import { waitFor } from "../helpers/wait.js";
 
 void test("wdmesh run serves the API and stops cleanly on SIGTERM (exit 0)", async () => {
   const dir = mkdtempSync(join(tmpdir(), "wdmesh-run-"));
@@ -47,7 +33,15 @@ void test("wdmesh run serves the API and stops cleanly on SIGTERM (exit 0)", asy
     );
     const run = spawnCli(["run", "--config", cfg], { RUN_TOKEN: "run-secret-token" });
     const url = `http://127.0.0.1:${port}`;
-    const health = await waitForHealth(url, 30_000);
+    const health = await waitFor(
+      "the node to answer /health",
+      async () => {
+        const r = await fetch(`${url}/health`);
+        return r.ok ? ((await r.json()) as Record<string, unknown>) : undefined;
+      },
+      30_000,
+      { retryErrors: true, everyMs: 100 },
+    );
     assert.deepEqual(health, { status: "ok", node: "runner" });
     const status = await cli(["status", "--url", url]);
     assert.match(status.stdout, /^nobody\s/m);

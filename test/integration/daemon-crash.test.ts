@@ -13,6 +13,14 @@ import { createServer as createHttpServer } from "node:http";
 import { SqliteStore } from "../../src/store/sqlite-store.js";
 import { freePort as deadPort } from "../helpers/ports.js";
 import { CLI, haveBuiltCli } from "../helpers/built-cli.js";
+import { until } from "../helpers/wait.js";
+
+/** True once `pred` holds within `ms`; false after (the caller reports what it saw). */
+const holdsWithin = (pred: () => boolean, ms: number): Promise<boolean> =>
+  until("a condition", pred, ms, { everyMs: 20 }).then(
+    () => true,
+    () => false,
+  );
 
 const SECRET = "crash-test-signing-secret";
 
@@ -32,15 +40,6 @@ function run(config: string): { child: ChildProcess; output: () => string } {
   child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
   child.stderr?.on("data", (d: Buffer) => (out += d.toString()));
   return { child, output: () => out };
-}
-
-async function waitFor(pred: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (pred()) return true;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return pred();
 }
 
 function readState(dataDir: string) {
@@ -94,7 +93,7 @@ alerts:
   let killsDuringEscalation = 0;
   for (let i = 0; i < 20; i++) {
     const { child, output } = run(config);
-    const up = await waitFor(
+    const up = await holdsWithin(
       () => output().includes("wdmesh node running") || child.exitCode !== null,
       15_000,
     );
@@ -141,9 +140,12 @@ alerts:
     return new Promise<void>((r) => rx.close(() => r()));
   });
   const last = run(config);
-  assert.ok(await waitFor(() => last.output().includes("wdmesh node running"), 15_000), last.output());
+  assert.ok(await holdsWithin(() => last.output().includes("wdmesh node running"), 15_000), last.output());
   const journalIds = readState(join(dir, "data")).journal.map((e) => e.id);
-  const delivered = await waitFor(() => new Set(received.map((r) => r.id)).size >= journalIds.length, 30_000);
+  const delivered = await holdsWithin(
+    () => new Set(received.map((r) => r.id)).size >= journalIds.length,
+    30_000,
+  );
   assert.ok(delivered, `${new Set(received.map((r) => r.id)).size} of ${journalIds.length} alerts arrived`);
   assert.ok(
     received.every((r) => r.ok),
@@ -188,7 +190,7 @@ test("a corrupted state file is a clear startup error and is left as it was", as
   writeFileSync(config, `node: { name: corrupt, listen: "127.0.0.1:0", data_dir: "${data}" }\npeers: []\n`);
   // A first run creates the file.
   const first = run(config);
-  assert.ok(await waitFor(() => first.output().includes("wdmesh node running"), 15_000), first.output());
+  assert.ok(await holdsWithin(() => first.output().includes("wdmesh node running"), 15_000), first.output());
   first.child.kill("SIGTERM");
   await new Promise((r) => first.child.once("exit", r));
   const file = join(data, "wdmesh.db");

@@ -19,6 +19,7 @@ import { chromium, type Browser, type Page } from "playwright-core";
 import { createApiServer } from "../../src/api/server.js";
 import { FakeBackend, peer } from "../helpers/fake-backend.js";
 import { freePort } from "../helpers/ports.js";
+import { waitFor } from "../helpers/wait.js";
 
 // What page.evaluate() callbacks use of the page (the project compiles without lib "dom").
 interface PageElement {
@@ -68,27 +69,6 @@ function launch(): Promise<Browser> {
   });
 }
 
-async function waitUntil<T>(
-  what: string,
-  ms: number,
-  fn: () => Promise<T | undefined | false> | T | undefined | false,
-): Promise<T> {
-  const end = Date.now() + ms;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(
-    `timed out after ${ms} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ""}`,
-  );
-}
-
 /**
  * Console errors, page errors and dialogs of a page, each tagged with the test phase it happened in,
  * and every 401 answer with the Authorization header its request carried (null: none).
@@ -132,10 +112,15 @@ function peerStatuses(page: Page): Promise<Record<string, string>> {
 }
 
 function waitForStatus(page: Page, name: string, statuses: string[], ms: number): Promise<string> {
-  return waitUntil(`peer ${name} to show ${statuses.join(" or ")} on the page`, ms, async () => {
-    const s = (await peerStatuses(page))[name];
-    return s !== undefined && statuses.includes(s) ? s : undefined;
-  });
+  return waitFor(
+    `peer ${name} to show ${statuses.join(" or ")} on the page`,
+    async () => {
+      const s = (await peerStatuses(page))[name];
+      return s !== undefined && statuses.includes(s) ? s : undefined;
+    },
+    ms,
+    { retryErrors: true, everyMs: 100 },
+  );
 }
 
 interface FeedItem {
@@ -236,15 +221,16 @@ async function stopDaemon(d: Daemon | undefined): Promise<void> {
 }
 
 async function waitHealthy(url: string, d: Daemon): Promise<void> {
-  await waitUntil(
+  await waitFor(
     `the daemon to answer ${url}/health (output so far: ${d.output().slice(-500)})`,
-    30_000,
     async () => {
       if (d.child.exitCode !== null)
         throw new Error(`the daemon exited with ${d.child.exitCode}: ${d.output().slice(-2000)}`);
       const r = await fetch(`${url}/health`);
       return r.ok;
     },
+    30_000,
+    { retryErrors: true, everyMs: 100 },
   );
 }
 
@@ -314,10 +300,11 @@ void test(
       await page.goto(`${url}/`, { timeout: 30_000 });
 
       // --- the table shows the peers with their statuses
-      await waitUntil(
+      await waitFor(
         "the node name",
-        15_000,
         async () => (await page.locator("#node-name").innerText()) === "dash-node",
+        15_000,
+        { retryErrors: true, everyMs: 100 },
       );
       await waitForStatus(page, "alpha", ["HEALTHY"], 20_000);
       await waitForStatus(page, "beta", ["HEALTHY"], 20_000);
@@ -350,8 +337,11 @@ void test(
       // --- markup in node data is text: no element created, no dialog
       const markupError = await page.locator('#peers-body tr[data-peer="markup"] .c-error').innerText();
       assert.ok(markupError.includes(XSS), `last_error shown verbatim: ${markupError}`);
-      await waitUntil("the markup peer's alert in the feed", 15_000, async () =>
-        (await feed(page)).some((e) => e.peer === "markup" && e.reason.includes(XSS)),
+      await waitFor(
+        "the markup peer's alert in the feed",
+        async () => (await feed(page)).some((e) => e.peer === "markup" && e.reason.includes(XSS)),
+        15_000,
+        { retryErrors: true, everyMs: 100 },
       );
       assert.equal(
         await page.locator("main img, header img").count(),
@@ -368,24 +358,29 @@ void test(
       assert.match(await offlineRow.locator(".c-error").innerText(), /status 503 \(expected 200\)/);
       assert.match(await offlineRow.locator(".c-restarts").innerText(), /^[1-9]/);
       await waitForStatus(page, "beta", ["ISOLATED"], 30_000);
-      const events = await waitUntil("beta's alert, restart and isolation in the feed", 15_000, async () => {
-        const f = await feed(page);
-        const b = f.filter((e) => e.peer === "beta");
-        // restart/isolate entries are streamed when journaled; their results arrive as the page re-reads them
-        return b.some((e) => e.action === "alert") &&
-          b.some((e) => e.action === "restart" && e.result !== "") &&
-          b.some((e) => e.action === "isolate" && e.result !== "") &&
-          b.some((e) => e.action === "alert_architect")
-          ? f
-          : undefined;
-      });
+      const events = await waitFor(
+        "beta's alert, restart and isolation in the feed",
+        async () => {
+          const f = await feed(page);
+          const b = f.filter((e) => e.peer === "beta");
+          // restart/isolate entries are streamed when journaled; their results arrive as the page re-reads them
+          return b.some((e) => e.action === "alert") &&
+            b.some((e) => e.action === "restart" && e.result !== "") &&
+            b.some((e) => e.action === "isolate" && e.result !== "") &&
+            b.some((e) => e.action === "alert_architect")
+            ? f
+            : undefined;
+        },
+        15_000,
+        { retryErrors: true, everyMs: 100 },
+      );
       const restart = events.find((e) => e.peer === "beta" && e.action === "restart") as FeedItem;
       assert.equal(restart.result, "ok", "the restart command succeeded");
       assert.equal(restart.severity, "HIGH");
       const isolate = events.find((e) => e.peer === "beta" && e.action === "isolate") as FeedItem;
       assert.match(
         isolate.result,
-        /^failed: no method configured/,
+        /^failed: no (isolate )?method configured/,
         "isolate: none is shown as a failed isolation",
       );
       assert.ok(
@@ -405,8 +400,11 @@ void test(
       w.phase = "wrong-token";
       await setToken(page, "wrong-token-0000000000");
       await clickOp(page, "beta", "release");
-      await waitUntil("the 401 message", 10_000, async () =>
-        /refused.*API token was refused \(401\)/.test(await opStatus(page)),
+      await waitFor(
+        "the 401 message",
+        async () => /refused.*API token was refused \(401\)/.test(await opStatus(page)),
+        10_000,
+        { retryErrors: true, everyMs: 100 },
       );
       const stillIsolated = (await (await fetch(`${url}/v1/peers/beta`)).json()) as { status: string };
       assert.equal(stillIsolated.status, "ISOLATED", "nothing was released");
@@ -423,13 +421,20 @@ void test(
       assert.equal(await page.evaluate(() => localStorage.length), 0, "never in localStorage");
       assert.ok(!page.url().includes(TOKEN), "never in the URL");
       await clickOp(page, "beta", "release");
-      await waitUntil("the release result", 10_000, async () =>
-        /^release beta: release done/.test(await opStatus(page)),
+      await waitFor(
+        "the release result",
+        async () => /^release beta: release done/.test(await opStatus(page)),
+        10_000,
+        { retryErrors: true, everyMs: 100 },
       );
-      await waitUntil("the release event in the feed", 10_000, async () =>
-        (await feed(page)).some(
-          (e) => e.peer === "beta" && e.action === "release" && /api 127\.0\.0\.1/.test(e.reason),
-        ),
+      await waitFor(
+        "the release event in the feed",
+        async () =>
+          (await feed(page)).some(
+            (e) => e.peer === "beta" && e.action === "release" && /api 127\.0\.0\.1/.test(e.reason),
+          ),
+        10_000,
+        { retryErrors: true, everyMs: 100 },
       );
       await waitForStatus(page, "beta", ["HEALTHY"], 20_000);
       const journal = (await (await fetch(`${url}/v1/events?limit=1000`)).json()) as Array<{
@@ -442,13 +447,20 @@ void test(
       );
       // Silence 1h, then Unsilence
       await clickOp(page, "alpha", "silence");
-      await waitUntil("the silence result", 10_000, async () =>
-        /^silence alpha: silenced until/.test(await opStatus(page)),
+      await waitFor(
+        "the silence result",
+        async () => /^silence alpha: silenced until/.test(await opStatus(page)),
+        10_000,
+        { retryErrors: true, everyMs: 100 },
       );
-      await waitUntil("alpha's silenced-until", 10_000, async () =>
-        /^in (59m|1h 0m)$/.test(
-          await page.locator('#peers-body tr[data-peer="alpha"] .c-silenced').innerText(),
-        ),
+      await waitFor(
+        "alpha's silenced-until",
+        async () =>
+          /^in (59m|1h 0m)$/.test(
+            await page.locator('#peers-body tr[data-peer="alpha"] .c-silenced').innerText(),
+          ),
+        10_000,
+        { retryErrors: true, everyMs: 100 },
       );
       const silenced = (await (await fetch(`${url}/v1/peers/alpha`)).json()) as {
         silenced_until: string | null;
@@ -457,16 +469,20 @@ void test(
         silenced.silenced_until && Date.parse(silenced.silenced_until) > Date.now() + 3_500_000,
         "silenced for about an hour",
       );
-      await waitUntil(
+      await waitFor(
         "the Unsilence label",
-        10_000,
         async () =>
           (await page.locator('#peers-body tr[data-peer="alpha"] button[data-op="silence"]').innerText()) ===
           "Unsilence",
+        10_000,
+        { retryErrors: true, everyMs: 100 },
       );
       await clickOp(page, "alpha", "silence");
-      await waitUntil("the unsilence result", 10_000, async () =>
-        /^unsilence alpha: silence ended/.test(await opStatus(page)),
+      await waitFor(
+        "the unsilence result",
+        async () => /^unsilence alpha: silence ended/.test(await opStatus(page)),
+        10_000,
+        { retryErrors: true, everyMs: 100 },
       );
 
       const shot = join(SHOTS ?? dir, "dashboard-1280x800.png");
@@ -477,27 +493,36 @@ void test(
       w.phase = "outage";
       const before = (await feed(page)).length;
       await stopDaemon(daemon);
-      await waitUntil("the unreachable banner", 15_000, async () => {
-        const b = page.locator("#banner");
-        return (await b.isVisible()) && /Cannot reach the node at 127\.0\.0\.1:\d+/.test(await b.innerText());
-      });
+      await waitFor(
+        "the unreachable banner",
+        async () => {
+          const b = page.locator("#banner");
+          return (
+            (await b.isVisible()) && /Cannot reach the node at 127\.0\.0\.1:\d+/.test(await b.innerText())
+          );
+        },
+        15_000,
+        { retryErrors: true, everyMs: 100 },
+      );
       assert.equal(await page.locator("#conn").innerText(), "unreachable");
       daemon = startDaemon(config);
       await waitHealthy(url, daemon);
-      await waitUntil(
+      await waitFor(
         "the banner to clear",
-        20_000,
         async () =>
           !(await page.locator("#banner").isVisible()) &&
           (await page.locator("#conn").innerText()) === "live",
+        20_000,
+        { retryErrors: true, everyMs: 100 },
       );
       w.phase = "after-outage";
       // the feed resumes after the outage with no duplicates: make beta fail once more
       beta.status = 503;
-      await waitUntil(
+      await waitFor(
         "a new beta alert after the restart of the node",
-        20_000,
         async () => (await feed(page)).length > before,
+        20_000,
+        { retryErrors: true, everyMs: 100 },
       );
       const after = await feed(page);
       assert.equal(
@@ -584,13 +609,17 @@ void test(
       },
       async (_url, backend, page, w) => {
         // without a token the node refuses to be read: the page says what to do
-        await waitUntil("the read-token banner", 15_000, async () =>
-          /requires a token to read \(node\.read_token\)/.test(
-            (await page
-              .locator("#banner")
-              .innerText()
-              .catch(() => "")) ?? "",
-          ),
+        await waitFor(
+          "the read-token banner",
+          async () =>
+            /requires a token to read \(node\.read_token\)/.test(
+              (await page
+                .locator("#banner")
+                .innerText()
+                .catch(() => "")) ?? "",
+            ),
+          15_000,
+          { retryErrors: true, everyMs: 100 },
         );
         assert.equal(await page.locator("#conn").innerText(), "token needed");
         w.phase = "with-token";
@@ -606,12 +635,18 @@ void test(
         assert.equal(await page.locator("main img").count(), 0);
 
         // an event over the authenticated stream (fetch streaming, not EventSource), markup as text
-        await waitUntil("the stream to be live", 15_000, async () =>
-          /live/.test(await page.locator("#feed-state").innerText()),
+        await waitFor(
+          "the stream to be live",
+          async () => /live/.test(await page.locator("#feed-state").innerText()),
+          15_000,
+          { retryErrors: true, everyMs: 100 },
         );
         backend.append({ peer_name: XSS, action: "alert", severity: "HIGH", reason: `probe said ${XSS}` });
-        await waitUntil("the streamed event", 10_000, async () =>
-          (await feed(page)).some((e) => e.peer === XSS && e.reason === `probe said ${XSS}`),
+        await waitFor(
+          "the streamed event",
+          async () => (await feed(page)).some((e) => e.peer === XSS && e.reason === `probe said ${XSS}`),
+          10_000,
+          { retryErrors: true, everyMs: 100 },
         );
 
         // the deliveries of an entry, when present: dead and pending stand out
@@ -626,23 +661,32 @@ void test(
             { sink: "am", state: "delivered", attempts: 1, last_error: null },
           ],
         } as Parameters<FakeBackend["append"]>[0]);
-        const withDeliveries = await waitUntil("the entry with deliveries", 10_000, async () =>
-          (await feed(page)).find((e) => e.peer === "plain" && e.action === "alert"),
+        const withDeliveries = await waitFor(
+          "the entry with deliveries",
+          async () => (await feed(page)).find((e) => e.peer === "plain" && e.action === "alert"),
+          10_000,
+          { retryErrors: true, everyMs: 100 },
         );
         assert.equal(withDeliveries.deliveries, "1 dead 1 pending 1 delivered");
         assert.equal(withDeliveries.severity, "MEDIUM");
 
         // controls encode the name in the path
         await clickOp(page, XSS, "release");
-        await waitUntil("the release result", 10_000, async () =>
-          (await opStatus(page)).startsWith(`release ${XSS}: release done`),
+        await waitFor(
+          "the release result",
+          async () => (await opStatus(page)).startsWith(`release ${XSS}: release done`),
+          10_000,
+          { retryErrors: true, everyMs: 100 },
         );
         assert.deepEqual(
           backend.calls.filter((c) => c.op === "release").map((c) => c.name),
           [XSS],
         );
-        await waitUntil("the release event", 10_000, async () =>
-          (await feed(page)).some((e) => e.peer === XSS && e.action === "release"),
+        await waitFor(
+          "the release event",
+          async () => (await feed(page)).some((e) => e.peer === XSS && e.action === "release"),
+          10_000,
+          { retryErrors: true, everyMs: 100 },
         );
         await waitForStatus(page, XSS, ["UNKNOWN"], 10_000);
         assert.equal(await page.locator("main img, header img").count(), 0);
@@ -676,8 +720,11 @@ void test(
       await waitForStatus(page, "sidecar", ["DEGRADED"], 15_000);
       w.phase = "forbidden";
       await clickOp(page, "sidecar", "check");
-      await waitUntil("the 403 message", 10_000, async () =>
-        /control endpoints are disabled: set node\.api_token/.test(await opStatus(page)),
+      await waitFor(
+        "the 403 message",
+        async () => /control endpoints are disabled: set node\.api_token/.test(await opStatus(page)),
+        10_000,
+        { retryErrors: true, everyMs: 100 },
       );
       assert.deepEqual(backend.calls, [], "nothing reached the backend");
       const unexpected = w.errors.filter(

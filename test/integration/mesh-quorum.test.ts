@@ -15,6 +15,7 @@ import { join } from "node:path";
 import { rendezvousOrder } from "../../src/mesh/owner.js";
 import { freePort } from "../helpers/ports.js";
 import { CLI, haveBuiltCli } from "../helpers/built-cli.js";
+import { waitFor } from "../helpers/wait.js";
 
 const KEY = "integration-mesh-key-0123456789";
 const TARGET = "agent";
@@ -25,24 +26,6 @@ const MISSED_BEFORE_RESTART = 2;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Polls `pred` until it is truthy or `ms` passed; returns the last value. */
-async function waitFor<T>(what: string, pred: () => Promise<T> | T, ms: number): Promise<T> {
-  const end = Date.now() + ms;
-  let last: T | undefined;
-  let err: unknown;
-  while (Date.now() < end) {
-    try {
-      last = await pred();
-      if (last) return last;
-    } catch (e) {
-      err = e;
-    }
-    await sleep(50);
-  }
-  throw new Error(
-    `timed out after ${ms} ms waiting for ${what} (last: ${JSON.stringify(last)}, error: ${String(err)})`,
-  );
-}
-
 interface Node {
   name: string;
   url: string;
@@ -176,6 +159,7 @@ ${members}
         return true;
       },
       30_000,
+      { retryErrors: true },
     ).catch((e: Error) => assert.fail(`${e.message}\n${diagnostics()}`));
 
     // 1. Only the owner sees the target fail: 1 of 3 is no majority, nobody restarts.
@@ -187,6 +171,7 @@ ${members}
         return a.missed_count >= 3 * MISSED_BEFORE_RESTART ? (a.missed_count as number) : 0;
       },
       20_000,
+      { retryErrors: true },
     );
     assert.ok(missed >= 3 * MISSED_BEFORE_RESTART);
     for (const n of [second, third])
@@ -199,14 +184,15 @@ ${members}
       "the owner to see the target healthy again",
       async () => (await getJson(`${owner.url}/v1/peers/${TARGET}`)).status === "HEALTHY",
       10_000,
+      { retryErrors: true },
     );
 
     // 2. Everyone sees the target fail: exactly one restart, by the owner. The restart
     //    "works": the target answers again as soon as a restart line appears.
     for (const n of NODES) failing.add(n);
-    await waitFor("a restart", () => nodes.some((n) => restartLines(n).length > 0), 20_000).catch(
-      (e: Error) => assert.fail(`${e.message}\n${diagnostics()}`),
-    );
+    await waitFor("a restart", () => nodes.some((n) => restartLines(n).length > 0), 20_000, {
+      retryErrors: true,
+    }).catch((e: Error) => assert.fail(`${e.message}\n${diagnostics()}`));
     failing.clear();
     await waitFor(
       "every node to see the target healthy",
@@ -216,6 +202,7 @@ ${members}
         return true;
       },
       10_000,
+      { retryErrors: true },
     );
     await sleep(4 * INTERVAL_MS);
     assert.deepEqual(restartLines(owner), [`${TARGET} 1`], `owner ${owner.name} restarts\n${diagnostics()}`);
@@ -230,6 +217,7 @@ ${members}
       "a restart after the owner died",
       () => restartLines(second).length + restartLines(third).length > 0,
       20_000,
+      { retryErrors: true },
     ).catch((e: Error) => assert.fail(`${e.message}\n${diagnostics()}`));
     failing.clear();
     await waitFor(
@@ -240,6 +228,7 @@ ${members}
         return true;
       },
       10_000,
+      { retryErrors: true },
     );
     await sleep(4 * INTERVAL_MS);
     assert.deepEqual(restartLines(second), [`${TARGET} 1`], `${second.name} takes over\n${diagnostics()}`);

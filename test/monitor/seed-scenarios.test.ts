@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Monitor, type EscalationAction } from "../../src/index.js";
+import { until } from "../helpers/wait.js";
 
 let status = 200;
 let server: Server;
@@ -153,16 +154,19 @@ describe("seed scenarios", () => {
     await m.stop();
   });
 
-  test("9. with a 50 ms interval, 200 ms of running performs >= 2 checks, and the loop stops when asked", async () => {
+  // How many checks a given stretch of wall time holds is a figure for bench/monitor-round.ts,
+  // not a test: a busy machine may run fewer. The test asserts the loop repeats and stops.
+  test("9. with a 50 ms interval the loop keeps checking, and stops when asked", async () => {
     const m = new Monitor({ selfName: "immune", interval: 50 });
     m.registerPeer("sidecar", url);
     const ac = new AbortController();
     m.start({ signal: ac.signal });
-    await new Promise((r) => setTimeout(r, 200));
+    await until("two checks", () => m.stats().total_checks >= 2);
     ac.abort();
     await m.stop();
     const checks = m.stats().total_checks;
-    assert.ok(checks >= 2, `expected >= 2 checks, got ${checks}`);
+    // Three intervals later nothing more was probed (on a slow machine this may pass
+    // vacuously, never fail wrongly).
     await new Promise((r) => setTimeout(r, 150));
     assert.equal(m.stats().total_checks, checks, "no probe after stop");
   });

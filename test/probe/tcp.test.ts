@@ -39,7 +39,9 @@ void test("tcp: a connect that never completes times out at the deadline", async
     const took = performance.now() - t0;
     assert.equal(r.ok, false);
     assert.equal(r.error, "timeout after 300 ms (connect)");
-    assert.ok(took >= 295 && took < 300 + 2_000, `took ${took} ms`);
+    // Not before the deadline; and the deadline bounded the wait (a generous bound: a busy
+    // machine fires timers late, and only a hang should fail this).
+    assert.ok(took >= 295 && took < 30_000, `took ${took} ms`);
   } finally {
     await bh.close();
   }
