@@ -8,12 +8,16 @@
 // the machine's /tmp), and /run is systemd's own tmpfs, so unit files written to
 // /run/systemd/system stay inside the namespace.
 //
-// Namespaced systemds share the machine's cgroup hierarchy (no cgroup namespace), so
-// two of them at once would manage the same cgroups. bootSystemd() therefore takes a
-// machine-wide lock (a directory under os.tmpdir()) that shutdown() releases; test
-// files using it run one after the other.
+// Each systemd also gets its own cgroup subtree: before booting, the namespace's shell
+// moves into a fresh child cgroup (wdmesh-test-<pid>-<n>) of every cgroup hierarchy it
+// is in, enters a new cgroup namespace, and bind-mounts that child over each hierarchy's
+// mount point, so systemd sees it as the root. Two namespaced systemds therefore never
+// share a cgroup (a unit of the same name in two tests, or an eBPF IPAddressDeny left
+// on a cgroup by a killed run, cannot reach another test), and any number of them run
+// at once: there is no machine-wide lock. shutdown() removes the subtree; a subtree
+// whose test process died is swept (its processes killed) by the next boot.
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, openSync, closeSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, rmdirSync, rmSync, openSync, closeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -35,7 +39,6 @@ export const REPO_IN_NS = REPO_UNDER_TMP ? "/srv" : REPO;
 export function inNs(path: string): string {
   return path === REPO || path.startsWith(`${REPO}/`) ? REPO_IN_NS + path.slice(REPO.length) : path;
 }
-const LOCK = join(tmpdir(), "wdmesh-systemd-ns.lock");
 
 /** Why a namespaced systemd cannot run here, or null when it can. */
 export function systemdUnavailable(): string | null {
@@ -109,42 +112,85 @@ export interface SystemdNs {
   shutdown(): Promise<void>;
 }
 
-async function lock(deadline: number): Promise<void> {
+/** One cgroup hierarchy this process is in: where it is mounted and our cgroup's directory in it. */
+interface Hierarchy {
+  mount: string;
+  /** This process's cgroup, as a directory under `mount`. */
+  dir: string;
+  cpuset: boolean;
+}
+
+/** The cgroup hierarchies mounted under /sys/fs/cgroup (cgroup v1, v2 or both), from /proc/self. */
+function hierarchies(): Hierarchy[] {
+  const mine = readFileSync("/proc/self/cgroup", "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => {
+      const [, ctrls = "", path = "/"] = /^(\d+):([^:]*):(.*)$/.exec(l) ?? [];
+      return { ctrls, path };
+    });
+  const out: Hierarchy[] = [];
+  for (const line of readFileSync("/proc/self/mountinfo", "utf8").trim().split("\n")) {
+    const f = line.split(" ");
+    const sep = f.indexOf("-");
+    const fstype = f[sep + 1];
+    const root = f[3] ?? "/";
+    const mount = f[4] ?? "";
+    if (!mount.startsWith("/sys/fs/cgroup") || (fstype !== "cgroup" && fstype !== "cgroup2")) continue;
+    const opts = (f[sep + 3] ?? "").split(",");
+    const entry =
+      fstype === "cgroup2"
+        ? mine.find((m) => m.ctrls === "")
+        : mine.find((m) => m.ctrls !== "" && m.ctrls.split(",").every((c) => opts.includes(c)));
+    if (!entry) continue;
+    const rel = root === "/" ? entry.path : entry.path.slice(root.length);
+    out.push({ mount, dir: join(mount, rel), cpuset: opts.includes("cpuset") });
+  }
+  return out;
+}
+
+const SUBTREE = /^wdmesh-test-(\d+)-\d+$/;
+let subtrees = 0;
+
+/** Removes a cgroup subtree, deepest first (a cgroup goes once its processes are gone). */
+async function removeSubtree(dir: string): Promise<void> {
+  const by = Date.now() + 10_000;
   for (;;) {
     try {
-      mkdirSync(LOCK);
-      writeFileSync(join(LOCK, "pid"), String(process.pid));
+      for (const e of readdirSync(dir, { withFileTypes: true }))
+        if (e.isDirectory()) await removeSubtree(join(dir, e.name));
+      rmdirSync(dir);
       return;
-    } catch {
-      // Held: take it over when its owner is gone.
-      let owner = 0;
-      try {
-        owner = Number(readFileSync(join(LOCK, "pid"), "utf8"));
-      } catch {
-        // being created or removed right now
-      }
-      if (owner > 0 && !existsSync(`/proc/${owner}`)) {
-        // Its owner died without shutdown(): kill the systemd it left running.
-        try {
-          const left = Number(readFileSync(join(LOCK, "systemd"), "utf8"));
-          if (left > 0) process.kill(left, "SIGKILL");
-        } catch {
-          // none recorded / already gone
-        }
-        rmSync(LOCK, { recursive: true, force: true });
-      }
-      if (Date.now() > deadline) throw new Error(`another namespaced systemd holds ${LOCK} for too long`);
-      await sleep(200);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") return;
+      if (Date.now() > by) throw new Error(`cannot remove the test cgroup ${dir}: ${String(e)}`);
+      await sleep(50);
     }
   }
 }
 
-function unlock(): void {
-  try {
-    if (Number(readFileSync(join(LOCK, "pid"), "utf8")) === process.pid)
-      rmSync(LOCK, { recursive: true, force: true });
-  } catch {
-    // not ours / already gone
+/** Kills what is left in a subtree whose test process is gone, and removes it. */
+async function sweepOrphans(hs: Hierarchy[]): Promise<void> {
+  for (const h of hs) {
+    let names: string[] = [];
+    try {
+      names = readdirSync(h.dir);
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      const m = SUBTREE.exec(name);
+      if (!m || existsSync(`/proc/${m[1]}`)) continue;
+      const dir = join(h.dir, name);
+      for (const pid of readFileSync(join(dir, "cgroup.procs"), "utf8").trim().split(/\s+/).filter(Boolean)) {
+        try {
+          process.kill(Number(pid), "SIGKILL");
+        } catch {
+          // already gone
+        }
+      }
+      await removeSubtree(dir).catch(() => undefined);
+    }
   }
 }
 
@@ -166,27 +212,40 @@ function childPid(parent: number): number | null {
 
 /** Boots systemd in a fresh namespace and waits (bounded) until it is running. */
 export async function bootSystemd(opts: { readyTimeoutMs?: number } = {}): Promise<SystemdNs> {
-  await lock(Date.now() + 180_000);
+  const hs = hierarchies();
+  await sweepOrphans(hs);
+  const name = `wdmesh-test-${process.pid}-${++subtrees}`;
+  const dirs = hs.map((h) => join(h.dir, name));
+  // The outer shell creates the subtree and moves itself in (cpuset children start with
+  // no CPUs or memory nodes: copy the parent's); the inner one, in the new cgroup
+  // namespace, mounts each subtree over its hierarchy.
+  const enter = hs
+    .map(
+      (h, i) =>
+        `mkdir '${dirs[i]}' && ` +
+        (h.cpuset
+          ? `cat '${h.dir}/cpuset.cpus' > '${dirs[i]}/cpuset.cpus' && cat '${h.dir}/cpuset.mems' > '${dirs[i]}/cpuset.mems' && `
+          : "") +
+        `echo $$ > '${dirs[i]}/cgroup.procs'`,
+    )
+    .join(" && ");
+  const mounts = hs.map((h, i) => `mount --bind '${dirs[i]}' '${h.mount}'`).join(" && ");
   const log = join(tmpdir(), `wdmesh-systemd-${process.pid}-${Date.now()}.log`);
   const fd = openSync(log, "w");
   let outer: ChildProcess;
   try {
+    const inner =
+      `${mounts ? `${mounts} && ` : ""}` +
+      `${REPO_UNDER_TMP ? `mount --bind '${REPO}' /srv && ` : ""}` +
+      `mount -t tmpfs tmpfs /tmp && exec env container=wdmesh-test ${SYSTEMD} --system --unit=basic.target`;
     outer = spawn(
       "setsid",
       [
-        "unshare",
-        "--fork",
-        "--pid",
-        "--mount",
-        "--uts",
-        "--ipc",
-        "--mount-proc",
-        "--propagation",
-        "private",
         "bash",
         "-c",
-        `${REPO_UNDER_TMP ? `mount --bind '${REPO}' /srv && ` : ""}` +
-          `mount -t tmpfs tmpfs /tmp && exec env container=wdmesh-test ${SYSTEMD} --system --unit=basic.target`,
+        `${enter ? `${enter} && ` : ""}exec unshare --cgroup --fork --pid --mount --uts --ipc --mount-proc ` +
+          `--propagation private bash -c "$0"`,
+        inner,
       ],
       { stdio: ["ignore", fd, fd] },
     );
@@ -207,7 +266,7 @@ export async function bootSystemd(opts: { readyTimeoutMs?: number } = {}): Promi
       if (pid === null) outer.kill("SIGKILL");
       await Promise.race([exited, sleep(10_000)]);
     }
-    unlock();
+    for (const d of dirs) await removeSubtree(d);
   };
   const readyBy = Date.now() + (opts.readyTimeoutMs ?? 30_000);
   try {
@@ -220,7 +279,6 @@ export async function bootSystemd(opts: { readyTimeoutMs?: number } = {}): Promi
       }
     }
     const nsPid = pid;
-    writeFileSync(join(LOCK, "systemd"), String(nsPid));
     const prefix = ["nsenter", "-t", String(nsPid), "-m", "-p"];
     for (;;) {
       const r = await runProcess([...prefix, "systemctl", "is-system-running"], { timeoutMs: 5000 });
