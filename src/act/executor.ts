@@ -1,7 +1,10 @@
 // The remediation interface: the ladder decides, an Executor acts on the world.
 // Implementations: systemd (systemctl), command (argv, no shell), and a fake in tests.
 import type { ActionResult } from "../core/types.js";
+import type { IsolationRecord } from "../core/isolation.js";
 import type { IsolateSpec, RestartSpec } from "../core/options.js";
+
+export type { IsolationRecord } from "../core/isolation.js";
 
 /** What the executor may need to know about the peer it acts on. */
 export interface RemediationTarget {
@@ -13,14 +16,6 @@ export interface RemediationTarget {
   effectId: string;
   /** Restart attempt number within the incident (1-based), 0 for isolate/release. */
   attempt: number;
-}
-
-/** What an isolation actually applied, remembered so release undoes exactly that. */
-export interface IsolationRecord {
-  method: "systemd" | "command" | "none";
-  unit?: string;
-  /** The steps applied, in order, e.g. ["IPAddressDeny=any"], ["stop", "mask"], ["freeze"]. */
-  applied: string[];
 }
 
 export interface IsolateOutcome {

@@ -1,21 +1,26 @@
-// SystemdExecutor: the ladder's effects through systemctl (SPEC §3–§4).
+// SystemdExecutor: the ladder's effects through systemctl.
 //   restart  systemctl restart UNIT (waits for the job), then reads MainPID back; notices
 //            when systemd's own Restart= already restarted the unit since we last looked.
-//   isolate  network: set-property --runtime IPAddressDeny=any (cgroup eBPF), read back,
-//                     then proven with a canary (verify-isolation.ts); not enforced →
-//                     fall back to mask --runtime + stop, and say so.
-//            stop:    mask --runtime (nothing revives it) + stop.
-//            freeze:  systemctl freeze (cgroup v2 freezer only; a clear error elsewhere).
-//   release  undo exactly what the IsolationRecord says was applied, then start UNIT.
+//   isolate  one file per mode: systemd-network.ts (IPAddressDeny=any, read back, proven
+//            by a canary, else falls back to stop), systemd-stop.ts (mask --runtime +
+//            stop), systemd-freeze.ts (systemctl freeze, cgroup v2 freezer only).
+//            What took is recorded as a structured SystemdIsolation (core/isolation.ts).
+//   release  undo exactly what the record says was applied, then start UNIT.
 // Every systemctl call has a deadline (spec `timeout`, default 30 s). Nothing here
 // throws: every failure is an ActionResult with ok=false and an error that says what
 // to do.
 import type { ActionResult } from "../core/types.js";
 import type { IsolateMode, IsolateSpec, RestartSpec } from "../core/options.js";
 import { parseDuration, type Duration } from "../core/duration.js";
-import type { Executor, IsolateOutcome, IsolationRecord, RemediationTarget } from "./executor.js";
+import { readIsolationRecord, type IsolationRecord, type SystemdIsolation } from "../core/isolation.js";
+import { unitProblem } from "../core/rules.js";
+import type { Executor, IsolateOutcome, RemediationTarget } from "./executor.js";
 import { DEFAULT_SYSTEMCTL_TIMEOUT_MS, Systemctl, type CallResult } from "./systemctl.js";
 import type { ProcessRunner } from "./run-process.js";
+import type { UnitCall } from "./systemd-call.js";
+import { freeze } from "./systemd-freeze.js";
+import { CLEAR_ALLOW, DENY_ANY, isolateNetwork, networkUndo } from "./systemd-network.js";
+import { stopAndMask } from "./systemd-stop.js";
 import { verifyNetworkCut, type CanaryOptions, type CanaryVerdict } from "./verify-isolation.js";
 
 export interface SystemdExecutorOptions {
@@ -28,12 +33,6 @@ export interface SystemdExecutorOptions {
   /** Proves a network cut; default: the cgroup canary of verify-isolation.ts. */
   verifyNetworkCut?: (opts: CanaryOptions) => Promise<CanaryVerdict>;
 }
-
-/** What isolate applied for mode network; release undoes these. */
-const DENY_ANY = "IPAddressDeny=any";
-const CLEAR_ALLOW = "IPAddressAllow=";
-/** Records a value that was set before we changed it, e.g. "was:IPAddressDeny=10.0.0.0/8". */
-const WAS = "was:";
 
 interface Seen {
   mainPid: number;
@@ -149,98 +148,21 @@ export class SystemdExecutor implements Executor {
       return out({ ok: false, error: notFound(unit) }, none(unit));
     }
 
-    if (mode === "stop") {
-      const applied: string[] = [];
-      const r = await this.stopAndMask(unit, t, signal, applied);
-      return out(r, { method: "systemd", unit, applied });
-    }
-    if (mode === "freeze") {
-      const r = await this.systemctl.call(["freeze", unit], t, signal);
-      if (!r.ok) {
-        const unsupported = /does not support freezing|not supported/i.test(r.stderr);
-        return out(
-          {
-            ok: false,
-            error: unsupported
-              ? `cannot freeze ${unit}: systemctl freeze is not supported on this host (it needs the cgroup v2 freezer; ` +
-                `this host's cgroup layout lacks it). Use isolate mode "network" or "stop". (${r.error})`
-              : (r.error ?? `systemctl freeze ${unit} failed`),
-          },
-          none(unit),
-        );
-      }
-      return out(
-        { ok: true, detail: `systemctl freeze ${unit}: its processes are frozen` },
-        {
-          method: "systemd",
-          unit,
-          applied: ["freeze"],
-        },
-      );
-    }
-
-    // mode network
-    const applied: string[] = [];
-    const assignments: string[] = [];
-    const prevAllow = st.values.IPAddressAllow ?? "";
-    const prevDeny = st.values.IPAddressDeny ?? "";
-    if (prevAllow !== "") {
-      // IPAddressAllow= wins over IPAddressDeny=; clear it so nothing stays reachable.
-      assignments.push(CLEAR_ALLOW);
-    }
-    assignments.push(DENY_ANY);
-    const set = await this.systemctl.call(["set-property", "--runtime", unit, ...assignments], t, signal);
-    if (!set.ok) {
-      // Could not even set the property: fall back to stop so the peer is still cut off.
-      const r = await this.stopAndMask(unit, t, signal, applied);
-      return out(fallback(r, `set-property IPAddressDeny=any failed (${set.error})`), {
-        method: "systemd",
-        unit,
-        applied,
-      });
-    }
-    applied.push(...assignments);
-    if (prevAllow !== "") applied.push(`${WAS}IPAddressAllow=${prevAllow}`);
-    if (prevDeny !== "") applied.push(`${WAS}IPAddressDeny=${prevDeny}`);
-
-    const back = await this.systemctl.show(
-      unit,
-      ["IPAddressDeny", "IPAddressAllow", "ControlGroup", "ActiveState"],
-      t,
-      signal,
-    );
-    const deny = back.values.IPAddressDeny ?? "";
-    const readBack =
-      back.ok &&
-      /0\.0\.0\.0\/0/.test(deny) &&
-      /::\/0/.test(deny) &&
-      (back.values.IPAddressAllow ?? "") === "";
-    let verdict: CanaryVerdict;
-    if (!readBack) {
-      verdict = {
-        enforced: false,
-        detail: back.ok
-          ? `IPAddressDeny reads back as "${deny}" (IPAddressAllow "${back.values.IPAddressAllow ?? ""}"), not deny-any`
-          : `reading IPAddressDeny back failed: ${back.error}`,
-      };
-    } else {
-      verdict = await this.verify({ controlGroup: back.values.ControlGroup ?? "", signal });
-    }
-    if (verdict.enforced) {
-      return out(
-        {
-          ok: true,
-          detail: `systemctl set-property --runtime ${unit} ${assignments.join(" ")}: read back ${deny}; ${verdict.detail}`,
-        },
-        { method: "systemd", unit, applied },
-      );
-    }
-    const r = await this.stopAndMask(unit, t, signal, applied);
-    return out(fallback(r, `network isolation of ${unit} is not enforced: ${verdict.detail}`), {
-      method: "systemd",
-      unit,
-      applied,
-    });
+    const c: UnitCall = { systemctl: this.systemctl, unit, t, signal };
+    const done: SystemdIsolation = { mode, masked: false, stopped: false, frozen: false };
+    const result =
+      mode === "stop"
+        ? await stopAndMask(c, done)
+        : mode === "freeze"
+          ? await freeze(c, done)
+          : await isolateNetwork(
+              c,
+              { deny: st.values.IPAddressDeny ?? "", allow: st.values.IPAddressAllow ?? "" },
+              this.verify,
+              done,
+            );
+    if (!result.ok && mode === "freeze") return out(result, none(unit));
+    return out(result, { method: "systemd", unit, applied: appliedSteps(done), systemd: done });
   }
 
   async release(
@@ -259,36 +181,31 @@ export class SystemdExecutor implements Executor {
     const t = this.deadline(spec.systemd.timeout);
     if (typeof t === "string") return done({ ok: false, error: t });
 
-    const mode = spec.systemd.mode ?? "network";
-    let applied: string[];
     const notes: string[] = [];
-    if (record === null) {
-      // The record was lost: undo what this mode would have applied, best effort.
-      applied =
-        mode === "network" ? [DENY_ANY, "mask", "stop"] : mode === "stop" ? ["mask", "stop"] : ["freeze"];
-      notes.push(`no isolation record; undid what mode ${mode} applies`);
+    let undo: SystemdIsolation;
+    // A record stored by an older version keeps its steps as strings: read it tolerantly.
+    const stored = readIsolationRecord(record);
+    if (stored?.systemd) {
+      undo = stored.systemd;
     } else {
-      applied = record.applied;
+      // The record was lost (or is not a systemd one): undo what this mode applies, best effort.
+      const mode = spec.systemd.mode ?? "network";
+      undo = assumedByMode(mode);
+      notes.push(`no isolation record; undid what mode ${mode} applies`);
     }
     const errors: string[] = [];
-    const was = (prop: string): string =>
-      applied.find((a) => a.startsWith(`${WAS}${prop}=`))?.slice(WAS.length + prop.length + 1) ?? "";
 
     // Undo in reverse order of application.
-    if (applied.includes("mask")) await this.step(["unmask", "--runtime", unit], t, signal, notes, errors);
-    if (applied.includes("freeze")) await this.step(["thaw", unit], t, signal, notes, errors);
-    const props: string[] = [];
-    if (applied.includes(DENY_ANY)) {
-      props.push("IPAddressDeny=");
-      const prev = was("IPAddressDeny");
-      if (prev) props.push(`IPAddressDeny=${prev}`);
-    }
-    if (applied.includes(CLEAR_ALLOW)) {
-      const prev = was("IPAddressAllow");
-      if (prev) props.push(`IPAddressAllow=${prev}`);
-    }
-    if (props.length > 0)
-      await this.step(["set-property", "--runtime", unit, ...props], t, signal, notes, errors);
+    if (undo.masked) await this.step(["unmask", "--runtime", unit], t, signal, notes, errors);
+    if (undo.frozen) await this.step(["thaw", unit], t, signal, notes, errors);
+    if (undo.network)
+      await this.step(
+        ["set-property", "--runtime", unit, ...networkUndo(undo.network)],
+        t,
+        signal,
+        notes,
+        errors,
+      );
     await this.step(["start", unit], t, signal, notes, errors);
 
     const after = await this.state(unit, t, signal);
@@ -310,39 +227,6 @@ export class SystemdExecutor implements Executor {
     if (r.ok) notes.push(`systemctl ${args.join(" ")}`);
     else errors.push(r.error ?? `systemctl ${args.join(" ")} failed`);
     return r;
-  }
-
-  /** mask --runtime first (so nothing starts it again in between), then stop. */
-  private async stopAndMask(
-    unit: string,
-    t: number,
-    signal: AbortSignal,
-    applied: string[],
-  ): Promise<ActionResult> {
-    const mask = await this.systemctl.call(["mask", "--runtime", unit], t, signal);
-    if (mask.ok) applied.push("mask");
-    const stop = await this.systemctl.call(["stop", unit], t, signal);
-    if (stop.ok) applied.push("stop");
-    if (!stop.ok) {
-      return { ok: false, error: stop.error ?? `systemctl stop ${unit} failed` };
-    }
-    if (!mask.ok) {
-      return {
-        ok: true,
-        detail: `systemctl stop ${unit}; mask --runtime failed (${mask.error}), so something may start it again`,
-      };
-    }
-    // A unit file in /etc/systemd/system outranks the /run mask symlink: check it took.
-    const load = await this.systemctl.show(unit, ["LoadState"], t, signal);
-    if (load.ok && load.values.LoadState !== "masked") {
-      return {
-        ok: true,
-        detail:
-          `systemctl stop ${unit}; mask --runtime had no effect (LoadState=${load.values.LoadState ?? "?"}: ` +
-          `its unit file outranks /run, e.g. it lives in /etc/systemd/system), so something may start it again`,
-      };
-    }
-    return { ok: true, detail: `systemctl mask --runtime ${unit}; systemctl stop ${unit}` };
   }
 
   private async state(
@@ -375,16 +259,32 @@ function notFound(unit: string): string {
   return `unit ${unit} not found (LoadState=not-found); check the unit name in the peer's config (systemctl list-units --all)`;
 }
 
-/** A unit name must be one argument that systemctl cannot read as an option. */
+/** A unit name must be one systemd unit name (so never an option systemctl could misread). */
 function checkUnit(unit: unknown): string | undefined {
   if (typeof unit !== "string" || unit.trim() === "")
     return "systemd.unit is empty: name the unit, e.g. sidecar.service";
-  if (unit.startsWith("-")) return `systemd.unit "${unit}" starts with "-": not a unit name`;
-  if (/[\s/]/.test(unit)) return `systemd.unit "${unit}" contains whitespace or "/": not a unit name`;
-  return undefined;
+  const problem = unitProblem(unit);
+  return problem ? `systemd.unit "${unit}" ${problem}` : undefined;
 }
 
-function fallback(r: ActionResult, why: string): ActionResult {
-  if (r.ok) return { ok: true, detail: `${why}; fell back to stop: ${r.detail ?? ""}` };
-  return { ok: false, error: `${why}; the fallback to stop failed too: ${r.error ?? ""}` };
+/** The steps of a systemd isolation as shown to people, in the order they were applied. */
+function appliedSteps(d: SystemdIsolation): string[] {
+  return [
+    ...(d.network ? (d.network.previousAllow ? [CLEAR_ALLOW, DENY_ANY] : [DENY_ANY]) : []),
+    ...(d.masked ? ["mask"] : []),
+    ...(d.stopped ? ["stop"] : []),
+    ...(d.frozen ? ["freeze"] : []),
+  ];
+}
+
+/** What a mode may have applied, for a release without a record. */
+function assumedByMode(mode: IsolateMode): SystemdIsolation {
+  if (mode === "freeze") return { mode, masked: false, stopped: false, frozen: true };
+  return {
+    mode,
+    ...(mode === "network" ? { network: { previousDeny: "", previousAllow: "" } } : {}),
+    masked: true,
+    stopped: true,
+    frozen: false,
+  };
 }

@@ -3,7 +3,7 @@
 // A transition (state + journal + outbox + effects + incidents) is one transaction.
 import { join } from "node:path";
 import type Database from "better-sqlite3";
-import type { IsolationRecord } from "../act/executor.js";
+import { readIsolationRecord, type IsolationRecord } from "../core/isolation.js";
 import { InvalidOptionError, WatchdogError } from "../core/errors.js";
 import type { LadderState } from "../core/ladder.js";
 import type { ActionResult } from "../core/types.js";
@@ -343,7 +343,7 @@ export class SqliteStore implements MonitorStore, OutboxPort {
       ).map((r) => ({
         name: r.name,
         state: JSON.parse(r.state) as LadderState,
-        isolation: r.record === null ? null : (JSON.parse(r.record) as IsolationRecord),
+        isolation: r.record === null ? null : readIsolationRecord(JSON.parse(r.record)),
         isolationId: r.record === null ? null : r.effect_id,
       })),
     );
@@ -384,7 +384,7 @@ export class SqliteStore implements MonitorStore, OutboxPort {
   isolation(peer: string): IsolationRecord | null {
     return this.wrap("isolation", () => {
       const r = this.s.isolation.get(peer) as { record: string } | undefined;
-      return r === undefined ? null : (JSON.parse(r.record) as IsolationRecord);
+      return r === undefined ? null : readIsolationRecord(JSON.parse(r.record));
     });
   }
 

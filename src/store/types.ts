@@ -1,6 +1,6 @@
 // What the Monitor and the alert workers need from durable state. The SQLite
 // implementation lives beside this file; tests use an in-memory fake.
-import type { IsolationRecord } from "../act/executor.js";
+import type { IsolationRecord } from "../core/isolation.js";
 import type { LadderState } from "../core/ladder.js";
 import type { ActionResult, EscalationAction, PeerHealth, Severity } from "../core/types.js";
 

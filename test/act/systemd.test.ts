@@ -219,7 +219,18 @@ describe("SystemdExecutor.isolate / release (fake systemctl)", () => {
     const { result, record } = await ex.isolate(spec, T, sig);
     assert.equal(result.ok, true);
     assert.match(result.detail ?? "", /verified/);
-    assert.deepEqual(record, { method: "systemd", unit: "a.service", applied: ["IPAddressDeny=any"] });
+    assert.deepEqual(record, {
+      method: "systemd",
+      unit: "a.service",
+      applied: ["IPAddressDeny=any"],
+      systemd: {
+        mode: "network",
+        network: { previousDeny: "", previousAllow: "" },
+        masked: false,
+        stopped: false,
+        frozen: false,
+      },
+    });
     assert.deepEqual(seen[0]?.controlGroup, "/system.slice/a.service");
     assert.ok(f.calls.some((c) => c.join(" ") === "set-property --runtime a.service IPAddressDeny=any"));
     assert.ok(!f.calls.some((c) => c[0] === "stop"));
@@ -260,7 +271,56 @@ describe("SystemdExecutor.isolate / release (fake systemctl)", () => {
     ]);
   });
 
-  test("release restores previous values recorded with was:", async () => {
+  test("release restores the previous IPAddressDeny/IPAddressAllow of the structured record", async () => {
+    const { ex, f } = world({ enforce: true });
+    await ex.release(
+      spec,
+      {
+        method: "systemd",
+        unit: "a.service",
+        applied: ["IPAddressAllow=", "IPAddressDeny=any"],
+        systemd: {
+          mode: "network",
+          network: { previousDeny: "10.0.0.0/8", previousAllow: "127.0.0.0/8" },
+          masked: false,
+          stopped: false,
+          frozen: false,
+        },
+      },
+      T,
+      sig,
+    );
+    assert.deepEqual(
+      f.calls.filter((c) => c[0] !== "show").map((c) => c.join(" ")),
+      [
+        "set-property --runtime a.service IPAddressDeny= IPAddressDeny=10.0.0.0/8 IPAddressAllow=127.0.0.0/8",
+        "start a.service",
+      ],
+    );
+  });
+
+  test("isolate records what the unit had before, and release puts it back", async () => {
+    let set = false;
+    const f = fake((a) => {
+      if (a[0] === "set-property") set = true;
+      if (a[0] !== "show") return { code: 0 };
+      return showOf(
+        set
+          ? { ...base, IPAddressDeny: "0.0.0.0/0 ::/0" }
+          : { ...base, IPAddressDeny: "10.0.0.0/8", IPAddressAllow: "127.0.0.0/8" },
+      )(a);
+    });
+    const ex = new SystemdExecutor({
+      run: f.run,
+      verifyNetworkCut: async () => ({ enforced: true, detail: "verified" }),
+    });
+    const { record } = await ex.isolate(spec, T, sig);
+    assert.deepEqual(record.systemd?.network, { previousDeny: "10.0.0.0/8", previousAllow: "127.0.0.0/8" });
+    assert.deepEqual(record.applied, ["IPAddressAllow=", "IPAddressDeny=any"]);
+  });
+
+  // Records stored before the structured form (crash resume across an upgrade).
+  test("release of a record stored with was: steps restores the previous values", async () => {
     const { ex, f } = world({ enforce: true });
     await ex.release(
       spec,

@@ -5,6 +5,7 @@ import { SystemdExecutor } from "../../src/act/systemd.js";
 import type { RemediationTarget } from "../../src/act/executor.js";
 import { verifyNetworkCut } from "../../src/act/verify-isolation.js";
 import { bootSystemd, freePort, skipUnlessSystemd, type SystemdNs } from "../helpers/systemd-ns.js";
+import { waitFor } from "../helpers/wait.js";
 
 const skip = skipUnlessSystemd();
 const target = (peer: string): RemediationTarget => ({ peer, effectId: `e-${peer}`, attempt: 1 });
@@ -24,16 +25,6 @@ async function health(port: number): Promise<{ status: number; pid: number } | s
 async function curlInside(ns: SystemdNs, port: number): Promise<number | null> {
   const r = await ns.run("curl", ["-s", "-o", "/dev/null", "-m", "2", `http://127.0.0.1:${port}/health`]);
   return r.code;
-}
-
-async function until<T>(what: string, f: () => Promise<T | undefined>, ms = 15_000): Promise<T> {
-  const by = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > by) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 describe("SystemdExecutor against real systemd", { skip }, () => {
@@ -60,10 +51,14 @@ describe("SystemdExecutor against real systemd", { skip }, () => {
     assert.equal(r.main_pid, await ns.mainPid("hung-agent"));
     assert.match(r.detail ?? "", /systemctl restart hung-agent\.service: active/);
     assert.ok((r.duration_ms ?? -1) >= 0);
-    const h = await until("new agent to answer", async () => {
-      const x = await health(port);
-      return typeof x === "string" ? undefined : x;
-    });
+    const h = await waitFor(
+      "new agent to answer",
+      async () => {
+        const x = await health(port);
+        return typeof x === "string" ? undefined : x;
+      },
+      15_000,
+    );
     assert.equal(h.status, 200);
   });
 
@@ -74,8 +69,10 @@ describe("SystemdExecutor against real systemd", { skip }, () => {
     assert.equal(first.ok, true, first.error);
     assert.doesNotMatch(first.detail ?? "", /on its own/);
     await ns.run("kill", ["-KILL", String(first.main_pid)]);
-    await until("systemd to restart it by itself", async () =>
-      Number(await ns.prop("self-restarting", "NRestarts")) >= 1 ? true : undefined,
+    await waitFor(
+      "systemd to restart it by itself",
+      async () => (Number(await ns.prop("self-restarting", "NRestarts")) >= 1 ? true : undefined),
+      15_000,
     );
     const second = await ex.restart({ systemd: { unit: "self-restarting.service" } }, target("sr"), signal);
     assert.equal(second.ok, true, second.error);
@@ -139,6 +136,13 @@ describe("SystemdExecutor against real systemd", { skip }, () => {
       method: "systemd",
       unit: "net-agent.service",
       applied: ["IPAddressDeny=any"],
+      systemd: {
+        mode: "network",
+        network: { previousDeny: "", previousAllow: "" },
+        masked: false,
+        stopped: false,
+        frozen: false,
+      },
     });
     assert.match(await ns.prop("net-agent", "IPAddressDeny"), /0\.0\.0\.0\/0/);
     assert.notEqual(await curlInside(ns, port), 0, "after isolation a connection from inside fails");

@@ -473,7 +473,18 @@ void describe("effects and isolation", () => {
     const d = tmp();
     const s = open(d);
     seedIncident(s);
-    const rec = { method: "systemd" as const, unit: "p.service", applied: ["IPAddressDeny=any"] };
+    const rec = {
+      method: "systemd" as const,
+      unit: "p.service",
+      applied: ["IPAddressDeny=any"],
+      systemd: {
+        mode: "network" as const,
+        network: { previousDeny: "", previousAllow: "" },
+        masked: false,
+        stopped: false,
+        frozen: false,
+      },
+    };
     s.recordEffectResult("p-isolate", { ok: true }, rec);
     assert.deepEqual(s.isolation("p"), rec);
     s.close();
@@ -488,6 +499,37 @@ void describe("effects and isolation", () => {
     assert.equal(s2.isolation("p"), null);
     assert.equal(s2.isolation("unknown"), null);
   });
+});
+
+void test("an isolation record stored before the structured form (steps with was: prefixes) reads back structured", () => {
+  const d = tmp();
+  const s = open(d);
+  seedIncident(s);
+  // What an older version stored for a network isolation that replaced IPAddressDeny=10.0.0.0/8.
+  s.recordEffectResult(
+    "p-isolate",
+    { ok: true },
+    {
+      method: "systemd",
+      unit: "p.service",
+      applied: ["IPAddressDeny=any", "was:IPAddressDeny=10.0.0.0/8", "mask", "stop"],
+    },
+  );
+  s.close();
+  const s2 = open(d);
+  assert.deepEqual(s2.isolation("p"), {
+    method: "systemd",
+    unit: "p.service",
+    applied: ["IPAddressDeny=any", "mask", "stop"],
+    systemd: {
+      mode: "network",
+      network: { previousDeny: "10.0.0.0/8", previousAllow: "" },
+      masked: true,
+      stopped: true,
+      frozen: false,
+    },
+  });
+  s2.close();
 });
 
 void describe("incidents", () => {
