@@ -3,6 +3,7 @@
 import { isAbsolute, resolve } from "node:path";
 import type { SinkConfig } from "../alert/sink-config.js";
 import { parseDuration, type Duration } from "../core/duration.js";
+import type { SelfHealthOptions } from "../health/self-health.js";
 import {
   compilePolicy,
   type CommandSpec,
@@ -37,6 +38,8 @@ export interface ResolvedMonitor {
   successThreshold: number;
   /** Max probes in flight. */
   concurrency: number;
+  /** Self-health thresholds (ms), or false; absent: the library's defaults. */
+  selfHealth?: SelfHealthOptions | false;
 }
 
 /** A peer with its effective timing (defaults + its overrides), durations in ms. */
@@ -79,6 +82,20 @@ const ms = (d: Duration | undefined, fallback: number): number =>
   d === undefined ? fallback : parseDuration(d);
 const msOpt = (d: Duration | undefined): number | undefined =>
   d === undefined ? undefined : parseDuration(d);
+
+function selfHealth(sh: NonNullable<ConfigFile["self_health"]>): SelfHealthOptions | false {
+  if (sh === false) return false;
+  const ms = (d: Duration | undefined) => (d === undefined ? undefined : parseDuration(d));
+  const out: SelfHealthOptions = {};
+  const loop = ms(sh.loop_delay_p99);
+  const late = ms(sh.lateness_p99);
+  const window = ms(sh.window);
+  if (loop !== undefined) out.loopDelayP99Ms = loop;
+  if (late !== undefined) out.latenessP99Ms = late;
+  if (window !== undefined) out.windowMs = window;
+  if (sh.deadline_factor !== undefined) out.deadlineFactor = sh.deadline_factor;
+  return out;
+}
 
 function timing(p: Policy): Omit<ResolvedMonitor, "selfName" | "concurrency"> {
   return {
@@ -216,7 +233,12 @@ export function resolveConfig(
       hostnames: [...(file.node.hostnames ?? [])],
       maxConnections: file.node.max_connections ?? DEFAULT_MAX_CONNECTIONS,
     },
-    monitor: { selfName: file.node.name, ...timing(base), concurrency: d.concurrency ?? DEFAULT_CONCURRENCY },
+    monitor: {
+      selfName: file.node.name,
+      ...timing(base),
+      concurrency: d.concurrency ?? DEFAULT_CONCURRENCY,
+      ...(file.self_health === undefined ? {} : { selfHealth: selfHealth(file.self_health) }),
+    },
     peers,
     mesh: file.mesh
       ? {

@@ -407,6 +407,32 @@ export const alertSchema = z
   })
   .describe("An alert sink: exactly one of webhook, alertmanager, slack, pagerduty.");
 
+// ---------------------------------------------------------------- self health
+
+export const selfHealthSchema = z
+  .union([
+    z.literal(false),
+    z.strictObject({
+      loop_delay_p99: duration(
+        "This node is degraded while its event-loop delay p99 over `window` is above this (ms or duration). Default 200ms.",
+      ).optional(),
+      lateness_p99: duration(
+        "This node is degraded while its probes start later than scheduled by more than this, p99 over `window` (ms or duration). Default 250ms.",
+      ).optional(),
+      window: duration(
+        "Sliding window both p99s are taken over (ms or duration, at least 1s). Default 10s.",
+      ).optional(),
+      deadline_factor: z
+        .number({ error: "must be a number >= 1" })
+        .min(1, { error: "must be a number >= 1" })
+        .optional()
+        .describe("While degraded, probe deadlines are multiplied by this (factor). Default 2."),
+    }),
+  ])
+  .describe(
+    "Local health awareness: while this node is too slow to trust its own deadlines it stretches them and holds every restart/isolation (remediation_held). false turns it off.",
+  );
+
 // ---------------------------------------------------------------- file
 
 /** The file's structure without the cross-field rules. */
@@ -417,6 +443,7 @@ export const configShape = z
     peers: z.array(peerSchema).optional().describe("Peers this node watches. Default []."),
     mesh: meshSchema.optional(),
     alerts: z.array(alertSchema).optional().describe("Where escalations are sent. Default []."),
+    self_health: selfHealthSchema.optional(),
   })
   .describe("watchdog-mesh daemon configuration (wdmesh run --config FILE).");
 

@@ -188,3 +188,22 @@ void test("listen: IPv6 loopback and port 0 need no token; a token allows any ad
   );
   assert.deepEqual(rc.node.listen, { host: "0.0.0.0", port: 9760 });
 });
+
+void test("self_health: thresholds in ms, false turns it off, absent keeps the library's defaults", () => {
+  const rc = parseConfig(
+    "node: { name: n1 }\nself_health: { loop_delay_p99: 150ms, lateness_p99: 1s, window: 20s, deadline_factor: 3 }\n",
+    {},
+  );
+  assert.deepEqual(rc.monitor.selfHealth, {
+    loopDelayP99Ms: 150,
+    latenessP99Ms: 1_000,
+    windowMs: 20_000,
+    deadlineFactor: 3,
+  });
+  assert.equal(parseConfig("node: { name: n1 }\nself_health: false\n", {}).monitor.selfHealth, false);
+  assert.equal("selfHealth" in parseConfig("node: { name: n1 }\n", {}).monitor, false);
+  assert.throws(
+    () => parseConfig("node: { name: n1 }\nself_health: { deadline_factor: 0.5 }\n", {}),
+    /self_health\.deadline_factor/,
+  );
+});
