@@ -6,7 +6,10 @@ import { createAlerting, type Alerting } from "./alert/dispatcher.js";
 import type { ApiBackend } from "./api/backend.js";
 import { createMetrics, type Metrics } from "./api/metrics.js";
 import { createApiServer, type ApiServer } from "./api/server.js";
+import type { ReloadOutcome } from "./api/backend.js";
+import { ConfigError, formatIssue } from "./config/config-error.js";
 import type { ResolvedConfig } from "./config/resolve.js";
+import { applyConfig, type ReloadTarget } from "./reload.js";
 import { WatchdogError } from "./core/errors.js";
 import type { Logger } from "./logger.js";
 import { Monitor } from "./monitor.js";
@@ -18,6 +21,11 @@ export interface DaemonOptions {
   logger?: Logger;
   /** Default: systemd/command executor. */
   executor?: Executor;
+  /**
+   * Reads the config file again (reload: SIGHUP, POST /v1/reload). Throws ConfigError
+   * with every problem of an invalid file. Without it the node cannot reload.
+   */
+  loadConfig?: () => Promise<ResolvedConfig>;
   /** Compressed alert retry delays, for tests. */
   alertBackoff?: { initialMs?: number; maxMs?: number };
 }
@@ -29,19 +37,25 @@ export interface DaemonHandle {
   readonly store: SqliteStore;
   /** Stops everything (idempotent); resolves when state is flushed and sockets closed. */
   stop(): Promise<void>;
+  /**
+   * Re-reads the config and applies it (peers, sinks, thresholds) keeping the state of
+   * everything that stays; an invalid file changes nothing and its problems are returned
+   * (and logged). Reloads run one at a time.
+   */
+  reload(): Promise<ReloadOutcome>;
   /** Resolves once stop() has finished. */
   readonly done: Promise<void>;
 }
 
 function backendFor(
-  config: ResolvedConfig,
+  current: () => ResolvedConfig,
   monitor: Monitor,
   store: SqliteStore,
   alerting: Alerting,
   metrics: Metrics,
 ): ApiBackend {
   return {
-    node: config.node.name,
+    node: current().node.name,
     meshJson: () => monitor.meshJson(),
     mesh: () => monitor.meshDocument(),
     peer: (name) => monitor.getPeerStatus(name),
@@ -53,7 +67,7 @@ function backendFor(
     silence: (name, ms) => monitor.silence(name, ms),
     deliveries: (filter) => store.list(filter),
     async alertsTest(sink) {
-      if (!config.alerts.some((s) => s.name === sink)) return undefined;
+      if (!current().alerts.some((s) => s.name === sink)) return undefined;
       const t0 = Date.now();
       const r = await alerting.sendTest(sink);
       return { sink, ...r, duration_ms: Date.now() - t0 };
@@ -115,7 +129,9 @@ function stdoutLogger(node: string): Logger {
 }
 
 /** Starts a node from a resolved config. Throws (nothing left running) if any part cannot start. */
-export async function runDaemon(config: ResolvedConfig, opts: DaemonOptions = {}): Promise<DaemonHandle> {
+export async function runDaemon(initial: ResolvedConfig, opts: DaemonOptions = {}): Promise<DaemonHandle> {
+  /** The config in force: reloads replace its peers and sinks. */
+  let config = initial;
   const logger: Logger = opts.logger ?? stdoutLogger(config.node.name);
   const store = SqliteStore.open({
     dataDir: config.node.dataDir,
@@ -150,7 +166,10 @@ export async function runDaemon(config: ResolvedConfig, opts: DaemonOptions = {}
       ...(opts.alertBackoff ? { backoff: opts.alertBackoff } : {}),
     });
     api = createApiServer({
-      backend: backendFor(config, monitor, store, alerting, metrics),
+      backend: {
+        ...backendFor(() => config, monitor, store, alerting, metrics),
+        ...(opts.loadConfig ? { reload: () => reload() } : {}),
+      },
       apiToken: config.node.apiToken,
       readToken: config.node.readToken,
       hostnames: config.node.hostnames,
@@ -186,6 +205,38 @@ export async function runDaemon(config: ResolvedConfig, opts: DaemonOptions = {}
       "wdmesh node running",
     );
 
+    const target: ReloadTarget = { monitor, store, alerting, metrics, logger };
+    let reloading: Promise<unknown> = Promise.resolve();
+    const reload = (): Promise<ReloadOutcome> => {
+      const run = reloading.then(async (): Promise<ReloadOutcome> => {
+        if (!opts.loadConfig) {
+          return {
+            ok: false,
+            problems: [{ path: "", message: "this node was started without a config file" }],
+          };
+        }
+        let next: ResolvedConfig;
+        try {
+          next = await opts.loadConfig();
+        } catch (e) {
+          const problems =
+            e instanceof ConfigError
+              ? e.issues.map((i) => ({ path: i.path, message: formatIssue(i, e.source) }))
+              : [{ path: "", message: e instanceof Error ? e.message : String(e) }];
+          logger.error(
+            { problems: problems.map((p) => p.message) },
+            "config reload refused: nothing changed",
+          );
+          return { ok: false, problems };
+        }
+        const out = await applyConfig(target, config, next);
+        config = out.config;
+        return { ok: true, summary: { ...out.summary } };
+      });
+      reloading = run.catch(() => undefined);
+      return run;
+    };
+
     let resolveDone!: () => void;
     const done = new Promise<void>((r) => (resolveDone = r));
     let stopping: Promise<void> | null = null;
@@ -207,7 +258,7 @@ export async function runDaemon(config: ResolvedConfig, opts: DaemonOptions = {}
       })();
       return stopping;
     };
-    return { url: bound.url, monitor, store, stop, done };
+    return { url: bound.url, monitor, store, stop, reload, done };
   } catch (err) {
     await api?.close().catch(() => {});
     await monitor?.stop().catch(() => {});

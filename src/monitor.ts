@@ -284,6 +284,39 @@ export class Monitor {
     if (this.scheduler?.running) this.scheduler.schedule(spec.name, this.firstDue(peer));
   }
 
+  /**
+   * Replaces a registered peer's spec (probe, methods, timing; config reload) and keeps
+   * everything it has lived through: status, counters, incident, isolation, silence.
+   */
+  updatePeer(spec: PeerSpec): void {
+    validatePeerSpec(spec);
+    const p = this.require(spec.name);
+    p.policy = compilePolicy(spec, this.policy, `peers.${spec.name}.`);
+    p.spec = spec;
+    p.endpoint = probeEndpoint(spec.probe);
+    p.target = probeTarget(spec.probe);
+    this.changes++;
+    this.logger.info({ peer: spec.name, endpoint: p.endpoint }, "peer updated");
+    if (this.scheduler?.running) this.scheduler.schedule(spec.name, this.firstDue(p));
+  }
+
+  /**
+   * Stops watching a peer (config reload). What it was doing finishes first; its state
+   * stays in the store and is taken up again if it is registered anew. False if unknown.
+   */
+  async removePeer(name: string): Promise<boolean> {
+    const p = this.peers.get(name);
+    if (!p) return false;
+    this.peers.delete(name);
+    this.scheduler?.cancel(name);
+    this.changes++;
+    await p.lock;
+    this.scheduler?.cancel(name);
+    this.persisted.set(name, { state: p.state, isolation: p.isolation, isolationId: p.isolationId });
+    this.logger.info({ peer: name }, "peer removed");
+    return true;
+  }
+
   /** Subscribes to escalation actions; returns the unsubscribe function. */
   onEscalation(handler: EscalationHandler): () => void {
     return this.handlers.add(handler);

@@ -50,6 +50,11 @@ export interface Alerting {
   start(): void;
   stop(): Promise<void>;
   stats(): SinkStats[];
+  /**
+   * Replaces the sinks (config reload): unchanged ones keep their worker, changed ones get
+   * a new one, removed ones stop. Their pending rows are the caller's to settle.
+   */
+  setSinks(sinks: SinkConfig[]): Promise<void>;
   /** Sends a test event straight to one sink, bypassing the outbox (`wdmesh alerts test SINK`). */
   sendTest(sinkName: string): Promise<SendTestResult>;
 }
@@ -62,28 +67,32 @@ export function createAlerting(opts: AlertingOptions): Alerting {
   const logger = opts.logger ?? silentLogger;
   const clock = opts.clock ?? Date.now;
   const send = opts.send ?? deliver;
-  const names = new Set<string>();
-  for (const s of opts.sinks) {
-    if (names.has(s.name)) throw new InvalidOptionError(`alerts.${s.name}`, "sink names must be unique");
-    names.add(s.name);
-  }
-  const workers = opts.sinks.map(
-    (sink) =>
-      new SinkWorker({
-        sink,
-        outbox: opts.outbox,
-        logger,
-        clock,
-        send,
-        ...(opts.sleep ? { sleep: opts.sleep } : {}),
-        ...(opts.backoff ? { backoff: opts.backoff } : {}),
-        ...(opts.effectWaitMs !== undefined ? { effectWaitMs: opts.effectWaitMs } : {}),
-        ...(opts.deliveredBatch !== undefined ? { deliveredBatch: opts.deliveredBatch } : {}),
-        ...(opts.deliveredFlushMs !== undefined ? { deliveredFlushMs: opts.deliveredFlushMs } : {}),
-        ...(opts.generatorURL ? { generatorURL: opts.generatorURL } : {}),
-        ...(opts.onAttempt ? { onAttempt: (o: AttemptOutcome) => opts.onAttempt?.(sink.name, o) } : {}),
-      }),
-  );
+  const uniqueNames = (sinks: readonly SinkConfig[]): Set<string> => {
+    const seen = new Set<string>();
+    for (const s of sinks) {
+      if (seen.has(s.name)) throw new InvalidOptionError(`alerts.${s.name}`, "sink names must be unique");
+      seen.add(s.name);
+    }
+    return seen;
+  };
+  let names = uniqueNames(opts.sinks);
+  let sinks = [...opts.sinks];
+  const newWorker = (sink: SinkConfig): SinkWorker =>
+    new SinkWorker({
+      sink,
+      outbox: opts.outbox,
+      logger,
+      clock,
+      send,
+      ...(opts.sleep ? { sleep: opts.sleep } : {}),
+      ...(opts.backoff ? { backoff: opts.backoff } : {}),
+      ...(opts.effectWaitMs !== undefined ? { effectWaitMs: opts.effectWaitMs } : {}),
+      ...(opts.deliveredBatch !== undefined ? { deliveredBatch: opts.deliveredBatch } : {}),
+      ...(opts.deliveredFlushMs !== undefined ? { deliveredFlushMs: opts.deliveredFlushMs } : {}),
+      ...(opts.generatorURL ? { generatorURL: opts.generatorURL } : {}),
+      ...(opts.onAttempt ? { onAttempt: (o: AttemptOutcome) => opts.onAttempt?.(sink.name, o) } : {}),
+    });
+  let workers = sinks.map(newWorker);
   let agent: Agent | null = null;
   let unsubscribe: (() => void) | null = null;
   let stopping: Promise<void> | null = null;
@@ -121,12 +130,37 @@ export function createAlerting(opts: AlertingOptions): Alerting {
       return stopping;
     },
 
+    async setSinks(next) {
+      const nextNames = uniqueNames(next);
+      const kept = new Map<string, SinkWorker>();
+      for (const w of workers) {
+        const n = next.find((s) => s.name === w.sink.name);
+        if (n && JSON.stringify(n) === JSON.stringify(w.sink)) kept.set(n.name, w);
+      }
+      // Validate every new sink before anything changes (the constructor checks it).
+      const fresh = next.filter((s) => !kept.has(s.name)).map(newWorker);
+      // A changed sink's old worker stops before its new one starts: never two on one queue.
+      await Promise.all(workers.filter((w) => !kept.has(w.sink.name)).map((w) => w.stop()));
+      workers = next.map(
+        (s) => kept.get(s.name) ?? (fresh.find((w) => w.sink.name === s.name) as SinkWorker),
+      );
+      sinks = [...next];
+      names = nextNames;
+      if (unsubscribe) {
+        const a = ensureAgent();
+        for (const w of fresh) {
+          w.dispatcher = a;
+          w.start();
+        }
+      }
+    },
+
     stats() {
       return workers.map((w) => w.stats());
     },
 
     async sendTest(sinkName) {
-      const sink = opts.sinks.find((s) => s.name === sinkName);
+      const sink = sinks.find((s) => s.name === sinkName);
       if (!sink) {
         throw new WatchdogError(
           "WDM_INVALID_OPTION",

@@ -25,6 +25,11 @@ export interface DeliveryFilter {
   limit?: number;
 }
 
+/** What a reload came to: applied (with a summary of what changed) or refused with every problem. */
+export type ReloadOutcome =
+  | { ok: true; summary: Record<string, unknown> }
+  | { ok: false; problems: Array<{ path: string; message: string }> };
+
 export interface ApiBackend {
   /** This node's name (node.name). */
   readonly node: string;
@@ -55,6 +60,11 @@ export interface ApiBackend {
    * body. Undefined when no mesh key is configured (→ 404).
    */
   meshView?(nonce?: string): { body: string; proof?: string } | undefined;
+  /**
+   * Re-reads the config file and applies it (POST /v1/reload). `ok: false` lists every
+   * problem of an invalid file (nothing was changed). Absent: the node cannot reload (→ 404).
+   */
+  reload?(): Promise<ReloadOutcome>;
   /** Prometheus text exposition of this node's metrics. */
   metricsText(): Promise<string>;
   /** Content-Type of metricsText(). */

@@ -332,6 +332,18 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       },
     },
     {
+      pattern: /^\/v1\/reload$/,
+      methods: POST,
+      access: "control",
+      handle: async ({ req, res }) => {
+        await readBody(req, maxBody);
+        if (!backend.reload)
+          throw new HttpError(404, "WDM_NOT_FOUND", "this node cannot reload its configuration");
+        const out = await backend.reload();
+        sendJson(res, out.ok ? 200 : 400, out);
+      },
+    },
+    {
       pattern: /^\/metrics$/,
       methods: GET,
       access: "read",

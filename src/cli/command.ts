@@ -20,6 +20,11 @@ export interface CliIO {
   signal: AbortSignal;
   /** Whether stdout is a terminal (colour, widths). */
   isTTY: boolean;
+  /**
+   * Subscribes to SIGHUP (reload the config) for as long as the returned function is not
+   * called; absent where there is no process signal (in-process tests).
+   */
+  onHangup?: (listener: () => void) => () => void;
 }
 
 export interface Parsed {

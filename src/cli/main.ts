@@ -34,6 +34,10 @@ const code = await runCli(process.argv.slice(2), {
   env: process.env,
   signal: controller.signal,
   isTTY: process.stdout.isTTY === true,
+  onHangup: (listener) => {
+    process.on("SIGHUP", listener);
+    return () => void process.off("SIGHUP", listener);
+  },
 });
 process.off("SIGINT", onSignal);
 process.off("SIGTERM", onSignal);

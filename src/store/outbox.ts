@@ -82,12 +82,16 @@ export class OutboxTable {
   private readonly listStmt: Database.Statement;
   private readonly incidentSinksStmt: Database.Statement;
   private readonly deliveriesStmt: Database.Statement;
+  private readonly deadSinkStmt: Database.Statement;
 
   constructor(
     db: Database.Database,
     private readonly file: string,
-    private readonly routes: readonly SinkRoute[],
+    private routes: readonly SinkRoute[],
   ) {
+    this.deadSinkStmt = db.prepare(
+      `UPDATE outbox SET state = 'dead', dead_at = ?, last_error = ? WHERE sink = ? AND state = 'pending'`,
+    );
     this.insertStmt = db.prepare(
       `INSERT INTO outbox (sink, action_id, journal_seq, peer, state, attempts, created_at, next_attempt_at)
        VALUES (?, ?, ?, ?, 'pending', 0, ?, ?)`,
@@ -177,6 +181,16 @@ export class OutboxTable {
 
   markRetry(seq: number, nextAttemptAt: number, error: string): void {
     if (this.retryStmt.run(nextAttemptAt, error, seq).changes === 0) this.requireRow(seq, "markRetry");
+  }
+
+  /** Routes new actions to these sinks from now on (config reload). */
+  setRoutes(routes: readonly SinkRoute[]): void {
+    this.routes = [...routes];
+  }
+
+  /** Dead-letters every pending row of `sink` with `reason`; returns how many. */
+  deadLetterSink(sink: string, reason: string, now: number): number {
+    return this.deadSinkStmt.run(now, reason, sink).changes;
   }
 
   markDead(seq: number, reason: string, now: number): void {

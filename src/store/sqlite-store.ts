@@ -33,7 +33,7 @@ export interface StoreLogger {
 }
 
 export interface SqliteStoreOptions {
-  /** Routing of actions to alert sinks (outbox rows), fixed for the store's lifetime. */
+  /** Routing of actions to alert sinks (outbox rows); setSinks() changes it (config reload). */
   sinks: SinkRoute[];
   /** This node's name; remembered in the file, a mismatch on reopen is logged. */
   node: string;
@@ -439,6 +439,19 @@ export class SqliteStore implements MonitorStore, OutboxPort {
   }
 
   // ---- OutboxPort ----
+
+  /** Routes actions committed from now on to these sinks (config reload). */
+  setSinks(sinks: SinkRoute[]): void {
+    validateSinks(sinks);
+    this.outbox.setRoutes(sinks);
+  }
+
+  /** Gives up every pending alert of a sink (removed from the config) with `reason`; returns how many. */
+  deadLetterSink(sink: string, reason: string): number {
+    return this.wrap(`dead-lettering the pending alerts of sink "${sink}"`, () =>
+      this.outbox.deadLetterSink(sink, reason, this.clock()),
+    );
+  }
 
   head(sink: string, afterSeq?: number): OutboxRow | undefined {
     return this.wrap("outbox head", () => this.outbox.head(sink, afterSeq));

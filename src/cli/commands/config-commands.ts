@@ -79,7 +79,10 @@ export const runCommand: Command = {
   summary: "run the node in the foreground (JSON logs on stdout)",
   usage: "wdmesh run --config FILE",
   details:
-    "SIGTERM or SIGINT stops it cleanly (state flushed, sockets closed), exit code 0.\nExit code 2 when the config is invalid: nothing is started.",
+    "SIGTERM or SIGINT stops it cleanly (state flushed, sockets closed), exit code 0.\n" +
+    "SIGHUP (systemctl reload) or POST /v1/reload re-reads FILE: peers, sinks and thresholds\n" +
+    "change in place, keeping the state of what stays; an invalid file changes nothing.\n" +
+    "Exit code 2 when the config is invalid at start: nothing is started.",
   options: [CONFIG_OPTION],
   examples: ["wdmesh run --config /etc/wdmesh/mesh.yaml"],
   async run(args, io) {
@@ -87,7 +90,16 @@ export const runCommand: Command = {
     const rc = await load(path, io);
     if (!rc) return EXIT.USAGE;
     const { runDaemon } = await import("../../daemon.js");
-    const handle = await runDaemon(rc);
+    const { loadConfig } = await import("../../config/load.js");
+    const handle = await runDaemon(rc, { loadConfig: () => loadConfig(path, io.env) });
+    // SIGHUP (systemctl reload): re-read the file; the daemon logs what changed or every problem.
+    const offHangup = io.onHangup?.(
+      () =>
+        void handle
+          .reload()
+          .catch((e: unknown) => io.err(`wdmesh: reload failed: ${(e as Error).message}\n`)),
+    );
+    void handle.done.then(() => offHangup?.());
     const stop = (): void => {
       handle.stop().catch((e: unknown) => io.err(`wdmesh: error while stopping: ${(e as Error).message}\n`));
     };

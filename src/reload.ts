@@ -1,0 +1,151 @@
+// Applying a new configuration to a running node (SIGHUP, `systemctl reload`,
+// POST /v1/reload). The file was validated first: an invalid one changes nothing.
+// Peers and alert sinks are added, removed and changed in place; whatever stays keeps
+// its state, counters, incident and pending alerts. Settings the node cannot change
+// while it runs (its address, data directory, tokens, mesh) are left as they were and
+// named in the summary as needing a restart. A removed sink's pending alerts are
+// dead-lettered with that reason. The reload is journaled as `config_reloaded`.
+import { randomUUID } from "node:crypto";
+import type { Alerting } from "./alert/dispatcher.js";
+import type { Metrics } from "./api/metrics.js";
+import type { ResolvedConfig } from "./config/resolve.js";
+import { iso } from "./core/duration.js";
+import { initialState } from "./core/ladder.js";
+import type { EscalationAction } from "./core/types.js";
+import type { Logger } from "./logger.js";
+import type { Monitor } from "./monitor.js";
+import { toPeerHealth } from "./peer-health.js";
+import type { SqliteStore } from "./store/sqlite-store.js";
+
+export interface ReloadSummary {
+  peers: { added: string[]; removed: string[]; changed: string[] };
+  sinks: { added: string[]; removed: string[]; changed: string[] };
+  /** Settings changed in the file that take effect only after a restart (left as they were). */
+  restart_needed: string[];
+  /** Pending alerts of removed sinks that were dead-lettered. */
+  dead_lettered: number;
+}
+
+/** The parts of a running node a reload changes. */
+export interface ReloadTarget {
+  monitor: Monitor;
+  store: SqliteStore;
+  alerting: Alerting;
+  metrics: Metrics;
+  logger: Logger;
+}
+
+const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+
+function diffNamed<T extends { name: string }>(
+  before: readonly T[],
+  after: readonly T[],
+): { added: string[]; removed: string[]; changed: string[] } {
+  const old = new Map(before.map((x) => [x.name, x]));
+  const next = new Map(after.map((x) => [x.name, x]));
+  return {
+    added: after.filter((x) => !old.has(x.name)).map((x) => x.name),
+    removed: before.filter((x) => !next.has(x.name)).map((x) => x.name),
+    changed: after.filter((x) => old.has(x.name) && !same(old.get(x.name), x)).map((x) => x.name),
+  };
+}
+
+/** What differs between two valid configs, by name; secrets never appear. */
+export function diffConfig(
+  before: ResolvedConfig,
+  after: ResolvedConfig,
+): Omit<ReloadSummary, "dead_lettered"> {
+  const restart: string[] = [];
+  const node: Array<[string, unknown, unknown]> = [
+    ["node.name", before.node.name, after.node.name],
+    ["node.listen", before.node.listen, after.node.listen],
+    ["node.data_dir", before.node.dataDir, after.node.dataDir],
+    ["node.api_token", before.node.apiToken, after.node.apiToken],
+    ["node.read_token", before.node.readToken, after.node.readToken],
+    ["node.public_reads", before.node.publicReads, after.node.publicReads],
+    ["node.hostnames", before.node.hostnames, after.node.hostnames],
+    ["node.max_connections", before.node.maxConnections, after.node.maxConnections],
+    ["defaults.concurrency", before.monitor.concurrency, after.monitor.concurrency],
+    ["mesh", before.mesh, after.mesh],
+  ];
+  for (const [field, a, b] of node) if (!same(a, b)) restart.push(field);
+  // Mesh members are watched with the defaults' timing: a change there waits for a restart too.
+  if (
+    after.mesh !== null &&
+    !same(before.monitor, after.monitor) &&
+    !restart.includes("defaults.concurrency")
+  ) {
+    restart.push("defaults (timing of mesh members)");
+  }
+  return {
+    peers: diffNamed(before.peers, after.peers),
+    sinks: diffNamed(before.alerts, after.alerts),
+    restart_needed: restart,
+  };
+}
+
+function describe(s: ReloadSummary): string {
+  const part = (what: string, d: { added: string[]; removed: string[]; changed: string[] }): string[] => [
+    ...(d.added.length ? [`${what} added: ${d.added.join(", ")}`] : []),
+    ...(d.removed.length ? [`${what} removed: ${d.removed.join(", ")}`] : []),
+    ...(d.changed.length ? [`${what} changed: ${d.changed.join(", ")}`] : []),
+  ];
+  const parts = [
+    ...part("peers", s.peers),
+    ...part("sinks", s.sinks),
+    ...(s.dead_lettered ? [`${s.dead_lettered} pending alerts of removed sinks dead-lettered`] : []),
+    ...(s.restart_needed.length ? [`needs a restart to apply: ${s.restart_needed.join(", ")}`] : []),
+  ];
+  return `configuration reloaded: ${parts.length ? parts.join("; ") : "nothing changed"}`;
+}
+
+/**
+ * Applies `next` (a valid config) over `current`. Returns the summary and the config now
+ * in force (`next`, except the settings that need a restart, which keep their old values).
+ */
+export async function applyConfig(
+  t: ReloadTarget,
+  current: ResolvedConfig,
+  next: ResolvedConfig,
+): Promise<{ summary: ReloadSummary; config: ResolvedConfig }> {
+  const d = diffConfig(current, next);
+  const peer = new Map(next.peers.map((p) => [p.name, p]));
+  for (const name of d.peers.removed) await t.monitor.removePeer(name);
+  for (const name of d.peers.changed) t.monitor.updatePeer(peer.get(name) as ResolvedConfig["peers"][number]);
+  for (const name of d.peers.added) t.monitor.registerPeer(peer.get(name) as ResolvedConfig["peers"][number]);
+
+  t.store.setSinks(next.alerts.map((s) => ({ name: s.name, minSeverity: s.minSeverity })));
+  await t.alerting.setSinks(next.alerts);
+  let dead = 0;
+  for (const sink of d.sinks.removed) {
+    dead += t.store.deadLetterSink(sink, `sink "${sink}" was removed from the configuration by a reload`);
+  }
+  for (const sink of d.sinks.added) t.metrics.addSink(sink);
+
+  const summary: ReloadSummary = { ...d, dead_lettered: dead };
+  const node = current.node.name;
+  const action: EscalationAction = {
+    timestamp: iso(Date.now()) as string,
+    peer_name: node,
+    action: "config_reloaded",
+    reason: describe(summary),
+    severity: "INFO",
+    id: randomUUID(),
+    incident_id: null,
+    node,
+  };
+  t.store.commit({
+    peer: node,
+    actions: [action],
+    snapshot: toPeerHealth(node, "self", initialState(), node),
+    effects: [],
+  });
+  t.logger.info({ ...summary }, action.reason);
+  const config: ResolvedConfig = {
+    ...current,
+    peers: next.peers,
+    alerts: next.alerts,
+    secrets: next.secrets,
+  };
+  return { summary, config };
+}
