@@ -13,6 +13,11 @@ export interface SinkCommon {
   maxAgeMs: number;
   /** Extra request headers. Values are secrets: never logged. */
   headers: Record<string, string>;
+  /**
+   * Retry delays of this sink, ms: the first retry waits about `initialMs`, each next one
+   * up to twice as long (with jitter), never more than `maxMs`. Default 1 s → 5 min.
+   */
+  retry?: { initialMs: number; maxMs: number };
 }
 
 export type SinkConfig =

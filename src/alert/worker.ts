@@ -149,7 +149,8 @@ export class SinkWorker {
     this.log = opts.logger ?? silentLogger;
     this.clock = opts.clock ?? Date.now;
     this.sleep = opts.sleep ?? realSleep;
-    this.policy = resolveBackoff(opts.backoff);
+    // The sink's own retry policy (config `retry:`) wins over the worker-wide one.
+    this.policy = resolveBackoff({ ...opts.backoff, ...opts.sink.retry });
     this.random = opts.random ?? Math.random;
     this.effectWaitMs = opts.effectWaitMs ?? 60_000;
     this.storeRetryMs = opts.storeRetryMs ?? 1_000;

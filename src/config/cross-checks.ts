@@ -4,6 +4,7 @@
 import { parseDuration, type Duration } from "../core/duration.js";
 import { InvalidOptionError } from "../core/errors.js";
 import { compilePolicy, type Policy, type TimingOptions } from "../core/options.js";
+import { DEFAULT_BACKOFF } from "../alert/backoff.js";
 import { standardKey } from "../alert/signature.js";
 import { isLoopbackHost, parseListen } from "./rules.js";
 
@@ -232,6 +233,20 @@ export function crossCheck(doc: unknown): RawIssue[] {
   alerts.forEach((a, i) => {
     if (!isObj(a)) return;
     exactlyOne(a, SINK_KINDS, ["alerts", i], "alert sink", out);
+    if (isObj(a.retry)) {
+      try {
+        const initial = parseDuration((a.retry.initial ?? DEFAULT_BACKOFF.initialMs) as Duration);
+        const max = parseDuration((a.retry.max ?? DEFAULT_BACKOFF.maxMs) as Duration);
+        if (max < initial) {
+          out.push({
+            path: ["alerts", i, "retry", "max"],
+            message: `must be >= retry.initial (${initial} ms), got ${max} ms`,
+          });
+        }
+      } catch {
+        // A malformed duration is reported by the schema.
+      }
+    }
     const w = a.webhook;
     if (isObj(w)) {
       const format = w.format ?? "generic";

@@ -1,6 +1,7 @@
 // A validated config file → the options the daemon runs with: camelCase, every
 // duration in ms, defaults filled in, per-peer overrides applied.
 import { isAbsolute, resolve } from "node:path";
+import { DEFAULT_BACKOFF } from "../alert/backoff.js";
 import type { SinkConfig } from "../alert/sink-config.js";
 import { parseDuration, type Duration } from "../core/duration.js";
 import type { SelfHealthOptions } from "../health/self-health.js";
@@ -167,6 +168,14 @@ function sink(a: FileAlert): SinkConfig {
     timeoutMs: ms(a.timeout, 10_000),
     maxAgeMs: ms(a.max_age, 86_400_000),
     headers: { ...(a.headers ?? {}) },
+    ...(a.retry === undefined
+      ? {}
+      : {
+          retry: {
+            initialMs: ms(a.retry.initial, DEFAULT_BACKOFF.initialMs),
+            maxMs: ms(a.retry.max, DEFAULT_BACKOFF.maxMs),
+          },
+        }),
   };
   if (a.webhook) {
     const w = a.webhook;

@@ -362,6 +362,17 @@ export const alertSchema = z
       "Undelivered alerts older than this are dead-lettered instead of retried (ms or duration). Default 24h.",
     ).optional(),
     headers: headers("Extra request headers. Values are secrets.").optional(),
+    retry: z
+      .strictObject({
+        initial: duration(
+          "Delay before the first retry, doubled (with jitter) for each next one (ms or duration). Default 1s.",
+        ).optional(),
+        max: duration(
+          "Longest delay between two attempts (ms or duration); must be >= initial. Default 5m.",
+        ).optional(),
+      })
+      .optional()
+      .describe("Retry delays of failed deliveries to this sink (exponential with jitter)."),
     webhook: z
       .strictObject({
         url: httpUrl("Receiver URL (POST)."),

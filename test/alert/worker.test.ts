@@ -363,3 +363,22 @@ test("a (re)started worker tries the head row at once instead of waiting out its
   assert.equal(script.sent.length, 7);
   assert.equal((script.sent[6] as Sent).at, stoppedAt, "attempted without waiting");
 });
+
+test("a sink's own retry policy sets its delays (the default is 1 s doubling to 5 min)", async () => {
+  const delays = async (over: Partial<SinkConfig>): Promise<number[]> => {
+    const { outbox, script, worker, time } = setup({ sink: hookSink(over) });
+    const a = makeAction();
+    script.plan.set(a.id, [retry(), retry(), retry(), retry()]);
+    outbox.append("hook", a);
+    worker.start();
+    await until(() => outbox.depth()["hook"]?.pending === 0, "delivered after 4 retries");
+    await worker.stop();
+    return time.sleeps;
+  };
+  // random() = 0.5 with full jitter: half of min(max, initial × 2^(n−1)).
+  assert.deepEqual(await delays({}), [500, 1_000, 2_000, 4_000]);
+  assert.deepEqual(
+    await delays({ retry: { initialMs: 10_000, maxMs: 30_000 } }),
+    [5_000, 10_000, 15_000, 15_000],
+  );
+});

@@ -207,3 +207,26 @@ void test("self_health: thresholds in ms, false turns it off, absent keeps the l
     /self_health\.deadline_factor/,
   );
 });
+
+void test("a sink's retry policy resolves to ms, defaults fill the missing bound, max below initial is refused", () => {
+  const rc = parseConfig(
+    [
+      "node: { name: n1 }",
+      "alerts:",
+      '  - { name: fast, retry: { initial: 200ms, max: 2s }, webhook: { url: "http://127.0.0.1:1/a" } }',
+      '  - { name: capped, retry: { max: 10s }, webhook: { url: "http://127.0.0.1:1/b" } }',
+      '  - { name: plain, webhook: { url: "http://127.0.0.1:1/c" } }',
+    ].join("\n"),
+  );
+  assert.deepEqual(
+    rc.alerts.map((s) => s.retry),
+    [{ initialMs: 200, maxMs: 2_000 }, { initialMs: 1_000, maxMs: 10_000 }, undefined],
+  );
+  assert.throws(
+    () =>
+      parseConfig(
+        'node: { name: n1 }\nalerts:\n  - { name: s, retry: { initial: 1m, max: 10s }, webhook: { url: "http://127.0.0.1:1/a" } }',
+      ),
+    /alerts\[0\]\.retry\.max: must be >= retry\.initial \(60000 ms\), got 10000 ms/,
+  );
+});
