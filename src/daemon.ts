@@ -11,7 +11,8 @@ import { ConfigError, formatIssue } from "./config/config-error.js";
 import type { ResolvedConfig } from "./config/resolve.js";
 import { applyConfig, type ReloadTarget } from "./reload.js";
 import { WatchdogError } from "./core/errors.js";
-import type { Logger } from "./logger.js";
+import { redactingLogger, type Logger } from "./logger.js";
+import { Redactor } from "./core/redact.js";
 import { Monitor } from "./monitor.js";
 import { SqliteStore } from "./store/sqlite-store.js";
 import { startSystemdNotify, type SystemdNotifier } from "./act/sd-notify.js";
@@ -79,6 +80,24 @@ function backendFor(
   };
 }
 
+/** The backend with every secret hidden in what it answers (receivers' and probes' texts included). */
+function redactingBackend(b: ApiBackend, r: Redactor): ApiBackend {
+  return {
+    ...b,
+    meshJson: b.meshJson ? () => r.text(b.meshJson?.() ?? "") : undefined,
+    mesh: () => r.value(b.mesh()),
+    peer: (name) => r.value(b.peer(name)),
+    events: (after, limit) => r.value(b.events(after, limit)),
+    onEvent: (l) => b.onEvent((e) => l(r.value(e))),
+    deliveries: (filter) => r.value(b.deliveries(filter)),
+    release: async (name, by) => r.value(await b.release(name, by)),
+    restart: async (name, by) => r.value(await b.restart(name, by)),
+    check: async (name) => r.value(await b.check(name)),
+    silence: (name, ms, by) => r.value(b.silence(name, ms, by)),
+    alertsTest: async (sink) => r.value(await b.alertsTest(sink)),
+  };
+}
+
 function wireMetrics(monitor: Monitor, store: SqliteStore, metrics: Metrics): void {
   for (const peer of monitor.peerNames()) metrics.addPeer(peer);
   let known = new Set(monitor.peerNames());
@@ -132,12 +151,16 @@ function stdoutLogger(node: string): Logger {
 export async function runDaemon(initial: ResolvedConfig, opts: DaemonOptions = {}): Promise<DaemonHandle> {
   /** The config in force: reloads replace its peers and sinks. */
   let config = initial;
-  const logger: Logger = opts.logger ?? stdoutLogger(config.node.name);
+  // Every configured secret is hidden at the node's boundaries: what it logs, stores
+  // (journal, outbox, effect results) and serves (API answers, event stream).
+  const redactor = new Redactor(config.secrets);
+  const logger: Logger = redactingLogger(opts.logger ?? stdoutLogger(config.node.name), redactor);
   const store = SqliteStore.open({
     dataDir: config.node.dataDir,
     node: config.node.name,
     sinks: config.alerts.map((s) => ({ name: s.name, minSeverity: s.minSeverity })),
     logger,
+    redactor,
   });
   let monitor: Monitor | undefined;
   let alerting: Alerting | undefined;
@@ -166,10 +189,13 @@ export async function runDaemon(initial: ResolvedConfig, opts: DaemonOptions = {
       ...(opts.alertBackoff ? { backoff: opts.alertBackoff } : {}),
     });
     api = createApiServer({
-      backend: {
-        ...backendFor(() => config, monitor, store, alerting, metrics),
-        ...(opts.loadConfig ? { reload: () => reload() } : {}),
-      },
+      backend: redactingBackend(
+        {
+          ...backendFor(() => config, monitor, store, alerting, metrics),
+          ...(opts.loadConfig ? { reload: () => reload() } : {}),
+        },
+        redactor,
+      ),
       apiToken: config.node.apiToken,
       readToken: config.node.readToken,
       hostnames: config.node.hostnames,
@@ -229,6 +255,9 @@ export async function runDaemon(initial: ResolvedConfig, opts: DaemonOptions = {
           );
           return { ok: false, problems };
         }
+        // New secrets (a new sink's key, a rotated token) are hidden from now on; the old
+        // ones stay hidden too, since what was stored before may still hold them.
+        redactor.add(next.secrets);
         const out = await applyConfig(target, config, next);
         config = out.config;
         return { ok: true, summary: { ...out.summary } };

@@ -119,7 +119,10 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   const control = new TokenSet([opts.apiToken]);
   // The control token may also read.
   const read = new TokenSet([opts.readToken, opts.readToken ? opts.apiToken : undefined]);
-  const hub = new SseHub(backend, opts.sseHeartbeatMs ?? 15_000, opts.maxSseClients ?? 64);
+  const hub = new SseHub(backend, {
+    heartbeatMs: opts.sseHeartbeatMs ?? 15_000,
+    maxClients: opts.maxSseClients ?? 64,
+  });
   const hosts = new HostPolicy(opts.hostnames);
   const dashboard = new DashboardAssets(opts.webDir);
   if (dashboard.problem) log.warn({ dir: dashboard.dir }, dashboard.problem);

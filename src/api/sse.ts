@@ -1,82 +1,121 @@
 // GET /v1/events/stream: Server-Sent Events of new journal entries.
 // A client may resume with `Last-Event-ID` (or `?after=SEQ`): missed entries are
 // replayed first, then live ones follow, each exactly once and in seq order.
+//
+// Bounded: each live entry is serialised once into one frame that every client is
+// given (the same Buffer, never a copy per client). A client whose unsent bytes pass
+// `maxBufferedBytes` (1 MiB), or whose socket has not drained for `stallMs` (30 s), is
+// dropped: its connection is cut, and it reconnects with Last-Event-ID and loses
+// nothing (the journal replays what it missed). So a reader that stops reading costs
+// at most its budget, never the node's memory.
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { systemClock, type Clock, type TimerHandle } from "../schedule/clock.js";
 import type { JournalEntry } from "../store/types.js";
 import type { ApiBackend } from "./backend.js";
 import { HttpError } from "./http-error.js";
 
 /** Most entries replayed on resume; older ones are fetched with GET /v1/events. */
 const REPLAY_LIMIT = 1000;
+/** Default cap of one client's unsent bytes. */
+export const SSE_MAX_BUFFERED_BYTES = 1 << 20;
+/** Default: a client whose socket has not drained for this long is dropped, ms. */
+export const SSE_STALL_MS = 30_000;
+/** How often stalled clients are looked for and keep-alives are due, ms. */
+const SWEEP_MS = 1_000;
+
+const KEEP_ALIVE = Buffer.from(": keep-alive\n\n");
+
+/** The one serialised form of an entry, shared by every client. */
+export function sseFrame(e: JournalEntry): Buffer {
+  return Buffer.from(`id: ${e.seq}\nevent: escalation\ndata: ${JSON.stringify(e)}\n\n`);
+}
+
+export interface SseHubOptions {
+  /** Comment line sent this often when nothing else was, so proxies and clients see the stream alive, ms. */
+  heartbeatMs: number;
+  /** Most concurrent streams; more → 503. */
+  maxClients: number;
+  /** A client with more unsent bytes than this is dropped. Default 1 MiB. */
+  maxBufferedBytes?: number;
+  /** A client whose socket has not drained for this long is dropped, ms. Default 30 000. */
+  stallMs?: number;
+  clock?: Clock;
+  /** Applied to every serialised frame before it is sent (secret redaction). */
+  transform?: (frame: string) => string;
+}
 
 interface Client {
   res: ServerResponse;
+  lastSeq: number;
+  replaying: boolean;
+  pending: Buffer[];
+  pendingSeqs: number[];
+  /** When a write was last refused (socket full), until it drained; undefined when flowing. */
+  blockedSince: number | undefined;
+  lastWriteAt: number;
   close(): void;
 }
 
 export class SseHub {
   private readonly clients = new Set<Client>();
+  private readonly clock: Clock;
+  private readonly maxBuffered: number;
+  private readonly stallMs: number;
+  private unsubscribe: (() => void) | undefined;
+  private timer: TimerHandle | undefined;
+  private dropped = 0;
 
   constructor(
     private readonly backend: ApiBackend,
-    /** Comment line sent this often so proxies and clients see the stream alive, ms. */
-    private readonly heartbeatMs: number,
-    /** Most concurrent streams; more → 503. */
-    private readonly maxClients: number,
-  ) {}
+    private readonly opts: SseHubOptions,
+  ) {
+    this.clock = opts.clock ?? systemClock;
+    this.maxBuffered = opts.maxBufferedBytes ?? SSE_MAX_BUFFERED_BYTES;
+    this.stallMs = opts.stallMs ?? SSE_STALL_MS;
+  }
 
   get size(): number {
     return this.clients.size;
   }
 
+  /** Clients dropped so far for exceeding their budget (bytes or stall). */
+  get droppedClients(): number {
+    return this.dropped;
+  }
+
   open(req: IncomingMessage, res: ServerResponse, after: number | undefined): void {
-    if (this.clients.size >= this.maxClients) {
+    if (this.clients.size >= this.opts.maxClients) {
       throw new HttpError(
         503,
         "WDM_UNAVAILABLE",
-        `too many event streams open (max ${this.maxClients}); close one and retry`,
-        {
-          "Retry-After": "5",
-        },
+        `too many event streams open (max ${this.opts.maxClients}); close one and retry`,
+        { "Retry-After": "5" },
       );
     }
-    let lastSeq = after ?? -1;
-    const pending: JournalEntry[] = [];
-    let replaying = after !== undefined;
-    const write = (e: JournalEntry): void => {
-      if (e.seq <= lastSeq) return;
-      lastSeq = e.seq;
-      res.write(`id: ${e.seq}\nevent: escalation\ndata: ${JSON.stringify(e)}\n\n`);
-    };
-    // Subscribe before replaying so nothing appended in between is lost.
-    const unsubscribe = this.backend.onEvent((e) => {
-      try {
-        if (replaying) pending.push(e);
-        else write(e);
-      } catch {
-        client.close();
-      }
-    });
-    const timer = setInterval(() => {
-      res.write(": keep-alive\n\n");
-    }, this.heartbeatMs);
-    timer.unref();
     let closed = false;
     const client: Client = {
       res,
+      lastSeq: after ?? -1,
+      replaying: after !== undefined,
+      pending: [],
+      pendingSeqs: [],
+      blockedSince: undefined,
+      lastWriteAt: this.clock.now(),
       close: () => {
         if (closed) return;
         closed = true;
-        clearInterval(timer);
-        unsubscribe();
         this.clients.delete(client);
         if (!res.writableEnded) res.end();
+        this.idleCheck();
       },
     };
+    // Subscribe (hub-wide, once) before replaying so nothing appended in between is lost.
     this.clients.add(client);
+    this.subscribe();
     req.on("close", client.close);
     res.on("close", client.close);
     res.on("error", client.close);
+    res.on("drain", () => (client.blockedSince = undefined));
 
     res.writeHead(200, {
       "Content-Type": "text/event-stream; charset=utf-8",
@@ -85,14 +124,25 @@ export class SseHub {
       "X-Accel-Buffering": "no",
     });
     res.flushHeaders();
-    res.write(`retry: 3000\n: connected\n\n`);
+    this.send(client, Buffer.from(`retry: 3000\n: connected\n\n`));
     if (after !== undefined) {
       try {
-        for (const e of this.backend.events(after, REPLAY_LIMIT)) write(e);
-        for (const e of pending) write(e);
+        for (const e of this.backend.events(after, REPLAY_LIMIT)) {
+          if (closed) return;
+          if (e.seq <= client.lastSeq) continue;
+          client.lastSeq = e.seq;
+          this.send(client, this.frame(e));
+        }
+        client.pending.forEach((f, i) => {
+          const seq = client.pendingSeqs[i] as number;
+          if (closed || seq <= client.lastSeq) return;
+          client.lastSeq = seq;
+          this.send(client, f);
+        });
       } finally {
-        replaying = false;
-        pending.length = 0;
+        client.replaying = false;
+        client.pending = [];
+        client.pendingSeqs = [];
       }
     }
   }
@@ -100,5 +150,87 @@ export class SseHub {
   /** Ends every stream (server stop). */
   closeAll(): void {
     for (const c of [...this.clients]) c.close();
+    this.idleCheck();
+  }
+
+  private frame(e: JournalEntry): Buffer {
+    if (!this.opts.transform) return sseFrame(e);
+    return Buffer.from(this.opts.transform(sseFrame(e).toString()));
+  }
+
+  private subscribe(): void {
+    this.unsubscribe ??= this.backend.onEvent((e) => this.broadcast(e));
+    if (this.timer === undefined) this.arm();
+  }
+
+  private arm(): void {
+    this.timer = this.clock.setTimeout(() => {
+      this.timer = undefined;
+      this.sweep();
+      if (this.clients.size > 0) this.arm();
+    }, SWEEP_MS);
+    (this.timer as { unref?: () => void } | undefined)?.unref?.();
+  }
+
+  /** No clients left: stop listening to the journal and stop the sweep timer. */
+  private idleCheck(): void {
+    if (this.clients.size > 0) return;
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private broadcast(e: JournalEntry): void {
+    let frame: Buffer | undefined; // serialised at most once, only if someone wants it
+    for (const c of [...this.clients]) {
+      if (e.seq <= c.lastSeq) continue;
+      frame ??= this.frame(e);
+      if (c.replaying) {
+        c.pending.push(frame);
+        c.pendingSeqs.push(e.seq);
+        continue;
+      }
+      c.lastSeq = e.seq;
+      this.send(c, frame);
+    }
+  }
+
+  /** Writes `chunk` unless the client is over its byte budget, in which case it is dropped. */
+  private send(c: Client, chunk: Buffer): void {
+    if (c.res.destroyed || c.res.writableEnded) {
+      c.close();
+      return;
+    }
+    if (c.res.writableLength + chunk.length > this.maxBuffered) {
+      this.drop(c);
+      return;
+    }
+    const now = this.clock.now();
+    c.lastWriteAt = now;
+    try {
+      if (!c.res.write(chunk)) c.blockedSince ??= now;
+    } catch {
+      c.close();
+    }
+  }
+
+  private drop(c: Client): void {
+    this.dropped += 1;
+    // Cut the connection: what is buffered for it is released at once. The client
+    // reconnects with Last-Event-ID (the last entry it received) and misses nothing.
+    c.res.destroy();
+    c.close();
+  }
+
+  private sweep(): void {
+    const now = this.clock.now();
+    for (const c of [...this.clients]) {
+      if (c.blockedSince !== undefined && now - c.blockedSince >= this.stallMs) {
+        this.drop(c);
+      } else if (now - c.lastWriteAt >= this.opts.heartbeatMs) {
+        this.send(c, KEEP_ALIVE);
+      }
+    }
   }
 }

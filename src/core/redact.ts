@@ -59,10 +59,15 @@ export function containsSecret(text: string, secrets: Iterable<string>): boolean
  */
 export class Redactor {
   /** Longest first, so a secret containing another is hidden whole. */
-  private readonly needles: string[];
+  private needles: string[] = [];
 
   constructor(secrets: Iterable<string>) {
-    const set = new Set<string>();
+    this.add(secrets);
+  }
+
+  /** Hides these secrets too from now on (a reloaded config's new values). */
+  add(secrets: Iterable<string>): void {
+    const set = new Set<string>(this.needles);
     for (const s of secrets) {
       if (s.length < MIN_SECRET_LENGTH) continue;
       set.add(s);
@@ -93,6 +98,14 @@ export class Redactor {
 
   private walk(v: unknown): unknown {
     if (typeof v === "string") return this.text(v);
+    if (v instanceof Error) {
+      // Errors (logged as err: e) become plain data so their texts can be redacted.
+      const out: Record<string, unknown> = { type: v.name, message: this.text(v.message) };
+      if (v.stack !== undefined) out.stack = this.text(v.stack);
+      const code = (v as { code?: unknown }).code;
+      if (code !== undefined) out.code = code;
+      return out;
+    }
     if (Array.isArray(v)) {
       let changed = false;
       const out = v.map((x) => {

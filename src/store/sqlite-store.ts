@@ -4,6 +4,7 @@
 import { join } from "node:path";
 import type Database from "better-sqlite3";
 import { readIsolationRecord, type IsolationRecord } from "../core/isolation.js";
+import type { Redactor } from "../core/redact.js";
 import { InvalidOptionError, WatchdogError } from "../core/errors.js";
 import type { LadderState } from "../core/ladder.js";
 import type { ActionResult } from "../core/types.js";
@@ -44,6 +45,11 @@ export interface SqliteStoreOptions {
   clock?: () => number;
   /** Longest time a saveState() change waits before it is written, ms. Default 1000. */
   stateFlushMs?: number;
+  /**
+   * Hides secret values in everything written: journal entries, outbox payloads, effect
+   * results and delivery errors (a receiver may echo the request, routing key and all).
+   */
+  redactor?: Pick<Redactor, "text" | "value">;
 }
 
 /** Default and maximum number of entries `journal()` returns. */
@@ -100,6 +106,7 @@ export class SqliteStore implements MonitorStore, OutboxPort {
   private readonly buffer: StateBuffer;
   private readonly clock: () => number;
   private readonly logger: StoreLogger | undefined;
+  private readonly redactor: Pick<Redactor, "text" | "value"> | undefined;
   private readonly appendListeners = new Set<() => void>();
   private readonly effectListeners = new Set<(effectId: string) => void>();
   private readonly journalListeners = new Set<(e: JournalEntry) => void>();
@@ -161,6 +168,7 @@ export class SqliteStore implements MonitorStore, OutboxPort {
     this.file = file;
     this.clock = opts.clock ?? Date.now;
     this.logger = opts.logger;
+    this.redactor = opts.redactor;
     this.outbox = new OutboxTable(db, file, opts.sinks);
     this.buffer = new StateBuffer(
       (batch) => this.flushTx.immediate(batch, this.clock()),
@@ -349,7 +357,16 @@ export class SqliteStore implements MonitorStore, OutboxPort {
     );
   }
 
-  commit(t: TransitionCommit): void {
+  commit(commit: TransitionCommit): void {
+    const r = this.redactor;
+    const t = r
+      ? {
+          ...commit,
+          state: r.value(commit.state),
+          actions: r.value(commit.actions),
+          snapshot: r.value(commit.snapshot),
+        }
+      : commit;
     const { entries, outboxRows } = this.wrap(`commit of a transition of peer "${t.peer}"`, () =>
       this.commitTx.immediate(t, this.clock()),
     );
@@ -360,12 +377,13 @@ export class SqliteStore implements MonitorStore, OutboxPort {
 
   saveState(peer: string, state: LadderState): void {
     this.live("saveState");
-    this.buffer.set(peer, state);
+    this.buffer.set(peer, this.redactor ? this.redactor.value(state) : state);
   }
 
   recordEffectResult(effectId: string, result: ActionResult, isolation?: IsolationRecord | null): void {
+    const safe = this.redactor ? this.redactor.value(result) : result;
     this.wrap(`recordEffectResult of effect ${effectId}`, () =>
-      this.effectTx.immediate(effectId, result, isolation, this.clock()),
+      this.effectTx.immediate(effectId, safe, isolation, this.clock()),
     );
     this.emit(this.effectListeners, "onEffectResult", effectId);
   }
@@ -468,11 +486,13 @@ export class SqliteStore implements MonitorStore, OutboxPort {
   }
 
   markRetry(seq: number, nextAttemptAt: number, error: string): void {
-    this.wrap("outbox markRetry", () => this.outbox.markRetry(seq, nextAttemptAt, error));
+    const safe = this.redactor ? this.redactor.text(error) : error;
+    this.wrap("outbox markRetry", () => this.outbox.markRetry(seq, nextAttemptAt, safe));
   }
 
   markDead(seq: number, reason: string, now: number): void {
-    this.wrap("outbox markDead", () => this.outbox.markDead(seq, reason, now));
+    const safe = this.redactor ? this.redactor.text(reason) : reason;
+    this.wrap("outbox markDead", () => this.outbox.markDead(seq, safe, now));
   }
 
   list(filter: { state?: DeliveryState; sink?: string; limit?: number }): OutboxRow[] {

@@ -1,0 +1,144 @@
+// The event stream's per-client budget, on a fake clock with fake responses: one frame
+// per entry shared by every client, a client over 1 MiB of unsent bytes or not drained
+// for 30 s is dropped, and a dropped client that resumes with its last id misses nothing.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { EventEmitter } from "node:events";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { SSE_MAX_BUFFERED_BYTES, SSE_STALL_MS, SseHub } from "../../src/api/sse.js";
+import { FakeBackend } from "../helpers/fake-backend.js";
+import { FakeClock } from "../helpers/fake-clock.js";
+
+/** A response whose socket never sends anything unless told to drain. */
+class FakeRes extends EventEmitter {
+  readonly chunks: Buffer[] = [];
+  writableLength = 0;
+  writableEnded = false;
+  destroyed = false;
+  /** When true, writes are "sent" at once (a reading client). */
+  flowing = false;
+  writeHead(): this {
+    return this;
+  }
+  flushHeaders(): void {}
+  write(chunk: Buffer): boolean {
+    this.chunks.push(chunk);
+    if (this.flowing) return true;
+    this.writableLength += chunk.length;
+    return this.writableLength < 16_384;
+  }
+  drain(): void {
+    this.writableLength = 0;
+    this.emit("drain");
+  }
+  end(): void {
+    this.writableEnded = true;
+  }
+  destroy(): void {
+    this.destroyed = true;
+    this.writableLength = 0;
+    this.emit("close");
+  }
+  text(): string {
+    return Buffer.concat(this.chunks).toString();
+  }
+  ids(): number[] {
+    return [...this.text().matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]));
+  }
+}
+
+function setup(): { hub: SseHub; backend: FakeBackend; clock: FakeClock; open(after?: number): FakeRes } {
+  const backend = new FakeBackend();
+  const clock = new FakeClock();
+  const hub = new SseHub(backend, { heartbeatMs: 15_000, maxClients: 100, clock });
+  return {
+    hub,
+    backend,
+    clock,
+    open(after) {
+      const res = new FakeRes();
+      const req = new EventEmitter();
+      hub.open(req as unknown as IncomingMessage, res as unknown as ServerResponse, after);
+      return res;
+    },
+  };
+}
+
+const big = "x".repeat(4_000);
+
+void test("each entry is serialised once: every client is given the same frame", () => {
+  const { hub, backend, open } = setup();
+  const clients = [open(), open(), open()];
+  for (const c of clients) c.flowing = true;
+  backend.append({ peer_name: "sidecar", action: "alert", reason: "shared" });
+  const frames = clients.map((c) => c.chunks.at(-1));
+  assert.ok(frames[0] instanceof Buffer);
+  assert.ok(
+    frames.every((f) => f === frames[0]),
+    "the very same Buffer, not a copy per client",
+  );
+  assert.match(frames[0]?.toString() ?? "", /^id: 1\nevent: escalation\ndata: .*"reason":"shared"/);
+  hub.closeAll();
+});
+
+void test("a client past 1 MiB of unsent bytes is dropped; a reading client is not", () => {
+  const { hub, backend, open } = setup();
+  const stuck = open();
+  const reader = open();
+  reader.flowing = true;
+  const perEntry = big.length + 200;
+  const n = Math.ceil(SSE_MAX_BUFFERED_BYTES / perEntry) + 5;
+  for (let i = 0; i < n; i++) backend.append({ peer_name: "sidecar", action: "alert", reason: big });
+  assert.equal(stuck.destroyed, true, "dropped");
+  assert.ok(stuck.writableLength <= SSE_MAX_BUFFERED_BYTES);
+  assert.equal(reader.destroyed, false);
+  assert.equal(reader.ids().length, n, "the reader got every entry");
+  assert.equal(hub.size, 1);
+  assert.equal(hub.droppedClients, 1);
+  hub.closeAll();
+});
+
+void test("a client not drained for 30 s is dropped; one that drains in time is kept", async () => {
+  const { hub, backend, clock, open } = setup();
+  const stalled = open();
+  const slow = open();
+  // Enough to fill both sockets (write returns false) but far below 1 MiB.
+  for (let i = 0; i < 6; i++) backend.append({ peer_name: "sidecar", action: "alert", reason: big });
+  await clock.advance(SSE_STALL_MS - 2_000);
+  assert.equal(stalled.destroyed, false, "not yet 30 s");
+  slow.drain();
+  await clock.advance(3_000);
+  assert.equal(stalled.destroyed, true, "30 s without draining");
+  assert.equal(slow.destroyed, false, "drained within the 30 s");
+  assert.equal(hub.size, 1);
+  hub.closeAll();
+  assert.equal(clock.pending, 0, "no timer left once every stream is closed");
+});
+
+void test("a dropped client that resumes with Last-Event-ID loses nothing", () => {
+  const { hub, backend, open } = setup();
+  const stuck = open();
+  const n = Math.ceil(SSE_MAX_BUFFERED_BYTES / (big.length + 200)) + 20;
+  for (let i = 0; i < n; i++) backend.append({ peer_name: "sidecar", action: "alert", reason: big });
+  assert.equal(stuck.destroyed, true);
+  const got = stuck.ids();
+  const resumed = open(got.at(-1));
+  resumed.flowing = true;
+  backend.append({ peer_name: "sidecar", action: "recovered", reason: "after the drop" });
+  const all = [...got, ...resumed.ids()];
+  assert.deepEqual(
+    all,
+    Array.from({ length: n + 1 }, (_, i) => i + 1),
+    "every seq exactly once, in order",
+  );
+  hub.closeAll();
+});
+
+void test("keep-alive comments follow the heartbeat on the hub's clock", async () => {
+  const { hub, clock, open } = setup();
+  const c = open();
+  c.flowing = true;
+  await clock.advance(15_000);
+  assert.match(c.text(), /: keep-alive\n\n/);
+  hub.closeAll();
+});
