@@ -74,6 +74,8 @@ function backendFor(
       return { sink, ...r, duration_ms: Date.now() - t0 };
     },
     healthProof: (nonce) => monitor.healthProof(nonce),
+    healthSignature: (nonce, from) => monitor.healthSignature(nonce, from),
+    viewRequestProblem: (headers, nonce) => monitor.viewRequestProblem(headers, nonce),
     meshView: (nonce) => monitor.meshView(nonce),
     metricsText: () => metrics.text(),
     metricsContentType: metrics.contentType,
@@ -204,10 +206,15 @@ export async function runDaemon(initial: ResolvedConfig, opts: DaemonOptions = {
     });
     const apiServer = api;
     let refusedSeen = 0;
+    let droppedSeen = 0;
     metrics.beforeScrape(() => {
       metrics.apiConnections.set(apiServer.connections());
       metrics.apiConnectionsRefused.inc(apiServer.refusedConnections - refusedSeen);
       refusedSeen = apiServer.refusedConnections;
+      const sse = apiServer.sseStats();
+      metrics.sseClients.set(sse.clients);
+      metrics.sseDropped.inc(sse.dropped - droppedSeen);
+      droppedSeen = sse.dropped;
     });
     const { host, port } = config.node.listen;
     const bound = await api.listen(config.node.listen).catch((err: NodeJS.ErrnoException) => {

@@ -6,7 +6,7 @@
 // → record their results → call escalation handlers (outside any critical section).
 import { randomUUID } from "node:crypto";
 import { setMaxListeners } from "node:events";
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import { createExecutor } from "./act/default-executor.js";
 import type { Executor, IsolationRecord, RemediationTarget } from "./act/executor.js";
 import { sendJsonText } from "./api/http-error.js";
@@ -431,6 +431,16 @@ export class Monitor {
   /** GET /v1/mesh/view: this node's signed view of its peers; undefined without a mesh key. */
   meshView(nonce?: string): { body: string; proof: string } | undefined {
     return this.mesh?.view(nonce, this.clock.now());
+  }
+
+  /** `signature` for GET /health?nonce=N&from=R with this node's own identity; undefined without one. */
+  healthSignature(nonce: string, from: string): string | undefined {
+    return this.mesh?.healthSignature(nonce, from);
+  }
+
+  /** Why a view request is not from a member that signed it; undefined when it is, or without a mesh. */
+  viewRequestProblem(headers: IncomingHttpHeaders, nonce: string | undefined): string | undefined {
+    return this.mesh?.viewRequestProblem(headers, nonce, this.clock.now());
   }
 
   /**

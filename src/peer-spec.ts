@@ -2,6 +2,7 @@
 // own schema (config/); both call the rules of core/rules.ts, so they reject the same
 // things, each with an error naming the field.
 import { InvalidOptionError } from "./core/errors.js";
+import { publicKeyProblem } from "./mesh/identity.js";
 import type { PeerSpec } from "./core/options.js";
 import { argvProblem, httpStatusProblem, ISOLATION_MODES, nameProblem, unitProblem } from "./core/rules.js";
 
@@ -58,8 +59,20 @@ export function validatePeerSpec(spec: PeerSpec): void {
   } else if ("heartbeat" in p) {
     httpUrl(p.heartbeat?.url, f("probe.heartbeat.url"));
     if (!p.heartbeat.node) throw new InvalidOptionError(f("probe.heartbeat.node"), "is required");
-    if (!p.heartbeat.key)
-      throw new InvalidOptionError(f("probe.heartbeat.key"), "is required (the mesh key)");
+    if (!p.heartbeat.key && !p.heartbeat.publicKey)
+      throw new InvalidOptionError(
+        f("probe.heartbeat.key"),
+        "is required (the mesh key), unless probe.heartbeat.publicKey (the node's identity) is given",
+      );
+    if (p.heartbeat.publicKey !== undefined) {
+      const problem = publicKeyProblem(p.heartbeat.publicKey);
+      if (problem) throw new InvalidOptionError(f("probe.heartbeat.publicKey"), problem);
+      if (!p.heartbeat.from)
+        throw new InvalidOptionError(
+          f("probe.heartbeat.from"),
+          "is required with publicKey (this node's name)",
+        );
+    }
   } else {
     throw new InvalidOptionError(
       f("probe"),

@@ -2,6 +2,7 @@
 // Monitor, the store and the alert workers; tests use test/helpers/fake-backend.ts.
 // Operations on a peer that is not registered throw WatchdogError WDM_UNKNOWN_PEER
 // (answered 404); WDM_INVALID_STATE / WDM_INVALID_DURATION are answered 409 / 400.
+import type { IncomingHttpHeaders } from "node:http";
 import type { EscalationAction, PeerHealth } from "../core/types.js";
 import type { MeshView } from "../mesh/mesh-node.js";
 import type { DeliveryState, JournalEntry, OutboxRow } from "../store/types.js";
@@ -54,6 +55,13 @@ export interface ApiBackend {
   alertsTest(sink: string): Promise<AlertTestResult | undefined>;
   /** hex HMAC-SHA256(mesh key, `${node}:${nonce}`), or undefined when no mesh key is configured. */
   healthProof?(nonce: string): string | undefined;
+  /** `signature` for GET /health?nonce=N&from=R with this node's own identity, if it has one. */
+  healthSignature?(nonce: string, from: string): string | undefined;
+  /**
+   * Why a GET /v1/mesh/view request is not from a member that signed it; undefined when
+   * it is, or when this node has no mesh (then meshView answers 404).
+   */
+  viewRequestProblem?(headers: IncomingHttpHeaders, nonce: string | undefined): string | undefined;
   /**
    * GET /v1/mesh/view: this node's view of its non-member peers, serialised, with
    * proof = hex HMAC-SHA256(mesh key, body); `nonce` (from ?nonce=) is echoed in the

@@ -52,6 +52,10 @@ export interface Metrics {
   readonly probesQueued: Gauge;
   /** Probes running now. */
   readonly probesInFlight: Gauge;
+  /** Open event streams (GET /v1/events/stream). */
+  readonly sseClients: Gauge;
+  /** Event streams dropped for exceeding their budget (1 MiB unsent or 30 s undrained). */
+  readonly sseDropped: Counter;
   setPeerStatus(peer: string, status: PeerStatus): void;
   /**
    * Creates every per-peer series at 0 (counters, histogram, status UNKNOWN) when the peer
@@ -171,6 +175,17 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
   });
 
   const peers = new Set<string>();
+  const sseClients = new Gauge({
+    name: "wdmesh_sse_clients",
+    help: "Open event streams (GET /v1/events/stream).",
+    registers: [registry],
+  });
+  const sseDropped = new Counter({
+    name: "wdmesh_sse_dropped_total",
+    help: "Event streams dropped because the client did not keep up (1 MiB unsent or 30 s without draining); it resumes with Last-Event-ID.",
+    registers: [registry],
+  });
+
   const hooks = new Set<() => void>();
   return {
     registry,
@@ -193,6 +208,8 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     meshMemberUp,
     probesQueued,
     probesInFlight,
+    sseClients,
+    sseDropped,
     setPeerStatus(peer, status) {
       for (const s of STATUSES) peerStatus.set({ peer, status: s }, s === status ? 1 : 0);
     },

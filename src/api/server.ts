@@ -6,7 +6,7 @@ import { parseDuration } from "../core/duration.js";
 import { silentLogger, type Logger } from "../logger.js";
 import { nonceProblem } from "../mesh/routes.js";
 import type { DeliveryState } from "../store/types.js";
-import { requireToken, TokenSet } from "./auth.js";
+import { bearerToken, requireToken, TokenSet } from "./auth.js";
 import type { ApiBackend, DeliveryFilter } from "./backend.js";
 import { readBody, readJsonObject } from "./body.js";
 import { fromWatchdogError, HttpError, sendError, sendJson, sendJsonText } from "./http-error.js";
@@ -53,6 +53,8 @@ export interface ApiServer {
   connections(): number;
   /** Sockets refused so far because maxConnections were open. */
   readonly refusedConnections: number;
+  /** Event streams open now, and dropped so far for exceeding their budget. */
+  sseStats(): { clients: number; dropped: number };
 }
 
 export { MAX_NONCE_LENGTH } from "../mesh/routes.js";
@@ -142,6 +144,11 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
           if (problem) throw new HttpError(400, "WDM_BAD_REQUEST", problem);
           const proof = backend.healthProof?.(nonce);
           if (proof !== undefined) body.proof = proof;
+          const from = url.searchParams.get("from");
+          if (from !== null && from.length <= 128) {
+            const signature = backend.healthSignature?.(nonce, from);
+            if (signature !== undefined) body.signature = signature;
+          }
         }
         sendJson(res, 200, body);
       },
@@ -190,11 +197,21 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     {
       pattern: /^\/v1\/mesh\/view$/,
       methods: GET,
+      // Only a member that signs its request (see mesh/view-auth.ts), or a read_token holder.
       access: "open",
-      handle: ({ res, url }) => {
+      handle: ({ req, res, url }) => {
         const nonce = url.searchParams.get("nonce") ?? undefined;
         const problem = nonce === undefined ? undefined : nonceProblem(nonce);
         if (problem) throw new HttpError(400, "WDM_BAD_REQUEST", problem);
+        const token = bearerToken(req);
+        if (token === undefined || read.empty || !read.accepts(token)) {
+          const why = backend.viewRequestProblem?.(req.headers, nonce);
+          if (why !== undefined) {
+            throw new HttpError(401, "WDM_UNAUTHORIZED", why, {
+              "WWW-Authenticate": 'Bearer realm="wdmesh"',
+            });
+          }
+        }
         const view = backend.meshView?.(nonce);
         if (!view)
           throw new HttpError(
@@ -519,6 +536,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     handler,
     server,
     connections: () => open,
+    sseStats: () => ({ clients: hub.size, dropped: hub.droppedClients }),
     get refusedConnections() {
       return refused;
     },

@@ -52,6 +52,13 @@ interface Client {
   pendingSeqs: number[];
   /** When a write was last refused (socket full), until it drained; undefined when flowing. */
   blockedSince: number | undefined;
+  /**
+   * Frames waiting for the socket to drain: references to the shared frames, so a
+   * blocked client costs a pointer per entry, not a copy or a socket write request.
+   */
+  queue: Buffer[];
+  queueHead: number;
+  queuedBytes: number;
   lastWriteAt: number;
   close(): void;
 }
@@ -100,11 +107,16 @@ export class SseHub {
       pending: [],
       pendingSeqs: [],
       blockedSince: undefined,
+      queue: [],
+      queueHead: 0,
+      queuedBytes: 0,
       lastWriteAt: this.clock.now(),
       close: () => {
         if (closed) return;
         closed = true;
         this.clients.delete(client);
+        client.queue = [];
+        client.queuedBytes = 0;
         if (!res.writableEnded) res.end();
         this.idleCheck();
       },
@@ -115,7 +127,7 @@ export class SseHub {
     req.on("close", client.close);
     res.on("close", client.close);
     res.on("error", client.close);
-    res.on("drain", () => (client.blockedSince = undefined));
+    res.on("drain", () => this.flush(client));
 
     res.writeHead(200, {
       "Content-Type": "text/event-stream; charset=utf-8",
@@ -196,22 +208,51 @@ export class SseHub {
     }
   }
 
-  /** Writes `chunk` unless the client is over its byte budget, in which case it is dropped. */
+  /**
+   * Sends `chunk`, or queues it while the socket is full; a client whose unsent bytes
+   * (queued and in the socket's buffer) would pass the budget is dropped instead.
+   */
   private send(c: Client, chunk: Buffer): void {
     if (c.res.destroyed || c.res.writableEnded) {
       c.close();
       return;
     }
-    if (c.res.writableLength + chunk.length > this.maxBuffered) {
+    if (c.queuedBytes + c.res.writableLength + chunk.length > this.maxBuffered) {
       this.drop(c);
       return;
     }
-    const now = this.clock.now();
-    c.lastWriteAt = now;
+    c.lastWriteAt = this.clock.now();
+    if (c.blockedSince !== undefined) {
+      c.queue.push(chunk);
+      c.queuedBytes += chunk.length;
+      return;
+    }
+    this.write(c, chunk);
+  }
+
+  private write(c: Client, chunk: Buffer): void {
     try {
-      if (!c.res.write(chunk)) c.blockedSince ??= now;
+      if (!c.res.write(chunk)) c.blockedSince = this.clock.now();
     } catch {
       c.close();
+    }
+  }
+
+  /** The socket drained: write queued frames until it is full again. */
+  private flush(c: Client): void {
+    c.blockedSince = undefined;
+    while (c.queueHead < c.queue.length && c.blockedSince === undefined && this.clients.has(c)) {
+      const chunk = c.queue[c.queueHead] as Buffer;
+      c.queueHead += 1;
+      c.queuedBytes -= chunk.length;
+      this.write(c, chunk);
+    }
+    if (c.queueHead >= c.queue.length) {
+      c.queue = [];
+      c.queueHead = 0;
+    } else if (c.queueHead > 1024) {
+      c.queue = c.queue.slice(c.queueHead);
+      c.queueHead = 0;
     }
   }
 

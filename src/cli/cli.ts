@@ -8,6 +8,7 @@ import { runCommand, schemaCommand, validateCommand } from "./commands/config-co
 import { demoCommand } from "./commands/demo.js";
 import { checkCommand, releaseCommand, restartCommand, silenceCommand } from "./commands/control.js";
 import { eventsCommand } from "./commands/events.js";
+import { keygenCommand } from "./commands/keygen.js";
 import { statusCommand } from "./commands/status.js";
 
 export const COMMANDS: readonly Command[] = [
@@ -21,6 +22,7 @@ export const COMMANDS: readonly Command[] = [
   eventsCommand,
   alertsCommand,
   schemaCommand,
+  keygenCommand,
   demoCommand,
 ];
 

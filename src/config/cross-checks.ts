@@ -6,6 +6,7 @@ import { InvalidOptionError } from "../core/errors.js";
 import { compilePolicy, type Policy, type TimingOptions } from "../core/options.js";
 import { DEFAULT_BACKOFF } from "../alert/backoff.js";
 import { standardKey } from "../alert/signature.js";
+import { identityProblem, publicKeyProblem } from "../mesh/identity.js";
 import { isLoopbackHost, parseListen } from "./rules.js";
 
 export type PathSeg = string | number;
@@ -175,6 +176,11 @@ export function crossCheck(doc: unknown): RawIssue[] {
   if (!isObj(doc)) return out;
   const node = isObj(doc.node) ? doc.node : undefined;
 
+  if (node && typeof node.identity === "string") {
+    const problem = identityProblem(node.identity);
+    if (problem) out.push({ path: ["node", "identity"], message: problem });
+  }
+
   // Binding beyond loopback without a token would expose the control endpoints.
   if (node && typeof node.listen === "string") {
     const addr = parseListen(node.listen);
@@ -293,7 +299,22 @@ export function crossCheck(doc: unknown): RawIssue[] {
         });
       }
     });
-    if (members.length > 0 && (mesh.key === undefined || mesh.key === null || mesh.key === "")) {
+    const withKeys = members.filter((m) => isObj(m) && m.public_key !== undefined);
+    members.forEach((m, i) => {
+      if (!isObj(m) || typeof m.public_key !== "string") return;
+      const problem = publicKeyProblem(m.public_key);
+      if (problem) out.push({ path: ["mesh", "members", i, "public_key"], message: problem });
+    });
+    if (withKeys.length > 0 && node && node.identity === undefined) {
+      out.push({
+        path: ["node", "identity"],
+        message:
+          "is required when a mesh member has a public_key: those members expect this node to sign with its own key too",
+        hint: "run `wdmesh keygen --out /etc/wdmesh/node.key`, add `identity: ${file:/etc/wdmesh/node.key}` under node:, and list the printed public key on the other nodes",
+      });
+    }
+    const noKey = mesh.key === undefined || mesh.key === null || mesh.key === "";
+    if (members.length > 0 && noKey && withKeys.length < members.length) {
       out.push({
         path: ["mesh", "key"],
         message:

@@ -1,5 +1,5 @@
 // The resolved config with every secret replaced by "***", for `wdmesh validate`.
-// Masked: node.apiToken / readToken / identity, mesh.key, webhook secrets, routing
+// Masked: node.apiToken / readToken, mesh.key / identity, webhook secrets, routing
 // keys, every header value, Slack webhook URLs, and any value that came from ${ENV} /
 // ${file:} interpolation (wherever it ended up). URLs are shown through redactUrl, the
 // same function the API and the logs use, so validate hides exactly what they hide
@@ -25,7 +25,8 @@ export function maskedConfig(rc: ResolvedConfig): unknown {
 
   const node = copy.node as Obj;
   for (const k of ["apiToken", "readToken", "identity"]) if (node[k] !== undefined) node[k] = MASK;
-  if (isObj(copy.mesh) && copy.mesh.key !== undefined) copy.mesh.key = MASK;
+  if (isObj(copy.mesh))
+    for (const k of ["key", "identity"]) if (copy.mesh[k] !== undefined) copy.mesh[k] = MASK;
   for (const a of copy.alerts as Obj[]) {
     a.headers = maskValues(a.headers);
     if (a.secret !== undefined) a.secret = MASK;

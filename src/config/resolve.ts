@@ -65,7 +65,9 @@ export interface ResolvedConfig {
   peers: ResolvedPeer[];
   mesh: {
     key?: string;
-    members: Array<{ name: string; url: string }>;
+    /** node.identity: this node's Ed25519 private key (PEM). */
+    identity?: string;
+    members: Array<{ name: string; url: string; publicKey?: string }>;
     confirm: "any" | "majority" | "all";
     /** ms; absent: per peer, its restart timeout plus its interval. */
     takeoverAfter?: number;
@@ -252,7 +254,12 @@ export function resolveConfig(
     mesh: file.mesh
       ? {
           ...(file.mesh.key === undefined ? {} : { key: file.mesh.key }),
-          members: (file.mesh.members ?? []).map((m) => ({ name: m.name, url: m.url })),
+          ...(file.node.identity === undefined ? {} : { identity: file.node.identity }),
+          members: (file.mesh.members ?? []).map((m) => ({
+            name: m.name,
+            url: m.url,
+            ...(m.public_key === undefined ? {} : { publicKey: m.public_key }),
+          })),
           confirm: file.mesh.confirm ?? "majority",
           ...(file.mesh.takeover_after === undefined
             ? {}

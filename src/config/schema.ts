@@ -126,6 +126,9 @@ export const nodeSchema = z
       "Bearer token that read endpoints (/v1/*, /metrics, and so the data the dashboard shows) require; the dashboard page itself and /health stay open. Required when listen is not a loopback address, unless public_reads is true. At least 16 characters. Never logged.",
       16,
     ).optional(),
+    identity: secret(
+      "This node's own Ed25519 private key (PKCS#8 PEM), usually ${file:/etc/wdmesh/node.key} written by `wdmesh keygen`. It signs this node's heartbeats, views and view requests; the members list its public key. Never logged.",
+    ).optional(),
     public_reads: z
       .boolean({ error: "must be true or false" })
       .optional()
@@ -322,7 +325,7 @@ export const peerSchema = z
 const meshSchema = z
   .strictObject({
     key: secret(
-      "Shared HMAC-SHA256 key members prove their heartbeats with; at least 16 characters. Use ${file:/path} or ${ENV}. Never logged.",
+      "Shared HMAC-SHA256 key members prove their heartbeats, views and view requests with; at least 16 characters. Required with members, unless every member has a public_key. Use ${file:/path} or ${ENV}. Never logged.",
       16,
     ).optional(),
     members: z
@@ -331,6 +334,12 @@ const meshSchema = z
           .strictObject({
             name: name("The member's node.name."),
             url: httpUrl("Base URL of the member's API, e.g. http://10.0.0.2:9760."),
+            public_key: z
+              .string()
+              .optional()
+              .describe(
+                "The member's Ed25519 public key (44 base64 characters, printed by `wdmesh keygen`). When set, its heartbeats, views and view requests must carry its own signature; the shared mesh key no longer speaks for it. Requires node.identity.",
+              ),
           })
           .describe("Another wdmesh node; it is also watched as a peer."),
       )

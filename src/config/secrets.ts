@@ -8,7 +8,8 @@ import type { PathSeg } from "./cross-checks.js";
 /** True for the YAML paths (snake_case, as written) whose values are secrets. */
 export function isSecretPath(p: readonly PathSeg[]): boolean {
   const [a, , c, d, e, f] = p;
-  if (a === "node") return p.length === 2 && (p[1] === "api_token" || p[1] === "read_token");
+  if (a === "node")
+    return p.length === 2 && (p[1] === "api_token" || p[1] === "read_token" || p[1] === "identity");
   if (a === "mesh") return p.length === 2 && p[1] === "key";
   if (a === "alerts") {
     if (p.length === 4 && c === "headers") return true;

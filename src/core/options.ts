@@ -41,11 +41,20 @@ export interface ExecProbeSpec {
   /** argv[0] is the program; no shell. Exit 0 = alive. */
   argv: string[];
 }
-/** Authenticated heartbeat of a wdmesh node: GET /health?nonce=N, proof = HMAC-SHA256(key, "NAME:N"). */
+/**
+ * Authenticated heartbeat of a wdmesh node: GET /health?nonce=N. With `key`, the answer's
+ * proof = HMAC-SHA256(key, "NAME:N"); with `publicKey` (the node's own Ed25519 identity),
+ * GET /health?nonce=N&from=REQUESTER and the answer's `signature` is checked with it.
+ */
 export interface HeartbeatProbeSpec {
   url: string;
   node: string;
-  key: string;
+  /** The shared mesh key. */
+  key?: string;
+  /** The node's Ed25519 public key (base64 of 32 bytes); takes precedence over `key`. */
+  publicKey?: string;
+  /** This node's name, sent as `from` with an identity heartbeat. */
+  from?: string;
 }
 export type ProbeSpec =
   | { http: HttpProbeSpec }

@@ -12,13 +12,16 @@ import type { SelfHealthReport } from "../health/self-health.js";
 import type { PeerSpec } from "../core/options.js";
 import type { MonitorStats, PeerHealth, PeerStatus } from "../core/types.js";
 import { silentLogger, type Logger } from "../logger.js";
+import type { IncomingHttpHeaders } from "node:http";
 import type { InFlightStep, RemediationGate } from "../monitor.js";
-import { heartbeatProof } from "../probe/heartbeat-proof.js";
+import { heartbeatMessage, heartbeatProof } from "../probe/heartbeat-proof.js";
 import type { Clock } from "../schedule/clock.js";
 import { createMeshGate, type MeshGate } from "./gate.js";
+import { loadIdentity, parsePublicKey, type Identity } from "./identity.js";
 import { CONFIRM_MODES, type ConfirmMode } from "./quorum.js";
 import { defaultTakeoverAfterMs } from "./takeover.js";
-import { buildView, viewProof, ViewPoller } from "./views.js";
+import { ViewRequestVerifier } from "./view-auth.js";
+import { buildView, signView, ViewPoller } from "./views.js";
 
 /** Another node of the mesh: a wdmesh daemon or an agent that embeds Monitor with a mesh. */
 export interface MeshMember {
@@ -26,6 +29,12 @@ export interface MeshMember {
   name: string;
   /** Base URL where it serves /health and /v1/mesh/view, e.g. http://10.0.0.2:9760. */
   url: string;
+  /**
+   * Its Ed25519 public key (base64, printed by `wdmesh keygen`). When given, its
+   * heartbeats, views and view requests must carry its own signature; the mesh key no
+   * longer speaks for it.
+   */
+  publicKey?: string;
 }
 
 /** Monitor option `mesh`: this node is one node of a mesh that watches each other. */
@@ -37,10 +46,11 @@ export interface MeshOptions {
    */
   key?: string;
   /**
-   * Reserved for per-node Ed25519 identities (instead of one shared key). Not available
-   * in this version: passing it throws WDM_INVALID_OPTION.
+   * This node's own Ed25519 private key (PKCS#8 PEM, `wdmesh keygen` writes one). With it
+   * this node signs its heartbeats, views and view requests itself, and the members that
+   * list its public key accept nothing else for it: a leaked key impersonates one node.
    */
-  identity?: never;
+  identity?: string;
   /** The other nodes (not this one). Each is also watched as a peer: alert only, never restarted. */
   members: readonly MeshMember[];
   /**
@@ -114,11 +124,10 @@ export const MIN_MESH_KEY_LENGTH = 16;
 /** Throws InvalidOptionError naming the first bad field of `mesh`. */
 export function validateMeshOptions(mesh: MeshOptions, selfName: string): void {
   if (typeof mesh !== "object" || mesh === null) throw new InvalidOptionError("mesh", "must be an object");
-  if ((mesh as { identity?: unknown }).identity !== undefined) {
-    throw new InvalidOptionError(
-      "mesh.identity",
-      "per-node identities are not available in this version; use mesh.key (a shared key)",
-    );
+  if (mesh.identity !== undefined) {
+    if (typeof mesh.identity !== "string")
+      throw new InvalidOptionError("mesh.identity", "must be a PEM string");
+    loadIdentity(mesh.identity, "mesh.identity");
   }
   if (mesh.key !== undefined && (typeof mesh.key !== "string" || mesh.key.length < MIN_MESH_KEY_LENGTH)) {
     throw new InvalidOptionError(
@@ -154,6 +163,19 @@ export function validateMeshOptions(mesh: MeshOptions, selfName: string): void {
     } catch {
       u = undefined;
     }
+    if (m.publicKey !== undefined) {
+      parsePublicKey(m.publicKey, `${f}.publicKey`);
+      if (mesh.identity === undefined)
+        throw new InvalidOptionError(
+          "mesh.identity",
+          `is required when a member has a publicKey (${f}): that member expects this node to sign with its own identity too`,
+        );
+    } else if (mesh.key === undefined && mesh.identity !== undefined) {
+      throw new InvalidOptionError(
+        `${f}.publicKey`,
+        "is required without mesh.key: with identities, each member is verified with its own public key",
+      );
+    }
     if (!u || (u.protocol !== "http:" && u.protocol !== "https:") || u.search !== "") {
       throw new InvalidOptionError(
         `${f}.url`,
@@ -163,12 +185,20 @@ export function validateMeshOptions(mesh: MeshOptions, selfName: string): void {
   }
 }
 
-/** How a member is watched: authenticated heartbeat with a key, plain GET /health without. */
-export function memberPeerSpec(m: MeshMember, key: string | undefined): PeerSpec {
+/**
+ * How a member is watched: a heartbeat signed with its own identity when it has a public
+ * key, one proven with the mesh key otherwise, plain GET /health without either.
+ */
+export function memberPeerSpec(m: MeshMember, key: string | undefined, self = ""): PeerSpec {
   const base = m.url.replace(/\/+$/, "");
+  const probe: PeerSpec["probe"] = m.publicKey
+    ? { heartbeat: { url: base, node: m.name, publicKey: m.publicKey, from: self } }
+    : key
+      ? { heartbeat: { url: base, node: m.name, key } }
+      : { http: { url: `${base}/health` } };
   return {
     name: m.name,
-    probe: key ? { heartbeat: { url: base, node: m.name, key } } : { http: { url: `${base}/health` } },
+    probe,
     restart: "none",
     isolate: "none",
     // Another watchdog is only watched: OFFLINE with one alert, never restarted or isolated.
@@ -181,6 +211,8 @@ export class MeshNode {
   readonly members: readonly MeshMember[];
   readonly confirm: ConfirmMode;
   private readonly key: string | undefined;
+  private readonly identity: Identity | undefined;
+  private readonly viewRequests: ViewRequestVerifier;
   private readonly host: MeshHost;
   private readonly memberNames: ReadonlySet<string>;
   /** Present only with a key and at least one member. */
@@ -194,12 +226,27 @@ export class MeshNode {
     this.host = host;
     this.self = host.selfName;
     this.key = mesh.key;
-    this.members = mesh.members.map((m) => ({ name: m.name, url: m.url }));
+    this.identity = mesh.identity === undefined ? undefined : loadIdentity(mesh.identity, "mesh.identity");
+    this.members = mesh.members.map((m) => ({
+      name: m.name,
+      url: m.url,
+      ...(m.publicKey === undefined ? {} : { publicKey: m.publicKey }),
+    }));
     this.memberNames = new Set(this.members.map((m) => m.name));
     this.confirm = mesh.confirm ?? "majority";
-    for (const m of this.members) host.registerPeer(memberPeerSpec(m, this.key));
+    const members = this.members.map((m) => ({
+      name: m.name,
+      url: m.url,
+      ...(m.publicKey === undefined ? {} : { publicKey: parsePublicKey(m.publicKey) }),
+    }));
+    this.viewRequests = new ViewRequestVerifier({
+      self: this.self,
+      ...(this.key ? { key: this.key } : {}),
+      members,
+    });
+    for (const m of this.members) host.registerPeer(memberPeerSpec(m, this.key, this.self));
     if (this.members.length === 0) return;
-    if (!this.key) {
+    if (!this.key && !this.identity) {
       logger.warn(
         { members: this.members.map((m) => m.name) },
         "mesh.members without mesh.key: views cannot be authenticated, so they are not exchanged and this node remediates its peers on its own; set mesh.key on every node",
@@ -209,8 +256,10 @@ export class MeshNode {
     const takeoverAfter =
       mesh.takeoverAfter === undefined ? undefined : parseDuration(mesh.takeoverAfter, "mesh.takeoverAfter");
     const poller = new ViewPoller({
-      members: this.members,
-      key: this.key,
+      members,
+      self: this.self,
+      ...(this.key ? { key: this.key } : {}),
+      ...(this.identity ? { identity: this.identity } : {}),
       intervalMs: opts.intervalMs,
       timeoutMs: opts.timeoutMs,
       logger,
@@ -256,9 +305,29 @@ export class MeshNode {
     return this.key ? heartbeatProof(this.key, this.self, nonce) : undefined;
   }
 
-  /** GET /v1/mesh/view: this node's view of its non-member peers and its proof; undefined without a key. */
+  /**
+   * `signature` of GET /health?nonce=N&from=R with this node's own identity (bound to its
+   * name, the requester's and the nonce); undefined without an identity.
+   */
+  healthSignature(nonce: string, from: string): string | undefined {
+    return this.identity?.sign(heartbeatMessage(this.self, from, nonce));
+  }
+
+  /**
+   * Why a GET /v1/mesh/view request is not from a member that proved itself (signed
+   * request: see view-auth.ts); undefined when it is.
+   */
+  viewRequestProblem(
+    headers: IncomingHttpHeaders,
+    nonce: string | undefined,
+    now: number,
+  ): string | undefined {
+    return this.viewRequests.problem(headers, nonce, now);
+  }
+
+  /** GET /v1/mesh/view: this node's view of its non-member peers and its proof; undefined without a key or identity. */
   view(nonce: string | undefined, now: number): { body: string; proof: string } | undefined {
-    if (!this.key) return undefined;
+    if (!this.key && !this.identity) return undefined;
     const peers = this.host.allPeers().filter((p) => !this.memberNames.has(p.name));
     const gate = this.gate;
     const body = buildView(this.self, peers, now, nonce, {
@@ -271,7 +340,13 @@ export class MeshNode {
         started_at: new Date(f.startedAt).toISOString(),
       })),
     });
-    return { body, proof: viewProof(this.key, body) };
+    return {
+      body,
+      proof: signView(body, {
+        ...(this.key ? { key: this.key } : {}),
+        ...(this.identity ? { identity: this.identity } : {}),
+      }),
+    };
   }
 
   /** The members as this node sees them (GET /v1/mesh `members`). */

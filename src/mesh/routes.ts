@@ -4,7 +4,7 @@
 //   GET /health[?nonce=N]  {"status":"ok","node"} (+ "proof" with a mesh key)
 //   GET /v1/mesh/view      this node's signed view (404 without a mesh key)
 //   GET /v1/mesh           {"self","node","peers","stats","members",...}
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import { sendJson, sendJsonText } from "../api/http-error.js";
 import { VIEW_PATH, VIEW_PROOF_HEADER } from "./views.js";
 
@@ -25,6 +25,10 @@ export interface MeshRouteSource {
   healthProof(nonce: string): string | undefined;
   /** The signed view, or undefined without a mesh key. */
   meshView(nonce?: string): { body: string; proof: string } | undefined;
+  /** `signature` for /health?nonce=N&from=R with this node's own identity, or undefined. */
+  healthSignature?(nonce: string, from: string): string | undefined;
+  /** Why a view request is not from a member that signed it; undefined when it is. */
+  viewRequestProblem?(headers: IncomingHttpHeaders, nonce: string | undefined): string | undefined;
   /** GET /v1/mesh, serialised. */
   meshJson(): string;
 }
@@ -72,8 +76,18 @@ export function meshRoutes(src: MeshRouteSource): (req: IncomingMessage, res: Se
       const body: Record<string, string> = { status: "ok", node: src.selfName };
       const proof = nonce === undefined ? undefined : src.healthProof(nonce);
       if (proof !== undefined) body.proof = proof;
+      const from = params.get("from");
+      if (nonce !== undefined && from !== null && from.length <= 128) {
+        const signature = src.healthSignature?.(nonce, from);
+        if (signature !== undefined) body.signature = signature;
+      }
       sendJson(res, 200, body);
     } else if (path === VIEW_PATH) {
+      const why = src.viewRequestProblem?.(req.headers, nonce);
+      if (why !== undefined) {
+        sendJson(res, 401, { error: { code: "WDM_UNAUTHORIZED", message: why } });
+        return true;
+      }
       const view = src.meshView(nonce);
       if (!view) {
         sendJson(res, 404, {

@@ -17,6 +17,8 @@ import type { PeerHealth, PeerStatus } from "../core/types.js";
 import { silentLogger, type Logger } from "../logger.js";
 import { compileHttpTarget, HttpClient } from "../probe/http.js";
 import { systemClock, type Clock, type TimerHandle } from "../schedule/clock.js";
+import { verifySignature, type Identity, type PublicIdentity } from "./identity.js";
+import { signViewRequest } from "./view-auth.js";
 
 /** Response header carrying the view's proof. */
 export const VIEW_PROOF_HEADER = "x-wdmesh-proof";
@@ -142,20 +144,35 @@ export function buildView(
  * Returns the parsed view or the reason it was rejected (no secret in it).
  */
 export function verifyView(
-  key: string,
+  key: string | ViewSigner,
   body: Buffer,
   proof: unknown,
   expect: { node: string; nonce: string },
 ): { ok: true; view: MeshViewDoc } | { ok: false; error: string } {
-  if (typeof proof !== "string" || !HEX64.test(proof)) {
-    return { ok: false, error: `no valid ${VIEW_PROOF_HEADER} header (64 hex characters expected)` };
-  }
-  const expected = createHmac("sha256", key).update(body).digest();
-  if (!timingSafeEqual(expected, Buffer.from(proof, "hex"))) {
-    return {
-      ok: false,
-      error: "view proof does not match the mesh key (impostor, or a different mesh.key on that node?)",
-    };
+  const signer: ViewSigner = typeof key === "string" ? { key } : key;
+  if (signer.publicKey !== undefined) {
+    // A member with its own identity: only its Ed25519 signature counts.
+    const sig = typeof proof === "string" && proof.startsWith("ed25519=") ? proof.slice(8) : undefined;
+    if (sig === undefined || !verifySignature(signer.publicKey, body.toString("utf8"), sig)) {
+      return {
+        ok: false,
+        error:
+          "view signature does not match the member's public key (impostor, or a different identity on that node?)",
+      };
+    }
+  } else {
+    if (typeof proof !== "string" || !HEX64.test(proof)) {
+      return { ok: false, error: `no valid ${VIEW_PROOF_HEADER} header (64 hex characters expected)` };
+    }
+    const expected = createHmac("sha256", signer.key ?? "")
+      .update(body)
+      .digest();
+    if (!signer.key || !timingSafeEqual(expected, Buffer.from(proof, "hex"))) {
+      return {
+        ok: false,
+        error: "view proof does not match the mesh key (impostor, or a different mesh.key on that node?)",
+      };
+    }
   }
   let doc: unknown;
   try {
@@ -248,11 +265,27 @@ export function verifyView(
   };
 }
 
+/** How a view is proven: the shared mesh key, or the member's own public key. */
+export interface ViewSigner {
+  key?: string;
+  publicKey?: PublicIdentity;
+}
+
+/** The view proof header's value: `ed25519=<base64>` with an identity, else hex HMAC over the mesh key. */
+export function signView(body: string, signer: { key?: string; identity?: Identity }): string {
+  if (signer.identity) return `ed25519=${signer.identity.sign(body)}`;
+  return viewProof(signer.key ?? "", body);
+}
+
 export interface ViewPollerOptions {
-  /** The other nodes: name and base URL (mesh.members). */
-  members: ReadonlyArray<{ name: string; url: string }>;
-  /** The shared mesh key. */
-  key: string;
+  /** The other nodes: name, base URL and, when it has its own identity, its public key. */
+  members: ReadonlyArray<{ name: string; url: string; publicKey?: PublicIdentity }>;
+  /** This node's name: it signs its view requests as this (members refuse unsigned ones). */
+  self?: string;
+  /** The shared mesh key (views of members without a public key are proven with it). */
+  key?: string;
+  /** This node's own identity: signs its view requests when present. */
+  identity?: Identity;
   /** Time between polls of all members, ms. */
   intervalMs: number;
   /** Deadline of one view request (connect, headers, body), ms. */
@@ -274,8 +307,10 @@ function safeOrigin(url: string): string {
 
 /** Polls every member's view once per interval; keeps the latest verified one per member. */
 export class ViewPoller {
-  private readonly members: ReadonlyArray<{ name: string; url: string }>;
-  private readonly key: string;
+  private readonly members: ReadonlyArray<{ name: string; url: string; publicKey?: PublicIdentity }>;
+  private readonly self: string;
+  private readonly key: string | undefined;
+  private readonly identity: Identity | undefined;
   private readonly intervalMs: number;
   private readonly timeoutMs: number;
   private readonly maxBytes: number;
@@ -295,7 +330,9 @@ export class ViewPoller {
 
   constructor(opts: ViewPollerOptions) {
     this.members = opts.members;
+    this.self = opts.self ?? "";
     this.key = opts.key;
+    this.identity = opts.identity;
     this.intervalMs = opts.intervalMs;
     this.timeoutMs = opts.timeoutMs;
     this.maxBytes = opts.maxBytes ?? MAX_VIEW_BYTES;
@@ -367,18 +404,32 @@ export class ViewPoller {
     return this.http;
   }
 
-  private async pollMember(m: { name: string; url: string }, stop: AbortSignal): Promise<void> {
+  private async pollMember(
+    m: { name: string; url: string; publicKey?: PublicIdentity },
+    stop: AbortSignal,
+  ): Promise<void> {
     if (stop.aborted) return;
     const nonce = randomBytes(NONCE_BYTES).toString("hex");
     const askedAt = this.clock.now();
     const url = `${m.url.replace(/\/+$/, "")}${VIEW_PATH}?nonce=${nonce}`;
-    const out = await this.fetchView(url, stop);
+    // The member serves its view only to a member that signs its request.
+    const headers = signViewRequest(
+      { ...(this.key ? { key: this.key } : {}), ...(this.identity ? { identity: this.identity } : {}) },
+      this.self,
+      m.name,
+      nonce,
+      this.clock.now(),
+    );
+    const out = await this.fetchView(url, headers, stop);
     if (stop.aborted) return;
     if ("error" in out) {
       this.reject(m, out.error);
       return;
     }
-    const checked = verifyView(this.key, out.body, out.proof, { node: m.name, nonce });
+    const signer: ViewSigner = m.publicKey
+      ? { publicKey: m.publicKey }
+      : { ...(this.key ? { key: this.key } : {}) };
+    const checked = verifyView(signer, out.body, out.proof, { node: m.name, nonce });
     if (!checked.ok) {
       this.reject(m, checked.error);
       return;
@@ -406,9 +457,10 @@ export class ViewPoller {
 
   private async fetchView(
     url: string,
+    headers: Record<string, string>,
     stop: AbortSignal,
   ): Promise<{ body: Buffer; proof: unknown } | { error: string }> {
-    const target = compileHttpTarget(url);
+    const target = compileHttpTarget(url, headers);
     if (typeof target === "string") return { error: target };
     const out = await this.client().get(target, {
       timeoutMs: this.timeoutMs,

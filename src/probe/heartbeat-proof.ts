@@ -17,3 +17,12 @@ export function verifyHeartbeatProof(key: string, node: string, nonce: string, p
   const expected = createHmac("sha256", key).update(`${node}:${nonce}`).digest();
   return timingSafeEqual(expected, Buffer.from(proof, "hex"));
 }
+
+/**
+ * What a node with its own identity signs for GET /health?nonce=N&from=R: bound to its
+ * own name, the requester's name and the requester's nonce, so the signature proves
+ * "node NAME answered R's probe N" and is worth nothing for any other probe.
+ */
+export function heartbeatMessage(node: string, requester: string, nonce: string): string {
+  return `wdmesh-health\n${node}\n${requester}\n${nonce}`;
+}

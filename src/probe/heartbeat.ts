@@ -5,7 +5,8 @@ import { randomBytes } from "node:crypto";
 import type { HeartbeatProbeSpec } from "../core/options.js";
 import type { ProbeResult } from "../core/types.js";
 import { oneLine } from "./errors.js";
-import { verifyHeartbeatProof } from "./heartbeat-proof.js";
+import { parsePublicKey, verifySignature, type PublicIdentity } from "../mesh/identity.js";
+import { heartbeatMessage, verifyHeartbeatProof } from "./heartbeat-proof.js";
 import { compileHttpTarget, type HttpClient, type HttpTarget } from "./http.js";
 
 /** Bytes of randomness in a nonce (sent as 32 hex characters). */
@@ -30,6 +31,17 @@ function targetOf(spec: HeartbeatProbeSpec): HttpTarget | string {
   return t;
 }
 
+const publicKeys = new Map<string, PublicIdentity>();
+/** The parsed public key, parsed once per distinct key. */
+function publicIdentity(b64: string): PublicIdentity {
+  let p = publicKeys.get(b64);
+  if (!p) {
+    p = parsePublicKey(b64);
+    publicKeys.set(b64, p);
+  }
+  return p;
+}
+
 /** Checks a /health answer against the expected node and nonce; returns the miss reason or undefined. */
 export function checkHeartbeatBody(
   body: Buffer,
@@ -50,9 +62,20 @@ export function checkHeartbeatBody(
     const got = typeof d.node === "string" ? JSON.stringify(oneLine(d.node, 64)) : "missing";
     return `heartbeat proof invalid: node is ${got}, expected ${JSON.stringify(spec.node)} ${IMPOSTOR}`;
   }
-  if (d.proof === undefined) return `heartbeat proof invalid: no proof in the answer ${IMPOSTOR}`;
-  if (!verifyHeartbeatProof(spec.key, spec.node, nonce, d.proof)) {
-    return `heartbeat proof invalid: proof does not match the mesh key ${IMPOSTOR}`;
+  if (spec.publicKey !== undefined) {
+    // The node's own identity: only its signature counts (a leaked mesh key is no help).
+    if (typeof d.signature !== "string") {
+      return `heartbeat proof invalid: no identity signature in the answer ${IMPOSTOR}`;
+    }
+    const msg = heartbeatMessage(spec.node, spec.from ?? "", nonce);
+    if (!verifySignature(publicIdentity(spec.publicKey), msg, d.signature)) {
+      return `heartbeat proof invalid: signature does not match the node's public key ${IMPOSTOR}`;
+    }
+  } else {
+    if (d.proof === undefined) return `heartbeat proof invalid: no proof in the answer ${IMPOSTOR}`;
+    if (!verifyHeartbeatProof(spec.key ?? "", spec.node, nonce, d.proof)) {
+      return `heartbeat proof invalid: proof does not match the mesh key ${IMPOSTOR}`;
+    }
   }
   if (d.status !== "ok") {
     const got = typeof d.status === "string" ? JSON.stringify(oneLine(d.status, 64)) : "missing";
@@ -70,12 +93,13 @@ export async function probeHeartbeat(
 ): Promise<ProbeResult> {
   const base = targetOf(spec);
   if (typeof base === "string") return { ok: false, duration_ms: 0, error: base };
-  if (typeof spec.key !== "string" || spec.key === "") {
+  if ((typeof spec.key !== "string" || spec.key === "") && spec.publicKey === undefined) {
     return { ok: false, duration_ms: 0, error: "heartbeat: no mesh key configured" };
   }
   const nonce = randomBytes(NONCE_BYTES).toString("hex");
+  const from = spec.publicKey !== undefined ? `&from=${encodeURIComponent(spec.from ?? "")}` : "";
   const out = await client.get(
-    { ...base, path: `${base.path}?nonce=${nonce}` },
+    { ...base, path: `${base.path}?nonce=${nonce}${from}` },
     { timeoutMs, signal, expectStatus: 200, collectBody: true },
   );
   if (out.error !== undefined) return { ok: false, duration_ms: out.duration_ms, error: out.error };

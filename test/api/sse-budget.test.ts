@@ -47,7 +47,12 @@ class FakeRes extends EventEmitter {
   }
 }
 
-function setup(): { hub: SseHub; backend: FakeBackend; clock: FakeClock; open(after?: number): FakeRes } {
+function setup(): {
+  hub: SseHub;
+  backend: FakeBackend;
+  clock: FakeClock;
+  open(after?: number, flowing?: boolean): FakeRes;
+} {
   const backend = new FakeBackend();
   const clock = new FakeClock();
   const hub = new SseHub(backend, { heartbeatMs: 15_000, maxClients: 100, clock });
@@ -55,8 +60,9 @@ function setup(): { hub: SseHub; backend: FakeBackend; clock: FakeClock; open(af
     hub,
     backend,
     clock,
-    open(after) {
+    open(after, flowing = false) {
       const res = new FakeRes();
+      res.flowing = flowing;
       const req = new EventEmitter();
       hub.open(req as unknown as IncomingMessage, res as unknown as ServerResponse, after);
       return res;
@@ -122,8 +128,7 @@ void test("a dropped client that resumes with Last-Event-ID loses nothing", () =
   for (let i = 0; i < n; i++) backend.append({ peer_name: "sidecar", action: "alert", reason: big });
   assert.equal(stuck.destroyed, true);
   const got = stuck.ids();
-  const resumed = open(got.at(-1));
-  resumed.flowing = true;
+  const resumed = open(got.at(-1), true); // a client that reads again
   backend.append({ peer_name: "sidecar", action: "recovered", reason: "after the drop" });
   const all = [...got, ...resumed.ids()];
   assert.deepEqual(

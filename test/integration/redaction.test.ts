@@ -10,7 +10,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { cli, startCli } from "../cli/harness.js";
+import { cli, spawnCli } from "../cli/harness.js";
 import { freePort } from "../helpers/ports.js";
 import { until } from "../helpers/wait.js";
 
@@ -51,7 +51,7 @@ void test("a receiver echoing the routing key in a 400: the key is in no log, fi
       "",
     ].join("\n"),
   );
-  const run = startCli(["run", "--config", cfg], { PD_KEY: ROUTING_KEY });
+  const run = spawnCli(["run", "--config", cfg], { PD_KEY: ROUTING_KEY });
   const auth = { authorization: `Bearer ${API_TOKEN}` };
   try {
     await until(

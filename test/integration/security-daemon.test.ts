@@ -143,3 +143,73 @@ void test("a node on 0.0.0.0: token-gated reads, Host/Origin checks, private fil
     assert.ok(!r.stdout.includes(READ_TOKEN) && !r.stdout.includes(API_TOKEN), "no token in the log");
   }
 });
+
+void test("two nodes with their own identities (wdmesh keygen) watch each other; their views go only to members or read_token", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "wdm-sec-id-"));
+  const runs: Array<ReturnType<typeof spawnCli>> = [];
+  try {
+    const names = ["id-a", "id-b"];
+    const pub: string[] = [];
+    for (const n of names) {
+      const k = await cli(["keygen", "--out", join(dir, `${n}.key`)]);
+      assert.equal(k.code, 0, k.stderr);
+      assert.equal(statSync(join(dir, `${n}.key`)).mode & 0o777, 0o600, "the private key is 0600");
+      pub.push(k.stdout.trim());
+      assert.equal((await cli(["keygen", "--out", join(dir, `${n}.key`)])).code, 1, "never overwrites a key");
+    }
+    const ports = [await freePort(), await freePort()];
+    names.forEach((n, i) => {
+      const o = 1 - i;
+      writeFileSync(
+        join(dir, `${n}.yaml`),
+        [
+          "node:",
+          `  name: ${n}`,
+          `  listen: 127.0.0.1:${ports[i]}`,
+          `  data_dir: ${join(dir, `${n}-state`)}`,
+          `  identity: \${file:${join(dir, `${n}.key`)}}`,
+          `  read_token: ${READ_TOKEN}`,
+          "defaults: { interval: 300ms, timeout: 250ms }",
+          "mesh:",
+          "  confirm: any",
+          `  members: [{ name: ${names[o]}, url: "http://127.0.0.1:${ports[o]}", public_key: "${pub[o]}" }]`,
+          "",
+        ].join("\n"),
+      );
+    });
+    for (const n of names) runs.push(spawnCli(["run", "--config", join(dir, `${n}.yaml`)]));
+    for (const [i, port] of ports.entries()) {
+      await until(
+        `${names[i]} to see its member HEALTHY with a verified view`,
+        async () => {
+          const r = await raw(port, "/v1/mesh", auth(READ_TOKEN)).catch(() => null);
+          if (r?.status !== 200) return false;
+          const m = (JSON.parse(r.body) as { members: Array<{ status: string; view_age_ms: number | null }> })
+            .members[0];
+          return m?.status === "HEALTHY" && typeof m.view_age_ms === "number";
+        },
+        30_000,
+      );
+    }
+    // The view: not for anyone who reaches the port; for read_token, and for members (above).
+    const anon = await raw(ports[0] as number, "/v1/mesh/view?nonce=abc", {});
+    assert.equal(anon.status, 401, anon.body);
+    const forged = await raw(ports[0] as number, "/v1/mesh/view?nonce=abc", {
+      "x-wdmesh-from": "id-b",
+      "x-wdmesh-timestamp": String(Date.now()),
+      "x-wdmesh-signature": `hmac-sha256=${"0".repeat(64)}`,
+    });
+    assert.equal(forged.status, 401, forged.body);
+    const reader = await raw(ports[0] as number, "/v1/mesh/view?nonce=abc", auth(READ_TOKEN));
+    assert.equal(reader.status, 200, reader.body);
+    assert.match(reader.body, /"node":"id-a"/);
+  } finally {
+    for (const r of runs) r.child.kill("SIGTERM");
+    const results = await Promise.all(runs.map((r) => r.result));
+    rmSync(dir, { recursive: true, force: true });
+    for (const r of results) {
+      assert.equal(r.code, 0, r.stderr);
+      assert.ok(!r.stdout.includes("PRIVATE KEY"), "the private key is never logged");
+    }
+  }
+});

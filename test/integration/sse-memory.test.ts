@@ -65,6 +65,7 @@ void test(
       assert.equal(out.exit, 0, line);
       assert.ok(Number(out.checks) >= PEERS * 40, `the peers really flapped: ${line}`);
       assert.ok(Number(out.growth_mb) < MAX_GROWTH_MB, `RSS grew too much: ${line}`);
+      assert.ok(Number(out.sse_dropped) >= 1, `the budget dropped the clients that did not read: ${line}`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -8,6 +8,7 @@ import type { AddressInfo } from "node:net";
 import { Monitor, type MonitorOptions } from "../../src/index.js";
 import { heartbeatProof } from "../../src/probe/heartbeat-proof.js";
 import { verifyView, VIEW_PROOF_HEADER } from "../../src/mesh/views.js";
+import { signViewRequest } from "../../src/mesh/view-auth.js";
 import { rendezvousOwner } from "../../src/mesh/owner.js";
 import { freePort } from "../helpers/ports.js";
 import { until } from "../helpers/wait.js";
@@ -154,8 +155,13 @@ describe("Monitors in a mesh over loopback", () => {
         20_000,
       );
       // The signed view verifies under the key and lists the worker, not the members.
+      // Only a member that signs its request is served.
       const nonce = "abcdef";
-      const vr = await fetch(`${url(2)}/v1/mesh/view?nonce=${nonce}`);
+      const anonymous = await fetch(`${url(2)}/v1/mesh/view?nonce=${nonce}`);
+      assert.equal(anonymous.status, 401);
+      const vr = await fetch(`${url(2)}/v1/mesh/view?nonce=${nonce}`, {
+        headers: signViewRequest({ key: KEY }, "lib-a", "lib-c", nonce, Date.now()),
+      });
       assert.equal(vr.status, 200);
       const checked = verifyView(
         KEY,
