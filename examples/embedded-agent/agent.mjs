@@ -14,6 +14,7 @@
 //     "key_file": "/etc/agents/mesh.key",      shared mesh key (>= 16 characters); never logged
 //     "interval": "1s", "timeout": "800ms", "missed_before_restart": 3,
 //     "confirm": "majority",
+//     "self_health": { "loopDelayP99Ms": 200, "latenessP99Ms": 250, "windowMs": 10000 },  (optional)
 //     "siblings": [ { "name": "agent-b", "url": "http://127.0.0.1:9802", "unit": "agent-b.service" } ],
 //     "workers":  [ { "name": "worker-1", "url": "http://127.0.0.1:9811/health", "unit": "worker-1.service" } ],
 //     "daemons":  [ { "name": "wd-d", "url": "http://127.0.0.1:9760" } ]
@@ -44,6 +45,8 @@ const monitor = new Monitor({
   restartsBeforeIsolate: config.restarts_before_isolate ?? 3,
   startupGrace: config.startup_grace ?? config.interval ?? "5s",
   restartBackoff: { initial: config.interval ?? "5s", max: "1m" },
+  // Own-overload detection (the node holds remediation while its loop is stalled).
+  ...(config.self_health ? { selfHealth: config.self_health } : {}),
   logger: { debug() {}, info: log("info"), warn: log("warn"), error: log("error") },
   mesh: {
     key,
