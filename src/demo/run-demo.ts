@@ -33,6 +33,8 @@ export interface DemoOptions {
   /** Keep the demo's data directory (state files, logs) after it stops. */
   keep: boolean;
   signal: AbortSignal;
+  /** How the user types wdmesh in a shell ("wdmesh", or its full path from a checkout). Default "wdmesh". */
+  command?: string;
   out(text: string): void;
   /** Renders a status table of peers. */
   table(peers: PeerHealth[]): string;
@@ -186,6 +188,7 @@ export async function runDemo(o: DemoOptions): Promise<void> {
       const logger = pino({ base: { node: s.name } }, createWriteStream(join(dir, `${s.name}.log`)));
       nodes.push(await runDaemon(config, { logger }));
     }
+    const wd = o.command ?? "wdmesh";
     o.out(
       [
         "",
@@ -197,9 +200,9 @@ export async function runDemo(o: DemoOptions): Promise<void> {
         `  state and logs   ${dir}`,
         "",
         "Try, in another terminal:",
-        `  wdmesh status --url ${aUrl}`,
-        `  wdmesh events --url ${aUrl} --follow`,
-        `  WDMESH_API_TOKEN=${token} wdmesh release shield --url ${aUrl}`,
+        `  ${wd} status --url ${aUrl}`,
+        `  ${wd} events --url ${aUrl} --follow`,
+        `  WDMESH_API_TOKEN=${token} ${wd} release shield --url ${aUrl}`,
         "",
         o.chaosEveryMs > 0
           ? `Chaos: sidecar is killed with SIGKILL every ${Math.round(o.chaosEveryMs / 1000)} s once it is healthy again; shield never recovers and gets isolated.`

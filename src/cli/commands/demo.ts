@@ -3,6 +3,7 @@ import { parseDuration } from "../../core/duration.js";
 import { parseListen } from "../../config/rules.js";
 import { EXIT, UsageError } from "../cli-error.js";
 import { flag, positionals, str, type Command } from "../command.js";
+import { selfCommand } from "../self-command.js";
 import { peerTable } from "./status.js";
 
 function duration(
@@ -24,7 +25,8 @@ function duration(
 export const demoCommand: Command = {
   name: "demo",
   summary: "a self-contained local mesh with a dashboard: agents, two watchdogs, alerts",
-  usage: "wdmesh demo [--listen HOST:PORT] [--for DURATION] [--chaos-every DURATION] [--keep]",
+  usage:
+    "wdmesh demo [--listen HOST:PORT] [--for DURATION] [--chaos-every DURATION] [--status-every DURATION] [--keep]",
   details:
     "Starts three stand-in agents (one broken for good), two watchdog nodes that watch the agents and\n" +
     "each other, and a signed-webhook receiver, all on loopback. Every few seconds it kills an agent\n" +
@@ -66,6 +68,7 @@ export const demoCommand: Command = {
       signal: io.signal,
       out: io.out,
       table: (peers) => peerTable(peers, Date.now()),
+      command: selfCommand(process.argv[1], io.env.PATH),
     });
     return EXIT.OK;
   },
