@@ -406,7 +406,8 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       throw new HttpError(400, "WDM_BAD_REQUEST", "malformed request target");
     }
     const path = url.pathname;
-    if (!hosts.allowsHost(req)) {
+    // /health carries no data and is how members probe this node by whatever name they use.
+    if (path !== "/health" && !hosts.allowsHost(req)) {
       throw new HttpError(
         421,
         "WDM_MISDIRECTED",

@@ -50,6 +50,11 @@ void describe("Host and Origin checks", () => {
     }
   });
 
+  void test("/health answers whatever name a member reaches the node by", async () => {
+    const r = await raw(h.url, "/health", { host: `wd1.internal.example:${h.port}` });
+    assert.equal(r.status, 200, r.body);
+  });
+
   void test("the listen address, loopback names and node.hostnames are served", async () => {
     for (const host of [
       `127.0.0.1:${h.port}`,
