@@ -1,20 +1,9 @@
-// The logging interface: pino-compatible (`logger.warn({ peer }, "msg")`). The library
-// logs nothing unless given a logger; the daemon passes a pino instance.
+// Where the Monitor, the mesh, the API and the daemon import the Logger from (it is
+// defined once, in core/logger.ts), and the logger that redacts secrets.
+import type { Logger } from "./core/logger.js";
 import type { Redactor } from "./core/redact.js";
 
-export interface Logger {
-  debug(obj: object, msg?: string): void;
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
-
-export const silentLogger: Logger = {
-  debug: () => {},
-  info: () => {},
-  warn: () => {},
-  error: () => {},
-};
+export { silentLogger, type Logger } from "./core/logger.js";
 
 /** A logger that hides every secret of `redactor` in the fields and message of each line. */
 export function redactingLogger(inner: Logger, redactor: Redactor): Logger {

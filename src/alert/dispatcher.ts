@@ -1,5 +1,7 @@
 // Composition of the alerting side: one SinkWorker per configured sink, all reading the
 // same durable outbox, sharing one HTTP connection pool that stop() closes.
+import type { Clock } from "../core/clock.js";
+import { systemClock } from "../schedule/clock.js";
 import { randomUUID } from "node:crypto";
 import { Agent } from "undici";
 import { InvalidOptionError, WatchdogError } from "../core/errors.js";
@@ -7,21 +9,19 @@ import type { EscalationAction, PeerHealth } from "../core/types.js";
 import { initialState } from "../core/ladder.js";
 import { toPeerHealth } from "../peer-health.js";
 import type { OutboxPort } from "../store/types.js";
-import type { AlertLogger } from "./alert-logger.js";
-import { silentLogger } from "./alert-logger.js";
+import { silentLogger, type Logger } from "../core/logger.js";
 import type { BackoffPolicy } from "./backoff.js";
 import { deliver, type DeliverOptions, type DeliveryOutcome, type PostRequest } from "./deliver.js";
 import type { SinkConfig } from "./sink-config.js";
 import { buildRequest } from "./sink-request.js";
-import { SinkWorker, type AttemptOutcome, type Sleep, type SinkStats } from "./worker.js";
+import { SinkWorker, type AttemptOutcome, type SinkStats } from "./worker.js";
 
 export interface AlertingOptions {
   sinks: SinkConfig[];
   outbox: OutboxPort;
-  logger?: AlertLogger;
-  /** Epoch ms. Default Date.now. */
-  clock?: () => number;
-  sleep?: Sleep;
+  logger?: Logger;
+  /** Time and sleeps of the workers. Default: the system clock. */
+  clock?: Clock;
   /** This node's name, on test events. Default "wdmesh". */
   node?: string;
   /** Alertmanager generatorURL, e.g. this node's dashboard URL. Optional. */
@@ -65,7 +65,7 @@ function testPeer(node: string): PeerHealth {
 
 export function createAlerting(opts: AlertingOptions): Alerting {
   const logger = opts.logger ?? silentLogger;
-  const clock = opts.clock ?? Date.now;
+  const clock = opts.clock ?? systemClock;
   const send = opts.send ?? deliver;
   const uniqueNames = (sinks: readonly SinkConfig[]): Set<string> => {
     const seen = new Set<string>();
@@ -84,7 +84,6 @@ export function createAlerting(opts: AlertingOptions): Alerting {
       logger,
       clock,
       send,
-      ...(opts.sleep ? { sleep: opts.sleep } : {}),
       ...(opts.backoff ? { backoff: opts.backoff } : {}),
       ...(opts.effectWaitMs !== undefined ? { effectWaitMs: opts.effectWaitMs } : {}),
       ...(opts.deliveredBatch !== undefined ? { deliveredBatch: opts.deliveredBatch } : {}),
@@ -169,7 +168,7 @@ export function createAlerting(opts: AlertingOptions): Alerting {
         );
       }
       const node = opts.node ?? "wdmesh";
-      const now = clock();
+      const now = clock.now();
       const id = `test-${randomUUID()}`;
       const fire: EscalationAction = {
         timestamp: new Date(now).toISOString(),
@@ -193,8 +192,8 @@ export function createAlerting(opts: AlertingOptions): Alerting {
       try {
         let last: DeliveryOutcome = { kind: "aborted" };
         for (const a of actions) {
-          const req = buildRequest(sink, a, testPeer(node), { nowMs: clock(), startsAt: fire.timestamp });
-          last = await send(req, { timeoutMs: sink.timeoutMs, dispatcher, now: clock });
+          const req = buildRequest(sink, a, testPeer(node), { nowMs: clock.now(), startsAt: fire.timestamp });
+          last = await send(req, { timeoutMs: sink.timeoutMs, dispatcher, now: () => clock.now() });
           if (last.kind !== "delivered") break;
         }
         switch (last.kind) {

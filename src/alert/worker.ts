@@ -16,28 +16,19 @@
 //    Draining a backlog then costs one disk sync per batch instead of one per alert. If the
 //    watchdog dies in between, those alerts are sent again (at-least-once; receivers
 //    dedupe on id).
-import { setTimeout as sleepTimer } from "node:timers/promises";
+import type { Clock } from "../core/clock.js";
+import { systemClock } from "../schedule/clock.js";
 import type { Dispatcher } from "undici";
 import { formatDuration, iso } from "../core/duration.js";
 import { InvalidOptionError } from "../core/errors.js";
 import type { ActionResult, EscalationAction } from "../core/types.js";
 import type { OutboxPort, OutboxRow } from "../store/types.js";
-import type { AlertLogger } from "./alert-logger.js";
-import { silentLogger } from "./alert-logger.js";
+import { silentLogger, type Logger } from "../core/logger.js";
 import { AlertmanagerResender } from "./alertmanager-resender.js";
 import { backoffDelay, resolveBackoff, type BackoffPolicy } from "./backoff.js";
 import { deliver, type DeliverOptions, type DeliveryOutcome, type PostRequest } from "./deliver.js";
 import type { SinkConfig } from "./sink-config.js";
 import { buildRequest, validateSink } from "./sink-request.js";
-
-/** Sleeps `ms`, resolving early (never rejecting) when `signal` aborts. */
-export type Sleep = (ms: number, signal: AbortSignal) => Promise<void>;
-
-export const realSleep: Sleep = (ms, signal) =>
-  sleepTimer(ms, undefined, { signal }).then(
-    () => undefined,
-    () => undefined,
-  );
 
 /** Actions whose alert should carry the outcome of the effect they asked for. */
 const EFFECT_ACTIONS: ReadonlySet<string> = new Set(["restart", "isolate", "release"]);
@@ -48,11 +39,9 @@ const MAX_SLEEP_MS = 2_147_483_647;
 export interface WorkerOptions {
   sink: SinkConfig;
   outbox: OutboxPort;
-  logger?: AlertLogger;
-  /** Epoch ms. Default Date.now. */
-  clock?: () => number;
-  /** Default: a real timer, cleared on stop(). */
-  sleep?: Sleep;
+  logger?: Logger;
+  /** Time and sleeps (its sleeps end on stop()). Default: the system clock. */
+  clock?: Clock;
   /** Retry delays; defaults 1 s → 5 min, full jitter. */
   backoff?: Partial<BackoffPolicy>;
   /** [0, 1). Default Math.random. */
@@ -106,9 +95,8 @@ export function withResult(
 export class SinkWorker {
   readonly sink: SinkConfig;
   private readonly outbox: OutboxPort;
-  private readonly log: AlertLogger;
-  private readonly clock: () => number;
-  private readonly sleep: Sleep;
+  private readonly log: Logger;
+  private readonly clock: Clock;
   private readonly policy: BackoffPolicy;
   private readonly random: () => number;
   private readonly effectWaitMs: number;
@@ -134,6 +122,8 @@ export class SinkWorker {
    * receiver again, instead of sleeping up to the 5 min cap on a receiver that is back.
    */
   private attemptNow = false;
+  /** A row whose chosen retry delay has fully passed although the wall clock says it is not due (set back). */
+  private waited: number | null = null;
   private waitCtl: AbortController | null = null;
   private stopCtl: AbortController | null = null;
   /** Previous retry delay of the current head row (decorrelated jitter). */
@@ -147,8 +137,7 @@ export class SinkWorker {
     this.sink = opts.sink;
     this.outbox = opts.outbox;
     this.log = opts.logger ?? silentLogger;
-    this.clock = opts.clock ?? Date.now;
-    this.sleep = opts.sleep ?? realSleep;
+    this.clock = opts.clock ?? systemClock;
     // The sink's own retry policy (config `retry:`) wins over the worker-wide one.
     this.policy = resolveBackoff({ ...opts.backoff, ...opts.sink.retry });
     this.random = opts.random ?? Math.random;
@@ -177,7 +166,7 @@ export class SinkWorker {
     this.dispatcher = opts.dispatcher;
     this.resender =
       opts.sink.kind === "alertmanager"
-        ? new AlertmanagerResender(opts.sink, opts.outbox, this.clock(), opts.generatorURL)
+        ? new AlertmanagerResender(opts.sink, opts.outbox, this.clock.now(), opts.generatorURL)
         : null;
   }
 
@@ -257,9 +246,9 @@ export class SinkWorker {
     }
   }
 
-  /** Waits `ms` (Infinity: until woken), ending early on wake() or stop(). */
-  private async wait(ms: number): Promise<void> {
-    if (!this.running || this.woken) return;
+  /** Waits `ms` (Infinity: until woken), ending early on wake() or stop(); true when it waited it all. */
+  private async wait(ms: number): Promise<boolean> {
+    if (!this.running || this.woken) return false;
     const ctl = new AbortController();
     this.waitCtl = ctl;
     try {
@@ -268,8 +257,9 @@ export class SinkWorker {
           ctl.signal.addEventListener("abort", () => resolve(), { once: true }),
         );
       } else {
-        await this.sleep(Math.min(Math.max(0, ms), MAX_SLEEP_MS), ctl.signal);
+        await this.clock.sleep(Math.min(Math.max(0, ms), MAX_SLEEP_MS), ctl.signal);
       }
+      return !ctl.signal.aborted;
     } finally {
       if (this.waitCtl === ctl) this.waitCtl = null;
     }
@@ -291,7 +281,7 @@ export class SinkWorker {
     this.woken = false;
     if (this.unmarked.length >= this.deliveredBatch) this.flushDelivered();
     const row = this.outbox.head(this.sink.name, this.unmarked.at(-1)?.seq);
-    const now = this.clock();
+    const now = this.clock.now();
     if (!row || (row.next_attempt_at > now && !this.attemptNow)) this.flushDelivered(); // about to wait
     if (!row) {
       if (this.resender) {
@@ -315,10 +305,17 @@ export class SinkWorker {
       this.markDead(row, reason, now);
       return;
     }
-    if (row.next_attempt_at > now && !this.attemptNow) {
-      await this.wait(Math.min(row.next_attempt_at, deadAt) - now);
+    if (row.next_attempt_at > now && !this.attemptNow && this.waited !== row.seq) {
+      // The wall clock may have been set back since the retry was scheduled: never wait
+      // longer than the delay that was chosen for it (this process's own choice, or the
+      // longest backoff when the row was scheduled before a restart), then attempt it.
+      const chosen = this.prevDelay?.seq === row.seq ? this.prevDelay.ms : this.policy.maxMs;
+      const wallWait = Math.min(row.next_attempt_at, deadAt) - now;
+      if (wallWait <= chosen) await this.wait(wallWait);
+      else if (await this.wait(chosen)) this.waited = row.seq;
       return;
     }
+    this.waited = null;
 
     let action = row.action;
     if (EFFECT_ACTIONS.has(action.action) && !action.result) {
@@ -327,7 +324,8 @@ export class SinkWorker {
         const giveUpAt = row.created_at + this.effectWaitMs;
         if (now < giveUpAt) {
           this.flushDelivered();
-          await this.wait(giveUpAt - now); // woken when the store announces the result
+          // Woken when the store announces the result; never longer than effectWaitMs (the clock may be set back).
+          await this.wait(Math.min(giveUpAt - now, this.effectWaitMs));
           return;
         }
       }
@@ -360,14 +358,14 @@ export class SinkWorker {
   private post(req: PostRequest): Promise<DeliveryOutcome> {
     return this.send(req, {
       timeoutMs: this.sink.timeoutMs,
-      now: this.clock,
+      now: () => this.clock.now(),
       ...(this.stopCtl ? { signal: this.stopCtl.signal } : {}),
       ...(this.dispatcher ? { dispatcher: this.dispatcher } : {}),
     });
   }
 
   private record(row: OutboxRow, out: DeliveryOutcome): void {
-    const now = this.clock();
+    const now = this.clock.now();
     const ids = {
       sink: this.sink.name,
       seq: row.seq,

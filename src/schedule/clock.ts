@@ -1,17 +1,16 @@
-// Time as an interface, so tests can drive the scheduler with a fake clock.
+// The real Clock (core/clock.ts): Date.now and the process's timers.
+import { setTimeout as sleepTimer } from "node:timers/promises";
+import type { Clock } from "../core/clock.js";
 
-export type TimerHandle = unknown;
-
-export interface Clock {
-  /** Epoch ms. */
-  now(): number;
-  /** Calls `fn` once after `ms` milliseconds (like setTimeout: an armed timer keeps the process alive). */
-  setTimeout(fn: () => void, ms: number): TimerHandle;
-  clearTimeout(handle: TimerHandle): void;
-}
+export type { Clock, TimerHandle } from "../core/clock.js";
 
 export const systemClock: Clock = {
   now: () => Date.now(),
   setTimeout: (fn, ms) => setTimeout(fn, ms),
   clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+  sleep: (ms, signal) =>
+    sleepTimer(ms, undefined, signal ? { signal } : {}).then(
+      () => undefined,
+      () => undefined,
+    ),
 };

@@ -1,6 +1,9 @@
 // All durable state in one SQLite file (SPEC §8): peer ladder state, isolation records,
 // effect intents, incidents, the hash-chained journal and the alert outbox.
 // A transition (state + journal + outbox + effects + incidents) is one transaction.
+import type { Logger } from "../core/logger.js";
+import type { Clock } from "../core/clock.js";
+import { systemClock } from "../schedule/clock.js";
 import { join } from "node:path";
 import type Database from "better-sqlite3";
 import { readIsolationRecord, type IsolationRecord } from "../core/isolation.js";
@@ -29,20 +32,16 @@ import type {
 } from "./types.js";
 
 /** pino-compatible subset. */
-export interface StoreLogger {
-  warn(obj: Record<string, unknown>, msg: string): void;
-}
-
 export interface SqliteStoreOptions {
   /** Routing of actions to alert sinks (outbox rows); setSinks() changes it (config reload). */
   sinks: SinkRoute[];
   /** This node's name; remembered in the file, a mismatch on reopen is logged. */
   node: string;
-  logger?: StoreLogger;
+  logger?: Pick<Logger, "warn">;
   /** SQLite synchronous pragma. FULL (default): a commit is on disk when commit() returns. */
   synchronous?: SyncMode;
-  /** Epoch ms; for tests. Default Date.now. */
-  clock?: () => number;
+  /** Time of commits (epoch ms via now()); tests pass a fake clock. Default: the system clock. */
+  clock?: Pick<Clock, "now">;
   /** Longest time a saveState() change waits before it is written, ms. Default 1000. */
   stateFlushMs?: number;
   /**
@@ -104,8 +103,8 @@ export class SqliteStore implements MonitorStore, OutboxPort {
   private readonly db: Database.Database;
   private readonly outbox: OutboxTable;
   private readonly buffer: StateBuffer;
-  private readonly clock: () => number;
-  private readonly logger: StoreLogger | undefined;
+  private readonly clock: Pick<Clock, "now">;
+  private readonly logger: Pick<Logger, "warn"> | undefined;
   private readonly redactor: Pick<Redactor, "text" | "value"> | undefined;
   private readonly appendListeners = new Set<() => void>();
   private readonly effectListeners = new Set<(effectId: string) => void>();
@@ -166,12 +165,12 @@ export class SqliteStore implements MonitorStore, OutboxPort {
   private constructor(db: Database.Database, file: string, opts: SqliteStoreOptions) {
     this.db = db;
     this.file = file;
-    this.clock = opts.clock ?? Date.now;
+    this.clock = opts.clock ?? systemClock;
     this.logger = opts.logger;
     this.redactor = opts.redactor;
     this.outbox = new OutboxTable(db, file, opts.sinks);
     this.buffer = new StateBuffer(
-      (batch) => this.flushTx.immediate(batch, this.clock()),
+      (batch) => this.flushTx.immediate(batch, this.clock.now()),
       (err) =>
         this.logger?.warn({ err: String(err), file }, "writing buffered peer state failed; will retry"),
       opts.stateFlushMs ?? STATE_FLUSH_DELAY_MS,
@@ -368,7 +367,7 @@ export class SqliteStore implements MonitorStore, OutboxPort {
         }
       : commit;
     const { entries, outboxRows } = this.wrap(`commit of a transition of peer "${t.peer}"`, () =>
-      this.commitTx.immediate(t, this.clock()),
+      this.commitTx.immediate(t, this.clock.now()),
     );
     if (t.state !== undefined) this.buffer.drop(t.peer);
     if (outboxRows > 0) this.emit(this.appendListeners, "onAppend");
@@ -383,7 +382,7 @@ export class SqliteStore implements MonitorStore, OutboxPort {
   recordEffectResult(effectId: string, result: ActionResult, isolation?: IsolationRecord | null): void {
     const safe = this.redactor ? this.redactor.value(result) : result;
     this.wrap(`recordEffectResult of effect ${effectId}`, () =>
-      this.effectTx.immediate(effectId, safe, isolation, this.clock()),
+      this.effectTx.immediate(effectId, safe, isolation, this.clock.now()),
     );
     this.emit(this.effectListeners, "onEffectResult", effectId);
   }
@@ -467,7 +466,7 @@ export class SqliteStore implements MonitorStore, OutboxPort {
   /** Gives up every pending alert of a sink (removed from the config) with `reason`; returns how many. */
   deadLetterSink(sink: string, reason: string): number {
     return this.wrap(`dead-lettering the pending alerts of sink "${sink}"`, () =>
-      this.outbox.deadLetterSink(sink, reason, this.clock()),
+      this.outbox.deadLetterSink(sink, reason, this.clock.now()),
     );
   }
 

@@ -5,7 +5,7 @@ import type { SinkConfig } from "../../src/alert/sink-config.js";
 import { SinkWorker } from "../../src/alert/worker.js";
 import type { AmAlert } from "../../src/alert/format-alertmanager.js";
 import { MemoryOutbox, makeAction } from "../helpers/memory-outbox.js";
-import { FakeTime, until } from "./fake-time.js";
+import { FakeClock, turnsUntil } from "../helpers/fake-clock.js";
 
 const am: SinkConfig = {
   name: "am",
@@ -19,19 +19,18 @@ const am: SinkConfig = {
 };
 
 function setup() {
-  const time = new FakeTime();
-  const outbox = new MemoryOutbox(time.clock);
+  const time = new FakeClock(Date.parse("2025-01-02T03:04:05.000Z"), { auto: true });
+  const outbox = new MemoryOutbox(() => time.now());
   const posts: Array<{ at: number; alerts: AmAlert[]; url: string }> = [];
   const send = async (req: PostRequest, _o: DeliverOptions): Promise<DeliveryOutcome> => {
-    posts.push({ at: time.now, alerts: JSON.parse(req.body) as AmAlert[], url: req.url });
+    posts.push({ at: time.now(), alerts: JSON.parse(req.body) as AmAlert[], url: req.url });
     await new Promise<void>((r) => setImmediate(r));
     return { kind: "delivered", status: 200 };
   };
   const worker = new SinkWorker({
     sink: am,
     outbox,
-    clock: time.clock,
-    sleep: time.sleep,
+    clock: time,
     send,
     generatorURL: "http://127.0.0.1:9760/",
   });
@@ -41,7 +40,7 @@ function setup() {
 
 test("a firing incident is re-sent every resendIntervalMs with startsAt = incident start, until it closes", async () => {
   const { time, outbox, posts, worker } = setup();
-  const opened = time.now;
+  const opened = time.now();
   const restart = makeAction({ action: "restart", severity: "HIGH", incident_id: "inc-1" });
   outbox.incidents.set("inc-1", {
     incident_id: "inc-1",
@@ -51,15 +50,15 @@ test("a firing incident is re-sent every resendIntervalMs with startsAt = incide
   });
   outbox.append("am", restart);
   worker.start();
-  await until(() => posts.length >= 4, "first delivery and three re-sends");
+  await turnsUntil("first delivery and three re-sends", () => posts.length >= 4);
   // close the incident: the recovered row resolves, and re-sends stop
   outbox.incidents.clear();
   const recovered = makeAction({ action: "recovered", severity: "INFO", incident_id: "inc-1" });
   outbox.append("am", recovered);
-  await until(() => outbox.depth()["am"]?.pending === 0, "resolution delivered");
+  await turnsUntil("resolution delivered", () => outbox.depth()["am"]?.pending === 0);
   const nPosts = posts.length;
-  const tClosed = time.now;
-  await until(() => time.now - tClosed >= 180_000, "three intervals more");
+  const tClosed = time.now();
+  await turnsUntil("three intervals more", () => time.now() - tClosed >= 180_000);
   await worker.stop();
 
   const [first, ...rest] = posts;
@@ -86,12 +85,12 @@ test("incidents below the sink's min_severity are not re-sent", async () => {
   outbox.incidents.set("inc-2", {
     incident_id: "inc-2",
     peer: "sidecar",
-    opened_at: time.now,
+    opened_at: time.now(),
     last_action: info,
   });
-  const t0 = time.now;
+  const t0 = time.now();
   worker.start();
-  await until(() => time.now - t0 >= 300_000, "five intervals");
+  await turnsUntil("five intervals", () => time.now() - t0 >= 300_000);
   await worker.stop();
   assert.equal(posts.length, 0);
 });

@@ -8,7 +8,8 @@ import type { SinkConfig } from "../../src/alert/sink-config.js";
 import { SinkWorker, type WorkerOptions } from "../../src/alert/worker.js";
 import type { OutboxRow } from "../../src/store/types.js";
 import { MemoryOutbox, makeAction } from "../helpers/memory-outbox.js";
-import { FakeTime, until } from "./fake-time.js";
+import { FakeClock, turnsUntil } from "../helpers/fake-clock.js";
+import { silentLogger } from "../../src/core/logger.js";
 
 /** MemoryOutbox plus the optional batch API, like SqliteStore. */
 class BatchOutbox extends MemoryOutbox {
@@ -44,18 +45,17 @@ function sink(): SinkConfig {
 }
 
 function setup(over: Partial<WorkerOptions> = {}, send?: WorkerOptions["send"]) {
-  const time = new FakeTime();
-  const outbox = new BatchOutbox(time.clock);
+  const time = new FakeClock(Date.parse("2025-01-02T03:04:05.000Z"), { auto: true });
+  const outbox = new BatchOutbox(() => time.now());
   const sent: string[] = [];
   const plan = new Map<string, DeliveryOutcome[]>();
   const errors: string[] = [];
   const worker = new SinkWorker({
     sink: sink(),
     outbox,
-    clock: time.clock,
-    sleep: time.sleep,
+    clock: time,
     random: () => 0.5,
-    logger: { info() {}, warn() {}, error: (_o, m) => void errors.push(String(m)) },
+    logger: { ...silentLogger, error: (_o, m) => void errors.push(String(m)) },
     send:
       send ??
       (async (req: PostRequest, _o: DeliverOptions) => {
@@ -77,7 +77,7 @@ test("250 rows: each sent once, in order; marks written in 3 transactions (100, 
   const { outbox, sent, worker } = setup();
   const ids = Array.from({ length: 250 }, () => outbox.append("hook", makeAction()).action.id);
   worker.start();
-  await until(() => outbox.depth()["hook"]?.pending === 0, "all marked delivered");
+  await turnsUntil("all marked delivered", () => outbox.depth()["hook"]?.pending === 0);
   assert.deepEqual(sent, ids);
   assert.deepEqual(outbox.calls, [
     `delivered-many ${seqs(1, 100)}`,
@@ -94,7 +94,7 @@ test("held marks are written before a retry", async () => {
   const rows = [1, 2, 3, 4].map(() => outbox.append("hook", makeAction()));
   plan.set(rows[2]!.action.id, [{ kind: "retry", status: 503, error: "HTTP 503" }]);
   worker.start();
-  await until(() => outbox.depth()["hook"]?.pending === 0, "all delivered");
+  await turnsUntil("all delivered", () => outbox.depth()["hook"]?.pending === 0);
   await worker.stop();
   assert.deepEqual(
     sent,
@@ -106,18 +106,15 @@ test("held marks are written before a retry", async () => {
 });
 
 test("marks are held at most deliveredFlushMs", async () => {
-  const time = new FakeTime();
+  const time = new FakeClock(Date.parse("2025-01-02T03:04:05.000Z"), { auto: true });
   // Each request takes 60 ms of (virtual) time.
-  const { outbox, worker } = setup(
-    { clock: time.clock, sleep: time.sleep, deliveredFlushMs: 100 },
-    async () => {
-      time.now += 60;
-      return { kind: "delivered", status: 200 };
-    },
-  );
+  const { outbox, worker } = setup({ clock: time, deliveredFlushMs: 100 }, async () => {
+    time.jump(60);
+    return { kind: "delivered", status: 200 };
+  });
   for (let i = 0; i < 5; i++) outbox.append("hook", makeAction());
   worker.start();
-  await until(() => outbox.depth()["hook"]?.pending === 0, "all delivered");
+  await turnsUntil("all delivered", () => outbox.depth()["hook"]?.pending === 0);
   await worker.stop();
   // 1 at +60, 2 at +120, 3 at +180: 3 is 120 ms after 1 → written; 4, 5 written when idle.
   assert.deepEqual(outbox.calls, ["delivered-many 1,2,3", "delivered-many 4,5"]);
@@ -130,8 +127,8 @@ test("marks are held at most deliveredFlushMs", async () => {
 
 test("held marks are written before a dead-letter and at stop(); stats do not count them pending", async () => {
   let release: (() => void) | null = null;
-  const time = new FakeTime();
-  const { outbox, worker } = setup({ clock: time.clock, sleep: time.sleep }, async (req) => {
+  const time = new FakeClock(Date.parse("2025-01-02T03:04:05.000Z"), { auto: true });
+  const { outbox, worker } = setup({ clock: time }, async (req) => {
     const id = String((JSON.parse(req.body) as { id: string }).id);
     if (id === "dead-me") return { kind: "dead", status: 400, error: "HTTP 400: no" };
     if (id === "block") {
@@ -146,7 +143,7 @@ test("held marks are written before a dead-letter and at stop(); stats do not co
   outbox.append("hook", makeAction());
   outbox.append("hook", makeAction({ id: "block" }));
   worker.start();
-  await until(() => release !== null, "the request of row 5 in flight");
+  await turnsUntil("the request of row 5 in flight", () => release !== null);
   assert.deepEqual(
     outbox.calls,
     ["delivered 1", "dead 2"],
@@ -165,7 +162,7 @@ test("a failing batch write is logged and retried; no row is sent twice or skipp
   outbox.failMany = 2;
   const ids = Array.from({ length: 7 }, () => outbox.append("hook", makeAction()).action.id);
   worker.start();
-  await until(() => outbox.depth()["hook"]?.pending === 0, "all delivered");
+  await turnsUntil("all delivered", () => outbox.depth()["hook"]?.pending === 0);
   await worker.stop();
   assert.deepEqual(sent, ids);
   assert.deepEqual(outbox.calls, ["delivered-many 1,2,3", "delivered-many 4,5,6", "delivered 7"]);
@@ -173,19 +170,18 @@ test("a failing batch write is logged and retried; no row is sent twice or skipp
 });
 
 test("without markDeliveredMany every mark is written at once; batch options are validated", async () => {
-  const time = new FakeTime();
-  const plain = new MemoryOutbox(time.clock);
+  const time = new FakeClock(Date.parse("2025-01-02T03:04:05.000Z"), { auto: true });
+  const plain = new MemoryOutbox(() => time.now());
   const w = new SinkWorker({
     sink: sink(),
     outbox: plain,
-    clock: time.clock,
-    sleep: time.sleep,
+    clock: time,
     send: async () => ({ kind: "delivered", status: 200 }),
   });
   plain.append("hook", makeAction());
   plain.append("hook", makeAction());
   w.start();
-  await until(() => plain.depth()["hook"]?.pending === 0, "delivered");
+  await turnsUntil("delivered", () => plain.depth()["hook"]?.pending === 0);
   await w.stop();
   assert.deepEqual(plain.calls, ["delivered 1", "delivered 2"]);
   assert.throws(() => new SinkWorker({ sink: sink(), outbox: plain, deliveredBatch: 0 }), {

@@ -3,9 +3,9 @@ import assert from "node:assert/strict";
 import type { DeliverOptions, DeliveryOutcome, PostRequest } from "../../src/alert/deliver.js";
 import type { SinkConfig } from "../../src/alert/sink-config.js";
 import { SinkWorker, type WorkerOptions } from "../../src/alert/worker.js";
-import type { AlertLogger } from "../../src/alert/alert-logger.js";
+import type { Logger } from "../../src/core/logger.js";
 import { MemoryOutbox, makeAction, makePeer } from "../helpers/memory-outbox.js";
-import { FakeTime, until } from "./fake-time.js";
+import { FakeClock, turnsUntil } from "../helpers/fake-clock.js";
 
 const HOUR = 3_600_000;
 
@@ -35,33 +35,33 @@ class Script {
   sent: Sent[] = [];
   /** Per action id: outcomes to return, in order; then delivered. */
   plan = new Map<string, DeliveryOutcome[]>();
-  constructor(private readonly time: FakeTime) {}
+  constructor(private readonly time: FakeClock) {}
   send = async (req: PostRequest, _opts: DeliverOptions): Promise<DeliveryOutcome> => {
     const body = JSON.parse(req.body) as Record<string, unknown>;
     const id = String(body["id"]);
-    this.sent.push({ at: this.time.now, id, body, headers: req.headers });
+    this.sent.push({ at: this.time.now(), id, body, headers: req.headers });
     await new Promise<void>((r) => setImmediate(r));
     return this.plan.get(id)?.shift() ?? { kind: "delivered", status: 200 };
   };
 }
 
-class MemLogger implements AlertLogger {
+class MemLogger implements Logger {
   lines: string[] = [];
+  debug = (o: Record<string, unknown>, m?: string) => void this.lines.push(`debug ${m} ${JSON.stringify(o)}`);
   info = (o: Record<string, unknown>, m?: string) => void this.lines.push(`info ${m} ${JSON.stringify(o)}`);
   warn = (o: Record<string, unknown>, m?: string) => void this.lines.push(`warn ${m} ${JSON.stringify(o)}`);
   error = (o: Record<string, unknown>, m?: string) => void this.lines.push(`error ${m} ${JSON.stringify(o)}`);
 }
 
 function setup(over: Partial<WorkerOptions> = {}) {
-  const time = new FakeTime();
-  const outbox = new MemoryOutbox(time.clock);
+  const time = new FakeClock(Date.parse("2025-01-02T03:04:05.000Z"), { auto: true });
+  const outbox = new MemoryOutbox(() => time.now());
   const script = new Script(time);
   const logger = new MemLogger();
   const worker = new SinkWorker({
     sink: hookSink(),
     outbox,
-    clock: time.clock,
-    sleep: time.sleep,
+    clock: time,
     send: script.send,
     logger,
     random: () => 0.5,
@@ -81,7 +81,7 @@ test("delivers rows strictly in order, each once, and records them delivered", a
   const { outbox, script, worker } = setup();
   const ids = [1, 2, 3, 4, 5].map(() => outbox.append("hook", makeAction()).action.id);
   worker.start();
-  await until(() => outbox.depth()["hook"]?.pending === 0, "all delivered");
+  await turnsUntil("all delivered", () => outbox.depth()["hook"]?.pending === 0);
   await worker.stop();
   assert.deepEqual(
     script.sent.map((s) => s.id),
@@ -97,9 +97,9 @@ test("head-of-line: a failing row holds back the rows behind it until it is deli
   const a = outbox.append("hook", makeAction()).action.id;
   const b = outbox.append("hook", makeAction()).action.id;
   script.plan.set(a, [retry(), retry(), retry()]);
-  const t0 = time.now;
+  const t0 = time.now();
   worker.start();
-  await until(() => outbox.depth()["hook"]?.pending === 0, "all delivered");
+  await turnsUntil("all delivered", () => outbox.depth()["hook"]?.pending === 0);
   await worker.stop();
   assert.deepEqual(
     script.sent.map((s) => s.id),
@@ -124,14 +124,14 @@ test("retries back off exponentially up to the 5 min cap", async () => {
     Array.from({ length: 12 }, () => retry()),
   );
   worker.start();
-  await until(() => outbox.depth()["hook"]?.pending === 0, "delivered");
+  await turnsUntil("delivered", () => outbox.depth()["hook"]?.pending === 0);
   await worker.stop();
   const gaps = script.sent.slice(1).map((s, i) => s.at - (script.sent[i] as Sent).at);
   assert.deepEqual(
     gaps,
     [1000, 2000, 4000, 8000, 16_000, 32_000, 64_000, 128_000, 256_000, 300_000, 300_000, 300_000],
   );
-  assert.ok(time.now > 0);
+  assert.ok(time.now() > 0);
 });
 
 test("Retry-After from the receiver overrides the backoff", async () => {
@@ -139,7 +139,7 @@ test("Retry-After from the receiver overrides the backoff", async () => {
   const a = outbox.append("hook", makeAction()).action.id;
   script.plan.set(a, [{ kind: "retry", status: 503, error: "HTTP 503", retryAfterMs: 42_000 }]);
   worker.start();
-  await until(() => outbox.depth()["hook"]?.pending === 0, "delivered");
+  await turnsUntil("delivered", () => outbox.depth()["hook"]?.pending === 0);
   await worker.stop();
   assert.equal((script.sent[1] as Sent).at - (script.sent[0] as Sent).at, 42_000);
 });
@@ -150,7 +150,7 @@ test("a rejected row is dead-lettered with the reason, logged without secrets, a
   const b = outbox.append("hook", makeAction()).action.id;
   script.plan.set(a, [{ kind: "dead", status: 400, error: "HTTP 400: missing field" }]);
   worker.start();
-  await until(() => outbox.depth()["hook"]?.pending === 0, "drained");
+  await turnsUntil("drained", () => outbox.depth()["hook"]?.pending === 0);
   await worker.stop();
   assert.deepEqual(
     script.sent.map((s) => s.id),
@@ -171,19 +171,47 @@ test("a rejected row is dead-lettered with the reason, logged without secrets, a
   for (const l of logger.lines) assert.doesNotMatch(l, /TOPSECRET|HEADERSECRET/);
 });
 
+test("a wall clock set back during retries: the worker keeps retrying and delivers; nothing is dead-lettered early", async () => {
+  const { outbox, script, worker, time } = setup();
+  const a = outbox.append("hook", makeAction()).action.id;
+  script.plan.set(a, [retry(), retry(), retry(), retry()]);
+  let setBack = false;
+  time.onAdvance = () => {
+    // After the second attempt the wall clock goes back two hours (NTP, an operator).
+    if (!setBack && script.sent.length === 2) {
+      setBack = true;
+      time.setWallClockBy(-2 * HOUR);
+    }
+  };
+  worker.start();
+  await turnsUntil("delivered", () => outbox.rows[0]?.state === "delivered");
+  await worker.stop();
+  assert.ok(setBack, "the clock was set back mid-retries");
+  assert.equal(script.sent.length, 5, "four refusals, then delivered: no attempt lost or doubled");
+  assert.ok(
+    script.sent.slice(2).every((x) => x.at < (script.sent[1]?.at ?? 0)),
+    `the later attempts happened at the earlier wall time: ${JSON.stringify(script.sent.map((x) => x.at))}`,
+  );
+  assert.equal(worker.stats().dead, 0);
+  assert.ok(
+    time.sleeps.every((ms) => ms < HOUR),
+    "no sleep waited for the wall clock to catch up with the two hours it lost",
+  );
+});
+
 test("rows older than max_age are dead-lettered instead of retried forever", async () => {
   const { outbox, script, worker, time } = setup();
-  const created = time.now;
+  const created = time.now();
   const a = outbox.append("hook", makeAction()).action.id;
   script.plan.set(
     a,
     Array.from({ length: 10_000 }, () => retry()),
   );
   worker.start();
-  await until(() => outbox.rows[0]?.state === "dead", "dead after max_age");
+  await turnsUntil("dead after max_age", () => outbox.rows[0]?.state === "dead");
   await worker.stop();
-  assert.ok(time.now - created >= 24 * HOUR, "not before max_age");
-  assert.ok(time.now - created < 24 * HOUR + 300_000, "at max_age, not a full backoff later");
+  assert.ok(time.now() - created >= 24 * HOUR, "not before max_age");
+  assert.ok(time.now() - created < 24 * HOUR + 300_000, "at max_age, not a full backoff later");
   assert.match(
     outbox.rows[0]?.last_error ?? "",
     /^older than max_age 1d \(last error: HTTP 503 from http:\/\/127\.0\.0\.1:1\)$/,
@@ -194,10 +222,10 @@ test("rows older than max_age are dead-lettered instead of retried forever", asy
 
 test("a row already older than max_age when the worker starts is dead-lettered without an attempt", async () => {
   const { outbox, script, worker, time } = setup({ sink: hookSink({ maxAgeMs: 60_000 }) });
-  outbox.append("hook", makeAction(), makePeer("sidecar"), time.now - 61_000);
+  outbox.append("hook", makeAction(), makePeer("sidecar"), time.now() - 61_000);
   outbox.append("hook", makeAction());
   worker.start();
-  await until(() => outbox.depth()["hook"]?.pending === 0, "drained");
+  await turnsUntil("drained", () => outbox.depth()["hook"]?.pending === 0);
   await worker.stop();
   assert.equal(script.sent.length, 1);
   assert.equal(outbox.rows[0]?.last_error, "older than max_age 1m");
@@ -207,18 +235,18 @@ test("an action with a pending effect is sent when the store announces the resul
   const { outbox, script, worker, time } = setup();
   const restart = makeAction({ action: "restart", severity: "HIGH" });
   outbox.addEffect(restart.id, "restart");
-  const t0 = time.now;
+  const t0 = time.now();
   outbox.append("hook", restart);
   worker.start();
   // The worker waits for the result up to the give-up bound, in one wait (never a poll).
-  await until(() => time.sleeps.length === 1, "waiting for the effect");
+  await turnsUntil("waiting for the effect", () => time.sleeps.length === 1);
   assert.deepEqual(time.sleeps, [60_000]);
   outbox.finishEffect(restart.id, {
     ok: true,
     detail: "systemctl restart sidecar.service",
     main_pid: 4242,
   });
-  await until(() => outbox.depth()["hook"]?.pending === 0, "delivered");
+  await turnsUntil("delivered", () => outbox.depth()["hook"]?.pending === 0);
   await worker.stop();
   assert.equal(script.sent.length, 1);
   const sent = script.sent[0] as Sent;
@@ -235,10 +263,10 @@ test("an effect that never finishes does not hold alerts back longer than effect
   const { outbox, script, worker, time } = setup({ effectWaitMs: 10_000 });
   const isolate = makeAction({ action: "isolate", severity: "CRITICAL" });
   outbox.addEffect(isolate.id, "isolate");
-  const t0 = time.now;
+  const t0 = time.now();
   outbox.append("hook", isolate);
   worker.start();
-  await until(() => outbox.depth()["hook"]?.pending === 0, "delivered");
+  await turnsUntil("delivered", () => outbox.depth()["hook"]?.pending === 0);
   await worker.stop();
   assert.equal((script.sent[0] as Sent).at - t0, 10_000);
   assert.equal((script.sent[0] as Sent).body["result"], undefined);
@@ -246,10 +274,10 @@ test("an effect that never finishes does not hold alerts back longer than effect
 
 test("actions without an effect record (no executor) are sent at once", async () => {
   const { outbox, script, worker, time } = setup();
-  const t0 = time.now;
+  const t0 = time.now();
   outbox.append("hook", makeAction({ action: "restart", severity: "HIGH" }));
   worker.start();
-  await until(() => outbox.depth()["hook"]?.pending === 0, "delivered");
+  await turnsUntil("delivered", () => outbox.depth()["hook"]?.pending === 0);
   await worker.stop();
   assert.equal((script.sent[0] as Sent).at, t0);
 });
@@ -261,7 +289,10 @@ test("an idle worker wakes on append; start/stop are idempotent; stop leaves not
   for (let i = 0; i < 20; i++) await new Promise<void>((r) => setImmediate(r));
   assert.equal(script.sent.length, 0);
   outbox.append("hook", makeAction());
-  await until(() => script.sent.length === 1 && outbox.depth()["hook"]?.pending === 0, "woken and delivered");
+  await turnsUntil(
+    "woken and delivered",
+    () => script.sent.length === 1 && outbox.depth()["hook"]?.pending === 0,
+  );
   await worker.stop();
   await worker.stop();
   assert.equal(worker.isRunning, false);
@@ -269,19 +300,18 @@ test("an idle worker wakes on append; start/stop are idempotent; stop leaves not
   for (let i = 0; i < 20; i++) await new Promise<void>((r) => setImmediate(r));
   assert.equal(script.sent.length, 1, "a stopped worker sends nothing");
   worker.start();
-  await until(() => script.sent.length === 2, "restarted worker delivers");
+  await turnsUntil("restarted worker delivers", () => script.sent.length === 2);
   await worker.stop();
 });
 
 test("stop() during a request aborts it and leaves the row pending (at-least-once)", async () => {
-  const time = new FakeTime();
-  const outbox = new MemoryOutbox(time.clock);
+  const time = new FakeClock(Date.parse("2025-01-02T03:04:05.000Z"), { auto: true });
+  const outbox = new MemoryOutbox(() => time.now());
   let inFlight = false;
   const worker = new SinkWorker({
     sink: hookSink(),
     outbox,
-    clock: time.clock,
-    sleep: time.sleep,
+    clock: time,
     send: (_req, opts) =>
       new Promise<DeliveryOutcome>((resolve) => {
         inFlight = true;
@@ -290,7 +320,7 @@ test("stop() during a request aborts it and leaves the row pending (at-least-onc
   });
   outbox.append("hook", makeAction());
   worker.start();
-  await until(() => inFlight, "request in flight");
+  await turnsUntil("request in flight", () => inFlight);
   await worker.stop();
   assert.equal(outbox.rows[0]?.state, "pending");
   assert.equal(outbox.rows[0]?.attempts, 0);
@@ -310,9 +340,9 @@ test("an outbox that throws is logged and retried, never ending the loop", async
   };
   outbox.append("hook", makeAction());
   worker.start();
-  await until(
-    () => script.sent.length === 1 && outbox.depth()["hook"]?.pending === 0,
+  await turnsUntil(
     "delivered after store errors",
+    () => script.sent.length === 1 && outbox.depth()["hook"]?.pending === 0,
   );
   await worker.stop();
   assert.equal(logger.lines.filter((l) => l.startsWith("error alert outbox failed")).length, 2);
@@ -323,7 +353,7 @@ test("only rows of the worker's own sink are sent", async () => {
   outbox.append("other", makeAction());
   const mine = outbox.append("hook", makeAction()).action.id;
   worker.start();
-  await until(() => outbox.depth()["hook"]?.pending === 0, "delivered");
+  await turnsUntil("delivered", () => outbox.depth()["hook"]?.pending === 0);
   await worker.stop();
   assert.deepEqual(
     script.sent.map((s) => s.id),
@@ -353,12 +383,12 @@ test("a (re)started worker tries the head row at once instead of waiting out its
     Array.from({ length: 6 }, () => retry()),
   );
   worker.start();
-  await until(() => script.sent.length === 6, "six failed attempts");
+  await turnsUntil("six failed attempts", () => script.sent.length === 6);
   await worker.stop();
   // The row now waits ~64 s; a restart (new process, same outbox) tries right away.
-  const stoppedAt = time.now;
+  const stoppedAt = time.now();
   worker.start();
-  await until(() => outbox.depth()["hook"]?.pending === 0, "delivered after restart");
+  await turnsUntil("delivered after restart", () => outbox.depth()["hook"]?.pending === 0);
   await worker.stop();
   assert.equal(script.sent.length, 7);
   assert.equal((script.sent[6] as Sent).at, stoppedAt, "attempted without waiting");

@@ -1,5 +1,8 @@
-// A fake Clock for tests: time moves only when the test says so.
-import type { Clock, TimerHandle } from "../../src/schedule/clock.js";
+// The one fake Clock of the tests (core/clock.ts). Time moves only when the test says so
+// (advance, jump, setWallClockBy), or — in auto mode — when the code under test sleeps: sleep(ms) then
+// moves time forward by ms at once, so hours of retries run in milliseconds and every
+// delay is observable (sleeps).
+import type { Clock, TimerHandle } from "../../src/core/clock.js";
 
 interface Timer {
   id: number;
@@ -11,8 +14,19 @@ export class FakeClock implements Clock {
   private t: number;
   private seq = 0;
   private timers: Timer[] = [];
+  /** Every sleep asked for, ms, in order. */
+  readonly sleeps: number[] = [];
+  /** Auto mode: called after each sleep has moved time (tests finish effects "later" with it). */
+  onAdvance: ((now: number) => void) | null = null;
 
-  constructor(start = Date.parse("2026-01-01T00:00:00Z")) {
+  /**
+   * @param start epoch ms
+   * @param opts.auto sleeps advance time themselves (for code that only sleeps, like the alert workers)
+   */
+  constructor(
+    start = Date.parse("2026-01-01T00:00:00Z"),
+    private readonly opts: { auto?: boolean } = {},
+  ) {
     this.t = start;
   }
 
@@ -28,6 +42,29 @@ export class FakeClock implements Clock {
 
   clearTimeout(handle: TimerHandle): void {
     this.timers = this.timers.filter((t) => t.id !== handle);
+  }
+
+  async sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    this.sleeps.push(ms);
+    if (this.opts.auto) {
+      await new Promise<void>((r) => setImmediate(r));
+      if (signal?.aborted) return;
+      this.t += ms;
+      this.onAdvance?.(this.t);
+      return;
+    }
+    if (signal?.aborted) return;
+    await new Promise<void>((resolve) => {
+      const id = this.setTimeout(resolve, ms);
+      signal?.addEventListener(
+        "abort",
+        () => {
+          this.clearTimeout(id);
+          resolve();
+        },
+        { once: true },
+      );
+    });
   }
 
   get pending(): number {
@@ -49,13 +86,34 @@ export class FakeClock implements Clock {
     await settle();
   }
 
-  /** Jumps the wall clock (e.g. backwards) without firing timers. */
+  /**
+   * Time passes by `ms` without any timer firing, as when the process stood still (a
+   * stall); overdue timers fire at the next advance().
+   */
   jump(ms: number): void {
     this.t += ms;
+  }
+
+  /**
+   * The wall clock is set by `ms` (negative: backwards, as NTP or an operator may do).
+   * Armed timers keep their remaining delay, as real (monotonic) timers do.
+   */
+  setWallClockBy(ms: number): void {
+    this.t += ms;
+    for (const t of this.timers) t.at += ms;
   }
 }
 
 /** Lets pending promise chains run (several macrotask turns). */
 export async function settle(turns = 5): Promise<void> {
   for (let i = 0; i < turns; i++) await new Promise<void>((r) => setImmediate(r));
+}
+
+/** Waits on the event loop (never on the wall clock) until `cond` holds; fails after `maxTurns` turns. */
+export async function turnsUntil(what: string, cond: () => boolean, maxTurns = 200_000): Promise<void> {
+  for (let i = 0; i < maxTurns; i++) {
+    if (cond()) return;
+    await new Promise<void>((r) => setImmediate(r));
+  }
+  throw new Error(`condition not reached: ${what}`);
 }

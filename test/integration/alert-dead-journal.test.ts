@@ -16,6 +16,7 @@ import { getJson, startApi, type Harness } from "../api/harness.js";
 import { cli } from "../cli/harness.js";
 import { Receiver } from "../helpers/receiver.js";
 import { until } from "../helpers/wait.js";
+import { silentLogger } from "../../src/core/logger.js";
 
 void describe("dead-lettered alerts in the journal (real receiver, worker, SQLite, API, CLI)", () => {
   const dir = mkdtempSync(join(tmpdir(), "wdmesh-dead-journal-"));
@@ -48,7 +49,10 @@ void describe("dead-lettered alerts in the journal (real receiver, worker, SQLit
     alerting = createAlerting({
       sinks: [sink],
       outbox: store,
-      logger: { info() {}, warn() {}, error: (obj, msg) => errors.push({ obj, msg }) },
+      logger: {
+        ...silentLogger,
+        error: (obj, msg) => void errors.push({ obj: obj as Record<string, unknown>, msg }),
+      },
     });
     alerting.start();
     commitAction(store, newAction({ action: "alert", severity: "MEDIUM", reason: "1 missed heartbeat" }));

@@ -68,7 +68,7 @@ class World {
       intervalMs: INTERVAL,
       ...(opts.rule ? { rule: opts.rule } : {}),
       ...(opts.takeoverAfterMs === undefined ? {} : { takeoverAfterMs: opts.takeoverAfterMs }),
-      clock: { now: () => this.now, setTimeout: () => 0, clearTimeout: () => {} },
+      clock: { now: () => this.now, setTimeout: () => 0, clearTimeout: () => {}, sleep: async () => {} },
     });
   }
 }

@@ -306,7 +306,7 @@ void describe("outbox", () => {
 
   void test("head/markRetry/markDelivered/markDead keep seq order per sink", () => {
     let now = 1_000;
-    const s = SqliteStore.openFile(":memory:", { sinks: SINKS, node: "n", clock: () => now });
+    const s = SqliteStore.openFile(":memory:", { sinks: SINKS, node: "n", clock: { now: () => now } });
     stores.push(s);
     seedIncident(s);
     const h1 = s.head("high")!;
