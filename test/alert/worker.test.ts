@@ -401,7 +401,7 @@ test("a sink's own retry policy sets its delays (the default is 1 s doubling to 
     script.plan.set(a.id, [retry(), retry(), retry(), retry()]);
     outbox.append("hook", a);
     worker.start();
-    await until(() => outbox.depth()["hook"]?.pending === 0, "delivered after 4 retries");
+    await turnsUntil("delivered after 4 retries", () => outbox.depth()["hook"]?.pending === 0);
     await worker.stop();
     return time.sleeps;
   };
