@@ -5,7 +5,7 @@
 // self_recovered once each. Fake clock, scripted prober, fake loop-delay source.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { Monitor, type EscalationAction, type Executor } from "../../src/index.js";
+import { Monitor, type EscalationAction, type Executor, type GateVerdict } from "../../src/index.js";
 import type { ActionResult, ProbeResult } from "../../src/core/types.js";
 import type { ProbeSpec } from "../../src/core/options.js";
 import type { Prober } from "../../src/probe/prober.js";
@@ -148,6 +148,38 @@ class DeadlineProber implements Prober {
 }
 
 describe("self health: an overloaded node holds", () => {
+  test("an overloaded node that is not the owner only observes; a mesh hold names both reasons", async () => {
+    const clock = new FakeClock();
+    const loop = new FakeLoopDelay();
+    let verdict: GateVerdict = { act: false };
+    const ex = new CountingExecutor();
+    const m = new Monitor({
+      selfName: "n",
+      clock,
+      loopDelay: loop,
+      executor: ex,
+      prober: new FakeProber(() => MISS),
+      missedBeforeRestart: 1,
+      gate: { mayAct: () => verdict, owner: () => "n" },
+    });
+    const seen: EscalationAction[] = [];
+    m.onEscalation((a) => void seen.push(a));
+    m.registerPeer(spec("p"));
+    loop.stall(clock.now(), 2_000);
+    await clock.advance(500);
+    await m.checkAllPeers();
+    assert.deepEqual(
+      seen.map((a) => a.action),
+      ["self_degraded"],
+      "observe only: no held alert for a peer another node owns",
+    );
+    verdict = { act: false, hold: "1 of 3 nodes confirm, 2 needed" };
+    await m.checkAllPeers();
+    const held = seen.find((a) => a.action === "remediation_held");
+    assert.match(held?.reason ?? "", /1 of 3 nodes confirm, 2 needed; this node is overloaded/);
+    assert.deepEqual(ex.calls, []);
+  });
+
   test("degraded: deadlines stretched, remediation held with the reason, self_degraded/self_recovered journalled once", async () => {
     const clock = new FakeClock();
     const loop = new FakeLoopDelay();
