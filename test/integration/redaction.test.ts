@@ -2,7 +2,8 @@
 // its answer (routing key included) must not make the node store, log or serve the
 // key. Checked against a real `wdmesh run`: its log, wdmesh.db and its WAL, GET
 // /v1/events and /v1/deliveries, `wdmesh events --json`, and the answer to
-// POST /v1/alerts/pd/test. Every place keeps the rest of the answer, with "***".
+// POST /v1/alerts/pd/test. The same for a probe whose output prints the key. Every
+// place keeps the rest of the text, with "***".
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -46,6 +47,12 @@ void test("a receiver echoing the routing key in a 400: the key is in no log, fi
       "defaults: { interval: 300ms, timeout: 200ms, missed_before_restart: 1000 }",
       "peers:",
       "  - { name: down, probe: { tcp: { host: 127.0.0.1, port: 9 } }, restart: none, isolate: none }",
+      // A probe whose output carries the key (a health script printing its environment).
+      "  - name: leaky",
+      `    probe: { exec: { argv: [/bin/sh, -c, 'echo "token $0" >&2; exit 1', "\${PD_KEY}"] } }`,
+      "    restart: none",
+      "    isolate: none",
+
       "alerts:",
       `  - { name: pd, pagerduty: { routing_key: "\${PD_KEY}", url: "http://127.0.0.1:${rport}/v2/enqueue" } }`,
       "",
@@ -79,6 +86,18 @@ void test("a receiver echoing the routing key in a 400: the key is in no log, fi
       /\\"routing_key\\":\\"\*\*\*\\"/,
       "the rest of the answer is kept, the key masked",
     );
+
+    // The probe's output is shown, the key in it masked.
+    let mesh = "";
+    await until(
+      "the leaky probe's error",
+      async () => {
+        mesh = await (await fetch(`${url}/v1/mesh`)).text();
+        return /token \*\*\*/.test(mesh);
+      },
+      30_000,
+    );
+    assert.ok(!mesh.includes(ROUTING_KEY), `/v1/mesh: ${mesh}`);
 
     const events = await (await fetch(`${url}/v1/events`)).text();
     assert.ok(events.includes('"action":"alert"'), events.slice(0, 300));

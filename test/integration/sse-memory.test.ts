@@ -35,8 +35,8 @@ void test(
     try {
       const script = [
         "ip link set lo up",
-        "sysctl -qw net.ipv4.tcp_wmem='4096 16384 65536'",
-        "sysctl -qw net.ipv4.tcp_rmem='4096 16384 65536'",
+        "echo '4096 16384 65536' > /proc/sys/net/ipv4/tcp_wmem",
+        "echo '4096 16384 65536' > /proc/sys/net/ipv4/tcp_rmem",
         `exec "$0" --import tsx "$@"`,
       ].join(" && ");
       const r = spawnSync(
