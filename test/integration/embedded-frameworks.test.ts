@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Monitor } from "../../src/index.js";
+import { signViewRequest } from "../../src/mesh/view-auth.js";
 import { verifyView, VIEW_PROOF_HEADER } from "../../src/mesh/views.js";
 import { heartbeatProof } from "../../src/probe/heartbeat-proof.js";
 import { haveBuiltCli } from "../helpers/built-cli.js";
@@ -102,8 +103,11 @@ test("Express and Fastify agents mount the mesh routes and form a mesh with a no
         node: names[i],
         proof: heartbeatProof(KEY, names[i] as string, `n-${i}`),
       });
-      // Signed view.
-      const r = await fetch(`${url(i)}/v1/mesh/view?nonce=v-${i}`);
+      // Signed view, for a member whose request is signed; nobody else.
+      assert.equal((await fetch(`${url(i)}/v1/mesh/view?nonce=v-${i}`)).status, 401);
+      const r = await fetch(`${url(i)}/v1/mesh/view?nonce=v-${i}`, {
+        headers: signViewRequest({ key: KEY }, names[2] as string, names[i] as string, `v-${i}`, Date.now()),
+      });
       assert.equal(r.status, 200);
       const v = verifyView(KEY, Buffer.from(await r.arrayBuffer()), r.headers.get(VIEW_PROOF_HEADER), {
         node: names[i] as string,
