@@ -32,7 +32,8 @@ import type {
 import { Listeners } from "./listeners.js";
 import { silentLogger, type Logger } from "./logger.js";
 import { MeshNode, type MeshOptions, type MeshView } from "./mesh/mesh-node.js";
-import { meshRoutes } from "./mesh/routes.js";
+import { meshRoutes, readAllowed } from "./mesh/routes.js";
+import { TokenSet } from "./api/auth.js";
 import { escalationStateChanged, toPeerHealth } from "./peer-health.js";
 import { createProber, probeEndpoint, probeTarget } from "./probe/index.js";
 import type { Prober } from "./probe/prober.js";
@@ -80,6 +81,14 @@ export interface MonitorOptions extends TimingOptions {
    * node. Default: no mesh.
    */
   mesh?: MeshOptions;
+  /**
+   * Bearer token (at least 16 characters) that `GET /v1/mesh` on `routes`/`handler`
+   * requires (`Authorization: Bearer <token>`), compared in constant time; it also lets
+   * its holder read `/v1/mesh/view`. Set it when the agent's server is reachable off
+   * loopback: /v1/mesh lists every watched endpoint. Default: none (open, as the seed's
+   * handler was). /health stays open.
+   */
+  readToken?: string;
   /**
    * Local health awareness: thresholds of this node's own event-loop delay and probe
    * lateness (see SelfHealthOptions for units and defaults). While they are exceeded
@@ -210,6 +219,10 @@ export class Monitor {
       throw new InvalidOptionError("selfName", "is required: a non-empty name for this node");
     }
     this.selfName = opts.selfName;
+    if (opts.readToken !== undefined && (typeof opts.readToken !== "string" || opts.readToken.length < 16)) {
+      throw new InvalidOptionError("readToken", "must be a string of at least 16 characters");
+    }
+    this.readTokens = new TokenSet([opts.readToken]);
     this.policy = compilePolicy(opts);
     const concurrency = opts.concurrency ?? DEFAULT_CONCURRENCY;
     const tooMany = concurrencyProblem(concurrency);
@@ -451,12 +464,15 @@ export class Monitor {
    */
   readonly routes: (req: IncomingMessage, res: ServerResponse) => boolean = meshRoutes(this);
 
+  /** Tokens that reading /v1/mesh through `routes`/`handler` requires (option `readToken`). */
+  readonly readTokens: TokenSet;
+
   /**
    * node:http handler: the mesh routes (see `routes`), and the /v1/mesh JSON on every
    * other path (the seed served it on any path).
    */
   readonly handler = (req: IncomingMessage, res: ServerResponse): void => {
-    if (!this.routes(req, res)) sendJsonText(res, 200, this.meshJson());
+    if (!this.routes(req, res) && readAllowed(this, req, res)) sendJsonText(res, 200, this.meshJson());
   };
 
   // ---------------------------------------------------------------- probing

@@ -5,7 +5,8 @@
 //   GET /v1/mesh/view      this node's signed view (404 without a mesh key)
 //   GET /v1/mesh           {"self","node","peers","stats","members",...}
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
-import { sendJson, sendJsonText } from "../api/http-error.js";
+import { requireToken, type TokenSet } from "../api/auth.js";
+import { HttpError, sendError, sendJson, sendJsonText } from "../api/http-error.js";
 import { VIEW_PATH, VIEW_PROOF_HEADER } from "./views.js";
 
 /** Longest `?nonce=` accepted on /health and /v1/mesh/view, characters. */
@@ -31,6 +32,37 @@ export interface MeshRouteSource {
   viewRequestProblem?(headers: IncomingHttpHeaders, nonce: string | undefined): string | undefined;
   /** GET /v1/mesh, serialised. */
   meshJson(): string;
+  /** Bearer tokens that reading /v1/mesh requires (read per request); open when absent or empty. */
+  readonly readTokens?: TokenSet;
+}
+
+/**
+ * True when the request may read (no read token configured, or it carries one);
+ * otherwise answers 401 and returns false.
+ */
+export function readAllowed(src: MeshRouteSource, req: IncomingMessage, res: ServerResponse): boolean {
+  const tokens = src.readTokens;
+  if (!tokens || tokens.empty) return true;
+  try {
+    requireToken(req, tokens);
+    return true;
+  } catch (err) {
+    if (!(err instanceof HttpError)) throw err;
+    sendError(res, err);
+    return false;
+  }
+}
+
+/** True when the request carries one of the read tokens (never when none is configured). */
+function hasReadToken(src: MeshRouteSource, req: IncomingMessage): boolean {
+  const tokens = src.readTokens;
+  if (!tokens || tokens.empty) return false;
+  try {
+    requireToken(req, tokens);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Paths served by meshRoutes(). */
@@ -83,7 +115,8 @@ export function meshRoutes(src: MeshRouteSource): (req: IncomingMessage, res: Se
       }
       sendJson(res, 200, body);
     } else if (path === VIEW_PATH) {
-      const why = src.viewRequestProblem?.(req.headers, nonce);
+      // Members sign their view requests; a reader with the read token may look too.
+      const why = hasReadToken(src, req) ? undefined : src.viewRequestProblem?.(req.headers, nonce);
       if (why !== undefined) {
         sendJson(res, 401, { error: { code: "WDM_UNAUTHORIZED", message: why } });
         return true;
@@ -99,7 +132,7 @@ export function meshRoutes(src: MeshRouteSource): (req: IncomingMessage, res: Se
       } else {
         sendJsonText(res, 200, view.body, { [VIEW_PROOF_HEADER]: view.proof });
       }
-    } else {
+    } else if (readAllowed(src, req, res)) {
       sendJsonText(res, 200, src.meshJson());
     }
     return true;

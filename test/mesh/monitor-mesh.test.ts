@@ -206,3 +206,51 @@ describe("Monitors in a mesh over loopback", () => {
     }
   });
 });
+
+describe("Monitor readToken", () => {
+  test("guards /v1/mesh (and the handler's other paths); /health stays open; the token may read the view", async () => {
+    const TOKEN = "read-token-0123456789";
+    assert.throws(
+      () => new Monitor({ selfName: "a", readToken: "short" }),
+      (e: Error & { code?: string }) => e.code === "WDM_INVALID_OPTION" && /^readToken:/.test(e.message),
+    );
+    const m = new Monitor({
+      selfName: "lib-a",
+      readToken: TOKEN,
+      mesh: { key: KEY, members: [{ name: "lib-b", url: "http://127.0.0.1:9" }] },
+    });
+    const { server, url } = await listen(m.handler);
+    const auth = { authorization: `Bearer ${TOKEN}` };
+    try {
+      for (const path of ["/v1/mesh", "/"]) {
+        const anon = await fetch(`${url}${path}`);
+        assert.equal(anon.status, 401, path);
+        assert.match(anon.headers.get("www-authenticate") ?? "", /Bearer/);
+        assert.equal(
+          (await fetch(`${url}${path}`, { headers: { authorization: "Bearer wrong-token-0123456789" } }))
+            .status,
+          401,
+        );
+        const ok = await fetch(`${url}${path}`, { headers: auth });
+        assert.equal(ok.status, 200, path);
+        assert.equal(((await ok.json()) as { node: string }).node, "lib-a");
+      }
+      assert.equal((await fetch(`${url}/health?nonce=n1`)).status, 200, "/health is open");
+      assert.equal(
+        (await fetch(`${url}/v1/mesh/view?nonce=v1`)).status,
+        401,
+        "an unsigned view request is refused",
+      );
+      const v = await fetch(`${url}/v1/mesh/view?nonce=v1`, { headers: auth });
+      assert.equal(v.status, 200, "the read token may read the view");
+      const checked = verifyView(KEY, Buffer.from(await v.arrayBuffer()), v.headers.get(VIEW_PROOF_HEADER), {
+        node: "lib-a",
+        nonce: "v1",
+      });
+      assert.ok(checked.ok, JSON.stringify(checked));
+    } finally {
+      await m.stop();
+      await close(server);
+    }
+  });
+});
