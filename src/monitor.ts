@@ -140,7 +140,12 @@ export interface InFlightStep {
   attempt: number;
   /** Epoch ms. */
   startedAt: number;
+  /** Epoch ms when it finished; null while it runs. */
+  finishedAt: number | null;
 }
+
+/** Finished steps kept for the mesh's views (recentSteps): at most this many. */
+const RECENT_STEPS_KEPT = 256;
 
 export type EscalationHandler = (action: EscalationAction) => void | Promise<void>;
 export type ProbeListener = (peer: string, result: ProbeResult, latenessMs: number) => void;
@@ -206,6 +211,8 @@ export class Monitor {
   private selfIncident: string | null = null;
   /** Restart/isolate steps running now, by action id. */
   private readonly running = new Map<string, InFlightStep>();
+  /** Restart/isolate steps that finished, oldest first (at most RECENT_STEPS_KEPT). */
+  private readonly finishedSteps: InFlightStep[] = [];
   private readonly startedAt: number;
   private changes = 0;
   /** Epoch ms of the last completed probe (or of start()). */
@@ -405,6 +412,11 @@ export class Monitor {
   /** Remediation steps (restart, isolate) started and not finished, oldest first. */
   inFlightSteps(): InFlightStep[] {
     return [...this.running.values()].map((s) => ({ ...s }));
+  }
+
+  /** Remediation steps started at or after `since` (epoch ms): running and finished ones. */
+  recentSteps(since: number): InFlightStep[] {
+    return [...this.finishedSteps.filter((s) => s.startedAt >= since), ...this.inFlightSteps()];
   }
 
   schedulerStats(): SchedulerStats {
@@ -856,6 +868,7 @@ export class Monitor {
         step: e.kind,
         attempt: target.attempt,
         startedAt: started,
+        finishedAt: null,
       });
     }
     try {
@@ -863,7 +876,12 @@ export class Monitor {
     } catch (err) {
       result = { ok: false, error: `executor failed: ${err instanceof Error ? err.message : String(err)}` };
     } finally {
-      this.running.delete(e.actionId);
+      const s = this.running.get(e.actionId);
+      if (s) {
+        this.running.delete(e.actionId);
+        this.finishedSteps.push({ ...s, finishedAt: this.clock.now() });
+        if (this.finishedSteps.length > RECENT_STEPS_KEPT) this.finishedSteps.shift();
+      }
     }
     if (e.kind === "restart") {
       const n = Math.max(1, e.attempt);

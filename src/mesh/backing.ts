@@ -7,9 +7,13 @@
 //   no backing yet            → back the top of the confirming nodes (rendezvous order)
 //   backs itself              → move to the top of the confirming nodes when that is
 //                               another node (safe: only a node counts backings of itself,
-//                               and this node no longer backs itself)
-//   backs V, V backs W ≠ V    → follow to W when W confirms too (safe: V does not back
-//                               itself, so it counts no backing)
+//                               and this node no longer backs itself); but not while its
+//                               own step on the target is recent (within takeover_after):
+//                               the others must not start the same step again
+//   backs V, V backs W ≠ V    → follow to W when W confirms too and V's backing of W is
+//                               settled (safe: V does not back itself, so it counts no
+//                               backing; and a follower never launders a backing that
+//                               does not count yet, e.g. of a node that just restarted)
 //   backs V, V unreachable or
 //   V sees the target healthy → DROP V, back the top of the confirming nodes
 //   otherwise                 → keep V
@@ -17,8 +21,9 @@
 // A drop is the one unsafe move: V may still count this node's old backing from a view
 // it holds. So after a drop this node's backing is unsettled for `settleMs` (longer than
 // a view stays fresh plus one poll), and an unsettled backing counts for nobody, this
-// node included. Starting counts as a drop: a restarted node may have backed another
-// node before it stopped.
+// node included. Starting counts as a drop that stays unsettled for at least
+// takeover_after: a restarted node may have backed another node, or started a step that
+// is still running, before it stopped.
 import { rendezvousOwner } from "./owner.js";
 
 /** What this node sees of another node, for backing decisions. */
@@ -29,6 +34,8 @@ export interface BackingPeerFacts {
   failing: boolean;
   /** The node its view says it backs for the target. */
   backs?: string;
+  /** Its backing counts (settled; backing.ts). */
+  settled?: boolean;
 }
 
 export interface BackingInput {
@@ -38,6 +45,8 @@ export interface BackingInput {
   confirming: readonly string[];
   /** Facts about a member; undefined for an unknown name. */
   member: (name: string) => BackingPeerFacts | undefined;
+  /** This node started a step on the target less than takeover_after ago: keep backing itself. */
+  recentOwnStep?: boolean;
 }
 
 export interface BackingMove {
@@ -50,10 +59,10 @@ export interface BackingMove {
 export function nextBacking(prev: string | undefined, input: BackingInput): BackingMove {
   const top = rendezvousOwner(input.target, input.confirming) ?? input.self;
   if (prev === undefined) return { backs: top, dropped: false };
-  if (prev === input.self) return { backs: top, dropped: false };
+  if (prev === input.self) return { backs: input.recentOwnStep === true ? prev : top, dropped: false };
   const v = input.member(prev);
   if (!v || !v.reachable || !v.failing) return { backs: top, dropped: top !== prev };
-  if (v.backs !== undefined && v.backs !== prev) {
+  if (v.backs !== undefined && v.backs !== prev && v.settled === true) {
     const w = v.backs === input.self ? undefined : input.member(v.backs);
     if (v.backs === input.self || (w?.reachable && w.failing)) return { backs: v.backs, dropped: false };
   }

@@ -98,11 +98,15 @@ export function createMeshGate(opts: MeshGateOptions): MeshGate {
   const maxAge = VIEW_FRESH_INTERVALS * opts.intervalMs;
   const settleMs = opts.settleMs ?? (VIEW_FRESH_INTERVALS + 1) * opts.intervalMs;
   const ta = opts.takeoverAfterMs ?? DEFAULT_STEP_TIMEOUT_MS + opts.intervalMs;
-  const takeover = new TakeoverWatch(typeof ta === "number" ? () => ta : ta);
+  const takeoverAfterMs = typeof ta === "number" ? () => ta : ta;
+  // Slack of one interval: a view may be served up to the poll timeout after it was asked for.
+  const takeover = new TakeoverWatch(takeoverAfterMs, opts.intervalMs);
   const startedAt = clock.now();
   /** Per target: the node this node backs, and when its backing was last unsettled (null: never). */
   const backs = new Map<string, string>();
   const droppedAt = new Map<string, number | null>();
+  /** Per target: when this node last decided to act (it started a step then). */
+  const actedAt = new Map<string, number>();
   /** Last logged decision per target, so a change is logged once. */
   const logged = new Map<string, string>();
 
@@ -145,17 +149,27 @@ export function createMeshGate(opts: MeshGateOptions): MeshGate {
       return {
         reachable: seen.has(name),
         failing: showsFailing(p),
-        ...(p?.backs === undefined ? {} : { backs: p.backs }),
+        ...(p?.backs === undefined ? {} : { backs: p.backs, settled: settledReport(p.backs_stable_ms) }),
       };
     };
-    const move = nextBacking(backs.get(target), { self, target, confirming, member });
+    const acted = actedAt.get(target);
+    const recentOwnStep = acted !== undefined && now - acted < takeoverAfterMs(target);
+    const move = nextBacking(backs.get(target), { self, target, confirming, member, recentOwnStep });
     backs.set(target, move.backs);
     if (move.dropped) droppedAt.set(target, now);
     return move.backs;
   };
 
-  const lastDrop = (target: string): number | null =>
-    droppedAt.has(target) ? (droppedAt.get(target) as number | null) : startedAt;
+  /** True when a member's reported backing counts (backs_stable_ms: null = never dropped). */
+  const settledReport = (stableMs: number | null | undefined): boolean =>
+    stableMs === null || stableMs === undefined || stableMs >= settleMs;
+
+  /** When this node's backing of `target` was last unsettled (null: never) and for how long. */
+  const unsettled = (target: string): { at: number | null; forMs: number } =>
+    droppedAt.has(target)
+      ? { at: droppedAt.get(target) as number | null, forMs: settleMs }
+      : // Starting: a step this node began before it stopped may still be running.
+        { at: startedAt, forMs: Math.max(settleMs, takeoverAfterMs(target)) };
 
   const decide = (target: string): MeshDecision => {
     const now = clock.now();
@@ -163,14 +177,14 @@ export function createMeshGate(opts: MeshGateOptions): MeshGate {
     const reach = [...seen.keys()];
     const observers = [self, ...reach.filter((m) => seen.get(m) !== undefined)];
     const confirming = [self, ...reach.filter((m) => showsFailing(seen.get(m)))];
+    const isolatedBy = reach.filter((m) => seen.get(m)?.status === "ISOLATED");
     const b = updateBacking(target, confirming, seen, now);
     const backers: string[] = [];
-    if (b === self && isSettled(lastDrop(target), now, settleMs)) backers.push(self);
+    const u = unsettled(target);
+    if (b === self && isSettled(u.at, now, u.forMs)) backers.push(self);
     for (const m of confirming) {
       const p = seen.get(m);
-      if (m === self || p?.backs !== self) continue;
-      const stable = p.backs_stable_ms ?? null;
-      if (stable === null || stable >= settleMs) backers.push(m);
+      if (m !== self && p?.backs === self && settledReport(p.backs_stable_ms)) backers.push(m);
     }
     const facts: QuorumFacts = {
       self,
@@ -180,6 +194,7 @@ export function createMeshGate(opts: MeshGateOptions): MeshGate {
       reachable: reach,
       observers,
       confirming,
+      isolatedBy,
       backs: b,
       backers,
     };
@@ -227,6 +242,7 @@ export function createMeshGate(opts: MeshGateOptions): MeshGate {
       if (memberSet.has(target)) return { act: true };
       const d = decide(target);
       logDecision(d);
+      if (d.verdict.act) actedAt.set(target, clock.now());
       return d.verdict;
     },
     owner(target, seen) {
@@ -241,8 +257,13 @@ export function createMeshGate(opts: MeshGateOptions): MeshGate {
       const seen = entries(target, now);
       const confirming = [self, ...[...seen.keys()].filter((m) => showsFailing(seen.get(m)))];
       const b = updateBacking(target, confirming, seen, now);
-      const d = lastDrop(target);
-      return { backs: b, stableMs: d === null ? null : Math.max(0, now - d) };
+      // Reported so that the others count it once it is `settleMs` old: a startup drop
+      // must stay unsettled for longer, so its age is reported shifted by the difference.
+      const u = unsettled(target);
+      return {
+        backs: b,
+        stableMs: u.at === null ? null : Math.max(0, now - u.at - (u.forMs - settleMs)),
+      };
     },
     aliveMembers() {
       const now = clock.now();

@@ -104,8 +104,8 @@ export interface MeshHost {
   setGate(gate: RemediationGate | undefined): void;
   /** The spec a peer was registered with (its restart method and interval). */
   peerSpec(name: string): Readonly<PeerSpec> | undefined;
-  /** Remediation steps this node has started and not finished (shared in its view). */
-  inFlightSteps(): InFlightStep[];
+  /** Remediation steps this node started at or after `since` (epoch ms), running or finished. */
+  recentSteps(since: number): InFlightStep[];
 }
 
 export interface MeshNodeOptions {
@@ -218,6 +218,8 @@ export class MeshNode {
   /** Present only with a key and at least one member. */
   readonly poller: ViewPoller | undefined;
   readonly gate: MeshGate | undefined;
+  private takeoverAfter: number | undefined;
+  private intervalMs = 0;
 
   /** Validates `mesh`, registers the members on `host` and installs the gate. */
   constructor(host: MeshHost, mesh: MeshOptions, opts: MeshNodeOptions) {
@@ -253,8 +255,9 @@ export class MeshNode {
       );
       return;
     }
-    const takeoverAfter =
+    this.takeoverAfter =
       mesh.takeoverAfter === undefined ? undefined : parseDuration(mesh.takeoverAfter, "mesh.takeoverAfter");
+    this.intervalMs = opts.intervalMs;
     const poller = new ViewPoller({
       members,
       self: this.self,
@@ -273,16 +276,19 @@ export class MeshNode {
       health: (peer) => host.getPeerStatus(peer),
       view: (member) => poller.latest(member),
       intervalMs: opts.intervalMs,
-      takeoverAfterMs: (peer) => {
-        if (takeoverAfter !== undefined) return takeoverAfter;
-        const spec = host.peerSpec(peer);
-        const interval = spec?.interval === undefined ? opts.intervalMs : parseDuration(spec.interval);
-        return defaultTakeoverAfterMs(spec ?? {}, interval);
-      },
+      takeoverAfterMs: (peer) => this.takeoverAfterMs(peer),
       logger,
       ...(opts.clock ? { clock: opts.clock } : {}),
     });
     host.setGate(this.gate);
+  }
+
+  /** takeover_after of `peer`, ms: mesh.takeoverAfter, or its restart timeout plus its interval. */
+  takeoverAfterMs(peer: string): number {
+    if (this.takeoverAfter !== undefined) return this.takeoverAfter;
+    const spec = this.host.peerSpec(peer);
+    const interval = spec?.interval === undefined ? this.intervalMs : parseDuration(spec.interval);
+    return defaultTakeoverAfterMs(spec ?? {}, interval);
   }
 
   /** True when `name` is a member (another node), not an ordinary peer. */
@@ -332,13 +338,18 @@ export class MeshNode {
     const gate = this.gate;
     const body = buildView(this.self, peers, now, nonce, {
       backing: (peer) => gate?.backing(peer),
-      inFlight: this.host.inFlightSteps().map((f) => ({
-        peer: f.peer,
-        incident: f.incident,
-        step: f.step,
-        attempt: f.attempt,
-        started_at: new Date(f.startedAt).toISOString(),
-      })),
+      inFlight: this.host
+        .recentSteps(0)
+        .filter((f) => f.finishedAt === null || now - f.startedAt < this.takeoverAfterMs(f.peer))
+        .map((f) => ({
+          peer: f.peer,
+          incident: f.incident,
+          step: f.step,
+          attempt: f.attempt,
+          started_at: new Date(f.startedAt).toISOString(),
+          age_ms: Math.max(0, now - f.startedAt),
+          ...(f.finishedAt === null ? {} : { finished: true }),
+        })),
     });
     return {
       body,

@@ -58,6 +58,8 @@ export interface QuorumFacts {
   observers: readonly string[];
   /** This node (it just saw the target fail) and the reachable members whose view shows it failing. */
   confirming: readonly string[];
+  /** Reachable members whose view shows the target ISOLATED (only an operator release undoes that). */
+  isolatedBy: readonly string[];
   /** The node this node backs to remediate the target (backing.ts). */
   backs: string;
   /** Confirming nodes whose settled backing names this node, this node included. */
@@ -84,6 +86,7 @@ export function heldReason(
 
 /**
  * The product's rule. This node remediates only when
+ *   0. no other node has isolated the target (else observe only: that is for an operator),
  *   1. at least `need` of the N configured nodes confirm the failure (else it holds and says why),
  *   2. it backs itself as the remediator (else another node does: observe only), and
  *   3. at least `need` confirming nodes back it with a settled backing, itself included
@@ -92,6 +95,9 @@ export function heldReason(
  * backers from the same nodes (see backing.ts for how backings move).
  */
 export const configuredQuorum: QuorumRule = (f) => {
+  if (f.isolatedBy.length > 0) {
+    return { act: false, why: `isolated by ${list(f.isolatedBy)}; only an operator release undoes it` };
+  }
   const nodes = f.members.length + 1;
   const need = requiredConfirmations(f.mode, nodes);
   if (f.confirming.length < need) {

@@ -1,9 +1,10 @@
 // View exchange between mesh members. Each node serves GET /v1/mesh/view:
 //   {"node", "at", "nonce"?,
 //    "peers": [{"name", "status", "missed_count", "backs"?, "backs_stable_ms"?}],
-//    "in_flight"?: [{"peer", "incident", "step", "attempt", "started_at"}]}
+//    "in_flight"?: [{"peer", "incident", "step", "attempt", "started_at", "age_ms", "finished"}]}
 // (its non-member peers as it sees them; for a peer it sees failing, the node it backs
-// to remediate it; the remediation steps it has started and not finished), with header
+// to remediate it; the remediation steps it has started, unfinished or started less than
+// takeover_after ago), with header
 // X-Wdmesh-Proof = hex
 // HMAC-SHA256(mesh key, body). The poller asks with a fresh `?nonce=` that the node
 // echoes in the body, so a recorded view cannot be replayed later. A node without a
@@ -60,6 +61,10 @@ export interface InFlightView {
   attempt: number;
   /** RFC 3339, the serving node's clock (informational). */
   started_at: string;
+  /** ms since it started, at the time the view was served. */
+  age_ms?: number;
+  /** True once it has finished (steps stay listed for takeover_after after they start). */
+  finished?: boolean;
 }
 
 /** What a member's view says about one peer. */
@@ -237,7 +242,9 @@ export function verifyView(
         (f.incident !== null && typeof f.incident !== "string") ||
         (f.step !== "restart" && f.step !== "isolate") ||
         !Number.isSafeInteger(f.attempt) ||
-        typeof f.started_at !== "string"
+        typeof f.started_at !== "string" ||
+        (f.age_ms !== undefined && (!Number.isSafeInteger(f.age_ms) || (f.age_ms as number) < 0)) ||
+        (f.finished !== undefined && typeof f.finished !== "boolean")
       ) {
         return {
           ok: false,
@@ -250,6 +257,8 @@ export function verifyView(
         step: f.step,
         attempt: f.attempt as number,
         started_at: f.started_at,
+        ...(f.age_ms === undefined ? {} : { age_ms: f.age_ms as number }),
+        ...(f.finished === undefined ? {} : { finished: f.finished }),
       });
     }
   }

@@ -17,12 +17,13 @@ interface Row {
   members: Record<string, BackingPeerFacts>;
   backs: string;
   dropped: boolean;
+  recent?: boolean;
 }
 
-const up = (backs?: string): BackingPeerFacts => ({
+const up = (backs?: string, settled = true): BackingPeerFacts => ({
   reachable: true,
   failing: true,
-  ...(backs ? { backs } : {}),
+  ...(backs ? { backs, settled } : {}),
 });
 const healthy: BackingPeerFacts = { reachable: true, failing: false };
 const gone: BackingPeerFacts = { reachable: false, failing: false };
@@ -137,6 +138,7 @@ describe("backing moves", () => {
         target: T,
         confirming: r.confirming,
         member: (n) => r.members[n],
+        recentOwnStep: r.recent === true,
       });
       assert.deepEqual(got, { backs: r.backs, dropped: r.dropped });
     });

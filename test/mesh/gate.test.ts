@@ -67,7 +67,8 @@ class World {
       view: (m) => this.views.get(m),
       intervalMs: INTERVAL,
       ...(opts.rule ? { rule: opts.rule } : {}),
-      ...(opts.takeoverAfterMs === undefined ? {} : { takeoverAfterMs: opts.takeoverAfterMs }),
+      // Shorter than the settle time unless a test says otherwise, so startup waits SETTLE.
+      takeoverAfterMs: opts.takeoverAfterMs ?? 2 * INTERVAL,
       clock: { now: () => this.now, setTimeout: () => 0, clearTimeout: () => {}, sleep: async () => {} },
     });
   }
@@ -82,10 +83,10 @@ function threeNodes(self: string, others: Record<string, Entry> = {}): World {
   return w;
 }
 
-/** A gate created now, with the startup settle time already passed (views refreshed). */
-function settled(w: World, g: () => MeshGate, refresh: () => void): MeshGate {
+/** A gate created now, with the startup settle time (`wait`) already passed (views refreshed). */
+function settled(w: World, g: () => MeshGate, refresh: () => void, wait = SETTLE): MeshGate {
   const gate = g();
-  w.now += SETTLE;
+  w.now += wait;
   refresh();
   return gate;
 }
@@ -183,6 +184,15 @@ describe("mesh gate: quorum over the configured nodes", () => {
     assert.equal(g.mayAct(T).act, true, "any acts alone once settled");
   });
 
+  test("startup waits takeover_after when it is longer: a step begun before a restart may still run", () => {
+    const w = new World().member(second, "HEALTHY").member(third, "HEALTHY");
+    const g = w.gate(top, "any", { takeoverAfterMs: 10 * INTERVAL });
+    w.now += 10 * INTERVAL - 1;
+    assert.equal(g.mayAct(T).act, false);
+    w.now += 1;
+    assert.equal(g.mayAct(T).act, true);
+  });
+
   test("a two-node mesh: majority of 2 is 2; with the other node down nothing is remediated", () => {
     const [a, b] = rendezvousOrder(T, ["wd-a", "wd-b"]) as [string, string];
     const w = new World().member(b, "HEALTHY");
@@ -261,6 +271,19 @@ describe("mesh gate: one remediator", () => {
     assert.deepEqual(g.backing(T), { backs: second, stableMs: 0 }, "a drop unsettles the backing");
   });
 
+  test("a target another node has isolated is left alone (an operator releases it)", () => {
+    const w = threeNodes(top);
+    const g = settled(
+      w,
+      () => w.gate(top, "majority"),
+      () => {
+        w.view(second, { [T]: ["ISOLATED", 0, top, null] }).view(third, { [T]: ["DEGRADED", 3, top, null] });
+      },
+    );
+    assert.deepEqual(g.mayAct(T), { act: false });
+    assert.match(g.decide(T).why, new RegExp(`isolated by ${second}`));
+  });
+
   test("members (other watchdogs) are owned by this node and escalate alert-only", () => {
     const w = new World().member("wd-b", "DEGRADED", 5);
     const g = w.gate("wd-a", "all");
@@ -287,6 +310,7 @@ describe("mesh gate: steps in flight", () => {
       () => {
         w.view(second, { [T]: ["DEGRADED", 2, top, null] }, [step("i-1")]);
       },
+      TAKEOVER,
     );
     assert.deepEqual(g.mayAct(T), { act: false });
     assert.match(g.decide(T).why, /started restart of agent/);
@@ -307,6 +331,7 @@ describe("mesh gate: steps in flight", () => {
       () => {
         w.view(second, { [T]: ["DEGRADED", 2, top, null] }, [step("i-1")]);
       },
+      60_000,
     );
     assert.equal(g.mayAct(T).act, false);
     w.view(second, { [T]: ["DEGRADED", 2, top, null] });

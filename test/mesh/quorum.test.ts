@@ -75,6 +75,7 @@ describe("configured quorum rule", () => {
     members: ["b", "c"],
     reachable: ["b", "c"],
     observers: ["a", "b", "c"],
+    isolatedBy: [] as string[],
   };
   // [mode, confirming, backs, backers, verdict]
   const ROWS: Array<[ConfirmMode, string[], string, string[], "act" | "hold" | "observe"]> = [
@@ -95,6 +96,20 @@ describe("configured quorum rule", () => {
       assert.equal(got, want, v.why);
     });
   }
+
+  test("a target another node isolated is left alone: observe only, whatever the quorum", () => {
+    const v = configuredQuorum({
+      ...base,
+      mode: "majority",
+      confirming: ["a", "b", "c"],
+      backs: "a",
+      backers: ["a", "b", "c"],
+      isolatedBy: ["b"],
+    });
+    assert.equal(v.act, false);
+    assert.equal(v.act ? undefined : v.hold, undefined);
+    assert.match(v.why, /isolated by b; only an operator release undoes it/);
+  });
 
   test("the hold reason names who confirms, how many are needed and who is unreachable", () => {
     const v = configuredQuorum({

@@ -4,6 +4,9 @@ import assert from "node:assert/strict";
 import { parseConfig } from "../../src/config/load.js";
 import { defaultTakeoverAfterMs, TakeoverWatch } from "../../src/mesh/takeover.js";
 import type { ReceivedView } from "../../src/mesh/views.js";
+import { Monitor } from "../../src/monitor.js";
+import { FakeProber, MISS } from "../helpers/fake-prober.js";
+import { RecordingExecutor } from "../helpers/recording-executor.js";
 
 describe("takeover_after", () => {
   test("default: the restart method's timeout (30 s unless set) plus one interval", () => {
@@ -43,6 +46,61 @@ describe("takeover_after", () => {
     assert.equal(w.pending("t", [v(500)], 1_099)?.seenForMs, 999, "measured from the first sighting");
     assert.equal(w.pending("t", [v(500)], 1_100), undefined, "takeover_after passed");
     w.pending("t", [v(1_200, [])], 1_200);
-    assert.equal(w.pending("t", [v(1_300)], 1_300)?.seenForMs, 0, "a new sighting after it finished");
+    assert.equal(w.pending("t", [v(1_250)], 1_250)?.seenForMs, 0, "seen again: a new sighting");
+  });
+
+  test("a finished step keeps others off until takeover_after (plus slack) after it started", () => {
+    const w = new TakeoverWatch(() => 1_000, 100);
+    const done = (age: number) => ({
+      peer: "t",
+      incident: "i",
+      step: "restart" as const,
+      attempt: 1,
+      started_at: "x",
+      age_ms: age,
+      finished: true,
+    });
+    const v = (at: number, age: number): ReceivedView => ({
+      node: "b",
+      receivedAt: at,
+      peers: new Map(),
+      inFlight: [done(age)],
+    });
+    // Served with age 400 ms, asked for at 5 000: blocks until 5 000 + 600 + 100.
+    assert.equal(w.pending("t", [v(5_000, 400)], 5_699)?.node, "b");
+    assert.equal(w.pending("t", [v(5_000, 400)], 5_700), undefined);
+  });
+
+  test("the Monitor lists a restart in flight while it runs, and as finished after", async () => {
+    let finish!: () => void;
+    const running = new Promise<void>((r) => (finish = r));
+    const ex = new RecordingExecutor(() => running);
+    const m = new Monitor({
+      selfName: "a",
+      executor: ex,
+      prober: new FakeProber(() => MISS),
+      missedBeforeRestart: 1,
+    });
+    m.registerPeer({
+      name: "t",
+      probe: { http: { url: "http://127.0.0.1:1/" } },
+      restart: { command: { argv: ["/bin/true"] } },
+    });
+    const check = m.checkPeer("t");
+    for (let i = 0; i < 100 && m.inFlightSteps().length === 0; i++) await new Promise((r) => setImmediate(r));
+    const [s] = m.inFlightSteps();
+    assert.deepEqual(
+      { peer: s?.peer, step: s?.step, attempt: s?.attempt, finished: s?.finishedAt },
+      { peer: "t", step: "restart", attempt: 1, finished: null },
+    );
+    assert.equal(typeof s?.incident, "string");
+    finish();
+    await check;
+    assert.deepEqual(m.inFlightSteps(), []);
+    const recent = m.recentSteps(0);
+    assert.equal(recent.length, 1);
+    assert.equal(typeof recent[0]?.finishedAt, "number");
+    assert.deepEqual(m.recentSteps(Date.now() + 60_000), [], "only steps started since the given time");
+    await m.stop();
   });
 });

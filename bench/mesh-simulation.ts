@@ -1,0 +1,40 @@
+// Mesh simulation throughput (prints JSON; never passes or fails): how many seeded
+// schedules (test/helpers/mesh-sim.ts) run per second, with the product's rule and with
+// the old rule (quorum over reachable members), and how many seeds violate an invariant.
+//   node --import tsx bench/mesh-simulation.ts [--seeds 10000]
+import { legacyReachableQuorum } from "../test/helpers/legacy-quorum.js";
+import { simulate } from "../test/helpers/mesh-sim.js";
+import type { QuorumRule } from "../src/mesh/quorum.js";
+
+const i = process.argv.indexOf("--seeds");
+const SEEDS = i > 0 ? Number(process.argv[i + 1]) : 10_000;
+
+function run(rule?: QuorumRule) {
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  let violating = 0;
+  let events = 0;
+  let remediations = 0;
+  let holds = 0;
+  for (let seed = 1; seed <= SEEDS; seed++) {
+    const r = simulate({ seed, ...(rule ? { rule } : {}) });
+    if (r.violations.length > 0) violating++;
+    events += r.events;
+    remediations += r.remediations;
+    holds += r.holds;
+  }
+  const wallMs = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  return {
+    seeds: SEEDS,
+    wall_ms: Math.round(wallMs),
+    cpu_ms: Math.round((cpu.user + cpu.system) / 1000),
+    seeds_per_s: Math.round((SEEDS / wallMs) * 1000),
+    events,
+    remediations,
+    holds,
+    violating_seeds: violating,
+  };
+}
+
+console.log(JSON.stringify({ product_rule: run(), old_rule: run(legacyReachableQuorum) }, null, 2));

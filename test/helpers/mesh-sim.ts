@@ -1,0 +1,636 @@
+// A deterministic simulation of a mesh: N nodes in one process, on one fake clock and a
+// fake network, each running the product's real decision code — the ladder reducer
+// (core/ladder.ts), the mesh gate with its quorum rule, backings and takeover watch
+// (mesh/) — under a seeded random schedule of target crashes, broken paths to the
+// target, symmetric and one-way partitions, node crashes and restarts (ladder state
+// persisted, gate state lost), pauses, and delayed and reordered messages.
+//
+// What each node does is the Monitor's loop, reduced to its decisions: probe → on a miss
+// ask gate.mayAct → ladder step → carry out effects (restart/isolate on the simulated
+// target). Views are the real ReceivedView shapes built from the serving node's ladder
+// state, gate.backing() and its steps in flight, stamped with the time they were asked
+// for, dropped after the poll timeout, and never replacing a newer one (as ViewPoller).
+//
+// After every event it checks:
+//   quorum      every restart/isolate by confirm: majority/all is backed by at least
+//               floor(N/2)+1 (all: N) configured nodes that showed the target failing
+//               within the view freshness window (3 intervals + the poll timeout)
+//   one step    no node starts a restart/isolate of the target while another node's
+//               step started less than takeover_after ago
+//   isolation   the target is never un-isolated except by an operator release
+import {
+  initialState,
+  step,
+  type Effect,
+  type LadderEvent,
+  type LadderState,
+} from "../../src/core/ladder.js";
+import { compilePolicy, restartDelayMs, type Policy } from "../../src/core/options.js";
+import { createMeshGate, showsFailing, VIEW_FRESH_INTERVALS, type MeshGate } from "../../src/mesh/gate.js";
+import { requiredConfirmations, type ConfirmMode, type QuorumRule } from "../../src/mesh/quorum.js";
+import type { InFlightView, ReceivedPeer, ReceivedView } from "../../src/mesh/views.js";
+import type { GateVerdict } from "../../src/monitor.js";
+import type { PeerHealth } from "../../src/core/types.js";
+
+/** Probe and view interval, ms. */
+export const SIM_INTERVAL = 1_000;
+/** Probe and view request deadline, ms. */
+export const SIM_TIMEOUT = 500;
+/** Longest a simulated restart/isolate takes, ms (its "timeout"). */
+export const SIM_STEP_TIMEOUT = 3 * SIM_INTERVAL;
+/** takeover_after: the step timeout plus one interval (the product's default rule). */
+export const SIM_TAKEOVER = SIM_STEP_TIMEOUT + SIM_INTERVAL;
+const T = "target";
+
+export interface SimOptions {
+  seed: number;
+  /** Decision rule of every node; default the product's. */
+  rule?: QuorumRule;
+  /** Simulated time, in intervals. Default 36. */
+  intervals?: number;
+  /** Record a trace of every event (for replaying one seed). */
+  trace?: boolean;
+}
+
+export interface SimResult {
+  seed: number;
+  nodes: number;
+  confirm: ConfirmMode;
+  violations: string[];
+  remediations: number;
+  holds: number;
+  events: number;
+  trace: string[];
+}
+
+/** mulberry32: small, fast, deterministic. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+type Ev =
+  | { k: "probe"; node: number; gen: number; peer: string }
+  | { k: "poll"; node: number; gen: number }
+  | { k: "req"; from: number; fromGen: number; to: number; askedAt: number }
+  | { k: "resp"; to: number; gen: number; member: number; askedAt: number; view: ReceivedView }
+  | { k: "done"; node: number; gen: number; id: string; kind: "restart" | "isolate"; attempt: number }
+  | { k: "chaos"; what: () => string };
+
+interface Queued {
+  at: number;
+  seq: number;
+  ev: Ev;
+}
+
+/** Binary min-heap on (at, seq). */
+class Queue {
+  private h: Queued[] = [];
+  get size(): number {
+    return this.h.length;
+  }
+  push(q: Queued): void {
+    const h = this.h;
+    h.push(q);
+    let i = h.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (less(h[p] as Queued, q)) break;
+      h[i] = h[p] as Queued;
+      i = p;
+    }
+    h[i] = q;
+  }
+  pop(): Queued | undefined {
+    const h = this.h;
+    const top = h[0];
+    const last = h.pop();
+    if (h.length > 0 && last) {
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        if (l >= h.length) break;
+        const r = l + 1;
+        const c = r < h.length && less(h[r] as Queued, h[l] as Queued) ? r : l;
+        if (less(last, h[c] as Queued)) break;
+        h[i] = h[c] as Queued;
+        i = c;
+      }
+      h[i] = last;
+    }
+    return top;
+  }
+}
+const less = (a: Queued, b: Queued): boolean => a.at < b.at || (a.at === b.at && a.seq < b.seq);
+
+interface SimNode {
+  name: string;
+  up: boolean;
+  gen: number;
+  pausedUntil: number;
+  gate: MeshGate;
+  /** Ladder state per peer (the target and the members); persisted across crashes. */
+  ladder: Map<string, LadderState>;
+  views: Map<string, ReceivedView>;
+  running: Map<string, InFlightView & { startedAt: number }>;
+  /** Finished steps (kept in views for takeover_after after they started, as MeshNode does). */
+  finished: Array<InFlightView & { startedAt: number }>;
+  notBefore: number;
+  /** The node showed the target failing since this time (null: not now). */
+  failingSince: number | null;
+  /** Last time it showed the target failing. */
+  failingUntil: number;
+}
+
+interface StepRecord {
+  node: string;
+  kind: "restart" | "isolate";
+  start: number;
+  end: number | null;
+}
+
+export function simulate(opts: SimOptions): SimResult {
+  const rand = rng(opts.seed);
+  const int = (lo: number, hi: number): number => lo + Math.floor(rand() * (hi - lo + 1));
+  const pick = <X>(xs: readonly X[]): X => xs[Math.floor(rand() * xs.length)] as X;
+  const N = pick([2, 3, 3, 3, 4, 5]);
+  const confirm: ConfirmMode = rand() < 0.75 ? "majority" : "all";
+  const K = int(1, 3);
+  const R = int(1, 2);
+  const names = Array.from({ length: N }, (_, i) => `n${i}`);
+  const end = (opts.intervals ?? 36) * SIM_INTERVAL;
+  const timing = {
+    interval: SIM_INTERVAL,
+    timeout: SIM_TIMEOUT,
+    retryInterval: SIM_INTERVAL,
+    missedBeforeRestart: K,
+    restartsBeforeIsolate: R,
+    startupGrace: SIM_INTERVAL,
+    restartBackoff: { initial: SIM_INTERVAL, max: 4 * SIM_INTERVAL },
+    stableAfter: 20 * SIM_INTERVAL,
+  };
+  const targetPolicy: Policy = compilePolicy(timing);
+  const memberPolicy: Policy = compilePolicy({ ...timing, alertOnly: true });
+  const need = requiredConfirmations(confirm, N);
+  const freshness = VIEW_FRESH_INTERVALS * SIM_INTERVAL + SIM_TIMEOUT;
+
+  let now = 0;
+  let seq = 0;
+  let ids = 0;
+  let events = 0;
+  let holds = 0;
+  let maxDelay = pick([5, 100, 450]);
+  const q = new Queue();
+  const at = (t: number, ev: Ev): void => q.push({ at: t, seq: seq++, ev });
+  const trace: string[] = [];
+  const log = (s: string): void => void (opts.trace && trace.push(`${String(now).padStart(6)} ${s}`));
+  const violations: string[] = [];
+  const fail = (s: string): void => {
+    violations.push(`t=${now}: ${s}`);
+    log(`VIOLATION ${s}`);
+  };
+
+  // The world: the target, links between nodes (cut counters), each node's path to the target.
+  const target = { state: "up" as "up" | "down" | "restarting", isolated: false, pending: 0 };
+  const linkCut: number[][] = names.map(() => names.map(() => 0));
+  const pathCut: number[] = names.map(() => 0);
+  const linkUp = (a: number, b: number): boolean => (linkCut[a] as number[])[b] === 0;
+  const bump = (a: number, b: number, d: number): void => {
+    const row = linkCut[a] as number[];
+    row[b] = (row[b] ?? 0) + d;
+  };
+  const steps: StepRecord[] = [];
+  const clock = { now: () => now, setTimeout: () => 0, clearTimeout: () => {} };
+
+  const nodes: SimNode[] = [];
+  const newGate = (i: number): MeshGate => {
+    const self = names[i] as string;
+    return createMeshGate({
+      self,
+      members: names.filter((n) => n !== self),
+      confirm,
+      // The gate reads status and missed_count only; the full PeerHealth (toPeerHealth)
+      // formats timestamps and would make the simulation several times slower.
+      health: (p) => {
+        const s = nodes[i]?.ladder.get(p);
+        return s ? ({ name: p, status: s.status, missed_count: s.missed } as PeerHealth) : undefined;
+      },
+      view: (m) => nodes[i]?.views.get(m),
+      intervalMs: SIM_INTERVAL,
+      takeoverAfterMs: SIM_TAKEOVER,
+      ...(opts.rule ? { rule: opts.rule } : {}),
+      clock,
+    });
+  };
+  for (let i = 0; i < N; i++) {
+    const ladder = new Map<string, LadderState>([[T, initialState()]]);
+    for (const m of names) if (m !== names[i]) ladder.set(m, initialState());
+    nodes.push({
+      name: names[i] as string,
+      up: true,
+      gen: 0,
+      pausedUntil: 0,
+      gate: undefined as unknown as MeshGate,
+      ladder,
+      views: new Map(),
+      running: new Map(),
+      finished: [],
+      notBefore: 0,
+      failingSince: null,
+      failingUntil: -Infinity,
+    });
+    (nodes[i] as SimNode).gate = newGate(i);
+  }
+  const index = new Map(names.map((n, i) => [n, i]));
+
+  const boot = (i: number): void => {
+    const n = nodes[i] as SimNode;
+    for (const p of n.ladder.keys())
+      at(now + int(0, SIM_INTERVAL - 1), { k: "probe", node: i, gen: n.gen, peer: p });
+    at(now + int(0, 50), { k: "poll", node: i, gen: n.gen });
+  };
+  for (let i = 0; i < N; i++) boot(i);
+
+  const trackFailing = (n: SimNode): void => {
+    const s = n.ladder.get(T) as LadderState;
+    const f = showsFailing({ status: s.status, missed_count: s.missed });
+    if (f && n.failingSince === null) n.failingSince = now;
+    if (!f && n.failingSince !== null) {
+      n.failingSince = null;
+      n.failingUntil = now;
+    }
+  };
+
+  const confirmedBy = (): string[] =>
+    nodes.filter((n) => n.failingSince !== null || now - n.failingUntil <= freshness).map((n) => n.name);
+
+  const startStep = (
+    i: number,
+    e: Extract<Effect, { kind: "restart" | "isolate" }>,
+    incident: string | null,
+  ) => {
+    const n = nodes[i] as SimNode;
+    // Invariant: quorum of the configured nodes saw the failure.
+    const saw = confirmedBy();
+    if (!saw.includes(n.name) || saw.length < need) {
+      fail(
+        `${n.name} ${e.kind} with only ${saw.length} of ${N} nodes seeing the failure (${saw.join(",")}), ${need} needed`,
+      );
+    }
+    // Invariant: no other node's step within takeover_after.
+    for (const s of steps) {
+      if (s.node !== n.name && now < s.start + SIM_TAKEOVER) {
+        fail(
+          `${n.name} ${e.kind} ${now - s.start} ms after ${s.node}'s ${s.kind} (takeover_after ${SIM_TAKEOVER})`,
+        );
+      }
+    }
+    const rec: StepRecord = { node: n.name, kind: e.kind, start: now, end: null };
+    steps.push(rec);
+    const attempt = e.kind === "restart" ? e.attempt : 0;
+    n.running.set(e.actionId, {
+      peer: T,
+      incident,
+      step: e.kind,
+      attempt,
+      started_at: String(now),
+      startedAt: now,
+    });
+    if (e.kind === "restart") {
+      target.state = "restarting";
+      target.pending++;
+    } else {
+      target.isolated = true;
+    }
+    log(`${n.name} starts ${e.kind}${e.kind === "restart" ? ` ${e.attempt}` : ""}`);
+    at(now + int(0, SIM_STEP_TIMEOUT - SIM_INTERVAL / 2), {
+      k: "done",
+      node: i,
+      gen: n.gen,
+      id: e.actionId,
+      kind: e.kind,
+      attempt,
+    });
+  };
+
+  /** Steps the ladder of node i for peer p with `event`; carries out the effects. */
+  const apply = (i: number, p: string, event: LadderEvent): void => {
+    const n = nodes[i] as SimNode;
+    const prev = n.ladder.get(p) as LadderState;
+    const out = step(prev, event, p === T ? targetPolicy : memberPolicy, {
+      now,
+      node: n.name,
+      peer: p,
+      newId: () => `id${++ids}`,
+    });
+    n.ladder.set(p, out.state);
+    if (p === T) trackFailing(n);
+    for (const e of out.effects) {
+      if (e.kind === "emit") {
+        if (e.action.action === "remediation_held") holds++;
+        if (e.action.action !== "alert" || p === T)
+          log(`${n.name} emits ${e.action.action} ${p}: ${e.action.reason}`);
+        continue;
+      }
+      if (p !== T) {
+        fail(`${n.name} ran ${e.kind} on member ${p}`);
+        continue;
+      }
+      if (e.kind === "release") {
+        if (event.type !== "release") fail(`${n.name} released ${p} without an operator release`);
+        if (target.isolated) log(`${n.name} releases the target (operator)`);
+        target.isolated = false;
+        continue;
+      }
+      startStep(i, e, out.state.incidentId);
+    }
+  };
+
+  const probe = (i: number, p: string): void => {
+    const n = nodes[i] as SimNode;
+    if (p === T && n.running.size > 0) return; // the peer's lock is held by the step
+    let ok: boolean;
+    if (p === T) ok = pathCut[i] === 0 && target.state === "up" && !target.isolated;
+    else {
+      const j = index.get(p) as number;
+      const m = nodes[j] as SimNode;
+      ok = linkUp(i, j) && linkUp(j, i) && m.up && m.pausedUntil <= now;
+    }
+    if (ok) apply(i, p, { type: "probe-ok", durationMs: 1 });
+    else {
+      const v: GateVerdict = n.gate.mayAct(p);
+      if (opts.trace && p === T) {
+        const d = n.gate.decide(p);
+        log(
+          `${n.name} misses: confirming ${d.confirming.join(",")} backs ${d.backs} backers ${d.backers.join(",")}: ${d.why}`,
+        );
+      }
+      apply(i, p, { type: "probe-miss", durationMs: 1, error: "sim", ...v });
+    }
+    if (p !== T || n.running.size === 0) {
+      at(Math.max(now + SIM_INTERVAL, p === T ? n.notBefore : 0), {
+        k: "probe",
+        node: i,
+        gen: n.gen,
+        peer: p,
+      });
+    }
+  };
+
+  const viewOf = (j: number, askedAt: number): ReceivedView => {
+    const m = nodes[j] as SimNode;
+    const s = m.ladder.get(T) as LadderState;
+    const b = m.gate.backing(T);
+    const entry: ReceivedPeer = {
+      status: s.status,
+      missed_count: s.missed,
+      ...(b ? { backs: b.backs, backs_stable_ms: b.stableMs } : {}),
+    };
+    return {
+      node: m.name,
+      receivedAt: askedAt,
+      peers: new Map([[T, entry]]),
+      inFlight: [...m.finished.filter((f) => now - f.startedAt < SIM_TAKEOVER), ...m.running.values()].map(
+        ({ startedAt, ...f }) => ({ ...f, age_ms: now - startedAt }),
+      ),
+    };
+  };
+
+  const delay = (): number => int(0, maxDelay);
+
+  const handle = (ev: Ev): void => {
+    switch (ev.k) {
+      case "probe":
+        probe(ev.node, ev.peer);
+        return;
+      case "poll": {
+        const n = nodes[ev.node] as SimNode;
+        for (let j = 0; j < N; j++) {
+          if (j === ev.node || !linkUp(ev.node, j)) continue;
+          at(now + delay(), { k: "req", from: ev.node, fromGen: n.gen, to: j, askedAt: now });
+        }
+        at(now + SIM_INTERVAL, { k: "poll", node: ev.node, gen: n.gen });
+        return;
+      }
+      case "req": {
+        if (!linkUp(ev.to, ev.from)) return;
+        const view = viewOf(ev.to, ev.askedAt);
+        at(now + delay(), {
+          k: "resp",
+          to: ev.from,
+          gen: ev.fromGen,
+          member: ev.to,
+          askedAt: ev.askedAt,
+          view,
+        });
+        return;
+      }
+      case "resp": {
+        const n = nodes[ev.to] as SimNode;
+        if (now - ev.askedAt > SIM_TIMEOUT) return; // the poller gave up on it
+        const name = names[ev.member] as string;
+        const old = n.views.get(name);
+        if (old && old.receivedAt > ev.askedAt) return;
+        n.views.set(name, ev.view);
+        return;
+      }
+      case "done": {
+        const n = nodes[ev.node] as SimNode;
+        // The command finishes whether or not its node is still alive.
+        const rec = steps.find((s) => s.node === n.name && s.end === null && s.kind === ev.kind);
+        if (rec) rec.end = now;
+        if (ev.kind === "restart" && --target.pending === 0) target.state = "up";
+        if (!n.up || n.gen !== ev.gen) return;
+        const s = n.running.get(ev.id);
+        n.running.delete(ev.id);
+        if (s) n.finished.push({ ...s, finished: true });
+        if (ev.kind === "restart") n.notBefore = now + restartDelayMs(targetPolicy, Math.max(1, ev.attempt));
+        log(`${n.name} finished ${ev.kind}`);
+        at(Math.max(now, n.notBefore), { k: "probe", node: ev.node, gen: n.gen, peer: T });
+        return;
+      }
+      case "chaos":
+        log(`chaos: ${ev.what()}`);
+        return;
+    }
+  };
+
+  const nodeOf = (ev: Ev): number | undefined =>
+    ev.k === "probe" || ev.k === "poll"
+      ? ev.node
+      : ev.k === "req"
+        ? ev.to
+        : ev.k === "resp"
+          ? ev.to
+          : undefined;
+  const genOf = (ev: Ev): number | undefined =>
+    ev.k === "probe" || ev.k === "poll" || ev.k === "resp" ? ev.gen : undefined;
+
+  // ---- the chaos schedule
+  const cutLinks = (pairs: Array<[number, number]>, dur: number): void => {
+    for (const [a, b] of pairs) bump(a, b, 1);
+    at(now + dur, {
+      k: "chaos",
+      what: () => {
+        for (const [a, b] of pairs) bump(a, b, -1);
+        return `links healed: ${pairs.map(([a, b]) => `${names[a]}->${names[b]}`).join(" ")}`;
+      },
+    });
+  };
+  const chaos: Array<[number, () => string]> = [
+    [
+      3,
+      () => {
+        if (target.state === "up") target.state = "down";
+        return "target crashes";
+      },
+    ],
+    [
+      3,
+      () => {
+        const i = int(0, N - 1);
+        const dur = int(1, 12) * SIM_INTERVAL;
+        pathCut[i] = (pathCut[i] ?? 0) + 1;
+        at(now + dur, {
+          k: "chaos",
+          what: () => {
+            pathCut[i] = (pathCut[i] ?? 0) - 1;
+            return `${names[i]}'s path to the target healed`;
+          },
+        });
+        return `${names[i]} loses its path to the target for ${dur} ms`;
+      },
+    ],
+    [
+      2,
+      () => {
+        const side = names.map(() => rand() < 0.5);
+        const pairs: Array<[number, number]> = [];
+        for (let a = 0; a < N; a++) for (let b = 0; b < N; b++) if (side[a] !== side[b]) pairs.push([a, b]);
+        const dur = int(1, 12) * SIM_INTERVAL;
+        cutLinks(pairs, dur);
+        return `symmetric partition ${names.filter((_, i) => side[i]).join(",")} | ${names.filter((_, i) => !side[i]).join(",")} for ${dur} ms`;
+      },
+    ],
+    [
+      2,
+      () => {
+        const a = int(0, N - 1);
+        const b = (a + int(1, N - 1)) % N;
+        const dur = int(1, 12) * SIM_INTERVAL;
+        cutLinks([[a, b]], dur);
+        return `one-way cut ${names[a]}->${names[b]} for ${dur} ms`;
+      },
+    ],
+    [
+      2,
+      () => {
+        const a = int(0, N - 1);
+        const pairs: Array<[number, number]> = [];
+        for (let b = 0; b < N; b++) if (b !== a) pairs.push([a, b], [b, a]);
+        const dur = int(1, 12) * SIM_INTERVAL;
+        cutLinks(pairs, dur);
+        return `${names[a]} cut off from every member for ${dur} ms`;
+      },
+    ],
+    [
+      2,
+      () => {
+        const i = int(0, N - 1);
+        const n = nodes[i] as SimNode;
+        if (!n.up) return `${n.name} already down`;
+        n.up = false;
+        n.gen++;
+        n.running.clear();
+        n.finished = [];
+        n.views.clear();
+        if (n.failingSince !== null) {
+          n.failingSince = null;
+          n.failingUntil = now;
+        }
+        const dur = int(1, 12) * SIM_INTERVAL;
+        at(now + dur, {
+          k: "chaos",
+          what: () => {
+            n.up = true;
+            n.gate = newGate(i); // gate state (backings, takeover watch) is not persisted
+            n.notBefore = 0;
+            n.pausedUntil = 0;
+            trackFailing(n);
+            boot(i);
+            return `${n.name} restarts (ladder state persisted)`;
+          },
+        });
+        return `${n.name} crashes for ${dur} ms`;
+      },
+    ],
+    [
+      2,
+      () => {
+        const i = int(0, N - 1);
+        const n = nodes[i] as SimNode;
+        const dur = int(SIM_INTERVAL / 2, 8 * SIM_INTERVAL);
+        n.pausedUntil = Math.max(n.pausedUntil, now + dur);
+        return `${n.name} paused for ${dur} ms`;
+      },
+    ],
+    [
+      1,
+      () => {
+        const i = int(0, N - 1);
+        const n = nodes[i] as SimNode;
+        if (!n.up || n.pausedUntil > now) return `release at ${n.name} skipped (node not running)`;
+        apply(i, T, { type: "release", by: "operator" });
+        return `operator releases the target at ${n.name}`;
+      },
+    ],
+    [
+      1,
+      () => {
+        maxDelay = pick([5, 100, 450, 700]);
+        return `message delays now up to ${maxDelay} ms`;
+      },
+    ],
+  ];
+  const total = chaos.reduce((s, [w]) => s + w, 0);
+  const nChaos = int(4, 12);
+  for (let c = 0; c < nChaos; c++) {
+    let r = rand() * total;
+    let fn = (chaos[0] as [number, () => string])[1];
+    for (const [w, f] of chaos) {
+      if ((r -= w) < 0) {
+        fn = f;
+        break;
+      }
+    }
+    at(int(0, end - 6 * SIM_INTERVAL), { k: "chaos", what: fn });
+  }
+
+  // ---- run
+  for (;;) {
+    const next = q.pop();
+    if (!next || next.at > end) break;
+    now = next.at;
+    const ev = next.ev;
+    const i = nodeOf(ev);
+    if (i !== undefined) {
+      const n = nodes[i] as SimNode;
+      if (!n.up) continue;
+      const g = genOf(ev);
+      if (g !== undefined && g !== n.gen) continue;
+      if (n.pausedUntil > now) {
+        at(n.pausedUntil, ev); // a paused node handles it when it resumes, in order
+        continue;
+      }
+    }
+    events++;
+    handle(ev);
+  }
+  return { seed: opts.seed, nodes: N, confirm, violations, remediations: steps.length, holds, events, trace };
+}

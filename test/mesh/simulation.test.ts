@@ -1,0 +1,82 @@
+// Deterministic simulation of the mesh (test/helpers/mesh-sim.ts): thousands of seeded
+// schedules of partitions, crashes, pauses and message delays, each checked after every
+// event for: no remediation without a quorum of the configured nodes, at most one node's
+// step per takeover_after, no un-isolation without an operator release.
+//
+//   SIM_SEED=123 node scripts/run-tests.mjs test/mesh/simulation.test.ts   replay one seed, with its trace
+//   SIM_SEEDS=50000 node scripts/run-tests.mjs test/mesh/simulation.test.ts   run more seeds
+// (timing figures: node --import tsx bench/mesh-simulation.ts)
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import type { QuorumRule } from "../../src/mesh/quorum.js";
+import { legacyReachableQuorum } from "../helpers/legacy-quorum.js";
+import { simulate, type SimResult } from "../helpers/mesh-sim.js";
+
+const REPLAY = process.env.SIM_SEED === undefined ? undefined : Number(process.env.SIM_SEED);
+const SEEDS = Number(process.env.SIM_SEEDS ?? 10_000);
+
+/** Runs seeds from..to; returns the failing results (first `keep` of them in full). */
+function sweep(from: number, to: number, rule?: QuorumRule): SimResult[] {
+  const failing: SimResult[] = [];
+  for (let seed = from; seed <= to; seed++) {
+    const r = simulate({ seed, ...(rule ? { rule } : {}) });
+    if (r.violations.length > 0) failing.push(r);
+  }
+  return failing;
+}
+
+const describeFailure = (r: SimResult): string =>
+  `seed ${r.seed} (${r.nodes} nodes, confirm ${r.confirm}): ${r.violations[0]}\n` +
+  `  replay: SIM_SEED=${r.seed} node scripts/run-tests.mjs test/mesh/simulation.test.ts`;
+
+if (REPLAY !== undefined) {
+  test(`replay of simulation seed ${REPLAY}`, () => {
+    const r = simulate({ seed: REPLAY, trace: true });
+    console.log(`seed ${REPLAY}: ${r.nodes} nodes, confirm ${r.confirm}\n${r.trace.join("\n")}`);
+    assert.deepEqual(r.violations, [], describeFailure(r));
+  });
+} else {
+  test(`${SEEDS} seeded schedules: no remediation without quorum, one step per takeover_after, no un-isolation`, () => {
+    const failing = sweep(1, SEEDS);
+    assert.deepEqual(
+      failing.map((r) => r.seed),
+      [],
+      `${failing.length} seeds violate an invariant:\n${failing.slice(0, 5).map(describeFailure).join("\n")}`,
+    );
+  });
+
+  test("the schedules exercise the mesh: remediations happen and holds are issued", () => {
+    let remediations = 0;
+    let holds = 0;
+    for (let seed = 1; seed <= 200; seed++) {
+      const r = simulate({ seed });
+      remediations += r.remediations;
+      holds += r.holds;
+    }
+    assert.ok(remediations > 50, `only ${remediations} remediations in 200 seeds`);
+    assert.ok(holds > 50, `only ${holds} holds in 200 seeds`);
+  });
+
+  test("a seed replays exactly", () => {
+    const a = simulate({ seed: 4242, trace: true });
+    const b = simulate({ seed: 4242, trace: true });
+    assert.ok(a.trace.length > 10);
+    assert.deepEqual(a, b);
+  });
+
+  test("against the old rule (quorum over reachable members) the simulator finds a lone-node action", () => {
+    const failing = sweep(1, 300, legacyReachableQuorum);
+    const lone = failing.find((r) =>
+      r.violations.some((v) => /with only 1 of \d nodes seeing the failure/.test(v)),
+    );
+    assert.ok(lone, "no lone-node action found with the old rule");
+    console.log(`old rule, first lone-node action: ${describeFailure(lone)}`);
+  });
+
+  test("a rule that always acts breaks both the quorum and the one-step invariants", () => {
+    const always: QuorumRule = () => ({ act: true, why: "always" });
+    const all = sweep(1, 100, always).flatMap((r) => r.violations);
+    assert.ok(all.some((v) => /nodes seeing the failure/.test(v)));
+    assert.ok(all.some((v) => /after n\d's (restart|isolate)/.test(v)));
+  });
+}
