@@ -993,6 +993,18 @@ export class Monitor {
           ok: false,
           error: "interrupted: the watchdog stopped before this restart finished; not repeated",
         });
+        if (p && eff.kind === "restart" && eff.createdAt !== undefined) {
+          // It may still be running (systemd finishes a restart job on its own): the mesh
+          // keeps showing it, so no other node repeats it within takeover_after.
+          this.finishedSteps.push({
+            peer: eff.peer,
+            incident: p.state.incidentId,
+            step: "restart",
+            attempt: eff.attempt,
+            startedAt: eff.createdAt,
+            finishedAt: this.clock.now(),
+          });
+        }
         continue;
       }
       const kind = eff.kind;

@@ -4,7 +4,8 @@
 // once. Backings are sticky, because a vote that moves while others still hold an old
 // copy of it (views are up to 3 intervals old) could count for two nodes:
 //
-//   no backing yet            → back the top of the confirming nodes (rendezvous order)
+//   no backing yet            → back the top of the confirming nodes (rendezvous order),
+//                               or itself while its own step is recent (after a restart)
 //   backs itself              → move to the top of the confirming nodes when that is
 //                               another node (safe: only a node counts backings of itself,
 //                               and this node no longer backs itself); but not while its
@@ -14,16 +15,18 @@
 //                               settled (safe: V does not back itself, so it counts no
 //                               backing; and a follower never launders a backing that
 //                               does not count yet, e.g. of a node that just restarted)
-//   backs V, V unreachable or
-//   V sees the target healthy → DROP V, back the top of the confirming nodes
+//   backs V, V unreachable,
+//   V sees the target healthy,
+//   or V is overloaded        → DROP V, back the top of the confirming nodes that are not
+//                               overloaded (an overloaded node holds: self health)
 //   otherwise                 → keep V
 //
 // A drop is the one unsafe move: V may still count this node's old backing from a view
 // it holds. So after a drop this node's backing is unsettled for `settleMs` (longer than
 // a view stays fresh plus one poll), and an unsettled backing counts for nobody, this
-// node included. Starting counts as a drop that stays unsettled for at least
-// takeover_after: a restarted node may have backed another node, or started a step that
-// is still running, before it stopped.
+// node included. Starting counts as a drop: a restarted node may have backed another node
+// before it stopped. (A step it started before it stopped is still listed in its views,
+// from its state file, for takeover_after after it started.)
 import { rendezvousOwner } from "./owner.js";
 
 /** What this node sees of another node, for backing decisions. */
@@ -36,6 +39,8 @@ export interface BackingPeerFacts {
   backs?: string;
   /** Its backing counts (settled; backing.ts). */
   settled?: boolean;
+  /** It reports itself overloaded (self health degraded): it holds whatever it would do. */
+  degraded?: boolean;
 }
 
 export interface BackingInput {
@@ -47,6 +52,8 @@ export interface BackingInput {
   member: (name: string) => BackingPeerFacts | undefined;
   /** This node started a step on the target less than takeover_after ago: keep backing itself. */
   recentOwnStep?: boolean;
+  /** This node is overloaded (self health degraded): it holds, so it does not back itself. */
+  selfDegraded?: boolean;
 }
 
 export interface BackingMove {
@@ -57,11 +64,18 @@ export interface BackingMove {
 
 /** The next backing of `self` for `target`, given the previous one (pure). */
 export function nextBacking(prev: string | undefined, input: BackingInput): BackingMove {
-  const top = rendezvousOwner(input.target, input.confirming) ?? input.self;
-  if (prev === undefined) return { backs: top, dropped: false };
-  if (prev === input.self) return { backs: input.recentOwnStep === true ? prev : top, dropped: false };
+  // An overloaded node holds whatever it would do: back it only if every confirming node is.
+  const able = input.confirming.filter((n) =>
+    n === input.self ? input.selfDegraded !== true : input.member(n)?.degraded !== true,
+  );
+  const top = rendezvousOwner(input.target, able.length > 0 ? able : input.confirming) ?? input.self;
+  const keepSelf = input.recentOwnStep === true && input.selfDegraded !== true;
+  if (prev === undefined) return { backs: keepSelf ? input.self : top, dropped: false };
+  if (prev === input.self) return { backs: keepSelf ? prev : top, dropped: false };
   const v = input.member(prev);
-  if (!v || !v.reachable || !v.failing) return { backs: top, dropped: top !== prev };
+  if (!v || !v.reachable || !v.failing || (v.degraded === true && able.length > 0)) {
+    return { backs: top, dropped: top !== prev };
+  }
   if (v.backs !== undefined && v.backs !== prev && v.settled === true) {
     const w = v.backs === input.self ? undefined : input.member(v.backs);
     if (v.backs === input.self || (w?.reachable && w.failing)) return { backs: v.backs, dropped: false };

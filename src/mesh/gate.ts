@@ -55,6 +55,13 @@ export interface MeshGateOptions {
    * ms. Default (3 + 1) × interval: longer than a view stays fresh plus one poll.
    */
   settleMs?: number;
+  /**
+   * When this node last started a remediation step on `peer` (epoch ms), including steps
+   * it started before it restarted; undefined when none. Default: only what the gate saw.
+   */
+  lastOwnStepAt?: (peer: string) => number | undefined;
+  /** True while this node is overloaded (self health degraded): it holds, so it backs another node. */
+  selfDegraded?: () => boolean;
   /** Decision rule; default configuredQuorum. Tests pass other rules to compare. */
   rule?: QuorumRule;
   clock?: Clock;
@@ -150,11 +157,20 @@ export function createMeshGate(opts: MeshGateOptions): MeshGate {
         reachable: seen.has(name),
         failing: showsFailing(p),
         ...(p?.backs === undefined ? {} : { backs: p.backs, settled: settledReport(p.backs_stable_ms) }),
+        ...(freshView(name, now)?.degraded === true ? { degraded: true } : {}),
       };
     };
-    const acted = actedAt.get(target);
-    const recentOwnStep = acted !== undefined && now - acted < takeoverAfterMs(target);
-    const move = nextBacking(backs.get(target), { self, target, confirming, member, recentOwnStep });
+    const acted = Math.max(actedAt.get(target) ?? -Infinity, opts.lastOwnStepAt?.(target) ?? -Infinity);
+    const recentOwnStep = now - acted < takeoverAfterMs(target);
+    const selfDegraded = opts.selfDegraded?.() === true;
+    const move = nextBacking(backs.get(target), {
+      self,
+      target,
+      confirming,
+      member,
+      recentOwnStep,
+      selfDegraded,
+    });
     backs.set(target, move.backs);
     if (move.dropped) droppedAt.set(target, now);
     return move.backs;
@@ -164,12 +180,9 @@ export function createMeshGate(opts: MeshGateOptions): MeshGate {
   const settledReport = (stableMs: number | null | undefined): boolean =>
     stableMs === null || stableMs === undefined || stableMs >= settleMs;
 
-  /** When this node's backing of `target` was last unsettled (null: never) and for how long. */
-  const unsettled = (target: string): { at: number | null; forMs: number } =>
-    droppedAt.has(target)
-      ? { at: droppedAt.get(target) as number | null, forMs: settleMs }
-      : // Starting: a step this node began before it stopped may still be running.
-        { at: startedAt, forMs: Math.max(settleMs, takeoverAfterMs(target)) };
+  /** When this node's backing of `target` was last unsettled (null: never; starting counts). */
+  const lastDrop = (target: string): number | null =>
+    droppedAt.has(target) ? (droppedAt.get(target) as number | null) : startedAt;
 
   const decide = (target: string): MeshDecision => {
     const now = clock.now();
@@ -180,8 +193,7 @@ export function createMeshGate(opts: MeshGateOptions): MeshGate {
     const isolatedBy = reach.filter((m) => seen.get(m)?.status === "ISOLATED");
     const b = updateBacking(target, confirming, seen, now);
     const backers: string[] = [];
-    const u = unsettled(target);
-    if (b === self && isSettled(u.at, now, u.forMs)) backers.push(self);
+    if (b === self && isSettled(lastDrop(target), now, settleMs)) backers.push(self);
     for (const m of confirming) {
       const p = seen.get(m);
       if (m !== self && p?.backs === self && settledReport(p.backs_stable_ms)) backers.push(m);
@@ -257,13 +269,8 @@ export function createMeshGate(opts: MeshGateOptions): MeshGate {
       const seen = entries(target, now);
       const confirming = [self, ...[...seen.keys()].filter((m) => showsFailing(seen.get(m)))];
       const b = updateBacking(target, confirming, seen, now);
-      // Reported so that the others count it once it is `settleMs` old: a startup drop
-      // must stay unsettled for longer, so its age is reported shifted by the difference.
-      const u = unsettled(target);
-      return {
-        backs: b,
-        stableMs: u.at === null ? null : Math.max(0, now - u.at - (u.forMs - settleMs)),
-      };
+      const d = lastDrop(target);
+      return { backs: b, stableMs: d === null ? null : Math.max(0, now - d) };
     },
     aliveMembers() {
       const now = clock.now();

@@ -104,6 +104,8 @@ export interface MeshHost {
   setGate(gate: RemediationGate | undefined): void;
   /** The spec a peer was registered with (its restart method and interval). */
   peerSpec(name: string): Readonly<PeerSpec> | undefined;
+  /** This node's own health: `degraded` while it is overloaded (it holds its steps). */
+  selfHealthReport(): { status: "ok" | "degraded" };
   /** Remediation steps this node started at or after `since` (epoch ms), running or finished. */
   recentSteps(since: number): InFlightStep[];
 }
@@ -277,6 +279,12 @@ export class MeshNode {
       view: (member) => poller.latest(member),
       intervalMs: opts.intervalMs,
       takeoverAfterMs: (peer) => this.takeoverAfterMs(peer),
+      selfDegraded: () => host.selfHealthReport().status === "degraded",
+      lastOwnStepAt: (peer) => {
+        let last: number | undefined;
+        for (const s of host.recentSteps(0)) if (s.peer === peer) last = Math.max(last ?? 0, s.startedAt);
+        return last;
+      },
       logger,
       ...(opts.clock ? { clock: opts.clock } : {}),
     });
@@ -337,6 +345,7 @@ export class MeshNode {
     const peers = this.host.allPeers().filter((p) => !this.memberNames.has(p.name));
     const gate = this.gate;
     const body = buildView(this.self, peers, now, nonce, {
+      degraded: this.host.selfHealthReport().status === "degraded",
       backing: (peer) => gate?.backing(peer),
       inFlight: this.host
         .recentSteps(0)

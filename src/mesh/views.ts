@@ -90,6 +90,8 @@ export interface MeshViewDoc {
   nonce?: string;
   peers: ViewPeer[];
   in_flight?: InFlightView[];
+  /** Present (true) while the node is overloaded (self health degraded) and holds its steps. */
+  degraded?: boolean;
 }
 
 /** A verified view of a member, as kept by the poller. */
@@ -104,6 +106,8 @@ export interface ReceivedView {
   peers: ReadonlyMap<string, ReceivedPeer>;
   /** Steps the member had started and not finished. */
   inFlight: readonly InFlightView[];
+  /** The member said it is overloaded (it holds its own steps). */
+  degraded?: boolean;
 }
 
 /** hex HMAC-SHA256(key, body). */
@@ -116,6 +120,8 @@ export interface ViewExtras {
   /** The node this node backs to remediate `peer`, or undefined when it sees it healthy. */
   backing?: (peer: string) => Backing | undefined;
   inFlight?: readonly InFlightView[];
+  /** This node is overloaded (self health degraded). */
+  degraded?: boolean;
 }
 
 /** Serialises this node's view of `peers` (members already left out by the caller). */
@@ -140,6 +146,7 @@ export function buildView(
       };
     }),
     ...(extras.inFlight && extras.inFlight.length > 0 ? { in_flight: [...extras.inFlight] } : {}),
+    ...(extras.degraded === true ? { degraded: true } : {}),
   };
   return JSON.stringify(doc);
 }
@@ -270,6 +277,7 @@ export function verifyView(
       nonce: d.nonce,
       peers,
       ...(d.in_flight === undefined ? {} : { in_flight: inFlight }),
+      ...(d.degraded === true ? { degraded: true } : {}),
     },
   };
 }
@@ -449,6 +457,7 @@ export class ViewPoller {
       receivedAt: askedAt,
       peers,
       inFlight: checked.view.in_flight ?? [],
+      ...(checked.view.degraded === true ? { degraded: true } : {}),
     });
     if (this.lastError.delete(m.name))
       this.logger.info({ member: m.name }, "mesh view of member received again");

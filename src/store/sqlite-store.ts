@@ -63,6 +63,8 @@ interface RawEffectRow {
   status: "pending" | "done";
   result: string | null;
   against: string | null;
+  /** Only selected by pendingEffects. */
+  created_at?: number;
 }
 
 function toEffect(r: RawEffectRow): EffectRecord {
@@ -74,6 +76,7 @@ function toEffect(r: RawEffectRow): EffectRecord {
     status: r.status,
     result: r.result === null ? null : (JSON.parse(r.result) as ActionResult),
     against: r.against ?? null,
+    ...(r.created_at === undefined ? {} : { createdAt: r.created_at }),
   };
 }
 
@@ -194,7 +197,7 @@ export class SqliteStore implements MonitorStore, OutboxPort {
       ),
       effect: p(`SELECT id, peer, kind, attempt, status, result, against FROM effects WHERE id = ?`),
       pendingEffects: p(
-        `SELECT id, peer, kind, attempt, status, result, against FROM effects WHERE status = 'pending' ORDER BY created_at, rowid`,
+        `SELECT id, peer, kind, attempt, status, result, against, created_at FROM effects WHERE status = 'pending' ORDER BY created_at, rowid`,
       ),
       finishEffect: p(`UPDATE effects SET status = 'done', result = ?, done_at = ? WHERE id = ?`),
       isolation: p(`SELECT record FROM isolations WHERE peer = ?`),

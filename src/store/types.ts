@@ -20,6 +20,8 @@ export interface EffectRecord {
    * it was issued against); null when there was nothing to undo, and for other kinds.
    */
   against: string | null;
+  /** Epoch ms when it was written, the step starting right after (set by pendingEffects). */
+  createdAt?: number;
 }
 
 export interface PersistedPeer {

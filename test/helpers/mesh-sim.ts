@@ -206,7 +206,7 @@ export function simulate(opts: SimOptions): SimResult {
     row[b] = (row[b] ?? 0) + d;
   };
   const steps: StepRecord[] = [];
-  const clock = { now: () => now, setTimeout: () => 0, clearTimeout: () => {} };
+  const clock = { now: () => now, setTimeout: () => 0, clearTimeout: () => {}, sleep: async () => {} };
 
   const nodes: SimNode[] = [];
   const newGate = (i: number): MeshGate => {
@@ -224,6 +224,13 @@ export function simulate(opts: SimOptions): SimResult {
       view: (m) => nodes[i]?.views.get(m),
       intervalMs: SIM_INTERVAL,
       takeoverAfterMs: SIM_TAKEOVER,
+      lastOwnStepAt: () => {
+        const n = nodes[i];
+        let last: number | undefined;
+        for (const f of [...(n?.finished ?? []), ...(n?.running.values() ?? [])])
+          last = Math.max(last ?? 0, f.startedAt);
+        return last;
+      },
       ...(opts.rule ? { rule: opts.rule } : {}),
       clock,
     });
@@ -547,8 +554,10 @@ export function simulate(opts: SimOptions): SimResult {
         if (!n.up) return `${n.name} already down`;
         n.up = false;
         n.gen++;
+        // The state file keeps steps written pending; on restart the node lists them (as
+        // Monitor.resume does), so the others still see them for takeover_after.
+        for (const r of n.running.values()) n.finished.push({ ...r, finished: true });
         n.running.clear();
-        n.finished = [];
         n.views.clear();
         if (n.failingSince !== null) {
           n.failingSince = null;

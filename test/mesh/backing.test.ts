@@ -18,6 +18,7 @@ interface Row {
   backs: string;
   dropped: boolean;
   recent?: boolean;
+  selfDegraded?: boolean;
 }
 
 const up = (backs?: string, settled = true): BackingPeerFacts => ({
@@ -37,6 +38,45 @@ const ROWS: Row[] = [
     members: { [B]: up() },
     backs: B,
     dropped: false,
+  },
+  {
+    name: "first backing with its own step recent (it restarted mid-step): itself",
+    self: C,
+    prev: undefined,
+    confirming: [C, B],
+    members: { [B]: up() },
+    backs: C,
+    dropped: false,
+    recent: true,
+  },
+  {
+    name: "an overloaded node does not back itself: it backs the top of the others",
+    self: A,
+    prev: A,
+    confirming: [A, C],
+    members: { [C]: up(C) },
+    backs: C,
+    dropped: false,
+    selfDegraded: true,
+  },
+  {
+    name: "backs B, B is overloaded: DROP, back the top of the others",
+    self: D,
+    prev: B,
+    confirming: [D, B, C],
+    members: { [B]: { ...up(B), degraded: true }, [C]: up(C) },
+    backs: C,
+    dropped: true,
+  },
+  {
+    name: "every confirming node overloaded: the usual top",
+    self: D,
+    prev: undefined,
+    confirming: [D, B],
+    members: { [B]: { ...up(B), degraded: true } },
+    backs: B,
+    dropped: false,
+    selfDegraded: true,
   },
   {
     name: "first backing alone: itself",
@@ -139,6 +179,7 @@ describe("backing moves", () => {
         confirming: r.confirming,
         member: (n) => r.members[n],
         recentOwnStep: r.recent === true,
+        selfDegraded: r.selfDegraded === true,
       });
       assert.deepEqual(got, { backs: r.backs, dropped: r.dropped });
     });

@@ -184,13 +184,26 @@ describe("mesh gate: quorum over the configured nodes", () => {
     assert.equal(g.mayAct(T).act, true, "any acts alone once settled");
   });
 
-  test("startup waits takeover_after when it is longer: a step begun before a restart may still run", () => {
-    const w = new World().member(second, "HEALTHY").member(third, "HEALTHY");
-    const g = w.gate(top, "any", { takeoverAfterMs: 10 * INTERVAL });
-    w.now += 10 * INTERVAL - 1;
-    assert.equal(g.mayAct(T).act, false);
-    w.now += 1;
-    assert.equal(g.mayAct(T).act, true);
+  test("a step this node started before it restarted keeps its backing on itself for takeover_after", () => {
+    // this node (second) restarted; its state file says it started a restart 1 s ago
+    const w = threeNodes(second);
+    const stepAt = w.now - INTERVAL;
+    const gate = createMeshGate({
+      self: second,
+      members: [top, third],
+      confirm: "majority",
+      health: (p) => w.health.get(p),
+      view: (m) => w.views.get(m),
+      intervalMs: INTERVAL,
+      takeoverAfterMs: 10 * INTERVAL,
+      lastOwnStepAt: () => stepAt,
+      clock: { now: () => w.now, setTimeout: () => 0, clearTimeout: () => {}, sleep: async () => {} },
+    });
+    w.view(top, { [T]: ["DEGRADED", 1, top, null] });
+    assert.equal(gate.decide(T).backs, second, "a higher node confirms, but its own step is recent");
+    w.now += 9 * INTERVAL;
+    w.view(top, { [T]: ["DEGRADED", 1, top, null] }).view(third, { [T]: ["DEGRADED", 1, top, null] });
+    assert.equal(gate.decide(T).backs, top, "takeover_after after the step: moves to the top");
   });
 
   test("a two-node mesh: majority of 2 is 2; with the other node down nothing is remediated", () => {
