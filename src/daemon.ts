@@ -5,6 +5,7 @@ import type { Executor } from "./act/executor.js";
 import { createAlerting, type Alerting } from "./alert/dispatcher.js";
 import type { ApiBackend } from "./api/backend.js";
 import { createMetrics, type Metrics } from "./api/metrics.js";
+import { ProbeHistory } from "./api/probe-history.js";
 import { createApiServer, type ApiServer } from "./api/server.js";
 import type { ReloadOutcome } from "./api/backend.js";
 import { ConfigError, formatIssue } from "./config/config-error.js";
@@ -100,10 +101,11 @@ function redactingBackend(b: ApiBackend, r: Redactor): ApiBackend {
   };
 }
 
-function wireMetrics(monitor: Monitor, store: SqliteStore, metrics: Metrics): void {
+function wireMetrics(monitor: Monitor, store: SqliteStore, metrics: Metrics, history: ProbeHistory): void {
   for (const peer of monitor.peerNames()) metrics.addPeer(peer);
   let known = new Set(monitor.peerNames());
   monitor.onProbe((peer, result, lateness) => {
+    history.record(peer, result, Date.now());
     metrics.probeDuration.observe({ peer }, result.duration_ms / 1000);
     metrics.probeLateness.observe(Math.max(0, lateness) / 1000);
     metrics.checks.inc({ peer });
@@ -118,7 +120,11 @@ function wireMetrics(monitor: Monitor, store: SqliteStore, metrics: Metrics): vo
   metrics.beforeScrape(() => {
     // Peers registered since the last scrape get their series at 0; removed ones lose theirs.
     const names = new Set(monitor.peerNames());
-    for (const name of known) if (!names.has(name)) metrics.removePeer(name);
+    for (const name of known) {
+      if (names.has(name)) continue;
+      metrics.removePeer(name);
+      history.remove(name);
+    }
     for (const name of names) metrics.addPeer(name);
     known = names;
     for (const p of monitor.allPeers()) metrics.setPeerStatus(p.name, p.status);
@@ -180,7 +186,8 @@ export async function runDaemon(initial: ResolvedConfig, opts: DaemonOptions = {
     });
     for (const peer of config.peers) monitor.registerPeer(peer);
     const metrics = createMetrics();
-    wireMetrics(monitor, store, metrics);
+    const history = new ProbeHistory();
+    wireMetrics(monitor, store, metrics, history);
     for (const s of config.alerts) metrics.addSink(s.name);
     alerting = createAlerting({
       sinks: config.alerts,
@@ -194,6 +201,7 @@ export async function runDaemon(initial: ResolvedConfig, opts: DaemonOptions = {
       backend: redactingBackend(
         {
           ...backendFor(() => config, monitor, store, alerting, metrics),
+          history: (name) => (monitor?.getPeerStatus(name) ? history.get(name) : undefined),
           ...(opts.loadConfig ? { reload: () => reload() } : {}),
         },
         redactor,

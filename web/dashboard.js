@@ -61,7 +61,7 @@ const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
  *   mesh: MeshView | null, lastOkAt: number, meshProblem: string | null, readAuth: boolean,
  *   meshBusy: boolean, meshAgain: boolean, meshSoon: ReturnType<typeof setTimeout> | null,
  *   lastSeq: number, streamCtl: AbortController | null, rows: Map<string, any>,
- *   confirm: PendingConfirm | null, entries: Map<number, any>, settling: boolean,
+ *   confirm: PendingConfirm | null, entries: Map<number, any>, settling: boolean, historyBusy: boolean,
  * }}
  */
 const state = {
@@ -81,6 +81,8 @@ const state = {
   /** Feed entries shown, by seq. */
   entries: new Map(),
   settling: false,
+  /** true while the probe histories are being fetched. */
+  historyBusy: false,
 };
 
 // ---------------------------------------------------------------- token
@@ -229,6 +231,7 @@ async function refreshMesh() {
     state.readAuth = false;
     render();
     void settleFeed();
+    void refreshHistories();
   } catch (e) {
     state.meshProblem = e instanceof Error ? e.message : String(e);
     renderBanner();
@@ -239,6 +242,88 @@ async function refreshMesh() {
       void refreshMesh();
     }
   }
+}
+
+// ---------------------------------------------------------------- probe history
+
+const SVG_NS = "http://www.w3.org/2000/svg";
+/** Beats drawn per peer (the node keeps as many). */
+const BEATS = 60;
+
+/**
+ * @param {string} tag
+ * @param {Record<string, string | number>} attrs
+ * @returns {SVGElement}
+ */
+function svg(tag, attrs) {
+  const e = /** @type {SVGElement} */ (document.createElementNS(SVG_NS, tag));
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
+  return e;
+}
+
+/** Fetches every shown peer's recent probes (GET /v1/peers/:name/history) and draws them. */
+async function refreshHistories() {
+  if (state.historyBusy) return;
+  state.historyBusy = true;
+  try {
+    for (const [name, row] of state.rows) {
+      const res = await request(`/v1/peers/${encodeURIComponent(name)}/history`).catch(() => null);
+      if (!res || !res.ok) continue;
+      const body = await res.json();
+      if (state.rows.get(name) === row)
+        drawHistory(row.cells.recent, Array.isArray(body.probes) ? body.probes : []);
+    }
+  } finally {
+    state.historyBusy = false;
+  }
+}
+
+/**
+ * The last probes as a strip of coloured beats (green ok, red miss, grey could not tell)
+ * over a latency sparkline of the successful ones; inline SVG, no framework.
+ * @param {HTMLElement} cell
+ * @param {Array<{ at: string, result: string, duration_ms: number, error?: string }>} probes
+ */
+function drawHistory(cell, probes) {
+  const last = probes.slice(-BEATS);
+  const w = BEATS * 4;
+  const root = svg("svg", {
+    class: "history",
+    viewBox: `0 0 ${w} 34`,
+    width: w / 2,
+    height: 17,
+    role: "img",
+    "aria-label": `last ${last.length} probes: ${last.filter((p) => p.result === "ok").length} ok`,
+  });
+  const offset = BEATS - last.length; // newest on the right
+  last.forEach((p, i) => {
+    const kind = p.result === "ok" ? "ok" : p.result === "miss" ? "miss" : "inconclusive";
+    const beat = svg("rect", {
+      class: `beat beat-${kind}`,
+      x: (offset + i) * 4,
+      y: 0,
+      width: 3,
+      height: 16,
+      rx: 1,
+    });
+    const tip = svg("title", {});
+    tip.textContent = `${p.at}: ${kind}, ${p.duration_ms} ms${p.error ? ` (${p.error})` : ""}`;
+    beat.append(tip);
+    root.append(beat);
+  });
+  const ok = last.map((p, i) => ({ i, ms: p.duration_ms, ok: p.result === "ok" })).filter((p) => p.ok);
+  if (ok.length > 0) {
+    const max = Math.max(1, ...ok.map((p) => p.ms));
+    const points = ok
+      .map((p) => `${(offset + p.i) * 4 + 1.5},${(33 - (p.ms / max) * 14).toFixed(1)}`)
+      .join(" ");
+    const line = svg("polyline", { class: "spark", points });
+    const tip = svg("title", {});
+    tip.textContent = `latency of the ok probes, max ${max} ms`;
+    line.append(tip);
+    root.append(line);
+  }
+  cell.replaceChildren(root);
 }
 
 /** Coalesces bursts (a replay of many events) into one refresh. */
@@ -289,7 +374,7 @@ function render() {
   setText($("updated"), `updated ${new Date(state.lastOkAt).toLocaleTimeString([], { hour12: false })}`);
   renderPeers(mesh.peers ?? [], now);
   renderMembers(mesh.members ?? [], now);
-  renderStats(mesh.stats, mesh.scheduler);
+  renderStats(mesh.stats, mesh.scheduler, (mesh.peers ?? []).length, (mesh.members ?? []).length);
   renderSelfHealth(mesh.self_health);
 }
 
@@ -312,6 +397,7 @@ function renderSelfHealth(sh) {
 const COLS = [
   "name",
   "status",
+  "recent",
   "misses",
   "restarts",
   "seen",
@@ -324,6 +410,7 @@ const COLS = [
 const LABELS = [
   "Peer",
   "Status",
+  "Recent probes",
   "Misses",
   "Restarts",
   "Last seen",
@@ -425,6 +512,8 @@ function updateRow(row, p, now) {
   const sb = row.buttons.silence;
   if (!sb.disabled && !(state.confirm && state.confirm.button === sb))
     setText(sb, silenced ? "Unsilence" : "Silence 1h");
+  // Release undoes an isolation or closes an open incident: offered only where there is one.
+  row.buttons.release.hidden = !(status === "ISOLATED" || p.incident_id);
   row.buttons.release.classList.toggle("hot", status === "ISOLATED");
 }
 
@@ -553,18 +642,26 @@ function stat(label, value, title) {
   ];
 }
 
-function renderStats(stats, sched) {
+/**
+ * @param {MeshView["stats"]} stats
+ * @param {MeshView["scheduler"]} sched
+ * @param {number} peerCount rows of the peers table
+ * @param {number} memberCount rows of the members table
+ */
+function renderStats(stats, sched, peerCount, memberCount) {
   const s = stats ?? {};
   $("stats").replaceChildren(
     ...stat("checks", s.total_checks ?? 0),
     ...stat("misses", s.total_misses ?? 0),
     ...stat("restarts", s.total_restarts ?? 0),
     ...stat("isolations", s.total_isolations ?? 0),
-    ...stat("peers", s.peer_count ?? 0),
+    // The same counts as the tables below (stats.peer_count also counts mesh members).
+    ...stat("peers", peerCount),
+    ...stat("members", memberCount),
     ...stat(
-      "up since",
+      "up",
       s.started_at ? relTime(s.started_at, Date.now()).replace(" ago", "") : "?",
-      fullTime(s.started_at),
+      s.started_at ? `running since ${fullTime(s.started_at)}` : "",
     ),
   );
   if (!sched) {

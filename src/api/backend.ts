@@ -2,6 +2,7 @@
 // Monitor, the store and the alert workers; tests use test/helpers/fake-backend.ts.
 // Operations on a peer that is not registered throw WatchdogError WDM_UNKNOWN_PEER
 // (answered 404); WDM_INVALID_STATE / WDM_INVALID_DURATION are answered 409 / 400.
+import type { ProbeBeat } from "./probe-history.js";
 import type { IncomingHttpHeaders } from "node:http";
 import type { EscalationAction, PeerHealth } from "../core/types.js";
 import type { MeshView } from "../mesh/mesh-node.js";
@@ -38,6 +39,8 @@ export interface ApiBackend {
   /** mesh() already serialised; lets the daemon reuse one string while nothing changed. */
   meshJson?(): string;
   peer(name: string): PeerHealth | undefined;
+  /** The peer's recent probe results, oldest first; undefined for an unknown peer (→ 404). */
+  history?(name: string): ProbeBeat[] | undefined;
   /** Journal entries with seq > after, oldest first, at most `limit`. */
   events(after: number, limit: number): JournalEntry[];
   /** Called for every journal entry appended from now on. Returns unsubscribe. */

@@ -223,6 +223,22 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       },
     },
     {
+      pattern: /^\/v1\/peers\/([^/]+)\/history$/,
+      methods: GET,
+      access: "read",
+      handle: (ctx) => {
+        const name = peerOp(ctx);
+        const probes = backend.history?.(name);
+        if (!probes)
+          throw new HttpError(
+            404,
+            "WDM_UNKNOWN_PEER",
+            `no peer named ${JSON.stringify(name)}; GET /v1/mesh lists the peers`,
+          );
+        sendJson(ctx.res, 200, { peer: name, probes });
+      },
+    },
+    {
       pattern: /^\/v1\/peers\/([^/]+)$/,
       methods: GET,
       access: "read",

@@ -1,5 +1,6 @@
 // An in-memory ApiBackend for API and CLI tests: a few peers, a hash-chained journal
 // built with the store's own link function, an outbox, and hooks to make it throw.
+import type { ProbeBeat } from "../../src/api/probe-history.js";
 import { WatchdogError } from "../../src/core/errors.js";
 import type { EscalationAction, PeerHealth, PeerStatus } from "../../src/core/types.js";
 import type { AlertTestResult, ApiBackend, DeliveryFilter, MeshView } from "../../src/api/backend.js";
@@ -110,6 +111,11 @@ export class FakeBackend implements ApiBackend {
       members: [],
     };
   }
+  /** Probe history: none recorded, for every known peer. */
+  history(name: string): ProbeBeat[] | undefined {
+    return this.peer(name) ? [] : undefined;
+  }
+
   peer(name: string): PeerHealth | undefined {
     this.guard();
     return this.peers.get(name);

@@ -326,6 +326,33 @@ void test(
       assert.equal(alphaRow.owner, "dash-node");
       assert.match(alphaRow.seen ?? "", /^(just now|\d+s ago)$/);
       assert.equal(alphaRow.silenced, "—");
+      // --- recent probes: a strip of beats (green ok, red miss) and a latency sparkline,
+      // drawn from GET /v1/peers/:name/history and kept up to date
+      const history = (await (await fetch(`${url}/v1/peers/alpha/history`)).json()) as {
+        probes: Array<{ result: string; duration_ms: number }>;
+      };
+      assert.ok(history.probes.length >= 1 && history.probes.length <= 60, JSON.stringify(history));
+      assert.equal((await fetch(`${url}/v1/peers/nobody/history`)).status, 404);
+      const beats = async (peer: string, kind: string): Promise<number> =>
+        page.locator(`#peers-body tr[data-peer="${peer}"] .c-recent svg.history rect.beat-${kind}`).count();
+      await waitFor("alpha's ok beats to grow", async () => (await beats("alpha", "ok")) >= 3, 20_000, {
+        retryErrors: true,
+        everyMs: 200,
+      });
+      assert.equal(await beats("alpha", "miss"), 0);
+      assert.equal(
+        await page.locator('#peers-body tr[data-peer="alpha"] .c-recent svg.history polyline.spark').count(),
+        1,
+        "a latency sparkline",
+      );
+      await waitFor("markup's red beats", async () => (await beats("markup", "miss")) >= 1, 20_000, {
+        retryErrors: true,
+        everyMs: 200,
+      });
+      assert.ok(
+        (await beats("markup", "ok")) + (await beats("markup", "miss")) <= 60,
+        "at most 60 beats per peer",
+      );
       // stats and scheduler come from /v1/mesh
       const checks = Number(
         await page.locator("#stats .stat", { hasText: "checks" }).locator("dd").innerText(),
@@ -627,6 +654,18 @@ void test(
         await waitForStatus(page, XSS, ["ISOLATED"], 15_000);
         await waitForStatus(page, "plain", ["HEALTHY"], 15_000);
         assert.equal(await page.locator("#banner").isVisible(), false);
+        // Release only where there is something to release; counts agree with the tables.
+        assert.equal(
+          await page.locator('#peers-body tr[data-peer="plain"] button[data-op="release"]').isVisible(),
+          false,
+          "no Release on a healthy peer",
+        );
+        assert.equal(await page.locator('#peers-body button[data-op="release"]:visible').count(), 1);
+        const stats = await page.locator("#stats").innerText();
+        assert.match(stats, /peers\s+2\b/i, stats);
+        assert.match(stats, /members\s+0\b/i, stats);
+        assert.match(stats, /^up\s/im, stats);
+        assert.doesNotMatch(stats, /since/i, stats);
         assert.equal(
           await page.locator('#peers-body th:text-is("<img src=x onerror=alert(1)>")').count(),
           1,

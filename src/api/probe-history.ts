@@ -1,0 +1,45 @@
+// The recent probe results of each peer, in memory, for the dashboard's beat strip and
+// latency sparkline (GET /v1/peers/:name/history). Bounded: at most `size` results per
+// peer, and only peers the caller records (the daemon drops removed peers).
+import type { ProbeResult } from "../core/types.js";
+
+/** One probe as the dashboard draws it. */
+export interface ProbeBeat {
+  /** When the verdict came, ISO 8601. */
+  at: string;
+  /** ok: alive; miss: failed; inconclusive: this node could not tell (its own trouble). */
+  result: "ok" | "miss" | "inconclusive";
+  /** Time from the start of the probe to its verdict, ms. */
+  duration_ms: number;
+  error?: string;
+}
+
+/** Results kept per peer (the dashboard shows 60). */
+export const HISTORY_SIZE = 60;
+
+export class ProbeHistory {
+  private readonly rings = new Map<string, ProbeBeat[]>();
+
+  constructor(private readonly size = HISTORY_SIZE) {}
+
+  record(peer: string, r: ProbeResult, atMs: number): void {
+    let ring = this.rings.get(peer);
+    if (!ring) this.rings.set(peer, (ring = []));
+    ring.push({
+      at: new Date(atMs).toISOString(),
+      result: r.ok ? "ok" : r.inconclusive === true ? "inconclusive" : "miss",
+      duration_ms: Math.round(r.duration_ms),
+      ...(r.ok || r.error === undefined ? {} : { error: r.error }),
+    });
+    if (ring.length > this.size) ring.splice(0, ring.length - this.size);
+  }
+
+  /** Oldest first; empty for a peer never probed. */
+  get(peer: string): ProbeBeat[] {
+    return [...(this.rings.get(peer) ?? [])];
+  }
+
+  remove(peer: string): void {
+    this.rings.delete(peer);
+  }
+}
