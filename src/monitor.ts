@@ -248,7 +248,15 @@ export class Monitor {
     this.ownProber = opts.prober === undefined;
     this.prober = opts.prober ?? null;
     this.startedAt = this.clock.now();
-    this.loopDelay = opts.loopDelay ?? new TimerLoopDelay(this.clock);
+    // With the real clock, gaps are measured on the monotonic clock (a wall-clock step is no stall).
+    this.loopDelay =
+      opts.loopDelay ??
+      new TimerLoopDelay(
+        this.clock,
+        50,
+        60_000,
+        this.clock === systemClock ? () => performance.now() : undefined,
+      );
     this.selfHealth = opts.selfHealth === false ? null : new SelfHealth(this.loopDelay, opts.selfHealth);
     this.persisted = new Map(
       (this.store?.loadPeers() ?? []).map((p) => [

@@ -27,6 +27,7 @@ export class TimerLoopDelay implements LoopDelaySource {
   private readonly at: number[] = [];
   private readonly delay: number[] = [];
   private head = 0;
+  /** Monotonic ms of the last tick. */
   private last = 0;
   private timer: TimerHandle | null = null;
 
@@ -36,11 +37,16 @@ export class TimerLoopDelay implements LoopDelaySource {
     private readonly resolutionMs = 50,
     /** How long samples are kept, ms. Default 60 000. */
     private readonly retainMs = 60_000,
+    /**
+     * Monotonic ms (e.g. performance.now) for measuring the gaps, so that a step of the
+     * wall clock is not taken for a stall. Default: the clock's own now().
+     */
+    private readonly monotonic: () => number = () => clock.now(),
   ) {}
 
   start(): void {
     if (this.timer !== null) return;
-    this.last = this.clock.now();
+    this.last = this.monotonic();
     this.arm();
   }
 
@@ -58,9 +64,10 @@ export class TimerLoopDelay implements LoopDelaySource {
 
   private tick(): void {
     const now = this.clock.now();
+    const mono = this.monotonic();
     this.at.push(now);
-    this.delay.push(Math.max(0, now - this.last - this.resolutionMs));
-    this.last = now;
+    this.delay.push(Math.max(0, mono - this.last - this.resolutionMs));
+    this.last = mono;
     while (this.head < this.at.length && (this.at[this.head] as number) < now - this.retainMs) this.head++;
     if (this.head > 1024 && this.head * 2 > this.at.length) {
       this.at.splice(0, this.head);
@@ -80,10 +87,10 @@ export class TimerLoopDelay implements LoopDelaySource {
       if (d > 0) total += overlap(end - d, end);
     }
     // A stall in progress: the timer is overdue right now.
-    if (this.timer !== null) {
+    const overdue = this.overdueMs();
+    if (overdue > 0) {
       const now = this.clock.now();
-      const overdue = now - this.last - this.resolutionMs;
-      if (overdue > 0) total += overlap(now - overdue, now);
+      total += overlap(now - overdue, now);
     }
     return total;
   }
@@ -94,10 +101,14 @@ export class TimerLoopDelay implements LoopDelaySource {
       const d = this.delay[i] as number;
       out.push({ delayMs: d, spanMs: d + this.resolutionMs });
     }
-    if (this.timer !== null) {
-      const overdue = this.clock.now() - this.last - this.resolutionMs;
-      if (overdue > 0) out.push({ delayMs: overdue, spanMs: overdue + this.resolutionMs });
-    }
+    const overdue = this.overdueMs();
+    if (overdue > 0) out.push({ delayMs: overdue, spanMs: overdue + this.resolutionMs });
     return out;
+  }
+
+  /** How late the next tick is right now (a stall in progress), ms; 0 when on time or stopped. */
+  private overdueMs(): number {
+    if (this.timer === null) return 0;
+    return Math.max(0, this.monotonic() - this.last - this.resolutionMs);
   }
 }

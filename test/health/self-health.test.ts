@@ -30,6 +30,22 @@ describe("loop delay detector (timer gaps)", () => {
   });
 });
 
+test("with a monotonic source, a step of the wall clock is not a stall", async () => {
+  const clock = new FakeClock();
+  let stepped = 0; // what the wall clock was stepped by; a monotonic clock does not see it
+  const d = new TimerLoopDelay(clock, 50, 60_000, () => clock.now() - stepped);
+  d.start();
+  await clock.advance(500);
+  const before = clock.now();
+  clock.jump(3_600_000); // NTP steps the wall clock forward by an hour
+  stepped += 3_600_000;
+  assert.equal(d.stalledMs(before, clock.now()), 0);
+  await clock.advance(500);
+  assert.equal(d.stalledMs(before, clock.now()), 0);
+  assert.ok(d.samplesSince(before).every((s) => s.delayMs === 0));
+  d.stop();
+});
+
 describe("self health", () => {
   test("weighted p99: a long stall weighs by the time it took", () => {
     assert.equal(weightedP99([]), 0);
