@@ -210,6 +210,7 @@ export async function runDaemon(initial: ResolvedConfig, opts: DaemonOptions = {
       readToken: config.node.readToken,
       hostnames: config.node.hostnames,
       maxConnections: config.node.maxConnections,
+      publicReads: config.node.publicReads,
       logger,
     });
     const apiServer = api;

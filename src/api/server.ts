@@ -12,6 +12,8 @@ import { readBody, readJsonObject } from "./body.js";
 import { fromWatchdogError, HttpError, sendError, sendJson, sendJsonText } from "./http-error.js";
 import { DashboardAssets, sendAsset } from "./dashboard-assets.js";
 import { HostPolicy } from "./host-check.js";
+import { isLoopbackHost } from "../core/loopback.js";
+import { WatchdogError } from "../core/errors.js";
 import { SseHub } from "./sse.js";
 
 export interface ApiServerOptions {
@@ -39,6 +41,11 @@ export interface ApiServerOptions {
   hostnames?: readonly string[];
   /** Most simultaneous sockets; more are closed at accept. Default 1024. */
   maxConnections?: number;
+  /**
+   * Serve read routes without a token on a non-loopback address (node.public_reads).
+   * Without it, listen() on such an address without readToken is refused.
+   */
+  publicReads?: boolean;
 }
 
 export interface ApiServer {
@@ -559,6 +566,16 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     },
     listen: ({ host, port }) =>
       new Promise((resolve, reject) => {
+        if (!isLoopbackHost(host) && read.empty && opts.publicReads !== true) {
+          reject(
+            new WatchdogError(
+              "WDM_LISTEN",
+              `refusing to serve the read routes on ${host} (not loopback) without a read token: set readToken (node.read_token), or publicReads (node.public_reads: true) to serve them to anyone`,
+              "node.read_token",
+            ),
+          );
+          return;
+        }
         hosts.addListenHost(host);
         const onError = (e: Error): void => reject(e);
         server.once("error", onError);

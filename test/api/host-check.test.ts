@@ -101,3 +101,15 @@ void describe("Host and Origin checks", () => {
     assert.notEqual(none.status, 403, none.body);
   });
 });
+
+void test("createApiServer refuses a non-loopback address without a read token unless publicReads", async () => {
+  const { createApiServer } = await import("../../src/api/server.js");
+  const { FakeBackend } = await import("../helpers/fake-backend.js");
+  const api = createApiServer({ backend: new FakeBackend(), apiToken: "ctl-token-0123456789" });
+  await assert.rejects(api.listen({ host: "0.0.0.0", port: 0 }), {
+    code: "WDM_LISTEN",
+    message: /without a read token: set readToken \(node\.read_token\), or publicReads/,
+  });
+  assert.equal(api.server.listening, false, "nothing was bound");
+  await api.close();
+});
