@@ -93,6 +93,7 @@ function redactingBackend(b: ApiBackend, r: Redactor): ApiBackend {
     events: (after, limit) => r.value(b.events(after, limit)),
     onEvent: (l) => b.onEvent((e) => l(r.value(e))),
     deliveries: (filter) => r.value(b.deliveries(filter)),
+    history: b.history ? (name) => r.value(b.history?.(name)) : undefined,
     release: async (name, by) => r.value(await b.release(name, by)),
     restart: async (name, by) => r.value(await b.restart(name, by)),
     check: async (name) => r.value(await b.check(name)),

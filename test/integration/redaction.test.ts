@@ -98,6 +98,9 @@ void test("a receiver echoing the routing key in a 400: the key is in no log, fi
       30_000,
     );
     assert.ok(!mesh.includes(ROUTING_KEY), `/v1/mesh: ${mesh}`);
+    const history = await (await fetch(`${url}/v1/peers/leaky/history`)).text();
+    assert.match(history, /token \*\*\*/, history.slice(0, 500));
+    assert.ok(!history.includes(ROUTING_KEY), `/v1/peers/leaky/history: ${history.slice(0, 500)}`);
 
     const events = await (await fetch(`${url}/v1/events`)).text();
     assert.ok(events.includes('"action":"alert"'), events.slice(0, 300));
