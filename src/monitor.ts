@@ -1,4 +1,4 @@
-// The library's Monitor (SPEC §2): wires probes, the scheduler and the pure ladder,
+// The library's Monitor (its public API): wires probes, the scheduler and the pure ladder,
 // and — when given an executor and a store — remediation and durable state.
 //
 // Flow per probe: acquire a concurrency slot → probe → release the slot → ladder step

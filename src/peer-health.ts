@@ -1,4 +1,4 @@
-// Builds the public PeerHealth JSON (SPEC §2) from the ladder's state.
+// Builds the public PeerHealth JSON (the library's public peer shape) from the ladder's state.
 import { iso } from "./core/duration.js";
 import type { LadderState } from "./core/ladder.js";
 import type { PeerHealth } from "./core/types.js";

@@ -1,4 +1,4 @@
-// Generic webhook (SPEC §7): body = EscalationAction + "version":"1" + "peer" (PeerHealth at
+// Generic webhook (format: generic, the default): body = EscalationAction + "version":"1" + "peer" (PeerHealth at
 // that moment); Idempotency-Key = action id; signed when the sink has a secret.
 import type { EscalationAction, PeerHealth } from "../core/types.js";
 import type { FormattedAlert } from "./format-types.js";

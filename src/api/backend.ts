@@ -45,7 +45,7 @@ export interface ApiBackend {
   events(after: number, limit: number): JournalEntry[];
   /** Called for every journal entry appended from now on. Returns unsubscribe. */
   onEvent(listener: (e: JournalEntry) => void): () => void;
-  /** Operator release (SPEC §3). `by` names who asked (for the journal reason). */
+  /** Operator release: un-isolates the peer and starts it over from UNKNOWN. `by` names who asked (for the journal reason). */
   release(name: string, by: string): Promise<EscalationAction>;
   /** Operator restart now, outside the ladder. */
   restart(name: string, by: string): Promise<EscalationAction>;

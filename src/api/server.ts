@@ -1,4 +1,4 @@
-// The node's HTTP API (SPEC §6) on node:http. Every handler is wrapped: a bad request
+// The node's HTTP API (the routes listed in README.md) on node:http. Every handler is wrapped: a bad request
 // or a throwing backend is answered (4xx/5xx) and logged, never crashes the process.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
@@ -460,7 +460,11 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         },
       );
     }
-    throw new HttpError(404, "WDM_NOT_FOUND", `no route ${path}; see SPEC §6 for the API routes`);
+    throw new HttpError(
+      404,
+      "WDM_NOT_FOUND",
+      `no route ${path}; the API routes are listed in the README (HTTP API) and GET /v1/mesh is the mesh view`,
+    );
   }
 
   const handler = (req: IncomingMessage, res: ServerResponse): void => {

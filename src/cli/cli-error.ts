@@ -1,7 +1,7 @@
 // Errors a command reports to the user: a message, an optional hint, and its exit code.
 import { editDistance } from "../core/edit-distance.js";
 
-/** Exit codes (SPEC §5). */
+/** Exit codes of `wdmesh`: 0 ok, 1 failure, 2 usage or config error, 3 a peer is unhealthy (status). */
 export const EXIT = { OK: 0, FAILURE: 1, USAGE: 2, UNHEALTHY: 3 } as const;
 
 export class CliError extends Error {

@@ -1,4 +1,4 @@
-// The CLI's client of the node API (SPEC §6), on node:http with no connection reuse,
+// The CLI's client of the node API (GET /v1/..., POST /v1/peers/NAME/...), on node:http with no connection reuse,
 // so the process exits as soon as a command is done.
 import { request as httpRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";

@@ -1,4 +1,4 @@
-// The daemon's config file (SPEC §4) as ONE zod schema: snake_case keys exactly as
+// The daemon's config file (the YAML that `wdmesh run` reads) as ONE zod schema: snake_case keys exactly as
 // written in YAML, strict objects (unknown keys are errors), every field described
 // with its meaning and unit. `wdmesh schema` publishes it as JSON Schema
 // (json-schema.ts); load.ts validates with it and resolve.ts turns the result into

@@ -1,4 +1,4 @@
-// The escalation ladder of SPEC §3 as a pure reducer:
+// The escalation ladder (miss → restart → isolate, release by an operator) as a pure reducer:
 //   step(state, event, policy, ctx) → { state, effects }
 // No I/O, no timers, no Date.now(): time and ids come in through `ctx`.
 // Counts drive escalation; time only decides when the next probe happens (schedule/).

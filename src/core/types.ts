@@ -1,4 +1,4 @@
-// Public shapes of the product (SPEC §2). JSON shapes are snake_case and
+// Public shapes of the product (the library API and the JSON of the HTTP API). JSON shapes are snake_case and
 // seed-compatible: timestamps are RFC 3339 strings, `null` when never.
 
 /**

@@ -1,4 +1,4 @@
-// Proof of a wdmesh heartbeat (SPEC §6): a node answering GET /health?nonce=N proves it
+// Proof of a wdmesh heartbeat (the API's GET /health with a nonce): a node answering GET /health?nonce=N proves it
 // holds the mesh key with proof = hex HMAC-SHA256(key, "NAME:N"). The nonce is fresh per
 // probe, so a recorded answer cannot be replayed, and an impostor on the port cannot
 // answer for the node.

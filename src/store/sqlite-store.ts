@@ -1,4 +1,4 @@
-// All durable state in one SQLite file (SPEC §8): peer ladder state, isolation records,
+// All durable state in one SQLite file (the state and journal of a node): peer ladder state, isolation records,
 // effect intents, incidents, the hash-chained journal and the alert outbox.
 // A transition (state + journal + outbox + effects + incidents) is one transaction.
 import type { Logger } from "../core/logger.js";

@@ -1,4 +1,4 @@
-// SPEC §3 as a table: one row per rule, plus property tests over random event sequences.
+// The escalation ladder as a table: one row per rule, plus property tests over random event sequences.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
@@ -275,7 +275,7 @@ const rows: Row[] = [
   },
 ];
 
-describe("ladder: one row per rule of SPEC §3 (K=3, R=3)", () => {
+describe("ladder: one row per rule of the escalation ladder (K=3, R=3)", () => {
   for (const r of rows) {
     test(r.rule, () => {
       const out = step(st(r.from), r.event, policy, ctx());

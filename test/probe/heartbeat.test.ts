@@ -1,4 +1,4 @@
-// Authenticated heartbeat (SPEC §6) against real loopback /health endpoints, honest and not.
+// Authenticated heartbeat (GET /health?nonce=N answered with an HMAC proof) against real loopback /health endpoints, honest and not.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { heartbeatProof, verifyHeartbeatProof } from "../../src/probe/heartbeat-proof.js";
