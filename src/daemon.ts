@@ -16,6 +16,7 @@ import { redactingLogger, type Logger } from "./logger.js";
 import { Redactor } from "./core/redact.js";
 import { Monitor } from "./monitor.js";
 import { SqliteStore } from "./store/sqlite-store.js";
+import type { JournalEntry } from "./store/types.js";
 import { startSystemdNotify, type SystemdNotifier } from "./act/sd-notify.js";
 
 export interface DaemonOptions {
@@ -83,23 +84,31 @@ function backendFor(
   };
 }
 
-/** The backend with every secret hidden in what it answers (receivers' and probes' texts included). */
+/**
+ * The backend with every secret hidden in what it answers (receivers' and probes' texts
+ * included). Every method is wrapped, so a route added later is covered too: strings are
+ * redacted as text, anything else value by value, promises once they resolve; onEvent
+ * hands its listeners redacted entries.
+ */
+const SIGNED_FOR_MEMBERS = new Set(["healthProof", "healthSignature", "meshView"]);
+
 function redactingBackend(b: ApiBackend, r: Redactor): ApiBackend {
-  return {
-    ...b,
-    meshJson: b.meshJson ? () => r.text(b.meshJson?.() ?? "") : undefined,
-    mesh: () => r.value(b.mesh()),
-    peer: (name) => r.value(b.peer(name)),
-    events: (after, limit) => r.value(b.events(after, limit)),
-    onEvent: (l) => b.onEvent((e) => l(r.value(e))),
-    deliveries: (filter) => r.value(b.deliveries(filter)),
-    history: b.history ? (name) => r.value(b.history?.(name)) : undefined,
-    release: async (name, by) => r.value(await b.release(name, by)),
-    restart: async (name, by) => r.value(await b.restart(name, by)),
-    check: async (name) => r.value(await b.check(name)),
-    silence: (name, ms, by) => r.value(b.silence(name, ms, by)),
-    alertsTest: async (sink) => r.value(await b.alertsTest(sink)),
-  };
+  const hide = (x: unknown): unknown => (typeof x === "string" ? r.text(x) : r.value(x));
+  const out: Record<string, unknown> = {};
+  for (const [name, member] of Object.entries(b)) {
+    if (typeof member !== "function" || SIGNED_FOR_MEMBERS.has(name)) {
+      // Signed answers to other nodes carry no stored text, and must stay byte for byte.
+      out[name] = member;
+    } else if (name === "onEvent") {
+      out[name] = (l: (e: JournalEntry) => void) => b.onEvent((e) => l(r.value(e)));
+    } else {
+      out[name] = (...args: unknown[]): unknown => {
+        const res: unknown = (member as (...a: unknown[]) => unknown).apply(b, args);
+        return res instanceof Promise ? res.then(hide) : hide(res);
+      };
+    }
+  }
+  return out as unknown as ApiBackend;
 }
 
 function wireMetrics(monitor: Monitor, store: SqliteStore, metrics: Metrics, history: ProbeHistory): void {
