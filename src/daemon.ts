@@ -9,7 +9,7 @@ import { ProbeHistory } from "./api/probe-history.js";
 import { createApiServer, type ApiServer } from "./api/server.js";
 import type { ReloadOutcome } from "./api/backend.js";
 import { ConfigError, formatIssue } from "./config/config-error.js";
-import type { ResolvedConfig } from "./config/resolve.js";
+import { DEFAULT_LISTEN, type ResolvedConfig } from "./config/resolve.js";
 import { applyConfig, type ReloadTarget } from "./reload.js";
 import { WatchdogError } from "./core/errors.js";
 import { redactingLogger, type Logger } from "./logger.js";
@@ -155,6 +155,16 @@ function wireMetrics(monitor: Monitor, store: SqliteStore, metrics: Metrics, his
   });
 }
 
+/** `wdmesh release PEER`, with --url when the node is not at the CLI's default and the token hint. */
+function releaseCommandFor(config: ResolvedConfig): (peer: string) => string {
+  const { host, port } = config.node.listen;
+  const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+  // The CLI's default --url is the default listen address: only a node elsewhere needs it.
+  const where = `${host}:${port}` === DEFAULT_LISTEN ? "" : ` --url ${url}`;
+  const token = config.node.apiToken === undefined ? "" : " (token: WDMESH_API_TOKEN or --token)";
+  return (peer) => `wdmesh release ${peer}${where}${token}`;
+}
+
 /**
  * JSON lines on stdout. If stdout goes away (EPIPE: the reader died), logging stops but
  * the node keeps watching; its escalations are in the journal either way.
@@ -189,6 +199,7 @@ export async function runDaemon(initial: ResolvedConfig, opts: DaemonOptions = {
     // the daemon composes the same Monitor an embedding agent does.
     monitor = new Monitor({
       ...config.monitor,
+      releaseCommand: releaseCommandFor(config),
       executor: opts.executor,
       store,
       logger,

@@ -13,7 +13,14 @@ import { sendJsonText } from "./api/http-error.js";
 import { parseDuration, iso, type Duration } from "./core/duration.js";
 import { InvalidOptionError, WatchdogError } from "./core/errors.js";
 import { concurrencyProblem, DEFAULT_CONCURRENCY } from "./core/rules.js";
-import { initialState, step, type Effect, type LadderEvent, type LadderState } from "./core/ladder.js";
+import {
+  initialState,
+  step,
+  type Effect,
+  type LadderEvent,
+  type LadderState,
+  type StepContext,
+} from "./core/ladder.js";
 import {
   compilePolicy,
   restartDelayMs,
@@ -49,6 +56,12 @@ import type { MonitorStore } from "./store/types.js";
 
 export interface MonitorOptions extends TimingOptions {
   /** This node's name; stamped on every action. Required. */
+  /**
+   * The command that releases `peer`, named in the CRITICAL alert that isolates it
+   * (the daemon adds --url when it is not on the default address). Default
+   * `wdmesh release PEER`.
+   */
+  releaseCommand?: (peer: string) => string;
   selfName: string;
   /** Max probes in flight at once. Default 256. */
   concurrency?: number;
@@ -183,6 +196,7 @@ function notConfigured(kind: "restart" | "isolate"): ActionResult {
 
 export class Monitor {
   readonly selfName: string;
+  private readonly releaseCommand: ((peer: string) => string) | undefined;
   private readonly policy: Policy;
   private readonly clock: Clock;
   private readonly logger: Logger;
@@ -226,6 +240,7 @@ export class Monitor {
       throw new InvalidOptionError("selfName", "is required: a non-empty name for this node");
     }
     this.selfName = opts.selfName;
+    this.releaseCommand = opts.releaseCommand;
     if (opts.readToken !== undefined && (typeof opts.readToken !== "string" || opts.readToken.length < 16)) {
       throw new InvalidOptionError("readToken", "must be a string of at least 16 characters");
     }
@@ -612,8 +627,14 @@ export class Monitor {
     this.gate = gate;
   }
 
-  private ctx(peer: string): { now: number; node: string; peer: string; newId: () => string } {
-    return { now: this.clock.now(), node: this.selfName, peer, newId: randomUUID };
+  private ctx(peer: string): StepContext {
+    return {
+      now: this.clock.now(),
+      node: this.selfName,
+      peer,
+      newId: randomUUID,
+      ...(this.releaseCommand ? { releaseCommand: this.releaseCommand(peer) } : {}),
+    };
   }
 
   private firstDue(p: Peer): number {

@@ -75,6 +75,12 @@ export interface StepContext {
   peer: string;
   /** Fresh unique id (actions and incidents). */
   newId: () => string;
+  /**
+   * The command an operator types to release this peer, named in the CRITICAL alert
+   * (e.g. with --url when the node is not on the default address). Default
+   * `wdmesh release PEER`.
+   */
+  releaseCommand?: string;
 }
 
 export interface StepOutput {
@@ -293,7 +299,7 @@ function onMiss(
     "alert_architect",
     "CRITICAL",
     `peer ${ctx.peer} is ISOLATED after ${s.restarts} failed restart${s.restarts === 1 ? "" : "s"}; ` +
-      `investigate, then run "wdmesh release ${ctx.peer}"`,
+      `investigate, then run "${ctx.releaseCommand ?? `wdmesh release ${ctx.peer}`}"`,
     incidentId,
   );
   return {

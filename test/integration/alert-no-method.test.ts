@@ -64,6 +64,14 @@ void test("restart that cannot start and isolation with no method are alerted at
     const restart = bodies().find((b) => b.action === "restart");
     assert.equal(restart?.result?.ok, false);
     assert.match(restart?.result?.error ?? "", /no-such-restart-program|ENOENT|not found/i);
+    // The node is not on the default address: the CRITICAL alert names the --url to use.
+    const architect = rx.requests
+      .map((r) => JSON.parse(r.body) as { action: string; reason: string })
+      .find((b) => b.action === "alert_architect");
+    assert.match(
+      architect?.reason ?? "",
+      new RegExp(`run "wdmesh release shield --url http://127\\.0\\.0\\.1:${port}"`),
+    );
     const isolate = bodies().find((b) => b.action === "isolate");
     assert.equal(isolate?.result?.ok, false);
     assert.equal(isolate?.result?.error, "no isolate method configured for this peer; nothing was done");
