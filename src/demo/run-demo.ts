@@ -17,7 +17,8 @@ import { fileURLToPath } from "node:url";
 import { pino } from "pino";
 import { verifySignature } from "../alert/signature.js";
 import { parseConfig } from "../config/load.js";
-import type { EscalationAction, PeerHealth } from "../core/types.js";
+import type { MeshView } from "../api/backend.js";
+import type { EscalationAction } from "../core/types.js";
 import { runDaemon, type DaemonHandle } from "../daemon.js";
 import { killAgent, startAgent } from "./agent-ctl.js";
 
@@ -37,7 +38,8 @@ export interface DemoOptions {
   command?: string;
   out(text: string): void;
   /** Renders a status table of peers. */
-  table(peers: PeerHealth[]): string;
+  /** The mesh as `wdmesh status` prints it. */
+  table(view: MeshView): string;
 }
 
 interface Agent {
@@ -214,7 +216,7 @@ export async function runDemo(o: DemoOptions): Promise<void> {
     const wdA = nodes[0] as DaemonHandle;
     timers.push(
       setInterval(
-        () => o.out(`\n${new Date().toISOString()}\n${o.table(wdA.monitor.allPeers())}`),
+        () => o.out(`\n${new Date().toISOString()}\n${o.table(wdA.monitor.meshDocument())}`),
         o.statusEveryMs,
       ),
     );
@@ -235,7 +237,7 @@ export async function runDemo(o: DemoOptions): Promise<void> {
       o.signal.addEventListener("abort", () => resolve(), { once: true });
       if (o.durationMs !== undefined) timers.push(setTimeout(resolve, o.durationMs));
     });
-    o.out(`\nfinal state:\n${o.table(wdA.monitor.allPeers())}`);
+    o.out(`\nfinal state:\n${o.table(wdA.monitor.meshDocument())}`);
   } finally {
     for (const t of timers) clearInterval(t);
     for (const n of nodes.reverse()) await n.stop();

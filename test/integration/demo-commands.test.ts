@@ -32,6 +32,13 @@ function shell(
   });
 }
 
+/** Peer names of a status table (rows start with a name, then a status word). */
+function names(text: string): string[] {
+  return [...text.matchAll(/^(\S+)\s+(?:HEALTHY|DEGRADED|OFFLINE|ISOLATED|UNKNOWN)\b/gm)]
+    .map((m) => m[1] as string)
+    .sort();
+}
+
 test("the commands the demo prints work as printed from a checkout", { timeout: 120_000 }, async (t) => {
   if (!haveBuiltCli(t)) return;
   const port = await freePort();
@@ -44,6 +51,7 @@ test("the commands the demo prints work as printed from a checkout", { timeout: 
   child.stdout.on("data", (d: Buffer) => (out += d.toString()));
   child.stderr.on("data", (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((r) => child.once("exit", r));
+  let statusNames: string[] = [];
   try {
     await until(
       "the demo's hints",
@@ -69,6 +77,8 @@ test("the commands the demo prints work as printed from a checkout", { timeout: 
     const s = await shell(status, env);
     assert.equal(s.code, 3, `${status}\n${s.out}`); // exit 3: a peer is not HEALTHY (shield)
     assert.match(s.out, /shield\s+ISOLATED/);
+    assert.match(s.out, /^members: wd-b /m, "status lists the mesh member as the demo's table does");
+    statusNames = names(s.out);
     const e = await shell(events, env, /isolate\s+shield/);
     assert.match(e.out, /^#1 /m, `${events}\n${e.out}`);
     const r = await shell(release, env);
@@ -78,4 +88,8 @@ test("the commands the demo prints work as printed from a checkout", { timeout: 
     if (child.exitCode === null) child.kill("SIGTERM");
   }
   assert.equal(await exited, 0, out);
+  // The demo's own table and `wdmesh status` list the same peers and the same member line.
+  const final = out.slice(out.lastIndexOf("final state:"));
+  assert.deepEqual(names(final), statusNames);
+  assert.match(final, /^members: wd-b /m);
 });

@@ -4,7 +4,7 @@ import { parseListen } from "../../config/rules.js";
 import { EXIT, UsageError } from "../cli-error.js";
 import { flag, positionals, str, type Command } from "../command.js";
 import { selfCommand } from "../self-command.js";
-import { peerTable } from "./status.js";
+import { meshText } from "./status.js";
 
 function duration(
   value: string | undefined,
@@ -67,7 +67,7 @@ export const demoCommand: Command = {
       keep: flag(args, "keep"),
       signal: io.signal,
       out: io.out,
-      table: (peers) => peerTable(peers, Date.now()),
+      table: (view) => meshText(view, Date.now()),
       command: selfCommand(process.argv[1], io.env.PATH),
     });
     return EXIT.OK;

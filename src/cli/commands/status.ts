@@ -24,6 +24,21 @@ export function peerTable(peers: PeerHealth[], now: number): string {
   return printTable(["PEER", "STATUS", "MISSES", "RESTARTS", "LAST SEEN", "LATENCY", "NOTE"], rows);
 }
 
+/**
+ * The mesh as `wdmesh status` and the demo print it: the peers table, then the other
+ * wdmesh nodes of the mesh on one line (`members: wd-b HEALTHY`), as the API lists them.
+ */
+export function meshText(view: Pick<MeshView, "node" | "peers" | "members">, now: number): string {
+  const members = view.members ?? [];
+  const head =
+    view.peers.length === 0
+      ? `node ${view.node}: no peers configured\n`
+      : `node ${view.node}, ${view.peers.length} peer(s)\n${peerTable(view.peers, now)}`;
+  return members.length === 0
+    ? head
+    : `${head}members: ${members.map((m) => `${m.name} ${m.status}`).join(", ")}\n`;
+}
+
 export const statusCommand: Command = {
   name: "status",
   summary: "table of peers: status, misses, restarts, last seen, latency",
@@ -42,11 +57,8 @@ export const statusCommand: Command = {
     const view = body as MeshView;
     if (flag(args, "json")) {
       io.out(`${JSON.stringify(view, null, 2)}\n`);
-    } else if (view.peers.length === 0) {
-      io.out(`node ${view.node}: no peers configured\n`);
     } else {
-      io.out(`node ${view.node}, ${view.peers.length} peer(s)\n`);
-      io.out(peerTable(view.peers, Date.now()));
+      io.out(meshText(view, Date.now()));
     }
     return view.peers.every((p) => p.status === "HEALTHY") ? EXIT.OK : EXIT.UNHEALTHY;
   },
