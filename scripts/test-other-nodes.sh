@@ -15,6 +15,8 @@ root=$(pwd)
 versions="${WDMESH_OTHER_NODES:-24.22.3 26.12.1}"
 [ "$versions" = none ] && versions=""
 work=$(mktemp -d /tmp/wdmesh-nodes.XXXXXX)
+# Readable by others: a unit test runs the other Node as the unprivileged user nobody.
+chmod 755 "$work"
 trap 'rm -rf "$work"' EXIT
 
 [ -x dist/cli/main.js ] || npm run build
