@@ -1,4 +1,4 @@
-// Three real `wdmesh run` processes on loopback watch each other (authenticated
+// Three nodes on loopback watch each other (authenticated
 // heartbeats, signed view exchange) and the same target agent, with confirm: majority.
 //   1. Only the rendezvous owner sees the target fail (1 of 3): nobody restarts it.
 //   2. Every node sees it fail: exactly one node runs the restart command (the node a
@@ -6,7 +6,9 @@
 //   3. That remediator is killed with SIGKILL and the target fails again: one of the
 //      survivors takes over (once the dead node's views are stale) and only it restarts.
 // Each node's restart command appends "$WDMESH_PEER $WDMESH_ATTEMPT" to its own log file.
-import { test } from "node:test";
+// Every scenario runs with three `wdmesh run` daemons, three agents embedding the
+// library's Monitor with the same config (test/fixtures/embedded-node.mjs), and a mix.
+import { test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -15,7 +17,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { rendezvousOrder } from "../../src/mesh/owner.js";
 import { freePort } from "../helpers/ports.js";
-import { CLI, haveBuiltCli } from "../helpers/built-cli.js";
+import { haveBuiltCli } from "../helpers/built-cli.js";
+import { MESH_VARIANTS, nodeCommand, type NodeKind } from "../helpers/mesh-node.js";
 import { waitFor } from "../helpers/wait.js";
 
 const KEY = "integration-mesh-key-0123456789";
@@ -29,6 +32,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Polls `pred` until it is truthy or `ms` passed; returns the last value. */
 interface Node {
   name: string;
+  kind: NodeKind;
   url: string;
   config: string;
   log: string;
@@ -50,7 +54,11 @@ const restartLines = (n: Node): string[] =>
         .filter((l) => l !== "")
     : [];
 
-test("mesh of three daemons: one remediator, only after a majority confirms; takeover when it dies", async (t) => {
+for (const [variant, kinds] of Object.entries(MESH_VARIANTS))
+  test(`mesh of three nodes (${variant}): one remediator, only after a majority confirms; takeover when it dies`, (t) =>
+    scenario(t, kinds));
+
+async function scenario(t: TestContext, kinds: NodeKind[]): Promise<void> {
   if (!haveBuiltCli(t)) return;
   const dir = mkdtempSync(join(tmpdir(), "wdmesh-mesh-"));
 
@@ -67,10 +75,11 @@ test("mesh of three daemons: one remediator, only after a majority confirms; tak
   const targetPort = (target.address() as { port: number }).port;
 
   const nodes: Node[] = [];
-  for (const name of NODES) {
+  for (const [i, name] of NODES.entries()) {
     const port = await freePort();
     nodes.push({
       name,
+      kind: kinds[i] as NodeKind,
       url: `http://127.0.0.1:${port}`,
       config: join(dir, `${name}.yaml`),
       log: join(dir, `${name}.restarts`),
@@ -114,7 +123,8 @@ ${members}
   }
 
   const start = (n: Node) => {
-    const child = spawn(process.execPath, [CLI, "run", "--config", n.config], {
+    const [cmd, ...args] = nodeCommand(n.kind, n.config) as [string, ...string[]];
+    const child = spawn(cmd, args, {
       stdio: ["ignore", "pipe", "pipe"],
     });
     child.stdout?.on("data", (d: Buffer) => (n.output += d.toString()));
@@ -133,7 +143,7 @@ ${members}
     }
   };
   const diagnostics = () =>
-    nodes.map((n) => `--- ${n.name}:\n${n.output.split("\n").slice(-40).join("\n")}`).join("\n");
+    nodes.map((n) => `--- ${n.name} (${n.kind}):\n${n.output.split("\n").slice(-40).join("\n")}`).join("\n");
 
   try {
     for (const n of nodes) start(n);
@@ -262,4 +272,4 @@ ${members}
     });
     rmSync(dir, { recursive: true, force: true });
   }
-});
+}
