@@ -1,0 +1,116 @@
+// Steps in flight are shared over real views: three Monitors on loopback watch a failing
+// target; the node that starts the restart hangs in it (a slow restart) and then vanishes
+// (its server closes, as if killed). The others see its restart in flight in its last view
+// and do not repeat it before takeover_after; after that, exactly one of them takes over.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
+import { Monitor } from "../../src/index.js";
+import { freePort } from "../helpers/ports.js";
+import { RecordingExecutor } from "../helpers/recording-executor.js";
+import { until } from "../helpers/wait.js";
+
+const KEY = "takeover-mesh-key-0123456789";
+const INTERVAL = 200;
+const TAKEOVER = 6_000;
+
+async function listen(
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+  port = 0,
+): Promise<{ server: Server; url: string }> {
+  const server = createServer(handler);
+  await new Promise<void>((r) => server.listen(port, "127.0.0.1", r));
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
+
+const close = (s: Server) =>
+  new Promise<void>((r) => {
+    s.closeAllConnections();
+    s.close(() => r());
+  });
+
+test(
+  "a restart in flight on a node that dies is not repeated before takeover_after, then one node takes over",
+  { timeout: 90_000 },
+  async () => {
+    const names = ["tk-a", "tk-b", "tk-c"];
+    const ports = await Promise.all(names.map(() => freePort()));
+    const url = (i: number) => `http://127.0.0.1:${ports[i]}`;
+    const target = await listen((_req, res) => res.writeHead(503).end("down"));
+    let unblock!: () => void;
+    const slow = new Promise<void>((r) => (unblock = r));
+    const executors = names.map(() => new RecordingExecutor(() => slow));
+    const monitors = names.map(
+      (selfName, i) =>
+        new Monitor({
+          selfName,
+          interval: INTERVAL,
+          timeout: 150,
+          missedBeforeRestart: 2,
+          executor: executors[i],
+          selfHealth: false,
+          mesh: {
+            key: KEY,
+            confirm: "majority",
+            takeoverAfter: TAKEOVER,
+            members: names.flatMap((n, j) => (j === i ? [] : [{ name: n, url: url(j) }])),
+          },
+        }),
+    );
+    for (const m of monitors) {
+      m.registerPeer({
+        name: "worker",
+        probe: { http: { url: `${target.url}/health` } },
+        restart: { command: { argv: ["/bin/true"] } },
+      });
+    }
+    const servers = await Promise.all(monitors.map((m, i) => listen(m.handler, ports[i])));
+    const restarts = () => executors.map((e) => e.calls.filter((c) => c.startsWith("restart:worker")).length);
+    /** Index of the node that started the restart (its server is closed by the test). */
+    let r = -1;
+    try {
+      for (const m of monitors) m.start();
+      await until("one node to start the restart", () => restarts().some((n) => n > 0), 30_000);
+      r = restarts().findIndex((n) => n > 0);
+      assert.deepEqual(
+        restarts().filter((n) => n > 0),
+        [1],
+        "exactly one node starts it",
+      );
+      // The others see it in flight in the remediator's view before it vanishes.
+      await until(
+        "the others to see the restart in flight",
+        () => monitors[r]?.inFlightSteps().length === 1,
+        5_000,
+      );
+      await sleep(3 * INTERVAL);
+      await close((servers[r] as { server: Server }).server); // the remediator is gone, its restart hangs
+      const gone = Date.now();
+      // Its views go stale within 3 intervals and the others' backings settle within 4 more:
+      // without the shared step they would restart well within this window.
+      await sleep(TAKEOVER - 2_000);
+      if (Date.now() - gone < TAKEOVER - 1_000) {
+        assert.deepEqual(
+          restarts().filter((_, i) => i !== r),
+          [0, 0],
+          "nobody repeats the restart in flight before takeover_after",
+        );
+      }
+      await until("a survivor to take over", () => restarts().some((n, i) => i !== r && n > 0), 30_000);
+      await sleep(5 * INTERVAL);
+      assert.deepEqual(
+        restarts()
+          .filter((_, i) => i !== r)
+          .sort(),
+        [0, 1],
+        "exactly one survivor takes over",
+      );
+    } finally {
+      unblock();
+      for (const m of monitors) await m.stop();
+      await Promise.all([...servers.filter((_, i) => i !== r), target].map((s) => close(s.server)));
+    }
+  },
+);
