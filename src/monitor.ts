@@ -13,6 +13,7 @@ import { sendJsonText } from "./api/http-error.js";
 import { parseDuration, iso, type Duration } from "./core/duration.js";
 import { InvalidOptionError, WatchdogError } from "./core/errors.js";
 import { concurrencyProblem, DEFAULT_CONCURRENCY } from "./core/rules.js";
+import type { GateVerdict, InFlightStep, RemediationGate } from "./core/gate.js";
 import {
   initialState,
   step,
@@ -28,14 +29,7 @@ import {
   type Policy,
   type TimingOptions,
 } from "./core/options.js";
-import type {
-  ActionResult,
-  EscalationAction,
-  MonitorStats,
-  PeerHealth,
-  PeerStatus,
-  ProbeResult,
-} from "./core/types.js";
+import type { ActionResult, EscalationAction, MonitorStats, PeerHealth, ProbeResult } from "./core/types.js";
 import { Listeners } from "./listeners.js";
 import { silentLogger, type Logger } from "./logger.js";
 import { MeshNode, type MeshOptions, type MeshView } from "./mesh/mesh-node.js";
@@ -118,44 +112,7 @@ export interface MonitorOptions extends TimingOptions {
  */
 export const STALL_FRACTION = 0.25;
 
-/**
- * What the gate says about a miss:
- * - `{ act: true }`: this node escalates and remediates.
- * - `{ act: false }`: observe only (another node owns the peer); no alert.
- * - `{ act: false, hold }`: this node would remediate but must not (no quorum, overloaded):
- *   the peer stays where it is and `remediation_held` (HIGH) is emitted once per incident,
- *   where the ladder would have stepped to restart/isolate, with `hold` as the reason.
- */
-export type GateVerdict = { act: true } | { act: false; hold?: string };
-
-/**
- * Mesh hook: which node remediates a peer, and whether this node may act on a miss now
- * (it is the owner and a quorum of the nodes confirms the failure). Without a gate the
- * node owns every peer.
- */
-export interface RemediationGate {
-  /** Called on each miss of `peer`. */
-  mayAct(peer: string): GateVerdict;
-  /**
-   * Name of the node that remediates `peer` (PeerHealth.owner). `seen` is this node's
-   * own view of the peer, when the caller has it (so the gate need not ask for it).
-   */
-  owner(peer: string, seen?: { status: PeerStatus; missed_count: number }): string;
-}
-
-/** A remediation step this node has started and not finished (shared with the mesh in views). */
-export interface InFlightStep {
-  peer: string;
-  /** The peer's incident when the step started (null for an operator restart outside one). */
-  incident: string | null;
-  step: "restart" | "isolate";
-  /** Restart attempt (0 for an operator restart and for isolate). */
-  attempt: number;
-  /** Epoch ms. */
-  startedAt: number;
-  /** Epoch ms when it finished; null while it runs. */
-  finishedAt: number | null;
-}
+export type { GateVerdict, InFlightStep, RemediationGate } from "./core/gate.js";
 
 /** Finished steps kept for the mesh's views (recentSteps): at most this many. */
 const RECENT_STEPS_KEPT = 256;

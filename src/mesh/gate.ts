@@ -20,7 +20,7 @@
 // alert and never restarts or isolates it; the gate lets that escalation through.
 import type { PeerHealth } from "../core/types.js";
 import { silentLogger, type Logger } from "../logger.js";
-import type { GateVerdict, RemediationGate } from "../monitor.js";
+import type { GateVerdict, RemediationGate } from "../core/gate.js";
 import { systemClock, type Clock } from "../schedule/clock.js";
 import { isSettled, nextBacking, type BackingPeerFacts } from "./backing.js";
 import { rendezvousOwner } from "./owner.js";

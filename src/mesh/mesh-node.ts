@@ -13,7 +13,7 @@ import type { PeerSpec } from "../core/options.js";
 import type { MonitorStats, PeerHealth, PeerStatus } from "../core/types.js";
 import { silentLogger, type Logger } from "../logger.js";
 import type { IncomingHttpHeaders } from "node:http";
-import type { InFlightStep, RemediationGate } from "../monitor.js";
+import type { InFlightStep, RemediationGate } from "../core/gate.js";
 import { heartbeatMessage, heartbeatProof } from "../probe/heartbeat-proof.js";
 import type { Clock } from "../schedule/clock.js";
 import { createMeshGate, type MeshGate } from "./gate.js";

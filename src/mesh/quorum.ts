@@ -7,7 +7,7 @@
 // fresh, verified view shows the target failing. Members that cannot be reached count
 // against the quorum, never for it: a node cut off from the others is 1 of N, not 1 of 1.
 import { InvalidOptionError } from "../core/errors.js";
-import type { GateVerdict } from "../monitor.js";
+import type { GateVerdict } from "../core/gate.js";
 
 export type ConfirmMode = "any" | "majority" | "all";
 
