@@ -2,9 +2,8 @@
 // escalation, twenty times, restarted after each: counters never go back, ISOLATED
 // stays, no restart step runs twice, the journal verifies. Then: a corrupted state
 // file is a clear startup error that leaves the file as it was.
-import { after, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,7 +11,8 @@ import { createHmac } from "node:crypto";
 import { createServer as createHttpServer } from "node:http";
 import { SqliteStore } from "../../src/store/sqlite-store.js";
 import { freePort as deadPort } from "../helpers/ports.js";
-import { CLI, haveBuiltCli } from "../helpers/built-cli.js";
+import { haveBuiltCli } from "../helpers/built-cli.js";
+import { killAll, spawnDaemon, stopChild } from "../helpers/daemon-process.js";
 import { until } from "../helpers/wait.js";
 
 /** True once `pred` holds within `ms`; false after (the caller reports what it saw). */
@@ -23,24 +23,6 @@ const holdsWithin = (pred: () => boolean, ms: number): Promise<boolean> =>
   );
 
 const SECRET = "crash-test-signing-secret";
-
-/** Daemons still running; killed when a test ends, pass or fail, so nothing hangs the run. */
-const running = new Set<ChildProcess>();
-after(() => {
-  for (const c of running) c.kill("SIGKILL");
-});
-
-function run(config: string): { child: ChildProcess; output: () => string } {
-  const child = spawn(process.execPath, [CLI, "run", "--config", config], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  running.add(child);
-  child.once("exit", () => running.delete(child));
-  let out = "";
-  child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
-  child.stderr?.on("data", (d: Buffer) => (out += d.toString()));
-  return { child, output: () => out };
-}
 
 function readState(dataDir: string) {
   const store = SqliteStore.open({ dataDir, node: "crashy", sinks: [] });
@@ -92,15 +74,14 @@ alerts:
   let wasIsolated = false;
   let killsDuringEscalation = 0;
   for (let i = 0; i < 20; i++) {
-    const { child, output } = run(config);
+    const { child, output } = spawnDaemon(config);
     const up = await holdsWithin(
       () => output().includes("wdmesh node running") || child.exitCode !== null,
       15_000,
     );
     assert.ok(up && child.exitCode === null, `run ${i}: daemon did not start:\n${output()}`);
     await new Promise((r) => setTimeout(r, 50 + Math.floor(Math.random() * 900)));
-    child.kill("SIGKILL");
-    await new Promise((r) => child.once("exit", r));
+    await stopChild(child, "SIGKILL");
 
     const s = readState(join(dir, "data"));
     assert.deepEqual(s.verify.ok, true, `run ${i}: journal chain broken: ${JSON.stringify(s.verify)}`);
@@ -135,11 +116,11 @@ alerts:
   });
   await new Promise<void>((r) => rx.listen(alertPort, "127.0.0.1", r));
   t.after(() => {
-    for (const c of running) c.kill("SIGKILL");
+    killAll();
     rx.closeAllConnections();
     return new Promise<void>((r) => rx.close(() => r()));
   });
-  const last = run(config);
+  const last = spawnDaemon(config);
   assert.ok(await holdsWithin(() => last.output().includes("wdmesh node running"), 15_000), last.output());
   const journalIds = readState(join(dir, "data")).journal.map((e) => e.id);
   const delivered = await holdsWithin(
@@ -153,8 +134,7 @@ alerts:
   );
   const firstSeen = [...new Set(received.map((r) => r.id))];
   assert.deepEqual(firstSeen, journalIds, "alerts arrive in journal order, none lost");
-  last.child.kill("SIGTERM");
-  const code = await new Promise<number | null>((r) => last.child.once("exit", r));
+  const code = await stopChild(last.child, "SIGTERM");
   assert.equal(code, 0, last.output());
 
   const s = readState(join(dir, "data"));
@@ -189,14 +169,13 @@ test("a corrupted state file is a clear startup error and is left as it was", as
   const config = join(dir, "mesh.yaml");
   writeFileSync(config, `node: { name: corrupt, listen: "127.0.0.1:0", data_dir: "${data}" }\npeers: []\n`);
   // A first run creates the file.
-  const first = run(config);
+  const first = spawnDaemon(config);
   assert.ok(await holdsWithin(() => first.output().includes("wdmesh node running"), 15_000), first.output());
-  first.child.kill("SIGTERM");
-  await new Promise((r) => first.child.once("exit", r));
+  await stopChild(first.child, "SIGTERM");
   const file = join(data, "wdmesh.db");
   const garbage = Buffer.concat([Buffer.from("this is not a database"), Buffer.alloc(8192, 7)]);
   writeFileSync(file, garbage);
-  const second = run(config);
+  const second = spawnDaemon(config);
   const code = await new Promise<number | null>((r) => second.child.once("exit", r));
   assert.equal(code, 1, second.output());
   assert.match(second.output(), /wdmesh\.db/);

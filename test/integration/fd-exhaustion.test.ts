@@ -2,15 +2,16 @@
 // with idle API connections until its probes fail with a real `connect EMFILE`. The
 // peers are healthy all along: the node must not blame them — no miss, no DEGRADED or
 // OFFLINE, no alert, no restart — and must say what happened (inconclusive checks).
-import { after, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SqliteStore } from "../../src/store/sqlite-store.js";
-import { CLI, haveBuiltCli } from "../helpers/built-cli.js";
+import { haveBuiltCli } from "../helpers/built-cli.js";
+import { spawnDaemon, stopChild, track } from "../helpers/daemon-process.js";
 import { freePort } from "../helpers/ports.js";
 import { until } from "../helpers/wait.js";
 
@@ -20,10 +21,6 @@ const PEERS = 10;
 const FD_LIMIT = 100;
 /** Idle API connections held open (more than the limit). */
 const FLOOD = 300;
-const running = new Set<ChildProcess>();
-after(() => {
-  for (const c of running) c.kill("SIGKILL");
-});
 
 test("out of file descriptors: probes are inconclusive, healthy peers stay HEALTHY, nothing is restarted", async (t) => {
   if (!haveBuiltCli(t)) return;
@@ -43,7 +40,7 @@ test("out of file descriptors: probes are inconclusive, healthy peers stay HEALT
     ],
     { stdio: ["pipe", "pipe", "inherit"] },
   );
-  running.add(peer);
+  track(peer);
   t.after(() => peer.kill("SIGKILL"));
   const peerPort = await new Promise<number>((resolve) =>
     peer.stdout?.once("data", (d: Buffer) => resolve(Number(d.toString().trim()))),
@@ -71,18 +68,10 @@ peers:
 ${peersYaml}
 `,
   );
-  const child = spawn(
-    "prlimit",
-    [`--nofile=${FD_LIMIT}:${FD_LIMIT}`, process.execPath, CLI, "run", "--config", config],
-    {
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
-  running.add(child);
-  child.once("exit", () => running.delete(child));
-  let out = "";
-  child.stdout?.on("data", (d: Buffer) => (out = (out + d.toString()).slice(-200_000)));
-  child.stderr?.on("data", (d: Buffer) => (out = (out + d.toString()).slice(-200_000)));
+  const { child, output } = spawnDaemon(config, {
+    wrap: ["prlimit", `--nofile=${FD_LIMIT}:${FD_LIMIT}`],
+    keepChars: 200_000,
+  });
   const auth = { authorization: `Bearer ${TOKEN}` };
   type Mesh = {
     peers: Array<{ name: string; status: string }>;
@@ -97,7 +86,7 @@ ${peersYaml}
     }
   };
   await until("every peer HEALTHY", async () => {
-    if (child.exitCode !== null) throw new Error(`daemon exited:\n${out}`);
+    if (child.exitCode !== null) throw new Error(`daemon exited:\n${output()}`);
     const m = await mesh();
     return m !== undefined && m.peers.length === PEERS && m.peers.every((p) => p.status === "HEALTHY");
   });
@@ -127,10 +116,10 @@ ${peersYaml}
   assert.ok(m);
   assert.ok(
     m.stats.inconclusive_checks > 0,
-    `the flood must have exhausted the node's fds (no inconclusive check seen):\n${out.slice(-3000)}`,
+    `the flood must have exhausted the node's fds (no inconclusive check seen):\n${output().slice(-3000)}`,
   );
-  assert.ok(/EMFILE/.test(out), "the node logged its own EMFILE");
-  const told = out
+  assert.ok(/EMFILE/.test(output()), "the node logged its own EMFILE");
+  const told = output()
     .split("\n")
     .filter((l) => /status changed|inconclusive|remediation/.test(l))
     .slice(0, 20)
@@ -143,9 +132,7 @@ ${peersYaml}
   const metrics = await (await fetch(`${api}/metrics`, { headers: auth })).text();
   assert.match(metrics, /wdmesh_probes_inconclusive_total\{peer="p\d"\} [1-9]/);
 
-  const stop = new Promise((r) => child.once("exit", r));
-  child.kill("SIGTERM");
-  await stop;
+  await stopChild(child, "SIGTERM");
   const lines = existsSync(log) ? readFileSync(log, "utf8").split("\n").filter(Boolean) : [];
   assert.deepEqual(lines, [], "no restart command ran");
   const store = SqliteStore.open({ dataDir: data, node: "emfile", sinks: [] });

@@ -2,42 +2,19 @@
 // no-op), the peer later fails and is isolated, and the node is stopped and started
 // again — with SIGTERM, and with kill -9 after every step. The isolated peer stays cut
 // off: its status stays ISOLATED and the release command never runs.
-import { after, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SqliteStore } from "../../src/store/sqlite-store.js";
-import { CLI, haveBuiltCli } from "../helpers/built-cli.js";
+import { haveBuiltCli } from "../helpers/built-cli.js";
+import { spawnDaemon, stopChild } from "../helpers/daemon-process.js";
 import { freePort } from "../helpers/ports.js";
+import { startTogglePeer } from "../helpers/toggle-peer.js";
 import { until } from "../helpers/wait.js";
 
 const TOKEN = "release-replay-test-token-0123456789abcdef";
-const running = new Set<ChildProcess>();
-after(() => {
-  for (const c of running) c.kill("SIGKILL");
-});
-
-function run(config: string): { child: ChildProcess; output: () => string } {
-  const child = spawn(process.execPath, [CLI, "run", "--config", config], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  running.add(child);
-  child.once("exit", () => running.delete(child));
-  let out = "";
-  child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
-  child.stderr?.on("data", (d: Buffer) => (out += d.toString()));
-  return { child, output: () => out };
-}
-
-async function stop(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once("exit", r));
-  child.kill(signal);
-  await exited;
-}
 
 test("no-op release, isolation, restarts of the node (SIGTERM and kill -9 at every step): the peer stays cut off", async (t) => {
   if (!haveBuiltCli(t)) return;
@@ -46,14 +23,7 @@ test("no-op release, isolation, restarts of the node (SIGTERM and kill -9 at eve
   const log = join(dir, "effects.log");
   const data = join(dir, "data");
   // The peer: healthy until `failing` is set, then 503.
-  let failing = false;
-  const peer = createServer((_req, res) => res.writeHead(failing ? 503 : 200).end("ok"));
-  await new Promise<void>((r) => peer.listen(0, "127.0.0.1", r));
-  t.after(() => {
-    peer.closeAllConnections();
-    peer.close();
-  });
-  const peerPort = (peer.address() as { port: number }).port;
+  const peer = await startTogglePeer(t);
   const apiPort = await freePort();
   const api = `http://127.0.0.1:${apiPort}`;
   const sh = (what: string) =>
@@ -72,7 +42,7 @@ defaults:
   restart_backoff: { initial: 200ms, max: 200ms }
 peers:
   - name: victim
-    probe: { http: { url: "http://127.0.0.1:${peerPort}/health" } }
+    probe: { http: { url: "http://127.0.0.1:${peer.port}/health" } }
     restart: { command: { argv: ${sh("restart")} } }
     isolate: { command: { argv: ${sh("isolate")} }, release: { argv: ${sh("release")} } }
 `,
@@ -89,7 +59,7 @@ peers:
   const lines = (): string[] =>
     existsSync(log) ? readFileSync(log, "utf8").split("\n").filter(Boolean) : [];
   const start = async () => {
-    const d = run(config);
+    const d = spawnDaemon(config);
     await until("the node to serve its API", async () => {
       if (d.child.exitCode !== null) throw new Error(`daemon exited:\n${d.output()}`);
       return (await status()) !== undefined;
@@ -102,24 +72,24 @@ peers:
   await until("victim HEALTHY", async () => (await status()) === "HEALTHY");
   const rel = await fetch(`${api}/v1/peers/victim/release`, { method: "POST", headers: auth });
   assert.equal(rel.status, 202, await rel.text());
-  await stop(d.child, "SIGKILL");
+  await stopChild(d.child, "SIGKILL");
 
   // 2. The peer fails: restart, then isolation; kill -9 after each step.
   d = await start();
-  failing = true;
+  peer.failing = true;
   await until("the restart step", () => lines().some((l) => l.startsWith("restart ")));
-  await stop(d.child, "SIGKILL");
+  await stopChild(d.child, "SIGKILL");
   d = await start();
   await until("victim ISOLATED", async () => (await status()) === "ISOLATED");
   await until("the isolate step", () => lines().some((l) => l.startsWith("isolate ")));
-  await stop(d.child, "SIGKILL");
+  await stopChild(d.child, "SIGKILL");
 
   // 3. Start again: once after kill -9, stopped with SIGTERM, and once more.
   for (const how of ["SIGKILL", "SIGTERM", "SIGTERM"] as const) {
     d = await start();
     await new Promise((r) => setTimeout(r, 600)); // resume() ran; a few probe rounds passed
     assert.equal(await status(), "ISOLATED", d.output());
-    await stop(d.child, how);
+    await stopChild(d.child, how);
   }
 
   assert.deepEqual(

@@ -2,26 +2,19 @@
 // knows it was stalled. It says so (/v1/mesh self_health, metrics, one self_degraded
 // journal entry), holds the restart of a peer that fails meanwhile (remediation_held),
 // and once it is well again (self_recovered) the held restart goes ahead.
-import { after, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SqliteStore } from "../../src/store/sqlite-store.js";
-import { CLI, haveBuiltCli } from "../helpers/built-cli.js";
+import { haveBuiltCli } from "../helpers/built-cli.js";
+import { spawnDaemon, stopChild } from "../helpers/daemon-process.js";
 import { freePort } from "../helpers/ports.js";
+import { startTogglePeer } from "../helpers/toggle-peer.js";
 import { until } from "../helpers/wait.js";
 
 const TOKEN = "self-health-test-token-0123456789abcdef";
-const running = new Set<ChildProcess>();
-after(() => {
-  for (const c of running) {
-    c.kill("SIGCONT");
-    c.kill("SIGKILL");
-  }
-});
 
 test("a node frozen for 3 s says it is degraded, holds remediation meanwhile, and resumes when well", async (t) => {
   if (!haveBuiltCli(t)) return;
@@ -29,14 +22,7 @@ test("a node frozen for 3 s says it is degraded, holds remediation meanwhile, an
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const log = join(dir, "effects.log");
   const data = join(dir, "data");
-  let failing = false;
-  const peer = createServer((_req, res) => res.writeHead(failing ? 503 : 200).end("ok"));
-  await new Promise<void>((r) => peer.listen(0, "127.0.0.1", r));
-  t.after(() => {
-    peer.closeAllConnections();
-    peer.close();
-  });
-  const peerPort = (peer.address() as { port: number }).port;
+  const peer = await startTogglePeer(t);
   const apiPort = await freePort();
   const api = `http://127.0.0.1:${apiPort}`;
   const config = join(dir, "mesh.yaml");
@@ -50,18 +36,11 @@ defaults:
   missed_before_restart: 2
 peers:
   - name: flaky
-    probe: { http: { url: "http://127.0.0.1:${peerPort}/health" } }
+    probe: { http: { url: "http://127.0.0.1:${peer.port}/health" } }
     restart: { command: { argv: ${JSON.stringify(["/bin/sh", "-c", `echo restart >> ${log}`])} } }
 `,
   );
-  const child = spawn(process.execPath, [CLI, "run", "--config", config], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  running.add(child);
-  child.once("exit", () => running.delete(child));
-  let out = "";
-  child.stdout?.on("data", (d: Buffer) => (out = (out + d.toString()).slice(-100_000)));
-  child.stderr?.on("data", (d: Buffer) => (out = (out + d.toString()).slice(-100_000)));
+  const { child, output } = spawnDaemon(config, { keepChars: 100_000 });
   const auth = { authorization: `Bearer ${TOKEN}` };
   type Mesh = {
     peers: Array<{ status: string }>;
@@ -77,14 +56,14 @@ peers:
   };
   const restarts = () => (existsSync(log) ? readFileSync(log, "utf8").split("\n").filter(Boolean).length : 0);
   await until("flaky HEALTHY and self_health ok", async () => {
-    if (child.exitCode !== null) throw new Error(`daemon exited:\n${out}`);
+    if (child.exitCode !== null) throw new Error(`daemon exited:\n${output()}`);
     const m = await mesh();
     return m?.peers[0]?.status === "HEALTHY" && m.self_health?.status === "ok";
   });
 
   child.kill("SIGSTOP");
   await new Promise((r) => setTimeout(r, 3_000));
-  failing = true;
+  peer.failing = true;
   child.kill("SIGCONT");
 
   let m: Mesh | undefined;
@@ -92,15 +71,13 @@ peers:
   assert.ok((m?.self_health?.loop_delay_p99_ms ?? 0) >= 2_000, JSON.stringify(m?.self_health));
   const metrics = await (await fetch(`${api}/metrics`, { headers: auth })).text();
   assert.match(metrics, /^wdmesh_self_degraded 1$/m);
-  await until("the failing peer's restart is held", () => out.includes("remediation_held"));
+  await until("the failing peer's restart is held", () => output().includes("remediation_held"));
   assert.equal(restarts(), 0, "nothing is restarted while the node is overloaded");
 
   await until("well again", async () => (await mesh())?.self_health?.status === "ok", 30_000);
   await until("the held restart goes ahead", () => restarts() >= 1, 10_000);
 
-  const stop = new Promise((r) => child.once("exit", r));
-  child.kill("SIGTERM");
-  await stop;
+  await stopChild(child, "SIGTERM");
   const store = SqliteStore.open({ dataDir: data, node: "selfie", sinks: [] });
   try {
     const j = store.journal(0, 1000);

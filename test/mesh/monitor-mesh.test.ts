@@ -3,32 +3,16 @@
 // `handler` / `routes` on real loopback servers, the gate installed, start/stop clean.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { Monitor, type MonitorOptions } from "../../src/index.js";
 import { heartbeatProof } from "../../src/probe/heartbeat-proof.js";
 import { verifyView, VIEW_PROOF_HEADER } from "../../src/mesh/views.js";
 import { signViewRequest } from "../../src/mesh/view-auth.js";
 import { rendezvousOwner } from "../../src/mesh/owner.js";
+import { closeServer as close, listen } from "../helpers/listen.js";
 import { freePort } from "../helpers/ports.js";
 import { until } from "../helpers/wait.js";
 
 const KEY = "library-mesh-key-0123456789";
-
-async function listen(
-  handler: (req: IncomingMessage, res: ServerResponse) => void,
-  port = 0,
-): Promise<{ server: Server; url: string }> {
-  const server = createServer(handler);
-  await new Promise<void>((r) => server.listen(port, "127.0.0.1", r));
-  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
-}
-
-const close = (s: Server) =>
-  new Promise<void>((r) => {
-    s.closeAllConnections();
-    s.close(() => r());
-  });
 
 describe("Monitor mesh option", () => {
   const bad: Array<[string, Record<string, unknown>, RegExp]> = [

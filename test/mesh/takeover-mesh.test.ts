@@ -4,10 +4,10 @@
 // and do not repeat it before takeover_after; after that, exactly one of them takes over.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { Server } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Monitor } from "../../src/index.js";
+import { closeServer as close, listen } from "../helpers/listen.js";
 import { freePort } from "../helpers/ports.js";
 import { RecordingExecutor } from "../helpers/recording-executor.js";
 import { until } from "../helpers/wait.js";
@@ -15,21 +15,6 @@ import { until } from "../helpers/wait.js";
 const KEY = "takeover-mesh-key-0123456789";
 const INTERVAL = 200;
 const TAKEOVER = 6_000;
-
-async function listen(
-  handler: (req: IncomingMessage, res: ServerResponse) => void,
-  port = 0,
-): Promise<{ server: Server; url: string }> {
-  const server = createServer(handler);
-  await new Promise<void>((r) => server.listen(port, "127.0.0.1", r));
-  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
-}
-
-const close = (s: Server) =>
-  new Promise<void>((r) => {
-    s.closeAllConnections();
-    s.close(() => r());
-  });
 
 test(
   "a restart in flight on a node that dies is not repeated before takeover_after, then one node takes over",

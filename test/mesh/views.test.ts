@@ -3,11 +3,11 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { buildView, MAX_VIEW_BYTES, verifyView, viewProof, ViewPoller } from "../../src/mesh/views.js";
 import { peer } from "../helpers/fake-backend.js";
 import { startApi, type Harness } from "../api/harness.js";
+import { closeServer as close, listen as serve } from "../helpers/listen.js";
 
 const KEY = "mesh-key-for-tests";
 
@@ -17,20 +17,6 @@ function logger() {
     void lines.push({ level, obj: obj as Record<string, unknown>, msg });
   return { lines, log: { debug: rec("debug"), info: rec("info"), warn: rec("warn"), error: rec("error") } };
 }
-
-async function serve(
-  handler: (req: IncomingMessage, res: ServerResponse) => void,
-): Promise<{ server: Server; url: string }> {
-  const server = createServer(handler);
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
-}
-
-const close = (s: Server) =>
-  new Promise<void>((r) => {
-    s.closeAllConnections();
-    s.close(() => r());
-  });
 
 /** A member answering like a wdmesh node would, with hooks to misbehave. */
 function member(

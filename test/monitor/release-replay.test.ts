@@ -10,9 +10,10 @@ import { join } from "node:path";
 import { Monitor, type Executor } from "../../src/index.js";
 import type { ActionResult } from "../../src/core/types.js";
 import type { IsolationRecord } from "../../src/act/executor.js";
-import { initialState } from "../../src/core/ladder.js";
+import { initialState, type LadderState } from "../../src/core/ladder.js";
 import { toPeerHealth } from "../../src/peer-health.js";
 import { SqliteStore } from "../../src/store/sqlite-store.js";
+import type { EffectKind } from "../../src/store/types.js";
 import { FakeProber, MISS, OK } from "../helpers/fake-prober.js";
 
 class RecordingExecutor implements Executor {
@@ -67,6 +68,36 @@ function monitor(store: SqliteStore, ex: Executor, prober: FakeProber): Monitor 
   return m;
 }
 
+/** A node's whole life on `store`: start() (which resumes what was left pending), then stop(). */
+async function startAndStop(store: SqliteStore, ex: Executor, prober: FakeProber): Promise<Monitor> {
+  const m = monitor(store, ex, prober);
+  m.start();
+  await m.stop();
+  return m;
+}
+
+/** Commits peer p in `state` with one effect intent, as a node would have left it. */
+function commitWithIntent(
+  store: SqliteStore,
+  state: LadderState,
+  effect: { id: string; kind: EffectKind },
+): void {
+  store.commit({
+    peer: "p",
+    state,
+    actions: [],
+    snapshot: toPeerHealth("p", "http://127.0.0.1:1/p", state, "n"),
+    effects: [{ ...effect, attempt: 0 }],
+  });
+}
+
+/** The node "dies" while the release command runs: the release never finishes. */
+async function dieWhileReleasing(ex: RecordingExecutor, m: Monitor): Promise<void> {
+  ex.hangRelease = true;
+  void m.release("p", "op");
+  await new Promise((r) => setTimeout(r, 20));
+}
+
 describe("release never undoes an isolation it was not issued against", () => {
   test("a release of a peer that is not isolated records 'nothing to undo' at once", async (t) => {
     const dir = withDir(t);
@@ -99,9 +130,7 @@ describe("release never undoes an isolation it was not issued against", () => {
     store.close();
 
     store = open(dir);
-    m = monitor(store, ex, prober);
-    m.start();
-    await m.stop();
+    m = await startAndStop(store, ex, prober);
     assert.equal(m.getPeerStatus("p")?.status, "ISOLATED");
     assert.deepEqual(ex.calls, ["isolate"], "the release method never ran");
     assert.ok(store.isolation("p"), "the isolation record is kept");
@@ -115,13 +144,7 @@ describe("release never undoes an isolation it was not issued against", () => {
     let store = open(dir);
     // What an older version left behind: a no-op release whose intent was never finished.
     const state = { ...initialState(), status: "HEALTHY" as const };
-    store.commit({
-      peer: "p",
-      state,
-      actions: [],
-      snapshot: toPeerHealth("p", "http://127.0.0.1:1/p", state, "n"),
-      effects: [{ id: "old-release", kind: "release", attempt: 0 }],
-    });
+    commitWithIntent(store, state, { id: "old-release", kind: "release" });
     let m = monitor(store, ex, prober);
     prober.setScript(() => MISS);
     await m.checkAllPeers(); // isolates, without start(): resume() has not run yet
@@ -130,9 +153,7 @@ describe("release never undoes an isolation it was not issued against", () => {
     store.close();
 
     store = open(dir);
-    m = monitor(store, ex, prober);
-    m.start();
-    await m.stop();
+    m = await startAndStop(store, ex, prober);
     assert.equal(m.getPeerStatus("p")?.status, "ISOLATED");
     assert.deepEqual(ex.calls, ["isolate"], "the old release was not replayed");
     const old = store.effect("old-release");
@@ -149,9 +170,7 @@ describe("release never undoes an isolation it was not issued against", () => {
     const m = monitor(store, ex, prober);
     await m.checkAllPeers();
     assert.equal(m.getPeerStatus("p")?.status, "ISOLATED");
-    ex.hangRelease = true;
-    void m.release("p", "op"); // the node "dies" while the release command runs
-    await new Promise((r) => setTimeout(r, 20));
+    await dieWhileReleasing(ex, m);
     const pending = store.pendingEffects();
     assert.equal(pending.length, 1);
     assert.equal(pending[0]?.kind, "release");
@@ -159,9 +178,7 @@ describe("release never undoes an isolation it was not issued against", () => {
     // A new process opens the same file (the old connection is simply abandoned).
     const store2 = open(dir);
     const ex2 = new RecordingExecutor();
-    const m2 = monitor(store2, ex2, new FakeProber(() => OK));
-    m2.start();
-    await m2.stop();
+    await startAndStop(store2, ex2, new FakeProber(() => OK));
     assert.deepEqual(ex2.calls, ["release:IPAddressDeny=any#1"], "the same isolation is undone");
     assert.equal(store2.effect(pending[0]?.id ?? "")?.status, "done");
     assert.equal(store2.isolation("p"), null);
@@ -176,9 +193,7 @@ describe("release never undoes an isolation it was not issued against", () => {
     const store = open(dir);
     const m = monitor(store, ex, prober);
     await m.checkAllPeers();
-    ex.hangRelease = true;
-    void m.release("p", "op");
-    await new Promise((r) => setTimeout(r, 20));
+    await dieWhileReleasing(ex, m);
     const [release] = store.pendingEffects();
     assert.ok(release);
     assert.ok(release.against, "the release names the isolation it undoes");
@@ -186,22 +201,14 @@ describe("release never undoes an isolation it was not issued against", () => {
     // Later, the peer was isolated again (a new record, a new identity).
     const store2 = open(dir);
     const isolated = { ...initialState(), status: "ISOLATED" as const, isolatedAt: Date.now() };
-    store2.commit({
-      peer: "p",
-      state: isolated,
-      actions: [],
-      snapshot: toPeerHealth("p", "http://127.0.0.1:1/p", isolated, "n"),
-      effects: [{ id: "second-isolate", kind: "isolate", attempt: 0 }],
-    });
+    commitWithIntent(store2, isolated, { id: "second-isolate", kind: "isolate" });
     store2.recordEffectResult(
       "second-isolate",
       { ok: true },
       { method: "systemd", unit: "p.service", applied: ["IPAddressDeny=any#2"] },
     );
     const ex2 = new RecordingExecutor();
-    const m2 = monitor(store2, ex2, new FakeProber(() => MISS));
-    m2.start();
-    await m2.stop();
+    const m2 = await startAndStop(store2, ex2, new FakeProber(() => MISS));
     assert.deepEqual(ex2.calls, [], "the old release never runs against the new isolation");
     assert.equal(m2.getPeerStatus("p")?.status, "ISOLATED");
     assert.deepEqual(store2.isolation("p")?.applied, ["IPAddressDeny=any#2"]);
