@@ -1,7 +1,8 @@
 // The shipped unit file, examples/wdmesh.service, under a real systemd: with all its
 // hardening (ProtectSystem=strict, SystemCallFilter=@system-service, ...) `wdmesh run`
 // starts, reports READY=1, keeps systemd's watchdog fed, and a hung wdmesh (SIGSTOP) is
-// restarted by systemd. Adapted: ExecStart (this checkout's build, a config under
+// restarted by systemd, and `systemctl reload` (the unit's ExecReload=) applies a changed
+// config in the running process. Adapted: ExecStart (this checkout's build, a config under
 // /run), WatchdogSec (3 s), and no ConfigurationDirectory= (it would create /etc/wdmesh
 // on the machine's own file system; /var/lib is a tmpfs private to the namespace).
 import { after, before, describe, test } from "node:test";
@@ -25,6 +26,12 @@ async function health(port: number): Promise<string | null> {
   }
 }
 
+async function getJson<T>(port: number, path: string): Promise<T> {
+  const r = await fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(5000) });
+  if (!r.ok) throw new Error(`GET ${path}: ${r.status} ${await r.text()}`);
+  return (await r.json()) as T;
+}
+
 describe("examples/wdmesh.service under a real systemd", { skip }, () => {
   let ns: SystemdNs;
   before(async () => {
@@ -37,7 +44,7 @@ describe("examples/wdmesh.service under a real systemd", { skip }, () => {
     await ns?.shutdown();
   });
 
-  test("starts hardened, sends READY=1 and WATCHDOG=1, and a hung wdmesh is restarted", async (t) => {
+  test("starts hardened, sends READY=1 and WATCHDOG=1, a hung wdmesh is restarted, and systemctl reload applies a new config", async (t) => {
     if (!haveBuiltCli(t)) return;
     const port = await freePort();
     const mk = await ns.run("mkdir", ["-p", "/run/wdmesh-test"]);
@@ -82,6 +89,33 @@ describe("examples/wdmesh.service under a real systemd", { skip }, () => {
       return pid > 0 && pid !== pid1 && Number(await ns.prop("wdmesh.service", "NRestarts")) >= 1;
     });
     await until("the restarted wdmesh answers", async () => (await health(port)) === "unit-test");
+
+    // `systemctl reload wdmesh` goes through the unit's ExecReload=: the running process
+    // re-reads the file (a peer added) without a restart.
+    const pid2 = await ns.mainPid("wdmesh.service");
+    const restarts = await ns.prop("wdmesh.service", "NRestarts");
+    assert.deepEqual(
+      (await getJson<{ peers: Array<{ name: string }> }>(port, "/v1/mesh")).peers.map((p) => p.name),
+      [],
+    );
+    await ns.writeFile(
+      "/run/wdmesh-test/mesh.yaml",
+      `node: { name: unit-test, listen: "127.0.0.1:${port}", data_dir: /var/lib/wdmesh }\n` +
+        `peers:\n  - name: added-by-reload\n    probe: { http: { url: "http://127.0.0.1:${port}/health" } }\n` +
+        "    restart: none\n    isolate: none\n",
+    );
+    const reloaded = await ns.run("systemctl", ["reload", "wdmesh.service"], { timeoutMs: 30_000 });
+    assert.equal(reloaded.code, 0, `systemctl reload wdmesh.service failed: ${reloaded.stderr}`);
+    await until("the reloaded config's peer shows in /v1/mesh", async () => {
+      const mesh = await getJson<{ peers: Array<{ name: string }> }>(port, "/v1/mesh").catch(() => null);
+      return mesh?.peers.some((p) => p.name === "added-by-reload") ?? false;
+    });
+    const events = await getJson<Array<{ action: string; reason: string }>>(port, "/v1/events?limit=1000");
+    const entry = events.find((e) => e.action === "config_reloaded");
+    assert.match(entry?.reason ?? "", /peers added: added-by-reload/, JSON.stringify(events));
+    assert.equal(await ns.mainPid("wdmesh.service"), pid2, "reloaded in place, same MainPID");
+    assert.equal(await ns.prop("wdmesh.service", "NRestarts"), restarts);
+    assert.equal(await ns.prop("wdmesh.service", "ActiveState"), "active");
     await ns.systemctlOk("stop", "wdmesh.service");
   });
 });
