@@ -222,7 +222,11 @@ ${members}
     const restarted = nodes.filter((n) => restartLines(n).length > 0);
     assert.equal(restarted.length, 1, `exactly one node restarts\n${diagnostics()}`);
     const remediator = restarted[0] as Node;
-    assert.deepEqual(restartLines(remediator), [`${TARGET} 1`], `${remediator.name} restarts once`);
+    assert.deepEqual(
+      restartLines(remediator),
+      [`${TARGET} 1`],
+      `${remediator.name} restarts once\n${diagnostics()}`,
+    );
 
     // 3. The remediator dies (SIGKILL); the target fails again: a survivor takes over once
     //    the dead node's views are stale, and only it restarts.
@@ -252,7 +256,11 @@ ${members}
       [`${TARGET} 1`],
       `exactly one survivor takes over\n${diagnostics()}`,
     );
-    assert.deepEqual(restartLines(remediator), [`${TARGET} 1`], "the dead node restarted nothing more");
+    assert.deepEqual(
+      restartLines(remediator),
+      [`${TARGET} 1`],
+      `the dead node restarted nothing more\n${diagnostics()}`,
+    );
     const healthyOwner = rendezvousOrder(
       TARGET,
       survivors.map((n) => n.name),
