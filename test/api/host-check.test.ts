@@ -3,29 +3,9 @@
 // (listen address, loopback names, node.hostnames) and its dashboard still work.
 import { test, describe, after, before } from "node:test";
 import assert from "node:assert/strict";
-import { request } from "node:http";
 import { hostOnly } from "../../src/api/host-check.js";
+import { rawRequest as raw } from "../helpers/raw-request.js";
 import { bearer, startApi, type Harness } from "./harness.js";
-
-/** A raw request (fetch cannot set Host): status and body. */
-function raw(
-  url: string,
-  path: string,
-  headers: Record<string, string>,
-  method = "GET",
-): Promise<{ status: number; body: string }> {
-  const u = new URL(url);
-  return new Promise((resolve, reject) => {
-    const req = request({ host: u.hostname, port: u.port, path, method, headers }, (res) => {
-      let body = "";
-      res.setEncoding("utf8").on("data", (d: string) => (body += d));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on("error", reject);
-    req.setTimeout(10_000, () => req.destroy(new Error("timeout")));
-    req.end();
-  });
-}
 
 void test("hostOnly strips the port and IPv6 brackets", () => {
   assert.equal(hostOnly("Evil.Example:9760"), "evil.example");
@@ -43,7 +23,7 @@ void describe("Host and Origin checks", () => {
 
   void test("a rebound name in Host gets 421 on read routes", async () => {
     for (const path of ["/v1/mesh", "/v1/events", "/v1/deliveries", "/metrics", "/"]) {
-      const r = await raw(h.url, path, { host: `evil.rebind.example:${h.port}` });
+      const r = await raw(h.port, path, { host: `evil.rebind.example:${h.port}` });
       assert.equal(r.status, 421, `${path}: ${r.body}`);
       assert.match(r.body, /WDM_MISDIRECTED/);
       assert.match(r.body, /node\.hostnames/);
@@ -51,7 +31,7 @@ void describe("Host and Origin checks", () => {
   });
 
   void test("/health answers whatever name a member reaches the node by", async () => {
-    const r = await raw(h.url, "/health", { host: `wd1.internal.example:${h.port}` });
+    const r = await raw(h.port, "/health", { host: `wd1.internal.example:${h.port}` });
     assert.equal(r.status, 200, r.body);
   });
 
@@ -63,41 +43,29 @@ void describe("Host and Origin checks", () => {
       `wd1.example.net:${h.port}`,
       `WD1.example.net`,
     ]) {
-      const r = await raw(h.url, "/v1/mesh", { host });
+      const r = await raw(h.port, "/v1/mesh", { host });
       assert.equal(r.status, 200, `${host}: ${r.body}`);
     }
   });
 
   void test("control routes refuse a foreign Origin (403) and accept the node's own", async () => {
-    const foreign = await raw(
-      h.url,
-      "/v1/peers/sidecar/check",
-      { host: `127.0.0.1:${h.port}`, origin: "https://evil.example", ...bearer(TOKEN) },
-      "POST",
-    );
+    /** A control request with this Origin (none when undefined). */
+    const check = (origin?: string) =>
+      raw(
+        h.port,
+        "/v1/peers/sidecar/check",
+        { host: `127.0.0.1:${h.port}`, ...(origin === undefined ? {} : { origin }), ...bearer(TOKEN) },
+        "POST",
+      );
+    const foreign = await check("https://evil.example");
     assert.equal(foreign.status, 403, foreign.body);
     assert.match(foreign.body, /Origin/);
-    const nul = await raw(
-      h.url,
-      "/v1/peers/sidecar/check",
-      { host: `127.0.0.1:${h.port}`, origin: "null", ...bearer(TOKEN) },
-      "POST",
-    );
+    const nul = await check("null");
     assert.equal(nul.status, 403, nul.body);
-    const own = await raw(
-      h.url,
-      "/v1/peers/sidecar/check",
-      { host: `127.0.0.1:${h.port}`, origin: `http://127.0.0.1:${h.port}`, ...bearer(TOKEN) },
-      "POST",
-    );
+    const own = await check(`http://127.0.0.1:${h.port}`);
     assert.notEqual(own.status, 403, own.body);
     assert.notEqual(own.status, 421, own.body);
-    const none = await raw(
-      h.url,
-      "/v1/peers/sidecar/check",
-      { host: `127.0.0.1:${h.port}`, ...bearer(TOKEN) },
-      "POST",
-    );
+    const none = await check();
     assert.notEqual(none.status, 403, none.body);
   });
 });

@@ -4,12 +4,12 @@
 // file is a clear startup error that leaves the file as it was.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createHmac } from "node:crypto";
 import { createServer as createHttpServer } from "node:http";
 import { SqliteStore } from "../../src/store/sqlite-store.js";
+import { tempDir } from "../helpers/tmp-dir.js";
 import { freePort as deadPort } from "../helpers/ports.js";
 import { haveBuiltCli } from "../helpers/built-cli.js";
 import { killAll, spawnDaemon, stopChild } from "../helpers/daemon-process.js";
@@ -37,8 +37,7 @@ function readState(dataDir: string) {
 
 test("kill -9 twenty times during an escalation: no counter goes back, no restart runs twice", async (t) => {
   if (!haveBuiltCli(t)) return;
-  const dir = mkdtempSync(join(tmpdir(), "wdmesh-crash-"));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, "wdmesh-crash-");
   const log = join(dir, "effects.log");
   const port = await deadPort();
   // The alert receiver is down during all the crashes and comes up for the last run.
@@ -163,8 +162,7 @@ alerts:
 
 test("a corrupted state file is a clear startup error and is left as it was", async (t) => {
   if (!haveBuiltCli(t)) return;
-  const dir = mkdtempSync(join(tmpdir(), "wdmesh-corrupt-"));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, "wdmesh-corrupt-");
   const data = join(dir, "data");
   const config = join(dir, "mesh.yaml");
   writeFileSync(config, `node: { name: corrupt, listen: "127.0.0.1:0", data_dir: "${data}" }\npeers: []\n`);

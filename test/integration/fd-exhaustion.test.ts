@@ -5,13 +5,13 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SqliteStore } from "../../src/store/sqlite-store.js";
 import { haveBuiltCli } from "../helpers/built-cli.js";
 import { spawnDaemon, stopChild, track } from "../helpers/daemon-process.js";
+import { tempDir } from "../helpers/tmp-dir.js";
 import { freePort } from "../helpers/ports.js";
 import { until } from "../helpers/wait.js";
 
@@ -24,8 +24,7 @@ const FLOOD = 300;
 
 test("out of file descriptors: probes are inconclusive, healthy peers stay HEALTHY, nothing is restarted", async (t) => {
   if (!haveBuiltCli(t)) return;
-  const dir = mkdtempSync(join(tmpdir(), "wdmesh-emfile-"));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, "wdmesh-emfile-");
   const log = join(dir, "effects.log");
   const data = join(dir, "data");
   // Healthy peers in their own process (the flood below must not slow them down), closing

@@ -4,12 +4,12 @@
 // off: its status stays ISOLATED and the release command never runs.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { SqliteStore } from "../../src/store/sqlite-store.js";
 import { haveBuiltCli } from "../helpers/built-cli.js";
 import { spawnDaemon, stopChild } from "../helpers/daemon-process.js";
+import { tempDir } from "../helpers/tmp-dir.js";
 import { freePort } from "../helpers/ports.js";
 import { startTogglePeer } from "../helpers/toggle-peer.js";
 import { until } from "../helpers/wait.js";
@@ -18,8 +18,7 @@ const TOKEN = "release-replay-test-token-0123456789abcdef";
 
 test("no-op release, isolation, restarts of the node (SIGTERM and kill -9 at every step): the peer stays cut off", async (t) => {
   if (!haveBuiltCli(t)) return;
-  const dir = mkdtempSync(join(tmpdir(), "wdmesh-release-replay-"));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, "wdmesh-release-replay-");
   const log = join(dir, "effects.log");
   const data = join(dir, "data");
   // The peer: healthy until `failing` is set, then 503.

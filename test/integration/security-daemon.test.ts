@@ -5,35 +5,17 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { request } from "node:http";
 import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { cli, spawnCli } from "../cli/harness.js";
 import { freePort } from "../helpers/ports.js";
+import { rawRequest as raw } from "../helpers/raw-request.js";
 import { until } from "../helpers/wait.js";
 
 const API_TOKEN = "api-token-0123456789abcdef";
 const READ_TOKEN = "read-token-0123456789abcdef";
 const MAX_CONNECTIONS = 16;
-
-function raw(
-  port: number,
-  path: string,
-  headers: Record<string, string>,
-  method = "GET",
-): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: "127.0.0.1", port, path, method, headers }, (res) => {
-      let body = "";
-      res.setEncoding("utf8").on("data", (d: string) => (body += d));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on("error", reject);
-    req.setTimeout(10_000, () => req.destroy(new Error("timeout")));
-    req.end();
-  });
-}
 
 const auth = (t: string): Record<string, string> => ({ authorization: `Bearer ${t}` });
 

@@ -4,12 +4,12 @@
 // and once it is well again (self_recovered) the held restart goes ahead.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { SqliteStore } from "../../src/store/sqlite-store.js";
 import { haveBuiltCli } from "../helpers/built-cli.js";
 import { spawnDaemon, stopChild } from "../helpers/daemon-process.js";
+import { tempDir } from "../helpers/tmp-dir.js";
 import { freePort } from "../helpers/ports.js";
 import { startTogglePeer } from "../helpers/toggle-peer.js";
 import { until } from "../helpers/wait.js";
@@ -18,8 +18,7 @@ const TOKEN = "self-health-test-token-0123456789abcdef";
 
 test("a node frozen for 3 s says it is degraded, holds remediation meanwhile, and resumes when well", async (t) => {
   if (!haveBuiltCli(t)) return;
-  const dir = mkdtempSync(join(tmpdir(), "wdmesh-self-"));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, "wdmesh-self-");
   const log = join(dir, "effects.log");
   const data = join(dir, "data");
   const peer = await startTogglePeer(t);

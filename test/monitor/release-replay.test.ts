@@ -4,9 +4,6 @@
 // fake executor and prober.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Monitor, type Executor } from "../../src/index.js";
 import type { ActionResult } from "../../src/core/types.js";
 import type { IsolationRecord } from "../../src/act/executor.js";
@@ -15,6 +12,7 @@ import { toPeerHealth } from "../../src/peer-health.js";
 import { SqliteStore } from "../../src/store/sqlite-store.js";
 import type { EffectKind } from "../../src/store/types.js";
 import { FakeProber, MISS, OK } from "../helpers/fake-prober.js";
+import { tempDir } from "../helpers/tmp-dir.js";
 
 class RecordingExecutor implements Executor {
   readonly calls: string[] = [];
@@ -46,12 +44,6 @@ const spec = {
   restart: { command: { argv: ["/bin/true"] } },
   isolate: { command: { argv: ["/bin/true"], release: ["/bin/true"] } },
 };
-
-function withDir(t: { after(fn: () => void): void }): string {
-  const dir = mkdtempSync(join(tmpdir(), "wdmesh-release-"));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
 
 const open = (dir: string) => SqliteStore.open({ dataDir: dir, sinks: [], node: "n" });
 
@@ -100,7 +92,7 @@ async function dieWhileReleasing(ex: RecordingExecutor, m: Monitor): Promise<voi
 
 describe("release never undoes an isolation it was not issued against", () => {
   test("a release of a peer that is not isolated records 'nothing to undo' at once", async (t) => {
-    const dir = withDir(t);
+    const dir = tempDir(t, "wdmesh-release-");
     const store = open(dir);
     const ex = new RecordingExecutor();
     const m = monitor(store, ex, new FakeProber(() => OK));
@@ -116,7 +108,7 @@ describe("release never undoes an isolation it was not issued against", () => {
   });
 
   test("no-op release, then isolation, then a restart of the node: the isolation stays", async (t) => {
-    const dir = withDir(t);
+    const dir = tempDir(t, "wdmesh-release-");
     const ex = new RecordingExecutor();
     const prober = new FakeProber(() => OK);
     let store = open(dir);
@@ -138,7 +130,7 @@ describe("release never undoes an isolation it was not issued against", () => {
   });
 
   test("a release left pending by an older version is not replayed against a later isolation", async (t) => {
-    const dir = withDir(t);
+    const dir = tempDir(t, "wdmesh-release-");
     const ex = new RecordingExecutor();
     const prober = new FakeProber(() => OK);
     let store = open(dir);
@@ -163,7 +155,7 @@ describe("release never undoes an isolation it was not issued against", () => {
   });
 
   test("an interrupted release is completed while the isolation it was issued against is in force", async (t) => {
-    const dir = withDir(t);
+    const dir = tempDir(t, "wdmesh-release-");
     const ex = new RecordingExecutor();
     const prober = new FakeProber(() => MISS);
     const store = open(dir);
@@ -187,7 +179,7 @@ describe("release never undoes an isolation it was not issued against", () => {
   });
 
   test("an interrupted release is not completed once the peer was isolated again", async (t) => {
-    const dir = withDir(t);
+    const dir = tempDir(t, "wdmesh-release-");
     const ex = new RecordingExecutor();
     const prober = new FakeProber(() => MISS);
     const store = open(dir);
