@@ -45,7 +45,8 @@ void test("events --data-dir lists and verifies a running node's journal, and fi
           if (run.child.exitCode !== null) throw new Error(`wdmesh run exited: ${(await run.result).stderr}`);
           if (!existsSync(join(data, "wdmesh.db"))) return false;
           listed = (await cli(["events", "--data-dir", data])).stdout;
-          return /alert_architect/.test(listed);
+          // The isolate's result is recorded just after its entry is committed.
+          return /alert_architect/.test(listed) && /\[FAILED: no isolate method/.test(listed);
         },
         30_000,
       );
