@@ -58,11 +58,11 @@ test("out of file descriptors: probes are inconclusive, healthy peers stay HEALT
     config,
     `node: { name: emfile, listen: "127.0.0.1:${apiPort}", data_dir: "${data}", api_token: "${TOKEN}", read_token: "${TOKEN}", max_connections: 4096 }
 defaults:
-  interval: 1s
   # The peer is another process on this (possibly busy) machine: a generous deadline keeps
   # its slowness from counting as a miss; fd exhaustion fails probes at once either way.
-  timeout: 3s
-  retry_interval: 1s
+  interval: 2s
+  timeout: 1500ms
+  retry_interval: 2s
   missed_before_restart: 2
   startup_grace: 100ms
 peers:
