@@ -5,7 +5,7 @@ import type { Executor } from "./act/executor.js";
 import { createAlerting, type Alerting } from "./alert/dispatcher.js";
 import type { ApiBackend } from "./api/backend.js";
 import { createMetrics, type Metrics } from "./api/metrics.js";
-import { ProbeHistory } from "./api/probe-history.js";
+import { ProbeHistory, type PeerBeat } from "./api/probe-history.js";
 import { createApiServer, type ApiServer } from "./api/server.js";
 import type { ReloadOutcome } from "./api/backend.js";
 import { ConfigError, formatIssue } from "./config/config-error.js";
@@ -88,7 +88,7 @@ function backendFor(
  * The backend with every secret hidden in what it answers (receivers' and probes' texts
  * included). Every method is wrapped, so a route added later is covered too: strings are
  * redacted as text, anything else value by value, promises once they resolve; onEvent
- * hands its listeners redacted entries.
+ * and onProbe hand their listeners redacted entries and probe results.
  */
 const SIGNED_FOR_MEMBERS = new Set(["healthProof", "healthSignature", "meshView"]);
 
@@ -101,6 +101,8 @@ function redactingBackend(b: ApiBackend, r: Redactor): ApiBackend {
       out[name] = member;
     } else if (name === "onEvent") {
       out[name] = (l: (e: JournalEntry) => void) => b.onEvent((e) => l(r.value(e)));
+    } else if (name === "onProbe") {
+      out[name] = (l: (p: PeerBeat) => void) => b.onProbe?.((p) => l(r.value(p))) ?? (() => undefined);
     } else {
       out[name] = (...args: unknown[]): unknown => {
         const res: unknown = (member as (...a: unknown[]) => unknown).apply(b, args);
@@ -223,6 +225,7 @@ export async function runDaemon(initial: ResolvedConfig, opts: DaemonOptions = {
         {
           ...backendFor(() => config, monitor, store, alerting, metrics),
           history: (name) => (monitor?.getPeerStatus(name) ? history.get(name) : undefined),
+          onProbe: (l) => history.onRecord(l),
           ...(opts.loadConfig ? { reload: () => reload() } : {}),
         },
         redactor,

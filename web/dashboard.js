@@ -9,6 +9,11 @@
 //     Authorization header, and a node with node.read_token needs one. One code path serves
 //     both cases; on reconnect it resumes with ?after=<last seq seen>, so nothing is missed
 //     or shown twice. On load the newest FEED_BACKFILL entries are replayed first.
+//   - The same stream, opened with probes=1, carries each probe result as a `probe` event:
+//     it is appended to the peer's beat strip and sparkline as it comes. A peer's recent
+//     probes (GET /v1/peers/:name/history) are read once when its row appears and again
+//     after each (re)connect of the stream, to fill what the stream could not carry;
+//     the two are merged without duplicates.
 //   - An entry is streamed when it is journaled, before its effect has run and its alerts
 //     are sent: entries shown without a result yet, or with deliveries still pending, are
 //     re-read with GET /v1/events (newest FEED_SETTLE_WINDOW only) after each mesh refresh
@@ -62,6 +67,7 @@ const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
  *   meshBusy: boolean, meshAgain: boolean, meshSoon: ReturnType<typeof setTimeout> | null,
  *   lastSeq: number, streamCtl: AbortController | null, rows: Map<string, any>,
  *   confirm: PendingConfirm | null, entries: Map<number, any>, settling: boolean, historyBusy: boolean,
+ *   historyAgain: boolean, historyGen: number,
  * }}
  */
 const state = {
@@ -83,6 +89,10 @@ const state = {
   settling: false,
   /** true while the probe histories are being fetched. */
   historyBusy: false,
+  /** Histories were asked for while they were being fetched: fetch again after. */
+  historyAgain: false,
+  /** Bumped at each (re)connect of the stream: rows whose history is older are read again. */
+  historyGen: 1,
 };
 
 // ---------------------------------------------------------------- token
@@ -231,7 +241,7 @@ async function refreshMesh() {
     state.readAuth = false;
     render();
     void settleFeed();
-    void refreshHistories();
+    void loadHistories();
   } catch (e) {
     state.meshProblem = e instanceof Error ? e.message : String(e);
     renderBanner();
@@ -261,21 +271,52 @@ function svg(tag, attrs) {
   return e;
 }
 
-/** Fetches every shown peer's recent probes (GET /v1/peers/:name/history) and draws them. */
-async function refreshHistories() {
-  if (state.historyBusy) return;
+/** A probe's identity, to merge the history with the beats the stream already brought. */
+const beatKey = (p) => `${p.at}|${p.result}|${p.duration_ms}`;
+
+/**
+ * Reads the recent probes (GET /v1/peers/:name/history) of each row whose history is not
+ * from the current stream connection, merges them with the beats streamed meanwhile, and
+ * draws them.
+ */
+async function loadHistories() {
+  if (state.historyBusy) {
+    state.historyAgain = true;
+    return;
+  }
   state.historyBusy = true;
   try {
-    for (const [name, row] of state.rows) {
-      const res = await request(`/v1/peers/${encodeURIComponent(name)}/history`).catch(() => null);
-      if (!res || !res.ok) continue;
-      const body = await res.json();
-      if (state.rows.get(name) === row)
-        drawHistory(row.cells.recent, Array.isArray(body.probes) ? body.probes : []);
-    }
+    do {
+      state.historyAgain = false;
+      for (const [name, row] of state.rows) {
+        const gen = state.historyGen;
+        if (row.historyGen === gen) continue;
+        const res = await request(`/v1/peers/${encodeURIComponent(name)}/history`).catch(() => null);
+        if (!res || !res.ok) continue;
+        const body = await res.json();
+        if (state.rows.get(name) !== row) continue;
+        const known = new Map();
+        for (const p of [...(Array.isArray(body.probes) ? body.probes : []), ...row.probes])
+          known.set(beatKey(p), p);
+        row.probes = [...known.values()]
+          .sort((x, y) => (x.at < y.at ? -1 : x.at > y.at ? 1 : 0))
+          .slice(-BEATS);
+        row.historyGen = gen;
+        drawHistory(row.cells.recent, row.probes);
+      }
+    } while (state.historyAgain);
   } finally {
     state.historyBusy = false;
   }
+}
+
+/** A probe result from the stream: appended to its peer's strip at once. */
+function addProbe(p) {
+  const row = state.rows.get(String(p.peer));
+  if (!row || typeof p.at !== "string") return;
+  row.probes.push(p);
+  if (row.probes.length > BEATS) row.probes.splice(0, row.probes.length - BEATS);
+  drawHistory(row.cells.recent, row.probes);
 }
 
 /**
@@ -448,7 +489,8 @@ function makeRow(name) {
     group.append(b);
   }
   cells.actions.append(group);
-  return { tr, cells, buttons };
+  /** probes: what the strip shows, oldest first; historyGen: when its history was read (0: never). */
+  return { tr, cells, buttons, probes: [], historyGen: 0 };
 }
 
 function renderPeers(peers, now) {
@@ -891,7 +933,7 @@ async function streamLoop() {
         backfilled = true;
       }
       touch();
-      const res = await fetch(`/v1/events/stream?after=${state.lastSeq}`, {
+      const res = await fetch(`/v1/events/stream?after=${state.lastSeq}&probes=1`, {
         headers: { ...authHeaders(), Accept: "text/event-stream" },
         cache: "no-store",
         signal: ctl.signal,
@@ -905,9 +947,21 @@ async function streamLoop() {
       } else {
         setFeedState("— live");
         backoff = STREAM_BACKOFF_MS[0];
+        // Probes from now on come over the stream; what came before (or while it was
+        // down) is read from each peer's history.
+        state.historyGen += 1;
+        void loadHistories();
         await readSse(
           res.body,
           (_id, type, data) => {
+            if (type === "probe") {
+              try {
+                addProbe(JSON.parse(data));
+              } catch {
+                // not a probe result
+              }
+              return;
+            }
             if (type !== "escalation") return;
             try {
               addEvent(JSON.parse(data));

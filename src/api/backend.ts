@@ -2,7 +2,7 @@
 // Monitor, the store and the alert workers; tests use test/helpers/fake-backend.ts.
 // Operations on a peer that is not registered throw WatchdogError WDM_UNKNOWN_PEER
 // (answered 404); WDM_INVALID_STATE / WDM_INVALID_DURATION are answered 409 / 400.
-import type { ProbeBeat } from "./probe-history.js";
+import type { PeerBeat, ProbeBeat } from "./probe-history.js";
 import type { IncomingHttpHeaders } from "node:http";
 import type { EscalationAction, PeerHealth } from "../core/types.js";
 import type { MeshView } from "../mesh/mesh-node.js";
@@ -45,6 +45,11 @@ export interface ApiBackend {
   events(after: number, limit: number): JournalEntry[];
   /** Called for every journal entry appended from now on. Returns unsubscribe. */
   onEvent(listener: (e: JournalEntry) => void): () => void;
+  /**
+   * Called for every probe result from now on (what history() keeps), for the event
+   * stream's `probe` events. Absent: the stream carries none. Returns unsubscribe.
+   */
+  onProbe?(listener: (b: PeerBeat) => void): () => void;
   /** Operator release: un-isolates the peer and starts it over from UNKNOWN. `by` names who asked (for the journal reason). */
   release(name: string, by: string): Promise<EscalationAction>;
   /** Operator restart now, outside the ladder. */

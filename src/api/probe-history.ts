@@ -17,21 +17,35 @@ export interface ProbeBeat {
 /** Results kept per peer (the dashboard shows 60). */
 export const HISTORY_SIZE = 60;
 
+/** A probe result as the event stream carries it: the beat and whose it is. */
+export interface PeerBeat extends ProbeBeat {
+  peer: string;
+}
+
 export class ProbeHistory {
   private readonly rings = new Map<string, ProbeBeat[]>();
+  private readonly listeners = new Set<(b: PeerBeat) => void>();
 
   constructor(private readonly size = HISTORY_SIZE) {}
 
   record(peer: string, r: ProbeResult, atMs: number): void {
     let ring = this.rings.get(peer);
     if (!ring) this.rings.set(peer, (ring = []));
-    ring.push({
+    const beat: ProbeBeat = {
       at: new Date(atMs).toISOString(),
       result: r.ok ? "ok" : r.inconclusive === true ? "inconclusive" : "miss",
       duration_ms: Math.round(r.duration_ms),
       ...(r.ok || r.error === undefined ? {} : { error: r.error }),
-    });
+    };
+    ring.push(beat);
     if (ring.length > this.size) ring.splice(0, ring.length - this.size);
+    for (const l of [...this.listeners]) l({ peer, ...beat });
+  }
+
+  /** Called with every result recorded from now on. Returns unsubscribe. */
+  onRecord(listener: (b: PeerBeat) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   /** Oldest first; empty for a peer never probed. */

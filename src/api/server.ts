@@ -285,7 +285,10 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         } else if (url.searchParams.has("after")) {
           after = intParam(url, "after", 0, 0, Number.MAX_SAFE_INTEGER);
         }
-        hub.open(req, res, after);
+        const probes = url.searchParams.get("probes");
+        if (probes !== null && probes !== "0" && probes !== "1")
+          throw new HttpError(400, "WDM_BAD_REQUEST", "probes must be 1 (send probe results too) or 0");
+        hub.open(req, res, after, { probes: probes === "1" });
       },
     },
     {

@@ -8,10 +8,17 @@
 // dropped: its connection is cut, and it reconnects with Last-Event-ID and loses
 // nothing (the journal replays what it missed). So a reader that stops reading costs
 // at most its budget, never the node's memory.
+//
+// A client that asks with `?probes=1` also gets each probe result as an `event: probe`
+// frame (the dashboard's beat strips). These frames carry no `id:`, so Last-Event-ID
+// still names the last journal entry; they are live only (never replayed: the peer's
+// history, GET /v1/peers/:name/history, covers the gap), shared between clients and
+// counted in the same budget as the journal's frames.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { systemClock, type Clock, type TimerHandle } from "../schedule/clock.js";
 import type { JournalEntry } from "../store/types.js";
 import type { ApiBackend } from "./backend.js";
+import type { PeerBeat } from "./probe-history.js";
 import { HttpError } from "./http-error.js";
 
 /** Most entries replayed on resume; older ones are fetched with GET /v1/events. */
@@ -28,6 +35,11 @@ const KEEP_ALIVE = Buffer.from(": keep-alive\n\n");
 /** The one serialised form of an entry, shared by every client. */
 export function sseFrame(e: JournalEntry): Buffer {
   return Buffer.from(`id: ${e.seq}\nevent: escalation\ndata: ${JSON.stringify(e)}\n\n`);
+}
+
+/** The one serialised form of a probe result, shared by every client that asked for them. */
+export function sseProbeFrame(b: PeerBeat): Buffer {
+  return Buffer.from(`event: probe\ndata: ${JSON.stringify(b)}\n\n`);
 }
 
 export interface SseHubOptions {
@@ -48,6 +60,8 @@ interface Client {
   res: ServerResponse;
   lastSeq: number;
   replaying: boolean;
+  /** Asked for probe results too (?probes=1). */
+  probes: boolean;
   pending: Buffer[];
   pendingSeqs: number[];
   /** When a write was last refused (socket full), until it drained; undefined when flowing. */
@@ -69,6 +83,7 @@ export class SseHub {
   private readonly maxBuffered: number;
   private readonly stallMs: number;
   private unsubscribe: (() => void) | undefined;
+  private unsubscribeProbes: (() => void) | undefined;
   private timer: TimerHandle | undefined;
   private dropped = 0;
 
@@ -90,7 +105,12 @@ export class SseHub {
     return this.dropped;
   }
 
-  open(req: IncomingMessage, res: ServerResponse, after: number | undefined): void {
+  open(
+    req: IncomingMessage,
+    res: ServerResponse,
+    after: number | undefined,
+    opts: { probes?: boolean } = {},
+  ): void {
     if (this.clients.size >= this.opts.maxClients) {
       throw new HttpError(
         503,
@@ -104,6 +124,7 @@ export class SseHub {
       res,
       lastSeq: after ?? -1,
       replaying: after !== undefined,
+      probes: opts.probes === true,
       pending: [],
       pendingSeqs: [],
       blockedSince: undefined,
@@ -170,8 +191,14 @@ export class SseHub {
     return Buffer.from(this.opts.transform(sseFrame(e).toString()));
   }
 
+  private probeFrame(b: PeerBeat): Buffer {
+    if (!this.opts.transform) return sseProbeFrame(b);
+    return Buffer.from(this.opts.transform(sseProbeFrame(b).toString()));
+  }
+
   private subscribe(): void {
     this.unsubscribe ??= this.backend.onEvent((e) => this.broadcast(e));
+    this.unsubscribeProbes ??= this.backend.onProbe?.((b) => this.broadcastProbe(b));
     if (this.timer === undefined) this.arm();
   }
 
@@ -189,6 +216,8 @@ export class SseHub {
     if (this.clients.size > 0) return;
     this.unsubscribe?.();
     this.unsubscribe = undefined;
+    this.unsubscribeProbes?.();
+    this.unsubscribeProbes = undefined;
     if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
     this.timer = undefined;
   }
@@ -204,6 +233,15 @@ export class SseHub {
         continue;
       }
       c.lastSeq = e.seq;
+      this.send(c, frame);
+    }
+  }
+
+  private broadcastProbe(b: PeerBeat): void {
+    let frame: Buffer | undefined; // serialised at most once, only if someone wants it
+    for (const c of [...this.clients]) {
+      if (!c.probes || c.replaying) continue;
+      frame ??= this.probeFrame(b);
       this.send(c, frame);
     }
   }

@@ -8,6 +8,7 @@ import { until } from "../helpers/wait.js";
 function openStream(
   port: number,
   headers: Record<string, string> = {},
+  path = "/v1/events/stream",
 ): Promise<{
   res: IncomingMessage;
   text: () => string;
@@ -15,7 +16,7 @@ function openStream(
   close: () => void;
 }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: "127.0.0.1", port, path: "/v1/events/stream", headers }, (res) => {
+    const req = request({ host: "127.0.0.1", port, path, headers }, (res) => {
       let buf = "";
       const waiters: Array<{
         re: RegExp;
@@ -80,6 +81,41 @@ void describe("GET /v1/events/stream", () => {
       assert.deepEqual(JSON.parse(m[2]!), e);
       s.close();
       await until("the listener to be removed", () => h.backend.listenerCount === 0);
+    } finally {
+      await h.close();
+    }
+  });
+
+  void test("?probes=1 adds probe results as id-less probe events; other clients get none", async () => {
+    const h = await startApi();
+    try {
+      const plain = await openStream(h.port);
+      const live = await openStream(h.port, {}, "/v1/events/stream?probes=1");
+      await plain.waitFor(/: connected/);
+      await live.waitFor(/: connected/);
+      assert.equal(h.backend.probeListenerCount, 1, "one subscription for the hub");
+      const beat = {
+        peer: "sidecar",
+        at: "2026-11-30T10:00:00.000Z",
+        result: "miss" as const,
+        duration_ms: 7,
+      };
+      h.backend.emitProbe(beat);
+      const text = await live.waitFor(/event: probe\n/);
+      const m = /(^|\n)event: probe\ndata: (.*)\n\n/.exec(text);
+      assert.ok(m, text);
+      assert.doesNotMatch(text, /id: /, "a probe event does not move Last-Event-ID");
+      assert.deepEqual(JSON.parse(m[2]!), beat);
+      const e = h.backend.append({ peer_name: "sidecar", action: "alert" });
+      await plain.waitFor(new RegExp(`id: ${e.seq}\n`));
+      await live.waitFor(new RegExp(`id: ${e.seq}\n`));
+      assert.doesNotMatch(plain.text(), /event: probe/);
+      plain.close();
+      live.close();
+      await until("the probe listener to be removed", () => h.backend.probeListenerCount === 0);
+      const bad = await openStream(h.port, {}, "/v1/events/stream?probes=yes");
+      assert.equal(bad.res.statusCode, 400);
+      bad.close();
     } finally {
       await h.close();
     }

@@ -1,6 +1,6 @@
 // An in-memory ApiBackend for API and CLI tests: a few peers, a hash-chained journal
 // built with the store's own link function, an outbox, and hooks to make it throw.
-import type { ProbeBeat } from "../../src/api/probe-history.js";
+import type { PeerBeat, ProbeBeat } from "../../src/api/probe-history.js";
 import { WatchdogError } from "../../src/core/errors.js";
 import type { EscalationAction, PeerHealth, PeerStatus } from "../../src/core/types.js";
 import type { AlertTestResult, ApiBackend, DeliveryFilter, MeshView } from "../../src/api/backend.js";
@@ -42,6 +42,7 @@ export class FakeBackend implements ApiBackend {
   readonly outbox: OutboxRow[] = [];
   readonly calls: Array<{ op: string; name: string; by?: string; ms?: number }> = [];
   private readonly listeners = new Set<(e: JournalEntry) => void>();
+  private readonly probeListeners = new Set<(b: PeerBeat) => void>();
   private readonly meshKey: string | undefined;
   private readonly sinks: string[];
   /** When set, every backend call throws it. */
@@ -57,6 +58,14 @@ export class FakeBackend implements ApiBackend {
     this.sinks = opts.sinks ?? ["architect"];
   }
 
+  /** Subscribers to probe results (the event stream's, while a client is open). */
+  get probeListenerCount(): number {
+    return this.probeListeners.size;
+  }
+  /** A probe result, as the daemon's probe history announces it. */
+  emitProbe(b: PeerBeat): void {
+    for (const l of this.probeListeners) l(b);
+  }
   get listenerCount(): number {
     return this.listeners.size;
   }
@@ -127,6 +136,10 @@ export class FakeBackend implements ApiBackend {
   onEvent(listener: (e: JournalEntry) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+  onProbe(listener: (b: PeerBeat) => void): () => void {
+    this.probeListeners.add(listener);
+    return () => this.probeListeners.delete(listener);
   }
   async release(name: string, by: string): Promise<EscalationAction> {
     this.guard();

@@ -267,6 +267,9 @@ void test(
           "  restarts_before_isolate: 1",
           "  startup_grace: 300ms",
           "  restart_backoff: { initial: 100ms, max: 500ms }",
+          // The dashboard is under test, not this node's own load: on a busy machine the
+          // default thresholds would make the node hold beta's restart (self-health tests that).
+          "self_health: { loop_delay_p99: 2s, lateness_p99: 2s, window: 3s }",
           "peers:",
           "  - name: alpha",
           `    probe: { http: { url: "${alpha.url}/health" } }`,
@@ -297,6 +300,11 @@ void test(
       const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
       const page = await context.newPage();
       const w = watch(page);
+      // Every read of a peer's probe history: once per peer and stream connection, never polled.
+      const historyReads: string[] = [];
+      page.on("request", (r) => {
+        if (/^\/v1\/peers\/[^/]+\/history$/.test(new URL(r.url()).pathname)) historyReads.push(r.url());
+      });
       await page.goto(`${url}/`, { timeout: 30_000 });
 
       // --- the table shows the peers with their statuses
@@ -327,7 +335,7 @@ void test(
       assert.match(alphaRow.seen ?? "", /^(just now|\d+s ago)$/);
       assert.equal(alphaRow.silenced, "—");
       // --- recent probes: a strip of beats (green ok, red miss) and a latency sparkline,
-      // drawn from GET /v1/peers/:name/history and kept up to date
+      // drawn from GET /v1/peers/:name/history and kept live by the stream's probe events
       const history = (await (await fetch(`${url}/v1/peers/alpha/history`)).json()) as {
         probes: Array<{ result: string; duration_ms: number }>;
       };
@@ -352,6 +360,27 @@ void test(
       assert.ok(
         (await beats("markup", "ok")) + (await beats("markup", "miss")) <= 60,
         "at most 60 beats per peer",
+      );
+      // Live: new beats arrive over the event stream, without reading the history again.
+      const newest = (peer: string): Promise<{ cls: string; tip: string }> =>
+        page
+          .locator(`#peers-body tr[data-peer="${peer}"] .c-recent svg.history rect.beat`)
+          .last()
+          .evaluate((r) => ({
+            cls: (r as unknown as { getAttribute(n: string): string | null }).getAttribute("class") ?? "",
+            tip: r.textContent ?? "",
+          }));
+      const reads = historyReads.length;
+      assert.ok(reads >= 3, `each peer's history read once: ${historyReads.join(", ")}`);
+      const tips = new Set([(await newest("alpha")).tip]);
+      await waitFor(
+        "two new beats for alpha, streamed",
+        async () => {
+          tips.add((await newest("alpha")).tip);
+          return tips.size >= 3;
+        },
+        30_000,
+        { retryErrors: true, everyMs: 100 },
       );
       // stats and scheduler come from /v1/mesh
       const checks = Number(
@@ -381,6 +410,17 @@ void test(
       w.phase = "failure";
       beta.status = 503;
       await waitForStatus(page, "beta", ["OFFLINE"], 20_000);
+      await waitFor(
+        "beta's newest beat turns red, streamed",
+        async () => /\bbeat-miss\b/.test((await newest("beta")).cls),
+        20_000,
+        { retryErrors: true, everyMs: 100 },
+      );
+      assert.deepEqual(
+        historyReads.slice(reads),
+        [],
+        "the strips were kept live by the stream, not by reading the history again",
+      );
       const offlineRow = page.locator('#peers-body tr[data-peer="beta"]');
       assert.match(await offlineRow.locator(".c-error").innerText(), /status 503 \(expected 200\)/);
       assert.match(await offlineRow.locator(".c-restarts").innerText(), /^[1-9]/);

@@ -102,6 +102,23 @@ void test("a receiver echoing the routing key in a 400: the key is in no log, fi
     assert.match(history, /token \*\*\*/, history.slice(0, 500));
     assert.ok(!history.includes(ROUTING_KEY), `/v1/peers/leaky/history: ${history.slice(0, 500)}`);
 
+    // The event stream's probe events (the dashboard's live beats) carry the same error, masked.
+    const stream = await fetch(`${url}/v1/events/stream?probes=1`, { signal: AbortSignal.timeout(30_000) });
+    const reader = (stream.body as ReadableStream<Uint8Array>).getReader();
+    const decoder = new TextDecoder();
+    let streamed = "";
+    try {
+      while (!/event: probe\ndata: \{"peer":"leaky"[^\n]*\n\n/.test(streamed)) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        streamed += decoder.decode(value, { stream: true });
+      }
+    } finally {
+      await reader.cancel().catch(() => undefined);
+    }
+    assert.match(streamed, /event: probe\ndata: \{"peer":"leaky"[^\n]*token \*\*\*/, streamed.slice(0, 500));
+    assert.ok(!streamed.includes(ROUTING_KEY), `/v1/events/stream?probes=1: ${streamed.slice(0, 500)}`);
+
     const events = await (await fetch(`${url}/v1/events`)).text();
     assert.ok(events.includes('"action":"alert"'), events.slice(0, 300));
     assert.ok(!events.includes(ROUTING_KEY), `/v1/events: ${events.slice(0, 2000)}`);
