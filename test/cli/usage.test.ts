@@ -1,10 +1,10 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { COMMANDS } from "../../src/cli/cli.js";
 import { cli } from "./harness.js";
+import { tempDir } from "../helpers/tmp-dir.js";
 
 void describe("wdmesh usage, help and config commands", () => {
   void test("top-level --help lists every command; no command is a usage error", async () => {
@@ -59,60 +59,56 @@ void describe("wdmesh usage, help and config commands", () => {
     assert.ok(JSON.stringify(schema).includes("peers"));
   });
 
-  void test("validate prints the resolved config with secrets masked; a bad file lists every issue, exit 2", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "wdmesh-cli-"));
-    try {
-      const good = join(dir, "good.yaml");
-      writeFileSync(
-        good,
-        [
-          "node:",
-          "  name: immune",
-          `  data_dir: ${dir}`,
-          "  api_token: ${TEST_TOKEN}",
-          "peers:",
-          "  - name: sidecar",
-          "    probe: { http: { url: http://127.0.0.1:9770/health } }",
-          "",
-        ].join("\n"),
-      );
-      const r = await cli(["validate", "--config", good], { TEST_TOKEN: "very-secret-token" });
-      assert.equal(r.code, 0, r.stderr);
-      assert.match(r.stdout, /name: immune/);
-      assert.match(r.stdout, /sidecar/);
-      assert.ok(!r.stdout.includes("very-secret-token"), "the token is masked");
-      const j = await cli(["validate", "--config", good, "--json"], { TEST_TOKEN: "very-secret-token" });
-      assert.equal(JSON.parse(j.stdout).node.name, "immune");
+  void test("validate prints the resolved config with secrets masked; a bad file lists every issue, exit 2", async (t) => {
+    const dir = tempDir(t, "wdmesh-cli-");
+    const good = join(dir, "good.yaml");
+    writeFileSync(
+      good,
+      [
+        "node:",
+        "  name: immune",
+        `  data_dir: ${dir}`,
+        "  api_token: ${TEST_TOKEN}",
+        "peers:",
+        "  - name: sidecar",
+        "    probe: { http: { url: http://127.0.0.1:9770/health } }",
+        "",
+      ].join("\n"),
+    );
+    const r = await cli(["validate", "--config", good], { TEST_TOKEN: "very-secret-token" });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /name: immune/);
+    assert.match(r.stdout, /sidecar/);
+    assert.ok(!r.stdout.includes("very-secret-token"), "the token is masked");
+    const j = await cli(["validate", "--config", good, "--json"], { TEST_TOKEN: "very-secret-token" });
+    assert.equal(JSON.parse(j.stdout).node.name, "immune");
 
-      const bad = join(dir, "bad.yaml");
-      writeFileSync(
-        bad,
-        [
-          "node:",
-          "  name: immune",
-          "peers:",
-          "  - name: a",
-          "    probe: { http: { url: ftp://nope } }",
-          "  - name: b",
-          "    probe: { http: { url: http://x/, expect_status: 999 } }",
-          "    intervall: 5s",
-          "",
-        ].join("\n"),
-      );
-      const b = await cli(["validate", "--config", bad]);
-      assert.equal(b.code, 2);
-      assert.equal(b.stdout, "");
-      assert.match(b.stderr, /problems:/);
-      assert.match(b.stderr, /peers\[0\]\.probe\.http\.url: /);
-      assert.match(b.stderr, /peers\[1\]/);
-      const missingFile = await cli(["validate", "--config", join(dir, "nope.yaml")]);
-      assert.equal(missingFile.code, 2);
-      assert.match(missingFile.stderr, /does not exist/);
-      const noFlag = await cli(["validate"]);
-      assert.equal(noFlag.code, 2);
-      assert.match(noFlag.stderr, /missing --config FILE/);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const bad = join(dir, "bad.yaml");
+    writeFileSync(
+      bad,
+      [
+        "node:",
+        "  name: immune",
+        "peers:",
+        "  - name: a",
+        "    probe: { http: { url: ftp://nope } }",
+        "  - name: b",
+        "    probe: { http: { url: http://x/, expect_status: 999 } }",
+        "    intervall: 5s",
+        "",
+      ].join("\n"),
+    );
+    const b = await cli(["validate", "--config", bad]);
+    assert.equal(b.code, 2);
+    assert.equal(b.stdout, "");
+    assert.match(b.stderr, /problems:/);
+    assert.match(b.stderr, /peers\[0\]\.probe\.http\.url: /);
+    assert.match(b.stderr, /peers\[1\]/);
+    const missingFile = await cli(["validate", "--config", join(dir, "nope.yaml")]);
+    assert.equal(missingFile.code, 2);
+    assert.match(missingFile.stderr, /does not exist/);
+    const noFlag = await cli(["validate"]);
+    assert.equal(noFlag.code, 2);
+    assert.match(noFlag.stderr, /missing --config FILE/);
   });
 });

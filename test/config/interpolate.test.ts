@@ -1,13 +1,13 @@
 // ${ENV}, ${file:/path} and the $${ escape.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseConfig } from "../../src/config/load.js";
 import { interpolate } from "../../src/config/interpolate.js";
+import { fileTempDir } from "../helpers/tmp-dir.js";
 
-const dir = mkdtempSync(join(tmpdir(), "wdm-interp-"));
+const dir = fileTempDir("wdm-interp-");
 
 void test("${ENV} is replaced, also inside a longer string", () => {
   const rc = parseConfig(

@@ -2,15 +2,15 @@
 // message (and hint), and a file with many problems reports all of them at once.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync, mkdirSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ConfigError, loadConfig, parseConfig, type ConfigIssue } from "../../src/config/load.js";
 import { WatchdogError } from "../../src/core/errors.js";
+import { fileTempDir } from "../helpers/tmp-dir.js";
 
 const fixtures = fileURLToPath(new URL("./fixtures/", import.meta.url));
-const tmp = mkdtempSync(join(tmpdir(), "wdm-config-"));
+const tmp = fileTempDir("wdm-config-");
 mkdirSync(join(tmp, "a-directory"));
 
 const PEER = `
@@ -477,7 +477,8 @@ void describe("every problem at once", () => {
 });
 
 void test("writeFileSync-made config with relative ${file:} resolves next to the config file", async () => {
-  const dir = mkdtempSync(join(tmp, "rel-"));
+  const dir = join(tmp, "rel");
+  mkdirSync(dir);
   writeFileSync(join(dir, "mesh.key"), "0123456789abcdef-key\n");
   writeFileSync(
     join(dir, "c.yaml"),

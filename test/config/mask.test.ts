@@ -1,13 +1,13 @@
 // Secrets never appear in `wdmesh validate` output nor in any config error.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ConfigError, loadConfig, parseConfig } from "../../src/config/load.js";
 import { maskedConfig, MASK } from "../../src/config/mask.js";
+import { fileTempDir } from "../helpers/tmp-dir.js";
 
-const dir = mkdtempSync(join(tmpdir(), "wdm-mask-"));
+const dir = fileTempDir("wdm-mask-");
 const FILE_SECRET = "file-secret-NOT-TO-LEAK-5511";
 writeFileSync(join(dir, "mesh.key"), `${FILE_SECRET}\n`);
 

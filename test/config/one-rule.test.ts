@@ -3,37 +3,33 @@
 // the Monitor accepts what the config file can say.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseConfig } from "../../src/config/load.js";
 import { InvalidOptionError } from "../../src/core/errors.js";
 import { MAX_CONCURRENCY } from "../../src/core/rules.js";
 import { Monitor } from "../../src/monitor.js";
 import { cli } from "../cli/harness.js";
+import { tempDir } from "../helpers/tmp-dir.js";
 
 const PEER = `peers:
   - name: a
     probe: { http: { url: "http://127.0.0.1:1/health" } }
 `;
 
-void test("defaults.concurrency above the Monitor's bound is refused by wdmesh validate, naming the field and the bound", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "wdm-one-rule-"));
-  try {
-    const file = join(dir, "mesh.yaml");
-    writeFileSync(file, `node: { name: n1 }\ndefaults: { concurrency: 70000 }\n${PEER}`);
-    const r = await cli(["validate", "--config", file]);
-    assert.notEqual(r.code, 0, "validate refuses it");
-    assert.match(r.stderr + r.stdout, /defaults\.concurrency/);
-    assert.match(r.stderr + r.stdout, /from 1 to 65536/);
-    // The library refuses the same value with the same bound.
-    assert.throws(
-      () => new Monitor({ selfName: "n1", concurrency: 70_000 }),
-      (e: unknown) => e instanceof InvalidOptionError && /from 1 to 65536/.test(e.message),
-    );
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+void test("defaults.concurrency above the Monitor's bound is refused by wdmesh validate, naming the field and the bound", async (t) => {
+  const dir = tempDir(t, "wdm-one-rule-");
+  const file = join(dir, "mesh.yaml");
+  writeFileSync(file, `node: { name: n1 }\ndefaults: { concurrency: 70000 }\n${PEER}`);
+  const r = await cli(["validate", "--config", file]);
+  assert.notEqual(r.code, 0, "validate refuses it");
+  assert.match(r.stderr + r.stdout, /defaults\.concurrency/);
+  assert.match(r.stderr + r.stdout, /from 1 to 65536/);
+  // The library refuses the same value with the same bound.
+  assert.throws(
+    () => new Monitor({ selfName: "n1", concurrency: 70_000 }),
+    (e: unknown) => e instanceof InvalidOptionError && /from 1 to 65536/.test(e.message),
+  );
 });
 
 void test("the largest concurrency the config accepts is one the Monitor runs with", async () => {

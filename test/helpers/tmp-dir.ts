@@ -1,10 +1,42 @@
-// A fresh temporary directory for one test, removed when the test ends (pass or fail).
-import { mkdtempSync, rmSync } from "node:fs";
+// The tests' one way to get a temporary directory: a fresh one, removed with everything
+// in it when its test (or its file or describe block) ends, pass or fail. Nothing else
+// in test/ calls mkdtemp or removes directories by hand.
+import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { after } from "node:test";
 
-export function tempDir(t: { after(fn: () => void): void }, prefix: string): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+export interface TempDirOptions {
+  /** Where to create it; default the OS's temporary directory. */
+  parent?: string;
+}
+
+/** Anything with node:test's `after(fn)`: a test's context, or `{ after }` for a whole file. */
+export interface Owner {
+  after(fn: () => void): void;
+}
+
+/** A fresh directory named `prefix` + random, removed when `t` ends. */
+export function tempDir(t: Owner, prefix: string, opts: TempDirOptions = {}): string {
+  const dir = mkdtempSync(join(opts.parent ?? tmpdir(), prefix));
+  t.after(() => removeTree(dir));
   return dir;
+}
+
+/**
+ * For a whole test file or describe block: call at its top level (not inside a test);
+ * the directory is removed when the file or block ends.
+ */
+export function fileTempDir(prefix: string, opts: TempDirOptions = {}): string {
+  return tempDir({ after }, prefix, opts);
+}
+
+/** Removes `dir` even when a test left it without write permission for its owner. */
+function removeTree(dir: string): void {
+  try {
+    chmodSync(dir, 0o700);
+  } catch {
+    // gone already
+  }
+  rmSync(dir, { recursive: true, force: true });
 }

@@ -1,23 +1,21 @@
 // Exec probe with real child processes.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { createProber } from "../../src/probe/index.js";
 import type { Prober } from "../../src/probe/prober.js";
+import { fileTempDir } from "../helpers/tmp-dir.js";
 
 let prober: Prober;
-let dir: string;
-before(async () => {
+const dir = fileTempDir("wdm-exec-");
+before(() => {
   prober = createProber();
-  dir = await mkdtemp(join(tmpdir(), "wdm-exec-"));
 });
 after(async () => {
   await prober.close();
-  await rm(dir, { recursive: true, force: true });
 });
 
 /** True while `pid` exists and is not a zombie (an orphan may wait for a reaper). */

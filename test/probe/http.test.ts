@@ -1,10 +1,9 @@
 // HTTP probe against real loopback servers, each misbehaving in one way.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -25,6 +24,7 @@ import {
   statusServer,
   type TestServer,
 } from "../helpers/hostile-server.js";
+import { tempDir } from "../helpers/tmp-dir.js";
 
 /** Slack over a deadline a busy CI machine may need; a probe that ignores its deadline blows far past it. */
 const SLACK_MS = 2_000;
@@ -267,49 +267,45 @@ void describe("http probe: request problems and TLS", () => {
   });
 
   void test("https with an untrusted (self-signed) certificate is a TLS error", async (t) => {
-    const dir = await mkdtemp(join(tmpdir(), "wdm-tls-"));
+    const dir = tempDir(t, "wdm-tls-");
+    const gen = spawnSync(
+      "openssl",
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-keyout",
+        join(dir, "key.pem"),
+        "-out",
+        join(dir, "cert.pem"),
+      ],
+      { stdio: "ignore" },
+    );
+    if (gen.error || gen.status !== 0) {
+      const why = "openssl is needed to make a test certificate";
+      if (process.env.CI) assert.fail(why);
+      t.skip(why);
+      return;
+    }
+    const server = createHttpsServer(
+      { key: await readFile(join(dir, "key.pem")), cert: await readFile(join(dir, "cert.pem")) },
+      (_req, res) => res.end("ok"),
+    );
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+    const { port } = server.address() as AddressInfo;
     try {
-      const gen = spawnSync(
-        "openssl",
-        [
-          "req",
-          "-x509",
-          "-newkey",
-          "rsa:2048",
-          "-nodes",
-          "-days",
-          "1",
-          "-subj",
-          "/CN=127.0.0.1",
-          "-keyout",
-          join(dir, "key.pem"),
-          "-out",
-          join(dir, "cert.pem"),
-        ],
-        { stdio: "ignore" },
-      );
-      if (gen.error || gen.status !== 0) {
-        const why = "openssl is needed to make a test certificate";
-        if (process.env.CI) assert.fail(why);
-        t.skip(why);
-        return;
-      }
-      const server = createHttpsServer(
-        { key: await readFile(join(dir, "key.pem")), cert: await readFile(join(dir, "cert.pem")) },
-        (_req, res) => res.end("ok"),
-      );
-      await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
-      const { port } = server.address() as AddressInfo;
-      try {
-        const r = await prober.probe({ http: { url: `https://127.0.0.1:${port}/health` } }, 5_000);
-        assert.equal(r.ok, false);
-        assert.equal(r.error, "TLS error: DEPTH_ZERO_SELF_SIGNED_CERT");
-      } finally {
-        server.closeAllConnections();
-        await new Promise<void>((resolve) => server.close(() => resolve()));
-      }
+      const r = await prober.probe({ http: { url: `https://127.0.0.1:${port}/health` } }, 5_000);
+      assert.equal(r.ok, false);
+      assert.equal(r.error, "TLS error: DEPTH_ZERO_SELF_SIGNED_CERT");
     } finally {
-      await rm(dir, { recursive: true, force: true });
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
     }
   });
 });

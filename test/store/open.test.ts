@@ -1,19 +1,16 @@
-import { test, describe, afterEach } from "node:test";
+import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import {
   chmodSync,
   chownSync,
   mkdirSync,
-  mkdtempSync,
   readFileSync,
-  rmSync,
   statSync,
   truncateSync,
   writeFileSync,
   existsSync,
 } from "node:fs";
-import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
@@ -21,20 +18,10 @@ import { SqliteStore } from "../../src/store/sqlite-store.js";
 import { SCHEMA_VERSION } from "../../src/store/migrations.js";
 import { STATE_FILE_NAME } from "../../src/store/open.js";
 import { action, state, transition } from "./fixtures/transitions.js";
+import { tempDir, type Owner } from "../helpers/tmp-dir.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const dirs: string[] = [];
-function tmp(): string {
-  const d = mkdtempSync(join(tmpdir(), "wdm-open-"));
-  dirs.push(d);
-  return d;
-}
-afterEach(() => {
-  for (const d of dirs.splice(0)) {
-    chmodSync(d, 0o700);
-    rmSync(d, { recursive: true, force: true });
-  }
-});
+const tmp = (t: Owner): string => tempDir(t, "wdm-open-");
 
 const openAt = (dataDir: string) => SqliteStore.open({ dataDir, sinks: [], node: "n" });
 
@@ -56,8 +43,8 @@ function assertRefused(dataDir: string, pattern: RegExp): void {
 }
 
 /** A real state file with some history, closed cleanly (WAL checkpointed). */
-function populated(): string {
-  const d = tmp();
+function populated(t: Owner): string {
+  const d = tmp(t);
   const s = openAt(d);
   for (let i = 0; i < 400; i++)
     s.commit(transition("p", state({ restarts: i }), [action(`a${i}`, "p", "alert", "INFO", null)]));
@@ -66,15 +53,15 @@ function populated(): string {
 }
 
 void describe("data_dir", () => {
-  void test("a missing data_dir is created with mode 0700", () => {
-    const d = join(tmp(), "a", "b");
+  void test("a missing data_dir is created with mode 0700", (t) => {
+    const d = join(tmp(t), "a", "b");
     openAt(d).close();
     assert.equal(statSync(d).mode & 0o777, 0o700);
     assert.ok(existsSync(join(d, STATE_FILE_NAME)));
   });
 
-  void test("a data_dir that is a file is refused", () => {
-    const f = join(tmp(), "file");
+  void test("a data_dir that is a file is refused", (t) => {
+    const f = join(tmp(t), "file");
     writeFileSync(f, "x");
     assert.throws(() => openAt(f), {
       code: "WDM_STATE_STORE",
@@ -86,8 +73,8 @@ void describe("data_dir", () => {
     });
   });
 
-  void test("an unwritable data_dir is refused with what to do", () => {
-    const d = tmp();
+  void test("an unwritable data_dir is refused with what to do", (t) => {
+    const d = tmp(t);
     const isRoot = process.getuid?.() === 0;
     if (!isRoot) {
       chmodSync(d, 0o500);
@@ -117,7 +104,7 @@ void describe("data_dir", () => {
     assert.match(out.message!, new RegExp(`data_dir ${d} is not writable by this process \\(uid 65534\\)`));
 
     // an existing state file owned by root is refused too, and left as it was
-    const d2 = populated();
+    const d2 = populated(t);
     chownSync(d2, 65534, 65534); // nobody's own directory (0700), holding root's file
     chmodSync(d2, 0o700);
     const file = join(d2, STATE_FILE_NAME);
@@ -146,8 +133,8 @@ void describe("data_dir", () => {
 });
 
 void describe("file modes", () => {
-  void test("an existing 0755 data_dir becomes 0700 and the database, WAL and SHM 0600, whatever they were", () => {
-    const d = populated();
+  void test("an existing 0755 data_dir becomes 0700 and the database, WAL and SHM 0600, whatever they were", (t) => {
+    const d = populated(t);
     chmodSync(d, 0o755);
     const db = join(d, STATE_FILE_NAME);
     writeFileSync(`${db}-wal`, "");
@@ -166,8 +153,8 @@ void describe("file modes", () => {
     }
   });
 
-  void test("a new state file and its WAL and SHM are 0600", () => {
-    const d = join(tmp(), "fresh");
+  void test("a new state file and its WAL and SHM are 0600", (t) => {
+    const d = join(tmp(t), "fresh");
     const s = openAt(d);
     try {
       s.commit(transition("p", state({ restarts: 1 }), [action("fresh", "p", "alert", "INFO", null)]));
@@ -183,8 +170,8 @@ void describe("file modes", () => {
     [0o757, "others"],
     [0o777, "its group"],
   ] as const) {
-    void test(`a data_dir with mode ${mode.toString(8)} (writable by ${who}) is refused, its files untouched`, () => {
-      const d = populated();
+    void test(`a data_dir with mode ${mode.toString(8)} (writable by ${who}) is refused, its files untouched`, (t) => {
+      const d = populated(t);
       chmodSync(d, mode);
       const before = readFileSync(join(d, STATE_FILE_NAME));
       assert.throws(() => openAt(d), {
@@ -200,34 +187,34 @@ void describe("file modes", () => {
 });
 
 void describe("state file checks", () => {
-  void test("a garbage file is refused and kept byte for byte", () => {
-    const d = tmp();
+  void test("a garbage file is refused and kept byte for byte", (t) => {
+    const d = tmp(t);
     writeFileSync(join(d, STATE_FILE_NAME), "these are not the bytes you are looking for\n".repeat(100));
     assertRefused(d, /is not a SQLite database/);
   });
 
-  void test("a file shorter than the SQLite header is refused", () => {
-    const d = populated();
+  void test("a file shorter than the SQLite header is refused", (t) => {
+    const d = populated(t);
     truncateSync(join(d, STATE_FILE_NAME), 60);
     assertRefused(d, /truncated/);
   });
 
-  void test("a truncated file is refused", () => {
-    const d = populated();
+  void test("a truncated file is refused", (t) => {
+    const d = populated(t);
     const file = join(d, STATE_FILE_NAME);
     truncateSync(file, Math.floor(statSync(file).size / 2));
     assertRefused(d, /truncated: \d+ bytes, but its header says/);
   });
 
-  void test("a file left mid-checkpoint by kill -9 (header ahead of the file, WAL beside it) opens", () => {
+  void test("a file left mid-checkpoint by kill -9 (header ahead of the file, WAL beside it) opens", (t) => {
     // Build a live store whose history is still in its WAL, copy the file pair as a
     // crash would leave it, then make page 1 claim more pages than the file holds, as a
     // checkpoint interrupted after writing page 1 but before growing the file does.
-    const live = tmp();
+    const live = tmp(t);
     const s = openAt(live);
     for (let i = 0; i < 50; i++)
       s.commit(transition("p", state({ restarts: i }), [action(`w${i}`, "p", "alert", "INFO", null)]));
-    const d = tmp();
+    const d = tmp(t);
     const file = join(d, STATE_FILE_NAME);
     writeFileSync(file, readFileSync(join(live, STATE_FILE_NAME)));
     writeFileSync(`${file}-wal`, readFileSync(join(live, `${STATE_FILE_NAME}-wal`)));
@@ -246,8 +233,8 @@ void describe("state file checks", () => {
     }
   });
 
-  void test("the same header without a WAL beside it is refused as truncated", () => {
-    const d = populated();
+  void test("the same header without a WAL beside it is refused as truncated", (t) => {
+    const d = populated(t);
     const file = join(d, STATE_FILE_NAME);
     const db = readFileSync(file);
     const pageSize = db.readUInt16BE(16);
@@ -257,8 +244,8 @@ void describe("state file checks", () => {
     assertRefused(d, /truncated: \d+ bytes, but its header says/);
   });
 
-  void test("a corrupted page is found by quick_check", () => {
-    const d = populated();
+  void test("a corrupted page is found by quick_check", (t) => {
+    const d = populated(t);
     const file = join(d, STATE_FILE_NAME);
     const buf = readFileSync(file);
     const pageSize = buf.readUInt16BE(16);
@@ -268,8 +255,8 @@ void describe("state file checks", () => {
     assertRefused(d, /is corrupted/);
   });
 
-  void test("a file from a newer schema version is refused", () => {
-    const d = populated();
+  void test("a file from a newer schema version is refused", (t) => {
+    const d = populated(t);
     const raw = new Database(join(d, STATE_FILE_NAME));
     raw.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
     raw.pragma("journal_mode = DELETE");
@@ -282,16 +269,16 @@ void describe("state file checks", () => {
     );
   });
 
-  void test("an empty file is initialised", () => {
-    const d = tmp();
+  void test("an empty file is initialised", (t) => {
+    const d = tmp(t);
     writeFileSync(join(d, STATE_FILE_NAME), "");
     const s = openAt(d);
     assert.deepEqual(s.loadPeers(), []);
     s.close();
   });
 
-  void test("a refusal leaves the directory as it was (no new files)", () => {
-    const d = tmp();
+  void test("a refusal leaves the directory as it was (no new files)", (t) => {
+    const d = tmp(t);
     mkdirSync(join(d, "x"));
     writeFileSync(join(d, STATE_FILE_NAME), "garbage".repeat(50));
     assert.throws(() => openAt(d), { code: "WDM_STATE_STORE" });

@@ -1,7 +1,5 @@
 import { test, describe, afterEach } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { SqliteStore } from "../../src/store/sqlite-store.js";
@@ -10,6 +8,7 @@ import { STATE_FILE_NAME } from "../../src/store/open.js";
 import type { SinkRoute } from "../../src/store/types.js";
 import type { JournalEntry } from "../../src/store/types.js";
 import { action, state, transition } from "./fixtures/transitions.js";
+import { tempDir, type Owner } from "../helpers/tmp-dir.js";
 
 const SINKS: SinkRoute[] = [
   { name: "all", minSeverity: "INFO" },
@@ -17,13 +16,8 @@ const SINKS: SinkRoute[] = [
   { name: "crit", minSeverity: "CRITICAL" },
 ];
 
-const dirs: string[] = [];
 const stores: SqliteStore[] = [];
-function tmp(): string {
-  const d = mkdtempSync(join(tmpdir(), "wdm-store-"));
-  dirs.push(d);
-  return d;
-}
+const tmp = (t: Owner): string => tempDir(t, "wdm-store-");
 function open(
   dataDir: string,
   sinks = SINKS,
@@ -40,7 +34,6 @@ function mem(sinks = SINKS): SqliteStore {
 }
 afterEach(() => {
   for (const s of stores.splice(0)) s.close();
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
 /** One incident of peer p: alert, restart, isolate + alert_architect. */
@@ -64,8 +57,8 @@ function seedIncident(s: SqliteStore, p = "p", inc = "inc-1"): void {
 }
 
 void describe("schema", () => {
-  void test("migrates an empty file to the current version with all tables", () => {
-    const d = tmp();
+  void test("migrates an empty file to the current version with all tables", (t) => {
+    const d = tmp(t);
     open(d).close();
     const db = new Database(join(d, STATE_FILE_NAME), { readonly: true });
     assert.equal(db.pragma("user_version", { simple: true }), SCHEMA_VERSION);
@@ -80,8 +73,8 @@ void describe("schema", () => {
     db.close();
   });
 
-  void test("reopening a current file does not re-run migrations and keeps data", () => {
-    const d = tmp();
+  void test("reopening a current file does not re-run migrations and keeps data", (t) => {
+    const d = tmp(t);
     const s = open(d);
     seedIncident(s);
     s.close();
@@ -194,8 +187,8 @@ void describe("commit", () => {
 });
 
 void describe("journal chain in the table", () => {
-  function tamperable(): { d: string; file: string } {
-    const d = tmp();
+  function tamperable(t: Owner): { d: string; file: string } {
+    const d = tmp(t);
     const s = open(d);
     seedIncident(s, "p", "i1");
     seedIncident(s, "q", "i2");
@@ -203,8 +196,8 @@ void describe("journal chain in the table", () => {
     return { d, file: join(d, STATE_FILE_NAME) };
   }
 
-  void test("verifies, then names the seq whose reason was changed by raw SQL", () => {
-    const { d, file } = tamperable();
+  void test("verifies, then names the seq whose reason was changed by raw SQL", (t) => {
+    const { d, file } = tamperable(t);
     const s = open(d);
     assert.deepEqual(s.verifyJournal(), { ok: true, checked: 8 });
     s.close();
@@ -222,8 +215,8 @@ void describe("journal chain in the table", () => {
     assert.match(r.reason, /seq 3 does not match its content/);
   });
 
-  void test("a deleted row names the broken link", () => {
-    const { d, file } = tamperable();
+  void test("a deleted row names the broken link", (t) => {
+    const { d, file } = tamperable(t);
     const raw = new Database(file);
     raw.pragma("foreign_keys = OFF");
     raw.prepare("DELETE FROM journal WHERE seq = 5").run();
@@ -469,8 +462,8 @@ void describe("effects and isolation", () => {
     });
   });
 
-  void test("isolation record is kept (across reopen) and cleared only by a successful release", () => {
-    const d = tmp();
+  void test("isolation record is kept (across reopen) and cleared only by a successful release", (t) => {
+    const d = tmp(t);
     const s = open(d);
     seedIncident(s);
     const rec = {
@@ -501,8 +494,8 @@ void describe("effects and isolation", () => {
   });
 });
 
-void test("an isolation record stored before the structured form (steps with was: prefixes) reads back structured", () => {
-  const d = tmp();
+void test("an isolation record stored before the structured form (steps with was: prefixes) reads back structured", (t) => {
+  const d = tmp(t);
   const s = open(d);
   seedIncident(s);
   // What an older version stored for a network isolation that replaced IPAddressDeny=10.0.0.0/8.
@@ -558,8 +551,8 @@ void describe("incidents", () => {
 });
 
 void describe("peer state", () => {
-  void test("reopen the same file: loadPeers returns the committed state", () => {
-    const d = tmp();
+  void test("reopen the same file: loadPeers returns the committed state", (t) => {
+    const d = tmp(t);
     const s = open(d);
     seedIncident(s);
     s.commit(transition("q", state({ status: "HEALTHY", lastSeenAt: 77 }), []));
@@ -576,8 +569,8 @@ void describe("peer state", () => {
     assert.throws(() => s.journal(), { code: "WDM_STATE_STORE", message: /closed/ });
   });
 
-  void test("saveState is buffered, written by flush/close/timer; a later commit supersedes it", async () => {
-    const d = tmp();
+  void test("saveState is buffered, written by flush/close/timer; a later commit supersedes it", async (t) => {
+    const d = tmp(t);
     const s = open(d, SINKS, { stateFlushMs: 30 });
     const file = join(d, STATE_FILE_NAME);
     const readRaw = (): Record<string, number | null> => {
