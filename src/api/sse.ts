@@ -13,7 +13,11 @@
 // frame (the dashboard's beat strips). These frames carry no `id:`, so Last-Event-ID
 // still names the last journal entry; they are live only (never replayed: the peer's
 // history, GET /v1/peers/:name/history, covers the gap), shared between clients and
-// counted in the same budget as the journal's frames.
+// counted in the same budget as the journal's frames. They are capped: at most one per
+// peer per `probeIntervalMs` (1 s). A result that comes sooner is held, a newer one
+// replaces it, and the newest is sent when the peer's second is over; so a node with
+// hundreds of peers probed every 100 ms sends each dashboard at most one event per peer
+// per second, and the last result of a burst is never lost.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { systemClock, type Clock, type TimerHandle } from "../schedule/clock.js";
 import type { JournalEntry } from "../store/types.js";
@@ -27,6 +31,8 @@ const REPLAY_LIMIT = 1000;
 export const SSE_MAX_BUFFERED_BYTES = 1 << 20;
 /** Default: a client whose socket has not drained for this long is dropped, ms. */
 export const SSE_STALL_MS = 30_000;
+/** Default least time between two probe events of one peer, ms. */
+export const SSE_PROBE_INTERVAL_MS = 1_000;
 /** How often stalled clients are looked for and keep-alives are due, ms. */
 const SWEEP_MS = 1_000;
 
@@ -51,6 +57,8 @@ export interface SseHubOptions {
   maxBufferedBytes?: number;
   /** A client whose socket has not drained for this long is dropped, ms. Default 30 000. */
   stallMs?: number;
+  /** Least time between two probe events of one peer; sooner results are coalesced to the newest, ms. Default 1 000. */
+  probeIntervalMs?: number;
   clock?: Clock;
   /** Applied to every serialised frame before it is sent (secret redaction). */
   transform?: (frame: string) => string;
@@ -82,6 +90,12 @@ export class SseHub {
   private readonly clock: Clock;
   private readonly maxBuffered: number;
   private readonly stallMs: number;
+  private readonly probeIntervalMs: number;
+  /** When each peer's last probe event was sent (peers sent within the last interval). */
+  private readonly probeSentAt = new Map<string, number>();
+  /** Per peer, the newest result that came within its interval, sent when the interval ends. */
+  private readonly heldProbes = new Map<string, PeerBeat>();
+  private probeTimer: TimerHandle | undefined;
   private unsubscribe: (() => void) | undefined;
   private unsubscribeProbes: (() => void) | undefined;
   private timer: TimerHandle | undefined;
@@ -94,6 +108,7 @@ export class SseHub {
     this.clock = opts.clock ?? systemClock;
     this.maxBuffered = opts.maxBufferedBytes ?? SSE_MAX_BUFFERED_BYTES;
     this.stallMs = opts.stallMs ?? SSE_STALL_MS;
+    this.probeIntervalMs = opts.probeIntervalMs ?? SSE_PROBE_INTERVAL_MS;
   }
 
   get size(): number {
@@ -220,6 +235,10 @@ export class SseHub {
     this.unsubscribeProbes = undefined;
     if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
     this.timer = undefined;
+    if (this.probeTimer !== undefined) this.clock.clearTimeout(this.probeTimer);
+    this.probeTimer = undefined;
+    this.heldProbes.clear();
+    this.probeSentAt.clear();
   }
 
   private broadcast(e: JournalEntry): void {
@@ -237,13 +256,60 @@ export class SseHub {
     }
   }
 
+  /** A probe result: sent now if its peer's interval is over, else held (the newest replaces the held one). */
   private broadcastProbe(b: PeerBeat): void {
+    if (![...this.clients].some((c) => c.probes)) return;
+    if (this.probeDue(b.peer, this.clock.now())) {
+      this.heldProbes.delete(b.peer);
+      this.sendProbe(b);
+      return;
+    }
+    this.heldProbes.set(b.peer, b);
+    this.armProbeFlush();
+  }
+
+  /** True when `peer` may have a probe event now (none within the interval, or the clock went back). */
+  private probeDue(peer: string, now: number): boolean {
+    const last = this.probeSentAt.get(peer);
+    return last === undefined || now - last >= this.probeIntervalMs || now < last;
+  }
+
+  private sendProbe(b: PeerBeat): void {
+    this.probeSentAt.set(b.peer, this.clock.now());
     let frame: Buffer | undefined; // serialised at most once, only if someone wants it
     for (const c of [...this.clients]) {
       if (!c.probes || c.replaying) continue;
       frame ??= this.probeFrame(b);
       this.send(c, frame);
     }
+  }
+
+  /** One timer for every held result, due when the earliest held peer's interval ends. */
+  private armProbeFlush(): void {
+    if (this.probeTimer !== undefined || this.heldProbes.size === 0) return;
+    const now = this.clock.now();
+    let due = Infinity;
+    for (const peer of this.heldProbes.keys()) {
+      due = Math.min(due, (this.probeSentAt.get(peer) ?? now) + this.probeIntervalMs);
+    }
+    this.probeTimer = this.clock.setTimeout(
+      () => {
+        this.probeTimer = undefined;
+        this.flushHeldProbes();
+      },
+      Math.max(0, due - now),
+    );
+    (this.probeTimer as { unref?: () => void } | undefined)?.unref?.();
+  }
+
+  private flushHeldProbes(): void {
+    const now = this.clock.now();
+    for (const [peer, b] of [...this.heldProbes]) {
+      if (!this.probeDue(peer, now)) continue;
+      this.heldProbes.delete(peer);
+      this.sendProbe(b);
+    }
+    this.armProbeFlush();
   }
 
   /**
@@ -304,6 +370,10 @@ export class SseHub {
 
   private sweep(): void {
     const now = this.clock.now();
+    // Peers without a probe event for a whole interval need no record (absent means due).
+    for (const peer of [...this.probeSentAt.keys()]) {
+      if (!this.heldProbes.has(peer) && this.probeDue(peer, now)) this.probeSentAt.delete(peer);
+    }
     for (const c of [...this.clients]) {
       if (c.blockedSince !== undefined && now - c.blockedSince >= this.stallMs) {
         this.drop(c);

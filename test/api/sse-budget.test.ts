@@ -1,11 +1,13 @@
 // The event stream's per-client budget, on a fake clock with fake responses: one frame
 // per entry shared by every client, a client over 1 MiB of unsent bytes or not drained
 // for 30 s is dropped, and a dropped client that resumes with its last id misses nothing.
+// Probe events are capped at one per peer per second, the newest result of a burst last.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { EventEmitter } from "node:events";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { SSE_MAX_BUFFERED_BYTES, SSE_STALL_MS, SseHub } from "../../src/api/sse.js";
+import { SSE_MAX_BUFFERED_BYTES, SSE_PROBE_INTERVAL_MS, SSE_STALL_MS, SseHub } from "../../src/api/sse.js";
+import type { PeerBeat } from "../../src/api/probe-history.js";
 import { FakeBackend } from "../helpers/fake-backend.js";
 import { FakeClock } from "../helpers/fake-clock.js";
 
@@ -42,6 +44,12 @@ class FakeRes extends EventEmitter {
   text(): string {
     return Buffer.concat(this.chunks).toString();
   }
+  /** The probe events received, in order. */
+  probes(): PeerBeat[] {
+    return [...this.text().matchAll(/^event: probe\ndata: (.*)$/gm)].map(
+      (m) => JSON.parse(m[1]!) as PeerBeat,
+    );
+  }
   ids(): number[] {
     return [...this.text().matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]));
   }
@@ -51,7 +59,7 @@ function setup(): {
   hub: SseHub;
   backend: FakeBackend;
   clock: FakeClock;
-  open(after?: number, flowing?: boolean): FakeRes;
+  open(after?: number, flowing?: boolean, probes?: boolean): FakeRes;
 } {
   const backend = new FakeBackend();
   const clock = new FakeClock();
@@ -60,11 +68,11 @@ function setup(): {
     hub,
     backend,
     clock,
-    open(after, flowing = false) {
+    open(after, flowing = false, probes = false) {
       const res = new FakeRes();
       res.flowing = flowing;
       const req = new EventEmitter();
-      hub.open(req as unknown as IncomingMessage, res as unknown as ServerResponse, after);
+      hub.open(req as unknown as IncomingMessage, res as unknown as ServerResponse, after, { probes });
       return res;
     },
   };
@@ -145,5 +153,69 @@ void test("keep-alive comments follow the heartbeat on the hub's clock", async (
   c.flowing = true;
   await clock.advance(15_000);
   assert.match(c.text(), /: keep-alive\n\n/);
+  hub.closeAll();
+});
+
+const beat = (peer: string, n: number): PeerBeat => ({
+  peer,
+  at: new Date(Date.parse("2026-01-01T00:00:00Z") + n).toISOString(),
+  result: n % 2 === 0 ? "ok" : "miss",
+  duration_ms: n,
+});
+
+void test("probe events: at most one per peer per second; a burst ends with its newest result", async () => {
+  const { hub, backend, clock, open } = setup();
+  const c = open(undefined, true, true);
+  const other = open(undefined, true, true);
+  // 200 results of peer a and one of b within one millisecond of the fake clock.
+  for (let i = 0; i < 200; i++) backend.emitProbe(beat("a", i));
+  backend.emitProbe(beat("b", 0));
+  assert.deepEqual(
+    c.probes().map((b) => `${b.peer}#${b.duration_ms}`),
+    ["a#0", "b#0"],
+    "the first result of each peer at once, the rest held",
+  );
+  await clock.advance(SSE_PROBE_INTERVAL_MS - 1);
+  assert.equal(c.probes().length, 2, "nothing more within a's second");
+  await clock.advance(1);
+  assert.deepEqual(
+    c.probes().map((b) => `${b.peer}#${b.duration_ms}`),
+    ["a#0", "b#0", "a#199"],
+    "when a's second is over: a's newest result, once",
+  );
+  assert.deepEqual(other.probes(), c.probes(), "every client gets the same events");
+  await clock.advance(10 * SSE_PROBE_INTERVAL_MS);
+  assert.equal(c.probes().length, 3, "nothing held, nothing sent");
+  hub.closeAll();
+  assert.equal(clock.pending, 0, "no timer left once every stream is closed");
+});
+
+void test("probe events: a peer probed once a second or slower is never delayed", async () => {
+  const { hub, backend, clock, open } = setup();
+  const c = open(undefined, true, true);
+  for (let i = 0; i < 5; i++) {
+    backend.emitProbe(beat("a", i));
+    assert.equal(c.probes().length, i + 1, `result ${i} sent at once`);
+    await clock.advance(SSE_PROBE_INTERVAL_MS);
+  }
+  hub.closeAll();
+});
+
+void test("probe events: a peer probed every 100 ms for 10 s gives at most 11 events, in order, ending with its newest", async () => {
+  const { hub, backend, clock, open } = setup();
+  const c = open(undefined, true, true);
+  for (let i = 0; i < 100; i++) {
+    backend.emitProbe(beat("a", i));
+    await clock.advance(100);
+  }
+  await clock.advance(SSE_PROBE_INTERVAL_MS);
+  const got = c.probes().map((b) => b.duration_ms);
+  assert.ok(got.length >= 10 && got.length <= 11, `${got.length} events: ${got.join(",")}`);
+  assert.deepEqual(
+    [...got].sort((x, y) => x - y),
+    got,
+    "in order",
+  );
+  assert.equal(got.at(-1), 99, "the newest result last");
   hub.closeAll();
 });
