@@ -2,13 +2,14 @@
 // and — when given an executor and a store — remediation and durable state.
 //
 // Flow per probe: acquire a concurrency slot → probe → release the slot → ladder step
-// → commit (state, journal, outbox, effect intents in one transaction) → run effects
-// → record their results → call escalation handlers (outside any critical section).
+// → commit (state, journal, outbox, effect intents in one transaction) → run effects and
+// record their results (effects/runner.ts) → call escalation handlers (outside any
+// critical section). On start, effects/resume.ts settles what a previous run left pending.
 import { randomUUID } from "node:crypto";
 import { setMaxListeners } from "node:events";
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import { createExecutor } from "./act/default-executor.js";
-import type { Executor, IsolationRecord, RemediationTarget } from "./act/executor.js";
+import type { Executor, IsolationRecord } from "./act/executor.js";
 import { sendJsonText } from "./api/http-error.js";
 import { parseDuration, iso, type Duration } from "./core/duration.js";
 import { InvalidOptionError, WatchdogError } from "./core/errors.js";
@@ -17,9 +18,9 @@ import type { GateVerdict, InFlightStep, RemediationGate } from "./core/gate.js"
 import {
   initialState,
   step,
-  type Effect,
   type LadderEvent,
   type LadderState,
+  type RemediationEffect,
   type StepContext,
 } from "./core/ladder.js";
 import {
@@ -29,7 +30,7 @@ import {
   type Policy,
   type TimingOptions,
 } from "./core/options.js";
-import type { ActionResult, EscalationAction, MonitorStats, PeerHealth, ProbeResult } from "./core/types.js";
+import type { EscalationAction, MonitorStats, PeerHealth, ProbeResult } from "./core/types.js";
 import { Listeners } from "./listeners.js";
 import { silentLogger, type Logger } from "./logger.js";
 import { MeshNode, type MeshOptions, type MeshView } from "./mesh/mesh-node.js";
@@ -47,6 +48,9 @@ import { TimerLoopDelay, type LoopDelaySource } from "./health/loop-delay.js";
 import { SelfHealth, type SelfHealthOptions, type SelfHealthReport } from "./health/self-health.js";
 import { isTimeoutError, localFailureCode } from "./probe/errors.js";
 import type { MonitorStore } from "./store/types.js";
+import { EffectRunner, effectIntent } from "./effects/runner.js";
+import { resumeInterrupted } from "./effects/resume.js";
+import { StepLog } from "./effects/step-log.js";
 
 export interface MonitorOptions extends TimingOptions {
   /** This node's name; stamped on every action. Required. */
@@ -114,9 +118,6 @@ export const STALL_FRACTION = 0.25;
 
 export type { GateVerdict, InFlightStep, RemediationGate } from "./core/gate.js";
 
-/** Finished steps kept for the mesh's views (recentSteps): at most this many. */
-const RECENT_STEPS_KEPT = 256;
-
 export type EscalationHandler = (action: EscalationAction) => void | Promise<void>;
 export type ProbeListener = (peer: string, result: ProbeResult, latenessMs: number) => void;
 
@@ -143,21 +144,12 @@ interface Peer {
   notBefore: number;
 }
 
-/**
- * The result of a step that has no method to run. Stated at once, so the alert that
- * reports the step never waits for an effect that will not happen.
- */
-function notConfigured(kind: "restart" | "isolate"): ActionResult {
-  return { ok: false, error: `no ${kind} method configured for this peer; nothing was done` };
-}
-
 export class Monitor {
   readonly selfName: string;
   private readonly releaseCommand: ((peer: string) => string) | undefined;
   private readonly policy: Policy;
   private readonly clock: Clock;
   private readonly logger: Logger;
-  private readonly executor: Executor;
   private readonly store: MonitorStore | undefined;
   private readonly random: () => number;
   private gate: RemediationGate | undefined;
@@ -180,10 +172,9 @@ export class Monitor {
   private readonly selfHealth: SelfHealth | null;
   /** The open self-degraded episode's incident id (journal entries pair up). */
   private selfIncident: string | null = null;
-  /** Restart/isolate steps running now, by action id. */
-  private readonly running = new Map<string, InFlightStep>();
-  /** Restart/isolate steps that finished, oldest first (at most RECENT_STEPS_KEPT). */
-  private readonly finishedSteps: InFlightStep[] = [];
+  /** Restart/isolate steps running and recently finished (shared with the mesh). */
+  private readonly steps = new StepLog();
+  private readonly effects: EffectRunner;
   private readonly startedAt: number;
   private changes = 0;
   /** Epoch ms of the last completed probe (or of start()). */
@@ -213,8 +204,14 @@ export class Monitor {
     this.logger = opts.logger ?? silentLogger;
     this.handlers = new Listeners(this.logger, "escalation handler");
     this.probeListeners = new Listeners(this.logger, "probe listener");
-    this.executor = opts.executor ?? createExecutor();
     this.store = opts.store;
+    this.effects = new EffectRunner({
+      executor: opts.executor ?? createExecutor(),
+      store: this.store,
+      clock: this.clock,
+      logger: this.logger,
+      steps: this.steps,
+    });
     this.random = opts.random ?? Math.random;
     this.gate = opts.gate;
     this.ownProber = opts.prober === undefined;
@@ -391,12 +388,12 @@ export class Monitor {
 
   /** Remediation steps (restart, isolate) started and not finished, oldest first. */
   inFlightSteps(): InFlightStep[] {
-    return [...this.running.values()].map((s) => ({ ...s }));
+    return this.steps.inFlight();
   }
 
-  /** Remediation steps started at or after `since` (epoch ms): running and finished ones. */
+  /** Remediation steps: the finished ones started at or after `since` (epoch ms), then every one running. */
   recentSteps(since: number): InFlightStep[] {
-    return [...this.finishedSteps.filter((s) => s.startedAt >= since), ...this.inFlightSteps()];
+    return this.steps.recent(since);
   }
 
   schedulerStats(): SchedulerStats {
@@ -781,7 +778,7 @@ export class Monitor {
     p.state = out.state;
     this.changes++;
     const actions = out.effects.flatMap((e) => (e.kind === "emit" ? [e.action] : []));
-    const remediation = out.effects.filter((e): e is Exclude<Effect, { kind: "emit" }> => e.kind !== "emit");
+    const remediation = out.effects.filter((e): e is RemediationEffect => e.kind !== "emit");
     for (const e of remediation) {
       if (e.kind === "restart") this.counters.restarts++;
       if (e.kind === "isolate") this.counters.isolations++;
@@ -800,9 +797,15 @@ export class Monitor {
     }
     this.persist(name, p, prev, actions, remediation);
     for (const e of remediation) {
-      const result = await this.runEffect(name, p, e);
+      const result = await this.effects.run(name, p, e, this.abort.signal);
+      // The first probe after a restart waits for the start-up grace (and the backoff).
+      if (e.kind === "restart") {
+        p.notBefore =
+          this.clock.now() +
+          (e.attempt === 0 ? p.policy.startupGraceMs : restartDelayMs(p.policy, Math.max(1, e.attempt)));
+      }
       const a = actions.find((x) => x.id === e.actionId);
-      if (a && result) a.result = result;
+      if (a) a.result = result;
     }
     for (const a of actions) this.notify(a);
     return actions;
@@ -813,7 +816,7 @@ export class Monitor {
     p: Peer,
     prev: LadderState,
     actions: EscalationAction[],
-    effects: Array<Exclude<Effect, { kind: "emit" }>> = [],
+    effects: RemediationEffect[] = [],
   ): void {
     if (!this.store) return;
     if (actions.length > 0 || effects.length > 0 || escalationStateChanged(prev, p.state)) {
@@ -822,123 +825,11 @@ export class Monitor {
         state: p.state,
         actions,
         snapshot: this.health(name, p),
-        effects: effects.map((e) => ({
-          id: e.actionId,
-          kind: e.kind,
-          attempt: e.kind === "restart" ? e.attempt : 0,
-          ...(e.kind === "release" ? { against: e.wasIsolated ? p.isolationId : null } : {}),
-        })),
+        effects: effects.map((e) => effectIntent(e, p.isolationId)),
       });
     } else {
       this.store.saveState(name, p.state);
     }
-  }
-
-  private async runEffect(
-    name: string,
-    p: Peer,
-    e: Exclude<Effect, { kind: "emit" }>,
-  ): Promise<ActionResult | undefined> {
-    const target: RemediationTarget = {
-      peer: name,
-      ...p.target,
-      effectId: e.actionId,
-      attempt: e.kind === "restart" ? e.attempt : 0,
-    };
-    let result: ActionResult | undefined;
-    const started = this.clock.now();
-    if (e.kind !== "release") {
-      this.running.set(e.actionId, {
-        peer: name,
-        incident: p.state.incidentId,
-        step: e.kind,
-        attempt: target.attempt,
-        startedAt: started,
-        finishedAt: null,
-      });
-    }
-    try {
-      result = await this.execute(p, e, target);
-    } catch (err) {
-      result = { ok: false, error: `executor failed: ${err instanceof Error ? err.message : String(err)}` };
-    } finally {
-      const s = this.running.get(e.actionId);
-      if (s) {
-        this.running.delete(e.actionId);
-        this.finishedSteps.push({ ...s, finishedAt: this.clock.now() });
-        if (this.finishedSteps.length > RECENT_STEPS_KEPT) this.finishedSteps.shift();
-      }
-    }
-    if (e.kind === "restart") {
-      const n = Math.max(1, e.attempt);
-      p.notBefore =
-        this.clock.now() + (e.attempt === 0 ? p.policy.startupGraceMs : restartDelayMs(p.policy, n));
-    }
-    if (result) {
-      result.duration_ms ??= this.clock.now() - started;
-      if (!result.ok) {
-        this.logger.warn({ peer: name, effect: e.kind, error: result.error }, "remediation failed");
-      } else {
-        this.logger.info({ peer: name, effect: e.kind, detail: result.detail }, "remediation done");
-      }
-      this.store?.recordEffectResult(e.actionId, result, e.kind === "isolate" ? p.isolation : undefined);
-    }
-    return result;
-  }
-
-  private async execute(
-    p: Peer,
-    e: Exclude<Effect, { kind: "emit" }>,
-    target: RemediationTarget,
-  ): Promise<ActionResult | undefined> {
-    const signal = this.abort.signal;
-    if (e.kind === "restart") {
-      const spec = p.spec.restart;
-      if (spec === undefined || spec === "none") return notConfigured("restart");
-      return this.executor.restart(spec, target, signal);
-    }
-    const spec = p.spec.isolate;
-    if (e.kind === "isolate") {
-      if (spec === undefined || spec === "none") return notConfigured("isolate");
-      const out = await this.executor.isolate(spec, target, signal);
-      p.isolation = out.record;
-      p.isolationId = e.actionId;
-      return out.result;
-    }
-    // release: always records a result, so its intent is never left pending (and replayed later)
-    const record = p.isolation;
-    p.isolation = null;
-    p.isolationId = null;
-    if (!e.wasIsolated) return { ok: true, detail: "the peer was not isolated; nothing to undo" };
-    if (spec === undefined || spec === "none") {
-      return { ok: true, detail: "no isolate method is configured, so nothing was applied; nothing to undo" };
-    }
-    return this.executor.release(spec, record, target, signal);
-  }
-
-  /**
-   * Why an interrupted release must not be completed now (its result), or null when it
-   * still undoes exactly the isolation it was issued against.
-   */
-  private staleRelease(p: Peer, against: string | null): ActionResult | null {
-    if (against === null) {
-      return {
-        ok: true,
-        detail: "interrupted; the peer was not isolated when it was released, so nothing to undo",
-      };
-    }
-    if (p.state.status !== "ISOLATED" && p.isolationId === null && p.isolation === null) {
-      return { ok: true, detail: "interrupted; no isolation record remains, so nothing to undo" };
-    }
-    if (p.state.status === "ISOLATED" || p.isolationId !== against) {
-      return {
-        ok: false,
-        error:
-          "interrupted and not replayed: the peer's isolation is no longer the one this release was issued against" +
-          (p.state.status === "ISOLATED" ? " (it was isolated again since)" : ""),
-      };
-    }
-    return null;
   }
 
   private notify(action: EscalationAction): void {
@@ -961,65 +852,17 @@ export class Monitor {
     }
   }
 
-  /**
-   * After a crash or restart of the watchdog: effects written but never finished.
-   * An isolation still in force is carried out again (idempotent); a restart is never
-   * repeated (it may already have happened) and is recorded as interrupted. A release
-   * is completed only when it still undoes the isolation it was issued against; it is
-   * never replayed against a later isolation (that would give an isolated peer its
-   * network back while its status says ISOLATED).
-   */
+  /** After a crash or restart of the watchdog: effects written but never finished (once). */
   private resume(): void {
     if (this.resumed || !this.store) return;
     this.resumed = true;
-    for (const eff of this.store.pendingEffects()) {
-      const p = this.peers.get(eff.peer);
-      if (eff.kind === "restart" || !p) {
-        this.store.recordEffectResult(eff.id, {
-          ok: false,
-          error: "interrupted: the watchdog stopped before this restart finished; not repeated",
-        });
-        if (p && eff.kind === "restart" && eff.createdAt !== undefined) {
-          // It may still be running (systemd finishes a restart job on its own): the mesh
-          // keeps showing it, so no other node repeats it within takeover_after.
-          this.finishedSteps.push({
-            peer: eff.peer,
-            incident: p.state.incidentId,
-            step: "restart",
-            attempt: eff.attempt,
-            startedAt: eff.createdAt,
-            finishedAt: this.clock.now(),
-          });
-        }
-        continue;
-      }
-      const kind = eff.kind;
-      if (kind === "isolate" && p.state.status !== "ISOLATED") {
-        this.store.recordEffectResult(eff.id, {
-          ok: false,
-          error: "interrupted and superseded by a later release",
-        });
-        continue;
-      }
-      if (kind === "release") {
-        const stale = this.staleRelease(p, eff.against);
-        if (stale) {
-          this.store.recordEffectResult(eff.id, stale);
-          this.logger.warn(
-            { peer: eff.peer, effect_id: eff.id, detail: stale.detail ?? stale.error },
-            "interrupted release not replayed",
-          );
-          continue;
-        }
-      }
-      void this.withLock(p, async () => {
-        const effect: Exclude<Effect, { kind: "emit" }> =
-          kind === "isolate"
-            ? { kind: "isolate", actionId: eff.id }
-            : { kind: "release", actionId: eff.id, wasIsolated: true };
-        const result = await this.runEffect(eff.peer, p, effect);
-        this.logger.info({ peer: eff.peer, effect: kind, ok: result?.ok }, "resumed interrupted effect");
-      });
-    }
+    void resumeInterrupted({
+      store: this.store,
+      peer: (name) => this.peers.get(name),
+      steps: this.steps,
+      now: () => this.clock.now(),
+      logger: this.logger,
+      rerun: (name, p, e) => this.withLock(p, () => this.effects.run(name, p, e, this.abort.signal)),
+    });
   }
 }

@@ -68,6 +68,9 @@ export type Effect =
   /** Undo the isolation that was applied and start the peer again. */
   | { kind: "release"; actionId: string; wasIsolated: boolean };
 
+/** An effect that acts on the world (restart, isolate, release): every kind but `emit`. */
+export type RemediationEffect = Exclude<Effect, { kind: "emit" }>;
+
 export interface StepContext {
   now: number;
   /** This node's name, stamped on actions. */
