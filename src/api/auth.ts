@@ -32,6 +32,12 @@ export function bearerToken(req: IncomingMessage): string | undefined {
   return m ? m[1] : undefined;
 }
 
+/** True when the request carries a token of `accepted` (never when `accepted` is empty). */
+export function carriesToken(req: IncomingMessage, accepted: TokenSet): boolean {
+  const token = bearerToken(req);
+  return token !== undefined && !accepted.empty && accepted.accepts(token);
+}
+
 /** Throws 401 unless the request carries a token of `accepted`. */
 export function requireToken(req: IncomingMessage, accepted: TokenSet): void {
   const token = bearerToken(req);

@@ -1,11 +1,11 @@
 // The HTTP routes a mesh node serves to the other nodes and to readers, for agents that
-// embed Monitor (monitor.routes / monitor.handler). The daemon serves the same routes
-// through its API server (api/server.ts), with the same nonce rule and bodies.
+// embed Monitor (monitor.routes / monitor.handler). The daemon's API server serves the
+// same two answers (sendHealth, sendView below) from api/routes/mesh.ts.
 //   GET /health[?nonce=N]  {"status":"ok","node"} (+ "proof" with a mesh key)
 //   GET /v1/mesh/view      this node's signed view (404 without a mesh key)
 //   GET /v1/mesh           {"self","node","peers","stats","members",...}
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
-import { requireToken, type TokenSet } from "../api/auth.js";
+import { carriesToken, requireToken, type TokenSet } from "../api/auth.js";
 import { HttpError, sendError, sendJson, sendJsonText } from "../api/http-error.js";
 import { VIEW_PATH, VIEW_PROOF_HEADER } from "./views.js";
 
@@ -17,6 +17,74 @@ export function nonceProblem(nonce: string): string | undefined {
   return /^[\x21-\x7e]+$/.test(nonce) && nonce.length <= MAX_NONCE_LENGTH
     ? undefined
     : `nonce must be 1 to ${MAX_NONCE_LENGTH} printable ASCII characters`;
+}
+
+/** What GET /health and GET /v1/mesh/view answer from: Monitor, and the daemon's API backend. */
+export interface MeshAnswers {
+  /** Proof for /health?nonce=N, or undefined without a mesh key. */
+  healthProof?(nonce: string): string | undefined;
+  /** `signature` for /health?nonce=N&from=R with this node's own identity, or undefined. */
+  healthSignature?(nonce: string, from: string): string | undefined;
+  /** Why a view request is not from a member that signed it; undefined when it is. */
+  viewRequestProblem?(headers: IncomingHttpHeaders, nonce: string | undefined): string | undefined;
+  /** The signed view, or undefined without a mesh key. */
+  meshView?(nonce?: string): { body: string; proof?: string } | undefined;
+}
+
+/** The query's nonce, or undefined when absent; a malformed one is a 400. */
+function queryNonce(query: URLSearchParams): string | undefined {
+  const nonce = query.get("nonce") ?? undefined;
+  const problem = nonce === undefined ? undefined : nonceProblem(nonce);
+  if (problem) throw new HttpError(400, "WDM_BAD_REQUEST", problem);
+  return nonce;
+}
+
+/**
+ * GET /health: `{"status":"ok","node"}`, plus `proof` for `?nonce=` with a mesh key and
+ * `signature` for `?nonce=&from=` with an identity. Throws HttpError 400 for a bad nonce.
+ */
+export function sendHealth(
+  res: ServerResponse,
+  node: string,
+  src: MeshAnswers,
+  query: URLSearchParams,
+): void {
+  const nonce = queryNonce(query);
+  const body: Record<string, string> = { status: "ok", node };
+  if (nonce !== undefined) {
+    const proof = src.healthProof?.(nonce);
+    if (proof !== undefined) body.proof = proof;
+    const from = query.get("from");
+    if (from !== null && from.length <= 128) {
+      const signature = src.healthSignature?.(nonce, from);
+      if (signature !== undefined) body.signature = signature;
+    }
+  }
+  sendJson(res, 200, body);
+}
+
+/**
+ * GET /v1/mesh/view: the signed view, only for a member that signed its request or a
+ * reader holding a read token (`reader`). Throws HttpError 400 (nonce), 401 (unsigned),
+ * 404 (no mesh key).
+ */
+export function sendView(
+  req: IncomingMessage,
+  res: ServerResponse,
+  src: MeshAnswers,
+  query: URLSearchParams,
+  reader: boolean,
+): void {
+  const nonce = queryNonce(query);
+  const why = reader ? undefined : src.viewRequestProblem?.(req.headers, nonce);
+  if (why !== undefined) {
+    throw new HttpError(401, "WDM_UNAUTHORIZED", why, { "WWW-Authenticate": 'Bearer realm="wdmesh"' });
+  }
+  const view = src.meshView?.(nonce);
+  if (!view) {
+    throw new HttpError(404, "WDM_NOT_FOUND", "this node serves no mesh view: no mesh.key is configured");
+  }
+  sendJsonText(res, 200, view.body, view.proof === undefined ? {} : { [VIEW_PROOF_HEADER]: view.proof });
 }
 
 /** What the routes serve; implemented by Monitor. */
@@ -53,24 +121,8 @@ export function readAllowed(src: MeshRouteSource, req: IncomingMessage, res: Ser
   }
 }
 
-/** True when the request carries one of the read tokens (never when none is configured). */
-function hasReadToken(src: MeshRouteSource, req: IncomingMessage): boolean {
-  const tokens = src.readTokens;
-  if (!tokens || tokens.empty) return false;
-  try {
-    requireToken(req, tokens);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Paths served by meshRoutes(). */
 export const MESH_PATHS: readonly string[] = ["/health", VIEW_PATH, "/v1/mesh"];
-
-function badRequest(res: ServerResponse, message: string): void {
-  sendJson(res, 400, { error: { code: "WDM_BAD_REQUEST", message } });
-}
 
 /**
  * A request handler that serves the mesh routes and returns true, or returns false
@@ -97,43 +149,15 @@ export function meshRoutes(src: MeshRouteSource): (req: IncomingMessage, res: Se
       );
       return true;
     }
-    const params = new URLSearchParams(q < 0 ? "" : raw.slice(q + 1));
-    const nonce = params.get("nonce") ?? undefined;
-    const problem = nonce === undefined ? undefined : nonceProblem(nonce);
-    if (problem && path !== "/v1/mesh") {
-      badRequest(res, problem);
-      return true;
-    }
-    if (path === "/health") {
-      const body: Record<string, string> = { status: "ok", node: src.selfName };
-      const proof = nonce === undefined ? undefined : src.healthProof(nonce);
-      if (proof !== undefined) body.proof = proof;
-      const from = params.get("from");
-      if (nonce !== undefined && from !== null && from.length <= 128) {
-        const signature = src.healthSignature?.(nonce, from);
-        if (signature !== undefined) body.signature = signature;
-      }
-      sendJson(res, 200, body);
-    } else if (path === VIEW_PATH) {
-      // Members sign their view requests; a reader with the read token may look too.
-      const why = hasReadToken(src, req) ? undefined : src.viewRequestProblem?.(req.headers, nonce);
-      if (why !== undefined) {
-        sendJson(res, 401, { error: { code: "WDM_UNAUTHORIZED", message: why } });
-        return true;
-      }
-      const view = src.meshView(nonce);
-      if (!view) {
-        sendJson(res, 404, {
-          error: {
-            code: "WDM_NOT_FOUND",
-            message: "this node serves no mesh view: no mesh key is configured",
-          },
-        });
-      } else {
-        sendJsonText(res, 200, view.body, { [VIEW_PROOF_HEADER]: view.proof });
-      }
-    } else if (readAllowed(src, req, res)) {
-      sendJsonText(res, 200, src.meshJson());
+    const query = new URLSearchParams(q < 0 ? "" : raw.slice(q + 1));
+    try {
+      if (path === "/health") sendHealth(res, src.selfName, src, query);
+      else if (path === VIEW_PATH)
+        sendView(req, res, src, query, src.readTokens !== undefined && carriesToken(req, src.readTokens));
+      else if (readAllowed(src, req, res)) sendJsonText(res, 200, src.meshJson());
+    } catch (err) {
+      if (!(err instanceof HttpError)) throw err;
+      sendError(res, err);
     }
     return true;
   };
