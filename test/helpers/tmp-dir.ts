@@ -4,14 +4,13 @@
 import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after } from "node:test";
 
 export interface TempDirOptions {
   /** Where to create it; default the OS's temporary directory. */
   parent?: string;
 }
 
-/** Anything with node:test's `after(fn)`: a test's context, or `{ after }` for a whole file. */
+/** Anything with node:test's `after(fn)`: a test's context (`t`). */
 export interface Owner {
   after(fn: () => void): void;
 }
@@ -24,11 +23,14 @@ export function tempDir(t: Owner, prefix: string, opts: TempDirOptions = {}): st
 }
 
 /**
- * For a whole test file or describe block: call at its top level (not inside a test);
- * the directory is removed when the file or block ends.
+ * For a whole test file or describe block (or its before hook): a fresh directory,
+ * removed when the file's test process exits, so after every after hook of the file
+ * (daemons and stores they stop are gone by then).
  */
 export function fileTempDir(prefix: string, opts: TempDirOptions = {}): string {
-  return tempDir({ after }, prefix, opts);
+  const dir = mkdtempSync(join(opts.parent ?? tmpdir(), prefix));
+  process.once("exit", () => removeTree(dir));
+  return dir;
 }
 
 /** Removes `dir` even when a test left it without write permission for its owner. */

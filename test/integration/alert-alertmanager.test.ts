@@ -4,8 +4,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { once } from "node:events";
 import { createAlerting, type Alerting } from "../../src/alert/dispatcher.js";
@@ -14,6 +13,7 @@ import { SqliteStore } from "../../src/store/sqlite-store.js";
 import { commitAction, newAction } from "../alert/commit.js";
 import { freePort } from "../helpers/ports.js";
 import { waitFor } from "../helpers/wait.js";
+import { fileTempDir } from "../helpers/tmp-dir.js";
 
 const AM_BIN = "/usr/bin/prometheus-alertmanager";
 const missing = existsSync(AM_BIN)
@@ -36,7 +36,7 @@ let dir = "";
 
 before(async () => {
   if (missing) return;
-  dir = mkdtempSync(join(tmpdir(), "wdmesh-am-"));
+  dir = fileTempDir("wdmesh-am-");
   writeFileSync(join(dir, "am.yml"), 'route:\n  receiver: "null"\nreceivers:\n  - name: "null"\n');
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
@@ -70,7 +70,6 @@ after(async () => {
     await once(am, "exit");
     clearTimeout(t);
   }
-  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 async function activeAlerts(peer: string): Promise<AmApiAlert[]> {

@@ -4,9 +4,6 @@
 // the hash chain (`wdmesh events --verify`) still verifies.
 import { test, describe, after, before } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { createAlerting, type Alerting } from "../../src/alert/dispatcher.js";
 import type { SinkConfig } from "../../src/alert/sink-config.js";
 import { SqliteStore } from "../../src/store/sqlite-store.js";
@@ -17,9 +14,10 @@ import { cli } from "../cli/harness.js";
 import { Receiver } from "../helpers/receiver.js";
 import { until } from "../helpers/wait.js";
 import { silentLogger } from "../../src/core/logger.js";
+import { fileTempDir } from "../helpers/tmp-dir.js";
 
 void describe("dead-lettered alerts in the journal (real receiver, worker, SQLite, API, CLI)", () => {
-  const dir = mkdtempSync(join(tmpdir(), "wdmesh-dead-journal-"));
+  const dir = fileTempDir("wdmesh-dead-journal-");
   const rx = new Receiver();
   const errors: Array<{ obj: Record<string, unknown>; msg: string | undefined }> = [];
   let store: SqliteStore;
@@ -69,7 +67,6 @@ void describe("dead-lettered alerts in the journal (real receiver, worker, SQLit
     await alerting.stop();
     store.close();
     await rx.stop();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   void test("the worker logs the dead-letter at error level", () => {

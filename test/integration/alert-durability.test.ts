@@ -4,8 +4,6 @@
 import { test, afterEach } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { once } from "node:events";
 import { createInterface } from "node:readline";
@@ -16,6 +14,7 @@ import { SqliteStore } from "../../src/store/sqlite-store.js";
 import { Receiver } from "../helpers/receiver.js";
 import { commitLadder } from "../alert/commit.js";
 import { until } from "../helpers/wait.js";
+import { tempDir } from "../helpers/tmp-dir.js";
 
 const sink = (url: string): SinkConfig => ({
   name: "architect",
@@ -35,9 +34,8 @@ afterEach(async () => {
   for (const c of cleanup.splice(0).reverse()) await c();
 });
 
-test("rows committed by a process killed with SIGKILL are delivered by the next store and worker", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "wdmesh-durable-"));
-  cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+test("rows committed by a process killed with SIGKILL are delivered by the next store and worker", async (t) => {
+  const dir = tempDir(t, "wdmesh-durable-");
   const child = spawn(
     process.execPath,
     ["--import", "tsx", join(import.meta.dirname, "../alert/fixtures/commit-and-hang.ts"), dir],
@@ -92,9 +90,8 @@ test("rows committed by a process killed with SIGKILL are delivered by the next 
     assert.equal((JSON.parse(rx.requests[i]?.body ?? "{}") as { result?: unknown }).result, undefined);
 });
 
-test("a worker stopped mid-retry and a store closed: a new store and worker resume with the attempts kept", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "wdmesh-durable-"));
-  cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+test("a worker stopped mid-retry and a store closed: a new store and worker resume with the attempts kept", async (t) => {
+  const dir = tempDir(t, "wdmesh-durable-");
   const rx = new Receiver();
   await rx.start();
   const port = rx.port;

@@ -4,21 +4,21 @@
 // came (up to a minute) and then arrived without one.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { spawnCli } from "../cli/harness.js";
 import { freePort } from "../helpers/ports.js";
 import { Receiver } from "../helpers/receiver.js";
 import { until } from "../helpers/wait.js";
+import { tempDir } from "../helpers/tmp-dir.js";
 
 interface Body {
   action: string;
   result?: { ok: boolean; error?: string };
 }
 
-void test("restart that cannot start and isolation with no method are alerted at once with that result", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "wdmesh-nomethod-"));
+void test("restart that cannot start and isolation with no method are alerted at once with that result", async (t) => {
+  const dir = tempDir(t, "wdmesh-nomethod-");
   const rx = await new Receiver().start();
   const closed = await freePort(); // nothing listens there: every probe misses
   const port = await freePort();
@@ -79,7 +79,6 @@ void test("restart that cannot start and isolation with no method are alerted at
     run.child.kill("SIGTERM");
     const r = await run.result;
     await rx.stop();
-    rmSync(dir, { recursive: true, force: true });
     assert.equal(r.code, 0, r.stderr);
   }
 });

@@ -3,8 +3,7 @@ import { test, describe, afterEach } from "node:test";
 import assert from "node:assert/strict";
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Webhook } from "standardwebhooks";
 import { createAlerting, type Alerting } from "../../src/alert/dispatcher.js";
@@ -15,6 +14,7 @@ import { freePort } from "../helpers/ports.js";
 import { Receiver, type RecordedRequest } from "../helpers/receiver.js";
 import { commitAction, commitLadder, newAction } from "../alert/commit.js";
 import { until } from "../helpers/wait.js";
+import { tempDir, type Owner } from "../helpers/tmp-dir.js";
 
 const SECRET = "whsec-test-0123456789";
 
@@ -49,10 +49,11 @@ describe("webhook delivery (real receiver, SQLite outbox)", () => {
   });
 
   function world(
+    t: Owner,
     sink: (url: string) => SinkConfig,
     rx: Receiver,
   ): { store: SqliteStore; alerting: Alerting } {
-    const dir = mkdtempSync(join(tmpdir(), "wdmesh-alert-"));
+    const dir = tempDir(t, "wdmesh-alert-");
     const s = sink(rx.url("/hook"));
     const store = SqliteStore.open({
       dataDir: dir,
@@ -65,19 +66,18 @@ describe("webhook delivery (real receiver, SQLite outbox)", () => {
       outbox: store,
       backoff: { initialMs: 50, maxMs: 400, minMs: 20 },
     });
-    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
     cleanup.push(() => store.close());
     cleanup.push(() => alerting.stop());
     cleanup.push(() => rx.stop());
     return { store, alerting };
   }
 
-  test("receiver down while 6 actions are enqueued, then up on the same port: all arrive, in order, signed", async () => {
+  test("receiver down while 6 actions are enqueued, then up on the same port: all arrive, in order, signed", async (t) => {
     const rx = new Receiver();
     await rx.start();
     const port = rx.port;
     await rx.stop(); // really down: nothing listens on the port
-    const { store, alerting } = world((u) => hook(u), rx);
+    const { store, alerting } = world(t, (u) => hook(u), rx);
     alerting.start();
     const sent = commitLadder(store);
 
@@ -129,10 +129,10 @@ describe("webhook delivery (real receiver, SQLite outbox)", () => {
     assert.ok((alerting.stats()[0]?.retried ?? 0) >= 3);
   });
 
-  test("format standard: every delivery verifies with the standardwebhooks package, as a receiver would", async () => {
+  test("format standard: every delivery verifies with the standardwebhooks package, as a receiver would", async (t) => {
     const rx = await new Receiver().start();
     const secret = "whsec_" + Buffer.from("0123456789abcdef0123456789abcdef").toString("base64");
-    const { store, alerting } = world((u) => hook(u, { format: "standard", secret }), rx);
+    const { store, alerting } = world(t, (u) => hook(u, { format: "standard", secret }), rx);
     alerting.start();
     const sent = commitLadder(store);
     await rx.waitFor(6);
@@ -162,9 +162,9 @@ describe("webhook delivery (real receiver, SQLite outbox)", () => {
     assert.equal(verifyWebhook(other, first.headers, first.body), false, "another secret fails");
   });
 
-  test("format generic: verifyWebhook (library export) accepts real deliveries, rejects tampered ones", async () => {
+  test("format generic: verifyWebhook (library export) accepts real deliveries, rejects tampered ones", async (t) => {
     const rx = await new Receiver().start();
-    const { store, alerting } = world((u) => hook(u), rx);
+    const { store, alerting } = world(t, (u) => hook(u), rx);
     alerting.start();
     commitLadder(store);
     await rx.waitFor(6);
@@ -176,13 +176,12 @@ describe("webhook delivery (real receiver, SQLite outbox)", () => {
     }
   });
 
-  test("the README's ten-line receiver accepts real generic deliveries and refuses a forged one", async () => {
+  test("the README's ten-line receiver accepts real generic deliveries and refuses a forged one", async (t) => {
     const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
     const section = readme.slice(readme.indexOf("### Alerts and verifying webhooks"));
     const code = /```js\n([\s\S]*?)```/.exec(section)?.[1];
     assert.ok(code, "the README has the receiver");
-    const dir = mkdtempSync(join(tmpdir(), "wdmesh-readme-rx-"));
-    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+    const dir = tempDir(t, "wdmesh-readme-rx-");
     writeFileSync(join(dir, "receiver.mjs"), code);
     const port = await freePort();
     const child = spawn(process.execPath, [join(dir, "receiver.mjs")], {
@@ -194,7 +193,7 @@ describe("webhook delivery (real receiver, SQLite outbox)", () => {
     child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
     const url = `http://127.0.0.1:${port}/hook`;
     // Until the receiver listens, deliveries are refused and retried (50 ms → 400 ms backoff).
-    const { store, alerting } = world(() => hook(url), new Receiver());
+    const { store, alerting } = world(t, () => hook(url), new Receiver());
     alerting.start();
     commitLadder(store);
     await until(
@@ -215,11 +214,11 @@ describe("webhook delivery (real receiver, SQLite outbox)", () => {
     assert.equal(forged.status, 401);
   });
 
-  test("a receiver answering 400 dead-letters the row with the reason; the next row still goes", async () => {
+  test("a receiver answering 400 dead-letters the row with the reason; the next row still goes", async (t) => {
     const rx = new Receiver();
     await rx.start();
     rx.replies.push({ status: 400, body: "bad request: unknown field 'peer'" });
-    const { store, alerting } = world((u) => hook(u), rx);
+    const { store, alerting } = world(t, (u) => hook(u), rx);
     alerting.start();
     const a = newAction({ action: "alert", severity: "MEDIUM", reason: "1 missed heartbeat" });
     const b = newAction({
@@ -243,11 +242,11 @@ describe("webhook delivery (real receiver, SQLite outbox)", () => {
     assert.equal(rx.requests.length, 2, "a dead row is not retried");
   });
 
-  test("503 with Retry-After: 2 → the next attempt waits about 2 s, despite a 50 ms backoff", async () => {
+  test("503 with Retry-After: 2 → the next attempt waits about 2 s, despite a 50 ms backoff", async (t) => {
     const rx = new Receiver();
     await rx.start();
     rx.replies.push({ status: 503, headers: { "Retry-After": "2" } });
-    const { store, alerting } = world((u) => hook(u), rx);
+    const { store, alerting } = world(t, (u) => hook(u), rx);
     alerting.start();
     const a = newAction({ action: "restart", severity: "HIGH", reason: "3 missed heartbeats" });
     commitAction(store, a);
@@ -264,10 +263,10 @@ describe("webhook delivery (real receiver, SQLite outbox)", () => {
     );
   });
 
-  test("slack and pagerduty formats reach the receiver as their documented bodies", async () => {
+  test("slack and pagerduty formats reach the receiver as their documented bodies", async (t) => {
     const rx = new Receiver();
     await rx.start();
-    const dir = mkdtempSync(join(tmpdir(), "wdmesh-alert-"));
+    const dir = tempDir(t, "wdmesh-alert-");
     const sinks: SinkConfig[] = [
       {
         name: "slack",
@@ -296,7 +295,6 @@ describe("webhook delivery (real receiver, SQLite outbox)", () => {
     });
     const alerting = createAlerting({ sinks, outbox: store });
     cleanup.push(
-      () => rmSync(dir, { recursive: true, force: true }),
       () => store.close(),
       () => alerting.stop(),
       () => rx.stop(),

@@ -9,10 +9,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, statSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium, type Browser, type Page } from "playwright-core";
@@ -20,6 +19,7 @@ import { createApiServer } from "../../src/api/server.js";
 import { FakeBackend, peer } from "../helpers/fake-backend.js";
 import { freePort } from "../helpers/ports.js";
 import { waitFor } from "../helpers/wait.js";
+import { tempDir } from "../helpers/tmp-dir.js";
 
 // What page.evaluate() callbacks use of the page (the project compiles without lib "dom").
 interface PageElement {
@@ -239,9 +239,9 @@ async function waitHealthy(url: string, d: Daemon): Promise<void> {
 void test(
   "dashboard in Chromium against a real daemon: live statuses, SSE feed, controls, outage banner",
   { skip, timeout: 180_000 },
-  async () => {
+  async (t) => {
     requirePrereqs();
-    const dir = mkdtempSync(join(tmpdir(), "wdmesh-dash-"));
+    const dir = tempDir(t, "wdmesh-dash-");
     const alpha = await healthServer(200);
     const beta = await healthServer(200);
     const sink = await healthServer(503); // the alert receiver refuses: deliveries stay pending
@@ -636,7 +636,6 @@ void test(
       await browser?.close();
       await stopDaemon(daemon);
       await Promise.all([closeServer(alpha.server), closeServer(beta.server), closeServer(sink.server)]);
-      rmSync(dir, { recursive: true, force: true });
     }
   },
 );

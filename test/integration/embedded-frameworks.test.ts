@@ -6,9 +6,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { createServer } from "node:http";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Monitor } from "../../src/index.js";
@@ -18,6 +17,7 @@ import { heartbeatProof } from "../../src/probe/heartbeat-proof.js";
 import { haveBuiltCli } from "../helpers/built-cli.js";
 import { freePort } from "../helpers/ports.js";
 import { until } from "../helpers/wait.js";
+import { tempDir } from "../helpers/tmp-dir.js";
 
 const KEY = "framework-mesh-key-0123456789";
 const example = (p: string) => fileURLToPath(new URL(`../../examples/${p}`, import.meta.url));
@@ -25,7 +25,7 @@ const example = (p: string) => fileURLToPath(new URL(`../../examples/${p}`, impo
 test("Express and Fastify agents mount the mesh routes and form a mesh with a node:http agent", async (t) => {
   // The examples import "watchdog-mesh", which resolves to this package's dist/.
   if (!haveBuiltCli(t)) return;
-  const dir = mkdtempSync(join(tmpdir(), "wdmesh-frameworks-"));
+  const dir = tempDir(t, "wdmesh-frameworks-");
   const keyFile = join(dir, "mesh.key");
   writeFileSync(keyFile, `${KEY}\n`, { mode: 0o600 });
   const names = ["express-agent", "fastify-agent", "plain-agent"];
@@ -131,6 +131,5 @@ test("Express and Fastify agents mount the mesh routes and form a mesh with a no
     await plain.stop();
     server.closeAllConnections();
     await new Promise<void>((r) => server.close(() => r()));
-    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -13,13 +13,14 @@
 //      still frozen (hung: its /health does not answer).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
 import { CLI, haveBuiltCli } from "../helpers/built-cli.js";
 import { bootSystemd, freePort, inNs, skipUnlessSystemd, type SystemdNs } from "../helpers/systemd-ns.js";
 import { until } from "../helpers/wait.js";
+import { tempDir } from "../helpers/tmp-dir.js";
 
 const skip = skipUnlessSystemd();
 const AGENT_JS = fileURLToPath(new URL("../../examples/embedded-agent/agent.mjs", import.meta.url));
@@ -47,7 +48,7 @@ test(
   async (t) => {
     if (!haveBuiltCli(t)) return;
     // Under /var/tmp, not /tmp: the namespace has its own /tmp.
-    const dir = mkdtempSync("/var/tmp/wdmesh-embedded-");
+    const dir = tempDir(t, "wdmesh-embedded-", { parent: "/var/tmp" });
     let ns: SystemdNs | undefined;
     const ports = new Map<string, number>();
     for (const n of [...AGENTS, ...WORKERS, DAEMON]) ports.set(n, await freePort());
@@ -293,7 +294,6 @@ ${AGENTS.map((a) => `    - { name: ${a}, url: "${url(a)}" }`).join("\n")}
       assert.equal(actions("restart", "worker-2").length, 1, diagnostics());
     } finally {
       await ns?.shutdown();
-      rmSync(dir, { recursive: true, force: true });
     }
   },
 );

@@ -10,15 +10,15 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
 import { haveBuiltCli } from "../helpers/built-cli.js";
 import { freePort } from "../helpers/ports.js";
 import { until } from "../helpers/wait.js";
+import { tempDir } from "../helpers/tmp-dir.js";
 
 const AGENT_JS = fileURLToPath(new URL("../../examples/embedded-agent/agent.mjs", import.meta.url));
 const KEY = "seed-scenarios-mesh-key-0123456789";
@@ -30,7 +30,7 @@ const R = 2;
 test("seed scenarios with several monitors: one step across all agents, no restart for a blip", async (t) => {
   // The agents import "watchdog-mesh", which resolves to this package's dist/.
   if (!haveBuiltCli(t)) return;
-  const dir = mkdtempSync(join(tmpdir(), "wdmesh-seed-mesh-"));
+  const dir = tempDir(t, "wdmesh-seed-mesh-");
   const stepsFile = join(dir, "steps");
   const steps = (): string[] =>
     existsSync(stepsFile) ? readFileSync(stepsFile, "utf8").split("\n").filter(Boolean) : [];
@@ -170,6 +170,5 @@ test("seed scenarios with several monitors: one step across all agents, no resta
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
     blipper.closeAllConnections();
     await new Promise<void>((r) => blipper.close(() => r()));
-    rmSync(dir, { recursive: true, force: true });
   }
 });

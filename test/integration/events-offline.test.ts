@@ -3,90 +3,85 @@
 // broken link of a tampered copy.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { copyFileSync, existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { cli, spawnCli } from "../cli/harness.js";
 import { freePort } from "../helpers/ports.js";
 import { until } from "../helpers/wait.js";
+import { tempDir } from "../helpers/tmp-dir.js";
 
-void test("events --data-dir lists and verifies a running node's journal, and finds the tampered entry in a copy", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "wdmesh-audit-"));
-  const copy = mkdtempSync(join(tmpdir(), "wdmesh-audit-copy-"));
+void test("events --data-dir lists and verifies a running node's journal, and finds the tampered entry in a copy", async (t) => {
+  const dir = tempDir(t, "wdmesh-audit-");
+  const copy = tempDir(t, "wdmesh-audit-copy-");
+  const port = await freePort();
+  const closed = await freePort();
+  const cfg = join(dir, "mesh.yaml");
+  writeFileSync(
+    cfg,
+    [
+      "node:",
+      "  name: auditor",
+      `  listen: 127.0.0.1:${port}`,
+      `  data_dir: ${join(dir, "data")}`,
+      "defaults: { interval: 300ms, timeout: 200ms, missed_before_restart: 1, restarts_before_isolate: 1, startup_grace: 0s, restart_backoff: { initial: 100ms, max: 100ms } }",
+      "peers:",
+      "  - name: shield",
+      `    probe: { tcp: { host: 127.0.0.1, port: ${closed} } }`,
+      "    restart: { command: { argv: [/bin/true] } }",
+      "    isolate: none",
+      "",
+    ].join("\n"),
+  );
+  const run = spawnCli(["run", "--config", cfg]);
+  const data = join(dir, "data");
+  let listed = "";
   try {
-    const port = await freePort();
-    const closed = await freePort();
-    const cfg = join(dir, "mesh.yaml");
-    writeFileSync(
-      cfg,
-      [
-        "node:",
-        "  name: auditor",
-        `  listen: 127.0.0.1:${port}`,
-        `  data_dir: ${join(dir, "data")}`,
-        "defaults: { interval: 300ms, timeout: 200ms, missed_before_restart: 1, restarts_before_isolate: 1, startup_grace: 0s, restart_backoff: { initial: 100ms, max: 100ms } }",
-        "peers:",
-        "  - name: shield",
-        `    probe: { tcp: { host: 127.0.0.1, port: ${closed} } }`,
-        "    restart: { command: { argv: [/bin/true] } }",
-        "    isolate: none",
-        "",
-      ].join("\n"),
+    // restart, isolate, alert_architect: read from the file while the node runs.
+    await until(
+      "3 journal entries in the state file",
+      async () => {
+        if (run.child.exitCode !== null) throw new Error(`wdmesh run exited: ${(await run.result).stderr}`);
+        if (!existsSync(join(data, "wdmesh.db"))) return false;
+        listed = (await cli(["events", "--data-dir", data])).stdout;
+        // The isolate's result is recorded just after its entry is committed.
+        return /alert_architect/.test(listed) && /\[FAILED: no isolate method/.test(listed);
+      },
+      30_000,
     );
-    const run = spawnCli(["run", "--config", cfg]);
-    const data = join(dir, "data");
-    let listed = "";
-    try {
-      // restart, isolate, alert_architect: read from the file while the node runs.
-      await until(
-        "3 journal entries in the state file",
-        async () => {
-          if (run.child.exitCode !== null) throw new Error(`wdmesh run exited: ${(await run.result).stderr}`);
-          if (!existsSync(join(data, "wdmesh.db"))) return false;
-          listed = (await cli(["events", "--data-dir", data])).stdout;
-          // The isolate's result is recorded just after its entry is committed.
-          return /alert_architect/.test(listed) && /\[FAILED: no isolate method/.test(listed);
-        },
-        30_000,
-      );
-      assert.match(listed, /^#1 \S+ HIGH\s+restart\s+shield: .*\[ok\]$/m);
-      assert.match(listed, /^#2 \S+ CRITICAL isolate\s+shield: .*\[FAILED: no isolate method/m);
-      const live = await cli(["events", "--verify", "--data-dir", data]);
-      assert.equal(live.code, 0, live.stderr);
-      assert.match(live.stdout, /journal ok: \d+ entries verified, chain intact/);
-      const json = await cli(["events", "--json", "--after", "1", "--data-dir", join(data, "wdmesh.db")]);
-      const first = JSON.parse(json.stdout.split("\n")[0] ?? "{}") as { seq: number; action: string };
-      assert.deepEqual([first.seq, first.action], [2, "isolate"]);
-    } finally {
-      run.child.kill("SIGTERM");
-      const r = await run.result;
-      assert.equal(r.code, 0, r.stderr);
-    }
-
-    // After the node stopped: a copy taken for an investigation, tampered with.
-    for (const f of ["wdmesh.db", "wdmesh.db-wal"]) {
-      if (existsSync(join(data, f))) copyFileSync(join(data, f), join(copy, f));
-    }
-    const ok = await cli(["events", "--verify", "--data-dir", copy]);
-    assert.equal(ok.code, 0, ok.stdout + ok.stderr);
-    const db = new Database(join(copy, "wdmesh.db"));
-    db.prepare("UPDATE journal SET entry = replace(entry, 'shield', 'shie1d') WHERE seq = 2").run();
-    db.close();
-    const bad = await cli(["events", "--verify", "--data-dir", copy]);
-    assert.equal(bad.code, 1);
-    assert.match(
-      bad.stdout,
-      /journal BROKEN at seq 2: hash of entry seq 2 does not match its content .* \(1 entries before it verified\)/,
-    );
-
-    const none = await cli(["events", "--verify", "--data-dir", join(copy, "nothing-here")]);
-    assert.equal(none.code, 1);
-    assert.match(none.stderr, /no state file at .*nothing-here/);
-    const both = await cli(["events", "--data-dir", copy, "--follow"]);
-    assert.equal(both.code, 2);
+    assert.match(listed, /^#1 \S+ HIGH\s+restart\s+shield: .*\[ok\]$/m);
+    assert.match(listed, /^#2 \S+ CRITICAL isolate\s+shield: .*\[FAILED: no isolate method/m);
+    const live = await cli(["events", "--verify", "--data-dir", data]);
+    assert.equal(live.code, 0, live.stderr);
+    assert.match(live.stdout, /journal ok: \d+ entries verified, chain intact/);
+    const json = await cli(["events", "--json", "--after", "1", "--data-dir", join(data, "wdmesh.db")]);
+    const first = JSON.parse(json.stdout.split("\n")[0] ?? "{}") as { seq: number; action: string };
+    assert.deepEqual([first.seq, first.action], [2, "isolate"]);
   } finally {
-    rmSync(dir, { recursive: true, force: true });
-    rmSync(copy, { recursive: true, force: true });
+    run.child.kill("SIGTERM");
+    const r = await run.result;
+    assert.equal(r.code, 0, r.stderr);
   }
+
+  // After the node stopped: a copy taken for an investigation, tampered with.
+  for (const f of ["wdmesh.db", "wdmesh.db-wal"]) {
+    if (existsSync(join(data, f))) copyFileSync(join(data, f), join(copy, f));
+  }
+  const ok = await cli(["events", "--verify", "--data-dir", copy]);
+  assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+  const db = new Database(join(copy, "wdmesh.db"));
+  db.prepare("UPDATE journal SET entry = replace(entry, 'shield', 'shie1d') WHERE seq = 2").run();
+  db.close();
+  const bad = await cli(["events", "--verify", "--data-dir", copy]);
+  assert.equal(bad.code, 1);
+  assert.match(
+    bad.stdout,
+    /journal BROKEN at seq 2: hash of entry seq 2 does not match its content .* \(1 entries before it verified\)/,
+  );
+
+  const none = await cli(["events", "--verify", "--data-dir", join(copy, "nothing-here")]);
+  assert.equal(none.code, 1);
+  assert.match(none.stderr, /no state file at .*nothing-here/);
+  const both = await cli(["events", "--data-dir", copy, "--follow"]);
+  assert.equal(both.code, 2);
 });

@@ -14,14 +14,14 @@
 // mesh runs in mesh-quorum and embedded-mesh; here it would add another ~70 s.)
 import { test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { haveBuiltCli } from "../helpers/built-cli.js";
 import { MESH_VARIANTS, nodeCommand, type NodeKind } from "../helpers/mesh-node.js";
 import { createLab, skipUnlessNetns, type Lab } from "../helpers/netns.js";
 import { until } from "../helpers/wait.js";
+import { tempDir } from "../helpers/tmp-dir.js";
 
 const skip = skipUnlessNetns();
 const KEY = "partition-mesh-key-0123456789";
@@ -56,7 +56,7 @@ for (const variant of ["daemons", "embedded"])
 
 async function scenario(t: TestContext, kinds: NodeKind[]): Promise<void> {
   if (!haveBuiltCli(t)) return;
-  const dir = mkdtempSync(join(tmpdir(), "wdmesh-partition-"));
+  const dir = tempDir(t, "wdmesh-partition-");
   const restartsFile = join(dir, "restarts");
   const downFile = join(dir, "agent.down");
   let lab: Lab | undefined;
@@ -231,6 +231,5 @@ self_health: { loop_delay_p99: 2s, lateness_p99: 2s, window: 3s }
   } finally {
     await lab?.destroy();
     if (existsSync(downFile)) unlinkSync(downFile);
-    rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -11,15 +11,15 @@
 import { test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer as createHttpServer, type Server } from "node:http";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { rendezvousOrder } from "../../src/mesh/owner.js";
 import { freePort } from "../helpers/ports.js";
 import { haveBuiltCli } from "../helpers/built-cli.js";
 import { MESH_VARIANTS, nodeCommand, type NodeKind } from "../helpers/mesh-node.js";
 import { waitFor } from "../helpers/wait.js";
+import { tempDir } from "../helpers/tmp-dir.js";
 
 const KEY = "integration-mesh-key-0123456789";
 const TARGET = "agent";
@@ -60,7 +60,7 @@ for (const [variant, kinds] of Object.entries(MESH_VARIANTS))
 
 async function scenario(t: TestContext, kinds: NodeKind[]): Promise<void> {
   if (!haveBuiltCli(t)) return;
-  const dir = mkdtempSync(join(tmpdir(), "wdmesh-mesh-"));
+  const dir = tempDir(t, "wdmesh-mesh-");
 
   // The target agent: /health/<node> answers 503 while that node is in `failing`.
   const failing = new Set<string>();
@@ -278,6 +278,5 @@ ${members}
       target.closeAllConnections();
       target.close(() => r());
     });
-    rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -7,8 +7,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse } from "yaml";
@@ -16,6 +15,7 @@ import { spawnCli } from "../cli/harness.js";
 import { freePort } from "../helpers/ports.js";
 import { Receiver } from "../helpers/receiver.js";
 import { until } from "../helpers/wait.js";
+import { fileTempDir } from "../helpers/tmp-dir.js";
 
 const EXAMPLES = fileURLToPath(new URL("../../examples/", import.meta.url));
 const RULES = join(EXAMPLES, "prometheus", "rules.yml");
@@ -61,8 +61,7 @@ function nodeConfig(dir: string, lines: string[]): string {
 
 before(async () => {
   if (!present) return;
-  const dir = mkdtempSync(join(tmpdir(), "wdmesh-prom-"));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = fileTempDir("wdmesh-prom-");
   const rx = await new Receiver().start();
   rx.fallback = { status: 400, body: "refused by the test" }; // every alert is dead-lettered
   cleanups.push(() => rx.stop());
@@ -71,7 +70,8 @@ before(async () => {
   );
   // Node A: a down peer (restarted over and over), an isolated one, a healthy one (itself),
   // a mesh member that never answers, alerts refused by the receiver.
-  const dirA = mkdtempSync(join(dir, "a-"));
+  const dirA = join(dir, "a");
+  mkdirSync(dirA);
   const cfgA = nodeConfig(dirA, [
     "node:",
     "  name: wd-a",
@@ -100,7 +100,8 @@ before(async () => {
     `    webhook: { url: "${rx.url("/hook")}" }`,
   ]);
   // Node B: overloaded on purpose: one probe slot, three probes of 1 s each every 1.5 s.
-  const dirB = mkdtempSync(join(dir, "b-"));
+  const dirB = join(dir, "b");
+  mkdirSync(dirB);
   const cfgB = nodeConfig(dirB, [
     "node:",
     "  name: wd-b",
@@ -123,7 +124,8 @@ before(async () => {
       await run.result;
     });
   }
-  const promDir = mkdtempSync(join(dir, "prom-"));
+  const promDir = join(dir, "prom");
+  mkdirSync(promDir);
   writeFileSync(
     join(promDir, "prometheus.yml"),
     [

@@ -6,20 +6,20 @@
 // place keeps the rest of the text, with "***".
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { cli, spawnCli } from "../cli/harness.js";
 import { freePort } from "../helpers/ports.js";
 import { until } from "../helpers/wait.js";
+import { tempDir } from "../helpers/tmp-dir.js";
 
 const ROUTING_KEY = "R0UT1NG-KEY-do-not-leak-7f3a";
 const API_TOKEN = "api-token-redaction-0123456789";
 
-void test("a receiver echoing the routing key in a 400: the key is in no log, file or answer of the node", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "wdm-redact-"));
+void test("a receiver echoing the routing key in a 400: the key is in no log, file or answer of the node", async (t) => {
+  const dir = tempDir(t, "wdm-redact-");
   const dataDir = join(dir, "state");
   const received: string[] = [];
   // An unhelpful receiver: rejects every event and echoes what it was sent.
@@ -151,7 +151,6 @@ void test("a receiver echoing the routing key in a 400: the key is in no log, fi
     receiver.closeAllConnections();
     const db = join(dataDir, "wdmesh.db");
     const dbBytes = existsSync(db) ? readFileSync(db) : Buffer.alloc(0);
-    rmSync(dir, { recursive: true, force: true });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /HTTP 400/, "the log tells of the rejected delivery");
     assert.ok(!r.stdout.includes(ROUTING_KEY), "the log holds the key");

@@ -5,13 +5,13 @@
 // journaled with a summary.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { spawnCli } from "../cli/harness.js";
 import { freePort } from "../helpers/ports.js";
 import { Receiver } from "../helpers/receiver.js";
 import { until } from "../helpers/wait.js";
+import { tempDir } from "../helpers/tmp-dir.js";
 
 const TOKEN = "reload-test-token-0123456789";
 
@@ -28,8 +28,8 @@ interface Row {
   action: { id: string; action: string };
 }
 
-void test("SIGHUP and POST /v1/reload re-read the config; what stays keeps its state", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "wdmesh-reload-"));
+void test("SIGHUP and POST /v1/reload re-read the config; what stays keeps its state", async (t) => {
+  const dir = tempDir(t, "wdmesh-reload-");
   const stays = await new Receiver().start();
   const removed = await new Receiver().start();
   stays.fallback = { status: 503 };
@@ -200,7 +200,6 @@ void test("SIGHUP and POST /v1/reload re-read the config; what stays keeps its s
     const r = await run.result;
     await stays.stop();
     await removed.stop();
-    rmSync(dir, { recursive: true, force: true });
     assert.equal(r.code, 0, r.stderr);
   }
 });

@@ -3,16 +3,15 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { freePort } from "../helpers/ports.js";
 import { CLI, haveBuiltCli } from "../helpers/built-cli.js";
+import { tempDir } from "../helpers/tmp-dir.js";
 
 test("wdmesh run survives its stdout reader going away", async (t) => {
   if (!haveBuiltCli(t)) return;
-  const dir = mkdtempSync(join(tmpdir(), "wdmesh-epipe-"));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, "wdmesh-epipe-");
   const port = await freePort();
   const dead = await freePort();
   writeFileSync(

@@ -4,14 +4,14 @@
 // sockets are capped by node.max_connections (refusals counted in /metrics).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, statSync, writeFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { cli, spawnCli } from "../cli/harness.js";
 import { freePort } from "../helpers/ports.js";
 import { rawRequest as raw } from "../helpers/raw-request.js";
 import { until } from "../helpers/wait.js";
+import { tempDir } from "../helpers/tmp-dir.js";
 
 const API_TOKEN = "api-token-0123456789abcdef";
 const READ_TOKEN = "read-token-0123456789abcdef";
@@ -19,26 +19,22 @@ const MAX_CONNECTIONS = 16;
 
 const auth = (t: string): Record<string, string> => ({ authorization: `Bearer ${t}` });
 
-void test("wdmesh run on a non-loopback address without read_token exits 2 and says what to add", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "wdm-sec-"));
-  try {
-    const cfg = join(dir, "open.yaml");
-    writeFileSync(
-      cfg,
-      `node: { name: open, listen: "0.0.0.0:${await freePort()}", data_dir: ${dir}, api_token: ${API_TOKEN} }\n`,
-    );
-    const r = await cli(["run", "--config", cfg]);
-    assert.equal(r.code, 2, r.stderr);
-    assert.match(r.stderr, /node\.read_token: is required because node\.listen/);
-    assert.match(r.stderr, /add `read_token: \$\{file:\/etc\/wdmesh\/read\.token\}` under node:/);
-    assert.match(r.stderr, /`public_reads: true`/);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+void test("wdmesh run on a non-loopback address without read_token exits 2 and says what to add", async (t) => {
+  const dir = tempDir(t, "wdm-sec-");
+  const cfg = join(dir, "open.yaml");
+  writeFileSync(
+    cfg,
+    `node: { name: open, listen: "0.0.0.0:${await freePort()}", data_dir: ${dir}, api_token: ${API_TOKEN} }\n`,
+  );
+  const r = await cli(["run", "--config", cfg]);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /node\.read_token: is required because node\.listen/);
+  assert.match(r.stderr, /add `read_token: \$\{file:\/etc\/wdmesh\/read\.token\}` under node:/);
+  assert.match(r.stderr, /`public_reads: true`/);
 });
 
-void test("a node on 0.0.0.0: token-gated reads, Host/Origin checks, private files, capped sockets", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "wdm-sec-"));
+void test("a node on 0.0.0.0: token-gated reads, Host/Origin checks, private files, capped sockets", async (t) => {
+  const dir = tempDir(t, "wdm-sec-");
   const dataDir = join(dir, "state");
   mkdirSync(dataDir, { mode: 0o755 });
   const port = await freePort();
@@ -120,14 +116,13 @@ void test("a node on 0.0.0.0: token-gated reads, Host/Origin checks, private fil
     for (const s of sockets) s.destroy();
     run.child.kill("SIGTERM");
     const r = await run.result;
-    rmSync(dir, { recursive: true, force: true });
     assert.equal(r.code, 0, r.stderr);
     assert.ok(!r.stdout.includes(READ_TOKEN) && !r.stdout.includes(API_TOKEN), "no token in the log");
   }
 });
 
-void test("two nodes with their own identities (wdmesh keygen) watch each other; their views go only to members or read_token", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "wdm-sec-id-"));
+void test("two nodes with their own identities (wdmesh keygen) watch each other; their views go only to members or read_token", async (t) => {
+  const dir = tempDir(t, "wdm-sec-id-");
   const runs: Array<ReturnType<typeof spawnCli>> = [];
   try {
     const names = ["id-a", "id-b"];
@@ -188,7 +183,6 @@ void test("two nodes with their own identities (wdmesh keygen) watch each other;
   } finally {
     for (const r of runs) r.child.kill("SIGTERM");
     const results = await Promise.all(runs.map((r) => r.result));
-    rmSync(dir, { recursive: true, force: true });
     for (const r of results) {
       assert.equal(r.code, 0, r.stderr);
       assert.ok(!r.stdout.includes("PRIVATE KEY"), "the private key is never logged");

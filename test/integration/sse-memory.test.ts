@@ -11,11 +11,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ROOT } from "../cli/harness.js";
+import { tempDir } from "../helpers/tmp-dir.js";
 
 const FIXTURE = fileURLToPath(new URL("./fixtures/sse-load.ts", import.meta.url));
 const PEERS = 100;
@@ -30,44 +28,40 @@ const canNetns =
 void test(
   "64 non-reading event-stream clients and 100 flapping peers: RSS growth stays under 30 MB",
   { skip: canNetns ? false : "needs root and unshare --net (a network namespace of its own)" },
-  () => {
-    const dir = mkdtempSync(join(tmpdir(), "wdm-sse-mem-"));
-    try {
-      const script = [
-        "ip link set lo up",
-        "echo '4096 16384 65536' > /proc/sys/net/ipv4/tcp_wmem",
-        "echo '4096 16384 65536' > /proc/sys/net/ipv4/tcp_rmem",
-        `exec "$0" --import tsx "$@"`,
-      ].join(" && ");
-      const r = spawnSync(
-        "unshare",
-        [
-          "--net",
-          "--",
-          "sh",
-          "-c",
-          script,
-          process.execPath,
-          FIXTURE,
-          dir,
-          String(PEERS),
-          String(CLIENTS),
-          String(WARMUP_MS),
-          String(WINDOW_MS),
-        ],
-        { cwd: ROOT, encoding: "utf8", timeout: WARMUP_MS + WINDOW_MS + 120_000 },
-      );
-      const line = r.stdout.trim().split("\n").pop() ?? "";
-      assert.ok(line.startsWith("{"), `no result (exit ${String(r.status)}):\n${r.stdout}\n${r.stderr}`);
-      const out = JSON.parse(line) as Record<string, number | string | undefined>;
-      console.log(line);
-      assert.equal(out.error, undefined, line);
-      assert.equal(out.exit, 0, line);
-      assert.ok(Number(out.checks) >= PEERS * 40, `the peers really flapped: ${line}`);
-      assert.ok(Number(out.growth_mb) < MAX_GROWTH_MB, `RSS grew too much: ${line}`);
-      assert.ok(Number(out.sse_dropped) >= 1, `the budget dropped the clients that did not read: ${line}`);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+  (t) => {
+    const dir = tempDir(t, "wdm-sse-mem-");
+    const script = [
+      "ip link set lo up",
+      "echo '4096 16384 65536' > /proc/sys/net/ipv4/tcp_wmem",
+      "echo '4096 16384 65536' > /proc/sys/net/ipv4/tcp_rmem",
+      `exec "$0" --import tsx "$@"`,
+    ].join(" && ");
+    const r = spawnSync(
+      "unshare",
+      [
+        "--net",
+        "--",
+        "sh",
+        "-c",
+        script,
+        process.execPath,
+        FIXTURE,
+        dir,
+        String(PEERS),
+        String(CLIENTS),
+        String(WARMUP_MS),
+        String(WINDOW_MS),
+      ],
+      { cwd: ROOT, encoding: "utf8", timeout: WARMUP_MS + WINDOW_MS + 120_000 },
+    );
+    const line = r.stdout.trim().split("\n").pop() ?? "";
+    assert.ok(line.startsWith("{"), `no result (exit ${String(r.status)}):\n${r.stdout}\n${r.stderr}`);
+    const out = JSON.parse(line) as Record<string, number | string | undefined>;
+    console.log(line);
+    assert.equal(out.error, undefined, line);
+    assert.equal(out.exit, 0, line);
+    assert.ok(Number(out.checks) >= PEERS * 40, `the peers really flapped: ${line}`);
+    assert.ok(Number(out.growth_mb) < MAX_GROWTH_MB, `RSS grew too much: ${line}`);
+    assert.ok(Number(out.sse_dropped) >= 1, `the budget dropped the clients that did not read: ${line}`);
   },
 );
