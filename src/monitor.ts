@@ -48,7 +48,7 @@ import { TimerLoopDelay, type LoopDelaySource } from "./health/loop-delay.js";
 import { SelfHealth, type SelfHealthOptions, type SelfHealthReport } from "./health/self-health.js";
 import { isTimeoutError, localFailureCode } from "./probe/errors.js";
 import type { MonitorStore } from "./store/types.js";
-import { EffectRunner, effectIntent } from "./effects/runner.js";
+import { EffectRunner, effectIntent, type RemediatedPeer } from "./effects/runner.js";
 import { resumeInterrupted } from "./effects/resume.js";
 import { StepLog } from "./effects/step-log.js";
 
@@ -127,15 +127,13 @@ export interface SchedulerStats {
   lateness: LatenessSummary;
 }
 
-interface Peer {
+/** A registered peer; the effect runner reads and updates its isolation (RemediatedPeer). */
+interface Peer extends RemediatedPeer {
   spec: PeerSpec;
   policy: Policy;
   endpoint: string;
   target: { host?: string; port?: number };
   state: LadderState;
-  isolation: IsolationRecord | null;
-  /** Id of the isolate effect that applied `isolation` (what a release is issued against). */
-  isolationId: string | null;
   /** Serialises everything that touches this peer (probes, release, restart). */
   lock: Promise<void>;
   /** The probe in flight, shared by concurrent callers. */

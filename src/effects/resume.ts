@@ -54,9 +54,10 @@ export function staleRelease(p: RemediatedPeer, against: string | null): ActionR
  * (idempotent) only while the peer is still ISOLATED. A release is completed only when
  * it still undoes the isolation it was issued against; it is never replayed against a
  * later isolation (that would give an isolated peer its network back while its status
- * says ISOLATED). Resolves when the effects run again have finished.
+ * says ISOLATED). Outcomes are recorded before it returns (a store failure throws here);
+ * the promise resolves when the effects run again have finished, and never rejects.
  */
-export async function resumeInterrupted<P extends RemediatedPeer>(deps: ResumeDeps<P>): Promise<void> {
+export function resumeInterrupted<P extends RemediatedPeer>(deps: ResumeDeps<P>): Promise<void> {
   const { store, logger } = deps;
   const reruns: Array<Promise<void>> = [];
   for (const eff of store.pendingEffects()) {
@@ -108,5 +109,5 @@ export async function resumeInterrupted<P extends RemediatedPeer>(deps: ResumeDe
       ),
     );
   }
-  await Promise.all(reruns);
+  return Promise.all(reruns).then(() => undefined);
 }

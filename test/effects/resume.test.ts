@@ -155,6 +155,32 @@ describe("resumeInterrupted", () => {
     assert.equal(store.resultOf("rel-b")?.ok, true);
   });
 
+  test("outcomes are recorded before it returns, and a store that fails throws at once (start() reports it)", async () => {
+    const store = new MemoryEffectStore();
+    store.addPending({ id: "r1", peer: "p", kind: "restart" });
+    const deps = {
+      store,
+      peer: () => peer("DEGRADED", null, null),
+      steps: new StepLog(),
+      now: () => 0,
+      logger: silentLogger,
+      rerun: () => Promise.reject(new Error("nothing should run again")),
+    };
+    const done = resumeInterrupted(deps);
+    assert.equal(store.resultOf("r1")?.ok, false, "recorded synchronously");
+    await done;
+    const broken = {
+      ...deps,
+      store: {
+        pendingEffects: () => {
+          throw new Error("disk I/O error");
+        },
+        recordEffectResult: () => {},
+      },
+    };
+    assert.throws(() => void resumeInterrupted(broken), /disk I\/O error/);
+  });
+
   test("a rerun that fails is logged, and resume still resolves", async () => {
     const errors: string[] = [];
     const store = new MemoryEffectStore();
