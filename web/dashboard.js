@@ -24,7 +24,7 @@
 // gone when it closes): never in the URL, never in localStorage, never logged.
 // Every piece of node data reaches the DOM through textContent or attribute setters; this
 // file never assigns innerHTML.
-/* global document, window, fetch, sessionStorage, clearTimeout, setInterval, TextDecoder, AbortController */
+/* global document, window, fetch, sessionStorage, clearTimeout, setInterval, TextDecoder, AbortController, HTMLElement, HTMLInputElement */
 
 /** How often /v1/mesh is fetched, ms. */
 const MESH_EVERY_MS = 2_000;
@@ -34,12 +34,13 @@ const REQUEST_TIMEOUT_MS = 5_000;
 const FEED_MAX = 200;
 /** Newest feed entries re-read while their result or deliveries are still open. */
 const FEED_SETTLE_WINDOW = 50;
-/** Actions whose entry gets a result once their effect has run. */
+/** Actions whose entry gets a result once their effect has run. @type {ReadonlyArray<EscalationAction["action"]>} */
 const EFFECTS = ["restart", "isolate", "release"];
 /** Events replayed into the feed on load. */
 const FEED_BACKFILL = 50;
-/** Event stream reconnect delay: first, and most, ms. */
-const STREAM_BACKOFF_MS = [1_000, 10_000];
+/** Event stream reconnect delay, ms: the first, doubled after each failed attempt up to the most. */
+const STREAM_BACKOFF_FIRST_MS = 1_000;
+const STREAM_BACKOFF_MAX_MS = 10_000;
 /** A stream that delivers no byte for this long is dropped and reopened, ms (the node sends a keep-alive every 15 s). */
 const STREAM_IDLE_MS = 45_000;
 /** How long a Release / Restart button waits for its confirming second click, ms. */
@@ -47,14 +48,48 @@ const CONFIRM_MS = 4_000;
 /** Duration sent by the "Silence 1h" button. */
 const SILENCE_FOR = "1h";
 const TOKEN_KEY = "wdmesh.token";
+/** @type {readonly PeerStatus[]} */
 const STATUSES = ["UNKNOWN", "HEALTHY", "DEGRADED", "OFFLINE", "ISOLATED"];
 
-const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
+// The API answers this file reads, typed by the server's own declarations (web/api-types.d.ts).
+/** @typedef {import("./api-types.js").MeshView} MeshView GET /v1/mesh */
+/** @typedef {import("./api-types.js").MeshMemberView} MeshMemberView */
+/** @typedef {import("./api-types.js").PeerHealth} PeerHealth a peer in /v1/mesh; the answer of check and silence */
+/** @typedef {import("./api-types.js").PeerStatus} PeerStatus */
+/** @typedef {import("./api-types.js").EscalationAction} EscalationAction the answer of release and restart */
+/** @typedef {import("./api-types.js").JournalEntry} JournalEntry GET /v1/events, and `escalation` events of the stream */
+/** @typedef {import("./api-types.js").JournalDelivery} JournalDelivery */
+/** @typedef {import("./api-types.js").ProbeBeat} ProbeBeat */
+/** @typedef {import("./api-types.js").PeerBeat} PeerBeat `probe` events of the stream */
+/** @typedef {import("./api-types.js").PeerHistory} PeerHistory GET /v1/peers/:name/history */
 
 /**
- * The node's GET /v1/mesh answer, as far as this file reads it (fields are optional because
- * older nodes and the library's own server answer with a subset).
- * @typedef {{ node?: string, self?: string, peers?: any[], members?: any[], stats?: any, scheduler?: any, self_health?: { status: string, loop_delay_p99_ms: number, lateness_p99_ms: number } }} MeshView
+ * The element of index.html with this id, checked to be a `kind` (HTMLElement by default).
+ * @template {HTMLElement} [T=HTMLElement]
+ * @param {string} id
+ * @param {{ new (): T, prototype: T }} [kind]
+ * @returns {T}
+ */
+function $(id, kind) {
+  const e = document.getElementById(id);
+  const want = kind ?? HTMLElement;
+  if (!(e instanceof want))
+    throw new Error(`the page has no ${want.name} #${id} (index.html and dashboard.js disagree)`);
+  return /** @type {T} */ (e);
+}
+
+/**
+ * A peer's row in the peers table.
+ * @typedef {{
+ *   tr: HTMLTableRowElement,
+ *   cells: Record<Column, HTMLTableCellElement>,
+ *   buttons: Record<Op, HTMLButtonElement>,
+ *   probes: ProbeBeat[],
+ *   historyGen: number,
+ *   silenced: boolean,
+ * }} Row
+ * probes: what the strip shows, oldest first; historyGen: when its history was read (0: never);
+ * silenced: the peer is silenced now (its Silence button then ends the silence).
  */
 /**
  * A Release / Restart button waiting for its confirming second click.
@@ -64,10 +99,9 @@ const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
 /**
  * @type {{
  *   mesh: MeshView | null, lastOkAt: number, meshProblem: string | null, readAuth: boolean,
- *   meshBusy: boolean, meshAgain: boolean, meshSoon: ReturnType<typeof setTimeout> | null,
- *   lastSeq: number, streamCtl: AbortController | null, rows: Map<string, any>,
- *   confirm: PendingConfirm | null, entries: Map<number, any>, settling: boolean, historyBusy: boolean,
- *   historyAgain: boolean, historyGen: number,
+ *   meshSoon: ReturnType<typeof setTimeout> | null,
+ *   lastSeq: number, streamCtl: AbortController | null, rows: Map<string, Row>,
+ *   confirm: PendingConfirm | null, entries: Map<number, JournalEntry>, settling: boolean, historyGen: number,
  * }}
  */
 const state = {
@@ -77,8 +111,6 @@ const state = {
   meshProblem: null,
   /** true while the read routes answer 401. */
   readAuth: false,
-  meshBusy: false,
-  meshAgain: false,
   meshSoon: null,
   lastSeq: 0,
   streamCtl: null,
@@ -87,10 +119,6 @@ const state = {
   /** Feed entries shown, by seq. */
   entries: new Map(),
   settling: false,
-  /** true while the probe histories are being fetched. */
-  historyBusy: false,
-  /** Histories were asked for while they were being fetched: fetch again after. */
-  historyAgain: false,
   /** Bumped at each (re)connect of the stream: rows whose history is older are read again. */
   historyGen: 1,
 };
@@ -105,6 +133,7 @@ function getToken() {
   }
 }
 
+/** @param {string} value the token; "" forgets it */
 function setToken(value) {
   try {
     if (value) sessionStorage.setItem(TOKEN_KEY, value);
@@ -130,23 +159,41 @@ function renderTokenState() {
 
 // ---------------------------------------------------------------- DOM helpers
 
-/** createElement with text content and attributes; never parses HTML. */
+/**
+ * createElement with text content and attributes; never parses HTML.
+ * @template {keyof HTMLElementTagNameMap} K
+ * @param {K} tag
+ * @param {{ cls?: string, text?: string | number, title?: string, attrs?: Record<string, string | number> }} [opts]
+ * @param {Array<Node | string | null>} children null ones are skipped
+ * @returns {HTMLElementTagNameMap[K]}
+ */
 function el(tag, opts = {}, ...children) {
   const e = document.createElement(tag);
   if (opts.cls) e.className = opts.cls;
   if (opts.text !== undefined) e.textContent = String(opts.text);
   if (opts.title) e.title = opts.title;
   for (const [k, v] of Object.entries(opts.attrs ?? {})) e.setAttribute(k, String(v));
-  for (const c of children) if (c !== null && c !== undefined) e.append(c);
+  for (const c of children) if (c !== null) e.append(c);
   return e;
 }
 
+/**
+ * Sets text (and title) only when they changed, so unchanged cells are not redrawn.
+ * @param {HTMLElement} node
+ * @param {string | number} text
+ * @param {string} [title] unchanged when undefined
+ */
 function setText(node, text, title) {
   const t = String(text);
   if (node.textContent !== t) node.textContent = t;
   if (title !== undefined && node.title !== title) node.title = title;
 }
 
+/**
+ * "5s ago", "in 3m", "never" (for null).
+ * @param {string | null} iso
+ * @param {number} now epoch ms
+ */
 function relTime(iso, now) {
   if (!iso) return "never";
   const t = Date.parse(iso);
@@ -165,18 +212,31 @@ function relTime(iso, now) {
   return s >= 0 ? `${span} ago` : `in ${span}`;
 }
 
+/** @param {string | null} iso */
 const fullTime = (iso) => {
   const t = Date.parse(iso ?? "");
   return Number.isNaN(t) ? "" : new Date(t).toLocaleString();
 };
+/** @param {string} iso */
 const clockTime = (iso) => {
-  const t = Date.parse(iso ?? "");
-  return Number.isNaN(t) ? String(iso) : new Date(t).toLocaleTimeString([], { hour12: false });
+  const t = Date.parse(iso);
+  return Number.isNaN(t) ? iso : new Date(t).toLocaleTimeString([], { hour12: false });
 };
 
+/**
+ * A status badge; a status this page does not know is styled as UNKNOWN but named as sent.
+ * @param {string} status
+ */
 function badge(status) {
-  const s = STATUSES.includes(status) ? status : "UNKNOWN";
-  return el("span", { cls: `badge st-${s.toLowerCase()}`, text: String(status) });
+  return el("span", { cls: `badge st-${knownStatus(status).toLowerCase()}`, text: status });
+}
+
+/**
+ * @param {string} status
+ * @returns {PeerStatus}
+ */
+function knownStatus(status) {
+  return STATUSES.find((s) => s === status) ?? "UNKNOWN";
 }
 
 // ---------------------------------------------------------------- HTTP
@@ -206,25 +266,51 @@ async function request(path, init = {}) {
   }
 }
 
-/** The node's own error message ({"error":{"message"}}), or the HTTP status. */
+/**
+ * The node's own error message ({"error":{"code","message"}}), or the HTTP status.
+ * @param {Response} res
+ * @returns {Promise<string>}
+ */
 async function errorMessage(res) {
   try {
-    const body = await res.json();
-    if (body && body.error && typeof body.error.message === "string") return body.error.message;
+    const body = /** @type {{ error?: { message?: unknown } } | null} */ (await res.json());
+    if (typeof body?.error?.message === "string") return body.error.message;
   } catch {
     // not JSON
   }
   return `HTTP ${res.status}`;
 }
 
+/**
+ * `task` run one at a time: a call while it runs asks for one more run once it ends (the
+ * calls made meanwhile come to that one run), so the last call always sees fresh data.
+ * @param {() => Promise<void>} task must not reject
+ * @returns {() => Promise<void>}
+ */
+function oneAtATime(task) {
+  let busy = false;
+  let again = false;
+  return async () => {
+    if (busy) {
+      again = true;
+      return;
+    }
+    busy = true;
+    try {
+      do {
+        again = false;
+        await task();
+      } while (again);
+    } finally {
+      busy = false;
+    }
+  };
+}
+
 // ---------------------------------------------------------------- mesh
 
-async function refreshMesh() {
-  if (state.meshBusy) {
-    state.meshAgain = true;
-    return;
-  }
-  state.meshBusy = true;
+/** GET /v1/mesh and redraw; or say why the node does not answer. */
+const refreshMesh = oneAtATime(async () => {
   try {
     const res = await request("/v1/mesh");
     if (res.status === 401) {
@@ -234,8 +320,7 @@ async function refreshMesh() {
       return;
     }
     if (!res.ok) throw new Error(`HTTP ${res.status}: ${await errorMessage(res)}`);
-    const mesh = await res.json();
-    state.mesh = mesh;
+    state.mesh = /** @type {MeshView} */ (await res.json());
     state.lastOkAt = Date.now();
     state.meshProblem = null;
     state.readAuth = false;
@@ -245,14 +330,8 @@ async function refreshMesh() {
   } catch (e) {
     state.meshProblem = e instanceof Error ? e.message : String(e);
     renderBanner();
-  } finally {
-    state.meshBusy = false;
-    if (state.meshAgain) {
-      state.meshAgain = false;
-      void refreshMesh();
-    }
   }
-}
+});
 
 // ---------------------------------------------------------------- probe history
 
@@ -271,7 +350,10 @@ function svg(tag, attrs) {
   return e;
 }
 
-/** A probe's identity, to merge the history with the beats the stream already brought. */
+/**
+ * A probe's identity, to merge the history with the beats the stream already brought.
+ * @param {ProbeBeat} p
+ */
 const beatKey = (p) => `${p.at}|${p.result}|${p.duration_ms}`;
 
 /**
@@ -279,41 +361,36 @@ const beatKey = (p) => `${p.at}|${p.result}|${p.duration_ms}`;
  * from the current stream connection, merges them with the beats streamed meanwhile, and
  * draws them.
  */
-async function loadHistories() {
-  if (state.historyBusy) {
-    state.historyAgain = true;
-    return;
+const loadHistories = oneAtATime(async () => {
+  for (const [name, row] of state.rows) {
+    const gen = state.historyGen;
+    if (row.historyGen === gen) continue;
+    /** @type {PeerHistory} */
+    let body;
+    try {
+      const res = await request(`/v1/peers/${encodeURIComponent(name)}/history`);
+      if (!res.ok) continue;
+      body = /** @type {PeerHistory} */ (await res.json());
+    } catch {
+      continue; // read again at the next mesh refresh
+    }
+    if (state.rows.get(name) !== row) continue;
+    /** @type {Map<string, ProbeBeat>} */
+    const known = new Map();
+    for (const p of [...body.probes, ...row.probes]) known.set(beatKey(p), p);
+    row.probes = [...known.values()].sort((x, y) => (x.at < y.at ? -1 : x.at > y.at ? 1 : 0)).slice(-BEATS);
+    row.historyGen = gen;
+    drawHistory(row.cells.recent, row.probes);
   }
-  state.historyBusy = true;
-  try {
-    do {
-      state.historyAgain = false;
-      for (const [name, row] of state.rows) {
-        const gen = state.historyGen;
-        if (row.historyGen === gen) continue;
-        const res = await request(`/v1/peers/${encodeURIComponent(name)}/history`).catch(() => null);
-        if (!res || !res.ok) continue;
-        const body = await res.json();
-        if (state.rows.get(name) !== row) continue;
-        const known = new Map();
-        for (const p of [...(Array.isArray(body.probes) ? body.probes : []), ...row.probes])
-          known.set(beatKey(p), p);
-        row.probes = [...known.values()]
-          .sort((x, y) => (x.at < y.at ? -1 : x.at > y.at ? 1 : 0))
-          .slice(-BEATS);
-        row.historyGen = gen;
-        drawHistory(row.cells.recent, row.probes);
-      }
-    } while (state.historyAgain);
-  } finally {
-    state.historyBusy = false;
-  }
-}
+});
 
-/** A probe result from the stream: appended to its peer's strip at once. */
+/**
+ * A probe result from the stream: appended to its peer's strip at once.
+ * @param {PeerBeat} p
+ */
 function addProbe(p) {
-  const row = state.rows.get(String(p.peer));
-  if (!row || typeof p.at !== "string") return;
+  const row = state.rows.get(p.peer);
+  if (!row) return;
   row.probes.push(p);
   if (row.probes.length > BEATS) row.probes.splice(0, row.probes.length - BEATS);
   drawHistory(row.cells.recent, row.probes);
@@ -323,7 +400,7 @@ function addProbe(p) {
  * The last probes as a strip of coloured beats (green ok, red miss, grey could not tell)
  * over a latency sparkline of the successful ones; inline SVG, no framework.
  * @param {HTMLElement} cell
- * @param {Array<{ at: string, result: string, duration_ms: number, error?: string }>} probes
+ * @param {ProbeBeat[]} probes oldest first
  */
 function drawHistory(cell, probes) {
   const last = probes.slice(-BEATS);
@@ -338,7 +415,7 @@ function drawHistory(cell, probes) {
   });
   const offset = BEATS - last.length; // newest on the right
   last.forEach((p, i) => {
-    const kind = p.result === "ok" ? "ok" : p.result === "miss" ? "miss" : "inconclusive";
+    const kind = p.result;
     const beat = svg("rect", {
       class: `beat beat-${kind}`,
       x: (offset + i) * 4,
@@ -376,6 +453,7 @@ function refreshMeshSoon() {
   }, 100);
 }
 
+/** @param {string} [authMessage] the node's answer to a read without (the right) token */
 function renderBanner(authMessage) {
   const banner = $("banner");
   const conn = $("conn");
@@ -410,12 +488,12 @@ function render() {
   if (!mesh) return;
   const now = Date.now();
   renderBanner();
-  setText($("node-name"), mesh.node ?? mesh.self ?? "?");
-  document.title = `wdmesh · ${mesh.node ?? mesh.self ?? "?"}`;
+  setText($("node-name"), mesh.node);
+  document.title = `wdmesh · ${mesh.node}`;
   setText($("updated"), `updated ${new Date(state.lastOkAt).toLocaleTimeString([], { hour12: false })}`);
-  renderPeers(mesh.peers ?? [], now);
-  renderMembers(mesh.members ?? [], now);
-  renderStats(mesh.stats, mesh.scheduler, (mesh.peers ?? []).length, (mesh.members ?? []).length);
+  renderPeers(mesh.peers, now);
+  renderMembers(mesh.members, now);
+  renderStats(mesh.stats, mesh.scheduler, mesh.peers.length, mesh.members.length);
   renderSelfHealth(mesh.self_health);
 }
 
@@ -435,32 +513,24 @@ function renderSelfHealth(sh) {
 
 // ---------------------------------------------------------------- peers
 
-const COLS = [
-  "name",
-  "status",
-  "recent",
-  "misses",
-  "restarts",
-  "seen",
-  "latency",
-  "error",
-  "owner",
-  "silenced",
-  "actions",
-];
-const LABELS = [
-  "Peer",
-  "Status",
-  "Recent probes",
-  "Misses",
-  "Restarts",
-  "Last seen",
-  "Latency",
-  "Last error",
-  "Owner",
-  "Silenced until",
-  "Actions",
-];
+/** The peers table's columns: the cell's class (c-NAME) and its label (index.html's header). */
+const COLUMNS = /** @type {const} */ ([
+  ["name", "Peer"],
+  ["status", "Status"],
+  ["recent", "Recent probes"],
+  ["misses", "Misses"],
+  ["restarts", "Restarts"],
+  ["seen", "Last seen"],
+  ["latency", "Latency"],
+  ["error", "Last error"],
+  ["owner", "Owner"],
+  ["silenced", "Silenced until"],
+  ["actions", "Actions"],
+]);
+/** @typedef {(typeof COLUMNS)[number][0]} Column */
+/** @typedef {"release" | "restart" | "check" | "silence"} Op the control routes: POST /v1/peers/:name/OP */
+/** @typedef {{ op: Op, label: string, confirm: boolean }} OpSpec confirm: needs a second click */
+/** @type {readonly OpSpec[]} */
 const OPS = [
   { op: "release", label: "Release", confirm: true },
   { op: "restart", label: "Restart", confirm: true },
@@ -468,18 +538,23 @@ const OPS = [
   { op: "silence", label: "Silence 1h", confirm: false },
 ];
 
+/**
+ * @param {string} name
+ * @returns {Row}
+ */
 function makeRow(name) {
   const tr = el("tr");
   tr.dataset.peer = name;
-  const cells = {};
-  COLS.forEach((c, i) => {
+  // filled with every column (and every op) right below
+  const cells = /** @type {Record<Column, HTMLTableCellElement>} */ ({});
+  for (const [c, label] of COLUMNS) {
     const cell = el(c === "name" ? "th" : "td", { cls: `c-${c}` });
     if (c === "name") cell.setAttribute("scope", "row");
-    cell.dataset.label = LABELS[i];
+    cell.dataset.label = label;
     cells[c] = cell;
     tr.append(cell);
-  });
-  const buttons = {};
+  }
+  const buttons = /** @type {Record<Op, HTMLButtonElement>} */ ({});
   const group = el("div", { cls: "ops", attrs: { role: "group", "aria-label": `Controls for ${name}` } });
   for (const spec of OPS) {
     const b = el("button", { cls: `op op-${spec.op}`, text: spec.label, attrs: { type: "button" } });
@@ -489,17 +564,23 @@ function makeRow(name) {
     group.append(b);
   }
   cells.actions.append(group);
-  /** probes: what the strip shows, oldest first; historyGen: when its history was read (0: never). */
-  return { tr, cells, buttons, probes: [], historyGen: 0 };
+  return { tr, cells, buttons, probes: [], historyGen: 0, silenced: false };
 }
 
+/**
+ * Updates the peers table in place: one row per peer, in the API's order.
+ * @param {PeerHealth[]} peers
+ * @param {number} now epoch ms
+ */
 function renderPeers(peers, now) {
   const body = $("peers-body");
   setText($("peer-count"), `(${peers.length})`);
+  /** @type {Set<string>} */
   const seen = new Set();
+  /** @type {HTMLTableRowElement | null} */
   let prev = null;
   for (const p of peers) {
-    const name = String(p.name);
+    const name = p.name;
     seen.add(name);
     let row = state.rows.get(name);
     if (!row) {
@@ -507,6 +588,7 @@ function renderPeers(peers, now) {
       state.rows.set(name, row);
     }
     // keep table order = API order, moving rows only when needed (keeps focus on buttons)
+    /** @type {ChildNode | null} */
     const want = prev ? prev.nextSibling : body.firstChild;
     if (want !== row.tr) body.insertBefore(row.tr, want);
     prev = row.tr;
@@ -523,7 +605,7 @@ function renderPeers(peers, now) {
       el(
         "tr",
         { cls: "empty" },
-        el("td", { text: "This node watches no peers.", attrs: { colspan: COLS.length } }),
+        el("td", { text: "This node watches no peers.", attrs: { colspan: COLUMNS.length } }),
       ),
     );
   } else if (peers.length > 0) {
@@ -531,42 +613,54 @@ function renderPeers(peers, now) {
   }
 }
 
+/**
+ * @param {Row} row
+ * @param {PeerHealth} p
+ * @param {number} now epoch ms
+ */
 function updateRow(row, p, now) {
   const c = row.cells;
-  const status = STATUSES.includes(p.status) ? p.status : "UNKNOWN";
+  const status = knownStatus(p.status);
   row.tr.className = `st-row-${status.toLowerCase()}`;
   setText(c.name, p.name, p.endpoint ? `probe: ${p.endpoint}` : "");
   const b = c.status.firstChild;
-  if (!b || b.textContent !== String(p.status)) c.status.replaceChildren(badge(p.status));
-  setText(c.misses, p.missed_count ?? 0);
-  setText(c.restarts, p.restart_count ?? 0, p.last_restart ? `last restart ${fullTime(p.last_restart)}` : "");
+  if (!b || b.textContent !== p.status) c.status.replaceChildren(badge(p.status));
+  setText(c.misses, p.missed_count);
+  setText(c.restarts, p.restart_count, p.last_restart ? `last restart ${fullTime(p.last_restart)}` : "");
   setText(c.seen, relTime(p.last_seen, now), p.last_seen ? fullTime(p.last_seen) : "");
   setText(c.latency, p.last_seen ? `${p.response_time_ms} ms` : "—");
   setText(c.error, p.last_error ?? "", p.last_error ?? "");
   setText(c.owner, p.owner ?? "—");
-  const silenced = p.silenced_until && Date.parse(p.silenced_until) > now;
-  setText(
-    c.silenced,
-    silenced ? relTime(p.silenced_until, now) : "—",
-    silenced ? fullTime(p.silenced_until) : "",
-  );
+  const until = p.silenced_until;
+  const silenced = until !== null && Date.parse(until) > now;
+  setText(c.silenced, silenced ? relTime(until, now) : "—", silenced ? fullTime(until) : "");
   row.silenced = silenced;
   const sb = row.buttons.silence;
   if (!sb.disabled && !(state.confirm && state.confirm.button === sb))
     setText(sb, silenced ? "Unsilence" : "Silence 1h");
   // Release undoes an isolation or closes an open incident: offered only where there is one.
-  row.buttons.release.hidden = !(status === "ISOLATED" || p.incident_id);
+  row.buttons.release.hidden = !(status === "ISOLATED" || p.incident_id !== null);
   row.buttons.release.classList.toggle("hot", status === "ISOLATED");
 }
 
 // ---------------------------------------------------------------- controls
 
+/**
+ * The line under the header that reports what a control did.
+ * @param {string} text
+ * @param {"busy" | "ok" | "error"} kind
+ */
 function showOp(text, kind) {
   const s = $("op-status");
   s.className = `op-status ${kind}`;
   s.textContent = text;
 }
 
+/**
+ * Why a control was refused (401 or 403), and what to do about it.
+ * @param {number} status
+ * @param {string} message the node's own words
+ */
 function controlRefusal(status, message) {
   if (status === 403)
     return `control endpoints are disabled: set node.api_token in this node's config (${message})`;
@@ -584,6 +678,12 @@ function resetConfirm() {
   state.confirm = null;
 }
 
+/**
+ * A click on a control: Release and Restart ask for a second click first.
+ * @param {string} name the peer
+ * @param {OpSpec} spec
+ * @param {HTMLButtonElement} button
+ */
 function onOp(name, spec, button) {
   if (button.disabled) return;
   if (spec.confirm && !(state.confirm && state.confirm.button === button)) {
@@ -598,13 +698,19 @@ function onOp(name, spec, button) {
   void runOp(name, spec, button);
 }
 
+/**
+ * POST /v1/peers/:name/OP with the token, and says how it went.
+ * @param {string} name the peer
+ * @param {OpSpec} spec
+ * @param {HTMLButtonElement} button
+ */
 async function runOp(name, spec, button) {
-  const row = state.rows.get(name);
-  const unsilence = spec.op === "silence" && row && row.silenced;
+  const unsilence = spec.op === "silence" && state.rows.get(name)?.silenced === true;
   const what = unsilence ? "unsilence" : spec.op;
   button.disabled = true;
   showOp(`${what} ${name}: sending…`, "busy");
   try {
+    /** @type {RequestInit & { headers?: Record<string, string> }} */
     const init = { method: "POST" };
     if (spec.op === "silence") {
       init.headers = { "Content-Type": "application/json" };
@@ -619,11 +725,8 @@ async function runOp(name, spec, button) {
       showOp(`${what} ${name} failed (HTTP ${res.status}): ${await errorMessage(res)}`, "error");
       return;
     }
-    const out = await res.json();
-    showOp(
-      `${what} ${name}: ${describeOutcome(spec.op, out, unsilence)}`,
-      out && out.result && out.result.ok === false ? "error" : "ok",
-    );
+    const outcome = describeOutcome(spec.op, await res.json(), unsilence);
+    showOp(`${what} ${name}: ${outcome.text}`, outcome.failed ? "error" : "ok");
   } catch (e) {
     showOp(`${what} ${name}: ${e instanceof Error ? e.message : String(e)}`, "error");
   } finally {
@@ -632,23 +735,42 @@ async function runOp(name, spec, button) {
   }
 }
 
+/**
+ * What a control's answer says, in words, and whether its effect failed.
+ * @param {Op} op
+ * @param {unknown} out the answer: the peer's health after check and silence, the action for release and restart
+ * @param {boolean} unsilence
+ * @returns {{ text: string, failed: boolean }}
+ */
 function describeOutcome(op, out, unsilence) {
-  if (op === "check") return `probed: ${out.status}${out.last_error ? ` (${out.last_error})` : ""}`;
-  if (op === "silence") return unsilence ? "silence ended" : `silenced until ${fullTime(out.silenced_until)}`;
-  const r = out && out.result;
-  if (r && r.ok === false) return `${out.action} failed: ${r.error ?? "no reason given"}`;
-  return `${out.action ?? op} done${r && r.detail ? ` (${r.detail})` : ""}`;
+  if (op === "check" || op === "silence") {
+    const h = /** @type {PeerHealth} */ (out);
+    if (op === "check")
+      return { text: `probed: ${h.status}${h.last_error ? ` (${h.last_error})` : ""}`, failed: false };
+    return {
+      text: unsilence ? "silence ended" : `silenced until ${fullTime(h.silenced_until)}`,
+      failed: false,
+    };
+  }
+  const a = /** @type {EscalationAction} */ (out);
+  const r = a.result;
+  if (r?.ok === false) return { text: `${a.action} failed: ${r.error ?? "no reason given"}`, failed: true };
+  return { text: `${a.action} done${r?.detail ? ` (${r.detail})` : ""}`, failed: false };
 }
 
 // ---------------------------------------------------------------- members and stats
 
+/**
+ * @param {MeshMemberView[]} members
+ * @param {number} now epoch ms
+ */
 function renderMembers(members, now) {
   const body = $("members-body");
   const rows = members.map((m) =>
     el(
       "tr",
       {},
-      el("th", { text: m.name, title: m.url ?? "", attrs: { scope: "row", "data-label": "Member" } }),
+      el("th", { text: m.name, title: m.url, attrs: { scope: "row", "data-label": "Member" } }),
       el("td", { attrs: { "data-label": "Status" } }, badge(m.status)),
       el("td", {
         text: relTime(m.last_seen, now),
@@ -672,12 +794,19 @@ function renderMembers(members, now) {
   body.replaceChildren(...rows);
 }
 
+/** @param {number} ms */
 function fmtMs(ms) {
   if (ms < 1000) return `${Math.round(ms)} ms`;
   if (ms < 120_000) return `${(ms / 1000).toFixed(1)} s`;
   return `${Math.round(ms / 60_000)} min`;
 }
 
+/**
+ * One figure of a stats list.
+ * @param {string} label
+ * @param {string | number} value
+ * @param {string} [title]
+ */
 function stat(label, value, title) {
   return [
     el("div", { cls: "stat" }, el("dt", { text: label }), el("dd", { text: value, title: title ?? "" })),
@@ -685,18 +814,22 @@ function stat(label, value, title) {
 }
 
 /**
- * @param {MeshView["stats"]} stats
- * @param {MeshView["scheduler"]} sched
+ * @param {MeshView["stats"]} s
+ * @param {MeshView["scheduler"]} sched absent on a node that does not report it
  * @param {number} peerCount rows of the peers table
  * @param {number} memberCount rows of the members table
  */
-function renderStats(stats, sched, peerCount, memberCount) {
-  const s = stats ?? {};
+function renderStats(s, sched, peerCount, memberCount) {
   $("stats").replaceChildren(
-    ...stat("checks", s.total_checks ?? 0),
-    ...stat("misses", s.total_misses ?? 0),
-    ...stat("restarts", s.total_restarts ?? 0),
-    ...stat("isolations", s.total_isolations ?? 0),
+    ...stat("checks", s.total_checks),
+    ...stat("misses", s.total_misses),
+    ...stat(
+      "inconclusive",
+      s.inconclusive_checks,
+      "probes that could not tell, for this node's own trouble: counted in checks, never in misses",
+    ),
+    ...stat("restarts", s.total_restarts),
+    ...stat("isolations", s.total_isolations),
     // The same counts as the tables below (stats.peer_count also counts mesh members).
     ...stat("peers", peerCount),
     ...stat("members", memberCount),
@@ -710,28 +843,33 @@ function renderStats(stats, sched, peerCount, memberCount) {
     $("sched").replaceChildren(...stat("lateness", "not reported"));
     return;
   }
-  const l = sched.lateness ?? {};
+  const l = sched.lateness;
   $("sched").replaceChildren(
-    ...stat("in flight", sched.in_flight ?? 0),
-    ...stat("queued", sched.queued ?? 0),
-    ...stat("late p50", `${l.p50_ms ?? 0} ms`),
-    ...stat("late p99", `${l.p99_ms ?? 0} ms`),
-    ...stat("late max", `${l.max_ms ?? 0} ms`, `over the last ${l.samples ?? 0} probes`),
+    ...stat("in flight", sched.in_flight),
+    ...stat("queued", sched.queued),
+    ...stat("late p50", `${l.p50_ms} ms`),
+    ...stat("late p99", `${l.p99_ms} ms`),
+    ...stat("late max", `${l.max_ms} ms`, `over the last ${l.samples} probes`),
   );
 }
 
 // ---------------------------------------------------------------- event feed
 
+/** @param {string} text how the event stream is doing */
 function setFeedState(text) {
   setText($("feed-state"), text);
 }
 
+/**
+ * Where an entry's alerts stand (pending, delivered, dead), or null when it has none.
+ * @param {JournalDelivery[] | undefined} deliveries
+ */
 function deliveriesNode(deliveries) {
-  if (!Array.isArray(deliveries) || deliveries.length === 0) return null;
+  if (deliveries === undefined || deliveries.length === 0) return null;
   const n = { pending: 0, delivered: 0, dead: 0 };
-  for (const d of deliveries) if (d && d.state in n) n[d.state] += 1;
+  for (const d of deliveries) n[d.state] += 1;
   const span = el("span", { cls: "ev-deliv" });
-  const dead = deliveries.filter((d) => d && d.state === "dead");
+  const dead = deliveries.filter((d) => d.state === "dead");
   if (n.dead)
     span.append(
       el("span", {
@@ -747,8 +885,12 @@ function deliveriesNode(deliveries) {
   return el("span", { cls: "ev-field" }, "alerts: ", span);
 }
 
+/**
+ * One entry of the feed.
+ * @param {JournalEntry} e
+ */
 function eventItem(e) {
-  const sev = String(e.severity ?? "INFO");
+  const sev = e.severity;
   const li = el("li", { cls: `ev sev-${sev.toLowerCase()}` });
   li.dataset.seq = String(e.seq);
   const head = el(
@@ -757,11 +899,11 @@ function eventItem(e) {
     el("time", {
       text: clockTime(e.timestamp),
       title: fullTime(e.timestamp),
-      attrs: { datetime: String(e.timestamp ?? "") },
+      attrs: { datetime: e.timestamp },
     }),
     el("span", { cls: `sev sev-${sev.toLowerCase()}`, text: sev }),
-    el("span", { cls: "ev-action", text: String(e.action ?? "") }),
-    el("span", { cls: "ev-peer", text: String(e.peer_name ?? "") }),
+    el("span", { cls: "ev-action", text: e.action }),
+    el("span", { cls: "ev-peer", text: e.peer_name }),
   );
   if (e.result) {
     head.append(
@@ -776,10 +918,15 @@ function eventItem(e) {
   if (d) head.append(d);
   if (state.mesh && e.node && e.node !== state.mesh.node)
     head.append(el("span", { cls: "ev-node", text: `by ${e.node}` }));
-  li.append(head, el("div", { cls: "ev-reason", text: String(e.reason ?? "") }));
+  li.append(head, el("div", { cls: "ev-reason", text: e.reason }));
   return li;
 }
 
+/**
+ * An entry from the stream or the backfill, put in seq order (newest first); the oldest
+ * beyond FEED_MAX are dropped.
+ * @param {JournalEntry} e
+ */
 function addEvent(e) {
   if (typeof e !== "object" || e === null || typeof e.seq !== "number") return;
   if (e.seq > state.lastSeq) state.lastSeq = e.seq;
@@ -801,17 +948,21 @@ function addEvent(e) {
   list.querySelector(".empty")?.remove();
 }
 
+/**
+ * The entry may still change: its effect has no result yet, or an alert is still pending.
+ * @param {JournalEntry} e
+ */
 const unsettled = (e) =>
-  (EFFECTS.includes(e.action) && !e.result) ||
-  (Array.isArray(e.deliveries) && e.deliveries.some((d) => d && d.state === "pending"));
+  (EFFECTS.includes(e.action) && !e.result) || (e.deliveries ?? []).some((d) => d.state === "pending");
 
 /** Re-reads the newest entries whose result or deliveries were still open, and redraws those that changed. */
 async function settleFeed() {
   if (state.settling) return;
-  const open = [...state.entries.keys()]
-    .sort((a, b) => b - a)
+  const open = [...state.entries.values()]
+    .sort((a, b) => b.seq - a.seq)
     .slice(0, FEED_SETTLE_WINDOW)
-    .filter((seq) => unsettled(state.entries.get(seq)));
+    .filter(unsettled)
+    .map((e) => e.seq);
   if (open.length === 0) return;
   state.settling = true;
   try {
@@ -821,8 +972,8 @@ async function settleFeed() {
     );
     if (!res.ok) return;
     const list = $("events");
-    for (const e of await res.json()) {
-      const old = state.entries.get(e && e.seq);
+    for (const e of /** @type {JournalEntry[]} */ (await res.json())) {
+      const old = state.entries.get(e.seq);
       if (
         !old ||
         JSON.stringify(old.result) + JSON.stringify(old.deliveries) ===
@@ -843,10 +994,11 @@ async function settleFeed() {
 
 /** Newest journal seq: /v1/events?after=N&limit=1 is empty iff N >= it, so gallop then bisect. */
 async function newestSeq() {
+  /** @param {number} n */
   const has = async (n) => {
     const res = await request(`/v1/events?after=${n}&limit=1`);
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
-    return (await res.json()).length > 0;
+    return /** @type {JournalEntry[]} */ (await res.json()).length > 0;
   };
   if (!(await has(0))) return 0;
   let lo = 0;
@@ -863,7 +1015,12 @@ async function newestSeq() {
   return hi;
 }
 
-/** Reads a text/event-stream body, calling onEvent(id, type, data) per event. Resolves when it ends. */
+/**
+ * Reads a text/event-stream body, calling onEvent(id, type, data) per event. Resolves when it ends.
+ * @param {ReadableStream<Uint8Array>} body
+ * @param {(id: string, type: string, data: string) => void} onEvent
+ * @param {() => void} onBytes called for every chunk read (the stream is alive)
+ */
 async function readSse(body, onEvent, onBytes) {
   const reader = body.getReader();
   const decoder = new TextDecoder();
@@ -915,7 +1072,7 @@ const nap = (ms) =>
   );
 
 async function streamLoop() {
-  let backoff = STREAM_BACKOFF_MS[0];
+  let backoff = STREAM_BACKOFF_FIRST_MS;
   let backfilled = false;
   for (;;) {
     const ctl = new AbortController();
@@ -946,7 +1103,7 @@ async function streamLoop() {
         setFeedState(`— stream refused (HTTP ${res.status}), retrying`);
       } else {
         setFeedState("— live");
-        backoff = STREAM_BACKOFF_MS[0];
+        backoff = STREAM_BACKOFF_FIRST_MS;
         // Probes from now on come over the stream; what came before (or while it was
         // down) is read from each peer's history.
         state.historyGen += 1;
@@ -956,7 +1113,7 @@ async function streamLoop() {
           (_id, type, data) => {
             if (type === "probe") {
               try {
-                addProbe(JSON.parse(data));
+                addProbe(/** @type {PeerBeat} */ (JSON.parse(data)));
               } catch {
                 // not a probe result
               }
@@ -964,7 +1121,7 @@ async function streamLoop() {
             }
             if (type !== "escalation") return;
             try {
-              addEvent(JSON.parse(data));
+              addEvent(/** @type {JournalEntry} */ (JSON.parse(data)));
             } catch {
               return;
             }
@@ -984,9 +1141,10 @@ async function streamLoop() {
     if (state.streamCtl === ctl) {
       await nap(backoff);
       wakeStream = null;
-      backoff = state.streamCtl === ctl ? Math.min(backoff * 2, STREAM_BACKOFF_MS[1]) : STREAM_BACKOFF_MS[0];
+      backoff =
+        state.streamCtl === ctl ? Math.min(backoff * 2, STREAM_BACKOFF_MAX_MS) : STREAM_BACKOFF_FIRST_MS;
     } else {
-      backoff = STREAM_BACKOFF_MS[0];
+      backoff = STREAM_BACKOFF_FIRST_MS;
     }
   }
 }
@@ -1005,7 +1163,7 @@ function start() {
   renderTokenState();
   $("token-form").addEventListener("submit", (ev) => {
     ev.preventDefault();
-    const input = /** @type {HTMLInputElement} */ ($("token-input"));
+    const input = $("token-input", HTMLInputElement);
     const value = input.value.trim();
     input.value = "";
     setToken(value);

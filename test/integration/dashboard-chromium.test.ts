@@ -703,6 +703,7 @@ void test(
         const stats = await page.locator("#stats").innerText();
         assert.match(stats, /peers\s+2\b/i, stats);
         assert.match(stats, /members\s+0\b/i, stats);
+        assert.match(stats, /inconclusive\s+0\b/i, stats); // stats.inconclusive_checks
         assert.match(stats, /^up\s/im, stats);
         assert.doesNotMatch(stats, /since/i, stats);
         assert.equal(
