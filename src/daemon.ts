@@ -9,7 +9,8 @@ import { ProbeHistory, type PeerBeat } from "./api/probe-history.js";
 import { createApiServer, type ApiServer } from "./api/server.js";
 import type { ReloadOutcome } from "./api/backend.js";
 import { ConfigError, formatIssue } from "./config/config-error.js";
-import { DEFAULT_LISTEN, type ResolvedConfig } from "./config/resolve.js";
+import type { ResolvedConfig } from "./config/resolve.js";
+import { NODE_DEFAULTS } from "./core/defaults.js";
 import { applyConfig, type ReloadTarget } from "./reload.js";
 import { WatchdogError } from "./core/errors.js";
 import { redactingLogger, type Logger } from "./logger.js";
@@ -162,7 +163,7 @@ function releaseCommandFor(config: ResolvedConfig): (peer: string) => string {
   const { host, port } = config.node.listen;
   const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
   // The CLI's default --url is the default listen address: only a node elsewhere needs it.
-  const where = `${host}:${port}` === DEFAULT_LISTEN ? "" : ` --url ${url}`;
+  const where = `${host}:${port}` === NODE_DEFAULTS.listen ? "" : ` --url ${url}`;
   const token = config.node.apiToken === undefined ? "" : " (token: WDMESH_API_TOKEN or --token)";
   return (peer) => `wdmesh release ${peer}${where}${token}`;
 }

@@ -31,6 +31,23 @@ export type {
   HeartbeatProbeSpec,
   CommandSpec,
 } from "./core/options.js";
+export { compilePolicy, type Policy } from "./core/options.js";
+export {
+  TIMING_DEFAULTS,
+  CONCURRENCY_DEFAULT,
+  PROBE_DEFAULTS,
+  ACTION_DEFAULTS,
+  MESH_DEFAULTS,
+  SELF_HEALTH_DEFAULTS,
+} from "./core/defaults.js";
+export {
+  monitorOptionsFromConfig,
+  loadMonitorOptions,
+  type MonitorConfig,
+  type MonitorConfigOptions,
+} from "./config/monitor-config.js";
+export { ConfigError, type ConfigIssue } from "./config/config-error.js";
+export type { SelfHealthOptions } from "./health/self-health.js";
 export type { MeshOptions, MeshMember, MeshView, MeshMemberView } from "./mesh/mesh-node.js";
 export type { ConfirmMode } from "./mesh/quorum.js";
 export { WatchdogError, InvalidOptionError } from "./core/errors.js";

@@ -13,7 +13,8 @@ import type { Executor, IsolationRecord } from "./act/executor.js";
 import { sendJsonText } from "./api/http-error.js";
 import { parseDuration, iso, type Duration } from "./core/duration.js";
 import { InvalidOptionError, WatchdogError } from "./core/errors.js";
-import { concurrencyProblem, DEFAULT_CONCURRENCY } from "./core/rules.js";
+import { CONCURRENCY_DEFAULT } from "./core/defaults.js";
+import { concurrencyProblem } from "./core/rules.js";
 import type { GateVerdict, InFlightStep, RemediationGate } from "./core/gate.js";
 import {
   initialState,
@@ -23,13 +24,7 @@ import {
   type RemediationEffect,
   type StepContext,
 } from "./core/ladder.js";
-import {
-  compilePolicy,
-  restartDelayMs,
-  type PeerSpec,
-  type Policy,
-  type TimingOptions,
-} from "./core/options.js";
+import { policyOf, restartDelayMs, type PeerSpec, type Policy, type TimingOptions } from "./core/options.js";
 import type { EscalationAction, MonitorStats, PeerHealth, ProbeResult } from "./core/types.js";
 import { Listeners } from "./listeners.js";
 import { silentLogger, type Logger } from "./logger.js";
@@ -61,7 +56,12 @@ export interface MonitorOptions extends TimingOptions {
    */
   releaseCommand?: (peer: string) => string;
   selfName: string;
-  /** Max probes in flight at once. Default 256. */
+  /**
+   * The timing defaults already compiled by compilePolicy (monitorOptionsFromConfig
+   * gives one): used as it is instead of the timing keys, which must then be absent.
+   */
+  policy?: Policy;
+  /** Max probes in flight at once (count). Default 256. */
   concurrency?: number;
   logger?: Logger;
   /** Time source (tests pass a fake). */
@@ -191,8 +191,8 @@ export class Monitor {
       throw new InvalidOptionError("readToken", "must be a string of at least 16 characters");
     }
     this.readTokens = new TokenSet([opts.readToken]);
-    this.policy = compilePolicy(opts);
-    const concurrency = opts.concurrency ?? DEFAULT_CONCURRENCY;
+    this.policy = policyOf(opts);
+    const concurrency = opts.concurrency ?? CONCURRENCY_DEFAULT;
     const tooMany = concurrencyProblem(concurrency);
     if (tooMany) {
       throw new InvalidOptionError("concurrency", `${tooMany} (got ${String(concurrency)})`);
@@ -259,7 +259,7 @@ export class Monitor {
         "name",
       );
     }
-    const policy = compilePolicy(spec, this.policy, `peers.${spec.name}.`);
+    const policy = policyOf(spec, this.policy, `peers.${spec.name}.`);
     const saved = this.persisted.get(spec.name);
     const peer: Peer = {
       spec,
@@ -286,7 +286,7 @@ export class Monitor {
   updatePeer(spec: PeerSpec): void {
     validatePeerSpec(spec);
     const p = this.require(spec.name);
-    p.policy = compilePolicy(spec, this.policy, `peers.${spec.name}.`);
+    p.policy = policyOf(spec, this.policy, `peers.${spec.name}.`);
     p.spec = spec;
     p.endpoint = probeEndpoint(spec.probe);
     p.target = probeTarget(spec.probe);

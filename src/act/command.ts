@@ -8,9 +8,10 @@ import type { CommandSpec, IsolateSpec, RestartSpec } from "../core/options.js";
 import { parseDuration } from "../core/duration.js";
 import type { Executor, IsolateOutcome, IsolationRecord, RemediationTarget } from "./executor.js";
 import { firstLine, runProcess, type ProcessOutcome, type ProcessRunner } from "./run-process.js";
+import { ACTION_DEFAULTS } from "../core/defaults.js";
 
 /** Default deadline of one command, ms. */
-export const DEFAULT_COMMAND_TIMEOUT_MS = 30_000;
+export const DEFAULT_COMMAND_TIMEOUT_MS = ACTION_DEFAULTS.commandTimeoutMs;
 
 export interface CommandExecutorOptions {
   /** Deadline of a command without its own `timeout`, ms. Default 30 000. */

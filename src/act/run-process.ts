@@ -2,6 +2,7 @@
 // Never throws and never rejects: a missing program, a timeout, an abort and a non-zero
 // exit are all outcomes. The child is killed (SIGKILL) at the deadline or on abort.
 import { spawn } from "node:child_process";
+import { ACTION_DEFAULTS } from "../core/defaults.js";
 
 export interface ProcessOutcome {
   /** Exit code, or null when the process did not exit by itself (killed, not started). */
@@ -36,12 +37,10 @@ export interface RunOptions {
 /** The function that runs a program; injectable so tests can fake systemctl. */
 export type ProcessRunner = (argv: readonly string[], opts: RunOptions) => Promise<ProcessOutcome>;
 
-const DEFAULT_MAX_OUTPUT = 64 * 1024;
-
 export const runProcess: ProcessRunner = (argv, opts) =>
   new Promise<ProcessOutcome>((resolve) => {
     const started = Date.now();
-    const max = opts.maxOutputBytes ?? DEFAULT_MAX_OUTPUT;
+    const max = opts.maxOutputBytes ?? ACTION_DEFAULTS.maxOutputBytes;
     const [file, ...args] = argv;
     const base = { stdout: "", stderr: "", timedOut: false, aborted: false, code: null, signal: null };
     if (file === undefined || file === "") {

@@ -14,6 +14,7 @@
 // sends nothing, so systemd kills and restarts the watchdog (Restart=on-failure).
 import { execFile } from "node:child_process";
 import type { Logger } from "../logger.js";
+import { ACTION_DEFAULTS } from "../core/defaults.js";
 
 /** Half of $WATCHDOG_USEC in ms (the kick period), or null when systemd's watchdog is off for us. */
 export function watchdogIntervalMs(env: NodeJS.ProcessEnv = process.env, pid = process.pid): number | null {
@@ -78,7 +79,13 @@ export function startSystemdNotify(opts: SystemdNotifyOptions = {}): SystemdNoti
   const enabled = typeof env.NOTIFY_SOCKET === "string" && env.NOTIFY_SOCKET !== "";
   const watchdogMs = enabled ? watchdogIntervalMs(env) : null;
   const send =
-    opts.send ?? execSender(opts.notifyCommand ?? "systemd-notify", opts.timeoutMs ?? 5000, env, opts.logger);
+    opts.send ??
+    execSender(
+      opts.notifyCommand ?? "systemd-notify",
+      opts.timeoutMs ?? ACTION_DEFAULTS.sdNotifyTimeoutMs,
+      env,
+      opts.logger,
+    );
   let inFlight = false;
   let closed = false;
   let timer: NodeJS.Timeout | undefined;

@@ -9,9 +9,10 @@
 // this machine; with a remote prefix it cannot verify and falls back to stop (see
 // systemd.ts).
 import { firstLine, runProcess, type ProcessOutcome, type ProcessRunner } from "./run-process.js";
+import { ACTION_DEFAULTS } from "../core/defaults.js";
 
 /** Default deadline of one systemctl call, ms. */
-export const DEFAULT_SYSTEMCTL_TIMEOUT_MS = 30_000;
+export const DEFAULT_SYSTEMCTL_TIMEOUT_MS = ACTION_DEFAULTS.systemctlTimeoutMs;
 
 export interface SystemctlOptions {
   /** argv prefix that runs systemctl. Default ["systemctl"]. */

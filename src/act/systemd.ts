@@ -22,6 +22,7 @@ import { freeze } from "./systemd-freeze.js";
 import { CLEAR_ALLOW, DENY_ANY, isolateNetwork, networkUndo } from "./systemd-network.js";
 import { stopAndMask } from "./systemd-stop.js";
 import { verifyNetworkCut, type CanaryOptions, type CanaryVerdict } from "./verify-isolation.js";
+import { ACTION_DEFAULTS } from "../core/defaults.js";
 
 export interface SystemdExecutorOptions {
   /** argv prefix that runs systemctl (see systemctl.ts). Default ["systemctl"]. */
@@ -135,7 +136,7 @@ export class SystemdExecutor implements Executor {
     if (bad) return out({ ok: false, error: bad }, none());
     const t = this.deadline(spec.systemd.timeout);
     if (typeof t === "string") return out({ ok: false, error: t }, none(unit));
-    const mode: IsolateMode = spec.systemd.mode ?? "network";
+    const mode: IsolateMode = spec.systemd.mode ?? ACTION_DEFAULTS.isolateMode;
 
     const st = await this.systemctl.show(
       unit,
@@ -189,7 +190,7 @@ export class SystemdExecutor implements Executor {
       undo = stored.systemd;
     } else {
       // The record was lost (or is not a systemd one): undo what this mode applies, best effort.
-      const mode = spec.systemd.mode ?? "network";
+      const mode = spec.systemd.mode ?? ACTION_DEFAULTS.isolateMode;
       undo = assumedByMode(mode);
       notes.push(`no isolation record; undid what mode ${mode} applies`);
     }

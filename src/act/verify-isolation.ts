@@ -22,6 +22,7 @@ import { statfsSync, existsSync } from "node:fs";
 import { createServer, type AddressInfo, type Server } from "node:net";
 import { join } from "node:path";
 import { runProcess, type ProcessRunner } from "./run-process.js";
+import { ACTION_DEFAULTS } from "../core/defaults.js";
 
 const CGROUP2_SUPER_MAGIC = 0x63677270;
 
@@ -108,8 +109,8 @@ export async function verifyNetworkCut(opts: CanaryOptions): Promise<CanaryVerdi
     };
   }
   const run = opts.run ?? runProcess;
-  const connectMs = opts.connectTimeoutMs ?? 1500;
-  const timeoutMs = opts.processTimeoutMs ?? 10_000;
+  const connectMs = opts.connectTimeoutMs ?? ACTION_DEFAULTS.verifyConnectTimeoutMs;
+  const timeoutMs = opts.processTimeoutMs ?? ACTION_DEFAULTS.verifyProcessTimeoutMs;
   let l: Awaited<ReturnType<typeof listen>>;
   try {
     l = await listen();

@@ -7,6 +7,7 @@
 // Defaults: 1 s initial, 5 min cap — a receiver that is down for hours is retried about
 // every 2.5 min on average, for as long as max_age allows.
 import { InvalidOptionError } from "../core/errors.js";
+import { SINK_DEFAULTS } from "../core/defaults.js";
 
 export type Jitter = "full" | "decorrelated" | "none";
 
@@ -21,9 +22,9 @@ export interface BackoffPolicy {
 }
 
 export const DEFAULT_BACKOFF: Readonly<BackoffPolicy> = {
-  initialMs: 1_000,
-  maxMs: 300_000,
-  minMs: 100,
+  initialMs: SINK_DEFAULTS.retryInitialMs,
+  maxMs: SINK_DEFAULTS.retryMaxMs,
+  minMs: SINK_DEFAULTS.retryMinMs,
   jitter: "full",
 };
 

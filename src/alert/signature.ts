@@ -9,6 +9,7 @@
 // Verification compares in constant time and rejects timestamps outside a freshness
 // window (replays).
 import { createHmac, timingSafeEqual } from "node:crypto";
+import { SINK_DEFAULTS } from "../core/defaults.js";
 
 export const SIGNATURE_HEADER = "X-Wdmesh-Signature";
 export const TIMESTAMP_HEADER = "X-Wdmesh-Timestamp";
@@ -31,7 +32,7 @@ function freshTimestamp(timestamp: string | number, opts: VerifyOptions): number
   const ts = typeof timestamp === "number" ? timestamp : Number(timestamp);
   if (!Number.isInteger(ts) || String(ts) !== String(timestamp).trim()) return null;
   const now = opts.nowSec ?? Math.floor(Date.now() / 1000);
-  return Math.abs(now - ts) > (opts.toleranceSec ?? 300) ? null : ts;
+  return Math.abs(now - ts) > (opts.toleranceSec ?? SINK_DEFAULTS.signatureToleranceSec) ? null : ts;
 }
 
 function sameText(given: string, expected: string): boolean {

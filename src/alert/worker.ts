@@ -29,6 +29,7 @@ import { backoffDelay, resolveBackoff, type BackoffPolicy } from "./backoff.js";
 import { deliver, type DeliverOptions, type DeliveryOutcome, type PostRequest } from "./deliver.js";
 import type { SinkConfig } from "./sink-config.js";
 import { buildRequest, validateSink } from "./sink-request.js";
+import { ALERT_WORKER_DEFAULTS } from "../core/defaults.js";
 
 /** Actions whose alert should carry the outcome of the effect they asked for. */
 const EFFECT_ACTIONS: ReadonlySet<string> = new Set(["restart", "isolate", "release"]);
@@ -141,16 +142,16 @@ export class SinkWorker {
     // The sink's own retry policy (config `retry:`) wins over the worker-wide one.
     this.policy = resolveBackoff({ ...opts.backoff, ...opts.sink.retry });
     this.random = opts.random ?? Math.random;
-    this.effectWaitMs = opts.effectWaitMs ?? 60_000;
-    this.storeRetryMs = opts.storeRetryMs ?? 1_000;
-    const batch = opts.deliveredBatch ?? 100;
+    this.effectWaitMs = opts.effectWaitMs ?? ALERT_WORKER_DEFAULTS.effectWaitMs;
+    this.storeRetryMs = opts.storeRetryMs ?? ALERT_WORKER_DEFAULTS.storeRetryMs;
+    const batch = opts.deliveredBatch ?? ALERT_WORKER_DEFAULTS.deliveredBatch;
     if (!Number.isInteger(batch) || batch < 1 || batch > 10_000) {
       throw new InvalidOptionError(
         "deliveredBatch",
         `must be an integer from 1 to 10000 rows (got ${String(batch)})`,
       );
     }
-    const flushMs = opts.deliveredFlushMs ?? 100;
+    const flushMs = opts.deliveredFlushMs ?? ALERT_WORKER_DEFAULTS.deliveredFlushMs;
     if (!Number.isFinite(flushMs) || flushMs < 0 || flushMs > 60_000) {
       throw new InvalidOptionError(
         "deliveredFlushMs",

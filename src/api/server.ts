@@ -6,6 +6,7 @@
 // logged, never crashes the process.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
+import { API_DEFAULTS, NODE_DEFAULTS } from "../core/defaults.js";
 import { isLoopbackHost } from "../core/loopback.js";
 import { WatchdogError } from "../core/errors.js";
 import { silentLogger, type Logger } from "../logger.js";
@@ -68,7 +69,7 @@ export interface ApiServer {
 }
 
 /** Default of node.max_connections: API sockets open at once. */
-export const DEFAULT_MAX_API_CONNECTIONS = 1024;
+export const DEFAULT_MAX_API_CONNECTIONS = NODE_DEFAULTS.maxConnections;
 
 export function createApiServer(opts: ApiServerOptions): ApiServer {
   const { backend } = opts;
@@ -76,15 +77,15 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   const api: ApiDeps = {
     backend,
     hub: new SseHub(backend, {
-      heartbeatMs: opts.sseHeartbeatMs ?? 15_000,
-      maxClients: opts.maxSseClients ?? 64,
+      heartbeatMs: opts.sseHeartbeatMs ?? API_DEFAULTS.sseHeartbeatMs,
+      maxClients: opts.maxSseClients ?? API_DEFAULTS.maxSseClients,
     }),
     dashboard: new DashboardAssets(opts.webDir),
     // The control token may also read.
     readTokens: new TokenSet([opts.readToken, opts.readToken ? opts.apiToken : undefined]),
     controlTokens: new TokenSet([opts.apiToken]),
     hosts: new HostPolicy(opts.hostnames),
-    maxBodyBytes: opts.maxBodyBytes ?? 16_384,
+    maxBodyBytes: opts.maxBodyBytes ?? API_DEFAULTS.maxBodyBytes,
   };
   const { hub, dashboard, hosts } = api;
   if (dashboard.problem) log.warn({ dir: dashboard.dir }, dashboard.problem);
@@ -109,8 +110,8 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
 
   const server = createServer(
     {
-      requestTimeout: opts.requestTimeoutMs ?? 10_000,
-      headersTimeout: opts.headersTimeoutMs ?? 5_000,
+      requestTimeout: opts.requestTimeoutMs ?? API_DEFAULTS.requestTimeoutMs,
+      headersTimeout: opts.headersTimeoutMs ?? API_DEFAULTS.headersTimeoutMs,
       // How often node checks the two deadlines above, ms.
       connectionsCheckingInterval: 1_000,
     },
@@ -170,7 +171,10 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
           resolve();
           return;
         }
-        const grace = setTimeout(() => server.closeAllConnections(), opts.closeGraceMs ?? 2_000);
+        const grace = setTimeout(
+          () => server.closeAllConnections(),
+          opts.closeGraceMs ?? API_DEFAULTS.closeGraceMs,
+        );
         grace.unref();
         server.close(() => {
           clearTimeout(grace);

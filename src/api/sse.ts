@@ -24,15 +24,16 @@ import type { JournalEntry } from "../store/types.js";
 import type { ApiBackend } from "./backend.js";
 import type { PeerBeat } from "./probe-history.js";
 import { HttpError } from "./http-error.js";
+import { API_DEFAULTS } from "../core/defaults.js";
 
 /** Most entries replayed on resume; older ones are fetched with GET /v1/events. */
 const REPLAY_LIMIT = 1000;
 /** Default cap of one client's unsent bytes. */
-export const SSE_MAX_BUFFERED_BYTES = 1 << 20;
+export const SSE_MAX_BUFFERED_BYTES = API_DEFAULTS.sseMaxBufferedBytes;
 /** Default: a client whose socket has not drained for this long is dropped, ms. */
-export const SSE_STALL_MS = 30_000;
+export const SSE_STALL_MS = API_DEFAULTS.sseStallMs;
 /** Default least time between two probe events of one peer, ms. */
-export const SSE_PROBE_INTERVAL_MS = 1_000;
+export const SSE_PROBE_INTERVAL_MS = API_DEFAULTS.sseProbeIntervalMs;
 /** How often stalled clients are looked for and keep-alives are due, ms. */
 const SWEEP_MS = 1_000;
 

@@ -10,6 +10,7 @@ import { checkCommand, releaseCommand, restartCommand, silenceCommand } from "./
 import { eventsCommand } from "./commands/events.js";
 import { keygenCommand } from "./commands/keygen.js";
 import { statusCommand } from "./commands/status.js";
+import { NODE_DEFAULTS } from "../core/defaults.js";
 
 export const COMMANDS: readonly Command[] = [
   runCommand,
@@ -48,7 +49,7 @@ export function topHelp(): string {
     "Commands:",
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}${c.summary}`),
     "",
-    "Environment: WDMESH_URL (API base URL, default http://127.0.0.1:9760), WDMESH_API_TOKEN (bearer token).",
+    `Environment: WDMESH_URL (API base URL, default http://${NODE_DEFAULTS.listen}), WDMESH_API_TOKEN (bearer token).`,
     "Exit codes: 0 ok, 1 runtime failure, 2 usage or config error, 3 unhealthy (status, check).",
     "",
     "Example:",

@@ -1,13 +1,13 @@
 // The CLI's client of the node API (GET /v1/..., POST /v1/peers/NAME/...), on node:http with no connection reuse,
 // so the process exits as soon as a command is done.
-import { DEFAULT_LISTEN } from "../config/resolve.js";
+import { NODE_DEFAULTS } from "../core/defaults.js";
 import { request as httpRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { CliError, EXIT, UsageError } from "./cli-error.js";
 import type { CliIO, OptionSpec, Parsed } from "./command.js";
 import { str } from "./command.js";
 
-export const DEFAULT_URL = `http://${DEFAULT_LISTEN}`;
+export const DEFAULT_URL = `http://${NODE_DEFAULTS.listen}`;
 
 export const URL_OPTION: OptionSpec = {
   name: "url",

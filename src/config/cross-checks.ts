@@ -1,10 +1,10 @@
 // Rules of the config file that span several fields. They run on the interpolated
 // raw document, defensively: a section whose own fields are malformed is skipped
 // here (the schema reports it), so a file with many problems gets them all at once.
+import { SINK_DEFAULTS } from "../core/defaults.js";
 import { parseDuration, type Duration } from "../core/duration.js";
 import { InvalidOptionError } from "../core/errors.js";
 import { compilePolicy, type Policy, type TimingOptions } from "../core/options.js";
-import { DEFAULT_BACKOFF } from "../alert/backoff.js";
 import { standardKey } from "../alert/signature.js";
 import { identityProblem, publicKeyProblem } from "../mesh/identity.js";
 import { isLoopbackHost, parseListen } from "./rules.js";
@@ -170,10 +170,27 @@ function checkPolicy(o: Obj, base: Policy | undefined, at: PathSeg[], out: RawIs
 
 // ---------------------------------------------------------------- all rules
 
+/**
+ * The timing policies the checks compiled (compilePolicy, the library's own validation):
+ * the defaults' and, by index, each peer's over them; undefined where a section is
+ * malformed (its problem is among the issues). A file without issues has them all, and
+ * resolve.ts uses them as they are: the policy of a config is compiled once.
+ */
+export interface CompiledPolicies {
+  base: Policy | undefined;
+  peers: Array<Policy | undefined>;
+}
+
 /** Every cross-field problem of an (interpolated) config document. */
 export function crossCheck(doc: unknown): RawIssue[] {
+  return checkConfig(doc).issues;
+}
+
+/** Every cross-field problem of an (interpolated) config document, and its compiled policies. */
+export function checkConfig(doc: unknown): { issues: RawIssue[]; policies: CompiledPolicies } {
   const out: RawIssue[] = [];
-  if (!isObj(doc)) return out;
+  const policies: CompiledPolicies = { base: undefined, peers: [] };
+  if (!isObj(doc)) return { issues: out, policies };
   const node = isObj(doc.node) ? doc.node : undefined;
 
   if (node && typeof node.identity === "string") {
@@ -207,6 +224,7 @@ export function crossCheck(doc: unknown): RawIssue[] {
   // Timing: defaults, then every peer over them (exactly as the Monitor compiles them).
   const defaults = doc.defaults === undefined ? {} : doc.defaults;
   let base = isObj(defaults) ? checkPolicy(defaults, undefined, ["defaults"], out) : undefined;
+  policies.base = base;
   if (!base && isObj(defaults) && timingOf(defaults) === undefined) {
     // Malformed defaults fields are reported by the schema; check peers against the well-formed rest.
     try {
@@ -231,7 +249,7 @@ export function crossCheck(doc: unknown): RawIssue[] {
         });
       }
     }
-    if (base) checkPolicy(p, base, ["peers", i], out);
+    if (base) policies.peers[i] = checkPolicy(p, base, ["peers", i], out);
   });
 
   const alerts = list(doc.alerts);
@@ -241,8 +259,8 @@ export function crossCheck(doc: unknown): RawIssue[] {
     exactlyOne(a, SINK_KINDS, ["alerts", i], "alert sink", out);
     if (isObj(a.retry)) {
       try {
-        const initial = parseDuration((a.retry.initial ?? DEFAULT_BACKOFF.initialMs) as Duration);
-        const max = parseDuration((a.retry.max ?? DEFAULT_BACKOFF.maxMs) as Duration);
+        const initial = parseDuration((a.retry.initial ?? SINK_DEFAULTS.retryInitialMs) as Duration);
+        const max = parseDuration((a.retry.max ?? SINK_DEFAULTS.retryMaxMs) as Duration);
         if (max < initial) {
           out.push({
             path: ["alerts", i, "retry", "max"],
@@ -255,7 +273,7 @@ export function crossCheck(doc: unknown): RawIssue[] {
     }
     const w = a.webhook;
     if (isObj(w)) {
-      const format = w.format ?? "generic";
+      const format = w.format ?? SINK_DEFAULTS.webhookFormat;
       if (format === "pagerduty" && w.routing_key === undefined) {
         out.push({
           path: ["alerts", i, "webhook", "routing_key"],
@@ -324,5 +342,5 @@ export function crossCheck(doc: unknown): RawIssue[] {
       });
     }
   }
-  return out;
+  return { issues: out, policies };
 }

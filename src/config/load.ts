@@ -5,7 +5,7 @@ import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from "yaml";
 import { ConfigError, type ConfigIssue } from "./config-error.js";
-import { crossCheck, formatSegs, type PathSeg, type RawIssue } from "./cross-checks.js";
+import { checkConfig, formatSegs, type PathSeg, type RawIssue } from "./cross-checks.js";
 import { interpolate } from "./interpolate.js";
 import { resolveConfig, type ResolvedConfig } from "./resolve.js";
 import { configShape } from "./schema.js";
@@ -78,6 +78,25 @@ export function parseConfig(
   } catch (e) {
     fail(sourceName, [{ path: "", message: `YAML cannot be read: ${(e as Error).message}` }]);
   }
+  return resolveDocument(raw, env, sourceName, baseDir, (path, key) => {
+    const node = locate(doc, path, key);
+    return node?.range ? lines.linePos(node.range[0]) : undefined;
+  });
+}
+
+/**
+ * Validates a config document already read (the YAML's value, or an object an embedding
+ * agent built) and resolves it. `position` finds the line and column of a path in the
+ * source text, when there is one. Throws ConfigError (WDM_CONFIG) listing every problem.
+ */
+export function resolveDocument(
+  raw: unknown,
+  env: NodeJS.ProcessEnv,
+  sourceName: string,
+  baseDir: string,
+  position: (path: readonly PathSeg[], key: boolean) => { line: number; col: number } | undefined = () =>
+    undefined,
+): ResolvedConfig {
   if (raw === null || raw === undefined) {
     fail(sourceName, [
       {
@@ -109,7 +128,8 @@ export function parseConfig(
   }
   // A cross-field rule repeating what the schema already said about the same field adds nothing.
   const schemaPaths = new Set(found.map((r) => formatSegs(r.path)));
-  found.push(...crossCheck(value).filter((r) => !schemaPaths.has(formatSegs(r.path))));
+  const checked = checkConfig(value);
+  found.push(...checked.issues.filter((r) => !schemaPaths.has(formatSegs(r.path))));
 
   // Drop problems that only repeat a failed interpolation, and exact duplicates.
   const failed = [...interp.failedPaths];
@@ -126,9 +146,8 @@ export function parseConfig(
     seen.add(dedupe);
     const issue: ConfigIssue = { path, message };
     if (r.hint !== undefined) issue.hint = redact(r.hint, secrets);
-    const node = locate(doc, r.path, message.startsWith("unknown key"));
-    if (node?.range) {
-      const pos = lines.linePos(node.range[0]);
+    const pos = position(r.path, message.startsWith("unknown key"));
+    if (pos) {
       issue.line = pos.line;
       issue.column = pos.col;
     }
@@ -139,7 +158,7 @@ export function parseConfig(
     fail(sourceName, issues);
   }
 
-  return resolveConfig(parsed.data, baseDir, secrets);
+  return resolveConfig(parsed.data, checked.policies, baseDir, secrets);
 }
 
 /**

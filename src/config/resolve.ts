@@ -1,50 +1,43 @@
 // A validated config file → the options the daemon runs with: camelCase, every
 // duration in ms, defaults filled in, per-peer overrides applied.
 import { isAbsolute, resolve } from "node:path";
-import { DEFAULT_BACKOFF } from "../alert/backoff.js";
 import type { SinkConfig } from "../alert/sink-config.js";
+import {
+  ACTION_DEFAULTS,
+  CONCURRENCY_DEFAULT,
+  MESH_DEFAULTS,
+  NODE_DEFAULTS,
+  PROBE_DEFAULTS,
+  SINK_DEFAULTS,
+} from "../core/defaults.js";
 import { parseDuration, type Duration } from "../core/duration.js";
 import type { SelfHealthOptions } from "../health/self-health.js";
 import {
-  compilePolicy,
   type CommandSpec,
   type IsolateSpec,
   type PeerSpec,
   type Policy,
   type ProbeSpec,
   type RestartSpec,
+  type TimingOptions,
 } from "../core/options.js";
-import { DEFAULT_CONCURRENCY } from "../core/rules.js";
-import { timingOf } from "./cross-checks.js";
+import type { CompiledPolicies } from "./cross-checks.js";
 import { parseListen } from "./rules.js";
 import type { ConfigFile } from "./schema.js";
 
-export const DEFAULT_LISTEN = "127.0.0.1:9760";
-export const DEFAULT_DATA_DIR = "/var/lib/wdmesh";
-/** Most simultaneous API sockets. */
-export const DEFAULT_MAX_CONNECTIONS = 1024;
-export const DEFAULT_PAGERDUTY_URL = "https://events.pagerduty.com/v2/enqueue";
-
-/** Monitor-level options: MonitorOptions' timing keys, all durations in ms. */
+/** Monitor-level options (MonitorOptions): the defaults' timing compiled, durations in ms. */
 export interface ResolvedMonitor {
   selfName: string;
-  interval: number;
-  timeout: number;
-  retryInterval: number;
-  missedBeforeRestart: number;
-  restartsBeforeIsolate: number;
-  startupGrace: number;
-  restartBackoff: { initial: number; max: number };
-  stableAfter: number;
-  successThreshold: number;
-  /** Max probes in flight. */
+  /** `defaults:` compiled by compilePolicy (every duration in ms). */
+  policy: Policy;
+  /** Max probes in flight (count). */
   concurrency: number;
   /** Self-health thresholds (ms), or false; absent: the library's defaults. */
   selfHealth?: SelfHealthOptions | false;
 }
 
-/** A peer with its effective timing (defaults + its overrides), durations in ms. */
-export type ResolvedPeer = PeerSpec & Omit<ResolvedMonitor, "selfName" | "concurrency">;
+/** A peer (PeerSpec) with its effective timing compiled: defaults + its overrides, in ms. */
+export type ResolvedPeer = Omit<PeerSpec, "policy" | keyof TimingOptions> & { policy: Policy };
 
 export interface ResolvedConfig {
   node: {
@@ -100,20 +93,6 @@ function selfHealth(sh: NonNullable<ConfigFile["self_health"]>): SelfHealthOptio
   return out;
 }
 
-function timing(p: Policy): Omit<ResolvedMonitor, "selfName" | "concurrency"> {
-  return {
-    interval: p.intervalMs,
-    timeout: p.timeoutMs,
-    retryInterval: p.retryIntervalMs,
-    missedBeforeRestart: p.missedBeforeRestart,
-    restartsBeforeIsolate: p.restartsBeforeIsolate,
-    startupGrace: p.startupGraceMs,
-    restartBackoff: { initial: p.backoffInitialMs, max: p.backoffMaxMs },
-    stableAfter: p.stableAfterMs,
-    successThreshold: p.successThreshold,
-  };
-}
-
 function command(c: { argv: string[]; timeout?: Duration | undefined }): CommandSpec {
   const t = msOpt(c.timeout);
   return t === undefined ? { argv: [...c.argv] } : { argv: [...c.argv], timeout: t };
@@ -126,7 +105,7 @@ function probe(p: FilePeer["probe"]): ProbeSpec {
     return {
       http: {
         url: p.http.url,
-        expectStatus: p.http.expect_status ?? 200,
+        expectStatus: p.http.expect_status ?? PROBE_DEFAULTS.expectStatus,
         headers: { ...(p.http.headers ?? {}) },
       },
     };
@@ -150,7 +129,7 @@ function isolate(r: FilePeer["isolate"]): IsolateSpec | "none" | undefined {
   if (r === undefined || r === "none") return r;
   if (r.systemd) {
     const t = msOpt(r.systemd.timeout);
-    const s = { unit: r.systemd.unit, mode: r.systemd.mode ?? "network" } as const;
+    const s = { unit: r.systemd.unit, mode: r.systemd.mode ?? ACTION_DEFAULTS.isolateMode } as const;
     return { systemd: t === undefined ? s : { ...s, timeout: t } };
   }
   if (r.command) {
@@ -166,16 +145,16 @@ type FileAlert = NonNullable<ConfigFile["alerts"]>[number];
 function sink(a: FileAlert): SinkConfig {
   const common = {
     name: a.name,
-    minSeverity: a.min_severity ?? "INFO",
-    timeoutMs: ms(a.timeout, 10_000),
-    maxAgeMs: ms(a.max_age, 86_400_000),
+    minSeverity: a.min_severity ?? SINK_DEFAULTS.minSeverity,
+    timeoutMs: ms(a.timeout, SINK_DEFAULTS.timeoutMs),
+    maxAgeMs: ms(a.max_age, SINK_DEFAULTS.maxAgeMs),
     headers: { ...(a.headers ?? {}) },
     ...(a.retry === undefined
       ? {}
       : {
           retry: {
-            initialMs: ms(a.retry.initial, DEFAULT_BACKOFF.initialMs),
-            maxMs: ms(a.retry.max, DEFAULT_BACKOFF.maxMs),
+            initialMs: ms(a.retry.initial, SINK_DEFAULTS.retryInitialMs),
+            maxMs: ms(a.retry.max, SINK_DEFAULTS.retryMaxMs),
           },
         }),
   };
@@ -185,7 +164,7 @@ function sink(a: FileAlert): SinkConfig {
       ...common,
       kind: "webhook",
       url: w.url,
-      format: w.format ?? "generic",
+      format: w.format ?? SINK_DEFAULTS.webhookFormat,
       ...(w.secret === undefined ? {} : { secret: w.secret }),
       ...(w.routing_key === undefined ? {} : { routingKey: w.routing_key }),
     };
@@ -195,7 +174,7 @@ function sink(a: FileAlert): SinkConfig {
       ...common,
       kind: "alertmanager",
       url: a.alertmanager.url,
-      resendIntervalMs: ms(a.alertmanager.resend_interval, 60_000),
+      resendIntervalMs: ms(a.alertmanager.resend_interval, SINK_DEFAULTS.resendIntervalMs),
     };
   }
   if (a.slack) return { ...common, kind: "slack", url: a.slack.url };
@@ -204,7 +183,7 @@ function sink(a: FileAlert): SinkConfig {
       ...common,
       kind: "pagerduty",
       routingKey: a.pagerduty.routing_key,
-      url: a.pagerduty.url ?? DEFAULT_PAGERDUTY_URL,
+      url: a.pagerduty.url ?? SINK_DEFAULTS.pagerdutyUrl,
     };
   }
   throw new Error("unreachable: alert validated to have one kind");
@@ -212,21 +191,25 @@ function sink(a: FileAlert): SinkConfig {
 
 /**
  * Builds the resolved config of a file that passed the schema and the cross-field
- * checks. `baseDir` anchors a relative data_dir (the config file's directory).
+ * checks, with the policies those checks compiled. `baseDir` anchors a relative
+ * data_dir (the config file's directory).
  */
 export function resolveConfig(
   file: ConfigFile,
+  policies: CompiledPolicies,
   baseDir: string,
   secrets: Iterable<string> = [],
 ): ResolvedConfig {
-  const listen = parseListen(file.node.listen ?? DEFAULT_LISTEN);
+  const listen = parseListen(file.node.listen ?? NODE_DEFAULTS.listen);
   if (!listen) throw new Error("unreachable: listen validated");
-  const dataDir = file.node.data_dir ?? DEFAULT_DATA_DIR;
+  const dataDir = file.node.data_dir ?? NODE_DEFAULTS.dataDir;
   const d = file.defaults ?? {};
-  const base = compilePolicy(timingOf(d) ?? {});
-  const peers = (file.peers ?? []).map((p): ResolvedPeer => {
-    const pol = compilePolicy(timingOf(p) ?? {}, base);
-    const spec: ResolvedPeer = { name: p.name, probe: probe(p.probe), ...timing(pol) };
+  const base = policies.base;
+  if (!base) throw new Error("unreachable: defaults validated");
+  const peers = (file.peers ?? []).map((p, n): ResolvedPeer => {
+    const policy = policies.peers[n];
+    if (!policy) throw new Error("unreachable: peer timing validated");
+    const spec: ResolvedPeer = { name: p.name, probe: probe(p.probe), policy };
     const r = restart(p.restart);
     if (r !== undefined) spec.restart = r;
     const i = isolate(p.isolate);
@@ -240,14 +223,14 @@ export function resolveConfig(
       dataDir: isAbsolute(dataDir) ? dataDir : resolve(baseDir, dataDir),
       ...(file.node.api_token === undefined ? {} : { apiToken: file.node.api_token }),
       ...(file.node.read_token === undefined ? {} : { readToken: file.node.read_token }),
-      publicReads: file.node.public_reads ?? false,
+      publicReads: file.node.public_reads ?? NODE_DEFAULTS.publicReads,
       hostnames: [...(file.node.hostnames ?? [])],
-      maxConnections: file.node.max_connections ?? DEFAULT_MAX_CONNECTIONS,
+      maxConnections: file.node.max_connections ?? NODE_DEFAULTS.maxConnections,
     },
     monitor: {
       selfName: file.node.name,
-      ...timing(base),
-      concurrency: d.concurrency ?? DEFAULT_CONCURRENCY,
+      policy: base,
+      concurrency: d.concurrency ?? CONCURRENCY_DEFAULT,
       ...(file.self_health === undefined ? {} : { selfHealth: selfHealth(file.self_health) }),
     },
     peers,
@@ -260,7 +243,7 @@ export function resolveConfig(
             url: m.url,
             ...(m.public_key === undefined ? {} : { publicKey: m.public_key }),
           })),
-          confirm: file.mesh.confirm ?? "majority",
+          confirm: file.mesh.confirm ?? MESH_DEFAULTS.confirm,
           ...(file.mesh.takeover_after === undefined
             ? {}
             : { takeoverAfter: parseDuration(file.mesh.takeover_after) }),

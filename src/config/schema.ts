@@ -6,6 +6,7 @@
 // names, exactly one probe kind, timeout < interval, ...) live in cross-checks.ts
 // and run as this schema's final refinement.
 import { z } from "zod";
+import { formatDuration } from "../core/duration.js";
 import { crossCheck } from "./cross-checks.js";
 import {
   ARGV0_HELP,
@@ -18,13 +19,24 @@ import {
   HTTP_STATUS_MIN,
   isAbsoluteProgram,
   ISOLATION_MODES,
-  DEFAULT_CONCURRENCY,
   MAX_CONCURRENCY,
   NAME_HELP,
   NAME_RE,
   UNIT_HELP,
   UNIT_RE,
+  TIMING_COUNT_MAX,
 } from "../core/rules.js";
+import {
+  ACTION_DEFAULTS,
+  CONCURRENCY_DEFAULT,
+  describeDefault,
+  MESH_DEFAULTS,
+  NODE_DEFAULTS,
+  PROBE_DEFAULTS,
+  SELF_HEALTH_DEFAULTS,
+  SINK_DEFAULTS,
+  TIMING_DEFAULTS,
+} from "../core/defaults.js";
 import { HEADER_NAME_RE, isHttpUrl, parseListen } from "./rules.js";
 
 const duration = (description: string) =>
@@ -105,18 +117,18 @@ export const nodeSchema = z
     listen: z
       .string()
       .refine((s) => parseListen(s) !== undefined, {
-        error: 'must be host:port, e.g. "127.0.0.1:9760" or "[::1]:9760" (port 0-65535)',
+        error: `must be host:port, e.g. "${NODE_DEFAULTS.listen}" or "[::1]:9760" (port 0-65535)`,
       })
       .optional()
       .describe(
-        'Address of the HTTP API, dashboard and /health, as host:port ("[::1]:9760" for IPv6). Default "127.0.0.1:9760". A non-loopback address requires api_token, and read_token unless public_reads is true.',
+        `Address of the HTTP API, dashboard and /health, as host:port ("[::1]:9760" for IPv6). A non-loopback address requires api_token, and read_token unless public_reads is true. ${describeDefault(NODE_DEFAULTS.listen)}`,
       ),
     data_dir: z
       .string()
       .min(1, { error: "must not be empty" })
       .optional()
       .describe(
-        "Directory of the SQLite state and journal. A relative path is relative to the config file's directory. Default /var/lib/wdmesh.",
+        `Directory of the SQLite state and journal. A relative path is relative to the config file's directory. ${describeDefault(NODE_DEFAULTS.dataDir)}`,
       ),
     api_token: secret(
       "Bearer token required by control endpoints (release, restart, check, silence); at least 16 characters. Supports ${ENV} and ${file:/path}. Never logged.",
@@ -133,7 +145,7 @@ export const nodeSchema = z
       .boolean({ error: "must be true or false" })
       .optional()
       .describe(
-        "Serve the read endpoints without a token even though listen is not a loopback address (anyone who can reach the port reads the peer list, journal, deliveries and metrics). Default false.",
+        `Serve the read endpoints without a token even though listen is not a loopback address (anyone who can reach the port reads the peer list, journal, deliveries and metrics). ${describeDefault(NODE_DEFAULTS.publicReads)}`,
       ),
     hostnames: z
       .array(
@@ -148,7 +160,7 @@ export const nodeSchema = z
     max_connections: count(
       1,
       65_535,
-      "Most simultaneous API connections (sockets); more are refused at accept so the node's file descriptors stay for its probes (count). Default 1024.",
+      `Most simultaneous API connections (sockets); more are refused at accept so the node's file descriptors stay for its probes (count). ${describeDefault(NODE_DEFAULTS.maxConnections)}`,
     ).optional(),
   })
   .describe("This node: its name, API address, state directory and tokens.");
@@ -157,43 +169,45 @@ export const nodeSchema = z
 
 const timingShape = {
   interval: duration(
-    "How often a healthy peer is probed (ms number or duration string). Default 30s.",
+    `How often a healthy peer is probed (ms number or duration string). ${describeDefault(TIMING_DEFAULTS.intervalMs, "ms")}`,
   ).optional(),
   timeout: duration(
-    "Deadline of one probe: connect + headers + body (ms or duration). Must be shorter than interval. Default 5s (or 80% of a shorter interval).",
+    `Deadline of one probe: connect + headers + body (ms or duration). Must be shorter than interval; with an interval shorter than the default, the default is ${TIMING_DEFAULTS.timeoutIntervalFraction * 100}% of it. ${describeDefault(TIMING_DEFAULTS.timeoutMs, "ms")}`,
   ).optional(),
   retry_interval: duration(
     "Delay before the next probe after a miss (ms or duration). Default = interval.",
   ).optional(),
   missed_before_restart: count(
     1,
-    1000,
-    "K: consecutive missed probes before the peer is restarted (count). Default 3.",
+    TIMING_COUNT_MAX,
+    `K: consecutive missed probes before the peer is restarted (count). ${describeDefault(TIMING_DEFAULTS.missedBeforeRestart)}`,
   ).optional(),
   restarts_before_isolate: count(
     0,
-    1000,
-    "R: failed restarts in one incident before the peer is isolated (count; 0 isolates at the first K misses). Default 3.",
+    TIMING_COUNT_MAX,
+    `R: failed restarts in one incident before the peer is isolated (count; 0 isolates at the first K misses). ${describeDefault(TIMING_DEFAULTS.restartsBeforeIsolate)}`,
   ).optional(),
   startup_grace: duration(
     "Extra wait after a restart before probing again (ms or duration). Default = interval.",
   ).optional(),
   restart_backoff: z
     .strictObject({
-      initial: duration("Backoff added after the first restart (ms or duration). Default 10s.").optional(),
+      initial: duration(
+        `Backoff added after the first restart (ms or duration). ${describeDefault(TIMING_DEFAULTS.backoffInitialMs, "ms")}`,
+      ).optional(),
       max: duration(
-        "Cap of the doubling backoff (ms or duration); must be >= initial. Default 5m.",
+        `Cap of the doubling backoff (ms or duration); must be >= initial. ${describeDefault(TIMING_DEFAULTS.backoffMaxMs, "ms")}`,
       ).optional(),
     })
     .optional()
     .describe("Added to startup_grace after restart n: initial × 2^(n−1), capped at max."),
   stable_after: duration(
-    "A peer HEALTHY this long gets its restart count reset to 0 (ms or duration). Default 10m.",
+    `A peer HEALTHY this long gets its restart count reset to 0 (ms or duration). ${describeDefault(TIMING_DEFAULTS.stableAfterMs, "ms")}`,
   ).optional(),
   success_threshold: count(
     1,
-    1000,
-    "Consecutive ok probes needed to count as recovered (count). Default 1.",
+    TIMING_COUNT_MAX,
+    `Consecutive ok probes needed to count as recovered (count). ${describeDefault(TIMING_DEFAULTS.successThreshold)}`,
   ).optional(),
 };
 
@@ -203,7 +217,7 @@ export const defaultsSchema = z
     concurrency: count(
       1,
       MAX_CONCURRENCY,
-      `Maximum probes in flight at once on this node (count, 1-${MAX_CONCURRENCY}). Default ${DEFAULT_CONCURRENCY}.`,
+      `Maximum probes in flight at once on this node (count, 1-${MAX_CONCURRENCY}). ${describeDefault(CONCURRENCY_DEFAULT)}`,
     ).optional(),
   })
   .describe("Timing and escalation defaults; every key but concurrency may be overridden per peer.");
@@ -221,7 +235,9 @@ const probeSchema = z
           .min(HTTP_STATUS_MIN, { error: HTTP_STATUS_HELP })
           .max(HTTP_STATUS_MAX, { error: HTTP_STATUS_HELP })
           .optional()
-          .describe("HTTP status that means alive (100-599). Default 200."),
+          .describe(
+            `HTTP status that means alive (${HTTP_STATUS_MIN}-${HTTP_STATUS_MAX}). ${describeDefault(PROBE_DEFAULTS.expectStatus)}`,
+          ),
         headers: headers("Extra request headers, e.g. Authorization. Values are secrets.").optional(),
       })
       .optional()
@@ -250,7 +266,7 @@ const commandSchema = z
   .strictObject({
     argv: argv("Program and arguments, argv[0] absolute; run without a shell."),
     timeout: duration(
-      "Deadline of the command (ms or duration); it is killed after. Default 30s.",
+      `Deadline of the command (ms or duration); it is killed after. ${describeDefault(ACTION_DEFAULTS.commandTimeoutMs, "ms")}`,
     ).optional(),
   })
   .describe("A command run without a shell.");
@@ -266,7 +282,9 @@ const restartSchema = z
           systemd: z
             .strictObject({
               unit: unit("Unit to restart (systemctl restart UNIT)."),
-              timeout: duration("Deadline of the restart job (ms or duration). Default 30s.").optional(),
+              timeout: duration(
+                `Deadline of the restart job (ms or duration). ${describeDefault(ACTION_DEFAULTS.systemctlTimeoutMs, "ms")}`,
+              ).optional(),
             })
             .optional()
             .describe("Restart through systemd."),
@@ -291,9 +309,11 @@ const isolateSchema = z
                 .enum(ISOLATION_MODES, { error: `must be one of ${ISOLATION_MODES.join(", ")}` })
                 .optional()
                 .describe(
-                  "network: IPAddressDeny=any applied at runtime and verified; stop: stop the unit; freeze: freeze its cgroup. Default network.",
+                  `network: IPAddressDeny=any applied at runtime and verified; stop: stop the unit; freeze: freeze its cgroup. ${describeDefault(ACTION_DEFAULTS.isolateMode)}`,
                 ),
-              timeout: duration("Deadline of the isolation step (ms or duration). Default 30s.").optional(),
+              timeout: duration(
+                `Deadline of the isolation step (ms or duration). ${describeDefault(ACTION_DEFAULTS.systemctlTimeoutMs, "ms")}`,
+              ).optional(),
             })
             .optional()
             .describe("Isolate through systemd."),
@@ -349,10 +369,10 @@ const meshSchema = z
       .enum(["any", "majority", "all"], { error: "must be one of any, majority, all" })
       .optional()
       .describe(
-        "How many of the N configured nodes (members + this node) must confirm a failure, each through a fresh verified view, before a target is remediated: any = this node alone, majority = floor(N/2)+1, all = N. Default majority.",
+        `How many of the N configured nodes (members + this node) must confirm a failure, each through a fresh verified view, before a target is remediated: any = this node alone, majority = floor(N/2)+1, all = N. ${describeDefault(MESH_DEFAULTS.confirm)}`,
       ),
     takeover_after: duration(
-      "How long another node's started remediation step (restart, isolate) blocks this node before it takes the step over, when it has not seen the step finish (ms or duration). Default: the peer's restart timeout (30s unless set) plus one interval.",
+      `How long another node's started remediation step (restart, isolate) blocks this node before it takes the step over, when it has not seen the step finish (ms or duration). Default: the peer's restart timeout (${formatDuration(ACTION_DEFAULTS.systemctlTimeoutMs)} unless set) plus one interval.`,
     ).optional(),
   })
   .describe("Mesh membership: nodes that watch each other.");
@@ -365,19 +385,23 @@ export const alertSchema = z
     min_severity: z
       .enum(["INFO", "MEDIUM", "HIGH", "CRITICAL"], { error: "must be one of INFO, MEDIUM, HIGH, CRITICAL" })
       .optional()
-      .describe("Only actions at or above this severity are sent. Default INFO."),
-    timeout: duration("Deadline of one delivery request (ms or duration). Default 10s.").optional(),
+      .describe(
+        `Only actions at or above this severity are sent. ${describeDefault(SINK_DEFAULTS.minSeverity)}`,
+      ),
+    timeout: duration(
+      `Deadline of one delivery request (ms or duration). ${describeDefault(SINK_DEFAULTS.timeoutMs, "ms")}`,
+    ).optional(),
     max_age: duration(
-      "Undelivered alerts older than this are dead-lettered instead of retried (ms or duration). Default 24h.",
+      `Undelivered alerts older than this are dead-lettered instead of retried (ms or duration). ${describeDefault(SINK_DEFAULTS.maxAgeMs, "ms")}`,
     ).optional(),
     headers: headers("Extra request headers. Values are secrets.").optional(),
     retry: z
       .strictObject({
         initial: duration(
-          "Delay before the first retry, doubled (with jitter) for each next one (ms or duration). Default 1s.",
+          `Delay before the first retry, doubled (with jitter) for each next one (ms or duration). ${describeDefault(SINK_DEFAULTS.retryInitialMs, "ms")}`,
         ).optional(),
         max: duration(
-          "Longest delay between two attempts (ms or duration); must be >= initial. Default 5m.",
+          `Longest delay between two attempts (ms or duration); must be >= initial. ${describeDefault(SINK_DEFAULTS.retryMaxMs, "ms")}`,
         ).optional(),
       })
       .optional()
@@ -394,7 +418,7 @@ export const alertSchema = z
           })
           .optional()
           .describe(
-            "Payload: generic (the action as JSON, X-Wdmesh-Signature), standard (the same JSON with Standard Webhooks headers webhook-id, webhook-timestamp, webhook-signature), slack ({text}) or pagerduty (Events API v2). Default generic.",
+            `Payload: generic (the action as JSON, X-Wdmesh-Signature), standard (the same JSON with Standard Webhooks headers webhook-id, webhook-timestamp, webhook-signature), slack ({text}) or pagerduty (Events API v2). ${describeDefault(SINK_DEFAULTS.webhookFormat)}`,
           ),
         routing_key: secret(
           "PagerDuty routing key; required when format is pagerduty. Never logged.",
@@ -406,7 +430,7 @@ export const alertSchema = z
       .strictObject({
         url: httpUrl("Alertmanager base URL, e.g. http://127.0.0.1:9093 (alerts go to /api/v2/alerts)."),
         resend_interval: duration(
-          "Re-send firing alerts this often (ms or duration). Default 60s.",
+          `Re-send firing alerts this often (ms or duration). ${describeDefault(SINK_DEFAULTS.resendIntervalMs, "ms")}`,
         ).optional(),
       })
       .optional()
@@ -420,7 +444,7 @@ export const alertSchema = z
     pagerduty: z
       .strictObject({
         routing_key: secret("Events API v2 routing (integration) key. Never logged."),
-        url: httpUrl("Events API v2 endpoint. Default https://events.pagerduty.com/v2/enqueue.").optional(),
+        url: httpUrl(`Events API v2 endpoint. ${describeDefault(SINK_DEFAULTS.pagerdutyUrl)}`).optional(),
       })
       .optional()
       .describe("PagerDuty Events API v2."),
@@ -434,19 +458,21 @@ export const selfHealthSchema = z
     z.literal(false),
     z.strictObject({
       loop_delay_p99: duration(
-        "This node is degraded while its event-loop delay p99 over `window` is above this (ms or duration). Default 200ms.",
+        `This node is degraded while its event-loop delay p99 over \`window\` is above this (ms or duration). ${describeDefault(SELF_HEALTH_DEFAULTS.loopDelayP99Ms, "ms")}`,
       ).optional(),
       lateness_p99: duration(
-        "This node is degraded while its probes start later than scheduled by more than this, p99 over `window` (ms or duration). Default 250ms.",
+        `This node is degraded while its probes start later than scheduled by more than this, p99 over \`window\` (ms or duration). ${describeDefault(SELF_HEALTH_DEFAULTS.latenessP99Ms, "ms")}`,
       ).optional(),
       window: duration(
-        "Sliding window both p99s are taken over (ms or duration, at least 1s). Default 10s.",
+        `Sliding window both p99s are taken over (ms or duration, at least 1s). ${describeDefault(SELF_HEALTH_DEFAULTS.windowMs, "ms")}`,
       ).optional(),
       deadline_factor: z
         .number({ error: "must be a number >= 1" })
         .min(1, { error: "must be a number >= 1" })
         .optional()
-        .describe("While degraded, probe deadlines are multiplied by this (factor). Default 2."),
+        .describe(
+          `While degraded, probe deadlines are multiplied by this (factor). ${describeDefault(SELF_HEALTH_DEFAULTS.deadlineFactor)}`,
+        ),
     }),
   ])
   .describe(

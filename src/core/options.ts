@@ -2,7 +2,9 @@
 // Every timing field is documented with its unit; durations accept ms numbers or
 // strings such as "30s" (see duration.ts).
 import { parseDuration, type Duration } from "./duration.js";
+import { TIMING_DEFAULTS as D } from "./defaults.js";
 import { InvalidOptionError } from "./errors.js";
+import { TIMING_COUNT_MAX } from "./rules.js";
 
 /** Timing and escalation knobs; settable on the Monitor (defaults) and per peer. */
 export interface TimingOptions {
@@ -85,6 +87,12 @@ export interface PeerSpec extends TimingOptions {
    * isolated. Default false.
    */
   alertOnly?: boolean;
+  /**
+   * This peer's timing already compiled by compilePolicy (the peers of
+   * monitorOptionsFromConfig carry one): used as it is, instead of the timing keys,
+   * which must then be absent.
+   */
+  policy?: Policy;
 }
 
 /** Compiled timing policy of one peer: every duration in ms. */
@@ -103,21 +111,30 @@ export interface Policy {
   alertOnly?: boolean;
 }
 
-const DEFAULTS = {
-  interval: 30_000,
-  timeout: 5_000,
-  missedBeforeRestart: 3,
-  restartsBeforeIsolate: 3,
-  backoffInitial: 10_000,
-  backoffMax: 300_000,
-  stableAfter: 600_000,
-  successThreshold: 1,
-};
-
 /** 5 s, or 80 % of a shorter interval, so the default always satisfies timeout < interval. */
 function defaultTimeout(intervalMs: number): number {
-  return Math.min(DEFAULTS.timeout, Math.max(1, Math.floor(intervalMs * 0.8)));
+  return Math.min(D.timeoutMs, Math.max(1, Math.floor(intervalMs * D.timeoutIntervalFraction)));
 }
+
+/** The keys of TimingOptions: what a compiled `policy` replaces. */
+export const TIMING_KEYS = [
+  "interval",
+  "timeout",
+  "retryInterval",
+  "missedBeforeRestart",
+  "restartsBeforeIsolate",
+  "startupGrace",
+  "restartBackoff",
+  "stableAfter",
+  "successThreshold",
+] as const satisfies ReadonlyArray<keyof TimingOptions>;
+
+/**
+ * The policies compilePolicy returned (frozen). A policy given to the Monitor is taken
+ * as it is only when it is one of these: a copy or a hand-made object could break a
+ * rule compilePolicy checks, so it is refused rather than trusted.
+ */
+const compiledPolicies = new WeakSet<Policy>();
 
 function dur(v: Duration | undefined, field: string, min: number): number | undefined {
   if (v === undefined) return undefined;
@@ -161,29 +178,29 @@ export function compilePolicy(
       `must be true or false (got ${JSON.stringify(opts.alertOnly)})`,
     );
   }
-  const interval = dur(opts.interval, f("interval"), 1) ?? base?.intervalMs ?? DEFAULTS.interval;
+  const interval = dur(opts.interval, f("interval"), 1) ?? base?.intervalMs ?? D.intervalMs;
   const timeout = dur(opts.timeout, f("timeout"), 1) ?? base?.timeoutMs ?? defaultTimeout(interval);
   const retry = dur(opts.retryInterval, f("retryInterval"), 1) ?? base?.retryIntervalMs ?? interval;
   const grace = dur(opts.startupGrace, f("startupGrace"), 0) ?? base?.startupGraceMs ?? interval;
   const bInit =
     dur(opts.restartBackoff?.initial, f("restartBackoff.initial"), 0) ??
     base?.backoffInitialMs ??
-    DEFAULTS.backoffInitial;
+    D.backoffInitialMs;
   const bMax =
-    dur(opts.restartBackoff?.max, f("restartBackoff.max"), 0) ?? base?.backoffMaxMs ?? DEFAULTS.backoffMax;
-  const stable = dur(opts.stableAfter, f("stableAfter"), 0) ?? base?.stableAfterMs ?? DEFAULTS.stableAfter;
+    dur(opts.restartBackoff?.max, f("restartBackoff.max"), 0) ?? base?.backoffMaxMs ?? D.backoffMaxMs;
+  const stable = dur(opts.stableAfter, f("stableAfter"), 0) ?? base?.stableAfterMs ?? D.stableAfterMs;
   const k =
-    int(opts.missedBeforeRestart, f("missedBeforeRestart"), 1, 1000) ??
+    int(opts.missedBeforeRestart, f("missedBeforeRestart"), 1, TIMING_COUNT_MAX) ??
     base?.missedBeforeRestart ??
-    DEFAULTS.missedBeforeRestart;
+    D.missedBeforeRestart;
   const r =
-    int(opts.restartsBeforeIsolate, f("restartsBeforeIsolate"), 0, 1000) ??
+    int(opts.restartsBeforeIsolate, f("restartsBeforeIsolate"), 0, TIMING_COUNT_MAX) ??
     base?.restartsBeforeIsolate ??
-    DEFAULTS.restartsBeforeIsolate;
+    D.restartsBeforeIsolate;
   const s =
-    int(opts.successThreshold, f("successThreshold"), 1, 1000) ??
+    int(opts.successThreshold, f("successThreshold"), 1, TIMING_COUNT_MAX) ??
     base?.successThreshold ??
-    DEFAULTS.successThreshold;
+    D.successThreshold;
   if (timeout >= interval) {
     throw new InvalidOptionError(
       f("timeout"),
@@ -196,7 +213,7 @@ export function compilePolicy(
       `must be >= restartBackoff.initial (${bMax} ms < ${bInit} ms)`,
     );
   }
-  return {
+  const policy: Policy = Object.freeze({
     intervalMs: interval,
     timeoutMs: timeout,
     retryIntervalMs: retry,
@@ -209,7 +226,38 @@ export function compilePolicy(
     successThreshold: s,
     // Not inherited from the base: it describes one peer, not timing defaults.
     ...(opts.alertOnly === true ? { alertOnly: true } : {}),
-  };
+  });
+  compiledPolicies.add(policy);
+  return policy;
+}
+
+/**
+ * The policy of a Monitor (no `base`) or of a peer (over the Monitor's `base`): the
+ * compiled `opts.policy` as it is, or else the timing keys compiled now. Throws
+ * InvalidOptionError for a policy compilePolicy did not return, or one given together
+ * with timing keys.
+ */
+export function policyOf(
+  opts: TimingOptions & { alertOnly?: boolean; policy?: Policy },
+  base?: Policy,
+  prefix = "",
+): Policy {
+  const p = opts.policy;
+  if (p === undefined) return compilePolicy(opts, base, prefix);
+  if (typeof p !== "object" || p === null || !compiledPolicies.has(p)) {
+    throw new InvalidOptionError(
+      prefix + "policy",
+      "must be a policy compilePolicy (or monitorOptionsFromConfig) returned, not a copy; or give the timing keys instead",
+    );
+  }
+  const both = TIMING_KEYS.find((k) => opts[k] !== undefined);
+  if (both !== undefined) {
+    throw new InvalidOptionError(prefix + both, "give either a compiled policy or the timing keys, not both");
+  }
+  if ((opts.alertOnly === true) !== (p.alertOnly === true)) {
+    throw new InvalidOptionError(prefix + "alertOnly", "must match the compiled policy's alertOnly");
+  }
+  return p;
 }
 
 /** Delay before the first probe after restart number `n` (1-based): grace + initial × 2^(n−1), capped. */

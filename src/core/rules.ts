@@ -18,9 +18,11 @@ export function nameProblem(name: unknown): string | undefined {
   return typeof name === "string" && NAME_RE.test(name) ? undefined : `is not a valid name; ${NAME_HELP}`;
 }
 
-/** Most probes in flight at once on one node (count). Default 256. */
+/** Most probes in flight at once on one node (count); the default is in defaults.ts. */
 export const MAX_CONCURRENCY = 65_536;
-export const DEFAULT_CONCURRENCY = 256;
+
+/** Bound of the counts of a timing policy (missed_before_restart, restarts_before_isolate, success_threshold). */
+export const TIMING_COUNT_MAX = 1000;
 
 export function concurrencyProblem(n: unknown): string | undefined {
   return Number.isInteger(n) && (n as number) >= 1 && (n as number) <= MAX_CONCURRENCY

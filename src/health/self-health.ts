@@ -3,6 +3,7 @@
 // over the sliding window is above its threshold the node is `degraded`: it cannot trust
 // its own deadlines, so the Monitor stretches them and holds remediation until the node
 // is well again. Pure bookkeeping over samples; time comes from the Clock.
+import { SELF_HEALTH_DEFAULTS } from "../core/defaults.js";
 import { InvalidOptionError } from "../core/errors.js";
 import type { LoopDelaySource } from "./loop-delay.js";
 
@@ -26,12 +27,7 @@ export interface SelfHealthReport {
   lateness_p99_ms: number;
 }
 
-export const SELF_HEALTH_DEFAULTS: Required<SelfHealthOptions> = {
-  loopDelayP99Ms: 200,
-  latenessP99Ms: 250,
-  windowMs: 10_000,
-  deadlineFactor: 2,
-};
+export { SELF_HEALTH_DEFAULTS } from "../core/defaults.js";
 
 /** Re-evaluates at most this often, ms (percentiles sort the window). */
 const EVALUATE_EVERY_MS = 200;

@@ -27,11 +27,15 @@ import { rendezvousOwner } from "./owner.js";
 import { configuredQuorum, type ConfirmMode, type QuorumFacts, type QuorumRule } from "./quorum.js";
 import { TakeoverWatch } from "./takeover.js";
 import type { Backing, ReceivedPeer, ReceivedView } from "./views.js";
+import { ACTION_DEFAULTS } from "../core/defaults.js";
 
 /** Views asked for longer ago than this many intervals count as absent. */
 export const VIEW_FRESH_INTERVALS = 3;
 /** Default time a commanded restart may take when the gate is not told (ms): the executors' default timeout. */
-export const DEFAULT_STEP_TIMEOUT_MS = 30_000;
+export const DEFAULT_STEP_TIMEOUT_MS = Math.max(
+  ACTION_DEFAULTS.commandTimeoutMs,
+  ACTION_DEFAULTS.systemctlTimeoutMs,
+);
 
 export interface MeshGateOptions {
   /** This node's name. */

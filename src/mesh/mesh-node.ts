@@ -22,6 +22,7 @@ import { CONFIRM_MODES, type ConfirmMode } from "./quorum.js";
 import { defaultTakeoverAfterMs } from "./takeover.js";
 import { ViewRequestVerifier } from "./view-auth.js";
 import { buildView, signView, ViewPoller } from "./views.js";
+import { MESH_DEFAULTS } from "../core/defaults.js";
 
 /** Another node of the mesh: a wdmesh daemon or an agent that embeds Monitor with a mesh. */
 export interface MeshMember {
@@ -237,7 +238,7 @@ export class MeshNode {
       ...(m.publicKey === undefined ? {} : { publicKey: m.publicKey }),
     }));
     this.memberNames = new Set(this.members.map((m) => m.name));
-    this.confirm = mesh.confirm ?? "majority";
+    this.confirm = mesh.confirm ?? MESH_DEFAULTS.confirm;
     const members = this.members.map((m) => ({
       name: m.name,
       url: m.url,

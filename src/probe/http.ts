@@ -16,6 +16,7 @@ import type { Client as UndiciClient, Dispatcher } from "undici";
 import type { HttpProbeSpec } from "../core/options.js";
 import type { ProbeResult } from "../core/types.js";
 import { describeNetError, oneLine, timeoutError, type HttpPhase } from "./errors.js";
+import { PROBE_DEFAULTS } from "../core/defaults.js";
 
 /**
  * undici's Client class. Its own module is loaded rather than undici's index, which also
@@ -35,9 +36,9 @@ function loadClient(): typeof UndiciClient {
 }
 
 /** Default cap of a response body read by a probe, bytes. */
-export const DEFAULT_MAX_BODY_BYTES = 65_536;
+export const DEFAULT_MAX_BODY_BYTES = PROBE_DEFAULTS.maxBodyBytes;
 /** Default bound on keep-alive connections to one origin (scheme://host:port). */
-export const DEFAULT_MAX_CONNECTIONS_PER_ORIGIN = 8;
+export const DEFAULT_MAX_CONNECTIONS_PER_ORIGIN = PROBE_DEFAULTS.maxConnectionsPerOrigin;
 
 export interface HttpClientOptions {
   /** Cap of a response body, bytes. Default 65536. */
@@ -387,7 +388,7 @@ export async function probeHttp(
   const out = await client.get(target, {
     timeoutMs,
     signal,
-    expectStatus: spec.expectStatus ?? 200,
+    expectStatus: spec.expectStatus ?? PROBE_DEFAULTS.expectStatus,
     collectBody: false,
   });
   return out.error === undefined

@@ -9,6 +9,7 @@ import { verifyChain, type VerifyResult } from "./journal.js";
 import { STATE_FILE_NAME, storeError } from "./open.js";
 import { actionFromEntry } from "./outbox.js";
 import type { JournalEntry } from "./types.js";
+import { STORE_DEFAULTS } from "../core/defaults.js";
 
 /** One page of the journal with each entry's effect result: seq > ?, at most ? rows. */
 export const JOURNAL_PAGE_SQL = `SELECT j.seq, j.entry, j.prev_hash, j.hash, j.result, e.result AS effect_result
@@ -73,7 +74,7 @@ export class JournalFile {
     let db: Database.Database | undefined;
     try {
       db = new Database(file, { readonly: true, fileMustExist: true });
-      db.pragma("busy_timeout = 5000");
+      db.pragma(`busy_timeout = ${STORE_DEFAULTS.busyTimeoutMs}`);
       return new JournalFile(file, db);
     } catch (e) {
       db?.close();

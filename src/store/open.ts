@@ -17,6 +17,7 @@ import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { WatchdogError } from "../core/errors.js";
 import { migrate, SCHEMA_VERSION } from "./migrations.js";
+import { STORE_DEFAULTS } from "../core/defaults.js";
 
 /** Name of the state file inside data_dir. */
 export const STATE_FILE_NAME = "wdmesh.db";
@@ -206,7 +207,7 @@ function applyPragmas(db: Database.Database, file: string, opts: OpenDbOptions):
     );
   }
   db.pragma(`synchronous = ${opts.synchronous ?? "FULL"}`);
-  db.pragma(`busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs ?? 5000))}`);
+  db.pragma(`busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs ?? STORE_DEFAULTS.busyTimeoutMs))}`);
   db.pragma("foreign_keys = ON");
 }
 

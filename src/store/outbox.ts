@@ -5,9 +5,10 @@ import type { ActionResult, EscalationAction, PeerHealth } from "../core/types.j
 import { RESOLVING_ACTIONS, SEVERITY_RANK } from "../core/types.js";
 import type { DeliveryState, JournalDelivery, OutboxRow, SinkRoute } from "./types.js";
 import { storeError } from "./open.js";
+import { STORE_DEFAULTS } from "../core/defaults.js";
 
 /** Default and maximum number of rows `list` returns. */
-export const OUTBOX_LIST_DEFAULT = 100;
+export const OUTBOX_LIST_DEFAULT = STORE_DEFAULTS.outboxListRows;
 export const OUTBOX_LIST_MAX = 10_000;
 
 interface RawOutboxRow {

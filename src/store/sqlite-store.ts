@@ -30,6 +30,7 @@ import type {
   SinkRoute,
   TransitionCommit,
 } from "./types.js";
+import { STORE_DEFAULTS } from "../core/defaults.js";
 
 /** pino-compatible subset. */
 export interface SqliteStoreOptions {
@@ -52,7 +53,7 @@ export interface SqliteStoreOptions {
 }
 
 /** Default and maximum number of entries `journal()` returns. */
-export const JOURNAL_PAGE_DEFAULT = 1000;
+export const JOURNAL_PAGE_DEFAULT: number = STORE_DEFAULTS.journalPageRows;
 export const JOURNAL_PAGE_MAX = 10_000;
 
 interface RawEffectRow {

@@ -75,7 +75,7 @@ void test("maskedConfig hides every secret and keeps the rest", () => {
   // Non-secrets stay visible.
   assert.equal(masked.node.name, "n1");
   assert.equal(w?.url, "http://127.0.0.1:1/w");
-  assert.equal(masked.monitor.interval, 30_000);
+  assert.equal(masked.monitor.policy.intervalMs, 30_000);
 });
 
 void test("config errors never contain a secret value", async () => {

@@ -23,15 +23,18 @@ void test("examples/mesh.yaml validates and resolves", async () => {
   assert.equal(rc.node.apiToken, EXAMPLE_ENV.WDMESH_API_TOKEN);
   assert.deepEqual(rc.monitor, {
     selfName: "immune",
-    interval: 30_000,
-    timeout: 5_000,
-    retryInterval: 5_000,
-    missedBeforeRestart: 3,
-    restartsBeforeIsolate: 3,
-    startupGrace: 30_000,
-    restartBackoff: { initial: 10_000, max: 300_000 },
-    stableAfter: 600_000,
-    successThreshold: 1,
+    policy: {
+      intervalMs: 30_000,
+      timeoutMs: 5_000,
+      retryIntervalMs: 5_000,
+      missedBeforeRestart: 3,
+      restartsBeforeIsolate: 3,
+      startupGraceMs: 30_000,
+      backoffInitialMs: 10_000,
+      backoffMaxMs: 300_000,
+      stableAfterMs: 600_000,
+      successThreshold: 1,
+    },
     concurrency: 256,
   });
   assert.deepEqual(
@@ -49,10 +52,10 @@ void test("examples/mesh.yaml validates and resolves", async () => {
     command: { argv: ["/usr/local/bin/restart-shield"], timeout: 60_000 },
   });
   assert.equal(shield?.isolate, "none");
-  assert.equal(shield?.interval, 10_000);
-  assert.equal(shield?.timeout, 2_000);
-  assert.equal(shield?.retryInterval, 5_000, "not overridden: from defaults");
-  assert.equal(ledger?.missedBeforeRestart, 5);
+  assert.equal(shield?.policy.intervalMs, 10_000);
+  assert.equal(shield?.policy.timeoutMs, 2_000);
+  assert.equal(shield?.policy.retryIntervalMs, 5_000, "not overridden: from defaults");
+  assert.equal(ledger?.policy.missedBeforeRestart, 5);
   assert.deepEqual(ledger?.isolate, { systemd: { unit: "ledger.service", mode: "freeze" } });
   assert.deepEqual(rc.mesh, {
     key: EXAMPLE_ENV.WDMESH_MESH_KEY,
@@ -104,12 +107,13 @@ void test("a minimal file gets every default", () => {
     hostnames: [],
     maxConnections: 1024,
   });
-  assert.equal(rc.monitor.interval, 30_000);
-  assert.equal(rc.monitor.timeout, 5_000);
-  assert.equal(rc.monitor.retryInterval, 30_000, "retry_interval defaults to interval");
-  assert.equal(rc.monitor.startupGrace, 30_000, "startup_grace defaults to interval");
-  assert.deepEqual(rc.monitor.restartBackoff, { initial: 10_000, max: 300_000 });
-  assert.equal(rc.monitor.stableAfter, 600_000);
+  assert.equal(rc.monitor.policy.intervalMs, 30_000);
+  assert.equal(rc.monitor.policy.timeoutMs, 5_000);
+  assert.equal(rc.monitor.policy.retryIntervalMs, 30_000, "retry_interval defaults to interval");
+  assert.equal(rc.monitor.policy.startupGraceMs, 30_000, "startup_grace defaults to interval");
+  assert.equal(rc.monitor.policy.backoffInitialMs, 10_000);
+  assert.equal(rc.monitor.policy.backoffMaxMs, 300_000);
+  assert.equal(rc.monitor.policy.stableAfterMs, 600_000);
   assert.equal(rc.monitor.concurrency, 256);
   assert.deepEqual(rc.peers, []);
   assert.equal(rc.mesh, null);
@@ -141,18 +145,35 @@ peers:
     retryInterval: "2s",
     restartBackoff: { initial: "1s", max: "1m" },
   });
-  assert.equal(a?.interval, base.intervalMs);
-  assert.equal(a?.timeout, 5_000);
-  assert.equal(a?.retryInterval, 2_000);
+  assert.deepEqual(rc.monitor.policy, base);
+  assert.deepEqual(a?.policy, compilePolicy({}, base), "no override: the defaults' policy");
+  assert.equal(a?.policy.timeoutMs, 5_000);
+  assert.equal(a?.policy.retryIntervalMs, 2_000);
   assert.equal(a?.restart, undefined, "no restart configured stays undefined (emit only)");
-  assert.equal(b?.interval, 3_000);
-  assert.equal(b?.timeout, 1_000);
-  assert.equal(b?.retryInterval, 2_000, "inherited from defaults");
-  assert.equal(b?.missedBeforeRestart, 1);
-  assert.equal(b?.restartsBeforeIsolate, 0);
-  assert.deepEqual(b?.restartBackoff, { initial: 1_000, max: 30_000 });
-  assert.equal(b?.successThreshold, 2);
-  assert.equal(b?.stableAfter, 90_000);
+  assert.deepEqual(
+    b?.policy,
+    compilePolicy(
+      {
+        interval: "3s",
+        timeout: "1s",
+        missedBeforeRestart: 1,
+        restartsBeforeIsolate: 0,
+        restartBackoff: { max: "30s" },
+        successThreshold: 2,
+        stableAfter: 90_000,
+      },
+      base,
+    ),
+  );
+  assert.equal(b?.policy.intervalMs, 3_000);
+  assert.equal(b?.policy.timeoutMs, 1_000);
+  assert.equal(b?.policy.retryIntervalMs, 2_000, "inherited from defaults");
+  assert.equal(b?.policy.missedBeforeRestart, 1);
+  assert.equal(b?.policy.restartsBeforeIsolate, 0);
+  assert.equal(b?.policy.backoffInitialMs, 1_000);
+  assert.equal(b?.policy.backoffMaxMs, 30_000);
+  assert.equal(b?.policy.successThreshold, 2);
+  assert.equal(b?.policy.stableAfterMs, 90_000);
 });
 
 void test("the exported configSchema enforces the cross-field rules on its own", () => {

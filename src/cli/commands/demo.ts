@@ -1,10 +1,11 @@
 // wdmesh demo: a self-contained local mesh with a dashboard (what `npm start` runs).
-import { parseDuration } from "../../core/duration.js";
+import { formatDuration, parseDuration } from "../../core/duration.js";
 import { parseListen } from "../../config/rules.js";
 import { EXIT, UsageError } from "../cli-error.js";
 import { flag, positionals, str, type Command } from "../command.js";
 import { selfCommand } from "../self-command.js";
 import { meshText } from "./status.js";
+import { DEMO_DEFAULTS, NODE_DEFAULTS } from "../../core/defaults.js";
 
 function duration(
   value: string | undefined,
@@ -36,34 +37,45 @@ export const demoCommand: Command = {
       name: "listen",
       type: "string",
       arg: "HOST:PORT",
-      help: "where the dashboard and API listen (default 127.0.0.1:9760)",
+      help: `where the dashboard and API listen (default ${NODE_DEFAULTS.listen})`,
     },
     { name: "for", type: "string", arg: "DURATION", help: "stop after this long (default: until Ctrl-C)" },
     {
       name: "chaos-every",
       type: "string",
       arg: "DURATION",
-      help: "kill the sidecar agent this often, once it is healthy again (default 20s; 0 = never)",
+      help: `kill the sidecar agent this often, once it is healthy again (default ${formatDuration(DEMO_DEFAULTS.chaosEveryMs)}; 0 = never)`,
     },
-    { name: "status-every", type: "string", arg: "DURATION", help: "print the mesh this often (default 5s)" },
+    {
+      name: "status-every",
+      type: "string",
+      arg: "DURATION",
+      help: `print the mesh this often (default ${formatDuration(DEMO_DEFAULTS.statusEveryMs)})`,
+    },
     { name: "keep", type: "boolean", help: "keep the demo's state files and logs" },
   ],
   examples: ["wdmesh demo", "wdmesh demo --listen 127.0.0.1:8080 --for 2m"],
   async run(args, io) {
     positionals(this, args, []);
-    const listenText = str(args, "listen") ?? "127.0.0.1:9760";
+    const listenText = str(args, "listen") ?? NODE_DEFAULTS.listen;
     const listen = parseListen(listenText);
     if (!listen)
       throw new UsageError(
         `--listen ${JSON.stringify(listenText)} is not HOST:PORT`,
-        "e.g. --listen 127.0.0.1:9760",
+        `e.g. --listen ${NODE_DEFAULTS.listen}`,
       );
     const { runDemo } = await import("../../demo/run-demo.js");
     await runDemo({
       listen,
       durationMs: duration(str(args, "for"), "for", undefined),
-      chaosEveryMs: duration(str(args, "chaos-every"), "chaos-every", 20_000) ?? 20_000,
-      statusEveryMs: Math.max(500, duration(str(args, "status-every"), "status-every", 5_000) ?? 5_000),
+      chaosEveryMs:
+        duration(str(args, "chaos-every"), "chaos-every", DEMO_DEFAULTS.chaosEveryMs) ??
+        DEMO_DEFAULTS.chaosEveryMs,
+      statusEveryMs: Math.max(
+        500,
+        duration(str(args, "status-every"), "status-every", DEMO_DEFAULTS.statusEveryMs) ??
+          DEMO_DEFAULTS.statusEveryMs,
+      ),
       keep: flag(args, "keep"),
       signal: io.signal,
       out: io.out,

@@ -4,6 +4,7 @@ import type { JournalEntry } from "../../store/types.js";
 import { CliError, EXIT, UsageError } from "../cli-error.js";
 import { flag, positionals, str, type CliIO, type Command } from "../command.js";
 import { apiCall, apiTarget, eventStream, TOKEN_OPTION, URL_OPTION, type ApiTarget } from "../http-client.js";
+import { NODE_DEFAULTS } from "../../core/defaults.js";
 
 /** Entries per GET /v1/events page (the API's maximum). */
 const PAGE = 1000;
@@ -121,7 +122,7 @@ export const eventsCommand: Command = {
     "wdmesh events --follow",
     "wdmesh events --after 120 --json",
     "wdmesh events --verify",
-    "wdmesh events --verify --data-dir /var/lib/wdmesh",
+    `wdmesh events --verify --data-dir ${NODE_DEFAULTS.dataDir}`,
   ],
   async run(args, io) {
     positionals(this, args, []);

@@ -1,0 +1,183 @@
+// Every default of the product, written once: the library's options (Monitor, peers,
+// self health, mesh), the daemon's config file (node, defaults, alerts) and the
+// internal budgets the daemon runs with. Everything else reads these values: the
+// Monitor and compilePolicy, config/resolve.ts, the config schema's descriptions (and
+// so the published JSON Schema, generated from the same values by describeDefault),
+// the executors, the alert worker and the API server. A unit is in every name
+// (…Ms = milliseconds, …Bytes = bytes) or in the comment beside it.
+// test/core/defaults.test.ts fails when a description and a value disagree or when a
+// default is written again elsewhere in src/.
+import { formatDuration } from "./duration.js";
+
+/** Timing and escalation of a peer (TimingOptions; config `defaults:` and per-peer keys). */
+export const TIMING_DEFAULTS = {
+  /** How often a healthy peer is probed, ms (30 s). */
+  intervalMs: 30_000,
+  /** Deadline of one probe, ms (5 s), or `timeoutIntervalFraction` of a shorter interval. */
+  timeoutMs: 5_000,
+  /** With an interval shorter than timeoutMs, the default timeout is this fraction of it (80 %). */
+  timeoutIntervalFraction: 0.8,
+  /** K: consecutive misses before a restart (count). */
+  missedBeforeRestart: 3,
+  /** R: failed restarts in one incident before isolation (count). */
+  restartsBeforeIsolate: 3,
+  /** Backoff added after the first restart, ms (10 s); doubled for each next restart. */
+  backoffInitialMs: 10_000,
+  /** Cap of the doubling restart backoff, ms (5 min). */
+  backoffMaxMs: 300_000,
+  /** A peer HEALTHY this long gets its restart count back to 0, ms (10 min). */
+  stableAfterMs: 600_000,
+  /** Consecutive ok probes needed to count as recovered (count). */
+  successThreshold: 1,
+  // retryInterval and startupGrace default to the interval itself.
+} as const;
+
+/** Most probes in flight at once on one node (count). */
+export const CONCURRENCY_DEFAULT = 256;
+
+/** Probes (HttpProbeSpec, the HTTP prober). */
+export const PROBE_DEFAULTS = {
+  /** HTTP status that means alive. */
+  expectStatus: 200,
+  /** Cap of an HTTP/heartbeat response body, bytes (64 KiB); a larger body is a miss. */
+  maxBodyBytes: 65_536,
+  /** Keep-alive connections per origin the HTTP prober keeps (count). */
+  maxConnectionsPerOrigin: 8,
+} as const;
+
+/** Restart, isolate and release steps (CommandSpec, the systemd and command executors). */
+export const ACTION_DEFAULTS = {
+  /** Deadline of a command without its own `timeout`, ms (30 s). */
+  commandTimeoutMs: 30_000,
+  /** Deadline of a systemctl call without the spec's own `timeout`, ms (30 s). */
+  systemctlTimeoutMs: 30_000,
+  /** isolate.systemd.mode. */
+  isolateMode: "network",
+  /** Most output kept of a command or systemctl run, bytes (64 KiB). */
+  maxOutputBytes: 65_536,
+  /** Deadline of one systemd-notify run, ms. */
+  sdNotifyTimeoutMs: 5_000,
+  /** Network isolation check: how long a canary waits for its connection, ms. */
+  verifyConnectTimeoutMs: 1_500,
+  /** Network isolation check: deadline of each canary process, ms (10 s). */
+  verifyProcessTimeoutMs: 10_000,
+} as const;
+
+/** The mesh (MeshOptions; config `mesh:`). */
+export const MESH_DEFAULTS = {
+  /** How many of the configured nodes must confirm a failure. */
+  confirm: "majority",
+  /**
+   * takeover_after, when not set, is the peer's restart timeout (ACTION_DEFAULTS' 30 s
+   * unless the spec sets one) plus one probe interval.
+   */
+} as const;
+
+/** Local health awareness (SelfHealthOptions; config `self_health:`). */
+export const SELF_HEALTH_DEFAULTS = {
+  /** Event-loop delay p99 above which this node is degraded, ms. */
+  loopDelayP99Ms: 200,
+  /** Probe start lateness p99 above which this node is degraded, ms (a quarter of a 1 s interval). */
+  latenessP99Ms: 250,
+  /** Sliding window both p99s are computed over, ms (10 s). */
+  windowMs: 10_000,
+  /** While degraded, probe deadlines are multiplied by this (factor). */
+  deadlineFactor: 2,
+} as const;
+
+/** The daemon's node (config `node:`). */
+export const NODE_DEFAULTS = {
+  /** node.listen: loopback only. */
+  listen: "127.0.0.1:9760",
+  /** node.data_dir. */
+  dataDir: "/var/lib/wdmesh",
+  /** node.max_connections: API sockets open at once (count). */
+  maxConnections: 1024,
+  /** node.public_reads. */
+  publicReads: false,
+} as const;
+
+/** Alert sinks (SinkConfig; config `alerts:`) and their retries. */
+export const SINK_DEFAULTS = {
+  /** Only actions at or above this severity are sent. */
+  minSeverity: "INFO",
+  /** Deadline of one delivery request, ms (10 s). */
+  timeoutMs: 10_000,
+  /** Undelivered alerts older than this are dead-lettered, ms (24 h). */
+  maxAgeMs: 86_400_000,
+  /** Delay before the first retry, ms (1 s); doubled (with jitter) for each next one. */
+  retryInitialMs: 1_000,
+  /** Longest delay between two attempts, ms (5 min). */
+  retryMaxMs: 300_000,
+  /** Shortest full-jitter retry delay, ms, so a fast-failing receiver is not hammered. */
+  retryMinMs: 100,
+  /** Alertmanager: firing alerts are re-sent this often, ms (60 s). */
+  resendIntervalMs: 60_000,
+  /** Webhook payload format. */
+  webhookFormat: "generic",
+  /** PagerDuty Events API v2 endpoint. */
+  pagerdutyUrl: "https://events.pagerduty.com/v2/enqueue",
+  /** verifyWebhook accepts signature timestamps at most this far from now, seconds (5 min). */
+  signatureToleranceSec: 300,
+} as const;
+
+/** The SQLite store. */
+export const STORE_DEFAULTS = {
+  /** How long a writer waits for a lock held by another connection, ms. */
+  busyTimeoutMs: 5_000,
+  /** Outbox rows listed when no limit is given (rows). */
+  outboxListRows: 100,
+  /** Journal entries per page when no limit is given (entries). */
+  journalPageRows: 1_000,
+} as const;
+
+/** `wdmesh demo`. */
+export const DEMO_DEFAULTS = {
+  /** The demo kills its sidecar this often once it is healthy again, ms. */
+  chaosEveryMs: 20_000,
+  /** The demo prints its status this often, ms. */
+  statusEveryMs: 5_000,
+} as const;
+
+/** The alert worker (outbox delivery). */
+export const ALERT_WORKER_DEFAULTS = {
+  /** Wait at most this long after an action for its effect's result, ms (60 s). */
+  effectWaitMs: 60_000,
+  /** Pause after the outbox itself failed (e.g. disk full), ms. */
+  storeRetryMs: 1_000,
+  /** Most delivered rows whose marks are written in one transaction (rows). */
+  deliveredBatch: 100,
+  /** Longest a delivered row's mark is held before it is written, ms. */
+  deliveredFlushMs: 100,
+} as const;
+
+/** The daemon's HTTP API and its event stream. */
+export const API_DEFAULTS = {
+  /** Largest accepted request body, bytes (16 KiB). */
+  maxBodyBytes: 16_384,
+  /** Deadline to receive a whole request (headers and body), ms. */
+  requestTimeoutMs: 10_000,
+  /** Deadline to receive the request headers, ms. */
+  headersTimeoutMs: 5_000,
+  /** On close(), how long in-flight requests may finish before their sockets are cut, ms. */
+  closeGraceMs: 2_000,
+  /** SSE keep-alive comment interval, ms (15 s). */
+  sseHeartbeatMs: 15_000,
+  /** Most concurrent event streams (count); more answer 503. */
+  maxSseClients: 64,
+  /** A stream client with more unsent bytes than this is dropped, bytes (1 MiB). */
+  sseMaxBufferedBytes: 1_048_576,
+  /** A stream client whose socket has not drained for this long is dropped, ms (30 s). */
+  sseStallMs: 30_000,
+  /** Least time between two probe events of one peer on a stream, ms; sooner results are coalesced. */
+  sseProbeIntervalMs: 1_000,
+} as const;
+
+/**
+ * "Default 30s." for a schema description: a duration in ms is written the way the
+ * config file writes it, anything else as is. The config schema builds every
+ * "Default …" sentence with this, from the values above.
+ */
+export function describeDefault(value: number | string | boolean, unit: "ms" | "count" = "count"): string {
+  return `Default ${unit === "ms" && typeof value === "number" ? formatDuration(value) : String(value)}.`;
+}

@@ -1,0 +1,228 @@
+// Every default is written once, in core/defaults.ts: the config schema's descriptions
+// (and so the published JSON Schema) say what the code really does, and no other file
+// of src/ writes a default again.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import { CommandExecutor } from "../../src/act/command.js";
+import { SystemdExecutor } from "../../src/act/systemd.js";
+import { configJsonSchema } from "../../src/config/json-schema.js";
+import { parseConfig } from "../../src/config/load.js";
+import type { ResolvedConfig } from "../../src/config/resolve.js";
+import * as DEFAULTS from "../../src/core/defaults.js";
+import { parseDuration } from "../../src/core/duration.js";
+import { SelfHealth } from "../../src/health/self-health.js";
+import { defaultTakeoverAfterMs } from "../../src/mesh/takeover.js";
+import { FakeLoopDelay } from "../helpers/fake-loop-delay.js";
+
+const SRC = fileURLToPath(new URL("../../src/", import.meta.url));
+
+/** Every schema node with a description, by its path (peers[].interval, node.listen, ...). */
+function describedFields(): Map<string, string> {
+  const out = new Map<string, string>();
+  const walk = (n: unknown, path: string): void => {
+    if (typeof n !== "object" || n === null) return;
+    const o = n as Record<string, unknown>;
+    if (typeof o.description === "string" && path !== "") out.set(path, o.description);
+    for (const [k, v] of Object.entries((o.properties as Record<string, unknown>) ?? {}))
+      walk(v, path === "" ? k : `${path}.${k}`);
+    if (o.items) walk(o.items, `${path}[]`);
+    for (const v of (o.anyOf as unknown[]) ?? []) walk(v, path);
+  };
+  walk(configJsonSchema(), "");
+  return out;
+}
+
+// A file with every section present and every defaulted field left out.
+const MINIMAL = `
+node: { name: n1 }
+defaults: {}
+peers:
+  - name: web
+    probe: { http: { url: "http://127.0.0.1:1/health" } }
+    restart: { systemd: { unit: web.service } }
+    isolate: { systemd: { unit: web.service } }
+mesh: {}
+alerts:
+  - { name: hook, webhook: { url: "http://127.0.0.1:1/w" }, retry: {} }
+  - { name: am, alertmanager: { url: "http://127.0.0.1:1" } }
+  - { name: pd, pagerduty: { routing_key: rk } }
+self_health: {}
+`;
+
+const timeoutOf = (executor: object): number => (executor as { timeoutMs: number }).timeoutMs;
+
+/** What the code does when the field is left out, per described field. */
+function effective(rc: ResolvedConfig): Record<string, unknown> {
+  const [web] = rc.peers;
+  const [hook, am, pd] = rc.alerts;
+  const sh = new SelfHealth(
+    new FakeLoopDelay(),
+    rc.monitor.selfHealth === false ? {} : rc.monitor.selfHealth,
+  );
+  const p = rc.monitor.policy;
+  const timing = {
+    interval: p.intervalMs,
+    timeout: p.timeoutMs,
+    missed_before_restart: p.missedBeforeRestart,
+    restarts_before_isolate: p.restartsBeforeIsolate,
+    "restart_backoff.initial": p.backoffInitialMs,
+    "restart_backoff.max": p.backoffMaxMs,
+    stable_after: p.stableAfterMs,
+    success_threshold: p.successThreshold,
+  };
+  const peerTiming = web?.policy;
+  const command = timeoutOf(new CommandExecutor());
+  const systemd = timeoutOf(new SystemdExecutor());
+  const isolate = web?.isolate as { systemd: { mode: string } };
+  return {
+    "node.listen": `${rc.node.listen.host}:${rc.node.listen.port}`,
+    "node.data_dir": rc.node.dataDir,
+    "node.public_reads": rc.node.publicReads,
+    "node.max_connections": rc.node.maxConnections,
+    ...Object.fromEntries(Object.entries(timing).map(([k, v]) => [`defaults.${k}`, v])),
+    "defaults.concurrency": rc.monitor.concurrency,
+    ...Object.fromEntries(
+      Object.entries({
+        interval: peerTiming?.intervalMs,
+        timeout: peerTiming?.timeoutMs,
+        missed_before_restart: peerTiming?.missedBeforeRestart,
+        restarts_before_isolate: peerTiming?.restartsBeforeIsolate,
+        "restart_backoff.initial": peerTiming?.backoffInitialMs,
+        "restart_backoff.max": peerTiming?.backoffMaxMs,
+        stable_after: peerTiming?.stableAfterMs,
+        success_threshold: peerTiming?.successThreshold,
+      }).map(([k, v]) => [`peers[].${k}`, v]),
+    ),
+    "peers[].probe.http.expect_status": (web?.probe as { http: { expectStatus: number } }).http.expectStatus,
+    "peers[].restart.systemd.timeout": systemd,
+    "peers[].restart.command.timeout": command,
+    "peers[].isolate.systemd.mode": isolate.systemd.mode,
+    "peers[].isolate.systemd.timeout": systemd,
+    "peers[].isolate.command.timeout": command,
+    "peers[].isolate.release.timeout": command,
+    "mesh.confirm": rc.mesh?.confirm,
+    "alerts[].min_severity": hook?.minSeverity,
+    "alerts[].timeout": hook?.timeoutMs,
+    "alerts[].max_age": hook?.maxAgeMs,
+    "alerts[].retry.initial": hook?.retry?.initialMs,
+    "alerts[].retry.max": hook?.retry?.maxMs,
+    "alerts[].webhook.format": hook?.kind === "webhook" ? hook.format : undefined,
+    "alerts[].alertmanager.resend_interval": am?.kind === "alertmanager" ? am.resendIntervalMs : undefined,
+    "alerts[].pagerduty.url": pd?.kind === "pagerduty" ? pd.url : undefined,
+    "self_health.loop_delay_p99": sh.loopDelayP99Ms,
+    "self_health.lateness_p99": sh.latenessP99Ms,
+    "self_health.window": sh.windowMs,
+    "self_health.deadline_factor": sh.deadlineFactor,
+  };
+}
+
+/** The value a description's "Default X." states, read as the field's own type. */
+function stated(text: string, actual: unknown): unknown {
+  if (typeof actual === "number") {
+    return /^\d+(\.\d+)?$/.test(text) ? Number(text) : parseDuration(text);
+  }
+  if (typeof actual === "boolean") return text === "true";
+  return text;
+}
+
+void test("every 'Default X' of the config schema is what the code does when the field is left out", () => {
+  const rc = parseConfig(MINIMAL, {}, "minimal.yaml", { baseDir: "/etc/wdmesh" });
+  const actual = effective(rc);
+  const checked: string[] = [];
+  for (const [path, description] of describedFields()) {
+    // "Default = interval", "Default []" and "Default: ..." state no value of their own.
+    const m = /\bDefault ([^\s=[:][^\s]*?)\.?(?:\s|$)/.exec(description);
+    if (!m) continue;
+    assert.ok(path in actual, `${path} states a default ("${m[0].trim()}"): add it to this test's table`);
+    const value = actual[path];
+    assert.deepEqual(stated(m[1] as string, value), value, `${path}: the description says "${m[0].trim()}"`);
+    checked.push(path);
+  }
+  // The table has no entry the schema does not describe: both move together.
+  assert.deepEqual(Object.keys(actual).sort(), checked.sort());
+});
+
+void test("mesh.takeover_after's description names the restart timeout the code adds an interval to", () => {
+  const description = describedFields().get("mesh.takeover_after") ?? "";
+  const m = /restart timeout \((\S+) unless set\)/.exec(description);
+  assert.ok(m, description);
+  const interval = 1_000;
+  const stated = parseDuration(m[1] as string);
+  for (const restart of [{ systemd: { unit: "web.service" } }, { command: { argv: ["/bin/true"] } }]) {
+    assert.equal(defaultTakeoverAfterMs({ restart }, interval), stated + interval, JSON.stringify(restart));
+  }
+});
+
+// ---------------------------------------------------------------- written once
+
+function sources(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) return sources(path);
+    return path.endsWith(".ts") ? [path] : [];
+  });
+}
+
+/** The code of a file without its comments (defaults written in prose are checked above). */
+function code(path: string): string {
+  return readFileSync(path, "utf8")
+    .replace(/\/\*[\s\S]*?\*\//g, "")
+    .replace(/(^|[^:"'`\\])\/\/.*$/gm, "$1");
+}
+
+const HOME = join(SRC, "core/defaults.ts");
+const files = sources(SRC).filter((f) => f !== HOME);
+
+void test("no file of src/ but core/defaults.ts falls back to a literal number (a default written again)", () => {
+  const found: string[] = [];
+  for (const f of files) {
+    code(f)
+      .split("\n")
+      .forEach((line, i) => {
+        // `?? 0`, `?? 1` and `?? -1` are neutral fallbacks, not defaults.
+        const m = /\?\?\s*(-?[\d][\d_]*(?:\.\d+)?)\b/.exec(line);
+        if (m && ![0, 1, -1].includes(Number((m[1] as string).replace(/_/g, ""))))
+          found.push(`${relative(SRC, f)}:${i + 1}: ${line.trim()}`);
+      });
+  }
+  assert.deepEqual(found, []);
+});
+
+void test("no file of src/ but core/defaults.ts writes a DEFAULT constant with a literal value", () => {
+  const found: string[] = [];
+  // A constant named for a default whose value is a literal, or an object of literals.
+  const literal = /\bconst\s+(\w*DEFAULTS?\w*)\s*(?::[^=]+)?=\s*(?:[-\d"']|\{\s*\w+:\s*[-\d"'`])/g;
+  for (const f of files) {
+    for (const m of code(f).matchAll(literal)) found.push(`${relative(SRC, f)}: ${m[1]}`);
+  }
+  assert.deepEqual(found, []);
+});
+
+void test("the default strings and the default numbers of the config appear in no other file of src/", () => {
+  const strings = [
+    DEFAULTS.NODE_DEFAULTS.listen,
+    DEFAULTS.NODE_DEFAULTS.dataDir,
+    DEFAULTS.SINK_DEFAULTS.pagerdutyUrl,
+  ];
+  const fallbacks = [
+    DEFAULTS.MESH_DEFAULTS.confirm,
+    DEFAULTS.ACTION_DEFAULTS.isolateMode,
+    DEFAULTS.SINK_DEFAULTS.minSeverity,
+    DEFAULTS.SINK_DEFAULTS.webhookFormat,
+  ];
+  const found: string[] = [];
+  for (const f of files) {
+    code(f)
+      .split("\n")
+      .forEach((line, i) => {
+        const where = `${relative(SRC, f)}:${i + 1}: ${line.trim()}`;
+        if (strings.some((s) => line.includes(s))) found.push(where);
+        // A fallback to one of the string defaults (`?? "majority"`) is that default written again.
+        if (fallbacks.some((s) => new RegExp(`\\?\\?\\s*["'\`]${s}["'\`]`).test(line))) found.push(where);
+      });
+  }
+  assert.deepEqual(found, []);
+});
