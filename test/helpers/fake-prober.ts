@@ -1,4 +1,5 @@
-// A scripted Prober: each peer's next results come from a queue or a function.
+// A scripted Prober: each peer's next results come from a function; it records the
+// URLs it probed and the deadline of each probe.
 import type { ProbeSpec } from "../../src/core/options.js";
 import type { ProbeResult } from "../../src/core/types.js";
 import type { Prober } from "../../src/probe/prober.js";
@@ -10,6 +11,8 @@ export const MISS: ProbeResult = { ok: false, duration_ms: 1, error: "connection
 
 export class FakeProber implements Prober {
   readonly calls: string[] = [];
+  /** The deadline each probe was given, ms, in order. */
+  readonly timeouts: number[] = [];
   private inFlight = new Map<string, number>();
   maxConcurrentPerUrl = 0;
   closed = 0;
@@ -20,9 +23,10 @@ export class FakeProber implements Prober {
     this.script = s;
   }
 
-  async probe(spec: ProbeSpec, _timeoutMs: number): Promise<ProbeResult> {
+  async probe(spec: ProbeSpec, timeoutMs: number): Promise<ProbeResult> {
     const url = "http" in spec ? spec.http.url : JSON.stringify(spec);
     this.calls.push(url);
+    this.timeouts.push(timeoutMs);
     const n = (this.inFlight.get(url) ?? 0) + 1;
     this.inFlight.set(url, n);
     this.maxConcurrentPerUrl = Math.max(this.maxConcurrentPerUrl, n);

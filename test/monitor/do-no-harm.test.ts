@@ -5,29 +5,13 @@
 // self_recovered once each. Fake clock, scripted prober, fake loop-delay source.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { Monitor, type EscalationAction, type Executor, type GateVerdict } from "../../src/index.js";
-import type { ActionResult, ProbeResult } from "../../src/core/types.js";
-import type { ProbeSpec } from "../../src/core/options.js";
-import type { Prober } from "../../src/probe/prober.js";
+import { Monitor, type EscalationAction, type GateVerdict } from "../../src/index.js";
+import type { ProbeResult } from "../../src/core/types.js";
 import { SqliteStore } from "../../src/store/sqlite-store.js";
 import { FakeClock } from "../helpers/fake-clock.js";
 import { FakeLoopDelay } from "../helpers/fake-loop-delay.js";
 import { FakeProber, MISS, OK } from "../helpers/fake-prober.js";
-
-class CountingExecutor implements Executor {
-  readonly calls: string[] = [];
-  async restart(_s: unknown, t: { peer: string }): Promise<ActionResult> {
-    this.calls.push(`restart:${t.peer}`);
-    return { ok: true };
-  }
-  async isolate(_s: unknown, t: { peer: string }) {
-    this.calls.push(`isolate:${t.peer}`);
-    return { result: { ok: true }, record: { method: "command" as const, applied: [] } };
-  }
-  async release(): Promise<ActionResult> {
-    return { ok: true };
-  }
-}
+import { RecordingExecutor } from "../helpers/recording-executor.js";
 
 const spec = (name: string) => ({
   name,
@@ -53,7 +37,7 @@ describe("inconclusive probes", () => {
     ["the prober's own flag", { ...MISS, inconclusive: true }],
   ] as const) {
     test(`${what}: not a miss, nothing escalates, shown as inconclusive, counted`, async () => {
-      const ex = new CountingExecutor();
+      const ex = new RecordingExecutor();
       const prober = new FakeProber(() => OK);
       const m = new Monitor({ selfName: "n", executor: ex, prober, missedBeforeRestart: 1 });
       const seen: string[] = [];
@@ -136,23 +120,12 @@ describe("inconclusive probes", () => {
   });
 });
 
-/** A prober that records the deadline it was given. */
-class DeadlineProber implements Prober {
-  readonly timeouts: number[] = [];
-  constructor(private readonly result: () => ProbeResult) {}
-  async probe(_spec: ProbeSpec, timeoutMs: number): Promise<ProbeResult> {
-    this.timeouts.push(timeoutMs);
-    return this.result();
-  }
-  async close(): Promise<void> {}
-}
-
 describe("self health: an overloaded node holds", () => {
   test("an overloaded node that is not the owner only observes; a mesh hold names both reasons", async () => {
     const clock = new FakeClock();
     const loop = new FakeLoopDelay();
     let verdict: GateVerdict = { act: false };
-    const ex = new CountingExecutor();
+    const ex = new RecordingExecutor();
     const m = new Monitor({
       selfName: "n",
       clock,
@@ -184,8 +157,8 @@ describe("self health: an overloaded node holds", () => {
     const clock = new FakeClock();
     const loop = new FakeLoopDelay();
     let answer: ProbeResult = OK;
-    const prober = new DeadlineProber(() => answer);
-    const ex = new CountingExecutor();
+    const prober = new FakeProber(() => answer);
+    const ex = new RecordingExecutor();
     const store = SqliteStore.open({ dataDir: ":memory:", sinks: [], node: "n" });
     const m = new Monitor({
       selfName: "n",
@@ -231,7 +204,7 @@ describe("self health: an overloaded node holds", () => {
     await clock.advance(11_000);
     await m.checkAllPeers();
     assert.equal(m.selfHealthReport().status, "ok");
-    assert.deepEqual(ex.calls, ["restart:p"], "well again: the held restart goes ahead");
+    assert.deepEqual(ex.calls, ["restart:p:1"], "well again: the held restart goes ahead");
     const self = seen.filter((a) => a.action.startsWith("self_"));
     assert.deepEqual(
       self.map((a) => `${a.action}:${a.severity}`),

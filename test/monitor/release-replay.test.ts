@@ -2,10 +2,10 @@
 // records its result at once, and resume() completes an interrupted release only while
 // the peer's isolation record is the one it was issued against. Real SqliteStore on disk,
 // fake executor and prober.
-import { describe, test } from "node:test";
+import { describe, test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import { Monitor, type Executor } from "../../src/index.js";
-import type { ActionResult } from "../../src/core/types.js";
+import type { ActionResult, ProbeResult } from "../../src/core/types.js";
 import type { IsolationRecord } from "../../src/act/executor.js";
 import { initialState, type LadderState } from "../../src/core/ladder.js";
 import { toPeerHealth } from "../../src/peer-health.js";
@@ -13,6 +13,7 @@ import { SqliteStore } from "../../src/store/sqlite-store.js";
 import type { EffectKind } from "../../src/store/types.js";
 import { FakeProber, MISS, OK } from "../helpers/fake-prober.js";
 import { tempDir } from "../helpers/tmp-dir.js";
+import { until } from "../helpers/wait.js";
 
 class RecordingExecutor implements Executor {
   readonly calls: string[] = [];
@@ -83,19 +84,34 @@ function commitWithIntent(
   });
 }
 
+/** A node's first life on a fresh state file; `left` is what an earlier version left in the file. */
+function firstLife(t: TestContext, answer: ProbeResult, left?: (store: SqliteStore) => void) {
+  const dir = tempDir(t, "wdmesh-release-");
+  const ex = new RecordingExecutor();
+  const prober = new FakeProber(() => answer);
+  const store = open(dir);
+  left?.(store);
+  return { dir, ex, prober, store, m: monitor(store, ex, prober) };
+}
+
+/** Stops the node cleanly, then runs its next life (same executor and prober) on the same file. */
+async function restartNode(life: ReturnType<typeof firstLife>): Promise<{ store: SqliteStore; m: Monitor }> {
+  await life.m.stop();
+  life.store.close();
+  const store = open(life.dir);
+  return { store, m: await startAndStop(store, life.ex, life.prober) };
+}
+
 /** The node "dies" while the release command runs: the release never finishes. */
 async function dieWhileReleasing(ex: RecordingExecutor, m: Monitor): Promise<void> {
   ex.hangRelease = true;
   void m.release("p", "op");
-  await new Promise((r) => setTimeout(r, 20));
+  await until("the release command running", () => ex.calls.some((c) => c.startsWith("release:")));
 }
 
 describe("release never undoes an isolation it was not issued against", () => {
   test("a release of a peer that is not isolated records 'nothing to undo' at once", async (t) => {
-    const dir = tempDir(t, "wdmesh-release-");
-    const store = open(dir);
-    const ex = new RecordingExecutor();
-    const m = monitor(store, ex, new FakeProber(() => OK));
+    const { ex, store, m } = firstLife(t, OK);
     await m.checkAllPeers();
     const a = await m.release("p", "op");
     assert.equal(a.result?.ok, true);
@@ -108,45 +124,34 @@ describe("release never undoes an isolation it was not issued against", () => {
   });
 
   test("no-op release, then isolation, then a restart of the node: the isolation stays", async (t) => {
-    const dir = tempDir(t, "wdmesh-release-");
-    const ex = new RecordingExecutor();
-    const prober = new FakeProber(() => OK);
-    let store = open(dir);
-    let m = monitor(store, ex, prober);
+    const life = firstLife(t, OK);
+    const { ex, prober, m } = life;
     await m.checkAllPeers();
     await m.release("p", "op");
     prober.setScript(() => MISS);
     await m.checkAllPeers();
     assert.equal(m.getPeerStatus("p")?.status, "ISOLATED");
-    await m.stop();
-    store.close();
 
-    store = open(dir);
-    m = await startAndStop(store, ex, prober);
-    assert.equal(m.getPeerStatus("p")?.status, "ISOLATED");
+    const { store, m: next } = await restartNode(life);
+    assert.equal(next.getPeerStatus("p")?.status, "ISOLATED");
     assert.deepEqual(ex.calls, ["isolate"], "the release method never ran");
     assert.ok(store.isolation("p"), "the isolation record is kept");
     store.close();
   });
 
   test("a release left pending by an older version is not replayed against a later isolation", async (t) => {
-    const dir = tempDir(t, "wdmesh-release-");
-    const ex = new RecordingExecutor();
-    const prober = new FakeProber(() => OK);
-    let store = open(dir);
     // What an older version left behind: a no-op release whose intent was never finished.
-    const state = { ...initialState(), status: "HEALTHY" as const };
-    commitWithIntent(store, state, { id: "old-release", kind: "release" });
-    let m = monitor(store, ex, prober);
+    const healthy = { ...initialState(), status: "HEALTHY" as const };
+    const life = firstLife(t, OK, (s) =>
+      commitWithIntent(s, healthy, { id: "old-release", kind: "release" }),
+    );
+    const { ex, prober, m } = life;
     prober.setScript(() => MISS);
     await m.checkAllPeers(); // isolates, without start(): resume() has not run yet
     assert.equal(m.getPeerStatus("p")?.status, "ISOLATED");
-    await m.stop();
-    store.close();
 
-    store = open(dir);
-    m = await startAndStop(store, ex, prober);
-    assert.equal(m.getPeerStatus("p")?.status, "ISOLATED");
+    const { store, m: next } = await restartNode(life);
+    assert.equal(next.getPeerStatus("p")?.status, "ISOLATED");
     assert.deepEqual(ex.calls, ["isolate"], "the old release was not replayed");
     const old = store.effect("old-release");
     assert.equal(old?.status, "done");
@@ -155,11 +160,7 @@ describe("release never undoes an isolation it was not issued against", () => {
   });
 
   test("an interrupted release is completed while the isolation it was issued against is in force", async (t) => {
-    const dir = tempDir(t, "wdmesh-release-");
-    const ex = new RecordingExecutor();
-    const prober = new FakeProber(() => MISS);
-    const store = open(dir);
-    const m = monitor(store, ex, prober);
+    const { dir, ex, store, m } = firstLife(t, MISS);
     await m.checkAllPeers();
     assert.equal(m.getPeerStatus("p")?.status, "ISOLATED");
     await dieWhileReleasing(ex, m);
@@ -179,11 +180,7 @@ describe("release never undoes an isolation it was not issued against", () => {
   });
 
   test("an interrupted release is not completed once the peer was isolated again", async (t) => {
-    const dir = tempDir(t, "wdmesh-release-");
-    const ex = new RecordingExecutor();
-    const prober = new FakeProber(() => MISS);
-    const store = open(dir);
-    const m = monitor(store, ex, prober);
+    const { dir, ex, store, m } = firstLife(t, MISS);
     await m.checkAllPeers();
     await dieWhileReleasing(ex, m);
     const [release] = store.pendingEffects();
