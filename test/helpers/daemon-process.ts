@@ -30,9 +30,13 @@ export function track(child: ChildProcess): ChildProcess {
 
 /** Starts `wdmesh run --config CONFIG`. */
 export function spawnDaemon(config: string, opts: DaemonOptions = {}): Daemon {
-  const [cmd, ...pre] = opts.wrap ?? [process.execPath];
-  const args = [...(opts.wrap ? [process.execPath] : []), CLI, "run", "--config", config];
-  const child = track(spawn(cmd as string, [...pre, ...args], { stdio: ["ignore", "pipe", "pipe"] }));
+  return spawnTracked([process.execPath, CLI, "run", "--config", config], opts);
+}
+
+/** Starts the command line `argv` (e.g. a node of a mesh test), tracked and recorded like a daemon. */
+export function spawnTracked(argv: readonly string[], opts: DaemonOptions = {}): Daemon {
+  const [cmd, ...args] = [...(opts.wrap ?? []), ...argv];
+  const child = track(spawn(cmd as string, args, { stdio: ["ignore", "pipe", "pipe"] }));
   let out = "";
   const keep = opts.keepChars;
   const add = (d: Buffer): void => {

@@ -3,6 +3,7 @@
 // the same options), or both mixed. One node = one process started from its config.
 import { fileURLToPath } from "node:url";
 import { CLI } from "./built-cli.js";
+import { spawnTracked, type Daemon } from "./daemon-process.js";
 
 export type NodeKind = "daemon" | "embedded";
 
@@ -13,6 +14,11 @@ export function nodeCommand(kind: NodeKind, config: string): string[] {
   return kind === "daemon"
     ? [process.execPath, CLI, "run", "--config", config]
     : [process.execPath, EMBEDDED_NODE, config];
+}
+
+/** Starts a node of `kind` from `config`; it is killed when the test file ends (daemon-process.ts). */
+export function spawnNode(kind: NodeKind, config: string): Daemon {
+  return spawnTracked(nodeCommand(kind, config));
 }
 
 /** Node kinds per mesh variant: three daemons, three embedded agents, or mixed. */
