@@ -1,6 +1,8 @@
 // Mesh simulation throughput (prints JSON; never passes or fails): how many seeded
 // schedules (test/helpers/mesh-sim.ts) run per second, with the product's rule and with
-// the old rule (quorum over reachable members), and how many seeds violate an invariant.
+// the old rule (quorum over reachable members), with the product's rule but without
+// waiting for a member gone silent as possible remediator (the rule before it), and how
+// many seeds violate an invariant.
 //   node --import tsx bench/mesh-simulation.ts [--seeds 10000]
 import { legacyReachableQuorum } from "../test/helpers/legacy-quorum.js";
 import { simulate } from "../test/helpers/mesh-sim.js";
@@ -9,7 +11,7 @@ import type { QuorumRule } from "../src/mesh/quorum.js";
 const i = process.argv.indexOf("--seeds");
 const SEEDS = i > 0 ? Number(process.argv[i + 1]) : 10_000;
 
-function run(rule?: QuorumRule) {
+function run(rule?: QuorumRule, waitForSilentRemediator = true) {
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   let violating = 0;
@@ -17,7 +19,7 @@ function run(rule?: QuorumRule) {
   let remediations = 0;
   let holds = 0;
   for (let seed = 1; seed <= SEEDS; seed++) {
-    const r = simulate({ seed, ...(rule ? { rule } : {}) });
+    const r = simulate({ seed, ...(rule ? { rule } : {}), waitForSilentRemediator });
     if (r.violations.length > 0) violating++;
     events += r.events;
     remediations += r.remediations;
@@ -37,4 +39,14 @@ function run(rule?: QuorumRule) {
   };
 }
 
-console.log(JSON.stringify({ product_rule: run(), old_rule: run(legacyReachableQuorum) }, null, 2));
+console.log(
+  JSON.stringify(
+    {
+      product_rule: run(),
+      without_silent_remediator_wait: run(undefined, false),
+      old_rule: run(legacyReachableQuorum),
+    },
+    null,
+    2,
+  ),
+);

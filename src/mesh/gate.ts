@@ -8,8 +8,8 @@
 //                   T failing (not HEALTHY/UNKNOWN, or missed_count > 0)
 //   backs(T)      = the node this node backs to remediate T (backing.ts: sticky votes)
 //   mayAct(T)     = quorum.ts: enough confirming nodes, this node backs itself, and
-//                   enough settled backers; and no other node's step on T in flight
-//                   (takeover.ts)
+//                   enough settled backers; and no other node's step on T in flight,
+//                   nor a member it backed for T gone silent since (takeover.ts)
 //
 // A node cut off from the others is 1 of N and holds, with a reason naming who confirms
 // and who is unreachable. Before any view has arrived (startup) the node's own backing
@@ -66,6 +66,11 @@ export interface MeshGateOptions {
   lastOwnStepAt?: (peer: string) => number | undefined;
   /** True while this node is overloaded (self health degraded): it holds, so it backs another node. */
   selfDegraded?: () => boolean;
+  /**
+   * Keep off a target while a member this node backed for it went silent and may have a
+   * step in flight (takeover.ts). Default true; tests turn it off to show what it prevents.
+   */
+  waitForSilentRemediator?: boolean;
   /** Decision rule; default configuredQuorum. Tests pass other rules to compare. */
   rule?: QuorumRule;
   clock?: Clock;
@@ -111,11 +116,17 @@ export function createMeshGate(opts: MeshGateOptions): MeshGate {
   const ta = opts.takeoverAfterMs ?? DEFAULT_STEP_TIMEOUT_MS + opts.intervalMs;
   const takeoverAfterMs = typeof ta === "number" ? () => ta : ta;
   // Slack of one interval: a view may be served up to the poll timeout after it was asked for.
-  const takeover = new TakeoverWatch(takeoverAfterMs, opts.intervalMs);
+  const takeover = new TakeoverWatch(
+    takeoverAfterMs,
+    opts.intervalMs,
+    opts.waitForSilentRemediator === false ? undefined : maxAge,
+  );
   const startedAt = clock.now();
   /** Per target: the node this node backs, and when its backing was last unsettled (null: never). */
   const backs = new Map<string, string>();
   const droppedAt = new Map<string, number | null>();
+  /** Per target and member: when this node last backed that member (takeover.ts: silent members). */
+  const backedAt = new Map<string, Map<string, number>>();
   /** Per target: when this node last decided to act (it started a step then). */
   const actedAt = new Map<string, number>();
   /** Last logged decision per target, so a change is logged once. */
@@ -175,6 +186,12 @@ export function createMeshGate(opts: MeshGateOptions): MeshGate {
       recentOwnStep,
       selfDegraded,
     });
+    const prev = backs.get(target);
+    let times = backedAt.get(target);
+    if (!times) backedAt.set(target, (times = new Map()));
+    // It backed `prev` until now, and backs `move.backs` from now.
+    if (prev !== undefined) times.set(prev, now);
+    times.set(move.backs, now);
     backs.set(target, move.backs);
     if (move.dropped) droppedAt.set(target, now);
     return move.backs;
@@ -220,11 +237,15 @@ export function createMeshGate(opts: MeshGateOptions): MeshGate {
         target,
         members.flatMap((m) => opts.view(m) ?? []),
         now,
+        (m) => backedAt.get(target)?.get(m),
       );
       if (busy) {
-        const why2 =
-          `${busy.node} started ${busy.step.step} of ${target} ${Math.round(busy.seenForMs)} ms ago ` +
-          "and has not finished it; waiting for takeover_after before taking it over";
+        const ms = Math.round(busy.seenForMs);
+        const why2 = busy.step
+          ? `${busy.node} started ${busy.step.step} of ${target} ${ms} ms ago ` +
+            "and has not finished it; waiting for takeover_after before taking it over"
+          : `${busy.node} went silent ${ms} ms ago while it may have been remediating ${target}, ` +
+            "so it may have a step in flight; waiting for takeover_after before acting";
         return { ...facts, verdict: { act: false }, why: why2 };
       }
     }
@@ -273,6 +294,15 @@ export function createMeshGate(opts: MeshGateOptions): MeshGate {
       const seen = entries(target, now);
       const confirming = [self, ...[...seen.keys()].filter((m) => showsFailing(seen.get(m)))];
       const b = updateBacking(target, confirming, seen, now);
+      // While a member this node backed went silent and may have a step in flight, this
+      // node's backing of another node counts for nobody (takeover.ts).
+      const silent = takeover.silent(
+        target,
+        members.flatMap((m) => (m === b ? [] : (opts.view(m) ?? []))),
+        now,
+        (m) => backedAt.get(target)?.get(m),
+      );
+      if (silent) return { backs: b, stableMs: 0 };
       const d = lastDrop(target);
       return { backs: b, stableMs: d === null ? null : Math.max(0, now - d) };
     },

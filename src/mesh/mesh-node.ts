@@ -62,7 +62,9 @@ export interface MeshOptions {
   /**
    * How long another node's started remediation step (restart, isolate) on a peer keeps
    * this node from acting on that peer when it has not seen the step finish (ms or a
-   * duration string). Default: the peer's restart timeout (30 s unless set) plus its interval.
+   * duration string). A member that went silent while it may have been remediating the
+   * peer blocks it as long, plus one interval, from when its view went stale (takeover.ts).
+   * Default: the peer's restart timeout (30 s unless set) plus its interval.
    */
   takeoverAfter?: Duration;
 }

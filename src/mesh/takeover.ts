@@ -5,6 +5,22 @@
 // also keeps this node off the target until takeover_after after it started: the next
 // step of that incident is its own node's (e.g. the next restart attempt), not another's.
 // The caller acts on a fresh miss only, so a takeover always follows a new probe.
+//
+// A member can also die before any other node saw its step: it starts a restart and is
+// killed within one view poll. It went SILENT as a possible remediator when its latest
+// view is stale (asked for longer ago than views stay fresh) and this node backed it for
+// the target when it was last heard, or within the view freshness window before (it may
+// still have counted that backing). Until takeover_after (plus the slack) has passed since
+// its view went stale, this node keeps off the target, and its own backing of any other
+// node counts for nobody (gate.ts). That is enough for every node: the member acted only
+// with a quorum of backers, any other node needs a quorum too, and two quorums of the
+// configured nodes share a node, which backed the silent member and so lends its vote to
+// nobody. (The step may have started after the member's view was asked for, and one or two
+// later polls may have been lost before it died: counting from when its view went stale
+// covers both.) What the member's own view said does not matter: it may have seen the
+// target fail, counted an old backing and started a step, all between two polls. The
+// cost: a takeover after a remediator's death mid-incident waits for takeover_after, even
+// when the member had not started anything.
 import { DEFAULT_COMMAND_TIMEOUT_MS } from "../act/command.js";
 import { DEFAULT_SYSTEMCTL_TIMEOUT_MS } from "../act/systemctl.js";
 import { parseDuration } from "../core/duration.js";
@@ -13,8 +29,9 @@ import type { InFlightView, ReceivedView } from "./views.js";
 
 export interface PendingStep {
   node: string;
-  step: InFlightView;
-  /** ms since this node first saw the step. */
+  /** The step, as its node's view listed it; absent for a silent member (see above). */
+  step?: InFlightView;
+  /** ms since this node first saw the step, or since the silent member's view went stale. */
   seenForMs: number;
 }
 
@@ -26,21 +43,35 @@ export class TakeoverWatch {
    * @param takeoverAfterMs takeover_after of a peer, ms
    * @param slackMs added to a finished step's reported age window: the view may have been
    *   served up to this long after it was asked for (the poll timeout; default 0)
+   * @param freshMs views asked for longer ago than this are stale, ms; when set, a member
+   *   this node backed for the target and whose view went stale blocks it (see above);
+   *   default: off
    */
   constructor(
     private readonly takeoverAfterMs: (peer: string) => number,
     private readonly slackMs = 0,
+    private readonly freshMs?: number,
   ) {}
 
   /**
    * The oldest-seen step on `target` by another node that is still within its takeover
-   * window, if any. `views` are the latest views of the members, whatever their age: a
-   * member that died mid-step keeps blocking until the window has passed.
+   * window, if any, or a silent member that may have started one. `views` are the latest
+   * views of the members, whatever their age: a member that died mid-step keeps blocking
+   * until the window has passed.
    */
-  pending(target: string, views: Iterable<ReceivedView>, now: number): PendingStep | undefined {
+  pending(
+    target: string,
+    views: Iterable<ReceivedView>,
+    now: number,
+    backedAt?: BackedAt,
+  ): PendingStep | undefined {
     const live = new Set<string>();
     let found: PendingStep | undefined;
     for (const v of views) {
+      if (!found) {
+        const silentFor = this.silentForMs(target, v, now, backedAt);
+        if (silentFor !== undefined) found = { node: v.node, seenForMs: silentFor };
+      }
       for (const s of v.inFlight) {
         if (s.finished === true) {
           // Its age when served, plus the time since it was asked for, is a lower bound
@@ -68,7 +99,38 @@ export class TakeoverWatch {
     for (const k of this.firstSeen.keys()) if (!live.has(k)) this.firstSeen.delete(k);
     return found;
   }
+
+  /** The first member among `views` gone silent as a possible remediator of `target` (see above), if any. */
+  silent(
+    target: string,
+    views: Iterable<ReceivedView>,
+    now: number,
+    backedAt?: BackedAt,
+  ): PendingStep | undefined {
+    for (const v of views) {
+      const silentFor = this.silentForMs(target, v, now, backedAt);
+      if (silentFor !== undefined) return { node: v.node, seenForMs: silentFor };
+    }
+    return undefined;
+  }
+
+  /** ms since `v` went stale when its node is a silent possible remediator of `target` (see above) within its window. */
+  private silentForMs(
+    target: string,
+    v: ReceivedView,
+    now: number,
+    backedAt: BackedAt | undefined,
+  ): number | undefined {
+    if (this.freshMs === undefined) return undefined;
+    const silentFor = now - v.receivedAt - this.freshMs;
+    if (silentFor <= 0 || silentFor >= this.takeoverAfterMs(target) + this.slackMs) return undefined;
+    const mine = backedAt?.(v.node);
+    return mine !== undefined && mine >= v.receivedAt - this.freshMs ? silentFor : undefined;
+  }
 }
+
+/** When this node last backed `member` to remediate the target (its clock), if it did. */
+export type BackedAt = (member: string) => number | undefined;
 
 /**
  * The default takeover_after of a peer, ms: its restart method's timeout (30 s unless

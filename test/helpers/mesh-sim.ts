@@ -3,7 +3,10 @@
 // (core/ladder.ts), the mesh gate with its quorum rule, backings and takeover watch
 // (mesh/) — under a seeded random schedule of target crashes, broken paths to the
 // target, symmetric and one-way partitions, node crashes and restarts (ladder state
-// persisted, gate state lost), pauses, and delayed and reordered messages.
+// persisted, gate state lost), a node crashing right after it starts a step (before any
+// other node could fetch a view listing it), pauses, and delayed and reordered messages.
+// Steps last up to 3 intervals in some seeds and up to 12 in others (takeover_after is
+// the step timeout plus one interval, as the product's default).
 //
 // What each node does is the Monitor's loop, reduced to its decisions: probe → on a miss
 // ask gate.mayAct → ladder step → carry out effects (restart/isolate on the simulated
@@ -36,10 +39,8 @@ import type { PeerHealth } from "../../src/core/types.js";
 export const SIM_INTERVAL = 1_000;
 /** Probe and view request deadline, ms. */
 export const SIM_TIMEOUT = 500;
-/** Longest a simulated restart/isolate takes, ms (its "timeout"). */
-export const SIM_STEP_TIMEOUT = 3 * SIM_INTERVAL;
-/** takeover_after: the step timeout plus one interval (the product's default rule). */
-export const SIM_TAKEOVER = SIM_STEP_TIMEOUT + SIM_INTERVAL;
+/** Longest a simulated restart/isolate takes, ms (its "timeout"), per seed: short or slow steps. */
+const SIM_STEP_TIMEOUTS = [3 * SIM_INTERVAL, 12 * SIM_INTERVAL];
 const T = "target";
 
 export interface SimOptions {
@@ -50,6 +51,8 @@ export interface SimOptions {
   intervals?: number;
   /** Record a trace of every event (for replaying one seed). */
   trace?: boolean;
+  /** Passed to every node's gate (default true); false shows what it prevents. */
+  waitForSilentRemediator?: boolean;
 }
 
 export interface SimResult {
@@ -165,6 +168,9 @@ export function simulate(opts: SimOptions): SimResult {
   const R = int(1, 2);
   const names = Array.from({ length: N }, (_, i) => `n${i}`);
   const end = (opts.intervals ?? 36) * SIM_INTERVAL;
+  const stepTimeout = pick(SIM_STEP_TIMEOUTS);
+  /** takeover_after: the step timeout plus one interval (the product's default rule). */
+  const takeoverAfter = stepTimeout + SIM_INTERVAL;
   const timing = {
     interval: SIM_INTERVAL,
     timeout: SIM_TIMEOUT,
@@ -206,6 +212,8 @@ export function simulate(opts: SimOptions): SimResult {
     row[b] = (row[b] ?? 0) + d;
   };
   const steps: StepRecord[] = [];
+  /** How many of the next steps' nodes crash right after starting them (chaos). */
+  let crashAfterStep = 0;
   const clock = { now: () => now, setTimeout: () => 0, clearTimeout: () => {}, sleep: async () => {} };
 
   const nodes: SimNode[] = [];
@@ -223,7 +231,8 @@ export function simulate(opts: SimOptions): SimResult {
       },
       view: (m) => nodes[i]?.views.get(m),
       intervalMs: SIM_INTERVAL,
-      takeoverAfterMs: SIM_TAKEOVER,
+      takeoverAfterMs: takeoverAfter,
+      ...(opts.waitForSilentRemediator === false ? { waitForSilentRemediator: false } : {}),
       lastOwnStepAt: () => {
         const n = nodes[i];
         let last: number | undefined;
@@ -292,9 +301,9 @@ export function simulate(opts: SimOptions): SimResult {
     }
     // Invariant: no other node's step within takeover_after.
     for (const s of steps) {
-      if (s.node !== n.name && now < s.start + SIM_TAKEOVER) {
+      if (s.node !== n.name && now < s.start + takeoverAfter) {
         fail(
-          `${n.name} ${e.kind} ${now - s.start} ms after ${s.node}'s ${s.kind} (takeover_after ${SIM_TAKEOVER})`,
+          `${n.name} ${e.kind} ${now - s.start} ms after ${s.node}'s ${s.kind} (takeover_after ${takeoverAfter})`,
         );
       }
     }
@@ -316,7 +325,16 @@ export function simulate(opts: SimOptions): SimResult {
       target.isolated = true;
     }
     log(`${n.name} starts ${e.kind}${e.kind === "restart" ? ` ${e.attempt}` : ""}`);
-    at(now + int(0, SIM_STEP_TIMEOUT - SIM_INTERVAL / 2), {
+    if (crashAfterStep > 0) {
+      crashAfterStep--;
+      const gen = n.gen;
+      const dur = int(4, 24) * SIM_INTERVAL;
+      at(now + int(1, 60), {
+        k: "chaos",
+        what: () => (n.gen === gen ? crash(i, dur) : `${n.name} already restarted`),
+      });
+    }
+    at(now + int(0, stepTimeout - SIM_INTERVAL / 2), {
       k: "done",
       node: i,
       gen: n.gen,
@@ -403,7 +421,7 @@ export function simulate(opts: SimOptions): SimResult {
       node: m.name,
       receivedAt: askedAt,
       peers: new Map([[T, entry]]),
-      inFlight: [...m.finished.filter((f) => now - f.startedAt < SIM_TAKEOVER), ...m.running.values()].map(
+      inFlight: [...m.finished.filter((f) => now - f.startedAt < takeoverAfter), ...m.running.values()].map(
         ({ startedAt, ...f }) => ({ ...f, age_ms: now - startedAt }),
       ),
     };
@@ -480,6 +498,36 @@ export function simulate(opts: SimOptions): SimResult {
     ev.k === "probe" || ev.k === "poll" || ev.k === "resp" ? ev.gen : undefined;
 
   // ---- the chaos schedule
+  /** Node i crashes now for `dur` ms; it restarts with its ladder state, not its gate state. */
+  function crash(i: number, dur: number): string {
+    const n = nodes[i] as SimNode;
+    if (!n.up) return `${n.name} already down`;
+    n.up = false;
+    n.gen++;
+    // The state file keeps steps written pending; on restart the node lists them (as
+    // Monitor.resume does), so the others still see them for takeover_after.
+    for (const r of n.running.values()) n.finished.push({ ...r, finished: true });
+    n.running.clear();
+    n.views.clear();
+    if (n.failingSince !== null) {
+      n.failingSince = null;
+      n.failingUntil = now;
+    }
+    at(now + dur, {
+      k: "chaos",
+      what: () => {
+        n.up = true;
+        n.gate = newGate(i); // gate state (backings, takeover watch) is not persisted
+        n.notBefore = 0;
+        n.pausedUntil = 0;
+        trackFailing(n);
+        boot(i);
+        return `${n.name} restarts (ladder state persisted)`;
+      },
+    });
+    return `${n.name} crashes for ${dur} ms`;
+  }
+
   const cutLinks = (pairs: Array<[number, number]>, dur: number): void => {
     for (const [a, b] of pairs) bump(a, b, 1);
     at(now + dur, {
@@ -546,37 +594,12 @@ export function simulate(opts: SimOptions): SimResult {
         return `${names[a]} cut off from every member for ${dur} ms`;
       },
     ],
+    [2, () => crash(int(0, N - 1), int(1, 12) * SIM_INTERVAL)],
     [
       2,
       () => {
-        const i = int(0, N - 1);
-        const n = nodes[i] as SimNode;
-        if (!n.up) return `${n.name} already down`;
-        n.up = false;
-        n.gen++;
-        // The state file keeps steps written pending; on restart the node lists them (as
-        // Monitor.resume does), so the others still see them for takeover_after.
-        for (const r of n.running.values()) n.finished.push({ ...r, finished: true });
-        n.running.clear();
-        n.views.clear();
-        if (n.failingSince !== null) {
-          n.failingSince = null;
-          n.failingUntil = now;
-        }
-        const dur = int(1, 12) * SIM_INTERVAL;
-        at(now + dur, {
-          k: "chaos",
-          what: () => {
-            n.up = true;
-            n.gate = newGate(i); // gate state (backings, takeover watch) is not persisted
-            n.notBefore = 0;
-            n.pausedUntil = 0;
-            trackFailing(n);
-            boot(i);
-            return `${n.name} restarts (ladder state persisted)`;
-          },
-        });
-        return `${n.name} crashes for ${dur} ms`;
+        crashAfterStep++;
+        return "the next node to start a step crashes right after starting it";
       },
     ],
     [

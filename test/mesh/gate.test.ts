@@ -57,7 +57,12 @@ class World {
   gate(
     self: string,
     confirm: ConfirmMode,
-    opts: { members?: string[]; rule?: QuorumRule; takeoverAfterMs?: number } = {},
+    opts: {
+      members?: string[];
+      rule?: QuorumRule;
+      takeoverAfterMs?: number;
+      waitForSilentRemediator?: boolean;
+    } = {},
   ): MeshGate {
     return createMeshGate({
       self,
@@ -67,6 +72,7 @@ class World {
       view: (m) => this.views.get(m),
       intervalMs: INTERVAL,
       ...(opts.rule ? { rule: opts.rule } : {}),
+      ...(opts.waitForSilentRemediator === false ? { waitForSilentRemediator: false } : {}),
       // Shorter than the settle time unless a test says otherwise, so startup waits SETTLE.
       takeoverAfterMs: opts.takeoverAfterMs ?? 2 * INTERVAL,
       clock: { now: () => this.now, setTimeout: () => 0, clearTimeout: () => {}, sleep: async () => {} },
@@ -334,6 +340,75 @@ describe("mesh gate: steps in flight", () => {
     w.now += 1;
     w.view(third, { [T]: ["DEGRADED", 5, top, null] });
     assert.equal(g.mayAct(T).act, true, "takes the step over");
+  });
+
+  test("a member this node backed that goes silent blocks it until takeover_after after its view went stale", () => {
+    // top (backed by second and third) may have started a restart and died before any
+    // view listed it. second moves its backing to itself; third backs second.
+    const TAKEOVER = 10 * INTERVAL;
+    const FRESH = 3 * INTERVAL;
+    for (const wait of [true, false]) {
+      const w = threeNodes(second);
+      const g = settled(
+        w,
+        () => w.gate(second, "majority", { takeoverAfterMs: TAKEOVER, waitForSilentRemediator: wait }),
+        () => {
+          w.view(top, { [T]: ["DEGRADED", 2, top, null] });
+          w.view(third, { [T]: ["DEGRADED", 2, top, null] });
+        },
+        TAKEOVER,
+      );
+      assert.equal(g.decide(T).backs, top);
+      const stale = w.now + FRESH + 1; // top's view is stale from here
+      const at = (t: number): boolean => {
+        w.now = t;
+        w.view(third, { [T]: ["DEGRADED", 5, second, null] });
+        return g.mayAct(T).act;
+      };
+      assert.equal(at(stale), false, "its backing moved to itself: unsettled");
+      if (!wait) {
+        assert.equal(at(stale + SETTLE), true, "without the wait: acts once its backing settled");
+        continue;
+      }
+      assert.equal(at(stale + SETTLE), false);
+      assert.match(g.decide(T).why, new RegExp(`${top} went silent .* may have been remediating`));
+      // The window: takeover_after plus the slack (one interval) after the view went stale.
+      assert.equal(at(stale - 1 + TAKEOVER + INTERVAL - 1), false, "still within the window");
+      assert.equal(at(stale - 1 + TAKEOVER + INTERVAL), true, "then acts, on a fresh miss");
+    }
+  });
+
+  test("while a member it backed is silent, this node's backing of another node counts for nobody", () => {
+    // third backed top; top's last view shows the target healthy again (it may have seen
+    // it fail, counted third's old backing and started a step, all between two polls).
+    const TAKEOVER = 10 * INTERVAL;
+    const w = threeNodes(third);
+    const g = settled(
+      w,
+      () => w.gate(third, "majority", { takeoverAfterMs: TAKEOVER }),
+      () => {
+        w.view(top, { [T]: ["DEGRADED", 1, top, null] }).view(second, { [T]: ["DEGRADED", 1, top, null] });
+      },
+      TAKEOVER,
+    );
+    w.member(T, "DEGRADED", 1);
+    assert.equal(g.decide(T).backs, top);
+    w.now += 1;
+    w.view(top, { [T]: ["HEALTHY", 0] });
+    const lastHeard = w.now;
+    const backing = (t: number) => {
+      w.now = t;
+      w.view(second, { [T]: ["DEGRADED", 5, second, null] });
+      return g.backing(T);
+    };
+    assert.deepEqual(
+      backing(lastHeard + 1),
+      { backs: second, stableMs: 0 },
+      "dropped top (it sees T healthy)",
+    );
+    const end = lastHeard + 3 * INTERVAL + TAKEOVER + INTERVAL; // stale, then takeover_after + slack
+    assert.deepEqual(backing(end - 1), { backs: second, stableMs: 0 }, "top is silent: counts for nobody");
+    assert.deepEqual(backing(end), { backs: second, stableMs: end - lastHeard - 1 }, "counts again");
   });
 
   test("a step seen finishing no longer blocks", () => {

@@ -71,6 +71,37 @@ describe("takeover_after", () => {
     assert.equal(w.pending("t", [v(5_000, 400)], 5_700), undefined);
   });
 
+  test("a member whose view went stale while this node backed it is silent for takeover_after plus slack", () => {
+    const FRESH = 300;
+    const w = new TakeoverWatch(() => 1_000, 100, FRESH);
+    const v: ReceivedView = {
+      node: "b",
+      receivedAt: 10_000,
+      // What its own view said does not matter (it may have acted between two polls).
+      peers: new Map([["t", { status: "HEALTHY", missed_count: 0 }]]),
+      inFlight: [],
+    };
+    const stale = 10_000 + FRESH;
+    const backed = () => 10_000 - FRESH; // this node backed b up to the freshness window before
+    assert.equal(w.silent("t", [v], stale, backed), undefined, "fresh until then");
+    assert.deepEqual(w.silent("t", [v], stale + 1, backed), { node: "b", seenForMs: 1 });
+    assert.deepEqual(w.pending("t", [v], stale + 1, backed), { node: "b", seenForMs: 1 }, "pending too");
+    assert.equal(w.silent("t", [v], stale + 1_099, backed)?.node, "b");
+    assert.equal(w.silent("t", [v], stale + 1_100, backed), undefined, "takeover_after + slack passed");
+    assert.equal(
+      w.silent("t", [v], stale + 1, () => 10_000 - FRESH - 1),
+      undefined,
+      "backed it too long before",
+    );
+    assert.equal(
+      w.silent("t", [v], stale + 1, () => undefined),
+      undefined,
+      "never backed it",
+    );
+    assert.equal(w.silent("t", [v], stale + 1), undefined, "no backing history");
+    assert.equal(new TakeoverWatch(() => 1_000, 100).silent("t", [v], stale + 1, backed), undefined, "off");
+  });
+
   test("the Monitor lists a restart in flight while it runs, and as finished after", async () => {
     let finish!: () => void;
     const running = new Promise<void>((r) => (finish = r));
