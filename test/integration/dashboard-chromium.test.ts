@@ -20,6 +20,7 @@ import { FakeBackend, peer } from "../helpers/fake-backend.js";
 import { freePort } from "../helpers/ports.js";
 import { waitFor } from "../helpers/wait.js";
 import { tempDir } from "../helpers/tmp-dir.js";
+import { LOOSE_SELF_HEALTH_YAML } from "../helpers/loose-self-health.js";
 
 // What page.evaluate() callbacks use of the page (the project compiles without lib "dom").
 interface PageElement {
@@ -267,9 +268,8 @@ void test(
           "  restarts_before_isolate: 1",
           "  startup_grace: 300ms",
           "  restart_backoff: { initial: 100ms, max: 500ms }",
-          // The dashboard is under test, not this node's own load: on a busy machine the
-          // default thresholds would make the node hold beta's restart (self-health tests that).
-          "self_health: { loop_delay_p99: 2s, lateness_p99: 2s, window: 3s }",
+          // The dashboard is under test, not this node's own load.
+          LOOSE_SELF_HEALTH_YAML,
           "peers:",
           "  - name: alpha",
           `    probe: { http: { url: "${alpha.url}/health" } }`,

@@ -18,8 +18,10 @@ import { haveBuiltCli } from "../helpers/built-cli.js";
 import { freePort } from "../helpers/ports.js";
 import { until } from "../helpers/wait.js";
 import { tempDir } from "../helpers/tmp-dir.js";
+import { membersSettled } from "../helpers/mesh-doc.js";
 
 const KEY = "framework-mesh-key-0123456789";
+const INTERVAL_MS = 300;
 const example = (p: string) => fileURLToPath(new URL(`../../examples/${p}`, import.meta.url));
 
 test("Express and Fastify agents mount the mesh routes and form a mesh with a node:http agent", async (t) => {
@@ -42,7 +44,7 @@ test("Express and Fastify agents mount the mesh routes and form a mesh with a no
         PORT: String(ports[i]),
         MESH_KEY_FILE: keyFile,
         MEMBERS: JSON.stringify(membersOf(i)),
-        INTERVAL: "300ms",
+        INTERVAL: `${INTERVAL_MS}ms`,
         TIMEOUT: "250ms",
       },
       stdio: ["ignore", "pipe", "pipe"],
@@ -54,7 +56,7 @@ test("Express and Fastify agents mount the mesh routes and form a mesh with a no
   };
   const plain = new Monitor({
     selfName: names[2] as string,
-    interval: 300,
+    interval: INTERVAL_MS,
     timeout: 250,
     mesh: { key: KEY, members: membersOf(2) },
   });
@@ -79,10 +81,7 @@ test("Express and Fastify agents mount the mesh routes and form a mesh with a no
         for (let i = 0; i < 3; i++) {
           try {
             const doc = await getJson(`${url(i)}/v1/mesh`);
-            if (doc.node !== names[i] || doc.members.length !== 2) return false;
-            for (const m of doc.members)
-              if (m.status !== "HEALTHY" || typeof m.view_age_ms !== "number" || m.view_age_ms > 900)
-                return false;
+            if (doc.node !== names[i] || !membersSettled(doc, 2, INTERVAL_MS)) return false;
           } catch {
             return false;
           }

@@ -21,6 +21,8 @@ import { CLI, haveBuiltCli } from "../helpers/built-cli.js";
 import { bootSystemd, freePort, inNs, skipUnlessSystemd, type SystemdNs } from "../helpers/systemd-ns.js";
 import { until } from "../helpers/wait.js";
 import { tempDir } from "../helpers/tmp-dir.js";
+import { LOOSE_SELF_HEALTH } from "../helpers/loose-self-health.js";
+import { membersSettled } from "../helpers/mesh-doc.js";
 
 const skip = skipUnlessSystemd();
 const AGENT_JS = fileURLToPath(new URL("../../examples/embedded-agent/agent.mjs", import.meta.url));
@@ -116,9 +118,9 @@ test(
         missed_before_restart: 2,
         startup_grace: "2s",
         // A thawed agent sees its own stall and holds what it would remediate for one
-        // window; a short window and loose thresholds keep that (and the load of a busy
-        // test machine) from stalling this test, which is about the quorum.
-        self_health: { loopDelayP99Ms: 2_000, latenessP99Ms: 2_000, windowMs: 3_000 },
+        // window; a short window and loose limits keep that (and the load of a busy test
+        // machine) from stalling this test, which is about the quorum.
+        self_health: LOOSE_SELF_HEALTH,
       };
       for (const a of AGENTS) {
         writeFileSync(
@@ -185,15 +187,7 @@ ${AGENTS.map((a) => `    - { name: ${a}, url: "${url(a)}" }`).join("\n")}
         async () => {
           for (const n of nodes) {
             try {
-              const doc = await getJson(`${url(n)}/v1/mesh`);
-              if (doc.members.length !== 3) return false;
-              for (const m of doc.members)
-                if (
-                  m.status !== "HEALTHY" ||
-                  typeof m.view_age_ms !== "number" ||
-                  m.view_age_ms > 3 * INTERVAL_MS
-                )
-                  return false;
+              if (!membersSettled(await getJson(`${url(n)}/v1/mesh`), 3, INTERVAL_MS)) return false;
             } catch {
               return false;
             }

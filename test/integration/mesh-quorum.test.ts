@@ -20,6 +20,7 @@ import { haveBuiltCli } from "../helpers/built-cli.js";
 import { MESH_VARIANTS, nodeCommand, type NodeKind } from "../helpers/mesh-node.js";
 import { waitFor } from "../helpers/wait.js";
 import { tempDir } from "../helpers/tmp-dir.js";
+import { membersSettled } from "../helpers/mesh-doc.js";
 
 const KEY = "integration-mesh-key-0123456789";
 const TARGET = "agent";
@@ -157,16 +158,7 @@ ${members}
       "three nodes agreeing on the owner",
       async () => {
         for (const n of nodes) {
-          const mesh = await getJson(`${n.url}/v1/mesh`);
-          if (mesh.members.length !== 2) return false;
-          for (const m of mesh.members) {
-            if (
-              m.status !== "HEALTHY" ||
-              typeof m.view_age_ms !== "number" ||
-              m.view_age_ms > 3 * INTERVAL_MS
-            )
-              return false;
-          }
+          if (!membersSettled(await getJson(`${n.url}/v1/mesh`), 2, INTERVAL_MS)) return false;
           const agent = await getJson(`${n.url}/v1/peers/${TARGET}`);
           if (agent.status !== "HEALTHY" || agent.owner !== owner.name) return false;
         }
