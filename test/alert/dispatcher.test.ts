@@ -5,6 +5,7 @@ import type { SinkConfig } from "../../src/alert/sink-config.js";
 import { verifySignature } from "../../src/alert/signature.js";
 import { MemoryOutbox, makeAction } from "../helpers/memory-outbox.js";
 import { Receiver } from "../helpers/receiver.js";
+import { until } from "../helpers/wait.js";
 
 const base = { minSeverity: "INFO" as const, timeoutMs: 2000, maxAgeMs: 86_400_000, headers: {} };
 
@@ -36,8 +37,7 @@ test("createAlerting: one worker per sink, woken by appends, stats per sink, cle
     );
   }
   // stats settle once the rows are marked
-  for (let i = 0; i < 100 && alerting.stats().some((s) => s.pending > 0); i++)
-    await new Promise((r) => setTimeout(r, 10));
+  await until("every row marked", () => !alerting.stats().some((s) => s.pending > 0));
   const stats = alerting.stats();
   assert.deepEqual(
     stats.map((s) => [s.sink, s.kind, s.delivered, s.pending, s.dead]),

@@ -8,6 +8,7 @@ import { buildView, MAX_VIEW_BYTES, verifyView, viewProof, ViewPoller } from "..
 import { peer } from "../helpers/fake-backend.js";
 import { startApi, type Harness } from "../api/harness.js";
 import { closeServer as close, listen as serve } from "../helpers/listen.js";
+import { until } from "../helpers/wait.js";
 
 const KEY = "mesh-key-for-tests";
 
@@ -317,9 +318,7 @@ describe("ViewPoller", () => {
     try {
       poller.start();
       poller.start();
-      const end = Date.now() + 5_000;
-      while (hits < 4 && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
-      assert.ok(hits >= 4, `polled ${hits} times`);
+      await until("four polls and a view", () => hits >= 4 && poller.latest("wd-b") !== undefined);
       const first = poller.latest("wd-b")?.receivedAt ?? 0;
       await poller.stop();
       await poller.stop();
@@ -330,9 +329,7 @@ describe("ViewPoller", () => {
       assert.ok(first > 0);
       // restartable
       poller.start();
-      const end2 = Date.now() + 5_000;
-      while (hits === after && Date.now() < end2) await new Promise((r) => setTimeout(r, 10));
-      assert.ok(hits > after, "polls again after start()");
+      await until("a poll after start() again", () => hits > after);
     } finally {
       await poller.stop();
       await close(m.server);

@@ -4,10 +4,10 @@ import { readFileSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
 import { createProber } from "../../src/probe/index.js";
 import type { Prober } from "../../src/probe/prober.js";
 import { fileTempDir } from "../helpers/tmp-dir.js";
+import { until } from "../helpers/wait.js";
 
 let prober: Prober;
 const dir = fileTempDir("wdm-exec-");
@@ -29,13 +29,9 @@ function running(pid: number): boolean {
   }
 }
 
-async function gone(pid: number, withinMs = 2_000): Promise<boolean> {
-  const until = Date.now() + withinMs;
-  while (Date.now() < until) {
-    if (!running(pid)) return true;
-    await sleep(20);
-  }
-  return !running(pid);
+/** Resolves once `pid` is gone; fails the test if it is still running after 20 s. */
+async function gone(pid: number, what: string): Promise<void> {
+  await until(what, () => !running(pid));
 }
 
 void test("exec: exit 0 is alive", async () => {
@@ -97,7 +93,7 @@ void test("exec: the deadline kills the child and its descendants", async () => 
   assert.ok(took < 500 + 2_000, `took ${took} ms`);
   const pids = (await readFile(pidFile, "utf8")).trim().split("\n").map(Number);
   assert.equal(pids.length, 2, "both the shell and its background sleep started");
-  for (const pid of pids) assert.ok(await gone(pid), `pid ${pid} still running`);
+  for (const pid of pids) await gone(pid, `pid ${pid} gone`);
 });
 
 void test("exec: helpers left behind by a successful check are killed too", async () => {
@@ -108,7 +104,7 @@ void test("exec: helpers left behind by a successful check are killed too", asyn
   );
   assert.equal(r.ok, true, r.error);
   const pid = Number((await readFile(pidFile, "utf8")).trim());
-  assert.ok(await gone(pid), `leftover pid ${pid} still running`);
+  await gone(pid, `leftover pid ${pid} gone`);
 });
 
 void test("exec: a missing program is 'cannot run ...: not found'", async () => {

@@ -8,6 +8,7 @@ import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { HttpClient, compileHttpTarget, type HttpTarget } from "../../src/probe/http.js";
 import { closedPort, statusServer } from "../helpers/hostile-server.js";
+import { until } from "../helpers/wait.js";
 
 function target(url: string): HttpTarget {
   const t = compileHttpTarget(url);
@@ -72,8 +73,7 @@ void test("a refused origin keeps no lane", async () => {
   try {
     const out = await client.get(target(`http://127.0.0.1:${port}/`), GET);
     assert.match(out.error ?? "", /connection refused/);
-    for (let i = 0; i < 50 && client.laneCount > 0; i++) await sleep(10);
-    assert.equal(client.laneCount, 0);
+    await until("the refused origin's lane dropped", () => client.laneCount === 0);
   } finally {
     await client.close();
   }

@@ -5,6 +5,7 @@ import { WatchdogError } from "../../src/core/errors.js";
 import type { ProbeSpec } from "../../src/core/options.js";
 import { createProber, probeEndpoint, probeTarget } from "../../src/probe/index.js";
 import { heartbeatServer, silentServer, statusServer } from "../helpers/hostile-server.js";
+import { until } from "../helpers/wait.js";
 
 void test("dispatches each spec kind to its probe", async () => {
   const prober = createProber();
@@ -44,7 +45,7 @@ void test("close() settles in-flight probes and leaves no socket behind", async 
   const s = await silentServer();
   try {
     const pending = prober.probe({ http: { url: s.url } }, 60_000);
-    await new Promise((r) => setTimeout(r, 50));
+    await until("the probe connected", () => s.connections() > 0);
     await prober.close();
     const r = await pending;
     assert.equal(r.ok, false);

@@ -9,6 +9,7 @@ import type { SinkRoute } from "../../src/store/types.js";
 import type { JournalEntry } from "../../src/store/types.js";
 import { action, state, transition } from "./fixtures/transitions.js";
 import { tempDir, type Owner } from "../helpers/tmp-dir.js";
+import { until } from "../helpers/wait.js";
 
 const SINKS: SinkRoute[] = [
   { name: "all", minSeverity: "INFO" },
@@ -590,9 +591,8 @@ void describe("peer state", () => {
     s.flush();
     assert.deepEqual(readRaw(), { p: 2 });
     s.saveState("p", state({ status: "HEALTHY", lastSeenAt: 3 }));
-    // the timer writes it (bounded wait, generous)
-    const deadline = Date.now() + 5_000;
-    while (readRaw().p !== 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    // the timer writes it
+    await until("the buffered state written by the timer", () => readRaw().p === 3);
     assert.deepEqual(readRaw(), { p: 3 });
     s.saveState("p", state({ status: "HEALTHY", lastSeenAt: 4 }));
     s.commit(
