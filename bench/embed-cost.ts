@@ -6,15 +6,20 @@
 // theirs, divided by the probes made). The same figures without the mesh (10 peers
 // only) are printed under "without_mesh". Goal: <= 5 MB, <= 0.1 % of a core at 1 s.
 // Needs `npm run build` (the measured process loads dist/ without a TypeScript loader).
-//   node --import tsx bench/embed-cost.ts [--seconds 60] [--interval 1000]
+//   node --import tsx bench/embed-cost.ts [--seconds 60] [--interval 1000] [--cpu-prof FILE]
+// --cpu-prof writes a CPU profile of the measured window (with the mesh) to FILE.
 import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
+import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { arg, freePort, startPeerServers } from "./lib.js";
 
 const seconds = arg("seconds", 60);
 const interval = arg("interval", 1000);
 const KEY = "embed-cost-bench-key-0123456789";
+const cpuProfIndex = process.argv.indexOf("--cpu-prof");
+const cpuProf =
+  cpuProfIndex >= 0 ? resolve(process.argv[cpuProfIndex + 1] ?? "embed-cost.cpuprofile") : undefined;
 const NODE = fileURLToPath(new URL("./fixtures/embed-node.mjs", import.meta.url));
 
 const servers = await startPeerServers(10);
@@ -33,6 +38,7 @@ const config = (i: number, measure: boolean, mesh = true) =>
     seconds,
     measure,
     mesh,
+    ...(measure && mesh && cpuProf ? { cpuProf } : {}),
   });
 const children: ChildProcess[] = [];
 /** Runs the measured process once; resolves with its figures. */

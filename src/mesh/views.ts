@@ -333,7 +333,7 @@ export class ViewPoller {
   private readonly maxBytes: number;
   private readonly clock: Clock;
   private readonly logger: Logger;
-  /** The probes' keep-alive HTTP client (not undici's full API: a lighter process). */
+  /** The probes' keep-alive HTTP client (node:http, one connection per member). */
   private http: HttpClient | null = null;
   private readonly views = new Map<string, ReceivedView>();
   /** Last rejection reason per member, so a persistent problem is logged once, not every interval. */

@@ -1,4 +1,4 @@
-// Turns whatever a probe ran into (node:net errors, undici errors, parser errors) into
+// Turns whatever a probe ran into (node:net and node:http errors, parser errors) into
 // one short, stable sentence for ProbeResult.error. Never includes headers or secrets.
 
 /** Which part of an HTTP exchange the probe was in when it failed. */
@@ -63,8 +63,8 @@ export function localFailureCode(error: string): string | null {
  */
 export function describeNetError(err: unknown, host: string, phase: HttpPhase, timeoutMs: number): string {
   let code = codeOf(err);
-  // undici wraps some socket errors; the cause carries the errno code.
-  if ((code === "" || code === "UND_ERR_SOCKET") && (err as ErrorLike | null)?.cause) {
+  // A wrapped socket error: the cause carries the errno code.
+  if (code === "" && (err as ErrorLike | null)?.cause) {
     const inner = codeOf((err as ErrorLike).cause);
     if (inner.startsWith("E")) code = inner;
   }
@@ -73,7 +73,6 @@ export function describeNetError(err: unknown, host: string, phase: HttpPhase, t
       return "connection refused";
     case "ECONNRESET":
     case "EPIPE":
-    case "UND_ERR_SOCKET":
       return phase === "body" ? "connection reset (during body)" : "connection reset";
     case "ENOTFOUND":
     case "EAI_AGAIN":
@@ -88,26 +87,16 @@ export function describeNetError(err: unknown, host: string, phase: HttpPhase, t
     case "EADDRNOTAVAIL":
       return "address not available (EADDRNOTAVAIL)";
     case "ETIMEDOUT":
-    case "UND_ERR_CONNECT_TIMEOUT":
       return timeoutError(timeoutMs, "connect");
-    case "UND_ERR_HEADERS_TIMEOUT":
-      return timeoutError(timeoutMs, "headers");
-    case "UND_ERR_BODY_TIMEOUT":
-      return timeoutError(timeoutMs, "body");
-    case "UND_ERR_CLOSED":
-    case "UND_ERR_DESTROYED":
-      return "prober closed";
-    case "UND_ERR_INVALID_ARG":
+    case "ERR_INVALID_HTTP_TOKEN":
+    case "ERR_INVALID_CHAR":
+    case "ERR_UNESCAPED_CHARACTERS":
       return `invalid request: ${oneLine(messageOf(err))}`;
     default:
       break;
   }
-  // undici's HTTPParserError carries no code (its constants lookup misses), only a name.
-  if (
-    code.startsWith("HPE_") ||
-    code === "UND_ERR_RES_CONTENT_LENGTH_MISMATCH" ||
-    (err as { name?: unknown } | null)?.name === "HTTPParserError"
-  ) {
+  // node:http's parser errors: "Parse Error: Expected HTTP/" with code HPE_….
+  if (code.startsWith("HPE_")) {
     const msg = messageOf(err);
     const reason = /\((.*)\)\s*$/.exec(msg)?.[1] ?? msg;
     return reason ? `invalid HTTP response: ${oneLine(reason, 120)}` : "invalid HTTP response";

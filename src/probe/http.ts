@@ -1,44 +1,41 @@
-// HTTP(S) GET for probes, on keep-alive undici Clients (one socket each), pooled per origin.
+// HTTP(S) GET for probes, on node:http with one keep-alive Agent per client.
 //
-// One deadline covers connect + headers + body: a single timer per request, cleared
-// when the verdict is in. At most `maxBodyBytes` of body are read; past that the
-// request is aborted (the socket destroyed), so a 1 GiB body costs one 64 KiB read.
-// Redirects are never followed. This is the hot path: the request handler is a plain
-// object on undici's dispatch API (no streams, no promises per chunk, no header copies).
+// One deadline covers queueing + connect + headers + body: a single timer per request,
+// cleared when the verdict is in. At most `maxBodyBytes` of body are read; past that
+// the request is destroyed (the socket with it), so a 1 GiB body costs one 64 KiB read.
+// Redirects are never followed.
 //
-// Memory: an undici Agent keeps a Pool per origin, and every Pool preallocates a
-// 2048-slot request queue (~16 KiB) on top of its Client. Watching 1,000 peers that
-// are each their own host:port, that alone was ~20 MB of live heap. So the client
-// keeps, per origin, a short list of single-socket Clients ("lanes") and picks an idle
-// one; a lane whose socket closes while idle is dropped, so dead peers hold nothing.
-import { createRequire } from "node:module";
-import type { Client as UndiciClient, Dispatcher } from "undici";
+// Why node:http and not undici: an embedded watchdog lives in someone else's process,
+// and node:http is already loaded there (the agent serves the mesh routes with it),
+// while undici's Client alone added ~8 MB of RSS (bench/embed-cost.ts). node:https is
+// loaded only when an https:// target is probed.
+//
+// Connections: at most `maxConnectionsPerOrigin` requests run at once per origin
+// (scheme://host:port); more wait in this client's own queue (not the Agent's, so that
+// close() settles them and no socket is opened after it). Idle keep-alive sockets are
+// dropped after 4 s (or sooner when the server announces a shorter keep-alive), so a
+// dead peer holds nothing.
+import {
+  Agent,
+  request as httpRequest,
+  validateHeaderName,
+  validateHeaderValue,
+  type ClientRequest,
+  type IncomingMessage,
+  type RequestOptions,
+} from "node:http";
+import type { Socket } from "node:net";
 import type { HttpProbeSpec } from "../core/options.js";
 import type { ProbeResult } from "../core/types.js";
 import { describeNetError, oneLine, timeoutError, type HttpPhase } from "./errors.js";
 import { PROBE_DEFAULTS } from "../core/defaults.js";
 
-/**
- * undici's Client class. Its own module is loaded rather than undici's index, which also
- * builds fetch, WebSocket, caches and mock agents: ~10 MB of RSS a watchdog never uses
- * (bench/monitor-soak.mjs). undici 7 has no "exports" map, so the path is reachable; if a
- * release moves it, the public export is used instead.
- */
-const Client: typeof UndiciClient = loadClient();
-
-function loadClient(): typeof UndiciClient {
-  const require = createRequire(import.meta.url);
-  try {
-    return require("undici/lib/dispatcher/client.js") as typeof UndiciClient;
-  } catch {
-    return (require("undici") as { Client: typeof UndiciClient }).Client;
-  }
-}
-
 /** Default cap of a response body read by a probe, bytes. */
 export const DEFAULT_MAX_BODY_BYTES = PROBE_DEFAULTS.maxBodyBytes;
 /** Default bound on keep-alive connections to one origin (scheme://host:port). */
 export const DEFAULT_MAX_CONNECTIONS_PER_ORIGIN = PROBE_DEFAULTS.maxConnectionsPerOrigin;
+/** Idle keep-alive sockets are closed after this, ms (below Node's default 5 s server keep-alive). */
+const IDLE_SOCKET_MS = 4_000;
 
 export interface HttpClientOptions {
   /** Cap of a response body, bytes. Default 65536. */
@@ -50,11 +47,14 @@ export interface HttpClientOptions {
 /** A parsed probe target; compiled once per spec object and cached. */
 export interface HttpTarget {
   origin: string;
+  /** "http:" or "https:". */
+  protocol: string;
+  /** Host name or address (IPv6 without brackets): what is connected to, and named in DNS/TLS errors. */
+  host: string;
+  port: number;
   /** Path + query, starting with "/". */
   path: string;
-  /** Host name, for error messages (DNS, TLS). */
-  host: string;
-  /** Flat [name, value, ...] request headers. */
+  /** Flat [name, value, ...] request headers, Host included, validated. */
   headers: string[];
 }
 
@@ -83,6 +83,21 @@ export interface HttpGetOptions {
 
 const BASE_HEADERS = ["user-agent", "wdmesh-probe/1", "accept", "*/*"];
 
+/** Why a header cannot be sent, or undefined. Names the header, never its value (it may be a secret). */
+function headerProblem(name: string, value: string): string | undefined {
+  try {
+    validateHeaderName(name);
+  } catch {
+    return `invalid request: invalid header key ${JSON.stringify(oneLine(name, 64))}`;
+  }
+  try {
+    validateHeaderValue(name, value);
+  } catch {
+    return `invalid request: invalid header value of ${JSON.stringify(oneLine(name, 64))}`;
+  }
+  return undefined;
+}
+
 /** Parses an http(s) URL into a target. Returns an error string instead of throwing. */
 export function compileHttpTarget(url: string, headers?: Record<string, string>): HttpTarget | string {
   let u: URL;
@@ -98,9 +113,11 @@ export function compileHttpTarget(url: string, headers?: Record<string, string>)
     // Credentials in a URL would end up in endpoints and logs; headers are the place.
     return "invalid URL: credentials in the URL are not allowed; use headers (e.g. Authorization)";
   }
-  const flat = BASE_HEADERS.slice();
+  const flat = ["host", u.host, ...BASE_HEADERS];
   if (headers) {
     for (const [k, v] of Object.entries(headers)) {
+      const problem = headerProblem(k, v);
+      if (problem !== undefined) return problem;
       const lk = k.toLowerCase();
       const i = flat.indexOf(lk);
       if (i >= 0 && i % 2 === 0) flat[i + 1] = v;
@@ -108,17 +125,19 @@ export function compileHttpTarget(url: string, headers?: Record<string, string>)
     }
   }
   const host = u.hostname.startsWith("[") ? u.hostname.slice(1, -1) : u.hostname;
-  return { origin: u.origin, path: `${u.pathname}${u.search}`, host, headers: flat };
+  const port = u.port ? Number(u.port) : u.protocol === "https:" ? 443 : 80;
+  return {
+    origin: u.origin,
+    protocol: u.protocol,
+    host,
+    port,
+    path: `${u.pathname}${u.search}`,
+    headers: flat,
+  };
 }
 
 function elapsed(start: number): number {
   return Math.round((performance.now() - start) * 100) / 100;
-}
-
-/** One keep-alive socket to an origin; `busy` counts probes dispatched and not yet settled. */
-interface Lane {
-  readonly client: UndiciClient;
-  busy: number;
 }
 
 /**
@@ -146,30 +165,36 @@ function watchSignal(signal: AbortSignal, req: ProbeRequest): void {
   set.add(req);
 }
 
+/** Requests running and waiting for one origin. */
+interface OriginSlot {
+  running: number;
+  readonly waiting: ProbeRequest[];
+}
+
 /**
- * One in-flight GET. Implements undici's controller-based dispatch handler and settles
- * exactly once: on completion, error, cap exceeded, deadline, or the caller's abort.
+ * One GET, from the queue to its verdict. Settles exactly once: on completion, error,
+ * cap exceeded, deadline, the caller's abort, or the client's close.
  */
-class ProbeRequest implements Dispatcher.DispatchHandler {
+class ProbeRequest {
   private phase: HttpPhase = "connect";
-  private controller: Dispatcher.DispatchController | null = null;
+  private req: ClientRequest | null = null;
   private done = false;
   private status = 0;
   private statusError: string | undefined;
   private received = 0;
   private header: string | undefined;
   private chunks: Buffer[] | null;
-  private timer: NodeJS.Timeout | null = null;
+  private timer: NodeJS.Timeout | null;
+  /** A reset of a reused keep-alive socket before any answer is retried once on a fresh one. */
+  private retried = false;
   private readonly start = performance.now();
 
   constructor(
-    private readonly target: HttpTarget,
+    readonly target: HttpTarget,
     private readonly opts: HttpGetOptions,
-    private readonly maxBodyBytes: number,
-    private readonly lane: Lane,
+    private readonly client: HttpClient,
     private readonly resolve: (o: HttpOutcome) => void,
   ) {
-    lane.busy++;
     this.chunks = opts.collectBody ? [] : null;
     this.timer = setTimeout(this.onDeadline, opts.timeoutMs);
     if (opts.signal) watchSignal(opts.signal, this);
@@ -185,11 +210,104 @@ class ProbeRequest implements Dispatcher.DispatchHandler {
     this.fail("aborted");
   }
 
-  /** Settles once; a later abort or undici callback is ignored. */
+  /** Sends the request on `agent` (a free keep-alive socket, or a new one). */
+  send(agent: Agent): void {
+    if (this.done) return;
+    const t = this.target;
+    const options: RequestOptions = {
+      agent,
+      protocol: t.protocol,
+      host: t.host,
+      port: t.port,
+      path: t.path,
+      method: "GET",
+      headers: t.headers,
+      setHost: false,
+    };
+    let req: ClientRequest;
+    try {
+      req = httpRequest(options);
+    } catch (err) {
+      this.fail(describeNetError(err, t.host, this.phase, this.opts.timeoutMs));
+      return;
+    }
+    this.req = req;
+    req.on("socket", this.onSocket);
+    req.on("response", this.onResponse);
+    req.on("error", this.onError);
+    req.end();
+  }
+
+  private readonly onSocket = (socket: Socket): void => {
+    if (!socket.connecting) this.phase = "headers";
+    else socket.once("connect", () => this.phase === "connect" && (this.phase = "headers"));
+  };
+
+  private readonly onResponse = (res: IncomingMessage): void => {
+    if (this.done) {
+      res.destroy();
+      return;
+    }
+    const statusCode = res.statusCode ?? 0;
+    this.status = statusCode;
+    this.phase = "body";
+    if (statusCode !== this.opts.expectStatus) {
+      this.statusError =
+        statusCode >= 300 && statusCode < 400
+          ? `status ${statusCode} (expected ${this.opts.expectStatus}), redirects are not followed`
+          : `status ${statusCode} (expected ${this.opts.expectStatus})`;
+    }
+    if (this.opts.header !== undefined) {
+      const h = res.headers[this.opts.header];
+      if (typeof h === "string") this.header = h;
+    }
+    const cl = res.headers["content-length"];
+    if (typeof cl === "string" && cl.length > 0 && Number(cl) > this.client.maxBodyBytes) {
+      this.fail(`body larger than ${this.client.maxBodyBytes} bytes`);
+      return;
+    }
+    res.on("data", this.onData);
+    res.on("end", this.onEnd);
+    res.on("error", this.onError);
+  };
+
+  private readonly onData = (chunk: Buffer): void => {
+    if (this.done) return;
+    this.received += chunk.length;
+    if (this.received > this.client.maxBodyBytes) {
+      this.fail(`body larger than ${this.client.maxBodyBytes} bytes`);
+      return;
+    }
+    this.chunks?.push(chunk);
+  };
+
+  private readonly onEnd = (): void => {
+    this.settle(this.statusError);
+  };
+
+  private readonly onError = (err: Error): void => {
+    if (this.done) return;
+    const code = (err as { code?: unknown }).code;
+    if (
+      this.req?.reusedSocket === true &&
+      this.status === 0 &&
+      !this.retried &&
+      (code === "ECONNRESET" || code === "EPIPE")
+    ) {
+      // The server closed the idle socket as it was reused: not the peer's failure.
+      this.retried = true;
+      this.req = null;
+      this.phase = "connect";
+      this.client.resend(this);
+      return;
+    }
+    this.settle(this.statusError ?? describeNetError(err, this.target.host, this.phase, this.opts.timeoutMs));
+  };
+
+  /** Settles once; a later abort or socket event is ignored. */
   private settle(error: string | undefined): void {
     if (this.done) return;
     this.done = true;
-    this.lane.busy--;
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = null;
@@ -200,130 +318,45 @@ class ProbeRequest implements Dispatcher.DispatchHandler {
     const out: HttpOutcome = { status: this.status, body, duration_ms: elapsed(this.start) };
     if (this.header !== undefined) out.header = this.header;
     if (error !== undefined) out.error = error;
+    this.client.finished(this);
     this.resolve(out);
   }
 
   /** Settles as a miss and tears the exchange down (the socket is not reusable). */
-  private fail(error: string): void {
+  fail(error: string): void {
     if (this.done) return;
     // A known wrong status is the more useful verdict than what went wrong after it.
     this.settle(this.statusError ?? error);
-    // Before onRequestStart there is nothing to abort yet; onRequestStart aborts at once.
-    this.controller?.abort(new Error(error));
-  }
-
-  onRequestStart(controller: Dispatcher.DispatchController): void {
-    this.controller = controller;
-    if (this.done) {
-      controller.abort(new Error("probe already settled"));
-      return;
-    }
-    this.phase = "headers";
-  }
-
-  onResponseStart(
-    _controller: Dispatcher.DispatchController,
-    statusCode: number,
-    headers: Record<string, string | string[] | undefined>,
-  ): void {
-    if (this.done) return;
-    this.status = statusCode;
-    this.phase = "body";
-    if (statusCode !== this.opts.expectStatus) {
-      this.statusError =
-        statusCode >= 300 && statusCode < 400
-          ? `status ${statusCode} (expected ${this.opts.expectStatus}), redirects are not followed`
-          : `status ${statusCode} (expected ${this.opts.expectStatus})`;
-    }
-    if (this.opts.header !== undefined) {
-      const h = headers[this.opts.header];
-      if (typeof h === "string") this.header = h;
-    }
-    const cl = headers["content-length"];
-    if (typeof cl === "string" && cl.length > 0 && Number(cl) > this.maxBodyBytes) {
-      this.fail(`body larger than ${this.maxBodyBytes} bytes`);
-    }
-  }
-
-  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (this.done) return;
-    this.received += chunk.length;
-    if (this.received > this.maxBodyBytes) {
-      this.fail(`body larger than ${this.maxBodyBytes} bytes`);
-      return;
-    }
-    this.chunks?.push(chunk);
-  }
-
-  onResponseEnd(): void {
-    this.settle(this.statusError);
-  }
-
-  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
-    if (this.done) return;
-    this.settle(this.statusError ?? describeNetError(err, this.target.host, this.phase, this.opts.timeoutMs));
+    this.req?.destroy();
   }
 }
 
-/** HTTP client of the prober: keep-alive lanes per origin, shared by every HTTP and heartbeat probe. */
+/** HTTP client of the prober: keep-alive sockets per origin, shared by every HTTP and heartbeat probe. */
 export class HttpClient {
-  private readonly origins = new Map<string, Lane[]>();
   readonly maxBodyBytes: number;
-  private readonly maxLanes: number;
+  private readonly maxPerOrigin: number;
+  private readonly slots = new Map<string, OriginSlot>();
+  /** Every request not yet settled (running or waiting), for close(). */
+  private readonly pending = new Set<ProbeRequest>();
+  private httpAgent: Agent | null = null;
+  private httpsAgent: Agent | null = null;
+  private httpsLoading: Promise<Agent> | null = null;
   private closed = false;
 
   constructor(opts: HttpClientOptions = {}) {
     this.maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-    this.maxLanes = opts.maxConnectionsPerOrigin ?? DEFAULT_MAX_CONNECTIONS_PER_ORIGIN;
+    this.maxPerOrigin = opts.maxConnectionsPerOrigin ?? DEFAULT_MAX_CONNECTIONS_PER_ORIGIN;
   }
 
-  /** Open lanes (keep-alive Clients) across all origins; for tests and diagnostics. */
+  /** Open sockets (busy and idle) across all origins; for tests and diagnostics. */
   get laneCount(): number {
     let n = 0;
-    for (const lanes of this.origins.values()) n += lanes.length;
+    for (const agent of [this.httpAgent, this.httpsAgent]) {
+      if (agent === null) continue;
+      for (const list of Object.values(agent.sockets)) n += list?.length ?? 0;
+      for (const list of Object.values(agent.freeSockets)) n += list?.length ?? 0;
+    }
     return n;
-  }
-
-  /** An idle lane to `origin`, else a new one while under the cap, else the least busy. */
-  private laneFor(origin: string): Lane {
-    let lanes = this.origins.get(origin);
-    if (lanes === undefined) {
-      lanes = [];
-      this.origins.set(origin, lanes);
-    }
-    let best: Lane | undefined;
-    for (const l of lanes) {
-      if (l.busy === 0) return l;
-      if (best === undefined || l.busy < best.busy) best = l;
-    }
-    if (best !== undefined && lanes.length >= this.maxLanes) return best;
-    return this.openLane(origin, lanes);
-  }
-
-  private openLane(origin: string, lanes: Lane[]): Lane {
-    const client = new Client(origin, {
-      pipelining: 1,
-      // Idle keep-alive sockets are dropped after 4 s unless the server says longer,
-      // which stays below Node's default 5 s server keep-alive timeout.
-      keepAliveTimeout: 4_000,
-      // Backstop only: the probe's own deadline settles long before this.
-      connectTimeout: 30_000,
-    });
-    const lane: Lane = { client, busy: 0 };
-    // A lane whose socket is gone and that has nothing queued is dropped: the next
-    // probe opens a fresh one, and an origin nobody probes any more holds nothing.
-    const dropIfIdle = (): void => {
-      if (lane.busy !== 0 || this.closed) return;
-      const i = lanes.indexOf(lane);
-      if (i < 0) return;
-      lanes.splice(i, 1);
-      if (lanes.length === 0 && this.origins.get(origin) === lanes) this.origins.delete(origin);
-      client.destroy().catch(() => {});
-    };
-    client.on("disconnect", dropIfIdle);
-    client.on("connectionError", dropIfIdle);
-    lanes.push(lane);
-    return lane;
   }
 
   /** GET `target` within `opts.timeoutMs`. Never throws, never rejects. */
@@ -333,36 +366,96 @@ export class HttpClient {
     if (opts.signal?.aborted)
       return Promise.resolve({ status: 0, body: null, error: "aborted", duration_ms: 0 });
     return new Promise<HttpOutcome>((resolve) => {
-      const lane = this.laneFor(target.origin);
-      const handler = new ProbeRequest(target, opts, this.maxBodyBytes, lane, resolve);
-      try {
-        lane.client.dispatch(
-          {
-            path: target.path,
-            method: "GET",
-            headers: target.headers,
-            // Backstops in case an abort is lost; the probe's own timer is authoritative.
-            headersTimeout: opts.timeoutMs + 1_000,
-            bodyTimeout: opts.timeoutMs + 1_000,
-          },
-          handler,
-        );
-      } catch (err) {
-        handler.onResponseError(null as unknown as Dispatcher.DispatchController, err as Error);
+      const r = new ProbeRequest(target, opts, this, resolve);
+      this.pending.add(r);
+      let slot = this.slots.get(target.origin);
+      if (slot === undefined) {
+        slot = { running: 0, waiting: [] };
+        this.slots.set(target.origin, slot);
       }
+      if (slot.running >= this.maxPerOrigin) {
+        slot.waiting.push(r);
+        return;
+      }
+      slot.running++;
+      this.dispatch(r);
     });
+  }
+
+  /** Sends a request that holds a running slot of its origin. */
+  private dispatch(r: ProbeRequest): void {
+    if (r.target.protocol === "http:") {
+      this.httpAgent ??= newAgent(Agent);
+      r.send(this.httpAgent);
+      return;
+    }
+    if (this.httpsAgent !== null) {
+      r.send(this.httpsAgent);
+      return;
+    }
+    this.httpsLoading ??= import("node:https").then((https) => {
+      this.httpsAgent = newAgent(https.Agent);
+      return this.httpsAgent;
+    });
+    this.httpsLoading.then(
+      (agent) => (this.closed ? r.fail("prober closed") : r.send(agent)),
+      (err: unknown) => r.fail(`https unavailable: ${oneLine(String(err))}`),
+    );
+  }
+
+  /** Sends `r` again (its reused socket was closed under it); it keeps its slot and deadline. */
+  resend(r: ProbeRequest): void {
+    if (this.closed) r.fail("prober closed");
+    else this.dispatch(r);
+  }
+
+  /** Called once by every request as it settles: frees its slot for the next waiting one. */
+  finished(r: ProbeRequest): void {
+    if (!this.pending.delete(r)) return;
+    const slot = this.slots.get(r.target.origin);
+    if (slot === undefined) return;
+    const w = slot.waiting.indexOf(r);
+    if (w >= 0) {
+      slot.waiting.splice(w, 1);
+    } else {
+      slot.running--;
+      const next = slot.waiting.shift();
+      if (next !== undefined && !this.closed) {
+        slot.running++;
+        // On the next turn: Node hands the finished socket back to the Agent's free list
+        // on the next tick, so the waiting request reuses it instead of opening another.
+        setImmediate(() => this.dispatch(next));
+      }
+    }
+    if (slot.running === 0 && slot.waiting.length === 0) this.slots.delete(r.target.origin);
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    // destroy, not close: in-flight probes are settled by their own timers, and a
-    // hostile peer must not keep the process alive.
-    const all: Array<Promise<void>> = [];
-    for (const lanes of this.origins.values()) for (const l of lanes) all.push(l.client.destroy());
-    this.origins.clear();
-    await Promise.allSettled(all);
+    // In-flight and waiting probes are settled now; a hostile peer must not keep the
+    // process alive, and nothing is sent after close.
+    for (const r of [...this.pending]) r.fail("prober closed");
+    this.pending.clear();
+    this.slots.clear();
+    // Every socket, busy or idle, is destroyed; close() resolves once they are closed.
+    // A socket still listed by its Agent has not emitted "close" yet (the Agent's own
+    // listener, registered first, unlists it).
+    const closing: Array<Promise<void>> = [];
+    for (const agent of [this.httpAgent, this.httpsAgent]) {
+      if (agent === null) continue;
+      for (const lists of [agent.sockets, agent.freeSockets])
+        for (const list of Object.values(lists))
+          for (const socket of list ?? []) closing.push(new Promise((r) => socket.once("close", () => r())));
+      agent.destroy();
+    }
+    await Promise.all(closing);
   }
+}
+
+/** A keep-alive Agent; requests are bounded per origin by HttpClient, not by the Agent. */
+function newAgent(Ctor: typeof Agent): Agent {
+  return new Ctor({ keepAlive: true, timeout: IDLE_SOCKET_MS, scheduling: "lifo" });
 }
 
 const targets = new WeakMap<HttpProbeSpec, HttpTarget | string>();

@@ -1,13 +1,13 @@
-// Keep-alive lanes of the HTTP client (one single-socket undici Client each, per
-// origin), against real loopback servers: reuse, isolation of a hung path, the cap,
-// and that a dead origin holds no lane.
+// Keep-alive connections of the HTTP client (node:http, bounded per origin), against
+// real loopback servers: reuse, isolation of a hung path, the cap, that a dead origin
+// holds no socket, a reused socket closed under a request, IPv6, and close().
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { HttpClient, compileHttpTarget, type HttpTarget } from "../../src/probe/http.js";
-import { closedPort, statusServer } from "../helpers/hostile-server.js";
+import { closedPort, rawServer, silentServer, statusServer } from "../helpers/hostile-server.js";
 import { until } from "../helpers/wait.js";
 
 function target(url: string): HttpTarget {
@@ -27,7 +27,7 @@ void test("sequential probes to 3 origins keep exactly one lane per origin", asy
         const out = await client.get(target(`${s.url}/health`), GET);
         assert.equal(out.error, undefined);
       }
-      await sleep(10); // undici hands the socket back one turn after the response
+      await sleep(10); // Node hands the socket back to the Agent one tick after the response
     }
     assert.equal(client.laneCount, 3);
     assert.deepEqual(
@@ -76,5 +76,79 @@ void test("a refused origin keeps no lane", async () => {
     await until("the refused origin's lane dropped", () => client.laneCount === 0);
   } finally {
     await client.close();
+  }
+});
+
+void test("a reused keep-alive socket closed as the request arrives is retried once on a fresh one", async () => {
+  // Answers the first request of each connection (keep-alive), then closes the
+  // connection without answering when a second request arrives on it: what a server
+  // whose idle timeout fires just as the probe reuses the socket looks like.
+  const server = await rawServer((s) => {
+    let requests = 0;
+    s.on("data", () => {
+      requests++;
+      if (requests === 1) s.write("HTTP/1.1 200 OK\r\ncontent-length: 2\r\nkeep-alive: timeout=60\r\n\r\nok");
+      else s.destroy();
+    });
+  });
+  const client = new HttpClient();
+  try {
+    const first = await client.get(target(`${server.url}/`), GET);
+    assert.equal(first.error, undefined);
+    await sleep(10);
+    assert.equal(client.laneCount, 1, "the first socket is kept alive");
+    const second = await client.get(target(`${server.url}/`), GET);
+    assert.equal(second.error, undefined, "answered on a fresh connection");
+    assert.equal(server.connections(), 2);
+  } finally {
+    await client.close();
+    await server.close();
+  }
+});
+
+void test("IPv6 loopback: [::1] URLs are probed", async (t) => {
+  const server = createServer((_req, res) => res.end("ok"));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(0, "::1", () => resolve());
+    });
+  } catch (err) {
+    const why = `no IPv6 loopback here (${(err as Error).message})`;
+    if (process.env.CI) assert.fail(why);
+    t.skip(why);
+    return;
+  }
+  const client = new HttpClient();
+  try {
+    const out = await client.get(
+      target(`http://[::1]:${(server.address() as AddressInfo).port}/health`),
+      GET,
+    );
+    assert.equal(out.error, undefined);
+    assert.equal(out.status, 200);
+  } finally {
+    await client.close();
+    server.closeAllConnections();
+    await new Promise<void>((r) => server.close(() => r()));
+  }
+});
+
+void test("close() settles running and queued GETs, leaves no socket, and opens none after", async () => {
+  const server = await silentServer();
+  const client = new HttpClient({ maxConnectionsPerOrigin: 1 });
+  try {
+    const running = client.get(target(`${server.url}/a`), { ...GET, timeoutMs: 60_000 });
+    const queued = client.get(target(`${server.url}/b`), { ...GET, timeoutMs: 60_000 });
+    await until("the first GET connected", () => server.connections() === 1);
+    await client.close();
+    assert.equal((await running).error, "prober closed");
+    assert.equal((await queued).error, "prober closed");
+    assert.equal(client.laneCount, 0);
+    await sleep(100);
+    assert.equal(server.connections(), 1, "the queued GET never connected");
+    assert.equal((await client.get(target(`${server.url}/c`), GET)).error, "prober closed");
+  } finally {
+    await server.close();
   }
 });
