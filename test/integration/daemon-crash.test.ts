@@ -14,6 +14,7 @@ import { freePort as deadPort } from "../helpers/ports.js";
 import { haveBuiltCli } from "../helpers/built-cli.js";
 import { killAll, spawnDaemon, stopChild } from "../helpers/daemon-process.js";
 import { until } from "../helpers/wait.js";
+import { LOOSE_SELF_HEALTH_YAML } from "../helpers/loose-self-health.js";
 
 /** True once `pred` holds within `ms`; false after (the caller reports what it saw). */
 const holdsWithin = (pred: () => boolean, ms: number): Promise<boolean> =>
@@ -57,6 +58,8 @@ defaults:
   startup_grace: 200ms
   restart_backoff: { initial: 300ms, max: 1s }
   stable_after: 10m
+# Crash recovery is under test, not this node's own load.
+${LOOSE_SELF_HEALTH_YAML}
 peers:
   - name: victim
     probe: { http: { url: "http://127.0.0.1:${port}/health" } }

@@ -10,6 +10,7 @@ import { cli, spawnCli } from "../cli/harness.js";
 import { freePort } from "../helpers/ports.js";
 import { until } from "../helpers/wait.js";
 import { tempDir } from "../helpers/tmp-dir.js";
+import { LOOSE_SELF_HEALTH_YAML } from "../helpers/loose-self-health.js";
 
 void test("events --data-dir lists and verifies a running node's journal, and finds the tampered entry in a copy", async (t) => {
   const dir = tempDir(t, "wdmesh-audit-");
@@ -25,6 +26,7 @@ void test("events --data-dir lists and verifies a running node's journal, and fi
       `  listen: 127.0.0.1:${port}`,
       `  data_dir: ${join(dir, "data")}`,
       "defaults: { interval: 300ms, timeout: 200ms, missed_before_restart: 1, restarts_before_isolate: 1, startup_grace: 0s, restart_backoff: { initial: 100ms, max: 100ms } }",
+      LOOSE_SELF_HEALTH_YAML, // the journal is under test, not this node's own load
       "peers:",
       "  - name: shield",
       `    probe: { tcp: { host: 127.0.0.1, port: ${closed} } }`,

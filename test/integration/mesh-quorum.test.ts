@@ -21,6 +21,7 @@ import { MESH_VARIANTS, nodeCommand, type NodeKind } from "../helpers/mesh-node.
 import { waitFor } from "../helpers/wait.js";
 import { tempDir } from "../helpers/tmp-dir.js";
 import { membersSettled } from "../helpers/mesh-doc.js";
+import { LOOSE_SELF_HEALTH_YAML } from "../helpers/loose-self-health.js";
 
 const KEY = "integration-mesh-key-0123456789";
 const TARGET = "agent";
@@ -106,6 +107,8 @@ defaults:
   startup_grace: ${INTERVAL_MS}ms
   restart_backoff: { initial: ${INTERVAL_MS}ms, max: 1s }
   stable_after: 10m
+# The quorum is under test, not this node's own load.
+${LOOSE_SELF_HEALTH_YAML}
 peers:
   - name: ${TARGET}
     probe: { http: { url: "http://127.0.0.1:${targetPort}/health/${n.name}" } }

@@ -13,6 +13,7 @@ import { tempDir } from "../helpers/tmp-dir.js";
 import { freePort } from "../helpers/ports.js";
 import { startTogglePeer } from "../helpers/toggle-peer.js";
 import { until } from "../helpers/wait.js";
+import { LOOSE_SELF_HEALTH_YAML } from "../helpers/loose-self-health.js";
 
 const TOKEN = "release-replay-test-token-0123456789abcdef";
 
@@ -39,6 +40,8 @@ defaults:
   restarts_before_isolate: 1
   startup_grace: 100ms
   restart_backoff: { initial: 200ms, max: 200ms }
+# What a restart of the node replays is under test, not its own load.
+${LOOSE_SELF_HEALTH_YAML}
 peers:
   - name: victim
     probe: { http: { url: "http://127.0.0.1:${peer.port}/health" } }
@@ -53,6 +56,15 @@ peers:
       return ((await r.json()) as { status?: string }).status;
     } catch {
       return undefined;
+    }
+  };
+  /** Probes done by the running process (GET /v1/mesh stats). */
+  const checks = async (): Promise<number> => {
+    try {
+      const r = await fetch(`${api}/v1/mesh`, { headers: auth });
+      return ((await r.json()) as { stats?: { total_checks?: number } }).stats?.total_checks ?? 0;
+    } catch {
+      return 0;
     }
   };
   const lines = (): string[] =>
@@ -86,7 +98,8 @@ peers:
   // 3. Start again: once after kill -9, stopped with SIGTERM, and once more.
   for (const how of ["SIGKILL", "SIGTERM", "SIGTERM"] as const) {
     d = await start();
-    await new Promise((r) => setTimeout(r, 600)); // resume() ran; a few probe rounds passed
+    // resume() ran at start; a few probe rounds passed since.
+    await until("three probe rounds of this process", async () => (await checks()) >= 3);
     assert.equal(await status(), "ISOLATED", d.output());
     await stopChild(d.child, how);
   }
