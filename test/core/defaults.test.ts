@@ -226,3 +226,49 @@ void test("the default strings and the default numbers of the config appear in n
   }
   assert.deepEqual(found, []);
 });
+
+/**
+ * The "Default X" of the `nth` doc comment right above `field?:` in a file of src/, X
+ * without spaces or quotes.
+ */
+function docDefault(file: string, field: string, nth: number): string {
+  const text = readFileSync(join(SRC, file), "utf8");
+  const re = new RegExp(`/\\*\\*((?:(?!\\*/)[\\s\\S])*?)\\*/\\s*${field}\\?:`, "g");
+  const m = [...text.matchAll(re)][nth];
+  assert.ok(m, `${file}: no doc comment number ${nth + 1} above ${field}`);
+  const prose = (m[1] as string).replace(/\s*\n\s*\*\s*/g, " ");
+  const d = /Default ([^.;,(]+?)(?:[.;,(]\s|\.?\s*$| \(|, )/.exec(prose);
+  assert.ok(d, `${file}: the doc comment of ${field} states no default`);
+  return (d[1] as string).replace(/[\s"]/g, "");
+}
+
+void test("the library's public types state the defaults the code applies", () => {
+  const t = DEFAULTS.TIMING_DEFAULTS;
+  const ms = (s: string): number => (/^[\d_]+$/.test(s) ? Number(s) : parseDuration(s));
+  const cases: Array<[file: string, field: string, value: number | string]> = [
+    ["core/options.ts", "interval", t.intervalMs],
+    ["core/options.ts", "timeout", t.timeoutMs],
+    ["core/options.ts", "missedBeforeRestart", t.missedBeforeRestart],
+    ["core/options.ts", "restartsBeforeIsolate", t.restartsBeforeIsolate],
+    ["core/options.ts", "stableAfter", t.stableAfterMs],
+    ["core/options.ts", "successThreshold", t.successThreshold],
+    ["core/options.ts", "expectStatus", DEFAULTS.PROBE_DEFAULTS.expectStatus],
+    ["core/options.ts", "timeout", DEFAULTS.ACTION_DEFAULTS.commandTimeoutMs],
+    ["monitor.ts", "concurrency", DEFAULTS.CONCURRENCY_DEFAULT],
+    ["health/self-health.ts", "loopDelayP99Ms", DEFAULTS.SELF_HEALTH_DEFAULTS.loopDelayP99Ms],
+    ["health/self-health.ts", "latenessP99Ms", DEFAULTS.SELF_HEALTH_DEFAULTS.latenessP99Ms],
+    ["health/self-health.ts", "windowMs", DEFAULTS.SELF_HEALTH_DEFAULTS.windowMs],
+    ["health/self-health.ts", "deadlineFactor", DEFAULTS.SELF_HEALTH_DEFAULTS.deadlineFactor],
+    ["mesh/mesh-node.ts", "confirm", DEFAULTS.MESH_DEFAULTS.confirm],
+  ];
+  // `timeout` is documented twice in options.ts (a probe's, then a command's): check both in order.
+  const seen = new Map<string, number>();
+  for (const [file, field, value] of cases) {
+    const key = `${file}:${field}`;
+    const nth = seen.get(key) ?? 0;
+    seen.set(key, nth + 1);
+    const text = docDefault(file, field, nth);
+    const stated = typeof value === "number" ? ms(text) : text;
+    assert.deepEqual(stated, value, `${file} ${field}: its doc comment says "Default ${text}"`);
+  }
+});
