@@ -2,9 +2,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createAlerting } from "../../src/alert/dispatcher.js";
 import type { SinkConfig } from "../../src/alert/sink-config.js";
-import { verifySignature } from "../../src/alert/signature.js";
 import { MemoryOutbox, makeAction } from "../helpers/memory-outbox.js";
-import { Receiver } from "../helpers/receiver.js";
+import { Receiver, signedWith } from "../helpers/receiver.js";
 import { until } from "../helpers/wait.js";
 
 const base = { minSeverity: "INFO" as const, timeoutMs: 2000, maxAgeMs: 86_400_000, headers: {} };
@@ -26,16 +25,7 @@ test("createAlerting: one worker per sink, woken by appends, stats per sink, cle
   const byPath = (p: string) => rx.requests.filter((r) => r.path === p);
   assert.equal(byPath("/a").length, 2);
   assert.equal(byPath("/b").length, 1);
-  for (const r of byPath("/a")) {
-    assert.ok(
-      verifySignature(
-        "k",
-        String(r.headers["x-wdmesh-timestamp"]),
-        r.body,
-        String(r.headers["x-wdmesh-signature"]),
-      ),
-    );
-  }
+  for (const r of byPath("/a")) assert.ok(signedWith("k", r));
   // stats settle once the rows are marked
   await until("every row marked", () => !alerting.stats().some((s) => s.pending > 0));
   const stats = alerting.stats();
@@ -70,14 +60,7 @@ test("sendTest posts straight to the sink, bypassing the outbox, and reports the
   assert.equal(body["peer_name"], "wdmesh-test");
   assert.equal(body["node"], "immune");
   assert.equal(body["version"], "1");
-  assert.ok(
-    verifySignature(
-      "k",
-      String(req?.headers["x-wdmesh-timestamp"]),
-      req?.body ?? "",
-      String(req?.headers["x-wdmesh-signature"]),
-    ),
-  );
+  assert.ok(signedWith("k", req));
   assert.equal(outbox.rows.length, 0);
 
   // Alertmanager gets the alert and its resolution, so nothing stays firing

@@ -3,6 +3,7 @@
 // again on the SAME port to simulate a receiver that is down.
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { verifySignature } from "../../src/alert/signature.js";
 
 export interface RecordedRequest {
   method: string;
@@ -11,6 +12,16 @@ export interface RecordedRequest {
   body: string;
   /** performance.now() when the request was fully read, ms. */
   at: number;
+}
+
+/** True when `r` carries a valid X-Wdmesh-Timestamp / X-Wdmesh-Signature pair for `secret`. */
+export function signedWith(secret: string, r: RecordedRequest | undefined): boolean {
+  return verifySignature(
+    secret,
+    String(r?.headers["x-wdmesh-timestamp"]),
+    r?.body ?? "",
+    String(r?.headers["x-wdmesh-signature"]),
+  );
 }
 
 export interface Reply {

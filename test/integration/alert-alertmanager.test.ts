@@ -81,31 +81,33 @@ async function activeAlerts(peer: string): Promise<AmApiAlert[]> {
   return ((await r.json()) as AmApiAlert[]).filter((a) => a.status.state === "active");
 }
 
+/** An in-memory outbox and a started worker with one Alertmanager sink "am" at `url`. */
+function amWorker(url: string, resendIntervalMs: number): { store: SqliteStore; alerting: Alerting } {
+  // min_severity INFO: the store routes by severity alone, and `recovered` is INFO.
+  const store = SqliteStore.openFile(":memory:", {
+    node: "immune",
+    sinks: [{ name: "am", minSeverity: "INFO" }],
+  });
+  const sink: SinkConfig = {
+    name: "am",
+    kind: "alertmanager",
+    url,
+    resendIntervalMs,
+    minSeverity: "INFO",
+    timeoutMs: 5000,
+    maxAgeMs: 86_400_000,
+    headers: {},
+  };
+  const alerting = createAlerting({ sinks: [sink], outbox: store, generatorURL: "http://127.0.0.1:9760/" });
+  alerting.start();
+  return { store, alerting };
+}
+
 test(
   "firing, escalation, re-send and resolution against a real Alertmanager",
   { skip: missing ?? false },
   async () => {
-    // min_severity INFO: the store routes by severity alone, and `recovered` is INFO.
-    const store = SqliteStore.openFile(":memory:", {
-      node: "immune",
-      sinks: [{ name: "am", minSeverity: "INFO" }],
-    });
-    const sink: SinkConfig = {
-      name: "am",
-      kind: "alertmanager",
-      url: base,
-      resendIntervalMs: 500,
-      minSeverity: "INFO",
-      timeoutMs: 5000,
-      maxAgeMs: 86_400_000,
-      headers: {},
-    };
-    const alerting: Alerting = createAlerting({
-      sinks: [sink],
-      outbox: store,
-      generatorURL: "http://127.0.0.1:9760/",
-    });
-    alerting.start();
+    const { store, alerting } = amWorker(base, 500);
     try {
       const peer = `sidecar-${process.pid}`;
       const inc = `inc-${Date.now()}`;
@@ -210,23 +212,8 @@ test(
   "a wrong Alertmanager base URL (404 from Alertmanager) dead-letters the row with the reason",
   { skip: missing ?? false },
   async () => {
-    const store = SqliteStore.openFile(":memory:", {
-      node: "immune",
-      sinks: [{ name: "am", minSeverity: "INFO" }],
-    });
     // e.g. a route prefix that this Alertmanager does not have
-    const sink: SinkConfig = {
-      name: "am",
-      kind: "alertmanager",
-      url: `${base}/alertmanager`,
-      resendIntervalMs: 60_000,
-      minSeverity: "INFO",
-      timeoutMs: 5000,
-      maxAgeMs: 86_400_000,
-      headers: {},
-    };
-    const alerting = createAlerting({ sinks: [sink], outbox: store });
-    alerting.start();
+    const { store, alerting } = amWorker(`${base}/alertmanager`, 60_000);
     try {
       const a = newAction({ action: "alert", severity: "MEDIUM", reason: "x" });
       commitAction(store, a);

@@ -9,9 +9,8 @@ import { once } from "node:events";
 import { createInterface } from "node:readline";
 import { createAlerting } from "../../src/alert/dispatcher.js";
 import type { SinkConfig } from "../../src/alert/sink-config.js";
-import { verifySignature } from "../../src/alert/signature.js";
 import { SqliteStore } from "../../src/store/sqlite-store.js";
-import { Receiver } from "../helpers/receiver.js";
+import { Receiver, signedWith } from "../helpers/receiver.js";
 import { commitLadder } from "../alert/commit.js";
 import { until } from "../helpers/wait.js";
 import { tempDir } from "../helpers/tmp-dir.js";
@@ -73,15 +72,7 @@ test("rows committed by a process killed with SIGKILL are delivered by the next 
     rx.requests.map((r) => r.headers["idempotency-key"]),
     ids,
   );
-  for (const r of rx.requests)
-    assert.ok(
-      verifySignature(
-        "k",
-        String(r.headers["x-wdmesh-timestamp"]),
-        r.body,
-        String(r.headers["x-wdmesh-signature"]),
-      ),
-    );
+  for (const r of rx.requests) assert.ok(signedWith("k", r));
   const restart = JSON.parse(rx.requests[1]?.body ?? "{}") as { action: string; result?: unknown };
   assert.equal(restart.action, "restart");
   assert.deepEqual(restart.result, { ok: true, detail: "systemctl restart sidecar.service", main_pid: 777 });
