@@ -43,6 +43,8 @@ export type Handler = (ctx: RouteContext) => Promise<void> | void;
 
 export interface Route {
   methods: readonly string[];
+  /** The path template, as written in the table: `/v1/peers/:name`. */
+  path: string;
   pattern: RegExp;
   /** Names of the pattern's groups, in order. */
   names: readonly string[];
@@ -66,6 +68,7 @@ export function route(method: "GET" | "POST", path: string, access: Access, hand
     .join("\\/");
   return {
     methods: method === "GET" ? ["GET", "HEAD"] : ["POST"],
+    path,
     pattern: new RegExp(`^${source}$`),
     names,
     access,

@@ -180,7 +180,7 @@ export class SseHub {
           if (closed) return;
           if (e.seq <= client.lastSeq) continue;
           client.lastSeq = e.seq;
-          this.send(client, this.frame(e));
+          this.send(client, this.transformed(sseFrame(e)));
         }
         client.pending.forEach((f, i) => {
           const seq = client.pendingSeqs[i] as number;
@@ -202,14 +202,9 @@ export class SseHub {
     this.idleCheck();
   }
 
-  private frame(e: JournalEntry): Buffer {
-    if (!this.opts.transform) return sseFrame(e);
-    return Buffer.from(this.opts.transform(sseFrame(e).toString()));
-  }
-
-  private probeFrame(b: PeerBeat): Buffer {
-    if (!this.opts.transform) return sseProbeFrame(b);
-    return Buffer.from(this.opts.transform(sseProbeFrame(b).toString()));
+  /** A frame as sent: through the transform (redaction) when there is one. */
+  private transformed(frame: Buffer): Buffer {
+    return this.opts.transform ? Buffer.from(this.opts.transform(frame.toString())) : frame;
   }
 
   private subscribe(): void {
@@ -246,7 +241,7 @@ export class SseHub {
     let frame: Buffer | undefined; // serialised at most once, only if someone wants it
     for (const c of [...this.clients]) {
       if (e.seq <= c.lastSeq) continue;
-      frame ??= this.frame(e);
+      frame ??= this.transformed(sseFrame(e));
       if (c.replaying) {
         c.pending.push(frame);
         c.pendingSeqs.push(e.seq);
@@ -280,7 +275,7 @@ export class SseHub {
     let frame: Buffer | undefined; // serialised at most once, only if someone wants it
     for (const c of [...this.clients]) {
       if (!c.probes || c.replaying) continue;
-      frame ??= this.probeFrame(b);
+      frame ??= this.transformed(sseProbeFrame(b));
       this.send(c, frame);
     }
   }

@@ -186,8 +186,11 @@ void test("probe events: at most one per peer per second; a burst ends with its 
   assert.deepEqual(other.probes(), c.probes(), "every client gets the same events");
   await clock.advance(10 * SSE_PROBE_INTERVAL_MS);
   assert.equal(c.probes().length, 3, "nothing held, nothing sent");
+  backend.emitProbe(beat("a", 300));
+  backend.emitProbe(beat("a", 301));
+  assert.equal(c.probes().length, 4, "a's second is over: sent at once; the next one is held");
   hub.closeAll();
-  assert.equal(clock.pending, 0, "no timer left once every stream is closed");
+  assert.equal(clock.pending, 0, "no timer left once every stream is closed, even with a result held");
 });
 
 void test("probe events: a peer probed once a second or slower is never delayed", async () => {
