@@ -19,6 +19,7 @@ import { haveBuiltCli } from "../helpers/built-cli.js";
 import { freePort } from "../helpers/ports.js";
 import { until } from "../helpers/wait.js";
 import { tempDir } from "../helpers/tmp-dir.js";
+import { LOOSE_SELF_HEALTH } from "../helpers/loose-self-health.js";
 
 const AGENT_JS = fileURLToPath(new URL("../../examples/embedded-agent/agent.mjs", import.meta.url));
 const KEY = "seed-scenarios-mesh-key-0123456789";
@@ -72,6 +73,8 @@ test("seed scenarios with several monitors: one step across all agents, no resta
           restarts_before_isolate: R,
           startup_grace: INTERVAL_MS,
           confirm: "majority",
+          // The seed scenarios are under test, not the agents' own load.
+          self_health: LOOSE_SELF_HEALTH,
           // The siblings are watched as members only here (their units are the
           // embedded-mesh test's subject), so no sibling entries.
           daemons: AGENTS.flatMap((s, j) => (j === i ? [] : [{ name: s, url: url(j) }])),
