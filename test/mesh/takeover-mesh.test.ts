@@ -64,13 +64,17 @@ test(
         [1],
         "exactly one node starts it",
       );
-      // The others see it in flight in the remediator's view before it vanishes.
-      await until(
-        "the others to see the restart in flight",
-        () => monitors[r]?.inFlightSteps().length === 1,
-        5_000,
+      // The others see it in flight in the remediator's view before it vanishes: each holds
+      // a view of it requested after the restart started (a view's age runs from its request).
+      await until("the restart in flight", () => monitors[r]?.inFlightSteps().length === 1, 5_000);
+      const startedAt = monitors[r]?.inFlightSteps()[0]?.startedAt ?? Infinity;
+      await until("the others to hold a view of the remediator taken since", () =>
+        monitors.every((m, i) => {
+          if (i === r) return true;
+          const seen = m.meshDocument().members.find((x) => x.name === names[r]);
+          return typeof seen?.view_age_ms === "number" && Date.now() - seen.view_age_ms > startedAt;
+        }),
       );
-      await sleep(3 * INTERVAL);
       await close((servers[r] as { server: Server }).server); // the remediator is gone, its restart hangs
       const gone = Date.now();
       // Its views go stale within 3 intervals and the others' backings settle within 4 more:
