@@ -76,7 +76,7 @@ ${peersYaml}
   const auth = { authorization: `Bearer ${TOKEN}` };
   type Mesh = {
     peers: Array<{ name: string; status: string }>;
-    stats: { total_misses: number; inconclusive_checks: number };
+    stats: { total_checks: number; total_misses: number; inconclusive_checks: number };
   };
   const mesh = async (): Promise<Mesh | undefined> => {
     try {
@@ -112,8 +112,13 @@ ${peersYaml}
 
   let m: Mesh | undefined;
   await until("the API answers again", async () => (m = await mesh()) !== undefined, 30_000);
-  await new Promise((r) => setTimeout(r, 2_000)); // more probe rounds with fds back
-  m = await mesh();
+  // A full probe round of every peer with fds back.
+  const afterFlood = m?.stats.total_checks ?? 0;
+  await until(
+    "a probe round with fds back",
+    async () => ((m = await mesh())?.stats.total_checks ?? 0) >= afterFlood + PEERS,
+    30_000,
+  );
   assert.ok(m);
   assert.ok(
     m.stats.inconclusive_checks > 0,
