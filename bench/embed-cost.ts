@@ -4,7 +4,9 @@
 // and max over the window), CPU in % of one core, and CPU per check (µs; the window's
 // CPU, which also covers serving the members' heartbeats and view requests and polling
 // theirs, divided by the probes made). The same figures without the mesh (10 peers
-// only) are printed under "without_mesh". Goal: <= 5 MB, <= 0.1 % of a core at 1 s.
+// only) are printed under "without_mesh", and under "bare_http_floor" those of a process
+// without the library making the same 12 keep-alive GETs a second with node:http (what
+// the exchanges alone cost on this machine). Goal: <= 5 MB, <= 0.1 % of a core at 1 s.
 // Needs `npm run build` (the measured process loads dist/ without a TypeScript loader).
 //   node --import tsx bench/embed-cost.ts [--seconds 60] [--interval 1000] [--cpu-prof FILE]
 // --cpu-prof writes a CPU profile of the measured window (with the mesh) to FILE.
@@ -26,7 +28,7 @@ const servers = await startPeerServers(10);
 const names = ["measured", "member-1", "member-2"];
 const ports = await Promise.all(names.map(() => freePort()));
 const url = (i: number) => `http://127.0.0.1:${ports[i]}`;
-const config = (i: number, measure: boolean, mesh = true) =>
+const config = (i: number, measure: boolean, mesh = true, floor = false) =>
   JSON.stringify({
     name: names[i],
     port: ports[i],
@@ -38,12 +40,13 @@ const config = (i: number, measure: boolean, mesh = true) =>
     seconds,
     measure,
     mesh,
+    floor,
     ...(measure && mesh && cpuProf ? { cpuProf } : {}),
   });
 const children: ChildProcess[] = [];
 /** Runs the measured process once; resolves with its figures. */
-async function measure(mesh: boolean): Promise<Record<string, unknown>> {
-  const measured = spawn(process.execPath, [NODE, config(0, true, mesh)], {
+async function measure(mesh: boolean, floor = false): Promise<Record<string, unknown>> {
+  const measured = spawn(process.execPath, [NODE, config(0, true, mesh, floor)], {
     stdio: ["pipe", "pipe", "inherit"],
   });
   children.push(measured);
@@ -62,6 +65,8 @@ try {
   }
   // The same process without the mesh first (10 peers only), for comparison.
   const withoutMesh = await measure(false);
+  // The floor: the same 12 HTTP exchanges a second by hand, without the library.
+  const floor = await measure(true, true);
   const figures = await measure(true);
   process.stdout.write(
     `${JSON.stringify({
@@ -73,6 +78,7 @@ try {
       members: 2,
       ...figures,
       without_mesh: withoutMesh,
+      bare_http_floor: floor,
       goal: { rss_added_mb: 5, cpu_percent_of_core: 0.1 },
     })}\n`,
   );

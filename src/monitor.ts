@@ -39,7 +39,7 @@ import { LatenessRecorder, type LatenessSummary } from "./schedule/lateness.js";
 import { Scheduler } from "./schedule/scheduler.js";
 import { Semaphore } from "./schedule/semaphore.js";
 import { validatePeerSpec } from "./peer-spec.js";
-import { TimerLoopDelay, type LoopDelaySource } from "./health/loop-delay.js";
+import { probesInFlight, TimerLoopDelay, type LoopDelaySource } from "./health/loop-delay.js";
 import { SelfHealth, type SelfHealthOptions, type SelfHealthReport } from "./health/self-health.js";
 import { isTimeoutError, localFailureCode } from "./probe/errors.js";
 import type { MonitorStore } from "./store/types.js";
@@ -223,6 +223,7 @@ export class Monitor {
         50,
         60_000,
         this.clock === systemClock ? () => performance.now() : undefined,
+        { activity: probesInFlight, idleMs: 1_000 },
       );
     this.selfHealth = opts.selfHealth === false ? null : new SelfHealth(this.loopDelay, opts.selfHealth);
     this.persisted = new Map(

@@ -2,6 +2,7 @@
 // shared keep-alive HTTP client serves http and heartbeat probes.
 import { redactUrl } from "../core/redact.js";
 import { InvalidOptionError } from "../core/errors.js";
+import { probesInFlight } from "../health/loop-delay.js";
 import type { ProbeSpec } from "../core/options.js";
 import type { ProbeResult } from "../core/types.js";
 import { probeExec } from "./exec.js";
@@ -19,6 +20,11 @@ export interface ProberOptions {
   maxBodyBytes?: number;
   /** Pooled keep-alive connections per origin (scheme://host:port). Default 8. */
   maxConnectionsPerOrigin?: number;
+}
+
+function endProbe(r: ProbeResult): ProbeResult {
+  probesInFlight.end();
+  return r;
 }
 
 function positiveInt(v: number | undefined, field: string, fallback: number): number {
@@ -45,7 +51,12 @@ class DefaultProber implements Prober {
     if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
       return Promise.resolve({ ok: false, duration_ms: 0, error: `invalid timeout ${String(timeoutMs)} ms` });
     }
-    const ms = Math.ceil(timeoutMs);
+    // While a deadline runs, this node's loop delay is sampled finely (see TimerLoopDelay).
+    probesInFlight.begin();
+    return this.run(spec, Math.ceil(timeoutMs), signal).then(endProbe);
+  }
+
+  private run(spec: ProbeSpec, ms: number, signal?: AbortSignal): Promise<ProbeResult> {
     try {
       if ("http" in spec) return probeHttp(this.http, spec.http, ms, signal);
       if ("heartbeat" in spec) return probeHeartbeat(this.http, spec.heartbeat, ms, signal);

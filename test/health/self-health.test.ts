@@ -2,7 +2,7 @@
 // and when the node counts itself degraded.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { TimerLoopDelay } from "../../src/health/loop-delay.js";
+import { DeadlineActivity, TimerLoopDelay } from "../../src/health/loop-delay.js";
 import { SelfHealth, weightedP99 } from "../../src/health/self-health.js";
 import { FakeClock } from "../helpers/fake-clock.js";
 import { FakeLoopDelay } from "../helpers/fake-loop-delay.js";
@@ -27,6 +27,66 @@ describe("loop delay detector (timer gaps)", () => {
     d.stop();
     d.stop();
     assert.equal(clock.pending, 0, "stop leaves no timer");
+  });
+});
+
+describe("loop delay detector, adaptive (fine only while probes are in flight)", () => {
+  test("idle, it wakes once per idle period; with a probe in flight, every resolution", async () => {
+    const clock = new FakeClock();
+    const activity = new DeadlineActivity();
+    const d = new TimerLoopDelay(clock, 50, 60_000, undefined, { activity, idleMs: 1_000 });
+    d.start();
+    const t0 = clock.now();
+    await clock.advance(5_000);
+    assert.equal(d.samplesSince(t0).length, 5, "idle: one tick a second");
+    activity.begin();
+    const t1 = clock.now();
+    await clock.advance(1_000);
+    assert.equal(d.samplesSince(t1 + 1).length, 20, "busy: one tick per 50 ms");
+    activity.end();
+    const t2 = clock.now();
+    await clock.advance(3_000);
+    assert.equal(d.samplesSince(t2 + 1).length, 3, "idle again");
+    d.stop();
+    assert.equal(clock.pending, 0, "stop leaves no timer");
+    activity.begin();
+    activity.end();
+    assert.equal(clock.pending, 0, "a stopped detector does not re-arm on activity");
+  });
+
+  test("a stall during a probe is measured to within the fine resolution", async () => {
+    const clock = new FakeClock();
+    const activity = new DeadlineActivity();
+    const d = new TimerLoopDelay(clock, 50, 60_000, undefined, { activity, idleMs: 1_000 });
+    d.start();
+    await clock.advance(330); // mid idle period
+    activity.begin();
+    const probeStart = clock.now();
+    await clock.advance(120);
+    const frozenAt = clock.now();
+    clock.jump(400); // the process stood still for 400 ms during the probe
+    assert.ok(d.stalledMs(probeStart, clock.now()) >= 350, "a stall in progress counts at once");
+    await clock.advance(10);
+    activity.end();
+    const stalled = d.stalledMs(probeStart, clock.now());
+    assert.ok(stalled >= 350 && stalled <= 400, `stalled ${stalled} ms`);
+    assert.equal(d.stalledMs(probeStart, frozenAt), 0, "nothing before the freeze");
+    d.stop();
+  });
+
+  test("a long stall while idle still shows, weighted by its length", async () => {
+    const clock = new FakeClock();
+    const activity = new DeadlineActivity();
+    const d = new TimerLoopDelay(clock, 50, 60_000, undefined, { activity, idleMs: 1_000 });
+    d.start();
+    await clock.advance(2_000);
+    const frozenAt = clock.now();
+    clock.jump(5_000); // SIGSTOP for 5 s, no probe in flight
+    await clock.advance(1);
+    const big = d.samplesSince(frozenAt).find((s) => s.delayMs >= 4_000);
+    assert.ok(big, "the stall is one sample");
+    assert.ok(big.spanMs >= big.delayMs);
+    d.stop();
   });
 });
 

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { WatchdogError } from "../../src/core/errors.js";
 import type { ProbeSpec } from "../../src/core/options.js";
+import { probesInFlight } from "../../src/health/loop-delay.js";
 import { createProber, probeEndpoint, probeTarget } from "../../src/probe/index.js";
 import { heartbeatServer, silentServer, statusServer } from "../helpers/hostile-server.js";
 import { until } from "../helpers/wait.js";
@@ -134,4 +135,20 @@ void describe("probeEndpoint redaction", () => {
       "http://127.0.0.1:9770/health",
     );
   });
+});
+
+void test("a probe in flight marks the process busy for the loop-delay detector, until it settles", async () => {
+  const prober = createProber();
+  const s = await silentServer();
+  try {
+    assert.equal(probesInFlight.busy, false);
+    const pending = prober.probe({ http: { url: s.url } }, 300);
+    assert.equal(probesInFlight.busy, true);
+    const r = await pending;
+    assert.match(r.error ?? "", /timeout after 300 ms/);
+    assert.equal(probesInFlight.busy, false);
+  } finally {
+    await prober.close();
+    await s.close();
+  }
 });
