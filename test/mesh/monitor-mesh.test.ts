@@ -87,8 +87,10 @@ describe("Monitors in a mesh over loopback", () => {
       (selfName, i) =>
         new Monitor({
           selfName,
-          interval: 200,
-          timeout: 150,
+          // Generous for a busy machine: all three monitors share this process, and the
+          // members must all be HEALTHY with fresh views at one moment.
+          interval: 500,
+          timeout: 400,
           mesh: {
             key: KEY,
             confirm: "majority",
@@ -136,7 +138,7 @@ describe("Monitors in a mesh over loopback", () => {
               m.getPeerStatus("worker")?.status === "HEALTHY"
             );
           }),
-        20_000,
+        40_000,
       );
       // The signed view verifies under the key and lists the worker, not the members.
       // Only a member that signs its request is served.
