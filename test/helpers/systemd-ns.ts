@@ -23,6 +23,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
 import { runProcess, type ProcessOutcome } from "../../src/act/run-process.js";
+import { until, waitFor } from "./wait.js";
 export { freePort } from "./ports.js";
 
 const SYSTEMD = "/lib/systemd/systemd";
@@ -154,19 +155,21 @@ let subtrees = 0;
 
 /** Removes a cgroup subtree, deepest first (a cgroup goes once its processes are gone). */
 async function removeSubtree(dir: string): Promise<void> {
-  const by = Date.now() + 10_000;
-  for (;;) {
-    try {
-      for (const e of readdirSync(dir, { withFileTypes: true }))
-        if (e.isDirectory()) await removeSubtree(join(dir, e.name));
-      rmdirSync(dir);
-      return;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOENT") return;
-      if (Date.now() > by) throw new Error(`cannot remove the test cgroup ${dir}: ${String(e)}`);
-      await sleep(50);
-    }
-  }
+  await until(
+    `the test cgroup ${dir} removed`,
+    async () => {
+      try {
+        for (const e of readdirSync(dir, { withFileTypes: true }))
+          if (e.isDirectory()) await removeSubtree(join(dir, e.name));
+        rmdirSync(dir);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+      }
+      return true;
+    },
+    10_000,
+    { retryErrors: true },
+  );
 }
 
 /** Kills what is left in a subtree whose test process is gone, and removes it. */
@@ -270,24 +273,30 @@ export async function bootSystemd(opts: { readyTimeoutMs?: number } = {}): Promi
   };
   const readyBy = Date.now() + (opts.readyTimeoutMs ?? 30_000);
   try {
-    while (pid === null) {
-      if (outer.pid !== undefined) pid = childPid(outer.pid);
-      if (pid === null) {
-        if (outer.exitCode !== null) throw new Error(`systemd namespace exited early; see ${log}`);
-        if (Date.now() > readyBy) throw new Error(`systemd did not start; see ${log}`);
-        await sleep(50);
-      }
-    }
-    const nsPid = pid;
+    const nsPid = await waitFor(
+      `systemd to start (log: ${log})`,
+      () => {
+        if (outer.pid !== undefined) pid = childPid(outer.pid);
+        if (pid === null && outer.exitCode !== null)
+          throw new Error(`systemd namespace exited early; see ${log}`);
+        return pid;
+      },
+      readyBy - Date.now(),
+    );
     const prefix = ["nsenter", "-t", String(nsPid), "-m", "-p"];
-    for (;;) {
-      const r = await runProcess([...prefix, "systemctl", "is-system-running"], { timeoutMs: 5000 });
-      const state = r.stdout.trim();
-      if (state === "running" || state === "degraded") break;
-      if (Date.now() > readyBy)
-        throw new Error(`systemd not ready within bound (state "${state}"); see ${log}`);
-      await sleep(100);
-    }
+    let state = "";
+    await until(
+      `systemd to be running (log: ${log})`,
+      async () => {
+        const r = await runProcess([...prefix, "systemctl", "is-system-running"], { timeoutMs: 5000 });
+        state = r.stdout.trim();
+        return state === "running" || state === "degraded";
+      },
+      Math.max(0, readyBy - Date.now()),
+      { everyMs: 100 },
+    ).catch((e: Error) => {
+      throw new Error(`${e.message}; last state "${state}"`);
+    });
 
     let libCovered = false;
     const ns: SystemdNs = {
@@ -317,17 +326,15 @@ export async function bootSystemd(opts: { readyTimeoutMs?: number } = {}): Promi
           o.mode ?? "ok",
         ]);
         if (r.code !== 0) throw new Error(`systemd-run ${name} failed: ${r.stderr.trim()}`);
-        // Wait (bounded) until it accepts connections.
-        const by = Date.now() + 15_000;
-        for (;;) {
-          try {
+        await until(
+          `agent unit ${name} to listen on 127.0.0.1:${port}`,
+          async () => {
             await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(1000) });
-            return;
-          } catch {
-            if (Date.now() > by) throw new Error(`agent unit ${name} did not listen on 127.0.0.1:${port}`);
-            await sleep(50);
-          }
-        }
+            return true;
+          },
+          15_000,
+          { retryErrors: true },
+        );
       },
       async prop(unit, p) {
         return (await ns.systemctlOk("show", unit, "-p", p, "--value")).trim();
