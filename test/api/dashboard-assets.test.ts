@@ -4,31 +4,18 @@
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { connect } from "node:net";
 import { fileURLToPath } from "node:url";
 import { DASHBOARD_CSP } from "../../src/api/dashboard-assets.js";
 import { peer } from "../helpers/fake-backend.js";
+import { rawExchange } from "../helpers/raw-request.js";
 import { bearer, getJson, startApi, type Harness } from "./harness.js";
 
 const WEB = fileURLToPath(new URL("../../web/", import.meta.url));
 const PACKAGE_JSON = readFileSync(fileURLToPath(new URL("../../package.json", import.meta.url)), "utf8");
 
 /** Sends one request exactly as written (fetch would normalise the path) and returns the raw response. */
-function rawGet(port: number, target: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const s = connect({ host: "127.0.0.1", port });
-    let out = "";
-    s.setEncoding("utf8");
-    s.on("data", (d: string) => (out += d));
-    s.on("close", () => resolve(out));
-    s.on("error", reject);
-    s.setTimeout(10_000, () => {
-      s.destroy();
-      reject(new Error(`no answer to GET ${target} within 10 s`));
-    });
-    s.write(`GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
-  });
-}
+const rawGet = (port: number, target: string): Promise<string> =>
+  rawExchange(port, `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
 
 const statusOf = (raw: string): number => Number(/^HTTP\/1\.1 (\d{3}) /.exec(raw)?.[1] ?? 0);
 

@@ -1,24 +1,10 @@
+// The API under bad input on the real listener: garbage bytes, oversized headers, a
+// throwing backend and a request that never finishes its headers are each answered
+// (400, 431, 500, 408) and the server keeps serving.
 import { test, describe, after, before } from "node:test";
 import assert from "node:assert/strict";
-import { connect } from "node:net";
+import { rawExchange } from "../helpers/raw-request.js";
 import { bearer, getJson, startApi, type Harness } from "./harness.js";
-
-function rawExchange(port: number, bytes: string | Buffer): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const s = connect({ host: "127.0.0.1", port });
-    let out = "";
-    s.setEncoding("utf8");
-    s.on("data", (d: string) => (out += d));
-    s.on("end", () => resolve(out));
-    s.on("close", () => resolve(out));
-    s.on("error", reject);
-    s.setTimeout(10_000, () => {
-      s.destroy();
-      reject(new Error("no answer within 10 s"));
-    });
-    s.write(bytes);
-  });
-}
 
 void describe("API robustness", () => {
   let h: Harness;
@@ -69,10 +55,9 @@ void describe("API robustness", () => {
   void test("a request that never finishes its headers is cut off by the headers timeout", async () => {
     const h2 = await startApi({ headersTimeoutMs: 300, requestTimeoutMs: 600 });
     try {
-      const started = Date.now();
+      // node checks the deadlines every second; rawExchange gives up after 10 s with no answer,
+      // so the 408 itself shows the request was cut off by the server.
       const out = await rawExchange(h2.port, "GET /v1/mesh HTTP/1.1\r\nHost: x\r\n");
-      // node checks the deadlines every second; generous bound for a busy machine.
-      assert.ok(Date.now() - started < 9_000);
       assert.match(out, /^HTTP\/1\.1 408 /);
     } finally {
       await h2.close();

@@ -140,11 +140,13 @@ void describe("GET /v1/events/stream", () => {
     }
   });
 
-  void test("sends a keep-alive comment every heartbeat interval", async () => {
+  // The interval itself is tested on the fake clock (sse-budget.test.ts); this shows the
+  // server's option reaches the stream.
+  void test("sends a keep-alive comment at the server's heartbeat interval", async () => {
     const h = await startApi({ sseHeartbeatMs: 50 });
     try {
       const s = await openStream(h.port);
-      await s.waitFor(/: keep-alive\n\n[\s\S]*: keep-alive\n\n/);
+      await s.waitFor(/: keep-alive\n\n/);
       s.close();
     } finally {
       await h.close();
