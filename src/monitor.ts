@@ -13,7 +13,7 @@ import type { Executor, IsolationRecord } from "./act/executor.js";
 import { sendJsonText } from "./api/http-error.js";
 import { parseDuration, iso, type Duration } from "./core/duration.js";
 import { InvalidOptionError, WatchdogError } from "./core/errors.js";
-import { CONCURRENCY_DEFAULT } from "./core/defaults.js";
+import { CONCURRENCY_DEFAULT, LOOP_DELAY_DEFAULTS } from "./core/defaults.js";
 import { concurrencyProblem } from "./core/rules.js";
 import type { GateVerdict, InFlightStep, RemediationGate } from "./core/gate.js";
 import {
@@ -220,10 +220,10 @@ export class Monitor {
       opts.loopDelay ??
       new TimerLoopDelay(
         this.clock,
-        50,
-        60_000,
+        LOOP_DELAY_DEFAULTS.resolutionMs,
+        LOOP_DELAY_DEFAULTS.retainMs,
         this.clock === systemClock ? () => performance.now() : undefined,
-        { activity: probesInFlight, idleMs: 1_000 },
+        { activity: probesInFlight, idleMs: LOOP_DELAY_DEFAULTS.idleMs },
       );
     this.selfHealth = opts.selfHealth === false ? null : new SelfHealth(this.loopDelay, opts.selfHealth);
     this.persisted = new Map(

@@ -2,7 +2,7 @@
 // Never throws and never rejects: a missing program, a timeout, an abort and a non-zero
 // exit are all outcomes. The child is killed (SIGKILL) at the deadline or on abort.
 import { spawn } from "node:child_process";
-import { ACTION_DEFAULTS } from "../core/defaults.js";
+import { ACTION_DEFAULTS, MESSAGE_DEFAULTS } from "../core/defaults.js";
 
 export interface ProcessOutcome {
   /** Exit code, or null when the process did not exit by itself (killed, not started). */
@@ -128,7 +128,7 @@ export const runProcess: ProcessRunner = (argv, opts) =>
   });
 
 /** First non-empty line of `text`, trimmed and cut to `max` characters (with "…"). */
-export function firstLine(text: string, max = 200): string {
+export function firstLine(text: string, max: number = MESSAGE_DEFAULTS.lineChars): string {
   const line =
     text
       .split("\n")

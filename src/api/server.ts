@@ -117,7 +117,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     },
     handler,
   );
-  server.keepAliveTimeout = 5_000;
+  server.keepAliveTimeout = API_DEFAULTS.keepAliveTimeoutMs;
   // Sockets past the cap are closed at accept: the node's file descriptors stay for its probes.
   server.maxConnections = opts.maxConnections ?? DEFAULT_MAX_API_CONNECTIONS;
   let refused = 0;

@@ -1,6 +1,6 @@
 // The CLI's client of the node API (GET /v1/..., POST /v1/peers/NAME/...), on node:http with no connection reuse,
 // so the process exits as soon as a command is done.
-import { NODE_DEFAULTS } from "../core/defaults.js";
+import { CLI_DEFAULTS, NODE_DEFAULTS } from "../core/defaults.js";
 import { request as httpRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { CliError, EXIT, UsageError } from "./cli-error.js";
@@ -29,7 +29,11 @@ export interface ApiTarget {
   timeoutMs: number;
 }
 
-export function apiTarget(args: Parsed, io: CliIO, timeoutMs = 10_000): ApiTarget {
+export function apiTarget(
+  args: Parsed,
+  io: CliIO,
+  timeoutMs: number = CLI_DEFAULTS.requestTimeoutMs,
+): ApiTarget {
   const raw = str(args, "url") ?? io.env.WDMESH_URL ?? DEFAULT_URL;
   let base: URL;
   try {

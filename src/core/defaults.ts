@@ -131,6 +131,34 @@ export const STORE_DEFAULTS = {
   journalPageRows: 1_000,
 } as const;
 
+/** This node's own event-loop delay measurement (health/loop-delay.ts). */
+export const LOOP_DELAY_DEFAULTS = {
+  /** Expected gap between the detector's ticks while probes are in flight, ms. */
+  resolutionMs: 50,
+  /** Gap between its ticks while no probe is in flight, ms (1 s): an idle agent is not woken 20 times a second. */
+  idleMs: 1_000,
+  /** How long samples are kept, ms (60 s). */
+  retainMs: 60_000,
+} as const;
+
+/** The scheduler. */
+export const SCHEDULE_DEFAULTS = {
+  /** Probe start lateness samples kept for the lateness summary (count). */
+  latenessSamples: 8_192,
+} as const;
+
+/** Messages. */
+export const MESSAGE_DEFAULTS = {
+  /** Longest one-line excerpt of an error or a process's output, characters. */
+  lineChars: 200,
+} as const;
+
+/** The CLI's requests to a node's API. */
+export const CLI_DEFAULTS = {
+  /** Deadline of one request, ms (10 s). */
+  requestTimeoutMs: 10_000,
+} as const;
+
 /** `wdmesh demo`. */
 export const DEMO_DEFAULTS = {
   /** The demo kills its sidecar this often once it is healthy again, ms. */
@@ -153,6 +181,10 @@ export const ALERT_WORKER_DEFAULTS = {
 
 /** The daemon's HTTP API and its event stream. */
 export const API_DEFAULTS = {
+  /** Rows of GET /v1/events and GET /v1/alerts/deliveries when no limit is given (rows). */
+  listLimit: 100,
+  /** An idle keep-alive connection is closed after this long, ms. */
+  keepAliveTimeoutMs: 5_000,
   /** Largest accepted request body, bytes (16 KiB). */
   maxBodyBytes: 16_384,
   /** Deadline to receive a whole request (headers and body), ms. */

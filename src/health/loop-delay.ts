@@ -9,6 +9,7 @@
 // deadline) and at `idleMs` otherwise, so an idle embedded watchdog wakes once a second
 // for it instead of 20 times.
 import type { Clock, TimerHandle } from "../schedule/clock.js";
+import { LOOP_DELAY_DEFAULTS } from "../core/defaults.js";
 
 /** A source of this node's event-loop delay (the real timer below; a fake in tests). */
 export interface LoopDelaySource {
@@ -94,9 +95,9 @@ export class TimerLoopDelay implements LoopDelaySource {
   constructor(
     private readonly clock: Clock,
     /** Expected gap between ticks, ms (while busy, with `adaptive`). Default 50. */
-    private readonly resolutionMs = 50,
+    private readonly resolutionMs: number = LOOP_DELAY_DEFAULTS.resolutionMs,
     /** How long samples are kept, ms. Default 60 000. */
-    private readonly retainMs = 60_000,
+    private readonly retainMs: number = LOOP_DELAY_DEFAULTS.retainMs,
     /**
      * Monotonic ms (e.g. performance.now) for measuring the gaps, so that a step of the
      * wall clock is not taken for a stall. Default: the clock's own now().

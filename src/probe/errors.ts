@@ -1,5 +1,6 @@
 // Turns whatever a probe ran into (node:net and node:http errors, parser errors) into
 // one short, stable sentence for ProbeResult.error. Never includes headers or secrets.
+import { MESSAGE_DEFAULTS } from "../core/defaults.js";
 
 /** Which part of an HTTP exchange the probe was in when it failed. */
 export type HttpPhase = "connect" | "headers" | "body";
@@ -28,7 +29,7 @@ function messageOf(err: unknown): string {
 const CONTROL_CHARS = /[\x00-\x08\x0b-\x1f\x7f]/g;
 
 /** First line of `s`, control characters removed, at most `max` characters. */
-export function oneLine(s: string, max = 200): string {
+export function oneLine(s: string, max: number = MESSAGE_DEFAULTS.lineChars): string {
   const line = s
     .replace(/\r?\n[\s\S]*$/, "")
     .replace(CONTROL_CHARS, "")

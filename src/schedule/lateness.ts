@@ -1,5 +1,6 @@
 // Lateness of probes (actual start − due time, ms), kept in a fixed ring so memory
 // stays flat; percentiles are computed on demand.
+import { SCHEDULE_DEFAULTS } from "../core/defaults.js";
 
 export interface LatenessSummary {
   samples: number;
@@ -13,7 +14,7 @@ export class LatenessRecorder {
   private n = 0;
   private total = 0;
 
-  constructor(capacity = 8192) {
+  constructor(capacity: number = SCHEDULE_DEFAULTS.latenessSamples) {
     this.ring = new Float64Array(capacity);
   }
 

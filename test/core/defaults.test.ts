@@ -191,6 +191,19 @@ void test("no file of src/ but core/defaults.ts falls back to a literal number (
   assert.deepEqual(found, []);
 });
 
+void test("no parameter of src/ but in core/defaults.ts defaults to a literal number", () => {
+  // `(max = 200)`, `private readonly retainMs = 60_000,`; 0, 1 and -1 are neutral starts, not defaults.
+  const param =
+    /(?:^|[(,])[ \t]*(?:private readonly |readonly |private )?(\w+)[ \t]*(?::[ \t]*[\w<>[\] |]+)?[ \t]*=[ \t]*(-?\d[\d_]*)[ \t]*[,)]/gm;
+  const found: string[] = [];
+  for (const f of files) {
+    for (const m of code(f).matchAll(param)) {
+      if (!["0", "1", "-1"].includes(m[2] as string)) found.push(`${relative(SRC, f)}: ${m[1]} = ${m[2]}`);
+    }
+  }
+  assert.deepEqual(found, []);
+});
+
 void test("no file of src/ but core/defaults.ts writes a DEFAULT constant with a literal value", () => {
   const found: string[] = [];
   // A constant named for a default whose value is a literal, or an object of literals.

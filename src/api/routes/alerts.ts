@@ -6,11 +6,12 @@ import { readBody } from "../body.js";
 import { HttpError, sendJson } from "../http-error.js";
 import { intParam } from "../request.js";
 import type { RouteContext } from "../router.js";
+import { API_DEFAULTS } from "../../core/defaults.js";
 
 const STATES: readonly string[] = ["pending", "dead", "delivered"] satisfies DeliveryState[];
 
 export function deliveries({ res, url, api }: RouteContext): void {
-  const filter: DeliveryFilter = { limit: intParam(url, "limit", 100, 1, 1000) };
+  const filter: DeliveryFilter = { limit: intParam(url, "limit", API_DEFAULTS.listLimit, 1, 1000) };
   const state = url.searchParams.get("state");
   if (state !== null) {
     if (!STATES.includes(state)) {

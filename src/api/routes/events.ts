@@ -4,13 +4,14 @@
 import { HttpError, sendJson } from "../http-error.js";
 import { intParam, isIntText } from "../request.js";
 import type { RouteContext } from "../router.js";
+import { API_DEFAULTS } from "../../core/defaults.js";
 
 /** Most journal entries per GET /v1/events page. */
 export const MAX_EVENTS_LIMIT = 1000;
 
 export function page({ res, url, api }: RouteContext): void {
   const after = intParam(url, "after", 0, 0, Number.MAX_SAFE_INTEGER);
-  const limit = intParam(url, "limit", 100, 1, MAX_EVENTS_LIMIT);
+  const limit = intParam(url, "limit", API_DEFAULTS.listLimit, 1, MAX_EVENTS_LIMIT);
   sendJson(res, 200, api.backend.events(after, limit));
 }
 
