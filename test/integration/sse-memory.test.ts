@@ -20,13 +20,17 @@ const PEERS = 100;
 const CLIENTS = 64;
 const WARMUP_MS = 10_000;
 const WINDOW_MS = 60_000;
-const MAX_GROWTH_MB = 30;
+// The budget admits at most 1 MiB unsent per client: 64 MiB for 64 clients even if no
+// frame were shared. Shared frames keep the real figure far lower (about 1-15 MB on a
+// quiet machine); a starved machine runs the garbage collector late and has shown 37 MB.
+// Without the budget the node grows by hundreds of MB, so this bound still tells them apart.
+const MAX_GROWTH_MB = 64;
 
 const canNetns =
   process.getuid?.() === 0 && spawnSync("unshare", ["--net", "true"], { stdio: "ignore" }).status === 0;
 
 void test(
-  "64 non-reading event-stream clients and 100 flapping peers: RSS growth stays under 30 MB",
+  "64 non-reading event-stream clients and 100 flapping peers: RSS growth stays within the clients' budget (64 MB)",
   { skip: canNetns ? false : "needs root and unshare --net (a network namespace of its own)" },
   (t) => {
     const dir = tempDir(t, "wdm-sse-mem-");
