@@ -14,7 +14,7 @@ import { sendJsonText } from "./api/http-error.js";
 import { parseDuration, iso, type Duration } from "./core/duration.js";
 import { InvalidOptionError, WatchdogError } from "./core/errors.js";
 import { CONCURRENCY_DEFAULT, LOOP_DELAY_DEFAULTS } from "./core/defaults.js";
-import { concurrencyProblem } from "./core/rules.js";
+import { concurrencyProblem, SECRET_MIN_LENGTH } from "./core/rules.js";
 import type { GateVerdict, InFlightStep, RemediationGate } from "./core/gate.js";
 import {
   initialState,
@@ -187,8 +187,14 @@ export class Monitor {
     }
     this.selfName = opts.selfName;
     this.releaseCommand = opts.releaseCommand;
-    if (opts.readToken !== undefined && (typeof opts.readToken !== "string" || opts.readToken.length < 16)) {
-      throw new InvalidOptionError("readToken", "must be a string of at least 16 characters");
+    if (
+      opts.readToken !== undefined &&
+      (typeof opts.readToken !== "string" || opts.readToken.length < SECRET_MIN_LENGTH)
+    ) {
+      throw new InvalidOptionError(
+        "readToken",
+        `must be a string of at least ${SECRET_MIN_LENGTH} characters`,
+      );
     }
     this.readTokens = new TokenSet([opts.readToken]);
     this.policy = policyOf(opts);

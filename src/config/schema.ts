@@ -22,6 +22,7 @@ import {
   MAX_CONCURRENCY,
   NAME_HELP,
   NAME_RE,
+  SECRET_MIN_LENGTH,
   UNIT_HELP,
   UNIT_RE,
   TIMING_COUNT_MAX,
@@ -131,12 +132,16 @@ export const nodeSchema = z
         `Directory of the SQLite state and journal. A relative path is relative to the config file's directory. ${describeDefault(NODE_DEFAULTS.dataDir)}`,
       ),
     api_token: secret(
-      "Bearer token required by control endpoints (release, restart, check, silence); at least 16 characters. Supports ${ENV} and ${file:/path}. Never logged.",
-      16,
+      "Bearer token required by control endpoints (release, restart, check, silence); at least " +
+        String(SECRET_MIN_LENGTH) +
+        " characters. Supports ${ENV} and ${file:/path}. Never logged.",
+      SECRET_MIN_LENGTH,
     ).optional(),
     read_token: secret(
-      "Bearer token that read endpoints (/v1/*, /metrics, and so the data the dashboard shows) require; the dashboard page itself and /health stay open. Required when listen is not a loopback address, unless public_reads is true. At least 16 characters. Never logged.",
-      16,
+      "Bearer token that read endpoints (/v1/*, /metrics, and so the data the dashboard shows) require; the dashboard page itself and /health stay open. Required when listen is not a loopback address, unless public_reads is true. At least " +
+        String(SECRET_MIN_LENGTH) +
+        " characters. Never logged.",
+      SECRET_MIN_LENGTH,
     ).optional(),
     identity: secret(
       "This node's own Ed25519 private key (PKCS#8 PEM), usually ${file:/etc/wdmesh/node.key} written by `wdmesh keygen`. It signs this node's heartbeats, views and view requests; the members list its public key. Never logged.",
@@ -345,8 +350,10 @@ export const peerSchema = z
 const meshSchema = z
   .strictObject({
     key: secret(
-      "Shared HMAC-SHA256 key members prove their heartbeats, views and view requests with; at least 16 characters. Required with members, unless every member has a public_key. Use ${file:/path} or ${ENV}. Never logged.",
-      16,
+      "Shared HMAC-SHA256 key members prove their heartbeats, views and view requests with; at least " +
+        String(SECRET_MIN_LENGTH) +
+        " characters. Required with members, unless every member has a public_key. Use ${file:/path} or ${ENV}. Never logged.",
+      SECRET_MIN_LENGTH,
     ).optional(),
     members: z
       .array(

@@ -18,6 +18,12 @@ export function nameProblem(name: unknown): string | undefined {
   return typeof name === "string" && NAME_RE.test(name) ? undefined : `is not a valid name; ${NAME_HELP}`;
 }
 
+/**
+ * Shortest accepted secret, characters: the API token, the read token and the mesh key
+ * (the library's readToken and mesh.key, the config's api_token, read_token and mesh.key).
+ */
+export const SECRET_MIN_LENGTH = 16;
+
 /** Most probes in flight at once on one node (count); the default is in defaults.ts. */
 export const MAX_CONCURRENCY = 65_536;
 

@@ -8,6 +8,7 @@
 // that is logged once as a warning.
 import { parseDuration, type Duration } from "../core/duration.js";
 import { InvalidOptionError } from "../core/errors.js";
+import { NAME_RE, SECRET_MIN_LENGTH } from "../core/rules.js";
 import type { SelfHealthReport } from "../health/self-health.js";
 import type { PeerSpec } from "../core/options.js";
 import type { MonitorStats, PeerHealth, PeerStatus } from "../core/types.js";
@@ -122,10 +123,6 @@ export interface MeshNodeOptions {
   clock?: Clock;
 }
 
-const NAME = /^[A-Za-z0-9][A-Za-z0-9_.@-]{0,127}$/;
-/** Shortest accepted mesh key, characters (the config file asks the same). */
-export const MIN_MESH_KEY_LENGTH = 16;
-
 /** Throws InvalidOptionError naming the first bad field of `mesh`. */
 export function validateMeshOptions(mesh: MeshOptions, selfName: string): void {
   if (typeof mesh !== "object" || mesh === null) throw new InvalidOptionError("mesh", "must be an object");
@@ -134,11 +131,8 @@ export function validateMeshOptions(mesh: MeshOptions, selfName: string): void {
       throw new InvalidOptionError("mesh.identity", "must be a PEM string");
     loadIdentity(mesh.identity, "mesh.identity");
   }
-  if (mesh.key !== undefined && (typeof mesh.key !== "string" || mesh.key.length < MIN_MESH_KEY_LENGTH)) {
-    throw new InvalidOptionError(
-      "mesh.key",
-      `must be a string of at least ${MIN_MESH_KEY_LENGTH} characters`,
-    );
+  if (mesh.key !== undefined && (typeof mesh.key !== "string" || mesh.key.length < SECRET_MIN_LENGTH)) {
+    throw new InvalidOptionError("mesh.key", `must be a string of at least ${SECRET_MIN_LENGTH} characters`);
   }
   if (mesh.confirm !== undefined && !CONFIRM_MODES.includes(mesh.confirm)) {
     throw new InvalidOptionError(
@@ -152,7 +146,7 @@ export function validateMeshOptions(mesh: MeshOptions, selfName: string): void {
   for (const [i, m] of mesh.members.entries()) {
     const f = `mesh.members[${i}]`;
     if (typeof m !== "object" || m === null) throw new InvalidOptionError(f, "must be { name, url }");
-    if (typeof m.name !== "string" || !NAME.test(m.name)) {
+    if (typeof m.name !== "string" || !NAME_RE.test(m.name)) {
       throw new InvalidOptionError(
         `${f}.name`,
         `${JSON.stringify(m.name)} is not a valid node name; use letters, digits and _ . @ - (max 128)`,
