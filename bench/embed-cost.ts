@@ -12,6 +12,7 @@
 // --cpu-prof writes a CPU profile of the measured window (with the mesh) to FILE.
 import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
+import { loadavg } from "node:os";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { arg, freePort, startPeerServers } from "./lib.js";
@@ -41,9 +42,10 @@ const config = (i: number, measure: boolean, mesh = true, floor = false) =>
     measure,
     mesh,
     floor,
-    ...(measure && mesh && cpuProf ? { cpuProf } : {}),
+    ...(measure && mesh && !floor && cpuProf ? { cpuProf } : {}),
   });
 const children: ChildProcess[] = [];
+const round2 = (x: number) => Math.round(x * 100) / 100;
 /** Runs the measured process once; resolves with its figures. */
 async function measure(mesh: boolean, floor = false): Promise<Record<string, unknown>> {
   const measured = spawn(process.execPath, [NODE, config(0, true, mesh, floor)], {
@@ -57,6 +59,8 @@ async function measure(mesh: boolean, floor = false): Promise<Record<string, unk
   measured.stdin?.end();
   return JSON.parse(line) as Record<string, unknown>;
 }
+// CPU figures depend on how busy the machine is: the 1-minute load average is printed.
+const loadBefore = loadavg()[0] ?? 0;
 try {
   for (const i of [1, 2]) {
     children.push(
@@ -74,6 +78,7 @@ try {
       node: process.version,
       interval_ms: interval,
       window_s: seconds,
+      load_average_1m: { before: round2(loadBefore), after: round2(loadavg()[0] ?? 0) },
       peers: 10,
       members: 2,
       ...figures,
