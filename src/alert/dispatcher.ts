@@ -1,5 +1,6 @@
 // Composition of the alerting side: one SinkWorker per configured sink, all reading the
 // same durable outbox, sharing one HTTP connection pool that stop() closes.
+import { iso } from "../core/duration.js";
 import type { Clock } from "../core/clock.js";
 import { systemClock } from "../schedule/clock.js";
 import { randomUUID } from "node:crypto";
@@ -171,7 +172,7 @@ export function createAlerting(opts: AlertingOptions): Alerting {
       const now = clock.now();
       const id = `test-${randomUUID()}`;
       const fire: EscalationAction = {
-        timestamp: new Date(now).toISOString(),
+        timestamp: iso(now),
         peer_name: "wdmesh-test",
         action: "alert",
         reason: "test alert sent by `wdmesh alerts test`; no action needed",

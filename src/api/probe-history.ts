@@ -1,6 +1,7 @@
 // The recent probe results of each peer, in memory, for the dashboard's beat strip and
 // latency sparkline (GET /v1/peers/:name/history). Bounded: at most `size` results per
 // peer, and only peers the caller records (the daemon drops removed peers).
+import { iso } from "../core/duration.js";
 import type { ProbeResult } from "../core/types.js";
 
 /** One probe as the dashboard draws it. */
@@ -32,7 +33,7 @@ export class ProbeHistory {
     let ring = this.rings.get(peer);
     if (!ring) this.rings.set(peer, (ring = []));
     const beat: ProbeBeat = {
-      at: new Date(atMs).toISOString(),
+      at: iso(atMs),
       result: r.ok ? "ok" : r.inconclusive === true ? "inconclusive" : "miss",
       duration_ms: Math.round(r.duration_ms),
       ...(r.ok || r.error === undefined ? {} : { error: r.error }),

@@ -70,6 +70,8 @@ export function formatDuration(ms: number): string {
 }
 
 /** RFC 3339 from epoch ms, or null. */
+export function iso(ms: number): string;
+export function iso(ms: number | null | undefined): string | null;
 export function iso(ms: number | null | undefined): string | null {
   return ms === null || ms === undefined ? null : new Date(ms).toISOString();
 }

@@ -6,7 +6,7 @@
 // Without a key, members are still watched (plain HTTP /health) but views cannot be
 // authenticated, so none are exchanged and this node remediates its peers on its own;
 // that is logged once as a warning.
-import { parseDuration, type Duration } from "../core/duration.js";
+import { iso, parseDuration, type Duration } from "../core/duration.js";
 import { InvalidOptionError } from "../core/errors.js";
 import { NAME_RE, SECRET_MIN_LENGTH } from "../core/rules.js";
 import type { SelfHealthReport } from "../health/self-health.js";
@@ -352,7 +352,7 @@ export class MeshNode {
           incident: f.incident,
           step: f.step,
           attempt: f.attempt,
-          started_at: new Date(f.startedAt).toISOString(),
+          started_at: iso(f.startedAt),
           age_ms: Math.max(0, now - f.startedAt),
           ...(f.finishedAt === null ? {} : { finished: true }),
         })),

@@ -1,4 +1,5 @@
 import type { AlertTestResult } from "../../api/backend.js";
+import { iso } from "../../core/duration.js";
 import type { OutboxRow } from "../../store/types.js";
 import { EXIT, UsageError } from "../cli-error.js";
 import { flag, str, type Command } from "../command.js";
@@ -71,7 +72,6 @@ export const alertsCommand: Command = {
       return EXIT.OK;
     }
     const now = Date.now();
-    const iso = (ms: number): string => new Date(ms).toISOString();
     io.out(
       printTable(
         [
