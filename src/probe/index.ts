@@ -2,6 +2,7 @@
 // shared keep-alive HTTP client serves http and heartbeat probes.
 import { redactUrl } from "../core/redact.js";
 import { InvalidOptionError } from "../core/errors.js";
+import { PROBE_DEFAULTS } from "../core/defaults.js";
 import { probesInFlight } from "../health/loop-delay.js";
 import type { ProbeSpec } from "../core/options.js";
 import type { ProbeResult } from "../core/types.js";
@@ -41,8 +42,12 @@ class DefaultProber implements Prober {
 
   constructor(opts: ProberOptions) {
     this.http = new HttpClient({
-      maxBodyBytes: positiveInt(opts.maxBodyBytes, "maxBodyBytes", 65_536),
-      maxConnectionsPerOrigin: positiveInt(opts.maxConnectionsPerOrigin, "maxConnectionsPerOrigin", 8),
+      maxBodyBytes: positiveInt(opts.maxBodyBytes, "maxBodyBytes", PROBE_DEFAULTS.maxBodyBytes),
+      maxConnectionsPerOrigin: positiveInt(
+        opts.maxConnectionsPerOrigin,
+        "maxConnectionsPerOrigin",
+        PROBE_DEFAULTS.maxConnectionsPerOrigin,
+      ),
     });
   }
 
