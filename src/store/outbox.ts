@@ -11,17 +11,10 @@ import { STORE_DEFAULTS } from "../core/defaults.js";
 export const OUTBOX_LIST_DEFAULT = STORE_DEFAULTS.outboxListRows;
 export const OUTBOX_LIST_MAX = 10_000;
 
-interface RawOutboxRow {
-  seq: number;
-  sink: string;
+/** An OutboxRow as SELECT_ROW reads it: the action and the peer still as stored JSON. */
+interface RawOutboxRow extends Omit<OutboxRow, "action" | "peer"> {
   action_id: string;
   peer: string;
-  state: DeliveryState;
-  attempts: number;
-  created_at: number;
-  next_attempt_at: number;
-  delivered_at: number | null;
-  last_error: string | null;
   entry: string;
   effect_result: string | null;
 }
