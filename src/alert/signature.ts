@@ -8,7 +8,7 @@
 //    base64 secret after an optional "whsec_" prefix (as the standardwebhooks package reads it).
 // Verification compares in constant time and rejects timestamps outside a freshness
 // window (replays).
-import { createHmac, timingSafeEqual } from "node:crypto";
+import { hmacSha256, sameText } from "../core/hmac.js";
 import { SINK_DEFAULTS } from "../core/defaults.js";
 
 export const SIGNATURE_HEADER = "X-Wdmesh-Signature";
@@ -16,7 +16,7 @@ export const TIMESTAMP_HEADER = "X-Wdmesh-Timestamp";
 
 /** "sha256=<hex>" over `${timestamp}.${body}`. `timestamp` is unix seconds. */
 export function signPayload(secret: string, timestamp: number, body: string): string {
-  const mac = createHmac("sha256", secret).update(`${timestamp}.${body}`).digest("hex");
+  const mac = hmacSha256(secret, `${timestamp}.${body}`).toString("hex");
   return `sha256=${mac}`;
 }
 
@@ -33,12 +33,6 @@ function freshTimestamp(timestamp: string | number, opts: VerifyOptions): number
   if (!Number.isInteger(ts) || String(ts) !== String(timestamp).trim()) return null;
   const now = opts.nowSec ?? Math.floor(Date.now() / 1000);
   return Math.abs(now - ts) > (opts.toleranceSec ?? SINK_DEFAULTS.signatureToleranceSec) ? null : ts;
-}
-
-function sameText(given: string, expected: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 /**
@@ -88,9 +82,7 @@ function standardKeyOrThrow(secret: string): Buffer {
 
 /** "v1,<base64>" over `${id}.${timestamp}.${body}`. `timestamp` is unix seconds. */
 export function signStandard(secret: string, id: string, timestamp: number, body: string): string {
-  const mac = createHmac("sha256", standardKeyOrThrow(secret))
-    .update(`${id}.${timestamp}.${body}`)
-    .digest("base64");
+  const mac = hmacSha256(standardKeyOrThrow(secret), `${id}.${timestamp}.${body}`).toString("base64");
   return `v1,${mac}`;
 }
 

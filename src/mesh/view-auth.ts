@@ -7,8 +7,8 @@
 // over "wdmesh-view-request\n<from>\n<to>\n<timestamp>\n<nonce>". The serving node
 // accepts a timestamp within ±60 s of its clock and each signature once, so a recorded
 // request cannot be replayed; the nonce is the one the view will echo.
-import { createHmac, timingSafeEqual } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
+import { hmacSha256, verifyHmacHex } from "../core/hmac.js";
 import { verifySignature, type Identity, type PublicIdentity } from "./identity.js";
 
 export const FROM_HEADER = "x-wdmesh-from";
@@ -40,7 +40,7 @@ export function signViewRequest(
   const msg = viewRequestMessage(from, to, nowMs, nonce);
   let sig: string;
   if (signer.identity) sig = `ed25519=${signer.identity.sign(msg)}`;
-  else if (signer.key) sig = `hmac-sha256=${createHmac("sha256", signer.key).update(msg).digest("hex")}`;
+  else if (signer.key) sig = `hmac-sha256=${hmacSha256(signer.key, msg).toString("hex")}`;
   else throw new Error("signViewRequest: neither a mesh key nor an identity");
   return {
     [FROM_HEADER]: from,
@@ -88,9 +88,7 @@ export class ViewRequestVerifier {
     if (sig.startsWith("ed25519=")) {
       ok = pub !== undefined && verifySignature(pub, msg, sig.slice("ed25519=".length));
     } else if (sig.startsWith("hmac-sha256=") && this.opts.key && pub === undefined) {
-      const want = createHmac("sha256", this.opts.key).update(msg).digest();
-      const got = Buffer.from(sig.slice("hmac-sha256=".length), "hex");
-      ok = got.length === want.length && timingSafeEqual(got, want);
+      ok = verifyHmacHex(this.opts.key, msg, sig.slice("hmac-sha256=".length));
     }
     if (!ok) return "the view request's signature does not verify";
     this.forgetOld(nowMs);

@@ -13,7 +13,8 @@
 // ViewPoller fetches every member's view once per interval and keeps the latest
 // verified one with its receive time; a view that is not JSON, is too large, carries a
 // bad proof, names another node or echoes another nonce is ignored and logged.
-import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { randomBytes } from "node:crypto";
+import { HEX64, hmacSha256, verifyHmacHex } from "../core/hmac.js";
 import type { PeerHealth, PeerStatus } from "../core/types.js";
 import { silentLogger, type Logger } from "../logger.js";
 import { compileHttpTarget, HttpClient } from "../probe/http.js";
@@ -35,7 +36,6 @@ const STATUSES: ReadonlySet<string> = new Set<PeerStatus>([
   "OFFLINE",
   "ISOLATED",
 ]);
-const HEX64 = /^[0-9a-f]{64}$/i;
 const NONCE_BYTES = 16;
 
 export interface ViewPeer {
@@ -112,7 +112,7 @@ export interface ReceivedView {
 
 /** hex HMAC-SHA256(key, body). */
 export function viewProof(key: string, body: string): string {
-  return createHmac("sha256", key).update(body).digest("hex");
+  return hmacSha256(key, body).toString("hex");
 }
 
 /** What a view carries beyond peer health: the node's backings and its steps in flight. */
@@ -176,10 +176,7 @@ export function verifyView(
     if (typeof proof !== "string" || !HEX64.test(proof)) {
       return { ok: false, error: `no valid ${VIEW_PROOF_HEADER} header (64 hex characters expected)` };
     }
-    const expected = createHmac("sha256", signer.key ?? "")
-      .update(body)
-      .digest();
-    if (!signer.key || !timingSafeEqual(expected, Buffer.from(proof, "hex"))) {
+    if (!signer.key || !verifyHmacHex(signer.key, body, proof)) {
       return {
         ok: false,
         error: "view proof does not match the mesh key (impostor, or a different mesh.key on that node?)",

@@ -2,20 +2,16 @@
 // holds the mesh key with proof = hex HMAC-SHA256(key, "NAME:N"). The nonce is fresh per
 // probe, so a recorded answer cannot be replayed, and an impostor on the port cannot
 // answer for the node.
-import { createHmac, timingSafeEqual } from "node:crypto";
+import { hmacSha256, verifyHmacHex } from "../core/hmac.js";
 
 /** hex HMAC-SHA256(key, `${node}:${nonce}`) — what a node puts in `proof`. */
 export function heartbeatProof(key: string, node: string, nonce: string): string {
-  return createHmac("sha256", key).update(`${node}:${nonce}`).digest("hex");
+  return hmacSha256(key, `${node}:${nonce}`).toString("hex");
 }
-
-const HEX64 = /^[0-9a-f]{64}$/i;
 
 /** True when `proof` is the proof of `node` for `nonce` under `key`; compared in constant time. */
 export function verifyHeartbeatProof(key: string, node: string, nonce: string, proof: unknown): boolean {
-  if (typeof proof !== "string" || !HEX64.test(proof)) return false;
-  const expected = createHmac("sha256", key).update(`${node}:${nonce}`).digest();
-  return timingSafeEqual(expected, Buffer.from(proof, "hex"));
+  return verifyHmacHex(key, `${node}:${nonce}`, proof);
 }
 
 /**
