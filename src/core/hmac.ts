@@ -1,6 +1,14 @@
 // HMAC-SHA256 and constant-time comparison, written once. The mesh (views, view
 // requests), the heartbeat proof and the webhook signatures sign and verify with these.
-import { createHmac, timingSafeEqual } from "node:crypto";
+import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+
+/** Bytes of randomness in a nonce a proof is bound to (a view or heartbeat request). */
+export const NONCE_BYTES = 16;
+
+/** A fresh nonce: NONCE_BYTES random bytes as hex. */
+export function freshNonce(): string {
+  return randomBytes(NONCE_BYTES).toString("hex");
+}
 
 /** A hex HMAC-SHA256: 64 hex digits (either case). */
 export const HEX64 = /^[0-9a-f]{64}$/i;

@@ -13,8 +13,7 @@
 // ViewPoller fetches every member's view once per interval and keeps the latest
 // verified one with its receive time; a view that is not JSON, is too large, carries a
 // bad proof, names another node or echoes another nonce is ignored and logged.
-import { randomBytes } from "node:crypto";
-import { HEX64, hmacSha256, verifyHmacHex } from "../core/hmac.js";
+import { freshNonce, HEX64, hmacSha256, verifyHmacHex } from "../core/hmac.js";
 import type { PeerHealth, PeerStatus } from "../core/types.js";
 import { silentLogger, type Logger } from "../logger.js";
 import { compileHttpTarget, HttpClient } from "../probe/http.js";
@@ -36,7 +35,6 @@ const STATUSES: ReadonlySet<string> = new Set<PeerStatus>([
   "OFFLINE",
   "ISOLATED",
 ]);
-const NONCE_BYTES = 16;
 
 export interface ViewPeer {
   name: string;
@@ -423,7 +421,7 @@ export class ViewPoller {
     stop: AbortSignal,
   ): Promise<void> {
     if (stop.aborted) return;
-    const nonce = randomBytes(NONCE_BYTES).toString("hex");
+    const nonce = freshNonce();
     const askedAt = this.clock.now();
     const url = `${m.url.replace(/\/+$/, "")}${VIEW_PATH}?nonce=${nonce}`;
     // The member serves its view only to a member that signs its request.

@@ -1,16 +1,13 @@
 // Authenticated heartbeat of a wdmesh node: GET <url>/health?nonce=<random hex>,
 // expecting {"status":"ok","node":NAME,"proof":hex HMAC-SHA256(key, "NAME:nonce")}.
 // Runs on the HTTP probe's client: same Agent, same single deadline, same body cap.
-import { randomBytes } from "node:crypto";
+import { freshNonce } from "../core/hmac.js";
 import type { HeartbeatProbeSpec } from "../core/options.js";
 import type { ProbeResult } from "../core/types.js";
 import { oneLine } from "./errors.js";
 import { parsePublicKey, verifySignature, type PublicIdentity } from "../mesh/identity.js";
 import { heartbeatMessage, verifyHeartbeatProof } from "./heartbeat-proof.js";
 import { compileHttpTarget, type HttpClient, type HttpTarget } from "./http.js";
-
-/** Bytes of randomness in a nonce (sent as 32 hex characters). */
-const NONCE_BYTES = 16;
 
 const IMPOSTOR = "(impostor on this port?)";
 
@@ -96,7 +93,7 @@ export async function probeHeartbeat(
   if ((typeof spec.key !== "string" || spec.key === "") && spec.publicKey === undefined) {
     return { ok: false, duration_ms: 0, error: "heartbeat: no mesh key configured" };
   }
-  const nonce = randomBytes(NONCE_BYTES).toString("hex");
+  const nonce = freshNonce();
   const from = spec.publicKey !== undefined ? `&from=${encodeURIComponent(spec.from ?? "")}` : "";
   const out = await client.get(
     { ...base, path: `${base.path}?nonce=${nonce}${from}` },

@@ -1,7 +1,14 @@
 // The one HMAC-SHA256 helper the mesh, the heartbeat proof and the webhook signatures use.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { hmacSha256, sameBytes, sameText, verifyHmacHex } from "../../src/core/hmac.js";
+import {
+  freshNonce,
+  hmacSha256,
+  NONCE_BYTES,
+  sameBytes,
+  sameText,
+  verifyHmacHex,
+} from "../../src/core/hmac.js";
 
 // RFC 4231, test case 2.
 const KEY = "Jefe";
@@ -31,4 +38,10 @@ test("sameBytes and sameText: equal content only, different lengths are false (n
   assert.equal(sameBytes(Buffer.from("abc"), Buffer.from("abcd")), false);
   assert.equal(sameText("v1,é", "v1,é"), true);
   assert.equal(sameText("v1,a", "v1,ab"), false);
+});
+
+test("freshNonce: NONCE_BYTES random bytes as hex, a new one each call", () => {
+  const a = freshNonce();
+  assert.match(a, new RegExp(`^[0-9a-f]{${NONCE_BYTES * 2}}$`));
+  assert.notEqual(freshNonce(), a);
 });
