@@ -8,7 +8,7 @@
 // that is logged once as a warning.
 import { iso, parseDuration, type Duration } from "../core/duration.js";
 import { InvalidOptionError } from "../core/errors.js";
-import { NAME_RE, SECRET_MIN_LENGTH } from "../core/rules.js";
+import { nameProblem, SECRET_MIN_LENGTH } from "../core/rules.js";
 import type { SelfHealthReport } from "../health/self-health.js";
 import type { PeerSpec } from "../core/options.js";
 import type { MonitorStats, PeerHealth, PeerStatus } from "../core/types.js";
@@ -146,12 +146,8 @@ export function validateMeshOptions(mesh: MeshOptions, selfName: string): void {
   for (const [i, m] of mesh.members.entries()) {
     const f = `mesh.members[${i}]`;
     if (typeof m !== "object" || m === null) throw new InvalidOptionError(f, "must be { name, url }");
-    if (typeof m.name !== "string" || !NAME_RE.test(m.name)) {
-      throw new InvalidOptionError(
-        `${f}.name`,
-        `${JSON.stringify(m.name)} is not a valid node name; use letters, digits and _ . @ - (max 128)`,
-      );
-    }
+    const badName = nameProblem(m.name);
+    if (badName) throw new InvalidOptionError(`${f}.name`, `${JSON.stringify(m.name)} ${badName}`);
     if (m.name === selfName)
       throw new InvalidOptionError(`${f}.name`, `is this node (selfName); list only the other nodes`);
     if (seen.has(m.name)) throw new InvalidOptionError(`${f}.name`, `"${m.name}" is listed twice`);
