@@ -58,6 +58,19 @@ export interface ViewRequestVerifierOptions {
   members: ReadonlyArray<{ name: string; publicKey?: PublicIdentity }>;
 }
 
+/**
+ * One spelling per verified signature, so a replay is recognised however it is written:
+ * hex is read in either case, and base64 ignores the unused bits of its last character.
+ */
+function canonicalSignature(sig: string): string {
+  const eq = sig.indexOf("=");
+  const scheme = sig.slice(0, eq);
+  const value = sig.slice(eq + 1);
+  return scheme === "ed25519"
+    ? `${scheme}=${Buffer.from(value, "base64").toString("base64")}`
+    : `${scheme}=${value.toLowerCase()}`;
+}
+
 const one = (v: string | string[] | undefined): string | undefined => (typeof v === "string" ? v : undefined);
 
 /** Checks signed view requests; remembers signatures it accepted so none is accepted twice. */
@@ -92,8 +105,9 @@ export class ViewRequestVerifier {
     }
     if (!ok) return "the view request's signature does not verify";
     this.forgetOld(nowMs);
-    if (this.seen.has(sig)) return "the view request was already used (replayed)";
-    this.seen.set(sig, Number(ts) + VIEW_REQUEST_SKEW_MS);
+    const once = canonicalSignature(sig);
+    if (this.seen.has(once)) return "the view request was already used (replayed)";
+    this.seen.set(once, Number(ts) + VIEW_REQUEST_SKEW_MS);
     return undefined;
   }
 

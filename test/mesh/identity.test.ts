@@ -11,7 +11,12 @@ import {
   publicKeyProblem,
   verifySignature,
 } from "../../src/mesh/identity.js";
-import { signViewRequest, ViewRequestVerifier, VIEW_REQUEST_SKEW_MS } from "../../src/mesh/view-auth.js";
+import {
+  SIGNATURE_HEADER,
+  signViewRequest,
+  ViewRequestVerifier,
+  VIEW_REQUEST_SKEW_MS,
+} from "../../src/mesh/view-auth.js";
 import { buildView, signView, verifyView } from "../../src/mesh/views.js";
 import { checkHeartbeatBody } from "../../src/probe/heartbeat.js";
 import { heartbeatMessage, heartbeatProof } from "../../src/probe/heartbeat-proof.js";
@@ -62,6 +67,42 @@ void test("view requests signed with the mesh key: accepted once, from a member,
   );
   const old = signViewRequest({ key: KEY }, "wd-a", "wd-b", "n6", NOW - VIEW_REQUEST_SKEW_MS - 1);
   assert.match(v.problem(old, "n6", NOW) ?? "", /timestamp/);
+});
+
+void test("a replayed view request is refused in any spelling of its signature (hex case, base64 padding bits)", () => {
+  const v = new ViewRequestVerifier({ self: "wd-b", key: KEY, members: [{ name: "wd-a" }] });
+  const h = signViewRequest({ key: KEY }, "wd-a", "wd-b", "n1", NOW);
+  assert.equal(v.problem(h, "n1", NOW), undefined);
+  const upper = {
+    ...h,
+    [SIGNATURE_HEADER]: String(h[SIGNATURE_HEADER]).replace(
+      /=(.*)$/,
+      (_m, hex: string) => `=${hex.toUpperCase()}`,
+    ),
+  };
+  assert.notEqual(upper[SIGNATURE_HEADER], h[SIGNATURE_HEADER]);
+  assert.match(
+    v.problem(upper, "n1", NOW) ?? "",
+    /already used/,
+    "the same MAC in upper case is the same request",
+  );
+
+  const a = generateIdentity();
+  const w = new ViewRequestVerifier({
+    self: "wd-b",
+    members: [{ name: "wd-a", publicKey: parsePublicKey(a.publicKey) }],
+  });
+  const signed = signViewRequest({ identity: loadIdentity(a.privatePem) }, "wd-a", "wd-b", "n2", NOW);
+  assert.equal(w.problem(signed, "n2", NOW), undefined);
+  // 64 bytes fill 86 base64 characters; the last one carries 4 unused bits, so 16
+  // spellings decode to the same signature.
+  const sig = String(signed[SIGNATURE_HEADER]);
+  const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  const last = sig.at(-3) as string;
+  const other = B64[B64.indexOf(last) ^ 1] as string;
+  const respelled = { ...signed, [SIGNATURE_HEADER]: `${sig.slice(0, -3)}${other}==` };
+  assert.notEqual(respelled[SIGNATURE_HEADER], sig);
+  assert.match(w.problem(respelled, "n2", NOW) ?? "", /already used/, "the same signature spelled otherwise");
 });
 
 void test("a member with a public key must sign with its own identity: the mesh key no longer speaks for it", () => {
