@@ -21,10 +21,13 @@
 //                               overloaded (an overloaded node holds: self health)
 //   otherwise                 → keep V
 //
-// A drop is the one unsafe move: V may still count this node's old backing from a view
-// it holds. So after a drop this node's backing is unsettled for `settleMs` (longer than
-// a view stays fresh plus one poll), and an unsettled backing counts for nobody, this
-// node included. Starting counts as a drop: a restarted node may have backed another node
+// A drop is unsafe: V may still count this node's old backing from a view it holds. The
+// other moves are unsafe together: when overload flags come and go, A may move off itself
+// to B while B moves off itself to A, and each then follows the other back to itself,
+// both counting the other's old backing. So after ANY change (the gate restarts the
+// settle period; `dropped` marks the moves that must unsettle even under the older rule)
+// this node's backing is unsettled for `settleMs` (longer than a view stays fresh plus
+// one poll), and an unsettled backing counts for nobody, this node included. Starting counts as a drop: a restarted node may have backed another node
 // before it stopped. (A step it started before it stopped is still listed in its views,
 // from its state file, for takeover_after after it started.)
 import { rendezvousOwner } from "./owner.js";

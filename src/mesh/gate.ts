@@ -71,6 +71,17 @@ export interface MeshGateOptions {
    * step in flight (takeover.ts). Default true; tests turn it off to show what it prevents.
    */
   waitForSilentRemediator?: boolean;
+  /**
+   * Restart the settle period on every change of backing, not only on a drop (backing.ts).
+   * Default true; tests turn it off to show what it prevents.
+   */
+  settleEveryMove?: boolean;
+  /**
+   * While this node sees another member's step on a target in flight, its backing of
+   * another node for that target counts for nobody. Default true; tests turn it off to
+   * show what it prevents.
+   */
+  unsettleDuringOthersStep?: boolean;
   /** Decision rule; default configuredQuorum. Tests pass other rules to compare. */
   rule?: QuorumRule;
   clock?: Clock;
@@ -193,7 +204,8 @@ export function createMeshGate(opts: MeshGateOptions): MeshGate {
     if (prev !== undefined) times.set(prev, now);
     times.set(move.backs, now);
     backs.set(target, move.backs);
-    if (move.dropped) droppedAt.set(target, now);
+    const moved = prev !== undefined && move.backs !== prev;
+    if (move.dropped || (moved && opts.settleEveryMove !== false)) droppedAt.set(target, now);
     return move.backs;
   };
 
@@ -294,15 +306,25 @@ export function createMeshGate(opts: MeshGateOptions): MeshGate {
       const seen = entries(target, now);
       const confirming = [self, ...[...seen.keys()].filter((m) => showsFailing(seen.get(m)))];
       const b = updateBacking(target, confirming, seen, now);
-      // While a member this node backed went silent and may have a step in flight, this
-      // node's backing of another node counts for nobody (takeover.ts).
-      const silent = takeover.silent(
-        target,
-        members.flatMap((m) => (m === b ? [] : (opts.view(m) ?? []))),
-        now,
-        (m) => backedAt.get(target)?.get(m),
-      );
-      if (silent) return { backs: b, stableMs: 0 };
+      // While another member has a step on the target in flight (or went silent after this
+      // node backed it, and may have one), this node's backing of another node counts for
+      // nobody (takeover.ts): that member may have counted this node's older backing.
+      const busy =
+        opts.unsettleDuringOthersStep === false
+          ? takeover.silent(
+              target,
+              members.flatMap((m) => (m === b ? [] : (opts.view(m) ?? []))),
+              now,
+              (m) => backedAt.get(target)?.get(m),
+            )
+          : takeover.pending(
+              target,
+              members.flatMap((m) => opts.view(m) ?? []),
+              now,
+              (m) => backedAt.get(target)?.get(m),
+              b,
+            );
+      if (busy) return { backs: b, stableMs: 0 };
       const d = lastDrop(target);
       return { backs: b, stableMs: d === null ? null : Math.max(0, now - d) };
     },

@@ -5,6 +5,9 @@
 // also keeps this node off the target until takeover_after after it started: the next
 // step of that incident is its own node's (e.g. the next restart attempt), not another's.
 // The caller acts on a fresh miss only, so a takeover always follows a new probe.
+// While this node sees such a step (of a member other than the one it backs), its own
+// backing counts for nobody (gate.ts): the member may have started the step with this
+// node's older backing, and a node cut off from the member would not see the step.
 //
 // A member can also die before any other node saw its step: it starts a restart and is
 // killed within one view poll. It went SILENT as a possible remediator when its latest
@@ -57,18 +60,20 @@ export class TakeoverWatch {
    * The oldest-seen step on `target` by another node that is still within its takeover
    * window, if any, or a silent member that may have started one. `views` are the latest
    * views of the members, whatever their age: a member that died mid-step keeps blocking
-   * until the window has passed.
+   * until the window has passed. Steps of `except` are tracked but not returned.
    */
   pending(
     target: string,
     views: Iterable<ReceivedView>,
     now: number,
     backedAt?: BackedAt,
+    except?: string,
   ): PendingStep | undefined {
     const live = new Set<string>();
     let found: PendingStep | undefined;
     for (const v of views) {
-      if (!found) {
+      const counts = v.node !== except;
+      if (!found && counts) {
         const silentFor = this.silentForMs(target, v, now, backedAt);
         if (silentFor !== undefined) found = { node: v.node, seenForMs: silentFor };
       }
@@ -77,7 +82,7 @@ export class TakeoverWatch {
           // Its age when served, plus the time since it was asked for, is a lower bound
           // on its age now only up to the slack; keep off for the slack too.
           const age = (s.age_ms ?? 0) + Math.max(0, now - v.receivedAt);
-          if (s.peer === target && age < this.takeoverAfterMs(target) + this.slackMs) {
+          if (counts && s.peer === target && age < this.takeoverAfterMs(target) + this.slackMs) {
             if (!found) found = { node: v.node, step: s, seenForMs: age };
           }
           continue;
@@ -90,7 +95,7 @@ export class TakeoverWatch {
           this.firstSeen.set(key, first);
         }
         const seenForMs = Math.max(0, now - first);
-        if (s.peer === target && seenForMs < this.takeoverAfterMs(target)) {
+        if (counts && s.peer === target && seenForMs < this.takeoverAfterMs(target)) {
           if (!found || seenForMs > found.seenForMs) found = { node: v.node, step: s, seenForMs };
         }
       }

@@ -4,7 +4,10 @@
 // (mesh/) — under a seeded random schedule of target crashes, broken paths to the
 // target, symmetric and one-way partitions, node crashes and restarts (ladder state
 // persisted, gate state lost), a node crashing right after it starts a step (before any
-// other node could fetch a view listing it), pauses, and delayed and reordered messages.
+// other node could fetch a view listing it), pauses, overload episodes (a node's self
+// health turns degraded for a few intervals, maybe several times, maybe several nodes at
+// once: it says so in its view and holds its steps, as Monitor does), and delayed and
+// reordered messages.
 // Steps last up to 3 intervals in some seeds and up to 12 in others (takeover_after is
 // the step timeout plus one interval, as the product's default).
 //
@@ -53,6 +56,10 @@ export interface SimOptions {
   trace?: boolean;
   /** Passed to every node's gate (default true); false shows what it prevents. */
   waitForSilentRemediator?: boolean;
+  /** Passed to every node's gate (default true); false shows what it prevents. */
+  settleEveryMove?: boolean;
+  /** Passed to every node's gate (default true); false shows what it prevents. */
+  unsettleDuringOthersStep?: boolean;
 }
 
 export interface SimResult {
@@ -137,6 +144,8 @@ interface SimNode {
   up: boolean;
   gen: number;
   pausedUntil: number;
+  /** Open overload episodes (self health degraded while > 0): it says so and holds its steps. */
+  overloaded: number;
   gate: MeshGate;
   /** Ladder state per peer (the target and the members); persisted across crashes. */
   ladder: Map<string, LadderState>;
@@ -233,6 +242,9 @@ export function simulate(opts: SimOptions): SimResult {
       intervalMs: SIM_INTERVAL,
       takeoverAfterMs: takeoverAfter,
       ...(opts.waitForSilentRemediator === false ? { waitForSilentRemediator: false } : {}),
+      ...(opts.settleEveryMove === false ? { settleEveryMove: false } : {}),
+      ...(opts.unsettleDuringOthersStep === false ? { unsettleDuringOthersStep: false } : {}),
+      selfDegraded: () => (nodes[i]?.overloaded ?? 0) > 0,
       lastOwnStepAt: () => {
         const n = nodes[i];
         let last: number | undefined;
@@ -252,6 +264,7 @@ export function simulate(opts: SimOptions): SimResult {
       up: true,
       gen: 0,
       pausedUntil: 0,
+      overloaded: 0,
       gate: undefined as unknown as MeshGate,
       ladder,
       views: new Map(),
@@ -389,7 +402,11 @@ export function simulate(opts: SimOptions): SimResult {
     }
     if (ok) apply(i, p, { type: "probe-ok", durationMs: 1 });
     else {
-      const v: GateVerdict = n.gate.mayAct(p);
+      let v: GateVerdict = n.gate.mayAct(p);
+      // An overloaded node holds what it would do (Monitor.mayAct).
+      if (p === T && n.overloaded > 0 && (v.act || v.hold !== undefined)) {
+        v = { act: false, hold: v.act ? "overloaded" : `${v.hold}; overloaded` };
+      }
       if (opts.trace && p === T) {
         const d = n.gate.decide(p);
         log(
@@ -421,6 +438,7 @@ export function simulate(opts: SimOptions): SimResult {
       node: m.name,
       receivedAt: askedAt,
       peers: new Map([[T, entry]]),
+      ...(m.overloaded > 0 ? { degraded: true } : {}),
       inFlight: [...m.finished.filter((f) => now - f.startedAt < takeoverAfter), ...m.running.values()].map(
         ({ startedAt, ...f }) => ({ ...f, age_ms: now - startedAt }),
       ),
@@ -610,6 +628,40 @@ export function simulate(opts: SimOptions): SimResult {
         const dur = int(SIM_INTERVAL / 2, 8 * SIM_INTERVAL);
         n.pausedUntil = Math.max(n.pausedUntil, now + dur);
         return `${n.name} paused for ${dur} ms`;
+      },
+    ],
+    [
+      2,
+      () => {
+        // Overload, as self health sees it: degraded for a few intervals, then well again,
+        // sometimes flapping; one node or several at once, each on its own timing.
+        const who = names.map((_, i) => i).filter(() => rand() < 0.5);
+        if (who.length === 0) who.push(int(0, N - 1));
+        const parts: string[] = [];
+        for (const i of who) {
+          const n = nodes[i] as SimNode;
+          let t = now + int(0, SIM_INTERVAL);
+          for (let k = int(1, 3); k > 0; k--) {
+            const dur = int(SIM_INTERVAL / 2, 6 * SIM_INTERVAL);
+            at(t, {
+              k: "chaos",
+              what: () => {
+                n.overloaded++;
+                return `${n.name} overloaded (self health degraded)`;
+              },
+            });
+            at(t + dur, {
+              k: "chaos",
+              what: () => {
+                n.overloaded--;
+                return `${n.name} ${n.overloaded > 0 ? "still overloaded" : "well again"}`;
+              },
+            });
+            parts.push(`${n.name} ${t - now}+${dur}`);
+            t += dur + int(SIM_INTERVAL / 4, 3 * SIM_INTERVAL);
+          }
+        }
+        return `overload episodes (start+ms): ${parts.join(" ")}`;
       },
     ],
     [

@@ -1,6 +1,6 @@
 // Deterministic simulation of the mesh (test/helpers/mesh-sim.ts): thousands of seeded
-// schedules of partitions, crashes (some right after a step starts), pauses and message
-// delays, each checked after every
+// schedules of partitions, crashes (some right after a step starts), pauses, overload
+// episodes and message delays, each checked after every
 // event for: no remediation without a quorum of the configured nodes, at most one node's
 // step per takeover_after, no un-isolation without an operator release.
 //
@@ -75,7 +75,7 @@ if (REPLAY !== undefined) {
   });
 
   test("without waiting for a member gone silent as possible remediator, a node that crashes right after starting a step has it repeated", () => {
-    // The first failing seed is found within the first 100 (seed 41); look a little further.
+    // The first failing seed is found within the first 100 (seed 152); look a little further.
     const failing = sweep(1, 400, undefined, { waitForSilentRemediator: false });
     const repeated = failing.find((r) => r.violations.some((v) => /after n\d's (restart|isolate)/.test(v)));
     assert.ok(repeated, "no repeated step found without the silent-remediator wait");
@@ -86,6 +86,34 @@ if (REPLAY !== undefined) {
       `seed ${repeated.seed} has no crash right after a step`,
     );
     console.log(`without the silent-remediator wait, first repeated step: ${describeFailure(repeated)}`);
+  });
+
+  test("when a backing change does not restart the settle period, overload flags that come and go let two nodes restart the target", () => {
+    // Seen once in the real-process mesh-quorum test at load 17. The first failing seeds
+    // are 397, 696 and 779 (seed 696: n0 moves its backing from itself to n1, n1 backs n0,
+    // and each follows the other's settled backing back to itself).
+    const failing = sweep(1, 800, undefined, { settleEveryMove: false });
+    const repeated = failing.find((r) => r.violations.some((v) => /after n\d's (restart|isolate)/.test(v)));
+    assert.ok(repeated, "no repeated step found when only a drop unsettles a backing");
+    assert.ok(
+      simulate({ seed: repeated.seed, trace: true }).trace.some((l) =>
+        /overloaded \(self health degraded\)/.test(l),
+      ),
+      `seed ${repeated.seed} has no overload episode`,
+    );
+    console.log(`when only a drop unsettles a backing, first repeated step: ${describeFailure(repeated)}`);
+  });
+
+  test("when a node lends its backing while it sees another member's step in flight, a node cut off from that member repeats the step", () => {
+    // Seed 4955 (the one seed of 10,000 the settle rule alone leaves): n2 drops n1, which is
+    // overloaded; n1's flag clears and it restarts the target with n2's older backing; n2
+    // then backs n0, which cannot reach n1, never sees its step and restarts again.
+    const off = simulate({ seed: 4955, unsettleDuringOthersStep: false });
+    assert.ok(
+      off.violations.some((v) => /n0 restart \d+ ms after n1's restart/.test(v)),
+      `seed 4955 without the rule: ${off.violations.join("; ") || "no violation"}`,
+    );
+    assert.deepEqual(simulate({ seed: 4955 }).violations, []);
   });
 
   test("a rule that always acts breaks both the quorum and the one-step invariants", () => {
