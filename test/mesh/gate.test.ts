@@ -62,6 +62,9 @@ class World {
       rule?: QuorumRule;
       takeoverAfterMs?: number;
       waitForSilentRemediator?: boolean;
+      settleEveryMove?: boolean;
+      unsettleDuringOthersStep?: boolean;
+      selfDegraded?: () => boolean;
     } = {},
   ): MeshGate {
     return createMeshGate({
@@ -73,6 +76,9 @@ class World {
       intervalMs: INTERVAL,
       ...(opts.rule ? { rule: opts.rule } : {}),
       ...(opts.waitForSilentRemediator === false ? { waitForSilentRemediator: false } : {}),
+      ...(opts.settleEveryMove === false ? { settleEveryMove: false } : {}),
+      ...(opts.unsettleDuringOthersStep === false ? { unsettleDuringOthersStep: false } : {}),
+      ...(opts.selfDegraded ? { selfDegraded: opts.selfDegraded } : {}),
       // Shorter than the settle time unless a test says otherwise, so startup waits SETTLE.
       takeoverAfterMs: opts.takeoverAfterMs ?? 2 * INTERVAL,
       clock: { now: () => this.now, setTimeout: () => 0, clearTimeout: () => {}, sleep: async () => {} },
@@ -311,6 +317,53 @@ describe("mesh gate: one remediator", () => {
   });
 });
 
+describe("mesh gate: every change of backing restarts its settle period", () => {
+  test("moving off itself while overloaded, then following a backing back to itself, counts for nobody until settled", () => {
+    // third sees the target healthy, so top needs second's backing besides its own.
+    // top backs itself; overloaded, it moves to second (the top of the others). second
+    // backs top; once top's flag clears it follows second's backing back to itself. Under
+    // the older rule neither move unsettled it: its view said "backs second, settled" one
+    // poll before it counted itself and second as backers, so second could count top too.
+    for (const rule of [true, false]) {
+      let overloaded = false;
+      const w = threeNodes(top);
+      const refresh = (): void => {
+        w.view(second, { [T]: ["DEGRADED", 1, top, null] }).view(third, { [T]: ["HEALTHY", 0] });
+      };
+      const g = settled(
+        w,
+        () => w.gate(top, "majority", { settleEveryMove: rule, selfDegraded: () => overloaded }),
+        refresh,
+      );
+      w.member(T, "DEGRADED", 1);
+      assert.equal(g.decide(T).verdict.act, true, "backs itself, settled: may act");
+      overloaded = true;
+      w.now += 1;
+      refresh();
+      const moved = g.backing(T);
+      assert.equal(moved?.backs, second, "overloaded: backs the top of the others");
+      overloaded = false;
+      w.now += 1;
+      refresh();
+      const d = g.decide(T);
+      assert.equal(d.backs, top, "follows second's backing back to itself");
+      if (!rule) {
+        assert.ok((moved?.stableMs ?? 0) >= SETTLE, "older rule: the move to second counted at once");
+        assert.equal(d.verdict.act, true, "older rule: and it acts at once");
+        continue;
+      }
+      assert.equal(moved?.stableMs, 0, "the move to second counts for nobody yet");
+      assert.equal(d.verdict.act, false, "its own backing is unsettled");
+      w.now += SETTLE - 1;
+      refresh();
+      assert.equal(g.decide(T).verdict.act, false, "still unsettled");
+      w.now += 1;
+      refresh();
+      assert.equal(g.decide(T).verdict.act, true, "settled: acts");
+    }
+  });
+});
+
 describe("mesh gate: steps in flight", () => {
   const step = (incident: string): InFlightView => ({
     peer: T,
@@ -409,6 +462,45 @@ describe("mesh gate: steps in flight", () => {
     const end = lastHeard + 3 * INTERVAL + TAKEOVER + INTERVAL; // stale, then takeover_after + slack
     assert.deepEqual(backing(end - 1), { backs: second, stableMs: 0 }, "top is silent: counts for nobody");
     assert.deepEqual(backing(end), { backs: second, stableMs: end - lastHeard - 1 }, "counts again");
+  });
+
+  test("while another member's step is in flight, this node's backing of another node counts for nobody", () => {
+    // third backs second (top is overloaded, so not backed). top's flag clears and it
+    // starts a restart with an older view of third's backing; second cannot reach top,
+    // so only third's view shows the step.
+    const TAKEOVER = 10 * INTERVAL;
+    for (const rule of [true, false]) {
+      const w = threeNodes(third);
+      const refresh = (inFlight: InFlightView[] = []): void => {
+        w.view(top, { [T]: ["DEGRADED", 1, top, null] }, inFlight);
+        w.views.set(top, { ...(w.views.get(top) as ReceivedView), degraded: true });
+        w.view(second, { [T]: ["DEGRADED", 1, second, null] });
+      };
+      const g = settled(
+        w,
+        () => w.gate(third, "majority", { takeoverAfterMs: TAKEOVER, unsettleDuringOthersStep: rule }),
+        refresh,
+        TAKEOVER,
+      );
+      w.member(T, "DEGRADED", 1);
+      assert.equal(g.backing(T)?.backs, second);
+      assert.ok((g.backing(T)?.stableMs ?? 0) >= SETTLE, "settled before the step");
+      refresh([step("i-1")]);
+      const seen = w.now;
+      if (!rule) {
+        assert.ok((g.backing(T)?.stableMs ?? 0) >= SETTLE, "the older rule lends it while the step runs");
+        continue;
+      }
+      assert.deepEqual(g.backing(T), { backs: second, stableMs: 0 });
+      // top is cut off from here on; second still answers.
+      const at = (t: number) => {
+        w.now = t;
+        w.view(second, { [T]: ["DEGRADED", 1, second, null] });
+        return g.backing(T);
+      };
+      assert.equal(at(seen + TAKEOVER - 1)?.stableMs, 0, "within takeover_after of the first sighting");
+      assert.ok((at(seen + TAKEOVER)?.stableMs ?? 0) >= SETTLE, "counts again after takeover_after");
+    }
   });
 
   test("a step seen finishing no longer blocks", () => {
