@@ -5,6 +5,9 @@
 // Error texts name the receiver by scheme://host:port only: userinfo, path and query of a
 // sink URL may hold secrets (Slack puts its token in the path), and so may header values.
 import { request, type Dispatcher } from "undici";
+import { safeOrigin } from "../core/redact.js";
+
+export { safeOrigin };
 
 export type DeliveryOutcome =
   | { kind: "delivered"; status: number }
@@ -34,16 +37,6 @@ export interface DeliverOptions {
 export const RETRY_AFTER_MAX_MS = 3_600_000;
 /** Characters of a rejecting receiver's body kept in the dead-letter reason. */
 export const REASON_BODY_CHARS = 200;
-
-/** "http://host:port" of a URL: safe to log and to show. */
-export function safeOrigin(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.protocol}//${u.host}`;
-  } catch {
-    return "(invalid URL)";
-  }
-}
 
 /** Retry-After (delta seconds or HTTP date) → ms from now, capped; undefined if absent or invalid. */
 export function parseRetryAfter(value: string | string[] | undefined, nowMs: number): number | undefined {

@@ -10,6 +10,16 @@ export const MIN_SECRET_LENGTH = 3;
 
 const SECRET_PARAM = /token|key|secret|pass|auth|sig|credential/i;
 
+/** "scheme://host:port" of a URL, nothing more: safe to log and to show. */
+export function safeOrigin(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}`;
+  } catch {
+    return "(invalid URL)";
+  }
+}
+
 /**
  * A URL as it may be shown (validate, status, API, logs): the userinfo password and the
  * values of secret-looking query parameters (token, key, secret, password, auth, sig)

@@ -14,6 +14,7 @@
 // verified one with its receive time; a view that is not JSON, is too large, carries a
 // bad proof, names another node or echoes another nonce is ignored and logged.
 import { freshNonce, HEX64, hmacSha256, verifyHmacHex } from "../core/hmac.js";
+import { safeOrigin } from "../core/redact.js";
 import type { PeerHealth, PeerStatus } from "../core/types.js";
 import { silentLogger, type Logger } from "../logger.js";
 import { compileHttpTarget, HttpClient } from "../probe/http.js";
@@ -306,15 +307,6 @@ export interface ViewPollerOptions {
   maxBytes?: number;
   clock?: Clock;
   logger?: Logger;
-}
-
-function safeOrigin(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.protocol}//${u.host}`;
-  } catch {
-    return "(invalid URL)";
-  }
 }
 
 /** Polls every member's view once per interval; keeps the latest verified one per member. */
