@@ -7,7 +7,7 @@ import { InvalidOptionError } from "../core/errors.js";
 import { compilePolicy, type Policy, type TimingOptions } from "../core/options.js";
 import { standardKey } from "../alert/signature.js";
 import { identityProblem, publicKeyProblem } from "../mesh/identity.js";
-import { isLoopbackHost, parseListen } from "./rules.js";
+import { isLoopbackHost, isObj, parseListen, type Obj } from "./rules.js";
 
 export type PathSeg = string | number;
 export interface RawIssue {
@@ -16,8 +16,6 @@ export interface RawIssue {
   hint?: string;
 }
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
 const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 
 const PROBE_KINDS = ["http", "tcp", "exec"];

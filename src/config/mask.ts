@@ -6,11 +6,9 @@
 // (URL passwords, ?token= and other secret-looking query parameters).
 import { containsSecret, MASK, redactUrl } from "../core/redact.js";
 import type { ResolvedConfig } from "./resolve.js";
+import { isObj, type Obj } from "./rules.js";
 
 export { MASK } from "../core/redact.js";
-
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
 
 function maskValues(o: unknown): unknown {
   if (!isObj(o)) return o;

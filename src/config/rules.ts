@@ -1,6 +1,10 @@
 // Small rules of the config file's own syntax: header names, URLs and listen addresses.
 // The rules it shares with the library (names, durations, systemd units, argv, bounds)
 // are written once in core/rules.ts.
+/** A parsed mapping of the config (a plain object, not an array). */
+export type Obj = Record<string, unknown>;
+export const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
+
 /** RFC 7230 header field name. */
 export const HEADER_NAME_RE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
