@@ -5,16 +5,13 @@ import { CliError, EXIT, UsageError } from "../cli-error.js";
 import { flag, positionals, str, type CliIO, type Command } from "../command.js";
 import { apiCall, apiTarget, eventStream, TOKEN_OPTION, URL_OPTION, type ApiTarget } from "../http-client.js";
 import { NODE_DEFAULTS } from "../../core/defaults.js";
+import { clip } from "../print-table.js";
 
 /** Entries per GET /v1/events page (the API's maximum). */
 const PAGE = 1000;
 
 /** Longest delivery error shown in the human output, characters (--json has it whole). */
 const MAX_ERROR_CHARS = 120;
-
-function clip(s: string): string {
-  return s.length > MAX_ERROR_CHARS ? `${s.slice(0, MAX_ERROR_CHARS - 1)}…` : s;
-}
 
 /**
  * Alerts of this entry not delivered (yet): ` [architect: dead (HTTP 400: ...); am: pending, 3 attempts]`.
@@ -26,7 +23,7 @@ export function formatDeliveries(e: JournalEntry): string {
   const parts = open.map((d) => {
     const tries =
       d.state === "pending" && d.attempts > 0 ? `, ${d.attempts} attempt${d.attempts === 1 ? "" : "s"}` : "";
-    const err = d.last_error ? ` (${clip(d.last_error)})` : "";
+    const err = d.last_error ? ` (${clip(d.last_error, MAX_ERROR_CHARS)})` : "";
     return `${d.sink}: ${d.state}${tries}${err}`;
   });
   return ` [${parts.join("; ")}]`;
