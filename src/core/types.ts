@@ -122,3 +122,43 @@ export interface ProbeResult {
    */
   inconclusive?: boolean;
 }
+
+// ---------------------------------------------------------------- node and mesh
+
+export type SelfHealthStatus = "ok" | "degraded";
+
+/** This node's own health (GET /v1/mesh `self_health`). */
+export interface SelfHealthReport {
+  status: SelfHealthStatus;
+  loop_delay_p99_ms: number;
+  lateness_p99_ms: number;
+}
+
+/** A member as this node sees it (GET /v1/mesh `members`). */
+export interface MeshMemberView {
+  name: string;
+  url: string;
+  /** Its health as probed by this node; UNKNOWN before the first probe. */
+  status: PeerStatus;
+  last_seen: string | null;
+  /** Age of the latest verified view of this member, ms; null when none was received (or no mesh key). */
+  view_age_ms?: number | null;
+}
+
+/** GET /v1/mesh: seed-compatible {self, peers, stats} plus node and members. */
+export interface MeshView {
+  self: string;
+  node: string;
+  /** The watched peers, members left out (they are listed in `members`). */
+  peers: PeerHealth[];
+  stats: MonitorStats;
+  members: MeshMemberView[];
+  /** Probe scheduling health: probes in flight, queued, and lateness (ms) of recent probes. */
+  scheduler?: {
+    in_flight: number;
+    queued: number;
+    lateness: { samples: number; p50_ms: number; p99_ms: number; max_ms: number };
+  };
+  /** This node's own health: degraded while it is too slow to trust its own deadlines. */
+  self_health?: SelfHealthReport;
+}

@@ -5,6 +5,7 @@
 // is well again. Pure bookkeeping over samples; time comes from the Clock.
 import { SELF_HEALTH_DEFAULTS } from "../core/defaults.js";
 import { InvalidOptionError } from "../core/errors.js";
+import type { SelfHealthReport } from "../core/types.js";
 import type { LoopDelaySource } from "./loop-delay.js";
 
 export interface SelfHealthOptions {
@@ -18,14 +19,7 @@ export interface SelfHealthOptions {
   deadlineFactor?: number;
 }
 
-export type SelfHealthStatus = "ok" | "degraded";
-
-/** As shown in /v1/mesh. */
-export interface SelfHealthReport {
-  status: SelfHealthStatus;
-  loop_delay_p99_ms: number;
-  lateness_p99_ms: number;
-}
+export type { SelfHealthReport, SelfHealthStatus } from "../core/types.js";
 
 export { SELF_HEALTH_DEFAULTS } from "../core/defaults.js";
 

@@ -9,9 +9,8 @@
 import { iso, parseDuration, type Duration } from "../core/duration.js";
 import { InvalidOptionError } from "../core/errors.js";
 import { nameProblem, SECRET_MIN_LENGTH } from "../core/rules.js";
-import type { SelfHealthReport } from "../health/self-health.js";
 import type { PeerSpec } from "../core/options.js";
-import type { MonitorStats, PeerHealth, PeerStatus } from "../core/types.js";
+import type { MeshMemberView, PeerHealth } from "../core/types.js";
 import { silentLogger, type Logger } from "../logger.js";
 import type { IncomingHttpHeaders } from "node:http";
 import type { InFlightStep, RemediationGate } from "../core/gate.js";
@@ -70,34 +69,7 @@ export interface MeshOptions {
   takeoverAfter?: Duration;
 }
 
-/** A member as this node sees it (GET /v1/mesh `members`). */
-export interface MeshMemberView {
-  name: string;
-  url: string;
-  /** Its health as probed by this node; UNKNOWN before the first probe. */
-  status: PeerStatus;
-  last_seen: string | null;
-  /** Age of the latest verified view of this member, ms; null when none was received (or no mesh key). */
-  view_age_ms?: number | null;
-}
-
-/** GET /v1/mesh: seed-compatible {self, peers, stats} plus node and members. */
-export interface MeshView {
-  self: string;
-  node: string;
-  /** The watched peers, members left out (they are listed in `members`). */
-  peers: PeerHealth[];
-  stats: MonitorStats;
-  members: MeshMemberView[];
-  /** Probe scheduling health: probes in flight, queued, and lateness (ms) of recent probes. */
-  scheduler?: {
-    in_flight: number;
-    queued: number;
-    lateness: { samples: number; p50_ms: number; p99_ms: number; max_ms: number };
-  };
-  /** This node's own health: degraded while it is too slow to trust its own deadlines. */
-  self_health?: SelfHealthReport;
-}
+export type { MeshMemberView, MeshView } from "../core/types.js";
 
 /** What MeshNode needs from its Monitor. */
 export interface MeshHost {
