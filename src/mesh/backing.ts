@@ -7,7 +7,7 @@
 //   no backing yet            → back the top of the confirming nodes (rendezvous order),
 //                               or itself while its own step is recent (after a restart)
 //   backs itself              → move to the top of the confirming nodes when that is
-//                               another node (safe: only a node counts backings of itself,
+//                               another node that does not back this one (safe: only a node counts backings of itself,
 //                               and this node no longer backs itself); but not while its
 //                               own step on the target is recent (within takeover_after):
 //                               the others must not start the same step again
@@ -74,7 +74,12 @@ export function nextBacking(prev: string | undefined, input: BackingInput): Back
   const top = rendezvousOwner(input.target, able.length > 0 ? able : input.confirming) ?? input.self;
   const keepSelf = input.recentOwnStep === true && input.selfDegraded !== true;
   if (prev === undefined) return { backs: keepSelf ? input.self : top, dropped: false };
-  if (prev === input.self) return { backs: keepSelf ? prev : top, dropped: false };
+  if (prev === input.self) {
+    // Moving to a node that backs this one would only follow it back next time: a flap
+    // that never settles (every change unsettles, gate.ts). Staying is always safe.
+    const t = top === input.self || input.selfDegraded === true ? undefined : input.member(top);
+    return { backs: keepSelf || t?.backs === input.self ? prev : top, dropped: false };
+  }
   const v = input.member(prev);
   if (!v || !v.reachable || !v.failing || (v.degraded === true && able.length > 0)) {
     return { backs: top, dropped: top !== prev };
