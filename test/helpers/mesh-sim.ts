@@ -718,3 +718,36 @@ export function simulate(opts: SimOptions): SimResult {
   }
   return { seed: opts.seed, nodes: N, confirm, violations, remediations: steps.length, holds, events, trace };
 }
+
+/** Seeds the suite runs (SIM_SEEDS overrides), split into shards that run as separate files. */
+export const SIM_SEEDS = Number(process.env.SIM_SEEDS ?? 10_000);
+/** Seeds of shard `k` of `n` (1-based), inclusive. */
+export function seedShard(k: number, n: number): [number, number] {
+  const size = Math.ceil(SIM_SEEDS / n);
+  return [(k - 1) * size + 1, Math.min(SIM_SEEDS, k * size)];
+}
+
+/**
+ * Runs seeds from..to (inclusive) and returns those that break an invariant; with `until`,
+ * stops at the first of them `until` accepts.
+ */
+export function sweep(
+  from: number,
+  to: number,
+  opts: Partial<SimOptions> = {},
+  until?: (r: SimResult) => boolean,
+): SimResult[] {
+  const failing: SimResult[] = [];
+  for (let seed = from; seed <= to; seed++) {
+    const r = simulate({ seed, ...opts });
+    if (r.violations.length === 0) continue;
+    failing.push(r);
+    if (until?.(r)) break;
+  }
+  return failing;
+}
+
+/** One failing seed and how to replay it with a trace. */
+export const describeFailure = (r: SimResult): string =>
+  `seed ${r.seed} (${r.nodes} nodes, confirm ${r.confirm}): ${r.violations[0]}\n` +
+  `  replay: SIM_SEED=${r.seed} node scripts/run-tests.mjs test/mesh/simulation.test.ts`;
