@@ -28,6 +28,17 @@ install_and_smoke() { # label
   npm install -g --silent --prefix "$prefix" --allow-scripts=better-sqlite3 --prefer-offline \
     --no-audit --no-fund "$tarball"
   PATH="$prefix/bin:$PATH" bash "$root/scripts/smoke-daemon.sh" "$work/smoke-$1"
+  # The library from the installed package: the bundled root and its lazily loaded config
+  # chunk (a ConfigError from it is an instance of the exported class).
+  local app="$work/app-$1"
+  mkdir -p "$app/node_modules"
+  ln -s "$prefix/lib/node_modules/watchdog-mesh" "$app/node_modules/watchdog-mesh"
+  (cd "$app" && node --input-type=module -e '
+    const { Monitor, ConfigError, monitorOptionsFromConfig } = await import("watchdog-mesh");
+    if (typeof Monitor !== "function") throw new Error("no Monitor export");
+    const err = await monitorOptionsFromConfig("peers: 3\n").then(() => null, (e) => e);
+    if (!(err instanceof ConfigError)) throw new Error(`expected a ConfigError, got ${err}`);
+    console.log("library import from the installed package: ok");')
 }
 
 echo "== node $(node --version): npm install -g from npm pack, smoke test"
