@@ -747,6 +747,15 @@ export function sweep(
   return failing;
 }
 
+/** The failing seeds of from..to, as a message that names the first five and how to replay them. */
+export function seedsThatFail(from: number, to: number): { seeds: number[]; message: string } {
+  const failing = sweep(from, to);
+  return {
+    seeds: failing.map((r) => r.seed),
+    message: `${failing.length} seeds violate an invariant:\n${failing.slice(0, 5).map(describeFailure).join("\n")}`,
+  };
+}
+
 /** One failing seed and how to replay it with a trace. */
 export const describeFailure = (r: SimResult): string =>
   `seed ${r.seed} (${r.nodes} nodes, confirm ${r.confirm}): ${r.violations[0]}\n` +
