@@ -41,7 +41,8 @@ import { Semaphore } from "./schedule/semaphore.js";
 import { validatePeerSpec } from "./peer-spec.js";
 import { probesInFlight, TimerLoopDelay, type LoopDelaySource } from "./health/loop-delay.js";
 import { SelfHealth, type SelfHealthOptions, type SelfHealthReport } from "./health/self-health.js";
-import { isTimeoutError, localFailureCode } from "./probe/errors.js";
+import { inconclusiveWhy } from "./health/inconclusive.js";
+import { SelfJournal } from "./health/self-journal.js";
 import type { MonitorStore } from "./store/types.js";
 import { EffectRunner, effectIntent, type RemediatedPeer } from "./effects/runner.js";
 import { resumeInterrupted } from "./effects/resume.js";
@@ -110,11 +111,6 @@ export interface MonitorOptions extends TimingOptions {
   loopDelay?: LoopDelaySource;
 }
 
-/**
- * A probe that timed out is inconclusive when this node's own loop was stalled for more
- * than this fraction of the probe's deadline while it ran.
- */
-export const STALL_FRACTION = 0.25;
 
 export type { GateVerdict, InFlightStep, RemediationGate } from "./core/gate.js";
 
@@ -168,8 +164,8 @@ export class Monitor {
   private readonly counters = { checks: 0, misses: 0, inconclusive: 0, restarts: 0, isolations: 0 };
   private readonly loopDelay: LoopDelaySource;
   private readonly selfHealth: SelfHealth | null;
-  /** The open self-degraded episode's incident id (journal entries pair up). */
-  private selfIncident: string | null = null;
+  /** Journal entries for entering and leaving the degraded state (null without self-health). */
+  private readonly selfJournal: SelfJournal | null;
   /** Restart/isolate steps running and recently finished (shared with the mesh). */
   private readonly steps = new StepLog();
   private readonly effects: EffectRunner;
@@ -232,6 +228,7 @@ export class Monitor {
         { activity: probesInFlight, idleMs: LOOP_DELAY_DEFAULTS.idleMs },
       );
     this.selfHealth = opts.selfHealth === false ? null : new SelfHealth(this.loopDelay, opts.selfHealth);
+    this.selfJournal = this.selfHealth ? new SelfJournal(this.selfName, this.selfHealth) : null;
     this.persisted = new Map(
       (this.store?.loadPeers() ?? []).map((p) => [
         p.name,
@@ -644,62 +641,20 @@ export class Monitor {
 
   /** Re-evaluates this node's health; journals entering and leaving the degraded state. */
   private evaluateSelf(): SelfHealthReport {
-    const sh = this.selfHealth as SelfHealth;
-    const { report, changed } = sh.evaluate(this.clock.now());
-    if (changed !== null) {
+    const now = this.clock.now();
+    const { report, changed } = (this.selfHealth as SelfHealth).evaluate(now);
+    const entry = this.selfJournal?.entryFor(changed, report, now);
+    if (entry) {
       this.changes++;
-      const entered = changed === "entered";
-      const incident = entered ? randomUUID() : this.selfIncident;
-      this.selfIncident = entered ? incident : null;
-      const action: EscalationAction = {
-        timestamp: iso(this.clock.now()) as string,
-        peer_name: this.selfName,
-        action: entered ? "self_degraded" : "self_recovered",
-        reason: entered
-          ? `${sh.holdReason()} (thresholds ${sh.loopDelayP99Ms} ms, ${sh.latenessP99Ms} ms); ` +
-            `probe deadlines ×${sh.deadlineFactor}, remediation held`
-          : `this node is well again: loop delay p99 ${report.loop_delay_p99_ms} ms, lateness p99 ${report.lateness_p99_ms} ms; remediation resumes`,
-        severity: entered ? "HIGH" : "INFO",
-        id: randomUUID(),
-        incident_id: incident,
-        node: this.selfName,
-      };
       this.store?.commit({
         peer: this.selfName,
-        actions: [action],
-        snapshot: this.selfSnapshot(report),
+        actions: [entry.action],
+        snapshot: entry.snapshot,
         effects: [],
       });
-      this.notify(action);
+      this.notify(entry.action);
     }
     return report;
-  }
-
-  /** This node as a PeerHealth (the snapshot sent with its own alerts). */
-  private selfSnapshot(report: SelfHealthReport): PeerHealth {
-    return {
-      ...toPeerHealth(this.selfName, "self", initialState(), this.selfName),
-      status: report.status === "ok" ? "HEALTHY" : "DEGRADED",
-      last_error: report.status === "ok" ? null : (this.selfHealth as SelfHealth).holdReason(),
-    };
-  }
-
-  /**
-   * Why a failed probe says nothing about the peer (its error, "inconclusive" aside), or
-   * null when it is a miss: a local resource failure, or a deadline that ran out while
-   * this node itself was stalled.
-   */
-  private inconclusiveWhy(result: ProbeResult, startedAt: number, timeoutMs: number): string | null {
-    const error = result.error ?? "probe failed";
-    if (result.inconclusive === true) return error;
-    const code = localFailureCode(error);
-    if (code !== null) return `${error} (this node's own failure: ${code})`;
-    if (!isTimeoutError(error)) return null;
-    const stalled = this.loopDelay.stalledMs(startedAt, this.clock.now());
-    if (stalled > STALL_FRACTION * timeoutMs) {
-      return `${error} while this node itself was stalled for ${Math.round(stalled)} ms`;
-    }
-    return null;
   }
 
   private async scheduledRun(name: string, dueAt: number): Promise<number | null> {
@@ -739,7 +694,9 @@ export class Monitor {
       if (this.selfHealth) this.evaluateSelf();
       this.counters.checks++;
       this.progressAt = this.clock.now();
-      const inconclusive = result.ok ? null : this.inconclusiveWhy(result, startedAt, timeoutMs);
+      const inconclusive = result.ok
+        ? null
+        : inconclusiveWhy(result, timeoutMs, () => this.loopDelay.stalledMs(startedAt, this.clock.now()));
       if (inconclusive !== null) {
         this.counters.inconclusive++;
         result = { ...result, inconclusive: true, error: inconclusive };
