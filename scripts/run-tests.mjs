@@ -41,8 +41,13 @@ function isIntegration(f) {
 const cores = availableParallelism();
 /** Unit files at once: they mostly wait on loopback sockets, child processes and SQLite. */
 const UNIT_CONCURRENCY = Math.max(4, cores * 2);
-/** Integration files at once. */
-const INTEGRATION_CONCURRENCY = 2;
+/**
+ * Integration files at once. They mostly wait on probe intervals, restarts and takeovers
+ * (four lanes keep about one core busy on a quiet 2-core machine), and each isolates its
+ * own systemd, ports and directories; `npm run test:stress` runs them like this beside
+ * two busy loops per core.
+ */
+const INTEGRATION_CONCURRENCY = 4;
 /**
  * Integration files that take a minute or more, started first so the two lanes finish
  * together instead of one long file running alone at the end. Longest first; any file
