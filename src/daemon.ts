@@ -248,6 +248,7 @@ export async function runDaemon(initial: ResolvedConfig, opts: DaemonOptions = {
       const sse = apiServer.sseStats();
       metrics.sseClients.set(sse.clients);
       metrics.sseDropped.inc(sse.dropped - droppedSeen);
+      metrics.sseBufferedBytes.set(sse.bufferedBytes);
       droppedSeen = sse.dropped;
     });
     const { host, port } = config.node.listen;

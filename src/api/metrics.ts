@@ -56,6 +56,8 @@ export interface Metrics {
   readonly sseClients: Gauge;
   /** Event streams dropped for exceeding their budget (1 MiB unsent or 30 s undrained). */
   readonly sseDropped: Counter;
+  /** Bytes written to event streams and not sent yet, over all clients (at most 1 MiB each). */
+  readonly sseBufferedBytes: Gauge;
   setPeerStatus(peer: string, status: PeerStatus): void;
   /**
    * Creates every per-peer series at 0 (counters, histogram, status UNKNOWN) when the peer
@@ -185,6 +187,11 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     help: "Event streams dropped because the client did not keep up (1 MiB unsent or 30 s without draining); it resumes with Last-Event-ID.",
     registers: [registry],
   });
+  const sseBufferedBytes = new Gauge({
+    name: "wdmesh_sse_buffered_bytes",
+    help: "Bytes written to event streams and not sent yet, over all clients: frames queued for full sockets and the sockets' write buffers. At most 1 MiB per client; a client past it is dropped.",
+    registers: [registry],
+  });
 
   const hooks = new Set<() => void>();
   return {
@@ -210,6 +217,7 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     probesInFlight,
     sseClients,
     sseDropped,
+    sseBufferedBytes,
     setPeerStatus(peer, status) {
       for (const s of STATUSES) peerStatus.set({ peer, status: s }, s === status ? 1 : 0);
     },

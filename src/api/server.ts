@@ -65,7 +65,7 @@ export interface ApiServer {
   /** Sockets refused so far because maxConnections were open. */
   readonly refusedConnections: number;
   /** Event streams open now, and dropped so far for exceeding their budget. */
-  sseStats(): { clients: number; dropped: number };
+  sseStats(): { clients: number; dropped: number; bufferedBytes: number };
 }
 
 /** Default of node.max_connections: API sockets open at once. */
@@ -138,7 +138,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     handler,
     server,
     connections: () => open,
-    sseStats: () => ({ clients: hub.size, dropped: hub.droppedClients }),
+    sseStats: () => ({ clients: hub.size, dropped: hub.droppedClients, bufferedBytes: hub.bufferedBytes }),
     get refusedConnections() {
       return refused;
     },

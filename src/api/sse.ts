@@ -121,6 +121,17 @@ export class SseHub {
     return this.dropped;
   }
 
+  /**
+   * Bytes written to the streams and not sent yet, over all clients: frames queued while
+   * a socket is full and what the sockets hold in their write buffers. Each client's part
+   * stays within its budget (`maxBufferedBytes`).
+   */
+  get bufferedBytes(): number {
+    let n = 0;
+    for (const c of this.clients) n += c.queuedBytes + c.res.writableLength;
+    return n;
+  }
+
   open(
     req: IncomingMessage,
     res: ServerResponse,

@@ -1,6 +1,7 @@
 // The event stream's per-client budget, on a fake clock with fake responses: one frame
 // per entry shared by every client, a client over 1 MiB of unsent bytes or not drained
-// for 30 s is dropped, and a dropped client that resumes with its last id misses nothing.
+// for 30 s is dropped (what the streams hold unsent, `bufferedBytes`, never passes the
+// budget), and a dropped client that resumes with its last id misses nothing.
 // Probe events are capped at one per peer per second, the newest result of a burst last.
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -98,13 +99,21 @@ void test("each entry is serialised once: every client is given the same frame",
 void test("a client past 1 MiB of unsent bytes is dropped; a reading client is not", () => {
   const { hub, backend, open } = setup();
   const stuck = open();
-  const reader = open();
-  reader.flowing = true;
+  const reader = open(undefined, true);
   const perEntry = big.length + 200;
   const n = Math.ceil(SSE_MAX_BUFFERED_BYTES / perEntry) + 5;
-  for (let i = 0; i < n; i++) backend.append({ peer_name: "sidecar", action: "alert", reason: big });
+  let most = 0;
+  for (let i = 0; i < n; i++) {
+    backend.append({ peer_name: "sidecar", action: "alert", reason: big });
+    most = Math.max(most, hub.bufferedBytes);
+  }
   assert.equal(stuck.destroyed, true, "dropped");
   assert.ok(stuck.writableLength <= SSE_MAX_BUFFERED_BYTES);
+  assert.ok(
+    most > SSE_MAX_BUFFERED_BYTES - perEntry && most <= SSE_MAX_BUFFERED_BYTES,
+    `what the streams held unsent reached the budget and never passed it (${most} bytes)`,
+  );
+  assert.equal(hub.bufferedBytes, 0, "a dropped client holds nothing");
   assert.equal(reader.destroyed, false);
   assert.equal(reader.ids().length, n, "the reader got every entry");
   assert.equal(hub.size, 1);
