@@ -49,22 +49,29 @@ const UNIT_CONCURRENCY = Math.max(4, cores * 2);
  */
 const INTEGRATION_CONCURRENCY = 4;
 /**
- * Integration files that take a minute or more, started first so the two lanes finish
- * together instead of one long file running alone at the end. Longest first; any file
- * not named keeps its alphabetical place after these. Order only: nothing is skipped.
+ * Files that take long, started first in their group so the lanes finish together instead
+ * of one long file running alone at the end: integration files of a minute or more, and
+ * the CPU-bound unit files (the simulation's seeds, the crash loop). Longest first; any
+ * file not named keeps its alphabetical place after these. Order only: nothing is skipped.
  */
 const SLOW_FIRST = [
-  "mesh-partition",
-  "sse-memory",
-  "mesh-takeover-immediate",
-  "mesh-takeover",
-  "embedded-mesh",
-  "mesh-quorum",
+  "integration/mesh-partition",
+  "integration/sse-memory",
+  "integration/mesh-takeover-immediate",
+  "integration/mesh-takeover",
+  "integration/embedded-mesh",
+  "integration/mesh-quorum",
+  "mesh/simulation-seeds-1",
+  "mesh/simulation-seeds-2",
+  "store/crash",
+  "mesh/simulation",
+  "mesh/takeover-mesh",
 ];
 
 function slowFirst(list) {
   const rank = (f) => {
-    const i = SLOW_FIRST.findIndex((name) => f.endsWith(`${name}.test.ts`));
+    const path = f.split(/[\\/]/).join("/");
+    const i = SLOW_FIRST.findIndex((name) => path.endsWith(`${name}.test.ts`));
     return i < 0 ? SLOW_FIRST.length : i;
   };
   return list
@@ -74,7 +81,7 @@ function slowFirst(list) {
 }
 
 const groups = [
-  { name: "unit", files: files.filter((f) => !isIntegration(f)), concurrency: UNIT_CONCURRENCY },
+  { name: "unit", files: slowFirst(files.filter((f) => !isIntegration(f))), concurrency: UNIT_CONCURRENCY },
   {
     name: "integration",
     files: slowFirst(files.filter(isIntegration)),
