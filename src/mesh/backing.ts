@@ -57,6 +57,11 @@ export interface BackingInput {
   recentOwnStep?: boolean;
   /** This node is overloaded (self health degraded): it holds, so it does not back itself. */
   selfDegraded?: boolean;
+  /**
+   * A node that backs itself stays when the top backs it (default true). Tests turn it off
+   * to show the livelock it prevents.
+   */
+  stayWhenBacked?: boolean;
 }
 
 export interface BackingMove {
@@ -77,7 +82,10 @@ export function nextBacking(prev: string | undefined, input: BackingInput): Back
   if (prev === input.self) {
     // Moving to a node that backs this one would only follow it back next time: a flap
     // that never settles (every change unsettles, gate.ts). Staying is always safe.
-    const t = top === input.self || input.selfDegraded === true ? undefined : input.member(top);
+    const t =
+      top === input.self || input.selfDegraded === true || input.stayWhenBacked === false
+        ? undefined
+        : input.member(top);
     return { backs: keepSelf || t?.backs === input.self ? prev : top, dropped: false };
   }
   const v = input.member(prev);

@@ -31,6 +31,8 @@ import { ACTION_DEFAULTS } from "../core/defaults.js";
 
 /** Views asked for longer ago than this many intervals count as absent. */
 export const VIEW_FRESH_INTERVALS = 3;
+/** A backing counts this many intervals after its last change (default settleMs): a view's freshness plus one poll. */
+export const SETTLE_INTERVALS = VIEW_FRESH_INTERVALS + 1;
 /** Default time a commanded restart may take when the gate is not told (ms): the executors' default timeout. */
 export const DEFAULT_STEP_TIMEOUT_MS = Math.max(
   ACTION_DEFAULTS.commandTimeoutMs,
@@ -82,6 +84,11 @@ export interface MeshGateOptions {
    * show what it prevents.
    */
   unsettleDuringOthersStep?: boolean;
+  /**
+   * A node that backs itself does not move to a node that backs it (backing.ts). Default
+   * true; tests turn it off to show the livelock it prevents.
+   */
+  stayWhenBacked?: boolean;
   /** Decision rule; default configuredQuorum. Tests pass other rules to compare. */
   rule?: QuorumRule;
   clock?: Clock;
@@ -123,7 +130,7 @@ export function createMeshGate(opts: MeshGateOptions): MeshGate {
   const log = opts.logger ?? silentLogger;
   const rule = opts.rule ?? configuredQuorum;
   const maxAge = VIEW_FRESH_INTERVALS * opts.intervalMs;
-  const settleMs = opts.settleMs ?? (VIEW_FRESH_INTERVALS + 1) * opts.intervalMs;
+  const settleMs = opts.settleMs ?? SETTLE_INTERVALS * opts.intervalMs;
   const ta = opts.takeoverAfterMs ?? DEFAULT_STEP_TIMEOUT_MS + opts.intervalMs;
   const takeoverAfterMs = typeof ta === "number" ? () => ta : ta;
   // Slack of one interval: a view may be served up to the poll timeout after it was asked for.
@@ -196,6 +203,7 @@ export function createMeshGate(opts: MeshGateOptions): MeshGate {
       member,
       recentOwnStep,
       selfDegraded,
+      ...(opts.stayWhenBacked === false ? { stayWhenBacked: false } : {}),
     });
     const prev = backs.get(target);
     let times = backedAt.get(target);

@@ -24,6 +24,18 @@
 //   one step    no node starts a restart/isolate of the target while another node's
 //               step started less than takeover_after ago
 //   isolation   the target is never un-isolated except by an operator release
+// and once per run:
+//   liveness    the schedule goes quiet: no fault starts after its last 6 intervals, and
+//               the quiet point is the first interval boundary from then on with every
+//               node up, not paused, not overloaded, every link and path healed and no
+//               fault pending (a "crash right after a step" still armed is dropped); from
+//               there messages take at most 100 ms (every view arrives), and the target
+//               fails (crashed if it was up; a restart finishing does not bring it back)
+//               until a step starts. Within livenessBoundIntervals() (takeover_after, the
+//               settle period per node, missed_before_restart) some node must start a
+//               restart or isolate of it, unless a node already holds it isolated. Past
+//               the schedule's end the run goes on until that is decided. A livelock
+//               (backings flapping so that no node ever counts a quorum) fails it.
 import {
   initialState,
   step,
@@ -32,7 +44,13 @@ import {
   type LadderState,
 } from "../../src/core/ladder.js";
 import { compilePolicy, restartDelayMs, type Policy } from "../../src/core/options.js";
-import { createMeshGate, showsFailing, VIEW_FRESH_INTERVALS, type MeshGate } from "../../src/mesh/gate.js";
+import {
+  createMeshGate,
+  SETTLE_INTERVALS,
+  showsFailing,
+  VIEW_FRESH_INTERVALS,
+  type MeshGate,
+} from "../../src/mesh/gate.js";
 import { requiredConfirmations, type ConfirmMode, type QuorumRule } from "../../src/mesh/quorum.js";
 import type { InFlightView, ReceivedPeer, ReceivedView } from "../../src/mesh/views.js";
 import type { GateVerdict } from "../../src/monitor.js";
@@ -45,6 +63,31 @@ export const SIM_TIMEOUT = 500;
 /** Longest a simulated restart/isolate takes, ms (its "timeout"), per seed: short or slow steps. */
 const SIM_STEP_TIMEOUTS = [3 * SIM_INTERVAL, 12 * SIM_INTERVAL];
 const T = "target";
+/** After the quiet point, message delays are at most this, ms (every view arrives within the poll timeout). */
+const QUIET_MAX_DELAY = 100;
+/** A run goes on past its end until the quiet point, at most this long, ms (every fault ends well before). */
+const QUIET_CAP = 100 * SIM_INTERVAL;
+/**
+ * Liveness bound: a step on the failing target starts within this many intervals after the
+ * quiet point. Each term is a wait the rule imposes, added up as if none overlapped:
+ *   takeover_after + 1   a step started before the quiet point keeps the others off the
+ *                        target until takeover_after after they first saw it, up to a poll late
+ *   (N - 1) × (settle + 1)  backings converge on one node along a chain: each node moves once
+ *                        (to the top, or following the node it backs), its backing counts
+ *                        only after the settle period, and shows in the others' next poll
+ *   missed_before_restart + 1  the misses the ladder needs, and the probe that acts
+ * (Seeds 1–10,000 need at most 11.7 intervals beyond takeover_after; a livelock never acts.)
+ */
+export const livenessBoundIntervals = (
+  takeoverAfterMs: number,
+  nodes: number,
+  missedBeforeRestart: number,
+): number =>
+  Math.ceil(takeoverAfterMs / SIM_INTERVAL) +
+  1 +
+  (nodes - 1) * (SETTLE_INTERVALS + 1) +
+  missedBeforeRestart +
+  1;
 
 export interface SimOptions {
   seed: number;
@@ -60,6 +103,8 @@ export interface SimOptions {
   settleEveryMove?: boolean;
   /** Passed to every node's gate (default true); false shows what it prevents. */
   unsettleDuringOthersStep?: boolean;
+  /** Passed to every node's gate (default true); false shows the livelock it prevents. */
+  stayWhenBacked?: boolean;
 }
 
 export interface SimResult {
@@ -70,6 +115,12 @@ export interface SimResult {
   remediations: number;
   holds: number;
   events: number;
+  /** When the schedule went quiet (liveness), ms; null when the run ended before. */
+  quietAt: number | null;
+  /** ms from the quiet point to the first step on the target (0: already isolated); null: none. */
+  remediatedAfterMs: number | null;
+  /** takeover_after of this seed, ms. */
+  takeoverAfterMs: number;
   trace: string[];
 }
 
@@ -91,7 +142,9 @@ type Ev =
   | { k: "req"; from: number; fromGen: number; to: number; askedAt: number }
   | { k: "resp"; to: number; gen: number; member: number; askedAt: number; view: ReceivedView }
   | { k: "done"; node: number; gen: number; id: string; kind: "restart" | "isolate"; attempt: number }
-  | { k: "chaos"; what: () => string };
+  | { k: "chaos"; what: () => string; fault?: boolean }
+  | { k: "quiet" }
+  | { k: "deadline" };
 
 interface Queued {
   at: number;
@@ -202,7 +255,12 @@ export function simulate(opts: SimOptions): SimResult {
   let holds = 0;
   let maxDelay = pick([5, 100, 450]);
   const q = new Queue();
-  const at = (t: number, ev: Ev): void => q.push({ at: t, seq: seq++, ev });
+  /** Fault events scheduled and not run yet (the chaos schedule, overload flags, crashes after a step). */
+  let pendingFaults = 0;
+  const at = (t: number, ev: Ev): void => {
+    if (ev.k === "chaos" && ev.fault === true) pendingFaults++;
+    q.push({ at: t, seq: seq++, ev });
+  };
   const trace: string[] = [];
   const log = (s: string): void => void (opts.trace && trace.push(`${String(now).padStart(6)} ${s}`));
   const violations: string[] = [];
@@ -223,6 +281,10 @@ export function simulate(opts: SimOptions): SimResult {
   const steps: StepRecord[] = [];
   /** How many of the next steps' nodes crash right after starting them (chaos). */
   let crashAfterStep = 0;
+  /** Liveness: when the schedule went quiet, and when a step on the target first started after. */
+  let quietAt: number | null = null;
+  let remediatedAt: number | null = null;
+  const livenessBound = livenessBoundIntervals(takeoverAfter, N, K) * SIM_INTERVAL;
   const clock = { now: () => now, setTimeout: () => 0, clearTimeout: () => {}, sleep: async () => {} };
 
   const nodes: SimNode[] = [];
@@ -244,6 +306,7 @@ export function simulate(opts: SimOptions): SimResult {
       ...(opts.waitForSilentRemediator === false ? { waitForSilentRemediator: false } : {}),
       ...(opts.settleEveryMove === false ? { settleEveryMove: false } : {}),
       ...(opts.unsettleDuringOthersStep === false ? { unsettleDuringOthersStep: false } : {}),
+      ...(opts.stayWhenBacked === false ? { stayWhenBacked: false } : {}),
       selfDegraded: () => (nodes[i]?.overloaded ?? 0) > 0,
       lastOwnStepAt: () => {
         const n = nodes[i];
@@ -322,6 +385,7 @@ export function simulate(opts: SimOptions): SimResult {
     }
     const rec: StepRecord = { node: n.name, kind: e.kind, start: now, end: null };
     steps.push(rec);
+    if (quietAt !== null && remediatedAt === null) remediatedAt = now;
     const attempt = e.kind === "restart" ? e.attempt : 0;
     n.running.set(e.actionId, {
       peer: T,
@@ -344,6 +408,7 @@ export function simulate(opts: SimOptions): SimResult {
       const dur = int(4, 24) * SIM_INTERVAL;
       at(now + int(1, 60), {
         k: "chaos",
+        fault: true,
         what: () => (n.gen === gen ? crash(i, dur) : `${n.name} already restarted`),
       });
     }
@@ -390,6 +455,19 @@ export function simulate(opts: SimOptions): SimResult {
     }
   };
 
+  /**
+   * A member that answered and stays healthy: the ladder would change only its last-seen
+   * time and response time, which nothing here reads (the gate reads status and
+   * missed_count), so its step is skipped (a third of the run time).
+   */
+  const steady = (s: LadderState): boolean =>
+    s.status === "HEALTHY" &&
+    s.missed === 0 &&
+    s.restarts === 0 &&
+    s.incidentId === null &&
+    s.silencedUntil === null &&
+    s.okStreak >= memberPolicy.successThreshold;
+
   const probe = (i: number, p: string): void => {
     const n = nodes[i] as SimNode;
     if (p === T && n.running.size > 0) return; // the peer's lock is held by the step
@@ -400,8 +478,10 @@ export function simulate(opts: SimOptions): SimResult {
       const m = nodes[j] as SimNode;
       ok = linkUp(i, j) && linkUp(j, i) && m.up && m.pausedUntil <= now;
     }
-    if (ok) apply(i, p, { type: "probe-ok", durationMs: 1 });
-    else {
+    if (ok) {
+      if (p === T || !steady(n.ladder.get(p) as LadderState))
+        apply(i, p, { type: "probe-ok", durationMs: 1 });
+    } else {
       let v: GateVerdict = n.gate.mayAct(p);
       // An overloaded node holds what it would do (Monitor.mayAct).
       if (p === T && n.overloaded > 0 && (v.act || v.hold !== undefined)) {
@@ -488,7 +568,10 @@ export function simulate(opts: SimOptions): SimResult {
         // The command finishes whether or not its node is still alive.
         const rec = steps.find((s) => s.node === n.name && s.end === null && s.kind === ev.kind);
         if (rec) rec.end = now;
-        if (ev.kind === "restart" && --target.pending === 0) target.state = "up";
+        // From the quiet point until a step starts, the target stays failed: a restart
+        // that started before does not bring it back.
+        if (ev.kind === "restart" && --target.pending === 0)
+          target.state = quietAt !== null && remediatedAt === null ? "down" : "up";
         if (!n.up || n.gen !== ev.gen) return;
         const s = n.running.get(ev.id);
         n.running.delete(ev.id);
@@ -499,8 +582,47 @@ export function simulate(opts: SimOptions): SimResult {
         return;
       }
       case "chaos":
+        if (ev.fault === true) pendingFaults--;
         log(`chaos: ${ev.what()}`);
         return;
+      case "quiet": {
+        const calm =
+          pendingFaults === 0 &&
+          nodes.every((n) => n.up && n.pausedUntil <= now && n.overloaded === 0) &&
+          pathCut.every((c) => c === 0) &&
+          linkCut.every((row) => row.every((c) => c === 0));
+        if (!calm) {
+          at(now + SIM_INTERVAL, { k: "quiet" });
+          return;
+        }
+        quietAt = now;
+        crashAfterStep = 0; // armed but never fired: it would be a fault after the quiet point
+        maxDelay = Math.min(maxDelay, QUIET_MAX_DELAY);
+        if (!target.isolated && target.state === "up") target.state = "down";
+        const isolatedBy = nodes.filter((n) => n.ladder.get(T)?.status === "ISOLATED").map((n) => n.name);
+        if (target.isolated || isolatedBy.length > 0) remediatedAt = now;
+        log(
+          `quiet: every node up and well, network healed; the target stays failed` +
+            (remediatedAt === null
+              ? ""
+              : ` (already isolated${isolatedBy.length ? ` by ${isolatedBy.join(",")}` : ""})`),
+        );
+        at(now + livenessBound, { k: "deadline" });
+        return;
+      }
+      case "deadline": {
+        if (remediatedAt !== null) return;
+        const why = nodes.map((n) => {
+          const s = n.ladder.get(T) as LadderState;
+          const d = n.gate.decide(T);
+          return `${n.name} ${s.status} missed ${s.missed}, backs ${d.backs}: ${d.why}`;
+        });
+        fail(
+          `liveness: no node started a step on the target within ${livenessBound / SIM_INTERVAL} intervals ` +
+            `of the quiet point t=${quietAt} (target failing, every node up and well, network healed): ${why.join("; ")}`,
+        );
+        return;
+      }
     }
   };
 
@@ -645,6 +767,7 @@ export function simulate(opts: SimOptions): SimResult {
             const dur = int(SIM_INTERVAL / 2, 6 * SIM_INTERVAL);
             at(t, {
               k: "chaos",
+              fault: true,
               what: () => {
                 n.overloaded++;
                 return `${n.name} overloaded (self health degraded)`;
@@ -693,13 +816,24 @@ export function simulate(opts: SimOptions): SimResult {
         break;
       }
     }
-    at(int(0, end - 6 * SIM_INTERVAL), { k: "chaos", what: fn });
+    at(int(0, end - 6 * SIM_INTERVAL), { k: "chaos", what: fn, fault: true });
   }
+  // Liveness: from the last time a fault may start, look each interval for the quiet point.
+  at(end - 6 * SIM_INTERVAL, { k: "quiet" });
 
   // ---- run
   for (;;) {
     const next = q.pop();
-    if (!next || next.at > end) break;
+    // Past the schedule's end, run on until liveness is decided (a step after the quiet
+    // point, or the deadline after it); every fault ends, so the quiet point comes.
+    if (!next) break;
+    if (next.at > end) {
+      if (quietAt !== null && (remediatedAt !== null || next.at > quietAt + livenessBound)) break;
+      if (next.at > end + QUIET_CAP) {
+        fail(`the schedule never went quiet within ${QUIET_CAP / SIM_INTERVAL} intervals of its end`);
+        break;
+      }
+    }
     now = next.at;
     const ev = next.ev;
     const i = nodeOf(ev);
@@ -716,7 +850,19 @@ export function simulate(opts: SimOptions): SimResult {
     events++;
     handle(ev);
   }
-  return { seed: opts.seed, nodes: N, confirm, violations, remediations: steps.length, holds, events, trace };
+  return {
+    seed: opts.seed,
+    nodes: N,
+    confirm,
+    violations,
+    remediations: steps.length,
+    holds,
+    events,
+    quietAt,
+    remediatedAfterMs: quietAt === null || remediatedAt === null ? null : remediatedAt - quietAt,
+    takeoverAfterMs: takeoverAfter,
+    trace,
+  };
 }
 
 /** Seeds the suite runs (SIM_SEEDS overrides), split into shards that run as separate files. */
@@ -756,7 +902,16 @@ export function seedsThatFail(from: number, to: number): { seeds: number[]; mess
   };
 }
 
-/** One failing seed and how to replay it with a trace. */
+/** The invariant (header comment) a violation breaks. */
+export function invariantOf(violation: string): string {
+  if (violation.includes(": liveness: ")) return "liveness";
+  if (/ after n\d+'s (restart|isolate) /.test(violation)) return "one step";
+  if (violation.includes(" nodes seeing the failure ")) return "quorum";
+  if (violation.includes(" without an operator release")) return "isolation";
+  return "the simulation's own rules";
+}
+
+/** One failing seed, the invariant it breaks first, and how to replay it with a trace. */
 export const describeFailure = (r: SimResult): string =>
-  `seed ${r.seed} (${r.nodes} nodes, confirm ${r.confirm}): ${r.violations[0]}\n` +
+  `seed ${r.seed} (${r.nodes} nodes, confirm ${r.confirm}) breaks ${invariantOf(r.violations[0] ?? "")}: ${r.violations[0]}\n` +
   `  replay: SIM_SEED=${r.seed} node scripts/run-tests.mjs test/mesh/simulation.test.ts`;

@@ -19,6 +19,8 @@ interface Row {
   dropped: boolean;
   recent?: boolean;
   selfDegraded?: boolean;
+  /** The test-only switch off of "stays when the top backs it" (the livelock it prevents). */
+  stayWhenBacked?: false;
 }
 
 const up = (backs?: string, settled = true): BackingPeerFacts => ({
@@ -86,6 +88,16 @@ const ROWS: Row[] = [
     backs: A,
     dropped: false,
     selfDegraded: true,
+  },
+  {
+    name: "without the stay rule (tests only), backs itself, the top backs it: moves (the flap)",
+    self: B,
+    prev: B,
+    confirming: [B, A],
+    members: { [A]: up(B) },
+    backs: A,
+    dropped: false,
+    stayWhenBacked: false,
   },
   {
     name: "every confirming node overloaded: the usual top",
@@ -199,6 +211,7 @@ describe("backing moves", () => {
         member: (n) => r.members[n],
         recentOwnStep: r.recent === true,
         selfDegraded: r.selfDegraded === true,
+        ...(r.stayWhenBacked === false ? { stayWhenBacked: false } : {}),
       });
       assert.deepEqual(got, { backs: r.backs, dropped: r.dropped });
     });

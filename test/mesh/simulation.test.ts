@@ -2,7 +2,9 @@
 // schedules of partitions, crashes (some right after a step starts), pauses, overload
 // episodes and message delays, each checked after every
 // event for: no remediation without a quorum of the configured nodes, at most one node's
-// step per takeover_after, no un-isolation without an operator release.
+// step per takeover_after, no un-isolation without an operator release; and, once every
+// fault has ended but the target stays failed, some node remediates it within a bound
+// (liveness).
 //
 // The 10,000 seeds themselves run in simulation-seeds-{1,2}.test.ts (two files, two cores);
 // this file checks that the simulator exercises the mesh and finds the older rules' faults.
@@ -13,7 +15,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { QuorumRule } from "../../src/mesh/quorum.js";
 import { legacyReachableQuorum } from "../helpers/legacy-quorum.js";
-import { describeFailure, simulate, sweep, type SimResult } from "../helpers/mesh-sim.js";
+import { describeFailure, invariantOf, simulate, sweep, type SimResult } from "../helpers/mesh-sim.js";
 
 const REPLAY = process.env.SIM_SEED === undefined ? undefined : Number(process.env.SIM_SEED);
 
@@ -21,6 +23,7 @@ const lonely = (r: SimResult): boolean =>
   r.violations.some((v) => /with only 1 of \d nodes seeing the failure/.test(v));
 const repeatsAStep = (r: SimResult): boolean =>
   r.violations.some((v) => /after n\d's (restart|isolate)/.test(v));
+const stalls = (r: SimResult): boolean => r.violations.some((v) => invariantOf(v) === "liveness");
 
 /** The first of `failing` with a repeated step; `cause` must appear in its trace. */
 function firstRepeated(failing: SimResult[], cause: RegExp, what: string): SimResult {
@@ -69,7 +72,7 @@ if (REPLAY !== undefined) {
   });
 
   test("without waiting for a member gone silent as possible remediator, a node that crashes right after starting a step has it repeated", () => {
-    // The first failing seed is 152; look a little further.
+    // The first failing seed is 44 (a repeat after the quiet point); look a little further.
     const failing = sweep(1, 400, { waitForSilentRemediator: false }, repeatsAStep);
     firstRepeated(failing, /crashes right after starting/, "without the silent-remediator wait");
   });
@@ -93,6 +96,50 @@ if (REPLAY !== undefined) {
       `seed 4955 without the rule: ${off.violations.join("; ") || "no violation"}`,
     );
     assert.deepEqual(simulate({ seed: 4955 }).violations, []);
+  });
+
+  test("when a node backing itself moves to a node that backs it, backings flap forever and the failing target is never remediated (liveness)", () => {
+    // The livelock embedded-mesh found last round: every backing change restarts the settle
+    // period, and n0 moves from itself to n1 (which backs n0), then follows n1's backing back
+    // to itself, every interval: its own backing never settles, so it never counts itself,
+    // and n1 backs n0, not itself. The first failing seed is 19.
+    const failing = sweep(1, 1000, { stayWhenBacked: false }, stalls);
+    const stalled = failing.find(stalls);
+    assert.ok(stalled, "no livelock found without the rule that a node backing itself stays when backed");
+    const r = simulate({ seed: stalled.seed, stayWhenBacked: false, trace: true });
+    // After the quiet point some node's backing keeps flipping between itself and another node.
+    const quiet = r.trace.findIndex((l) => / quiet: /.test(l));
+    assert.ok(quiet >= 0, `seed ${stalled.seed}: no quiet point in its trace`);
+    const flips = new Map<string, number>();
+    const last = new Map<string, boolean>();
+    for (const l of r.trace.slice(quiet)) {
+      const m = / (n\d) misses: confirming \S+ backs (n\d) /.exec(l);
+      if (!m) continue;
+      const self = m[2] === m[1];
+      if (last.has(m[1] as string) && last.get(m[1] as string) !== self)
+        flips.set(m[1] as string, (flips.get(m[1] as string) ?? 0) + 1);
+      last.set(m[1] as string, self);
+    }
+    assert.ok(
+      Math.max(0, ...flips.values()) >= 4,
+      `seed ${stalled.seed}: no backing flaps after the quiet point (${JSON.stringify([...flips])})`,
+    );
+    console.log(`without the rule, first livelock: ${describeFailure(stalled)}`);
+    assert.ok(
+      !stalls(simulate({ seed: stalled.seed })),
+      `seed ${stalled.seed} stalls with the product rule too`,
+    );
+  });
+
+  test("a rule that never acts breaks only the liveness invariant", () => {
+    const never: QuorumRule = () => ({ act: false, why: "never" });
+    const failing = sweep(1, 20, { rule: never });
+    assert.ok(failing.length > 0, "a rule that never acts passed every seed");
+    for (const r of failing)
+      assert.ok(
+        r.violations.every((v) => invariantOf(v) === "liveness"),
+        describeFailure(r),
+      );
   });
 
   test("a rule that always acts breaks both the quorum and the one-step invariants", () => {
