@@ -111,7 +111,6 @@ export interface MonitorOptions extends TimingOptions {
   loopDelay?: LoopDelaySource;
 }
 
-
 export type { GateVerdict, InFlightStep, RemediationGate } from "./core/gate.js";
 
 export type EscalationHandler = (action: EscalationAction) => void | Promise<void>;
