@@ -601,10 +601,23 @@ void test(
 
       // --- narrow window: no horizontal scrolling, peers still readable
       await page.setViewportSize({ width: 400, height: 800 });
-      await page.waitForTimeout(300);
-      const overflow = await page.evaluate(() => document.documentElement.scrollWidth);
-      assert.ok(overflow <= 400, `no horizontal overflow at 400 px (scrollWidth ${overflow})`);
-      assert.ok(await page.locator('#peers-body tr[data-peer="beta"] button[data-op="release"]').isVisible());
+      // Layout after the resize, and rows re-rendered by live updates, take a moment on a busy machine.
+      let overflow = Number.NaN;
+      await waitFor(
+        "the page to fit 400 px without horizontal scrolling",
+        async () => {
+          overflow = await page.evaluate(() => document.documentElement.scrollWidth);
+          return overflow <= 400;
+        },
+        10_000,
+        { retryErrors: true, everyMs: 100 },
+      ).catch((e: Error) => assert.fail(`${e.message} (scrollWidth ${overflow})`));
+      await waitFor(
+        "beta's Release button visible at 400 px",
+        () => page.locator('#peers-body tr[data-peer="beta"] button[data-op="release"]').isVisible(),
+        10_000,
+        { retryErrors: true, everyMs: 100 },
+      );
       const narrow = join(SHOTS ?? dir, "dashboard-400.png");
       await page.screenshot({ path: narrow, fullPage: true });
       assert.ok(statSync(narrow).size > 10_000, `screenshot ${narrow} has content`);
