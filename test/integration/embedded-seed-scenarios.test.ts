@@ -24,7 +24,9 @@ import { LOOSE_SELF_HEALTH } from "../helpers/loose-self-health.js";
 const AGENT_JS = fileURLToPath(new URL("../../examples/embedded-agent/agent.mjs", import.meta.url));
 const KEY = "seed-scenarios-mesh-key-0123456789";
 const AGENTS = ["agent-a", "agent-b", "agent-c"];
-const INTERVAL_MS = 400;
+// Probe deadlines long enough that a starved machine (the suite beside busy loops) does
+// not turn the blip's good answers into timeouts.
+const INTERVAL_MS = 1_000;
 const K = 2;
 const R = 2;
 
@@ -68,7 +70,7 @@ test("seed scenarios with several monitors: one step across all agents, no resta
           listen: `127.0.0.1:${ports[i]}`,
           key_file: join(dir, "mesh.key"),
           interval: INTERVAL_MS,
-          timeout: 300,
+          timeout: 800,
           missed_before_restart: K,
           restarts_before_isolate: R,
           startup_grace: INTERVAL_MS,
@@ -103,7 +105,7 @@ test("seed scenarios with several monitors: one step across all agents, no resta
     /* eslint-disable-next-line @typescript-eslint/no-explicit-any -- test JSON */
     const mesh = async (i: number): Promise<any> => {
       try {
-        const r = await fetch(`${url(i)}/v1/mesh`, { signal: AbortSignal.timeout(2_000) });
+        const r = await fetch(`${url(i)}/v1/mesh`, { signal: AbortSignal.timeout(5_000) });
         return r.ok ? await r.json() : undefined;
       } catch {
         return undefined;
@@ -131,27 +133,25 @@ test("seed scenarios with several monitors: one step across all agents, no resta
     );
 
     // Seed 6 in the mesh: 200 → 503 → 200 is a blip for every agent, not a restart.
-    await until(
-      "every agent to see the blipping worker HEALTHY",
-      async () => {
-        for (let i = 0; i < 3; i++) if ((await peerOn(i, "blip"))?.status !== "HEALTHY") return false;
-        return true;
-      },
-      30_000,
+    let seen = "";
+    const blipHealthyEverywhere = async () => {
+      const on = await Promise.all(AGENTS.map((_, i) => peerOn(i, "blip")));
+      seen = on
+        .map((p, i) => `${AGENTS[i]}: ${p ? `${p.status}, missed ${p.missed_count}` : "no answer"}`)
+        .join("; ");
+      return on.every((p) => p?.status === "HEALTHY" && p.missed_count === 0);
+    };
+    const failWith = (e: Error) => assert.fail(`${e.message} (last seen: ${seen})\n${diagnostics()}`);
+    await until("every agent to see the blipping worker HEALTHY", blipHealthyEverywhere, 30_000).catch(
+      failWith,
     );
     for (const a of AGENTS) blipDue.add(a);
-    await until("every agent to get its 503", () => blipDue.size === 0, 30_000);
+    await until("every agent to get its 503", () => blipDue.size === 0, 30_000).catch(failWith);
     await until(
       "every agent to see it HEALTHY again with missed_count 0",
-      async () => {
-        for (let i = 0; i < 3; i++) {
-          const p = await peerOn(i, "blip");
-          if (p?.status !== "HEALTHY" || p.missed_count !== 0) return false;
-        }
-        return true;
-      },
+      blipHealthyEverywhere,
       30_000,
-    );
+    ).catch(failWith);
     assert.deepEqual(
       steps().filter((s) => s.split(" ")[1] === "blip"),
       [],
