@@ -45,16 +45,26 @@ if (REPLAY !== undefined) {
     assert.deepEqual(r.violations, [], describeFailure(r));
   });
 } else {
-  test("the schedules exercise the mesh: remediations happen and holds are issued", () => {
+  test("the schedules exercise the mesh: remediations happen and holds are issued, and every run goes quiet and is checked for liveness", () => {
     let remediations = 0;
     let holds = 0;
+    let quiet = 0;
+    let remediatedAfterQuiet = 0;
     for (let seed = 1; seed <= 200; seed++) {
       const r = simulate({ seed });
       remediations += r.remediations;
       holds += r.holds;
+      if (r.quietAt !== null) quiet++;
+      if (r.remediatedAfterMs !== null && r.remediatedAfterMs > 0) remediatedAfterQuiet++;
     }
     assert.ok(remediations > 50, `only ${remediations} remediations in 200 seeds`);
     assert.ok(holds > 50, `only ${holds} holds in 200 seeds`);
+    assert.equal(quiet, 200, "some runs never reached the quiet point");
+    // Most targets are not isolated yet at the quiet point: a step after it is what counts.
+    assert.ok(
+      remediatedAfterQuiet > 150,
+      `only ${remediatedAfterQuiet} of 200 seeds remediated after going quiet`,
+    );
   });
 
   test("a seed replays exactly", () => {
