@@ -4,9 +4,29 @@
 // removing the owner moves it to the candidate with the next highest weight.
 import { createHash } from "node:crypto";
 
-/** Weight of `node` for `target`: sha256(`${node}\n${target}`) as a 64-char hex string. */
+/** Most weights remembered; the set of members × peers is small, so this is a bound, not a tuning. */
+export const WEIGHT_MEMO_MAX = 4096;
+const weights = new Map<string, string>();
+
+/**
+ * Weight of `node` for `target`: sha256(`${node}\n${target}`) as a 64-char hex string.
+ * Asked for every peer whenever a view is built, so weights are remembered (up to
+ * WEIGHT_MEMO_MAX, then forgotten all at once).
+ */
 export function rendezvousWeight(node: string, target: string): string {
-  return createHash("sha256").update(`${node}\n${target}`).digest("hex");
+  const key = `${node}\n${target}`;
+  let w = weights.get(key);
+  if (w === undefined) {
+    if (weights.size >= WEIGHT_MEMO_MAX) weights.clear();
+    w = createHash("sha256").update(key).digest("hex");
+    weights.set(key, w);
+  }
+  return w;
+}
+
+/** How many weights are remembered now (for tests). */
+export function rememberedWeights(): number {
+  return weights.size;
 }
 
 /**

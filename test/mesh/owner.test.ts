@@ -1,7 +1,13 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { rendezvousOrder, rendezvousOwner, rendezvousWeight } from "../../src/mesh/owner.js";
+import {
+  rememberedWeights,
+  rendezvousOrder,
+  rendezvousOwner,
+  rendezvousWeight,
+  WEIGHT_MEMO_MAX,
+} from "../../src/mesh/owner.js";
 
 const NODES = ["immune", "sidecar-wd", "shield-wd", "edge-1", "edge-2"];
 const TARGETS = Array.from({ length: 200 }, (_, i) => `agent-${i}`);
@@ -24,6 +30,16 @@ describe("rendezvous owner", () => {
   test("weight is sha256 of node, newline, target", () => {
     assert.equal(rendezvousWeight("a", "t"), createHash("sha256").update("a\nt").digest("hex"));
     assert.notEqual(rendezvousWeight("a", "t"), rendezvousWeight("t", "a"));
+  });
+
+  test("remembered weights are the same weights, and never more than the bound", () => {
+    for (let i = 0; i < WEIGHT_MEMO_MAX + 500; i++) {
+      const t = `memo-${i}`;
+      const first = rendezvousWeight("n", t);
+      assert.equal(rendezvousWeight("n", t), first);
+      if (i % 997 === 0) assert.equal(first, createHash("sha256").update(`n\n${t}`).digest("hex"));
+      assert.ok(rememberedWeights() <= WEIGHT_MEMO_MAX, `${rememberedWeights()} remembered`);
+    }
   });
 
   test("owner is the argmax of the weight (checked against a BigInt reference)", () => {
