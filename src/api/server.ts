@@ -64,7 +64,7 @@ export interface ApiServer {
   connections(): number;
   /** Sockets refused so far because maxConnections were open. */
   readonly refusedConnections: number;
-  /** Event streams open now, and dropped so far for exceeding their budget. */
+  /** Event streams open now, dropped so far for exceeding their budget, and the bytes they hold unsent. */
   sseStats(): { clients: number; dropped: number; bufferedBytes: number };
 }
 
