@@ -7,8 +7,6 @@
 import { request, type Dispatcher } from "undici";
 import { safeOrigin } from "../core/redact.js";
 
-export { safeOrigin };
-
 export type DeliveryOutcome =
   | { kind: "delivered"; status: number }
   | { kind: "retry"; status?: number; error: string; retryAfterMs?: number }

@@ -1,7 +1,8 @@
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { Agent } from "undici";
-import { deliver, parseRetryAfter, safeOrigin } from "../../src/alert/deliver.js";
+import { deliver, parseRetryAfter } from "../../src/alert/deliver.js";
+import { safeOrigin } from "../../src/core/redact.js";
 import { Receiver } from "../helpers/receiver.js";
 
 describe("deliver classifies the outcome of one POST (loopback receiver)", () => {
