@@ -117,7 +117,7 @@ function defaultTimeout(intervalMs: number): number {
 }
 
 /** The keys of TimingOptions: what a compiled `policy` replaces. */
-export const TIMING_KEYS = [
+const TIMING_KEYS = [
   "interval",
   "timeout",
   "retryInterval",
