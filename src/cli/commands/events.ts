@@ -6,9 +6,10 @@ import { flag, positionals, str, type CliIO, type Command } from "../command.js"
 import { apiCall, apiTarget, eventStream, TOKEN_OPTION, URL_OPTION, type ApiTarget } from "../http-client.js";
 import { NODE_DEFAULTS } from "../../core/defaults.js";
 import { clip } from "../print-table.js";
+import { MAX_EVENTS_LIMIT } from "../../api/routes/events.js";
 
-/** Entries per GET /v1/events page (the API's maximum). */
-const PAGE = 1000;
+/** Entries per GET /v1/events page: the API's maximum, so a shorter page is the last one. */
+const PAGE = MAX_EVENTS_LIMIT;
 
 /** Longest delivery error shown in the human output, characters (--json has it whole). */
 const MAX_ERROR_CHARS = 120;
