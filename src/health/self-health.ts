@@ -19,9 +19,7 @@ export interface SelfHealthOptions {
   deadlineFactor?: number;
 }
 
-export type { SelfHealthReport, SelfHealthStatus } from "../core/types.js";
-
-export { SELF_HEALTH_DEFAULTS } from "../core/defaults.js";
+export type { SelfHealthReport } from "../core/types.js";
 
 /** Re-evaluates at most this often, ms (percentiles sort the window). */
 const EVALUATE_EVERY_MS = 200;

@@ -30,10 +30,6 @@ import type { ProbeResult } from "../core/types.js";
 import { describeNetError, oneLine, timeoutError, type HttpPhase } from "./errors.js";
 import { PROBE_DEFAULTS } from "../core/defaults.js";
 
-/** Default cap of a response body read by a probe, bytes. */
-export const DEFAULT_MAX_BODY_BYTES = PROBE_DEFAULTS.maxBodyBytes;
-/** Default bound on keep-alive connections to one origin (scheme://host:port). */
-export const DEFAULT_MAX_CONNECTIONS_PER_ORIGIN = PROBE_DEFAULTS.maxConnectionsPerOrigin;
 /** Idle keep-alive sockets are closed after this, ms (below Node's default 5 s server keep-alive). */
 const IDLE_SOCKET_MS = 4_000;
 
@@ -344,8 +340,8 @@ export class HttpClient {
   private closed = false;
 
   constructor(opts: HttpClientOptions = {}) {
-    this.maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-    this.maxPerOrigin = opts.maxConnectionsPerOrigin ?? DEFAULT_MAX_CONNECTIONS_PER_ORIGIN;
+    this.maxBodyBytes = opts.maxBodyBytes ?? PROBE_DEFAULTS.maxBodyBytes;
+    this.maxPerOrigin = opts.maxConnectionsPerOrigin ?? PROBE_DEFAULTS.maxConnectionsPerOrigin;
   }
 
   /** Open sockets (busy and idle) across all origins; for tests and diagnostics. */

@@ -14,7 +14,6 @@ import { probeTcp } from "./tcp.js";
 
 export type { Prober } from "./prober.js";
 export { heartbeatProof, verifyHeartbeatProof } from "./heartbeat-proof.js";
-export { DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONNECTIONS_PER_ORIGIN } from "./http.js";
 
 export interface ProberOptions {
   /** Cap of an HTTP/heartbeat response body, bytes; a larger body is a miss. Default 65536. */
