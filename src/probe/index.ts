@@ -6,6 +6,7 @@ import { PROBE_DEFAULTS } from "../core/defaults.js";
 import { probesInFlight } from "../health/loop-delay.js";
 import type { ProbeSpec } from "../core/options.js";
 import type { ProbeResult } from "../core/types.js";
+import { oneLine } from "./errors.js";
 import { probeExec } from "./exec.js";
 import { probeHeartbeat, heartbeatUrl } from "./heartbeat.js";
 import { HttpClient, probeHttp } from "./http.js";
@@ -25,6 +26,15 @@ export interface ProberOptions {
 function endProbe(r: ProbeResult): ProbeResult {
   probesInFlight.end();
   return r;
+}
+
+/**
+ * A probe that threw or rejected: a fault of this node's own prober, which says nothing
+ * about the peer, so the result is inconclusive rather than a miss.
+ */
+function proberFault(err: unknown): ProbeResult {
+  const why = err instanceof Error ? err.message : String(err);
+  return { ok: false, duration_ms: 0, error: `probe failed: ${oneLine(why)}`, inconclusive: true };
 }
 
 function positiveInt(v: number | undefined, field: string, fallback: number): number {
@@ -57,7 +67,9 @@ class DefaultProber implements Prober {
     }
     // While a deadline runs, this node's loop delay is sampled finely (see TimerLoopDelay).
     probesInFlight.begin();
-    return this.run(spec, Math.ceil(timeoutMs), signal).then(endProbe);
+    return this.run(spec, Math.ceil(timeoutMs), signal).then(endProbe, (err: unknown) =>
+      endProbe(proberFault(err)),
+    );
   }
 
   private run(spec: ProbeSpec, ms: number, signal?: AbortSignal): Promise<ProbeResult> {
@@ -67,8 +79,8 @@ class DefaultProber implements Prober {
       if ("tcp" in spec) return probeTcp(spec.tcp, ms, signal);
       if ("exec" in spec) return probeExec(spec.exec, ms, signal);
     } catch (err) {
-      // Defensive: a probe reports failures as misses; nothing should reach here.
-      return Promise.resolve({ ok: false, duration_ms: 0, error: `probe failed: ${(err as Error).message}` });
+      // Defensive: a probe reports the peer's failures in its result; nothing should reach here.
+      return Promise.resolve(proberFault(err));
     }
     return Promise.resolve({ ok: false, duration_ms: 0, error: "unknown probe kind" });
   }

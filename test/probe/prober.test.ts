@@ -152,3 +152,21 @@ void test("a probe in flight marks the process busy for the loop-delay detector,
     await s.close();
   }
 });
+
+void test("a probe that rejects is this node's own fault: inconclusive, and the in-flight count ends", async () => {
+  const prober = createProber();
+  try {
+    const spec = {
+      http: {
+        get url(): string {
+          throw new Error("prober bug");
+        },
+      },
+    } as ProbeSpec;
+    const r = await prober.probe(spec, 300);
+    assert.deepEqual(r, { ok: false, duration_ms: 0, error: "probe failed: prober bug", inconclusive: true });
+    assert.equal(probesInFlight.busy, false, "the probe no longer counts as in flight");
+  } finally {
+    await prober.close();
+  }
+});
