@@ -7,6 +7,9 @@ import { selfCommand } from "../self-command.js";
 import { meshText } from "./status.js";
 import { DEMO_DEFAULTS, NODE_DEFAULTS } from "../../core/defaults.js";
 
+/** The option's duration in ms, or `fallback` when it is not given. */
+function duration(value: string | undefined, option: string, fallback: number): number;
+function duration(value: string | undefined, option: string, fallback: undefined): number | undefined;
 function duration(
   value: string | undefined,
   option: string,
@@ -68,13 +71,10 @@ export const demoCommand: Command = {
     await runDemo({
       listen,
       durationMs: duration(str(args, "for"), "for", undefined),
-      chaosEveryMs:
-        duration(str(args, "chaos-every"), "chaos-every", DEMO_DEFAULTS.chaosEveryMs) ??
-        DEMO_DEFAULTS.chaosEveryMs,
+      chaosEveryMs: duration(str(args, "chaos-every"), "chaos-every", DEMO_DEFAULTS.chaosEveryMs),
       statusEveryMs: Math.max(
         500,
-        duration(str(args, "status-every"), "status-every", DEMO_DEFAULTS.statusEveryMs) ??
-          DEMO_DEFAULTS.statusEveryMs,
+        duration(str(args, "status-every"), "status-every", DEMO_DEFAULTS.statusEveryMs),
       ),
       keep: flag(args, "keep"),
       signal: io.signal,
