@@ -25,7 +25,7 @@ import { systemClock, type Clock } from "../schedule/clock.js";
 import { isSettled, nextBacking, type BackingPeerFacts } from "./backing.js";
 import { rendezvousOwner } from "./owner.js";
 import { configuredQuorum, type ConfirmMode, type QuorumFacts, type QuorumRule } from "./quorum.js";
-import { TakeoverWatch } from "./takeover.js";
+import { TakeoverWatch, type BackedAt } from "./takeover.js";
 import type { Backing, ReceivedPeer, ReceivedView } from "./views.js";
 import { ACTION_DEFAULTS } from "../core/defaults.js";
 
@@ -155,21 +155,40 @@ export function createMeshGate(opts: MeshGateOptions): MeshGate {
     return v && now - v.receivedAt <= maxAge ? v : undefined;
   };
 
-  const reachable = (m: string, now: number): boolean => {
+  /** True when this node's own probe finds member `m` down or isolated. */
+  const probedDown = (m: string): boolean => {
     const h = opts.health(m);
-    if (h && (h.status === "OFFLINE" || h.status === "ISOLATED")) return false;
-    return freshView(m, now) !== undefined;
+    return h !== undefined && (h.status === "OFFLINE" || h.status === "ISOLATED");
   };
 
-  /** What reachable members say about `target` (unreachable members: undefined). */
+  const reachable = (m: string, now: number): boolean => !probedDown(m) && freshView(m, now) !== undefined;
+
+  /** What reachable members say about `target` (undefined: no entry); unreachable members are left out. */
   const entries = (target: string, now: number): Map<string, ReceivedPeer | undefined> => {
     const out = new Map<string, ReceivedPeer | undefined>();
     for (const m of members) {
-      if (m === target || !reachable(m, now)) continue;
-      out.set(m, freshView(m, now)?.peers.get(target));
+      if (m === target || probedDown(m)) continue;
+      const v = freshView(m, now);
+      if (v) out.set(m, v.peers.get(target));
     }
     return out;
   };
+
+  /** This node and the reachable members whose entry shows `target` failing. */
+  const confirmingOf = (seen: Map<string, ReceivedPeer | undefined>): string[] => [
+    self,
+    ...[...seen.keys()].filter((m) => showsFailing(seen.get(m))),
+  ];
+
+  /** The latest view of every member but `except`, whatever its age (takeover.ts). */
+  const latestViews = (except?: string): ReceivedView[] =>
+    members.flatMap((m) => (m === except ? [] : (opts.view(m) ?? [])));
+
+  /** When this node last backed each member for `target` (takeover.ts: silent members). */
+  const backedAtFor =
+    (target: string): BackedAt =>
+    (m) =>
+      backedAt.get(target)?.get(m);
 
   const observersOf = (target: string, now: number): string[] => [
     self,
@@ -196,7 +215,8 @@ export function createMeshGate(opts: MeshGateOptions): MeshGate {
     const acted = Math.max(actedAt.get(target) ?? -Infinity, opts.lastOwnStepAt?.(target) ?? -Infinity);
     const recentOwnStep = now - acted < takeoverAfterMs(target);
     const selfDegraded = opts.selfDegraded?.() === true;
-    const move = nextBacking(backs.get(target), {
+    const prev = backs.get(target);
+    const move = nextBacking(prev, {
       self,
       target,
       confirming,
@@ -205,7 +225,6 @@ export function createMeshGate(opts: MeshGateOptions): MeshGate {
       selfDegraded,
       ...(opts.stayWhenBacked === false ? { stayWhenBacked: false } : {}),
     });
-    const prev = backs.get(target);
     let times = backedAt.get(target);
     if (!times) backedAt.set(target, (times = new Map()));
     // It backed `prev` until now, and backs `move.backs` from now.
@@ -230,7 +249,7 @@ export function createMeshGate(opts: MeshGateOptions): MeshGate {
     const seen = entries(target, now);
     const reach = [...seen.keys()];
     const observers = [self, ...reach.filter((m) => seen.get(m) !== undefined)];
-    const confirming = [self, ...reach.filter((m) => showsFailing(seen.get(m)))];
+    const confirming = confirmingOf(seen);
     const isolatedBy = reach.filter((m) => seen.get(m)?.status === "ISOLATED");
     const b = updateBacking(target, confirming, seen, now);
     const backers: string[] = [];
@@ -253,12 +272,7 @@ export function createMeshGate(opts: MeshGateOptions): MeshGate {
     };
     const { why, ...verdict } = rule(facts);
     if (verdict.act) {
-      const busy = takeover.pending(
-        target,
-        members.flatMap((m) => opts.view(m) ?? []),
-        now,
-        (m) => backedAt.get(target)?.get(m),
-      );
+      const busy = takeover.pending(target, latestViews(), now, backedAtFor(target));
       if (busy) {
         const ms = Math.round(busy.seenForMs);
         const why2 = busy.step
@@ -312,26 +326,14 @@ export function createMeshGate(opts: MeshGateOptions): MeshGate {
       if (memberSet.has(target) || !showsFailing(opts.health(target))) return undefined;
       const now = clock.now();
       const seen = entries(target, now);
-      const confirming = [self, ...[...seen.keys()].filter((m) => showsFailing(seen.get(m)))];
-      const b = updateBacking(target, confirming, seen, now);
+      const b = updateBacking(target, confirmingOf(seen), seen, now);
       // While another member has a step on the target in flight (or went silent after this
       // node backed it, and may have one), this node's backing of another node counts for
       // nobody (takeover.ts): that member may have counted this node's older backing.
       const busy =
         opts.unsettleDuringOthersStep === false
-          ? takeover.silent(
-              target,
-              members.flatMap((m) => (m === b ? [] : (opts.view(m) ?? []))),
-              now,
-              (m) => backedAt.get(target)?.get(m),
-            )
-          : takeover.pending(
-              target,
-              members.flatMap((m) => opts.view(m) ?? []),
-              now,
-              (m) => backedAt.get(target)?.get(m),
-              b,
-            );
+          ? takeover.silent(target, latestViews(b), now, backedAtFor(target))
+          : takeover.pending(target, latestViews(), now, backedAtFor(target), b);
       if (busy) return { backs: b, stableMs: 0 };
       const d = lastDrop(target);
       return { backs: b, stableMs: d === null ? null : Math.max(0, now - d) };
