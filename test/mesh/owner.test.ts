@@ -33,13 +33,20 @@ describe("rendezvous owner", () => {
   });
 
   test("remembered weights are the same weights, and never more than the bound", () => {
+    let cleared = 0;
     for (let i = 0; i < WEIGHT_MEMO_MAX + 500; i++) {
       const t = `memo-${i}`;
+      const before = rememberedWeights();
+      // A new weight is remembered; at the bound, all are forgotten at once first.
+      const after = before >= WEIGHT_MEMO_MAX ? 1 : before + 1;
+      if (after === 1 && before > 0) cleared++;
       const first = rendezvousWeight("n", t);
+      assert.equal(rememberedWeights(), after, "a new weight is remembered");
       assert.equal(rendezvousWeight("n", t), first);
+      assert.equal(rememberedWeights(), after, "asked again: served from memory");
       if (i % 997 === 0) assert.equal(first, createHash("sha256").update(`n\n${t}`).digest("hex"));
-      assert.ok(rememberedWeights() <= WEIGHT_MEMO_MAX, `${rememberedWeights()} remembered`);
     }
+    assert.equal(cleared, 1, "the bound was reached once");
   });
 
   test("owner is the argmax of the weight (checked against a BigInt reference)", () => {
