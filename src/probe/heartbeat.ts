@@ -7,7 +7,7 @@ import type { ProbeResult } from "../core/types.js";
 import { oneLine } from "./errors.js";
 import { parsePublicKey, verifySignature, type PublicIdentity } from "../mesh/identity.js";
 import { heartbeatMessage, verifyHeartbeatProof } from "./heartbeat-proof.js";
-import { compileHttpTarget, type HttpClient, type HttpTarget } from "./http.js";
+import { compileHttpTarget, failedGet, type HttpClient, type HttpTarget } from "./http.js";
 
 const IMPOSTOR = "(impostor on this port?)";
 
@@ -99,7 +99,7 @@ export async function probeHeartbeat(
     { ...base, path: `${base.path}?nonce=${nonce}${from}` },
     { timeoutMs, signal, expectStatus: 200, collectBody: true },
   );
-  if (out.error !== undefined) return { ok: false, duration_ms: out.duration_ms, error: out.error };
+  if (out.error !== undefined) return failedGet(out, out.error);
   const bad = checkHeartbeatBody(out.body ?? Buffer.alloc(0), spec, nonce);
   return bad === undefined
     ? { ok: true, duration_ms: out.duration_ms }

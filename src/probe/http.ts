@@ -63,6 +63,8 @@ export interface HttpOutcome {
   /** Value of the response header named by HttpGetOptions.header, when asked for and present. */
   header?: string;
   error?: string;
+  /** Set when the failure says nothing about the peer (it was never asked: the deadline ran out in this client's queue). */
+  inconclusive?: true;
   duration_ms: number;
 }
 
@@ -181,6 +183,8 @@ class ProbeRequest {
   private header: string | undefined;
   private chunks: Buffer[] | null;
   private timer: NodeJS.Timeout | null;
+  /** Waiting in this client's queue for a slot of its origin (not sent yet). */
+  queued = false;
   /** A reset of a reused keep-alive socket before any answer is retried once on a fresh one. */
   private retried = false;
   private readonly start = performance.now();
@@ -198,7 +202,12 @@ class ProbeRequest {
 
   private readonly onDeadline = (): void => {
     this.timer = null;
-    this.fail(timeoutError(this.opts.timeoutMs, this.phase));
+    if (!this.queued) {
+      this.fail(timeoutError(this.opts.timeoutMs, this.phase));
+      return;
+    }
+    // Still waiting behind other requests to its origin: this peer was never asked.
+    this.settle(timeoutError(this.opts.timeoutMs, "queued"), true);
   };
 
   /** The caller's signal aborted. */
@@ -301,7 +310,7 @@ class ProbeRequest {
   };
 
   /** Settles once; a later abort or socket event is ignored. */
-  private settle(error: string | undefined): void {
+  private settle(error: string | undefined, inconclusive = false): void {
     if (this.done) return;
     this.done = true;
     if (this.timer) {
@@ -314,6 +323,7 @@ class ProbeRequest {
     const out: HttpOutcome = { status: this.status, body, duration_ms: elapsed(this.start) };
     if (this.header !== undefined) out.header = this.header;
     if (error !== undefined) out.error = error;
+    if (inconclusive) out.inconclusive = true;
     this.client.finished(this);
     this.resolve(out);
   }
@@ -370,6 +380,7 @@ export class HttpClient {
         this.slots.set(target.origin, slot);
       }
       if (slot.running >= this.maxPerOrigin) {
+        r.queued = true;
         slot.waiting.push(r);
         return;
       }
@@ -380,6 +391,7 @@ export class HttpClient {
 
   /** Sends a request that holds a running slot of its origin. */
   private dispatch(r: ProbeRequest): void {
+    r.queued = false;
     if (r.target.protocol === "http:") {
       this.httpAgent ??= newAgent(Agent);
       r.send(this.httpAgent);
@@ -454,6 +466,13 @@ function newAgent(Ctor: typeof Agent): Agent {
   return new Ctor({ keepAlive: true, timeout: IDLE_SOCKET_MS, scheduling: "lifo" });
 }
 
+/** The ProbeResult of a GET that failed with `error`; inconclusive when the outcome says so. */
+export function failedGet(out: HttpOutcome, error: string): ProbeResult {
+  const r: ProbeResult = { ok: false, duration_ms: out.duration_ms, error };
+  if (out.inconclusive) r.inconclusive = true;
+  return r;
+}
+
 const targets = new WeakMap<HttpProbeSpec, HttpTarget | string>();
 
 function targetOf(spec: HttpProbeSpec): HttpTarget | string {
@@ -480,7 +499,5 @@ export async function probeHttp(
     expectStatus: spec.expectStatus ?? PROBE_DEFAULTS.expectStatus,
     collectBody: false,
   });
-  return out.error === undefined
-    ? { ok: true, duration_ms: out.duration_ms }
-    : { ok: false, duration_ms: out.duration_ms, error: out.error };
+  return out.error === undefined ? { ok: true, duration_ms: out.duration_ms } : failedGet(out, out.error);
 }

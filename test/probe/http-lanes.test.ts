@@ -6,7 +6,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { HttpClient, compileHttpTarget, type HttpTarget } from "../../src/probe/http.js";
+import { HttpClient, compileHttpTarget, probeHttp, type HttpTarget } from "../../src/probe/http.js";
 import { closedPort, rawServer, silentServer, statusServer } from "../helpers/hostile-server.js";
 import { until } from "../helpers/wait.js";
 
@@ -149,6 +149,29 @@ void test("close() settles running and queued GETs, leaves no socket, and opens 
     assert.equal(server.connections(), 1, "the queued GET never connected");
     assert.equal((await client.get(target(`${server.url}/c`), GET)).error, "prober closed");
   } finally {
+    await server.close();
+  }
+});
+
+void test("a GET whose deadline runs out while it waits for a slot of its origin is inconclusive, not a miss", async () => {
+  const server = await silentServer();
+  const client = new HttpClient({ maxConnectionsPerOrigin: 1 });
+  try {
+    const hung = client.get(target(`${server.url}/hung`), { ...GET, timeoutMs: 60_000 });
+    await until("the first GET connected", () => server.connections() === 1);
+    // Same origin, other path: it waits behind the hung one and is never sent.
+    const r = await probeHttp(client, { url: `${server.url}/other` }, 100);
+    assert.deepEqual(r, {
+      ok: false,
+      duration_ms: r.duration_ms,
+      error: "timeout after 100 ms (queued)",
+      inconclusive: true,
+    });
+    assert.equal(server.connections(), 1, "the queued GET never reached the peer");
+    await client.close();
+    assert.equal((await hung).error, "prober closed");
+  } finally {
+    await client.close();
     await server.close();
   }
 });
