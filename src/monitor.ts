@@ -683,9 +683,13 @@ export class Monitor {
         ? Math.round(p.policy.timeoutMs * this.selfHealth.deadlineFactor)
         : p.policy.timeoutMs;
       let result: ProbeResult;
+      // While a deadline runs, this node's loop delay is sampled finely (see TimerLoopDelay);
+      // counted here, so a prober passed in by the caller counts too.
+      probesInFlight.begin();
       try {
         result = await this.getProber().probe(p.spec.probe, timeoutMs, this.abort.signal);
       } finally {
+        probesInFlight.end();
         this.sem.release();
       }
       this.lateness.record(lateness);

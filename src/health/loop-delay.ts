@@ -67,7 +67,7 @@ export class DeadlineActivity implements LoopActivity {
 }
 
 /**
- * Probes in flight in this process: every prober made by createProber reports here.
+ * Probes in flight in this process: every Monitor counts each probe here while it runs.
  * The event loop is the process's, so one count serves every Monitor in it.
  */
 export const probesInFlight = new DeadlineActivity();

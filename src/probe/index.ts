@@ -3,7 +3,6 @@
 import { redactUrl } from "../core/redact.js";
 import { InvalidOptionError } from "../core/errors.js";
 import { PROBE_DEFAULTS } from "../core/defaults.js";
-import { probesInFlight } from "../health/loop-delay.js";
 import type { ProbeSpec } from "../core/options.js";
 import type { ProbeResult } from "../core/types.js";
 import { oneLine } from "./errors.js";
@@ -21,11 +20,6 @@ export interface ProberOptions {
   maxBodyBytes?: number;
   /** Pooled keep-alive connections per origin (scheme://host:port). Default 8. */
   maxConnectionsPerOrigin?: number;
-}
-
-function endProbe(r: ProbeResult): ProbeResult {
-  probesInFlight.end();
-  return r;
 }
 
 /**
@@ -65,11 +59,7 @@ class DefaultProber implements Prober {
     if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
       return Promise.resolve({ ok: false, duration_ms: 0, error: `invalid timeout ${String(timeoutMs)} ms` });
     }
-    // While a deadline runs, this node's loop delay is sampled finely (see TimerLoopDelay).
-    probesInFlight.begin();
-    return this.run(spec, Math.ceil(timeoutMs), signal).then(endProbe, (err: unknown) =>
-      endProbe(proberFault(err)),
-    );
+    return this.run(spec, Math.ceil(timeoutMs), signal).catch(proberFault);
   }
 
   private run(spec: ProbeSpec, ms: number, signal?: AbortSignal): Promise<ProbeResult> {

@@ -3,7 +3,6 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { WatchdogError } from "../../src/core/errors.js";
 import type { ProbeSpec } from "../../src/core/options.js";
-import { probesInFlight } from "../../src/health/loop-delay.js";
 import { createProber, probeEndpoint, probeTarget } from "../../src/probe/index.js";
 import { heartbeatServer, silentServer, statusServer } from "../helpers/hostile-server.js";
 import { until } from "../helpers/wait.js";
@@ -137,23 +136,7 @@ void describe("probeEndpoint redaction", () => {
   });
 });
 
-void test("a probe in flight marks the process busy for the loop-delay detector, until it settles", async () => {
-  const prober = createProber();
-  const s = await silentServer();
-  try {
-    assert.equal(probesInFlight.busy, false);
-    const pending = prober.probe({ http: { url: s.url } }, 300);
-    assert.equal(probesInFlight.busy, true);
-    const r = await pending;
-    assert.match(r.error ?? "", /timeout after 300 ms/);
-    assert.equal(probesInFlight.busy, false);
-  } finally {
-    await prober.close();
-    await s.close();
-  }
-});
-
-void test("a probe that rejects is this node's own fault: inconclusive, and the in-flight count ends", async () => {
+void test("a probe that rejects is this node's own fault: inconclusive", async () => {
   const prober = createProber();
   try {
     const spec = {
@@ -165,7 +148,6 @@ void test("a probe that rejects is this node's own fault: inconclusive, and the 
     } as ProbeSpec;
     const r = await prober.probe(spec, 300);
     assert.deepEqual(r, { ok: false, duration_ms: 0, error: "probe failed: prober bug", inconclusive: true });
-    assert.equal(probesInFlight.busy, false, "the probe no longer counts as in flight");
   } finally {
     await prober.close();
   }
