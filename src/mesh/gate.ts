@@ -34,7 +34,7 @@ export const VIEW_FRESH_INTERVALS = 3;
 /** A backing counts this many intervals after its last change (default settleMs): a view's freshness plus one poll. */
 export const SETTLE_INTERVALS = VIEW_FRESH_INTERVALS + 1;
 /** Default time a commanded restart may take when the gate is not told (ms): the executors' default timeout. */
-export const DEFAULT_STEP_TIMEOUT_MS = Math.max(
+const DEFAULT_STEP_TIMEOUT_MS = Math.max(
   ACTION_DEFAULTS.commandTimeoutMs,
   ACTION_DEFAULTS.systemctlTimeoutMs,
 );
