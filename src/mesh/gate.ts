@@ -25,19 +25,13 @@ import { systemClock, type Clock } from "../schedule/clock.js";
 import { isSettled, nextBacking, type BackingPeerFacts } from "./backing.js";
 import { rendezvousOwner } from "./owner.js";
 import { configuredQuorum, type ConfirmMode, type QuorumFacts, type QuorumRule } from "./quorum.js";
-import { TakeoverWatch, type BackedAt } from "./takeover.js";
+import { defaultTakeoverAfterMs, TakeoverWatch, type BackedAt } from "./takeover.js";
 import type { Backing, ReceivedPeer, ReceivedView } from "./views.js";
-import { ACTION_DEFAULTS } from "../core/defaults.js";
 
 /** Views asked for longer ago than this many intervals count as absent. */
 export const VIEW_FRESH_INTERVALS = 3;
 /** A backing counts this many intervals after its last change (default settleMs): a view's freshness plus one poll. */
 export const SETTLE_INTERVALS = VIEW_FRESH_INTERVALS + 1;
-/** Default time a commanded restart may take when the gate is not told (ms): the executors' default timeout. */
-const DEFAULT_STEP_TIMEOUT_MS = Math.max(
-  ACTION_DEFAULTS.commandTimeoutMs,
-  ACTION_DEFAULTS.systemctlTimeoutMs,
-);
 
 export interface MeshGateOptions {
   /** This node's name. */
@@ -131,7 +125,7 @@ export function createMeshGate(opts: MeshGateOptions): MeshGate {
   const rule = opts.rule ?? configuredQuorum;
   const maxAge = VIEW_FRESH_INTERVALS * opts.intervalMs;
   const settleMs = opts.settleMs ?? SETTLE_INTERVALS * opts.intervalMs;
-  const ta = opts.takeoverAfterMs ?? DEFAULT_STEP_TIMEOUT_MS + opts.intervalMs;
+  const ta = opts.takeoverAfterMs ?? defaultTakeoverAfterMs({}, opts.intervalMs);
   const takeoverAfterMs = typeof ta === "number" ? () => ta : ta;
   // Slack of one interval: a view may be served up to the poll timeout after it was asked for.
   const takeover = new TakeoverWatch(

@@ -24,8 +24,7 @@
 // target fail, counted an old backing and started a step, all between two polls. The
 // cost: a takeover after a remediator's death mid-incident waits for takeover_after, even
 // when the member had not started anything.
-import { DEFAULT_COMMAND_TIMEOUT_MS } from "../act/command.js";
-import { DEFAULT_SYSTEMCTL_TIMEOUT_MS } from "../act/systemctl.js";
+import { ACTION_DEFAULTS } from "../core/defaults.js";
 import { parseDuration } from "../core/duration.js";
 import type { PeerSpec } from "../core/options.js";
 import type { InFlightView, ReceivedView } from "./views.js";
@@ -139,17 +138,19 @@ export type BackedAt = (member: string) => number | undefined;
 
 /**
  * The default takeover_after of a peer, ms: its restart method's timeout (30 s unless
- * set; the executors' default) plus one probe interval.
+ * set; the executors' default) plus one probe interval. Without a known restart method,
+ * the longer of the executors' defaults: waiting too long never repeats a step.
  */
 export function defaultTakeoverAfterMs(peer: Pick<PeerSpec, "restart">, intervalMs: number): number {
   const r = peer.restart;
-  const t =
-    r === undefined || r === "none" ? undefined : "systemd" in r ? r.systemd.timeout : r.command.timeout;
-  const timeoutMs =
-    t === undefined
-      ? r !== undefined && r !== "none" && "systemd" in r
-        ? DEFAULT_SYSTEMCTL_TIMEOUT_MS
-        : DEFAULT_COMMAND_TIMEOUT_MS
-      : parseDuration(t);
+  let timeoutMs: number;
+  if (r === undefined || r === "none")
+    timeoutMs = Math.max(ACTION_DEFAULTS.commandTimeoutMs, ACTION_DEFAULTS.systemctlTimeoutMs);
+  else if ("systemd" in r)
+    timeoutMs =
+      r.systemd.timeout === undefined ? ACTION_DEFAULTS.systemctlTimeoutMs : parseDuration(r.systemd.timeout);
+  else
+    timeoutMs =
+      r.command.timeout === undefined ? ACTION_DEFAULTS.commandTimeoutMs : parseDuration(r.command.timeout);
   return timeoutMs + intervalMs;
 }

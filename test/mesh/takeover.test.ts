@@ -16,6 +16,7 @@ describe("takeover_after", () => {
       [{ restart: { systemd: { unit: "a.service" } } }, 30_000 + 1_000],
       [{ restart: { systemd: { unit: "a.service", timeout: "5s" } } }, 5_000 + 1_000],
       [{ restart: { command: { argv: ["/bin/true"], timeout: 2_500 } } }, 2_500 + 1_000],
+      [{ restart: { command: { argv: ["/bin/true"] } } }, 30_000 + 1_000],
     ];
     for (const [peer, want] of ROWS)
       assert.equal(defaultTakeoverAfterMs(peer, 1_000), want, JSON.stringify(peer));
