@@ -15,6 +15,8 @@ import {
   TIMING_DEFAULTS,
 } from "../../src/index.js";
 import { checkConfig } from "../../src/config/cross-checks.js";
+import { resolveConfig } from "../../src/config/resolve.js";
+import { configShape } from "../../src/config/schema.js";
 import { tempDir } from "../helpers/tmp-dir.js";
 
 const KEY = "mesh-key-0123456789abcdef";
@@ -162,6 +164,11 @@ void test("the cross-field checks compile the policies resolve uses: defaults an
   assert.deepEqual(issues, []);
   assert.deepEqual(policies.base, compilePolicy({ interval: "10s" }));
   assert.deepEqual(policies.peers[1], compilePolicy({ timeout: "1s" }, policies.base));
+  // resolve takes these very objects (compiled once), not copies compiled again.
+  const resolved = resolveConfig(configShape.parse(doc), policies, "/");
+  assert.equal(resolved.monitor.policy, policies.base);
+  assert.equal(resolved.peers[0]?.policy, policies.peers[0]);
+  assert.equal(resolved.peers[1]?.policy, policies.peers[1]);
   // A peer whose timing is wrong has no policy, and its problem is an issue.
   const bad = checkConfig({
     ...doc,
