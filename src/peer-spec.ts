@@ -2,7 +2,7 @@
 // own schema (config/); both call the rules of core/rules.ts, so they reject the same
 // things, each with an error naming the field.
 import { InvalidOptionError } from "./core/errors.js";
-import { publicKeyProblem } from "./mesh/identity.js";
+import { publicKeyProblem } from "./core/identity.js";
 import type { PeerSpec } from "./core/options.js";
 import { argvProblem, httpStatusProblem, ISOLATION_MODES, nameProblem, unitProblem } from "./core/rules.js";
 

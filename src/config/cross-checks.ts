@@ -6,7 +6,7 @@ import { parseDuration, type Duration } from "../core/duration.js";
 import { InvalidOptionError } from "../core/errors.js";
 import { compilePolicy, type Policy, type TimingOptions } from "../core/options.js";
 import { standardKey } from "../alert/signature.js";
-import { identityProblem, publicKeyProblem } from "../mesh/identity.js";
+import { identityProblem, publicKeyProblem } from "../core/identity.js";
 import { isLoopbackHost, isObj, parseListen, type Obj } from "./rules.js";
 
 export type PathSeg = string | number;

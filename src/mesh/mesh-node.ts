@@ -17,7 +17,7 @@ import type { InFlightStep, RemediationGate } from "../core/gate.js";
 import { heartbeatMessage, heartbeatProof } from "../probe/heartbeat-proof.js";
 import type { Clock } from "../schedule/clock.js";
 import { createMeshGate, type MeshGate } from "./gate.js";
-import { loadIdentity, parsePublicKey, type Identity } from "./identity.js";
+import { loadIdentity, parsePublicKey, type Identity } from "../core/identity.js";
 import { CONFIRM_MODES, type ConfirmMode } from "./quorum.js";
 import { defaultTakeoverAfterMs } from "./takeover.js";
 import { ViewRequestVerifier } from "./view-auth.js";

@@ -9,7 +9,7 @@
 // request cannot be replayed; the nonce is the one the view will echo.
 import type { IncomingHttpHeaders } from "node:http";
 import { hmacSha256, verifyHmacHex } from "../core/hmac.js";
-import { verifySignature, type Identity, type PublicIdentity } from "./identity.js";
+import { verifySignature, type Identity, type PublicIdentity } from "../core/identity.js";
 
 export const FROM_HEADER = "x-wdmesh-from";
 export const TIMESTAMP_HEADER = "x-wdmesh-timestamp";

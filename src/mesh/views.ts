@@ -19,7 +19,7 @@ import type { PeerHealth, PeerStatus } from "../core/types.js";
 import { silentLogger, type Logger } from "../logger.js";
 import { compileHttpTarget, HttpClient } from "../probe/http.js";
 import { systemClock, type Clock, type TimerHandle } from "../schedule/clock.js";
-import { verifySignature, type Identity, type PublicIdentity } from "./identity.js";
+import { verifySignature, type Identity, type PublicIdentity } from "../core/identity.js";
 import { signViewRequest } from "./view-auth.js";
 
 /** Response header carrying the view's proof. */

@@ -5,7 +5,7 @@ import { freshNonce } from "../core/hmac.js";
 import type { HeartbeatProbeSpec } from "../core/options.js";
 import type { ProbeResult } from "../core/types.js";
 import { oneLine } from "./errors.js";
-import { parsePublicKey, verifySignature, type PublicIdentity } from "../mesh/identity.js";
+import { parsePublicKey, verifySignature, type PublicIdentity } from "../core/identity.js";
 import { heartbeatMessage, verifyHeartbeatProof } from "./heartbeat-proof.js";
 import { compileHttpTarget, failedGet, type HttpClient, type HttpTarget } from "./http.js";
 

@@ -10,7 +10,7 @@ import {
   parsePublicKey,
   publicKeyProblem,
   verifySignature,
-} from "../../src/mesh/identity.js";
+} from "../../src/core/identity.js";
 import {
   SIGNATURE_HEADER,
   signViewRequest,

@@ -31,7 +31,7 @@ export const keygenCommand: Command = {
         "e.g. wdmesh keygen --out /etc/wdmesh/node.key",
       );
     const { writeFileSync } = await import("node:fs");
-    const { generateIdentity } = await import("../../mesh/identity.js");
+    const { generateIdentity } = await import("../../core/identity.js");
     const id = generateIdentity();
     try {
       // "wx": fail if it exists; 0600 from the start (no window where others could read it).

@@ -15,7 +15,7 @@ import {
   verify,
   type KeyObject,
 } from "node:crypto";
-import { InvalidOptionError } from "../core/errors.js";
+import { InvalidOptionError } from "./errors.js";
 
 /** DER prefix of an Ed25519 SubjectPublicKeyInfo; the raw 32-byte key follows. */
 const SPKI_PREFIX = Buffer.from("302a300506032b6570032100", "hex");
