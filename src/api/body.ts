@@ -1,6 +1,6 @@
 // Request bodies: bounded in size, JSON only where a body is expected.
 import type { IncomingMessage } from "node:http";
-import { HttpError } from "./http-error.js";
+import { HttpError } from "../http/http-error.js";
 
 /** Reads the whole body, at most `maxBytes` bytes; more → 413 (checked on Content-Length first). */
 export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {

@@ -2,7 +2,7 @@
 // seqs, percent-decoded path segments, the path without its query (for logs) and who
 // called (for the journal's reason). A malformed part is a 400 naming it.
 import type { IncomingMessage } from "node:http";
-import { HttpError } from "./http-error.js";
+import { HttpError } from "../http/http-error.js";
 
 /** A non-negative integer as the API accepts it in a query or a header (at most 15 digits). */
 const INT = /^\d{1,15}$/;

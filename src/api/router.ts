@@ -4,12 +4,12 @@
 // access (Origin and token for control routes, the read token for read routes), and
 // only then the handler.
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { TokenSet } from "./auth.js";
-import { requireToken } from "./auth.js";
+import type { TokenSet } from "../http/auth.js";
+import { requireToken } from "../http/auth.js";
 import type { ApiBackend } from "./backend.js";
 import type { DashboardAssets } from "./dashboard-assets.js";
 import type { HostPolicy } from "./host-check.js";
-import { HttpError } from "./http-error.js";
+import { HttpError } from "../http/http-error.js";
 import { decodeSegment } from "./request.js";
 import type { SseHub } from "./sse.js";
 

@@ -23,7 +23,7 @@ import { systemClock, type Clock, type TimerHandle } from "../schedule/clock.js"
 import type { JournalEntry } from "../store/types.js";
 import type { ApiBackend } from "./backend.js";
 import type { PeerBeat } from "./probe-history.js";
-import { HttpError } from "./http-error.js";
+import { HttpError } from "../http/http-error.js";
 import { API_DEFAULTS } from "../core/defaults.js";
 
 /** Most entries replayed on resume; older ones are fetched with GET /v1/events. */

@@ -5,8 +5,8 @@
 //   GET /v1/mesh/view      this node's signed view (404 without a mesh key)
 //   GET /v1/mesh           {"self","node","peers","stats","members",...}
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
-import { carriesToken, requireToken, type TokenSet } from "../api/auth.js";
-import { HttpError, sendError, sendJson, sendJsonText } from "../api/http-error.js";
+import { carriesToken, requireToken, type TokenSet } from "../http/auth.js";
+import { HttpError, sendError, sendJson, sendJsonText } from "../http/http-error.js";
 import { VIEW_PATH, VIEW_PROOF_HEADER } from "./views.js";
 
 /** Longest `?nonce=` accepted on /health and /v1/mesh/view, characters. */

@@ -1,6 +1,6 @@
 import { test, describe, after, before } from "node:test";
 import assert from "node:assert/strict";
-import { TokenSet } from "../../src/api/auth.js";
+import { TokenSet } from "../../src/http/auth.js";
 import { bearer, getJson, startApi, type Harness } from "./harness.js";
 
 void test("TokenSet accepts exactly the configured tokens", () => {

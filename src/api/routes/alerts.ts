@@ -3,7 +3,7 @@
 import type { DeliveryState } from "../../store/types.js";
 import type { DeliveryFilter } from "../backend.js";
 import { readBody } from "../body.js";
-import { HttpError, sendJson } from "../http-error.js";
+import { HttpError, sendJson } from "../../http/http-error.js";
 import { intParam } from "../request.js";
 import type { RouteContext } from "../router.js";
 import { API_DEFAULTS } from "../../core/defaults.js";

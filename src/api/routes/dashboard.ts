@@ -2,7 +2,7 @@
 // no node data, and a browser cannot attach a bearer token to a page load; the page reads
 // every datum through the read routes, sending the token the operator types in.
 import { sendAsset } from "../dashboard-assets.js";
-import { HttpError } from "../http-error.js";
+import { HttpError } from "../../http/http-error.js";
 import type { RouteContext } from "../router.js";
 
 export function page({ req, res, api }: RouteContext): void {

@@ -1,7 +1,7 @@
 // The journal: a page of entries (GET /v1/events?after=&limit=) and the live stream
 // (GET /v1/events/stream, resumable with Last-Event-ID; ?probes=1 adds probe results).
 // The stream itself, with its per-client budget, is sse.ts.
-import { HttpError, sendJson } from "../http-error.js";
+import { HttpError, sendJson } from "../../http/http-error.js";
 import { intParam, isIntText } from "../request.js";
 import type { RouteContext } from "../router.js";
 import { API_DEFAULTS } from "../../core/defaults.js";

@@ -1,8 +1,8 @@
 // What other nodes and mesh readers ask this node: whether it is alive (GET /health,
 // with a proof or signature for a member's nonce), its whole state (GET /v1/mesh) and
 // its signed view of its peers (GET /v1/mesh/view, members and read-token holders only).
-import { carriesToken } from "../auth.js";
-import { sendJson, sendJsonText } from "../http-error.js";
+import { carriesToken } from "../../http/auth.js";
+import { sendJson, sendJsonText } from "../../http/http-error.js";
 import { sendHealth, sendView } from "../../mesh/routes.js";
 import type { RouteContext } from "../router.js";
 

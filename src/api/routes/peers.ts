@@ -3,7 +3,7 @@
 // with the action or the peer's health; the journal names the caller as `api <address>`.
 import { parseDuration } from "../../core/duration.js";
 import { readBody, readJsonObject } from "../body.js";
-import { HttpError, sendJson } from "../http-error.js";
+import { HttpError, sendJson } from "../../http/http-error.js";
 import { caller } from "../request.js";
 import type { RouteContext } from "../router.js";
 

@@ -1,7 +1,7 @@
 // POST /v1/reload: re-read the config file and apply it in place; an invalid file changes
 // nothing and is answered 400 with every problem.
 import { readBody } from "../body.js";
-import { HttpError, sendJson } from "../http-error.js";
+import { HttpError, sendJson } from "../../http/http-error.js";
 import type { RouteContext } from "../router.js";
 
 export async function reload({ req, res, api }: RouteContext): Promise<void> {
