@@ -56,7 +56,7 @@ export { parseDuration, type Duration } from "./core/duration.js";
 export type { Executor, IsolationRecord, RemediationTarget, IsolateOutcome } from "./act/executor.js";
 export type { Prober } from "./probe/prober.js";
 export type { Clock } from "./schedule/clock.js";
-export type { Logger } from "./logger.js";
+export type { Logger } from "./core/logger.js";
 export { step, initialState } from "./core/ladder.js";
 export { verifyWebhook, type WebhookHeaders, type VerifyOptions } from "./alert/signature.js";
 export type { LadderState, LadderEvent, Effect } from "./core/ladder.js";

@@ -12,9 +12,9 @@ import type { ResolvedConfig } from "./config/resolve.js";
 import { iso } from "./core/duration.js";
 import { initialState } from "./core/ladder.js";
 import type { EscalationAction } from "./core/types.js";
-import type { Logger } from "./logger.js";
+import type { Logger } from "./core/logger.js";
 import type { Monitor } from "./monitor.js";
-import { toPeerHealth } from "./peer-health.js";
+import { toPeerHealth } from "./core/peer-health.js";
 import type { SqliteStore } from "./store/sqlite-store.js";
 
 export interface ReloadSummary {

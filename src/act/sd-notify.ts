@@ -13,7 +13,7 @@
 // watchdogIntervalMs() returns half of it, the usual kick period. A hung event loop
 // sends nothing, so systemd kills and restarts the watchdog (Restart=on-failure).
 import { execFile } from "node:child_process";
-import type { Logger } from "../logger.js";
+import type { Logger } from "../core/logger.js";
 import { ACTION_DEFAULTS } from "../core/defaults.js";
 
 /** Half of $WATCHDOG_USEC in ms (the kick period), or null when systemd's watchdog is off for us. */

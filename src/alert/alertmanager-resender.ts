@@ -6,7 +6,7 @@
 import { SEVERITY_RANK, type PeerHealth } from "../core/types.js";
 import { iso } from "../core/duration.js";
 import { initialState } from "../core/ladder.js";
-import { toPeerHealth } from "../peer-health.js";
+import { toPeerHealth } from "../core/peer-health.js";
 import type { OutboxPort } from "../store/types.js";
 import type { DeliveryOutcome, PostRequest } from "./deliver.js";
 import { RESOLVING_ACTIONS } from "./format-types.js";

@@ -8,7 +8,7 @@ import { Agent } from "undici";
 import { InvalidOptionError, WatchdogError } from "../core/errors.js";
 import type { EscalationAction, PeerHealth } from "../core/types.js";
 import { initialState } from "../core/ladder.js";
-import { toPeerHealth } from "../peer-health.js";
+import { toPeerHealth } from "../core/peer-health.js";
 import type { OutboxPort } from "../store/types.js";
 import { silentLogger, type Logger } from "../core/logger.js";
 import type { BackoffPolicy } from "./backoff.js";

@@ -9,7 +9,7 @@ import type { AddressInfo, Socket } from "node:net";
 import { API_DEFAULTS, NODE_DEFAULTS } from "../core/defaults.js";
 import { isLoopbackHost } from "../core/loopback.js";
 import { WatchdogError } from "../core/errors.js";
-import { silentLogger, type Logger } from "../logger.js";
+import { silentLogger, type Logger } from "../core/logger.js";
 import { TokenSet } from "../http/auth.js";
 import type { ApiBackend } from "./backend.js";
 import { DashboardAssets } from "./dashboard-assets.js";

@@ -6,7 +6,7 @@ import { randomUUID } from "node:crypto";
 import { iso } from "../core/duration.js";
 import { initialState } from "../core/ladder.js";
 import type { EscalationAction, PeerHealth, SelfHealthReport } from "../core/types.js";
-import { toPeerHealth } from "../peer-health.js";
+import { toPeerHealth } from "../core/peer-health.js";
 import type { SelfHealth } from "./self-health.js";
 
 export interface SelfJournalEntry {

@@ -19,7 +19,7 @@
 // alert-only (PeerSpec.alertOnly), so the ladder marks a dead member OFFLINE with an
 // alert and never restarts or isolates it; the gate lets that escalation through.
 import type { PeerHealth } from "../core/types.js";
-import { silentLogger, type Logger } from "../logger.js";
+import { silentLogger, type Logger } from "../core/logger.js";
 import type { GateVerdict, RemediationGate } from "../core/gate.js";
 import { systemClock, type Clock } from "../schedule/clock.js";
 import { isSettled, nextBacking, type BackingPeerFacts } from "./backing.js";

@@ -11,7 +11,7 @@ import { InvalidOptionError } from "../core/errors.js";
 import { nameProblem, SECRET_MIN_LENGTH } from "../core/rules.js";
 import type { PeerSpec } from "../core/options.js";
 import type { MeshMemberView, PeerHealth } from "../core/types.js";
-import { silentLogger, type Logger } from "../logger.js";
+import { silentLogger, type Logger } from "../core/logger.js";
 import type { IncomingHttpHeaders } from "node:http";
 import type { InFlightStep, RemediationGate } from "../core/gate.js";
 import { heartbeatMessage, heartbeatProof } from "../probe/heartbeat-proof.js";

@@ -16,7 +16,7 @@
 import { freshNonce, HEX64, hmacSha256, verifyHmacHex } from "../core/hmac.js";
 import { safeOrigin } from "../core/redact.js";
 import type { PeerHealth, PeerStatus } from "../core/types.js";
-import { silentLogger, type Logger } from "../logger.js";
+import { silentLogger, type Logger } from "../core/logger.js";
 import { compileHttpTarget, HttpClient } from "../probe/http.js";
 import { systemClock, type Clock, type TimerHandle } from "../schedule/clock.js";
 import { verifySignature, type Identity, type PublicIdentity } from "../core/identity.js";

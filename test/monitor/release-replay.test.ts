@@ -8,7 +8,7 @@ import { Monitor, type Executor } from "../../src/index.js";
 import type { ActionResult, ProbeResult } from "../../src/core/types.js";
 import type { IsolationRecord } from "../../src/act/executor.js";
 import { initialState, type LadderState } from "../../src/core/ladder.js";
-import { toPeerHealth } from "../../src/peer-health.js";
+import { toPeerHealth } from "../../src/core/peer-health.js";
 import { SqliteStore } from "../../src/store/sqlite-store.js";
 import type { EffectKind } from "../../src/store/types.js";
 import { FakeProber, MISS, OK } from "../helpers/fake-prober.js";

@@ -6,7 +6,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { Monitor } from "../../src/index.js";
 import { initialState, type LadderState } from "../../src/core/ladder.js";
-import { toPeerHealth } from "../../src/peer-health.js";
+import { toPeerHealth } from "../../src/core/peer-health.js";
 import { SqliteStore } from "../../src/store/sqlite-store.js";
 import type { EffectKind } from "../../src/store/types.js";
 import { FakeClock } from "../helpers/fake-clock.js";

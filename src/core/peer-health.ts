@@ -1,7 +1,7 @@
 // Builds the public PeerHealth JSON (the library's public peer shape) from the ladder's state.
-import { iso } from "./core/duration.js";
-import type { LadderState } from "./core/ladder.js";
-import type { PeerHealth } from "./core/types.js";
+import { iso } from "./duration.js";
+import type { LadderState } from "./ladder.js";
+import type { PeerHealth } from "./types.js";
 
 export function toPeerHealth(
   name: string,

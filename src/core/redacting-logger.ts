@@ -1,9 +1,7 @@
-// Where the Monitor, the mesh, the API and the daemon import the Logger from (it is
-// defined once, in core/logger.ts), and the logger that redacts secrets.
-import type { Logger } from "./core/logger.js";
-import type { Redactor } from "./core/redact.js";
-
-export { silentLogger, type Logger } from "./core/logger.js";
+// The logger that redacts secrets: wraps any Logger (core/logger.ts) so that no secret
+// the redactor knows reaches a log line.
+import type { Logger } from "./logger.js";
+import type { Redactor } from "./redact.js";
 
 /** A logger that hides every secret of `redactor` in the fields and message of each line. */
 export function redactingLogger(inner: Logger, redactor: Redactor): Logger {

@@ -1,10 +1,10 @@
 // Validation of a library PeerSpec (registerPeer full form). The config file has its
 // own schema (config/); both call the rules of core/rules.ts, so they reject the same
 // things, each with an error naming the field.
-import { InvalidOptionError } from "./core/errors.js";
-import { publicKeyProblem } from "./core/identity.js";
-import type { PeerSpec } from "./core/options.js";
-import { argvProblem, httpStatusProblem, ISOLATION_MODES, nameProblem, unitProblem } from "./core/rules.js";
+import { InvalidOptionError } from "./errors.js";
+import { publicKeyProblem } from "./identity.js";
+import type { PeerSpec } from "./options.js";
+import { argvProblem, httpStatusProblem, ISOLATION_MODES, nameProblem, unitProblem } from "./rules.js";
 
 function httpUrl(url: unknown, field: string): void {
   let u: URL;
