@@ -38,6 +38,9 @@ install_and_smoke() { # label
     if (typeof Monitor !== "function") throw new Error("no Monitor export");
     const err = await monitorOptionsFromConfig("peers: 3\n").then(() => null, (e) => e);
     if (!(err instanceof ConfigError)) throw new Error(`expected a ConfigError, got ${err}`);
+    const { step, initialState } = await import("watchdog-mesh/ladder");
+    if (typeof step !== "function" || typeof initialState !== "function") throw new Error("no watchdog-mesh/ladder");
+    if ("step" in (await import("watchdog-mesh"))) throw new Error("the ladder reducer is exported by the root");
     console.log("library import from the installed package: ok");')
 }
 

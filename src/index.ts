@@ -1,4 +1,5 @@
-// watchdog-mesh — library entry.
+// watchdog-mesh — library entry. The ladder reducer (step, initialState and its types) is
+// the subpath watchdog-mesh/ladder (src/ladder.ts), not part of this root.
 export { Monitor } from "./monitor.js";
 export type {
   MonitorOptions,
@@ -49,7 +50,7 @@ export {
 export { ConfigError, type ConfigIssue } from "./config/config-error.js";
 export type { SelfHealthOptions } from "./health/self-health.js";
 export type { MeshOptions, MeshMember, MeshView, MeshMemberView } from "./mesh/mesh-node.js";
-export type { ConfirmMode } from "./mesh/quorum.js";
+export type { ConfirmMode } from "./core/rules.js";
 export { WatchdogError, InvalidOptionError } from "./core/errors.js";
 export type { ErrorCode } from "./core/errors.js";
 export { parseDuration, type Duration } from "./core/duration.js";
@@ -57,6 +58,4 @@ export type { Executor, IsolationRecord, RemediationTarget, IsolateOutcome } fro
 export type { Prober } from "./probe/prober.js";
 export type { Clock } from "./schedule/clock.js";
 export type { Logger } from "./core/logger.js";
-export { step, initialState } from "./core/ladder.js";
 export { verifyWebhook, type WebhookHeaders, type VerifyOptions } from "./alert/signature.js";
-export type { LadderState, LadderEvent, Effect } from "./core/ladder.js";

@@ -1,5 +1,6 @@
 // Resolved alert sink configuration (config/ produces it from the YAML `alerts:` list).
 // Durations are ms.
+import type { WebhookFormat } from "../core/rules.js";
 import type { Severity } from "../core/types.js";
 
 export interface SinkCommon {
@@ -30,7 +31,7 @@ export type SinkConfig =
        * generic: the action as JSON, X-Wdmesh-Signature; standard: the same JSON with the
        * Standard Webhooks headers (needs a whsec_ secret); slack: {"text"}; pagerduty: Events API v2.
        */
-      format: "generic" | "standard" | "slack" | "pagerduty";
+      format: WebhookFormat;
       /** PagerDuty routing key (format pagerduty). */
       routingKey?: string;
     })

@@ -11,6 +11,7 @@ import {
   SINK_DEFAULTS,
 } from "../core/defaults.js";
 import { parseDuration, type Duration } from "../core/duration.js";
+import type { ConfirmMode } from "../core/rules.js";
 import type { SelfHealthOptions } from "../health/self-health.js";
 import {
   type CommandSpec,
@@ -61,7 +62,7 @@ export interface ResolvedConfig {
     /** node.identity: this node's Ed25519 private key (PEM). */
     identity?: string;
     members: Array<{ name: string; url: string; publicKey?: string }>;
-    confirm: "any" | "majority" | "all";
+    confirm: ConfirmMode;
     /** ms; absent: per peer, its restart timeout plus its interval. */
     takeoverAfter?: number;
   } | null;

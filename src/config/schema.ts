@@ -12,6 +12,7 @@ import {
   ARGV0_HELP,
   ARGV_EMPTY_HELP,
   ARGV_ITEM_HELP,
+  CONFIRM_MODES,
   DURATION_HELP,
   DURATION_RE,
   HTTP_STATUS_HELP,
@@ -26,7 +27,9 @@ import {
   UNIT_HELP,
   UNIT_RE,
   TIMING_COUNT_MAX,
+  WEBHOOK_FORMATS,
 } from "../core/rules.js";
+import { SEVERITIES } from "../core/types.js";
 import {
   ACTION_DEFAULTS,
   CONCURRENCY_DEFAULT,
@@ -373,7 +376,7 @@ const meshSchema = z
       .optional()
       .describe("The other wdmesh nodes of the mesh (not this one). Default []."),
     confirm: z
-      .enum(["any", "majority", "all"], { error: "must be one of any, majority, all" })
+      .enum(CONFIRM_MODES, { error: `must be one of ${CONFIRM_MODES.join(", ")}` })
       .optional()
       .describe(
         `How many of the N configured nodes (members + this node) must confirm a failure, each through a fresh verified view, before a target is remediated: any = this node alone, majority = floor(N/2)+1, all = N. ${describeDefault(MESH_DEFAULTS.confirm)}`,
@@ -390,7 +393,7 @@ export const alertSchema = z
   .strictObject({
     name: name("Unique sink name (outbox rows and metrics are per sink)."),
     min_severity: z
-      .enum(["INFO", "MEDIUM", "HIGH", "CRITICAL"], { error: "must be one of INFO, MEDIUM, HIGH, CRITICAL" })
+      .enum(SEVERITIES, { error: `must be one of ${SEVERITIES.join(", ")}` })
       .optional()
       .describe(
         `Only actions at or above this severity are sent. ${describeDefault(SINK_DEFAULTS.minSeverity)}`,
@@ -420,9 +423,7 @@ export const alertSchema = z
           'HMAC-SHA256 key: of the X-Wdmesh-Signature header (generic), or a Standard Webhooks secret "whsec_<base64>" (standard; required there). Never logged.',
         ).optional(),
         format: z
-          .enum(["generic", "standard", "slack", "pagerduty"], {
-            error: "must be one of generic, standard, slack, pagerduty",
-          })
+          .enum(WEBHOOK_FORMATS, { error: `must be one of ${WEBHOOK_FORMATS.join(", ")}` })
           .optional()
           .describe(
             `Payload: generic (the action as JSON, X-Wdmesh-Signature), standard (the same JSON with Standard Webhooks headers webhook-id, webhook-timestamp, webhook-signature), slack ({text}) or pagerduty (Events API v2). ${describeDefault(SINK_DEFAULTS.webhookFormat)}`,

@@ -4,7 +4,7 @@
 import { parseDuration, type Duration } from "./duration.js";
 import { TIMING_DEFAULTS as D } from "./defaults.js";
 import { InvalidOptionError } from "./errors.js";
-import { TIMING_COUNT_MAX } from "./rules.js";
+import { type ISOLATION_MODES, TIMING_COUNT_MAX } from "./rules.js";
 
 /** Timing and escalation knobs; settable on the Monitor (defaults) and per peer. */
 export interface TimingOptions {
@@ -70,7 +70,7 @@ export interface CommandSpec {
   timeout?: Duration;
 }
 export type RestartSpec = { systemd: { unit: string; timeout?: Duration } } | { command: CommandSpec };
-export type IsolateMode = "network" | "stop" | "freeze";
+export type IsolateMode = (typeof ISOLATION_MODES)[number];
 export type IsolateSpec =
   | { systemd: { unit: string; mode?: IsolateMode; timeout?: Duration } }
   | { command: CommandSpec; release?: CommandSpec };

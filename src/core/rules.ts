@@ -94,3 +94,11 @@ export function httpStatusProblem(s: unknown): string | undefined {
 
 /** isolate.systemd.mode values. */
 export const ISOLATION_MODES = ["network", "stop", "freeze"] as const;
+
+/** mesh.confirm values: how many of the configured nodes must confirm a failure. */
+export const CONFIRM_MODES = ["any", "majority", "all"] as const;
+export type ConfirmMode = (typeof CONFIRM_MODES)[number];
+
+/** alerts[].webhook.format values: the payload a webhook sink sends. */
+export const WEBHOOK_FORMATS = ["generic", "standard", "slack", "pagerduty"] as const;
+export type WebhookFormat = (typeof WEBHOOK_FORMATS)[number];

@@ -11,7 +11,9 @@
  */
 export type PeerStatus = "UNKNOWN" | "HEALTHY" | "DEGRADED" | "OFFLINE" | "ISOLATED";
 
-export type Severity = "INFO" | "MEDIUM" | "HIGH" | "CRITICAL";
+/** Every severity, lowest first. */
+export const SEVERITIES = ["INFO", "MEDIUM", "HIGH", "CRITICAL"] as const;
+export type Severity = (typeof SEVERITIES)[number];
 
 export const SEVERITY_RANK: Readonly<Record<Severity, number>> = {
   INFO: 0,

@@ -14,7 +14,6 @@ export type ApiErrorCode =
   | "WDM_CONFLICT"
   | "WDM_PAYLOAD_TOO_LARGE"
   | "WDM_UNAVAILABLE"
-  | "WDM_TIMEOUT"
   | "WDM_INTERNAL";
 
 export class HttpError extends Error {
@@ -40,8 +39,6 @@ export function fromWatchdogError(err: unknown): HttpError | undefined {
     case "WDM_INVALID_DURATION":
     case "WDM_INVALID_OPTION":
       return new HttpError(400, err.code, err.message);
-    case "WDM_TIMEOUT":
-      return new HttpError(504, err.code, err.message);
     case "WDM_STATE_STORE":
       return new HttpError(503, err.code, err.message);
     default:

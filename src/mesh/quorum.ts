@@ -8,10 +8,9 @@
 // against the quorum, never for it: a node cut off from the others is 1 of N, not 1 of 1.
 import { InvalidOptionError } from "../core/errors.js";
 import type { GateVerdict } from "../core/gate.js";
+import { CONFIRM_MODES, type ConfirmMode } from "../core/rules.js";
 
-export type ConfirmMode = "any" | "majority" | "all";
-
-export const CONFIRM_MODES: readonly ConfirmMode[] = ["any", "majority", "all"];
+export { CONFIRM_MODES, type ConfirmMode };
 
 /** Nodes that must confirm under `mode` when `nodes` nodes count (the configured N). */
 export function requiredConfirmations(mode: ConfirmMode, nodes: number): number {

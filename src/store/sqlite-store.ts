@@ -11,7 +11,7 @@ import type { Redactor } from "../core/redact.js";
 import { InvalidOptionError, WatchdogError } from "../core/errors.js";
 import type { LadderState } from "../core/ladder.js";
 import type { ActionResult } from "../core/types.js";
-import { SEVERITY_RANK } from "../core/types.js";
+import { SEVERITIES, SEVERITY_RANK } from "../core/types.js";
 import { canonicalEntry, GENESIS_HASH, linkHash, type VerifyResult } from "./journal.js";
 import { JOURNAL_PAGE_SQL, toJournalEntry, verifyPages, type RawJournalRow } from "./journal-file.js";
 import { openDatabase, STATE_FILE_NAME, storeError, type SyncMode } from "./open.js";
@@ -94,7 +94,7 @@ function validateSinks(sinks: readonly SinkRoute[]): void {
     if (!(s.minSeverity in SEVERITY_RANK)) {
       throw new InvalidOptionError(
         `sinks[${i}].minSeverity`,
-        `must be one of INFO, MEDIUM, HIGH, CRITICAL (got ${String(s.minSeverity)})`,
+        `must be one of ${SEVERITIES.join(", ")} (got ${String(s.minSeverity)})`,
       );
     }
     seen.add(s.name);

@@ -36,6 +36,7 @@ const LAYERS = [
   "demo/",
   "cli/",
   "index.ts",
+  "ladder.ts",
 ] as const;
 
 /** The layer of a path relative to src/ ("mesh/routes.ts" → "mesh/"). */

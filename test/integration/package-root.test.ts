@@ -62,3 +62,28 @@ void test("a ConfigError thrown by the lazily loaded config code is an instance 
   const expected = { config: true, watchdog: true, code: "WDM_CONFIG" };
   assert.deepEqual(JSON.parse(r.stdout), { fromConfig: expected, loadFile: expected });
 });
+
+void test("the ladder reducer is the subpath watchdog-mesh/ladder, one module, not part of the root", (t) => {
+  if (!haveBuiltCli(t)) return;
+  const ladder = fileURLToPath(new URL("../../dist/ladder.js", import.meta.url));
+  assert.deepEqual(
+    staticRelativeImports(readFileSync(ladder, "utf8")),
+    [],
+    "dist/ladder.js imports nothing of dist/",
+  );
+  // Through the package's own exports map, as a user imports it.
+  const script = `
+    const root = await import("watchdog-mesh");
+    const { step, initialState, compilePolicy } = { ...root, ...(await import("watchdog-mesh/ladder")) };
+    const out = step(initialState(), { type: "probe-miss", durationMs: 5, error: "refused" },
+      compilePolicy({}), { now: 1000, node: "n", peer: "p", newId: () => "id-1" });
+    console.log(JSON.stringify({ rootHas: ["step", "initialState"].filter((n) => n in root),
+      missed: out.state.missed, lastError: out.state.lastError }));`;
+  const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], {
+    cwd: fileURLToPath(new URL("../../", import.meta.url)),
+    encoding: "utf8",
+    timeout: 30_000,
+  });
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout), { rootHas: [], missed: 1, lastError: "refused" });
+});
