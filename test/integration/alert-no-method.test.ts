@@ -4,14 +4,13 @@
 // came (up to a minute) and then arrived without one.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { spawnCli } from "../cli/harness.js";
 import { freePort } from "../helpers/ports.js";
 import { Receiver } from "../helpers/receiver.js";
 import { until } from "../helpers/wait.js";
 import { tempDir } from "../helpers/tmp-dir.js";
-import { LOOSE_SELF_HEALTH_YAML } from "../helpers/loose-self-health.js";
+import { FAST_LADDER, writeDaemonConfig } from "../helpers/config-builder.js";
 
 interface Body {
   action: string;
@@ -23,34 +22,25 @@ void test("restart that cannot start and isolation with no method are alerted at
   const rx = await new Receiver().start();
   const closed = await freePort(); // nothing listens there: every probe misses
   const port = await freePort();
-  const cfg = join(dir, "mesh.yaml");
-  writeFileSync(
-    cfg,
-    [
-      "node:",
-      "  name: immune",
-      `  listen: 127.0.0.1:${port}`,
-      `  data_dir: ${dir}`,
-      "defaults:",
-      "  interval: 300ms",
-      "  retry_interval: 300ms",
-      "  timeout: 200ms",
-      "  missed_before_restart: 1",
-      "  restarts_before_isolate: 1",
-      "  startup_grace: 0s",
-      "  restart_backoff: { initial: 100ms, max: 100ms }",
-      LOOSE_SELF_HEALTH_YAML, // the alerts are under test, not this node's own load
-      "peers:",
-      "  - name: shield",
-      `    probe: { tcp: { host: 127.0.0.1, port: ${closed} } }`,
-      `    restart: { command: { argv: [${join(dir, "no-such-restart-program")}] } }`,
-      "alerts:",
-      "  - name: architect",
-      `    webhook: { url: "${rx.url("/hook")}", secret: whsec-0123456789abcdef, format: generic }`,
-      "    min_severity: INFO",
-      "",
-    ].join("\n"),
-  );
+  const cfg = writeDaemonConfig(dir, {
+    node: { name: "immune", listen: port, data_dir: dir },
+    defaults: FAST_LADDER,
+    looseSelfHealth: true, // the alerts are under test, not this node's own load
+    peers: [
+      {
+        name: "shield",
+        probe: { tcp: { host: "127.0.0.1", port: closed } },
+        restart: { command: { argv: [join(dir, "no-such-restart-program")] } },
+      },
+    ],
+    alerts: [
+      {
+        name: "architect",
+        webhook: { url: rx.url("/hook"), secret: "whsec-0123456789abcdef", format: "generic" },
+        min_severity: "INFO",
+      },
+    ],
+  });
   const run = spawnCli(["run", "--config", cfg]);
   try {
     const bodies = (): Body[] => rx.requests.map((r) => JSON.parse(r.body) as Body);

@@ -8,28 +8,16 @@ import { spawnCli, cli } from "../cli/harness.js";
 import { freePort } from "../helpers/ports.js";
 import { waitFor } from "../helpers/wait.js";
 import { tempDir } from "../helpers/tmp-dir.js";
+import { tcpPeer, writeDaemonConfig } from "../helpers/config-builder.js";
 
 void test("wdmesh run serves the API and stops cleanly on SIGTERM (exit 0)", async (t) => {
   const dir = tempDir(t, "wdmesh-run-");
   const port = await freePort();
-  const cfg = join(dir, "mesh.yaml");
-  writeFileSync(
-    cfg,
-    [
-      "node:",
-      "  name: runner",
-      `  listen: 127.0.0.1:${port}`,
-      `  data_dir: ${dir}`,
-      "  api_token: ${RUN_TOKEN}",
-      "defaults: { interval: 1h }",
-      "peers:",
-      "  - name: nobody",
-      "    probe: { tcp: { host: 127.0.0.1, port: 9 } }",
-      "    restart: none",
-      "    isolate: none",
-      "",
-    ].join("\n"),
-  );
+  const cfg = writeDaemonConfig(dir, {
+    node: { name: "runner", listen: port, data_dir: dir, api_token: "${RUN_TOKEN}" },
+    defaults: { interval: "1h" },
+    peers: [tcpPeer("nobody", 9)],
+  });
   const run = spawnCli(["run", "--config", cfg], { RUN_TOKEN: "run-secret-token" });
   const url = `http://127.0.0.1:${port}`;
   const health = await waitFor(

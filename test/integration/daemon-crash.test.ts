@@ -14,7 +14,7 @@ import { freePort as deadPort } from "../helpers/ports.js";
 import { haveBuiltCli } from "../helpers/built-cli.js";
 import { killAll, spawnDaemon, stopChild } from "../helpers/daemon-process.js";
 import { until } from "../helpers/wait.js";
-import { LOOSE_SELF_HEALTH_YAML } from "../helpers/loose-self-health.js";
+import { writeDaemonConfig } from "../helpers/config-builder.js";
 
 /** True once `pred` holds within `ms`; false after (the caller reports what it saw). */
 const holdsWithin = (pred: () => boolean, ms: number): Promise<boolean> =>
@@ -43,32 +43,42 @@ test("kill -9 twenty times during an escalation: no counter goes back, no restar
   const port = await deadPort();
   // The alert receiver is down during all the crashes and comes up for the last run.
   const alertPort = await deadPort();
-  const sh = (what: string) =>
-    JSON.stringify(["/bin/sh", "-c", `echo "$WDMESH_EFFECT_ID ${what} $WDMESH_ATTEMPT" >> ${log}`]);
-  const config = join(dir, "mesh.yaml");
-  writeFileSync(
-    config,
-    `node: { name: crashy, listen: "127.0.0.1:0", data_dir: "${join(dir, "data")}" }
-defaults:
-  interval: 300ms
-  timeout: 100ms
-  retry_interval: 300ms
-  missed_before_restart: 3
-  restarts_before_isolate: 3
-  startup_grace: 200ms
-  restart_backoff: { initial: 300ms, max: 1s }
-  stable_after: 10m
-# Crash recovery is under test, not this node's own load.
-${LOOSE_SELF_HEALTH_YAML}
-peers:
-  - name: victim
-    probe: { http: { url: "http://127.0.0.1:${port}/health" } }
-    restart: { command: { argv: ${sh("restart")} } }
-    isolate: { command: { argv: ${sh("isolate")} } }
-alerts:
-  - name: architect
-    webhook: { url: "http://127.0.0.1:${alertPort}/alerts", secret: "${SECRET}", format: generic }
-`,
+  const sh = (what: string): string[] => [
+    "/bin/sh",
+    "-c",
+    `echo "$WDMESH_EFFECT_ID ${what} $WDMESH_ATTEMPT" >> ${log}`,
+  ];
+  const config = writeDaemonConfig(
+    dir,
+    {
+      node: { name: "crashy", listen: "127.0.0.1:0", data_dir: join(dir, "data") },
+      defaults: {
+        interval: "300ms",
+        timeout: "100ms",
+        retry_interval: "300ms",
+        missed_before_restart: 3,
+        restarts_before_isolate: 3,
+        startup_grace: "200ms",
+        restart_backoff: { initial: "300ms", max: "1s" },
+        stable_after: "10m",
+      },
+      looseSelfHealth: true, // crash recovery is under test, not this node's own load
+      peers: [
+        {
+          name: "victim",
+          probe: { http: { url: `http://127.0.0.1:${port}/health` } },
+          restart: { command: { argv: sh("restart") } },
+          isolate: { command: { argv: sh("isolate") } },
+        },
+      ],
+      alerts: [
+        {
+          name: "architect",
+          webhook: { url: `http://127.0.0.1:${alertPort}/alerts`, secret: SECRET, format: "generic" },
+        },
+      ],
+    },
+    "mesh.yaml",
   );
 
   let maxRestarts = 0;
@@ -167,8 +177,10 @@ test("a corrupted state file is a clear startup error and is left as it was", as
   if (!haveBuiltCli(t)) return;
   const dir = tempDir(t, "wdmesh-corrupt-");
   const data = join(dir, "data");
-  const config = join(dir, "mesh.yaml");
-  writeFileSync(config, `node: { name: corrupt, listen: "127.0.0.1:0", data_dir: "${data}" }\npeers: []\n`);
+  const config = writeDaemonConfig(dir, {
+    node: { name: "corrupt", listen: "127.0.0.1:0", data_dir: data },
+    peers: [],
+  });
   // A first run creates the file.
   const first = spawnDaemon(config);
   assert.ok(await holdsWithin(() => first.output().includes("wdmesh node running"), 15_000), first.output());

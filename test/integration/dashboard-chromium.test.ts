@@ -9,7 +9,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -20,7 +20,7 @@ import { FakeBackend, peer } from "../helpers/fake-backend.js";
 import { freePort } from "../helpers/ports.js";
 import { waitFor } from "../helpers/wait.js";
 import { tempDir } from "../helpers/tmp-dir.js";
-import { LOOSE_SELF_HEALTH_YAML } from "../helpers/loose-self-health.js";
+import { writeDaemonConfig } from "../helpers/config-builder.js";
 
 // What page.evaluate() callbacks use of the page (the project compiles without lib "dom").
 interface PageElement {
@@ -251,48 +251,46 @@ void test(
     try {
       const port = await freePort();
       const url = `http://127.0.0.1:${port}`;
-      const config = join(dir, "mesh.yaml");
-      writeFileSync(
-        config,
-        [
-          "node:",
-          "  name: dash-node",
-          `  listen: 127.0.0.1:${port}`,
-          `  data_dir: ${dir}`,
-          "  api_token: ${DASH_TOKEN}",
-          "defaults:",
-          // A probe deadline a busy machine keeps (a healthy loopback peer must never miss).
-          "  interval: 1s",
-          "  timeout: 800ms",
-          "  missed_before_restart: 2",
-          "  restarts_before_isolate: 1",
-          "  startup_grace: 300ms",
-          "  restart_backoff: { initial: 100ms, max: 500ms }",
-          // The dashboard is under test, not this node's own load.
-          LOOSE_SELF_HEALTH_YAML,
-          "peers:",
-          "  - name: alpha",
-          `    probe: { http: { url: "${alpha.url}/health" } }`,
-          '    restart: { command: { argv: ["/bin/sh", "-c", "true"] } }',
-          "    isolate: none",
-          "  - name: beta",
-          `    probe: { http: { url: "${beta.url}/health" } }`,
-          '    restart: { command: { argv: ["/bin/sh", "-c", "true"] } }',
-          "    isolate: none",
-          "    startup_grace: 3s # OFFLINE lasts long enough to be seen between restart and isolation",
+      const restartTrue = { command: { argv: ["/bin/sh", "-c", "true"] } };
+      const config = writeDaemonConfig(dir, {
+        node: { name: "dash-node", listen: port, data_dir: dir, api_token: "${DASH_TOKEN}" },
+        // A probe deadline a busy machine keeps (a healthy loopback peer must never miss).
+        defaults: {
+          interval: "1s",
+          timeout: "800ms",
+          missed_before_restart: 2,
+          restarts_before_isolate: 1,
+          startup_grace: "300ms",
+          restart_backoff: { initial: "100ms", max: "500ms" },
+        },
+        looseSelfHealth: true, // the dashboard is under test, not this node's own load
+        peers: [
+          {
+            name: "alpha",
+            probe: { http: { url: `${alpha.url}/health` } },
+            restart: restartTrue,
+            isolate: "none",
+          },
+          // OFFLINE lasts long enough to be seen between restart and isolation.
+          {
+            name: "beta",
+            probe: { http: { url: `${beta.url}/health` } },
+            restart: restartTrue,
+            isolate: "none",
+            startup_grace: "3s",
+          },
           // Peer names cannot hold markup (config rules), but probe output flows into
           // last_error and event reasons: this peer's probe prints HTML.
-          "  - name: markup",
-          `    probe: { exec: { argv: ["/bin/sh", "-c", "echo '${XSS}' >&2; exit 1"] } }`,
-          "    missed_before_restart: 1000",
-          "    restart: none",
-          "    isolate: none",
-          "alerts:",
-          "  - name: pager",
-          `    webhook: { url: "${sink.url}/hook" }`,
-          "",
-        ].join("\n"),
-      );
+          {
+            name: "markup",
+            probe: { exec: { argv: ["/bin/sh", "-c", `echo '${XSS}' >&2; exit 1`] } },
+            missed_before_restart: 1000,
+            restart: "none",
+            isolate: "none",
+          },
+        ],
+        alerts: [{ name: "pager", webhook: { url: `${sink.url}/hook` } }],
+      });
       daemon = startDaemon(config);
       await waitHealthy(url, daemon);
 

@@ -3,38 +3,26 @@
 // broken link of a tampered copy.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { copyFileSync, existsSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { cli, spawnCli } from "../cli/harness.js";
 import { freePort } from "../helpers/ports.js";
 import { until } from "../helpers/wait.js";
 import { tempDir } from "../helpers/tmp-dir.js";
-import { LOOSE_SELF_HEALTH_YAML } from "../helpers/loose-self-health.js";
+import { FAST_LADDER, tcpPeer, writeDaemonConfig } from "../helpers/config-builder.js";
 
 void test("events --data-dir lists and verifies a running node's journal, and finds the tampered entry in a copy", async (t) => {
   const dir = tempDir(t, "wdmesh-audit-");
   const copy = tempDir(t, "wdmesh-audit-copy-");
   const port = await freePort();
   const closed = await freePort();
-  const cfg = join(dir, "mesh.yaml");
-  writeFileSync(
-    cfg,
-    [
-      "node:",
-      "  name: auditor",
-      `  listen: 127.0.0.1:${port}`,
-      `  data_dir: ${join(dir, "data")}`,
-      "defaults: { interval: 300ms, timeout: 200ms, missed_before_restart: 1, restarts_before_isolate: 1, startup_grace: 0s, restart_backoff: { initial: 100ms, max: 100ms } }",
-      LOOSE_SELF_HEALTH_YAML, // the journal is under test, not this node's own load
-      "peers:",
-      "  - name: shield",
-      `    probe: { tcp: { host: 127.0.0.1, port: ${closed} } }`,
-      "    restart: { command: { argv: [/bin/true] } }",
-      "    isolate: none",
-      "",
-    ].join("\n"),
-  );
+  const cfg = writeDaemonConfig(dir, {
+    node: { name: "auditor", listen: port, data_dir: join(dir, "data") },
+    defaults: FAST_LADDER,
+    looseSelfHealth: true, // the journal is under test, not this node's own load
+    peers: [tcpPeer("shield", closed, { restart: { command: { argv: ["/bin/true"] } } })],
+  });
   const run = spawnCli(["run", "--config", cfg]);
   const data = join(dir, "data");
   let listed = "";

@@ -16,6 +16,7 @@ import { freePort } from "../helpers/ports.js";
 import { Receiver } from "../helpers/receiver.js";
 import { until } from "../helpers/wait.js";
 import { fileTempDir } from "../helpers/tmp-dir.js";
+import { writeDaemonConfig } from "../helpers/config-builder.js";
 
 const EXAMPLES = fileURLToPath(new URL("../../examples/", import.meta.url));
 const RULES = join(EXAMPLES, "prometheus", "rules.yml");
@@ -53,12 +54,6 @@ const children: ChildProcess[] = [];
 const cleanups: Array<() => Promise<void> | void> = [];
 let prom = "";
 
-function nodeConfig(dir: string, lines: string[]): string {
-  const file = join(dir, "mesh.yaml");
-  writeFileSync(file, lines.join("\n") + "\n");
-  return file;
-}
-
 before(async () => {
   if (!present) return;
   const dir = fileTempDir("wdmesh-prom-");
@@ -72,50 +67,52 @@ before(async () => {
   // a mesh member that never answers, alerts refused by the receiver.
   const dirA = join(dir, "a");
   mkdirSync(dirA);
-  const cfgA = nodeConfig(dirA, [
-    "node:",
-    "  name: wd-a",
-    `  listen: 127.0.0.1:${portA}`,
-    `  data_dir: ${dirA}`,
-    "defaults: { interval: 500ms, timeout: 300ms, retry_interval: 500ms, startup_grace: 0s, restart_backoff: { initial: 100ms, max: 100ms } }",
-    "peers:",
-    "  - name: down",
-    `    probe: { tcp: { host: 127.0.0.1, port: ${closed} } }`,
-    "    restart: { command: { argv: [/bin/true] } }",
-    "    missed_before_restart: 1",
-    "    restarts_before_isolate: 1000",
-    "  - name: isolated",
-    `    probe: { tcp: { host: 127.0.0.1, port: ${closed} } }`,
-    "    missed_before_restart: 1",
-    "    restarts_before_isolate: 0",
-    "    isolate: none",
-    "  - name: fine",
-    `    probe: { http: { url: "http://127.0.0.1:${portA}/health" } }`,
-    "mesh:",
-    "  key: prometheus-test-mesh-key-0123456789",
-    "  confirm: any",
-    `  members: [{ name: wd-ghost, url: "http://127.0.0.1:${ghost}" }]`,
-    "alerts:",
-    "  - name: architect",
-    `    webhook: { url: "${rx.url("/hook")}" }`,
-  ]);
+  const cfgA = writeDaemonConfig(dirA, {
+    node: { name: "wd-a", listen: portA, data_dir: dirA },
+    defaults: {
+      interval: "500ms",
+      timeout: "300ms",
+      retry_interval: "500ms",
+      startup_grace: "0s",
+      restart_backoff: { initial: "100ms", max: "100ms" },
+    },
+    peers: [
+      {
+        name: "down",
+        probe: { tcp: { host: "127.0.0.1", port: closed } },
+        restart: { command: { argv: ["/bin/true"] } },
+        missed_before_restart: 1,
+        restarts_before_isolate: 1000,
+      },
+      {
+        name: "isolated",
+        probe: { tcp: { host: "127.0.0.1", port: closed } },
+        missed_before_restart: 1,
+        restarts_before_isolate: 0,
+        isolate: "none",
+      },
+      { name: "fine", probe: { http: { url: `http://127.0.0.1:${portA}/health` } } },
+    ],
+    mesh: {
+      key: "prometheus-test-mesh-key-0123456789",
+      confirm: "any",
+      members: [{ name: "wd-ghost", url: `http://127.0.0.1:${ghost}` }],
+    },
+    alerts: [{ name: "architect", webhook: { url: rx.url("/hook") } }],
+  });
   // Node B: overloaded on purpose: one probe slot, three probes of 1 s each every 1.5 s.
   const dirB = join(dir, "b");
   mkdirSync(dirB);
-  const cfgB = nodeConfig(dirB, [
-    "node:",
-    "  name: wd-b",
-    `  listen: 127.0.0.1:${portB}`,
-    `  data_dir: ${dirB}`,
-    "defaults: { interval: 1500ms, timeout: 1200ms, concurrency: 1 }",
-    "peers:",
-    ...["slow-1", "slow-2", "slow-3"].flatMap((n) => [
-      `  - name: ${n}`,
-      '    probe: { exec: { argv: [/bin/sleep, "1"] } }',
-      "    restart: none",
-      "    isolate: none",
-    ]),
-  ]);
+  const cfgB = writeDaemonConfig(dirB, {
+    node: { name: "wd-b", listen: portB, data_dir: dirB },
+    defaults: { interval: "1500ms", timeout: "1200ms", concurrency: 1 },
+    peers: ["slow-1", "slow-2", "slow-3"].map((name) => ({
+      name,
+      probe: { exec: { argv: ["/bin/sleep", "1"] } },
+      restart: "none",
+      isolate: "none",
+    })),
+  });
   for (const cfg of [cfgA, cfgB]) {
     const run = spawnCli(["run", "--config", cfg]);
     children.push(run.child);

@@ -6,7 +6,7 @@
 // place keeps the rest of the text, with "***".
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -14,6 +14,7 @@ import { cli, spawnCli } from "../cli/harness.js";
 import { freePort } from "../helpers/ports.js";
 import { until } from "../helpers/wait.js";
 import { tempDir } from "../helpers/tmp-dir.js";
+import { tcpPeer, writeDaemonConfig } from "../helpers/config-builder.js";
 
 const ROUTING_KEY = "R0UT1NG-KEY-do-not-leak-7f3a";
 const API_TOKEN = "api-token-redaction-0123456789";
@@ -35,29 +36,23 @@ void test("a receiver echoing the routing key in a 400: the key is in no log, fi
   const rport = (receiver.address() as AddressInfo).port;
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const cfg = join(dir, "node.yaml");
-  writeFileSync(
-    cfg,
-    [
-      "node:",
-      "  name: redactor",
-      `  listen: 127.0.0.1:${port}`,
-      `  data_dir: ${dataDir}`,
-      `  api_token: ${API_TOKEN}`,
-      "defaults: { interval: 300ms, timeout: 200ms, missed_before_restart: 1000 }",
-      "peers:",
-      "  - { name: down, probe: { tcp: { host: 127.0.0.1, port: 9 } }, restart: none, isolate: none }",
+  const cfg = writeDaemonConfig(dir, {
+    node: { name: "redactor", listen: port, data_dir: dataDir, api_token: API_TOKEN },
+    defaults: { interval: "300ms", timeout: "200ms", missed_before_restart: 1000 },
+    peers: [
+      tcpPeer("down", 9),
       // A probe whose output carries the key (a health script printing its environment).
-      "  - name: leaky",
-      `    probe: { exec: { argv: [/bin/sh, -c, 'echo "token $0" >&2; exit 1', "\${PD_KEY}"] } }`,
-      "    restart: none",
-      "    isolate: none",
-
-      "alerts:",
-      `  - { name: pd, pagerduty: { routing_key: "\${PD_KEY}", url: "http://127.0.0.1:${rport}/v2/enqueue" } }`,
-      "",
-    ].join("\n"),
-  );
+      {
+        name: "leaky",
+        probe: { exec: { argv: ["/bin/sh", "-c", 'echo "token $0" >&2; exit 1', "${PD_KEY}"] } },
+        restart: "none",
+        isolate: "none",
+      },
+    ],
+    alerts: [
+      { name: "pd", pagerduty: { routing_key: "${PD_KEY}", url: `http://127.0.0.1:${rport}/v2/enqueue` } },
+    ],
+  });
   const run = spawnCli(["run", "--config", cfg], { PD_KEY: ROUTING_KEY });
   const auth = { authorization: `Bearer ${API_TOKEN}` };
   try {

@@ -4,7 +4,7 @@
 // off: its status stays ISOLATED and the release command never runs.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { SqliteStore } from "../../src/store/sqlite-store.js";
 import { haveBuiltCli } from "../helpers/built-cli.js";
@@ -13,7 +13,7 @@ import { tempDir } from "../helpers/tmp-dir.js";
 import { freePort } from "../helpers/ports.js";
 import { startTogglePeer } from "../helpers/toggle-peer.js";
 import { until } from "../helpers/wait.js";
-import { LOOSE_SELF_HEALTH_YAML } from "../helpers/loose-self-health.js";
+import { writeDaemonConfig } from "../helpers/config-builder.js";
 
 const TOKEN = "release-replay-test-token-0123456789abcdef";
 
@@ -26,28 +26,31 @@ test("no-op release, isolation, restarts of the node (SIGTERM and kill -9 at eve
   const peer = await startTogglePeer(t);
   const apiPort = await freePort();
   const api = `http://127.0.0.1:${apiPort}`;
-  const sh = (what: string) =>
-    JSON.stringify(["/bin/sh", "-c", `echo "${what} $WDMESH_EFFECT_ID" >> ${log}`]);
-  const config = join(dir, "mesh.yaml");
-  writeFileSync(
-    config,
-    `node: { name: replay, listen: "127.0.0.1:${apiPort}", data_dir: "${data}", api_token: "${TOKEN}", read_token: "${TOKEN}" }
-defaults:
-  interval: 200ms
-  timeout: 100ms
-  retry_interval: 200ms
-  missed_before_restart: 1
-  restarts_before_isolate: 1
-  startup_grace: 100ms
-  restart_backoff: { initial: 200ms, max: 200ms }
-# What a restart of the node replays is under test, not its own load.
-${LOOSE_SELF_HEALTH_YAML}
-peers:
-  - name: victim
-    probe: { http: { url: "http://127.0.0.1:${peer.port}/health" } }
-    restart: { command: { argv: ${sh("restart")} } }
-    isolate: { command: { argv: ${sh("isolate")} }, release: { argv: ${sh("release")} } }
-`,
+  const sh = (what: string): string[] => ["/bin/sh", "-c", `echo "${what} $WDMESH_EFFECT_ID" >> ${log}`];
+  const config = writeDaemonConfig(
+    dir,
+    {
+      node: { name: "replay", listen: apiPort, data_dir: data, api_token: TOKEN, read_token: TOKEN },
+      defaults: {
+        interval: "200ms",
+        timeout: "100ms",
+        retry_interval: "200ms",
+        missed_before_restart: 1,
+        restarts_before_isolate: 1,
+        startup_grace: "100ms",
+        restart_backoff: { initial: "200ms", max: "200ms" },
+      },
+      looseSelfHealth: true, // what a restart of the node replays is under test, not its own load
+      peers: [
+        {
+          name: "victim",
+          probe: { http: { url: `http://127.0.0.1:${peer.port}/health` } },
+          restart: { command: { argv: sh("restart") } },
+          isolate: { command: { argv: sh("isolate") }, release: { argv: sh("release") } },
+        },
+      ],
+    },
+    "mesh.yaml",
   );
   const auth = { authorization: `Bearer ${TOKEN}` };
   const status = async (): Promise<string | undefined> => {

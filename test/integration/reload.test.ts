@@ -12,6 +12,7 @@ import { freePort } from "../helpers/ports.js";
 import { Receiver } from "../helpers/receiver.js";
 import { until } from "../helpers/wait.js";
 import { tempDir } from "../helpers/tmp-dir.js";
+import { tcpPeer, writeDaemonConfig } from "../helpers/config-builder.js";
 
 const TOKEN = "reload-test-token-0123456789";
 
@@ -38,34 +39,22 @@ void test("SIGHUP and POST /v1/reload re-read the config; what stays keeps its s
   const closed = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const cfg = join(dir, "mesh.yaml");
-  const peer = (name: string, extra: string[] = []): string[] => [
-    `  - name: ${name}`,
-    `    probe: { tcp: { host: 127.0.0.1, port: ${closed} } }`,
-    "    restart: none",
-    "    isolate: none",
-    ...extra,
-  ];
-  const write = (peers: string[], sinks: Array<[string, Receiver]>): void =>
-    writeFileSync(
-      cfg,
-      [
-        "node:",
-        "  name: reloader",
-        `  listen: 127.0.0.1:${port}`,
-        `  data_dir: ${join(dir, "data")}`,
-        "  api_token: ${RELOAD_TOKEN}",
-        "defaults: { interval: 300ms, timeout: 200ms, missed_before_restart: 1000 }",
-        "peers:",
-        ...peers,
-        "  - name: keep",
-        `    probe: { http: { url: "${url}/health" } }`,
-        "alerts:",
-        ...sinks.map(([name, rx]) => `  - { name: ${name}, webhook: { url: "${rx.url("/hook")}" } }`),
-        "",
-      ].join("\n"),
+  const peer = (name: string, extra: Record<string, unknown> = {}): Record<string, unknown> =>
+    tcpPeer(name, closed, extra);
+  const write = (peers: Array<Record<string, unknown>>, sinks: Array<[string, Receiver]>): void => {
+    writeDaemonConfig(
+      dir,
+      {
+        node: { name: "reloader", listen: port, data_dir: join(dir, "data"), api_token: "${RELOAD_TOKEN}" },
+        defaults: { interval: "300ms", timeout: "200ms", missed_before_restart: 1000 },
+        peers: [...peers, { name: "keep", probe: { http: { url: `${url}/health` } } }],
+        alerts: sinks.map(([name, rx]) => ({ name, webhook: { url: rx.url("/hook") } })),
+      },
+      "mesh.yaml",
     );
+  };
   write(
-    [...peer("flaky"), ...peer("gone")],
+    [peer("flaky"), peer("gone")],
     [
       ["stays", stays],
       ["removed", removed],
@@ -127,7 +116,7 @@ void test("SIGHUP and POST /v1/reload re-read the config; what stays keeps its s
     // A valid file: gone removed, fresh added, flaky changed; sink removed dropped, sink added.
     const added = await new Receiver().start();
     write(
-      [...peer("flaky", ["    timeout: 250ms"]), ...peer("fresh")],
+      [peer("flaky", { timeout: "250ms" }), peer("fresh")],
       [
         ["stays", stays],
         ["added", added],

@@ -4,7 +4,7 @@
 // sockets are capped by node.max_connections (refusals counted in /metrics).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, statSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { join } from "node:path";
 import { cli, spawnCli } from "../cli/harness.js";
@@ -12,6 +12,7 @@ import { freePort } from "../helpers/ports.js";
 import { rawRequest as raw } from "../helpers/raw-request.js";
 import { until } from "../helpers/wait.js";
 import { tempDir } from "../helpers/tmp-dir.js";
+import { tcpPeer, writeDaemonConfig } from "../helpers/config-builder.js";
 
 const API_TOKEN = "api-token-0123456789abcdef";
 const READ_TOKEN = "read-token-0123456789abcdef";
@@ -21,11 +22,9 @@ const auth = (t: string): Record<string, string> => ({ authorization: `Bearer ${
 
 void test("wdmesh run on a non-loopback address without read_token exits 2 and says what to add", async (t) => {
   const dir = tempDir(t, "wdm-sec-");
-  const cfg = join(dir, "open.yaml");
-  writeFileSync(
-    cfg,
-    `node: { name: open, listen: "0.0.0.0:${await freePort()}", data_dir: ${dir}, api_token: ${API_TOKEN} }\n`,
-  );
+  const cfg = writeDaemonConfig(dir, {
+    node: { name: "open", listen: `0.0.0.0:${await freePort()}`, data_dir: dir, api_token: API_TOKEN },
+  });
   const r = await cli(["run", "--config", cfg]);
   assert.equal(r.code, 2, r.stderr);
   assert.match(r.stderr, /node\.read_token: is required because node\.listen/);
@@ -38,23 +37,18 @@ void test("a node on 0.0.0.0: token-gated reads, Host/Origin checks, private fil
   const dataDir = join(dir, "state");
   mkdirSync(dataDir, { mode: 0o755 });
   const port = await freePort();
-  const cfg = join(dir, "node.yaml");
-  writeFileSync(
-    cfg,
-    [
-      "node:",
-      "  name: guarded",
-      `  listen: 0.0.0.0:${port}`,
-      `  data_dir: ${dataDir}`,
-      `  api_token: ${API_TOKEN}`,
-      "  read_token: ${READ_TOKEN}",
-      `  max_connections: ${MAX_CONNECTIONS}`,
-      "defaults: { interval: 1h }",
-      "peers:",
-      "  - { name: nobody, probe: { tcp: { host: 127.0.0.1, port: 9 } }, restart: none, isolate: none }",
-      "",
-    ].join("\n"),
-  );
+  const cfg = writeDaemonConfig(dir, {
+    node: {
+      name: "guarded",
+      listen: `0.0.0.0:${port}`,
+      data_dir: dataDir,
+      api_token: API_TOKEN,
+      read_token: "${READ_TOKEN}",
+      max_connections: MAX_CONNECTIONS,
+    },
+    defaults: { interval: "1h" },
+    peers: [tcpPeer("nobody", 9)],
+  });
   const run = spawnCli(["run", "--config", cfg], { READ_TOKEN });
   const sockets: Socket[] = [];
   try {
@@ -137,21 +131,23 @@ void test("two nodes with their own identities (wdmesh keygen) watch each other;
     const ports = [await freePort(), await freePort()];
     names.forEach((n, i) => {
       const o = 1 - i;
-      writeFileSync(
-        join(dir, `${n}.yaml`),
-        [
-          "node:",
-          `  name: ${n}`,
-          `  listen: 127.0.0.1:${ports[i]}`,
-          `  data_dir: ${join(dir, `${n}-state`)}`,
-          `  identity: \${file:${join(dir, `${n}.key`)}}`,
-          `  read_token: ${READ_TOKEN}`,
-          "defaults: { interval: 300ms, timeout: 250ms }",
-          "mesh:",
-          "  confirm: any",
-          `  members: [{ name: ${names[o]}, url: "http://127.0.0.1:${ports[o]}", public_key: "${pub[o]}" }]`,
-          "",
-        ].join("\n"),
+      writeDaemonConfig(
+        dir,
+        {
+          node: {
+            name: n,
+            listen: ports[i],
+            data_dir: join(dir, `${n}-state`),
+            identity: `\${file:${join(dir, `${n}.key`)}}`,
+            read_token: READ_TOKEN,
+          },
+          defaults: { interval: "300ms", timeout: "250ms" },
+          mesh: {
+            confirm: "any",
+            members: [{ name: names[o], url: `http://127.0.0.1:${ports[o]}`, public_key: pub[o] }],
+          },
+        },
+        `${n}.yaml`,
       );
     });
     for (const n of names) runs.push(spawnCli(["run", "--config", join(dir, `${n}.yaml`)]));

@@ -4,7 +4,7 @@
 // and once it is well again (self_recovered) the held restart goes ahead.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { SqliteStore } from "../../src/store/sqlite-store.js";
 import { haveBuiltCli } from "../helpers/built-cli.js";
@@ -13,6 +13,7 @@ import { tempDir } from "../helpers/tmp-dir.js";
 import { freePort } from "../helpers/ports.js";
 import { startTogglePeer } from "../helpers/toggle-peer.js";
 import { until } from "../helpers/wait.js";
+import { writeDaemonConfig } from "../helpers/config-builder.js";
 
 const TOKEN = "self-health-test-token-0123456789abcdef";
 
@@ -24,20 +25,20 @@ test("a node frozen for 3 s says it is degraded, holds remediation meanwhile, an
   const peer = await startTogglePeer(t);
   const apiPort = await freePort();
   const api = `http://127.0.0.1:${apiPort}`;
-  const config = join(dir, "mesh.yaml");
-  writeFileSync(
-    config,
-    `node: { name: selfie, listen: "127.0.0.1:${apiPort}", data_dir: "${data}", api_token: "${TOKEN}", read_token: "${TOKEN}" }
-defaults:
-  interval: 300ms
-  timeout: 250ms
-  retry_interval: 300ms
-  missed_before_restart: 2
-peers:
-  - name: flaky
-    probe: { http: { url: "http://127.0.0.1:${peer.port}/health" } }
-    restart: { command: { argv: ${JSON.stringify(["/bin/sh", "-c", `echo restart >> ${log}`])} } }
-`,
+  const config = writeDaemonConfig(
+    dir,
+    {
+      node: { name: "selfie", listen: apiPort, data_dir: data, api_token: TOKEN, read_token: TOKEN },
+      defaults: { interval: "300ms", timeout: "250ms", retry_interval: "300ms", missed_before_restart: 2 },
+      peers: [
+        {
+          name: "flaky",
+          probe: { http: { url: `http://127.0.0.1:${peer.port}/health` } },
+          restart: { command: { argv: ["/bin/sh", "-c", `echo restart >> ${log}`] } },
+        },
+      ],
+    },
+    "mesh.yaml",
   );
   const { child, output } = spawnDaemon(config, { keepChars: 100_000 });
   const auth = { authorization: `Bearer ${TOKEN}` };
