@@ -5,7 +5,8 @@ import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Monitor, type EscalationAction } from "../../src/index.js";
-import { until } from "../helpers/wait.js";
+import { FakeClock } from "../helpers/fake-clock.js";
+import { FakeProber, OK } from "../helpers/fake-prober.js";
 
 let status = 200;
 let server: Server;
@@ -155,19 +156,30 @@ describe("seed scenarios", () => {
   });
 
   // How many checks a given stretch of wall time holds is a figure for bench/monitor-round.ts,
-  // not a test: a busy machine may run fewer. The test asserts the loop repeats and stops.
+  // not a test. On the fake clock the loop is exact: the same stretch of clock time that
+  // holds checks while it runs holds none after stop, and no timer is left to fire.
   test("9. with a 50 ms interval the loop keeps checking, and stops when asked", async () => {
-    const m = new Monitor({ selfName: "immune", interval: 50 });
+    const clock = new FakeClock();
+    const m = new Monitor({
+      selfName: "immune",
+      interval: 50,
+      clock,
+      prober: new FakeProber(() => OK),
+      selfHealth: false,
+    });
     m.registerPeer("sidecar", url);
     const ac = new AbortController();
     m.start({ signal: ac.signal });
-    await until("two checks", () => m.stats().total_checks >= 2);
+    await clock.advance(150);
+    const running = m.stats().total_checks;
+    assert.ok(running >= 2, `${running} checks in three intervals while running`);
+    await clock.advance(150);
+    assert.ok(m.stats().total_checks >= running + 2, "it keeps checking");
     ac.abort();
     await m.stop();
     const checks = m.stats().total_checks;
-    // Three intervals later nothing more was probed (on a slow machine this may pass
-    // vacuously, never fail wrongly).
-    await new Promise((r) => setTimeout(r, 150));
+    await clock.advance(150);
     assert.equal(m.stats().total_checks, checks, "no probe after stop");
+    assert.equal(clock.pending, 0, "no timer left behind");
   });
 });
