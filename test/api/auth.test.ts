@@ -1,7 +1,7 @@
-import { test, describe, after, before } from "node:test";
+import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { TokenSet } from "../../src/http/auth.js";
-import { bearer, getJson, startApi, type Harness } from "./harness.js";
+import { apiForSuite, bearer, getJson } from "./harness.js";
 
 void test("TokenSet accepts exactly the configured tokens", () => {
   const s = new TokenSet(["alpha", undefined, ""]);
@@ -15,11 +15,7 @@ void test("TokenSet accepts exactly the configured tokens", () => {
 });
 
 void describe("API auth: control token only", () => {
-  let h: Harness;
-  before(async () => {
-    h = await startApi({ apiToken: "ctl-token" });
-  });
-  after(() => h.close());
+  const h = apiForSuite({ apiToken: "ctl-token" });
 
   void test("read routes are open when no read token is configured", async () => {
     assert.equal((await getJson(`${h.url}/v1/mesh`)).status, 200);
@@ -66,11 +62,7 @@ void describe("API auth: control token only", () => {
 });
 
 void describe("API auth: read token", () => {
-  let h: Harness;
-  before(async () => {
-    h = await startApi({ apiToken: "ctl-token", readToken: "read-token" });
-  });
-  after(() => h.close());
+  const h = apiForSuite({ apiToken: "ctl-token", readToken: "read-token" });
 
   void test("read routes require the read (or control) token; /health stays open", async () => {
     // GET / (the dashboard's static page) stays open: see test/api/dashboard-assets.test.ts.
@@ -96,11 +88,7 @@ void describe("API auth: read token", () => {
 });
 
 void describe("API auth: no control token configured", () => {
-  let h: Harness;
-  before(async () => {
-    h = await startApi();
-  });
-  after(() => h.close());
+  const h = apiForSuite();
 
   void test("control routes answer 403 naming the setting", async () => {
     for (const path of [

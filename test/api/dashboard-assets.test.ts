@@ -1,14 +1,14 @@
 // The dashboard's static routes on the real API listener: GET / and GET /web/NAME serve
 // the package's web/ files with their media types, caching and CSP headers; nothing else
 // of the filesystem is reachable, whatever the path encoding.
-import { test, describe, before, after } from "node:test";
+import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { DASHBOARD_CSP } from "../../src/api/dashboard-assets.js";
 import { peer } from "../helpers/fake-backend.js";
 import { rawExchange } from "../helpers/raw-request.js";
-import { bearer, getJson, startApi, type Harness } from "./harness.js";
+import { apiForSuite, bearer, getJson } from "./harness.js";
 
 const WEB = fileURLToPath(new URL("../../web/", import.meta.url));
 const PACKAGE_JSON = readFileSync(fileURLToPath(new URL("../../package.json", import.meta.url)), "utf8");
@@ -46,11 +46,7 @@ function assertDashboardHeaders(h: Headers, what: string): void {
 }
 
 void describe("dashboard asset routes", () => {
-  let h: Harness;
-  before(async () => {
-    h = await startApi({ apiToken: "ctl-token", backendOptions: { peers: [peer("sidecar", "HEALTHY")] } });
-  });
-  after(() => h.close());
+  const h = apiForSuite({ apiToken: "ctl-token", backendOptions: { peers: [peer("sidecar", "HEALTHY")] } });
 
   void test("GET / serves web/index.html as HTML with the strict CSP", async () => {
     const res = await fetch(`${h.url}/`);
@@ -187,11 +183,7 @@ void describe("dashboard asset routes", () => {
 });
 
 void describe("dashboard with node.read_token", () => {
-  let h: Harness;
-  before(async () => {
-    h = await startApi({ apiToken: "ctl-token", readToken: "read-token" });
-  });
-  after(() => h.close());
+  const h = apiForSuite({ apiToken: "ctl-token", readToken: "read-token" });
 
   void test("the page and its assets load without a token; the data routes still require it", async () => {
     for (const path of ["/", "/web/dashboard.js", "/web/dashboard.css"]) {
@@ -205,11 +197,7 @@ void describe("dashboard with node.read_token", () => {
 });
 
 void describe("dashboard files missing", () => {
-  let h: Harness;
-  before(async () => {
-    h = await startApi({ webDir: "/nonexistent/wdmesh-web" });
-  });
-  after(() => h.close());
+  const h = apiForSuite({ webDir: "/nonexistent/wdmesh-web" });
 
   void test("GET / is 503 naming the file and the fix; the node and its JSON API keep working", async () => {
     const r = await getJson(`${h.url}/`);

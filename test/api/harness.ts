@@ -1,4 +1,5 @@
 // Starts the real API listener on 127.0.0.1:0 with a fake backend.
+import { after, before } from "node:test";
 import { createApiServer, type ApiServerOptions } from "../../src/api/server.js";
 import { FakeBackend, type FakeBackendOptions } from "../helpers/fake-backend.js";
 
@@ -23,6 +24,20 @@ export async function startApi(
   });
   const addr = await api.listen({ host: "127.0.0.1", port: 0 });
   return { url: addr.url, port: addr.port, backend, logs, close: () => api.close() };
+}
+
+/**
+ * The API of the enclosing describe: started before its tests and closed after them. The
+ * object returned is filled in by `before`, so the tests read `h.url` as they would after
+ * `startApi`.
+ */
+export function apiForSuite(opts: Parameters<typeof startApi>[0] = {}): Harness {
+  const h = {} as Harness;
+  before(async () => {
+    Object.assign(h, await startApi(opts));
+  });
+  after(() => h.close());
+  return h;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- test JSON of any shape

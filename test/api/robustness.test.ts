@@ -1,17 +1,13 @@
 // The API under bad input on the real listener: garbage bytes, oversized headers, a
 // throwing backend and a request that never finishes its headers are each answered
 // (400, 431, 500, 408) and the server keeps serving.
-import { test, describe, after, before } from "node:test";
+import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { rawExchange } from "../helpers/raw-request.js";
-import { bearer, getJson, startApi, type Harness } from "./harness.js";
+import { apiForSuite, bearer, getJson, startApi } from "./harness.js";
 
 void describe("API robustness", () => {
-  let h: Harness;
-  before(async () => {
-    h = await startApi({ apiToken: "t" });
-  });
-  after(() => h.close());
+  const h = apiForSuite({ apiToken: "t" });
 
   void test("garbage bytes on the socket get a 400 and the server keeps serving", async () => {
     const out = await rawExchange(h.port, "\x16\x03\x01\x00\xa5garbage\r\n\r\n");
