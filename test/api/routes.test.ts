@@ -1,24 +1,20 @@
-import { test, describe, before, after } from "node:test";
+import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { heartbeatProof } from "../../src/probe/heartbeat-proof.js";
 import { verifyChain } from "../../src/store/journal.js";
 import { peer } from "../helpers/fake-backend.js";
-import { bearer, getJson, startApi, type Harness } from "./harness.js";
+import { apiForSuite, bearer, getJson, startApi } from "./harness.js";
 
 const TOKEN = "s3cret-control-token";
 
 void describe("API routes (real listener, fake backend)", () => {
-  let h: Harness;
-  before(async () => {
-    h = await startApi({
-      apiToken: TOKEN,
-      backendOptions: {
-        meshKey: "mesh-key-1",
-        peers: [peer("sidecar", "HEALTHY"), peer("shield", "ISOLATED"), peer("x<y>", "DEGRADED")],
-      },
-    });
+  const h = apiForSuite({
+    apiToken: TOKEN,
+    backendOptions: {
+      meshKey: "mesh-key-1",
+      peers: [peer("sidecar", "HEALTHY"), peer("shield", "ISOLATED"), peer("x<y>", "DEGRADED")],
+    },
   });
-  after(() => h.close());
 
   void test("GET /health answers without auth, with a verifiable proof when a nonce is given", async () => {
     const plain = await getJson(`${h.url}/health`);

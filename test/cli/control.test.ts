@@ -1,20 +1,16 @@
-import { test, describe, before, after } from "node:test";
+import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { peer } from "../helpers/fake-backend.js";
-import { startApi, type Harness } from "../api/harness.js";
+import { apiForSuite, startApi } from "../api/harness.js";
 import { cli } from "./harness.js";
 
 void describe("wdmesh release / restart / check / silence / alerts", () => {
-  let h: Harness;
-  before(async () => {
-    h = await startApi({
-      apiToken: "ctl",
-      backendOptions: {
-        peers: [peer("sidecar", "HEALTHY"), peer("shield", "ISOLATED"), peer("slow", "DEGRADED")],
-      },
-    });
+  const h = apiForSuite({
+    apiToken: "ctl",
+    backendOptions: {
+      peers: [peer("sidecar", "HEALTHY"), peer("shield", "ISOLATED"), peer("slow", "DEGRADED")],
+    },
   });
-  after(() => h.close());
 
   void test("release without a token is refused (exit 2, hint) and changes nothing", async () => {
     const r = await cli(["release", "shield", "--url", h.url]);

@@ -1,24 +1,20 @@
-import { test, describe, before, after } from "node:test";
+import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { peer } from "../helpers/fake-backend.js";
-import { startApi, type Harness } from "../api/harness.js";
+import { apiForSuite, startApi } from "../api/harness.js";
 import { cli } from "./harness.js";
 
 void describe("wdmesh status", () => {
-  let h: Harness;
-  before(async () => {
-    h = await startApi({
-      apiToken: "tok",
-      backendOptions: {
-        peers: [
-          peer("sidecar", "HEALTHY", { response_time_ms: 7 }),
-          peer("shield", "OFFLINE", { last_error: "connection refused", restart_count: 2 }),
-          peer("fresh", "UNKNOWN"),
-        ],
-      },
-    });
+  const h = apiForSuite({
+    apiToken: "tok",
+    backendOptions: {
+      peers: [
+        peer("sidecar", "HEALTHY", { response_time_ms: 7 }),
+        peer("shield", "OFFLINE", { last_error: "connection refused", restart_count: 2 }),
+        peer("fresh", "UNKNOWN"),
+      ],
+    },
   });
-  after(() => h.close());
 
   void test("prints a table of peers and exits 3 when any peer is not HEALTHY", async () => {
     const r = await cli(["status", "--url", h.url]);
