@@ -6,35 +6,22 @@ import { createExecutor } from "../../src/act/default-executor.js";
 const T = { peer: "shield", effectId: "e-42", attempt: 2 };
 const sig = new AbortController().signal;
 const node = (code: string): string[] => [process.execPath, "-e", code];
+/** A restart by a command that runs `code` in node. */
+const restartRunning = (code: string) =>
+  new CommandExecutor().restart({ command: { argv: node(code) } }, T, sig);
 
 describe("CommandExecutor (real processes)", () => {
   test("exit 0 is ok; the peer, effect id and attempt are in its environment", async () => {
-    const r = await new CommandExecutor().restart(
-      {
-        command: {
-          argv: node(
-            "if (process.env.WDMESH_PEER !== 'shield' || process.env.WDMESH_EFFECT_ID !== 'e-42' || process.env.WDMESH_ATTEMPT !== '2') process.exit(9)",
-          ),
-        },
-      },
-      T,
-      sig,
+    const r = await restartRunning(
+      "if (process.env.WDMESH_PEER !== 'shield' || process.env.WDMESH_EFFECT_ID !== 'e-42' || process.env.WDMESH_ATTEMPT !== '2') process.exit(9)",
     );
     assert.equal(r.ok, true, r.error);
     assert.match(r.detail ?? "", /exit 0/);
   });
 
   test("non-zero exit: code and first stderr line, truncated", async () => {
-    const r = await new CommandExecutor().restart(
-      {
-        command: {
-          argv: node(
-            "console.error('\\nboom: ' + 'x'.repeat(500)); console.error('second'); process.exit(3)",
-          ),
-        },
-      },
-      T,
-      sig,
+    const r = await restartRunning(
+      "console.error('\\nboom: ' + 'x'.repeat(500)); console.error('second'); process.exit(3)",
     );
     assert.equal(r.ok, false);
     assert.match(r.error ?? "", /exited with code 3: boom: x+…$/);
