@@ -16,6 +16,8 @@ import { WatchdogError } from "./core/errors.js";
 import { redactingLogger, type Logger } from "./logger.js";
 import { Redactor } from "./core/redact.js";
 import { Monitor } from "./monitor.js";
+import { initialState } from "./core/ladder.js";
+import { toPeerHealth } from "./peer-health.js";
 import { SqliteStore } from "./store/sqlite-store.js";
 import type { JournalEntry } from "./store/types.js";
 import { startSystemdNotify, type SystemdNotifier } from "./act/sd-notify.js";
@@ -80,6 +82,7 @@ function backendFor(
     healthSignature: (nonce, from) => monitor.healthSignature(nonce, from),
     viewRequestProblem: (headers, nonce) => monitor.viewRequestProblem(headers, nonce),
     meshView: (nonce) => monitor.meshView(nonce),
+    healthProblem: () => monitor.healthProblem(),
     metricsText: () => metrics.text(),
     metricsContentType: metrics.contentType,
   };
@@ -117,6 +120,7 @@ function redactingBackend(b: ApiBackend, r: Redactor): ApiBackend {
 function wireMetrics(monitor: Monitor, store: SqliteStore, metrics: Metrics, history: ProbeHistory): void {
   for (const peer of monitor.peerNames()) metrics.addPeer(peer);
   let known = new Set(monitor.peerNames());
+  let storeErrorsSeen = 0;
   monitor.onProbe((peer, result, lateness) => {
     history.record(peer, result, Date.now());
     metrics.probeDuration.observe({ peer }, result.duration_ms / 1000);
@@ -149,6 +153,10 @@ function wireMetrics(monitor: Monitor, store: SqliteStore, metrics: Metrics, his
     metrics.probesInFlight.set(sched.in_flight);
     const self = monitor.selfHealthReport();
     metrics.selfDegraded.set(self.status === "degraded" ? 1 : 0);
+    const st = monitor.storeReport();
+    metrics.storeFailing.set(st.status === "failing" ? 1 : 0);
+    metrics.storeErrors.inc(st.errors_total - storeErrorsSeen);
+    storeErrorsSeen = st.errors_total;
     metrics.loopDelayP99.set(self.loop_delay_p99_ms / 1000);
     metrics.latenessP99.set(self.lateness_p99_ms / 1000);
     for (const [sink, d] of Object.entries(store.depth())) {
@@ -213,6 +221,12 @@ export async function runDaemon(initial: ResolvedConfig, opts: DaemonOptions = {
     const history = new ProbeHistory();
     wireMetrics(monitor, store, metrics, history);
     for (const s of config.alerts) metrics.addSink(s.name);
+    const sinksNow = (): Alerting | undefined => alerting;
+    // The outbox is in the store: its own failure goes straight to the sinks (once per episode).
+    monitor.onStoreFailure((a) => {
+      const snapshot = { ...toPeerHealth(a.node, "self", initialState(), a.node), last_error: a.reason };
+      void sinksNow()?.sendDirect(a, snapshot);
+    });
     alerting = createAlerting({
       sinks: config.alerts,
       outbox: store,

@@ -32,6 +32,10 @@ export interface Metrics {
   readonly selfDegraded: Gauge;
   /** This node's event-loop delay p99 over the self-health window, seconds. */
   readonly loopDelayP99: Gauge;
+  /** Commits the state store refused (full disk, I/O error). */
+  readonly storeErrors: Counter;
+  /** 1 while the state store cannot commit (every remediation step is held), else 0. */
+  readonly storeFailing: Gauge;
   /** This node's probe start lateness p99 over the self-health window, seconds. */
   readonly latenessP99: Gauge;
   readonly restarts: Counter<"peer">;
@@ -122,6 +126,15 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     "wdmesh_self_degraded",
     "1 while this node is degraded (its own loop delay or probe lateness is above its threshold; remediation is held), else 0.",
   );
+  const storeErrors = new Counter({
+    name: "wdmesh_store_errors_total",
+    help: "Commits the state store refused (full disk, read-only or failing data_dir).",
+    registers: [registry],
+  });
+  const storeFailing = gauge(
+    "wdmesh_store_failing",
+    "1 while the state store cannot commit (every remediation step is held and peers keep their last committed state), else 0.",
+  );
   const loopDelayP99 = gauge(
     "wdmesh_loop_delay_p99_seconds",
     "This node's event-loop delay p99 over the self-health window, in seconds.",
@@ -203,6 +216,8 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     misses,
     inconclusive,
     selfDegraded,
+    storeErrors,
+    storeFailing,
     loopDelayP99,
     latenessP99,
     restarts,
