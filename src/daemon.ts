@@ -11,7 +11,7 @@ import type { ReloadOutcome } from "./api/backend.js";
 import { ConfigError, formatIssue } from "./config/config-error.js";
 import type { ResolvedConfig } from "./config/resolve.js";
 import { NODE_DEFAULTS } from "./core/defaults.js";
-import { applyConfig, type ReloadTarget } from "./reload.js";
+import { applyConfig, commitReloadFailure, reloadProblems, type ReloadTarget } from "./reload.js";
 import { WatchdogError } from "./core/errors.js";
 import { redactingLogger, type Logger } from "./logger.js";
 import { Redactor } from "./core/redact.js";
@@ -288,36 +288,56 @@ export async function runDaemon(initial: ResolvedConfig, opts: DaemonOptions = {
     );
 
     const target: ReloadTarget = { monitor, store, alerting, metrics, logger };
+    metrics.configReloadSuccessful.set(1);
+    metrics.configReloadSuccessTime.set(Date.now() / 1000);
+    const m0 = monitor;
+    /** A refused reload: logged, journaled (config_reload_failed, HIGH, so alerted) and in the metrics. */
+    const refused = (problems: Array<{ path: string; message: string }>): ReloadOutcome => {
+      logger.error({ problems: problems.map((p) => p.message) }, "config reload refused: nothing changed");
+      metrics.configReloadSuccessful.set(0);
+      try {
+        commitReloadFailure(store, config.node.name, problems);
+      } catch (err) {
+        logger.error({ err: String(err) }, "config_reload_failed could not be journaled");
+      }
+      return { ok: false, problems };
+    };
+    const reloadOnce = async (): Promise<ReloadOutcome> => {
+      if (!opts.loadConfig) {
+        return refused([{ path: "", message: "this node was started without a config file" }]);
+      }
+      let next: ResolvedConfig;
+      try {
+        next = await opts.loadConfig();
+      } catch (e) {
+        return refused(
+          e instanceof ConfigError
+            ? e.issues.map((i) => ({ path: i.path, message: formatIssue(i, e.source) }))
+            : [{ path: "", message: e instanceof Error ? e.message : String(e) }],
+        );
+      }
+      const problems = reloadProblems(m0, config, next);
+      if (problems.length > 0) return refused(problems);
+      // New secrets (a new sink's key, a rotated token) are hidden from now on; the old
+      // ones stay hidden too, since what was stored before may still hold them.
+      redactor.add(next.secrets);
+      const out = await applyConfig(target, config, next);
+      config = out.config;
+      metrics.configReloadSuccessful.set(1);
+      metrics.configReloadSuccessTime.set(Date.now() / 1000);
+      return { ok: true, summary: { ...out.summary } };
+    };
+    // One reload runs at a time; the calls that arrive meanwhile share one more (a burst of
+    // SIGHUPs reads the file twice at most, not once per signal).
     let reloading: Promise<unknown> = Promise.resolve();
+    let queued: Promise<ReloadOutcome> | null = null;
     const reload = (): Promise<ReloadOutcome> => {
-      const run = reloading.then(async (): Promise<ReloadOutcome> => {
-        if (!opts.loadConfig) {
-          return {
-            ok: false,
-            problems: [{ path: "", message: "this node was started without a config file" }],
-          };
-        }
-        let next: ResolvedConfig;
-        try {
-          next = await opts.loadConfig();
-        } catch (e) {
-          const problems =
-            e instanceof ConfigError
-              ? e.issues.map((i) => ({ path: i.path, message: formatIssue(i, e.source) }))
-              : [{ path: "", message: e instanceof Error ? e.message : String(e) }];
-          logger.error(
-            { problems: problems.map((p) => p.message) },
-            "config reload refused: nothing changed",
-          );
-          return { ok: false, problems };
-        }
-        // New secrets (a new sink's key, a rotated token) are hidden from now on; the old
-        // ones stay hidden too, since what was stored before may still hold them.
-        redactor.add(next.secrets);
-        const out = await applyConfig(target, config, next);
-        config = out.config;
-        return { ok: true, summary: { ...out.summary } };
+      if (queued) return queued;
+      const run = reloading.then(() => {
+        queued = null;
+        return reloadOnce();
       });
+      queued = run;
       reloading = run.catch(() => undefined);
       return run;
     };

@@ -49,6 +49,7 @@ import type { MonitorStore } from "./store/types.js";
 import { EffectRunner, effectIntent, type RemediatedPeer } from "./effects/runner.js";
 import { resumeInterrupted } from "./effects/resume.js";
 import { StepLog } from "./effects/step-log.js";
+import { releasePlan } from "./effects/release-plan.js";
 
 export interface MonitorOptions extends TimingOptions {
   /** This node's name; stamped on every action. Required. */
@@ -551,7 +552,14 @@ export class Monitor {
   /** Undoes isolation, resets counters, closes the incident; emits `release`. */
   async release(name: string, by?: string): Promise<EscalationAction> {
     const p = this.require(name);
-    const out = await this.withLock(p, () => this.apply(name, p, { type: "release", by }));
+    const out = await this.withLock(p, () => {
+      // What the isolation applied must be undone: refused (record and status kept) when it cannot be.
+      const plan = p.state.status === "ISOLATED" ? releasePlan(p.isolation, p.spec.isolate) : undefined;
+      if (plan !== undefined && "refuse" in plan) {
+        throw new WatchdogError("WDM_INVALID_STATE", `cannot release "${name}": ${plan.refuse}`, name);
+      }
+      return this.apply(name, p, { type: "release", by });
+    });
     p.notBefore = 0;
     this.rescheduleSoon(name);
     return out.find((a) => a.action === "release") as EscalationAction;
