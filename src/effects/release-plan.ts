@@ -15,7 +15,10 @@ export type ReleasePlan =
   /** The record cannot be undone from here: refuse with this reason, keep the record. */
   | { refuse: string };
 
-export function releasePlan(record: IsolationRecord | null, current: IsolateSpec | "none" | undefined): ReleasePlan {
+export function releasePlan(
+  record: IsolationRecord | null,
+  current: IsolateSpec | "none" | undefined,
+): ReleasePlan {
   const configured = current === undefined || current === "none" ? undefined : current;
   if (record === null) {
     // No record (lost, or written by a version that kept none): the config in force is all there is.

@@ -34,15 +34,17 @@ describe("release from the isolation record, after a reload changed the method",
   test("isolate: none or a command after the reload; removal refused; release lifts IPAddressDeny", async () => {
     const dir = fileTempDir("wdmesh-release-record-");
     const ports = { a: await freePort(), b: await freePort() };
-    await ns.startAgentUnit("agent-a", ports.a, { mode: "broken" });
-    await ns.startAgentUnit("agent-b", ports.b, { mode: "broken" });
+    // Unit names unique to this run: a cut left by a killed earlier run must not be found again.
+    const unitOf = (name: string): string => `rec-${name}-${process.pid}`;
+    await ns.startAgentUnit(unitOf("a"), ports.a, { mode: "broken" });
+    await ns.startAgentUnit(unitOf("b"), ports.b, { mode: "broken" });
     const marker = join(dir, "command-release-ran");
     const cfg = join(dir, "mesh.yaml");
     const peer = (name: "a" | "b", methods: string): string =>
       `  - name: ${name}\n    probe: { http: { url: "http://127.0.0.1:${ports[name]}/health" } }\n${methods}`;
     const systemd = (name: string): string =>
-      `    restart: { systemd: { unit: agent-${name}.service } }\n` +
-      `    isolate: { systemd: { unit: agent-${name}.service, mode: network } }\n`;
+      `    restart: { systemd: { unit: ${unitOf(name)}.service } }\n` +
+      `    isolate: { systemd: { unit: ${unitOf(name)}.service, mode: network } }\n`;
     const write = (peers: string[]): void =>
       writeFileSync(
         cfg,
@@ -64,8 +66,8 @@ ${peers.join("")}`,
       async () =>
         n.monitor.getPeerStatus("a")?.status === "ISOLATED" &&
         n.monitor.getPeerStatus("b")?.status === "ISOLATED" &&
-        (await ns.prop("agent-a", "IPAddressDeny")) !== "" &&
-        (await ns.prop("agent-b", "IPAddressDeny")) !== "",
+        (await ns.prop(unitOf("a"), "IPAddressDeny")) !== "" &&
+        (await ns.prop(unitOf("b"), "IPAddressDeny")) !== "",
       60_000,
     );
 
@@ -92,19 +94,24 @@ ${peers.join("")}`,
     assert.equal(ok.ok, true, JSON.stringify(ok));
     assert.equal(n.monitor.getPeerStatus("a")?.status, "ISOLATED");
 
-    const api = async (path: string): Promise<{ action: string; result?: { ok: boolean; error?: string } }> => {
-      const r = await fetch(`${n.url}${path}`, { method: "POST", headers: { authorization: `Bearer ${TOKEN}` } });
-      assert.equal(r.status, 200, await r.clone().text());
+    const api = async (
+      path: string,
+    ): Promise<{ action: string; result?: { ok: boolean; error?: string } }> => {
+      const r = await fetch(`${n.url}${path}`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${TOKEN}` },
+      });
+      assert.ok(r.status >= 200 && r.status < 300, `${r.status} ${await r.clone().text()}`);
       return (await r.json()) as { action: string; result?: { ok: boolean; error?: string } };
     };
     const relA = await api("/v1/peers/a/release");
     assert.equal(relA.result?.ok, true, relA.result?.error);
-    assert.equal(await ns.prop("agent-a", "IPAddressDeny"), "", "the cut is lifted although isolate: none");
+    assert.equal(await ns.prop(unitOf("a"), "IPAddressDeny"), "", "the cut is lifted although isolate: none");
     assert.equal(n.store.isolation("a"), null, "the record is dropped once undone");
 
     const relB = await api("/v1/peers/b/release");
     assert.equal(relB.result?.ok, true, relB.result?.error);
-    assert.equal(await ns.prop("agent-b", "IPAddressDeny"), "", "undone from the systemd record");
+    assert.equal(await ns.prop(unitOf("b"), "IPAddressDeny"), "", "undone from the systemd record");
     assert.equal(existsSync(marker), false, "the command method's release never ran");
     assert.equal(n.store.isolation("b"), null);
   });

@@ -8,7 +8,10 @@ import type { ResolvedConfig } from "../../config/resolve.js";
 type Problem = { path: string; message: string };
 
 /** The config file's problems (empty when valid) and, when valid, the resolved config. */
-async function readConfig(path: string, io: CliIO): Promise<{ config?: ResolvedConfig; problems: Problem[] }> {
+async function readConfig(
+  path: string,
+  io: CliIO,
+): Promise<{ config?: ResolvedConfig; problems: Problem[] }> {
   const { loadConfig, ConfigError } = await import("../../config/load.js");
   const { formatIssue } = await import("../../config/config-error.js");
   try {
@@ -27,8 +30,11 @@ function localUrl(c: ResolvedConfig): string {
 }
 
 function printProblems(io: CliIO, problems: readonly Problem[], where: string): void {
-  io.err(`wdmesh: reload refused, nothing changed (${problems.length} problem${problems.length === 1 ? "" : "s"} in ${where}):\n`);
-  for (const p of problems) io.err(`  ${p.message.startsWith(p.path) || !p.path ? "" : `${p.path}: `}${p.message}\n`);
+  io.err(
+    `wdmesh: reload refused, nothing changed (${problems.length} problem${problems.length === 1 ? "" : "s"} in ${where}):\n`,
+  );
+  for (const p of problems)
+    io.err(`  ${p.message.startsWith(p.path) || !p.path ? "" : `${p.path}: `}${p.message}\n`);
 }
 
 function withDefaults(args: Parsed, config: ResolvedConfig | undefined, io: CliIO): Parsed {
@@ -53,7 +59,12 @@ export const reloadCommand: Command = {
     "the node is sent SIGHUP (exit 2 when the file is invalid). For ExecReload=.",
   options: [
     { name: "config", short: "c", type: "string", arg: "FILE", help: "the node's config file" },
-    { name: "pid", type: "string", arg: "PID", help: "the node's process, for SIGHUP when it has no api_token" },
+    {
+      name: "pid",
+      type: "string",
+      arg: "PID",
+      help: "the node's process, for SIGHUP when it has no api_token",
+    },
     URL_OPTION,
     TOKEN_OPTION,
     { name: "json", type: "boolean", help: "print the API's JSON answer" },
