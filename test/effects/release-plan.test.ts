@@ -75,3 +75,43 @@ test("the release command survives the store (readIsolationRecord keeps it)", ()
     undefined,
   );
 });
+
+test("Monitor.release refuses what it cannot undo: the peer stays ISOLATED with its record", async () => {
+  const { Monitor } = await import("../../src/monitor.js");
+  const { FakeProber, MISS } = await import("../helpers/fake-prober.js");
+  const { RecordingExecutor } = await import("../helpers/recording-executor.js");
+  const ex = new RecordingExecutor();
+  ex.isolate = async () => ({
+    result: { ok: true },
+    record: { method: "command" as const, applied: ["/bin/cut"] },
+  });
+  const m = new Monitor({
+    selfName: "n",
+    executor: ex,
+    prober: new FakeProber(() => MISS),
+    missedBeforeRestart: 1,
+    restartsBeforeIsolate: 0,
+    selfHealth: false,
+  });
+  const spec = {
+    name: "p",
+    probe: { http: { url: "http://127.0.0.1:1/p" } },
+    restart: { command: { argv: ["/bin/true"] } },
+    isolate: { command: { argv: ["/bin/cut"] } },
+  };
+  m.registerPeer(spec);
+  for (let i = 0; i < 5 && m.getPeerStatus("p")?.status !== "ISOLATED"; i++) await m.checkAllPeers();
+  assert.equal(m.getPeerStatus("p")?.status, "ISOLATED");
+  m.updatePeer({ ...spec, isolate: "none" });
+  await assert.rejects(m.release("p"), (e: Error & { code?: string }) => {
+    assert.equal(e.code, "WDM_INVALID_STATE");
+    assert.match(e.message, /cannot release "p".*\/bin\/cut/);
+    return true;
+  });
+  assert.equal(m.getPeerStatus("p")?.status, "ISOLATED", "still isolated, still releasable later");
+  // With a release command configured again, the release goes through.
+  m.updatePeer({ ...spec, isolate: { command: { argv: ["/bin/cut"] }, release: { argv: ["/bin/uncut"] } } });
+  const rel = await m.release("p");
+  assert.equal(rel.result?.ok, true, rel.result?.error);
+  await m.stop();
+});
