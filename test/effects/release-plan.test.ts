@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { releasePlan } from "../../src/effects/release-plan.js";
 import { readIsolationRecord } from "../../src/core/isolation.js";
 import type { IsolationRecord } from "../../src/core/isolation.js";
+import type { IsolateSpec } from "../../src/core/options.js";
 
 const systemdRecord: IsolationRecord = {
   method: "systemd",
@@ -20,11 +21,12 @@ const systemdRecord: IsolationRecord = {
 };
 
 test("a systemd record is undone as systemd on its own unit, whatever the config now", () => {
-  for (const now of [
+  const configs: Array<IsolateSpec | "none" | undefined> = [
     "none",
     undefined,
     { command: { argv: ["/bin/cut"] }, release: { argv: ["/bin/uncut"] } },
-  ] as const) {
+  ];
+  for (const now of configs) {
     assert.deepEqual(releasePlan(systemdRecord, now), {
       run: { systemd: { unit: "shield.service", mode: "network" } },
     });
