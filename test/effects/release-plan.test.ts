@@ -6,6 +6,7 @@ import { releasePlan } from "../../src/effects/release-plan.js";
 import { readIsolationRecord } from "../../src/core/isolation.js";
 import type { IsolationRecord } from "../../src/core/isolation.js";
 import type { IsolateSpec } from "../../src/core/options.js";
+import type { Executor } from "../../src/act/executor.js";
 
 const systemdRecord: IsolationRecord = {
   method: "systemd",
@@ -83,9 +84,9 @@ test("Monitor.release refuses what it cannot undo: the peer stays ISOLATED with 
   const { FakeProber, MISS } = await import("../helpers/fake-prober.js");
   const { RecordingExecutor } = await import("../helpers/recording-executor.js");
   const ex = new RecordingExecutor();
-  ex.isolate = async () => ({
+  (ex as Executor).isolate = async () => ({
     result: { ok: true },
-    record: { method: "command" as const, applied: ["/bin/cut"] },
+    record: { method: "command", applied: ["/bin/cut"] },
   });
   const m = new Monitor({
     selfName: "n",
