@@ -232,6 +232,7 @@ export async function runDaemon(initial: ResolvedConfig, opts: DaemonOptions = {
       outbox: store,
       logger,
       node: config.node.name,
+      redact: (text) => redactor.text(text),
       onAttempt: (sink, outcome) => metrics.deliveries.inc({ sink, outcome }),
       ...(opts.alertBackoff ? { backoff: opts.alertBackoff } : {}),
     });

@@ -35,6 +35,8 @@ export interface AlertingOptions {
   deliveredBatch?: number;
   /** Longest a delivered row's mark is held before it is written, ms. Default 100. */
   deliveredFlushMs?: number;
+  /** Hides secrets in receivers' answers before they are cut short (the node's redactor). */
+  redact?: (text: string) => string;
   /** Replaces the HTTP layer (tests). */
   send?: (req: PostRequest, opts: DeliverOptions) => Promise<DeliveryOutcome>;
   /** Called after every send attempt of a sink with its outcome (metrics). Must not throw. */
@@ -73,7 +75,11 @@ function testPeer(node: string): PeerHealth {
 export function createAlerting(opts: AlertingOptions): Alerting {
   const logger = opts.logger ?? silentLogger;
   const clock = opts.clock ?? systemClock;
-  const send = opts.send ?? deliver;
+  const base = opts.send ?? deliver;
+  const redact = opts.redact;
+  const send = redact
+    ? (req: PostRequest, o: DeliverOptions): Promise<DeliveryOutcome> => base(req, { ...o, redact })
+    : base;
   const uniqueNames = (sinks: readonly SinkConfig[]): Set<string> => {
     const seen = new Set<string>();
     for (const s of sinks) {
