@@ -201,6 +201,22 @@ void test("SIGHUP and POST /v1/reload re-read the config; what stays keeps its s
       (e) => e.action === "config_reloaded",
     ).length;
     assert.equal(reloadsJournaled, 1, "only the reload that changed something is journaled");
+
+    // A burst of 50 reloads at once is coalesced: a few reads of the file, not 50, and
+    // still nothing journaled.
+    const count = (): number => run.stdout().split("configuration reloaded: nothing changed").length - 1;
+    const before50 = count();
+    const answers = await Promise.all(Array.from({ length: 50 }, () => reload(TOKEN)));
+    assert.ok(answers.every((r) => r.status === 200));
+    await until("the burst logged", () => count() > before50, 10_000);
+    const reads = count() - before50;
+    assert.ok(reads >= 1 && reads <= 10, `${reads} reloads for 50 requests`);
+    assert.equal(
+      (await get<Array<{ action: string }>>("/v1/events?limit=1000")).filter(
+        (e) => e.action === "config_reloaded",
+      ).length,
+      1,
+    );
     await added.stop();
   } finally {
     run.child.kill("SIGTERM");
