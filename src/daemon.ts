@@ -11,12 +11,14 @@ import type { ReloadOutcome } from "./api/backend.js";
 import { ConfigError, formatIssue } from "./config/config-error.js";
 import type { ResolvedConfig } from "./config/resolve.js";
 import { NODE_DEFAULTS } from "./core/defaults.js";
-import { applyConfig, type ReloadTarget } from "./reload.js";
+import { applyConfig, commitReloadFailure, reloadProblems, type ReloadTarget } from "./reload.js";
 import { WatchdogError } from "./core/errors.js";
 import type { Logger } from "./core/logger.js";
 import { redactingLogger } from "./core/redacting-logger.js";
 import { Redactor } from "./core/redact.js";
 import { Monitor } from "./monitor.js";
+import { initialState } from "./core/ladder.js";
+import { toPeerHealth } from "./core/peer-health.js";
 import { SqliteStore } from "./store/sqlite-store.js";
 import type { JournalEntry } from "./store/types.js";
 import { startSystemdNotify, type SystemdNotifier } from "./act/sd-notify.js";
@@ -81,6 +83,7 @@ function backendFor(
     healthSignature: (nonce, from) => monitor.healthSignature(nonce, from),
     viewRequestProblem: (headers, nonce) => monitor.viewRequestProblem(headers, nonce),
     meshView: (nonce) => monitor.meshView(nonce),
+    healthProblem: () => monitor.healthProblem(),
     metricsText: () => metrics.text(),
     metricsContentType: metrics.contentType,
   };
@@ -118,6 +121,7 @@ function redactingBackend(b: ApiBackend, r: Redactor): ApiBackend {
 function wireMetrics(monitor: Monitor, store: SqliteStore, metrics: Metrics, history: ProbeHistory): void {
   for (const peer of monitor.peerNames()) metrics.addPeer(peer);
   let known = new Set(monitor.peerNames());
+  let storeErrorsSeen = 0;
   monitor.onProbe((peer, result, lateness) => {
     history.record(peer, result, Date.now());
     metrics.probeDuration.observe({ peer }, result.duration_ms / 1000);
@@ -150,6 +154,10 @@ function wireMetrics(monitor: Monitor, store: SqliteStore, metrics: Metrics, his
     metrics.probesInFlight.set(sched.in_flight);
     const self = monitor.selfHealthReport();
     metrics.selfDegraded.set(self.status === "degraded" ? 1 : 0);
+    const st = monitor.storeReport();
+    metrics.storeFailing.set(st.status === "failing" ? 1 : 0);
+    metrics.storeErrors.inc(st.errors_total - storeErrorsSeen);
+    storeErrorsSeen = st.errors_total;
     metrics.loopDelayP99.set(self.loop_delay_p99_ms / 1000);
     metrics.latenessP99.set(self.lateness_p99_ms / 1000);
     for (const [sink, d] of Object.entries(store.depth())) {
@@ -214,11 +222,18 @@ export async function runDaemon(initial: ResolvedConfig, opts: DaemonOptions = {
     const history = new ProbeHistory();
     wireMetrics(monitor, store, metrics, history);
     for (const s of config.alerts) metrics.addSink(s.name);
+    const sinksNow = (): Alerting | undefined => alerting;
+    // The outbox is in the store: its own failure goes straight to the sinks (once per episode).
+    monitor.onStoreFailure((a) => {
+      const snapshot = { ...toPeerHealth(a.node, "self", initialState(), a.node), last_error: a.reason };
+      void sinksNow()?.sendDirect(a, snapshot);
+    });
     alerting = createAlerting({
       sinks: config.alerts,
       outbox: store,
       logger,
       node: config.node.name,
+      redact: (text) => redactor.text(text),
       onAttempt: (sink, outcome) => metrics.deliveries.inc({ sink, outcome }),
       ...(opts.alertBackoff ? { backoff: opts.alertBackoff } : {}),
     });
@@ -275,36 +290,56 @@ export async function runDaemon(initial: ResolvedConfig, opts: DaemonOptions = {
     );
 
     const target: ReloadTarget = { monitor, store, alerting, metrics, logger };
+    metrics.configReloadSuccessful.set(1);
+    metrics.configReloadSuccessTime.set(Date.now() / 1000);
+    const m0 = monitor;
+    /** A refused reload: logged, journaled (config_reload_failed, HIGH, so alerted) and in the metrics. */
+    const refused = (problems: Array<{ path: string; message: string }>): ReloadOutcome => {
+      logger.error({ problems: problems.map((p) => p.message) }, "config reload refused: nothing changed");
+      metrics.configReloadSuccessful.set(0);
+      try {
+        commitReloadFailure(store, config.node.name, problems);
+      } catch (err) {
+        logger.error({ err: String(err) }, "config_reload_failed could not be journaled");
+      }
+      return { ok: false, problems };
+    };
+    const reloadOnce = async (): Promise<ReloadOutcome> => {
+      if (!opts.loadConfig) {
+        return refused([{ path: "", message: "this node was started without a config file" }]);
+      }
+      let next: ResolvedConfig;
+      try {
+        next = await opts.loadConfig();
+      } catch (e) {
+        return refused(
+          e instanceof ConfigError
+            ? e.issues.map((i) => ({ path: i.path, message: formatIssue(i, e.source) }))
+            : [{ path: "", message: e instanceof Error ? e.message : String(e) }],
+        );
+      }
+      const problems = reloadProblems(m0, config, next);
+      if (problems.length > 0) return refused(problems);
+      // New secrets (a new sink's key, a rotated token) are hidden from now on; the old
+      // ones stay hidden too, since what was stored before may still hold them.
+      redactor.add(next.secrets);
+      const out = await applyConfig(target, config, next);
+      config = out.config;
+      metrics.configReloadSuccessful.set(1);
+      metrics.configReloadSuccessTime.set(Date.now() / 1000);
+      return { ok: true, summary: { ...out.summary } };
+    };
+    // One reload runs at a time; the calls that arrive meanwhile share one more (a burst of
+    // SIGHUPs reads the file twice at most, not once per signal).
     let reloading: Promise<unknown> = Promise.resolve();
+    let queued: Promise<ReloadOutcome> | null = null;
     const reload = (): Promise<ReloadOutcome> => {
-      const run = reloading.then(async (): Promise<ReloadOutcome> => {
-        if (!opts.loadConfig) {
-          return {
-            ok: false,
-            problems: [{ path: "", message: "this node was started without a config file" }],
-          };
-        }
-        let next: ResolvedConfig;
-        try {
-          next = await opts.loadConfig();
-        } catch (e) {
-          const problems =
-            e instanceof ConfigError
-              ? e.issues.map((i) => ({ path: i.path, message: formatIssue(i, e.source) }))
-              : [{ path: "", message: e instanceof Error ? e.message : String(e) }];
-          logger.error(
-            { problems: problems.map((p) => p.message) },
-            "config reload refused: nothing changed",
-          );
-          return { ok: false, problems };
-        }
-        // New secrets (a new sink's key, a rotated token) are hidden from now on; the old
-        // ones stay hidden too, since what was stored before may still hold them.
-        redactor.add(next.secrets);
-        const out = await applyConfig(target, config, next);
-        config = out.config;
-        return { ok: true, summary: { ...out.summary } };
+      if (queued) return queued;
+      const run = reloading.then(() => {
+        queued = null;
+        return reloadOnce();
       });
+      queued = run;
       reloading = run.catch(() => undefined);
       return run;
     };

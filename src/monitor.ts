@@ -25,13 +25,14 @@ import {
   type StepContext,
 } from "./core/ladder.js";
 import { policyOf, restartDelayMs, type PeerSpec, type Policy, type TimingOptions } from "./core/options.js";
-import type { EscalationAction, MonitorStats, PeerHealth, ProbeResult } from "./core/types.js";
+import type { ActionResult, EscalationAction, MonitorStats, PeerHealth, ProbeResult } from "./core/types.js";
 import { Listeners } from "./core/listeners.js";
 import { silentLogger, type Logger } from "./core/logger.js";
 import { MeshNode, type MeshOptions, type MeshView } from "./mesh/mesh-node.js";
 import { meshRoutes, readAllowed } from "./mesh/routes.js";
 import { TokenSet } from "./http/auth.js";
 import { escalationStateChanged, toPeerHealth } from "./core/peer-health.js";
+import { StoreCommitError } from "./store/commit-error.js";
 import { createProber, probeEndpoint, probeTarget } from "./probe/index.js";
 import type { Prober } from "./probe/prober.js";
 import { systemClock, type Clock } from "./schedule/clock.js";
@@ -43,10 +44,12 @@ import { probesInFlight, TimerLoopDelay, type LoopDelaySource } from "./health/l
 import { SelfHealth, type SelfHealthOptions, type SelfHealthReport } from "./health/self-health.js";
 import { inconclusiveWhy } from "./health/inconclusive.js";
 import { SelfJournal } from "./health/self-journal.js";
+import { StoreHealth, type StoreHealthReport } from "./health/store-health.js";
 import type { MonitorStore } from "./store/types.js";
 import { EffectRunner, effectIntent, type RemediatedPeer } from "./effects/runner.js";
 import { resumeInterrupted } from "./effects/resume.js";
 import { StepLog } from "./effects/step-log.js";
+import { releasePlan } from "./effects/release-plan.js";
 
 export interface MonitorOptions extends TimingOptions {
   /** This node's name; stamped on every action. Required. */
@@ -167,6 +170,9 @@ export class Monitor {
   private readonly selfJournal: SelfJournal | null;
   /** Restart/isolate steps running and recently finished (shared with the mesh). */
   private readonly steps = new StepLog();
+  /** Whether the store commits; while it does not, every step is held (see health/store-health.ts). */
+  private readonly storeHealth: StoreHealth;
+  private readonly storeListeners: Listeners<[EscalationAction]>;
   private readonly effects: EffectRunner;
   private readonly startedAt: number;
   private changes = 0;
@@ -204,6 +210,8 @@ export class Monitor {
     this.handlers = new Listeners(this.logger, "escalation handler");
     this.probeListeners = new Listeners(this.logger, "probe listener");
     this.store = opts.store;
+    this.storeHealth = new StoreHealth(opts.selfName);
+    this.storeListeners = new Listeners(this.logger, "store failure listener");
     this.effects = new EffectRunner({
       executor: opts.executor ?? createExecutor(),
       store: this.store,
@@ -360,6 +368,25 @@ export class Monitor {
     return this.evaluateSelf();
   }
 
+  /** Whether the state store commits: `failing` (every step held) with the error, and the errors so far. */
+  storeReport(): StoreHealthReport {
+    return this.storeHealth.report();
+  }
+
+  /**
+   * Called once when the store stops committing, with the `store_failed` action (HIGH) that
+   * cannot go through the store's outbox: send it another way (the daemon posts it straight
+   * to its sinks). It is journaled, same id, when the store commits again. Returns unsubscribe.
+   */
+  onStoreFailure(listener: (action: EscalationAction) => void): () => void {
+    return this.storeListeners.add(listener);
+  }
+
+  /** Why this node is not fit to answer "ok" on /health (its store cannot commit), or undefined. */
+  healthProblem(): string | undefined {
+    return this.storeHealth.holdReason();
+  }
+
   /** Grows on every change of any peer's state or of the stats (cache key for views). */
   get version(): number {
     return this.changes;
@@ -416,6 +443,7 @@ export class Monitor {
       members: mesh?.memberViews() ?? [],
       scheduler: this.schedulerStats(),
       self_health: this.selfHealthReport(),
+      store: this.storeReport(),
     };
   }
 
@@ -524,7 +552,14 @@ export class Monitor {
   /** Undoes isolation, resets counters, closes the incident; emits `release`. */
   async release(name: string, by?: string): Promise<EscalationAction> {
     const p = this.require(name);
-    const out = await this.withLock(p, () => this.apply(name, p, { type: "release", by }));
+    const out = await this.withLock(p, () => {
+      // What the isolation applied must be undone: refused (record and status kept) when it cannot be.
+      const plan = p.state.status === "ISOLATED" ? releasePlan(p.isolation, p.spec.isolate) : undefined;
+      if (plan !== undefined && "refuse" in plan) {
+        throw new WatchdogError("WDM_INVALID_STATE", `cannot release "${name}": ${plan.refuse}`, name);
+      }
+      return this.apply(name, p, { type: "release", by });
+    });
     p.notBefore = 0;
     this.rescheduleSoon(name);
     return out.find((a) => a.action === "release") as EscalationAction;
@@ -538,7 +573,7 @@ export class Monitor {
     const prev = p.state;
     p.state = step(p.state, { type: "silence", until }, p.policy, this.ctx(name)).state;
     this.changes++;
-    this.persist(name, p, prev, []);
+    this.commitOrRestore(name, p, prev, []);
     this.logger.info({ peer: name, silenced_until: iso(until) }, until ? "peer silenced" : "silence lifted");
     return this.health(name, p);
   }
@@ -620,11 +655,19 @@ export class Monitor {
   }
 
   private mayAct(name: string): GateVerdict {
-    const verdict = this.gateVerdict(name);
+    const verdict = this.gateVerdictWithStore(name);
     // An overloaded node cannot trust its own deadlines: it holds what it would do.
     if (this.selfHealth?.degraded !== true || (!verdict.act && verdict.hold === undefined)) return verdict;
     const overloaded = this.selfHealth.holdReason();
     return { act: false, hold: verdict.act ? overloaded : `${verdict.hold}; ${overloaded}` };
+  }
+
+  /** The gate's verdict, held while the store cannot commit (nothing may be done that is not recorded). */
+  private gateVerdictWithStore(name: string): GateVerdict {
+    const verdict = this.gateVerdict(name);
+    const stuck = this.storeHealth.holdReason();
+    if (stuck === undefined || (!verdict.act && verdict.hold === undefined)) return verdict;
+    return { act: false, hold: verdict.act ? stuck : `${verdict.hold}; ${stuck}` };
   }
 
   private gateVerdict(name: string): GateVerdict {
@@ -645,12 +688,18 @@ export class Monitor {
     const entry = this.selfJournal?.entryFor(changed, report, now);
     if (entry) {
       this.changes++;
-      this.store?.commit({
-        peer: this.selfName,
-        actions: [entry.action],
-        snapshot: entry.snapshot,
-        effects: [],
-      });
+      try {
+        this.store?.commit({
+          peer: this.selfName,
+          actions: [entry.action],
+          snapshot: entry.snapshot,
+          effects: [],
+        });
+      } catch (err) {
+        // Not journaled, so not announced either: the store failure is (see storeFailed).
+        this.storeFailed(err);
+        return report;
+      }
       this.notify(entry.action);
     }
     return report;
@@ -712,6 +761,8 @@ export class Monitor {
         }
       } else if (!result.ok) this.counters.misses++;
       if (this.probeListeners.size > 0) this.probeListeners.emit({ peer: name }, name, result, lateness);
+      // Before the gate is asked: a store that commits again no longer holds the step.
+      this.tryStoreRecovery();
       const event: LadderEvent = result.ok
         ? { type: "probe-ok", durationMs: result.duration_ms }
         : inconclusive !== null
@@ -722,7 +773,13 @@ export class Monitor {
               error: result.error ?? "probe failed",
               ...this.mayAct(name),
             };
-      await this.apply(name, p, event);
+      try {
+        await this.apply(name, p, event);
+      } catch (err) {
+        // Refused by the store: already counted and said (storeFailed); the peer keeps its
+        // committed state and the next probe tries again.
+        if (!(err instanceof StoreCommitError)) throw err;
+      }
       const wait =
         result.ok || p.state.status === "ISOLATED" ? p.policy.intervalMs : p.policy.retryIntervalMs;
       next = Math.max(startedAt + wait, p.notBefore);
@@ -738,12 +795,15 @@ export class Monitor {
 
   /** Steps the ladder, persists, runs effects, notifies. Caller holds the peer lock. */
   private async apply(name: string, p: Peer, event: LadderEvent): Promise<EscalationAction[]> {
+    this.tryStoreRecovery();
     const prev = p.state;
     const out = step(prev, event, p.policy, this.ctx(name));
     p.state = out.state;
     this.changes++;
     const actions = out.effects.flatMap((e) => (e.kind === "emit" ? [e.action] : []));
     const remediation = out.effects.filter((e): e is RemediationEffect => e.kind !== "emit");
+    // Commit first: nothing below happens (counters, effects, alerts) unless it is on disk.
+    this.commitOrRestore(name, p, prev, actions, remediation);
     for (const e of remediation) {
       if (e.kind === "restart") this.counters.restarts++;
       if (e.kind === "isolate") this.counters.isolations++;
@@ -760,9 +820,8 @@ export class Monitor {
         "peer status changed",
       );
     }
-    this.persist(name, p, prev, actions, remediation);
     for (const e of remediation) {
-      const result = await this.effects.run(name, p, e, this.abort.signal);
+      const result = await this.runEffect(name, p, e);
       // The first probe after a restart waits for the start-up grace (and the backoff).
       if (e.kind === "restart") {
         p.notBefore =
@@ -774,6 +833,70 @@ export class Monitor {
     }
     for (const a of actions) this.notify(a);
     return actions;
+  }
+
+  /**
+   * Commits the transition from `prev` to `p.state`; when the store refuses it, puts `prev`
+   * back (memory never runs ahead of disk), records the failure and throws StoreCommitError.
+   */
+  private commitOrRestore(
+    name: string,
+    p: Peer,
+    prev: LadderState,
+    actions: EscalationAction[],
+    effects: RemediationEffect[] = [],
+  ): void {
+    try {
+      this.persist(name, p, prev, actions, effects);
+    } catch (err) {
+      p.state = prev;
+      this.storeFailed(err);
+      throw new StoreCommitError(name, err);
+    }
+  }
+
+  /** Runs one committed effect; a store that cannot record its result is a store failure, not a lost alert. */
+  private async runEffect(name: string, p: Peer, e: RemediationEffect): Promise<ActionResult> {
+    try {
+      return await this.effects.run(name, p, e, this.abort.signal);
+    } catch (err) {
+      this.storeFailed(err);
+      return { ok: false, error: `the step ran but its result could not be recorded: ${String(err)}` };
+    }
+  }
+
+  /** Counts a refused commit; the first of an episode is logged and announced without the store. */
+  private storeFailed(err: unknown): void {
+    this.changes++;
+    const action = this.storeHealth.failed(err, this.clock.now());
+    if (action === null) return;
+    this.logger.error(
+      { err: String(err), action: action.action, severity: action.severity },
+      `${action.reason}`,
+    );
+    if (this.storeListeners.size > 0) this.storeListeners.emit({ peer: this.selfName }, { ...action });
+  }
+
+  /** While the store is failing: commits the episode's entries; their success ends it. */
+  private tryStoreRecovery(): void {
+    if (!this.store || !this.storeHealth.failing) return;
+    const now = this.clock.now();
+    const actions = this.storeHealth.recoveryEntries(now);
+    try {
+      this.store.commit({
+        peer: this.selfName,
+        actions,
+        snapshot: toPeerHealth(this.selfName, "self", initialState(), this.selfName),
+        effects: [],
+      });
+    } catch (err) {
+      this.storeFailed(err);
+      return;
+    }
+    this.storeHealth.recovered();
+    this.changes++;
+    this.logger.info({ action: "store_recovered" }, actions[1]?.reason ?? "state store commits again");
+    for (const a of actions) this.notify(a);
   }
 
   private persist(

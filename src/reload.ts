@@ -67,6 +67,8 @@ export function diffConfig(
     ["node.max_connections", before.node.maxConnections, after.node.maxConnections],
     ["defaults.concurrency", before.monitor.concurrency, after.monitor.concurrency],
     ["mesh", before.mesh, after.mesh],
+    // The node's own health thresholds are read once, when it starts.
+    ["self_health", before.monitor.selfHealth, after.monitor.selfHealth],
   ];
   for (const [field, a, b] of node) if (!same(a, b)) restart.push(field);
   // Mesh members are watched with the defaults' timing: a change there waits for a restart too.
@@ -82,6 +84,60 @@ export function diffConfig(
     sinks: diffNamed(before.alerts, after.alerts),
     restart_needed: restart,
   };
+}
+
+/**
+ * Why `next` cannot be applied over the running node although the file is valid, one
+ * problem per peer: an ISOLATED peer cannot be removed (its unit stays cut and nothing
+ * would watch it or be able to release it); release it first, or keep it in the file.
+ */
+export function reloadProblems(
+  monitor: Pick<Monitor, "getPeerStatus">,
+  current: ResolvedConfig,
+  next: ResolvedConfig,
+): Array<{ path: string; message: string }> {
+  const kept = new Set(next.peers.map((p) => p.name));
+  return current.peers
+    .filter((p) => !kept.has(p.name) && monitor.getPeerStatus(p.name)?.status === "ISOLATED")
+    .map((p) => ({
+      path: `peers.${p.name}`,
+      message: `peer "${p.name}" is ISOLATED and cannot be removed by a reload (its isolation would stay in force with nothing to release it): release it first (wdmesh release ${p.name}), then remove it`,
+    }));
+}
+
+/**
+ * Journals a refused reload as `config_reload_failed` (HIGH: it is alerted), every problem
+ * in its reason. Nothing else changed. Throws what the store throws.
+ */
+export function commitReloadFailure(
+  store: Pick<SqliteStore, "commit">,
+  node: string,
+  problems: ReadonlyArray<{ path: string; message: string }>,
+): void {
+  const list = problems.map((p) => (p.path ? `${p.path}: ${p.message}` : p.message)).join("; ");
+  const action: EscalationAction = {
+    timestamp: iso(Date.now()) as string,
+    peer_name: node,
+    action: "config_reload_failed",
+    reason: `configuration reload refused, nothing changed (${problems.length} problem${problems.length === 1 ? "" : "s"}): ${list}`,
+    severity: "HIGH",
+    id: randomUUID(),
+    incident_id: null,
+    node,
+  };
+  store.commit({
+    peer: node,
+    actions: [action],
+    snapshot: toPeerHealth(node, "self", initialState(), node),
+    effects: [],
+  });
+}
+
+/** True when a reload changed nothing at all (nothing applied, nothing to restart for). */
+function unchanged(s: ReloadSummary): boolean {
+  const none = (d: { added: string[]; removed: string[]; changed: string[] }): boolean =>
+    d.added.length + d.removed.length + d.changed.length === 0;
+  return none(s.peers) && none(s.sinks) && s.restart_needed.length === 0 && s.dead_lettered === 0;
 }
 
 function describe(s: ReloadSummary): string {
@@ -124,6 +180,17 @@ export async function applyConfig(
 
   const summary: ReloadSummary = { ...d, dead_lettered: dead };
   const node = current.node.name;
+  const config: ResolvedConfig = {
+    ...current,
+    peers: next.peers,
+    alerts: next.alerts,
+    secrets: next.secrets,
+  };
+  if (unchanged(summary)) {
+    // A no-op (the same file again, a burst of SIGHUPs): logged, nothing journaled or alerted.
+    t.logger.info({ ...summary }, describe(summary));
+    return { summary, config };
+  }
   const action: EscalationAction = {
     timestamp: iso(Date.now()) as string,
     peer_name: node,
@@ -141,11 +208,5 @@ export async function applyConfig(
     effects: [],
   });
   t.logger.info({ ...summary }, action.reason);
-  const config: ResolvedConfig = {
-    ...current,
-    peers: next.peers,
-    alerts: next.alerts,
-    secrets: next.secrets,
-  };
   return { summary, config };
 }

@@ -97,7 +97,14 @@ export class CommandExecutor implements Executor {
     const result = await this.runSpec(spec.command, target, signal);
     return {
       result,
-      record: result.ok ? { method: "command", applied: [describe(spec.command.argv)] } : none(),
+      record: result.ok
+        ? {
+            method: "command",
+            applied: [describe(spec.command.argv)],
+            // What undoes it, as configured now: a release after a reload still runs this.
+            ...(spec.release ? { release: spec.release } : {}),
+          }
+        : none(),
     };
   }
 

@@ -29,12 +29,19 @@ export interface DeliverOptions {
   dispatcher?: Dispatcher;
   /** For Retry-After HTTP dates, epoch ms. Default Date.now(). */
   now?: () => number;
+  /**
+   * Hides secrets in a rejecting receiver's answer before it is cut to its first
+   * REASON_BODY_CHARS characters (cut first, a secret straddling the cut would keep its head).
+   */
+  redact?: (text: string) => string;
 }
 
 /** Longest Retry-After we honour, ms (1 h); a longer one is treated as 1 h. */
 export const RETRY_AFTER_MAX_MS = 3_600_000;
 /** Characters of a rejecting receiver's body kept in the dead-letter reason. */
 export const REASON_BODY_CHARS = 200;
+/** Characters of a rejecting receiver's body read (and redacted) before the cut. */
+const REASON_READ_CHARS = 4_096;
 
 /** Retry-After (delta seconds or HTTP date) → ms from now, capped; undefined if absent or invalid. */
 export function parseRetryAfter(value: string | string[] | undefined, nowMs: number): number | undefined {
@@ -165,7 +172,12 @@ export async function deliver(req: PostRequest, opts: DeliverOptions): Promise<D
         ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
       };
     }
-    const text = (await readSome(res.body, REASON_BODY_CHARS)).replace(/\s+/g, " ").trim();
+    // Redact, then cut: a secret is whole in what is redacted.
+    const read = await readSome(res.body, REASON_READ_CHARS);
+    const text = (opts.redact ? opts.redact(read) : read)
+      .replace(/\s+/g, " ")
+      .trim()
+      .slice(0, REASON_BODY_CHARS);
     return { kind: "dead", status, error: `HTTP ${status}: ${text}` };
   } catch (err) {
     if (opts.signal?.aborted) return { kind: "aborted" };

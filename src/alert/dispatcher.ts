@@ -6,7 +6,7 @@ import { systemClock } from "../schedule/clock.js";
 import { randomUUID } from "node:crypto";
 import { Agent } from "undici";
 import { InvalidOptionError, WatchdogError } from "../core/errors.js";
-import type { EscalationAction, PeerHealth } from "../core/types.js";
+import { SEVERITY_RANK, type EscalationAction, type PeerHealth } from "../core/types.js";
 import { initialState } from "../core/ladder.js";
 import { toPeerHealth } from "../core/peer-health.js";
 import type { OutboxPort } from "../store/types.js";
@@ -35,6 +35,8 @@ export interface AlertingOptions {
   deliveredBatch?: number;
   /** Longest a delivered row's mark is held before it is written, ms. Default 100. */
   deliveredFlushMs?: number;
+  /** Hides secrets in receivers' answers before they are cut short (the node's redactor). */
+  redact?: (text: string) => string;
   /** Replaces the HTTP layer (tests). */
   send?: (req: PostRequest, opts: DeliverOptions) => Promise<DeliveryOutcome>;
   /** Called after every send attempt of a sink with its outcome (metrics). Must not throw. */
@@ -58,6 +60,12 @@ export interface Alerting {
   setSinks(sinks: SinkConfig[]): Promise<void>;
   /** Sends a test event straight to one sink, bypassing the outbox (`wdmesh alerts test SINK`). */
   sendTest(sinkName: string): Promise<SendTestResult>;
+  /**
+   * Sends `action` once, straight to every sink whose min_severity it reaches, bypassing
+   * the outbox (for what cannot go through it: the store's own failure). Best effort: one
+   * attempt per sink, each within its timeout; resolves with each sink's outcome, never throws.
+   */
+  sendDirect(action: EscalationAction, peer: PeerHealth): Promise<Array<{ sink: string } & SendTestResult>>;
 }
 
 function testPeer(node: string): PeerHealth {
@@ -67,7 +75,11 @@ function testPeer(node: string): PeerHealth {
 export function createAlerting(opts: AlertingOptions): Alerting {
   const logger = opts.logger ?? silentLogger;
   const clock = opts.clock ?? systemClock;
-  const send = opts.send ?? deliver;
+  const base = opts.send ?? deliver;
+  const redact = opts.redact;
+  const send = redact
+    ? (req: PostRequest, o: DeliverOptions): Promise<DeliveryOutcome> => base(req, { ...o, redact })
+    : base;
   const uniqueNames = (sinks: readonly SinkConfig[]): Set<string> => {
     const seen = new Set<string>();
     for (const s of sinks) {
@@ -157,6 +169,41 @@ export function createAlerting(opts: AlertingOptions): Alerting {
 
     stats() {
       return workers.map((w) => w.stats());
+    },
+
+    async sendDirect(action, peer) {
+      const targets = sinks.filter((s) => SEVERITY_RANK[action.severity] >= SEVERITY_RANK[s.minSeverity]);
+      const dispatcher = agent ?? new Agent({ connections: 1 });
+      try {
+        return await Promise.all(
+          targets.map(async (sink) => {
+            try {
+              const req = buildRequest(sink, action, peer, {
+                nowMs: clock.now(),
+                startsAt: action.timestamp,
+              });
+              const out = await send(req, { timeoutMs: sink.timeoutMs, dispatcher, now: () => clock.now() });
+              const ok = out.kind === "delivered";
+              const error =
+                out.kind === "aborted" ? "aborted" : out.kind === "delivered" ? undefined : out.error;
+              if (!ok)
+                logger.warn(
+                  { sink: sink.name, action: action.action, err: error },
+                  "direct alert not delivered",
+                );
+              return { sink: sink.name, ok, ...(error !== undefined ? { error } : {}) };
+            } catch (err) {
+              logger.warn(
+                { sink: sink.name, action: action.action, err: String(err) },
+                "direct alert not delivered",
+              );
+              return { sink: sink.name, ok: false, error: String(err) };
+            }
+          }),
+        );
+      } finally {
+        if (dispatcher !== agent) await dispatcher.close();
+      }
     },
 
     async sendTest(sinkName) {

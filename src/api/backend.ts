@@ -76,6 +76,8 @@ export interface ApiBackend {
    * body. Undefined when no mesh key is configured (→ 404).
    */
   meshView?(nonce?: string): { body: string; proof?: string } | undefined;
+  /** Why GET /health answers 503 "degraded" (the state store cannot commit); undefined when fit. */
+  healthProblem?(): string | undefined;
   /**
    * Re-reads the config file and applies it (POST /v1/reload). `ok: false` lists every
    * problem of an invalid file (nothing was changed). Absent: the node cannot reload (→ 404).

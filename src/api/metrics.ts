@@ -32,6 +32,14 @@ export interface Metrics {
   readonly selfDegraded: Gauge;
   /** This node's event-loop delay p99 over the self-health window, seconds. */
   readonly loopDelayP99: Gauge;
+  /** 1 when the last configuration reload was applied (or none was tried since start), 0 when it was refused. */
+  readonly configReloadSuccessful: Gauge;
+  /** When the configuration in force was last loaded successfully (start or reload), Unix seconds. */
+  readonly configReloadSuccessTime: Gauge;
+  /** Commits the state store refused (full disk, I/O error). */
+  readonly storeErrors: Counter;
+  /** 1 while the state store cannot commit (every remediation step is held), else 0. */
+  readonly storeFailing: Gauge;
   /** This node's probe start lateness p99 over the self-health window, seconds. */
   readonly latenessP99: Gauge;
   readonly restarts: Counter<"peer">;
@@ -122,6 +130,23 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     "wdmesh_self_degraded",
     "1 while this node is degraded (its own loop delay or probe lateness is above its threshold; remediation is held), else 0.",
   );
+  const configReloadSuccessful = gauge(
+    "wdmesh_config_last_reload_successful",
+    "1 when the last configuration reload was applied (or none was tried since the node started), 0 when it was refused.",
+  );
+  const configReloadSuccessTime = gauge(
+    "wdmesh_config_last_reload_success_timestamp_seconds",
+    "When the configuration in force was last loaded successfully (start or reload), in Unix seconds.",
+  );
+  const storeErrors = new Counter({
+    name: "wdmesh_store_errors_total",
+    help: "Commits the state store refused (full disk, read-only or failing data_dir).",
+    registers: [registry],
+  });
+  const storeFailing = gauge(
+    "wdmesh_store_failing",
+    "1 while the state store cannot commit (every remediation step is held and peers keep their last committed state), else 0.",
+  );
   const loopDelayP99 = gauge(
     "wdmesh_loop_delay_p99_seconds",
     "This node's event-loop delay p99 over the self-health window, in seconds.",
@@ -203,6 +228,10 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     misses,
     inconclusive,
     selfDegraded,
+    storeErrors,
+    storeFailing,
+    configReloadSuccessful,
+    configReloadSuccessTime,
     loopDelayP99,
     latenessP99,
     restarts,

@@ -19,6 +19,7 @@ import { pathOnly } from "./request.js";
 import { dispatch, type ApiDeps } from "./router.js";
 import { ROUTES } from "./routes/table.js";
 import { SseHub } from "./sse.js";
+import { RequestGate, type RequestGateOptions } from "./request-gate.js";
 
 export interface ApiServerOptions {
   backend: ApiBackend;
@@ -50,6 +51,11 @@ export interface ApiServerOptions {
    * Without it, listen() on such an address without readToken is refused.
    */
   publicReads?: boolean;
+  /**
+   * Fairness of the API toward probing: per-address request budget (default 200/s, burst
+   * 400), pipelined requests per connection (16) and requests started per loop turn (16).
+   */
+  requestGate?: RequestGateOptions;
 }
 
 export interface ApiServer {
@@ -108,6 +114,8 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     );
   };
 
+  // One request per connection at a time, a budget per address, a cap per loop turn.
+  const gate = new RequestGate(opts.requestGate);
   const server = createServer(
     {
       requestTimeout: opts.requestTimeoutMs ?? API_DEFAULTS.requestTimeoutMs,
@@ -115,7 +123,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       // How often node checks the two deadlines above, ms.
       connectionsCheckingInterval: 1_000,
     },
-    handler,
+    gate.wrap(handler),
   );
   server.keepAliveTimeout = API_DEFAULTS.keepAliveTimeoutMs;
   // Sockets past the cap are closed at accept: the node's file descriptors stay for its probes.
@@ -126,6 +134,12 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   });
   let open = 0;
   server.on("connection", (socket: Socket) => {
+    // An address flooding the API is cut at accept, before anything it sends is parsed.
+    if (gate.blocked(socket.remoteAddress)) {
+      socket.destroy();
+      return;
+    }
+    gate.attach(socket);
     open += 1;
     socket.once("close", () => (open -= 1));
   });
@@ -167,6 +181,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     close: () => {
       closing ??= new Promise<void>((resolve) => {
         hub.closeAll();
+        gate.stop();
         if (!server.listening) {
           resolve();
           return;

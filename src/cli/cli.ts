@@ -1,4 +1,5 @@
 // The command table, top-level help and dispatch. Returns an exit code; never exits.
+import { reloadCommand } from "./commands/reload.js";
 import { readFileSync } from "node:fs";
 import { WatchdogError } from "../core/errors.js";
 import { CliError, closest, EXIT, UsageError } from "./cli-error.js";
@@ -20,6 +21,7 @@ export const COMMANDS: readonly Command[] = [
   silenceCommand,
   restartCommand,
   checkCommand,
+  reloadCommand,
   eventsCommand,
   alertsCommand,
   schemaCommand,

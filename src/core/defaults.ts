@@ -203,6 +203,14 @@ export const API_DEFAULTS = {
   sseStallMs: 30_000,
   /** Least time between two probe events of one peer on a stream, ms; sooner results are coalesced. */
   sseProbeIntervalMs: 1_000,
+  /** Requests each client address may make per second on average (count/s); more answer 429. */
+  requestsPerSecondPerAddress: 200,
+  /** Requests a client address may make in a burst above its rate (count). */
+  requestBurstPerAddress: 400,
+  /** Requests waiting behind the one being answered on one connection (pipelined); more close it (count). */
+  maxPipelinedPerConnection: 16,
+  /** Most API requests started in one event-loop turn before probes and timers get their turn (count). */
+  requestsPerTurn: 16,
 } as const;
 
 /**

@@ -2,7 +2,7 @@
 // until a successful release) so a release — even after a crash and restart of the
 // watchdog — undoes exactly that. Shared by act/ (writes it), store/ (keeps it) and the
 // Monitor (carries it from isolate to release), so it lives here.
-import type { IsolateMode } from "./options.js";
+import type { CommandSpec, IsolateMode } from "./options.js";
 
 /** What the systemd executor changed on a unit, structured. */
 export interface SystemdIsolation {
@@ -33,6 +33,8 @@ export interface IsolationRecord {
   applied: string[];
   /** For method systemd: what was changed, structured (release reads this). */
   systemd?: SystemdIsolation;
+  /** For method command: the release command configured when the isolation ran (release runs it). */
+  release?: CommandSpec;
 }
 
 /** Records stored before the structured form kept previous values as "was:PROP=VALUE" steps. */
@@ -52,10 +54,17 @@ export function readIsolationRecord(value: unknown): IsolationRecord | null {
     method: v.method,
     ...(typeof v.unit === "string" ? { unit: v.unit } : {}),
     applied: applied.filter((a) => !a.startsWith(LEGACY_WAS)),
+    ...(v.method === "command" && isCommandSpec(v.release) ? { release: v.release } : {}),
   };
   if (v.method !== "systemd") return record;
   if (v.systemd && typeof v.systemd === "object") return { ...record, systemd: v.systemd };
   return { ...record, systemd: systemdFromLegacySteps(applied) };
+}
+
+function isCommandSpec(v: unknown): v is CommandSpec {
+  if (typeof v !== "object" || v === null) return false;
+  const argv = (v as { argv?: unknown }).argv;
+  return Array.isArray(argv) && argv.length > 0 && argv.every((a) => typeof a === "string");
 }
 
 function systemdFromLegacySteps(applied: string[]): SystemdIsolation {

@@ -29,6 +29,9 @@ export const SEVERITY_RANK: Readonly<Record<Severity, number>> = {
  * - self_degraded / self_recovered: this node's own health (event-loop delay, scheduler
  *   lateness) crossed its thresholds and came back; peer_name is the node itself.
  * - config_reloaded: the daemon applied a new configuration.
+ * - config_reload_failed: a new configuration was refused (nothing changed); the reason lists every problem.
+ * - store_failed / store_recovered: this node's state store could not commit (every step
+ *   held) and commits again; peer_name is the node itself.
  */
 export type ActionKind =
   | "alert"
@@ -40,7 +43,10 @@ export type ActionKind =
   | "remediation_held"
   | "self_degraded"
   | "self_recovered"
-  | "config_reloaded";
+  | "config_reloaded"
+  | "config_reload_failed"
+  | "store_failed"
+  | "store_recovered";
 
 /**
  * Actions that close an incident: formatters send them as "resolved", and the outbox
@@ -51,6 +57,7 @@ export const RESOLVING_ACTIONS: ReadonlySet<ActionKind> = new Set<ActionKind>([
   "recovered",
   "release",
   "self_recovered",
+  "store_recovered",
 ]);
 
 /** Outcome of a remediation effect (restart, isolate, release), recorded on its action. */
@@ -136,6 +143,19 @@ export interface SelfHealthReport {
   lateness_p99_ms: number;
 }
 
+/** Whether this node's state store commits (GET /v1/mesh `store`). */
+export interface StoreHealthReport {
+  status: "ok" | "failing";
+  /** Commits that failed since this node started (count). */
+  errors_total: number;
+  /** While failing: when the first commit of this episode failed (RFC 3339). */
+  failing_since?: string;
+  /** While failing: the last commit error (store errors name the file and the cause, never a secret). */
+  error?: string;
+  /** While failing: commits refused in this episode (count). */
+  failed_commits?: number;
+}
+
 /** A member as this node sees it (GET /v1/mesh `members`). */
 export interface MeshMemberView {
   name: string;
@@ -163,4 +183,6 @@ export interface MeshView {
   };
   /** This node's own health: degraded while it is too slow to trust its own deadlines. */
   self_health?: SelfHealthReport;
+  /** Whether this node's state store commits; while `failing`, every step is held. */
+  store?: StoreHealthReport;
 }

@@ -11,6 +11,7 @@ import type { PeerSpec } from "../core/options.js";
 import type { ActionResult } from "../core/types.js";
 import type { MonitorStore, TransitionCommit } from "../store/types.js";
 import type { StepLog } from "./step-log.js";
+import { releasePlan } from "./release-plan.js";
 
 /** What the runner reads, and for isolate/release updates, of the peer it acts on. */
 export interface RemediatedPeer {
@@ -136,14 +137,20 @@ export class EffectRunner {
       p.isolationId = e.actionId;
       return out.result;
     }
-    // release: always records a result, so its intent is never left pending (and replayed later)
+    // release: always records a result, so its intent is never left pending (and replayed later).
+    // What it undoes comes from the isolation record, whatever the config says now.
     const record = p.isolation;
+    if (!e.wasIsolated) {
+      p.isolation = null;
+      p.isolationId = null;
+      return { ok: true, detail: "the peer was not isolated; nothing to undo" };
+    }
+    const plan = releasePlan(record, spec);
+    // Refused: the record stays (in memory and in the store, which drops it only on success).
+    if ("refuse" in plan) return { ok: false, error: plan.refuse };
     p.isolation = null;
     p.isolationId = null;
-    if (!e.wasIsolated) return { ok: true, detail: "the peer was not isolated; nothing to undo" };
-    if (spec === undefined || spec === "none") {
-      return { ok: true, detail: "no isolate method is configured, so nothing was applied; nothing to undo" };
-    }
-    return executor.release(spec, record, target, signal);
+    if ("nothing" in plan) return { ok: true, detail: plan.nothing };
+    return executor.release(plan.run, record, target, signal);
   }
 }

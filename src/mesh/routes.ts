@@ -29,6 +29,8 @@ export interface MeshAnswers {
   viewRequestProblem?(headers: IncomingHttpHeaders, nonce: string | undefined): string | undefined;
   /** The signed view, or undefined without a mesh key. */
   meshView?(nonce?: string): { body: string; proof?: string } | undefined;
+  /** Why this node is not fit to answer "ok" (its state store cannot commit), or undefined. */
+  healthProblem?(): string | undefined;
 }
 
 /** The query's nonce, or undefined when absent; a malformed one is a 400. */
@@ -50,6 +52,12 @@ export function sendHealth(
   query: URLSearchParams,
 ): void {
   const nonce = queryNonce(query);
+  // A node that cannot record what it does is alive but not fit to act: it says so.
+  const problem = src.healthProblem?.();
+  if (problem !== undefined) {
+    sendJson(res, 503, { status: "degraded", node, reason: problem });
+    return;
+  }
   const body: Record<string, string> = { status: "ok", node };
   if (nonce !== undefined) {
     const proof = src.healthProof?.(nonce);

@@ -228,7 +228,10 @@ class ProbeRequest {
       method: "GET",
       headers: t.headers,
       setHost: false,
-    };
+      // One pool of keep-alive sockets per Host and path of an origin: bytes left on a
+      // socket by another peer's endpoint never answer this one (see newAgent).
+      poolKey: poolKeyOf(t),
+    } as RequestOptions;
     let req: ClientRequest;
     try {
       req = httpRequest(options);
@@ -461,9 +464,27 @@ export class HttpClient {
   }
 }
 
-/** A keep-alive Agent; requests are bounded per origin by HttpClient, not by the Agent. */
+/**
+ * A keep-alive Agent; requests are bounded per origin by HttpClient, not by the Agent.
+ * Its sockets are pooled per `poolKey` (a peer's path and headers) as well as per origin:
+ * peers on one host:port never share a socket, so an unsolicited response one endpoint
+ * leaves on a socket cannot be read as another's answer.
+ */
 function newAgent(Ctor: typeof Agent): Agent {
-  return new Ctor({ keepAlive: true, timeout: IDLE_SOCKET_MS, scheduling: "lifo" });
+  const agent = new Ctor({ keepAlive: true, timeout: IDLE_SOCKET_MS, scheduling: "lifo" });
+  const name = agent.getName.bind(agent);
+  agent.getName = (o) => `${name(o)}|${(o as { poolKey?: string } | undefined)?.poolKey ?? ""}`;
+  return agent;
+}
+
+/**
+ * The pool of a target: its Host and its path without the query (a heartbeat's or a view's
+ * nonce), so one peer's repeated requests share their keep-alive sockets.
+ */
+function poolKeyOf(t: HttpTarget): string {
+  const q = t.path.indexOf("?");
+  const h = t.headers.findIndex((v, i) => i % 2 === 0 && v.toLowerCase() === "host");
+  return `${h === -1 ? "" : t.headers[h + 1]} ${q === -1 ? t.path : t.path.slice(0, q)}`;
 }
 
 /** The ProbeResult of a GET that failed with `error`; inconclusive when the outcome says so. */

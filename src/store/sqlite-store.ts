@@ -250,7 +250,10 @@ export class SqliteStore implements MonitorStore, OutboxPort {
           this.s.openIncident.run(a.incident_id, a.peer_name, Number.isFinite(opened) ? opened : now, seq);
         }
         if (a.action === "release") this.s.closePeerIncidents.run(now, a.peer_name);
-        else if ((a.action === "recovered" || a.action === "self_recovered") && a.incident_id !== null)
+        else if (
+          (a.action === "recovered" || a.action === "self_recovered" || a.action === "store_recovered") &&
+          a.incident_id !== null
+        )
           this.s.closeIncident.run(now, a.incident_id);
       }
       for (const e of t.effects)

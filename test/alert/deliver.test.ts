@@ -2,7 +2,7 @@ import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { Agent } from "undici";
 import { deliver, parseRetryAfter } from "../../src/alert/deliver.js";
-import { safeOrigin } from "../../src/core/redact.js";
+import { Redactor, safeOrigin } from "../../src/core/redact.js";
 import { Receiver } from "../helpers/receiver.js";
 
 describe("deliver classifies the outcome of one POST (loopback receiver)", () => {
@@ -28,6 +28,24 @@ describe("deliver classifies the outcome of one POST (loopback receiver)", () =>
       assert.deepEqual(await post(), { kind: "delivered", status });
     });
   }
+
+  test("a secret straddling the cut of a rejecting answer is redacted whole, then cut", async () => {
+    const secret = "routing-key-0123456789abcdef";
+    const r = new Redactor([secret]);
+    // 188 characters, then the 28-character secret across the 200-character cut.
+    rx.replies.push({ status: 400, body: `${"e".repeat(188)}${secret}${"tail ".repeat(40)}` });
+    const out = await deliver(
+      { url: rx.url("/hook"), headers: { "Content-Type": "application/json" }, body: "{}" },
+      { timeoutMs: 2000, dispatcher: agent, redact: (t) => r.text(t) },
+    );
+    assert.ok(out.kind === "dead");
+    for (let n = 4; n <= secret.length; n++)
+      assert.ok(
+        !out.error.includes(secret.slice(0, n)),
+        `no ${n}-character head of the secret: ${out.error}`,
+      );
+    assert.match(out.error, /\*\*\*/);
+  });
 
   for (const status of [400, 401, 404, 410, 422]) {
     test(`${status} → dead with the status and the start of the body`, async () => {

@@ -122,7 +122,11 @@ describe("EffectRunner", () => {
     const cases: Array<[RemediatedPeer, RemediationEffect]> = [
       [peer(), { kind: "release", actionId: "rel", wasIsolated: false }],
       [
-        peer({ spec: { restart: METHODS.restart }, isolation: RECORD, isolationId: "iso-1" }),
+        peer({
+          spec: { restart: METHODS.restart },
+          isolation: { method: "none", applied: [] },
+          isolationId: "iso-1",
+        }),
         { kind: "release", actionId: "rel", wasIsolated: true },
       ],
     ];
@@ -135,6 +139,19 @@ describe("EffectRunner", () => {
       assert.equal(store.resultOf("rel"), result);
       assert.deepEqual(steps.recent(0), [], "a release is not a step the mesh waits on");
     }
+  });
+
+  test("a release of what no method can undo any more is refused: nothing runs, the record stays", async () => {
+    // The isolation ran a command; the config no longer has an isolate method (a reload).
+    const p = peer({ spec: { restart: METHODS.restart }, isolation: RECORD, isolationId: "iso-1" });
+    const { store, runner, executor } = setup();
+    const result = await runner.run("p", p, { kind: "release", actionId: "rel", wasIsolated: true }, signal);
+    assert.equal(result.ok, false);
+    assert.match(result.error ?? "", /cut #1.*no release command/);
+    assert.deepEqual(executor.calls, []);
+    assert.equal(p.isolation, RECORD, "the record is kept");
+    assert.equal(p.isolationId, "iso-1");
+    assert.equal(store.resultOf("rel"), result);
   });
 
   test("an executor that throws or answers nothing is a failed step: recorded, and the step is finished", async () => {

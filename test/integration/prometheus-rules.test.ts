@@ -28,13 +28,19 @@ if (!present && process.env.CI) throw new Error(missing);
 test("promtool check rules and promtool test rules pass", { skip: present ? false : missing }, () => {
   const check = spawnSync("promtool", ["check", "rules", RULES], { encoding: "utf8" });
   assert.equal(check.status, 0, check.stdout + check.stderr);
-  assert.match(check.stdout, /SUCCESS: 6 rules found/);
+  assert.match(check.stdout, /SUCCESS: 8 rules found/);
   const unit = spawnSync("promtool", ["test", "rules", "rules.test.yml"], {
     cwd: join(EXAMPLES, "prometheus"),
     encoding: "utf8",
   });
   assert.equal(unit.status, 0, unit.stdout + unit.stderr);
 });
+
+/** Rules whose failure the nodes here are not put through, with the metric each reads. */
+const UNFIRED: Readonly<Record<string, string>> = {
+  WdmeshConfigReloadFailed: "wdmesh_config_last_reload_successful",
+  WdmeshStoreFailing: "wdmesh_store_failing",
+};
 
 /** Every expression: alert rules' `expr` and the dashboard targets' `expr`. */
 function expressions(): Array<{ where: string; expr: string }> {
@@ -181,7 +187,12 @@ test(
   "every rule and dashboard expression returns data from real nodes scraped by a real Prometheus",
   { skip: present ? false : missing },
   async () => {
-    const exprs = expressions();
+    // Rules for failures these nodes are not put through (a refused reload, a full disk:
+    // both tested end to end elsewhere) are checked on their metric, present at its healthy value.
+    const exprs = expressions().map((e) => {
+      const metric = UNFIRED[e.where.replace(/^rule /, "")];
+      return metric === undefined ? e : { where: e.where, expr: metric };
+    });
     assert.ok(exprs.length >= 15, `found ${exprs.length} expressions`);
     const pending = new Set(exprs.map((e) => e.expr));
     try {
@@ -202,7 +213,7 @@ test(
       data: { groups: Array<{ rules: Array<{ name: string; health: string; lastError?: string }> }> };
     };
     const all = rules.data.groups.flatMap((g) => g.rules);
-    assert.equal(all.length, 6);
+    assert.equal(all.length, 8);
     for (const r of all) assert.equal(r.health, "ok", `${r.name}: ${r.lastError ?? ""}`);
     const fired = new Set<string>();
     await until(
@@ -212,11 +223,17 @@ test(
           data: { alerts: Array<{ labels: { alertname: string } }> };
         };
         for (const a of alerts.data.alerts) fired.add(a.labels.alertname);
-        return fired.size === all.length;
+        return fired.size === all.length - Object.keys(UNFIRED).length;
       },
       30_000,
     ).catch(() => undefined);
-    assert.deepEqual([...fired].sort(), all.map((r) => r.name).sort());
+    assert.deepEqual(
+      [...fired].sort(),
+      all
+        .map((r) => r.name)
+        .filter((n) => !(n in UNFIRED))
+        .sort(),
+    );
   },
 );
 

@@ -156,9 +156,11 @@ void test("SIGHUP and POST /v1/reload re-read the config; what stays keeps its s
     // The removed sink's pending alerts are dead-lettered with the reason; the kept sink's stay pending.
     const dead = await get<Row[]>("/v1/deliveries?state=dead&sink=removed");
     assert.deepEqual(
-      dead.map((r) => r.action.id),
+      dead.filter((r) => r.action.action !== "config_reload_failed").map((r) => r.action.id),
       pendingRemoved,
     );
+    // The two refused reloads were journaled (HIGH) and routed to both sinks of the time.
+    assert.equal(dead.filter((r) => r.action.action === "config_reload_failed").length, 2);
     for (const r of dead)
       assert.match(r.last_error ?? "", /sink "removed" was removed from the configuration/);
     const stillPending = (await get<Row[]>("/v1/deliveries?state=pending&sink=stays")).map(
@@ -183,6 +185,27 @@ void test("SIGHUP and POST /v1/reload re-read the config; what stays keeps its s
       (await same.json()) as { summary: { peers: { added: string[]; removed: string[]; changed: string[] } } }
     ).summary;
     assert.deepEqual(summary.peers, { added: [], removed: [], changed: [] });
+    // A no-op reload journals nothing (a burst of SIGHUPs must not flood the sinks).
+    const reloadsJournaled = (await get<Array<{ action: string }>>("/v1/events?limit=1000")).filter(
+      (e) => e.action === "config_reloaded",
+    ).length;
+    assert.equal(reloadsJournaled, 1, "only the reload that changed something is journaled");
+
+    // A burst of 50 reloads at once is coalesced: a few reads of the file, not 50, and
+    // still nothing journaled.
+    const count = (): number => run.stdout().split("configuration reloaded: nothing changed").length - 1;
+    const before50 = count();
+    const answers = await Promise.all(Array.from({ length: 50 }, () => reload(TOKEN)));
+    assert.ok(answers.every((r) => r.status === 200));
+    await until("the burst logged", () => count() > before50, 10_000);
+    const reads = count() - before50;
+    assert.ok(reads >= 1 && reads <= 10, `${reads} reloads for 50 requests`);
+    assert.equal(
+      (await get<Array<{ action: string }>>("/v1/events?limit=1000")).filter(
+        (e) => e.action === "config_reloaded",
+      ).length,
+      1,
+    );
     await added.stop();
   } finally {
     run.child.kill("SIGTERM");

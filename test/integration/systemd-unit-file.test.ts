@@ -56,9 +56,14 @@ describe("examples/wdmesh.service under a real systemd", { skip }, () => {
     let unit = readFileSync(new URL("../../examples/wdmesh.service", import.meta.url), "utf8");
     unit = unit
       .replace(/^ExecStart=.*$/m, `ExecStart=${inNs(cli)} run --config /run/wdmesh-test/mesh.yaml`)
+      .replace(
+        /^ExecReload=\/usr\/bin\/wdmesh reload --config \/etc\/wdmesh\/mesh\.yaml --pid \$MAINPID$/m,
+        `ExecReload=${inNs(cli)} reload --config /run/wdmesh-test/mesh.yaml --pid $MAINPID`,
+      )
       .replace(/^WatchdogSec=.*$/m, "WatchdogSec=3s")
       .replace(/^ConfigurationDirectory=.*\n/m, "");
     assert.match(unit, /run --config \/run\/wdmesh-test/);
+    assert.match(unit, /^ExecReload=\S+ reload --config \/run\/wdmesh-test\/mesh\.yaml --pid \$MAINPID$/m);
     assert.doesNotMatch(unit, /ConfigurationDirectory/);
     // A checkout under a home directory would be hidden by ProtectHome=yes.
     if (/^\/(root|home|run\/user)\//.test(inNs(repo)))
@@ -116,6 +121,39 @@ describe("examples/wdmesh.service under a real systemd", { skip }, () => {
     assert.equal(await ns.mainPid("wdmesh.service"), pid2, "reloaded in place, same MainPID");
     assert.equal(await ns.prop("wdmesh.service", "NRestarts"), restarts);
     assert.equal(await ns.prop("wdmesh.service", "ActiveState"), "active");
+
+    // A refused config: `systemctl reload` fails listing every problem, nothing changes,
+    // the node journals config_reload_failed (HIGH) and its reload metrics say so.
+    await ns.writeFile(
+      "/run/wdmesh-test/mesh.yaml",
+      `node: { name: unit-test, listen: "127.0.0.1:${port}", data_dir: /var/lib/wdmesh }\n` +
+        "peers:\n  - name: Bad Name\n    probe: { tcp: { host: x, port: 0 } }\n",
+    );
+    const refused = await ns.run("systemctl", ["reload", "wdmesh.service"], { timeoutMs: 30_000 });
+    assert.notEqual(refused.code, 0, "systemctl reload of a refused config fails");
+    const status = await ns.run("journalctl", ["-u", "wdmesh.service", "-n", "60", "--no-pager"]);
+    assert.match(status.stdout, /reload refused, nothing changed \(\d+ problems?/, status.stdout);
+    assert.match(status.stdout, /peers\[0\]\.name: is not a valid name/);
+    assert.match(status.stdout, /peers\[0\]\.probe\.tcp\.port/, "every problem");
+    await until("config_reload_failed journaled", async () => {
+      const ev = await getJson<Array<{ action: string; severity: string; reason: string }>>(
+        port,
+        "/v1/events?limit=1000",
+      ).catch(() => []);
+      const failed = ev.find((e) => e.action === "config_reload_failed");
+      return failed?.severity === "HIGH" && /peers\[0\]\.name/.test(failed.reason);
+    });
+    const metricsText = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    assert.match(metricsText, /^wdmesh_config_last_reload_successful 0$/m);
+    assert.match(metricsText, /^wdmesh_config_last_reload_success_timestamp_seconds \d/m);
+    assert.equal(await ns.mainPid("wdmesh.service"), pid2, "still the same process");
+    assert.equal(await ns.prop("wdmesh.service", "ActiveState"), "active");
+    const mesh = await getJson<{ peers: Array<{ name: string }> }>(port, "/v1/mesh");
+    assert.deepEqual(
+      mesh.peers.map((p) => p.name),
+      ["added-by-reload"],
+      "the config in force is unchanged",
+    );
     await ns.systemctlOk("stop", "wdmesh.service");
   });
 });
