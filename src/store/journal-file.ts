@@ -4,7 +4,8 @@
 // its wdmesh.db-wal when there is one: recent entries may still be in it).
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
+import { sqliteDriver } from "./sqlite-driver.js";
 import { verifyChain, type VerifyResult } from "./journal.js";
 import { STATE_FILE_NAME, storeError } from "./open.js";
 import { actionFromEntry } from "./outbox.js";
@@ -71,9 +72,10 @@ export class JournalFile {
     if (!existsSync(file)) {
       throw storeError(`no state file at ${file}: give the node's data_dir or a copy of its wdmesh.db`, file);
     }
+    const Driver = sqliteDriver(file);
     let db: Database.Database | undefined;
     try {
-      db = new Database(file, { readonly: true, fileMustExist: true });
+      db = new Driver(file, { readonly: true, fileMustExist: true });
       db.pragma(`busy_timeout = ${STORE_DEFAULTS.busyTimeoutMs}`);
       return new JournalFile(file, db);
     } catch (e) {
