@@ -45,6 +45,7 @@ function annotations(action: EscalationAction, peer: PeerHealth): Record<string,
     reported_by: action.node,
   };
   if (action.incident_id !== null) out["incident_id"] = action.incident_id;
+  if (action.journal) out["journal_head"] = `seq ${action.journal.seq} hash ${action.journal.hash}`;
   return out;
 }
 

@@ -48,6 +48,7 @@ export function pagerdutyPayload(
         action: action.action,
         reason: action.reason,
         result: action.result ?? null,
+        ...(action.journal ? { journal: action.journal } : {}),
         peer,
       },
     };
