@@ -9,14 +9,37 @@
 // carries its own copy of the few pure functions it needs; the reducer throws nothing, so no
 // caller compares its errors with the root's classes.
 // Types still come from tsc (dist/index.d.ts, dist/ladder.d.ts); the CLI (dist/cli/) stays unbundled.
-import { readFileSync, rmSync } from "node:fs";
+// The same root is also bundled as CommonJS (dist/cjs/index.js, the `require` condition of the
+// package's exports): Node 20 cannot require() an ES module, and a CommonJS project (what
+// `npm init -y` makes) would otherwise fail with ERR_PACKAGE_PATH_NOT_EXPORTED. The CommonJS
+// bundle holds its lazily loaded parts inline (CommonJS has no chunks) and has its own copy of
+// every class: load the package one way per process. dist/cjs/ is marked CommonJS by its own
+// package.json and holds a copy of the declarations, so TypeScript's node16/nodenext
+// resolution reads them as CommonJS types (the ES ones would be refused by a require).
+import { cpSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { build } from "esbuild";
 
 const chunks = "dist/chunks";
+const cjs = "dist/cjs";
 if (readFileSync("dist/index.js", "utf8").includes('"./chunks/')) {
   throw new Error("dist/index.js is already bundled: run tsc first (npm run build)");
 }
 rmSync(chunks, { recursive: true, force: true });
+
+// CommonJS first, from tsc's unbundled output (the ES build below replaces dist/index.js).
+rmSync(cjs, { recursive: true, force: true });
+await build({
+  entryPoints: { index: "dist/index.js" },
+  outdir: cjs,
+  bundle: true,
+  format: "cjs",
+  keepNames: true,
+  platform: "node",
+  target: "node20",
+  packages: "external",
+  sourcemap: true,
+  logLevel: "warning",
+});
 
 await build({
   entryPoints: { index: "dist/index.js" },
@@ -45,3 +68,12 @@ await build({
   sourcemap: true,
   logLevel: "warning",
 });
+// CommonJS declarations: every .d.ts of dist/ (not the CLI's), under a CommonJS package.json.
+for (const entry of readdirSync("dist")) {
+  if (entry === "cli" || entry === "cjs" || entry === "chunks") continue;
+  cpSync(`dist/${entry}`, `${cjs}/${entry}`, {
+    recursive: true,
+    filter: (src) => statSync(src).isDirectory() || src.endsWith(".d.ts"),
+  });
+}
+writeFileSync(`${cjs}/package.json`, '{ "type": "commonjs" }\n');

@@ -61,6 +61,7 @@ const SLOW_FIRST = [
   "integration/mesh-takeover",
   "integration/embedded-mesh",
   "integration/mesh-quorum",
+  "integration/packed-install",
   "mesh/simulation-seeds-1",
   "mesh/simulation-seeds-2",
   "store/crash",

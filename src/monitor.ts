@@ -5,6 +5,7 @@
 // → commit (state, journal, outbox, effect intents in one transaction) → run effects and
 // record their results (effects/runner.ts) → call escalation handlers (outside any
 // critical section). On start, effects/resume.ts settles what a previous run left pending.
+import { fetchRoutes, notServed } from "./api/fetch-adapter.js";
 import { randomUUID } from "node:crypto";
 import { setMaxListeners } from "node:events";
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
@@ -481,6 +482,13 @@ export class Monitor {
    * its own server: `if (!monitor.routes(req, res)) app(req, res)`.
    */
   readonly routes: (req: IncomingMessage, res: ServerResponse) => boolean = meshRoutes(this);
+
+  /**
+   * The mesh routes for fetch-style servers (Hono, Bun, Deno): a web `Request` in, a
+   * `Response` out; 404 for any other path (mount it on /health, /v1/mesh, /v1/mesh/view).
+   */
+  readonly fetch = async (request: Request): Promise<Response> =>
+    (await fetchRoutes(this.routes, request)) ?? notServed(request);
 
   /** Tokens that reading /v1/mesh through `routes`/`handler` requires (option `readToken`). */
   readonly readTokens: TokenSet;

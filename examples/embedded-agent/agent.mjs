@@ -7,18 +7,18 @@
 //
 //   node examples/embedded-agent/agent.mjs agent.json
 //
-// agent.json (durations as "1s" / ms numbers; see README "Library"):
-//   {
-//     "name": "agent-a",                       this agent's node name
-//     "listen": "127.0.0.1:9801",              its HTTP server (its work and the mesh routes)
-//     "key_file": "/etc/agents/mesh.key",      shared mesh key (>= 16 characters); never logged
-//     "interval": "1s", "timeout": "800ms", "missed_before_restart": 3,
-//     "confirm": "majority",
-//     "self_health": { "loopDelayP99Ms": 200, "latenessP99Ms": 250, "windowMs": 10000 },  (optional)
-//     "siblings": [ { "name": "agent-b", "url": "http://127.0.0.1:9802", "unit": "agent-b.service" } ],
-//     "workers":  [ { "name": "worker-1", "url": "http://127.0.0.1:9811/health", "unit": "worker-1.service" } ],
-//     "daemons":  [ { "name": "wd-d", "url": "http://127.0.0.1:9760" } ]
-//   }
+// agent.json: see agent.example.json beside this file (valid JSON; durations as "1s" or ms
+// numbers, see README "Library"): name, listen, key_file (the shared mesh key, >= 16
+// characters, never logged), interval, timeout, missed_before_restart, confirm, self_health
+// (optional), siblings [{ name, url, unit }], workers [{ name, url, unit }], daemons [{ name, url }].
+//
+// Quorum: with confirm "majority", a restart needs a majority of ALL configured nodes (this
+// agent + siblings + daemons) to see the failure. With two agents that majority is 2 of 2:
+// when agent-b's process is killed, agent-b cannot vote, so agent-a alone holds the restart
+// ("held: 1 of 2 nodes confirm the failure") and alerts instead. Siblings restart each other
+// with three or more nodes (three agents, or two agents and a wdmesh daemon in "daemons"),
+// or with "confirm": "any" (one node's view is enough; a node with a broken path to a sibling
+// will then restart it).
 // A sibling is a mesh member (its heartbeat is proven with the key) and, under its unit
 // name, a peer that is restarted through systemd. `daemons` are wdmesh nodes of the same
 // mesh (members only: systemd restarts them itself). Escalations are printed as JSON lines.

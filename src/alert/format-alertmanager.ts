@@ -1,21 +1,17 @@
 // Alertmanager API v2 (POST {url}/api/v2/alerts, a JSON array of alerts).
 //
-// Labels: alertname=WatchdogPeerDown, peer, node, severity (lower-case: info, medium, high,
-// critical). Alertmanager identifies an alert by its label set, so the severity label makes
-// every step of an incident a distinct alert; to keep exactly one active alert per peer we
-// resolve the lower severities whenever an incident escalates, and resolve every severity
-// when the incident closes (recovered / release). Resolving an alert Alertmanager never saw
-// is harmless: it is stored as resolved and never notified.
-import type { EscalationAction, PeerHealth, Severity } from "../core/types.js";
-import { SEVERITY_RANK } from "../core/types.js";
+// Names and labels come from alert-identity.ts: alertname (WdmeshPeerDegraded,
+// WdmeshPeerDown, WdmeshRemediationHeld, WdmeshPeerIsolated for a peer; WdmeshNodeOverloaded,
+// WdmeshConfigReloadFailed for the node itself), peer or node, host, severity. The reporting
+// node is an annotation, not a label, so every node that reports one incident sends the same
+// alert and Alertmanager (or an Alertmanager cluster) notifies once. An incident's alerts stay
+// firing until it closes (recovered / release resolve them all): a node that has not
+// escalated yet cannot re-fire what another node resolved. Resolving an alert Alertmanager
+// never saw is harmless: it is stored as resolved and never notified.
+import type { EscalationAction, PeerHealth } from "../core/types.js";
 import type { FormattedAlert } from "./format-types.js";
-import { RESOLVING_ACTIONS } from "./format-types.js";
 import { describeResult, summaryLine } from "./format-summary.js";
-
-export const ALERTNAME = "WatchdogPeerDown";
-
-/** Severities an incident can fire at (INFO actions only ever resolve). */
-const FIRING_SEVERITIES: readonly Severity[] = ["MEDIUM", "HIGH", "CRITICAL"];
+import { alertEffect, alertHost, alertLabels, alertSubject, type AlertNameKey } from "./alert-identity.js";
 
 export interface AmAlert {
   labels: Record<string, string>;
@@ -30,10 +26,8 @@ export interface AlertmanagerOptions {
   startsAt?: string;
   /** Link shown in Alertmanager, e.g. this node's dashboard. Optional. */
   generatorURL?: string;
-}
-
-export function amLabels(peerName: string, node: string, severity: Severity): Record<string, string> {
-  return { alertname: ALERTNAME, peer: peerName, node, severity: severity.toLowerCase() };
+  /** This node's host (label `host`). Default: the machine's host name. */
+  host?: string;
 }
 
 function annotations(action: EscalationAction, peer: PeerHealth): Record<string, string> {
@@ -48,12 +42,14 @@ function annotations(action: EscalationAction, peer: PeerHealth): Record<string,
     description,
     action: action.action,
     action_id: action.id,
+    reported_by: action.node,
   };
   if (action.incident_id !== null) out["incident_id"] = action.incident_id;
+  if (action.journal) out["journal_head"] = `seq ${action.journal.seq} hash ${action.journal.hash}`;
   return out;
 }
 
-/** The alerts to POST for one action (a firing alert, and/or resolutions). */
+/** The alerts to POST for one action (a firing alert, and/or resolutions; none for a bare event). */
 export function alertmanagerAlerts(
   action: EscalationAction,
   peer: PeerHealth,
@@ -61,28 +57,25 @@ export function alertmanagerAlerts(
 ): AmAlert[] {
   const startsAt = opts.startsAt ?? action.timestamp;
   const gen = opts.generatorURL ? { generatorURL: opts.generatorURL } : {};
+  const host = alertHost(opts.host);
+  const { name } = alertSubject(action);
+  const effect = alertEffect(action.action, action.severity);
   const notes = annotations(action, peer);
   const resolveAt = action.timestamp;
   // Alertmanager rejects endsAt before startsAt.
   const resolvedStart = Date.parse(startsAt) <= Date.parse(resolveAt) ? startsAt : resolveAt;
-  const resolved = (severity: Severity): AmAlert => ({
-    labels: amLabels(action.peer_name, action.node, severity),
+  const resolved = (alert: AlertNameKey): AmAlert => ({
+    labels: alertLabels(alert, name, host),
     annotations: notes,
     startsAt: resolvedStart,
     endsAt: resolveAt,
     ...gen,
   });
-
-  if (RESOLVING_ACTIONS.has(action.action)) return FIRING_SEVERITIES.map(resolved);
-
-  const firing: AmAlert = {
-    labels: amLabels(action.peer_name, action.node, action.severity),
-    annotations: notes,
-    startsAt,
-    ...gen,
-  };
-  const lower = FIRING_SEVERITIES.filter((s) => SEVERITY_RANK[s] < SEVERITY_RANK[action.severity]);
-  return [firing, ...lower.map(resolved)];
+  const out = effect.resolve.map(resolved);
+  if (effect.fire !== undefined) {
+    out.unshift({ labels: alertLabels(effect.fire, name, host), annotations: notes, startsAt, ...gen });
+  }
+  return out;
 }
 
 export function formatAlertmanager(

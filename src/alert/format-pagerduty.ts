@@ -1,9 +1,11 @@
 // PagerDuty Events API v2: trigger for escalations, resolve for recovered/release, one
-// PagerDuty incident per watchdog incident (dedup_key = incident_id).
+// PagerDuty incident per watchdog incident: dedup_key is the incident's identity
+// (alert-identity.ts: host and peer), the same from every node that reports it.
 import type { EscalationAction, PeerHealth, Severity } from "../core/types.js";
 import type { FormattedAlert } from "./format-types.js";
 import { RESOLVING_ACTIONS } from "./format-types.js";
 import { summaryLine } from "./format-summary.js";
+import { alertHost, incidentKey } from "./alert-identity.js";
 
 export const PAGERDUTY_SEVERITY: Readonly<Record<Severity, "critical" | "error" | "warning" | "info">> = {
   CRITICAL: "critical",
@@ -19,13 +21,16 @@ export function pagerdutyPayload(
   action: EscalationAction,
   peer: PeerHealth,
   routingKey: string,
+  host?: string,
 ): Record<string, unknown> {
   const resolve = RESOLVING_ACTIONS.has(action.action);
+  const node = alertHost(host);
   const event: Record<string, unknown> = {
     routing_key: routingKey,
     event_action: resolve ? "resolve" : "trigger",
-    // Actions outside an incident (an operator restart) get their own PagerDuty alert.
-    dedup_key: action.incident_id ?? action.id,
+    // Every node reporting one incident sends the same key; an action outside an incident
+    // (an operator restart) gets its own PagerDuty alert.
+    dedup_key: incidentKey(action, node),
   };
   // Events API v2 requires a payload for trigger and ignores it for resolve.
   if (!resolve) {
@@ -38,9 +43,12 @@ export function pagerdutyPayload(
       class: action.action,
       custom_details: {
         id: action.id,
+        host: node,
+        incident_id: action.incident_id,
         action: action.action,
         reason: action.reason,
         result: action.result ?? null,
+        ...(action.journal ? { journal: action.journal } : {}),
         peer,
       },
     };
@@ -52,9 +60,10 @@ export function formatPagerduty(
   action: EscalationAction,
   peer: PeerHealth,
   routingKey: string,
+  host?: string,
 ): FormattedAlert {
   return {
     headers: { "Content-Type": "application/json" },
-    body: JSON.stringify(pagerdutyPayload(action, peer, routingKey)),
+    body: JSON.stringify(pagerdutyPayload(action, peer, routingKey, host)),
   };
 }

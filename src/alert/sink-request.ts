@@ -18,6 +18,8 @@ export interface RequestContext {
   startsAt?: string;
   /** Alertmanager: link to this node. */
   generatorURL?: string;
+  /** This node's host, for the alert identity (labels, dedup_key). Default: the machine's host name. */
+  host?: string;
 }
 
 /** Alertmanager's alerts endpoint under a base URL (with or without a trailing slash). */
@@ -65,14 +67,15 @@ function format(
       return formatAlertmanager(action, peer, {
         ...(ctx.startsAt ? { startsAt: ctx.startsAt } : {}),
         ...(ctx.generatorURL ? { generatorURL: ctx.generatorURL } : {}),
+        ...(ctx.host !== undefined ? { host: ctx.host } : {}),
       });
     case "slack":
       return formatSlack(action);
     case "pagerduty":
-      return formatPagerduty(action, peer, sink.routingKey);
+      return formatPagerduty(action, peer, sink.routingKey, ctx.host);
     case "webhook":
       if (sink.format === "slack") return formatSlack(action);
-      if (sink.format === "pagerduty") return formatPagerduty(action, peer, sink.routingKey ?? "");
+      if (sink.format === "pagerduty") return formatPagerduty(action, peer, sink.routingKey ?? "", ctx.host);
       if (sink.format === "standard") {
         return formatStandard(action, peer, {
           secret: sink.secret ?? "",

@@ -8,6 +8,10 @@
 //    effect's result, so the alert says what happened. The store announces each result
 //    (onEffectResult), which wakes the worker; it never polls. An effect still pending
 //    `effectWaitMs` after the row was created (a hung executor) is sent without.
+//    A restart is sent twice: when it is decided (without a result, so the page does not
+//    wait for the restart to finish), then with its result, as a follow-up of the same
+//    incident whose id is the action's id + ".result" (receivers that dedupe on the id keep
+//    both). A restart that finished before the worker reached it is sent once, with its result.
 //  - The worker sleeps while idle and is woken by outbox.onAppend (the dispatcher wires it).
 //  - Store errors are logged and retried after `storeRetryMs`; they never end the loop.
 //  - Delivered marks are batched when the outbox supports it (markDeliveredMany): at most
@@ -126,6 +130,8 @@ export class SinkWorker {
   /** A row whose chosen retry delay has fully passed although the wall clock says it is not due (set back). */
   private waited: number | null = null;
   private waitCtl: AbortController | null = null;
+  /** The restart row whose decision was delivered; its result follows (in memory: a restart resends both). */
+  private announced: number | null = null;
   private stopCtl: AbortController | null = null;
   /** Previous retry delay of the current head row (decorrelated jitter). */
   private prevDelay: { seq: number; ms: number } | null = null;
@@ -324,6 +330,10 @@ export class SinkWorker {
       if (effect?.status === "pending") {
         const giveUpAt = row.created_at + this.effectWaitMs;
         if (now < giveUpAt) {
+          if (action.action === "restart" && this.announced !== row.seq) {
+            await this.announce(row, action, now);
+            return;
+          }
           this.flushDelivered();
           // Woken when the store announces the result; never longer than effectWaitMs (the clock may be set back).
           await this.wait(Math.min(giveUpAt - now, this.effectWaitMs));
@@ -331,6 +341,15 @@ export class SinkWorker {
         }
       }
       action = withResult(action, effect?.result);
+      if (this.announced === row.seq) {
+        this.announced = null;
+        // The decision is out; the follow-up says what happened (nothing new without a result).
+        if (!action.result) {
+          this.record(row, { kind: "delivered", status: 0 });
+          return;
+        }
+        action = { ...action, id: `${action.id}.result` };
+      }
     }
 
     const req = buildRequest(this.sink, action, row.peer, {
@@ -341,6 +360,20 @@ export class SinkWorker {
     const out = await this.post(req);
     this.record(row, out);
     if (out.kind === "delivered") this.resender?.noteDelivered(action.incident_id, row.peer);
+  }
+
+  /** Sends a restart as soon as it is decided; the row stays at the head for its result. */
+  private async announce(row: OutboxRow, action: EscalationAction, now: number): Promise<void> {
+    const req = buildRequest(this.sink, action, row.peer, { nowMs: now, ...this.amContext(row) });
+    this.attemptNow = false;
+    const out = await this.post(req);
+    if (out.kind !== "delivered") {
+      this.record(row, out);
+      return;
+    }
+    this.onAttempt?.("delivered");
+    this.announced = row.seq;
+    this.resender?.noteDelivered(action.incident_id, row.peer);
   }
 
   private amContext(row: OutboxRow): { startsAt?: string; generatorURL?: string } {

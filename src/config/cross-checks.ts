@@ -1,6 +1,7 @@
 // Rules of the config file that span several fields. They run on the interpolated
 // raw document, defensively: a section whose own fields are malformed is skipped
 // here (the schema reports it), so a file with many problems gets them all at once.
+import { memberUrlProblem } from "../mesh/member-url.js";
 import { SINK_DEFAULTS } from "../core/defaults.js";
 import { parseDuration, type Duration } from "../core/duration.js";
 import { InvalidOptionError } from "../core/errors.js";
@@ -314,6 +315,11 @@ export function checkConfig(doc: unknown): { issues: RawIssue[]; policies: Compi
           message: `"${m.name}" is also a peer name; mesh members are watched as peers, so names must differ`,
         });
       }
+    });
+    members.forEach((m, i) => {
+      if (!isObj(m) || typeof m.url !== "string") return;
+      const problem = memberUrlProblem(m.url);
+      if (problem) out.push({ path: ["mesh", "members", i, "url"], message: problem });
     });
     const withKeys = members.filter((m) => isObj(m) && m.public_key !== undefined);
     members.forEach((m, i) => {

@@ -9,6 +9,7 @@ export type ErrorCode =
   | "WDM_INVALID_STATE" // an operation that the peer's state does not allow (e.g. release of a peer that is not isolated)
   | "WDM_CONFIG" // the config file has problems (see ConfigError.issues)
   | "WDM_STATE_STORE" // the data_dir / SQLite file cannot be used
+  | "WDM_SQLITE_MISSING" // the state store's native module (better-sqlite3) is not installed or does not load
   | "WDM_LISTEN"; // the API cannot listen on node.listen
 
 export class WatchdogError extends Error {

@@ -224,7 +224,10 @@ function onMiss(
   if (!isSilenced(s, ctx.now) && e.act === false && e.hold !== undefined && missed >= k) {
     return onHeld(s, base, missed, e.hold, p, ctx);
   }
-  if (isSilenced(s, ctx.now) || e.act === false) {
+  // `act` gates remediation only: a node that may not act (another node remediates) still
+  // reports the first miss of an incident below, so every watcher alerts once (the alerts'
+  // identity lets receivers merge them into one notification).
+  if (isSilenced(s, ctx.now) || (e.act === false && missed >= k)) {
     const status: PeerStatus = s.status === "OFFLINE" ? "OFFLINE" : "DEGRADED";
     return { state: { ...base, missed, status }, effects: [] };
   }

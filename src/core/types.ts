@@ -87,6 +87,12 @@ export interface EscalationAction {
   /** Name of the node that decided it. */
   node: string;
   result?: ActionResult;
+  /**
+   * On alerts: the node's journal head once this action was written (its entry's seq and
+   * hash). Every receiver so holds a witness of the chain: a journal later shorter than this,
+   * or with another hash at this seq, was rewritten.
+   */
+  journal?: { seq: number; hash: string };
 }
 
 export interface PeerHealth {

@@ -6,6 +6,7 @@
 // Without a key, members are still watched (plain HTTP /health) but views cannot be
 // authenticated, so none are exchanged and this node remediates its peers on its own;
 // that is logged once as a warning.
+import { memberUrlProblem } from "./member-url.js";
 import { iso, parseDuration, type Duration } from "../core/duration.js";
 import { InvalidOptionError } from "../core/errors.js";
 import { nameProblem, SECRET_MIN_LENGTH } from "../core/rules.js";
@@ -143,10 +144,12 @@ export function validateMeshOptions(mesh: MeshOptions, selfName: string): void {
         "is required without mesh.key: with identities, each member is verified with its own public key",
       );
     }
-    if (!u || (u.protocol !== "http:" && u.protocol !== "https:") || u.search !== "") {
+    const badUrl = memberUrlProblem(m.url);
+    if (!u || badUrl !== undefined) {
       throw new InvalidOptionError(
         `${f}.url`,
-        `${JSON.stringify(m.url)} must be the member's base http(s) URL without a query, e.g. http://10.0.0.2:9760`,
+        badUrl ??
+          `${JSON.stringify(m.url)} must be the member's base http(s) URL without a query, e.g. http://10.0.0.2:9760`,
       );
     }
   }

@@ -2,13 +2,27 @@
 // audits a node's journal while the node runs (SQLite readers never block its writer) or
 // after it stopped, and a copy of the file taken for an investigation (copy wdmesh.db with
 // its wdmesh.db-wal when there is one: recent entries may still be in it).
-import { existsSync, statSync } from "node:fs";
+//
+// A live node's file (its -shm beside it: the node has it open) is read in place, read-only.
+// Any other file (a copy, a stopped node's file, a read-only mount) is read from a private
+// snapshot: wdmesh.db and its -wal copied into a fresh 0700 temporary directory, removed on
+// close, so nothing (no -wal, no -shm) is ever written beside the file being audited, and a
+// read-only mount works.
+import { copyFileSync, existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
+import { sqliteDriver } from "./sqlite-driver.js";
 import { verifyChain, type VerifyResult } from "./journal.js";
 import { STATE_FILE_NAME, storeError } from "./open.js";
 import { actionFromEntry } from "./outbox.js";
 import type { JournalEntry } from "./types.js";
+
+/** The newest entry of a journal: a witness to keep (or compare) outside the node. */
+export interface ChainHead {
+  seq: number;
+  hash: string;
+}
 import { STORE_DEFAULTS } from "../core/defaults.js";
 
 /** One page of the journal with each entry's effect result: seq > ?, at most ? rows. */
@@ -59,10 +73,16 @@ export class JournalFile {
   private readonly db: Database.Database;
   private readonly page: Database.Statement;
 
-  private constructor(file: string, db: Database.Database) {
+  /** How it is read: in place (a live node's file) or from a private snapshot. */
+  readonly mode: "in-place" | "snapshot";
+  private readonly snapshotDir: string | null;
+
+  private constructor(file: string, db: Database.Database, snapshotDir: string | null) {
     this.file = file;
     this.db = db;
     this.page = db.prepare(JOURNAL_PAGE_SQL);
+    this.snapshotDir = snapshotDir;
+    this.mode = snapshotDir === null ? "in-place" : "snapshot";
   }
 
   /** `path`: a data_dir (its wdmesh.db is read) or a state file. Throws WDM_STATE_STORE. */
@@ -71,13 +91,30 @@ export class JournalFile {
     if (!existsSync(file)) {
       throw storeError(`no state file at ${file}: give the node's data_dir or a copy of its wdmesh.db`, file);
     }
+    const Driver = sqliteDriver(file);
+    if (existsSync(`${file}-shm`)) {
+      // A node has it open: SQLite readers never block its writer, and see its latest commits.
+      let db: Database.Database | undefined;
+      try {
+        db = new Driver(file, { readonly: true, fileMustExist: true });
+        db.pragma(`busy_timeout = ${STORE_DEFAULTS.busyTimeoutMs}`);
+        return new JournalFile(file, db, null);
+      } catch {
+        db?.close(); // e.g. a read-only mount of a node's directory: read a snapshot instead
+      }
+    }
+    const dir = mkdtempSync(join(tmpdir(), "wdmesh-audit-"));
     let db: Database.Database | undefined;
     try {
-      db = new Database(file, { readonly: true, fileMustExist: true });
-      db.pragma(`busy_timeout = ${STORE_DEFAULTS.busyTimeoutMs}`);
-      return new JournalFile(file, db);
+      const copy = join(dir, STATE_FILE_NAME);
+      copyFileSync(file, copy);
+      if (existsSync(`${file}-wal`)) copyFileSync(`${file}-wal`, `${copy}-wal`);
+      db = new Driver(copy, { fileMustExist: true });
+      db.pragma("query_only = ON");
+      return new JournalFile(file, db, dir);
     } catch (e) {
       db?.close();
+      rmSync(dir, { recursive: true, force: true });
       throw storeError(
         `state file ${file} cannot be read as a wdmesh journal: ${e instanceof Error ? e.message : String(e)}`,
         file,
@@ -103,7 +140,15 @@ export class JournalFile {
     return verifyPages((after, limit) => this.entries(after, limit));
   }
 
+  /** The newest entry's seq and hash (null for an empty journal). */
+  head(): ChainHead | null {
+    const row = this.db.prepare("SELECT seq, hash FROM journal ORDER BY seq DESC LIMIT 1").get() as
+      ChainHead | undefined;
+    return row ?? null;
+  }
+
   close(): void {
     this.db.close();
+    if (this.snapshotDir !== null) rmSync(this.snapshotDir, { recursive: true, force: true });
   }
 }

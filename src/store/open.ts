@@ -14,7 +14,8 @@ import {
   statSync,
 } from "node:fs";
 import { dirname } from "node:path";
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
+import { sqliteDriver } from "./sqlite-driver.js";
 import { WatchdogError } from "../core/errors.js";
 import { migrate, SCHEMA_VERSION } from "./migrations.js";
 import { STORE_DEFAULTS } from "../core/defaults.js";
@@ -235,16 +236,17 @@ function restrictStateFiles(file: string): void {
  */
 export function openDatabase(file: string, opts: OpenDbOptions = {}): Database.Database {
   if (file === ":memory:") {
-    const db = new Database(":memory:");
+    const db = new (sqliteDriver(file))(":memory:");
     applyPragmas(db, file, opts);
     migrate(db);
     return db;
   }
   ensureDataDir(dirname(file));
   checkExistingFile(file);
+  const Driver = sqliteDriver(file);
   let db: Database.Database;
   try {
-    db = new Database(file);
+    db = new Driver(file);
   } catch (e) {
     throw storeError(
       `state file ${file} cannot be opened: ${errMessage(e)}. Check the file and its directory permissions.`,

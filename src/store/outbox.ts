@@ -17,11 +17,14 @@ interface RawOutboxRow extends Omit<OutboxRow, "action" | "peer"> {
   peer: string;
   entry: string;
   effect_result: string | null;
+  journal_seq: number;
+  journal_hash: string;
 }
 
 const SELECT_ROW = `
   SELECT o.seq, o.sink, o.action_id, o.peer, o.state, o.attempts, o.created_at, o.next_attempt_at,
-         o.delivered_at, o.last_error, j.entry, e.result AS effect_result
+         o.delivered_at, o.last_error, j.entry, e.result AS effect_result,
+         j.seq AS journal_seq, j.hash AS journal_hash
   FROM outbox o
   JOIN journal j ON j.seq = o.journal_seq
   LEFT JOIN effects e ON e.id = o.action_id AND e.status = 'done'`;
@@ -37,7 +40,11 @@ function toRow(r: RawOutboxRow): OutboxRow {
   return {
     seq: r.seq,
     sink: r.sink,
-    action: actionFromEntry(r.entry, r.effect_result),
+    // The journal head this alert was written after: a witness for every receiver.
+    action: {
+      ...actionFromEntry(r.entry, r.effect_result),
+      journal: { seq: r.journal_seq, hash: r.journal_hash },
+    },
     peer: JSON.parse(r.peer) as PeerHealth,
     state: r.state,
     attempts: r.attempts,

@@ -76,12 +76,12 @@ test("slack: one readable line with severity, action, peer, node, reason, result
   });
 });
 
-test("pagerduty: trigger with dedup_key = incident_id and mapped severity", () => {
-  const body = JSON.parse(formatPagerduty(restart, peer, "RK").body) as Record<string, unknown>;
+test("pagerduty: trigger with dedup_key = the incident's host and peer, and mapped severity", () => {
+  const body = JSON.parse(formatPagerduty(restart, peer, "RK", "h1").body) as Record<string, unknown>;
   assert.deepEqual(body, {
     routing_key: "RK",
     event_action: "trigger",
-    dedup_key: "inc-7",
+    dedup_key: "wdmesh/h1/peer/sidecar",
     payload: {
       summary:
         "[HIGH] restart sidecar on immune: 3 missed heartbeats — result: ok (systemctl restart sidecar.service)",
@@ -92,6 +92,8 @@ test("pagerduty: trigger with dedup_key = incident_id and mapped severity", () =
       class: "restart",
       custom_details: {
         id: "act-42",
+        host: "h1",
+        incident_id: "inc-7",
         action: "restart",
         reason: "3 missed heartbeats",
         result: restart.result,
@@ -108,13 +110,24 @@ test("pagerduty: trigger with dedup_key = incident_id and mapped severity", () =
 });
 
 test("pagerduty: recovered, release and self_recovered resolve the incident", () => {
-  for (const action of ["recovered", "release", "self_recovered"] as const) {
-    const body = JSON.parse(formatPagerduty({ ...recovered, action }, peer, "RK").body) as Record<
+  for (const action of ["recovered", "release"] as const) {
+    const body = JSON.parse(formatPagerduty({ ...recovered, action }, peer, "RK", "h1").body) as Record<
       string,
       unknown
     >;
-    assert.deepEqual(body, { routing_key: "RK", event_action: "resolve", dedup_key: "inc-7" });
+    assert.deepEqual(body, {
+      routing_key: "RK",
+      event_action: "resolve",
+      dedup_key: "wdmesh/h1/peer/sidecar",
+    });
   }
+  // A node-level incident is keyed by the node, not by a peer: self_recovered resolves
+  // exactly what self_degraded opened.
+  const key = (action: EscalationAction["action"]) =>
+    (JSON.parse(formatPagerduty({ ...recovered, action }, peer, "RK", "h1").body) as { dedup_key: string })
+      .dedup_key;
+  assert.equal(key("self_recovered"), "wdmesh/h1/node/immune/WdmeshNodeOverloaded");
+  assert.equal(key("self_degraded"), key("self_recovered"));
   for (const action of [
     "alert",
     "restart",
@@ -135,17 +148,18 @@ test("pagerduty: recovered, release and self_recovered resolve the incident", ()
   assert.equal(lone.dedup_key, "act-42");
 });
 
-test("alertmanager: firing alert with labels, annotations, startsAt = incident start; lower severities resolved", () => {
+test("alertmanager: firing alert named for what is wrong, labelled by peer and host (not by the reporting node)", () => {
   const alerts = alertmanagerAlerts(restart, peer, {
     startsAt: "2025-01-02T03:00:00.000Z",
     generatorURL: "http://127.0.0.1:9760/",
+    host: "h1",
   });
-  assert.equal(alerts.length, 2);
-  const [firing, lower] = alerts;
+  assert.equal(alerts.length, 1);
+  const [firing] = alerts;
   assert.deepEqual(firing?.labels, {
-    alertname: "WatchdogPeerDown",
+    alertname: "WdmeshPeerDown",
     peer: "sidecar",
-    node: "immune",
+    host: "h1",
     severity: "high",
   });
   assert.equal(firing?.startsAt, "2025-01-02T03:00:00.000Z");
@@ -160,34 +174,73 @@ test("alertmanager: firing alert with labels, annotations, startsAt = incident s
     /Peer status OFFLINE, missed 0, restarts 1, last error: connection refused/,
   );
   assert.equal(firing?.annotations["incident_id"], "inc-7");
-  assert.deepEqual(lower?.labels, {
-    alertname: "WatchdogPeerDown",
-    peer: "sidecar",
-    node: "immune",
-    severity: "medium",
+  assert.equal(firing?.annotations["reported_by"], "immune");
+  const medium = alertmanagerAlerts({ ...restart, action: "alert", severity: "MEDIUM" }, peer, {
+    host: "h1",
   });
-  assert.equal(lower?.endsAt, restart.timestamp);
-  const medium = alertmanagerAlerts({ ...restart, action: "alert", severity: "MEDIUM" }, peer);
-  assert.equal(medium.length, 1);
+  assert.deepEqual(
+    medium.map((a) => a.labels["alertname"]),
+    ["WdmeshPeerDegraded"],
+  );
   assert.equal(medium[0]?.startsAt, restart.timestamp);
+  // Two nodes reporting the same incident (their own incident ids, their own names) send
+  // the same labels: Alertmanager holds one alert.
+  const other = alertmanagerAlerts({ ...restart, node: "wd-b", incident_id: "other-inc", id: "x" }, peer, {
+    host: "h1",
+  });
+  assert.deepEqual(other[0]?.labels, firing?.labels);
+  const names = (a: Partial<EscalationAction>) =>
+    alertmanagerAlerts({ ...restart, ...a }, peer, { host: "h1" }).map((x) => x.labels["alertname"]);
+  assert.deepEqual(names({ action: "isolate", severity: "CRITICAL" }), ["WdmeshPeerIsolated"]);
+  assert.deepEqual(names({ action: "alert_architect", severity: "CRITICAL" }), ["WdmeshPeerIsolated"]);
+  assert.deepEqual(names({ action: "remediation_held" }), ["WdmeshRemediationHeld"]);
 });
 
-test("alertmanager: recovered resolves every firing severity with endsAt", () => {
+test("alertmanager: node-level events name the node and are never a peer alert", () => {
+  const at = (action: EscalationAction["action"], severity: EscalationAction["severity"]) =>
+    alertmanagerAlerts({ ...restart, action, severity, peer_name: "immune", incident_id: null }, peer, {
+      host: "h1",
+    });
+  // A reload is an event, not a condition: it fires nothing (it resolves a refused reload).
+  const reload = at("config_reloaded", "INFO");
+  assert.equal(reload.filter((a) => a.endsAt === undefined).length, 0);
+  assert.deepEqual(reload[0]?.labels, {
+    alertname: "WdmeshConfigReloadFailed",
+    node: "immune",
+    host: "h1",
+    severity: "high",
+  });
+  const degraded = at("self_degraded", "HIGH");
+  assert.deepEqual(degraded[0]?.labels, {
+    alertname: "WdmeshNodeOverloaded",
+    node: "immune",
+    host: "h1",
+    severity: "high",
+  });
+  assert.equal(degraded[0]?.endsAt, undefined);
+  assert.equal(at("self_recovered", "INFO")[0]?.endsAt, restart.timestamp);
+  for (const a of [...reload, ...degraded, ...at("self_recovered", "INFO")]) {
+    assert.equal(a.labels["peer"], undefined);
+    assert.doesNotMatch(a.labels["alertname"] ?? "", /^WdmeshPeer/);
+  }
+});
+
+test("alertmanager: recovered resolves every alert of the peer's incident with endsAt", () => {
   const alerts = JSON.parse(
-    formatAlertmanager(recovered, peer, { startsAt: "2025-01-02T03:00:00.000Z" }).body,
+    formatAlertmanager(recovered, peer, { startsAt: "2025-01-02T03:00:00.000Z", host: "h1" }).body,
   ) as Array<{
     labels: Record<string, string>;
     startsAt: string;
     endsAt: string;
   }>;
   assert.deepEqual(
-    alerts.map((a) => a.labels["severity"]),
-    ["medium", "high", "critical"],
+    alerts.map((a) => a.labels["alertname"]),
+    ["WdmeshPeerDegraded", "WdmeshPeerDown", "WdmeshRemediationHeld", "WdmeshPeerIsolated"],
   );
   for (const a of alerts) {
     assert.equal(a.endsAt, "2025-01-02T03:10:00.000Z");
     assert.equal(a.startsAt, "2025-01-02T03:00:00.000Z");
-    assert.equal(a.labels["alertname"], "WatchdogPeerDown");
+    assert.equal(a.labels["peer"], "sidecar");
   }
   // startsAt later than the resolution (unknown start) is clamped: Alertmanager rejects endsAt < startsAt
   const clamped = alertmanagerAlerts(recovered, peer, { startsAt: "2025-01-02T04:00:00.000Z" });

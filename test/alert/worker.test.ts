@@ -231,10 +231,35 @@ test("a row already older than max_age when the worker starts is dead-lettered w
   assert.equal(outbox.rows[0]?.last_error, "older than max_age 1m");
 });
 
-test("an action with a pending effect is sent when the store announces the result (no polling)", async () => {
+test("a restart is sent when it is decided, and its result follows when the store announces it", async () => {
   const { outbox, script, worker, time } = setup();
   const restart = makeAction({ action: "restart", severity: "HIGH" });
   outbox.addEffect(restart.id, "restart");
+  const t0 = time.now();
+  outbox.append("hook", restart);
+  worker.start();
+  // The decision leaves at once, without a result; then one wait for the result (never a poll).
+  await turnsUntil("waiting for the effect", () => time.sleeps.length === 1);
+  assert.equal(script.sent.length, 1);
+  const decided = script.sent[0] as Sent;
+  assert.equal(decided.at, t0, "sent without waiting for the restart");
+  assert.equal(decided.body["result"], undefined);
+  assert.equal(decided.body["id"], restart.id);
+  assert.equal(outbox.depth()["hook"]?.pending, 1, "the row stays until the result is out");
+  outbox.finishEffect(restart.id, { ok: false, error: "unit failed to start" });
+  await turnsUntil("delivered", () => outbox.depth()["hook"]?.pending === 0);
+  await worker.stop();
+  assert.equal(script.sent.length, 2);
+  const followUp = script.sent[1] as Sent;
+  assert.equal(followUp.body["id"], `${restart.id}.result`, "its own id: receivers that dedupe keep both");
+  assert.equal(followUp.body["incident_id"], restart.incident_id, "same incident");
+  assert.deepEqual(followUp.body["result"], { ok: false, error: "unit failed to start" });
+});
+
+test("an isolation is sent when the store announces its result (no polling)", async () => {
+  const { outbox, script, worker, time } = setup();
+  const restart = makeAction({ action: "isolate", severity: "CRITICAL" });
+  outbox.addEffect(restart.id, "isolate");
   const t0 = time.now();
   outbox.append("hook", restart);
   worker.start();
@@ -243,7 +268,7 @@ test("an action with a pending effect is sent when the store announces the resul
   assert.deepEqual(time.sleeps, [60_000]);
   outbox.finishEffect(restart.id, {
     ok: true,
-    detail: "systemctl restart sidecar.service",
+    detail: "systemctl set-property sidecar.service IPAddressDeny=any",
     main_pid: 4242,
   });
   await turnsUntil("delivered", () => outbox.depth()["hook"]?.pending === 0);
@@ -253,7 +278,7 @@ test("an action with a pending effect is sent when the store announces the resul
   assert.equal(sent.at, t0, "sent as soon as the result was announced");
   assert.deepEqual(sent.body["result"], {
     ok: true,
-    detail: "systemctl restart sidecar.service",
+    detail: "systemctl set-property sidecar.service IPAddressDeny=any",
     main_pid: 4242,
   });
   assert.equal(outbox.listenerCount, 1, "only the test's onAppend is left after stop");

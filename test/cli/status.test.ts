@@ -39,6 +39,33 @@ void describe("wdmesh status", () => {
     }
   });
 
+  void test("status PEER prints that peer with every field; an unknown peer names the known ones", async () => {
+    const long = "connection refused ".repeat(8).trim();
+    const h2 = await startApi({
+      backendOptions: {
+        peers: [peer("shield", "OFFLINE", { last_error: long, restart_count: 2 }), peer("ok", "HEALTHY")],
+      },
+    });
+    try {
+      const r = await cli(["status", "shield", "--url", h2.url]);
+      assert.equal(r.code, 3, r.stderr);
+      assert.match(r.stdout, /^peer\s+shield$/m);
+      assert.match(r.stdout, /^status\s+OFFLINE$/m);
+      assert.match(r.stdout, /^restarts\s+2$/m);
+      assert.ok(r.stdout.includes(`last error    ${long}\n`), r.stdout); // whole, not clipped
+      assert.doesNotMatch(r.stdout, /^ok\s/m);
+      const healthy = await cli(["status", "ok", "--json", "--url", h2.url]);
+      assert.equal(healthy.code, 0);
+      assert.equal((JSON.parse(healthy.stdout) as { name: string }).name, "ok");
+      const none = await cli(["status", "nope", "--url", h2.url]);
+      assert.equal(none.code, 1);
+      assert.match(none.stderr, /no peer named "nope" on node immune/);
+      assert.match(none.stderr, /its peers: .*shield/);
+    } finally {
+      await h2.close();
+    }
+  });
+
   void test("--json prints the mesh view and keeps the exit code", async () => {
     const r = await cli(["status", "--json", "--url", h.url]);
     assert.equal(r.code, 3);

@@ -42,7 +42,7 @@ void describe("wdmesh usage, help and config commands", () => {
     const missing = await cli(["release"]);
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /missing PEER/);
-    const extra = await cli(["status", "extra"]);
+    const extra = await cli(["status", "a-peer", "extra"]);
     assert.equal(extra.code, 2);
     const badUrl = await cli(["status", "--url", "ftp://x"]);
     assert.equal(badUrl.code, 2);

@@ -177,12 +177,20 @@ const rows: Row[] = [
     effects: ["restart"],
   },
   {
-    rule: "held miss below K → DEGRADED, counted, nothing emitted (like observe-only)",
+    rule: "held miss below K → DEGRADED, counted, the first miss reported (MEDIUM) as by any watcher",
     from: { status: "HEALTHY" },
     event: held,
     status: "DEGRADED",
     missed: 1,
-    emits: [],
+    emits: ["alert:MEDIUM"],
+  },
+  {
+    rule: "observe-only first miss (mesh: another node remediates) → DEGRADED, MEDIUM alert once per incident",
+    from: { status: "HEALTHY" },
+    event: { type: "probe-miss", durationMs: 1, error: "refused", act: false },
+    status: "DEGRADED",
+    missed: 1,
+    emits: ["alert:MEDIUM"],
   },
   {
     rule: "held miss where a restart was due → stays DEGRADED, remediation_held HIGH, nothing done",

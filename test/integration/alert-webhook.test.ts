@@ -1,4 +1,5 @@
 // Webhook delivery against a real loopback HTTP receiver and the real SQLite outbox.
+import { hostname } from "node:os";
 import { test, describe, afterEach } from "node:test";
 import assert from "node:assert/strict";
 import { createHmac, timingSafeEqual } from "node:crypto";
@@ -331,12 +332,15 @@ describe("webhook delivery (real receiver, SQLite outbox)", () => {
     const pd = rx.requests
       .filter((r) => r.path === "/v2/enqueue")
       .map((r) => JSON.parse(r.body) as Record<string, unknown>);
+    // One PagerDuty incident per watchdog incident, keyed by host and peer (the same from
+    // every node that reports it).
+    const key = `wdmesh/${hostname()}/peer/sidecar`;
     assert.deepEqual(
       pd.map((e) => [e["event_action"], e["dedup_key"], e["routing_key"]]),
       [
-        ["trigger", inc, "R0UTING"],
-        ["trigger", inc, "R0UTING"],
-        ["resolve", inc, "R0UTING"],
+        ["trigger", key, "R0UTING"],
+        ["trigger", key, "R0UTING"],
+        ["resolve", key, "R0UTING"],
       ],
     );
   });

@@ -193,7 +193,7 @@ describe("Monitor escalation with remediation", () => {
     assert.equal(m.getPeerStatus("p")?.status, "OFFLINE");
   });
 
-  test("mesh gate: an observer counts misses but neither alerts nor restarts; the owner does", async () => {
+  test("mesh gate: an observer counts misses and reports the first one, but never restarts; the owner does", async () => {
     const ex = new FakeExecutor();
     let owner = "other-node";
     const m = new Monitor({
@@ -206,14 +206,14 @@ describe("Monitor escalation with remediation", () => {
     m.onEscalation((a) => void seen.push(a.action));
     m.registerPeer(full("p"));
     for (let i = 0; i < 5; i++) await m.checkAllPeers();
-    assert.deepEqual(seen, []);
+    assert.deepEqual(seen, ["alert"], "the first miss, once per incident, by every watcher");
     assert.deepEqual(ex.calls, []);
     assert.equal(m.getPeerStatus("p")?.status, "DEGRADED");
     assert.equal(m.getPeerStatus("p")?.missed_count, 5);
     assert.equal(m.getPeerStatus("p")?.owner, "other-node");
     owner = "n"; // the owner died: this node takes over
     await m.checkAllPeers();
-    assert.deepEqual(seen, ["restart"]);
+    assert.deepEqual(seen, ["alert", "restart"]);
     assert.deepEqual(ex.calls, ["restart:p:1"]);
     assert.equal(m.getPeerStatus("p")?.owner, "n");
   });
@@ -239,14 +239,14 @@ describe("Monitor escalation with remediation", () => {
     for (let i = 0; i < 8; i++) await m.checkAllPeers();
     assert.deepEqual(
       seen.map((a) => `${a.action}:${a.severity}`),
-      ["remediation_held:HIGH"],
+      ["alert:MEDIUM", "remediation_held:HIGH"],
     );
-    assert.match(seen[0]?.reason ?? "", /1 of 3 nodes confirm, 2 needed/);
+    assert.match(seen[1]?.reason ?? "", /1 of 3 nodes confirm, 2 needed/);
     assert.deepEqual(ex.calls, [], "nothing was restarted");
     assert.equal(m.getPeerStatus("p")?.status, "DEGRADED");
     assert.deepEqual(
       store.journal().map((e) => e.action),
-      ["remediation_held"],
+      ["alert", "remediation_held"],
     );
     assert.deepEqual(
       store.list({ sink: "s" }).map((r) => r.action.action),
@@ -281,9 +281,9 @@ describe("Monitor escalation with remediation", () => {
     assert.deepEqual(ex.calls, []);
     assert.deepEqual(
       seen.map((a) => a.action),
-      ["remediation_held"],
+      ["alert", "remediation_held"],
     );
-    assert.match(seen[0]?.reason ?? "", /mesh gate failed/);
+    assert.match(seen[1]?.reason ?? "", /mesh gate failed/);
   });
 
   test("the transition is committed before the effect runs", async () => {

@@ -1,4 +1,4 @@
-import { JournalFile } from "../../store/journal-file.js";
+import { JournalFile, type ChainHead } from "../../store/journal-file.js";
 import { verifyChain, type VerifyResult } from "../../store/journal.js";
 import type { JournalEntry } from "../../store/types.js";
 import { CliError, EXIT, UsageError } from "../cli-error.js";
@@ -46,15 +46,33 @@ async function* allEntries(t: ApiTarget, after: number): AsyncGenerator<JournalE
   }
 }
 
-async function verify(t: ApiTarget, io: CliIO): Promise<number> {
+async function verify(t: ApiTarget, io: CliIO, args: Parameters<Command["run"]>[0]): Promise<number> {
   const entries: JournalEntry[] = [];
   for await (const e of allEntries(t, 0)) entries.push(e);
-  return report(verifyChain(entries), io);
+  const last = entries.at(-1);
+  const head = last === undefined ? null : { seq: last.seq, hash: last.hash };
+  return report(verifyChain(entries), head, io, flag(args, "json"));
 }
 
-function report(r: VerifyResult, io: CliIO): number {
+/**
+ * Prints a verification: the chain head (seq and hash of the newest entry) on success, so it
+ * can be kept as a witness and compared later (a deleted tail shows as an older head); the
+ * first broken link otherwise. `--json`: one object `{ ok, checked, head | seq + reason }`.
+ */
+function report(
+  r: VerifyResult,
+  head: ChainHead | null,
+  io: CliIO,
+  json: boolean,
+  source?: { file: string; mode: string },
+): number {
+  if (json) {
+    io.out(`${JSON.stringify({ ...r, ...(r.ok ? { head } : {}), ...(source ?? {}) })}\n`);
+    return r.ok ? EXIT.OK : EXIT.FAILURE;
+  }
   if (r.ok) {
-    io.out(`journal ok: ${r.checked} entr${r.checked === 1 ? "y" : "ies"} verified, chain intact\n`);
+    const shown = head ? `; head: seq ${head.seq} hash ${head.hash}` : "; the journal is empty";
+    io.out(`journal ok: ${r.checked} entr${r.checked === 1 ? "y" : "ies"} verified, chain intact${shown}\n`);
     return EXIT.OK;
   }
   io.out(`journal BROKEN at seq ${r.seq}: ${r.reason} (${r.checked} entries before it verified)\n`);
@@ -70,8 +88,10 @@ function offline(dir: string, args: Parameters<Command["run"]>[0], io: CliIO, af
   const file = JournalFile.open(dir);
   try {
     if (flag(args, "verify")) {
-      io.out(`reading ${file.file} (read-only)\n`);
-      return report(file.verify(), io);
+      const json = flag(args, "json");
+      const how = file.mode === "snapshot" ? "read-only, from a private copy" : "read-only, in place";
+      if (!json) io.out(`reading ${file.file} (${how})\n`);
+      return report(file.verify(), file.head(), io, json, { file: file.file, mode: file.mode });
     }
     const print = flag(args, "json")
       ? (e: JournalEntry) => io.out(`${JSON.stringify(e)}\n`)
@@ -138,7 +158,7 @@ export const eventsCommand: Command = {
     const dataDir = str(args, "data-dir");
     if (dataDir !== undefined) return offline(dataDir, args, io, Number(rawAfter ?? 0));
     const t = apiTarget(args, io);
-    if (flag(args, "verify")) return verify(t, io);
+    if (flag(args, "verify")) return verify(t, io, args);
     const print = flag(args, "json")
       ? (e: JournalEntry) => io.out(`${JSON.stringify(e)}\n`)
       : (e: JournalEntry) => io.out(formatEntry(e));
