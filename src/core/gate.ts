@@ -1,5 +1,6 @@
 // The port between the Monitor and the mesh: the remediation gate and the steps in
 // flight it shares. The Monitor calls it, mesh/ implements it; both import it from here.
+import type { Logger } from "./logger.js";
 import type { PeerStatus } from "./types.js";
 
 /**
@@ -39,4 +40,25 @@ export interface InFlightStep {
   startedAt: number;
   /** Epoch ms when it finished; null while it runs. */
   finishedAt: number | null;
+}
+
+/** The gate's verdict on a miss of `peer`; a gate that throws holds, and says why. */
+export function askGate(gate: RemediationGate | undefined, peer: string, logger: Logger): GateVerdict {
+  if (!gate) return { act: true };
+  try {
+    return gate.mayAct(peer);
+  } catch (err) {
+    // The node cannot tell whether it may act: it holds and says why.
+    logger.warn({ peer, err: String(err) }, "mesh gate failed; holding remediation");
+    return { act: false, hold: `the mesh gate failed (${String(err)})` };
+  }
+}
+
+/**
+ * The overload hold: a node that cannot trust its own deadlines (`overloaded` is why,
+ * undefined when it can) holds what it would do; an observe-only verdict stays one.
+ */
+export function holdWhileOverloaded(verdict: GateVerdict, overloaded: string | undefined): GateVerdict {
+  if (overloaded === undefined || (!verdict.act && verdict.hold === undefined)) return verdict;
+  return { act: false, hold: verdict.act ? overloaded : `${verdict.hold}; ${overloaded}` };
 }

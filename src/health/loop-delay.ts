@@ -199,3 +199,18 @@ export class TimerLoopDelay implements LoopDelaySource {
     return Math.max(0, this.monotonic() - this.last - this.armedMs);
   }
 }
+
+/**
+ * The Monitor's default detector: a timer-gap detector at the default resolution that
+ * ticks finely while probes are in flight. With the real clock (`real`), gaps are
+ * measured on the monotonic clock (a wall-clock step is no stall).
+ */
+export function defaultLoopDelay(clock: Clock, real: Clock): TimerLoopDelay {
+  return new TimerLoopDelay(
+    clock,
+    LOOP_DELAY_DEFAULTS.resolutionMs,
+    LOOP_DELAY_DEFAULTS.retainMs,
+    clock === real ? () => performance.now() : undefined,
+    { activity: probesInFlight, idleMs: LOOP_DELAY_DEFAULTS.idleMs },
+  );
+}

@@ -10,16 +10,20 @@ import { iso, parseDuration, type Duration } from "../core/duration.js";
 import { InvalidOptionError } from "../core/errors.js";
 import { nameProblem, SECRET_MIN_LENGTH } from "../core/rules.js";
 import type { PeerSpec } from "../core/options.js";
-import type { MeshMemberView, PeerHealth } from "../core/types.js";
+import type { MeshMemberView, MeshView, MonitorStats, PeerHealth } from "../core/types.js";
+import type { SelfHealthReport } from "../health/self-health.js";
 import { silentLogger, type Logger } from "../logger.js";
-import type { IncomingHttpHeaders } from "node:http";
-import type { InFlightStep, RemediationGate } from "../core/gate.js";
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
+import { TokenSet } from "../api/auth.js";
+import { sendJsonText } from "../api/http-error.js";
+import type { InFlightStep } from "../core/gate.js";
 import { heartbeatMessage, heartbeatProof } from "../probe/heartbeat-proof.js";
-import type { Clock } from "../schedule/clock.js";
+import { systemClock, type Clock } from "../schedule/clock.js";
 import { createMeshGate, type MeshGate } from "./gate.js";
 import { loadIdentity, parsePublicKey, type Identity } from "./identity.js";
 import { CONFIRM_MODES, type ConfirmMode } from "./quorum.js";
 import { defaultTakeoverAfterMs } from "./takeover.js";
+import { meshRoutes, readAllowed } from "./routes.js";
 import { ViewRequestVerifier } from "./view-auth.js";
 import { buildView, signView, ViewPoller } from "./views.js";
 import { MESH_DEFAULTS } from "../core/defaults.js";
@@ -77,11 +81,14 @@ export interface MeshHost {
   registerPeer(spec: PeerSpec): void;
   getPeerStatus(name: string): PeerHealth | undefined;
   allPeers(): PeerHealth[];
-  setGate(gate: RemediationGate | undefined): void;
   /** The spec a peer was registered with (its restart method and interval). */
   peerSpec(name: string): Readonly<PeerSpec> | undefined;
   /** This node's own health: `degraded` while it is overloaded (it holds its steps). */
-  selfHealthReport(): { status: "ok" | "degraded" };
+  selfHealthReport(): SelfHealthReport;
+  stats(): MonitorStats;
+  schedulerStats(): NonNullable<MeshView["scheduler"]>;
+  /** Grows on every change of any peer's state or of the stats (cache key of /v1/mesh). */
+  readonly version: number;
   /** Remediation steps this node started at or after `since` (epoch ms), running or finished. */
   recentSteps(since: number): InFlightStep[];
 }
@@ -93,6 +100,8 @@ export interface MeshNodeOptions {
   timeoutMs: number;
   logger?: Logger;
   clock?: Clock;
+  /** Bearer token that reading /v1/mesh through `routes`/`handler` requires (Monitor option `readToken`). */
+  readToken?: string;
 }
 
 /** Throws InvalidOptionError naming the first bad field of `mesh`. */
@@ -175,6 +184,8 @@ export function memberPeerSpec(m: MeshMember, key: string | undefined, self = ""
 
 export class MeshNode {
   readonly self: string;
+  /** This node's name (as the routes answer it). */
+  readonly selfName: string;
   readonly members: readonly MeshMember[];
   readonly confirm: ConfirmMode;
   private readonly key: string | undefined;
@@ -187,13 +198,29 @@ export class MeshNode {
   readonly gate: MeshGate | undefined;
   private takeoverAfter: number | undefined;
   private intervalMs = 0;
+  private readonly clock: Clock;
+  private meshCache: { version: number; text: string } | null = null;
+  /** Tokens that reading /v1/mesh through `routes`/`handler` requires (option `readToken`). */
+  readonly readTokens: TokenSet;
 
-  /** Validates `mesh`, registers the members on `host` and installs the gate. */
+  /** Validates `mesh`, registers the members on `host` and builds the gate (the Monitor asks it for `gate`). */
   constructor(host: MeshHost, mesh: MeshOptions, opts: MeshNodeOptions) {
+    if (
+      opts.readToken !== undefined &&
+      (typeof opts.readToken !== "string" || opts.readToken.length < SECRET_MIN_LENGTH)
+    ) {
+      throw new InvalidOptionError(
+        "readToken",
+        `must be a string of at least ${SECRET_MIN_LENGTH} characters`,
+      );
+    }
+    this.readTokens = new TokenSet([opts.readToken]);
     validateMeshOptions(mesh, host.selfName);
     const logger = opts.logger ?? silentLogger;
+    this.clock = opts.clock ?? systemClock;
     this.host = host;
     this.self = host.selfName;
+    this.selfName = host.selfName;
     this.key = mesh.key;
     this.identity = mesh.identity === undefined ? undefined : loadIdentity(mesh.identity, "mesh.identity");
     this.members = mesh.members.map((m) => ({
@@ -253,7 +280,6 @@ export class MeshNode {
       logger,
       ...(opts.clock ? { clock: opts.clock } : {}),
     });
-    host.setGate(this.gate);
   }
 
   /** takeover_after of `peer`, ms: mesh.takeoverAfter, or its restart timeout plus its interval. */
@@ -296,17 +322,14 @@ export class MeshNode {
    * Why a GET /v1/mesh/view request is not from a member that proved itself (signed
    * request: see view-auth.ts); undefined when it is.
    */
-  viewRequestProblem(
-    headers: IncomingHttpHeaders,
-    nonce: string | undefined,
-    now: number,
-  ): string | undefined {
-    return this.viewRequests.problem(headers, nonce, now);
+  viewRequestProblem(headers: IncomingHttpHeaders, nonce: string | undefined): string | undefined {
+    return this.viewRequests.problem(headers, nonce, this.clock.now());
   }
 
   /** GET /v1/mesh/view: this node's view of its non-member peers and its proof; undefined without a key or identity. */
-  view(nonce: string | undefined, now: number): { body: string; proof: string } | undefined {
+  meshView(nonce?: string): { body: string; proof: string } | undefined {
     if (!this.key && !this.identity) return undefined;
+    const now = this.clock.now();
     const peers = this.host.allPeers().filter((p) => !this.memberNames.has(p.name));
     const gate = this.gate;
     const body = buildView(this.self, peers, now, nonce, {
@@ -347,4 +370,44 @@ export class MeshNode {
       };
     });
   }
+
+  /**
+   * GET /v1/mesh: seed-compatible {self, peers, stats} plus node, members (the other
+   * mesh nodes, which are left out of `peers`) and scheduler.
+   */
+  meshDocument(): MeshView {
+    return {
+      self: this.self,
+      node: this.self,
+      peers: this.host.allPeers().filter((p) => !this.isMember(p.name)),
+      stats: this.host.stats(),
+      members: this.memberViews(),
+      scheduler: this.host.schedulerStats(),
+      self_health: this.host.selfHealthReport(),
+    };
+  }
+
+  /** meshDocument() serialised; rebuilt only when a probe result or an operator action changed something. */
+  meshJson(): string {
+    const version = this.host.version;
+    if (this.meshCache?.version !== version)
+      this.meshCache = { version, text: JSON.stringify(this.meshDocument()) };
+    return this.meshCache.text;
+  }
+
+  /**
+   * Serves this node's mesh routes — GET /health (with `proof` for ?nonce= when there is
+   * a mesh key), GET /v1/mesh/view (signed) and GET /v1/mesh — and returns true; returns
+   * false without touching `res` for any other path, so an agent mounts the mesh inside
+   * its own server: `if (!monitor.mesh.routes(req, res)) app(req, res)`.
+   */
+  readonly routes: (req: IncomingMessage, res: ServerResponse) => boolean = meshRoutes(this);
+
+  /**
+   * node:http handler: the mesh routes (see `routes`), and the /v1/mesh JSON on every
+   * other path (the seed served it on any path).
+   */
+  readonly handler = (req: IncomingMessage, res: ServerResponse): void => {
+    if (!this.routes(req, res) && readAllowed(this, req, res)) sendJsonText(res, 200, this.meshJson());
+  };
 }

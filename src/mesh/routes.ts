@@ -1,5 +1,5 @@
 // The HTTP routes a mesh node serves to the other nodes and to readers, for agents that
-// embed Monitor (monitor.routes / monitor.handler). The daemon's API server serves the
+// embed Monitor (monitor.mesh.routes / monitor.mesh.handler). The daemon's API server serves the
 // same two answers (sendHealth, sendView below) from api/routes/mesh.ts.
 //   GET /health[?nonce=N]  {"status":"ok","node"} (+ "proof" with a mesh key)
 //   GET /v1/mesh/view      this node's signed view (404 without a mesh key)
@@ -87,7 +87,7 @@ export function sendView(
   sendJsonText(res, 200, view.body, view.proof === undefined ? {} : { [VIEW_PROOF_HEADER]: view.proof });
 }
 
-/** What the routes serve; implemented by Monitor. */
+/** What the routes serve; implemented by MeshNode (monitor.mesh). */
 export interface MeshRouteSource {
   readonly selfName: string;
   /** Proof for /health?nonce=N, or undefined without a mesh key. */
@@ -127,7 +127,7 @@ export const MESH_PATHS: readonly string[] = ["/health", VIEW_PATH, "/v1/mesh"];
 /**
  * A request handler that serves the mesh routes and returns true, or returns false
  * (without touching `res`) for any other path, so it can be mounted inside another
- * server: `if (!monitor.routes(req, res)) myApp(req, res)`.
+ * server: `if (!monitor.mesh.routes(req, res)) myApp(req, res)`.
  */
 export function meshRoutes(src: MeshRouteSource): (req: IncomingMessage, res: ServerResponse) => boolean {
   return (req, res) => {

@@ -528,15 +528,14 @@ describe("mesh gate in a Monitor", () => {
       executor: ex,
       prober: new FakeProber(() => MISS),
       missedBeforeRestart: 3,
+      gate: settled(
+        w,
+        () => w.gate(top, "majority"),
+        () => {
+          w.view(second, { [T]: ["HEALTHY", 0] }).view(third, { [T]: ["HEALTHY", 0] });
+        },
+      ),
     });
-    const g = settled(
-      w,
-      () => w.gate(top, "majority"),
-      () => {
-        w.view(second, { [T]: ["HEALTHY", 0] }).view(third, { [T]: ["HEALTHY", 0] });
-      },
-    );
-    m.setGate(g);
     m.registerPeer({
       name: T,
       probe: { http: { url: "http://127.0.0.1:1/agent" } },
@@ -565,8 +564,8 @@ describe("mesh gate in a Monitor", () => {
       executor: ex,
       prober: new FakeProber(() => MISS),
       missedBeforeRestart: 2,
+      gate: g,
     });
-    m.setGate(g);
     m.registerPeer({
       name: T,
       probe: { http: { url: "http://127.0.0.1:1/agent" } },

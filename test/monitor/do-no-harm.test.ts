@@ -198,7 +198,7 @@ describe("self health: an overloaded node holds", () => {
       seen.filter((a) => a.action.startsWith("self_")).map((a) => `${a.action}:${a.severity}:${a.peer_name}`),
       ["self_degraded:HIGH:n"],
     );
-    assert.equal(m.meshDocument().self_health?.status, "degraded");
+    assert.equal(m.mesh.meshDocument().self_health?.status, "degraded");
 
     loop.clear();
     await clock.advance(11_000);
