@@ -105,7 +105,10 @@ export interface MeshGate extends RemediationGate {
   observers(target: string): string[];
   /** The decision mayAct() would take now for a miss of `target` (updates the backing like mayAct). */
   decide(target: string): MeshDecision;
-  /** The node this node backs for `target` while it sees it failing (served in its view). */
+  /**
+   * The node this node backs for `target` while it sees it failing (served in its view):
+   * what its last miss of the target decided. Reading it changes nothing.
+   */
   backing(target: string): Backing | undefined;
 }
 
@@ -317,10 +320,12 @@ export function createMeshGate(opts: MeshGateOptions): MeshGate {
       return rendezvousOwner(target, observersOf(target, clock.now())) as string;
     },
     backing(target) {
+      // A read never changes a vote: this is the backing this node's last miss of the
+      // target decided (mayAct), none before its first.
       if (memberSet.has(target) || !showsFailing(opts.health(target))) return undefined;
+      const b = backs.get(target);
+      if (b === undefined) return undefined;
       const now = clock.now();
-      const seen = entries(target, now);
-      const b = updateBacking(target, confirmingOf(seen), seen, now);
       // While another member has a step on the target in flight (or went silent after this
       // node backed it, and may have one), this node's backing of another node counts for
       // nobody (takeover.ts): that member may have counted this node's older backing.

@@ -6,7 +6,7 @@
 // Without a key, members are still watched (plain HTTP /health) but views cannot be
 // authenticated, so none are exchanged and this node remediates its peers on its own;
 // that is logged once as a warning.
-import { iso, parseDuration, type Duration } from "../core/duration.js";
+import { parseDuration, type Duration } from "../core/duration.js";
 import { InvalidOptionError } from "../core/errors.js";
 import { nameProblem, SECRET_MIN_LENGTH } from "../core/rules.js";
 import type { PeerSpec } from "../core/options.js";
@@ -25,7 +25,7 @@ import { CONFIRM_MODES, type ConfirmMode } from "./quorum.js";
 import { defaultTakeoverAfterMs } from "./takeover.js";
 import { meshRoutes, readAllowed } from "./routes.js";
 import { ViewRequestVerifier } from "./view-auth.js";
-import { buildView, signView, ViewPoller } from "./views.js";
+import { buildView, signView, viewInFlight, ViewPoller } from "./views.js";
 import { MESH_DEFAULTS } from "../core/defaults.js";
 
 /** Another node of the mesh: a wdmesh daemon or an agent that embeds Monitor with a mesh. */
@@ -335,18 +335,7 @@ export class MeshNode {
     const body = buildView(this.self, peers, now, nonce, {
       degraded: this.host.selfHealthReport().status === "degraded",
       backing: (peer) => gate?.backing(peer),
-      inFlight: this.host
-        .recentSteps(0)
-        .filter((f) => f.finishedAt === null || now - f.startedAt < this.takeoverAfterMs(f.peer))
-        .map((f) => ({
-          peer: f.peer,
-          incident: f.incident,
-          step: f.step,
-          attempt: f.attempt,
-          started_at: iso(f.startedAt),
-          age_ms: Math.max(0, now - f.startedAt),
-          ...(f.finishedAt === null ? {} : { finished: true }),
-        })),
+      inFlight: viewInFlight(this.host.recentSteps(0), now, (peer) => this.takeoverAfterMs(peer)),
     });
     return {
       body,

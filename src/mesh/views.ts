@@ -15,6 +15,8 @@
 // bad proof, names another node or echoes another nonce is ignored and logged.
 import { freshNonce, HEX64, hmacSha256, verifyHmacHex } from "../core/hmac.js";
 import { safeOrigin } from "../core/redact.js";
+import { iso } from "../core/duration.js";
+import type { InFlightStep } from "../core/gate.js";
 import type { PeerHealth, PeerStatus } from "../core/types.js";
 import { silentLogger, type Logger } from "../logger.js";
 import { compileHttpTarget, HttpClient } from "../probe/http.js";
@@ -121,6 +123,28 @@ export interface ViewExtras {
   inFlight?: readonly InFlightView[];
   /** This node is overloaded (self health degraded). */
   degraded?: boolean;
+}
+
+/**
+ * The steps a view lists: every one still running, and each finished one for
+ * takeover_after after it started (so a member that polls late still sees it).
+ */
+export function viewInFlight(
+  steps: readonly InFlightStep[],
+  now: number,
+  takeoverAfterMs: (peer: string) => number,
+): InFlightView[] {
+  return steps
+    .filter((f) => f.finishedAt === null || now - f.startedAt < takeoverAfterMs(f.peer))
+    .map((f) => ({
+      peer: f.peer,
+      incident: f.incident,
+      step: f.step,
+      attempt: f.attempt,
+      started_at: iso(f.startedAt) as string,
+      age_ms: Math.max(0, now - f.startedAt),
+      ...(f.finishedAt === null ? {} : { finished: true }),
+    }));
 }
 
 /** Serialises this node's view of `peers` (members already left out by the caller). */

@@ -52,7 +52,8 @@ import {
   type MeshGate,
 } from "../../src/mesh/gate.js";
 import { requiredConfirmations, type ConfirmMode, type QuorumRule } from "../../src/mesh/quorum.js";
-import type { InFlightView, ReceivedPeer, ReceivedView } from "../../src/mesh/views.js";
+import { viewInFlight, type ReceivedPeer, type ReceivedView } from "../../src/mesh/views.js";
+import { holdWhileOverloaded, type InFlightStep } from "../../src/core/gate.js";
 import type { GateVerdict } from "../../src/monitor.js";
 import type { PeerHealth } from "../../src/core/types.js";
 
@@ -203,9 +204,9 @@ interface SimNode {
   /** Ladder state per peer (the target and the members); persisted across crashes. */
   ladder: Map<string, LadderState>;
   views: Map<string, ReceivedView>;
-  running: Map<string, InFlightView & { startedAt: number }>;
-  /** Finished steps (kept in views for takeover_after after they started, as MeshNode does). */
-  finished: Array<InFlightView & { startedAt: number }>;
+  running: Map<string, InFlightStep>;
+  /** Finished steps (kept in views for takeover_after after they started: viewInFlight, as MeshNode does). */
+  finished: InFlightStep[];
   notBefore: number;
   /** The node showed the target failing since this time (null: not now). */
   failingSince: number | null;
@@ -387,14 +388,7 @@ export function simulate(opts: SimOptions): SimResult {
     steps.push(rec);
     if (quietAt !== null && remediatedAt === null) remediatedAt = now;
     const attempt = e.kind === "restart" ? e.attempt : 0;
-    n.running.set(e.actionId, {
-      peer: T,
-      incident,
-      step: e.kind,
-      attempt,
-      started_at: String(now),
-      startedAt: now,
-    });
+    n.running.set(e.actionId, { peer: T, incident, step: e.kind, attempt, startedAt: now, finishedAt: null });
     if (e.kind === "restart") {
       target.state = "restarting";
       target.pending++;
@@ -482,11 +476,11 @@ export function simulate(opts: SimOptions): SimResult {
       if (p === T || !steady(n.ladder.get(p) as LadderState))
         apply(i, p, { type: "probe-ok", durationMs: 1 });
     } else {
-      let v: GateVerdict = n.gate.mayAct(p);
-      // An overloaded node holds what it would do (Monitor.mayAct).
-      if (p === T && n.overloaded > 0 && (v.act || v.hold !== undefined)) {
-        v = { act: false, hold: v.act ? "overloaded" : `${v.hold}; overloaded` };
-      }
+      // An overloaded node holds what it would do: the shipped rule (Monitor.mayAct).
+      const v: GateVerdict = holdWhileOverloaded(
+        n.gate.mayAct(p),
+        p === T && n.overloaded > 0 ? "overloaded" : undefined,
+      );
       if (opts.trace && p === T) {
         const d = n.gate.decide(p);
         log(
@@ -519,9 +513,7 @@ export function simulate(opts: SimOptions): SimResult {
       receivedAt: askedAt,
       peers: new Map([[T, entry]]),
       ...(m.overloaded > 0 ? { degraded: true } : {}),
-      inFlight: [...m.finished.filter((f) => now - f.startedAt < takeoverAfter), ...m.running.values()].map(
-        ({ startedAt, ...f }) => ({ ...f, age_ms: now - startedAt }),
-      ),
+      inFlight: viewInFlight([...m.finished, ...m.running.values()], now, () => takeoverAfter),
     };
   };
 
@@ -575,7 +567,7 @@ export function simulate(opts: SimOptions): SimResult {
         if (!n.up || n.gen !== ev.gen) return;
         const s = n.running.get(ev.id);
         n.running.delete(ev.id);
-        if (s) n.finished.push({ ...s, finished: true });
+        if (s) n.finished.push({ ...s, finishedAt: now });
         if (ev.kind === "restart") n.notBefore = now + restartDelayMs(targetPolicy, Math.max(1, ev.attempt));
         log(`${n.name} finished ${ev.kind}`);
         at(Math.max(now, n.notBefore), { k: "probe", node: ev.node, gen: n.gen, peer: T });
@@ -646,7 +638,7 @@ export function simulate(opts: SimOptions): SimResult {
     n.gen++;
     // The state file keeps steps written pending; on restart the node lists them (as
     // Monitor.resume does), so the others still see them for takeover_after.
-    for (const r of n.running.values()) n.finished.push({ ...r, finished: true });
+    for (const r of n.running.values()) n.finished.push({ ...r, finishedAt: now });
     n.running.clear();
     n.views.clear();
     if (n.failingSince !== null) {

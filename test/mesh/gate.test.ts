@@ -96,6 +96,12 @@ function threeNodes(self: string, others: Record<string, Entry> = {}): World {
 }
 
 /** A gate created now, with the startup settle time (`wait`) already passed (views refreshed). */
+/** The backing this node serves after a miss of T (a miss decides it; reading it changes nothing). */
+function backingAfterMiss(g: MeshGate): ReturnType<MeshGate["backing"]> {
+  g.decide(T);
+  return g.backing(T);
+}
+
 function settled(w: World, g: () => MeshGate, refresh: () => void, wait = SETTLE): MeshGate {
   const gate = g();
   w.now += wait;
@@ -317,6 +323,27 @@ describe("mesh gate: one remediator", () => {
   });
 });
 
+describe("mesh gate: a read never changes a vote", () => {
+  test("serving the view (backing) leaves the backing where the last miss put it", () => {
+    const w = threeNodes(third);
+    const g = settled(
+      w,
+      () => w.gate(third, "majority"),
+      () => {
+        w.view(top, { [T]: ["DEGRADED", 1, top, null] }).view(second, { [T]: ["DEGRADED", 1, top, null] });
+      },
+    );
+    w.member(T, "DEGRADED", 1);
+    assert.equal(g.backing(T), undefined, "no miss decided yet: no backing served");
+    assert.equal(g.decide(T).backs, top);
+    w.now += 3 * INTERVAL + 1; // top's view goes stale: a miss now would drop it
+    w.view(second, { [T]: ["DEGRADED", 4, top, null] });
+    for (let i = 0; i < 5; i++) assert.equal(g.backing(T)?.backs, top, `read ${i + 1} moved the vote`);
+    assert.equal(g.decide(T).backs, second, "the next miss drops top");
+    assert.deepEqual(g.backing(T), { backs: second, stableMs: 0 });
+  });
+});
+
 describe("mesh gate: every change of backing restarts its settle period", () => {
   test("moving off itself while overloaded, then following a backing back to itself, counts for nobody until settled", () => {
     // third sees the target healthy, so top needs second's backing besides its own.
@@ -340,7 +367,7 @@ describe("mesh gate: every change of backing restarts its settle period", () => 
       overloaded = true;
       w.now += 1;
       refresh();
-      const moved = g.backing(T);
+      const moved = backingAfterMiss(g);
       assert.equal(moved?.backs, second, "overloaded: backs the top of the others");
       overloaded = false;
       w.now += 1;
@@ -452,7 +479,7 @@ describe("mesh gate: steps in flight", () => {
     const backing = (t: number) => {
       w.now = t;
       w.view(second, { [T]: ["DEGRADED", 5, second, null] });
-      return g.backing(T);
+      return backingAfterMiss(g);
     };
     assert.deepEqual(
       backing(lastHeard + 1),
@@ -483,7 +510,7 @@ describe("mesh gate: steps in flight", () => {
         TAKEOVER,
       );
       w.member(T, "DEGRADED", 1);
-      assert.equal(g.backing(T)?.backs, second);
+      assert.equal(backingAfterMiss(g)?.backs, second);
       assert.ok((g.backing(T)?.stableMs ?? 0) >= SETTLE, "settled before the step");
       refresh([step("i-1")]);
       const seen = w.now;
@@ -496,7 +523,7 @@ describe("mesh gate: steps in flight", () => {
       const at = (t: number) => {
         w.now = t;
         w.view(second, { [T]: ["DEGRADED", 1, second, null] });
-        return g.backing(T);
+        return backingAfterMiss(g);
       };
       assert.equal(at(seen + TAKEOVER - 1)?.stableMs, 0, "within takeover_after of the first sighting");
       assert.ok((at(seen + TAKEOVER)?.stableMs ?? 0) >= SETTLE, "counts again after takeover_after");
