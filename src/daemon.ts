@@ -76,10 +76,10 @@ function backendFor(
       const r = await alerting.sendTest(sink);
       return { sink, ...r, duration_ms: Date.now() - t0 };
     },
-    healthProof: (nonce) => monitor.mesh.healthProof(nonce),
+    healthProof: (nonce, from) => monitor.mesh.healthProof(nonce, from),
     healthSignature: (nonce, from) => monitor.mesh.healthSignature(nonce, from),
     viewRequestProblem: (headers, nonce) => monitor.mesh.viewRequestProblem(headers, nonce),
-    meshView: (nonce) => monitor.mesh.meshView(nonce),
+    meshView: (nonce, requester) => monitor.mesh.meshView(nonce, requester),
     metricsText: () => metrics.text(),
     metricsContentType: metrics.contentType,
   };

@@ -17,13 +17,15 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:
 import { TokenSet } from "../api/auth.js";
 import { sendJsonText } from "../api/http-error.js";
 import type { InFlightStep } from "../core/gate.js";
-import { heartbeatMessage, heartbeatProof } from "../probe/heartbeat-proof.js";
+import { boundHeartbeatProof, heartbeatMessage, heartbeatProof } from "../probe/heartbeat-proof.js";
+import { createHash } from "node:crypto";
+import { hmacSha256 } from "../core/hmac.js";
 import { systemClock, type Clock } from "../schedule/clock.js";
 import { createMeshGate, type MeshGate } from "./gate.js";
 import { loadIdentity, parsePublicKey, type Identity } from "./identity.js";
 import { CONFIRM_MODES, type ConfirmMode } from "./quorum.js";
 import { defaultTakeoverAfterMs } from "./takeover.js";
-import { meshRoutes, readAllowed } from "./routes.js";
+import { meshRoutes, nonceProblem, readAllowed } from "./routes.js";
 import { ViewRequestVerifier } from "./view-auth.js";
 import { buildView, signView, viewInFlight, ViewPoller } from "./views.js";
 import { MESH_DEFAULTS } from "../core/defaults.js";
@@ -58,6 +60,14 @@ export interface MeshOptions {
   identity?: string;
   /** The other nodes (not this one). Each is also watched as a peer: alert only, never restarted. */
   members: readonly MeshMember[];
+  /**
+   * The mesh's identity (1 to 128 printable ASCII characters, the same on every node):
+   * bound into every heartbeat proof and view, so an answer of another mesh fails even
+   * when a node's identity key serves both. Default: derived from `key` when there is one,
+   * else from the names of the nodes (this one and the members), which then must list
+   * the same nodes everywhere.
+   */
+  id?: string;
   /**
    * How many nodes must see a target fail before it is remediated:
    * `any` one, `majority` of the configured nodes, `all`. Default "majority".
@@ -122,6 +132,8 @@ export function validateMeshOptions(mesh: MeshOptions, selfName: string): void {
     );
   }
   if (mesh.takeoverAfter !== undefined) parseDuration(mesh.takeoverAfter, "mesh.takeoverAfter");
+  if (mesh.id !== undefined && (typeof mesh.id !== "string" || nonceProblem(mesh.id) !== undefined))
+    throw new InvalidOptionError("mesh.id", "must be 1 to 128 printable ASCII characters");
   if (!Array.isArray(mesh.members)) throw new InvalidOptionError("mesh.members", "must be an array");
   const seen = new Set<string>();
   for (const [i, m] of mesh.members.entries()) {
@@ -162,15 +174,26 @@ export function validateMeshOptions(mesh: MeshOptions, selfName: string): void {
 }
 
 /**
+ * The mesh's identity: `mesh.id`, else derived from the mesh key (16 hex characters of
+ * HMAC-SHA256(key, "wdmesh-mesh-id")), else from the sorted names of every node.
+ */
+export function meshIdentity(mesh: MeshOptions, self: string): string {
+  if (mesh.id !== undefined) return mesh.id;
+  if (mesh.key !== undefined) return hmacSha256(mesh.key, "wdmesh-mesh-id").toString("hex").slice(0, 16);
+  const names = [self, ...mesh.members.map((m) => m.name)].sort();
+  return createHash("sha256").update(names.join("\n")).digest("hex").slice(0, 16);
+}
+
+/**
  * How a member is watched: a heartbeat signed with its own identity when it has a public
  * key, one proven with the mesh key otherwise, plain GET /health without either.
  */
-export function memberPeerSpec(m: MeshMember, key: string | undefined, self = ""): PeerSpec {
+export function memberPeerSpec(m: MeshMember, key: string | undefined, self = "", mesh = ""): PeerSpec {
   const base = m.url.replace(/\/+$/, "");
   const probe: PeerSpec["probe"] = m.publicKey
-    ? { heartbeat: { url: base, node: m.name, publicKey: m.publicKey, from: self } }
+    ? { heartbeat: { url: base, node: m.name, publicKey: m.publicKey, from: self, mesh } }
     : key
-      ? { heartbeat: { url: base, node: m.name, key } }
+      ? { heartbeat: { url: base, node: m.name, key, from: self, mesh } }
       : { http: { url: `${base}/health` } };
   return {
     name: m.name,
@@ -188,6 +211,8 @@ export class MeshNode {
   readonly selfName: string;
   readonly members: readonly MeshMember[];
   readonly confirm: ConfirmMode;
+  /** The mesh's identity, bound into heartbeat proofs and views (MeshOptions.id). */
+  readonly meshId: string;
   private readonly key: string | undefined;
   private readonly identity: Identity | undefined;
   private readonly viewRequests: ViewRequestVerifier;
@@ -229,6 +254,7 @@ export class MeshNode {
       ...(m.publicKey === undefined ? {} : { publicKey: m.publicKey }),
     }));
     this.memberNames = new Set(this.members.map((m) => m.name));
+    this.meshId = meshIdentity(mesh, this.self);
     this.confirm = mesh.confirm ?? MESH_DEFAULTS.confirm;
     const members = this.members.map((m) => ({
       name: m.name,
@@ -240,7 +266,7 @@ export class MeshNode {
       ...(this.key ? { key: this.key } : {}),
       members,
     });
-    for (const m of this.members) host.registerPeer(memberPeerSpec(m, this.key, this.self));
+    for (const m of this.members) host.registerPeer(memberPeerSpec(m, this.key, this.self, this.meshId));
     if (this.members.length === 0) return;
     if (!this.key && !this.identity) {
       logger.warn(
@@ -257,6 +283,7 @@ export class MeshNode {
       self: this.self,
       ...(this.key ? { key: this.key } : {}),
       ...(this.identity ? { identity: this.identity } : {}),
+      meshId: this.meshId,
       intervalMs: opts.intervalMs,
       timeoutMs: opts.timeoutMs,
       logger,
@@ -305,9 +332,16 @@ export class MeshNode {
     await this.poller?.stop();
   }
 
-  /** `proof` of GET /health?nonce=N: hex HMAC-SHA256(key, "NAME:N"); undefined without a key. */
-  healthProof(nonce: string): string | undefined {
-    return this.key ? heartbeatProof(this.key, this.self, nonce) : undefined;
+  /**
+   * `proof` of GET /health?nonce=N[&from=R]: hex HMAC-SHA256 under the mesh key of
+   * "NAME:N", or with `from` of heartbeatMessage (bound to R and the mesh's identity);
+   * undefined without a key.
+   */
+  healthProof(nonce: string, from?: string): string | undefined {
+    if (!this.key) return undefined;
+    return from === undefined
+      ? heartbeatProof(this.key, this.self, nonce)
+      : boundHeartbeatProof(this.key, this.self, from, nonce, this.meshId);
   }
 
   /**
@@ -315,7 +349,7 @@ export class MeshNode {
    * name, the requester's and the nonce); undefined without an identity.
    */
   healthSignature(nonce: string, from: string): string | undefined {
-    return this.identity?.sign(heartbeatMessage(this.self, from, nonce));
+    return this.identity?.sign(heartbeatMessage(this.self, from, nonce, this.meshId));
   }
 
   /**
@@ -327,13 +361,15 @@ export class MeshNode {
   }
 
   /** GET /v1/mesh/view: this node's view of its non-member peers and its proof; undefined without a key or identity. */
-  meshView(nonce?: string): { body: string; proof: string } | undefined {
+  meshView(nonce?: string, requester?: string): { body: string; proof: string } | undefined {
     if (!this.key && !this.identity) return undefined;
     const now = this.clock.now();
     const peers = this.host.allPeers().filter((p) => !this.memberNames.has(p.name));
     const gate = this.gate;
     const body = buildView(this.self, peers, now, nonce, {
       degraded: this.host.selfHealthReport().status === "degraded",
+      ...(requester === undefined ? {} : { requester }),
+      mesh: this.meshId,
       backing: (peer) => gate?.backing(peer),
       inFlight: viewInFlight(this.host.recentSteps(0), now, (peer) => this.takeoverAfterMs(peer)),
     });
