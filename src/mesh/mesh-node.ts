@@ -22,7 +22,7 @@ import { createHash } from "node:crypto";
 import { hmacSha256 } from "../core/hmac.js";
 import { systemClock, type Clock } from "../schedule/clock.js";
 import { createMeshGate, type MeshGate } from "./gate.js";
-import { loadIdentity, parsePublicKey, type Identity } from "./identity.js";
+import { duplicateKeys, loadIdentity, ownPublicKey, parsePublicKey, type Identity } from "./identity.js";
 import { CONFIRM_MODES, type ConfirmMode } from "./quorum.js";
 import { defaultTakeoverAfterMs } from "./takeover.js";
 import { meshRoutes, nonceProblem, readAllowed } from "./routes.js";
@@ -135,6 +135,19 @@ export function validateMeshOptions(mesh: MeshOptions, selfName: string): void {
   if (mesh.id !== undefined && (typeof mesh.id !== "string" || nonceProblem(mesh.id) !== undefined))
     throw new InvalidOptionError("mesh.id", "must be 1 to 128 printable ASCII characters");
   if (!Array.isArray(mesh.members)) throw new InvalidOptionError("mesh.members", "must be an array");
+  const own = mesh.identity === undefined ? undefined : ownPublicKey(mesh.identity);
+  const dup = duplicateKeys(
+    mesh.members.map((m) => (typeof m === "object" && m !== null ? m.publicKey : undefined)),
+    own,
+  )[0];
+  if (dup) {
+    throw new InvalidOptionError(
+      `mesh.members[${dup.index}].publicKey`,
+      dup.first < 0
+        ? "is this node's own public key (mesh.identity); every node has its own key"
+        : `is the same public key as mesh.members[${dup.first}] (${JSON.stringify(mesh.members[dup.first]?.name)}): one key holder would count as two nodes`,
+    );
+  }
   const seen = new Set<string>();
   for (const [i, m] of mesh.members.entries()) {
     const f = `mesh.members[${i}]`;
