@@ -11,7 +11,10 @@ import type { PeerStatus } from "./types.js";
  *   the peer stays where it is and `remediation_held` (HIGH) is emitted once per incident,
  *   where the ladder would have stepped to restart/isolate, with `hold` as the reason.
  */
-export type GateVerdict = { act: true } | { act: false; hold?: string };
+export type GateVerdict = ({ act: true } | { act: false; hold?: string; observe?: string }) & {
+  /** Another node's step on the peer did not finish within takeover_after (remediation_stalled). */
+  stalled?: string;
+};
 
 /**
  * Mesh hook: which node remediates a peer, and whether this node may act on a miss now
@@ -60,5 +63,9 @@ export function askGate(gate: RemediationGate | undefined, peer: string, logger:
  */
 export function holdWhileOverloaded(verdict: GateVerdict, overloaded: string | undefined): GateVerdict {
   if (overloaded === undefined || (!verdict.act && verdict.hold === undefined)) return verdict;
-  return { act: false, hold: verdict.act ? overloaded : `${verdict.hold}; ${overloaded}` };
+  return {
+    act: false,
+    hold: verdict.act ? overloaded : `${verdict.hold}; ${overloaded}`,
+    ...(verdict.stalled === undefined ? {} : { stalled: verdict.stalled }),
+  };
 }

@@ -267,7 +267,17 @@ export function createMeshGate(opts: MeshGateOptions): MeshGate {
       backs: b,
       backers,
     };
-    const { why, ...verdict } = rule(facts);
+    const { why, ...ruled } = rule(facts);
+    const stalledStep = takeover.stalled(target, latestViews(), now);
+    const stalled = stalledStep?.step
+      ? `${stalledStep.node} started ${stalledStep.step.step} of ${target} ${Math.round(stalledStep.seenForMs)} ms ago ` +
+        "and has not finished it within takeover_after; taking it over"
+      : undefined;
+    const verdict: GateVerdict = {
+      ...ruled,
+      ...(!ruled.act && ruled.hold === undefined ? { observe: why } : {}),
+      ...(stalled === undefined ? {} : { stalled }),
+    };
     if (verdict.act) {
       const busy = takeover.pending(target, latestViews(), now, backedAtFor(target));
       if (busy) {
@@ -277,7 +287,7 @@ export function createMeshGate(opts: MeshGateOptions): MeshGate {
             "and has not finished it; waiting for takeover_after before taking it over"
           : `${busy.node} went silent ${ms} ms ago while it may have been remediating ${target}, ` +
             "so it may have a step in flight; waiting for takeover_after before acting";
-        return { ...facts, verdict: { act: false }, why: why2 };
+        return { ...facts, verdict: { act: false, observe: why2 }, why: why2 };
       }
     }
     return { ...facts, verdict, why };

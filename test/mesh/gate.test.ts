@@ -5,6 +5,7 @@ import type { PeerStatus } from "../../src/core/types.js";
 import { createMeshGate, type MeshGate } from "../../src/mesh/gate.js";
 import { rendezvousOrder } from "../../src/mesh/owner.js";
 import type { ConfirmMode, QuorumRule } from "../../src/mesh/quorum.js";
+import type { GateVerdict } from "../../src/core/gate.js";
 import type { InFlightView, ReceivedPeer, ReceivedView } from "../../src/mesh/views.js";
 import { Monitor } from "../../src/index.js";
 import type { PeerHealth } from "../../src/core/types.js";
@@ -96,6 +97,11 @@ function threeNodes(self: string, others: Record<string, Entry> = {}): World {
 }
 
 /** A gate created now, with the startup settle time (`wait`) already passed (views refreshed). */
+/** act and hold of a verdict (an observe-only verdict also says why in `observe`). */
+function onlyAct(v: GateVerdict): { act: boolean; hold?: string } {
+  return { act: v.act, ...("hold" in v && v.hold !== undefined ? { hold: v.hold } : {}) };
+}
+
 /** The backing this node serves after a miss of T (a miss decides it; reading it changes nothing). */
 function backingAfterMiss(g: MeshGate): ReturnType<MeshGate["backing"]> {
   g.decide(T);
@@ -195,7 +201,7 @@ describe("mesh gate: quorum over the configured nodes", () => {
   test("startup: no decision, not even with confirm: any, before views could arrive", () => {
     const w = new World().member(second, "HEALTHY").member(third, "HEALTHY");
     const g = w.gate(top, "any");
-    assert.deepEqual(g.mayAct(T), { act: false }, "just started: backing unsettled");
+    assert.deepEqual(onlyAct(g.mayAct(T)), { act: false }, "just started: backing unsettled");
     w.now += SETTLE - 1;
     assert.equal(g.mayAct(T).act, false);
     w.now += 1;
@@ -250,7 +256,7 @@ describe("mesh gate: one remediator", () => {
         w.view(top, { [T]: ["DEGRADED", 1, top, null] }).view(third, { [T]: ["DEGRADED", 2, top, null] });
       },
     );
-    assert.deepEqual(g.mayAct(T), { act: false });
+    assert.deepEqual(onlyAct(g.mayAct(T)), { act: false });
     assert.equal(g.decide(T).backs, top);
     w.member(T, "DEGRADED", 1);
     assert.equal(g.owner(T), top);
@@ -311,7 +317,7 @@ describe("mesh gate: one remediator", () => {
         w.view(second, { [T]: ["ISOLATED", 0, top, null] }).view(third, { [T]: ["DEGRADED", 3, top, null] });
       },
     );
-    assert.deepEqual(g.mayAct(T), { act: false });
+    assert.deepEqual(onlyAct(g.mayAct(T)), { act: false });
     assert.match(g.decide(T).why, new RegExp(`isolated by ${second}`));
   });
 
@@ -411,15 +417,30 @@ describe("mesh gate: steps in flight", () => {
       },
       TAKEOVER,
     );
-    assert.deepEqual(g.mayAct(T), { act: false });
+    const v = g.mayAct(T);
+    assert.equal(v.act, false);
+    assert.match(
+      ("observe" in v && v.observe) || "",
+      /started restart of agent 0 ms ago and has not finished it/,
+    );
     assert.match(g.decide(T).why, /started restart of agent/);
     // The owner of the step goes silent; this node keeps its last view (stale now).
     w.now += TAKEOVER - 1;
     w.view(third, { [T]: ["DEGRADED", 5, top, null] });
-    assert.equal(g.mayAct(T).act, false, "still within takeover_after");
+    const before = g.mayAct(T);
+    assert.equal(before.act, false, "still within takeover_after");
+    assert.equal(before.stalled, undefined, "not stalled yet");
     w.now += 1;
     w.view(third, { [T]: ["DEGRADED", 5, top, null] });
-    assert.equal(g.mayAct(T).act, true, "takes the step over");
+    const after = g.mayAct(T);
+    assert.equal(after.act, true, "takes the step over");
+    assert.match(
+      after.stalled ?? "",
+      new RegExp(
+        `${second} started restart of agent ${TAKEOVER} ms ago and has not finished it within takeover_after`,
+      ),
+      "and says the step stalled (remediation_stalled)",
+    );
   });
 
   test("a member this node backed that goes silent blocks it until takeover_after after its view went stale", () => {

@@ -143,8 +143,8 @@ describe("self health: an overloaded node holds", () => {
     await m.checkAllPeers();
     assert.deepEqual(
       seen.map((a) => a.action),
-      ["self_degraded"],
-      "observe only: no held alert for a peer another node owns",
+      ["self_degraded", "remediation_observed"],
+      "observe only: no held alert for a peer another node owns, the observation journaled once",
     );
     verdict = { act: false, hold: "1 of 3 nodes confirm, 2 needed" };
     await m.checkAllPeers();
