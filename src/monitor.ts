@@ -90,7 +90,7 @@ export class Monitor {
   private readonly effects: EffectRunner;
   private readonly startedAt: number;
   private changes = 0;
-  /** Epoch ms of the last completed probe (or of start()). */
+  /** Monotonic ms of the last completed probe (or of start()). */
   private progressAt = 0;
   /** The mesh side of this node: members, views, gate, and its routes (no members without `mesh`). */
   readonly mesh: MeshNode;
@@ -124,7 +124,7 @@ export class Monitor {
     this.ownProber = opts.prober === undefined;
     this.prober = opts.prober ?? null;
     this.startedAt = this.clock.now();
-    this.loopDelay = opts.loopDelay ?? defaultLoopDelay(this.clock, systemClock);
+    this.loopDelay = opts.loopDelay ?? defaultLoopDelay(this.clock);
     this.selfHealth = opts.selfHealth === false ? null : new SelfHealth(this.loopDelay, opts.selfHealth);
     this.selfJournal = this.selfHealth ? new SelfJournal(this.selfName, this.selfHealth) : null;
     this.persisted = savedPeers(this.store);
@@ -254,7 +254,7 @@ export class Monitor {
    */
   isProgressing(): boolean {
     if (!this.scheduler?.running || this.peers.size === 0) return true;
-    return this.clock.now() - this.progressAt <= progressBoundMs(this.peers.values());
+    return this.clock.monotonic() - this.progressAt <= progressBoundMs(this.peers.values());
   }
 
   /** The spec `name` was registered with (read-only; undefined for an unknown peer). */
@@ -295,7 +295,7 @@ export class Monitor {
     if (this.scheduler?.running) return;
     this.abort = Monitor.newAbort();
     const scheduler = new Scheduler({ clock: this.clock, run: (peer, due) => this.scheduledRun(peer, due) });
-    this.progressAt = this.clock.now();
+    this.progressAt = this.clock.monotonic();
     this.scheduler = scheduler;
     if (this.selfHealth) this.loopDelay.start();
     scheduler.start();
@@ -409,8 +409,7 @@ export class Monitor {
   }
 
   private getProber(): Prober {
-    if (!this.prober) this.prober = createProber();
-    return this.prober;
+    return (this.prober ??= createProber());
   }
 
   private mayAct(name: string): GateVerdict {
@@ -421,7 +420,7 @@ export class Monitor {
   /** Re-evaluates this node's health; journals entering and leaving the degraded state. */
   private evaluateSelf(): SelfHealthReport {
     const now = this.clock.now();
-    const { report, changed } = (this.selfHealth as SelfHealth).evaluate(now);
+    const { report, changed } = (this.selfHealth as SelfHealth).evaluate(this.clock.monotonic());
     const entry = this.selfJournal?.entryFor(changed, report, now);
     if (entry) {
       this.changes++;
@@ -457,6 +456,7 @@ export class Monitor {
     const run = withPeerLock(p, async () => {
       await this.sem.acquire();
       const startedAt = this.clock.now();
+      const startedMono = this.clock.monotonic();
       const lateness = startedAt - dueAt;
       // While this node is overloaded its own slowness must not run out a peer's deadline.
       const timeoutMs = this.selfHealth?.degraded
@@ -473,13 +473,15 @@ export class Monitor {
         this.sem.release();
       }
       this.lateness.record(lateness);
-      this.selfHealth?.recordLateness(lateness, startedAt);
+      this.selfHealth?.recordLateness(lateness, startedMono);
       if (this.selfHealth) this.evaluateSelf();
       this.counters.checks++;
-      this.progressAt = this.clock.now();
+      this.progressAt = this.clock.monotonic();
       const inconclusive = result.ok
         ? null
-        : inconclusiveWhy(result, timeoutMs, () => this.loopDelay.stalledMs(startedAt, this.clock.now()));
+        : inconclusiveWhy(result, timeoutMs, () =>
+            this.loopDelay.stalledMs(startedMono, this.clock.monotonic()),
+          );
       if (inconclusive !== null) {
         this.counters.inconclusive++;
         result = { ...result, inconclusive: true, error: inconclusive };

@@ -286,7 +286,13 @@ export function simulate(opts: SimOptions): SimResult {
   let quietAt: number | null = null;
   let remediatedAt: number | null = null;
   const livenessBound = livenessBoundIntervals(takeoverAfter, N, K) * SIM_INTERVAL;
-  const clock = { now: () => now, setTimeout: () => 0, clearTimeout: () => {}, sleep: async () => {} };
+  const clock = {
+    now: () => now,
+    monotonic: () => now,
+    setTimeout: () => 0,
+    clearTimeout: () => {},
+    sleep: async () => {},
+  };
 
   const nodes: SimNode[] = [];
   const newGate = (i: number): MeshGate => {

@@ -82,7 +82,13 @@ class World {
       ...(opts.selfDegraded ? { selfDegraded: opts.selfDegraded } : {}),
       // Shorter than the settle time unless a test says otherwise, so startup waits SETTLE.
       takeoverAfterMs: opts.takeoverAfterMs ?? 2 * INTERVAL,
-      clock: { now: () => this.now, setTimeout: () => 0, clearTimeout: () => {}, sleep: async () => {} },
+      clock: {
+        now: () => this.now,
+        monotonic: () => this.now,
+        setTimeout: () => 0,
+        clearTimeout: () => {},
+        sleep: async () => {},
+      },
     });
   }
 }
@@ -221,7 +227,13 @@ describe("mesh gate: quorum over the configured nodes", () => {
       intervalMs: INTERVAL,
       takeoverAfterMs: 10 * INTERVAL,
       lastOwnStepAt: () => stepAt,
-      clock: { now: () => w.now, setTimeout: () => 0, clearTimeout: () => {}, sleep: async () => {} },
+      clock: {
+        now: () => w.now,
+        monotonic: () => w.now,
+        setTimeout: () => 0,
+        clearTimeout: () => {},
+        sleep: async () => {},
+      },
     });
     w.view(top, { [T]: ["DEGRADED", 1, top, null] });
     assert.equal(gate.decide(T).backs, second, "a higher node confirms, but its own step is recent");
