@@ -54,6 +54,7 @@ import {
 import { requiredConfirmations, type ConfirmMode, type QuorumRule } from "../../src/mesh/quorum.js";
 import { viewInFlight, type ReceivedPeer, type ReceivedView } from "../../src/mesh/views.js";
 import { holdWhileOverloaded, type InFlightStep } from "../../src/core/gate.js";
+import { ablatedRules } from "./mesh-ablations.js";
 import type { GateVerdict } from "../../src/monitor.js";
 import type { PeerHealth } from "../../src/core/types.js";
 
@@ -98,7 +99,7 @@ export interface SimOptions {
   intervals?: number;
   /** Record a trace of every event (for replaying one seed). */
   trace?: boolean;
-  /** Passed to every node's gate (default true); false shows what it prevents. */
+  /** Ablations (mesh-ablations.ts), for every node's gate: false shows what the rule prevents. */
   waitForSilentRemediator?: boolean;
   /** Passed to every node's gate (default true); false shows what it prevents. */
   settleEveryMove?: boolean;
@@ -295,36 +296,36 @@ export function simulate(opts: SimOptions): SimResult {
   };
 
   const nodes: SimNode[] = [];
+  const rules = ablatedRules(opts);
   const newGate = (i: number): MeshGate => {
     const self = names[i] as string;
-    return createMeshGate({
-      self,
-      members: names.filter((n) => n !== self),
-      confirm,
-      // The gate reads status and missed_count only; the full PeerHealth (toPeerHealth)
-      // formats timestamps and would make the simulation several times slower.
-      health: (p) => {
-        const s = nodes[i]?.ladder.get(p);
-        return s ? ({ name: p, status: s.status, missed_count: s.missed } as PeerHealth) : undefined;
+    return createMeshGate(
+      {
+        self,
+        members: names.filter((n) => n !== self),
+        confirm,
+        // The gate reads status and missed_count only; the full PeerHealth (toPeerHealth)
+        // formats timestamps and would make the simulation several times slower.
+        health: (p) => {
+          const s = nodes[i]?.ladder.get(p);
+          return s ? ({ name: p, status: s.status, missed_count: s.missed } as PeerHealth) : undefined;
+        },
+        view: (m) => nodes[i]?.views.get(m),
+        intervalMs: SIM_INTERVAL,
+        takeoverAfterMs: takeoverAfter,
+        selfDegraded: () => (nodes[i]?.overloaded ?? 0) > 0,
+        lastOwnStepAt: () => {
+          const n = nodes[i];
+          let last: number | undefined;
+          for (const f of [...(n?.finished ?? []), ...(n?.running.values() ?? [])])
+            last = Math.max(last ?? 0, f.startedAt);
+          return last;
+        },
+        ...(opts.rule ? { rule: opts.rule } : {}),
+        clock,
       },
-      view: (m) => nodes[i]?.views.get(m),
-      intervalMs: SIM_INTERVAL,
-      takeoverAfterMs: takeoverAfter,
-      ...(opts.waitForSilentRemediator === false ? { waitForSilentRemediator: false } : {}),
-      ...(opts.settleEveryMove === false ? { settleEveryMove: false } : {}),
-      ...(opts.unsettleDuringOthersStep === false ? { unsettleDuringOthersStep: false } : {}),
-      ...(opts.stayWhenBacked === false ? { stayWhenBacked: false } : {}),
-      selfDegraded: () => (nodes[i]?.overloaded ?? 0) > 0,
-      lastOwnStepAt: () => {
-        const n = nodes[i];
-        let last: number | undefined;
-        for (const f of [...(n?.finished ?? []), ...(n?.running.values() ?? [])])
-          last = Math.max(last ?? 0, f.startedAt);
-        return last;
-      },
-      ...(opts.rule ? { rule: opts.rule } : {}),
-      clock,
-    });
+      rules,
+    );
   };
   for (let i = 0; i < N; i++) {
     const ladder = new Map<string, LadderState>([[T, initialState()]]);

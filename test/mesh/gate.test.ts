@@ -6,6 +6,7 @@ import { createMeshGate, type MeshGate } from "../../src/mesh/gate.js";
 import { rendezvousOrder } from "../../src/mesh/owner.js";
 import type { ConfirmMode, QuorumRule } from "../../src/mesh/quorum.js";
 import type { GateVerdict } from "../../src/core/gate.js";
+import { ablatedRules } from "../helpers/mesh-ablations.js";
 import type { InFlightView, ReceivedPeer, ReceivedView } from "../../src/mesh/views.js";
 import { Monitor } from "../../src/index.js";
 import type { PeerHealth } from "../../src/core/types.js";
@@ -68,28 +69,28 @@ class World {
       selfDegraded?: () => boolean;
     } = {},
   ): MeshGate {
-    return createMeshGate({
-      self,
-      members: opts.members ?? NODES.filter((n) => n !== self),
-      confirm,
-      health: (p) => this.health.get(p),
-      view: (m) => this.views.get(m),
-      intervalMs: INTERVAL,
-      ...(opts.rule ? { rule: opts.rule } : {}),
-      ...(opts.waitForSilentRemediator === false ? { waitForSilentRemediator: false } : {}),
-      ...(opts.settleEveryMove === false ? { settleEveryMove: false } : {}),
-      ...(opts.unsettleDuringOthersStep === false ? { unsettleDuringOthersStep: false } : {}),
-      ...(opts.selfDegraded ? { selfDegraded: opts.selfDegraded } : {}),
-      // Shorter than the settle time unless a test says otherwise, so startup waits SETTLE.
-      takeoverAfterMs: opts.takeoverAfterMs ?? 2 * INTERVAL,
-      clock: {
-        now: () => this.now,
-        monotonic: () => this.now,
-        setTimeout: () => 0,
-        clearTimeout: () => {},
-        sleep: async () => {},
+    return createMeshGate(
+      {
+        self,
+        members: opts.members ?? NODES.filter((n) => n !== self),
+        confirm,
+        health: (p) => this.health.get(p),
+        view: (m) => this.views.get(m),
+        intervalMs: INTERVAL,
+        ...(opts.rule ? { rule: opts.rule } : {}),
+        ...(opts.selfDegraded ? { selfDegraded: opts.selfDegraded } : {}),
+        // Shorter than the settle time unless a test says otherwise, so startup waits SETTLE.
+        takeoverAfterMs: opts.takeoverAfterMs ?? 2 * INTERVAL,
+        clock: {
+          now: () => this.now,
+          monotonic: () => this.now,
+          setTimeout: () => 0,
+          clearTimeout: () => {},
+          sleep: async () => {},
+        },
       },
-    });
+      ablatedRules(opts),
+    );
   }
 }
 
