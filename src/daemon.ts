@@ -63,8 +63,8 @@ function backendFor(
 ): ApiBackend {
   return {
     node: current().node.name,
-    meshJson: () => monitor.meshJson(),
-    mesh: () => monitor.meshDocument(),
+    meshJson: () => monitor.mesh.meshJson(),
+    mesh: () => monitor.mesh.meshDocument(),
     peer: (name) => monitor.getPeerStatus(name),
     events: (after, limit) => store.journal(after, limit),
     onEvent: (l) => store.onJournal(l),
@@ -79,10 +79,10 @@ function backendFor(
       const r = await alerting.sendTest(sink);
       return { sink, ...r, duration_ms: Date.now() - t0 };
     },
-    healthProof: (nonce) => monitor.healthProof(nonce),
-    healthSignature: (nonce, from) => monitor.healthSignature(nonce, from),
-    viewRequestProblem: (headers, nonce) => monitor.viewRequestProblem(headers, nonce),
-    meshView: (nonce) => monitor.meshView(nonce),
+    healthProof: (nonce, from) => monitor.mesh.healthProof(nonce, from),
+    healthSignature: (nonce, from) => monitor.mesh.healthSignature(nonce, from),
+    viewRequestProblem: (headers, nonce) => monitor.mesh.viewRequestProblem(headers, nonce),
+    meshView: (nonce, requester) => monitor.mesh.meshView(nonce, requester),
     healthProblem: () => monitor.healthProblem(),
     metricsText: () => metrics.text(),
     metricsContentType: metrics.contentType,
@@ -146,7 +146,7 @@ function wireMetrics(monitor: Monitor, store: SqliteStore, metrics: Metrics, his
     for (const name of names) metrics.addPeer(name);
     known = names;
     for (const p of monitor.allPeers()) metrics.setPeerStatus(p.name, p.status);
-    for (const m of monitor.meshDocument().members) {
+    for (const m of monitor.mesh.meshDocument().members) {
       metrics.meshMemberUp.set({ member: m.name }, m.status === "HEALTHY" ? 1 : 0);
     }
     const sched = monitor.schedulerStats();

@@ -5,18 +5,21 @@
 // → commit (state, journal, outbox, effect intents in one transaction) → run effects and
 // record their results (effects/runner.ts) → call escalation handlers (outside any
 // critical section). On start, effects/resume.ts settles what a previous run left pending.
-import { fetchRoutes, notServed } from "./api/fetch-adapter.js";
+import { fetchRoutes, notServed } from "./http/fetch-adapter.js";
 import { randomUUID } from "node:crypto";
 import { setMaxListeners } from "node:events";
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import { createExecutor } from "./act/default-executor.js";
-import type { Executor, IsolationRecord } from "./act/executor.js";
-import { sendJsonText } from "./http/http-error.js";
 import { parseDuration, iso, type Duration } from "./core/duration.js";
 import { InvalidOptionError, WatchdogError } from "./core/errors.js";
-import { CONCURRENCY_DEFAULT, LOOP_DELAY_DEFAULTS } from "./core/defaults.js";
-import { concurrencyProblem, SECRET_MIN_LENGTH } from "./core/rules.js";
-import type { GateVerdict, InFlightStep, RemediationGate } from "./core/gate.js";
+import { CONCURRENCY_DEFAULT } from "./core/defaults.js";
+import { concurrencyProblem } from "./core/rules.js";
+import {
+  askGate,
+  holdWhileOverloaded,
+  type GateVerdict,
+  type InFlightStep,
+  type RemediationGate,
+} from "./core/gate.js";
 import {
   initialState,
   step,
@@ -25,121 +28,42 @@ import {
   type RemediationEffect,
   type StepContext,
 } from "./core/ladder.js";
-import { policyOf, restartDelayMs, type PeerSpec, type Policy, type TimingOptions } from "./core/options.js";
+import { policyOf, restartDelayMs, type PeerSpec, type Policy } from "./core/options.js";
 import type { ActionResult, EscalationAction, MonitorStats, PeerHealth, ProbeResult } from "./core/types.js";
-import { Listeners } from "./core/listeners.js";
+import { announceAction, Listeners } from "./core/listeners.js";
 import { silentLogger, type Logger } from "./core/logger.js";
-import { MeshNode, type MeshOptions, type MeshView } from "./mesh/mesh-node.js";
-import { meshRoutes, readAllowed } from "./mesh/routes.js";
-import { TokenSet } from "./http/auth.js";
+import { MeshNode } from "./mesh/mesh-node.js";
 import { escalationStateChanged, toPeerHealth } from "./core/peer-health.js";
 import { StoreCommitError } from "./store/commit-error.js";
 import { createProber, probeEndpoint, probeTarget } from "./probe/index.js";
 import type { Prober } from "./probe/prober.js";
 import { systemClock, type Clock } from "./schedule/clock.js";
-import { LatenessRecorder, type LatenessSummary } from "./schedule/lateness.js";
+import { LatenessRecorder } from "./schedule/lateness.js";
 import { Scheduler } from "./schedule/scheduler.js";
 import { Semaphore } from "./schedule/semaphore.js";
 import { validatePeerSpec } from "./core/peer-spec.js";
-import { probesInFlight, TimerLoopDelay, type LoopDelaySource } from "./health/loop-delay.js";
-import { SelfHealth, type SelfHealthOptions, type SelfHealthReport } from "./health/self-health.js";
+import { defaultLoopDelay, probesInFlight, type LoopDelaySource } from "./health/loop-delay.js";
+import { SelfHealth, type SelfHealthReport } from "./health/self-health.js";
 import { inconclusiveWhy } from "./health/inconclusive.js";
 import { SelfJournal } from "./health/self-journal.js";
 import { StoreHealth, type StoreHealthReport } from "./health/store-health.js";
 import type { MonitorStore } from "./store/types.js";
-import { EffectRunner, effectIntent, type RemediatedPeer } from "./effects/runner.js";
+import { EffectRunner, effectIntent } from "./effects/runner.js";
 import { resumeInterrupted } from "./effects/resume.js";
 import { StepLog } from "./effects/step-log.js";
 import { releasePlan } from "./effects/release-plan.js";
+import {
+  newPeer,
+  progressBoundMs,
+  savedPeers,
+  withPeerLock,
+  type Peer,
+  type SavedPeer,
+} from "./monitor-peer.js";
+import type { EscalationHandler, MonitorOptions, ProbeListener, SchedulerStats } from "./monitor-options.js";
 
-export interface MonitorOptions extends TimingOptions {
-  /** This node's name; stamped on every action. Required. */
-  /**
-   * The command that releases `peer`, named in the CRITICAL alert that isolates it
-   * (the daemon adds --url when it is not on the default address). Default
-   * `wdmesh release PEER`.
-   */
-  releaseCommand?: (peer: string) => string;
-  selfName: string;
-  /**
-   * The timing defaults already compiled by compilePolicy (monitorOptionsFromConfig
-   * gives one): used as it is instead of the timing keys, which must then be absent.
-   */
-  policy?: Policy;
-  /** Max probes in flight at once (count). Default 256. */
-  concurrency?: number;
-  logger?: Logger;
-  /** Time source (tests pass a fake). */
-  clock?: Clock;
-  /**
-   * Carries out restart / isolate / release. Default: systemd (systemctl) and command
-   * executors. Peers registered without a `restart`/`isolate` method (e.g. the seed
-   * form) only emit their actions.
-   */
-  executor?: Executor;
-  /** Durable state; without one, state lives in memory. */
-  store?: MonitorStore;
-  /** Probe implementation (tests pass a fake). Default: HTTP/TCP/exec/heartbeat prober. */
-  prober?: Prober;
-  /** Random in [0,1) for start jitter (tests pass a fixed one). */
-  random?: () => number;
-  /**
-   * Mesh ownership and quorum as a custom hook; default: this node owns every peer.
-   * Set by the `mesh` option; give one or the other.
-   */
-  gate?: RemediationGate;
-  /**
-   * Makes this node one node of a mesh (other agents embedding Monitor, or wdmesh
-   * daemons): its members are watched as peers (authenticated heartbeats with a key),
-   * their signed views are polled every `interval` (deadline `timeout`) once start()
-   * is called, and a target is remediated by exactly one node, only after `confirm`
-   * nodes see it fail. Serve `handler` or mount `routes` so the others can reach this
-   * node. Default: no mesh.
-   */
-  mesh?: MeshOptions;
-  /**
-   * Bearer token (at least 16 characters) that `GET /v1/mesh` on `routes`/`handler`
-   * requires (`Authorization: Bearer <token>`), compared in constant time; it also lets
-   * its holder read `/v1/mesh/view`. Set it when the agent's server is reachable off
-   * loopback: /v1/mesh lists every watched endpoint. Default: none (open, as the seed's
-   * handler was). /health stays open.
-   */
-  readToken?: string;
-  /**
-   * Local health awareness: thresholds of this node's own event-loop delay and probe
-   * lateness (see SelfHealthOptions for units and defaults). While they are exceeded
-   * the node stretches its probe deadlines and holds remediation. `false` turns it off.
-   */
-  selfHealth?: SelfHealthOptions | false;
-  /** Source of this node's event-loop delay (tests pass a fake). Default: a 50 ms timer-gap detector. */
-  loopDelay?: LoopDelaySource;
-}
-
+export type { EscalationHandler, MonitorOptions, ProbeListener, SchedulerStats } from "./monitor-options.js";
 export type { GateVerdict, InFlightStep, RemediationGate } from "./core/gate.js";
-
-export type EscalationHandler = (action: EscalationAction) => void | Promise<void>;
-export type ProbeListener = (peer: string, result: ProbeResult, latenessMs: number) => void;
-
-export interface SchedulerStats {
-  in_flight: number;
-  queued: number;
-  lateness: LatenessSummary;
-}
-
-/** A registered peer; the effect runner reads and updates its isolation (RemediatedPeer). */
-interface Peer extends RemediatedPeer {
-  spec: PeerSpec;
-  policy: Policy;
-  endpoint: string;
-  target: { host?: string; port?: number };
-  state: LadderState;
-  /** Serialises everything that touches this peer (probes, release, restart). */
-  lock: Promise<void>;
-  /** The probe in flight, shared by concurrent callers. */
-  probing: Promise<void> | null;
-  /** Epoch ms before which the scheduler should not probe (after a restart). */
-  notBefore: number;
-}
 
 export class Monitor {
   readonly selfName: string;
@@ -149,16 +73,13 @@ export class Monitor {
   private readonly logger: Logger;
   private readonly store: MonitorStore | undefined;
   private readonly random: () => number;
-  private gate: RemediationGate | undefined;
+  private readonly gate: RemediationGate | undefined;
   private readonly sem: Semaphore;
   private readonly peers = new Map<string, Peer>();
   private readonly handlers: Listeners<[EscalationAction]>;
   private readonly probeListeners: Listeners<Parameters<ProbeListener>>;
   private readonly lateness = new LatenessRecorder();
-  private readonly persisted: Map<
-    string,
-    { state: LadderState; isolation: IsolationRecord | null; isolationId: string | null }
-  >;
+  private readonly persisted: Map<string, SavedPeer>;
   private readonly ownProber: boolean;
   private prober: Prober | null;
   private scheduler: Scheduler | null = null;
@@ -177,11 +98,10 @@ export class Monitor {
   private readonly effects: EffectRunner;
   private readonly startedAt: number;
   private changes = 0;
-  /** Epoch ms of the last completed probe (or of start()). */
+  /** Monotonic ms of the last completed probe (or of start()). */
   private progressAt = 0;
-  /** The mesh side of this node (members, view poller, gate); undefined without the `mesh` option. */
-  readonly mesh: MeshNode | undefined;
-  private meshCache: { version: number; text: string } | null = null;
+  /** The mesh side of this node: members, views, gate, and its routes (no members without `mesh`). */
+  readonly mesh: MeshNode;
 
   constructor(opts: MonitorOptions) {
     if (!opts || typeof opts.selfName !== "string" || opts.selfName.trim() === "") {
@@ -189,16 +109,6 @@ export class Monitor {
     }
     this.selfName = opts.selfName;
     this.releaseCommand = opts.releaseCommand;
-    if (
-      opts.readToken !== undefined &&
-      (typeof opts.readToken !== "string" || opts.readToken.length < SECRET_MIN_LENGTH)
-    ) {
-      throw new InvalidOptionError(
-        "readToken",
-        `must be a string of at least ${SECRET_MIN_LENGTH} characters`,
-      );
-    }
-    this.readTokens = new TokenSet([opts.readToken]);
     this.policy = policyOf(opts);
     const concurrency = opts.concurrency ?? CONCURRENCY_DEFAULT;
     const tooMany = concurrencyProblem(concurrency);
@@ -221,38 +131,23 @@ export class Monitor {
       steps: this.steps,
     });
     this.random = opts.random ?? Math.random;
-    this.gate = opts.gate;
     this.ownProber = opts.prober === undefined;
     this.prober = opts.prober ?? null;
     this.startedAt = this.clock.now();
-    // With the real clock, gaps are measured on the monotonic clock (a wall-clock step is no stall).
-    this.loopDelay =
-      opts.loopDelay ??
-      new TimerLoopDelay(
-        this.clock,
-        LOOP_DELAY_DEFAULTS.resolutionMs,
-        LOOP_DELAY_DEFAULTS.retainMs,
-        this.clock === systemClock ? () => performance.now() : undefined,
-        { activity: probesInFlight, idleMs: LOOP_DELAY_DEFAULTS.idleMs },
-      );
+    this.loopDelay = opts.loopDelay ?? defaultLoopDelay(this.clock);
     this.selfHealth = opts.selfHealth === false ? null : new SelfHealth(this.loopDelay, opts.selfHealth);
     this.selfJournal = this.selfHealth ? new SelfJournal(this.selfName, this.selfHealth) : null;
-    this.persisted = new Map(
-      (this.store?.loadPeers() ?? []).map((p) => [
-        p.name,
-        { state: p.state, isolation: p.isolation, isolationId: p.isolationId ?? null },
-      ]),
-    );
-    if (opts.mesh !== undefined) {
-      if (opts.gate !== undefined)
-        throw new InvalidOptionError("gate", "give either mesh or gate: the mesh installs its own gate");
-      this.mesh = new MeshNode(this, opts.mesh, {
-        intervalMs: this.policy.intervalMs,
-        timeoutMs: this.policy.timeoutMs,
-        logger: this.logger,
-        clock: this.clock,
-      });
-    }
+    this.persisted = savedPeers(this.store);
+    if (opts.mesh !== undefined && opts.gate !== undefined)
+      throw new InvalidOptionError("gate", "give either mesh or gate: the mesh installs its own gate");
+    this.mesh = new MeshNode(this, opts.mesh ?? { members: [] }, {
+      intervalMs: this.policy.intervalMs,
+      timeoutMs: this.policy.timeoutMs,
+      logger: this.logger,
+      clock: this.clock,
+      ...(opts.readToken === undefined ? {} : { readToken: opts.readToken }),
+    });
+    this.gate = opts.gate ?? this.mesh.gate;
   }
 
   // ---------------------------------------------------------------- peers
@@ -272,19 +167,7 @@ export class Monitor {
       );
     }
     const policy = policyOf(spec, this.policy, `peers.${spec.name}.`);
-    const saved = this.persisted.get(spec.name);
-    const peer: Peer = {
-      spec,
-      policy,
-      endpoint: probeEndpoint(spec.probe),
-      target: probeTarget(spec.probe),
-      state: saved?.state ?? initialState(),
-      isolation: saved?.isolation ?? null,
-      isolationId: saved?.isolationId ?? null,
-      lock: Promise.resolve(),
-      probing: null,
-      notBefore: 0,
-    };
+    const peer = newPeer(spec, policy, this.persisted.get(spec.name));
     this.peers.set(spec.name, peer);
     this.changes++;
     this.logger.info({ peer: spec.name, endpoint: peer.endpoint }, "peer registered");
@@ -400,14 +283,7 @@ export class Monitor {
    */
   isProgressing(): boolean {
     if (!this.scheduler?.running || this.peers.size === 0) return true;
-    let bound = 0;
-    for (const p of this.peers.values()) {
-      bound = Math.max(
-        bound,
-        2 * Math.max(p.policy.intervalMs, p.policy.retryIntervalMs) + p.policy.timeoutMs,
-      );
-    }
-    return this.clock.now() - this.progressAt <= bound;
+    return this.clock.monotonic() - this.progressAt <= progressBoundMs(this.peers.values());
   }
 
   /** The spec `name` was registered with (read-only; undefined for an unknown peer). */
@@ -430,76 +306,11 @@ export class Monitor {
   }
 
   /**
-   * GET /v1/mesh: seed-compatible {self, peers, stats} plus node, members (the other
-   * mesh nodes, which are left out of `peers`) and scheduler.
-   */
-  meshDocument(): MeshView {
-    const mesh = this.mesh;
-    const all = this.allPeers();
-    return {
-      self: this.selfName,
-      node: this.selfName,
-      peers: mesh ? all.filter((p) => !mesh.isMember(p.name)) : all,
-      stats: this.stats(),
-      members: mesh?.memberViews() ?? [],
-      scheduler: this.schedulerStats(),
-      self_health: this.selfHealthReport(),
-      store: this.storeReport(),
-    };
-  }
-
-  /** meshDocument() serialised; rebuilt only when a probe result or an operator action changed something. */
-  meshJson(): string {
-    if (this.meshCache?.version !== this.changes)
-      this.meshCache = { version: this.changes, text: JSON.stringify(this.meshDocument()) };
-    return this.meshCache.text;
-  }
-
-  /** `proof` for GET /health?nonce=N (hex HMAC-SHA256(mesh key, "NAME:N")); undefined without a mesh key. */
-  healthProof(nonce: string): string | undefined {
-    return this.mesh?.healthProof(nonce);
-  }
-
-  /** GET /v1/mesh/view: this node's signed view of its peers; undefined without a mesh key. */
-  meshView(nonce?: string): { body: string; proof: string } | undefined {
-    return this.mesh?.view(nonce, this.clock.now());
-  }
-
-  /** `signature` for GET /health?nonce=N&from=R with this node's own identity; undefined without one. */
-  healthSignature(nonce: string, from: string): string | undefined {
-    return this.mesh?.healthSignature(nonce, from);
-  }
-
-  /** Why a view request is not from a member that signed it; undefined when it is, or without a mesh. */
-  viewRequestProblem(headers: IncomingHttpHeaders, nonce: string | undefined): string | undefined {
-    return this.mesh?.viewRequestProblem(headers, nonce, this.clock.now());
-  }
-
-  /**
-   * Serves this node's mesh routes — GET /health (with `proof` for ?nonce= when there is
-   * a mesh key), GET /v1/mesh/view (signed) and GET /v1/mesh — and returns true; returns
-   * false without touching `res` for any other path, so an agent mounts the mesh inside
-   * its own server: `if (!monitor.routes(req, res)) app(req, res)`.
-   */
-  readonly routes: (req: IncomingMessage, res: ServerResponse) => boolean = meshRoutes(this);
-
-  /**
    * The mesh routes for fetch-style servers (Hono, Bun, Deno): a web `Request` in, a
    * `Response` out; 404 for any other path (mount it on /health, /v1/mesh, /v1/mesh/view).
    */
   readonly fetch = async (request: Request): Promise<Response> =>
-    (await fetchRoutes(this.routes, request)) ?? notServed(request);
-
-  /** Tokens that reading /v1/mesh through `routes`/`handler` requires (option `readToken`). */
-  readonly readTokens: TokenSet;
-
-  /**
-   * node:http handler: the mesh routes (see `routes`), and the /v1/mesh JSON on every
-   * other path (the seed served it on any path).
-   */
-  readonly handler = (req: IncomingMessage, res: ServerResponse): void => {
-    if (!this.routes(req, res) && readAllowed(this, req, res)) sendJsonText(res, 200, this.meshJson());
-  };
+    (await fetchRoutes(this.mesh.routes, request)) ?? notServed(request);
 
   // ---------------------------------------------------------------- probing
 
@@ -520,13 +331,13 @@ export class Monitor {
     if (this.scheduler?.running) return;
     this.abort = Monitor.newAbort();
     const scheduler = new Scheduler({ clock: this.clock, run: (peer, due) => this.scheduledRun(peer, due) });
-    this.progressAt = this.clock.now();
+    this.progressAt = this.clock.monotonic();
     this.scheduler = scheduler;
     if (this.selfHealth) this.loopDelay.start();
     scheduler.start();
     this.resume();
     for (const [name, p] of this.peers) scheduler.schedule(name, this.firstDue(p));
-    this.mesh?.start();
+    this.mesh.start();
     const signal = opts?.signal;
     if (signal) {
       if (signal.aborted) void this.stop();
@@ -542,7 +353,7 @@ export class Monitor {
     const aborting = this.abort;
     this.abort = Monitor.newAbort(); // later checkPeer()/checkAllPeers() calls still work
     aborting.abort();
-    await this.mesh?.stop();
+    await this.mesh.stop();
     this.loopDelay.stop();
     if (scheduler) await scheduler.stop();
     await Promise.allSettled([...this.peers.values()].map((p) => p.lock));
@@ -560,7 +371,7 @@ export class Monitor {
   /** Undoes isolation, resets counters, closes the incident; emits `release`. */
   async release(name: string, by?: string): Promise<EscalationAction> {
     const p = this.require(name);
-    const out = await this.withLock(p, () => {
+    const out = await withPeerLock(p, () => {
       // What the isolation applied must be undone: refused (record and status kept) when it cannot be.
       const plan = p.state.status === "ISOLATED" ? releasePlan(p.isolation, p.spec.isolate) : undefined;
       if (plan !== undefined && "refuse" in plan) {
@@ -596,7 +407,7 @@ export class Monitor {
         name,
       );
     }
-    const out = await this.withLock(p, () => this.apply(name, p, { type: "operator-restart", by }));
+    const out = await withPeerLock(p, () => this.apply(name, p, { type: "operator-restart", by }));
     return out.find((a) => a.action === "restart") as EscalationAction;
   }
 
@@ -620,11 +431,6 @@ export class Monitor {
     return toPeerHealth(name, p.endpoint, p.state, this.gate?.owner(name, seen) ?? this.selfName);
   }
 
-  /** Installs (or removes) the mesh gate after construction. */
-  setGate(gate: RemediationGate | undefined): void {
-    this.gate = gate;
-  }
-
   private ctx(peer: string): StepContext {
     return {
       now: this.clock.now(),
@@ -646,53 +452,22 @@ export class Monitor {
   }
 
   private getProber(): Prober {
-    if (!this.prober) this.prober = createProber();
-    return this.prober;
-  }
-
-  private async withLock<T>(p: Peer, fn: () => Promise<T>): Promise<T> {
-    const prev = p.lock;
-    let release!: () => void;
-    p.lock = new Promise<void>((r) => (release = r));
-    try {
-      await prev;
-      return await fn();
-    } finally {
-      release();
-    }
+    return (this.prober ??= createProber());
   }
 
   private mayAct(name: string): GateVerdict {
-    const verdict = this.gateVerdictWithStore(name);
-    // An overloaded node cannot trust its own deadlines: it holds what it would do.
-    if (this.selfHealth?.degraded !== true || (!verdict.act && verdict.hold === undefined)) return verdict;
-    const overloaded = this.selfHealth.holdReason();
-    return { act: false, hold: verdict.act ? overloaded : `${verdict.hold}; ${overloaded}` };
-  }
-
-  /** The gate's verdict, held while the store cannot commit (nothing may be done that is not recorded). */
-  private gateVerdictWithStore(name: string): GateVerdict {
-    const verdict = this.gateVerdict(name);
+    const overloaded = this.selfHealth?.degraded === true ? this.selfHealth.holdReason() : undefined;
+    const verdict = holdWhileOverloaded(askGate(this.gate, name, this.logger), overloaded);
+    // Nothing may be done that is not recorded: held while the store cannot commit.
     const stuck = this.storeHealth.holdReason();
     if (stuck === undefined || (!verdict.act && verdict.hold === undefined)) return verdict;
     return { act: false, hold: verdict.act ? stuck : `${verdict.hold}; ${stuck}` };
   }
 
-  private gateVerdict(name: string): GateVerdict {
-    if (!this.gate) return { act: true };
-    try {
-      return this.gate.mayAct(name);
-    } catch (err) {
-      // The node cannot tell whether it may act: it holds and says why.
-      this.logger.warn({ peer: name, err: String(err) }, "mesh gate failed; holding remediation");
-      return { act: false, hold: `the mesh gate failed (${String(err)})` };
-    }
-  }
-
   /** Re-evaluates this node's health; journals entering and leaving the degraded state. */
   private evaluateSelf(): SelfHealthReport {
     const now = this.clock.now();
-    const { report, changed } = (this.selfHealth as SelfHealth).evaluate(now);
+    const { report, changed } = (this.selfHealth as SelfHealth).evaluate(this.clock.monotonic());
     const entry = this.selfJournal?.entryFor(changed, report, now);
     if (entry) {
       this.changes++;
@@ -731,9 +506,10 @@ export class Monitor {
       return Math.max(this.clock.now() + p.policy.intervalMs, p.notBefore);
     }
     let next = 0;
-    const run = this.withLock(p, async () => {
+    const run = withPeerLock(p, async () => {
       await this.sem.acquire();
       const startedAt = this.clock.now();
+      const startedMono = this.clock.monotonic();
       const lateness = startedAt - dueAt;
       // While this node is overloaded its own slowness must not run out a peer's deadline.
       const timeoutMs = this.selfHealth?.degraded
@@ -750,13 +526,15 @@ export class Monitor {
         this.sem.release();
       }
       this.lateness.record(lateness);
-      this.selfHealth?.recordLateness(lateness, startedAt);
+      this.selfHealth?.recordLateness(lateness, startedMono);
       if (this.selfHealth) this.evaluateSelf();
       this.counters.checks++;
-      this.progressAt = this.clock.now();
+      this.progressAt = this.clock.monotonic();
       const inconclusive = result.ok
         ? null
-        : inconclusiveWhy(result, timeoutMs, () => this.loopDelay.stalledMs(startedAt, this.clock.now()));
+        : inconclusiveWhy(result, timeoutMs, () =>
+            this.loopDelay.stalledMs(startedMono, this.clock.monotonic()),
+          );
       if (inconclusive !== null) {
         this.counters.inconclusive++;
         result = { ...result, inconclusive: true, error: inconclusive };
@@ -929,23 +707,7 @@ export class Monitor {
   }
 
   private notify(action: EscalationAction): void {
-    this.logger.warn(
-      {
-        peer: action.peer_name,
-        action: action.action,
-        severity: action.severity,
-        incident_id: action.incident_id,
-        result: action.result,
-      },
-      action.reason,
-    );
-    // Each handler gets its own copy: one cannot change what the next one sees.
-    if (this.handlers.size > 0) {
-      this.handlers.emit(
-        { peer: action.peer_name },
-        { ...action, result: action.result ? { ...action.result } : undefined },
-      );
-    }
+    announceAction(this.logger, this.handlers, action);
   }
 
   /** After a crash or restart of the watchdog: effects written but never finished (once). */
@@ -958,7 +720,7 @@ export class Monitor {
       steps: this.steps,
       now: () => this.clock.now(),
       logger: this.logger,
-      rerun: (name, p, e) => this.withLock(p, () => this.effects.run(name, p, e, this.abort.signal)),
+      rerun: (name, p, e) => withPeerLock(p, () => this.effects.run(name, p, e, this.abort.signal)),
     });
   }
 }

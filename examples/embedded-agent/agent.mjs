@@ -82,7 +82,7 @@ monitor.onEscalation((a) =>
 
 // The agent's own server: its work, and the mesh routes (/health, /v1/mesh, /v1/mesh/view).
 const server = createServer((req, res) => {
-  if (monitor.routes(req, res)) return;
+  if (monitor.mesh.routes(req, res)) return;
   if (req.url === "/work") {
     res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ done: true }));
     return;

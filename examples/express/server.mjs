@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The mesh inside an Express app: monitor.routes() answers /health, /v1/mesh and
+// The mesh inside an Express app: monitor.mesh.routes() answers /health, /v1/mesh and
 // /v1/mesh/view and returns false for every other path, which Express then routes.
 //
 //   NODE_NAME=agent-x PORT=9801 MESH_KEY_FILE=mesh.key \
@@ -21,7 +21,7 @@ const monitor = new Monitor({
 const app = express();
 // Mount the mesh first: it owns only its three paths.
 app.use((req, res, next) => {
-  if (!monitor.routes(req, res)) next();
+  if (!monitor.mesh.routes(req, res)) next();
 });
 // The agent's own routes.
 app.get("/work", (_req, res) => {

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The mesh inside a Fastify app: an onRequest hook hands the raw request to
-// monitor.routes(), which answers /health, /v1/mesh and /v1/mesh/view; the reply is
+// monitor.mesh.routes(), which answers /health, /v1/mesh and /v1/mesh/view; the reply is
 // then hijacked (Fastify sends nothing more). Every other path goes on to Fastify.
 //
 //   NODE_NAME=agent-y PORT=9802 MESH_KEY_FILE=mesh.key \
@@ -21,7 +21,7 @@ const monitor = new Monitor({
 
 const app = Fastify();
 app.addHook("onRequest", async (request, reply) => {
-  if (monitor.routes(request.raw, reply.raw)) reply.hijack();
+  if (monitor.mesh.routes(request.raw, reply.raw)) reply.hijack();
 });
 // The agent's own routes.
 app.get("/work", async () => ({ done: true, by: monitor.selfName }));

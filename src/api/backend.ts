@@ -62,7 +62,7 @@ export interface ApiBackend {
   /** Sends a test alert to `sink` now (not through the outbox); undefined when no such sink (→ 404). */
   alertsTest(sink: string): Promise<AlertTestResult | undefined>;
   /** hex HMAC-SHA256(mesh key, `${node}:${nonce}`), or undefined when no mesh key is configured. */
-  healthProof?(nonce: string): string | undefined;
+  healthProof?(nonce: string, from?: string): string | undefined;
   /** `signature` for GET /health?nonce=N&from=R with this node's own identity, if it has one. */
   healthSignature?(nonce: string, from: string): string | undefined;
   /**
@@ -75,7 +75,7 @@ export interface ApiBackend {
    * proof = hex HMAC-SHA256(mesh key, body); `nonce` (from ?nonce=) is echoed in the
    * body. Undefined when no mesh key is configured (→ 404).
    */
-  meshView?(nonce?: string): { body: string; proof?: string } | undefined;
+  meshView?(nonce?: string, requester?: string): { body: string; proof?: string } | undefined;
   /** Why GET /health answers 503 "degraded" (the state store cannot commit); undefined when fit. */
   healthProblem?(): string | undefined;
   /**

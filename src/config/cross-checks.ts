@@ -7,7 +7,7 @@ import { parseDuration, type Duration } from "../core/duration.js";
 import { InvalidOptionError } from "../core/errors.js";
 import { compilePolicy, type Policy, type TimingOptions } from "../core/options.js";
 import { standardKey } from "../alert/signature.js";
-import { identityProblem, publicKeyProblem } from "../core/identity.js";
+import { duplicateKeys, identityProblem, ownPublicKey, publicKeyProblem } from "../core/identity.js";
 import { isLoopbackHost, isObj, parseListen, type Obj } from "./rules.js";
 
 export type PathSeg = string | number;
@@ -327,6 +327,21 @@ export function checkConfig(doc: unknown): { issues: RawIssue[]; policies: Compi
       const problem = publicKeyProblem(m.public_key);
       if (problem) out.push({ path: ["mesh", "members", i, "public_key"], message: problem });
     });
+    const own = node && typeof node.identity === "string" ? ownPublicKey(node.identity) : undefined;
+    for (const d of duplicateKeys(
+      members.map((m) => (isObj(m) && typeof m.public_key === "string" ? m.public_key : undefined)),
+      own,
+    )) {
+      const first = members[d.first];
+      out.push({
+        path: ["mesh", "members", d.index, "public_key"],
+        message:
+          d.first < 0
+            ? "is this node's own public key (node.identity); every node has its own key"
+            : `is the same public key as mesh.members[${d.first}] (${JSON.stringify(isObj(first) ? first.name : "?")}): one key holder would count as two nodes`,
+        hint: "run `wdmesh keygen` on each node and list each node's own public key",
+      });
+    }
     if (withKeys.length > 0 && node && node.identity === undefined) {
       out.push({
         path: ["node", "identity"],

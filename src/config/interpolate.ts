@@ -33,6 +33,7 @@ function fileProblem(e: unknown): string {
       return "is a directory, not a regular file";
     case "EFBIG":
     case "WDM_NOT_REGULAR":
+    case "WDM_KEY_PERMISSIONS":
       return (e as Error).message;
     default:
       return `cannot be read (${code ?? String(e)})`;
@@ -74,10 +75,21 @@ function readSecretFile(path: string): string {
         code: "EFBIG",
       });
     }
-    return buf
+    const text = buf
       .subarray(0, n)
       .toString("utf8")
       .replace(/(?:\r?\n)+$/, "");
+    // A private key others on the host can read is refused, as ssh refuses one.
+    if ((st.mode & 0o077) !== 0 && /-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(text)) {
+      const mode = (st.mode & 0o777).toString(8).padStart(4, "0");
+      throw Object.assign(
+        new Error(
+          `holds a private key and is accessible by group or others (mode ${mode}); run chmod 600 on it`,
+        ),
+        { code: "WDM_KEY_PERMISSIONS" },
+      );
+    }
+    return text;
   } finally {
     closeSync(fd);
   }

@@ -65,6 +65,8 @@ export interface ResolvedConfig {
     confirm: ConfirmMode;
     /** ms; absent: per peer, its restart timeout plus its interval. */
     takeoverAfter?: number;
+    /** mesh.id: the mesh's identity (absent: derived, see MeshOptions.id). */
+    id?: string;
   } | null;
   alerts: SinkConfig[];
   /**
@@ -245,6 +247,7 @@ export function resolveConfig(
             ...(m.public_key === undefined ? {} : { publicKey: m.public_key }),
           })),
           confirm: file.mesh.confirm ?? MESH_DEFAULTS.confirm,
+          ...(file.mesh.id === undefined ? {} : { id: file.mesh.id }),
           ...(file.mesh.takeover_after === undefined
             ? {}
             : { takeoverAfter: parseDuration(file.mesh.takeover_after) }),

@@ -381,6 +381,13 @@ const meshSchema = z
       .describe(
         `How many of the N configured nodes (members + this node) must confirm a failure, each through a fresh verified view, before a target is remediated: any = this node alone, majority = floor(N/2)+1, all = N. ${describeDefault(MESH_DEFAULTS.confirm)}`,
       ),
+    id: z
+      .string()
+      .regex(/^[\x21-\x7e]{1,128}$/, { error: "must be 1 to 128 printable ASCII characters" })
+      .optional()
+      .describe(
+        "The mesh's identity, the same on every node: bound into every heartbeat proof and view, so an answer of another mesh fails even when a node's identity key serves both. Default: derived from mesh.key when set, else from the names of every node (then every node must list the same members).",
+      ),
     takeover_after: duration(
       `How long another node's started remediation step (restart, isolate) blocks this node before it takes the step over, when it has not seen the step finish (ms or duration). Default: the peer's restart timeout (${formatDuration(ACTION_DEFAULTS.systemctlTimeoutMs)} unless set) plus one interval.`,
     ).optional(),

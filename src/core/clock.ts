@@ -7,6 +7,11 @@ export type TimerHandle = unknown;
 export interface Clock {
   /** Epoch ms (wall clock: may jump, even backwards; delays never depend on it). */
   now(): number;
+  /**
+   * Monotonic ms (performance.now): never jumps with the wall clock; only differences
+   * mean anything. Durations, windows and lateness are measured on it.
+   */
+  monotonic(): number;
   /** Calls `fn` once after `ms` milliseconds (like setTimeout: an armed timer keeps the process alive). */
   setTimeout(fn: () => void, ms: number): TimerHandle;
   clearTimeout(handle: TimerHandle): void;

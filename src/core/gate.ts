@@ -1,5 +1,6 @@
 // The port between the Monitor and the mesh: the remediation gate and the steps in
 // flight it shares. The Monitor calls it, mesh/ implements it; both import it from here.
+import type { Logger } from "./logger.js";
 import type { PeerStatus } from "./types.js";
 
 /**
@@ -10,7 +11,10 @@ import type { PeerStatus } from "./types.js";
  *   the peer stays where it is and `remediation_held` (HIGH) is emitted once per incident,
  *   where the ladder would have stepped to restart/isolate, with `hold` as the reason.
  */
-export type GateVerdict = { act: true } | { act: false; hold?: string };
+export type GateVerdict = ({ act: true } | { act: false; hold?: string; observe?: string }) & {
+  /** Another node's step on the peer did not finish within takeover_after (remediation_stalled). */
+  stalled?: string;
+};
 
 /**
  * Mesh hook: which node remediates a peer, and whether this node may act on a miss now
@@ -39,4 +43,29 @@ export interface InFlightStep {
   startedAt: number;
   /** Epoch ms when it finished; null while it runs. */
   finishedAt: number | null;
+}
+
+/** The gate's verdict on a miss of `peer`; a gate that throws holds, and says why. */
+export function askGate(gate: RemediationGate | undefined, peer: string, logger: Logger): GateVerdict {
+  if (!gate) return { act: true };
+  try {
+    return gate.mayAct(peer);
+  } catch (err) {
+    // The node cannot tell whether it may act: it holds and says why.
+    logger.warn({ peer, err: String(err) }, "mesh gate failed; holding remediation");
+    return { act: false, hold: `the mesh gate failed (${String(err)})` };
+  }
+}
+
+/**
+ * The overload hold: a node that cannot trust its own deadlines (`overloaded` is why,
+ * undefined when it can) holds what it would do; an observe-only verdict stays one.
+ */
+export function holdWhileOverloaded(verdict: GateVerdict, overloaded: string | undefined): GateVerdict {
+  if (overloaded === undefined || (!verdict.act && verdict.hold === undefined)) return verdict;
+  return {
+    act: false,
+    hold: verdict.act ? overloaded : `${verdict.hold}; ${overloaded}`,
+    ...(verdict.stalled === undefined ? {} : { stalled: verdict.stalled }),
+  };
 }

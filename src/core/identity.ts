@@ -112,3 +112,34 @@ export function verifySignature(pub: PublicIdentity, message: string, signatureB
     return false;
   }
 }
+
+/** The public key of a private key PEM, or undefined when it is not one. */
+export function ownPublicKey(pem: string): string | undefined {
+  try {
+    return loadIdentity(pem, "identity").publicKey;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Members whose public key another member (or this node, `own`) already has: one holder
+ * of that key would count as several nodes. `first` is the earlier member's index (-1:
+ * this node's own key). Keys are compared as bytes (base64 spelling aside).
+ */
+export function duplicateKeys(
+  keys: ReadonlyArray<string | undefined>,
+  own?: string,
+): Array<{ index: number; first: number }> {
+  const bytes = (k: string): string => Buffer.from(k, "base64").toString("hex");
+  const seen = new Map<string, number>();
+  if (own !== undefined) seen.set(bytes(own), -1);
+  const out: Array<{ index: number; first: number }> = [];
+  keys.forEach((k, index) => {
+    if (k === undefined || publicKeyProblem(k) !== undefined) return;
+    const first = seen.get(bytes(k));
+    if (first === undefined) seen.set(bytes(k), index);
+    else out.push({ index, first });
+  });
+  return out;
+}

@@ -22,6 +22,10 @@ export interface LadderState {
    * Optional: state written before holds existed has no such field (= false).
    */
   held?: boolean;
+  /** The INFO `remediation_observed` of the open incident was emitted (absent: not yet). */
+  observed?: boolean;
+  /** The HIGH `remediation_stalled` of the open incident was emitted (absent: not yet). */
+  stalled?: boolean;
   /** Consecutive ok probes (for successThreshold). */
   okStreak: number;
   lastSeenAt: number | null;
@@ -44,8 +48,20 @@ export type LadderEvent =
    * node is overloaded): count and show like observe-only, and where the ladder would
    * step to restart/isolate, emit `remediation_held` (HIGH) with `hold` as the reason,
    * once per incident. The peer stays where it is.
+   * `observe` — why this node only observes (who remediates): journaled once per incident
+   * as `remediation_observed` (INFO) once the peer is past missedBeforeRestart.
+   * `stalled` — another node's step on this peer did not finish within takeover_after:
+   * `remediation_stalled` (HIGH) once per incident.
    */
-  | { type: "probe-miss"; durationMs: number; error: string; act?: boolean; hold?: string }
+  | {
+      type: "probe-miss";
+      durationMs: number;
+      error: string;
+      act?: boolean;
+      hold?: string;
+      observe?: string;
+      stalled?: string;
+    }
   /**
    * The probe could not tell (the failure was local to this node: fd exhaustion, a failed
    * spawn, or this node was stalled past the deadline). Not a miss: only shown.
@@ -169,8 +185,9 @@ function onOk(s: LadderState, e: { durationMs: number }, p: Policy, ctx: StepCon
       ),
     });
   }
+  const { observed: _observed, stalled: _stalled, ...rest } = seen;
   const state: LadderState = {
-    ...seen,
+    ...rest,
     status: "HEALTHY",
     okStreak,
     missed: 0,
@@ -211,7 +228,55 @@ function onHeld(
   return { state: { ...state, incidentId, held: true }, effects: [{ kind: "emit", action: a }] };
 }
 
+/**
+ * A miss past missedBeforeRestart that another node is left to remediate, or whose
+ * remediator stalled, is never silent: each is journaled once per incident.
+ */
 function onMiss(
+  s: LadderState,
+  e: { durationMs: number; error: string; act?: boolean; hold?: string; observe?: string; stalled?: string },
+  p: Policy,
+  ctx: StepContext,
+): StepOutput {
+  const out = onMissSteps(s, e, p, ctx);
+  const k = p.missedBeforeRestart;
+  if (isSilenced(s, ctx.now) || s.status === "ISOLATED" || s.missed + 1 < k || p.alertOnly === true)
+    return out;
+  const notes: Effect[] = [];
+  let state = out.state;
+  const incidentId = state.incidentId ?? s.incidentId ?? ctx.newId();
+  const seen = `peer ${ctx.peer} missed ${s.missed + 1} heartbeat${s.missed === 0 ? "" : "s"}`;
+  if (e.stalled !== undefined && s.stalled !== true) {
+    notes.push({
+      kind: "emit",
+      action: action(
+        ctx,
+        "remediation_stalled",
+        "HIGH",
+        `${seen} — remediation stalled: ${e.stalled}`,
+        incidentId,
+      ),
+    });
+    state = { ...state, incidentId, stalled: true };
+  }
+  if (e.act === false && e.hold === undefined && s.observed !== true) {
+    const who = e.observe === undefined ? "another node remediates it" : e.observe;
+    notes.push({
+      kind: "emit",
+      action: action(
+        ctx,
+        "remediation_observed",
+        "INFO",
+        `${seen} — this node only observes: ${who}`,
+        incidentId,
+      ),
+    });
+    state = { ...state, incidentId, observed: true };
+  }
+  return notes.length === 0 ? out : { state, effects: [...notes, ...out.effects] };
+}
+
+function onMissSteps(
   s: LadderState,
   e: { durationMs: number; error: string; act?: boolean; hold?: string },
   p: Policy,

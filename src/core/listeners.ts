@@ -1,5 +1,6 @@
 // A set of listeners that one misbehaving listener cannot break: a throw or a rejected
 // promise is logged, the other listeners still run, and nothing is awaited.
+import type { EscalationAction } from "./types.js";
 import type { Logger } from "./logger.js";
 
 export class Listeners<A extends unknown[]> {
@@ -37,5 +38,29 @@ export class Listeners<A extends unknown[]> {
         this.logger.warn({ ...context, err: String(err) }, `${this.what} threw`);
       }
     }
+  }
+}
+
+/** Logs an escalation action and hands each handler its own copy (one cannot change what the next sees). */
+export function announceAction(
+  logger: Logger,
+  handlers: Listeners<[EscalationAction]>,
+  action: EscalationAction,
+): void {
+  logger.warn(
+    {
+      peer: action.peer_name,
+      action: action.action,
+      severity: action.severity,
+      incident_id: action.incident_id,
+      result: action.result,
+    },
+    action.reason,
+  );
+  if (handlers.size > 0) {
+    handlers.emit(
+      { peer: action.peer_name },
+      { ...action, result: action.result ? { ...action.result } : undefined },
+    );
   }
 }

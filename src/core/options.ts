@@ -55,8 +55,13 @@ export interface HeartbeatProbeSpec {
   key?: string;
   /** The node's Ed25519 public key (base64 of 32 bytes); takes precedence over `key`. */
   publicKey?: string;
-  /** This node's name, sent as `from` with an identity heartbeat. */
+  /**
+   * This node's name, sent as `from`: the answer's proof or signature must then be bound
+   * to it (and to `mesh`), so an answer made for another requester fails.
+   */
   from?: string;
+  /** The mesh identity the answer must be bound to (with `from`). Default "". */
+  mesh?: string;
 }
 export type ProbeSpec =
   | { http: HttpProbeSpec }

@@ -26,6 +26,10 @@ export const SEVERITY_RANK: Readonly<Record<Severity, number>> = {
  * What an action reports. The first six belong to a peer's escalation ladder;
  * - remediation_held: this node would restart/isolate the peer but must not (no quorum,
  *   or this node is overloaded); the reason says why. Once per incident.
+ * - remediation_observed (INFO): the peer is past missed_before_restart and another mesh
+ *   node remediates it; this node only observes. Once per incident.
+ * - remediation_stalled (HIGH): another node's restart/isolate of the peer did not finish
+ *   within takeover_after; this node takes it over (when it may). Once per incident.
  * - self_degraded / self_recovered: this node's own health (event-loop delay, scheduler
  *   lateness) crossed its thresholds and came back; peer_name is the node itself.
  * - config_reloaded: the daemon applied a new configuration.
@@ -41,6 +45,8 @@ export type ActionKind =
   | "recovered"
   | "release"
   | "remediation_held"
+  | "remediation_observed"
+  | "remediation_stalled"
   | "self_degraded"
   | "self_recovered"
   | "config_reloaded"

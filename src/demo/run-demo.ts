@@ -216,7 +216,7 @@ export async function runDemo(o: DemoOptions): Promise<void> {
     const wdA = nodes[0] as DaemonHandle;
     timers.push(
       setInterval(
-        () => o.out(`\n${new Date().toISOString()}\n${o.table(wdA.monitor.meshDocument())}`),
+        () => o.out(`\n${new Date().toISOString()}\n${o.table(wdA.monitor.mesh.meshDocument())}`),
         o.statusEveryMs,
       ),
     );
@@ -237,7 +237,7 @@ export async function runDemo(o: DemoOptions): Promise<void> {
       o.signal.addEventListener("abort", () => resolve(), { once: true });
       if (o.durationMs !== undefined) timers.push(setTimeout(resolve, o.durationMs));
     });
-    o.out(`\nfinal state:\n${o.table(wdA.monitor.meshDocument())}`);
+    o.out(`\nfinal state:\n${o.table(wdA.monitor.mesh.meshDocument())}`);
   } finally {
     for (const t of timers) clearInterval(t);
     for (const n of nodes.reverse()) await n.stop();

@@ -99,10 +99,10 @@ export class TimerLoopDelay implements LoopDelaySource {
     /** How long samples are kept, ms. Default 60 000. */
     private readonly retainMs: number = LOOP_DELAY_DEFAULTS.retainMs,
     /**
-     * Monotonic ms (e.g. performance.now) for measuring the gaps, so that a step of the
-     * wall clock is not taken for a stall. Default: the clock's own now().
+     * Monotonic ms for measuring the gaps and stamping the samples, so that a step of the
+     * wall clock is neither a stall nor a hole in the window. Default: clock.monotonic().
      */
-    private readonly monotonic: () => number = () => clock.now(),
+    private readonly monotonic: () => number = () => clock.monotonic(),
     /** Tick at `resolutionMs` only while `activity` is busy, else every `idleMs`. Default: always fine. */
     private readonly adaptive?: AdaptiveOptions,
   ) {}
@@ -148,8 +148,8 @@ export class TimerLoopDelay implements LoopDelaySource {
   };
 
   private tick(): void {
-    const now = this.clock.now();
     const mono = this.monotonic();
+    const now = mono;
     const gap = mono - this.last;
     this.at.push(now);
     this.delay.push(Math.max(0, gap - this.armedMs));
@@ -177,7 +177,7 @@ export class TimerLoopDelay implements LoopDelaySource {
     // A stall in progress: the timer is overdue right now.
     const overdue = this.overdueMs();
     if (overdue > 0) {
-      const now = this.clock.now();
+      const now = this.monotonic();
       total += overlap(now - overdue, now);
     }
     return total;
@@ -198,4 +198,19 @@ export class TimerLoopDelay implements LoopDelaySource {
     if (this.timer === null) return 0;
     return Math.max(0, this.monotonic() - this.last - this.armedMs);
   }
+}
+
+/**
+ * The Monitor's default detector: a timer-gap detector at the default resolution that
+ * ticks finely while probes are in flight, on the clock's monotonic reading (a wall-clock
+ * step is no stall).
+ */
+export function defaultLoopDelay(clock: Clock): TimerLoopDelay {
+  return new TimerLoopDelay(
+    clock,
+    LOOP_DELAY_DEFAULTS.resolutionMs,
+    LOOP_DELAY_DEFAULTS.retainMs,
+    undefined,
+    { activity: probesInFlight, idleMs: LOOP_DELAY_DEFAULTS.idleMs },
+  );
 }

@@ -57,11 +57,6 @@ export interface BackingInput {
   recentOwnStep?: boolean;
   /** This node is overloaded (self health degraded): it holds, so it does not back itself. */
   selfDegraded?: boolean;
-  /**
-   * A node that backs itself stays when the top backs it (default true). Tests turn it off
-   * to show the livelock it prevents.
-   */
-  stayWhenBacked?: boolean;
 }
 
 export interface BackingMove {
@@ -70,22 +65,25 @@ export interface BackingMove {
   dropped: boolean;
 }
 
-/** The next backing of `self` for `target`, given the previous one (pure). */
-export function nextBacking(prev: string | undefined, input: BackingInput): BackingMove {
+/** The top of the confirming nodes that are not overloaded (all of them when every one is). */
+export function topConfirming(input: BackingInput): { top: string; able: string[] } {
   // An overloaded node holds whatever it would do: back it only if every confirming node is.
   const able = input.confirming.filter((n) =>
     n === input.self ? input.selfDegraded !== true : input.member(n)?.degraded !== true,
   );
   const top = rendezvousOwner(input.target, able.length > 0 ? able : input.confirming) ?? input.self;
+  return { top, able };
+}
+
+/** The next backing of `self` for `target`, given the previous one (pure). */
+export function nextBacking(prev: string | undefined, input: BackingInput): BackingMove {
+  const { top, able } = topConfirming(input);
   const keepSelf = input.recentOwnStep === true && input.selfDegraded !== true;
   if (prev === undefined) return { backs: keepSelf ? input.self : top, dropped: false };
   if (prev === input.self) {
     // Moving to a node that backs this one would only follow it back next time: a flap
     // that never settles (every change unsettles, gate.ts). Staying is always safe.
-    const t =
-      top === input.self || input.selfDegraded === true || input.stayWhenBacked === false
-        ? undefined
-        : input.member(top);
+    const t = top === input.self || input.selfDegraded === true ? undefined : input.member(top);
     return { backs: keepSelf || t?.backs === input.self ? prev : top, dropped: false };
   }
   const v = input.member(prev);

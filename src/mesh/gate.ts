@@ -22,10 +22,16 @@ import type { PeerHealth } from "../core/types.js";
 import { silentLogger, type Logger } from "../core/logger.js";
 import type { GateVerdict, RemediationGate } from "../core/gate.js";
 import { systemClock, type Clock } from "../schedule/clock.js";
-import { isSettled, nextBacking, type BackingPeerFacts } from "./backing.js";
+import {
+  isSettled,
+  nextBacking,
+  type BackingInput,
+  type BackingMove,
+  type BackingPeerFacts,
+} from "./backing.js";
 import { rendezvousOwner } from "./owner.js";
 import { configuredQuorum, type ConfirmMode, type QuorumFacts, type QuorumRule } from "./quorum.js";
-import { defaultTakeoverAfterMs, TakeoverWatch, type BackedAt } from "./takeover.js";
+import { defaultTakeoverAfterMs, TakeoverWatch, type BackedAt, type PendingStep } from "./takeover.js";
 import type { Backing, ReceivedPeer, ReceivedView } from "./views.js";
 
 /** Views asked for longer ago than this many intervals count as absent. */
@@ -62,32 +68,43 @@ export interface MeshGateOptions {
   lastOwnStepAt?: (peer: string) => number | undefined;
   /** True while this node is overloaded (self health degraded): it holds, so it backs another node. */
   selfDegraded?: () => boolean;
-  /**
-   * Keep off a target while a member this node backed for it went silent and may have a
-   * step in flight (takeover.ts). Default true; tests turn it off to show what it prevents.
-   */
-  waitForSilentRemediator?: boolean;
-  /**
-   * Restart the settle period on every change of backing, not only on a drop (backing.ts).
-   * Default true; tests turn it off to show what it prevents.
-   */
-  settleEveryMove?: boolean;
-  /**
-   * While this node sees another member's step on a target in flight, its backing of
-   * another node for that target counts for nobody. Default true; tests turn it off to
-   * show what it prevents.
-   */
-  unsettleDuringOthersStep?: boolean;
-  /**
-   * A node that backs itself does not move to a node that backs it (backing.ts). Default
-   * true; tests turn it off to show the livelock it prevents.
-   */
-  stayWhenBacked?: boolean;
   /** Decision rule; default configuredQuorum. Tests pass other rules to compare. */
   rule?: QuorumRule;
   clock?: Clock;
   logger?: Logger;
 }
+
+/**
+ * The gate's rules about votes and other nodes' steps, as values: the product always runs
+ * GATE_RULES; a test passes a weaker variant of one (written in the test) to show the
+ * violation the shipped rule prevents (ablation).
+ */
+export interface GateRules {
+  /** This node's next backing of a target (backing.ts). */
+  nextBacking: (prev: string | undefined, input: BackingInput) => BackingMove;
+  /** Whether a change of backing restarts its settle period: every change (backing.ts). */
+  unsettles: (move: BackingMove, moved: boolean) => boolean;
+  /**
+   * How long views stay fresh, ms → the window after which a member this node backed and
+   * that went silent no longer keeps it off the target (takeover.ts); undefined: never.
+   */
+  silentAfterMs: (freshMs: number) => number | undefined;
+  /**
+   * What makes this node's backing of `backs` count for nobody: any other member's step
+   * on the target in flight, or a member it backed gone silent (takeover.ts).
+   */
+  othersBusy: (
+    watch: TakeoverWatch,
+    s: { target: string; views: () => ReceivedView[]; now: number; backedAt: BackedAt; backs: string },
+  ) => PendingStep | undefined;
+}
+
+export const GATE_RULES: GateRules = {
+  nextBacking,
+  unsettles: (move, moved) => move.dropped || moved,
+  silentAfterMs: (freshMs) => freshMs,
+  othersBusy: (watch, s) => watch.pending(s.target, s.views(), s.now, s.backedAt, s.backs),
+};
 
 /** How this node decides about one target now (for logs, the API and tests). */
 export interface MeshDecision extends QuorumFacts {
@@ -105,7 +122,10 @@ export interface MeshGate extends RemediationGate {
   observers(target: string): string[];
   /** The decision mayAct() would take now for a miss of `target` (updates the backing like mayAct). */
   decide(target: string): MeshDecision;
-  /** The node this node backs for `target` while it sees it failing (served in its view). */
+  /**
+   * The node this node backs for `target` while it sees it failing (served in its view):
+   * what its last miss of the target decided. Reading it changes nothing.
+   */
   backing(target: string): Backing | undefined;
 }
 
@@ -116,7 +136,7 @@ export function showsFailing(p: { status: string; missed_count: number } | undef
   return p !== undefined && (FAILING_STATUSES.has(p.status) || p.missed_count > 0);
 }
 
-export function createMeshGate(opts: MeshGateOptions): MeshGate {
+export function createMeshGate(opts: MeshGateOptions, rules: GateRules = GATE_RULES): MeshGate {
   const { self, confirm } = opts;
   const members = [...new Set(opts.members)].filter((m) => m !== self);
   const memberSet = new Set(members);
@@ -128,11 +148,7 @@ export function createMeshGate(opts: MeshGateOptions): MeshGate {
   const ta = opts.takeoverAfterMs ?? defaultTakeoverAfterMs({}, opts.intervalMs);
   const takeoverAfterMs = typeof ta === "number" ? () => ta : ta;
   // Slack of one interval: a view may be served up to the poll timeout after it was asked for.
-  const takeover = new TakeoverWatch(
-    takeoverAfterMs,
-    opts.intervalMs,
-    opts.waitForSilentRemediator === false ? undefined : maxAge,
-  );
+  const takeover = new TakeoverWatch(takeoverAfterMs, opts.intervalMs, rules.silentAfterMs(maxAge));
   const startedAt = clock.now();
   /** Per target: the node this node backs, and when its backing was last unsettled (null: never). */
   const backs = new Map<string, string>();
@@ -210,15 +226,7 @@ export function createMeshGate(opts: MeshGateOptions): MeshGate {
     const recentOwnStep = now - acted < takeoverAfterMs(target);
     const selfDegraded = opts.selfDegraded?.() === true;
     const prev = backs.get(target);
-    const move = nextBacking(prev, {
-      self,
-      target,
-      confirming,
-      member,
-      recentOwnStep,
-      selfDegraded,
-      ...(opts.stayWhenBacked === false ? { stayWhenBacked: false } : {}),
-    });
+    const move = rules.nextBacking(prev, { self, target, confirming, member, recentOwnStep, selfDegraded });
     let times = backedAt.get(target);
     if (!times) backedAt.set(target, (times = new Map()));
     // It backed `prev` until now, and backs `move.backs` from now.
@@ -226,7 +234,7 @@ export function createMeshGate(opts: MeshGateOptions): MeshGate {
     times.set(move.backs, now);
     backs.set(target, move.backs);
     const moved = prev !== undefined && move.backs !== prev;
-    if (move.dropped || (moved && opts.settleEveryMove !== false)) droppedAt.set(target, now);
+    if (rules.unsettles(move, moved)) droppedAt.set(target, now);
     return move.backs;
   };
 
@@ -264,7 +272,17 @@ export function createMeshGate(opts: MeshGateOptions): MeshGate {
       backs: b,
       backers,
     };
-    const { why, ...verdict } = rule(facts);
+    const { why, ...ruled } = rule(facts);
+    const stalledStep = takeover.stalled(target, latestViews(), now);
+    const stalled = stalledStep?.step
+      ? `${stalledStep.node} started ${stalledStep.step.step} of ${target} ${Math.round(stalledStep.seenForMs)} ms ago ` +
+        "and has not finished it within takeover_after; taking it over"
+      : undefined;
+    const verdict: GateVerdict = {
+      ...ruled,
+      ...(!ruled.act && ruled.hold === undefined ? { observe: why } : {}),
+      ...(stalled === undefined ? {} : { stalled }),
+    };
     if (verdict.act) {
       const busy = takeover.pending(target, latestViews(), now, backedAtFor(target));
       if (busy) {
@@ -274,7 +292,7 @@ export function createMeshGate(opts: MeshGateOptions): MeshGate {
             "and has not finished it; waiting for takeover_after before taking it over"
           : `${busy.node} went silent ${ms} ms ago while it may have been remediating ${target}, ` +
             "so it may have a step in flight; waiting for takeover_after before acting";
-        return { ...facts, verdict: { act: false }, why: why2 };
+        return { ...facts, verdict: { act: false, observe: why2 }, why: why2 };
       }
     }
     return { ...facts, verdict, why };
@@ -317,17 +335,22 @@ export function createMeshGate(opts: MeshGateOptions): MeshGate {
       return rendezvousOwner(target, observersOf(target, clock.now())) as string;
     },
     backing(target) {
+      // A read never changes a vote: this is the backing this node's last miss of the
+      // target decided (mayAct), none before its first.
       if (memberSet.has(target) || !showsFailing(opts.health(target))) return undefined;
+      const b = backs.get(target);
+      if (b === undefined) return undefined;
       const now = clock.now();
-      const seen = entries(target, now);
-      const b = updateBacking(target, confirmingOf(seen), seen, now);
       // While another member has a step on the target in flight (or went silent after this
       // node backed it, and may have one), this node's backing of another node counts for
       // nobody (takeover.ts): that member may have counted this node's older backing.
-      const busy =
-        opts.unsettleDuringOthersStep === false
-          ? takeover.silent(target, latestViews(b), now, backedAtFor(target))
-          : takeover.pending(target, latestViews(), now, backedAtFor(target), b);
+      const busy = rules.othersBusy(takeover, {
+        target,
+        views: () => latestViews(),
+        now,
+        backedAt: backedAtFor(target),
+        backs: b,
+      });
       if (busy) return { backs: b, stableMs: 0 };
       const d = lastDrop(target);
       return { backs: b, stableMs: d === null ? null : Math.max(0, now - d) };

@@ -7,22 +7,34 @@
 // authenticated, so none are exchanged and this node remediates its peers on its own;
 // that is logged once as a warning.
 import { memberUrlProblem } from "./member-url.js";
-import { iso, parseDuration, type Duration } from "../core/duration.js";
+import { parseDuration, type Duration } from "../core/duration.js";
 import { InvalidOptionError } from "../core/errors.js";
 import { nameProblem, SECRET_MIN_LENGTH } from "../core/rules.js";
 import type { PeerSpec } from "../core/options.js";
-import type { MeshMemberView, PeerHealth } from "../core/types.js";
+import type { MeshMemberView, MeshView, MonitorStats, PeerHealth } from "../core/types.js";
+import type { SelfHealthReport } from "../health/self-health.js";
 import { silentLogger, type Logger } from "../core/logger.js";
-import type { IncomingHttpHeaders } from "node:http";
-import type { InFlightStep, RemediationGate } from "../core/gate.js";
-import { heartbeatMessage, heartbeatProof } from "../probe/heartbeat-proof.js";
-import type { Clock } from "../schedule/clock.js";
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
+import { TokenSet } from "../http/auth.js";
+import { sendJsonText } from "../http/http-error.js";
+import type { InFlightStep } from "../core/gate.js";
+import { boundHeartbeatProof, heartbeatMessage, heartbeatProof } from "../probe/heartbeat-proof.js";
+import { createHash } from "node:crypto";
+import { hmacSha256 } from "../core/hmac.js";
+import { systemClock, type Clock } from "../schedule/clock.js";
 import { createMeshGate, type MeshGate } from "./gate.js";
-import { loadIdentity, parsePublicKey, type Identity } from "../core/identity.js";
+import {
+  duplicateKeys,
+  loadIdentity,
+  ownPublicKey,
+  parsePublicKey,
+  type Identity,
+} from "../core/identity.js";
 import { CONFIRM_MODES, type ConfirmMode } from "./quorum.js";
 import { defaultTakeoverAfterMs } from "./takeover.js";
+import { meshRoutes, nonceProblem, readAllowed } from "./routes.js";
 import { ViewRequestVerifier } from "./view-auth.js";
-import { buildView, signView, ViewPoller } from "./views.js";
+import { buildView, signView, viewInFlight, ViewPoller } from "./views.js";
 import { MESH_DEFAULTS } from "../core/defaults.js";
 
 /** Another node of the mesh: a wdmesh daemon or an agent that embeds Monitor with a mesh. */
@@ -56,6 +68,14 @@ export interface MeshOptions {
   /** The other nodes (not this one). Each is also watched as a peer: alert only, never restarted. */
   members: readonly MeshMember[];
   /**
+   * The mesh's identity (1 to 128 printable ASCII characters, the same on every node):
+   * bound into every heartbeat proof and view, so an answer of another mesh fails even
+   * when a node's identity key serves both. Default: derived from `key` when there is one,
+   * else from the names of the nodes (this one and the members), which then must list
+   * the same nodes everywhere.
+   */
+  id?: string;
+  /**
    * How many nodes must see a target fail before it is remediated:
    * `any` one, `majority` of the configured nodes, `all`. Default "majority".
    */
@@ -78,13 +98,20 @@ export interface MeshHost {
   registerPeer(spec: PeerSpec): void;
   getPeerStatus(name: string): PeerHealth | undefined;
   allPeers(): PeerHealth[];
-  setGate(gate: RemediationGate | undefined): void;
   /** The spec a peer was registered with (its restart method and interval). */
   peerSpec(name: string): Readonly<PeerSpec> | undefined;
   /** This node's own health: `degraded` while it is overloaded (it holds its steps). */
-  selfHealthReport(): { status: "ok" | "degraded" };
+  selfHealthReport(): SelfHealthReport;
+  stats(): MonitorStats;
+  schedulerStats(): NonNullable<MeshView["scheduler"]>;
+  /** Grows on every change of any peer's state or of the stats (cache key of /v1/mesh). */
+  readonly version: number;
   /** Remediation steps this node started at or after `since` (epoch ms), running or finished. */
   recentSteps(since: number): InFlightStep[];
+  /** Whether the state store commits (GET /v1/mesh `store`). */
+  storeReport?(): NonNullable<MeshView["store"]>;
+  /** Why this node is not fit to answer "ok" on GET /health (its store cannot commit), or undefined. */
+  healthProblem?(): string | undefined;
 }
 
 export interface MeshNodeOptions {
@@ -94,6 +121,8 @@ export interface MeshNodeOptions {
   timeoutMs: number;
   logger?: Logger;
   clock?: Clock;
+  /** Bearer token that reading /v1/mesh through `routes`/`handler` requires (Monitor option `readToken`). */
+  readToken?: string;
 }
 
 /** Throws InvalidOptionError naming the first bad field of `mesh`. */
@@ -114,7 +143,22 @@ export function validateMeshOptions(mesh: MeshOptions, selfName: string): void {
     );
   }
   if (mesh.takeoverAfter !== undefined) parseDuration(mesh.takeoverAfter, "mesh.takeoverAfter");
+  if (mesh.id !== undefined && (typeof mesh.id !== "string" || nonceProblem(mesh.id) !== undefined))
+    throw new InvalidOptionError("mesh.id", "must be 1 to 128 printable ASCII characters");
   if (!Array.isArray(mesh.members)) throw new InvalidOptionError("mesh.members", "must be an array");
+  const own = mesh.identity === undefined ? undefined : ownPublicKey(mesh.identity);
+  const dup = duplicateKeys(
+    mesh.members.map((m) => (typeof m === "object" && m !== null ? m.publicKey : undefined)),
+    own,
+  )[0];
+  if (dup) {
+    throw new InvalidOptionError(
+      `mesh.members[${dup.index}].publicKey`,
+      dup.first < 0
+        ? "is this node's own public key (mesh.identity); every node has its own key"
+        : `is the same public key as mesh.members[${dup.first}] (${JSON.stringify(mesh.members[dup.first]?.name)}): one key holder would count as two nodes`,
+    );
+  }
   const seen = new Set<string>();
   for (const [i, m] of mesh.members.entries()) {
     const f = `mesh.members[${i}]`;
@@ -156,15 +200,26 @@ export function validateMeshOptions(mesh: MeshOptions, selfName: string): void {
 }
 
 /**
+ * The mesh's identity: `mesh.id`, else derived from the mesh key (16 hex characters of
+ * HMAC-SHA256(key, "wdmesh-mesh-id")), else from the sorted names of every node.
+ */
+export function meshIdentity(mesh: MeshOptions, self: string): string {
+  if (mesh.id !== undefined) return mesh.id;
+  if (mesh.key !== undefined) return hmacSha256(mesh.key, "wdmesh-mesh-id").toString("hex").slice(0, 16);
+  const names = [self, ...mesh.members.map((m) => m.name)].sort();
+  return createHash("sha256").update(names.join("\n")).digest("hex").slice(0, 16);
+}
+
+/**
  * How a member is watched: a heartbeat signed with its own identity when it has a public
  * key, one proven with the mesh key otherwise, plain GET /health without either.
  */
-export function memberPeerSpec(m: MeshMember, key: string | undefined, self = ""): PeerSpec {
+export function memberPeerSpec(m: MeshMember, key: string | undefined, self = "", mesh = ""): PeerSpec {
   const base = m.url.replace(/\/+$/, "");
   const probe: PeerSpec["probe"] = m.publicKey
-    ? { heartbeat: { url: base, node: m.name, publicKey: m.publicKey, from: self } }
+    ? { heartbeat: { url: base, node: m.name, publicKey: m.publicKey, from: self, mesh } }
     : key
-      ? { heartbeat: { url: base, node: m.name, key } }
+      ? { heartbeat: { url: base, node: m.name, key, from: self, mesh } }
       : { http: { url: `${base}/health` } };
   return {
     name: m.name,
@@ -178,8 +233,12 @@ export function memberPeerSpec(m: MeshMember, key: string | undefined, self = ""
 
 export class MeshNode {
   readonly self: string;
+  /** This node's name (as the routes answer it). */
+  readonly selfName: string;
   readonly members: readonly MeshMember[];
   readonly confirm: ConfirmMode;
+  /** The mesh's identity, bound into heartbeat proofs and views (MeshOptions.id). */
+  readonly meshId: string;
   private readonly key: string | undefined;
   private readonly identity: Identity | undefined;
   private readonly viewRequests: ViewRequestVerifier;
@@ -190,13 +249,29 @@ export class MeshNode {
   readonly gate: MeshGate | undefined;
   private takeoverAfter: number | undefined;
   private intervalMs = 0;
+  private readonly clock: Clock;
+  private meshCache: { version: number; text: string } | null = null;
+  /** Tokens that reading /v1/mesh through `routes`/`handler` requires (option `readToken`). */
+  readonly readTokens: TokenSet;
 
-  /** Validates `mesh`, registers the members on `host` and installs the gate. */
+  /** Validates `mesh`, registers the members on `host` and builds the gate (the Monitor asks it for `gate`). */
   constructor(host: MeshHost, mesh: MeshOptions, opts: MeshNodeOptions) {
+    if (
+      opts.readToken !== undefined &&
+      (typeof opts.readToken !== "string" || opts.readToken.length < SECRET_MIN_LENGTH)
+    ) {
+      throw new InvalidOptionError(
+        "readToken",
+        `must be a string of at least ${SECRET_MIN_LENGTH} characters`,
+      );
+    }
+    this.readTokens = new TokenSet([opts.readToken]);
     validateMeshOptions(mesh, host.selfName);
     const logger = opts.logger ?? silentLogger;
+    this.clock = opts.clock ?? systemClock;
     this.host = host;
     this.self = host.selfName;
+    this.selfName = host.selfName;
     this.key = mesh.key;
     this.identity = mesh.identity === undefined ? undefined : loadIdentity(mesh.identity, "mesh.identity");
     this.members = mesh.members.map((m) => ({
@@ -205,6 +280,7 @@ export class MeshNode {
       ...(m.publicKey === undefined ? {} : { publicKey: m.publicKey }),
     }));
     this.memberNames = new Set(this.members.map((m) => m.name));
+    this.meshId = meshIdentity(mesh, this.self);
     this.confirm = mesh.confirm ?? MESH_DEFAULTS.confirm;
     const members = this.members.map((m) => ({
       name: m.name,
@@ -216,7 +292,7 @@ export class MeshNode {
       ...(this.key ? { key: this.key } : {}),
       members,
     });
-    for (const m of this.members) host.registerPeer(memberPeerSpec(m, this.key, this.self));
+    for (const m of this.members) host.registerPeer(memberPeerSpec(m, this.key, this.self, this.meshId));
     if (this.members.length === 0) return;
     if (!this.key && !this.identity) {
       logger.warn(
@@ -233,6 +309,7 @@ export class MeshNode {
       self: this.self,
       ...(this.key ? { key: this.key } : {}),
       ...(this.identity ? { identity: this.identity } : {}),
+      meshId: this.meshId,
       intervalMs: opts.intervalMs,
       timeoutMs: opts.timeoutMs,
       logger,
@@ -256,7 +333,6 @@ export class MeshNode {
       logger,
       ...(opts.clock ? { clock: opts.clock } : {}),
     });
-    host.setGate(this.gate);
   }
 
   /** takeover_after of `peer`, ms: mesh.takeoverAfter, or its restart timeout plus its interval. */
@@ -282,9 +358,16 @@ export class MeshNode {
     await this.poller?.stop();
   }
 
-  /** `proof` of GET /health?nonce=N: hex HMAC-SHA256(key, "NAME:N"); undefined without a key. */
-  healthProof(nonce: string): string | undefined {
-    return this.key ? heartbeatProof(this.key, this.self, nonce) : undefined;
+  /**
+   * `proof` of GET /health?nonce=N[&from=R]: hex HMAC-SHA256 under the mesh key of
+   * "NAME:N", or with `from` of heartbeatMessage (bound to R and the mesh's identity);
+   * undefined without a key.
+   */
+  healthProof(nonce: string, from?: string): string | undefined {
+    if (!this.key) return undefined;
+    return from === undefined
+      ? heartbeatProof(this.key, this.self, nonce)
+      : boundHeartbeatProof(this.key, this.self, from, nonce, this.meshId);
   }
 
   /**
@@ -292,41 +375,29 @@ export class MeshNode {
    * name, the requester's and the nonce); undefined without an identity.
    */
   healthSignature(nonce: string, from: string): string | undefined {
-    return this.identity?.sign(heartbeatMessage(this.self, from, nonce));
+    return this.identity?.sign(heartbeatMessage(this.self, from, nonce, this.meshId));
   }
 
   /**
    * Why a GET /v1/mesh/view request is not from a member that proved itself (signed
    * request: see view-auth.ts); undefined when it is.
    */
-  viewRequestProblem(
-    headers: IncomingHttpHeaders,
-    nonce: string | undefined,
-    now: number,
-  ): string | undefined {
-    return this.viewRequests.problem(headers, nonce, now);
+  viewRequestProblem(headers: IncomingHttpHeaders, nonce: string | undefined): string | undefined {
+    return this.viewRequests.problem(headers, nonce, this.clock.now());
   }
 
   /** GET /v1/mesh/view: this node's view of its non-member peers and its proof; undefined without a key or identity. */
-  view(nonce: string | undefined, now: number): { body: string; proof: string } | undefined {
+  meshView(nonce?: string, requester?: string): { body: string; proof: string } | undefined {
     if (!this.key && !this.identity) return undefined;
+    const now = this.clock.now();
     const peers = this.host.allPeers().filter((p) => !this.memberNames.has(p.name));
     const gate = this.gate;
     const body = buildView(this.self, peers, now, nonce, {
       degraded: this.host.selfHealthReport().status === "degraded",
+      ...(requester === undefined ? {} : { requester }),
+      mesh: this.meshId,
       backing: (peer) => gate?.backing(peer),
-      inFlight: this.host
-        .recentSteps(0)
-        .filter((f) => f.finishedAt === null || now - f.startedAt < this.takeoverAfterMs(f.peer))
-        .map((f) => ({
-          peer: f.peer,
-          incident: f.incident,
-          step: f.step,
-          attempt: f.attempt,
-          started_at: iso(f.startedAt),
-          age_ms: Math.max(0, now - f.startedAt),
-          ...(f.finishedAt === null ? {} : { finished: true }),
-        })),
+      inFlight: viewInFlight(this.host.recentSteps(0), now, (peer) => this.takeoverAfterMs(peer)),
     });
     return {
       body,
@@ -350,4 +421,50 @@ export class MeshNode {
       };
     });
   }
+
+  /**
+   * GET /v1/mesh: seed-compatible {self, peers, stats} plus node, members (the other
+   * mesh nodes, which are left out of `peers`) and scheduler.
+   */
+  meshDocument(): MeshView {
+    return {
+      self: this.self,
+      node: this.self,
+      peers: this.host.allPeers().filter((p) => !this.isMember(p.name)),
+      stats: this.host.stats(),
+      members: this.memberViews(),
+      scheduler: this.host.schedulerStats(),
+      self_health: this.host.selfHealthReport(),
+      ...(this.host.storeReport ? { store: this.host.storeReport() } : {}),
+    };
+  }
+
+  /** Why GET /health answers 503 "degraded" (the node's state store cannot commit); undefined when fit. */
+  healthProblem(): string | undefined {
+    return this.host.healthProblem?.();
+  }
+
+  /** meshDocument() serialised; rebuilt only when a probe result or an operator action changed something. */
+  meshJson(): string {
+    const version = this.host.version;
+    if (this.meshCache?.version !== version)
+      this.meshCache = { version, text: JSON.stringify(this.meshDocument()) };
+    return this.meshCache.text;
+  }
+
+  /**
+   * Serves this node's mesh routes — GET /health (with `proof` for ?nonce= when there is
+   * a mesh key), GET /v1/mesh/view (signed) and GET /v1/mesh — and returns true; returns
+   * false without touching `res` for any other path, so an agent mounts the mesh inside
+   * its own server: `if (!monitor.mesh.routes(req, res)) app(req, res)`.
+   */
+  readonly routes: (req: IncomingMessage, res: ServerResponse) => boolean = meshRoutes(this);
+
+  /**
+   * node:http handler: the mesh routes (see `routes`), and the /v1/mesh JSON on every
+   * other path (the seed served it on any path).
+   */
+  readonly handler = (req: IncomingMessage, res: ServerResponse): void => {
+    if (!this.routes(req, res) && readAllowed(this, req, res)) sendJsonText(res, 200, this.meshJson());
+  };
 }

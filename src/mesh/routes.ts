@@ -1,5 +1,5 @@
 // The HTTP routes a mesh node serves to the other nodes and to readers, for agents that
-// embed Monitor (monitor.routes / monitor.handler). The daemon's API server serves the
+// embed Monitor (monitor.mesh.routes / monitor.mesh.handler). The daemon's API server serves the
 // same two answers (sendHealth, sendView below) from api/routes/mesh.ts.
 //   GET /health[?nonce=N]  {"status":"ok","node"} (+ "proof" with a mesh key)
 //   GET /v1/mesh/view      this node's signed view (404 without a mesh key)
@@ -7,6 +7,7 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import { carriesToken, requireToken, type TokenSet } from "../http/auth.js";
 import { HttpError, sendError, sendJson, sendJsonText } from "../http/http-error.js";
+import { FROM_HEADER } from "./view-auth.js";
 import { VIEW_PATH, VIEW_PROOF_HEADER } from "./views.js";
 
 /** Longest `?nonce=` accepted on /health and /v1/mesh/view, characters. */
@@ -21,14 +22,14 @@ export function nonceProblem(nonce: string): string | undefined {
 
 /** What GET /health and GET /v1/mesh/view answer from: Monitor, and the daemon's API backend. */
 export interface MeshAnswers {
-  /** Proof for /health?nonce=N, or undefined without a mesh key. */
-  healthProof?(nonce: string): string | undefined;
+  /** Proof for /health?nonce=N[&from=R] (bound to R with `from`), or undefined without a mesh key. */
+  healthProof?(nonce: string, from?: string): string | undefined;
   /** `signature` for /health?nonce=N&from=R with this node's own identity, or undefined. */
   healthSignature?(nonce: string, from: string): string | undefined;
   /** Why a view request is not from a member that signed it; undefined when it is. */
   viewRequestProblem?(headers: IncomingHttpHeaders, nonce: string | undefined): string | undefined;
-  /** The signed view, or undefined without a mesh key. */
-  meshView?(nonce?: string): { body: string; proof?: string } | undefined;
+  /** The signed view (made for `requester`, the member that signed the request), or undefined without a mesh key. */
+  meshView?(nonce?: string, requester?: string): { body: string; proof?: string } | undefined;
   /** Why this node is not fit to answer "ok" (its state store cannot commit), or undefined. */
   healthProblem?(): string | undefined;
 }
@@ -60,10 +61,11 @@ export function sendHealth(
   }
   const body: Record<string, string> = { status: "ok", node };
   if (nonce !== undefined) {
-    const proof = src.healthProof?.(nonce);
-    if (proof !== undefined) body.proof = proof;
     const from = query.get("from");
-    if (from !== null && from.length <= 128) {
+    const bound = from !== null && from.length <= 128;
+    const proof = src.healthProof?.(nonce, bound ? from : undefined);
+    if (proof !== undefined) body.proof = proof;
+    if (bound) {
       const signature = src.healthSignature?.(nonce, from);
       if (signature !== undefined) body.signature = signature;
     }
@@ -88,20 +90,21 @@ export function sendView(
   if (why !== undefined) {
     throw new HttpError(401, "WDM_UNAUTHORIZED", why, { "WWW-Authenticate": 'Bearer realm="wdmesh"' });
   }
-  const view = src.meshView?.(nonce);
+  const from = req.headers[FROM_HEADER];
+  const view = src.meshView?.(nonce, reader || typeof from !== "string" ? undefined : from);
   if (!view) {
     throw new HttpError(404, "WDM_NOT_FOUND", "this node serves no mesh view: no mesh.key is configured");
   }
   sendJsonText(res, 200, view.body, view.proof === undefined ? {} : { [VIEW_PROOF_HEADER]: view.proof });
 }
 
-/** What the routes serve; implemented by Monitor. */
+/** What the routes serve; implemented by MeshNode (monitor.mesh). */
 export interface MeshRouteSource {
   readonly selfName: string;
-  /** Proof for /health?nonce=N, or undefined without a mesh key. */
-  healthProof(nonce: string): string | undefined;
-  /** The signed view, or undefined without a mesh key. */
-  meshView(nonce?: string): { body: string; proof: string } | undefined;
+  /** Proof for /health?nonce=N[&from=R], or undefined without a mesh key. */
+  healthProof(nonce: string, from?: string): string | undefined;
+  /** The signed view (made for `requester`), or undefined without a mesh key. */
+  meshView(nonce?: string, requester?: string): { body: string; proof: string } | undefined;
   /** `signature` for /health?nonce=N&from=R with this node's own identity, or undefined. */
   healthSignature?(nonce: string, from: string): string | undefined;
   /** Why a view request is not from a member that signed it; undefined when it is. */
@@ -135,7 +138,7 @@ export const MESH_PATHS: readonly string[] = ["/health", VIEW_PATH, "/v1/mesh"];
 /**
  * A request handler that serves the mesh routes and returns true, or returns false
  * (without touching `res`) for any other path, so it can be mounted inside another
- * server: `if (!monitor.routes(req, res)) myApp(req, res)`.
+ * server: `if (!monitor.mesh.routes(req, res)) myApp(req, res)`.
  */
 export function meshRoutes(src: MeshRouteSource): (req: IncomingMessage, res: ServerResponse) => boolean {
   return (req, res) => {

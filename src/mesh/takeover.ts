@@ -104,6 +104,24 @@ export class TakeoverWatch {
     return found;
   }
 
+  /**
+   * A step on `target` by another node still listed as running although this node first
+   * saw it at least takeover_after ago (its node may have died mid-step, or the command
+   * hangs): this node may take it over, and says so (remediation_stalled).
+   */
+  stalled(target: string, views: Iterable<ReceivedView>, now: number): PendingStep | undefined {
+    for (const v of views) {
+      for (const s of v.inFlight) {
+        if (s.finished === true || s.peer !== target) continue;
+        const key = JSON.stringify([v.node, s.peer, s.incident, s.step, s.attempt, s.started_at]);
+        const first = this.firstSeen.get(key);
+        if (first !== undefined && now - first >= this.takeoverAfterMs(target))
+          return { node: v.node, step: s, seenForMs: now - first };
+      }
+    }
+    return undefined;
+  }
+
   /** The first member among `views` gone silent as a possible remediator of `target` (see above), if any. */
   silent(
     target: string,

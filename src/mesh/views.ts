@@ -13,58 +13,33 @@
 // ViewPoller fetches every member's view once per interval and keeps the latest
 // verified one with its receive time; a view that is not JSON, is too large, carries a
 // bad proof, names another node or echoes another nonce is ignored and logged.
-import { freshNonce, HEX64, hmacSha256, verifyHmacHex } from "../core/hmac.js";
+import { freshNonce, hmacSha256 } from "../core/hmac.js";
 import { safeOrigin } from "../core/redact.js";
+import { iso } from "../core/duration.js";
+import type { InFlightStep } from "../core/gate.js";
 import type { PeerHealth, PeerStatus } from "../core/types.js";
 import { silentLogger, type Logger } from "../core/logger.js";
 import { compileHttpTarget, HttpClient } from "../probe/http.js";
 import { systemClock, type Clock, type TimerHandle } from "../schedule/clock.js";
-import { verifySignature, type Identity, type PublicIdentity } from "../core/identity.js";
+import type { Identity, PublicIdentity } from "../core/identity.js";
+import type { InFlightView, MeshViewDoc, ViewSigner } from "./view-schema.js";
 import { signViewRequest } from "./view-auth.js";
 
 /** Response header carrying the view's proof. */
 export const VIEW_PROOF_HEADER = "x-wdmesh-proof";
+export type { InFlightView, MeshViewDoc, ViewPeer, ViewSigner } from "./view-schema.js";
+
+/** The view's schema and its check (zod), loaded on the first poll: a node that polls no view never loads zod. */
+let schema: Promise<typeof import("./view-schema.js")> | undefined;
+function viewSchema(): Promise<typeof import("./view-schema.js")> {
+  schema ??= import("./view-schema.js");
+  return schema;
+}
+
 /** Largest view body accepted, bytes (64 KiB). */
 export const MAX_VIEW_BYTES = 65_536;
 /** Path of the view route on a member's base URL. */
 export const VIEW_PATH = "/v1/mesh/view";
-
-const STATUSES: ReadonlySet<string> = new Set<PeerStatus>([
-  "UNKNOWN",
-  "HEALTHY",
-  "DEGRADED",
-  "OFFLINE",
-  "ISOLATED",
-]);
-
-export interface ViewPeer {
-  name: string;
-  status: PeerStatus;
-  missed_count: number;
-  /** The node this node backs to remediate the peer (present while it sees the peer failing). */
-  backs?: string;
-  /**
-   * How long, ms, this node's backing has been stable: since it last stopped backing
-   * another node (or since it started). null: it never stopped backing anyone.
-   */
-  backs_stable_ms?: number | null;
-}
-
-/** A remediation step a node has started and not finished. */
-export interface InFlightView {
-  peer: string;
-  /** The node's incident id for the peer (null outside an incident, e.g. an operator restart). */
-  incident: string | null;
-  step: "restart" | "isolate";
-  /** Restart attempt (0 for an operator restart and for isolate). */
-  attempt: number;
-  /** RFC 3339, the serving node's clock (informational). */
-  started_at: string;
-  /** ms since it started, at the time the view was served. */
-  age_ms?: number;
-  /** True once it has finished (steps stay listed for takeover_after after they start). */
-  finished?: boolean;
-}
 
 /** What a member's view says about one peer. */
 export interface ReceivedPeer {
@@ -78,19 +53,6 @@ export interface ReceivedPeer {
 export interface Backing {
   backs: string;
   stableMs: number | null;
-}
-
-/** What a node serves on /v1/mesh/view. */
-export interface MeshViewDoc {
-  node: string;
-  /** When the view was made (RFC 3339, the serving node's clock; informational). */
-  at: string;
-  /** The nonce of the request, echoed. */
-  nonce?: string;
-  peers: ViewPeer[];
-  in_flight?: InFlightView[];
-  /** Present (true) while the node is overloaded (self health degraded) and holds its steps. */
-  degraded?: boolean;
 }
 
 /** A verified view of a member, as kept by the poller. */
@@ -121,6 +83,32 @@ export interface ViewExtras {
   inFlight?: readonly InFlightView[];
   /** This node is overloaded (self health degraded). */
   degraded?: boolean;
+  /** The member whose signed request this view answers (bound into the signed body). */
+  requester?: string;
+  /** This node's mesh identity (bound into the signed body). */
+  mesh?: string;
+}
+
+/**
+ * The steps a view lists: every one still running, and each finished one for
+ * takeover_after after it started (so a member that polls late still sees it).
+ */
+export function viewInFlight(
+  steps: readonly InFlightStep[],
+  now: number,
+  takeoverAfterMs: (peer: string) => number,
+): InFlightView[] {
+  return steps
+    .filter((f) => f.finishedAt === null || now - f.startedAt < takeoverAfterMs(f.peer))
+    .map((f) => ({
+      peer: f.peer,
+      incident: f.incident,
+      step: f.step,
+      attempt: f.attempt,
+      started_at: iso(f.startedAt) as string,
+      age_ms: Math.max(0, now - f.startedAt),
+      ...(f.finishedAt === null ? {} : { finished: true }),
+    }));
 }
 
 /** Serialises this node's view of `peers` (members already left out by the caller). */
@@ -135,6 +123,8 @@ export function buildView(
     node,
     at: new Date(at).toISOString(),
     ...(nonce === undefined ? {} : { nonce }),
+    ...(extras.requester === undefined ? {} : { for: extras.requester }),
+    ...(extras.mesh === undefined ? {} : { mesh: extras.mesh }),
     peers: peers.map((p) => {
       const b = extras.backing?.(p.name);
       return {
@@ -148,140 +138,6 @@ export function buildView(
     ...(extras.degraded === true ? { degraded: true } : {}),
   };
   return JSON.stringify(doc);
-}
-
-/**
- * Checks a view answer: proof under `key`, JSON shape, node name and echoed nonce.
- * Returns the parsed view or the reason it was rejected (no secret in it).
- */
-export function verifyView(
-  key: string | ViewSigner,
-  body: Buffer,
-  proof: unknown,
-  expect: { node: string; nonce: string },
-): { ok: true; view: MeshViewDoc } | { ok: false; error: string } {
-  const signer: ViewSigner = typeof key === "string" ? { key } : key;
-  if (signer.publicKey !== undefined) {
-    // A member with its own identity: only its Ed25519 signature counts.
-    const sig = typeof proof === "string" && proof.startsWith("ed25519=") ? proof.slice(8) : undefined;
-    if (sig === undefined || !verifySignature(signer.publicKey, body.toString("utf8"), sig)) {
-      return {
-        ok: false,
-        error:
-          "view signature does not match the member's public key (impostor, or a different identity on that node?)",
-      };
-    }
-  } else {
-    if (typeof proof !== "string" || !HEX64.test(proof)) {
-      return { ok: false, error: `no valid ${VIEW_PROOF_HEADER} header (64 hex characters expected)` };
-    }
-    if (!signer.key || !verifyHmacHex(signer.key, body, proof)) {
-      return {
-        ok: false,
-        error: "view proof does not match the mesh key (impostor, or a different mesh.key on that node?)",
-      };
-    }
-  }
-  let doc: unknown;
-  try {
-    doc = JSON.parse(body.toString("utf8"));
-  } catch {
-    return { ok: false, error: "view is not JSON" };
-  }
-  if (typeof doc !== "object" || doc === null || Array.isArray(doc))
-    return { ok: false, error: "view is not a JSON object" };
-  const d = doc as Record<string, unknown>;
-  if (d.node !== expect.node) {
-    const got = typeof d.node === "string" ? JSON.stringify(d.node.slice(0, 64)) : "missing";
-    return {
-      ok: false,
-      error: `view is of node ${got}, expected ${JSON.stringify(expect.node)} (check the member's url)`,
-    };
-  }
-  if (d.nonce !== expect.nonce)
-    return { ok: false, error: "view does not echo the request's nonce (replayed or stale answer)" };
-  if (typeof d.at !== "string") return { ok: false, error: 'view has no "at" time' };
-  if (!Array.isArray(d.peers)) return { ok: false, error: 'view has no "peers" array' };
-  const peers: ViewPeer[] = [];
-  for (const [i, raw] of (d.peers as unknown[]).entries()) {
-    const p = raw as Record<string, unknown> | null;
-    if (
-      typeof p !== "object" ||
-      p === null ||
-      typeof p.name !== "string" ||
-      typeof p.status !== "string" ||
-      !STATUSES.has(p.status) ||
-      !Number.isSafeInteger(p.missed_count) ||
-      (p.missed_count as number) < 0
-    ) {
-      return { ok: false, error: `view peers[${i}] is not {name, status, missed_count}` };
-    }
-    const backs = p.backs;
-    const stable = p.backs_stable_ms;
-    if (
-      (backs !== undefined && typeof backs !== "string") ||
-      (stable !== undefined && stable !== null && (!Number.isSafeInteger(stable) || (stable as number) < 0))
-    ) {
-      return { ok: false, error: `view peers[${i}] has a bad backs / backs_stable_ms` };
-    }
-    peers.push({
-      name: p.name,
-      status: p.status as PeerStatus,
-      missed_count: p.missed_count as number,
-      ...(typeof backs === "string"
-        ? { backs, backs_stable_ms: stable === undefined ? null : (stable as number | null) }
-        : {}),
-    });
-  }
-  const inFlight: InFlightView[] = [];
-  if (d.in_flight !== undefined) {
-    if (!Array.isArray(d.in_flight)) return { ok: false, error: 'view "in_flight" is not an array' };
-    for (const [i, raw] of (d.in_flight as unknown[]).entries()) {
-      const f = raw as Record<string, unknown> | null;
-      if (
-        typeof f !== "object" ||
-        f === null ||
-        typeof f.peer !== "string" ||
-        (f.incident !== null && typeof f.incident !== "string") ||
-        (f.step !== "restart" && f.step !== "isolate") ||
-        !Number.isSafeInteger(f.attempt) ||
-        typeof f.started_at !== "string" ||
-        (f.age_ms !== undefined && (!Number.isSafeInteger(f.age_ms) || (f.age_ms as number) < 0)) ||
-        (f.finished !== undefined && typeof f.finished !== "boolean")
-      ) {
-        return {
-          ok: false,
-          error: `view in_flight[${i}] is not {peer, incident, step, attempt, started_at}`,
-        };
-      }
-      inFlight.push({
-        peer: f.peer,
-        incident: f.incident as string | null,
-        step: f.step,
-        attempt: f.attempt as number,
-        started_at: f.started_at,
-        ...(f.age_ms === undefined ? {} : { age_ms: f.age_ms as number }),
-        ...(f.finished === undefined ? {} : { finished: f.finished }),
-      });
-    }
-  }
-  return {
-    ok: true,
-    view: {
-      node: d.node,
-      at: d.at,
-      nonce: d.nonce,
-      peers,
-      ...(d.in_flight === undefined ? {} : { in_flight: inFlight }),
-      ...(d.degraded === true ? { degraded: true } : {}),
-    },
-  };
-}
-
-/** How a view is proven: the shared mesh key, or the member's own public key. */
-export interface ViewSigner {
-  key?: string;
-  publicKey?: PublicIdentity;
 }
 
 /** The view proof header's value: `ed25519=<base64>` with an identity, else hex HMAC over the mesh key. */
@@ -299,6 +155,8 @@ export interface ViewPollerOptions {
   key?: string;
   /** This node's own identity: signs its view requests when present. */
   identity?: Identity;
+  /** The mesh identity a view must carry (MeshNode.meshId); unchecked when absent. */
+  meshId?: string;
   /** Time between polls of all members, ms. */
   intervalMs: number;
   /** Deadline of one view request (connect, headers, body), ms. */
@@ -315,6 +173,7 @@ export class ViewPoller {
   private readonly self: string;
   private readonly key: string | undefined;
   private readonly identity: Identity | undefined;
+  private readonly meshId: string | undefined;
   private readonly intervalMs: number;
   private readonly timeoutMs: number;
   private readonly maxBytes: number;
@@ -337,6 +196,7 @@ export class ViewPoller {
     this.self = opts.self ?? "";
     this.key = opts.key;
     this.identity = opts.identity;
+    this.meshId = opts.meshId;
     this.intervalMs = opts.intervalMs;
     this.timeoutMs = opts.timeoutMs;
     this.maxBytes = opts.maxBytes ?? MAX_VIEW_BYTES;
@@ -433,7 +293,13 @@ export class ViewPoller {
     const signer: ViewSigner = m.publicKey
       ? { publicKey: m.publicKey }
       : { ...(this.key ? { key: this.key } : {}) };
-    const checked = verifyView(signer, out.body, out.proof, { node: m.name, nonce });
+    const { verifyView } = await viewSchema();
+    const checked = verifyView(signer, out.body, out.proof, {
+      node: m.name,
+      nonce,
+      ...(this.self === "" ? {} : { requester: this.self }),
+      ...(this.meshId === undefined ? {} : { mesh: this.meshId }),
+    });
     if (!checked.ok) {
       this.reject(m, checked.error);
       return;

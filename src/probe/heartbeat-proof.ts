@@ -15,10 +15,22 @@ export function verifyHeartbeatProof(key: string, node: string, nonce: string, p
 }
 
 /**
- * What a node with its own identity signs for GET /health?nonce=N&from=R: bound to its
- * own name, the requester's name and the requester's nonce, so the signature proves
- * "node NAME answered R's probe N" and is worth nothing for any other probe.
+ * What a mesh node signs (with its own identity) or proves (HMAC under the mesh key) for
+ * GET /health?nonce=N&from=R: bound to its own name, the requester's name, its mesh's
+ * identity and the requester's nonce, so the answer proves "node NAME of mesh M answered
+ * R's probe N" and is worth nothing for any other probe, requester or mesh.
  */
-export function heartbeatMessage(node: string, requester: string, nonce: string): string {
-  return `wdmesh-health\n${node}\n${requester}\n${nonce}`;
+export function heartbeatMessage(node: string, requester: string, nonce: string, mesh = ""): string {
+  return `wdmesh-health\n${node}\n${requester}\n${mesh}\n${nonce}`;
+}
+
+/** hex HMAC-SHA256(key, heartbeatMessage(...)): the `proof` a mesh node gives a member that says who it is. */
+export function boundHeartbeatProof(
+  key: string,
+  node: string,
+  requester: string,
+  nonce: string,
+  mesh: string,
+): string {
+  return hmacSha256(key, heartbeatMessage(node, requester, nonce, mesh)).toString("hex");
 }

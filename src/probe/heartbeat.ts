@@ -1,7 +1,7 @@
 // Authenticated heartbeat of a wdmesh node: GET <url>/health?nonce=<random hex>,
 // expecting {"status":"ok","node":NAME,"proof":hex HMAC-SHA256(key, "NAME:nonce")}.
 // Runs on the HTTP probe's client: same Agent, same single deadline, same body cap.
-import { freshNonce } from "../core/hmac.js";
+import { freshNonce, verifyHmacHex } from "../core/hmac.js";
 import type { HeartbeatProbeSpec } from "../core/options.js";
 import type { ProbeResult } from "../core/types.js";
 import { oneLine } from "./errors.js";
@@ -64,13 +64,21 @@ export function checkHeartbeatBody(
     if (typeof d.signature !== "string") {
       return `heartbeat proof invalid: no identity signature in the answer ${IMPOSTOR}`;
     }
-    const msg = heartbeatMessage(spec.node, spec.from ?? "", nonce);
+    const msg = heartbeatMessage(spec.node, spec.from ?? "", nonce, spec.mesh ?? "");
     if (!verifySignature(publicIdentity(spec.publicKey), msg, d.signature)) {
       return `heartbeat proof invalid: signature does not match the node's public key ${IMPOSTOR}`;
     }
   } else {
     if (d.proof === undefined) return `heartbeat proof invalid: no proof in the answer ${IMPOSTOR}`;
-    if (!verifyHeartbeatProof(spec.key ?? "", spec.node, nonce, d.proof)) {
+    const proven =
+      spec.from === undefined
+        ? verifyHeartbeatProof(spec.key ?? "", spec.node, nonce, d.proof)
+        : verifyHmacHex(
+            spec.key ?? "",
+            heartbeatMessage(spec.node, spec.from, nonce, spec.mesh ?? ""),
+            d.proof,
+          );
+    if (!proven) {
       return `heartbeat proof invalid: proof does not match the mesh key ${IMPOSTOR}`;
     }
   }
@@ -94,7 +102,7 @@ export async function probeHeartbeat(
     return { ok: false, duration_ms: 0, error: "heartbeat: no mesh key configured" };
   }
   const nonce = freshNonce();
-  const from = spec.publicKey !== undefined ? `&from=${encodeURIComponent(spec.from ?? "")}` : "";
+  const from = spec.from !== undefined ? `&from=${encodeURIComponent(spec.from)}` : "";
   const out = await client.get(
     { ...base, path: `${base.path}?nonce=${nonce}${from}` },
     { timeoutMs, signal, expectStatus: 200, collectBody: true },

@@ -6,6 +6,7 @@ export type { Clock, TimerHandle } from "../core/clock.js";
 
 export const systemClock: Clock = {
   now: () => Date.now(),
+  monotonic: () => performance.now(),
   setTimeout: (fn, ms) => setTimeout(fn, ms),
   clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
   sleep: (ms, signal) =>

@@ -31,7 +31,13 @@ export class Scheduler {
     this.cancel(peer);
     const { clock } = this.opts;
     const delay = Math.max(0, dueAt - clock.now());
-    const handle = clock.setTimeout(() => this.fire(peer, dueAt), delay);
+    // Lateness is measured on the monotonic clock: when it fires, the due time is restated
+    // in the wall clock of that moment (a wall-clock step meanwhile is not lateness).
+    const dueMono = clock.monotonic() + delay;
+    const handle = clock.setTimeout(
+      () => this.fire(peer, clock.now() - Math.max(0, clock.monotonic() - dueMono)),
+      delay,
+    );
     this.timers.set(peer, handle);
   }
 

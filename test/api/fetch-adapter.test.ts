@@ -1,5 +1,5 @@
 // monitor.fetch: the mesh routes as a fetch-style handler (web Request in, Response out),
-// answering exactly what monitor.routes answers on node:http.
+// answering exactly what monitor.mesh.routes answers on node:http.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Monitor } from "../../src/monitor.js";
@@ -23,7 +23,7 @@ void test("GET /health with a nonce answers the node and its proof", async () =>
   const body = (await r.json()) as { status: string; node: string; proof?: string };
   assert.equal(body.status, "ok");
   assert.equal(body.node, "agent-a");
-  assert.equal(body.proof, m.healthProof("abc123"));
+  assert.equal(body.proof, m.mesh.healthProof("abc123"));
 });
 
 void test("/v1/mesh needs the read token; wrong methods get 405 with Allow; HEAD has no body", async () => {

@@ -267,7 +267,7 @@ void test("the library's public types state the defaults the code applies", () =
     ["core/options.ts", "successThreshold", t.successThreshold],
     ["core/options.ts", "expectStatus", DEFAULTS.PROBE_DEFAULTS.expectStatus],
     ["core/options.ts", "timeout", DEFAULTS.ACTION_DEFAULTS.commandTimeoutMs],
-    ["monitor.ts", "concurrency", DEFAULTS.CONCURRENCY_DEFAULT],
+    ["monitor-options.ts", "concurrency", DEFAULTS.CONCURRENCY_DEFAULT],
     ["health/self-health.ts", "loopDelayP99Ms", DEFAULTS.SELF_HEALTH_DEFAULTS.loopDelayP99Ms],
     ["health/self-health.ts", "latenessP99Ms", DEFAULTS.SELF_HEALTH_DEFAULTS.latenessP99Ms],
     ["health/self-health.ts", "windowMs", DEFAULTS.SELF_HEALTH_DEFAULTS.windowMs],

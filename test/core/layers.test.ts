@@ -28,6 +28,8 @@ const LAYERS = [
   "effects/",
   "alert/",
   "mesh/",
+  "monitor-options.ts",
+  "monitor-peer.ts",
   "monitor.ts",
   "api/",
   "config/",

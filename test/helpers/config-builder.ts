@@ -41,7 +41,11 @@ export const FAST_LADDER = {
 } as const;
 
 /** A peer that is never restarted nor isolated, probed by TCP on 127.0.0.1. */
-export function tcpPeer(name: string, port: number, more: Record<string, unknown> = {}): Record<string, unknown> {
+export function tcpPeer(
+  name: string,
+  port: number,
+  more: Record<string, unknown> = {},
+): Record<string, unknown> {
   return { name, probe: { tcp: { host: "127.0.0.1", port } }, restart: "none", isolate: "none", ...more };
 }
 

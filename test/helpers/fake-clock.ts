@@ -12,6 +12,11 @@ interface Timer {
 
 export class FakeClock implements Clock {
   private t: number;
+  /**
+   * The monotonic reading: moves with advance() and jump(), not with setWallClockBy().
+   * It starts equal to the wall clock, so the two agree until the wall clock is set.
+   */
+  private m: number;
   private seq = 0;
   private timers: Timer[] = [];
   /** Every sleep asked for, ms, in order. */
@@ -28,10 +33,15 @@ export class FakeClock implements Clock {
     private readonly opts: { auto?: boolean } = {},
   ) {
     this.t = start;
+    this.m = start;
   }
 
   now(): number {
     return this.t;
+  }
+
+  monotonic(): number {
+    return this.m;
   }
 
   setTimeout(fn: () => void, ms: number): TimerHandle {
@@ -50,6 +60,7 @@ export class FakeClock implements Clock {
       await new Promise<void>((r) => setImmediate(r));
       if (signal?.aborted) return;
       this.t += ms;
+      this.m += ms;
       this.onAdvance?.(this.t);
       return;
     }
@@ -79,9 +90,12 @@ export class FakeClock implements Clock {
       const due = this.timers.filter((t) => t.at <= end).sort((a, b) => a.at - b.at || a.id - b.id)[0];
       if (!due) break;
       this.timers = this.timers.filter((t) => t !== due);
-      this.t = Math.max(this.t, due.at);
+      const to = Math.max(this.t, due.at);
+      this.m += to - this.t;
+      this.t = to;
       due.fn();
     }
+    this.m += end - this.t;
     this.t = end;
     await settle();
   }
@@ -92,11 +106,13 @@ export class FakeClock implements Clock {
    */
   jump(ms: number): void {
     this.t += ms;
+    this.m += ms;
   }
 
   /**
    * The wall clock is set by `ms` (negative: backwards, as NTP or an operator may do).
-   * Armed timers keep their remaining delay, as real (monotonic) timers do.
+   * Armed timers keep their remaining delay, as real (monotonic) timers do, and the
+   * monotonic reading does not move.
    */
   setWallClockBy(ms: number): void {
     this.t += ms;

@@ -52,7 +52,9 @@ import {
   type MeshGate,
 } from "../../src/mesh/gate.js";
 import { requiredConfirmations, type ConfirmMode, type QuorumRule } from "../../src/mesh/quorum.js";
-import type { InFlightView, ReceivedPeer, ReceivedView } from "../../src/mesh/views.js";
+import { viewInFlight, type ReceivedPeer, type ReceivedView } from "../../src/mesh/views.js";
+import { holdWhileOverloaded, type InFlightStep } from "../../src/core/gate.js";
+import { ablatedRules } from "./mesh-ablations.js";
 import type { GateVerdict } from "../../src/monitor.js";
 import type { PeerHealth } from "../../src/core/types.js";
 
@@ -97,7 +99,7 @@ export interface SimOptions {
   intervals?: number;
   /** Record a trace of every event (for replaying one seed). */
   trace?: boolean;
-  /** Passed to every node's gate (default true); false shows what it prevents. */
+  /** Ablations (mesh-ablations.ts), for every node's gate: false shows what the rule prevents. */
   waitForSilentRemediator?: boolean;
   /** Passed to every node's gate (default true); false shows what it prevents. */
   settleEveryMove?: boolean;
@@ -203,9 +205,9 @@ interface SimNode {
   /** Ladder state per peer (the target and the members); persisted across crashes. */
   ladder: Map<string, LadderState>;
   views: Map<string, ReceivedView>;
-  running: Map<string, InFlightView & { startedAt: number }>;
-  /** Finished steps (kept in views for takeover_after after they started, as MeshNode does). */
-  finished: Array<InFlightView & { startedAt: number }>;
+  running: Map<string, InFlightStep>;
+  /** Finished steps (kept in views for takeover_after after they started: viewInFlight, as MeshNode does). */
+  finished: InFlightStep[];
   notBefore: number;
   /** The node showed the target failing since this time (null: not now). */
   failingSince: number | null;
@@ -285,39 +287,45 @@ export function simulate(opts: SimOptions): SimResult {
   let quietAt: number | null = null;
   let remediatedAt: number | null = null;
   const livenessBound = livenessBoundIntervals(takeoverAfter, N, K) * SIM_INTERVAL;
-  const clock = { now: () => now, setTimeout: () => 0, clearTimeout: () => {}, sleep: async () => {} };
+  const clock = {
+    now: () => now,
+    monotonic: () => now,
+    setTimeout: () => 0,
+    clearTimeout: () => {},
+    sleep: async () => {},
+  };
 
   const nodes: SimNode[] = [];
+  const rules = ablatedRules(opts);
   const newGate = (i: number): MeshGate => {
     const self = names[i] as string;
-    return createMeshGate({
-      self,
-      members: names.filter((n) => n !== self),
-      confirm,
-      // The gate reads status and missed_count only; the full PeerHealth (toPeerHealth)
-      // formats timestamps and would make the simulation several times slower.
-      health: (p) => {
-        const s = nodes[i]?.ladder.get(p);
-        return s ? ({ name: p, status: s.status, missed_count: s.missed } as PeerHealth) : undefined;
+    return createMeshGate(
+      {
+        self,
+        members: names.filter((n) => n !== self),
+        confirm,
+        // The gate reads status and missed_count only; the full PeerHealth (toPeerHealth)
+        // formats timestamps and would make the simulation several times slower.
+        health: (p) => {
+          const s = nodes[i]?.ladder.get(p);
+          return s ? ({ name: p, status: s.status, missed_count: s.missed } as PeerHealth) : undefined;
+        },
+        view: (m) => nodes[i]?.views.get(m),
+        intervalMs: SIM_INTERVAL,
+        takeoverAfterMs: takeoverAfter,
+        selfDegraded: () => (nodes[i]?.overloaded ?? 0) > 0,
+        lastOwnStepAt: () => {
+          const n = nodes[i];
+          let last: number | undefined;
+          for (const f of [...(n?.finished ?? []), ...(n?.running.values() ?? [])])
+            last = Math.max(last ?? 0, f.startedAt);
+          return last;
+        },
+        ...(opts.rule ? { rule: opts.rule } : {}),
+        clock,
       },
-      view: (m) => nodes[i]?.views.get(m),
-      intervalMs: SIM_INTERVAL,
-      takeoverAfterMs: takeoverAfter,
-      ...(opts.waitForSilentRemediator === false ? { waitForSilentRemediator: false } : {}),
-      ...(opts.settleEveryMove === false ? { settleEveryMove: false } : {}),
-      ...(opts.unsettleDuringOthersStep === false ? { unsettleDuringOthersStep: false } : {}),
-      ...(opts.stayWhenBacked === false ? { stayWhenBacked: false } : {}),
-      selfDegraded: () => (nodes[i]?.overloaded ?? 0) > 0,
-      lastOwnStepAt: () => {
-        const n = nodes[i];
-        let last: number | undefined;
-        for (const f of [...(n?.finished ?? []), ...(n?.running.values() ?? [])])
-          last = Math.max(last ?? 0, f.startedAt);
-        return last;
-      },
-      ...(opts.rule ? { rule: opts.rule } : {}),
-      clock,
-    });
+      rules,
+    );
   };
   for (let i = 0; i < N; i++) {
     const ladder = new Map<string, LadderState>([[T, initialState()]]);
@@ -387,14 +395,7 @@ export function simulate(opts: SimOptions): SimResult {
     steps.push(rec);
     if (quietAt !== null && remediatedAt === null) remediatedAt = now;
     const attempt = e.kind === "restart" ? e.attempt : 0;
-    n.running.set(e.actionId, {
-      peer: T,
-      incident,
-      step: e.kind,
-      attempt,
-      started_at: String(now),
-      startedAt: now,
-    });
+    n.running.set(e.actionId, { peer: T, incident, step: e.kind, attempt, startedAt: now, finishedAt: null });
     if (e.kind === "restart") {
       target.state = "restarting";
       target.pending++;
@@ -482,11 +483,11 @@ export function simulate(opts: SimOptions): SimResult {
       if (p === T || !steady(n.ladder.get(p) as LadderState))
         apply(i, p, { type: "probe-ok", durationMs: 1 });
     } else {
-      let v: GateVerdict = n.gate.mayAct(p);
-      // An overloaded node holds what it would do (Monitor.mayAct).
-      if (p === T && n.overloaded > 0 && (v.act || v.hold !== undefined)) {
-        v = { act: false, hold: v.act ? "overloaded" : `${v.hold}; overloaded` };
-      }
+      // An overloaded node holds what it would do: the shipped rule (Monitor.mayAct).
+      const v: GateVerdict = holdWhileOverloaded(
+        n.gate.mayAct(p),
+        p === T && n.overloaded > 0 ? "overloaded" : undefined,
+      );
       if (opts.trace && p === T) {
         const d = n.gate.decide(p);
         log(
@@ -519,9 +520,7 @@ export function simulate(opts: SimOptions): SimResult {
       receivedAt: askedAt,
       peers: new Map([[T, entry]]),
       ...(m.overloaded > 0 ? { degraded: true } : {}),
-      inFlight: [...m.finished.filter((f) => now - f.startedAt < takeoverAfter), ...m.running.values()].map(
-        ({ startedAt, ...f }) => ({ ...f, age_ms: now - startedAt }),
-      ),
+      inFlight: viewInFlight([...m.finished, ...m.running.values()], now, () => takeoverAfter),
     };
   };
 
@@ -575,7 +574,7 @@ export function simulate(opts: SimOptions): SimResult {
         if (!n.up || n.gen !== ev.gen) return;
         const s = n.running.get(ev.id);
         n.running.delete(ev.id);
-        if (s) n.finished.push({ ...s, finished: true });
+        if (s) n.finished.push({ ...s, finishedAt: now });
         if (ev.kind === "restart") n.notBefore = now + restartDelayMs(targetPolicy, Math.max(1, ev.attempt));
         log(`${n.name} finished ${ev.kind}`);
         at(Math.max(now, n.notBefore), { k: "probe", node: ev.node, gen: n.gen, peer: T });
@@ -646,7 +645,7 @@ export function simulate(opts: SimOptions): SimResult {
     n.gen++;
     // The state file keeps steps written pending; on restart the node lists them (as
     // Monitor.resume does), so the others still see them for takeover_after.
-    for (const r of n.running.values()) n.finished.push({ ...r, finished: true });
+    for (const r of n.running.values()) n.finished.push({ ...r, finishedAt: now });
     n.running.clear();
     n.views.clear();
     if (n.failingSince !== null) {

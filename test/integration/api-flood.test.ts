@@ -123,7 +123,9 @@ mesh:
   const a = spawnDaemon(join(dir, "a.yaml"), { keepChars: 20_000 });
   const b = spawnDaemon(join(dir, "b.yaml"), { keepChars: 20_000 });
   const mesh = async (port: number): Promise<MeshDoc> =>
-    (await (await fetch(`http://127.0.0.1:${port}/v1/mesh`, { signal: AbortSignal.timeout(5_000) })).json()) as MeshDoc;
+    (await (
+      await fetch(`http://127.0.0.1:${port}/v1/mesh`, { signal: AbortSignal.timeout(5_000) })
+    ).json()) as MeshDoc;
   const stamps = (): number[] =>
     existsSync(restarts)
       ? readFileSync(restarts, "utf8")
@@ -135,7 +137,8 @@ mesh:
     await until(
       "both nodes up, b sees a HEALTHY, a restarting victim",
       async () =>
-        (await mesh(portB)).members.some((m) => m.name === "a" && m.status === "HEALTHY") && stamps().length >= 3,
+        (await mesh(portB)).members.some((m) => m.name === "a" && m.status === "HEALTHY") &&
+        stamps().length >= 3,
       60_000,
       { retryErrors: true },
     );

@@ -1,6 +1,6 @@
 // The README's mounting examples, run as real processes: an Express app
 // (examples/express/server.mjs) and a Fastify app (examples/fastify/server.mjs) that
-// mount monitor.routes(), and a plain node:http agent in this process, form one mesh.
+// mount monitor.mesh.routes(), and a plain node:http agent in this process, form one mesh.
 // Each answers its own route, the authenticated heartbeat and the signed view through
 // its framework, sees the other two alive with fresh views, and exits cleanly on SIGTERM.
 import { test } from "node:test";
@@ -12,7 +12,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Monitor } from "../../src/index.js";
 import { signViewRequest } from "../../src/mesh/view-auth.js";
-import { verifyView, VIEW_PROOF_HEADER } from "../../src/mesh/views.js";
+import { VIEW_PROOF_HEADER } from "../../src/mesh/views.js";
+import { verifyView } from "../../src/mesh/view-schema.js";
 import { heartbeatProof } from "../../src/probe/heartbeat-proof.js";
 import { haveBuiltCli } from "../helpers/built-cli.js";
 import { freePort } from "../helpers/ports.js";
@@ -61,7 +62,7 @@ test("Express and Fastify agents mount the mesh routes and form a mesh with a no
     mesh: { key: KEY, members: membersOf(2) },
   });
   const server = createServer((req, res) => {
-    if (!plain.routes(req, res)) res.writeHead(404).end();
+    if (!plain.mesh.routes(req, res)) res.writeHead(404).end();
   });
   try {
     await new Promise<void>((r) => server.listen(ports[2], "127.0.0.1", r));

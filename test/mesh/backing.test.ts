@@ -4,6 +4,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { isSettled, nextBacking, type BackingPeerFacts } from "../../src/mesh/backing.js";
 import { rendezvousOrder } from "../../src/mesh/owner.js";
+import { nextBackingWithoutStay } from "../helpers/mesh-ablations.js";
 
 const T = "t";
 // Rendezvous order of the four node names for T, top first.
@@ -173,6 +174,24 @@ const ROWS: Row[] = [
     dropped: false,
   },
   {
+    name: "backs B, B backs this node but its backing is not settled: keeps B (no follow toward itself without B's settled word)",
+    self: D,
+    prev: B,
+    confirming: [D, B],
+    members: { [B]: up(D, false) },
+    backs: B,
+    dropped: false,
+  },
+  {
+    name: "backs B, B says it backs this node but does not see the target failing itself: DROP B, never follow toward itself",
+    self: D,
+    prev: B,
+    confirming: [D],
+    members: { [B]: { reachable: true, failing: false, backs: D, settled: true } },
+    backs: D,
+    dropped: true,
+  },
+  {
     name: "backs B, B unreachable: DROP, backs the top of who confirms",
     self: D,
     prev: B,
@@ -204,14 +223,14 @@ const ROWS: Row[] = [
 describe("backing moves", () => {
   for (const r of ROWS) {
     test(r.name, () => {
-      const got = nextBacking(r.prev, {
+      const next = r.stayWhenBacked === false ? nextBackingWithoutStay : nextBacking;
+      const got = next(r.prev, {
         self: r.self,
         target: T,
         confirming: r.confirming,
         member: (n) => r.members[n],
         recentOwnStep: r.recent === true,
         selfDegraded: r.selfDegraded === true,
-        ...(r.stayWhenBacked === false ? { stayWhenBacked: false } : {}),
       });
       assert.deepEqual(got, { backs: r.backs, dropped: r.dropped });
     });

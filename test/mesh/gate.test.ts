@@ -5,6 +5,8 @@ import type { PeerStatus } from "../../src/core/types.js";
 import { createMeshGate, type MeshGate } from "../../src/mesh/gate.js";
 import { rendezvousOrder } from "../../src/mesh/owner.js";
 import type { ConfirmMode, QuorumRule } from "../../src/mesh/quorum.js";
+import type { GateVerdict } from "../../src/core/gate.js";
+import { ablatedRules } from "../helpers/mesh-ablations.js";
 import type { InFlightView, ReceivedPeer, ReceivedView } from "../../src/mesh/views.js";
 import { Monitor } from "../../src/index.js";
 import type { PeerHealth } from "../../src/core/types.js";
@@ -67,22 +69,28 @@ class World {
       selfDegraded?: () => boolean;
     } = {},
   ): MeshGate {
-    return createMeshGate({
-      self,
-      members: opts.members ?? NODES.filter((n) => n !== self),
-      confirm,
-      health: (p) => this.health.get(p),
-      view: (m) => this.views.get(m),
-      intervalMs: INTERVAL,
-      ...(opts.rule ? { rule: opts.rule } : {}),
-      ...(opts.waitForSilentRemediator === false ? { waitForSilentRemediator: false } : {}),
-      ...(opts.settleEveryMove === false ? { settleEveryMove: false } : {}),
-      ...(opts.unsettleDuringOthersStep === false ? { unsettleDuringOthersStep: false } : {}),
-      ...(opts.selfDegraded ? { selfDegraded: opts.selfDegraded } : {}),
-      // Shorter than the settle time unless a test says otherwise, so startup waits SETTLE.
-      takeoverAfterMs: opts.takeoverAfterMs ?? 2 * INTERVAL,
-      clock: { now: () => this.now, setTimeout: () => 0, clearTimeout: () => {}, sleep: async () => {} },
-    });
+    return createMeshGate(
+      {
+        self,
+        members: opts.members ?? NODES.filter((n) => n !== self),
+        confirm,
+        health: (p) => this.health.get(p),
+        view: (m) => this.views.get(m),
+        intervalMs: INTERVAL,
+        ...(opts.rule ? { rule: opts.rule } : {}),
+        ...(opts.selfDegraded ? { selfDegraded: opts.selfDegraded } : {}),
+        // Shorter than the settle time unless a test says otherwise, so startup waits SETTLE.
+        takeoverAfterMs: opts.takeoverAfterMs ?? 2 * INTERVAL,
+        clock: {
+          now: () => this.now,
+          monotonic: () => this.now,
+          setTimeout: () => 0,
+          clearTimeout: () => {},
+          sleep: async () => {},
+        },
+      },
+      ablatedRules(opts),
+    );
   }
 }
 
@@ -96,6 +104,17 @@ function threeNodes(self: string, others: Record<string, Entry> = {}): World {
 }
 
 /** A gate created now, with the startup settle time (`wait`) already passed (views refreshed). */
+/** act and hold of a verdict (an observe-only verdict also says why in `observe`). */
+function onlyAct(v: GateVerdict): { act: boolean; hold?: string } {
+  return { act: v.act, ...("hold" in v && v.hold !== undefined ? { hold: v.hold } : {}) };
+}
+
+/** The backing this node serves after a miss of T (a miss decides it; reading it changes nothing). */
+function backingAfterMiss(g: MeshGate): ReturnType<MeshGate["backing"]> {
+  g.decide(T);
+  return g.backing(T);
+}
+
 function settled(w: World, g: () => MeshGate, refresh: () => void, wait = SETTLE): MeshGate {
   const gate = g();
   w.now += wait;
@@ -189,7 +208,7 @@ describe("mesh gate: quorum over the configured nodes", () => {
   test("startup: no decision, not even with confirm: any, before views could arrive", () => {
     const w = new World().member(second, "HEALTHY").member(third, "HEALTHY");
     const g = w.gate(top, "any");
-    assert.deepEqual(g.mayAct(T), { act: false }, "just started: backing unsettled");
+    assert.deepEqual(onlyAct(g.mayAct(T)), { act: false }, "just started: backing unsettled");
     w.now += SETTLE - 1;
     assert.equal(g.mayAct(T).act, false);
     w.now += 1;
@@ -209,7 +228,13 @@ describe("mesh gate: quorum over the configured nodes", () => {
       intervalMs: INTERVAL,
       takeoverAfterMs: 10 * INTERVAL,
       lastOwnStepAt: () => stepAt,
-      clock: { now: () => w.now, setTimeout: () => 0, clearTimeout: () => {}, sleep: async () => {} },
+      clock: {
+        now: () => w.now,
+        monotonic: () => w.now,
+        setTimeout: () => 0,
+        clearTimeout: () => {},
+        sleep: async () => {},
+      },
     });
     w.view(top, { [T]: ["DEGRADED", 1, top, null] });
     assert.equal(gate.decide(T).backs, second, "a higher node confirms, but its own step is recent");
@@ -244,7 +269,7 @@ describe("mesh gate: one remediator", () => {
         w.view(top, { [T]: ["DEGRADED", 1, top, null] }).view(third, { [T]: ["DEGRADED", 2, top, null] });
       },
     );
-    assert.deepEqual(g.mayAct(T), { act: false });
+    assert.deepEqual(onlyAct(g.mayAct(T)), { act: false });
     assert.equal(g.decide(T).backs, top);
     w.member(T, "DEGRADED", 1);
     assert.equal(g.owner(T), top);
@@ -305,7 +330,7 @@ describe("mesh gate: one remediator", () => {
         w.view(second, { [T]: ["ISOLATED", 0, top, null] }).view(third, { [T]: ["DEGRADED", 3, top, null] });
       },
     );
-    assert.deepEqual(g.mayAct(T), { act: false });
+    assert.deepEqual(onlyAct(g.mayAct(T)), { act: false });
     assert.match(g.decide(T).why, new RegExp(`isolated by ${second}`));
   });
 
@@ -314,6 +339,27 @@ describe("mesh gate: one remediator", () => {
     const g = w.gate("wd-a", "all");
     assert.equal(g.owner("wd-b"), "wd-a");
     assert.deepEqual(g.mayAct("wd-b"), { act: true }, "the ladder keeps members alert-only");
+  });
+});
+
+describe("mesh gate: a read never changes a vote", () => {
+  test("serving the view (backing) leaves the backing where the last miss put it", () => {
+    const w = threeNodes(third);
+    const g = settled(
+      w,
+      () => w.gate(third, "majority"),
+      () => {
+        w.view(top, { [T]: ["DEGRADED", 1, top, null] }).view(second, { [T]: ["DEGRADED", 1, top, null] });
+      },
+    );
+    w.member(T, "DEGRADED", 1);
+    assert.equal(g.backing(T), undefined, "no miss decided yet: no backing served");
+    assert.equal(g.decide(T).backs, top);
+    w.now += 3 * INTERVAL + 1; // top's view goes stale: a miss now would drop it
+    w.view(second, { [T]: ["DEGRADED", 4, top, null] });
+    for (let i = 0; i < 5; i++) assert.equal(g.backing(T)?.backs, top, `read ${i + 1} moved the vote`);
+    assert.equal(g.decide(T).backs, second, "the next miss drops top");
+    assert.deepEqual(g.backing(T), { backs: second, stableMs: 0 });
   });
 });
 
@@ -340,7 +386,7 @@ describe("mesh gate: every change of backing restarts its settle period", () => 
       overloaded = true;
       w.now += 1;
       refresh();
-      const moved = g.backing(T);
+      const moved = backingAfterMiss(g);
       assert.equal(moved?.backs, second, "overloaded: backs the top of the others");
       overloaded = false;
       w.now += 1;
@@ -384,15 +430,30 @@ describe("mesh gate: steps in flight", () => {
       },
       TAKEOVER,
     );
-    assert.deepEqual(g.mayAct(T), { act: false });
+    const v = g.mayAct(T);
+    assert.equal(v.act, false);
+    assert.match(
+      ("observe" in v && v.observe) || "",
+      /started restart of agent 0 ms ago and has not finished it/,
+    );
     assert.match(g.decide(T).why, /started restart of agent/);
     // The owner of the step goes silent; this node keeps its last view (stale now).
     w.now += TAKEOVER - 1;
     w.view(third, { [T]: ["DEGRADED", 5, top, null] });
-    assert.equal(g.mayAct(T).act, false, "still within takeover_after");
+    const before = g.mayAct(T);
+    assert.equal(before.act, false, "still within takeover_after");
+    assert.equal(before.stalled, undefined, "not stalled yet");
     w.now += 1;
     w.view(third, { [T]: ["DEGRADED", 5, top, null] });
-    assert.equal(g.mayAct(T).act, true, "takes the step over");
+    const after = g.mayAct(T);
+    assert.equal(after.act, true, "takes the step over");
+    assert.match(
+      after.stalled ?? "",
+      new RegExp(
+        `${second} started restart of agent ${TAKEOVER} ms ago and has not finished it within takeover_after`,
+      ),
+      "and says the step stalled (remediation_stalled)",
+    );
   });
 
   test("a member this node backed that goes silent blocks it until takeover_after after its view went stale", () => {
@@ -452,7 +513,7 @@ describe("mesh gate: steps in flight", () => {
     const backing = (t: number) => {
       w.now = t;
       w.view(second, { [T]: ["DEGRADED", 5, second, null] });
-      return g.backing(T);
+      return backingAfterMiss(g);
     };
     assert.deepEqual(
       backing(lastHeard + 1),
@@ -483,7 +544,7 @@ describe("mesh gate: steps in flight", () => {
         TAKEOVER,
       );
       w.member(T, "DEGRADED", 1);
-      assert.equal(g.backing(T)?.backs, second);
+      assert.equal(backingAfterMiss(g)?.backs, second);
       assert.ok((g.backing(T)?.stableMs ?? 0) >= SETTLE, "settled before the step");
       refresh([step("i-1")]);
       const seen = w.now;
@@ -496,7 +557,7 @@ describe("mesh gate: steps in flight", () => {
       const at = (t: number) => {
         w.now = t;
         w.view(second, { [T]: ["DEGRADED", 1, second, null] });
-        return g.backing(T);
+        return backingAfterMiss(g);
       };
       assert.equal(at(seen + TAKEOVER - 1)?.stableMs, 0, "within takeover_after of the first sighting");
       assert.ok((at(seen + TAKEOVER)?.stableMs ?? 0) >= SETTLE, "counts again after takeover_after");
@@ -528,15 +589,14 @@ describe("mesh gate in a Monitor", () => {
       executor: ex,
       prober: new FakeProber(() => MISS),
       missedBeforeRestart: 3,
+      gate: settled(
+        w,
+        () => w.gate(top, "majority"),
+        () => {
+          w.view(second, { [T]: ["HEALTHY", 0] }).view(third, { [T]: ["HEALTHY", 0] });
+        },
+      ),
     });
-    const g = settled(
-      w,
-      () => w.gate(top, "majority"),
-      () => {
-        w.view(second, { [T]: ["HEALTHY", 0] }).view(third, { [T]: ["HEALTHY", 0] });
-      },
-    );
-    m.setGate(g);
     m.registerPeer({
       name: T,
       probe: { http: { url: "http://127.0.0.1:1/agent" } },
@@ -565,8 +625,8 @@ describe("mesh gate in a Monitor", () => {
       executor: ex,
       prober: new FakeProber(() => MISS),
       missedBeforeRestart: 2,
+      gate: g,
     });
-    m.setGate(g);
     m.registerPeer({
       name: T,
       probe: { http: { url: "http://127.0.0.1:1/agent" } },

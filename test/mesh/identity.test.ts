@@ -17,7 +17,8 @@ import {
   ViewRequestVerifier,
   VIEW_REQUEST_SKEW_MS,
 } from "../../src/mesh/view-auth.js";
-import { buildView, signView, verifyView } from "../../src/mesh/views.js";
+import { buildView, signView } from "../../src/mesh/views.js";
+import { verifyView } from "../../src/mesh/view-schema.js";
 import { checkHeartbeatBody } from "../../src/probe/heartbeat.js";
 import { heartbeatMessage, heartbeatProof } from "../../src/probe/heartbeat-proof.js";
 

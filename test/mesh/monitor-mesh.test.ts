@@ -5,7 +5,8 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { Monitor, type MonitorOptions } from "../../src/index.js";
 import { heartbeatProof } from "../../src/probe/heartbeat-proof.js";
-import { verifyView, VIEW_PROOF_HEADER } from "../../src/mesh/views.js";
+import { VIEW_PROOF_HEADER } from "../../src/mesh/views.js";
+import { verifyView } from "../../src/mesh/view-schema.js";
 import { signViewRequest } from "../../src/mesh/view-auth.js";
 import { rendezvousOwner } from "../../src/mesh/owner.js";
 import { closeServer as close, listen } from "../helpers/listen.js";
@@ -72,8 +73,8 @@ describe("Monitor mesh option", () => {
       mesh: { members: [{ name: "b", url: "http://127.0.0.1:9" }] },
     });
     assert.equal(plain.mesh?.gate, undefined, "no views without a key, so no gate");
-    assert.equal(plain.meshView("n"), undefined);
-    assert.equal(plain.healthProof("n"), undefined);
+    assert.equal(plain.mesh.meshView("n"), undefined);
+    assert.equal(plain.mesh.healthProof("n"), undefined);
   });
 });
 
@@ -104,9 +105,9 @@ describe("Monitors in a mesh over loopback", () => {
       monitors.map((m, i) =>
         listen(
           i === 0
-            ? m.handler
+            ? m.mesh.handler
             : (req, res) => {
-                if (!m.routes(req, res)) res.writeHead(418).end("the agent's own route");
+                if (!m.mesh.routes(req, res)) res.writeHead(418).end("the agent's own route");
               },
           ports[i],
         ),
@@ -131,7 +132,7 @@ describe("Monitors in a mesh over loopback", () => {
         "every monitor to see both members HEALTHY with fresh views",
         () =>
           monitors.every((m) => {
-            const doc = m.meshDocument();
+            const doc = m.mesh.meshDocument();
             return (
               doc.members.length === 2 &&
               doc.members.every((x) => x.status === "HEALTHY" && typeof x.view_age_ms === "number") &&
@@ -205,7 +206,7 @@ describe("Monitor readToken", () => {
       readToken: TOKEN,
       mesh: { key: KEY, members: [{ name: "lib-b", url: "http://127.0.0.1:9" }] },
     });
-    const { server, url } = await listen(m.handler);
+    const { server, url } = await listen(m.mesh.handler);
     const auth = { authorization: `Bearer ${TOKEN}` };
     try {
       for (const path of ["/v1/mesh", "/"]) {

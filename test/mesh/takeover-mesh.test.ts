@@ -59,7 +59,7 @@ test(
         restart: { command: { argv: ["/bin/true"] } },
       });
     }
-    const servers = await Promise.all(monitors.map((m, i) => listen(m.handler, ports[i])));
+    const servers = await Promise.all(monitors.map((m, i) => listen(m.mesh.handler, ports[i])));
     const restarts = () => executors.map((e) => e.calls.filter((c) => c.startsWith("restart:worker")).length);
     /** Index of the node that started the restart (its server is closed by the test). */
     let r = -1;
@@ -79,7 +79,7 @@ test(
       await until("the others to hold a view of the remediator taken since", () =>
         monitors.every((m, i) => {
           if (i === r) return true;
-          const seen = m.meshDocument().members.find((x) => x.name === names[r]);
+          const seen = m.mesh.meshDocument().members.find((x) => x.name === names[r]);
           return typeof seen?.view_age_ms === "number" && Date.now() - seen.view_age_ms > startedAt;
         }),
       );

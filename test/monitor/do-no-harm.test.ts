@@ -143,8 +143,8 @@ describe("self health: an overloaded node holds", () => {
     await m.checkAllPeers();
     assert.deepEqual(
       seen.map((a) => a.action),
-      ["self_degraded"],
-      "observe only: no held alert for a peer another node owns",
+      ["self_degraded", "remediation_observed"],
+      "observe only: no held alert for a peer another node owns, the observation journaled once",
     );
     verdict = { act: false, hold: "1 of 3 nodes confirm, 2 needed" };
     await m.checkAllPeers();
@@ -198,7 +198,7 @@ describe("self health: an overloaded node holds", () => {
       seen.filter((a) => a.action.startsWith("self_")).map((a) => `${a.action}:${a.severity}:${a.peer_name}`),
       ["self_degraded:HIGH:n"],
     );
-    assert.equal(m.meshDocument().self_health?.status, "degraded");
+    assert.equal(m.mesh.meshDocument().self_health?.status, "degraded");
 
     loop.clear();
     await clock.advance(11_000);

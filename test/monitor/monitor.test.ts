@@ -206,14 +206,18 @@ describe("Monitor escalation with remediation", () => {
     m.onEscalation((a) => void seen.push(a.action));
     m.registerPeer(full("p"));
     for (let i = 0; i < 5; i++) await m.checkAllPeers();
-    assert.deepEqual(seen, ["alert"], "the first miss, once per incident, by every watcher");
+    assert.deepEqual(
+      seen,
+      ["alert", "remediation_observed"],
+      "the first miss reported once per incident; journaled once past K, never as a step",
+    );
     assert.deepEqual(ex.calls, []);
     assert.equal(m.getPeerStatus("p")?.status, "DEGRADED");
     assert.equal(m.getPeerStatus("p")?.missed_count, 5);
     assert.equal(m.getPeerStatus("p")?.owner, "other-node");
     owner = "n"; // the owner died: this node takes over
     await m.checkAllPeers();
-    assert.deepEqual(seen, ["alert", "restart"]);
+    assert.deepEqual(seen, ["alert", "remediation_observed", "restart"]);
     assert.deepEqual(ex.calls, ["restart:p:1"]);
     assert.equal(m.getPeerStatus("p")?.owner, "n");
   });

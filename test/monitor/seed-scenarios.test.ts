@@ -142,7 +142,7 @@ describe("seed scenarios", () => {
   test("8. the HTTP handler answers 200 with application/json and the mesh view", async () => {
     const m = monitor();
     m.registerPeer("sidecar", url);
-    const srv = createServer(m.handler);
+    const srv = createServer(m.mesh.handler);
     await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
     const res = await fetch(`http://127.0.0.1:${(srv.address() as AddressInfo).port}/`);
     assert.equal(res.status, 200);

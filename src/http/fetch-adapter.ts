@@ -1,4 +1,4 @@
-// Serves node-style route handlers (`(req, res) => boolean`, as `monitor.routes`) to
+// Serves node-style route handlers (`(req, res) => boolean`, as `monitor.mesh.routes`) to
 // fetch-style servers: a web `Request` in, a `Response` out (Hono on any runtime, Bun, Deno,
 // Workers-like hosts). The handlers read only the method, the URL and the headers, and write
 // with writeHead/setHeader/end, so a small in-memory request and response stand in for
