@@ -19,6 +19,7 @@ import { Monitor } from "./monitor.js";
 import { SqliteStore } from "./store/sqlite-store.js";
 import type { JournalEntry } from "./store/types.js";
 import { startSystemdNotify, type SystemdNotifier } from "./act/sd-notify.js";
+import { startDiscovery, type Discovery } from "./discovery/start.js";
 
 export interface DaemonOptions {
   /** Default: pino JSON lines on stdout. */
@@ -197,6 +198,7 @@ export async function runDaemon(initial: ResolvedConfig, opts: DaemonOptions = {
   let alerting: Alerting | undefined;
   let api: ApiServer | undefined;
   let notifier: SystemdNotifier | undefined;
+  let discovery: Discovery | undefined;
   try {
     // The mesh (members watched as peers, view poller, gate) is the library's own:
     // the daemon composes the same Monitor an embedding agent does.
@@ -267,6 +269,7 @@ export async function runDaemon(initial: ResolvedConfig, opts: DaemonOptions = {
     });
     alerting.start();
     monitor.start();
+    discovery = await startDiscovery(config, monitor, logger);
     notifier = startSystemdNotify({ logger, alive: () => monitor?.isProgressing() ?? false });
     logger.info(
       { url: bound.url, peers: config.peers.length, sinks: config.alerts.length },
@@ -315,11 +318,13 @@ export async function runDaemon(initial: ResolvedConfig, opts: DaemonOptions = {
     const a = alerting;
     const s = api;
     const n = notifier;
+    const disc = discovery;
     const stop = (): Promise<void> => {
       stopping ??= (async () => {
         n.stopping();
         logger.info({}, "wdmesh node stopping");
         await s.close();
+        await disc.stop();
         await m.stop();
         await a.stop();
         store.close();
@@ -332,6 +337,7 @@ export async function runDaemon(initial: ResolvedConfig, opts: DaemonOptions = {
     return { url: bound.url, monitor, store, stop, reload, done };
   } catch (err) {
     await api?.close().catch(() => {});
+    await discovery?.stop().catch(() => {});
     await monitor?.stop().catch(() => {});
     await alerting?.stop().catch(() => {});
     notifier?.close();
