@@ -114,6 +114,9 @@ export class EngineClient {
       const payload = body === undefined ? undefined : JSON.stringify(body);
       const req = request({
         socketPath: this.opts.socket,
+        // A fresh connection per request: a pooled one would outlive the socket's file
+        // (an engine restarted, or its socket removed) and hide that from the probe.
+        agent: false,
         method,
         path: `/${ENGINE_API_VERSION}${path}`,
         headers: {
@@ -207,6 +210,7 @@ export class EngineClient {
       };
       const req = request({
         socketPath: this.opts.socket,
+        agent: false,
         method: "GET",
         path: `/${ENGINE_API_VERSION}${path}`,
         headers: { host: "engine" },
