@@ -91,6 +91,9 @@ function engineMessage(body: string): string {
   return body.trim().slice(0, 300);
 }
 
+/** For tests: the failure a socket error maps to. */
+export const socketFailureForTest = socketFailure;
+
 export class EngineClient {
   constructor(readonly opts: EngineClientOptions) {}
 

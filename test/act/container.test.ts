@@ -1,0 +1,171 @@
+// The container executor and probe against a fake engine on a unix socket: each failure
+// of the engine comes back as a result naming it (never a throw), and the probe maps
+// the engine's health to alive / miss / grace. The real engine is in
+// test/integration/containers-*.test.ts.
+import { test, describe, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { ContainerExecutor } from "../../src/act/container.js";
+import { probeContainer } from "../../src/probe/container.js";
+import type { RemediationTarget } from "../../src/act/executor.js";
+import { fileTempDir } from "../helpers/tmp-dir.js";
+import { until } from "../helpers/wait.js";
+
+const dir = fileTempDir("wdm-fake-engine-");
+const target: RemediationTarget = { peer: "web", effectId: "e1", attempt: 1 };
+const signal = new AbortController().signal;
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+async function fakeEngine(name: string, handler: Handler): Promise<{ socket: string; server: Server }> {
+  const socket = join(dir, name);
+  const server = createServer(handler);
+  await new Promise<void>((r) => server.listen(socket, r));
+  after(() => new Promise<void>((r) => server.close(() => r())));
+  return { socket, server };
+}
+
+function inspectBody(state: Record<string, unknown>): string {
+  return JSON.stringify({
+    Id: "0123456789abcdef0123",
+    Name: "/web",
+    State: {
+      Status: "running",
+      Running: true,
+      Paused: false,
+      ExitCode: 0,
+      StartedAt: "2026-01-01T00:00:00Z",
+      ...state,
+    },
+    HostConfig: { NetworkMode: "bridge" },
+    NetworkSettings: { Networks: {} },
+    Config: { Labels: {} },
+  });
+}
+
+describe("engine failures are results, each named", () => {
+  const ex = new ContainerExecutor();
+
+  test("socket missing", async () => {
+    const r = await ex.restart(
+      { container: { name: "web", socket: join(dir, "nothing.sock") } },
+      target,
+      signal,
+    );
+    assert.equal(r.ok, false);
+    assert.match(r.error ?? "", /docker engine socket .*nothing\.sock does not exist/);
+  });
+
+  test("socket refused (a socket file nobody listens on)", async () => {
+    const socket = join(dir, "dead.sock");
+    const child = spawn(process.execPath, [
+      "-e",
+      `require("net").createServer().listen(${JSON.stringify(socket)})`,
+    ]);
+    await until("the socket file", () => existsSync(socket));
+    child.kill("SIGKILL");
+    await new Promise((r) => child.once("exit", r));
+    const r = await ex.restart({ container: { name: "web", socket } }, target, signal);
+    assert.equal(r.ok, false);
+    assert.match(r.error ?? "", /refused the connection/);
+  });
+
+  test("engine timeout", async () => {
+    const { socket } = await fakeEngine("slow.sock", () => {
+      // never answers
+    });
+    const r = await ex.restart(
+      { container: { name: "web", socket, timeout: 200, stopTimeout: 0 } },
+      target,
+      signal,
+    );
+    assert.equal(r.ok, false);
+    assert.match(r.error ?? "", /did not answer POST \/containers\/web\/restart within 200 ms/);
+  });
+
+  test("container gone", async () => {
+    const { socket } = await fakeEngine("gone.sock", (_q, res) => {
+      res.writeHead(404, { "content-type": "application/json" }).end('{"message":"no such container"}');
+    });
+    const r = await ex.isolate({ container: { name: "web", socket } }, target, signal);
+    assert.equal(r.result.ok, false);
+    assert.match(r.result.error ?? "", /container web not found on the docker engine/);
+    assert.equal(r.record.method, "none");
+  });
+
+  test("permission denied is named with what to do", async () => {
+    const { socketFailureForTest } = await import("../../src/engine/client.js");
+    const f = socketFailureForTest(Object.assign(new Error("connect EACCES"), { code: "EACCES" }), {
+      socket: "/var/run/docker.sock",
+      engine: "docker",
+      timeoutMs: 1000,
+    });
+    assert.equal(f.code, "WDM_ENGINE_PERMISSION");
+    assert.match(f.error, /permission denied on docker engine socket \/var\/run\/docker\.sock/);
+  });
+
+  test("restart: the result says the container did not come back running", async () => {
+    const { socket } = await fakeEngine("exited.sock", (req, res) => {
+      if (req.method === "POST") return void res.writeHead(204).end();
+      res.writeHead(200).end(inspectBody({ Status: "exited", Running: false, ExitCode: 3 }));
+    });
+    const r = await ex.restart({ container: { name: "web", socket } }, target, signal);
+    assert.equal(r.ok, false);
+    assert.match(r.error ?? "", /did not come back running .* exited, exit code 3/);
+  });
+});
+
+describe("container probe", () => {
+  const probeWith = async (state: Record<string, unknown>) => {
+    const { socket } = await fakeEngine(`p${Math.random().toString(36).slice(2)}.sock`, (_q, res) => {
+      res.writeHead(200).end(inspectBody(state));
+    });
+    return probeContainer({ name: "web", socket }, 2000);
+  };
+
+  test("healthy is alive; no HEALTHCHECK and running is alive", async () => {
+    assert.equal((await probeWith({ Health: { Status: "healthy" } })).ok, true);
+    assert.equal((await probeWith({})).ok, true);
+  });
+
+  test("unhealthy is a miss with the failing streak and last output", async () => {
+    const r = await probeWith({
+      Health: { Status: "unhealthy", FailingStreak: 4, Log: [{ ExitCode: 1, Output: "db down\n" }] },
+    });
+    assert.equal(r.ok, false);
+    assert.equal(r.inconclusive, undefined);
+    assert.match(
+      r.error ?? "",
+      /container web is unhealthy \(HEALTHCHECK failing streak 4, last output: db down\)/,
+    );
+  });
+
+  test("starting is grace: not a miss", async () => {
+    const r = await probeWith({ Health: { Status: "starting" } });
+    assert.equal(r.ok, false);
+    assert.equal(r.inconclusive, true);
+    assert.match(r.error ?? "", /health is starting/);
+  });
+
+  test("exited says how it ended; OOM kill is named", async () => {
+    const r = await probeWith({ Status: "exited", Running: false, ExitCode: 137, OOMKilled: true });
+    assert.equal(r.ok, false);
+    assert.match(r.error ?? "", /not running \(exited\): was killed for lack of memory/);
+    const e = await probeWith({
+      Status: "exited",
+      Running: false,
+      ExitCode: 2,
+      FinishedAt: "2026-01-01T00:01:00Z",
+    });
+    assert.match(e.error ?? "", /exited with code 2 at 2026-01-01T00:01:00Z/);
+  });
+
+  test("an engine that cannot be asked is inconclusive, not a miss", async () => {
+    const r = await probeContainer({ name: "web", socket: join(dir, "none.sock") }, 1000);
+    assert.equal(r.ok, false);
+    assert.equal(r.inconclusive, true);
+    assert.match(r.error ?? "", /does not exist/);
+  });
+});
