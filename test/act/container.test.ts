@@ -169,3 +169,41 @@ describe("container probe", () => {
     assert.match(r.error ?? "", /does not exist/);
   });
 });
+
+describe("isolation is verified, and falls back when it cannot be", () => {
+  // A fake engine whose container "lives" at 127.0.0.1:PORT (loopback only): after the
+  // disconnect the engine reports no network, but the address still answers.
+  test("an address that still answers after the disconnect: not cut, falls back to pause, says so", async () => {
+    const alive = createServer((_q, res) => res.end("ok"));
+    await new Promise<void>((r) => alive.listen(0, "127.0.0.1", r));
+    after(() => new Promise<void>((r) => alive.close(() => r())));
+    const port = (alive.address() as { port: number }).port;
+    const state = { connected: true, paused: false };
+    const calls: string[] = [];
+    const { socket } = await fakeEngine("verify.sock", (req, res) => {
+      calls.push(`${req.method} ${(req.url ?? "").replace(/^\/v[\d.]+/, "")}`);
+      if (req.method === "POST" && req.url?.includes("/disconnect")) state.connected = false;
+      if (req.method === "POST" && req.url?.endsWith("/pause")) state.paused = true;
+      if (req.method === "POST") return void res.writeHead(200).end();
+      const body = JSON.parse(inspectBody({ Paused: state.paused })) as Record<string, unknown>;
+      body.NetworkSettings = {
+        Networks: state.connected ? { appnet: { IPAddress: "127.0.0.1", Aliases: ["app"] } } : {},
+      };
+      res.writeHead(200).end(JSON.stringify(body));
+    });
+    const ex = new ContainerExecutor({ canaryTimeoutMs: 500 });
+    const out = await ex.isolate({ container: { name: "web", socket } }, { ...target, port }, signal);
+    assert.equal(out.result.ok, true, JSON.stringify(out.result));
+    assert.match(
+      out.result.detail ?? "",
+      new RegExp(`NOT cut: 127\\.0\\.0\\.1:${port} still answers \\(connected\\)`),
+    );
+    assert.match(
+      out.result.detail ?? "",
+      /network cut not verified: falling back to host_mode; paused container web/,
+    );
+    assert.deepEqual(out.record.applied, ["disconnect appnet", "pause"]);
+    assert.deepEqual(out.record.container?.networks[0]?.aliases, ["app"]);
+    assert.ok(calls.includes("POST /networks/appnet/disconnect"), calls.join(", "));
+  });
+});

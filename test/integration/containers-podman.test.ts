@@ -12,6 +12,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { ContainerExecutor } from "../../src/act/container.js";
 import { CLI } from "../helpers/built-cli.js";
 import type { Daemon } from "../helpers/daemon-process.js";
 import { skipUnlessPodman, startPodman, type Engine } from "../helpers/podman.js";
@@ -194,5 +195,24 @@ self_health: false
     );
     const after = (await journal()).filter((e) => e.peer_name === "web" && e.action === "restart");
     assert.equal(after.length, 1, "no restart while the engine could not be asked");
+  });
+
+  test("a container on the host's network is paused (and says why); release unpauses it", async () => {
+    await engine.run({ name: "hostnet", hostNetwork: true, port: 8090 });
+    const ex = new ContainerExecutor();
+    const spec = { container: { name: "hostnet", engine: "podman" as const, socket: engine.socket } };
+    const target = { peer: "hostnet", effectId: "t1", attempt: 0 };
+    const signal = new AbortController().signal;
+    const iso = await ex.isolate(spec, target, signal);
+    assert.equal(iso.result.ok, true, JSON.stringify(iso.result));
+    assert.match(iso.result.detail ?? "", /shares the host's network \(network mode host\)/);
+    assert.match(iso.result.detail ?? "", /paused container hostnet \(isolation by pause\)/);
+    assert.deepEqual(iso.record.applied, ["pause"]);
+    assert.equal((await inspect("hostnet")).State.Paused, true);
+    const rel = await ex.release(spec, iso.record, target, signal);
+    assert.equal(rel.ok, true, JSON.stringify(rel));
+    const s = (await inspect("hostnet")).State;
+    assert.equal(s.Paused, false);
+    assert.equal(s.Running, true);
   });
 });
