@@ -28,7 +28,7 @@ import type { IsolateSpec, RestartSpec } from "../core/options.js";
 import type { ActionResult } from "../core/types.js";
 import { seg, type EngineClient, type EngineFailure } from "../engine/client.js";
 import { clientFor, inspectContainer, sharesNetwork, type ContainerView } from "../engine/container-view.js";
-import { CANARY_FALLBACK_PORT, canaryConnect, type CanaryResult } from "./container-canary.js";
+import { CANARY_FALLBACK_PORT, localCanary, type CanaryResult } from "./container-canary.js";
 import type { Executor, IsolateOutcome, IsolationRecord, RemediationTarget } from "./executor.js";
 
 export interface ContainerExecutorOptions {
@@ -136,7 +136,7 @@ export class ContainerExecutor implements Executor {
 
     const port = target.port ?? CANARY_FALLBACK_PORT;
     const addrs = v.networks.flatMap((n) => [n.ipv4, n.ipv6]).filter((a): a is string => !!a);
-    const control = await Promise.all(addrs.map((a) => canaryConnect(a, port, this.canaryMs)));
+    const control = await Promise.all(addrs.map((a) => localCanary(a, port, this.canaryMs)));
 
     const errors: string[] = [];
     for (const n of v.networks) {
@@ -157,7 +157,7 @@ export class ContainerExecutor implements Executor {
     // Verify: the engine's own account, then the canary at each former address.
     const after = await inspectContainer(client, v.id, signal);
     const left = after.ok ? after.body.networks.map((n) => n.network) : null;
-    const canary = await Promise.all(addrs.map((a) => canaryConnect(a, port, this.canaryMs)));
+    const canary = await Promise.all(addrs.map((a) => localCanary(a, port, this.canaryMs)));
     const verdict = verify(addrs, port, control, canary, left, after.ok ? undefined : after.error);
     notes.push(verdict.detail);
     if (errors.length === 0 && verdict.cut) {

@@ -207,3 +207,17 @@ describe("isolation is verified, and falls back when it cannot be", () => {
     assert.ok(calls.includes("POST /networks/appnet/disconnect"), calls.join(", "));
   });
 });
+
+describe("the canary stays on this machine", () => {
+  test("an address on a local interface's subnet is tried; any other is not (nothing sent)", async () => {
+    const { localSubnetOf, localCanary } = await import("../../src/act/container-canary.js");
+    assert.match(localSubnetOf("127.0.0.5") ?? "", /127\.0\.0\.1\/8/);
+    // 203.0.113.0/24 is reserved for documentation: on no interface of a test machine.
+    assert.equal(localSubnetOf("203.0.113.7"), null);
+    const r = await localCanary("203.0.113.7", 9, 100);
+    assert.deepEqual(r, {
+      outcome: "silent",
+      seen: "no interface of this machine is on its subnet (not tried)",
+    });
+  });
+});
