@@ -14,6 +14,7 @@
 // Nothing throws: every failure is an ActionResult naming the engine's failure (socket
 // missing or refused, permission denied, container gone, timeout).
 import {
+  containerHostModeOf,
   containerRefOf,
   containerRequestTimeoutMs,
   containerSpecProblem,
@@ -23,7 +24,7 @@ import {
   type ContainerNetworkRecord,
   type ContainerRef,
 } from "../core/container.js";
-import { ACTION_DEFAULTS, CONTAINER_DEFAULTS } from "../core/defaults.js";
+import { ACTION_DEFAULTS } from "../core/defaults.js";
 import type { IsolateSpec, RestartSpec } from "../core/options.js";
 import type { ActionResult } from "../core/types.js";
 import { seg, type EngineClient, type EngineFailure } from "../engine/client.js";
@@ -177,7 +178,7 @@ export class ContainerExecutor implements Executor {
     notes: string[],
     signal: AbortSignal,
   ): Promise<[ActionResult, IsolationRecord]> {
-    const mode = c.hostMode ?? CONTAINER_DEFAULTS.hostMode;
+    const mode = containerHostModeOf(c);
     rec.mode = mode;
     let r;
     if (mode === "pause") {

@@ -116,3 +116,8 @@ export function containerStopTimeoutMs(spec: { stopTimeout?: Duration }): number
 export function containerRestartDeadlineMs(spec: ContainerRestartSpec): number {
   return containerStopTimeoutMs(spec) + containerRequestTimeoutMs(spec);
 }
+
+/** What isolation does when there is no network of its own to cut (or the cut is not verified). */
+export function containerHostModeOf(spec: ContainerIsolateSpec): ContainerHostMode {
+  return spec.hostMode ?? CONTAINER_DEFAULTS.hostMode;
+}

@@ -77,7 +77,7 @@ export function peerSpecFromLabels(c: DiscoveredContainer, ctx: LabelContext): L
   else if (restart === "container")
     spec.restart = { container: { ...ref, ...(stopTimeout ? { stopTimeout } : {}) } };
   else return { ok: false, error: `${where("wdmesh.restart")}: must be container or none (got ${restart})` };
-  const isolate = l["wdmesh.isolate"] ?? "network";
+  const isolate = l["wdmesh.isolate"];
   const hostMode = l["wdmesh.host_mode"];
   if (hostMode !== undefined && !(CONTAINER_HOST_MODES as readonly string[]).includes(hostMode)) {
     return {
@@ -86,7 +86,7 @@ export function peerSpecFromLabels(c: DiscoveredContainer, ctx: LabelContext): L
     };
   }
   if (isolate === "none") spec.isolate = "none";
-  else if (isolate === "network") {
+  else if (isolate === undefined || isolate === "network") {
     spec.isolate = {
       container: {
         ...ref,

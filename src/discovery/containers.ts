@@ -8,7 +8,7 @@
 // `intervalMs` in case the stream is down. A container that is removed is a peer no
 // more (removePeer: no alert; its journal and incidents stay). A list that fails
 // (engine down) changes nothing: the node keeps its peers and says so.
-import type { ContainerEngine } from "../core/container.js";
+import { containerSocketOf, type ContainerEngine } from "../core/container.js";
 import { CONTAINER_DEFAULTS } from "../core/defaults.js";
 import type { Logger } from "../core/logger.js";
 import type { PeerSpec } from "../core/options.js";
@@ -54,9 +54,7 @@ export class ContainerDiscovery {
     private readonly opts: ContainerDiscoveryOptions,
   ) {
     this.client = new EngineClient({
-      socket:
-        opts.socket ??
-        (opts.engine === "podman" ? CONTAINER_DEFAULTS.podmanSocket : CONTAINER_DEFAULTS.dockerSocket),
+      socket: containerSocketOf({ engine: opts.engine, ...(opts.socket ? { socket: opts.socket } : {}) }),
       engine: opts.engine,
       timeoutMs: opts.timeoutMs,
     });
