@@ -221,3 +221,21 @@ describe("the canary stays on this machine", () => {
     });
   });
 });
+
+test("a container isolation record survives the store (JSON) and is read back whole", async () => {
+  const { readIsolationRecord } = await import("../../src/core/isolation.js");
+  const record = {
+    method: "container" as const,
+    unit: "web",
+    applied: ["disconnect appnet"],
+    container: {
+      id: "0123456789abcdef",
+      name: "web",
+      mode: "network" as const,
+      networks: [{ network: "appnet", aliases: ["app"], ipv4: "10.0.0.2", disconnected: true }],
+      paused: false,
+      stopped: false,
+    },
+  };
+  assert.deepEqual(readIsolationRecord(JSON.parse(JSON.stringify(record))), record);
+});
