@@ -60,7 +60,7 @@ void test("containers come and go with the engine's list, prompted by its event 
   });
   after(() => d.stop());
   await d.start();
-  assert.deepEqual(log, []);
+  assert.equal(log.length, 0);
   await until("the event stream open", () => streams.size === 1);
 
   list = [
