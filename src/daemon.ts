@@ -22,6 +22,7 @@ import { toPeerHealth } from "./core/peer-health.js";
 import { SqliteStore } from "./store/sqlite-store.js";
 import type { JournalEntry } from "./store/types.js";
 import { startSystemdNotify, type SystemdNotifier } from "./act/sd-notify.js";
+import { startDiscovery, type Discovery } from "./discovery/start.js";
 
 export interface DaemonOptions {
   /** Default: pino JSON lines on stdout. */
@@ -206,6 +207,7 @@ export async function runDaemon(initial: ResolvedConfig, opts: DaemonOptions = {
   let alerting: Alerting | undefined;
   let api: ApiServer | undefined;
   let notifier: SystemdNotifier | undefined;
+  let discovery: Discovery | undefined;
   try {
     // The mesh (members watched as peers, view poller, gate) is the library's own:
     // the daemon composes the same Monitor an embedding agent does.
@@ -283,6 +285,7 @@ export async function runDaemon(initial: ResolvedConfig, opts: DaemonOptions = {
     });
     alerting.start();
     monitor.start();
+    discovery = await startDiscovery(config, monitor, logger);
     notifier = startSystemdNotify({ logger, alive: () => monitor?.isProgressing() ?? false });
     logger.info(
       { url: bound.url, peers: config.peers.length, sinks: config.alerts.length },
@@ -351,11 +354,13 @@ export async function runDaemon(initial: ResolvedConfig, opts: DaemonOptions = {
     const a = alerting;
     const s = api;
     const n = notifier;
+    const disc = discovery;
     const stop = (): Promise<void> => {
       stopping ??= (async () => {
         n.stopping();
         logger.info({}, "wdmesh node stopping");
         await s.close();
+        await disc.stop();
         await m.stop();
         await a.stop();
         store.close();
@@ -368,6 +373,7 @@ export async function runDaemon(initial: ResolvedConfig, opts: DaemonOptions = {
     return { url: bound.url, monitor, store, stop, reload, done };
   } catch (err) {
     await api?.close().catch(() => {});
+    await discovery?.stop().catch(() => {});
     await monitor?.stop().catch(() => {});
     await alerting?.stop().catch(() => {});
     notifier?.close();

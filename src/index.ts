@@ -33,6 +33,14 @@ export type {
   CommandSpec,
 } from "./core/options.js";
 export { compilePolicy, type Policy } from "./core/options.js";
+export type {
+  ContainerRef,
+  ContainerProbeSpec,
+  ContainerRestartSpec,
+  ContainerIsolateSpec,
+  ContainerEngine,
+  ContainerHostMode,
+} from "./core/container.js";
 export {
   TIMING_DEFAULTS,
   CONCURRENCY_DEFAULT,

@@ -19,8 +19,8 @@ export interface RawIssue {
 
 const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 
-const PROBE_KINDS = ["http", "tcp", "exec"];
-const ACTION_KINDS = ["systemd", "command"];
+const PROBE_KINDS = ["http", "tcp", "exec", "container"];
+const ACTION_KINDS = ["systemd", "command", "container"];
 const SINK_KINDS = ["webhook", "alertmanager", "slack", "pagerduty"];
 
 function exactlyOne(obj: Obj, kinds: string[], path: PathSeg[], what: string, out: RawIssue[]): void {

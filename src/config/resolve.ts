@@ -25,6 +25,7 @@ import {
 import type { CompiledPolicies } from "./cross-checks.js";
 import { parseListen } from "./rules.js";
 import type { ConfigFile } from "./schema.js";
+import { containerSpec, peersFrom, type ResolvedPeersFrom } from "./container-resolve.js";
 
 /** Monitor-level options (MonitorOptions): the defaults' timing compiled, durations in ms. */
 export interface ResolvedMonitor {
@@ -69,6 +70,8 @@ export interface ResolvedConfig {
     id?: string;
   } | null;
   alerts: SinkConfig[];
+  /** peers_from: where peers are discovered at run time (containers by label); null when not set. */
+  peersFrom: ResolvedPeersFrom | null;
   /**
    * Every secret value of the file: tokens, keys, signing secrets, routing keys, header
    * values, Slack URLs and whatever came from ${ENV} / ${file:}. The daemon hides them in
@@ -115,6 +118,7 @@ function probe(p: FilePeer["probe"]): ProbeSpec {
   }
   if (p.tcp) return { tcp: { host: p.tcp.host, port: p.tcp.port } };
   if (p.exec) return { exec: { argv: [...p.exec.argv] } };
+  if (p.container) return { container: containerSpec(p.container) };
   throw new Error("unreachable: probe validated to have one kind");
 }
 
@@ -125,6 +129,7 @@ function restart(r: FilePeer["restart"]): RestartSpec | "none" | undefined {
     return { systemd: t === undefined ? { unit: r.systemd.unit } : { unit: r.systemd.unit, timeout: t } };
   }
   if (r.command) return { command: command(r.command) };
+  if (r.container) return { container: containerSpec(r.container) };
   throw new Error("unreachable: restart validated to have one kind");
 }
 
@@ -135,6 +140,7 @@ function isolate(r: FilePeer["isolate"]): IsolateSpec | "none" | undefined {
     const s = { unit: r.systemd.unit, mode: r.systemd.mode ?? ACTION_DEFAULTS.isolateMode } as const;
     return { systemd: t === undefined ? s : { ...s, timeout: t } };
   }
+  if (r.container) return { container: containerSpec(r.container) };
   if (r.command) {
     return r.release
       ? { command: command(r.command), release: command(r.release) }
@@ -254,6 +260,7 @@ export function resolveConfig(
         }
       : null,
     alerts: (file.alerts ?? []).map(sink),
+    peersFrom: peersFrom(file.peers_from),
     secrets: [...new Set(secrets)].filter((s) => s.length > 0),
   };
 }

@@ -31,6 +31,12 @@ import {
 } from "../core/rules.js";
 import { SEVERITIES } from "../core/types.js";
 import {
+  containerIsolateSchema,
+  containerProbeSchema,
+  containerRestartSchema,
+  peersFromSchema,
+} from "./container-schema.js";
+import {
   ACTION_DEFAULTS,
   CONCURRENCY_DEFAULT,
   describeDefault,
@@ -266,8 +272,9 @@ const probeSchema = z
       })
       .optional()
       .describe("Command probe, bounded by the peer's timeout."),
+    container: containerProbeSchema.optional(),
   })
-  .describe("How the peer is probed: exactly one of http, tcp, exec.")
+  .describe("How the peer is probed: exactly one of http, tcp, exec, container.")
   .meta({ minProperties: 1, maxProperties: 1 });
 
 const commandSchema = z
@@ -297,10 +304,11 @@ const restartSchema = z
             .optional()
             .describe("Restart through systemd."),
           command: commandSchema.optional().describe("Restart by running a command."),
+          container: containerRestartSchema.optional(),
         })
         .meta({ minProperties: 1, maxProperties: 1 }),
     ],
-    { error: 'must be "none" or a mapping with exactly one of systemd, command' },
+    { error: 'must be "none" or a mapping with exactly one of systemd, command, container' },
   )
   .describe('How the peer is restarted after missed_before_restart misses: systemd, command or "none".');
 
@@ -329,10 +337,11 @@ const isolateSchema = z
           release: commandSchema
             .optional()
             .describe("With command: the command that undoes isolation on `wdmesh release`."),
+          container: containerIsolateSchema.optional(),
         })
         .meta({ minProperties: 1 }),
     ],
-    { error: 'must be "none" or a mapping with exactly one of systemd, command' },
+    { error: 'must be "none" or a mapping with exactly one of systemd, command, container' },
   )
   .describe(
     'How the peer is cut off after restarts_before_isolate failed restarts: systemd, command or "none".',
@@ -502,6 +511,7 @@ export const configShape = z
     node: nodeSchema,
     defaults: defaultsSchema.optional(),
     peers: z.array(peerSchema).optional().describe("Peers this node watches. Default []."),
+    peers_from: peersFromSchema.optional(),
     mesh: meshSchema.optional(),
     alerts: z.array(alertSchema).optional().describe("Where escalations are sent. Default []."),
     self_health: selfHealthSchema.optional(),

@@ -63,6 +63,26 @@ export const ACTION_DEFAULTS = {
   verifyProcessTimeoutMs: 10_000,
 } as const;
 
+/** Containers through the Docker Engine API (probe/restart/isolate `container:`, `peers_from.containers`). */
+export const CONTAINER_DEFAULTS = {
+  /** container.engine: picks the default socket only (both engines speak the same API). */
+  engine: "docker",
+  /** container.socket with engine docker. */
+  dockerSocket: "/var/run/docker.sock",
+  /** container.socket with engine podman (`podman system service`, rootful). */
+  podmanSocket: "/run/podman/podman.sock",
+  /** container.timeout: deadline of each request to the engine, ms (30 s). */
+  requestTimeoutMs: 30_000,
+  /** container.stop_timeout: time a container is given to stop before it is killed, ms (10 s). */
+  stopTimeoutMs: 10_000,
+  /** isolate.container.host_mode: what isolates a container that has no network of its own to cut. */
+  hostMode: "pause",
+  /** peers_from.containers.label: the label (KEY=VALUE or KEY) that makes a container a peer. */
+  label: "wdmesh.watch=true",
+  /** Discovery: wait before reconnecting to the engine's event stream, ms. */
+  eventsRetryMs: 2_000,
+} as const;
+
 /** The mesh (MeshOptions; config `mesh:`). */
 export const MESH_DEFAULTS = {
   /** How many of the configured nodes must confirm a failure. */

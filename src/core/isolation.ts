@@ -3,6 +3,7 @@
 // watchdog — undoes exactly that. Shared by act/ (writes it), store/ (keeps it) and the
 // Monitor (carries it from isolate to release), so it lives here.
 import type { CommandSpec, IsolateMode } from "./options.js";
+import type { ContainerIsolation } from "./container.js";
 
 /** What the systemd executor changed on a unit, structured. */
 export interface SystemdIsolation {
@@ -24,7 +25,7 @@ export interface SystemdIsolation {
 
 /** What an isolation actually applied, remembered so release undoes exactly that. */
 export interface IsolationRecord {
-  method: "systemd" | "command" | "none";
+  method: "systemd" | "command" | "container" | "none";
   unit?: string;
   /**
    * The steps applied, in order, as shown to people, e.g. ["IPAddressDeny=any"],
@@ -35,6 +36,8 @@ export interface IsolationRecord {
   systemd?: SystemdIsolation;
   /** For method command: the release command configured when the isolation ran (release runs it). */
   release?: CommandSpec;
+  /** For method container: the networks it was on and what took (release reads this). */
+  container?: ContainerIsolation;
 }
 
 /** Records stored before the structured form kept previous values as "was:PROP=VALUE" steps. */
@@ -48,7 +51,8 @@ const LEGACY_WAS = "was:";
 export function readIsolationRecord(value: unknown): IsolationRecord | null {
   if (typeof value !== "object" || value === null) return null;
   const v = value as Partial<IsolationRecord>;
-  if (v.method !== "systemd" && v.method !== "command" && v.method !== "none") return null;
+  if (v.method !== "systemd" && v.method !== "command" && v.method !== "container" && v.method !== "none")
+    return null;
   const applied = Array.isArray(v.applied) ? v.applied.filter((a): a is string => typeof a === "string") : [];
   const record: IsolationRecord = {
     method: v.method,
@@ -56,6 +60,9 @@ export function readIsolationRecord(value: unknown): IsolationRecord | null {
     applied: applied.filter((a) => !a.startsWith(LEGACY_WAS)),
     ...(v.method === "command" && isCommandSpec(v.release) ? { release: v.release } : {}),
   };
+  if (v.method === "container") {
+    return v.container && typeof v.container === "object" ? { ...record, container: v.container } : record;
+  }
   if (v.method !== "systemd") return record;
   if (v.systemd && typeof v.systemd === "object") return { ...record, systemd: v.systemd };
   return { ...record, systemd: systemdFromLegacySteps(applied) };

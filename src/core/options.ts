@@ -5,6 +5,7 @@ import { parseDuration, type Duration } from "./duration.js";
 import { TIMING_DEFAULTS as D } from "./defaults.js";
 import { InvalidOptionError } from "./errors.js";
 import { type ISOLATION_MODES, TIMING_COUNT_MAX } from "./rules.js";
+import type { ContainerIsolateSpec, ContainerProbeSpec, ContainerRestartSpec } from "./container.js";
 
 /** Timing and escalation knobs; settable on the Monitor (defaults) and per peer. */
 export interface TimingOptions {
@@ -67,18 +68,23 @@ export type ProbeSpec =
   | { http: HttpProbeSpec }
   | { tcp: TcpProbeSpec }
   | { exec: ExecProbeSpec }
-  | { heartbeat: HeartbeatProbeSpec };
+  | { heartbeat: HeartbeatProbeSpec }
+  | { container: ContainerProbeSpec };
 
 export interface CommandSpec {
   argv: string[];
   /** Deadline of the command. Default 30 s. */
   timeout?: Duration;
 }
-export type RestartSpec = { systemd: { unit: string; timeout?: Duration } } | { command: CommandSpec };
+export type RestartSpec =
+  | { systemd: { unit: string; timeout?: Duration } }
+  | { command: CommandSpec }
+  | { container: ContainerRestartSpec };
 export type IsolateMode = (typeof ISOLATION_MODES)[number];
 export type IsolateSpec =
   | { systemd: { unit: string; mode?: IsolateMode; timeout?: Duration } }
-  | { command: CommandSpec; release?: CommandSpec };
+  | { command: CommandSpec; release?: CommandSpec }
+  | { container: ContainerIsolateSpec };
 
 /** Full form of registerPeer: the keys of a config peer, camelCase, timing overrides too. */
 export interface PeerSpec extends TimingOptions {

@@ -4,6 +4,7 @@
 import { InvalidOptionError } from "./errors.js";
 import { publicKeyProblem } from "./identity.js";
 import type { PeerSpec } from "./options.js";
+import { containerSpecProblem, type ContainerRef } from "./container.js";
 import { argvProblem, httpStatusProblem, ISOLATION_MODES, nameProblem, unitProblem } from "./rules.js";
 
 function httpUrl(url: unknown, field: string): void {
@@ -26,6 +27,12 @@ function argv(a: unknown, field: string): void {
   if (problem) throw new InvalidOptionError(field, problem);
 }
 
+function container(c: ContainerRef | undefined, field: string): void {
+  if (!c || typeof c !== "object") throw new InvalidOptionError(field, "must be an object with name or id");
+  const problem = containerSpecProblem(c);
+  if (problem) throw new InvalidOptionError(`${field}.${problem.field}`, problem.message);
+}
+
 /** Throws InvalidOptionError (WDM_INVALID_OPTION) naming the first bad field. */
 export function validatePeerSpec(spec: PeerSpec): void {
   if (!spec || typeof spec !== "object")
@@ -36,7 +43,10 @@ export function validatePeerSpec(spec: PeerSpec): void {
   const probe = spec.probe as Record<string, unknown> | undefined;
   const kinds = probe && typeof probe === "object" ? Object.keys(probe) : [];
   if (kinds.length !== 1) {
-    throw new InvalidOptionError(f("probe"), "must have exactly one of http, tcp, exec, heartbeat");
+    throw new InvalidOptionError(
+      f("probe"),
+      "must have exactly one of http, tcp, exec, heartbeat, container",
+    );
   }
   const p = spec.probe;
   if ("http" in p) {
@@ -73,10 +83,12 @@ export function validatePeerSpec(spec: PeerSpec): void {
           "is required with publicKey (this node's name)",
         );
     }
+  } else if ("container" in p) {
+    container(p.container, f("probe.container"));
   } else {
     throw new InvalidOptionError(
       f("probe"),
-      `unknown probe kind "${kinds[0]}"; use http, tcp, exec or heartbeat`,
+      `unknown probe kind "${kinds[0]}"; use http, tcp, exec, heartbeat or container`,
     );
   }
   for (const key of ["restart", "isolate"] as const) {
@@ -98,8 +110,13 @@ export function validatePeerSpec(spec: PeerSpec): void {
       }
     } else if ("command" in r) {
       argv(r.command?.argv, f(`${key}.command.argv`));
+    } else if ("container" in r) {
+      container(r.container, f(`${key}.container`));
     } else {
-      throw new InvalidOptionError(f(key), `must be {systemd: {...}}, {command: {...}} or "none"`);
+      throw new InvalidOptionError(
+        f(key),
+        `must be {systemd: {...}}, {command: {...}}, {container: {...}} or "none"`,
+      );
     }
   }
 }

@@ -102,3 +102,19 @@ export type ConfirmMode = (typeof CONFIRM_MODES)[number];
 /** alerts[].webhook.format values: the payload a webhook sink sends. */
 export const WEBHOOK_FORMATS = ["generic", "standard", "slack", "pagerduty"] as const;
 export type WebhookFormat = (typeof WEBHOOK_FORMATS)[number];
+
+/** A container name or id the engine's API can take in a path (and nothing else). */
+export const CONTAINER_REF_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$/;
+export const CONTAINER_REF_HELP =
+  "a container name or id: letters, digits, _ . - (first a letter or digit), at most 255 characters";
+
+/** Why `ref` is not a usable container name or id, or undefined when it is. */
+export function containerRefProblem(ref: unknown): string | undefined {
+  return typeof ref === "string" && CONTAINER_REF_RE.test(ref) ? undefined : `is not ${CONTAINER_REF_HELP}`;
+}
+
+/** Container engines (probe/restart/isolate `container.engine`, `peers_from.containers.engine`). */
+export const CONTAINER_ENGINES = ["docker", "podman"] as const;
+
+/** isolate.container.host_mode values. */
+export const CONTAINER_HOST_MODES = ["pause", "stop"] as const;

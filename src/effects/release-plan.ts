@@ -47,6 +47,18 @@ export function releasePlan(
       },
     };
   }
+  if (record.method === "container") {
+    const c = record.container;
+    const now = configured && "container" in configured ? configured.container : undefined;
+    if (c === undefined || now === undefined) {
+      return {
+        refuse: `the isolation record (${record.applied.join(", ")}) ${c === undefined ? "names no container" : "does not say which engine socket it used"} and no container isolate method is configured; undo it by hand (docker/podman network connect, unpause), or configure isolate.container, then release`,
+      };
+    }
+    // The recorded container (by id), through the engine socket configured now.
+    const { name: _name, ...engine } = now;
+    return { run: { container: { ...engine, id: c.id } } };
+  }
   // method "command": the release command recorded with the isolation, else the one configured now.
   const release = record.release ?? (configured && "command" in configured ? configured.release : undefined);
   if (release === undefined) {

@@ -27,6 +27,7 @@
 import { ACTION_DEFAULTS } from "../core/defaults.js";
 import { parseDuration } from "../core/duration.js";
 import type { PeerSpec } from "../core/options.js";
+import { containerRestartDeadlineMs } from "../core/container.js";
 import type { InFlightView, ReceivedView } from "./views.js";
 
 export interface PendingStep {
@@ -167,6 +168,7 @@ export function defaultTakeoverAfterMs(peer: Pick<PeerSpec, "restart">, interval
   else if ("systemd" in r)
     timeoutMs =
       r.systemd.timeout === undefined ? ACTION_DEFAULTS.systemctlTimeoutMs : parseDuration(r.systemd.timeout);
+  else if ("container" in r) timeoutMs = containerRestartDeadlineMs(r.container);
   else
     timeoutMs =
       r.command.timeout === undefined ? ACTION_DEFAULTS.commandTimeoutMs : parseDuration(r.command.timeout);

@@ -6,6 +6,7 @@ import { PROBE_DEFAULTS } from "../core/defaults.js";
 import type { ProbeSpec } from "../core/options.js";
 import type { ProbeResult } from "../core/types.js";
 import { oneLine } from "./errors.js";
+import { containerEndpoint, probeContainer } from "./container.js";
 import { probeExec } from "./exec.js";
 import { probeHeartbeat, heartbeatUrl } from "./heartbeat.js";
 import { HttpClient, probeHttp } from "./http.js";
@@ -68,6 +69,7 @@ class DefaultProber implements Prober {
       if ("heartbeat" in spec) return probeHeartbeat(this.http, spec.heartbeat, ms, signal);
       if ("tcp" in spec) return probeTcp(spec.tcp, ms, signal);
       if ("exec" in spec) return probeExec(spec.exec, ms, signal);
+      if ("container" in spec) return probeContainer(spec.container, ms, signal);
     } catch (err) {
       // Defensive: a probe reports the peer's failures in its result; nothing should reach here.
       return Promise.resolve(proberFault(err));
@@ -99,6 +101,7 @@ export function probeEndpoint(spec: ProbeSpec): string {
     return `tcp://${h}:${spec.tcp.port}`;
   }
   if ("exec" in spec) return `exec:${spec.exec.argv[0] ?? ""}`;
+  if ("container" in spec) return containerEndpoint(spec.container);
   return "unknown";
 }
 
@@ -107,7 +110,7 @@ export { redactUrl } from "../core/redact.js";
 /** Host and port a probe talks to (used to verify network isolation); {} for exec. */
 export function probeTarget(spec: ProbeSpec): { host?: string; port?: number } {
   if ("tcp" in spec) return { host: spec.tcp.host, port: spec.tcp.port };
-  if ("exec" in spec) return {};
+  if ("exec" in spec || "container" in spec) return {};
   const url = "http" in spec ? spec.http.url : "heartbeat" in spec ? spec.heartbeat.url : undefined;
   if (url === undefined) return {};
   try {

@@ -101,7 +101,7 @@ describe("createExecutor dispatch", () => {
     assert.equal(r.ok, true);
     const bad = await ex.restart({} as never, T, sig);
     assert.equal(bad.ok, false);
-    assert.match(bad.error ?? "", /neither "systemd" nor "command"/);
+    assert.match(bad.error ?? "", /has none of "systemd", "command", "container"/);
   });
 
   test("systemd specs go to systemctl (a missing systemctl is a failed result, not a throw)", async () => {

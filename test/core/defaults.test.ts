@@ -8,6 +8,15 @@ import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CommandExecutor } from "../../src/act/command.js";
 import { SystemdExecutor } from "../../src/act/systemd.js";
+import {
+  containerHostModeOf,
+  containerRequestTimeoutMs,
+  containerSocketOf,
+  containerStopTimeoutMs,
+  type ContainerIsolateSpec,
+  type ContainerRef,
+  type ContainerRestartSpec,
+} from "../../src/core/container.js";
 import { configJsonSchema } from "../../src/config/json-schema.js";
 import { parseConfig } from "../../src/config/load.js";
 import type { ResolvedConfig } from "../../src/config/resolve.js";
@@ -44,6 +53,11 @@ peers:
     probe: { http: { url: "http://127.0.0.1:1/health" } }
     restart: { systemd: { unit: web.service } }
     isolate: { systemd: { unit: web.service } }
+  - name: box
+    probe: { container: { name: box } }
+    restart: { container: { name: box } }
+    isolate: { container: { name: box } }
+peers_from: { containers: {} }
 mesh: {}
 alerts:
   - { name: hook, webhook: { url: "http://127.0.0.1:1/w" }, retry: {} }
@@ -103,6 +117,7 @@ function effective(rc: ResolvedConfig): Record<string, unknown> {
     "peers[].isolate.systemd.timeout": systemd,
     "peers[].isolate.command.timeout": command,
     "peers[].isolate.release.timeout": command,
+    ...containerDefaults(rc),
     "mesh.confirm": rc.mesh?.confirm,
     "alerts[].min_severity": hook?.minSeverity,
     "alerts[].timeout": hook?.timeoutMs,
@@ -117,6 +132,30 @@ function effective(rc: ResolvedConfig): Record<string, unknown> {
     "self_health.window": sh.windowMs,
     "self_health.deadline_factor": sh.deadlineFactor,
   };
+}
+
+/** The container fields left out in MINIMAL's peer "box" and peers_from, as the code fills them. */
+function containerDefaults(rc: ResolvedConfig): Record<string, unknown> {
+  const box = rc.peers.find((p) => p.name === "box");
+  const probe = (box?.probe as { container: ContainerRef }).container;
+  const restart = (box?.restart as { container: ContainerRestartSpec }).container;
+  const isolate = (box?.isolate as { container: ContainerIsolateSpec }).container;
+  const found = rc.peersFrom?.containers;
+  const out: Record<string, unknown> = {
+    "peers_from.containers.engine": found?.engine,
+    "peers_from.containers.socket": containerSocketOf({ ...(found?.engine ? { engine: found.engine } : {}) }),
+    "peers_from.containers.label": found?.label,
+    "peers_from.containers.timeout": found?.timeoutMs,
+    "peers[].isolate.container.host_mode": containerHostModeOf(isolate),
+  };
+  for (const [key, spec] of Object.entries({ probe, restart, isolate })) {
+    out[`peers[].${key}.container.engine`] = spec.engine;
+    out[`peers[].${key}.container.socket`] = containerSocketOf(spec);
+    out[`peers[].${key}.container.timeout`] = containerRequestTimeoutMs(spec);
+    if (key !== "probe")
+      out[`peers[].${key}.container.stop_timeout`] = containerStopTimeoutMs(spec as ContainerRestartSpec);
+  }
+  return out;
 }
 
 /** The value a description's "Default X." states, read as the field's own type. */

@@ -20,6 +20,7 @@ const SRC = join(ROOT, "src");
 const LAYERS = [
   "core/",
   "http/",
+  "engine/",
   "probe/",
   "schedule/",
   "health/",
@@ -31,6 +32,7 @@ const LAYERS = [
   "monitor-options.ts",
   "monitor-peer.ts",
   "monitor.ts",
+  "discovery/",
   "api/",
   "config/",
   "reload.ts",

@@ -118,3 +118,29 @@ test("Monitor.release refuses what it cannot undo: the peer stays ISOLATED with 
   assert.equal(rel.result?.ok, true, rel.result?.error);
   await m.stop();
 });
+
+test("a container record is undone on the recorded container (by id), through the engine socket configured now; refused without one", () => {
+  const record: IsolationRecord = {
+    method: "container",
+    applied: ["disconnect net-a"],
+    container: {
+      id: "c0ffee",
+      name: "api",
+      mode: "network",
+      networks: [{ network: "net-a", aliases: ["api"] }],
+      paused: false,
+      stopped: false,
+    } as NonNullable<IsolationRecord["container"]>,
+  };
+  assert.deepEqual(
+    releasePlan(record, { container: { name: "renamed", socket: "/run/podman/podman.sock" } }),
+    {
+      run: { container: { socket: "/run/podman/podman.sock", id: "c0ffee" } },
+    },
+  );
+  for (const now of ["none", undefined, { systemd: { unit: "x.service" } }] as const) {
+    const plan = releasePlan(record, now);
+    assert.ok("refuse" in plan, `refused with ${JSON.stringify(now)}`);
+    assert.match(plan.refuse, /isolate\.container/);
+  }
+});

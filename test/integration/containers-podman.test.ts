@@ -1,0 +1,218 @@
+// Containers end to end against a real engine: Podman serving the Docker Engine API, a
+// `wdmesh run` daemon in the engine's network namespace (no default route), containers
+// made of the host's own binaries. One engine and one daemon for the whole file.
+//   1. a container whose HEALTHCHECK turns unhealthy is restarted once, then isolated
+//      (R = 1): the engine reports no network and a canary finds its address dead;
+//      release reconnects its network with its alias;
+//   2. a labelled container started after the node is watched (event stream), and its
+//      peer goes away without an alert when the container is removed;
+//   3. the engine's socket gone mid-run: the probe says so, the node keeps running and
+//      holds (no restart), and takes up again when the socket is back.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { ContainerExecutor } from "../../src/act/container.js";
+import { CLI } from "../helpers/built-cli.js";
+import type { Daemon } from "../helpers/daemon-process.js";
+import { skipUnlessPodman, startPodman, type Engine } from "../helpers/podman.js";
+import { fileTempDir } from "../helpers/tmp-dir.js";
+import { until, waitFor } from "../helpers/wait.js";
+
+const skip = skipUnlessPodman();
+const TOKEN = "container-test-token-0123456789";
+const PORT = 19760;
+const BASE = `http://127.0.0.1:${PORT}`;
+
+interface Entry {
+  seq: number;
+  peer_name: string;
+  action: string;
+  reason: string;
+  result?: { ok: boolean; detail?: string; error?: string };
+}
+interface Peer {
+  name: string;
+  status: string;
+  restart_count: number;
+  last_error: string | null;
+}
+interface Inspect {
+  State: { Running: boolean; Paused: boolean; StartedAt: string; Health?: { Status: string } };
+  NetworkSettings: { Networks: Record<string, { IPAddress: string; Aliases: string[] | null }> };
+}
+
+describe("containers through Podman's Docker Engine API", { skip }, () => {
+  let engine: Engine;
+  let daemon: Daemon;
+  let stopHealth: () => void = () => {};
+
+  const journal = async (): Promise<Entry[]> => {
+    const j = (await engine.getJson(`${BASE}/v1/events?limit=1000`, TOKEN)) as
+      Entry[] | { events?: Entry[] } | undefined;
+    return Array.isArray(j) ? j : (j?.events ?? []);
+  };
+  const peer = async (name: string): Promise<Peer | undefined> =>
+    (await engine.getJson(`${BASE}/v1/peers/${name}`, TOKEN)) as Peer | undefined;
+  const inspect = async (name: string): Promise<Inspect> =>
+    (await engine.api(`/containers/${name}/json`)) as Inspect;
+
+  before(async () => {
+    assert.ok(existsSync(CLI), `${CLI} is missing: run npm run build first`);
+    engine = await startPodman();
+    await engine.createNetwork("wdnet", "10.89.7.0/24");
+    engine.setHealthy("web", true);
+    await engine.run({ name: "web", networks: [{ name: "wdnet", aliases: ["websvc"] }], healthcheck: true });
+    stopHealth = engine.healthTimer("web", 500);
+    await until(
+      "web healthy in the engine",
+      async () => (await inspect("web")).State.Health?.Status === "healthy",
+      30_000,
+    );
+    const dir = fileTempDir("wdm-containers-");
+    const config = join(dir, "node.yaml");
+    writeFileSync(
+      config,
+      `node: { name: n1, listen: "127.0.0.1:${PORT}", data_dir: "${join(dir, "data")}", api_token: "${TOKEN}" }
+defaults:
+  interval: 30s
+  timeout: 5s
+peers:
+  - name: web
+    probe: { container: { name: web, engine: podman, socket: "${engine.socket}" } }
+    restart: { container: { name: web, engine: podman, socket: "${engine.socket}", stop_timeout: 1s } }
+    isolate: { container: { name: web, engine: podman, socket: "${engine.socket}" } }
+    interval: 1s
+    timeout: 800ms
+    retry_interval: 1s
+    missed_before_restart: 2
+    restarts_before_isolate: 1
+    startup_grace: 1s
+    restart_backoff: { initial: 0, max: 0 }
+peers_from:
+  containers: { engine: podman, socket: "${engine.socket}", label: "wdmesh.watch=true" }
+self_health: false
+`,
+    );
+    daemon = engine.spawnDaemon(config);
+    await until("the daemon sees web HEALTHY", async () => (await peer("web"))?.status === "HEALTHY", 30_000);
+  });
+
+  after(async () => {
+    stopHealth();
+    daemon?.child.kill("SIGTERM");
+    await engine?.stop();
+  });
+
+  test("an unhealthy container is restarted once, then isolated (verified by a canary), and release restores its network", async () => {
+    engine.setHealthy("web", false);
+    const isolated = await waitFor(
+      "web isolated",
+      async () => (await journal()).find((e) => e.peer_name === "web" && e.action === "isolate" && e.result),
+      60_000,
+    );
+    const restarts = (await journal()).filter((e) => e.peer_name === "web" && e.action === "restart");
+    assert.equal(restarts.length, 1, `exactly one restart before isolation: ${JSON.stringify(restarts)}`);
+    assert.equal(restarts[0]?.result?.ok, true, JSON.stringify(restarts[0]));
+    assert.match(restarts[0]?.result?.detail ?? "", /running again, started at \d{4}-/);
+    assert.equal(isolated.result?.ok, true, JSON.stringify(isolated.result));
+    const detail = isolated.result?.detail ?? "";
+    assert.match(detail, /disconnected from network wdnet/);
+    assert.match(detail, /verified: the engine reports no network left; canary: /);
+    const ip = /disconnected from network wdnet \((\d+\.\d+\.\d+\.\d+)\)/.exec(detail)?.[1];
+    assert.ok(ip, detail);
+
+    // The engine's own account, and a connection from the namespace to the old address.
+    assert.deepEqual(Object.keys((await inspect("web")).NetworkSettings.Networks), []);
+    const curl = await engine.runInside(["curl", "-s", "-m", "2", `http://${ip}:8080/`]);
+    assert.notEqual(curl.code, 0, "the former address must not answer");
+
+    engine.setHealthy("web", true);
+    assert.ok([200, 202].includes((await engine.post(`${BASE}/v1/peers/web/release`, TOKEN)) ?? 0));
+    const released = await waitFor(
+      "release result",
+      async () => (await journal()).find((e) => e.peer_name === "web" && e.action === "release" && e.result),
+      30_000,
+    );
+    assert.equal(released.result?.ok, true, JSON.stringify(released.result));
+    assert.match(released.result?.detail ?? "", /reconnected to network wdnet with aliases websvc/);
+    const nets = (await inspect("web")).NetworkSettings.Networks;
+    assert.deepEqual(Object.keys(nets), ["wdnet"]);
+    assert.ok(nets.wdnet?.Aliases?.includes("websvc"), JSON.stringify(nets));
+    const back = await engine.runInside(["curl", "-s", "-m", "5", `http://${nets.wdnet?.IPAddress}:8080/`]);
+    assert.equal(back.stdout, "ok");
+    await until("web HEALTHY again", async () => (await peer("web"))?.status === "HEALTHY", 30_000);
+  });
+
+  test("a labelled container started after the node is watched at once, and unwatched without an alert when removed", async () => {
+    const t0 = Date.now();
+    await engine.run({
+      name: "late",
+      networks: [{ name: "wdnet" }],
+      labels: { "wdmesh.watch": "true", "wdmesh.interval": "1s", "wdmesh.timeout": "800ms" },
+    });
+    // The list is read every 30 s (the default interval); only the event stream brings it sooner.
+    await until("late watched and HEALTHY", async () => (await peer("late"))?.status === "HEALTHY", 20_000);
+    assert.ok(Date.now() - t0 < 25_000, "found through the event stream, not the 30 s list");
+
+    const r = await engine.podman(["rm", "-f", "-t", "0", "late"]);
+    assert.equal(r.code, 0, r.stderr);
+    await until("late's peer gone", async () => (await peer("late")) === undefined, 20_000);
+    const alerts = (await journal()).filter((e) => e.peer_name === "late" && e.action !== "recovered");
+    assert.deepEqual(alerts, [], "no alert for a container that was removed");
+    assert.match(daemon.output(), /container gone; peer removed/);
+  });
+
+  test("the engine's socket gone mid-run: the probe names it, the node keeps running and holds", async () => {
+    const before = await peer("web");
+    assert.equal(before?.status, "HEALTHY");
+    const aside = `${engine.socket}.aside`;
+    renameSync(engine.socket, aside);
+    try {
+      const p = await waitFor(
+        "web's probe failing on the missing socket",
+        async () => {
+          const p = await peer("web");
+          return p?.last_error?.includes("does not exist") ? p : undefined;
+        },
+        20_000,
+      );
+      assert.match(p.last_error ?? "", /podman engine socket .* does not exist/);
+      // Inconclusive, not a miss: nothing escalates while the engine cannot be asked.
+      assert.equal(p.status, "HEALTHY");
+      assert.equal(p.restart_count, before?.restart_count);
+      assert.equal(daemon.child.exitCode, null, "the node keeps running");
+    } finally {
+      renameSync(aside, engine.socket);
+    }
+    await until(
+      "web probed through the engine again",
+      async () => {
+        const p = await peer("web");
+        return p?.status === "HEALTHY" && !(p.last_error ?? "").includes("does not exist");
+      },
+      20_000,
+    );
+    const after = (await journal()).filter((e) => e.peer_name === "web" && e.action === "restart");
+    assert.equal(after.length, 1, "no restart while the engine could not be asked");
+  });
+
+  test("a container on the host's network is paused (and says why); release unpauses it", async () => {
+    await engine.run({ name: "hostnet", hostNetwork: true, port: 8090 });
+    const ex = new ContainerExecutor();
+    const spec = { container: { name: "hostnet", engine: "podman" as const, socket: engine.socket } };
+    const target = { peer: "hostnet", effectId: "t1", attempt: 0 };
+    const signal = new AbortController().signal;
+    const iso = await ex.isolate(spec, target, signal);
+    assert.equal(iso.result.ok, true, JSON.stringify(iso.result));
+    assert.match(iso.result.detail ?? "", /shares the host's network \(network mode host\)/);
+    assert.match(iso.result.detail ?? "", /paused container hostnet \(isolation by pause\)/);
+    assert.deepEqual(iso.record.applied, ["pause"]);
+    assert.equal((await inspect("hostnet")).State.Paused, true);
+    const rel = await ex.release(spec, iso.record, target, signal);
+    assert.equal(rel.ok, true, JSON.stringify(rel));
+    const s = (await inspect("hostnet")).State;
+    assert.equal(s.Paused, false);
+    assert.equal(s.Running, true);
+  });
+});
