@@ -10,7 +10,10 @@ import { createApiServer, type ApiServer } from "./api/server.js";
 import type { ReloadOutcome } from "./api/backend.js";
 import { ConfigError, formatIssue } from "./config/config-error.js";
 import type { ResolvedConfig } from "./config/resolve.js";
-import { NODE_DEFAULTS } from "./core/defaults.js";
+import { FLEET_DEFAULTS, NODE_DEFAULTS } from "./core/defaults.js";
+import { createExecutor } from "./act/default-executor.js";
+import type { FleetRuntime } from "./fleet/fleet-runtime.js";
+import { withHostRule } from "./fleet/host-rule.js";
 import { applyConfig, type ReloadTarget } from "./reload.js";
 import { WatchdogError } from "./core/errors.js";
 import { redactingLogger, type Logger } from "./logger.js";
@@ -178,6 +181,41 @@ function stdoutLogger(node: string): Logger {
   return pino({ base: { node } }, dest);
 }
 
+/** The fleet runtime (and through it etcd), imported only when coordination.etcd is configured. */
+async function loadFleetRuntime(
+  config: ResolvedConfig,
+  store: SqliteStore,
+  logger: Logger,
+): Promise<FleetRuntime> {
+  const etcd = config.fleet.etcd;
+  if (!etcd) throw new Error("unreachable: loadFleetRuntime without coordination.etcd");
+  const { createFleetRuntime } = await import("./fleet/fleet-runtime.js");
+  return createFleetRuntime(
+    {
+      node: config.node.name,
+      host: config.fleet.host,
+      peerHosts: config.fleet.peerHosts,
+      etcd,
+      hosts: config.fleet.hosts,
+      publishIntervalMs: FLEET_DEFAULTS.publishIntervalMs,
+    },
+    { store, logger },
+  );
+}
+
+/** Without etcd: a peer on another host is only watched here (the mesh's gate, or none, decides the rest). */
+function applyHostRule(monitor: Monitor, config: ResolvedConfig): void {
+  const { host, peerHosts } = config.fleet;
+  if (!Object.values(peerHosts).some((h) => h !== host)) return;
+  monitor.setGate(
+    withHostRule(monitor.mesh?.gate, {
+      self: config.node.name,
+      selfHost: host,
+      peerHost: (peer) => peerHosts[peer],
+    }),
+  );
+}
+
 /** Starts a node from a resolved config. Throws (nothing left running) if any part cannot start. */
 export async function runDaemon(initial: ResolvedConfig, opts: DaemonOptions = {}): Promise<DaemonHandle> {
   /** The config in force: reloads replace its peers and sinks. */
@@ -197,17 +235,23 @@ export async function runDaemon(initial: ResolvedConfig, opts: DaemonOptions = {
   let alerting: Alerting | undefined;
   let api: ApiServer | undefined;
   let notifier: SystemdNotifier | undefined;
+  let fleet: FleetRuntime | undefined;
   try {
     // The mesh (members watched as peers, view poller, gate) is the library's own:
     // the daemon composes the same Monitor an embedding agent does.
+    // A fleet on etcd (coordination.etcd) is loaded only when configured: without it
+    // nothing of etcd (nor its gRPC client) is imported.
+    fleet = config.fleet.etcd ? await loadFleetRuntime(config, store, logger) : undefined;
     monitor = new Monitor({
       ...config.monitor,
       releaseCommand: releaseCommandFor(config),
-      executor: opts.executor,
+      executor: fleet ? fleet.executor(opts.executor ?? createExecutor()) : opts.executor,
       store,
       logger,
       ...(config.mesh ? { mesh: config.mesh } : {}),
+      ...(fleet ? { gate: fleet.gate } : {}),
     });
+    if (!fleet) applyHostRule(monitor, config);
     for (const peer of config.peers) monitor.registerPeer(peer);
     const metrics = createMetrics();
     const history = new ProbeHistory();
@@ -228,6 +272,7 @@ export async function runDaemon(initial: ResolvedConfig, opts: DaemonOptions = {
           history: (name) => (monitor?.getPeerStatus(name) ? history.get(name) : undefined),
           onProbe: (l) => history.onRecord(l),
           ...(opts.loadConfig ? { reload: () => reload() } : {}),
+          ...(fleet ? { fleet: fleet.status, sd: fleet.sd } : {}),
         },
         redactor,
       ),
@@ -267,6 +312,8 @@ export async function runDaemon(initial: ResolvedConfig, opts: DaemonOptions = {
     });
     alerting.start();
     monitor.start();
+    const watched = monitor;
+    await fleet?.start(bound.url, () => watched.allPeers(), metrics.registry);
     notifier = startSystemdNotify({ logger, alive: () => monitor?.isProgressing() ?? false });
     logger.info(
       { url: bound.url, peers: config.peers.length, sinks: config.alerts.length },
@@ -315,11 +362,13 @@ export async function runDaemon(initial: ResolvedConfig, opts: DaemonOptions = {
     const a = alerting;
     const s = api;
     const n = notifier;
+    const f = fleet;
     const stop = (): Promise<void> => {
       stopping ??= (async () => {
         n.stopping();
         logger.info({}, "wdmesh node stopping");
         await s.close();
+        await f?.stop();
         await m.stop();
         await a.stop();
         store.close();
@@ -332,6 +381,7 @@ export async function runDaemon(initial: ResolvedConfig, opts: DaemonOptions = {
     return { url: bound.url, monitor, store, stop, reload, done };
   } catch (err) {
     await api?.close().catch(() => {});
+    await fleet?.stop().catch(() => {});
     await monitor?.stop().catch(() => {});
     await alerting?.stop().catch(() => {});
     notifier?.close();

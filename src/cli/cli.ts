@@ -1,4 +1,5 @@
 // The command table, top-level help and dispatch. Returns an exit code; never exits.
+import { fleetCommand } from "./commands/fleet.js";
 import { readFileSync } from "node:fs";
 import { WatchdogError } from "../core/errors.js";
 import { CliError, closest, EXIT, UsageError } from "./cli-error.js";
@@ -25,6 +26,7 @@ export const COMMANDS: readonly Command[] = [
   schemaCommand,
   keygenCommand,
   demoCommand,
+  fleetCommand,
 ];
 
 function version(): string {

@@ -8,6 +8,7 @@ import { compilePolicy, type Policy, type TimingOptions } from "../core/options.
 import { standardKey } from "../alert/signature.js";
 import { identityProblem, publicKeyProblem } from "../mesh/identity.js";
 import { isLoopbackHost, isObj, parseListen, type Obj } from "./rules.js";
+import { fleetIssues } from "./fleet-checks.js";
 
 export type PathSeg = string | number;
 export interface RawIssue {
@@ -190,6 +191,7 @@ export function checkConfig(doc: unknown): { issues: RawIssue[]; policies: Compi
   const policies: CompiledPolicies = { base: undefined, peers: [] };
   if (!isObj(doc)) return { issues: out, policies };
   const node = isObj(doc.node) ? doc.node : undefined;
+  out.push(...fleetIssues(doc));
 
   if (node && typeof node.identity === "string") {
     const problem = identityProblem(node.identity);

@@ -23,6 +23,7 @@ import {
 } from "../core/options.js";
 import type { CompiledPolicies } from "./cross-checks.js";
 import { parseListen } from "./rules.js";
+import { resolveFleet, type ResolvedFleet } from "./fleet-resolve.js";
 import type { ConfigFile } from "./schema.js";
 
 /** Monitor-level options (MonitorOptions): the defaults' timing compiled, durations in ms. */
@@ -66,6 +67,8 @@ export interface ResolvedConfig {
     takeoverAfter?: number;
   } | null;
   alerts: SinkConfig[];
+  /** Hosts and the etcd coordination of a fleet (fleet-resolve.ts). */
+  fleet: ResolvedFleet;
   /**
    * Every secret value of the file: tokens, keys, signing secrets, routing keys, header
    * values, Slack URLs and whatever came from ${ENV} / ${file:}. The daemon hides them in
@@ -250,6 +253,7 @@ export function resolveConfig(
         }
       : null,
     alerts: (file.alerts ?? []).map(sink),
+    fleet: resolveFleet(file),
     secrets: [...new Set(secrets)].filter((s) => s.length > 0),
   };
 }

@@ -27,6 +27,9 @@ export const SEVERITY_RANK: Readonly<Record<Severity, number>> = {
  * - self_degraded / self_recovered: this node's own health (event-loop delay, scheduler
  *   lateness) crossed its thresholds and came back; peer_name is the node itself.
  * - config_reloaded: the daemon applied a new configuration.
+ * - host_unreachable / host_reachable: a fleet host lost its last live node (every lease
+ *   on it expired) and got one back; peer_name is the host. Once per host and incident.
+ * - fence: the host's fence command ran (by the one node holding the fence key), with its result.
  */
 export type ActionKind =
   | "alert"
@@ -38,7 +41,10 @@ export type ActionKind =
   | "remediation_held"
   | "self_degraded"
   | "self_recovered"
-  | "config_reloaded";
+  | "config_reloaded"
+  | "host_unreachable"
+  | "host_reachable"
+  | "fence";
 
 /**
  * Actions that close an incident: formatters send them as "resolved", and the outbox
@@ -49,6 +55,7 @@ export const RESOLVING_ACTIONS: ReadonlySet<ActionKind> = new Set<ActionKind>([
   "recovered",
   "release",
   "self_recovered",
+  "host_reachable",
 ]);
 
 /** Outcome of a remediation effect (restart, isolate, release), recorded on its action. */

@@ -207,7 +207,16 @@ export class FleetNode {
 
   /** The step in progress on `peer` (from the watch), with its token. */
   stepOn(peer: string): (StepRecord & { token: string; mine: boolean }) | undefined {
-    const e = this.entries.get(this.keys.step(peer));
+    return this.heldBy(this.keys.step(peer));
+  }
+
+  /** Who holds the down key of `host` (from the watch): the node reporting it unreachable. */
+  hostDownBy(host: string): (StepRecord & { token: string; mine: boolean }) | undefined {
+    return this.heldBy(this.keys.fence(host));
+  }
+
+  private heldBy(key: string): (StepRecord & { token: string; mine: boolean }) | undefined {
+    const e = this.entries.get(key);
     const rec = e?.kv ? parse<StepRecord>(e.kv.value) : undefined;
     if (!e?.kv || !rec) return undefined;
     return { ...rec, token: e.kv.create_revision, mine: this.isMine(e.kv) };
@@ -228,9 +237,19 @@ export class FleetNode {
     return this.claim(this.keys.step(peer), kind);
   }
 
-  /** Takes the fence of `host` (create-if-absent, bound to this node's lease). */
-  async claimFence(host: string): Promise<StepClaim> {
+  /** Takes the incident of `host` being down (create-if-absent, bound to this node's lease): its one reporter and fencer. */
+  async claimHostDown(host: string): Promise<StepClaim> {
     return this.claim(this.keys.fence(host), "fence");
+  }
+
+  /** The live members on `host`, read from etcd now (linearizable), not from the watch. */
+  async readMembersOn(host: string): Promise<MemberRecord[]> {
+    const client = this.client;
+    if (!client) throw new Error("not connected to etcd");
+    const res = await this.deadline(client.getAll().prefix(this.keys.members).exec(), "read members");
+    return res.kvs
+      .map((kv) => parse<MemberRecord>(kv.value))
+      .filter((m): m is MemberRecord => m?.host === host);
   }
 
   /**

@@ -5,7 +5,8 @@
 //   <prefix>/obs/<peer>/<node>     "failing" | "ok": what <node> sees of <peer> (written on change)
 //   <prefix>/steps/<peer>          {node, host, kind, at}: the step on <peer> in progress;
 //                                  its create revision is the step's fencing token
-//   <prefix>/fence/<host>          {node, host, kind: "fence", at}: the fence of <host> in progress
+//   <prefix>/down/<host>           {node, host, kind: "fence", at}: <host> has no live node; the
+//                                  one node holding this key reports it and runs its fence
 
 export interface FleetKeys {
   root: string;
@@ -28,7 +29,7 @@ export function fleetKeys(prefix: string): FleetKeys {
     obs: (peer, node) => `${root}obs/${peer}/${node}`,
     steps: `${root}steps/`,
     step: (peer) => `${root}steps/${peer}`,
-    fence: (host) => `${root}fence/${host}`,
+    fence: (host) => `${root}down/${host}`,
   };
 }
 
