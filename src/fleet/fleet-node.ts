@@ -136,6 +136,15 @@ export class FleetNode {
         : {}),
       defaultCallOptions: (ctx) =>
         ctx.isStream ? {} : { deadline: Date.now() + this.opts.requestTimeoutMs },
+      faultHandling: {
+        // No per-host circuit breaker: it would keep refusing calls for seconds after etcd
+        // is back, long enough for this node's lease to expire. This node paces its own
+        // retries (the keepalive timer), and each call has its deadline.
+        host: () => PASS_THROUGH,
+        // The watch reconnects every second (not after up to 30 s): a stale view of the
+        // fleet would outlive the lease rule's margins.
+        watchBackoff: constantBackoff(1_000),
+      },
     });
     await this.tick();
   }
@@ -528,6 +537,24 @@ export class FleetNode {
       );
     });
   }
+}
+
+type FaultHandling = NonNullable<ConstructorParameters<typeof Etcd3>[0]>["faultHandling"];
+type HostPolicy = ReturnType<NonNullable<NonNullable<FaultHandling>["host"]>>;
+type WatchBackoff = NonNullable<NonNullable<FaultHandling>["watchBackoff"]>;
+
+/**
+ * A policy that only calls through (etcd3 calls nothing but execute on a host policy).
+ * What `fn` throws, even synchronously, becomes a rejection, as with cockatiel's policies.
+ */
+const PASS_THROUGH = {
+  execute: <T>(fn: (ctx: { signal: AbortSignal; attempt: number }) => T | Promise<T>): Promise<T> =>
+    new Promise<T>((resolve) => resolve(fn({ signal: new AbortController().signal, attempt: 0 }))),
+} as unknown as HostPolicy;
+
+function constantBackoff(ms: number): WatchBackoff {
+  const b = { duration: ms, next: () => b };
+  return b as unknown as WatchBackoff;
 }
 
 function parse<T>(v: Buffer): T | undefined {
