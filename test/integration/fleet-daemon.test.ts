@@ -3,14 +3,16 @@
 // (h2's node only confirms); with all of etcd down the restart is held (remediation_held
 // names etcd) while the alert is still delivered, and it runs once etcd is back; h2's node
 // killed: exactly one host_unreachable for h2 and its fence run once, only after h2's lease
-// expired. /v1/fleet, /v1/sd and `wdmesh fleet status` show the fleet from either node.
+// expired. /v1/fleet, /v1/sd and `wdmesh fleet status` show the fleet from either node, and
+// a real Prometheus discovers and scrapes both nodes through /v1/sd.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
 import { CLI, haveBuiltCli } from "../helpers/built-cli.js";
-import { spawnDaemon, stopChild, type Daemon } from "../helpers/daemon-process.js";
+import { spawnDaemon, spawnTracked, stopChild, type Daemon } from "../helpers/daemon-process.js";
 import { EtcdCluster, etcdSkipReason } from "../helpers/etcd-cluster.js";
 import { freePort } from "../helpers/ports.js";
 import { Receiver } from "../helpers/receiver.js";
@@ -136,6 +138,72 @@ describe("a fleet of two daemons on a real 3-member etcd", { skip, timeout: 300_
     assert.match(cli.stdout, /fleet seen from node-b \(host h2\): etcd ok/);
     assert.match(cli.stdout, /h1\s+UP\s+node-a/);
     assert.match(cli.stdout, /h2\s+UP\s+node-b/);
+  });
+
+  test("a real Prometheus finds both nodes through /v1/sd (http_sd) and scrapes them", async (t) => {
+    const have = (cmd: string): boolean => spawnSync(cmd, ["--version"]).status === 0;
+    if (!have("prometheus") || !have("promtool")) {
+      if (process.env.CI) assert.fail("prometheus/promtool not found: install the Debian package prometheus");
+      t.skip("prometheus/promtool not found (Debian package prometheus)");
+      return;
+    }
+    const example = fileURLToPath(new URL("../../examples/prometheus/fleet-sd.yml", import.meta.url));
+    const check = spawnSync("promtool", ["check", "config", example], { encoding: "utf8" });
+    assert.equal(check.status, 0, check.stdout + check.stderr);
+    const promDir = join(dir, "prom");
+    mkdirSync(promDir);
+    writeFileSync(
+      join(promDir, "prometheus.yml"),
+      [
+        "global: { scrape_interval: 1s }",
+        "scrape_configs:",
+        "  - job_name: wdmesh",
+        "    http_sd_configs:",
+        `      - { url: "${urlA}/v1/sd", refresh_interval: 1s }`,
+        "",
+      ].join("\n"),
+    );
+    const promPort = await freePort();
+    const prom = spawnTracked([
+      "prometheus",
+      `--config.file=${join(promDir, "prometheus.yml")}`,
+      `--storage.tsdb.path=${join(promDir, "data")}`,
+      `--web.listen-address=127.0.0.1:${promPort}`,
+    ]);
+    try {
+      const q = async (
+        expr: string,
+      ): Promise<{ metric: Record<string, string>; value: [number, string] }[]> => {
+        const r = await fetch(`http://127.0.0.1:${promPort}/api/v1/query?query=${encodeURIComponent(expr)}`);
+        const j = (await r.json()) as {
+          data?: { result: { metric: Record<string, string>; value: [number, string] }[] };
+        };
+        return j.data?.result ?? [];
+      };
+      const upSeries = await waitFor(
+        "Prometheus scraping both nodes found through /v1/sd",
+        async () => {
+          const r = await q('up{job="wdmesh"} == 1');
+          return r.length === 2 ? r : undefined;
+        },
+        90_000,
+        { retryErrors: true, everyMs: 500 },
+      );
+      assert.deepEqual(upSeries.map((x) => [x.metric.wdmesh_node, x.metric.wdmesh_host]).sort(), [
+        ["node-a", "h1"],
+        ["node-b", "h2"],
+      ]);
+      await until(
+        "wdmesh_fleet_members is 2 on both nodes",
+        async () => (await q("wdmesh_fleet_members == 2")).length === 2,
+        60_000,
+        {
+          retryErrors: true,
+        },
+      );
+    } finally {
+      await stopChild(prom.child, "SIGTERM");
+    }
   });
 
   test("the agent on h1 killed: restarted exactly once, by h1's node, with a fencing token", async () => {
