@@ -137,10 +137,10 @@ export class FleetNode {
       defaultCallOptions: (ctx) =>
         ctx.isStream ? {} : { deadline: Date.now() + this.opts.requestTimeoutMs },
       faultHandling: {
-        // No per-host circuit breaker: it would keep refusing calls for seconds after etcd
-        // is back, long enough for this node's lease to expire. This node paces its own
-        // retries (the keepalive timer), and each call has its deadline.
-        host: () => PASS_THROUGH,
+        // Not etcd3's default circuit breaker (it refuses a member for 5 s after three
+        // failures, long enough to cost this node its lease when etcd comes back): a member
+        // that just failed is skipped for up to 2 s, and this node paces its own retries.
+        host: () => skipFailedMember(Math.min(this.opts.keepaliveIntervalMs, 2_000)),
         // The watch reconnects every second (not after up to 30 s): a stale view of the
         // fleet would outlive the lease rule's margins.
         watchBackoff: constantBackoff(1_000),
@@ -370,10 +370,12 @@ export class FleetNode {
   /** One round: join if needed, else renew; then the next round after keepalive_interval. */
   private async tick(): Promise<void> {
     if (this.stopped) return;
+    let failed = false;
     try {
       if (!this.lease) await this.join();
       else await this.renew();
     } catch (err) {
+      failed = true;
       this.lastError = errText(err);
       this.opts.logger.warn(
         { err: this.lastError, held: this.holdReason() !== undefined },
@@ -381,10 +383,14 @@ export class FleetNode {
       );
     }
     if (this.stopped) return;
-    // While not joined or failing, retry sooner than the keepalive interval.
-    const next = this.leaseValid()
-      ? this.opts.keepaliveIntervalMs
-      : Math.min(this.opts.keepaliveIntervalMs, 1_000);
+    // A failed renewal (e.g. sent to a member that is cut off) is retried at once through
+    // another member, 100 ms apart at most ten times a second: the lease rule leaves room
+    // for one retry within request_timeout. Not joined or not valid: every second.
+    const next = !this.leaseValid()
+      ? Math.min(this.opts.keepaliveIntervalMs, 1_000)
+      : failed
+        ? 100
+        : this.opts.keepaliveIntervalMs;
     this.timer = setTimeout(() => void this.tick(), next);
     this.timer.unref?.();
   }
@@ -429,7 +435,10 @@ export class FleetNode {
     const lease = this.lease!;
     const sentAt = this.mono();
     try {
-      await this.deadline(lease.keepaliveOnce(), "lease renewal");
+      await this.deadline(
+        lease.keepaliveOnce({ deadline: Date.now() + this.opts.requestTimeoutMs }),
+        "lease renewal",
+      );
     } catch (err) {
       if (err instanceof Error && err.name === "EtcdLeaseInvalidError") {
         // Expired for the others already: every key of this node is gone. Join again.
@@ -544,13 +553,28 @@ type HostPolicy = ReturnType<NonNullable<NonNullable<FaultHandling>["host"]>>;
 type WatchBackoff = NonNullable<NonNullable<FaultHandling>["watchBackoff"]>;
 
 /**
- * A policy that only calls through (etcd3 calls nothing but execute on a host policy).
- * What `fn` throws, even synchronously, becomes a rejection, as with cockatiel's policies.
+ * A per-member policy (etcd3 calls nothing but execute on it): a member whose call failed
+ * is skipped for `skipMs`, so the next call goes to another member (etcd3 tries the next
+ * one when a policy refuses without calling through) instead of hanging on a member that
+ * is cut off until its deadline. When every member is skipped the call fails at once; the
+ * caller retries within a second. What `fn` throws, even synchronously, is a rejection.
  */
-const PASS_THROUGH = {
-  execute: <T>(fn: (ctx: { signal: AbortSignal; attempt: number }) => T | Promise<T>): Promise<T> =>
-    new Promise<T>((resolve) => resolve(fn({ signal: new AbortController().signal, attempt: 0 }))),
-} as unknown as HostPolicy;
+function skipFailedMember(skipMs: number): HostPolicy {
+  let failedAt = -Infinity;
+  const policy = {
+    execute: <T>(fn: (ctx: { signal: AbortSignal; attempt: number }) => T | Promise<T>): Promise<T> => {
+      if (performance.now() - failedAt < skipMs)
+        return Promise.reject(new Error("this etcd member failed a moment ago; trying another"));
+      return new Promise<T>((resolve) =>
+        resolve(fn({ signal: new AbortController().signal, attempt: 0 })),
+      ).catch((err: unknown) => {
+        failedAt = performance.now();
+        throw err;
+      });
+    },
+  };
+  return policy as unknown as HostPolicy;
+}
 
 function constantBackoff(ms: number): WatchBackoff {
   const b = { duration: ms, next: () => b };

@@ -205,6 +205,40 @@ describe("fleet on a real 3-member etcd", { skip, timeout: 240_000 }, () => {
     c.proc.kill("SIGKILL");
   });
 
+  test("one etcd member cut off (frozen): nodes keep their leases and take steps through the others", async () => {
+    const p = prefix();
+    const a = await node(p, "a");
+    const b = await node(p, "b");
+    const ea = new CountingExecutor();
+    const xa = new CoordinatedExecutor(ea, a);
+    const leader = await waitFor("an etcd leader", () => cluster.leader(), 20_000);
+    const follower = cluster.members.find((m) => m !== leader && m.proc)!;
+    follower.proc!.kill("SIGSTOP");
+    try {
+      // Longer than a lease: renewals sent to the frozen member fail and are retried elsewhere.
+      const until = Date.now() + TIMING.leaseTtlMs * 2;
+      let steps = 0;
+      for (let i = 0; i < 200 && Date.now() < until; i++) {
+        const r = await xa.restart(SPEC, target(`agent-${i}`), signal);
+        if (r.ok) steps++;
+        await new Promise((res) => setTimeout(res, 250));
+      }
+      assert.ok(steps > 0, "steps were taken while one member was cut off");
+      assert.ok(a.leaseValid() && b.leaseValid(), "both nodes kept a valid lease");
+      assert.deepEqual(
+        b.members().map((m) => m.node),
+        ["a", "b"],
+        "nobody's lease expired",
+      );
+      assert.ok(
+        ea.tokens.every((t) => t !== undefined),
+        "no step without a token",
+      );
+    } finally {
+      follower.proc!.kill("SIGCONT");
+    }
+  });
+
   test("etcd leader killed, then all of etcd down: no step without a token; steps again when etcd returns", async () => {
     const p = prefix();
     const a = await node(p, "a");
