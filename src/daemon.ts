@@ -10,13 +10,16 @@ import { createApiServer, type ApiServer } from "./api/server.js";
 import type { ReloadOutcome } from "./api/backend.js";
 import { ConfigError, formatIssue } from "./config/config-error.js";
 import type { ResolvedConfig } from "./config/resolve.js";
-import { NODE_DEFAULTS } from "./core/defaults.js";
+import { FLEET_DEFAULTS, NODE_DEFAULTS } from "./core/defaults.js";
+import { createExecutor } from "./act/default-executor.js";
+import type { FleetRuntime } from "./fleet/fleet-runtime.js";
+import { withHostRule } from "./fleet/host-rule.js";
 import { applyConfig, commitReloadFailure, reloadProblems, type ReloadTarget } from "./reload.js";
 import { WatchdogError } from "./core/errors.js";
 import type { Logger } from "./core/logger.js";
 import { redactingLogger } from "./core/redacting-logger.js";
 import { Redactor } from "./core/redact.js";
-import { Monitor } from "./monitor.js";
+import { Monitor, type RemediationGate } from "./monitor.js";
 import { initialState } from "./core/ladder.js";
 import { toPeerHealth } from "./core/peer-health.js";
 import { SqliteStore } from "./store/sqlite-store.js";
@@ -188,6 +191,42 @@ function stdoutLogger(node: string): Logger {
   return pino({ base: { node } }, dest);
 }
 
+/** The fleet runtime (and through it etcd), imported only when coordination.etcd is configured. */
+async function loadFleetRuntime(
+  config: ResolvedConfig,
+  store: SqliteStore,
+  logger: Logger,
+): Promise<FleetRuntime> {
+  const etcd = config.fleet.etcd;
+  if (!etcd) throw new Error("unreachable: loadFleetRuntime without coordination.etcd");
+  const { createFleetRuntime } = await import("./fleet/fleet-runtime.js");
+  return createFleetRuntime(
+    {
+      node: config.node.name,
+      host: config.fleet.host,
+      peerHosts: config.fleet.peerHosts,
+      etcd,
+      hosts: config.fleet.hosts,
+      publishIntervalMs: FLEET_DEFAULTS.publishIntervalMs,
+    },
+    { store, logger },
+  );
+}
+
+/** Without etcd: a peer on another host is only watched here (the mesh's gate, or none, decides the rest). */
+function hostRule(
+  config: ResolvedConfig,
+): ((gate: RemediationGate | undefined) => RemediationGate) | undefined {
+  const { host, peerHosts } = config.fleet;
+  if (!Object.values(peerHosts).some((h) => h !== host)) return undefined;
+  return (gate) =>
+    withHostRule(gate, {
+      self: config.node.name,
+      selfHost: host,
+      peerHost: (peer) => peerHosts[peer],
+    });
+}
+
 /** Starts a node from a resolved config. Throws (nothing left running) if any part cannot start. */
 export async function runDaemon(initial: ResolvedConfig, opts: DaemonOptions = {}): Promise<DaemonHandle> {
   /** The config in force: reloads replace its peers and sinks. */
@@ -208,16 +247,23 @@ export async function runDaemon(initial: ResolvedConfig, opts: DaemonOptions = {
   let api: ApiServer | undefined;
   let notifier: SystemdNotifier | undefined;
   let discovery: Discovery | undefined;
+  let fleet: FleetRuntime | undefined;
   try {
     // The mesh (members watched as peers, view poller, gate) is the library's own:
     // the daemon composes the same Monitor an embedding agent does.
+    // A fleet on etcd (coordination.etcd) is loaded only when configured: without it
+    // nothing of etcd (nor its gRPC client) is imported.
+    fleet = config.fleet.etcd ? await loadFleetRuntime(config, store, logger) : undefined;
+    const wrapGate = fleet ? undefined : hostRule(config);
     monitor = new Monitor({
       ...config.monitor,
       releaseCommand: releaseCommandFor(config),
-      executor: opts.executor,
+      executor: fleet ? fleet.executor(opts.executor ?? createExecutor()) : opts.executor,
       store,
       logger,
       ...(config.mesh ? { mesh: config.mesh } : {}),
+      ...(fleet ? { gate: fleet.gate } : {}),
+      ...(wrapGate ? { wrapGate } : {}),
     });
     for (const peer of config.peers) monitor.registerPeer(peer);
     const metrics = createMetrics();
@@ -246,6 +292,7 @@ export async function runDaemon(initial: ResolvedConfig, opts: DaemonOptions = {
           history: (name) => (monitor?.getPeerStatus(name) ? history.get(name) : undefined),
           onProbe: (l) => history.onRecord(l),
           ...(opts.loadConfig ? { reload: () => reload() } : {}),
+          ...(fleet ? { fleet: fleet.status, sd: fleet.sd } : {}),
         },
         redactor,
       ),
@@ -286,6 +333,8 @@ export async function runDaemon(initial: ResolvedConfig, opts: DaemonOptions = {
     alerting.start();
     monitor.start();
     discovery = await startDiscovery(config, monitor, logger);
+    const watched = monitor;
+    await fleet?.start(bound.url, () => watched.allPeers(), metrics.registry);
     notifier = startSystemdNotify({ logger, alive: () => monitor?.isProgressing() ?? false });
     logger.info(
       { url: bound.url, peers: config.peers.length, sinks: config.alerts.length },
@@ -355,12 +404,14 @@ export async function runDaemon(initial: ResolvedConfig, opts: DaemonOptions = {
     const s = api;
     const n = notifier;
     const disc = discovery;
+    const f = fleet;
     const stop = (): Promise<void> => {
       stopping ??= (async () => {
         n.stopping();
         logger.info({}, "wdmesh node stopping");
         await s.close();
         await disc.stop();
+        await f?.stop();
         await m.stop();
         await a.stop();
         store.close();
@@ -374,6 +425,7 @@ export async function runDaemon(initial: ResolvedConfig, opts: DaemonOptions = {
   } catch (err) {
     await api?.close().catch(() => {});
     await discovery?.stop().catch(() => {});
+    await fleet?.stop().catch(() => {});
     await monitor?.stop().catch(() => {});
     await alerting?.stop().catch(() => {});
     notifier?.close();

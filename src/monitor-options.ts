@@ -49,6 +49,12 @@ export interface MonitorOptions extends TimingOptions {
    */
   gate?: RemediationGate;
   /**
+   * A rule put in front of the gate (the mesh's, `gate`'s, or none): it receives that gate
+   * and returns the one the Monitor asks. The daemon's host rule (a peer on another host is
+   * only watched here) uses it.
+   */
+  wrapGate?: (gate: RemediationGate | undefined) => RemediationGate;
+  /**
    * Makes this node one node of a mesh (other agents embedding Monitor, or wdmesh
    * daemons): its members are watched as peers (authenticated heartbeats with a key),
    * their signed views are polled every `interval` (deadline `timeout`) once start()

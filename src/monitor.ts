@@ -147,7 +147,8 @@ export class Monitor {
       clock: this.clock,
       ...(opts.readToken === undefined ? {} : { readToken: opts.readToken }),
     });
-    this.gate = opts.gate ?? this.mesh.gate;
+    const gate = opts.gate ?? this.mesh.gate;
+    this.gate = opts.wrapGate ? opts.wrapGate(gate) : gate;
   }
 
   // ---------------------------------------------------------------- peers

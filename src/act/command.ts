@@ -2,7 +2,7 @@
 // argv only (never a shell), a deadline on every run (default 30 s, killed at the
 // deadline), and the outcome recorded: exit code, first stderr line (truncated).
 // The program gets WDMESH_PEER, WDMESH_EFFECT_ID (stable idempotency id) and
-// WDMESH_ATTEMPT in its environment.
+// WDMESH_ATTEMPT in its environment (and WDMESH_FENCING_TOKEN for a step taken in etcd).
 import type { ActionResult } from "../core/types.js";
 import type { CommandSpec, IsolateSpec, RestartSpec } from "../core/options.js";
 import { parseDuration } from "../core/duration.js";
@@ -77,6 +77,7 @@ export class CommandExecutor implements Executor {
         WDMESH_PEER: target.peer,
         WDMESH_EFFECT_ID: target.effectId,
         WDMESH_ATTEMPT: String(target.attempt),
+        ...(target.fencingToken === undefined ? {} : { WDMESH_FENCING_TOKEN: target.fencingToken }),
       },
     });
     return commandResult(spec.argv, out, timeoutMs);

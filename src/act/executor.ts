@@ -16,6 +16,12 @@ export interface RemediationTarget {
   effectId: string;
   /** Restart attempt number within the incident (1-based), 0 for isolate/release. */
   attempt: number;
+  /**
+   * The fleet's fencing token of this step (the etcd revision that created its step key),
+   * when the step is coordinated through etcd; a step ledger refuses a token older than
+   * the newest it has seen for the peer.
+   */
+  fencingToken?: string;
 }
 
 export interface IsolateOutcome {

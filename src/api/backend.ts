@@ -2,6 +2,8 @@
 // Monitor, the store and the alert workers; tests use test/helpers/fake-backend.ts.
 // Operations on a peer that is not registered throw WatchdogError WDM_UNKNOWN_PEER
 // (answered 404); WDM_INVALID_STATE / WDM_INVALID_DURATION are answered 409 / 400.
+import type { FleetStatus } from "../fleet/fleet-node.js";
+import type { HttpSdGroup } from "../fleet/http-sd.js";
 import type { PeerBeat, ProbeBeat } from "./probe-history.js";
 import type { IncomingHttpHeaders } from "node:http";
 import type { EscalationAction, PeerHealth } from "../core/types.js";
@@ -31,6 +33,9 @@ export interface DeliveryFilter {
 export type ReloadOutcome =
   | { ok: true; summary: Record<string, unknown> }
   | { ok: false; problems: Array<{ path: string; message: string }> };
+
+/** GET /v1/fleet's answer. */
+export type FleetStatusView = FleetStatus & { hosts_unreachable: string[] };
 
 export interface ApiBackend {
   /** This node's name (node.name). */
@@ -83,6 +88,10 @@ export interface ApiBackend {
    * problem of an invalid file (nothing was changed). Absent: the node cannot reload (→ 404).
    */
   reload?(): Promise<ReloadOutcome>;
+  /** GET /v1/fleet: the fleet as this node sees it in etcd. Absent: no coordination.etcd (→ 404). */
+  fleet?(): FleetStatusView;
+  /** GET /v1/sd: Prometheus http_sd groups, one per live node of the fleet. Absent: → 404. */
+  sd?(): HttpSdGroup[];
   /** Prometheus text exposition of this node's metrics. */
   metricsText(): Promise<string>;
   /** Content-Type of metricsText(). */

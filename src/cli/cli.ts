@@ -1,5 +1,6 @@
 // The command table, top-level help and dispatch. Returns an exit code; never exits.
 import { reloadCommand } from "./commands/reload.js";
+import { fleetCommand } from "./commands/fleet.js";
 import { readFileSync } from "node:fs";
 import { WatchdogError } from "../core/errors.js";
 import { CliError, closest, EXIT, UsageError } from "./cli-error.js";
@@ -27,6 +28,7 @@ export const COMMANDS: readonly Command[] = [
   schemaCommand,
   keygenCommand,
   demoCommand,
+  fleetCommand,
 ];
 
 function version(): string {

@@ -9,6 +9,7 @@ import { compilePolicy, type Policy, type TimingOptions } from "../core/options.
 import { standardKey } from "../alert/signature.js";
 import { duplicateKeys, identityProblem, ownPublicKey, publicKeyProblem } from "../core/identity.js";
 import { isLoopbackHost, isObj, parseListen, type Obj } from "./rules.js";
+import { fleetIssues } from "./fleet-checks.js";
 
 export type PathSeg = string | number;
 export interface RawIssue {
@@ -191,6 +192,7 @@ export function checkConfig(doc: unknown): { issues: RawIssue[]; policies: Compi
   const policies: CompiledPolicies = { base: undefined, peers: [] };
   if (!isObj(doc)) return { issues: out, policies };
   const node = isObj(doc.node) ? doc.node : undefined;
+  out.push(...fleetIssues(doc));
 
   if (node && typeof node.identity === "string") {
     const problem = identityProblem(node.identity);

@@ -24,6 +24,7 @@ import {
 } from "../core/options.js";
 import type { CompiledPolicies } from "./cross-checks.js";
 import { parseListen } from "./rules.js";
+import { resolveFleet, type ResolvedFleet } from "./fleet-resolve.js";
 import type { ConfigFile } from "./schema.js";
 import { containerSpec, peersFrom, type ResolvedPeersFrom } from "./container-resolve.js";
 
@@ -72,6 +73,8 @@ export interface ResolvedConfig {
   alerts: SinkConfig[];
   /** peers_from: where peers are discovered at run time (containers by label); null when not set. */
   peersFrom: ResolvedPeersFrom | null;
+  /** Hosts and the etcd coordination of a fleet (fleet-resolve.ts). */
+  fleet: ResolvedFleet;
   /**
    * Every secret value of the file: tokens, keys, signing secrets, routing keys, header
    * values, Slack URLs and whatever came from ${ENV} / ${file:}. The daemon hides them in
@@ -261,6 +264,7 @@ export function resolveConfig(
       : null,
     alerts: (file.alerts ?? []).map(sink),
     peersFrom: peersFrom(file.peers_from),
+    fleet: resolveFleet(file),
     secrets: [...new Set(secrets)].filter((s) => s.length > 0),
   };
 }

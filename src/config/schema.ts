@@ -46,6 +46,7 @@ import {
   SELF_HEALTH_DEFAULTS,
   SINK_DEFAULTS,
   TIMING_DEFAULTS,
+  FLEET_DEFAULTS,
 } from "../core/defaults.js";
 import { HEADER_NAME_RE, isHttpUrl, parseListen } from "./rules.js";
 
@@ -64,6 +65,14 @@ const name = (description: string) =>
   z
     .string()
     .regex(NAME_RE, { error: `is not a valid name; ${NAME_HELP}` })
+    .describe(description);
+
+const hostName = (description: string) =>
+  z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,252}$/, {
+      error: 'must be a host name, e.g. "web-1" or "web-1.example.net"',
+    })
     .describe(description);
 
 const httpUrl = (description: string) =>
@@ -175,6 +184,9 @@ export const nodeSchema = z
       1,
       65_535,
       `Most simultaneous API connections (sockets); more are refused at accept so the node's file descriptors stay for its probes (count). ${describeDefault(NODE_DEFAULTS.maxConnections)}`,
+    ).optional(),
+    host: hostName(
+      "The host this node runs on: a peer is restarted, isolated and released only by a node on the peer's host. Default: the machine's hostname.",
     ).optional(),
   })
   .describe("This node: its name, API address, state directory and tokens.");
@@ -353,6 +365,9 @@ export const peerSchema = z
     probe: probeSchema,
     restart: restartSchema.optional(),
     isolate: isolateSchema.optional(),
+    host: hostName(
+      "The host the peer runs on; only a node on that host restarts, isolates or releases it, the others watch and confirm. Default: this node's host.",
+    ).optional(),
     ...timingShape,
   })
   .describe("A watched peer; any defaults key except concurrency may be overridden here.");
@@ -402,6 +417,57 @@ const meshSchema = z
     ).optional(),
   })
   .describe("Mesh membership: nodes that watch each other.");
+
+// ---------------------------------------------------------------- fleet (etcd coordination)
+
+const coordinationSchema = z
+  .strictObject({
+    etcd: z
+      .strictObject({
+        endpoints: z
+          .array(httpUrl("An etcd client URL, e.g. http://10.0.0.5:2379 (https with tls)."))
+          .min(1, { error: "must list at least one etcd client URL" })
+          .describe("etcd v3 client URLs (the cluster's members)."),
+        prefix: z
+          .string()
+          .regex(/^\/[A-Za-z0-9_./-]*$/, { error: 'must be a key path starting with "/", e.g. /wdmesh/prod' })
+          .optional()
+          .describe(`Key prefix of this fleet in etcd. ${describeDefault(FLEET_DEFAULTS.prefix)}`),
+        tls: z
+          .strictObject({
+            ca: secret("PEM of the CA of etcd's certificates, e.g. ${file:/etc/wdmesh/etcd-ca.pem}."),
+            cert: secret("PEM client certificate, for etcd's client-certificate auth.").optional(),
+            key: secret("PEM client key (with cert). Never logged.").optional(),
+          })
+          .optional()
+          .describe("TLS to etcd (https endpoints)."),
+        lease_ttl: duration(
+          `TTL of each node's etcd lease (ms or duration, whole seconds): a node that has not renewed it for this long is OFFLINE to all and its steps are released. ${describeDefault(FLEET_DEFAULTS.leaseTtlMs, "ms")}`,
+        ).optional(),
+        keepalive_interval: duration(
+          `How often a node renews its lease (ms or duration); keepalive_interval + 2 × request_timeout must be <= lease_ttl. ${describeDefault(FLEET_DEFAULTS.keepaliveIntervalMs, "ms")}`,
+        ).optional(),
+        request_timeout: duration(
+          `Deadline of one etcd request (ms or duration). A node acts only within lease_ttl − request_timeout of its last answered renewal. ${describeDefault(FLEET_DEFAULTS.requestTimeoutMs, "ms")}`,
+        ).optional(),
+      })
+      .describe("etcd v3 coordination: membership, observations and steps with fencing tokens."),
+  })
+  .describe(
+    "A fleet of hosts coordinated through etcd. Absent: the built-in mesh (views between members), and nothing of etcd is loaded.",
+  );
+
+const fleetHostSchema = z
+  .strictObject({
+    name: hostName("The host's name (a node.host of the fleet)."),
+    fence: z
+      .strictObject({ command: commandSchema })
+      .optional()
+      .describe(
+        "Last rung when the host's node is unreachable (its lease expired): a command (power reset through IPMI, a cloud API...) run by exactly one node, with the fencing token in WDMESH_FENCING_TOKEN. Never run while the host's node holds a valid lease.",
+      ),
+  })
+  .describe("A host of the fleet.");
 
 // ---------------------------------------------------------------- alerts
 
@@ -513,6 +579,11 @@ export const configShape = z
     peers: z.array(peerSchema).optional().describe("Peers this node watches. Default []."),
     peers_from: peersFromSchema.optional(),
     mesh: meshSchema.optional(),
+    coordination: coordinationSchema.optional(),
+    hosts: z
+      .array(fleetHostSchema)
+      .optional()
+      .describe("Hosts of the fleet with a fence command. Default []."),
     alerts: z.array(alertSchema).optional().describe("Where escalations are sent. Default []."),
     self_health: selfHealthSchema.optional(),
   })

@@ -11,6 +11,7 @@ export function isSecretPath(p: readonly PathSeg[]): boolean {
   if (a === "node")
     return p.length === 2 && (p[1] === "api_token" || p[1] === "read_token" || p[1] === "identity");
   if (a === "mesh") return p.length === 2 && p[1] === "key";
+  if (a === "coordination") return p.length === 4 && p[2] === "tls" && p[3] === "key";
   if (a === "alerts") {
     if (p.length === 4 && c === "headers") return true;
     if (p.length === 4 && c === "webhook" && (d === "secret" || d === "routing_key")) return true;

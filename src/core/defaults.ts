@@ -233,6 +233,20 @@ export const API_DEFAULTS = {
   requestsPerTurn: 16,
 } as const;
 
+/** The fleet's etcd coordination (config `coordination.etcd`). */
+export const FLEET_DEFAULTS = {
+  /** Key prefix every fleet key lives under. */
+  prefix: "/wdmesh",
+  /** TTL of each node's etcd lease, ms (30 s): a node silent this long is OFFLINE to all. */
+  leaseTtlMs: 30_000,
+  /** How often a node renews its lease, ms (10 s, a Kubernetes node lease's heartbeat). */
+  keepaliveIntervalMs: 10_000,
+  /** Deadline of one etcd request, ms (5 s). */
+  requestTimeoutMs: 5_000,
+  /** How often a node compares its peers' health with what it published, ms (1 s; a write only on change). */
+  publishIntervalMs: 1_000,
+} as const;
+
 /**
  * "Default 30s." for a schema description: a duration in ms is written the way the
  * config file writes it, anything else as is. The config schema builds every

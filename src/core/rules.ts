@@ -118,3 +118,18 @@ export const CONTAINER_ENGINES = ["docker", "podman"] as const;
 
 /** isolate.container.host_mode values. */
 export const CONTAINER_HOST_MODES = ["pause", "stop"] as const;
+/**
+ * The fleet's lease timing rule (as Patroni's loop_wait + 2 × retry_timeout <= ttl):
+ * keepalive_interval + 2 × request_timeout <= lease_ttl. A node acts only within
+ * lease_ttl − request_timeout of the send time of its last renewal that etcd answered,
+ * so a node cut off from etcd stops acting before its lease can expire for the others,
+ * and a node that renews on time never stops. Returns a problem, or undefined.
+ */
+export function leaseTimingProblem(t: {
+  leaseTtlMs: number;
+  keepaliveIntervalMs: number;
+  requestTimeoutMs: number;
+}): string | undefined {
+  if (t.keepaliveIntervalMs + 2 * t.requestTimeoutMs <= t.leaseTtlMs) return undefined;
+  return `keepalive_interval + 2 × request_timeout (${t.keepaliveIntervalMs + 2 * t.requestTimeoutMs} ms) must be <= lease_ttl (${t.leaseTtlMs} ms): a node cut off from etcd must stop acting before its lease can expire for the others; raise lease_ttl or lower the other two`;
+}

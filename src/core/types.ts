@@ -36,6 +36,9 @@ export const SEVERITY_RANK: Readonly<Record<Severity, number>> = {
  * - config_reload_failed: a new configuration was refused (nothing changed); the reason lists every problem.
  * - store_failed / store_recovered: this node's state store could not commit (every step
  *   held) and commits again; peer_name is the node itself.
+ * - host_unreachable / host_reachable: a fleet host lost its last live node (every lease
+ *   on it expired) and got one back; peer_name is the host. Once per host and incident.
+ * - fence: the host's fence command ran (by the one node holding the fence key), with its result.
  */
 export type ActionKind =
   | "alert"
@@ -52,7 +55,10 @@ export type ActionKind =
   | "config_reloaded"
   | "config_reload_failed"
   | "store_failed"
-  | "store_recovered";
+  | "store_recovered"
+  | "host_unreachable"
+  | "host_reachable"
+  | "fence";
 
 /**
  * Actions that close an incident: formatters send them as "resolved", and the outbox
@@ -64,6 +70,7 @@ export const RESOLVING_ACTIONS: ReadonlySet<ActionKind> = new Set<ActionKind>([
   "release",
   "self_recovered",
   "store_recovered",
+  "host_reachable",
 ]);
 
 /** Outcome of a remediation effect (restart, isolate, release), recorded on its action. */

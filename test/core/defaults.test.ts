@@ -158,6 +158,24 @@ function containerDefaults(rc: ResolvedConfig): Record<string, unknown> {
   return out;
 }
 
+// A fleet's file (coordination replaces mesh, so it is a file of its own).
+const MINIMAL_FLEET = `
+node: { name: n1 }
+coordination: { etcd: { endpoints: ["http://127.0.0.1:1"] } }
+`;
+
+function fleetEffective(): Record<string, unknown> {
+  const etcd = parseConfig(MINIMAL_FLEET, {}, "fleet.yaml", { baseDir: "/etc/wdmesh" }).fleet.etcd;
+  return {
+    "coordination.etcd.prefix": etcd?.prefix,
+    "coordination.etcd.lease_ttl": etcd?.leaseTtlMs,
+    "coordination.etcd.keepalive_interval": etcd?.keepaliveIntervalMs,
+    "coordination.etcd.request_timeout": etcd?.requestTimeoutMs,
+    // The fence runs through a CommandExecutor with its default deadline (fleet-runtime.ts).
+    "hosts[].fence.command.timeout": timeoutOf(new CommandExecutor()),
+  };
+}
+
 /** The value a description's "Default X." states, read as the field's own type. */
 function stated(text: string, actual: unknown): unknown {
   if (typeof actual === "number") {
@@ -169,7 +187,7 @@ function stated(text: string, actual: unknown): unknown {
 
 void test("every 'Default X' of the config schema is what the code does when the field is left out", () => {
   const rc = parseConfig(MINIMAL, {}, "minimal.yaml", { baseDir: "/etc/wdmesh" });
-  const actual = effective(rc);
+  const actual = { ...effective(rc), ...fleetEffective() };
   const checked: string[] = [];
   for (const [path, description] of describedFields()) {
     // "Default = interval", "Default []" and "Default: ..." state no value of their own.

@@ -29,6 +29,7 @@ const LAYERS = [
   "effects/",
   "alert/",
   "mesh/",
+  "fleet/",
   "monitor-options.ts",
   "monitor-peer.ts",
   "monitor.ts",

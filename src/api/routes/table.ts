@@ -6,6 +6,7 @@ import { route, type Route } from "../router.js";
 import * as alerts from "./alerts.js";
 import * as dashboard from "./dashboard.js";
 import * as events from "./events.js";
+import * as fleet from "./fleet.js";
 import * as mesh from "./mesh.js";
 import { metrics } from "./metrics.js";
 import * as peers from "./peers.js";
@@ -28,5 +29,7 @@ export const ROUTES: readonly Route[] = [
   route("GET", "/v1/deliveries", "read", alerts.deliveries),
   route("POST", "/v1/alerts/:sink/test", "control", alerts.test),
   route("POST", "/v1/reload", "control", reload),
+  route("GET", "/v1/fleet", "read", fleet.fleetState),
+  route("GET", "/v1/sd", "read", fleet.httpSd),
   route("GET", "/metrics", "read", metrics),
 ];
