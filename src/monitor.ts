@@ -47,6 +47,9 @@ import type { MonitorStore } from "./store/types.js";
 import { EffectRunner, effectIntent, type RemediatedPeer } from "./effects/runner.js";
 import { resumeInterrupted } from "./effects/resume.js";
 import { StepLog } from "./effects/step-log.js";
+import { fencedAction, ledgerDir, StepFence } from "./effects/fence.js";
+import type { FencedStep } from "./effects/runner.js";
+import type { LedgerOptions } from "./ledger/sqlite-ledger.js";
 
 export interface MonitorOptions extends TimingOptions {
   /** This node's name; stamped on every action. Required. */
@@ -109,6 +112,14 @@ export interface MonitorOptions extends TimingOptions {
   selfHealth?: SelfHealthOptions | false;
   /** Source of this node's event-loop delay (tests pass a fake). Default: a 50 ms timer-gap detector. */
   loopDelay?: LoopDelaySource;
+  /**
+   * The host's step ledger (a SQLite file under an OS lock, shared by every node of the
+   * host): every restart, isolation and release is taken there first, and one already
+   * taken, still in flight, of an ended incident or decided on stale evidence is refused
+   * (`step_fenced`). Default: on with the default executor (directory WDMESH_LEDGER_DIR,
+   * else /run/wdmesh), off with an executor of your own unless given; `false` turns it off.
+   */
+  ledger?: LedgerOptions | false;
 }
 
 export type { GateVerdict, InFlightStep, RemediationGate } from "./core/gate.js";
@@ -210,6 +221,16 @@ export class Monitor {
       clock: this.clock,
       logger: this.logger,
       steps: this.steps,
+      fence:
+        opts.ledger === false || (opts.ledger === undefined && opts.executor !== undefined)
+          ? undefined
+          : new StepFence({
+              dir: ledgerDir(opts.ledger?.dir),
+              node: this.selfName,
+              clock: this.clock,
+              logger: this.logger,
+            }),
+      onFenced: (f) => this.journalFenced(f),
     });
     this.random = opts.random ?? Math.random;
     this.gate = opts.gate;
@@ -516,6 +537,7 @@ export class Monitor {
       await pr.close();
     }
     this.store?.flush();
+    this.effects.close();
     if (scheduler) this.logger.info({}, "watchdog stopped");
   }
 
@@ -683,6 +705,8 @@ export class Monitor {
         ? Math.round(p.policy.timeoutMs * this.selfHealth.deadlineFactor)
         : p.policy.timeoutMs;
       let result: ProbeResult;
+      // The ledger's token before the evidence: a step taken by anyone since fences this one.
+      p.fenceSeen = this.effects.observe(name, p);
       // While a deadline runs, this node's loop delay is sampled finely (see TimerLoopDelay);
       // counted here, so a prober passed in by the caller counts too.
       probesInFlight.begin();
@@ -772,6 +796,9 @@ export class Monitor {
       const a = actions.find((x) => x.id === e.actionId);
       if (a) a.result = result;
     }
+    // An incident that ended (recovery, release): the ledger refuses any step of it from now on.
+    if (prev.incidentId !== null && p.state.incidentId !== prev.incidentId)
+      await this.effects.endIncident(name, p, prev.incidentId, `${name} is ${p.state.status}`);
     for (const a of actions) this.notify(a);
     return actions;
   }
@@ -817,6 +844,16 @@ export class Monitor {
     }
   }
 
+  /** A step the host's ledger refused or held: journaled and notified as `step_fenced`. */
+  private journalFenced(f: FencedStep): void {
+    const action = fencedAction(f, this.selfName, this.clock.now());
+    const p = this.peers.get(f.peer);
+    this.changes++;
+    if (p)
+      this.store?.commit({ peer: f.peer, actions: [action], snapshot: this.health(f.peer, p), effects: [] });
+    this.notify(action);
+  }
+
   /** After a crash or restart of the watchdog: effects written but never finished (once). */
   private resume(): void {
     if (this.resumed || !this.store) return;
@@ -827,7 +864,8 @@ export class Monitor {
       steps: this.steps,
       now: () => this.clock.now(),
       logger: this.logger,
-      rerun: (name, p, e) => this.withLock(p, () => this.effects.run(name, p, e, this.abort.signal)),
+      rerun: (name, p, e) =>
+        this.withLock(p, () => this.effects.run(name, p, e, this.abort.signal, { resume: true })),
     });
   }
 }

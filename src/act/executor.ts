@@ -16,6 +16,11 @@ export interface RemediationTarget {
   effectId: string;
   /** Restart attempt number within the incident (1-based), 0 for isolate/release. */
   attempt: number;
+  /**
+   * An external fencing token (e.g. an etcd key revision) this step was taken with; the
+   * host's step ledger already refused it if older than the latest it accepted.
+   */
+  fencingToken?: number;
 }
 
 export interface IsolateOutcome {

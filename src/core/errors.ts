@@ -11,7 +11,8 @@ export type ErrorCode =
   | "WDM_STATE_STORE" // the data_dir / SQLite file cannot be used
   | "WDM_ACTION_FAILED" // a remediation effect failed
   | "WDM_TIMEOUT" // an operation took longer than its deadline
-  | "WDM_LISTEN"; // the API cannot listen on node.listen
+  | "WDM_LISTEN" // the API cannot listen on node.listen
+  | "WDM_LEDGER"; // the step ledger's directory or file cannot be used
 
 export class WatchdogError extends Error {
   readonly code: ErrorCode;

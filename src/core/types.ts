@@ -27,6 +27,9 @@ export const SEVERITY_RANK: Readonly<Record<Severity, number>> = {
  * - self_degraded / self_recovered: this node's own health (event-loop delay, scheduler
  *   lateness) crossed its thresholds and came back; peer_name is the node itself.
  * - config_reloaded: the daemon applied a new configuration.
+ * - step_fenced: the host's step ledger refused a restart/isolate/release (another node
+ *   took it, it is still in flight, or the incident ended; INFO, naming who) or held it
+ *   (the ledger could not be used; HIGH); the step was not performed.
  */
 export type ActionKind =
   | "alert"
@@ -38,7 +41,8 @@ export type ActionKind =
   | "remediation_held"
   | "self_degraded"
   | "self_recovered"
-  | "config_reloaded";
+  | "config_reloaded"
+  | "step_fenced";
 
 /**
  * Actions that close an incident: formatters send them as "resolved", and the outbox
@@ -62,6 +66,8 @@ export interface ActionResult {
   main_pid?: number;
   /** Wall time the effect took, ms. */
   duration_ms?: number;
+  /** True when the host's step ledger refused or held the step: it was never performed. */
+  fenced?: boolean;
 }
 
 export interface EscalationAction {
