@@ -642,6 +642,10 @@ export class Monitor {
   }
 
   private mayAct(name: string): GateVerdict {
+    // A step of this peer in flight in the host's ledger (any node's, this one's before a
+    // crash): this node observes until it ends; the ledger would refuse a step anyway.
+    const p = this.peers.get(name);
+    if (p && this.effects.inFlight(name, p) !== undefined) return { act: false };
     const verdict = this.gateVerdict(name);
     // An overloaded node cannot trust its own deadlines: it holds what it would do.
     if (this.selfHealth?.degraded !== true || (!verdict.act && verdict.hold === undefined)) return verdict;

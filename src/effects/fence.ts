@@ -26,7 +26,12 @@ export interface StepFenceOptions {
 
 /** What a step claim answered, for the runner. */
 export type Taken =
-  | { ok: true; token: number }
+  | {
+      ok: true;
+      token: number;
+      /** Epoch ms: past it the step must not start (others may take the peer by then). */
+      deadline: number;
+    }
   | {
       ok: false;
       /** The step's recorded result: never performed. */
@@ -70,6 +75,12 @@ export class StepFence {
     return this.ledger;
   }
 
+  /** Who holds a step of `peer` in flight now ("restart#2 by wd1 pid 7 boot b"), or undefined. */
+  inFlight(peer: string): string | undefined {
+    const s = this.get()?.inFlight(peer, this.o.clock.now());
+    return s ? `${s.step} of incident ${s.incident} by ${s.holder}` : undefined;
+  }
+
   /** The peer's latest token in the ledger, read before gathering evidence; undefined when unreadable. */
   observe(peer: string): number | undefined {
     return this.get()?.observe(peer);
@@ -90,18 +101,21 @@ export class StepFence {
       const reason = `the step ledger in ${this.o.dir} cannot be used (${this.openError ?? "unknown error"})`;
       return held(reason);
     }
+    const timeoutMs = stepTimeoutMs(spec, e);
+    const asked = this.o.clock.now();
     const answer = await ledger.claim({
       peer,
       incident: incident ?? NO_INCIDENT,
       step: stepKey(e),
       effectId: e.actionId,
       holder: this.holder,
-      timeoutMs: stepTimeoutMs(spec, e),
+      timeoutMs,
       seen,
       external,
       resume,
     });
-    if (answer.granted) return { ok: true, token: answer.token };
+    // The step was written with a deadline of (its take) + timeout; counted from the ask, to be safe.
+    if (answer.granted) return { ok: true, token: answer.token, deadline: asked + timeoutMs };
     if (answer.rule === "unavailable") return held(answer.reason);
     return {
       ok: false,

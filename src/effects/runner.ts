@@ -114,6 +114,12 @@ export class EffectRunner {
     return fence.observe(name);
   }
 
+  /** Who holds a step of `name` in flight in the host's ledger, or undefined (none, no ledger, no method). */
+  inFlight(name: string, p: RemediatedPeer): string | undefined {
+    if (this.observe(name, p) === undefined) return undefined;
+    return this.deps.fence?.inFlight(name);
+  }
+
   /** Records that the incident of `name` ended (recovery, release): its steps never run again. */
   endIncident(name: string, p: RemediatedPeer, incident: string, why: string): Promise<void> {
     const { fence } = this.deps;
@@ -199,10 +205,22 @@ export class EffectRunner {
     // An operator's restart or release acts on the operator's word, not on this node's probe.
     const operator = e.kind === "release" || (e.kind === "restart" && e.attempt === 0);
     const seen = operator ? undefined : p.fenceSeen;
-    const t = await fence.take(name, p.spec, incident, e, seen, p.fencingToken, resume);
+    let t = await fence.take(name, p.spec, incident, e, seen, p.fencingToken, resume);
     if (t.ok) {
       p.fenceSeen = t.token; // this node's own step does not make its evidence stale
-      return null;
+      // A node paused between the take and the start past the step's timeout: others may
+      // have taken the peer since; the step is given up, not started late.
+      if (this.deps.clock.now() < t.deadline) return null;
+      const late: ActionResult = { ok: false, fenced: true, error: "" };
+      late.error =
+        "step fenced, not performed: this node was held up past the step's timeout after taking it";
+      await fence.finish(name, p.spec, e, late);
+      t = {
+        ok: false,
+        severity: "INFO",
+        reason: late.error.slice("step fenced, not performed: ".length),
+        result: late,
+      };
     }
     const log = t.severity === "INFO" ? this.deps.logger.info : this.deps.logger.error;
     log.call(this.deps.logger, { peer: name, effect: e.kind, reason: t.reason }, "step_fenced");

@@ -47,7 +47,13 @@ export interface StepLedger {
   observe(peer: string): number | undefined;
   /** Takes the step or refuses it; waits for the lock at most `waitMs` (default: the step's timeout). */
   claim(c: StepClaim, waitMs?: number): Promise<ClaimAnswer>;
-  /** Records the outcome of a step this node took. False when it could not be written (it stays in flight until its deadline). */
+  /** The peer's step in flight (started, not finished, before its deadline) at `now`, if any; undefined when none or unreadable. */
+  inFlight(peer: string, now: number): StepRow | undefined;
+  /**
+   * Records the outcome of a step this node took; the peer's token moves (evidence gathered
+   * while the step ran is stale). False when it could not be written (it stays in flight
+   * until its deadline).
+   */
   finish(peer: string, effectId: string, outcome: string, waitMs: number): Promise<boolean>;
   /** Records that `incident` of `peer` ended: no step of it runs again, and every older token is stale. */
   endIncident(peer: string, incident: string, by: string, why: string, waitMs: number): Promise<boolean>;
@@ -233,6 +239,17 @@ class SqliteLedger implements StepLedger {
     }
   }
 
+  inFlight(peer: string, now: number): StepRow | undefined {
+    try {
+      return this.q.unfinished
+        .all(peer)
+        .map(toStep)
+        .find((s) => s.deadline > now);
+    } catch {
+      return undefined;
+    }
+  }
+
   async claim(c: StepClaim, waitMs = c.timeoutMs): Promise<ClaimAnswer> {
     const out = await this.write(waitMs, () => {
       const now = this.o.clock.now();
@@ -283,7 +300,15 @@ class SqliteLedger implements StepLedger {
 
   async finish(peer: string, effectId: string, outcome: string, waitMs: number): Promise<boolean> {
     const out = await this.write(waitMs, () => {
-      this.q.finish.run(this.o.clock.now(), outcome, peer, effectId);
+      if (this.q.finish.run(this.o.clock.now(), outcome, peer, effectId).changes === 0) return;
+      const p = this.q.peer.get(peer);
+      this.q.setPeer.run({
+        peer,
+        token: (p?.token ?? 0) + 1,
+        external: p?.external ?? null,
+        by: this.o.holder,
+        what: `the end of step ${effectId} (${outcome.slice(0, 80)})`,
+      });
     });
     return out.ok;
   }

@@ -11,6 +11,7 @@ import type { RemediationTarget } from "../../src/act/executor.js";
 import type { RemediationEffect } from "../../src/core/ladder.js";
 import { silentLogger } from "../../src/core/logger.js";
 import { fencedAction, StepFence } from "../../src/effects/fence.js";
+import { openSqliteLedger } from "../../src/ledger/sqlite-ledger.js";
 import { EffectRunner, type FencedStep, type RemediatedPeer } from "../../src/effects/runner.js";
 import { StepLog } from "../../src/effects/step-log.js";
 import { FakeClock } from "../helpers/fake-clock.js";
@@ -160,4 +161,52 @@ test("a ledger that cannot be used holds the step (HIGH) and performs nothing", 
   assert.equal(r.fenced, true);
   assert.match(r.error ?? "", /held, not performed/);
   assert.equal(a.fenced[0]?.severity, "HIGH");
+});
+
+test("a node held up past the step's timeout between taking it and starting it gives it up", async (t) => {
+  const dir = join(tempDir(t, "wdmesh-fenced-runner-"), "ledger");
+  const clock = new FakeClock(undefined, { auto: true });
+  const executor = new RecordingExecutor();
+  const fenced: FencedStep[] = [];
+  const fence = new StepFence({
+    dir,
+    node: "wd1",
+    clock,
+    logger: silentLogger,
+    open: (o) => {
+      const real = openSqliteLedger(o);
+      return {
+        ...real,
+        file: real.file,
+        observe: (peer) => real.observe(peer),
+        inFlight: (peer, now) => real.inFlight(peer, now),
+        finish: (...a) => real.finish(...a),
+        endIncident: (...a) => real.endIncident(...a),
+        close: () => real.close(),
+        // Granted, then the node is stopped for 25 s (past the 20 s restart timeout).
+        claim: async (c, w) => {
+          const answer = await real.claim(c, w);
+          clock.jump(25_000);
+          return answer;
+        },
+      };
+    },
+  });
+  t.after(() => fence.close());
+  const runner = new EffectRunner({
+    executor,
+    store: new MemoryEffectStore(),
+    clock,
+    logger: silentLogger,
+    steps: new StepLog(),
+    fence,
+    onFenced: (f) => fenced.push(f),
+  });
+  const p = peer();
+  p.fenceSeen = runner.observe("api", p);
+  const r = await runner.run("api", p, restart(1), signal);
+  assert.deepEqual(executor.calls, []);
+  assert.match(r.error ?? "", /held up past the step's timeout/);
+  assert.equal(fenced.length, 1);
+  assert.equal(runner.inFlight("api", p), undefined, "given up: no longer in flight");
 });

@@ -50,7 +50,7 @@ test("the ledger directory is created 0700 and a group-writable one is refused",
   );
 });
 
-test("a step is taken once; in flight it blocks the peer until its deadline; finished it does not", async (t) => {
+test("a step is taken once; in flight it blocks the peer until its deadline; finished it does not, and its end moves the token", async (t) => {
   const { ledger, clock } = open(t);
   assert.equal(ledger.observe("api"), 0);
   assert.equal(await rule(ledger, c({ seen: 0 })), 1);
@@ -60,30 +60,33 @@ test("a step is taken once; in flight it blocks the peer until its deadline; fin
   clock.jump(30_000); // the holder never said it finished: its deadline passed
   assert.equal(await rule(ledger, c({ step: "restart#2", effectId: "e2", seen: 1 })), 2);
   assert.equal(await ledger.finish("api", "e2", "ok", 1_000), true);
-  assert.equal(await rule(ledger, c({ step: "restart#3", effectId: "e3", seen: 2 })), 3);
+  // Evidence gathered while restart#2 ran (token 2) is stale once it ended.
+  assert.equal(await rule(ledger, c({ step: "restart#3", effectId: "e3", seen: 2 })), "stale-token");
+  assert.equal(ledger.observe("api"), 3);
+  assert.equal(await rule(ledger, c({ step: "restart#3", effectId: "e3", seen: 3 })), 4);
 });
 
 test("a stale token, an ended incident and an older external token are refused", async (t) => {
   const { ledger } = open(t);
   assert.equal(await rule(ledger, c({ seen: 0 })), 1);
-  await ledger.finish("api", "e1", "ok", 1_000);
+  await ledger.finish("api", "e1", "ok", 1_000); // token 2
   // A node that read token 0 before its probe acts after wd1's step: fenced.
   assert.equal(await rule(ledger, c({ incident: "inc-b", seen: 0, holder: "wd2" })), "stale-token");
   // The incident ends (recovery): no step of it runs again, and older evidence is stale.
   assert.equal(await ledger.endIncident("api", "inc-1", "wd1", "api is HEALTHY", 1_000), true);
-  assert.equal(ledger.observe("api"), 2);
-  assert.equal(await rule(ledger, c({ step: "restart#2", effectId: "e2", seen: 2 })), "incident-ended");
-  assert.equal(await rule(ledger, c({ incident: "inc-2", effectId: "e3", seen: 1 })), "stale-token");
+  assert.equal(ledger.observe("api"), 3);
+  assert.equal(await rule(ledger, c({ step: "restart#2", effectId: "e2", seen: 3 })), "incident-ended");
+  assert.equal(await rule(ledger, c({ incident: "inc-2", effectId: "e3", seen: 2 })), "stale-token");
   // External tokens: never older than the latest accepted.
-  assert.equal(await rule(ledger, c({ incident: "inc-2", effectId: "e4", seen: 2, external: 50 })), 3);
-  await ledger.finish("api", "e4", "ok", 1_000);
+  assert.equal(await rule(ledger, c({ incident: "inc-2", effectId: "e4", seen: 3, external: 50 })), 4);
+  await ledger.finish("api", "e4", "ok", 1_000); // token 5
   assert.equal(
-    await rule(ledger, c({ incident: "inc-2", step: "restart#2", effectId: "e5", seen: 3, external: 49 })),
+    await rule(ledger, c({ incident: "inc-2", step: "restart#2", effectId: "e5", seen: 5, external: 49 })),
     "stale-external",
   );
   assert.equal(
-    await rule(ledger, c({ incident: "inc-2", step: "restart#2", effectId: "e5", seen: 3, external: 50 })),
-    4,
+    await rule(ledger, c({ incident: "inc-2", step: "restart#2", effectId: "e5", seen: 5, external: 50 })),
+    6,
   );
 });
 
@@ -139,10 +142,14 @@ test("two processes contending for the lock take each step exactly once, tokens 
   }
   const tokens = answers.filter((a) => a.granted).map((a) => a.token as number);
   assert.equal(new Set(tokens).size, STEPS, "every token given once");
-  assert.deepEqual(
-    [...tokens].sort((a, b) => a - b),
-    Array.from({ length: STEPS }, (_, i) => i + 1),
-  );
+  // Each taker sees its own tokens grow.
+  for (const by of [0, 1]) {
+    const own = answers.filter((a) => a.by === by && a.granted).map((a) => a.token as number);
+    assert.deepEqual(
+      own,
+      [...own].sort((a, b) => a - b),
+    );
+  }
 });
 
 test("a process frozen inside the lock holds the others for the wait they were given, no longer; then they go on", async (t) => {
