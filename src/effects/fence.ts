@@ -113,6 +113,7 @@ export class StepFence {
       seen,
       external,
       resume,
+      force: e.kind === "release",
     });
     // The step was written with a deadline of (its take) + timeout; counted from the ask, to be safe.
     if (answer.granted) return { ok: true, token: answer.token, deadline: asked + timeoutMs };

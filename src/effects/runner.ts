@@ -206,6 +206,15 @@ export class EffectRunner {
     const operator = e.kind === "release" || (e.kind === "restart" && e.attempt === 0);
     const seen = operator ? undefined : p.fenceSeen;
     let t = await fence.take(name, p.spec, incident, e, seen, p.fencingToken, resume);
+    if (!t.ok && t.severity === "HIGH" && e.kind === "release") {
+      // An operator's release is not held by an unusable ledger: holding it would leave the
+      // peer cut off while its status says released.
+      this.deps.logger.warn(
+        { peer: name, reason: t.reason },
+        "step ledger unusable; the release runs anyway",
+      );
+      return null;
+    }
     if (t.ok) {
       p.fenceSeen = t.token; // this node's own step does not make its evidence stale
       // A node paused between the take and the start past the step's timeout: others may

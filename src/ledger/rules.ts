@@ -60,6 +60,12 @@ export interface StepClaim {
   external?: number | undefined;
   /** A crash resume re-running its own effect that never recorded an outcome. */
   resume?: boolean | undefined;
+  /**
+   * An operator's release: recorded (it moves the token, so no verdict older than it runs)
+   * but refused only when the same step was already taken or its external token is older.
+   * A release left undone would leave a peer cut off while its status says released.
+   */
+  force?: boolean | undefined;
 }
 
 /** What the ledger holds that bears on a claim (read under the lock). */
@@ -97,7 +103,7 @@ export function decideClaim(ctx: ClaimContext, c: StepClaim, now: number): Claim
       reason: `fencing token ${c.external} is older than ${p.external}, the latest accepted for ${c.peer}`,
     };
   }
-  if (ctx.ended) {
+  if (ctx.ended && c.force !== true) {
     return {
       granted: false,
       rule: "incident-ended",
@@ -118,6 +124,7 @@ export function decideClaim(ctx: ClaimContext, c: StepClaim, now: number): Claim
         (ex.finishedAt === null ? " (it never said it finished)" : ` (${ex.outcome ?? "finished"})`),
     };
   }
+  if (c.force === true) return { granted: true, token: (p?.token ?? 0) + 1 };
   const running = ctx.unfinished.find((s) => s.deadline > now && !resuming(s));
   if (running) {
     return {

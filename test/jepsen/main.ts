@@ -26,7 +26,10 @@ async function lane(): Promise<void> {
     const seed = seeds[next++] as number;
     const s = makeSchedule(seed);
     if (verbose) console.log(JSON.stringify(s));
-    const r = await runSchedule(s, { log: (m) => (verbose ? console.log(m) : undefined) });
+    const said: string[] = [];
+    const r = await runSchedule(s, { log: (m) => (verbose ? console.log(m) : said.push(m)) });
+    // A run that failed prints what the nodes and the restart log said.
+    if (!verbose && (r.error || r.violations.length > 0)) console.log(said.join("\n"));
     results.push(r);
     const status = r.error ? `ERROR ${r.error}` : r.violations.length ? "VIOLATION" : "ok";
     console.log(

@@ -189,3 +189,19 @@ for (const row of ROWS) {
     }
   });
 }
+
+test("ledger rule: an operator's release is recorded past a step in flight and an ended incident, not taken twice", () => {
+  const inFlight = ctx({
+    peer: peerRow(3),
+    unfinished: [stepRow()],
+    ended: { endedAt: T0, by: "x", why: "y" },
+  });
+  const release = claim({ step: "release@r1", effectId: "r1", force: true, seen: undefined });
+  assert.deepEqual(decideClaim(inFlight, release, T0 + 1), { granted: true, token: 4 });
+  const again = decideClaim(
+    ctx({ peer: peerRow(4), existing: stepRow({ step: "release@r1", effectId: "r1", finishedAt: T0 + 2 }) }),
+    release,
+    T0 + 3,
+  );
+  assert.equal(again.granted ? "granted" : again.rule, "taken");
+});
