@@ -59,6 +59,7 @@ const SLOW_FIRST = [
   "integration/sse-memory",
   "integration/mesh-takeover-immediate",
   "integration/mesh-takeover",
+  "integration/ledger-fence",
   "integration/embedded-mesh",
   "integration/mesh-quorum",
   "integration/packed-install",

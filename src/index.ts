@@ -9,6 +9,7 @@ export type {
   RemediationGate,
   GateVerdict,
 } from "./monitor.js";
+export type { LedgerOptions } from "./ledger/sqlite-ledger.js";
 export type {
   PeerStatus,
   PeerHealth,

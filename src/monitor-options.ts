@@ -10,6 +10,7 @@ import type { MeshOptions } from "./mesh/mesh-node.js";
 import type { Prober } from "./probe/prober.js";
 import type { Clock } from "./schedule/clock.js";
 import type { LatenessSummary } from "./schedule/lateness.js";
+import type { LedgerOptions } from "./ledger/sqlite-ledger.js";
 import type { MonitorStore } from "./store/types.js";
 
 export interface MonitorOptions extends TimingOptions {
@@ -54,6 +55,14 @@ export interface MonitorOptions extends TimingOptions {
    * only watched here) uses it.
    */
   wrapGate?: (gate: RemediationGate | undefined) => RemediationGate;
+  /**
+   * The host's step ledger (a SQLite file under an OS lock, shared by every node of the
+   * host): every restart, isolation and release is taken there first, and one already
+   * taken, still in flight, of an ended incident or decided on stale evidence is refused
+   * (`step_fenced`). Default: on with the default executor (directory WDMESH_LEDGER_DIR,
+   * else /run/wdmesh), off with an executor of your own unless given; `false` turns it off.
+   */
+  ledger?: LedgerOptions | false;
   /**
    * Makes this node one node of a mesh (other agents embedding Monitor, or wdmesh
    * daemons): its members are watched as peers (authenticated heartbeats with a key),

@@ -52,6 +52,8 @@ import { EffectRunner, effectIntent } from "./effects/runner.js";
 import { resumeInterrupted } from "./effects/resume.js";
 import { StepLog } from "./effects/step-log.js";
 import { releasePlan } from "./effects/release-plan.js";
+import { fencedAction, ledgerDir, StepFence } from "./effects/fence.js";
+import type { FencedStep } from "./effects/runner.js";
 import {
   newPeer,
   progressBoundMs,
@@ -129,6 +131,16 @@ export class Monitor {
       clock: this.clock,
       logger: this.logger,
       steps: this.steps,
+      fence:
+        opts.ledger === false || (opts.ledger === undefined && opts.executor !== undefined)
+          ? undefined
+          : new StepFence({
+              dir: ledgerDir(opts.ledger?.dir),
+              node: this.selfName,
+              clock: this.clock,
+              logger: this.logger,
+            }),
+      onFenced: (f) => this.journalFenced(f),
     });
     this.random = opts.random ?? Math.random;
     this.ownProber = opts.prober === undefined;
@@ -364,6 +376,7 @@ export class Monitor {
       await pr.close();
     }
     this.store?.flush();
+    this.effects.close();
     if (scheduler) this.logger.info({}, "watchdog stopped");
   }
 
@@ -457,6 +470,10 @@ export class Monitor {
   }
 
   private mayAct(name: string): GateVerdict {
+    // A step of this peer in flight in the host's ledger (any node's, this one's before a
+    // crash): this node observes until it ends; the ledger would refuse a step anyway.
+    const p = this.peers.get(name);
+    if (p && this.effects.inFlight(name, p) !== undefined) return { act: false };
     const overloaded = this.selfHealth?.degraded === true ? this.selfHealth.holdReason() : undefined;
     const verdict = holdWhileOverloaded(askGate(this.gate, name, this.logger), overloaded);
     // Nothing may be done that is not recorded: held while the store cannot commit.
@@ -517,6 +534,8 @@ export class Monitor {
         ? Math.round(p.policy.timeoutMs * this.selfHealth.deadlineFactor)
         : p.policy.timeoutMs;
       let result: ProbeResult;
+      // The ledger's token before the evidence: a step taken by anyone since fences this one.
+      p.fenceSeen = this.effects.observe(name, p);
       // While a deadline runs, this node's loop delay is sampled finely (see TimerLoopDelay);
       // counted here, so a prober passed in by the caller counts too.
       probesInFlight.begin();
@@ -618,6 +637,9 @@ export class Monitor {
       const a = actions.find((x) => x.id === e.actionId);
       if (a) a.result = result;
     }
+    // An incident that ended (recovery, release): the ledger refuses any step of it from now on.
+    if (prev.incidentId !== null && p.state.incidentId !== prev.incidentId)
+      await this.effects.endIncident(name, p, prev.incidentId, `${name} is ${p.state.status}`);
     for (const a of actions) this.notify(a);
     return actions;
   }
@@ -711,6 +733,16 @@ export class Monitor {
     announceAction(this.logger, this.handlers, action);
   }
 
+  /** A step the host's ledger refused or held: journaled and notified as `step_fenced`. */
+  private journalFenced(f: FencedStep): void {
+    const action = fencedAction(f, this.selfName, this.clock.now());
+    const p = this.peers.get(f.peer);
+    this.changes++;
+    if (p)
+      this.store?.commit({ peer: f.peer, actions: [action], snapshot: this.health(f.peer, p), effects: [] });
+    this.notify(action);
+  }
+
   /** After a crash or restart of the watchdog: effects written but never finished (once). */
   private resume(): void {
     if (this.resumed || !this.store) return;
@@ -721,7 +753,8 @@ export class Monitor {
       steps: this.steps,
       now: () => this.clock.now(),
       logger: this.logger,
-      rerun: (name, p, e) => withPeerLock(p, () => this.effects.run(name, p, e, this.abort.signal)),
+      rerun: (name, p, e) =>
+        withPeerLock(p, () => this.effects.run(name, p, e, this.abort.signal, { resume: true })),
     });
   }
 }

@@ -37,6 +37,8 @@ export interface ResolvedMonitor {
   concurrency: number;
   /** Self-health thresholds (ms), or false; absent: the library's defaults. */
   selfHealth?: SelfHealthOptions | false;
+  /** node.ledger_dir; absent: the library's default. */
+  ledger?: { dir: string };
 }
 
 /** A peer (PeerSpec) with its effective timing compiled: defaults + its overrides, in ms. */
@@ -244,6 +246,7 @@ export function resolveConfig(
       policy: base,
       concurrency: d.concurrency ?? CONCURRENCY_DEFAULT,
       ...(file.self_health === undefined ? {} : { selfHealth: selfHealth(file.self_health) }),
+      ...(file.node.ledger_dir === undefined ? {} : { ledger: { dir: file.node.ledger_dir } }),
     },
     peers,
     mesh: file.mesh

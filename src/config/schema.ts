@@ -42,6 +42,7 @@ import {
   describeDefault,
   MESH_DEFAULTS,
   NODE_DEFAULTS,
+  LEDGER_DEFAULTS,
   PROBE_DEFAULTS,
   SELF_HEALTH_DEFAULTS,
   SINK_DEFAULTS,
@@ -148,6 +149,14 @@ export const nodeSchema = z
       .optional()
       .describe(
         `Directory of the SQLite state and journal. A relative path is relative to the config file's directory. ${describeDefault(NODE_DEFAULTS.dataDir)}`,
+      ),
+    ledger_dir: z
+      .string()
+      .min(1, { error: "must not be empty" })
+      .refine((s) => s.startsWith("/"), { error: "must be an absolute path, e.g. /run/wdmesh" })
+      .optional()
+      .describe(
+        `Directory of the host's step ledger (steps.db), shared by every node of this host (daemons and embedded agents): every restart, isolation and release is taken there first, under an OS file lock. Created mode 0700; must be owned by the watchdog's user and not writable by group or others. Default: $WDMESH_LEDGER_DIR when set, else ${LEDGER_DEFAULTS.dir}.`,
       ),
     api_token: secret(
       "Bearer token required by control endpoints (release, restart, check, silence); at least " +

@@ -45,6 +45,20 @@ export const PROBE_DEFAULTS = {
   maxConnectionsPerOrigin: 8,
 } as const;
 
+/** The step ledger shared by the nodes of one host (LedgerOptions; config `node.ledger_dir`). */
+export const LEDGER_DEFAULTS = {
+  /** Directory of the ledger file (created 0700); the WDMESH_LEDGER_DIR environment variable overrides it. */
+  dir: "/run/wdmesh",
+  /** Name of the ledger file inside it. */
+  fileName: "steps.db",
+  /** Pause between two tries of a lock another process holds, ms. */
+  retryMs: 25,
+  /** How long one try waits for the lock inside SQLite (blocking the event loop), ms. */
+  busyTimeoutMs: 20,
+  /** Steps and ended incidents older than this are forgotten, ms (7 days). */
+  retainMs: 7 * 24 * 3600_000,
+} as const;
+
 /** Restart, isolate and release steps (CommandSpec, the systemd and command executors). */
 export const ACTION_DEFAULTS = {
   /** Deadline of a command without its own `timeout`, ms (30 s). */

@@ -10,7 +10,8 @@ export type ErrorCode =
   | "WDM_CONFIG" // the config file has problems (see ConfigError.issues)
   | "WDM_STATE_STORE" // the data_dir / SQLite file cannot be used
   | "WDM_SQLITE_MISSING" // the state store's native module (better-sqlite3) is not installed or does not load
-  | "WDM_LISTEN"; // the API cannot listen on node.listen
+  | "WDM_LISTEN" // the API cannot listen on node.listen
+  | "WDM_LEDGER"; // the step ledger's directory or file cannot be used
 
 export class WatchdogError extends Error {
   readonly code: ErrorCode;

@@ -39,6 +39,9 @@ export const SEVERITY_RANK: Readonly<Record<Severity, number>> = {
  * - host_unreachable / host_reachable: a fleet host lost its last live node (every lease
  *   on it expired) and got one back; peer_name is the host. Once per host and incident.
  * - fence: the host's fence command ran (by the one node holding the fence key), with its result.
+ * - step_fenced: the host's step ledger refused a restart/isolate/release (another node
+ *   took it, it is still in flight, or the incident ended; INFO, naming who) or held it
+ *   (the ledger could not be used; HIGH); the step was not performed.
  */
 export type ActionKind =
   | "alert"
@@ -58,7 +61,8 @@ export type ActionKind =
   | "store_recovered"
   | "host_unreachable"
   | "host_reachable"
-  | "fence";
+  | "fence"
+  | "step_fenced";
 
 /**
  * Actions that close an incident: formatters send them as "resolved", and the outbox
@@ -84,6 +88,8 @@ export interface ActionResult {
   main_pid?: number;
   /** Wall time the effect took, ms. */
   duration_ms?: number;
+  /** True when the host's step ledger refused or held the step: it was never performed. */
+  fenced?: boolean;
 }
 
 export interface EscalationAction {

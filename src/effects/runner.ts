@@ -12,6 +12,8 @@ import type { ActionResult } from "../core/types.js";
 import type { MonitorStore, TransitionCommit } from "../store/types.js";
 import type { StepLog } from "./step-log.js";
 import { releasePlan } from "./release-plan.js";
+import type { StepFence } from "./fence.js";
+import { stepTimeoutMs } from "../ledger/step-key.js";
 
 /** What the runner reads, and for isolate/release updates, of the peer it acts on. */
 export interface RemediatedPeer {
@@ -23,6 +25,27 @@ export interface RemediatedPeer {
   isolation: IsolationRecord | null;
   /** Id of the isolate effect that applied `isolation` (what a release is issued against). */
   isolationId: string | null;
+  /**
+   * The peer's token in the host's step ledger as this node read it before gathering the
+   * evidence for its next step (before its probe); a step taken since fences this one.
+   */
+  fenceSeen?: number | undefined;
+  /**
+   * An external fencing token for the next step (e.g. the revision of a fleet-wide etcd
+   * key): the ledger refuses it when older than the latest it accepted for the peer, and
+   * the executor gets it as `RemediationTarget.fencingToken`.
+   */
+  fencingToken?: number | undefined;
+}
+
+/** A step the host's step ledger refused (INFO) or held (HIGH): it was never performed. */
+export interface FencedStep {
+  peer: string;
+  incident: string | null;
+  effect: RemediationEffect;
+  severity: "INFO" | "HIGH";
+  /** Why, naming who took it. */
+  reason: string;
 }
 
 export interface EffectRunnerDeps {
@@ -33,6 +56,10 @@ export interface EffectRunnerDeps {
   logger: Logger;
   /** Restart and isolate steps are listed here while they run and after. */
   steps: StepLog;
+  /** The host's step ledger: every step is taken there first. Without one, steps are not fenced. */
+  fence?: StepFence | undefined;
+  /** A step the ledger refused or held (journaled as `step_fenced`). */
+  onFenced?: ((f: FencedStep) => void) | undefined;
 }
 
 /** The restart attempt an effect carries (0 for an operator restart, isolate and release). */
@@ -65,8 +92,51 @@ export function notConfigured(kind: "restart" | "isolate"): ActionResult {
   return { ok: false, error: `no ${kind} method configured for this peer; nothing was done` };
 }
 
+/**
+ * Whether `e` acts on the world for `p` (a release undoes something, a restart or an
+ * isolation has a method): only those are taken in the ledger.
+ */
+function hasMethod(p: RemediatedPeer, e: RemediationEffect): boolean {
+  if (e.kind === "release") return e.wasIsolated && p.spec.isolate !== undefined && p.spec.isolate !== "none";
+  const spec = e.kind === "restart" ? p.spec.restart : p.spec.isolate;
+  return spec !== undefined && spec !== "none";
+}
+
 export class EffectRunner {
   constructor(private readonly deps: EffectRunnerDeps) {}
+
+  /** The peer's token in the step ledger (read before a probe); undefined without a ledger or a method. */
+  observe(name: string, p: RemediatedPeer): number | undefined {
+    const { fence } = this.deps;
+    if (!fence) return undefined;
+    const { restart, isolate } = p.spec;
+    if ((restart === undefined || restart === "none") && (isolate === undefined || isolate === "none"))
+      return undefined;
+    return fence.observe(name);
+  }
+
+  /** Who holds a step of `name` in flight in the host's ledger, or undefined (none, no ledger, no method). */
+  inFlight(name: string, p: RemediatedPeer): string | undefined {
+    if (this.observe(name, p) === undefined) return undefined;
+    return this.deps.fence?.inFlight(name);
+  }
+
+  /** Records that the incident of `name` ended (recovery, release): its steps never run again. */
+  endIncident(name: string, p: RemediatedPeer, incident: string, why: string): Promise<void> {
+    const { fence } = this.deps;
+    if (!fence || this.observe(name, p) === undefined) return Promise.resolve();
+    return fence.endIncident(
+      name,
+      incident,
+      why,
+      stepTimeoutMs(p.spec, { kind: "restart", actionId: "", attempt: 1 }),
+    );
+  }
+
+  /** Closes the ledger file (opened again on next use). */
+  close(): void {
+    this.deps.fence?.close();
+  }
 
   /**
    * Runs `e` for peer `name` and records its result (with, for an isolation, what it
@@ -78,14 +148,20 @@ export class EffectRunner {
     p: RemediatedPeer,
     e: RemediationEffect,
     signal: AbortSignal,
+    opts: { resume?: boolean } = {},
   ): Promise<ActionResult> {
-    const { clock, steps } = this.deps;
+    const { clock, steps, fence } = this.deps;
     const target: RemediationTarget = {
       peer: name,
       ...p.target,
       effectId: e.actionId,
       attempt: effectAttempt(e),
+      ...(p.fencingToken === undefined ? {} : { fencingToken: String(p.fencingToken) }),
     };
+    // Taken in the host's ledger first: a step another node (or this one before a crash)
+    // took, still in flight, of an ended incident, or decided on stale evidence never runs.
+    const fenced = fence && hasMethod(p, e) ? await this.take(fence, name, p, e, opts.resume === true) : null;
+    if (fenced) return fenced;
     const started = clock.now();
     if (e.kind !== "release") {
       steps.begin(e.actionId, {
@@ -108,6 +184,7 @@ export class EffectRunner {
       steps.finish(e.actionId, clock.now());
     }
     result.duration_ms ??= clock.now() - started;
+    if (fence && hasMethod(p, e)) await fence.finish(name, p.spec, e, result);
     if (!result.ok) {
       this.deps.logger.warn({ peer: name, effect: e.kind, error: result.error }, "remediation failed");
     } else {
@@ -115,6 +192,51 @@ export class EffectRunner {
     }
     this.deps.store?.recordEffectResult(e.actionId, result, e.kind === "isolate" ? p.isolation : undefined);
     return result;
+  }
+
+  /** Takes `e` in the ledger; its recorded result when refused or held, null when taken. */
+  private async take(
+    fence: StepFence,
+    name: string,
+    p: RemediatedPeer,
+    e: RemediationEffect,
+    resume: boolean,
+  ): Promise<ActionResult | null> {
+    const incident = p.state.incidentId;
+    // An operator's restart or release acts on the operator's word, not on this node's probe.
+    const operator = e.kind === "release" || (e.kind === "restart" && e.attempt === 0);
+    const seen = operator ? undefined : p.fenceSeen;
+    let t = await fence.take(name, p.spec, incident, e, seen, p.fencingToken, resume);
+    if (!t.ok && t.severity === "HIGH" && e.kind === "release") {
+      // An operator's release is not held by an unusable ledger: holding it would leave the
+      // peer cut off while its status says released.
+      this.deps.logger.warn(
+        { peer: name, reason: t.reason },
+        "step ledger unusable; the release runs anyway",
+      );
+      return null;
+    }
+    if (t.ok) {
+      p.fenceSeen = t.token; // this node's own step does not make its evidence stale
+      // A node paused between the take and the start past the step's timeout: others may
+      // have taken the peer since; the step is given up, not started late.
+      if (this.deps.clock.now() < t.deadline) return null;
+      const late: ActionResult = { ok: false, fenced: true, error: "" };
+      late.error =
+        "step fenced, not performed: this node was held up past the step's timeout after taking it";
+      await fence.finish(name, p.spec, e, late);
+      t = {
+        ok: false,
+        severity: "INFO",
+        reason: late.error.slice("step fenced, not performed: ".length),
+        result: late,
+      };
+    }
+    const log = t.severity === "INFO" ? this.deps.logger.info : this.deps.logger.error;
+    log.call(this.deps.logger, { peer: name, effect: e.kind, reason: t.reason }, "step_fenced");
+    this.deps.store?.recordEffectResult(e.actionId, t.result, e.kind === "isolate" ? p.isolation : undefined);
+    this.deps.onFenced?.({ peer: name, incident, effect: e, severity: t.severity, reason: t.reason });
+    return t.result;
   }
 
   private async execute(

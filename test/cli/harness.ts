@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { runCli } from "../../src/cli/cli.js";
+import { FILE_LEDGER_DIR } from "../helpers/ledger-dir.js";
 
 export const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -19,7 +20,7 @@ export interface CliRun {
 function cliEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   const base: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("WDMESH_")) base[k] = v;
-  return { ...base, ...env };
+  return { ...base, WDMESH_LEDGER_DIR: FILE_LEDGER_DIR, ...env };
 }
 
 /** Starts `wdmesh ARGS` in-process; stop() is the user's Ctrl-C. */

@@ -26,6 +26,7 @@ const LAYERS = [
   "health/",
   "act/",
   "store/",
+  "ledger/",
   "effects/",
   "alert/",
   "mesh/",

@@ -4,6 +4,7 @@
 import { after } from "node:test";
 import { spawn, type ChildProcess } from "node:child_process";
 import { CLI } from "./built-cli.js";
+import "./ledger-dir.js";
 
 const running = new Set<ChildProcess>();
 after(() => killAll());

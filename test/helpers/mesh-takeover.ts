@@ -98,7 +98,7 @@ export async function takeoverScenario(
     const members = NODES.flatMap((m, j) => (j === i ? [] : [`    - { name: ${m}, url: "${url(j)}" }`]));
     writeFileSync(
       join(dir, `${name}.yaml`),
-      `node: { name: ${name}, listen: "127.0.0.1:${ports[i]}", data_dir: "${join(dir, name)}" }
+      `node: { name: ${name}, listen: "127.0.0.1:${ports[i]}", data_dir: "${join(dir, name)}", ledger_dir: "${join(dir, "ledger")}" }
 defaults:
   interval: ${INTERVAL_MS}ms
   timeout: 300ms
