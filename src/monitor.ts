@@ -702,11 +702,11 @@ export class Monitor {
         : inconclusiveWhy(result, timeoutMs, () => this.loopDelay.stalledMs(startedAt, this.clock.now()));
       if (inconclusive !== null) {
         this.counters.inconclusive++;
-        result = { ...result, inconclusive: true, error: inconclusive };
+        result = { ...result, inconclusive: true, error: inconclusive.error, cause: inconclusive.cause };
         // Said once per run of inconclusive results of a peer, not once per probe.
         if (p.state.lastError?.startsWith("inconclusive: ") !== true) {
           this.logger.warn(
-            { peer: name, error: inconclusive },
+            { peer: name, error: inconclusive.error, cause: inconclusive.cause.kind },
             "probe inconclusive (this node's own trouble); not a miss",
           );
         }
@@ -715,7 +715,7 @@ export class Monitor {
       const event: LadderEvent = result.ok
         ? { type: "probe-ok", durationMs: result.duration_ms }
         : inconclusive !== null
-          ? { type: "probe-inconclusive", durationMs: result.duration_ms, error: inconclusive }
+          ? { type: "probe-inconclusive", durationMs: result.duration_ms, error: inconclusive.error }
           : {
               type: "probe-miss",
               durationMs: result.duration_ms,

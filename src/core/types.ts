@@ -118,10 +118,32 @@ export interface ProbeResult {
   /**
    * The probe could not tell: it failed for a reason local to this node (out of file
    * descriptors, buffers, memory or ports; a failed spawn) or its deadline ran out while
-   * this node itself was stalled. Not a miss; retried after retry_interval.
+   * this node itself was stalled. Not a miss; retried after retry_interval. The Monitor
+   * sets it (with `cause`) on the results it reports; a prober that sets it without a
+   * `cause` is read as cause `prober`.
    */
   inconclusive?: boolean;
+  /**
+   * Why a failed probe says nothing about the peer, set where the failure happened; never
+   * derived from text a peer or a check wrote. Absent on a miss.
+   */
+  cause?: ProbeCause;
 }
+
+/**
+ * The typed cause of an inconclusive probe:
+ * - local:  this node's own syscall or spawn failed with `errno` (EMFILE, ENFILE, ENOBUFS,
+ *           ENOMEM, EADDRNOTAVAIL, EAGAIN): out of descriptors, buffers, memory, ports;
+ * - stall:  the deadline ran out while this node itself was stalled for `stalled_ms`;
+ * - queued: the deadline ran out while the request still waited behind other requests to
+ *           its origin (the peer was never asked);
+ * - prober: the prober itself failed (threw, or said it could not tell).
+ */
+export type ProbeCause =
+  | { kind: "local"; errno: string }
+  | { kind: "stall"; stalled_ms: number }
+  | { kind: "queued" }
+  | { kind: "prober" };
 
 // ---------------------------------------------------------------- node and mesh
 

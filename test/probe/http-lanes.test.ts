@@ -7,7 +7,7 @@ import type { AddressInfo } from "node:net";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { HttpClient, compileHttpTarget, probeHttp, type HttpTarget } from "../../src/probe/http.js";
-import { closedPort, rawServer, silentServer, statusServer } from "../helpers/hostile-server.js";
+import { closedPort, httpServer, rawServer, silentServer, statusServer } from "../helpers/hostile-server.js";
 import { until } from "../helpers/wait.js";
 
 function target(url: string): HttpTarget {
@@ -165,12 +165,39 @@ void test("a GET whose deadline runs out while it waits for a slot of its origin
       ok: false,
       duration_ms: r.duration_ms,
       error: "timeout after 100 ms (queued)",
-      inconclusive: true,
+      cause: { kind: "queued" },
     });
     assert.equal(server.connections(), 1, "the queued GET never reached the peer");
     await client.close();
     assert.equal((await hung).error, "prober closed");
   } finally {
+    await client.close();
+    await server.close();
+  }
+});
+
+void test("time spent queued behind other requests to the origin is not counted against the peer's deadline", async () => {
+  // /hung never answers (its own deadline frees the slot after 1 s); /slow answers after
+  // 500 ms. Queued behind /hung, /slow waits ~1 s, then gets its whole 1.2 s deadline:
+  // counted from the queue, only 0.2 s would be left and it would time out as a miss.
+  const timers = new Set<NodeJS.Timeout>();
+  const server = await httpServer((req, res) => {
+    if (req.url === "/slow") {
+      const t = setTimeout(() => res.end("ok"), 500);
+      timers.add(t);
+    }
+  });
+  const client = new HttpClient({ maxConnectionsPerOrigin: 1 });
+  try {
+    const hung = client.get(target(`${server.url}/hung`), { ...GET, timeoutMs: 1_000 });
+    await until("the first GET connected", () => server.connections() === 1);
+    const r = await probeHttp(client, { url: `${server.url}/slow` }, 1_200);
+    assert.equal(r.error, undefined, "the peer answered within its own deadline");
+    assert.equal(r.ok, true);
+    assert.ok(r.duration_ms < 1_200, `duration counts from the send, not the queue (${r.duration_ms} ms)`);
+    assert.equal((await hung).error, "timeout after 1000 ms (headers)");
+  } finally {
+    for (const t of timers) clearTimeout(t);
     await client.close();
     await server.close();
   }
