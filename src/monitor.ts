@@ -47,6 +47,9 @@ import type { MonitorStore } from "./store/types.js";
 import { EffectRunner, effectIntent, type RemediatedPeer } from "./effects/runner.js";
 import { resumeInterrupted } from "./effects/resume.js";
 import { StepLog } from "./effects/step-log.js";
+import { Correlation, type NodeEntry } from "./correlation.js";
+import { stormPolicy, stormProblem, type StormOptions } from "./core/storm.js";
+import { dependencyCycle, isFailingStatus } from "./core/dependencies.js";
 
 export interface MonitorOptions extends TimingOptions {
   /** This node's name; stamped on every action. Required. */
@@ -109,6 +112,13 @@ export interface MonitorOptions extends TimingOptions {
   selfHealth?: SelfHealthOptions | false;
   /** Source of this node's event-loop delay (tests pass a fake). Default: a 50 ms timer-gap detector. */
   loopDelay?: LoopDelaySource;
+  /**
+   * Storm guard: when at least `fraction` (default 0.5) of the watched peers, and at least
+   * `minPeers` (default 3), fail within one interval, every restart and isolation is held
+   * and one `correlated_failure` (CRITICAL) names them and what they share; per-peer
+   * remediation resumes with fresh counters once fewer fail. `false` turns it off.
+   */
+  storm?: StormOptions | false;
 }
 
 export type { GateVerdict, InFlightStep, RemediationGate } from "./core/gate.js";
@@ -135,6 +145,8 @@ interface Peer extends RemediatedPeer {
   probing: Promise<void> | null;
   /** Epoch ms before which the scheduler should not probe (after a restart). */
   notBefore: number;
+  /** The failing dependency whose incident this peer's failures joined (dependency_failing), or null. */
+  joined?: string | null;
 }
 
 export class Monitor {
@@ -175,6 +187,8 @@ export class Monitor {
   /** The mesh side of this node (members, view poller, gate); undefined without the `mesh` option. */
   readonly mesh: MeshNode | undefined;
   private meshCache: { version: number; text: string } | null = null;
+  /** Storm guard, node_blind and dependencies: what is seen across peers. */
+  private readonly correlation: Correlation;
 
   constructor(opts: MonitorOptions) {
     if (!opts || typeof opts.selfName !== "string" || opts.selfName.trim() === "") {
@@ -228,6 +242,14 @@ export class Monitor {
       );
     this.selfHealth = opts.selfHealth === false ? null : new SelfHealth(this.loopDelay, opts.selfHealth);
     this.selfJournal = this.selfHealth ? new SelfJournal(this.selfName, this.selfHealth) : null;
+    const stormBad = opts.storm ? stormProblem(opts.storm) : undefined;
+    if (stormBad) throw new InvalidOptionError(`storm.${stormBad.field}`, stormBad.problem);
+    this.correlation = new Correlation({
+      selfName: this.selfName,
+      storm: opts.storm === false ? null : stormPolicy(opts.storm),
+      windowMs: this.policy.intervalMs,
+      newId: randomUUID,
+    });
     this.persisted = new Map(
       (this.store?.loadPeers() ?? []).map((p) => [
         p.name,
@@ -263,6 +285,7 @@ export class Monitor {
       );
     }
     const policy = policyOf(spec, this.policy, `peers.${spec.name}.`);
+    this.checkDependencies(spec);
     const saved = this.persisted.get(spec.name);
     const peer: Peer = {
       spec,
@@ -277,6 +300,7 @@ export class Monitor {
       notBefore: 0,
     };
     this.peers.set(spec.name, peer);
+    this.correlation.peersChanged();
     this.changes++;
     this.logger.info({ peer: spec.name, endpoint: peer.endpoint }, "peer registered");
     if (this.scheduler?.running) this.scheduler.schedule(spec.name, this.firstDue(peer));
@@ -290,7 +314,9 @@ export class Monitor {
     validatePeerSpec(spec);
     const p = this.require(spec.name);
     p.policy = policyOf(spec, this.policy, `peers.${spec.name}.`);
+    this.checkDependencies(spec);
     p.spec = spec;
+    this.correlation.peersChanged();
     p.endpoint = probeEndpoint(spec.probe);
     p.target = probeTarget(spec.probe);
     this.changes++;
@@ -306,6 +332,7 @@ export class Monitor {
     const p = this.peers.get(name);
     if (!p) return false;
     this.peers.delete(name);
+    this.correlation.peersChanged(name);
     this.scheduler?.cancel(name);
     this.changes++;
     await p.lock;
@@ -574,7 +601,11 @@ export class Monitor {
 
   private health(name: string, p: Peer): PeerHealth {
     const seen = { status: p.state.status, missed_count: p.state.missed };
-    return toPeerHealth(name, p.endpoint, p.state, this.gate?.owner(name, seen) ?? this.selfName);
+    const h = toPeerHealth(name, p.endpoint, p.state, this.gate?.owner(name, seen) ?? this.selfName);
+    const root = p.joined ? this.correlation.rootOf(name, this.peers) : null;
+    const rootPeer = root === null ? undefined : this.peers.get(root);
+    if (root !== null && rootPeer) h.root_cause = { peer: root, incident_id: rootPeer.state.incidentId };
+    return h;
   }
 
   /** Installs (or removes) the mesh gate after construction. */
@@ -712,6 +743,7 @@ export class Monitor {
         }
       } else if (!result.ok) this.counters.misses++;
       if (this.probeListeners.size > 0) this.probeListeners.emit({ peer: name }, name, result, lateness);
+      this.observeAcross(name, result.ok ? "ok" : inconclusive !== null ? "inconclusive" : "miss");
       const event: LadderEvent = result.ok
         ? { type: "probe-ok", durationMs: result.duration_ms }
         : inconclusive !== null
@@ -720,7 +752,7 @@ export class Monitor {
               type: "probe-miss",
               durationMs: result.duration_ms,
               error: result.error ?? "probe failed",
-              ...this.mayAct(name),
+              ...this.missVerdict(name, p, result.error ?? "probe failed"),
             };
       await this.apply(name, p, event);
       const wait =
@@ -761,6 +793,7 @@ export class Monitor {
       );
     }
     this.persist(name, p, prev, actions, remediation);
+    if (isFailingStatus(prev.status) && !isFailingStatus(p.state.status)) this.graceDependents(name);
     for (const e of remediation) {
       const result = await this.effects.run(name, p, e, this.abort.signal);
       // The first probe after a restart waits for the start-up grace (and the backoff).
@@ -815,6 +848,83 @@ export class Monitor {
         { ...action, result: action.result ? { ...action.result } : undefined },
       );
     }
+  }
+
+  // ---------------------------------------------------------------- across peers
+
+  /** Refuses a dependsOn that would close a cycle among the registered peers. */
+  private checkDependencies(spec: PeerSpec): void {
+    if (!spec.dependsOn || spec.dependsOn.length === 0) return;
+    const graph = new Map<string, readonly string[]>();
+    for (const [n, q] of this.peers) if (q.spec.dependsOn) graph.set(n, q.spec.dependsOn);
+    graph.set(spec.name, spec.dependsOn);
+    const cycle = dependencyCycle(graph);
+    if (cycle) {
+      throw new InvalidOptionError(
+        `peers.${spec.name}.dependsOn`,
+        `closes a cycle: ${cycle.join(" → ")}; a peer cannot depend on itself through others`,
+      );
+    }
+  }
+
+  /** Feeds one verdict to the storm guard and node_blind; journals their episodes. */
+  private observeAcross(name: string, verdict: "ok" | "miss" | "inconclusive"): void {
+    const seen = this.correlation.observe(name, verdict, this.clock.now(), this.peers);
+    for (const e of seen.entries) this.journalNode(e);
+    if (!seen.stormEnded) return;
+    // Per-peer remediation resumes from fresh counters: misses seen during the storm do not count.
+    for (const [n, q] of this.peers) {
+      if (q.state.missed === 0 && q.state.held !== true) continue;
+      q.state = { ...q.state, missed: 0, held: false };
+      this.store?.saveState(n, q.state);
+    }
+    this.changes++;
+  }
+
+  /**
+   * Whether a miss may be acted on: not while a dependency fails (the miss joins its
+   * incident) or a storm is on (observed only; correlated_failure said it once), else the gate.
+   */
+  private missVerdict(name: string, p: Peer, error: string): GateVerdict {
+    const root = this.correlation.rootOf(name, this.peers);
+    const rootPeer = root === null ? undefined : this.peers.get(root);
+    if (root !== null && rootPeer) {
+      if (p.joined !== root) {
+        p.joined = root;
+        const action = this.correlation.joinEntry(name, root, rootPeer.state, error, this.clock.now());
+        this.journalNode({ action, snapshot: this.health(name, p) });
+      }
+      return { act: false };
+    }
+    p.joined = null;
+    if (this.correlation.storm) return { act: false };
+    return this.mayAct(name);
+  }
+
+  /** `root` recovered: each peer depending on it starts afresh after its startup grace. */
+  private graceDependents(root: string): void {
+    const now = this.clock.now();
+    for (const d of this.correlation.dependentsOf(root, this.peers)) {
+      const q = this.peers.get(d);
+      // A dependent that kept answering needs no grace.
+      if (!q || (!q.joined && q.state.missed === 0 && !isFailingStatus(q.state.status))) continue;
+      q.joined = null;
+      q.state = { ...q.state, missed: 0, held: false };
+      q.notBefore = Math.max(q.notBefore, now + q.policy.startupGraceMs);
+      this.store?.saveState(d, q.state);
+      if (this.scheduler?.running) this.scheduler.schedule(d, q.notBefore);
+      this.logger.info(
+        { peer: d, dependency: root, grace_ms: q.policy.startupGraceMs },
+        "dependency recovered; fresh startup grace before misses count",
+      );
+    }
+  }
+
+  /** Commits and notifies a journal entry that is not a ladder step (node episodes, joins). */
+  private journalNode(e: NodeEntry): void {
+    this.changes++;
+    this.store?.commit({ peer: e.action.peer_name, actions: [e.action], snapshot: e.snapshot, effects: [] });
+    this.notify(e.action);
   }
 
   /** After a crash or restart of the watchdog: effects written but never finished (once). */

@@ -8,6 +8,7 @@ import { compilePolicy, type Policy, type TimingOptions } from "../core/options.
 import { standardKey } from "../alert/signature.js";
 import { identityProblem, publicKeyProblem } from "../mesh/identity.js";
 import { isLoopbackHost, isObj, parseListen, type Obj } from "./rules.js";
+import { checkDependencies } from "./dependency-checks.js";
 
 export type PathSeg = string | number;
 export interface RawIssue {
@@ -249,6 +250,7 @@ export function checkConfig(doc: unknown): { issues: RawIssue[]; policies: Compi
     }
     if (base) policies.peers[i] = checkPolicy(p, base, ["peers", i], out);
   });
+  checkDependencies(peers, out);
 
   const alerts = list(doc.alerts);
   duplicates(alerts, ["alerts"], "alert sink", out);

@@ -12,6 +12,7 @@ import {
 } from "../core/defaults.js";
 import { parseDuration, type Duration } from "../core/duration.js";
 import type { SelfHealthOptions } from "../health/self-health.js";
+import type { StormOptions } from "../core/storm.js";
 import {
   type CommandSpec,
   type IsolateSpec,
@@ -34,6 +35,8 @@ export interface ResolvedMonitor {
   concurrency: number;
   /** Self-health thresholds (ms), or false; absent: the library's defaults. */
   selfHealth?: SelfHealthOptions | false;
+  /** Storm guard thresholds, or false; absent: the library's defaults. */
+  storm?: StormOptions | false;
 }
 
 /** A peer (PeerSpec) with its effective timing compiled: defaults + its overrides, in ms. */
@@ -90,6 +93,14 @@ function selfHealth(sh: NonNullable<ConfigFile["self_health"]>): SelfHealthOptio
   if (late !== undefined) out.latenessP99Ms = late;
   if (window !== undefined) out.windowMs = window;
   if (sh.deadline_factor !== undefined) out.deadlineFactor = sh.deadline_factor;
+  return out;
+}
+
+function storm(st: NonNullable<ConfigFile["storm"]>): StormOptions | false {
+  if (st === false) return false;
+  const out: StormOptions = {};
+  if (st.fraction !== undefined) out.fraction = st.fraction;
+  if (st.min_peers !== undefined) out.minPeers = st.min_peers;
   return out;
 }
 
@@ -214,6 +225,7 @@ export function resolveConfig(
     if (r !== undefined) spec.restart = r;
     const i = isolate(p.isolate);
     if (i !== undefined) spec.isolate = i;
+    if (p.depends_on !== undefined && p.depends_on.length > 0) spec.dependsOn = [...p.depends_on];
     return spec;
   });
   return {
@@ -232,6 +244,7 @@ export function resolveConfig(
       policy: base,
       concurrency: d.concurrency ?? CONCURRENCY_DEFAULT,
       ...(file.self_health === undefined ? {} : { selfHealth: selfHealth(file.self_health) }),
+      ...(file.storm === undefined ? {} : { storm: storm(file.storm) }),
     },
     peers,
     mesh: file.mesh

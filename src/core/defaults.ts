@@ -85,6 +85,26 @@ export const SELF_HEALTH_DEFAULTS = {
   deadlineFactor: 2,
 } as const;
 
+/** The storm guard (StormOptions; config `storm:`). */
+export const STORM_DEFAULTS = {
+  /** Fraction of the watched peers that must fail within one interval for a storm. */
+  fraction: 0.5,
+  /** And at least this many peers (count). */
+  minPeers: 3,
+} as const;
+
+/** node_blind: this node's checks mostly inconclusive (fixed rule, not configurable). */
+export const BLIND_DEFAULTS = {
+  /** Sliding window the checks are counted over, ms (30 s). */
+  windowMs: 30_000,
+  /** Blind when more than this fraction of the window's checks are inconclusive. */
+  fraction: 0.5,
+  /** ...and the window holds at least this many checks (count). */
+  minChecks: 10,
+  /** Sighted again when at most this fraction of the window's checks are inconclusive. */
+  clearFraction: 0.2,
+} as const;
+
 /** The daemon's node (config `node:`). */
 export const NODE_DEFAULTS = {
   /** node.listen: loopback only. */

@@ -27,6 +27,13 @@ export const SEVERITY_RANK: Readonly<Record<Severity, number>> = {
  * - self_degraded / self_recovered: this node's own health (event-loop delay, scheduler
  *   lateness) crossed its thresholds and came back; peer_name is the node itself.
  * - config_reloaded: the daemon applied a new configuration.
+ * - correlated_failure / correlated_failure_cleared: many watched peers failed at once (a
+ *   storm: a shared cause is likely), so every restart and isolation is held; and the end
+ *   of it. peer_name is the node itself.
+ * - node_blind / node_blind_cleared: most of this node's checks were inconclusive over a
+ *   window (it cannot see its peers); and the end of it. peer_name is the node itself.
+ * - dependency_failing: the peer fails while a peer it depends on fails; it joins that
+ *   peer's incident (incident_id is the root's) and is not remediated on its own.
  */
 export type ActionKind =
   | "alert"
@@ -38,7 +45,12 @@ export type ActionKind =
   | "remediation_held"
   | "self_degraded"
   | "self_recovered"
-  | "config_reloaded";
+  | "config_reloaded"
+  | "correlated_failure"
+  | "correlated_failure_cleared"
+  | "node_blind"
+  | "node_blind_cleared"
+  | "dependency_failing";
 
 /**
  * Actions that close an incident: formatters send them as "resolved", and the outbox
@@ -49,6 +61,8 @@ export const RESOLVING_ACTIONS: ReadonlySet<ActionKind> = new Set<ActionKind>([
   "recovered",
   "release",
   "self_recovered",
+  "correlated_failure_cleared",
+  "node_blind_cleared",
 ]);
 
 /** Outcome of a remediation effect (restart, isolate, release), recorded on its action. */
@@ -95,6 +109,11 @@ export interface PeerHealth {
   silenced_until: string | null;
   /** Mesh: the node that remediates this peer (this node when not in a mesh). */
   owner: string | null;
+  /**
+   * Set while a peer this one depends on (depends_on) fails: that root peer and its
+   * incident, which this peer's failures join; it is not remediated on its own meanwhile.
+   */
+  root_cause?: { peer: string; incident_id: string | null };
 }
 
 export interface MonitorStats {
