@@ -13,7 +13,7 @@ import type { Executor, IsolationRecord } from "./act/executor.js";
 import { sendJsonText } from "./api/http-error.js";
 import { parseDuration, iso, type Duration } from "./core/duration.js";
 import { InvalidOptionError, WatchdogError } from "./core/errors.js";
-import { CONCURRENCY_DEFAULT, LOOP_DELAY_DEFAULTS } from "./core/defaults.js";
+import { CONCURRENCY_DEFAULT, LOOP_DELAY_DEFAULTS, PROBE_DEFAULTS } from "./core/defaults.js";
 import { concurrencyProblem, SECRET_MIN_LENGTH } from "./core/rules.js";
 import type { GateVerdict, InFlightStep, RemediationGate } from "./core/gate.js";
 import {
@@ -496,7 +496,15 @@ export class Monitor {
 
   /** One round now: probes every peer concurrently; resolves when all results are applied. */
   async checkAllPeers(): Promise<void> {
-    await Promise.all([...this.peers.keys()].map((n) => this.checkPeer(n)));
+    // Probe starts are paced: a few dozen per event-loop turn, so that a round of
+    // thousands does not stall this node's own loop (and trip its self-health).
+    const all: Array<Promise<PeerHealth>> = [];
+    for (const n of [...this.peers.keys()]) {
+      if (!this.peers.has(n)) continue;
+      all.push(this.checkPeer(n));
+      if (all.length % PROBE_DEFAULTS.roundBatch === 0) await new Promise((r) => setImmediate(r));
+    }
+    await Promise.all(all);
   }
 
   /** Probes one peer now (operator "check"); resolves with its health after the result is applied. */
@@ -706,6 +714,9 @@ export class Monitor {
     }
     let next = 0;
     const run = this.withLock(p, async () => {
+      // Lateness that says this node is starved is how late the probe was called; a wait
+      // for a concurrency slot behind this node's own probes is its own work, not a stall.
+      const calledAt = this.clock.now();
       await this.sem.acquire();
       const startedAt = this.clock.now();
       const lateness = startedAt - dueAt;
@@ -724,7 +735,7 @@ export class Monitor {
         this.sem.release();
       }
       this.lateness.record(lateness);
-      this.selfHealth?.recordLateness(lateness, startedAt);
+      this.selfHealth?.recordLateness(Math.max(0, calledAt - dueAt), calledAt);
       if (this.selfHealth) this.evaluateSelf();
       this.counters.checks++;
       this.progressAt = this.clock.now();

@@ -43,6 +43,15 @@ export const PROBE_DEFAULTS = {
   maxBodyBytes: 65_536,
   /** Keep-alive connections per origin the HTTP prober keeps (count). */
   maxConnectionsPerOrigin: 8,
+  /**
+   * Longest wait in the HTTP prober's queue behind other requests to the same origin, as
+   * a fraction of the probe's deadline; the deadline itself starts when the request is
+   * sent, so a probe takes at most deadline × (1 + this). Past it the probe is
+   * inconclusive (`queued`: the peer was never asked).
+   */
+  queueWaitFraction: 0.1,
+  /** Probes a round (checkAllPeers) starts per event-loop turn before it yields (count). */
+  roundBatch: 64,
 } as const;
 
 /** Restart, isolate and release steps (CommandSpec, the systemd and command executors). */

@@ -3,8 +3,8 @@
 // One deadline covers connect + headers + body: a single timer per request, started when
 // the request is sent and cleared when the verdict is in. Time spent waiting in this
 // client's queue behind other requests to the origin is not counted against it: the wait
-// has its own bound (the same number of ms), and running out there is inconclusive
-// (cause `queued`: the peer was never asked). At most `maxBodyBytes` of body are read; past that
+// has its own bound (10 % of the deadline, so a probe takes at most deadline × 1.1), and
+// running out there is inconclusive (cause `queued`: the peer was never asked). At most `maxBodyBytes` of body are read; past that
 // the request is destroyed (the socket with it), so a 1 GiB body costs one 64 KiB read.
 // Redirects are never followed.
 //
@@ -205,10 +205,14 @@ class ProbeRequest {
     if (opts.signal) watchSignal(opts.signal, this);
   }
 
-  /** Waits behind other requests to its origin, for at most the deadline's length. */
+  /** Waits behind other requests to its origin, for at most a tenth of its deadline. */
   waitInQueue(): void {
     this.queued = true;
-    this.timer = setTimeout(this.onQueueBound, this.opts.timeoutMs);
+    this.timer = setTimeout(this.onQueueBound, this.queueBoundMs());
+  }
+
+  private queueBoundMs(): number {
+    return Math.max(1, Math.round(this.opts.timeoutMs * PROBE_DEFAULTS.queueWaitFraction));
   }
 
   /** Leaves the queue (if it waited) and starts the peer's deadline, once. */
@@ -229,7 +233,10 @@ class ProbeRequest {
   /** Still waiting behind other requests to its origin: this peer was never asked. */
   private readonly onQueueBound = (): void => {
     this.timer = null;
-    if (this.queued) this.settle(timeoutError(this.opts.timeoutMs, "queued"), { kind: "queued" });
+    if (this.queued) {
+      const error = `not sent: queued ${this.queueBoundMs()} ms behind other requests to ${this.target.origin} (queued)`;
+      this.settle(error, { kind: "queued" });
+    }
   };
 
   /** The caller's signal aborted. */
@@ -455,6 +462,7 @@ export class HttpClient {
       const next = slot.waiting.shift();
       if (next !== undefined && !this.closed) {
         slot.running++;
+        next.startDeadline(); // it holds a slot now: its wait in the queue is over
         // On the next turn: Node hands the finished socket back to the Agent's free list
         // on the next tick, so the waiting request reuses it instead of opening another.
         setImmediate(() => this.dispatch(next));
