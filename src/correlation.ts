@@ -37,7 +37,7 @@ export interface CorrelationOptions {
   selfName: string;
   /** Storm thresholds, or null when the guard is off. */
   storm: StormPolicy | null;
-  /** The storm window: one probe interval, ms. */
+  /** The storm window: one probe cycle (interval + timeout), ms. */
   windowMs: number;
   newId: () => string;
 }
@@ -47,6 +47,8 @@ export class Correlation {
   private readonly lastMissAt = new Map<string, number>();
   private stormIncident: string | null = null;
   private stormPeers: string[] = [];
+  /** Since when (epoch ms) the storm's thresholds are no longer met; it ends after a calm window. */
+  private calmSince: number | null = null;
   private readonly blindness = new Blindness();
   private blindIncident: string | null = null;
   private graph: Map<string, readonly string[]> | null = null;
@@ -81,6 +83,8 @@ export class Correlation {
     let stormEnded = false;
     if (this.o.storm) {
       const v = stormVerdict(this.lastMissAt, peers.size, now, this.o.windowMs, this.o.storm);
+      if (v.storm) this.calmSince = null;
+      else if (this.stormIncident !== null) this.calmSince ??= now;
       if (v.storm && this.stormIncident === null) {
         this.stormIncident = this.o.newId();
         this.stormPeers = v.failing;
@@ -90,13 +94,19 @@ export class Correlation {
         });
         const reason = stormReason(v, sharedByFailing(described), this.o.windowMs, this.o.storm);
         entries.push(this.entry("correlated_failure", "CRITICAL", reason, this.stormIncident, now, reason));
-      } else if (!v.storm && this.stormIncident !== null) {
+      } else if (
+        !v.storm &&
+        this.stormIncident !== null &&
+        this.calmSince !== null &&
+        now - this.calmSince >= this.o.windowMs
+      ) {
         const reason =
           `${v.failing.length} of ${v.watched} watched peers fail now (${this.stormPeers.length} did); ` +
           "per-peer remediation resumes with fresh counters";
         entries.push(this.entry("correlated_failure_cleared", "INFO", reason, this.stormIncident, now, null));
         this.stormIncident = null;
         this.stormPeers = [];
+        this.calmSince = null;
         stormEnded = true;
       }
     }

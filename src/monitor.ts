@@ -247,7 +247,7 @@ export class Monitor {
     this.correlation = new Correlation({
       selfName: this.selfName,
       storm: opts.storm === false ? null : stormPolicy(opts.storm),
-      windowMs: this.policy.intervalMs,
+      windowMs: this.policy.intervalMs + this.policy.timeoutMs,
       newId: randomUUID,
     });
     this.persisted = new Map(

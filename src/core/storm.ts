@@ -1,5 +1,5 @@
 // The storm guard as pure rules: when a large part of the watched peers fail within one
-// interval window, the cause is most likely shared (a database, DNS, a switch, this host)
+// probe cycle (interval + timeout), the cause is most likely shared (a database, DNS, a switch, this host)
 // and restarting each peer on its own only adds harm. Then the node holds every restart
 // and isolation, says once what it sees (correlated_failure, naming the failing peers and
 // what they share), and resumes per-peer remediation with fresh counters once the
