@@ -66,6 +66,7 @@ export function diffConfig(
     ["node.hostnames", before.node.hostnames, after.node.hostnames],
     ["node.max_connections", before.node.maxConnections, after.node.maxConnections],
     ["defaults.concurrency", before.monitor.concurrency, after.monitor.concurrency],
+    ["storm", before.monitor.storm, after.monitor.storm],
     ["mesh", before.mesh, after.mesh],
   ];
   for (const [field, a, b] of node) if (!same(a, b)) restart.push(field);
