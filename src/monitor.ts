@@ -114,7 +114,7 @@ export interface MonitorOptions extends TimingOptions {
   loopDelay?: LoopDelaySource;
   /**
    * Storm guard: when at least `fraction` (default 0.5) of the watched peers, and at least
-   * `minPeers` (default 3), fail within one interval, every restart and isolation is held
+   * `minPeers` (default 3), fail within one probe cycle (interval + timeout), every restart and isolation is held
    * and one `correlated_failure` (CRITICAL) names them and what they share; per-peer
    * remediation resumes with fresh counters once fewer fail. `false` turns it off.
    */
@@ -313,8 +313,8 @@ export class Monitor {
   updatePeer(spec: PeerSpec): void {
     validatePeerSpec(spec);
     const p = this.require(spec.name);
-    p.policy = policyOf(spec, this.policy, `peers.${spec.name}.`);
     this.checkDependencies(spec);
+    p.policy = policyOf(spec, this.policy, `peers.${spec.name}.`);
     p.spec = spec;
     this.correlation.peersChanged();
     p.endpoint = probeEndpoint(spec.probe);
