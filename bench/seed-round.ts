@@ -24,6 +24,7 @@ for (let i = 0; i < peers; i++) {
 if (started) m.start();
 const out: Array<{
   wall_ms: number;
+  cpu_ms: number;
   hung_error: string | null;
   self_health: string;
   loop_delay_p99_ms: number;
@@ -31,11 +32,16 @@ const out: Array<{
 }> = [];
 for (let r = 0; r < rounds; r++) {
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   await m.checkAllPeers();
   const wall = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
   const sh = m.selfHealthReport();
   out.push({
     wall_ms: Math.round(wall),
+    // CPU this process used in the round (the bench's own peer servers included): a stall
+    // much longer than this was the host starving the process, not its own work.
+    cpu_ms: Math.round((cpu.user + cpu.system) / 1_000),
     hung_error: m.getPeerStatus("p0000")?.last_error ?? null,
     self_health: sh.status,
     loop_delay_p99_ms: Math.round(sh.loop_delay_p99_ms),
