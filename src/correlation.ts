@@ -69,16 +69,18 @@ export class Correlation {
   /**
    * Records one probe verdict of `name` at `now`. Returns the node-level entries to
    * journal (storm and blindness episodes starting or ending) and whether a storm just
-   * ended (then every peer's counters start afresh).
+   * ended (then every peer's counters start afresh). A miss of a peer `settled` (already
+   * ISOLATED, or silenced) is no sign of a new shared cause: it does not count for a storm.
    */
   observe(
     name: string,
     verdict: "ok" | "miss" | "inconclusive",
     now: number,
     peers: ReadonlyMap<string, CorrelatedPeer>,
+    settled = false,
   ): { entries: NodeEntry[]; stormEnded: boolean } {
     const entries: NodeEntry[] = [];
-    if (verdict === "ok") this.lastMissAt.delete(name);
+    if (verdict === "ok" || settled) this.lastMissAt.delete(name);
     else if (verdict === "miss") this.lastMissAt.set(name, now);
     let stormEnded = false;
     if (this.o.storm) {

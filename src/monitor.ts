@@ -18,6 +18,7 @@ import { concurrencyProblem, SECRET_MIN_LENGTH } from "./core/rules.js";
 import type { GateVerdict, InFlightStep, RemediationGate } from "./core/gate.js";
 import {
   initialState,
+  isSilenced,
   step,
   type LadderEvent,
   type LadderState,
@@ -754,7 +755,7 @@ export class Monitor {
         }
       } else if (!result.ok) this.counters.misses++;
       if (this.probeListeners.size > 0) this.probeListeners.emit({ peer: name }, name, result, lateness);
-      this.observeAcross(name, result.ok ? "ok" : inconclusive !== null ? "inconclusive" : "miss");
+      this.observeAcross(name, p, result.ok ? "ok" : inconclusive !== null ? "inconclusive" : "miss");
       const event: LadderEvent = result.ok
         ? { type: "probe-ok", durationMs: result.duration_ms }
         : inconclusive !== null
@@ -879,8 +880,10 @@ export class Monitor {
   }
 
   /** Feeds one verdict to the storm guard and node_blind; journals their episodes. */
-  private observeAcross(name: string, verdict: "ok" | "miss" | "inconclusive"): void {
-    const seen = this.correlation.observe(name, verdict, this.clock.now(), this.peers);
+  private observeAcross(name: string, p: Peer, verdict: "ok" | "miss" | "inconclusive"): void {
+    const now = this.clock.now();
+    const settled = p.state.status === "ISOLATED" || isSilenced(p.state, now);
+    const seen = this.correlation.observe(name, verdict, now, this.peers, settled);
     for (const e of seen.entries) this.journalNode(e);
     if (!seen.stormEnded) return;
     // Per-peer remediation resumes from fresh counters: misses seen during the storm do not count.

@@ -80,6 +80,25 @@ describe("storm guard", () => {
     assert.deepEqual(ex.calls, ["restart:d:1"], "per-peer remediation resumes: K misses after the storm");
   });
 
+  test("peers already settled (silenced or ISOLATED) failing are no new storm: another peer failing alone is restarted", async () => {
+    const ex = new RecordingExecutor();
+    const down = new Set(["a", "b", "c", "d"]);
+    const m = new Monitor({
+      selfName: "n",
+      executor: ex,
+      prober: new FakeProber((url) => (down.has(nameOf(url)) ? MISS : OK)),
+      missedBeforeRestart: 1,
+      selfHealth: false,
+    });
+    const seen: EscalationAction[] = [];
+    m.onEscalation((a) => void seen.push(a));
+    for (const n of ["a", "b", "c", "d", "e"]) m.registerPeer(spec(n, 7));
+    for (const n of ["a", "b", "c"]) m.silence(n, "1h");
+    await m.checkAllPeers();
+    assert.deepEqual(ex.calls, ["restart:d:1"]);
+    assert.ok(!seen.some((a) => a.action === "correlated_failure"));
+  });
+
   test("storm: false remediates peer by peer as before", async () => {
     const ex = new RecordingExecutor();
     const m = new Monitor({
