@@ -52,6 +52,7 @@ export class Correlation {
   private readonly blindness = new Blindness();
   private blindIncident: string | null = null;
   private graph: Map<string, readonly string[]> | null = null;
+  private remediableCount: number | null = null;
 
   constructor(private readonly o: CorrelationOptions) {}
 
@@ -63,6 +64,7 @@ export class Correlation {
   /** A peer was registered, updated or removed: the dependency graph is rebuilt on next use. */
   peersChanged(removed?: string): void {
     this.graph = null;
+    this.remediableCount = null;
     if (removed !== undefined) this.lastMissAt.delete(removed);
   }
 
@@ -84,7 +86,7 @@ export class Correlation {
     else if (verdict === "miss") this.lastMissAt.set(name, now);
     let stormEnded = false;
     if (this.o.storm) {
-      const v = stormVerdict(this.lastMissAt, peers.size, now, this.o.windowMs, this.o.storm);
+      const v = stormVerdict(this.lastMissAt, this.remediable(peers), now, this.o.windowMs, this.o.storm);
       if (v.storm) this.calmSince = null;
       else if (this.stormIncident !== null) this.calmSince ??= now;
       if (v.storm && this.stormIncident === null) {
@@ -126,6 +128,16 @@ export class Correlation {
       this.blindIncident = null;
     }
     return { entries, stormEnded };
+  }
+
+  /** The peers the storm guard watches: every one that can be remediated (not the alert-only mesh members). */
+  private remediable(peers: ReadonlyMap<string, CorrelatedPeer>): number {
+    if (this.remediableCount === null) {
+      let n = 0;
+      for (const p of peers.values()) if (p.spec.alertOnly !== true) n++;
+      this.remediableCount = n;
+    }
+    return this.remediableCount;
   }
 
   /** Who depends on whom, from the registered peers' dependsOn. */

@@ -882,7 +882,8 @@ export class Monitor {
   /** Feeds one verdict to the storm guard and node_blind; journals their episodes. */
   private observeAcross(name: string, p: Peer, verdict: "ok" | "miss" | "inconclusive"): void {
     const now = this.clock.now();
-    const settled = p.state.status === "ISOLATED" || isSilenced(p.state, now);
+    // Peers that cannot be remediated (mesh members) or are settled say nothing of a new storm.
+    const settled = p.spec.alertOnly === true || p.state.status === "ISOLATED" || isSilenced(p.state, now);
     const seen = this.correlation.observe(name, verdict, now, this.peers, settled);
     for (const e of seen.entries) this.journalNode(e);
     if (!seen.stormEnded) return;
