@@ -11,6 +11,7 @@ import type { Prober } from "./probe/prober.js";
 import type { Clock } from "./schedule/clock.js";
 import type { LatenessSummary } from "./schedule/lateness.js";
 import type { LedgerOptions } from "./ledger/sqlite-ledger.js";
+import type { StormOptions } from "./core/storm.js";
 import type { MonitorStore } from "./store/types.js";
 
 export interface MonitorOptions extends TimingOptions {
@@ -63,6 +64,13 @@ export interface MonitorOptions extends TimingOptions {
    * else /run/wdmesh), off with an executor of your own unless given; `false` turns it off.
    */
   ledger?: LedgerOptions | false;
+  /**
+   * Storm guard: when at least `fraction` (default 0.5) of the watched peers, and at least
+   * `minPeers` (default 3), fail within one probe cycle (interval + timeout), every restart and isolation is held
+   * and one `correlated_failure` (CRITICAL) names them and what they share; per-peer
+   * remediation resumes with fresh counters once fewer fail. `false` turns it off.
+   */
+  storm?: StormOptions | false;
   /**
    * Makes this node one node of a mesh (other agents embedding Monitor, or wdmesh
    * daemons): its members are watched as peers (authenticated heartbeats with a key),

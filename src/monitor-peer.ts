@@ -19,6 +19,8 @@ export interface Peer extends RemediatedPeer {
   probing: Promise<void> | null;
   /** Epoch ms before which the scheduler should not probe (after a restart). */
   notBefore: number;
+  /** The failing dependency whose incident this peer's failures joined (dependency_failing), or null. */
+  joined?: string | null;
 }
 
 /** Runs `fn` once every earlier holder of `p`'s lock has finished; the next waits for it. */

@@ -11,7 +11,7 @@ import { setMaxListeners } from "node:events";
 import { createExecutor } from "./act/default-executor.js";
 import { parseDuration, iso, type Duration } from "./core/duration.js";
 import { InvalidOptionError, WatchdogError } from "./core/errors.js";
-import { CONCURRENCY_DEFAULT } from "./core/defaults.js";
+import { CONCURRENCY_DEFAULT, PROBE_DEFAULTS } from "./core/defaults.js";
 import { concurrencyProblem } from "./core/rules.js";
 import {
   askGate,
@@ -22,6 +22,7 @@ import {
 } from "./core/gate.js";
 import {
   initialState,
+  isSilenced,
   step,
   type LadderEvent,
   type LadderState,
@@ -54,6 +55,9 @@ import { StepLog } from "./effects/step-log.js";
 import { releasePlan } from "./effects/release-plan.js";
 import { fencedAction, ledgerDir, StepFence } from "./effects/fence.js";
 import type { FencedStep } from "./effects/runner.js";
+import { Correlation, type NodeEntry } from "./health/correlation.js";
+import { stormPolicy, stormProblem } from "./core/storm.js";
+import { dependencyCycle, isFailingStatus } from "./core/dependencies.js";
 import {
   newPeer,
   progressBoundMs,
@@ -104,6 +108,8 @@ export class Monitor {
   private progressAt = 0;
   /** The mesh side of this node: members, views, gate, and its routes (no members without `mesh`). */
   readonly mesh: MeshNode;
+  /** Storm guard, node_blind and dependencies: what is seen across peers. */
+  private readonly correlation: Correlation;
 
   constructor(opts: MonitorOptions) {
     if (!opts || typeof opts.selfName !== "string" || opts.selfName.trim() === "") {
@@ -149,6 +155,14 @@ export class Monitor {
     this.loopDelay = opts.loopDelay ?? defaultLoopDelay(this.clock);
     this.selfHealth = opts.selfHealth === false ? null : new SelfHealth(this.loopDelay, opts.selfHealth);
     this.selfJournal = this.selfHealth ? new SelfJournal(this.selfName, this.selfHealth) : null;
+    const stormBad = opts.storm ? stormProblem(opts.storm) : undefined;
+    if (stormBad) throw new InvalidOptionError(`storm.${stormBad.field}`, stormBad.problem);
+    this.correlation = new Correlation({
+      selfName: this.selfName,
+      storm: opts.storm === false ? null : stormPolicy(opts.storm),
+      windowMs: this.policy.intervalMs + this.policy.timeoutMs,
+      newId: randomUUID,
+    });
     this.persisted = savedPeers(this.store);
     if (opts.mesh !== undefined && opts.gate !== undefined)
       throw new InvalidOptionError("gate", "give either mesh or gate: the mesh installs its own gate");
@@ -180,8 +194,10 @@ export class Monitor {
       );
     }
     const policy = policyOf(spec, this.policy, `peers.${spec.name}.`);
+    this.checkDependencies(spec);
     const peer = newPeer(spec, policy, this.persisted.get(spec.name));
     this.peers.set(spec.name, peer);
+    this.correlation.peersChanged();
     this.changes++;
     this.logger.info({ peer: spec.name, endpoint: peer.endpoint }, "peer registered");
     if (this.scheduler?.running) this.scheduler.schedule(spec.name, this.firstDue(peer));
@@ -194,8 +210,10 @@ export class Monitor {
   updatePeer(spec: PeerSpec): void {
     validatePeerSpec(spec);
     const p = this.require(spec.name);
+    this.checkDependencies(spec);
     p.policy = policyOf(spec, this.policy, `peers.${spec.name}.`);
     p.spec = spec;
+    this.correlation.peersChanged();
     p.endpoint = probeEndpoint(spec.probe);
     p.target = probeTarget(spec.probe);
     this.changes++;
@@ -211,6 +229,7 @@ export class Monitor {
     const p = this.peers.get(name);
     if (!p) return false;
     this.peers.delete(name);
+    this.correlation.peersChanged(name);
     this.scheduler?.cancel(name);
     this.changes++;
     await p.lock;
@@ -329,7 +348,15 @@ export class Monitor {
 
   /** One round now: probes every peer concurrently; resolves when all results are applied. */
   async checkAllPeers(): Promise<void> {
-    await Promise.all([...this.peers.keys()].map((n) => this.checkPeer(n)));
+    // Probe starts are paced: a few dozen per event-loop turn, so that a round of
+    // thousands does not stall this node's own loop (and trip its self-health).
+    const all: Array<Promise<PeerHealth>> = [];
+    for (const n of [...this.peers.keys()]) {
+      if (!this.peers.has(n)) continue;
+      all.push(this.checkPeer(n));
+      if (all.length % PROBE_DEFAULTS.roundBatch === 0) await new Promise((r) => setImmediate(r));
+    }
+    await Promise.all(all);
   }
 
   /** Probes one peer now (operator "check"); resolves with its health after the result is applied. */
@@ -442,7 +469,11 @@ export class Monitor {
 
   private health(name: string, p: Peer): PeerHealth {
     const seen = { status: p.state.status, missed_count: p.state.missed };
-    return toPeerHealth(name, p.endpoint, p.state, this.gate?.owner(name, seen) ?? this.selfName);
+    const h = toPeerHealth(name, p.endpoint, p.state, this.gate?.owner(name, seen) ?? this.selfName);
+    const root = p.joined ? this.correlation.rootOf(name, this.peers) : null;
+    const rootPeer = root === null ? undefined : this.peers.get(root);
+    if (root !== null && rootPeer) h.root_cause = { peer: root, incident_id: rootPeer.state.incidentId };
+    return h;
   }
 
   private ctx(peer: string): StepContext {
@@ -525,6 +556,10 @@ export class Monitor {
     }
     let next = 0;
     const run = withPeerLock(p, async () => {
+      // Lateness that says this node is starved is how late the probe was called; a wait
+      // for a concurrency slot behind this node's own probes is its own work, not a stall.
+      const calledAt = this.clock.now();
+      const calledMono = this.clock.monotonic();
       await this.sem.acquire();
       const startedAt = this.clock.now();
       const startedMono = this.clock.monotonic();
@@ -546,7 +581,7 @@ export class Monitor {
         this.sem.release();
       }
       this.lateness.record(lateness);
-      this.selfHealth?.recordLateness(lateness, startedMono);
+      this.selfHealth?.recordLateness(Math.max(0, calledAt - dueAt), calledMono);
       if (this.selfHealth) this.evaluateSelf();
       this.counters.checks++;
       this.progressAt = this.clock.monotonic();
@@ -557,11 +592,11 @@ export class Monitor {
           );
       if (inconclusive !== null) {
         this.counters.inconclusive++;
-        result = { ...result, inconclusive: true, error: inconclusive };
+        result = { ...result, inconclusive: true, error: inconclusive.error, cause: inconclusive.cause };
         // Said once per run of inconclusive results of a peer, not once per probe.
         if (p.state.lastError?.startsWith("inconclusive: ") !== true) {
           this.logger.warn(
-            { peer: name, error: inconclusive },
+            { peer: name, error: inconclusive.error, cause: inconclusive.cause.kind },
             "probe inconclusive (this node's own trouble); not a miss",
           );
         }
@@ -569,15 +604,16 @@ export class Monitor {
       if (this.probeListeners.size > 0) this.probeListeners.emit({ peer: name }, name, result, lateness);
       // Before the gate is asked: a store that commits again no longer holds the step.
       this.tryStoreRecovery();
+      this.observeAcross(name, p, result.ok ? "ok" : inconclusive !== null ? "inconclusive" : "miss");
       const event: LadderEvent = result.ok
         ? { type: "probe-ok", durationMs: result.duration_ms }
         : inconclusive !== null
-          ? { type: "probe-inconclusive", durationMs: result.duration_ms, error: inconclusive }
+          ? { type: "probe-inconclusive", durationMs: result.duration_ms, error: inconclusive.error }
           : {
               type: "probe-miss",
               durationMs: result.duration_ms,
               error: result.error ?? "probe failed",
-              ...this.mayAct(name),
+              ...this.missVerdict(name, p, result.error ?? "probe failed"),
             };
       try {
         await this.apply(name, p, event);
@@ -626,6 +662,7 @@ export class Monitor {
         "peer status changed",
       );
     }
+    if (isFailingStatus(prev.status) && !isFailingStatus(p.state.status)) this.graceDependents(name);
     for (const e of remediation) {
       const result = await this.runEffect(name, p, e);
       // The first probe after a restart waits for the start-up grace (and the backoff).
@@ -741,6 +778,97 @@ export class Monitor {
     if (p)
       this.store?.commit({ peer: f.peer, actions: [action], snapshot: this.health(f.peer, p), effects: [] });
     this.notify(action);
+  }
+
+  // ---------------------------------------------------------------- across peers
+
+  /** Refuses a dependsOn that would close a cycle among the registered peers. */
+  private checkDependencies(spec: PeerSpec): void {
+    if (!spec.dependsOn || spec.dependsOn.length === 0) return;
+    const graph = new Map<string, readonly string[]>();
+    for (const [n, q] of this.peers) if (q.spec.dependsOn) graph.set(n, q.spec.dependsOn);
+    graph.set(spec.name, spec.dependsOn);
+    const cycle = dependencyCycle(graph);
+    if (cycle) {
+      throw new InvalidOptionError(
+        `peers.${spec.name}.dependsOn`,
+        `closes a cycle: ${cycle.join(" → ")}; a peer cannot depend on itself through others`,
+      );
+    }
+  }
+
+  /** Feeds one verdict to the storm guard and node_blind; journals their episodes. */
+  private observeAcross(name: string, p: Peer, verdict: "ok" | "miss" | "inconclusive"): void {
+    const now = this.clock.now();
+    // Peers that cannot be remediated (mesh members) or are settled say nothing of a new storm.
+    const settled = p.spec.alertOnly === true || p.state.status === "ISOLATED" || isSilenced(p.state, now);
+    const seen = this.correlation.observe(name, verdict, now, this.peers, settled);
+    for (const e of seen.entries) this.journalNode(e);
+    if (!seen.stormEnded) return;
+    // Per-peer remediation resumes from fresh counters: misses seen during the storm do not count.
+    for (const [n, q] of this.peers) {
+      if (q.state.missed === 0 && q.state.held !== true) continue;
+      q.state = { ...q.state, missed: 0, held: false };
+      this.store?.saveState(n, q.state);
+    }
+    this.changes++;
+  }
+
+  /**
+   * Whether a miss may be acted on: not while a dependency fails (the miss joins its
+   * incident) or a storm is on (observed only; correlated_failure said it once), else the gate.
+   */
+  private missVerdict(name: string, p: Peer, error: string): GateVerdict & { quiet?: boolean } {
+    const root = this.correlation.rootOf(name, this.peers);
+    const rootPeer = root === null ? undefined : this.peers.get(root);
+    if (root !== null && rootPeer) {
+      if (p.joined !== root) {
+        p.joined = root;
+        const action = this.correlation.joinEntry(name, root, rootPeer.state, error, this.clock.now());
+        this.journalNode({ action, snapshot: this.health(name, p) });
+      }
+      return { act: false, quiet: true };
+    }
+    p.joined = null;
+    if (this.correlation.storm) return { act: false, quiet: true };
+    return this.mayAct(name);
+  }
+
+  /** `root` recovered: each peer depending on it starts afresh after its startup grace. */
+  private graceDependents(root: string): void {
+    const now = this.clock.now();
+    for (const d of this.correlation.dependentsOf(root, this.peers)) {
+      const q = this.peers.get(d);
+      // A dependent that kept answering needs no grace.
+      if (!q || (!q.joined && q.state.missed === 0 && !isFailingStatus(q.state.status))) continue;
+      q.joined = null;
+      q.state = { ...q.state, missed: 0, held: false };
+      q.notBefore = Math.max(q.notBefore, now + q.policy.startupGraceMs);
+      this.store?.saveState(d, q.state);
+      if (this.scheduler?.running) this.scheduler.schedule(d, q.notBefore);
+      this.logger.info(
+        { peer: d, dependency: root, grace_ms: q.policy.startupGraceMs },
+        "dependency recovered; fresh startup grace before misses count",
+      );
+    }
+  }
+
+  /** Commits and notifies a journal entry that is not a ladder step (node episodes, joins). */
+  private journalNode(e: NodeEntry): void {
+    this.changes++;
+    try {
+      this.store?.commit({
+        peer: e.action.peer_name,
+        actions: [e.action],
+        snapshot: e.snapshot,
+        effects: [],
+      });
+    } catch (err) {
+      // Not on disk, so not announced (an alert is never sent that the journal lacks).
+      this.storeFailed(err);
+      return;
+    }
+    this.notify(e.action);
   }
 
   /** After a crash or restart of the watchdog: effects written but never finished (once). */

@@ -66,6 +66,7 @@ export function diffConfig(
     ["node.hostnames", before.node.hostnames, after.node.hostnames],
     ["node.max_connections", before.node.maxConnections, after.node.maxConnections],
     ["defaults.concurrency", before.monitor.concurrency, after.monitor.concurrency],
+    ["storm", before.monitor.storm, after.monitor.storm],
     ["mesh", before.mesh, after.mesh],
     // The node's own health thresholds are read once, when it starts.
     ["self_health", before.monitor.selfHealth, after.monitor.selfHealth],

@@ -629,7 +629,15 @@ function updateRow(row, p, now) {
   setText(c.restarts, p.restart_count, p.last_restart ? `last restart ${fullTime(p.last_restart)}` : "");
   setText(c.seen, relTime(p.last_seen, now), p.last_seen ? fullTime(p.last_seen) : "");
   setText(c.latency, p.last_seen ? `${p.response_time_ms} ms` : "—");
-  setText(c.error, p.last_error ?? "", p.last_error ?? "");
+  // A peer whose dependency fails is shown under that root's incident.
+  const root = p.root_cause;
+  if (root)
+    setText(
+      c.error,
+      `under ${root.peer}: ${p.last_error ?? ""}`,
+      `fails while its dependency ${root.peer} fails; part of incident ${root.incident_id ?? "(none)"}`,
+    );
+  else setText(c.error, p.last_error ?? "", p.last_error ?? "");
   setText(c.owner, p.owner ?? "—");
   const until = p.silenced_until;
   const silenced = until !== null && Date.parse(until) > now;

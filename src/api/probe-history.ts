@@ -2,7 +2,7 @@
 // latency sparkline (GET /v1/peers/:name/history). Bounded: at most `size` results per
 // peer, and only peers the caller records (the daemon drops removed peers).
 import { iso } from "../core/duration.js";
-import type { ProbeResult } from "../core/types.js";
+import type { ProbeCause, ProbeResult } from "../core/types.js";
 
 /** One probe as the dashboard draws it. */
 export interface ProbeBeat {
@@ -13,6 +13,8 @@ export interface ProbeBeat {
   /** Time from the start of the probe to its verdict, ms. */
   duration_ms: number;
   error?: string;
+  /** Why an inconclusive probe said nothing about the peer (local errno, stall, queued, prober). */
+  cause?: ProbeCause;
 }
 
 /** Results kept per peer (the dashboard shows 60). */
@@ -37,6 +39,7 @@ export class ProbeHistory {
       result: r.ok ? "ok" : r.inconclusive === true ? "inconclusive" : "miss",
       duration_ms: Math.round(r.duration_ms),
       ...(r.ok || r.error === undefined ? {} : { error: r.error }),
+      ...(r.ok || r.cause === undefined ? {} : { cause: r.cause }),
     };
     ring.push(beat);
     if (ring.length > this.size) ring.splice(0, ring.length - this.size);

@@ -10,6 +10,7 @@ import { standardKey } from "../alert/signature.js";
 import { duplicateKeys, identityProblem, ownPublicKey, publicKeyProblem } from "../core/identity.js";
 import { isLoopbackHost, isObj, parseListen, type Obj } from "./rules.js";
 import { fleetIssues } from "./fleet-checks.js";
+import { checkDependencies } from "./dependency-checks.js";
 
 export type PathSeg = string | number;
 export interface RawIssue {
@@ -252,6 +253,7 @@ export function checkConfig(doc: unknown): { issues: RawIssue[]; policies: Compi
     }
     if (base) policies.peers[i] = checkPolicy(p, base, ["peers", i], out);
   });
+  checkDependencies(peers, out);
 
   const alerts = list(doc.alerts);
   duplicates(alerts, ["alerts"], "alert sink", out);

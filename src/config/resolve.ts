@@ -13,6 +13,7 @@ import {
 import { parseDuration, type Duration } from "../core/duration.js";
 import type { ConfirmMode } from "../core/rules.js";
 import type { SelfHealthOptions } from "../health/self-health.js";
+import type { StormOptions } from "../core/storm.js";
 import {
   type CommandSpec,
   type IsolateSpec,
@@ -39,6 +40,8 @@ export interface ResolvedMonitor {
   selfHealth?: SelfHealthOptions | false;
   /** node.ledger_dir; absent: the library's default. */
   ledger?: { dir: string };
+  /** Storm guard thresholds, or false; absent: the library's defaults. */
+  storm?: StormOptions | false;
 }
 
 /** A peer (PeerSpec) with its effective timing compiled: defaults + its overrides, in ms. */
@@ -101,6 +104,14 @@ function selfHealth(sh: NonNullable<ConfigFile["self_health"]>): SelfHealthOptio
   if (late !== undefined) out.latenessP99Ms = late;
   if (window !== undefined) out.windowMs = window;
   if (sh.deadline_factor !== undefined) out.deadlineFactor = sh.deadline_factor;
+  return out;
+}
+
+function storm(st: NonNullable<ConfigFile["storm"]>): StormOptions | false {
+  if (st === false) return false;
+  const out: StormOptions = {};
+  if (st.fraction !== undefined) out.fraction = st.fraction;
+  if (st.min_peers !== undefined) out.minPeers = st.min_peers;
   return out;
 }
 
@@ -228,6 +239,7 @@ export function resolveConfig(
     if (r !== undefined) spec.restart = r;
     const i = isolate(p.isolate);
     if (i !== undefined) spec.isolate = i;
+    if (p.depends_on !== undefined && p.depends_on.length > 0) spec.dependsOn = [...p.depends_on];
     return spec;
   });
   return {
@@ -247,6 +259,7 @@ export function resolveConfig(
       concurrency: d.concurrency ?? CONCURRENCY_DEFAULT,
       ...(file.self_health === undefined ? {} : { selfHealth: selfHealth(file.self_health) }),
       ...(file.node.ledger_dir === undefined ? {} : { ledger: { dir: file.node.ledger_dir } }),
+      ...(file.storm === undefined ? {} : { storm: storm(file.storm) }),
     },
     peers,
     mesh: file.mesh

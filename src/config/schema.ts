@@ -46,6 +46,7 @@ import {
   PROBE_DEFAULTS,
   SELF_HEALTH_DEFAULTS,
   SINK_DEFAULTS,
+  STORM_DEFAULTS,
   TIMING_DEFAULTS,
   FLEET_DEFAULTS,
 } from "../core/defaults.js";
@@ -377,6 +378,12 @@ export const peerSchema = z
     host: hostName(
       "The host the peer runs on; only a node on that host restarts, isolates or releases it, the others watch and confirm. Default: this node's host.",
     ).optional(),
+    depends_on: z
+      .array(name("The name of another peer in peers."))
+      .optional()
+      .describe(
+        "Peers this one depends on (names in peers). While one of them fails, this peer is not remediated and not paged on its own: its failures join that peer's incident, and once it recovers this peer gets a fresh startup_grace before its misses count. Cycles are refused. Default [].",
+      ),
     ...timingShape,
   })
   .describe("A watched peer; any defaults key except concurrency may be overridden here.");
@@ -578,6 +585,34 @@ export const selfHealthSchema = z
     "Local health awareness: while this node is too slow to trust its own deadlines it stretches them and holds every restart/isolation (remediation_held). false turns it off.",
   );
 
+// ---------------------------------------------------------------- storm guard
+
+export const stormSchema = z
+  .union([
+    z.literal(false),
+    z.strictObject({
+      fraction: z
+        .number({ error: "must be a number above 0 and at most 1" })
+        .gt(0, { error: "must be a number above 0 and at most 1" })
+        .max(1, { error: "must be a number above 0 and at most 1" })
+        .optional()
+        .describe(
+          `A storm is on when at least this fraction of the watched peers failed within one interval (fraction). ${describeDefault(STORM_DEFAULTS.fraction)}`,
+        ),
+      min_peers: z
+        .number({ error: "must be an integer >= 1" })
+        .int({ error: "must be an integer >= 1" })
+        .min(1, { error: "must be an integer >= 1" })
+        .optional()
+        .describe(
+          `...and at least this many peers failed (count). ${describeDefault(STORM_DEFAULTS.minPeers)}`,
+        ),
+    }),
+  ])
+  .describe(
+    "Storm guard: while many peers fail at once (a shared cause), every restart and isolation is held and one correlated_failure (CRITICAL) names them and what they share. false turns it off.",
+  );
+
 // ---------------------------------------------------------------- file
 
 /** The file's structure without the cross-field rules. */
@@ -595,6 +630,7 @@ export const configShape = z
       .describe("Hosts of the fleet with a fence command. Default []."),
     alerts: z.array(alertSchema).optional().describe("Where escalations are sent. Default []."),
     self_health: selfHealthSchema.optional(),
+    storm: stormSchema.optional(),
   })
   .describe("watchdog-mesh daemon configuration (wdmesh run --config FILE).");
 

@@ -43,6 +43,15 @@ export const PROBE_DEFAULTS = {
   maxBodyBytes: 65_536,
   /** Keep-alive connections per origin the HTTP prober keeps (count). */
   maxConnectionsPerOrigin: 8,
+  /**
+   * Longest wait in the HTTP prober's queue behind other requests to the same origin, as
+   * a fraction of the probe's deadline; the deadline itself starts when the request is
+   * sent, so a probe takes at most deadline × (1 + this). Past it the probe is
+   * inconclusive (`queued`: the peer was never asked).
+   */
+  queueWaitFraction: 0.1,
+  /** Probes a round (checkAllPeers) starts per event-loop turn before it yields (count). */
+  roundBatch: 64,
 } as const;
 
 /** The step ledger shared by the nodes of one host (LedgerOptions; config `node.ledger_dir`). */
@@ -117,6 +126,26 @@ export const SELF_HEALTH_DEFAULTS = {
   windowMs: 10_000,
   /** While degraded, probe deadlines are multiplied by this (factor). */
   deadlineFactor: 2,
+} as const;
+
+/** The storm guard (StormOptions; config `storm:`). */
+export const STORM_DEFAULTS = {
+  /** Fraction of the watched peers that must fail within one interval for a storm. */
+  fraction: 0.5,
+  /** And at least this many peers (count). */
+  minPeers: 3,
+} as const;
+
+/** node_blind: this node's checks mostly inconclusive (fixed rule, not configurable). */
+export const BLIND_DEFAULTS = {
+  /** Sliding window the checks are counted over, ms (30 s). */
+  windowMs: 30_000,
+  /** Blind when more than this fraction of the window's checks are inconclusive. */
+  fraction: 0.5,
+  /** ...and the window holds at least this many checks (count). */
+  minChecks: 10,
+  /** Sighted again when at most this fraction of the window's checks are inconclusive. */
+  clearFraction: 0.2,
 } as const;
 
 /** The daemon's node (config `node:`). */

@@ -52,6 +52,9 @@ export type LadderEvent =
    * as `remediation_observed` (INFO) once the peer is past missedBeforeRestart.
    * `stalled` — another node's step on this peer did not finish within takeover_after:
    * `remediation_stalled` (HIGH) once per incident.
+   * `quiet` — the miss belongs to another incident (a failing dependency, a storm of
+   * failures) that is paged once on its own: counted and shown, never alerted or journaled
+   * for this peer.
    */
   | {
       type: "probe-miss";
@@ -61,6 +64,7 @@ export type LadderEvent =
       hold?: string;
       observe?: string;
       stalled?: string;
+      quiet?: boolean;
     }
   /**
    * The probe could not tell (the failure was local to this node: fd exhaustion, a failed
@@ -234,13 +238,27 @@ function onHeld(
  */
 function onMiss(
   s: LadderState,
-  e: { durationMs: number; error: string; act?: boolean; hold?: string; observe?: string; stalled?: string },
+  e: {
+    durationMs: number;
+    error: string;
+    act?: boolean;
+    hold?: string;
+    observe?: string;
+    stalled?: string;
+    quiet?: boolean;
+  },
   p: Policy,
   ctx: StepContext,
 ): StepOutput {
   const out = onMissSteps(s, e, p, ctx);
   const k = p.missedBeforeRestart;
-  if (isSilenced(s, ctx.now) || s.status === "ISOLATED" || s.missed + 1 < k || p.alertOnly === true)
+  if (
+    isSilenced(s, ctx.now) ||
+    s.status === "ISOLATED" ||
+    s.missed + 1 < k ||
+    p.alertOnly === true ||
+    e.quiet === true
+  )
     return out;
   const notes: Effect[] = [];
   let state = out.state;
@@ -278,7 +296,7 @@ function onMiss(
 
 function onMissSteps(
   s: LadderState,
-  e: { durationMs: number; error: string; act?: boolean; hold?: string },
+  e: { durationMs: number; error: string; act?: boolean; hold?: string; quiet?: boolean },
   p: Policy,
   ctx: StepContext,
 ): StepOutput {
@@ -302,7 +320,7 @@ function onMissSteps(
   if (missed < k) {
     if (s.status === "OFFLINE") return { state: { ...base, missed, incidentId }, effects: [] };
     const effects: Effect[] = [];
-    if (!s.alerted) {
+    if (!s.alerted && e.quiet !== true) {
       effects.push({
         kind: "emit",
         action: action(

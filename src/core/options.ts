@@ -99,6 +99,14 @@ export interface PeerSpec extends TimingOptions {
    */
   alertOnly?: boolean;
   /**
+   * Peers this one depends on (their names). While one of them fails (DEGRADED, OFFLINE or
+   * ISOLATED), this peer is not remediated and not paged on its own: its failures join
+   * that peer's incident (`root_cause` in its health). Once the dependency recovers, this
+   * peer gets a fresh startup grace before its misses count. A name not registered (yet)
+   * is ignored until it is; a cycle is refused. Default none.
+   */
+  dependsOn?: readonly string[];
+  /**
    * This peer's timing already compiled by compilePolicy (the peers of
    * monitorOptionsFromConfig carry one): used as it is, instead of the timing keys,
    * which must then be absent.

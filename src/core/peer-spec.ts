@@ -40,6 +40,15 @@ export function validatePeerSpec(spec: PeerSpec): void {
   const badName = nameProblem(spec.name);
   if (badName) throw new InvalidOptionError("name", `${JSON.stringify(spec.name)} ${badName}`);
   const f = (x: string): string => `peers.${spec.name}.${x}`;
+  if (spec.dependsOn !== undefined) {
+    if (!Array.isArray(spec.dependsOn))
+      throw new InvalidOptionError(f("dependsOn"), "must be an array of peer names");
+    for (const d of spec.dependsOn as unknown[]) {
+      const bad = nameProblem(d);
+      if (bad) throw new InvalidOptionError(f("dependsOn"), `${JSON.stringify(d)} ${bad}`);
+      if (d === spec.name) throw new InvalidOptionError(f("dependsOn"), "a peer cannot depend on itself");
+    }
+  }
   const probe = spec.probe as Record<string, unknown> | undefined;
   const kinds = probe && typeof probe === "object" ? Object.keys(probe) : [];
   if (kinds.length !== 1) {

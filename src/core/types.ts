@@ -42,6 +42,13 @@ export const SEVERITY_RANK: Readonly<Record<Severity, number>> = {
  * - step_fenced: the host's step ledger refused a restart/isolate/release (another node
  *   took it, it is still in flight, or the incident ended; INFO, naming who) or held it
  *   (the ledger could not be used; HIGH); the step was not performed.
+ * - correlated_failure / correlated_failure_cleared: many watched peers failed at once (a
+ *   storm: a shared cause is likely), so every restart and isolation is held; and the end
+ *   of it. peer_name is the node itself.
+ * - node_blind / node_blind_cleared: most of this node's checks were inconclusive over a
+ *   window (it cannot see its peers); and the end of it. peer_name is the node itself.
+ * - dependency_failing: the peer fails while a peer it depends on fails; it joins that
+ *   peer's incident (incident_id is the root's) and is not remediated on its own.
  */
 export type ActionKind =
   | "alert"
@@ -62,7 +69,12 @@ export type ActionKind =
   | "host_unreachable"
   | "host_reachable"
   | "fence"
-  | "step_fenced";
+  | "step_fenced"
+  | "correlated_failure"
+  | "correlated_failure_cleared"
+  | "node_blind"
+  | "node_blind_cleared"
+  | "dependency_failing";
 
 /**
  * Actions that close an incident: formatters send them as "resolved", and the outbox
@@ -75,6 +87,8 @@ export const RESOLVING_ACTIONS: ReadonlySet<ActionKind> = new Set<ActionKind>([
   "self_recovered",
   "store_recovered",
   "host_reachable",
+  "correlated_failure_cleared",
+  "node_blind_cleared",
 ]);
 
 /** Outcome of a remediation effect (restart, isolate, release), recorded on its action. */
@@ -129,6 +143,11 @@ export interface PeerHealth {
   silenced_until: string | null;
   /** Mesh: the node that remediates this peer (this node when not in a mesh). */
   owner: string | null;
+  /**
+   * Set while a peer this one depends on (depends_on) fails: that root peer and its
+   * incident, which this peer's failures join; it is not remediated on its own meanwhile.
+   */
+  root_cause?: { peer: string; incident_id: string | null };
 }
 
 export interface MonitorStats {
@@ -152,10 +171,32 @@ export interface ProbeResult {
   /**
    * The probe could not tell: it failed for a reason local to this node (out of file
    * descriptors, buffers, memory or ports; a failed spawn) or its deadline ran out while
-   * this node itself was stalled. Not a miss; retried after retry_interval.
+   * this node itself was stalled. Not a miss; retried after retry_interval. The Monitor
+   * sets it (with `cause`) on the results it reports; a prober that sets it without a
+   * `cause` is read as cause `prober`.
    */
   inconclusive?: boolean;
+  /**
+   * Why a failed probe says nothing about the peer, set where the failure happened; never
+   * derived from text a peer or a check wrote. Absent on a miss.
+   */
+  cause?: ProbeCause;
 }
+
+/**
+ * The typed cause of an inconclusive probe:
+ * - local:  this node's own syscall or spawn failed with `errno` (EMFILE, ENFILE, ENOBUFS,
+ *           ENOMEM, EADDRNOTAVAIL, EAGAIN): out of descriptors, buffers, memory, ports;
+ * - stall:  the deadline ran out while this node itself was stalled for `stalled_ms`;
+ * - queued: the deadline ran out while the request still waited behind other requests to
+ *           its origin (the peer was never asked);
+ * - prober: the prober itself failed (threw, or said it could not tell).
+ */
+export type ProbeCause =
+  | { kind: "local"; errno: string }
+  | { kind: "stall"; stalled_ms: number }
+  | { kind: "queued" }
+  | { kind: "prober" };
 
 // ---------------------------------------------------------------- node and mesh
 

@@ -1,6 +1,7 @@
 // Turns whatever a probe ran into (node:net and node:http errors, parser errors) into
 // one short, stable sentence for ProbeResult.error. Never includes headers or secrets.
 import { MESSAGE_DEFAULTS } from "../core/defaults.js";
+import type { ProbeCause } from "../core/types.js";
 
 /** Which part of an HTTP exchange the probe was in when it failed. */
 export type HttpPhase = "connect" | "headers" | "body";
@@ -49,13 +50,27 @@ export function isTimeoutError(error: string): boolean {
 
 /**
  * errno codes that mean this node ran out of something (file descriptors, buffers,
- * memory, local ports, processes): a probe failing with one says nothing about the peer.
+ * memory, local ports, processes): a syscall of the node's own failing with one says
+ * nothing about the peer.
  */
-const LOCAL_FAILURE = /\b(EMFILE|ENFILE|ENOBUFS|ENOMEM|EADDRNOTAVAIL|EAGAIN)\b/;
+const LOCAL_ERRNOS: ReadonlySet<string> = new Set([
+  "EMFILE",
+  "ENFILE",
+  "ENOBUFS",
+  "ENOMEM",
+  "EADDRNOTAVAIL",
+  "EAGAIN",
+]);
 
-/** The local errno code in a probe error (the failure is this node's own), or null. */
-export function localFailureCode(error: string): string | null {
-  return LOCAL_FAILURE.exec(error)?.[1] ?? null;
+/**
+ * The `local` cause of an error thrown or emitted by this node's own syscall (socket,
+ * connect, write, spawn), read from its typed errno `code` (or its cause's), never from
+ * a message; undefined for any other error.
+ */
+export function localCause(err: unknown): ProbeCause | undefined {
+  let code = codeOf(err);
+  if (code === "" && (err as ErrorLike | null)?.cause) code = codeOf((err as ErrorLike).cause);
+  return LOCAL_ERRNOS.has(code) ? { kind: "local", errno: code } : undefined;
 }
 
 /**

@@ -3,8 +3,8 @@
 // forked helpers leaves nothing behind. Captured output is capped.
 import { spawn, type ChildProcess } from "node:child_process";
 import type { ExecProbeSpec } from "../core/options.js";
-import type { ProbeResult } from "../core/types.js";
-import { oneLine, timeoutError } from "./errors.js";
+import type { ProbeCause, ProbeResult } from "../core/types.js";
+import { localCause, oneLine, timeoutError } from "./errors.js";
 
 /** Bytes of stdout and of stderr kept for the error message; the rest is drained and dropped. */
 export const EXEC_OUTPUT_CAP_BYTES = 4_096;
@@ -71,14 +71,18 @@ export function probeExec(
     let outLen = 0;
     let errLen = 0;
 
-    const finish = (error?: string): void => {
+    // `cause` is set only by a failed spawn (this node's own syscall); the check's exit
+    // code and output are the peer's verdict, whatever words they contain.
+    const finish = (error?: string, cause?: ProbeCause): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       clearTimeout(reapTimer);
       signal?.removeEventListener("abort", onAbort);
       resolve(
-        error === undefined ? { ok: true, duration_ms: took() } : { ok: false, duration_ms: took(), error },
+        error === undefined
+          ? { ok: true, duration_ms: took() }
+          : { ok: false, duration_ms: took(), error, ...(cause ? { cause } : {}) },
       );
     };
 
@@ -100,7 +104,13 @@ export function probeExec(
         windowsHide: true,
       });
     } catch (e) {
-      resolve({ ok: false, duration_ms: took(), error: spawnError(prog, e as NodeJS.ErrnoException) });
+      const cause = localCause(e);
+      resolve({
+        ok: false,
+        duration_ms: took(),
+        error: spawnError(prog, e as NodeJS.ErrnoException),
+        ...(cause ? { cause } : {}),
+      });
       return;
     }
     const timer = setTimeout(() => kill(`${timeoutError(timeoutMs)} (killed)`), timeoutMs);
@@ -122,7 +132,7 @@ export function probeExec(
     });
     child.once("error", (e: NodeJS.ErrnoException) => {
       // spawn failure (ENOENT, EACCES): no process was started.
-      if (child.pid === undefined) finish(spawnError(prog, e));
+      if (child.pid === undefined) finish(spawnError(prog, e), localCause(e));
     });
     // The leader is done: kill helpers it left in its group, so they cannot hold the
     // pipes open (which would delay 'close') or linger after the probe.

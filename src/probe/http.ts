@@ -1,7 +1,10 @@
 // HTTP(S) GET for probes, on node:http with one keep-alive Agent per client.
 //
-// One deadline covers queueing + connect + headers + body: a single timer per request,
-// cleared when the verdict is in. At most `maxBodyBytes` of body are read; past that
+// One deadline covers connect + headers + body: a single timer per request, started when
+// the request is sent and cleared when the verdict is in. Time spent waiting in this
+// client's queue behind other requests to the origin is not counted against it: the wait
+// has its own bound (10 % of the deadline, so a probe takes at most deadline × 1.1), and
+// running out there is inconclusive (cause `queued`: the peer was never asked). At most `maxBodyBytes` of body are read; past that
 // the request is destroyed (the socket with it), so a 1 GiB body costs one 64 KiB read.
 // Redirects are never followed.
 //
@@ -26,8 +29,8 @@ import {
 } from "node:http";
 import type { Socket } from "node:net";
 import type { HttpProbeSpec } from "../core/options.js";
-import type { ProbeResult } from "../core/types.js";
-import { describeNetError, oneLine, timeoutError, type HttpPhase } from "./errors.js";
+import type { ProbeCause, ProbeResult } from "../core/types.js";
+import { describeNetError, localCause, oneLine, timeoutError, type HttpPhase } from "./errors.js";
 import { PROBE_DEFAULTS } from "../core/defaults.js";
 
 /** Idle keep-alive sockets are closed after this, ms (below Node's default 5 s server keep-alive). */
@@ -63,8 +66,8 @@ export interface HttpOutcome {
   /** Value of the response header named by HttpGetOptions.header, when asked for and present. */
   header?: string;
   error?: string;
-  /** Set when the failure says nothing about the peer (it was never asked: the deadline ran out in this client's queue). */
-  inconclusive?: true;
+  /** Set when the failure says nothing about the peer: it was never asked (`queued`), or this node's own syscall failed (`local`). */
+  cause?: ProbeCause;
   duration_ms: number;
 }
 
@@ -182,12 +185,15 @@ class ProbeRequest {
   private received = 0;
   private header: string | undefined;
   private chunks: Buffer[] | null;
-  private timer: NodeJS.Timeout | null;
+  private timer: NodeJS.Timeout | null = null;
+  /** The peer's deadline runs (set once, when first sent; a resend keeps it). */
+  private deadlineStarted = false;
   /** Waiting in this client's queue for a slot of its origin (not sent yet). */
   queued = false;
   /** A reset of a reused keep-alive socket before any answer is retried once on a fresh one. */
   private retried = false;
-  private readonly start = performance.now();
+  /** When the request was sent (its deadline started), or created while it waits: duration_ms counts from here. */
+  private start = performance.now();
 
   constructor(
     readonly target: HttpTarget,
@@ -196,18 +202,41 @@ class ProbeRequest {
     private readonly resolve: (o: HttpOutcome) => void,
   ) {
     this.chunks = opts.collectBody ? [] : null;
-    this.timer = setTimeout(this.onDeadline, opts.timeoutMs);
     if (opts.signal) watchSignal(opts.signal, this);
+  }
+
+  /** Waits behind other requests to its origin, for at most a tenth of its deadline. */
+  waitInQueue(): void {
+    this.queued = true;
+    this.timer = setTimeout(this.onQueueBound, this.queueBoundMs());
+  }
+
+  private queueBoundMs(): number {
+    return Math.max(1, Math.round(this.opts.timeoutMs * PROBE_DEFAULTS.queueWaitFraction));
+  }
+
+  /** Leaves the queue (if it waited) and starts the peer's deadline, once. */
+  startDeadline(): void {
+    this.queued = false;
+    if (this.deadlineStarted || this.done) return;
+    this.deadlineStarted = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.start = performance.now();
+    this.timer = setTimeout(this.onDeadline, this.opts.timeoutMs);
   }
 
   private readonly onDeadline = (): void => {
     this.timer = null;
-    if (!this.queued) {
-      this.fail(timeoutError(this.opts.timeoutMs, this.phase));
-      return;
+    this.fail(timeoutError(this.opts.timeoutMs, this.phase));
+  };
+
+  /** Still waiting behind other requests to its origin: this peer was never asked. */
+  private readonly onQueueBound = (): void => {
+    this.timer = null;
+    if (this.queued) {
+      const error = `not sent: queued ${this.queueBoundMs()} ms behind other requests to ${this.target.origin} (queued)`;
+      this.settle(error, { kind: "queued" });
     }
-    // Still waiting behind other requests to its origin: this peer was never asked.
-    this.settle(timeoutError(this.opts.timeoutMs, "queued"), true);
   };
 
   /** The caller's signal aborted. */
@@ -236,7 +265,7 @@ class ProbeRequest {
     try {
       req = httpRequest(options);
     } catch (err) {
-      this.fail(describeNetError(err, t.host, this.phase, this.opts.timeoutMs));
+      this.fail(describeNetError(err, t.host, this.phase, this.opts.timeoutMs), localCause(err));
       return;
     }
     this.req = req;
@@ -309,11 +338,13 @@ class ProbeRequest {
       this.client.resend(this);
       return;
     }
-    this.settle(this.statusError ?? describeNetError(err, this.target.host, this.phase, this.opts.timeoutMs));
+    if (this.statusError !== undefined) this.settle(this.statusError);
+    else
+      this.settle(describeNetError(err, this.target.host, this.phase, this.opts.timeoutMs), localCause(err));
   };
 
   /** Settles once; a later abort or socket event is ignored. */
-  private settle(error: string | undefined, inconclusive = false): void {
+  private settle(error: string | undefined, cause?: ProbeCause): void {
     if (this.done) return;
     this.done = true;
     if (this.timer) {
@@ -326,16 +357,17 @@ class ProbeRequest {
     const out: HttpOutcome = { status: this.status, body, duration_ms: elapsed(this.start) };
     if (this.header !== undefined) out.header = this.header;
     if (error !== undefined) out.error = error;
-    if (inconclusive) out.inconclusive = true;
+    if (error !== undefined && cause !== undefined) out.cause = cause;
     this.client.finished(this);
     this.resolve(out);
   }
 
   /** Settles as a miss and tears the exchange down (the socket is not reusable). */
-  fail(error: string): void {
+  fail(error: string, cause?: ProbeCause): void {
     if (this.done) return;
     // A known wrong status is the more useful verdict than what went wrong after it.
-    this.settle(this.statusError ?? error);
+    if (this.statusError !== undefined) this.settle(this.statusError);
+    else this.settle(error, cause);
     this.req?.destroy();
   }
 }
@@ -383,7 +415,7 @@ export class HttpClient {
         this.slots.set(target.origin, slot);
       }
       if (slot.running >= this.maxPerOrigin) {
-        r.queued = true;
+        r.waitInQueue();
         slot.waiting.push(r);
         return;
       }
@@ -394,7 +426,7 @@ export class HttpClient {
 
   /** Sends a request that holds a running slot of its origin. */
   private dispatch(r: ProbeRequest): void {
-    r.queued = false;
+    r.startDeadline();
     if (r.target.protocol === "http:") {
       this.httpAgent ??= newAgent(Agent);
       r.send(this.httpAgent);
@@ -433,6 +465,7 @@ export class HttpClient {
       const next = slot.waiting.shift();
       if (next !== undefined && !this.closed) {
         slot.running++;
+        next.startDeadline(); // it holds a slot now: its wait in the queue is over
         // On the next turn: Node hands the finished socket back to the Agent's free list
         // on the next tick, so the waiting request reuses it instead of opening another.
         setImmediate(() => this.dispatch(next));
@@ -487,10 +520,10 @@ function poolKeyOf(t: HttpTarget): string {
   return `${h === -1 ? "" : t.headers[h + 1]} ${q === -1 ? t.path : t.path.slice(0, q)}`;
 }
 
-/** The ProbeResult of a GET that failed with `error`; inconclusive when the outcome says so. */
+/** The ProbeResult of a GET that failed with `error`, with the outcome's typed cause when it has one. */
 export function failedGet(out: HttpOutcome, error: string): ProbeResult {
   const r: ProbeResult = { ok: false, duration_ms: out.duration_ms, error };
-  if (out.inconclusive) r.inconclusive = true;
+  if (out.cause !== undefined) r.cause = out.cause;
   return r;
 }
 

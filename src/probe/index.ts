@@ -29,7 +29,7 @@ export interface ProberOptions {
  */
 function proberFault(err: unknown): ProbeResult {
   const why = err instanceof Error ? err.message : String(err);
-  return { ok: false, duration_ms: 0, error: `probe failed: ${oneLine(why)}`, inconclusive: true };
+  return { ok: false, duration_ms: 0, error: `probe failed: ${oneLine(why)}`, cause: { kind: "prober" } };
 }
 
 function positiveInt(v: number | undefined, field: string, fallback: number): number {

@@ -2,8 +2,8 @@
 // The connection is closed right away; nothing is written.
 import { connect, type Socket } from "node:net";
 import type { TcpProbeSpec } from "../core/options.js";
-import type { ProbeResult } from "../core/types.js";
-import { describeNetError, timeoutError } from "./errors.js";
+import type { ProbeCause, ProbeResult } from "../core/types.js";
+import { describeNetError, localCause, timeoutError } from "./errors.js";
 
 /** TCP connect probe. Never throws, never rejects. */
 export function probeTcp(spec: TcpProbeSpec, timeoutMs: number, signal?: AbortSignal): Promise<ProbeResult> {
@@ -23,14 +23,16 @@ export function probeTcp(spec: TcpProbeSpec, timeoutMs: number, signal?: AbortSi
   return new Promise<ProbeResult>((resolve) => {
     let done = false;
     let socket: Socket | null = null;
-    const finish = (error?: string): void => {
+    const finish = (error?: string, cause?: ProbeCause): void => {
       if (done) return;
       done = true;
       clearTimeout(timer);
       signal?.removeEventListener("abort", onAbort);
       socket?.destroy();
       resolve(
-        error === undefined ? { ok: true, duration_ms: took() } : { ok: false, duration_ms: took(), error },
+        error === undefined
+          ? { ok: true, duration_ms: took() }
+          : { ok: false, duration_ms: took(), error, ...(cause ? { cause } : {}) },
       );
     };
     const onAbort = (): void => finish("aborted");
@@ -39,10 +41,12 @@ export function probeTcp(spec: TcpProbeSpec, timeoutMs: number, signal?: AbortSi
     try {
       socket = connect({ host: spec.host, port: spec.port });
     } catch (err) {
-      finish(describeNetError(err, spec.host, "connect", timeoutMs));
+      finish(describeNetError(err, spec.host, "connect", timeoutMs), localCause(err));
       return;
     }
     socket.once("connect", () => finish());
-    socket.once("error", (err) => finish(describeNetError(err, spec.host, "connect", timeoutMs)));
+    socket.once("error", (err) =>
+      finish(describeNetError(err, spec.host, "connect", timeoutMs), localCause(err)),
+    );
   });
 }

@@ -23,6 +23,7 @@ import type { ResolvedConfig } from "../../src/config/resolve.js";
 import * as DEFAULTS from "../../src/core/defaults.js";
 import { parseDuration } from "../../src/core/duration.js";
 import { SelfHealth } from "../../src/health/self-health.js";
+import { stormPolicy } from "../../src/core/storm.js";
 import { defaultTakeoverAfterMs } from "../../src/mesh/takeover.js";
 import { FakeLoopDelay } from "../helpers/fake-loop-delay.js";
 
@@ -64,6 +65,7 @@ alerts:
   - { name: am, alertmanager: { url: "http://127.0.0.1:1" } }
   - { name: pd, pagerduty: { routing_key: rk } }
 self_health: {}
+storm: {}
 `;
 
 const timeoutOf = (executor: object): number => (executor as { timeoutMs: number }).timeoutMs;
@@ -131,6 +133,8 @@ function effective(rc: ResolvedConfig): Record<string, unknown> {
     "self_health.lateness_p99": sh.latenessP99Ms,
     "self_health.window": sh.windowMs,
     "self_health.deadline_factor": sh.deadlineFactor,
+    "storm.fraction": stormPolicy(rc.monitor.storm === false ? {} : rc.monitor.storm).fraction,
+    "storm.min_peers": stormPolicy(rc.monitor.storm === false ? {} : rc.monitor.storm).minPeers,
   };
 }
 

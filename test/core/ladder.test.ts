@@ -210,6 +210,22 @@ const rows: Row[] = [
     emits: ["alert:MEDIUM"],
   },
   {
+    rule: "quiet first miss (joined a failing dependency's incident, or a storm) → DEGRADED, counted, nothing emitted",
+    from: { status: "HEALTHY" },
+    event: { type: "probe-miss", durationMs: 1, error: "refused", act: false, quiet: true },
+    status: "DEGRADED",
+    missed: 1,
+    emits: [],
+  },
+  {
+    rule: "quiet miss past K → DEGRADED, no remediation_observed (the root's incident speaks for it)",
+    from: { status: "DEGRADED", missed: K - 1, alerted: true },
+    event: { type: "probe-miss", durationMs: 1, error: "refused", act: false, quiet: true },
+    status: "DEGRADED",
+    missed: K,
+    emits: [],
+  },
+  {
     rule: "observe-only first miss (mesh: another node remediates) → DEGRADED, MEDIUM alert once per incident",
     from: { status: "HEALTHY" },
     event: { type: "probe-miss", durationMs: 1, error: "refused", act: false },

@@ -203,6 +203,10 @@ describe("webhook delivery (real receiver, SQLite outbox)", () => {
       30_000,
     );
     assert.equal(store.list({ sink: "architect", state: "delivered" }).length, 6);
+    // "delivered" is the receiver's 204; its stdout line may still be on its way: wait for it.
+    await until("the README receiver printed the alert_architect delivery", () =>
+      /alert_architect/.test(out),
+    );
     assert.equal(out.match(/alert_architect/g)?.length, 1, out);
     const forged = await fetch(url, {
       method: "POST",

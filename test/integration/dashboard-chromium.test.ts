@@ -682,7 +682,12 @@ void test(
       {
         apiToken: TOKEN,
         readToken: "read-token-0123456789",
-        peers: [peer(XSS, "ISOLATED"), peer("plain", "HEALTHY")],
+        peers: [
+          peer(XSS, "ISOLATED"),
+          peer("plain", "HEALTHY"),
+          // fails while its dependency fails: shown under that root's incident
+          peer("dependent", "DEGRADED", { root_cause: { peer: "plain", incident_id: "inc-root-1" } }),
+        ],
       },
       async (_url, backend, page, w) => {
         // without a token the node refuses to be read: the page says what to do
@@ -712,7 +717,15 @@ void test(
         );
         assert.equal(await page.locator('#peers-body button[data-op="release"]:visible').count(), 1);
         const stats = await page.locator("#stats").innerText();
-        assert.match(stats, /peers\s+2\b/i, stats);
+        assert.match(stats, /peers\s+3\b/i, stats);
+        await waitForStatus(page, "dependent", ["DEGRADED"], 15_000);
+        const dependent = page.locator('#peers-body tr[data-peer="dependent"]');
+        assert.match(await dependent.innerText(), /under plain: connection refused/);
+        assert.equal(
+          await dependent.locator('td[title*="part of incident inc-root-1"]').count(),
+          1,
+          "the root's incident id is named",
+        );
         assert.match(stats, /members\s+0\b/i, stats);
         assert.match(stats, /inconclusive\s+0\b/i, stats); // stats.inconclusive_checks
         assert.match(stats, /^up\s/im, stats);

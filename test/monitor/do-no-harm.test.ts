@@ -23,17 +23,28 @@ const EMFILE: ProbeResult = {
   ok: false,
   duration_ms: 0,
   error: "connect EMFILE 127.0.0.1:8080 - Local (undefined:undefined) (EMFILE)",
+  cause: { kind: "local", errno: "EMFILE" },
 };
+const local = (errno: string, error: string): ProbeResult => ({
+  ok: false,
+  duration_ms: 0,
+  error,
+  cause: { kind: "local", errno },
+});
 const TIMEOUT: ProbeResult = { ok: false, duration_ms: 500, error: "timeout after 500 ms (headers)" };
 
 describe("inconclusive probes", () => {
   for (const [what, result] of [
     ["EMFILE", EMFILE],
-    ["ENFILE", { ...EMFILE, error: "connect ENFILE (ENFILE)" }],
-    ["ENOBUFS", { ...EMFILE, error: "write ENOBUFS (ENOBUFS)" }],
-    ["ENOMEM", { ...EMFILE, error: "cannot run /usr/bin/check: spawn ENOMEM" }],
-    ["EADDRNOTAVAIL", { ...EMFILE, error: "address not available (EADDRNOTAVAIL)" }],
-    ["a failed spawn (EAGAIN)", { ...EMFILE, error: "cannot run /usr/bin/check: spawn EAGAIN" }],
+    ["ENFILE", local("ENFILE", "connect ENFILE (ENFILE)")],
+    ["ENOBUFS", local("ENOBUFS", "write ENOBUFS (ENOBUFS)")],
+    ["ENOMEM", local("ENOMEM", "cannot run /usr/bin/check: spawn ENOMEM")],
+    ["EADDRNOTAVAIL", local("EADDRNOTAVAIL", "address not available (EADDRNOTAVAIL)")],
+    ["a failed spawn (EAGAIN)", local("EAGAIN", "cannot run /usr/bin/check: spawn EAGAIN")],
+    [
+      "a GET that never left the queue",
+      { ...MISS, error: "timeout after 500 ms (queued)", cause: { kind: "queued" } },
+    ],
     ["the prober's own flag", { ...MISS, inconclusive: true }],
   ] as const) {
     test(`${what}: not a miss, nothing escalates, shown as inconclusive, counted`, async () => {
@@ -66,6 +77,21 @@ describe("inconclusive probes", () => {
       await m.checkAllPeers();
       assert.equal(m.getPeerStatus("p")?.status, "DEGRADED", error);
       assert.equal(m.stats().inconclusive_checks, 0);
+    }
+  });
+
+  test("errno words in a failure's text (a check's output, a peer's answer) never make it inconclusive", async () => {
+    for (const error of [
+      "exit code 1: worker: ENOMEM allocating queue",
+      "connect EMFILE 127.0.0.1:8080 (EMFILE)",
+      "status 503 (expected 200): EAGAIN",
+    ]) {
+      const m = new Monitor({ selfName: "n", prober: new FakeProber(() => ({ ...MISS, error })) });
+      m.registerPeer(spec("p"));
+      await m.checkAllPeers();
+      assert.equal(m.getPeerStatus("p")?.status, "DEGRADED", error);
+      assert.equal(m.stats().inconclusive_checks, 0, error);
+      assert.equal(m.stats().total_misses, 1, error);
     }
   });
 

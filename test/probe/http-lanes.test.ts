@@ -7,7 +7,7 @@ import type { AddressInfo } from "node:net";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { HttpClient, compileHttpTarget, probeHttp, type HttpTarget } from "../../src/probe/http.js";
-import { closedPort, rawServer, silentServer, statusServer } from "../helpers/hostile-server.js";
+import { closedPort, httpServer, rawServer, silentServer, statusServer } from "../helpers/hostile-server.js";
 import { until } from "../helpers/wait.js";
 
 function target(url: string): HttpTarget {
@@ -164,13 +164,38 @@ void test("a GET whose deadline runs out while it waits for a slot of its origin
     assert.deepEqual(r, {
       ok: false,
       duration_ms: r.duration_ms,
-      error: "timeout after 100 ms (queued)",
-      inconclusive: true,
+      error: `not sent: queued 10 ms behind other requests to ${server.url} (queued)`,
+      cause: { kind: "queued" },
     });
     assert.equal(server.connections(), 1, "the queued GET never reached the peer");
     await client.close();
     assert.equal((await hung).error, "prober closed");
   } finally {
+    await client.close();
+    await server.close();
+  }
+});
+
+void test("time spent queued behind other requests to the origin is not counted against the peer's deadline", async () => {
+  // /hung never answers (its own 750 ms deadline frees the slot); /slow answers after
+  // 7.5 s. Queued behind /hung (less than its 800 ms queue bound), /slow then gets its
+  // whole 8 s deadline: counted from the queue, 8 s would run out at 8 s, before the
+  // answer at ~8.25 s, and the peer would be blamed for a miss.
+  const timers = new Set<NodeJS.Timeout>();
+  const server = await httpServer((req, res) => {
+    if (req.url === "/slow") timers.add(setTimeout(() => res.end("ok"), 7_500));
+  });
+  const client = new HttpClient({ maxConnectionsPerOrigin: 1 });
+  try {
+    const hung = client.get(target(`${server.url}/hung`), { ...GET, timeoutMs: 750 });
+    await until("the first GET connected", () => server.connections() === 1);
+    const r = await probeHttp(client, { url: `${server.url}/slow` }, 8_000);
+    assert.equal(r.error, undefined, "the peer answered within its own deadline");
+    assert.equal(r.ok, true);
+    assert.ok(r.duration_ms < 8_000, `duration counts from the send, not the queue (${r.duration_ms} ms)`);
+    assert.equal((await hung).error, "timeout after 750 ms (headers)");
+  } finally {
+    for (const t of timers) clearTimeout(t);
     await client.close();
     await server.close();
   }

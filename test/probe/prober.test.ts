@@ -147,7 +147,12 @@ void test("a probe that rejects is this node's own fault: inconclusive", async (
       },
     } as ProbeSpec;
     const r = await prober.probe(spec, 300);
-    assert.deepEqual(r, { ok: false, duration_ms: 0, error: "probe failed: prober bug", inconclusive: true });
+    assert.deepEqual(r, {
+      ok: false,
+      duration_ms: 0,
+      error: "probe failed: prober bug",
+      cause: { kind: "prober" },
+    });
   } finally {
     await prober.close();
   }
