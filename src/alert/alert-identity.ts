@@ -58,8 +58,26 @@ export const ALERT_NAMES = {
   WdmeshConfigReloadFailed: {
     subject: "node",
     severity: "high",
-    raisedBy: "sink",
+    raisedBy: "both",
     meaning: "a config reload was refused; the node runs the previous config",
+  },
+  WdmeshStoreFailing: {
+    subject: "node",
+    severity: "critical",
+    raisedBy: "both",
+    meaning: "the node's state store cannot commit (a full or read-only data_dir); every step is held",
+  },
+  WdmeshCorrelatedFailure: {
+    subject: "node",
+    severity: "critical",
+    raisedBy: "sink",
+    meaning: "many watched peers failed at once (a shared cause is likely); restarts and isolations are held",
+  },
+  WdmeshNodeBlind: {
+    subject: "node",
+    severity: "high",
+    raisedBy: "sink",
+    meaning: "most of the node's checks are inconclusive (its own trouble); it cannot see its peers",
   },
   WdmeshOutboxDeadLetters: {
     subject: "node",
@@ -128,6 +146,18 @@ export function alertEffect(kind: ActionKind | string, severity: Severity): Aler
       return { fire: "WdmeshConfigReloadFailed", resolve: [], subject: "node" };
     case "config_reloaded":
       return { resolve: ["WdmeshConfigReloadFailed"], subject: "node" };
+    case "store_failed":
+      return { fire: "WdmeshStoreFailing", resolve: [], subject: "node" };
+    case "store_recovered":
+      return { resolve: ["WdmeshStoreFailing"], subject: "node" };
+    case "correlated_failure":
+      return { fire: "WdmeshCorrelatedFailure", resolve: [], subject: "node" };
+    case "correlated_failure_cleared":
+      return { resolve: ["WdmeshCorrelatedFailure"], subject: "node" };
+    case "node_blind":
+      return { fire: "WdmeshNodeBlind", resolve: [], subject: "node" };
+    case "node_blind_cleared":
+      return { resolve: ["WdmeshNodeBlind"], subject: "node" };
     default:
       // A kind this table does not know yet: an event about the node, never a peer alert.
       return { resolve: [], subject: "node" };

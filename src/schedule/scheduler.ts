@@ -35,7 +35,7 @@ export class Scheduler {
     // in the wall clock of that moment (a wall-clock step meanwhile is not lateness).
     const dueMono = clock.monotonic() + delay;
     const handle = clock.setTimeout(
-      () => this.fire(peer, clock.now() - Math.max(0, clock.monotonic() - dueMono)),
+      () => this.fire(peer, clock.now() - Math.round(Math.max(0, clock.monotonic() - dueMono))),
       delay,
     );
     this.timers.set(peer, handle);

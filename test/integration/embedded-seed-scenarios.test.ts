@@ -16,7 +16,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
 import { haveBuiltCli } from "../helpers/built-cli.js";
-import { freePort } from "../helpers/ports.js";
+import { freePorts } from "../helpers/ports.js";
 import { until } from "../helpers/wait.js";
 import { tempDir } from "../helpers/tmp-dir.js";
 import { LOOSE_SELF_HEALTH } from "../helpers/loose-self-health.js";
@@ -53,8 +53,9 @@ test("seed scenarios with several monitors: one step across all agents, no resta
   try {
     await new Promise<void>((r) => blipper.listen(0, "127.0.0.1", r));
     const blipUrl = `http://127.0.0.1:${(blipper.address() as { port: number }).port}/health`;
-    const deadUrl = `http://127.0.0.1:${await freePort()}/health`; // nothing listens
-    const ports = await Promise.all(AGENTS.map(() => freePort()));
+    // One batch, so the dead worker's port is never one an agent then listens on.
+    const [deadPort, ...ports] = await freePorts(AGENTS.length + 1);
+    const deadUrl = `http://127.0.0.1:${deadPort}/health`; // nothing listens
     const url = (i: number) => `http://127.0.0.1:${ports[i]}`;
     writeFileSync(join(dir, "mesh.key"), KEY);
     const command = (step: string, agent: string) => ({

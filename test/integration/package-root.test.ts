@@ -29,7 +29,9 @@ void test("the package root loads as one module plus shared chunks, the config l
   };
   visit(ROOT);
   const loaded = [...seen].map((f) => relative(dirname(ROOT), f));
-  assert.ok(loaded.length <= 3, `loaded at import: ${loaded.join(", ")}`);
+  // The entry and the chunks it shares with its two lazy parts (the config loader, the mesh
+  // view's wire schema): a handful, against about 50 without the bundle.
+  assert.ok(loaded.length <= 4, `loaded at import: ${loaded.join(", ")}`);
   for (const f of loaded.slice(1)) assert.match(f, /^chunks\//);
   const lazy = [...readFileSync(ROOT, "utf8").matchAll(/\bimport\("(\.[^"]+)"\)/g)].map((m) => m[1]!);
   assert.ok(lazy.length > 0, "the config loader is imported lazily");
