@@ -20,21 +20,13 @@ import {
   type InFlightStep,
   type RemediationGate,
 } from "./core/gate.js";
-import {
-  initialState,
-  isSilenced,
-  step,
-  type LadderEvent,
-  type LadderState,
-  type RemediationEffect,
-  type StepContext,
-} from "./core/ladder.js";
+import { step, type LadderEvent, type RemediationEffect, type StepContext } from "./core/ladder.js";
 import { policyOf, restartDelayMs, type PeerSpec, type Policy } from "./core/options.js";
 import type { ActionResult, EscalationAction, MonitorStats, PeerHealth, ProbeResult } from "./core/types.js";
-import { announceAction, Listeners } from "./core/listeners.js";
+import { Listeners } from "./core/listeners.js";
 import { silentLogger, type Logger } from "./core/logger.js";
 import { MeshNode } from "./mesh/mesh-node.js";
-import { escalationStateChanged, toPeerHealth } from "./core/peer-health.js";
+import { toPeerHealth } from "./core/peer-health.js";
 import { StoreCommitError } from "./store/commit-error.js";
 import { createProber, probeEndpoint, probeTarget } from "./probe/index.js";
 import type { Prober } from "./probe/prober.js";
@@ -47,17 +39,17 @@ import { defaultLoopDelay, probesInFlight, type LoopDelaySource } from "./health
 import { SelfHealth, type SelfHealthReport } from "./health/self-health.js";
 import { inconclusiveWhy } from "./health/inconclusive.js";
 import { SelfJournal } from "./health/self-journal.js";
-import { StoreHealth, type StoreHealthReport } from "./health/store-health.js";
+import type { StoreHealthReport } from "./health/store-health.js";
 import type { MonitorStore } from "./store/types.js";
-import { EffectRunner, effectIntent } from "./effects/runner.js";
+import { AcrossPeers } from "./monitor-across.js";
+import { MonitorJournal } from "./monitor-journal.js";
+import { EffectRunner } from "./effects/runner.js";
 import { resumeInterrupted } from "./effects/resume.js";
 import { StepLog } from "./effects/step-log.js";
 import { releasePlan } from "./effects/release-plan.js";
-import { fencedAction, ledgerDir, StepFence } from "./effects/fence.js";
+import { ledgerDir, StepFence } from "./effects/fence.js";
 import type { FencedStep } from "./effects/runner.js";
-import { Correlation, type NodeEntry } from "./health/correlation.js";
-import { stormPolicy, stormProblem } from "./core/storm.js";
-import { dependencyCycle, isFailingStatus } from "./core/dependencies.js";
+import { isFailingStatus } from "./core/dependencies.js";
 import {
   newPeer,
   progressBoundMs,
@@ -98,9 +90,8 @@ export class Monitor {
   private readonly selfJournal: SelfJournal | null;
   /** Restart/isolate steps running and recently finished (shared with the mesh). */
   private readonly steps = new StepLog();
-  /** Whether the store commits; while it does not, every step is held (see health/store-health.ts). */
-  private readonly storeHealth: StoreHealth;
-  private readonly storeListeners: Listeners<[EscalationAction]>;
+  /** Commits, node journal entries and the store-failure episode (every step held while it fails). */
+  private readonly journal: MonitorJournal;
   private readonly effects: EffectRunner;
   private readonly startedAt: number;
   private changes = 0;
@@ -109,7 +100,7 @@ export class Monitor {
   /** The mesh side of this node: members, views, gate, and its routes (no members without `mesh`). */
   readonly mesh: MeshNode;
   /** Storm guard, node_blind and dependencies: what is seen across peers. */
-  private readonly correlation: Correlation;
+  private readonly across: AcrossPeers;
 
   constructor(opts: MonitorOptions) {
     if (!opts || typeof opts.selfName !== "string" || opts.selfName.trim() === "") {
@@ -129,8 +120,14 @@ export class Monitor {
     this.handlers = new Listeners(this.logger, "escalation handler");
     this.probeListeners = new Listeners(this.logger, "probe listener");
     this.store = opts.store;
-    this.storeHealth = new StoreHealth(opts.selfName);
-    this.storeListeners = new Listeners(this.logger, "store failure listener");
+    this.journal = new MonitorJournal({
+      selfName: this.selfName,
+      store: this.store,
+      clock: this.clock,
+      logger: this.logger,
+      handlers: this.handlers,
+      changed: () => void this.changes++,
+    });
     this.effects = new EffectRunner({
       executor: opts.executor ?? createExecutor(),
       store: this.store,
@@ -155,13 +152,19 @@ export class Monitor {
     this.loopDelay = opts.loopDelay ?? defaultLoopDelay(this.clock);
     this.selfHealth = opts.selfHealth === false ? null : new SelfHealth(this.loopDelay, opts.selfHealth);
     this.selfJournal = this.selfHealth ? new SelfJournal(this.selfName, this.selfHealth) : null;
-    const stormBad = opts.storm ? stormProblem(opts.storm) : undefined;
-    if (stormBad) throw new InvalidOptionError(`storm.${stormBad.field}`, stormBad.problem);
-    this.correlation = new Correlation({
+    this.across = new AcrossPeers({
       selfName: this.selfName,
-      storm: opts.storm === false ? null : stormPolicy(opts.storm),
+      storm: opts.storm,
       windowMs: this.policy.intervalMs + this.policy.timeoutMs,
-      newId: randomUUID,
+      peers: this.peers,
+      clock: this.clock,
+      logger: this.logger,
+      saveState: (n, state) => this.store?.saveState(n, state),
+      journalNode: (e) => this.journal.journalNode(e),
+      health: (n, p) => this.health(n, p),
+      mayAct: (n) => this.mayAct(n),
+      reschedule: (n, at) => this.scheduleIfRunning(n, at),
+      changed: () => void this.changes++,
     });
     this.persisted = savedPeers(this.store);
     if (opts.mesh !== undefined && opts.gate !== undefined)
@@ -194,10 +197,10 @@ export class Monitor {
       );
     }
     const policy = policyOf(spec, this.policy, `peers.${spec.name}.`);
-    this.checkDependencies(spec);
+    this.across.checkDependencies(spec);
     const peer = newPeer(spec, policy, this.persisted.get(spec.name));
     this.peers.set(spec.name, peer);
-    this.correlation.peersChanged();
+    this.across.peersChanged();
     this.changes++;
     this.logger.info({ peer: spec.name, endpoint: peer.endpoint }, "peer registered");
     if (this.scheduler?.running) this.scheduler.schedule(spec.name, this.firstDue(peer));
@@ -210,10 +213,10 @@ export class Monitor {
   updatePeer(spec: PeerSpec): void {
     validatePeerSpec(spec);
     const p = this.require(spec.name);
-    this.checkDependencies(spec);
+    this.across.checkDependencies(spec);
     p.policy = policyOf(spec, this.policy, `peers.${spec.name}.`);
     p.spec = spec;
-    this.correlation.peersChanged();
+    this.across.peersChanged();
     p.endpoint = probeEndpoint(spec.probe);
     p.target = probeTarget(spec.probe);
     this.changes++;
@@ -229,7 +232,7 @@ export class Monitor {
     const p = this.peers.get(name);
     if (!p) return false;
     this.peers.delete(name);
-    this.correlation.peersChanged(name);
+    this.across.peersChanged(name);
     this.scheduler?.cancel(name);
     this.changes++;
     await p.lock;
@@ -286,7 +289,7 @@ export class Monitor {
 
   /** Whether the state store commits: `failing` (every step held) with the error, and the errors so far. */
   storeReport(): StoreHealthReport {
-    return this.storeHealth.report();
+    return this.journal.report();
   }
 
   /**
@@ -295,12 +298,12 @@ export class Monitor {
    * to its sinks). It is journaled, same id, when the store commits again. Returns unsubscribe.
    */
   onStoreFailure(listener: (action: EscalationAction) => void): () => void {
-    return this.storeListeners.add(listener);
+    return this.journal.onStoreFailure(listener);
   }
 
   /** Why this node is not fit to answer "ok" on /health (its store cannot commit), or undefined. */
   healthProblem(): string | undefined {
-    return this.storeHealth.holdReason();
+    return this.journal.holdReason();
   }
 
   /** Grows on every change of any peer's state or of the stats (cache key for views). */
@@ -433,7 +436,7 @@ export class Monitor {
     const prev = p.state;
     p.state = step(p.state, { type: "silence", until }, p.policy, this.ctx(name)).state;
     this.changes++;
-    this.commitOrRestore(name, p, prev, []);
+    this.journal.commitOrRestore(name, p, prev, [], [], () => this.health(name, p));
     this.logger.info({ peer: name, silenced_until: iso(until) }, until ? "peer silenced" : "silence lifted");
     return this.health(name, p);
   }
@@ -470,9 +473,8 @@ export class Monitor {
   private health(name: string, p: Peer): PeerHealth {
     const seen = { status: p.state.status, missed_count: p.state.missed };
     const h = toPeerHealth(name, p.endpoint, p.state, this.gate?.owner(name, seen) ?? this.selfName);
-    const root = p.joined ? this.correlation.rootOf(name, this.peers) : null;
-    const rootPeer = root === null ? undefined : this.peers.get(root);
-    if (root !== null && rootPeer) h.root_cause = { peer: root, incident_id: rootPeer.state.incidentId };
+    const root = this.across.rootCause(name, p);
+    if (root) h.root_cause = root;
     return h;
   }
 
@@ -493,7 +495,11 @@ export class Monitor {
   }
 
   private rescheduleSoon(name: string): void {
-    if (this.scheduler?.running) this.scheduler.schedule(name, this.clock.now());
+    this.scheduleIfRunning(name, this.clock.now());
+  }
+
+  private scheduleIfRunning(name: string, at: number): void {
+    if (this.scheduler?.running) this.scheduler.schedule(name, at);
   }
 
   private getProber(): Prober {
@@ -508,7 +514,7 @@ export class Monitor {
     const overloaded = this.selfHealth?.degraded === true ? this.selfHealth.holdReason() : undefined;
     const verdict = holdWhileOverloaded(askGate(this.gate, name, this.logger), overloaded);
     // Nothing may be done that is not recorded: held while the store cannot commit.
-    const stuck = this.storeHealth.holdReason();
+    const stuck = this.journal.holdReason();
     if (stuck === undefined || (!verdict.act && verdict.hold === undefined)) return verdict;
     return { act: false, hold: verdict.act ? stuck : `${verdict.hold}; ${stuck}` };
   }
@@ -518,22 +524,8 @@ export class Monitor {
     const now = this.clock.now();
     const { report, changed } = (this.selfHealth as SelfHealth).evaluate(this.clock.monotonic());
     const entry = this.selfJournal?.entryFor(changed, report, now);
-    if (entry) {
-      this.changes++;
-      try {
-        this.store?.commit({
-          peer: this.selfName,
-          actions: [entry.action],
-          snapshot: entry.snapshot,
-          effects: [],
-        });
-      } catch (err) {
-        // Not journaled, so not announced either: the store failure is (see storeFailed).
-        this.storeFailed(err);
-        return report;
-      }
-      this.notify(entry.action);
-    }
+    // Not journaled, so not announced either: the store failure is (see storeFailed).
+    if (entry) this.journal.journalNode(entry, this.selfName);
     return report;
   }
 
@@ -603,8 +595,8 @@ export class Monitor {
       } else if (!result.ok) this.counters.misses++;
       if (this.probeListeners.size > 0) this.probeListeners.emit({ peer: name }, name, result, lateness);
       // Before the gate is asked: a store that commits again no longer holds the step.
-      this.tryStoreRecovery();
-      this.observeAcross(name, p, result.ok ? "ok" : inconclusive !== null ? "inconclusive" : "miss");
+      this.journal.tryStoreRecovery();
+      this.across.observe(name, p, result.ok ? "ok" : inconclusive !== null ? "inconclusive" : "miss");
       const event: LadderEvent = result.ok
         ? { type: "probe-ok", durationMs: result.duration_ms }
         : inconclusive !== null
@@ -613,7 +605,7 @@ export class Monitor {
               type: "probe-miss",
               durationMs: result.duration_ms,
               error: result.error ?? "probe failed",
-              ...this.missVerdict(name, p, result.error ?? "probe failed"),
+              ...this.across.missVerdict(name, p, result.error ?? "probe failed"),
             };
       try {
         await this.apply(name, p, event);
@@ -637,7 +629,7 @@ export class Monitor {
 
   /** Steps the ladder, persists, runs effects, notifies. Caller holds the peer lock. */
   private async apply(name: string, p: Peer, event: LadderEvent): Promise<EscalationAction[]> {
-    this.tryStoreRecovery();
+    this.journal.tryStoreRecovery();
     const prev = p.state;
     const out = step(prev, event, p.policy, this.ctx(name));
     p.state = out.state;
@@ -645,7 +637,7 @@ export class Monitor {
     const actions = out.effects.flatMap((e) => (e.kind === "emit" ? [e.action] : []));
     const remediation = out.effects.filter((e): e is RemediationEffect => e.kind !== "emit");
     // Commit first: nothing below happens (counters, effects, alerts) unless it is on disk.
-    this.commitOrRestore(name, p, prev, actions, remediation);
+    this.journal.commitOrRestore(name, p, prev, actions, remediation, () => this.health(name, p));
     for (const e of remediation) {
       if (e.kind === "restart") this.counters.restarts++;
       if (e.kind === "isolate") this.counters.isolations++;
@@ -662,7 +654,7 @@ export class Monitor {
         "peer status changed",
       );
     }
-    if (isFailingStatus(prev.status) && !isFailingStatus(p.state.status)) this.graceDependents(name);
+    if (isFailingStatus(prev.status) && !isFailingStatus(p.state.status)) this.across.graceDependents(name);
     for (const e of remediation) {
       const result = await this.runEffect(name, p, e);
       // The first probe after a restart waits for the start-up grace (and the backoff).
@@ -681,194 +673,24 @@ export class Monitor {
     return actions;
   }
 
-  /**
-   * Commits the transition from `prev` to `p.state`; when the store refuses it, puts `prev`
-   * back (memory never runs ahead of disk), records the failure and throws StoreCommitError.
-   */
-  private commitOrRestore(
-    name: string,
-    p: Peer,
-    prev: LadderState,
-    actions: EscalationAction[],
-    effects: RemediationEffect[] = [],
-  ): void {
-    try {
-      this.persist(name, p, prev, actions, effects);
-    } catch (err) {
-      p.state = prev;
-      this.storeFailed(err);
-      throw new StoreCommitError(name, err);
-    }
-  }
-
   /** Runs one committed effect; a store that cannot record its result is a store failure, not a lost alert. */
   private async runEffect(name: string, p: Peer, e: RemediationEffect): Promise<ActionResult> {
     try {
       return await this.effects.run(name, p, e, this.abort.signal);
     } catch (err) {
-      this.storeFailed(err);
+      this.journal.storeFailed(err);
       return { ok: false, error: `the step ran but its result could not be recorded: ${String(err)}` };
     }
   }
 
-  /** Counts a refused commit; the first of an episode is logged and announced without the store. */
-  private storeFailed(err: unknown): void {
-    this.changes++;
-    const action = this.storeHealth.failed(err, this.clock.now());
-    if (action === null) return;
-    this.logger.error(
-      { err: String(err), action: action.action, severity: action.severity },
-      `${action.reason}`,
-    );
-    if (this.storeListeners.size > 0) this.storeListeners.emit({ peer: this.selfName }, { ...action });
-  }
-
-  /** While the store is failing: commits the episode's entries; their success ends it. */
-  private tryStoreRecovery(): void {
-    if (!this.store || !this.storeHealth.failing) return;
-    const now = this.clock.now();
-    const actions = this.storeHealth.recoveryEntries(now);
-    try {
-      this.store.commit({
-        peer: this.selfName,
-        actions,
-        snapshot: toPeerHealth(this.selfName, "self", initialState(), this.selfName),
-        effects: [],
-      });
-    } catch (err) {
-      this.storeFailed(err);
-      return;
-    }
-    this.storeHealth.recovered();
-    this.changes++;
-    this.logger.info({ action: "store_recovered" }, actions[1]?.reason ?? "state store commits again");
-    for (const a of actions) this.notify(a);
-  }
-
-  private persist(
-    name: string,
-    p: Peer,
-    prev: LadderState,
-    actions: EscalationAction[],
-    effects: RemediationEffect[] = [],
-  ): void {
-    if (!this.store) return;
-    if (actions.length > 0 || effects.length > 0 || escalationStateChanged(prev, p.state)) {
-      this.store.commit({
-        peer: name,
-        state: p.state,
-        actions,
-        snapshot: this.health(name, p),
-        effects: effects.map((e) => effectIntent(e, p.isolationId)),
-      });
-    } else {
-      this.store.saveState(name, p.state);
-    }
-  }
-
   private notify(action: EscalationAction): void {
-    announceAction(this.logger, this.handlers, action);
+    this.journal.notify(action);
   }
 
   /** A step the host's ledger refused or held: journaled and notified as `step_fenced`. */
   private journalFenced(f: FencedStep): void {
-    const action = fencedAction(f, this.selfName, this.clock.now());
     const p = this.peers.get(f.peer);
-    this.changes++;
-    if (p)
-      this.store?.commit({ peer: f.peer, actions: [action], snapshot: this.health(f.peer, p), effects: [] });
-    this.notify(action);
-  }
-
-  // ---------------------------------------------------------------- across peers
-
-  /** Refuses a dependsOn that would close a cycle among the registered peers. */
-  private checkDependencies(spec: PeerSpec): void {
-    if (!spec.dependsOn || spec.dependsOn.length === 0) return;
-    const graph = new Map<string, readonly string[]>();
-    for (const [n, q] of this.peers) if (q.spec.dependsOn) graph.set(n, q.spec.dependsOn);
-    graph.set(spec.name, spec.dependsOn);
-    const cycle = dependencyCycle(graph);
-    if (cycle) {
-      throw new InvalidOptionError(
-        `peers.${spec.name}.dependsOn`,
-        `closes a cycle: ${cycle.join(" → ")}; a peer cannot depend on itself through others`,
-      );
-    }
-  }
-
-  /** Feeds one verdict to the storm guard and node_blind; journals their episodes. */
-  private observeAcross(name: string, p: Peer, verdict: "ok" | "miss" | "inconclusive"): void {
-    const now = this.clock.now();
-    // Peers that cannot be remediated (mesh members) or are settled say nothing of a new storm.
-    const settled = p.spec.alertOnly === true || p.state.status === "ISOLATED" || isSilenced(p.state, now);
-    const seen = this.correlation.observe(name, verdict, now, this.peers, settled);
-    for (const e of seen.entries) this.journalNode(e);
-    if (!seen.stormEnded) return;
-    // Per-peer remediation resumes from fresh counters: misses seen during the storm do not count.
-    for (const [n, q] of this.peers) {
-      if (q.state.missed === 0 && q.state.held !== true) continue;
-      q.state = { ...q.state, missed: 0, held: false };
-      this.store?.saveState(n, q.state);
-    }
-    this.changes++;
-  }
-
-  /**
-   * Whether a miss may be acted on: not while a dependency fails (the miss joins its
-   * incident) or a storm is on (observed only; correlated_failure said it once), else the gate.
-   */
-  private missVerdict(name: string, p: Peer, error: string): GateVerdict & { quiet?: boolean } {
-    const root = this.correlation.rootOf(name, this.peers);
-    const rootPeer = root === null ? undefined : this.peers.get(root);
-    if (root !== null && rootPeer) {
-      if (p.joined !== root) {
-        p.joined = root;
-        const action = this.correlation.joinEntry(name, root, rootPeer.state, error, this.clock.now());
-        this.journalNode({ action, snapshot: this.health(name, p) });
-      }
-      return { act: false, quiet: true };
-    }
-    p.joined = null;
-    if (this.correlation.storm) return { act: false, quiet: true };
-    return this.mayAct(name);
-  }
-
-  /** `root` recovered: each peer depending on it starts afresh after its startup grace. */
-  private graceDependents(root: string): void {
-    const now = this.clock.now();
-    for (const d of this.correlation.dependentsOf(root, this.peers)) {
-      const q = this.peers.get(d);
-      // A dependent that kept answering needs no grace.
-      if (!q || (!q.joined && q.state.missed === 0 && !isFailingStatus(q.state.status))) continue;
-      q.joined = null;
-      q.state = { ...q.state, missed: 0, held: false };
-      q.notBefore = Math.max(q.notBefore, now + q.policy.startupGraceMs);
-      this.store?.saveState(d, q.state);
-      if (this.scheduler?.running) this.scheduler.schedule(d, q.notBefore);
-      this.logger.info(
-        { peer: d, dependency: root, grace_ms: q.policy.startupGraceMs },
-        "dependency recovered; fresh startup grace before misses count",
-      );
-    }
-  }
-
-  /** Commits and notifies a journal entry that is not a ladder step (node episodes, joins). */
-  private journalNode(e: NodeEntry): void {
-    this.changes++;
-    try {
-      this.store?.commit({
-        peer: e.action.peer_name,
-        actions: [e.action],
-        snapshot: e.snapshot,
-        effects: [],
-      });
-    } catch (err) {
-      // Not on disk, so not announced (an alert is never sent that the journal lacks).
-      this.storeFailed(err);
-      return;
-    }
-    this.notify(e.action);
+    this.journal.journalFenced(f, p ? this.health(f.peer, p) : undefined);
   }
 
   /** After a crash or restart of the watchdog: effects written but never finished (once). */

@@ -33,6 +33,8 @@ const LAYERS = [
   "fleet/",
   "monitor-options.ts",
   "monitor-peer.ts",
+  "monitor-journal.ts",
+  "monitor-across.ts",
   "monitor.ts",
   "discovery/",
   "api/",
