@@ -35,13 +35,12 @@ import { LatenessRecorder } from "./schedule/lateness.js";
 import { Scheduler } from "./schedule/scheduler.js";
 import { Semaphore } from "./schedule/semaphore.js";
 import { validatePeerSpec } from "./core/peer-spec.js";
-import { defaultLoopDelay, probesInFlight, type LoopDelaySource } from "./health/loop-delay.js";
-import { SelfHealth, type SelfHealthReport } from "./health/self-health.js";
-import { inconclusiveWhy } from "./health/inconclusive.js";
-import { SelfJournal } from "./health/self-journal.js";
+import { probesInFlight } from "./health/loop-delay.js";
+import type { SelfHealthReport } from "./health/self-health.js";
 import type { StoreHealthReport } from "./health/store-health.js";
 import type { MonitorStore } from "./store/types.js";
 import { AcrossPeers } from "./monitor-across.js";
+import { NodeSelf } from "./monitor-self.js";
 import { MonitorJournal } from "./monitor-journal.js";
 import { EffectRunner } from "./effects/runner.js";
 import { resumeInterrupted } from "./effects/resume.js";
@@ -84,10 +83,8 @@ export class Monitor {
   private abort = Monitor.newAbort();
   private resumed = false;
   private readonly counters = { checks: 0, misses: 0, inconclusive: 0, restarts: 0, isolations: 0 };
-  private readonly loopDelay: LoopDelaySource;
-  private readonly selfHealth: SelfHealth | null;
-  /** Journal entries for entering and leaving the degraded state (null without self-health). */
-  private readonly selfJournal: SelfJournal | null;
+  /** This node's own health: loop delay, lateness, deadlines stretched and steps held while degraded. */
+  private readonly self: NodeSelf;
   /** Restart/isolate steps running and recently finished (shared with the mesh). */
   private readonly steps = new StepLog();
   /** Commits, node journal entries and the store-failure episode (every step held while it fails). */
@@ -149,9 +146,14 @@ export class Monitor {
     this.ownProber = opts.prober === undefined;
     this.prober = opts.prober ?? null;
     this.startedAt = this.clock.now();
-    this.loopDelay = opts.loopDelay ?? defaultLoopDelay(this.clock);
-    this.selfHealth = opts.selfHealth === false ? null : new SelfHealth(this.loopDelay, opts.selfHealth);
-    this.selfJournal = this.selfHealth ? new SelfJournal(this.selfName, this.selfHealth) : null;
+    this.self = new NodeSelf({
+      selfName: this.selfName,
+      clock: this.clock,
+      logger: this.logger,
+      loopDelay: opts.loopDelay,
+      selfHealth: opts.selfHealth,
+      journal: (e) => this.journal.journalNode(e, this.selfName),
+    });
     this.across = new AcrossPeers({
       selfName: this.selfName,
       storm: opts.storm,
@@ -283,8 +285,7 @@ export class Monitor {
    * remediation is held.
    */
   selfHealthReport(): SelfHealthReport {
-    if (!this.selfHealth) return { status: "ok", loop_delay_p99_ms: 0, lateness_p99_ms: 0 };
-    return this.evaluateSelf();
+    return this.self.report();
   }
 
   /** Whether the state store commits: `failing` (every step held) with the error, and the errors so far. */
@@ -376,7 +377,7 @@ export class Monitor {
     const scheduler = new Scheduler({ clock: this.clock, run: (peer, due) => this.scheduledRun(peer, due) });
     this.progressAt = this.clock.monotonic();
     this.scheduler = scheduler;
-    if (this.selfHealth) this.loopDelay.start();
+    this.self.start();
     scheduler.start();
     this.resume();
     for (const [name, p] of this.peers) scheduler.schedule(name, this.firstDue(p));
@@ -397,7 +398,7 @@ export class Monitor {
     this.abort = Monitor.newAbort(); // later checkPeer()/checkAllPeers() calls still work
     aborting.abort();
     await this.mesh.stop();
-    this.loopDelay.stop();
+    this.self.stop();
     if (scheduler) await scheduler.stop();
     await Promise.allSettled([...this.peers.values()].map((p) => p.lock));
     if (this.ownProber && this.prober) {
@@ -511,22 +512,11 @@ export class Monitor {
     // crash): this node observes until it ends; the ledger would refuse a step anyway.
     const p = this.peers.get(name);
     if (p && this.effects.inFlight(name, p) !== undefined) return { act: false };
-    const overloaded = this.selfHealth?.degraded === true ? this.selfHealth.holdReason() : undefined;
-    const verdict = holdWhileOverloaded(askGate(this.gate, name, this.logger), overloaded);
+    const verdict = holdWhileOverloaded(askGate(this.gate, name, this.logger), this.self.overloadHold());
     // Nothing may be done that is not recorded: held while the store cannot commit.
     const stuck = this.journal.holdReason();
     if (stuck === undefined || (!verdict.act && verdict.hold === undefined)) return verdict;
     return { act: false, hold: verdict.act ? stuck : `${verdict.hold}; ${stuck}` };
-  }
-
-  /** Re-evaluates this node's health; journals entering and leaving the degraded state. */
-  private evaluateSelf(): SelfHealthReport {
-    const now = this.clock.now();
-    const { report, changed } = (this.selfHealth as SelfHealth).evaluate(this.clock.monotonic());
-    const entry = this.selfJournal?.entryFor(changed, report, now);
-    // Not journaled, so not announced either: the store failure is (see storeFailed).
-    if (entry) this.journal.journalNode(entry, this.selfName);
-    return report;
   }
 
   private async scheduledRun(name: string, dueAt: number): Promise<number | null> {
@@ -557,9 +547,7 @@ export class Monitor {
       const startedMono = this.clock.monotonic();
       const lateness = startedAt - dueAt;
       // While this node is overloaded its own slowness must not run out a peer's deadline.
-      const timeoutMs = this.selfHealth?.degraded
-        ? Math.round(p.policy.timeoutMs * this.selfHealth.deadlineFactor)
-        : p.policy.timeoutMs;
+      const timeoutMs = this.self.timeoutMs(p.policy.timeoutMs);
       let result: ProbeResult;
       // The ledger's token before the evidence: a step taken by anyone since fences this one.
       p.fenceSeen = this.effects.observe(name, p);
@@ -573,25 +561,13 @@ export class Monitor {
         this.sem.release();
       }
       this.lateness.record(lateness);
-      this.selfHealth?.recordLateness(Math.max(0, calledAt - dueAt), calledMono);
-      if (this.selfHealth) this.evaluateSelf();
+      this.self.probed(Math.max(0, calledAt - dueAt), calledMono);
       this.counters.checks++;
       this.progressAt = this.clock.monotonic();
-      const inconclusive = result.ok
-        ? null
-        : inconclusiveWhy(result, timeoutMs, () =>
-            this.loopDelay.stalledMs(startedMono, this.clock.monotonic()),
-          );
+      const inconclusive = this.self.inconclusive(name, p, result, timeoutMs, startedMono);
       if (inconclusive !== null) {
         this.counters.inconclusive++;
         result = { ...result, inconclusive: true, error: inconclusive.error, cause: inconclusive.cause };
-        // Said once per run of inconclusive results of a peer, not once per probe.
-        if (p.state.lastError?.startsWith("inconclusive: ") !== true) {
-          this.logger.warn(
-            { peer: name, error: inconclusive.error, cause: inconclusive.cause.kind },
-            "probe inconclusive (this node's own trouble); not a miss",
-          );
-        }
       } else if (!result.ok) this.counters.misses++;
       if (this.probeListeners.size > 0) this.probeListeners.emit({ peer: name }, name, result, lateness);
       // Before the gate is asked: a store that commits again no longer holds the step.

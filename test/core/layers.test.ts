@@ -35,6 +35,7 @@ const LAYERS = [
   "monitor-peer.ts",
   "monitor-journal.ts",
   "monitor-across.ts",
+  "monitor-self.ts",
   "monitor.ts",
   "discovery/",
   "api/",
