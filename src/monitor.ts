@@ -5,10 +5,11 @@
 // → commit (state, journal, outbox, effect intents in one transaction) → run effects and
 // record their results (effects/runner.ts) → call escalation handlers (outside any
 // critical section). On start, effects/resume.ts settles what a previous run left pending.
+// Its collaborators: monitor-step.ts (one ladder step), monitor-journal.ts (what is
+// committed; the store-failure hold), monitor-across.ts (dependencies, storm guard,
+// node_blind), monitor-self.ts (this node's own health).
 import { fetchRoutes, notServed } from "./http/fetch-adapter.js";
-import { randomUUID } from "node:crypto";
 import { setMaxListeners } from "node:events";
-import { createExecutor } from "./act/default-executor.js";
 import { parseDuration, iso, type Duration } from "./core/duration.js";
 import { InvalidOptionError, WatchdogError } from "./core/errors.js";
 import { CONCURRENCY_DEFAULT, PROBE_DEFAULTS } from "./core/defaults.js";
@@ -20,9 +21,9 @@ import {
   type InFlightStep,
   type RemediationGate,
 } from "./core/gate.js";
-import { step, type LadderEvent, type RemediationEffect, type StepContext } from "./core/ladder.js";
-import { policyOf, restartDelayMs, type PeerSpec, type Policy } from "./core/options.js";
-import type { ActionResult, EscalationAction, MonitorStats, PeerHealth, ProbeResult } from "./core/types.js";
+import { step, type LadderEvent } from "./core/ladder.js";
+import { policyOf, type PeerSpec, type Policy } from "./core/options.js";
+import type { EscalationAction, MonitorStats, PeerHealth, ProbeResult } from "./core/types.js";
 import { Listeners } from "./core/listeners.js";
 import { silentLogger, type Logger } from "./core/logger.js";
 import { MeshNode } from "./mesh/mesh-node.js";
@@ -41,14 +42,10 @@ import type { StoreHealthReport } from "./health/store-health.js";
 import type { MonitorStore } from "./store/types.js";
 import { AcrossPeers } from "./monitor-across.js";
 import { NodeSelf } from "./monitor-self.js";
+import { PeerStepper } from "./monitor-step.js";
 import { MonitorJournal } from "./monitor-journal.js";
-import { EffectRunner } from "./effects/runner.js";
-import { resumeInterrupted } from "./effects/resume.js";
 import { StepLog } from "./effects/step-log.js";
 import { releasePlan } from "./effects/release-plan.js";
-import { ledgerDir, StepFence } from "./effects/fence.js";
-import type { FencedStep } from "./effects/runner.js";
-import { isFailingStatus } from "./core/dependencies.js";
 import {
   newPeer,
   progressBoundMs,
@@ -64,7 +61,6 @@ export type { GateVerdict, InFlightStep, RemediationGate } from "./core/gate.js"
 
 export class Monitor {
   readonly selfName: string;
-  private readonly releaseCommand: ((peer: string) => string) | undefined;
   private readonly policy: Policy;
   private readonly clock: Clock;
   private readonly logger: Logger;
@@ -81,7 +77,6 @@ export class Monitor {
   private prober: Prober | null;
   private scheduler: Scheduler | null = null;
   private abort = Monitor.newAbort();
-  private resumed = false;
   private readonly counters = { checks: 0, misses: 0, inconclusive: 0, restarts: 0, isolations: 0 };
   /** This node's own health: loop delay, lateness, deadlines stretched and steps held while degraded. */
   private readonly self: NodeSelf;
@@ -89,7 +84,8 @@ export class Monitor {
   private readonly steps = new StepLog();
   /** Commits, node journal entries and the store-failure episode (every step held while it fails). */
   private readonly journal: MonitorJournal;
-  private readonly effects: EffectRunner;
+  /** One ladder step: commit, remediation through the host's ledger, notifications. */
+  private readonly stepper: PeerStepper;
   private readonly startedAt: number;
   private changes = 0;
   /** Monotonic ms of the last completed probe (or of start()). */
@@ -104,7 +100,6 @@ export class Monitor {
       throw new InvalidOptionError("selfName", "is required: a non-empty name for this node");
     }
     this.selfName = opts.selfName;
-    this.releaseCommand = opts.releaseCommand;
     this.policy = policyOf(opts);
     const concurrency = opts.concurrency ?? CONCURRENCY_DEFAULT;
     const tooMany = concurrencyProblem(concurrency);
@@ -125,22 +120,22 @@ export class Monitor {
       handlers: this.handlers,
       changed: () => void this.changes++,
     });
-    this.effects = new EffectRunner({
-      executor: opts.executor ?? createExecutor(),
-      store: this.store,
+    this.stepper = new PeerStepper({
+      selfName: this.selfName,
+      releaseCommand: opts.releaseCommand,
       clock: this.clock,
       logger: this.logger,
+      store: this.store,
+      executor: opts.executor,
+      ledger: opts.ledger,
       steps: this.steps,
-      fence:
-        opts.ledger === false || (opts.ledger === undefined && opts.executor !== undefined)
-          ? undefined
-          : new StepFence({
-              dir: ledgerDir(opts.ledger?.dir),
-              node: this.selfName,
-              clock: this.clock,
-              logger: this.logger,
-            }),
-      onFenced: (f) => this.journalFenced(f),
+      journal: this.journal,
+      counters: this.counters,
+      signal: () => this.abort.signal,
+      peer: (n) => this.peers.get(n),
+      health: (n, p) => this.health(n, p),
+      recovered: (n) => this.across.graceDependents(n),
+      changed: () => void this.changes++,
     });
     this.random = opts.random ?? Math.random;
     this.ownProber = opts.prober === undefined;
@@ -379,7 +374,7 @@ export class Monitor {
     this.scheduler = scheduler;
     this.self.start();
     scheduler.start();
-    this.resume();
+    this.stepper.resume();
     for (const [name, p] of this.peers) scheduler.schedule(name, this.firstDue(p));
     this.mesh.start();
     const signal = opts?.signal;
@@ -407,7 +402,7 @@ export class Monitor {
       await pr.close();
     }
     this.store?.flush();
-    this.effects.close();
+    this.stepper.effects.close();
     if (scheduler) this.logger.info({}, "watchdog stopped");
   }
 
@@ -422,7 +417,7 @@ export class Monitor {
       if (plan !== undefined && "refuse" in plan) {
         throw new WatchdogError("WDM_INVALID_STATE", `cannot release "${name}": ${plan.refuse}`, name);
       }
-      return this.apply(name, p, { type: "release", by });
+      return this.stepper.apply(name, p, { type: "release", by });
     });
     p.notBefore = 0;
     this.rescheduleSoon(name);
@@ -435,7 +430,7 @@ export class Monitor {
     const ms = parseDuration(duration, "duration");
     const until = ms === 0 ? null : this.clock.now() + ms;
     const prev = p.state;
-    p.state = step(p.state, { type: "silence", until }, p.policy, this.ctx(name)).state;
+    p.state = step(p.state, { type: "silence", until }, p.policy, this.stepper.ctx(name)).state;
     this.changes++;
     this.journal.commitOrRestore(name, p, prev, [], [], () => this.health(name, p));
     this.logger.info({ peer: name, silenced_until: iso(until) }, until ? "peer silenced" : "silence lifted");
@@ -452,7 +447,7 @@ export class Monitor {
         name,
       );
     }
-    const out = await withPeerLock(p, () => this.apply(name, p, { type: "operator-restart", by }));
+    const out = await withPeerLock(p, () => this.stepper.apply(name, p, { type: "operator-restart", by }));
     return out.find((a) => a.action === "restart") as EscalationAction;
   }
 
@@ -479,16 +474,6 @@ export class Monitor {
     return h;
   }
 
-  private ctx(peer: string): StepContext {
-    return {
-      now: this.clock.now(),
-      node: this.selfName,
-      peer,
-      newId: randomUUID,
-      ...(this.releaseCommand ? { releaseCommand: this.releaseCommand(peer) } : {}),
-    };
-  }
-
   private firstDue(p: Peer): number {
     const now = this.clock.now();
     // Random initial delay so probes of many peers do not synchronise.
@@ -511,7 +496,7 @@ export class Monitor {
     // A step of this peer in flight in the host's ledger (any node's, this one's before a
     // crash): this node observes until it ends; the ledger would refuse a step anyway.
     const p = this.peers.get(name);
-    if (p && this.effects.inFlight(name, p) !== undefined) return { act: false };
+    if (p && this.stepper.effects.inFlight(name, p) !== undefined) return { act: false };
     const verdict = holdWhileOverloaded(askGate(this.gate, name, this.logger), this.self.overloadHold());
     // Nothing may be done that is not recorded: held while the store cannot commit.
     const stuck = this.journal.holdReason();
@@ -550,7 +535,7 @@ export class Monitor {
       const timeoutMs = this.self.timeoutMs(p.policy.timeoutMs);
       let result: ProbeResult;
       // The ledger's token before the evidence: a step taken by anyone since fences this one.
-      p.fenceSeen = this.effects.observe(name, p);
+      p.fenceSeen = this.stepper.effects.observe(name, p);
       // While a deadline runs, this node's loop delay is sampled finely (see TimerLoopDelay);
       // counted here, so a prober passed in by the caller counts too.
       probesInFlight.begin();
@@ -584,7 +569,7 @@ export class Monitor {
               ...this.across.missVerdict(name, p, result.error ?? "probe failed"),
             };
       try {
-        await this.apply(name, p, event);
+        await this.stepper.apply(name, p, event);
       } catch (err) {
         // Refused by the store: already counted and said (storeFailed); the peer keeps its
         // committed state and the next probe tries again.
@@ -601,86 +586,5 @@ export class Monitor {
       p.probing = null;
     }
     return next;
-  }
-
-  /** Steps the ladder, persists, runs effects, notifies. Caller holds the peer lock. */
-  private async apply(name: string, p: Peer, event: LadderEvent): Promise<EscalationAction[]> {
-    this.journal.tryStoreRecovery();
-    const prev = p.state;
-    const out = step(prev, event, p.policy, this.ctx(name));
-    p.state = out.state;
-    this.changes++;
-    const actions = out.effects.flatMap((e) => (e.kind === "emit" ? [e.action] : []));
-    const remediation = out.effects.filter((e): e is RemediationEffect => e.kind !== "emit");
-    // Commit first: nothing below happens (counters, effects, alerts) unless it is on disk.
-    this.journal.commitOrRestore(name, p, prev, actions, remediation, () => this.health(name, p));
-    for (const e of remediation) {
-      if (e.kind === "restart") this.counters.restarts++;
-      if (e.kind === "isolate") this.counters.isolations++;
-    }
-    if (prev.status !== p.state.status) {
-      this.logger.info(
-        {
-          peer: name,
-          from: prev.status,
-          to: p.state.status,
-          missed: p.state.missed,
-          restarts: p.state.restarts,
-        },
-        "peer status changed",
-      );
-    }
-    if (isFailingStatus(prev.status) && !isFailingStatus(p.state.status)) this.across.graceDependents(name);
-    for (const e of remediation) {
-      const result = await this.runEffect(name, p, e);
-      // The first probe after a restart waits for the start-up grace (and the backoff).
-      if (e.kind === "restart") {
-        p.notBefore =
-          this.clock.now() +
-          (e.attempt === 0 ? p.policy.startupGraceMs : restartDelayMs(p.policy, Math.max(1, e.attempt)));
-      }
-      const a = actions.find((x) => x.id === e.actionId);
-      if (a) a.result = result;
-    }
-    // An incident that ended (recovery, release): the ledger refuses any step of it from now on.
-    if (prev.incidentId !== null && p.state.incidentId !== prev.incidentId)
-      await this.effects.endIncident(name, p, prev.incidentId, `${name} is ${p.state.status}`);
-    for (const a of actions) this.notify(a);
-    return actions;
-  }
-
-  /** Runs one committed effect; a store that cannot record its result is a store failure, not a lost alert. */
-  private async runEffect(name: string, p: Peer, e: RemediationEffect): Promise<ActionResult> {
-    try {
-      return await this.effects.run(name, p, e, this.abort.signal);
-    } catch (err) {
-      this.journal.storeFailed(err);
-      return { ok: false, error: `the step ran but its result could not be recorded: ${String(err)}` };
-    }
-  }
-
-  private notify(action: EscalationAction): void {
-    this.journal.notify(action);
-  }
-
-  /** A step the host's ledger refused or held: journaled and notified as `step_fenced`. */
-  private journalFenced(f: FencedStep): void {
-    const p = this.peers.get(f.peer);
-    this.journal.journalFenced(f, p ? this.health(f.peer, p) : undefined);
-  }
-
-  /** After a crash or restart of the watchdog: effects written but never finished (once). */
-  private resume(): void {
-    if (this.resumed || !this.store) return;
-    this.resumed = true;
-    void resumeInterrupted({
-      store: this.store,
-      peer: (name) => this.peers.get(name),
-      steps: this.steps,
-      now: () => this.clock.now(),
-      logger: this.logger,
-      rerun: (name, p, e) =>
-        withPeerLock(p, () => this.effects.run(name, p, e, this.abort.signal, { resume: true })),
-    });
   }
 }

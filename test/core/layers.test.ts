@@ -34,6 +34,7 @@ const LAYERS = [
   "monitor-options.ts",
   "monitor-peer.ts",
   "monitor-journal.ts",
+  "monitor-step.ts",
   "monitor-across.ts",
   "monitor-self.ts",
   "monitor.ts",
