@@ -5,10 +5,11 @@
 // → commit (state, journal, outbox, effect intents in one transaction) → run effects and
 // record their results (effects/runner.ts) → call escalation handlers (outside any
 // critical section). On start, effects/resume.ts settles what a previous run left pending.
+// Its collaborators: monitor-step.ts (one ladder step), monitor-journal.ts (what is
+// committed; the store-failure hold), monitor-across.ts (dependencies, storm guard,
+// node_blind), monitor-self.ts (this node's own health).
 import { fetchRoutes, notServed } from "./http/fetch-adapter.js";
-import { randomUUID } from "node:crypto";
 import { setMaxListeners } from "node:events";
-import { createExecutor } from "./act/default-executor.js";
 import { parseDuration, iso, type Duration } from "./core/duration.js";
 import { InvalidOptionError, WatchdogError } from "./core/errors.js";
 import { CONCURRENCY_DEFAULT, PROBE_DEFAULTS } from "./core/defaults.js";
@@ -20,21 +21,13 @@ import {
   type InFlightStep,
   type RemediationGate,
 } from "./core/gate.js";
-import {
-  initialState,
-  isSilenced,
-  step,
-  type LadderEvent,
-  type LadderState,
-  type RemediationEffect,
-  type StepContext,
-} from "./core/ladder.js";
-import { policyOf, restartDelayMs, type PeerSpec, type Policy } from "./core/options.js";
-import type { ActionResult, EscalationAction, MonitorStats, PeerHealth, ProbeResult } from "./core/types.js";
-import { announceAction, Listeners } from "./core/listeners.js";
+import { step, type LadderEvent } from "./core/ladder.js";
+import { policyOf, type PeerSpec, type Policy } from "./core/options.js";
+import type { EscalationAction, MonitorStats, PeerHealth, ProbeResult } from "./core/types.js";
+import { Listeners } from "./core/listeners.js";
 import { silentLogger, type Logger } from "./core/logger.js";
 import { MeshNode } from "./mesh/mesh-node.js";
-import { escalationStateChanged, toPeerHealth } from "./core/peer-health.js";
+import { toPeerHealth } from "./core/peer-health.js";
 import { StoreCommitError } from "./store/commit-error.js";
 import { createProber, probeEndpoint, probeTarget } from "./probe/index.js";
 import type { Prober } from "./probe/prober.js";
@@ -43,21 +36,16 @@ import { LatenessRecorder } from "./schedule/lateness.js";
 import { Scheduler } from "./schedule/scheduler.js";
 import { Semaphore } from "./schedule/semaphore.js";
 import { validatePeerSpec } from "./core/peer-spec.js";
-import { defaultLoopDelay, probesInFlight, type LoopDelaySource } from "./health/loop-delay.js";
-import { SelfHealth, type SelfHealthReport } from "./health/self-health.js";
-import { inconclusiveWhy } from "./health/inconclusive.js";
-import { SelfJournal } from "./health/self-journal.js";
-import { StoreHealth, type StoreHealthReport } from "./health/store-health.js";
+import { probesInFlight } from "./health/loop-delay.js";
+import type { SelfHealthReport } from "./health/self-health.js";
+import type { StoreHealthReport } from "./health/store-health.js";
 import type { MonitorStore } from "./store/types.js";
-import { EffectRunner, effectIntent } from "./effects/runner.js";
-import { resumeInterrupted } from "./effects/resume.js";
+import { AcrossPeers } from "./monitor-across.js";
+import { NodeSelf } from "./monitor-self.js";
+import { PeerStepper } from "./monitor-step.js";
+import { MonitorJournal } from "./monitor-journal.js";
 import { StepLog } from "./effects/step-log.js";
 import { releasePlan } from "./effects/release-plan.js";
-import { fencedAction, ledgerDir, StepFence } from "./effects/fence.js";
-import type { FencedStep } from "./effects/runner.js";
-import { Correlation, type NodeEntry } from "./health/correlation.js";
-import { stormPolicy, stormProblem } from "./core/storm.js";
-import { dependencyCycle, isFailingStatus } from "./core/dependencies.js";
 import {
   newPeer,
   progressBoundMs,
@@ -73,7 +61,6 @@ export type { GateVerdict, InFlightStep, RemediationGate } from "./core/gate.js"
 
 export class Monitor {
   readonly selfName: string;
-  private readonly releaseCommand: ((peer: string) => string) | undefined;
   private readonly policy: Policy;
   private readonly clock: Clock;
   private readonly logger: Logger;
@@ -90,18 +77,15 @@ export class Monitor {
   private prober: Prober | null;
   private scheduler: Scheduler | null = null;
   private abort = Monitor.newAbort();
-  private resumed = false;
   private readonly counters = { checks: 0, misses: 0, inconclusive: 0, restarts: 0, isolations: 0 };
-  private readonly loopDelay: LoopDelaySource;
-  private readonly selfHealth: SelfHealth | null;
-  /** Journal entries for entering and leaving the degraded state (null without self-health). */
-  private readonly selfJournal: SelfJournal | null;
+  /** This node's own health: loop delay, lateness, deadlines stretched and steps held while degraded. */
+  private readonly self: NodeSelf;
   /** Restart/isolate steps running and recently finished (shared with the mesh). */
   private readonly steps = new StepLog();
-  /** Whether the store commits; while it does not, every step is held (see health/store-health.ts). */
-  private readonly storeHealth: StoreHealth;
-  private readonly storeListeners: Listeners<[EscalationAction]>;
-  private readonly effects: EffectRunner;
+  /** Commits, node journal entries and the store-failure episode (every step held while it fails). */
+  private readonly journal: MonitorJournal;
+  /** One ladder step: commit, remediation through the host's ledger, notifications. */
+  private readonly stepper: PeerStepper;
   private readonly startedAt: number;
   private changes = 0;
   /** Monotonic ms of the last completed probe (or of start()). */
@@ -109,14 +93,13 @@ export class Monitor {
   /** The mesh side of this node: members, views, gate, and its routes (no members without `mesh`). */
   readonly mesh: MeshNode;
   /** Storm guard, node_blind and dependencies: what is seen across peers. */
-  private readonly correlation: Correlation;
+  private readonly across: AcrossPeers;
 
   constructor(opts: MonitorOptions) {
     if (!opts || typeof opts.selfName !== "string" || opts.selfName.trim() === "") {
       throw new InvalidOptionError("selfName", "is required: a non-empty name for this node");
     }
     this.selfName = opts.selfName;
-    this.releaseCommand = opts.releaseCommand;
     this.policy = policyOf(opts);
     const concurrency = opts.concurrency ?? CONCURRENCY_DEFAULT;
     const tooMany = concurrencyProblem(concurrency);
@@ -129,39 +112,56 @@ export class Monitor {
     this.handlers = new Listeners(this.logger, "escalation handler");
     this.probeListeners = new Listeners(this.logger, "probe listener");
     this.store = opts.store;
-    this.storeHealth = new StoreHealth(opts.selfName);
-    this.storeListeners = new Listeners(this.logger, "store failure listener");
-    this.effects = new EffectRunner({
-      executor: opts.executor ?? createExecutor(),
+    this.journal = new MonitorJournal({
+      selfName: this.selfName,
       store: this.store,
       clock: this.clock,
       logger: this.logger,
+      handlers: this.handlers,
+      changed: () => void this.changes++,
+    });
+    this.stepper = new PeerStepper({
+      selfName: this.selfName,
+      releaseCommand: opts.releaseCommand,
+      clock: this.clock,
+      logger: this.logger,
+      store: this.store,
+      executor: opts.executor,
+      ledger: opts.ledger,
       steps: this.steps,
-      fence:
-        opts.ledger === false || (opts.ledger === undefined && opts.executor !== undefined)
-          ? undefined
-          : new StepFence({
-              dir: ledgerDir(opts.ledger?.dir),
-              node: this.selfName,
-              clock: this.clock,
-              logger: this.logger,
-            }),
-      onFenced: (f) => this.journalFenced(f),
+      journal: this.journal,
+      counters: this.counters,
+      signal: () => this.abort.signal,
+      peer: (n) => this.peers.get(n),
+      health: (n, p) => this.health(n, p),
+      recovered: (n) => this.across.graceDependents(n),
+      changed: () => void this.changes++,
     });
     this.random = opts.random ?? Math.random;
     this.ownProber = opts.prober === undefined;
     this.prober = opts.prober ?? null;
     this.startedAt = this.clock.now();
-    this.loopDelay = opts.loopDelay ?? defaultLoopDelay(this.clock);
-    this.selfHealth = opts.selfHealth === false ? null : new SelfHealth(this.loopDelay, opts.selfHealth);
-    this.selfJournal = this.selfHealth ? new SelfJournal(this.selfName, this.selfHealth) : null;
-    const stormBad = opts.storm ? stormProblem(opts.storm) : undefined;
-    if (stormBad) throw new InvalidOptionError(`storm.${stormBad.field}`, stormBad.problem);
-    this.correlation = new Correlation({
+    this.self = new NodeSelf({
       selfName: this.selfName,
-      storm: opts.storm === false ? null : stormPolicy(opts.storm),
+      clock: this.clock,
+      logger: this.logger,
+      loopDelay: opts.loopDelay,
+      selfHealth: opts.selfHealth,
+      journal: (e) => this.journal.journalNode(e, this.selfName),
+    });
+    this.across = new AcrossPeers({
+      selfName: this.selfName,
+      storm: opts.storm,
       windowMs: this.policy.intervalMs + this.policy.timeoutMs,
-      newId: randomUUID,
+      peers: this.peers,
+      clock: this.clock,
+      logger: this.logger,
+      saveState: (n, state) => this.store?.saveState(n, state),
+      journalNode: (e) => this.journal.journalNode(e),
+      health: (n, p) => this.health(n, p),
+      mayAct: (n) => this.mayAct(n),
+      reschedule: (n, at) => this.scheduleIfRunning(n, at),
+      changed: () => void this.changes++,
     });
     this.persisted = savedPeers(this.store);
     if (opts.mesh !== undefined && opts.gate !== undefined)
@@ -194,10 +194,10 @@ export class Monitor {
       );
     }
     const policy = policyOf(spec, this.policy, `peers.${spec.name}.`);
-    this.checkDependencies(spec);
+    this.across.checkDependencies(spec);
     const peer = newPeer(spec, policy, this.persisted.get(spec.name));
     this.peers.set(spec.name, peer);
-    this.correlation.peersChanged();
+    this.across.peersChanged();
     this.changes++;
     this.logger.info({ peer: spec.name, endpoint: peer.endpoint }, "peer registered");
     if (this.scheduler?.running) this.scheduler.schedule(spec.name, this.firstDue(peer));
@@ -210,10 +210,10 @@ export class Monitor {
   updatePeer(spec: PeerSpec): void {
     validatePeerSpec(spec);
     const p = this.require(spec.name);
-    this.checkDependencies(spec);
+    this.across.checkDependencies(spec);
     p.policy = policyOf(spec, this.policy, `peers.${spec.name}.`);
     p.spec = spec;
-    this.correlation.peersChanged();
+    this.across.peersChanged();
     p.endpoint = probeEndpoint(spec.probe);
     p.target = probeTarget(spec.probe);
     this.changes++;
@@ -229,7 +229,7 @@ export class Monitor {
     const p = this.peers.get(name);
     if (!p) return false;
     this.peers.delete(name);
-    this.correlation.peersChanged(name);
+    this.across.peersChanged(name);
     this.scheduler?.cancel(name);
     this.changes++;
     await p.lock;
@@ -280,13 +280,12 @@ export class Monitor {
    * remediation is held.
    */
   selfHealthReport(): SelfHealthReport {
-    if (!this.selfHealth) return { status: "ok", loop_delay_p99_ms: 0, lateness_p99_ms: 0 };
-    return this.evaluateSelf();
+    return this.self.report();
   }
 
   /** Whether the state store commits: `failing` (every step held) with the error, and the errors so far. */
   storeReport(): StoreHealthReport {
-    return this.storeHealth.report();
+    return this.journal.report();
   }
 
   /**
@@ -295,12 +294,12 @@ export class Monitor {
    * to its sinks). It is journaled, same id, when the store commits again. Returns unsubscribe.
    */
   onStoreFailure(listener: (action: EscalationAction) => void): () => void {
-    return this.storeListeners.add(listener);
+    return this.journal.onStoreFailure(listener);
   }
 
   /** Why this node is not fit to answer "ok" on /health (its store cannot commit), or undefined. */
   healthProblem(): string | undefined {
-    return this.storeHealth.holdReason();
+    return this.journal.holdReason();
   }
 
   /** Grows on every change of any peer's state or of the stats (cache key for views). */
@@ -373,9 +372,9 @@ export class Monitor {
     const scheduler = new Scheduler({ clock: this.clock, run: (peer, due) => this.scheduledRun(peer, due) });
     this.progressAt = this.clock.monotonic();
     this.scheduler = scheduler;
-    if (this.selfHealth) this.loopDelay.start();
+    this.self.start();
     scheduler.start();
-    this.resume();
+    this.stepper.resume();
     for (const [name, p] of this.peers) scheduler.schedule(name, this.firstDue(p));
     this.mesh.start();
     const signal = opts?.signal;
@@ -394,7 +393,7 @@ export class Monitor {
     this.abort = Monitor.newAbort(); // later checkPeer()/checkAllPeers() calls still work
     aborting.abort();
     await this.mesh.stop();
-    this.loopDelay.stop();
+    this.self.stop();
     if (scheduler) await scheduler.stop();
     await Promise.allSettled([...this.peers.values()].map((p) => p.lock));
     if (this.ownProber && this.prober) {
@@ -403,7 +402,7 @@ export class Monitor {
       await pr.close();
     }
     this.store?.flush();
-    this.effects.close();
+    this.stepper.effects.close();
     if (scheduler) this.logger.info({}, "watchdog stopped");
   }
 
@@ -418,7 +417,7 @@ export class Monitor {
       if (plan !== undefined && "refuse" in plan) {
         throw new WatchdogError("WDM_INVALID_STATE", `cannot release "${name}": ${plan.refuse}`, name);
       }
-      return this.apply(name, p, { type: "release", by });
+      return this.stepper.apply(name, p, { type: "release", by });
     });
     p.notBefore = 0;
     this.rescheduleSoon(name);
@@ -431,9 +430,9 @@ export class Monitor {
     const ms = parseDuration(duration, "duration");
     const until = ms === 0 ? null : this.clock.now() + ms;
     const prev = p.state;
-    p.state = step(p.state, { type: "silence", until }, p.policy, this.ctx(name)).state;
+    p.state = step(p.state, { type: "silence", until }, p.policy, this.stepper.ctx(name)).state;
     this.changes++;
-    this.commitOrRestore(name, p, prev, []);
+    this.journal.commitOrRestore(name, p, prev, [], [], () => this.health(name, p));
     this.logger.info({ peer: name, silenced_until: iso(until) }, until ? "peer silenced" : "silence lifted");
     return this.health(name, p);
   }
@@ -448,7 +447,7 @@ export class Monitor {
         name,
       );
     }
-    const out = await withPeerLock(p, () => this.apply(name, p, { type: "operator-restart", by }));
+    const out = await withPeerLock(p, () => this.stepper.apply(name, p, { type: "operator-restart", by }));
     return out.find((a) => a.action === "restart") as EscalationAction;
   }
 
@@ -470,20 +469,9 @@ export class Monitor {
   private health(name: string, p: Peer): PeerHealth {
     const seen = { status: p.state.status, missed_count: p.state.missed };
     const h = toPeerHealth(name, p.endpoint, p.state, this.gate?.owner(name, seen) ?? this.selfName);
-    const root = p.joined ? this.correlation.rootOf(name, this.peers) : null;
-    const rootPeer = root === null ? undefined : this.peers.get(root);
-    if (root !== null && rootPeer) h.root_cause = { peer: root, incident_id: rootPeer.state.incidentId };
+    const root = this.across.rootCause(name, p);
+    if (root) h.root_cause = root;
     return h;
-  }
-
-  private ctx(peer: string): StepContext {
-    return {
-      now: this.clock.now(),
-      node: this.selfName,
-      peer,
-      newId: randomUUID,
-      ...(this.releaseCommand ? { releaseCommand: this.releaseCommand(peer) } : {}),
-    };
   }
 
   private firstDue(p: Peer): number {
@@ -493,7 +481,11 @@ export class Monitor {
   }
 
   private rescheduleSoon(name: string): void {
-    if (this.scheduler?.running) this.scheduler.schedule(name, this.clock.now());
+    this.scheduleIfRunning(name, this.clock.now());
+  }
+
+  private scheduleIfRunning(name: string, at: number): void {
+    if (this.scheduler?.running) this.scheduler.schedule(name, at);
   }
 
   private getProber(): Prober {
@@ -504,37 +496,12 @@ export class Monitor {
     // A step of this peer in flight in the host's ledger (any node's, this one's before a
     // crash): this node observes until it ends; the ledger would refuse a step anyway.
     const p = this.peers.get(name);
-    if (p && this.effects.inFlight(name, p) !== undefined) return { act: false };
-    const overloaded = this.selfHealth?.degraded === true ? this.selfHealth.holdReason() : undefined;
-    const verdict = holdWhileOverloaded(askGate(this.gate, name, this.logger), overloaded);
+    if (p && this.stepper.effects.inFlight(name, p) !== undefined) return { act: false };
+    const verdict = holdWhileOverloaded(askGate(this.gate, name, this.logger), this.self.overloadHold());
     // Nothing may be done that is not recorded: held while the store cannot commit.
-    const stuck = this.storeHealth.holdReason();
+    const stuck = this.journal.holdReason();
     if (stuck === undefined || (!verdict.act && verdict.hold === undefined)) return verdict;
     return { act: false, hold: verdict.act ? stuck : `${verdict.hold}; ${stuck}` };
-  }
-
-  /** Re-evaluates this node's health; journals entering and leaving the degraded state. */
-  private evaluateSelf(): SelfHealthReport {
-    const now = this.clock.now();
-    const { report, changed } = (this.selfHealth as SelfHealth).evaluate(this.clock.monotonic());
-    const entry = this.selfJournal?.entryFor(changed, report, now);
-    if (entry) {
-      this.changes++;
-      try {
-        this.store?.commit({
-          peer: this.selfName,
-          actions: [entry.action],
-          snapshot: entry.snapshot,
-          effects: [],
-        });
-      } catch (err) {
-        // Not journaled, so not announced either: the store failure is (see storeFailed).
-        this.storeFailed(err);
-        return report;
-      }
-      this.notify(entry.action);
-    }
-    return report;
   }
 
   private async scheduledRun(name: string, dueAt: number): Promise<number | null> {
@@ -565,12 +532,10 @@ export class Monitor {
       const startedMono = this.clock.monotonic();
       const lateness = startedAt - dueAt;
       // While this node is overloaded its own slowness must not run out a peer's deadline.
-      const timeoutMs = this.selfHealth?.degraded
-        ? Math.round(p.policy.timeoutMs * this.selfHealth.deadlineFactor)
-        : p.policy.timeoutMs;
+      const timeoutMs = this.self.timeoutMs(p.policy.timeoutMs);
       let result: ProbeResult;
       // The ledger's token before the evidence: a step taken by anyone since fences this one.
-      p.fenceSeen = this.effects.observe(name, p);
+      p.fenceSeen = this.stepper.effects.observe(name, p);
       // While a deadline runs, this node's loop delay is sampled finely (see TimerLoopDelay);
       // counted here, so a prober passed in by the caller counts too.
       probesInFlight.begin();
@@ -581,30 +546,18 @@ export class Monitor {
         this.sem.release();
       }
       this.lateness.record(lateness);
-      this.selfHealth?.recordLateness(Math.max(0, calledAt - dueAt), calledMono);
-      if (this.selfHealth) this.evaluateSelf();
+      this.self.probed(Math.max(0, calledAt - dueAt), calledMono);
       this.counters.checks++;
       this.progressAt = this.clock.monotonic();
-      const inconclusive = result.ok
-        ? null
-        : inconclusiveWhy(result, timeoutMs, () =>
-            this.loopDelay.stalledMs(startedMono, this.clock.monotonic()),
-          );
+      const inconclusive = this.self.inconclusive(name, p, result, timeoutMs, startedMono);
       if (inconclusive !== null) {
         this.counters.inconclusive++;
         result = { ...result, inconclusive: true, error: inconclusive.error, cause: inconclusive.cause };
-        // Said once per run of inconclusive results of a peer, not once per probe.
-        if (p.state.lastError?.startsWith("inconclusive: ") !== true) {
-          this.logger.warn(
-            { peer: name, error: inconclusive.error, cause: inconclusive.cause.kind },
-            "probe inconclusive (this node's own trouble); not a miss",
-          );
-        }
       } else if (!result.ok) this.counters.misses++;
       if (this.probeListeners.size > 0) this.probeListeners.emit({ peer: name }, name, result, lateness);
       // Before the gate is asked: a store that commits again no longer holds the step.
-      this.tryStoreRecovery();
-      this.observeAcross(name, p, result.ok ? "ok" : inconclusive !== null ? "inconclusive" : "miss");
+      this.journal.tryStoreRecovery();
+      this.across.observe(name, p, result.ok ? "ok" : inconclusive !== null ? "inconclusive" : "miss");
       const event: LadderEvent = result.ok
         ? { type: "probe-ok", durationMs: result.duration_ms }
         : inconclusive !== null
@@ -613,10 +566,10 @@ export class Monitor {
               type: "probe-miss",
               durationMs: result.duration_ms,
               error: result.error ?? "probe failed",
-              ...this.missVerdict(name, p, result.error ?? "probe failed"),
+              ...this.across.missVerdict(name, p, result.error ?? "probe failed"),
             };
       try {
-        await this.apply(name, p, event);
+        await this.stepper.apply(name, p, event);
       } catch (err) {
         // Refused by the store: already counted and said (storeFailed); the peer keeps its
         // committed state and the next probe tries again.
@@ -633,256 +586,5 @@ export class Monitor {
       p.probing = null;
     }
     return next;
-  }
-
-  /** Steps the ladder, persists, runs effects, notifies. Caller holds the peer lock. */
-  private async apply(name: string, p: Peer, event: LadderEvent): Promise<EscalationAction[]> {
-    this.tryStoreRecovery();
-    const prev = p.state;
-    const out = step(prev, event, p.policy, this.ctx(name));
-    p.state = out.state;
-    this.changes++;
-    const actions = out.effects.flatMap((e) => (e.kind === "emit" ? [e.action] : []));
-    const remediation = out.effects.filter((e): e is RemediationEffect => e.kind !== "emit");
-    // Commit first: nothing below happens (counters, effects, alerts) unless it is on disk.
-    this.commitOrRestore(name, p, prev, actions, remediation);
-    for (const e of remediation) {
-      if (e.kind === "restart") this.counters.restarts++;
-      if (e.kind === "isolate") this.counters.isolations++;
-    }
-    if (prev.status !== p.state.status) {
-      this.logger.info(
-        {
-          peer: name,
-          from: prev.status,
-          to: p.state.status,
-          missed: p.state.missed,
-          restarts: p.state.restarts,
-        },
-        "peer status changed",
-      );
-    }
-    if (isFailingStatus(prev.status) && !isFailingStatus(p.state.status)) this.graceDependents(name);
-    for (const e of remediation) {
-      const result = await this.runEffect(name, p, e);
-      // The first probe after a restart waits for the start-up grace (and the backoff).
-      if (e.kind === "restart") {
-        p.notBefore =
-          this.clock.now() +
-          (e.attempt === 0 ? p.policy.startupGraceMs : restartDelayMs(p.policy, Math.max(1, e.attempt)));
-      }
-      const a = actions.find((x) => x.id === e.actionId);
-      if (a) a.result = result;
-    }
-    // An incident that ended (recovery, release): the ledger refuses any step of it from now on.
-    if (prev.incidentId !== null && p.state.incidentId !== prev.incidentId)
-      await this.effects.endIncident(name, p, prev.incidentId, `${name} is ${p.state.status}`);
-    for (const a of actions) this.notify(a);
-    return actions;
-  }
-
-  /**
-   * Commits the transition from `prev` to `p.state`; when the store refuses it, puts `prev`
-   * back (memory never runs ahead of disk), records the failure and throws StoreCommitError.
-   */
-  private commitOrRestore(
-    name: string,
-    p: Peer,
-    prev: LadderState,
-    actions: EscalationAction[],
-    effects: RemediationEffect[] = [],
-  ): void {
-    try {
-      this.persist(name, p, prev, actions, effects);
-    } catch (err) {
-      p.state = prev;
-      this.storeFailed(err);
-      throw new StoreCommitError(name, err);
-    }
-  }
-
-  /** Runs one committed effect; a store that cannot record its result is a store failure, not a lost alert. */
-  private async runEffect(name: string, p: Peer, e: RemediationEffect): Promise<ActionResult> {
-    try {
-      return await this.effects.run(name, p, e, this.abort.signal);
-    } catch (err) {
-      this.storeFailed(err);
-      return { ok: false, error: `the step ran but its result could not be recorded: ${String(err)}` };
-    }
-  }
-
-  /** Counts a refused commit; the first of an episode is logged and announced without the store. */
-  private storeFailed(err: unknown): void {
-    this.changes++;
-    const action = this.storeHealth.failed(err, this.clock.now());
-    if (action === null) return;
-    this.logger.error(
-      { err: String(err), action: action.action, severity: action.severity },
-      `${action.reason}`,
-    );
-    if (this.storeListeners.size > 0) this.storeListeners.emit({ peer: this.selfName }, { ...action });
-  }
-
-  /** While the store is failing: commits the episode's entries; their success ends it. */
-  private tryStoreRecovery(): void {
-    if (!this.store || !this.storeHealth.failing) return;
-    const now = this.clock.now();
-    const actions = this.storeHealth.recoveryEntries(now);
-    try {
-      this.store.commit({
-        peer: this.selfName,
-        actions,
-        snapshot: toPeerHealth(this.selfName, "self", initialState(), this.selfName),
-        effects: [],
-      });
-    } catch (err) {
-      this.storeFailed(err);
-      return;
-    }
-    this.storeHealth.recovered();
-    this.changes++;
-    this.logger.info({ action: "store_recovered" }, actions[1]?.reason ?? "state store commits again");
-    for (const a of actions) this.notify(a);
-  }
-
-  private persist(
-    name: string,
-    p: Peer,
-    prev: LadderState,
-    actions: EscalationAction[],
-    effects: RemediationEffect[] = [],
-  ): void {
-    if (!this.store) return;
-    if (actions.length > 0 || effects.length > 0 || escalationStateChanged(prev, p.state)) {
-      this.store.commit({
-        peer: name,
-        state: p.state,
-        actions,
-        snapshot: this.health(name, p),
-        effects: effects.map((e) => effectIntent(e, p.isolationId)),
-      });
-    } else {
-      this.store.saveState(name, p.state);
-    }
-  }
-
-  private notify(action: EscalationAction): void {
-    announceAction(this.logger, this.handlers, action);
-  }
-
-  /** A step the host's ledger refused or held: journaled and notified as `step_fenced`. */
-  private journalFenced(f: FencedStep): void {
-    const action = fencedAction(f, this.selfName, this.clock.now());
-    const p = this.peers.get(f.peer);
-    this.changes++;
-    if (p)
-      this.store?.commit({ peer: f.peer, actions: [action], snapshot: this.health(f.peer, p), effects: [] });
-    this.notify(action);
-  }
-
-  // ---------------------------------------------------------------- across peers
-
-  /** Refuses a dependsOn that would close a cycle among the registered peers. */
-  private checkDependencies(spec: PeerSpec): void {
-    if (!spec.dependsOn || spec.dependsOn.length === 0) return;
-    const graph = new Map<string, readonly string[]>();
-    for (const [n, q] of this.peers) if (q.spec.dependsOn) graph.set(n, q.spec.dependsOn);
-    graph.set(spec.name, spec.dependsOn);
-    const cycle = dependencyCycle(graph);
-    if (cycle) {
-      throw new InvalidOptionError(
-        `peers.${spec.name}.dependsOn`,
-        `closes a cycle: ${cycle.join(" → ")}; a peer cannot depend on itself through others`,
-      );
-    }
-  }
-
-  /** Feeds one verdict to the storm guard and node_blind; journals their episodes. */
-  private observeAcross(name: string, p: Peer, verdict: "ok" | "miss" | "inconclusive"): void {
-    const now = this.clock.now();
-    // Peers that cannot be remediated (mesh members) or are settled say nothing of a new storm.
-    const settled = p.spec.alertOnly === true || p.state.status === "ISOLATED" || isSilenced(p.state, now);
-    const seen = this.correlation.observe(name, verdict, now, this.peers, settled);
-    for (const e of seen.entries) this.journalNode(e);
-    if (!seen.stormEnded) return;
-    // Per-peer remediation resumes from fresh counters: misses seen during the storm do not count.
-    for (const [n, q] of this.peers) {
-      if (q.state.missed === 0 && q.state.held !== true) continue;
-      q.state = { ...q.state, missed: 0, held: false };
-      this.store?.saveState(n, q.state);
-    }
-    this.changes++;
-  }
-
-  /**
-   * Whether a miss may be acted on: not while a dependency fails (the miss joins its
-   * incident) or a storm is on (observed only; correlated_failure said it once), else the gate.
-   */
-  private missVerdict(name: string, p: Peer, error: string): GateVerdict & { quiet?: boolean } {
-    const root = this.correlation.rootOf(name, this.peers);
-    const rootPeer = root === null ? undefined : this.peers.get(root);
-    if (root !== null && rootPeer) {
-      if (p.joined !== root) {
-        p.joined = root;
-        const action = this.correlation.joinEntry(name, root, rootPeer.state, error, this.clock.now());
-        this.journalNode({ action, snapshot: this.health(name, p) });
-      }
-      return { act: false, quiet: true };
-    }
-    p.joined = null;
-    if (this.correlation.storm) return { act: false, quiet: true };
-    return this.mayAct(name);
-  }
-
-  /** `root` recovered: each peer depending on it starts afresh after its startup grace. */
-  private graceDependents(root: string): void {
-    const now = this.clock.now();
-    for (const d of this.correlation.dependentsOf(root, this.peers)) {
-      const q = this.peers.get(d);
-      // A dependent that kept answering needs no grace.
-      if (!q || (!q.joined && q.state.missed === 0 && !isFailingStatus(q.state.status))) continue;
-      q.joined = null;
-      q.state = { ...q.state, missed: 0, held: false };
-      q.notBefore = Math.max(q.notBefore, now + q.policy.startupGraceMs);
-      this.store?.saveState(d, q.state);
-      if (this.scheduler?.running) this.scheduler.schedule(d, q.notBefore);
-      this.logger.info(
-        { peer: d, dependency: root, grace_ms: q.policy.startupGraceMs },
-        "dependency recovered; fresh startup grace before misses count",
-      );
-    }
-  }
-
-  /** Commits and notifies a journal entry that is not a ladder step (node episodes, joins). */
-  private journalNode(e: NodeEntry): void {
-    this.changes++;
-    try {
-      this.store?.commit({
-        peer: e.action.peer_name,
-        actions: [e.action],
-        snapshot: e.snapshot,
-        effects: [],
-      });
-    } catch (err) {
-      // Not on disk, so not announced (an alert is never sent that the journal lacks).
-      this.storeFailed(err);
-      return;
-    }
-    this.notify(e.action);
-  }
-
-  /** After a crash or restart of the watchdog: effects written but never finished (once). */
-  private resume(): void {
-    if (this.resumed || !this.store) return;
-    this.resumed = true;
-    void resumeInterrupted({
-      store: this.store,
-      peer: (name) => this.peers.get(name),
-      steps: this.steps,
-      now: () => this.clock.now(),
-      logger: this.logger,
-      rerun: (name, p, e) =>
-        withPeerLock(p, () => this.effects.run(name, p, e, this.abort.signal, { resume: true })),
-    });
   }
 }

@@ -5,27 +5,17 @@
 // camelCase options with ms numbers. Rules spanning several fields (duplicate
 // names, exactly one probe kind, timeout < interval, ...) live in cross-checks.ts
 // and run as this schema's final refinement.
+// Field builders live in schema-fields.ts, the mesh section in mesh-schema.ts, the
+// container sections in container-schema.ts.
 import { z } from "zod";
-import { formatDuration } from "../core/duration.js";
 import { crossCheck } from "./cross-checks.js";
 import {
-  ARGV0_HELP,
-  ARGV_EMPTY_HELP,
-  ARGV_ITEM_HELP,
-  CONFIRM_MODES,
-  DURATION_HELP,
-  DURATION_RE,
   HTTP_STATUS_HELP,
   HTTP_STATUS_MAX,
   HTTP_STATUS_MIN,
-  isAbsoluteProgram,
   ISOLATION_MODES,
   MAX_CONCURRENCY,
-  NAME_HELP,
-  NAME_RE,
   SECRET_MIN_LENGTH,
-  UNIT_HELP,
-  UNIT_RE,
   TIMING_COUNT_MAX,
   WEBHOOK_FORMATS,
 } from "../core/rules.js";
@@ -40,7 +30,6 @@ import {
   ACTION_DEFAULTS,
   CONCURRENCY_DEFAULT,
   describeDefault,
-  MESH_DEFAULTS,
   NODE_DEFAULTS,
   LEDGER_DEFAULTS,
   PROBE_DEFAULTS,
@@ -50,85 +39,10 @@ import {
   TIMING_DEFAULTS,
   FLEET_DEFAULTS,
 } from "../core/defaults.js";
-import { HEADER_NAME_RE, isHttpUrl, parseListen } from "./rules.js";
+import { parseListen } from "./rules.js";
 
-const duration = (description: string) =>
-  z
-    .union(
-      [
-        z.string().regex(DURATION_RE, { error: DURATION_HELP }),
-        z.number().int({ error: DURATION_HELP }).min(0, { error: DURATION_HELP }),
-      ],
-      { error: DURATION_HELP },
-    )
-    .describe(description);
-
-const name = (description: string) =>
-  z
-    .string()
-    .regex(NAME_RE, { error: `is not a valid name; ${NAME_HELP}` })
-    .describe(description);
-
-const hostName = (description: string) =>
-  z
-    .string()
-    .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,252}$/, {
-      error: 'must be a host name, e.g. "web-1" or "web-1.example.net"',
-    })
-    .describe(description);
-
-const httpUrl = (description: string) =>
-  z
-    .string()
-    .refine(isHttpUrl, { error: "must be an http(s) URL, e.g. http://127.0.0.1:9770/health" })
-    .describe(description);
-
-const count = (min: number, max: number, description: string) =>
-  z
-    .number()
-    .int({ error: `must be a whole number from ${min} to ${max}` })
-    .min(min, { error: `must be a whole number from ${min} to ${max}` })
-    .max(max, { error: `must be a whole number from ${min} to ${max}` })
-    .describe(description);
-
-const secret = (description: string, minLength = 1) =>
-  z
-    .string()
-    .min(minLength, {
-      error:
-        minLength > 1
-          ? `must be at least ${minLength} characters; generate one with \`openssl rand -hex 32\``
-          : "must not be empty",
-    })
-    .describe(description);
-
-const headers = (description: string) =>
-  z
-    .record(
-      z.string().regex(HEADER_NAME_RE, { error: "is not a valid HTTP header name" }),
-      z
-        .string()
-        .refine((v) => !/[\r\n\0]/.test(v), { error: "must not contain CR, LF or NUL" })
-        .describe("Header value. Treated as a secret: never logged, masked by `wdmesh validate`."),
-    )
-    .describe(description);
-
-const argv = (description: string) =>
-  z
-    .array(z.string().min(1, { error: ARGV_ITEM_HELP }))
-    .min(1, { error: ARGV_EMPTY_HELP })
-    .refine((a) => typeof a[0] !== "string" || isAbsoluteProgram(a[0]), {
-      error: ARGV0_HELP,
-    })
-    .describe(description);
-
-const unit = (description: string) =>
-  z
-    .string()
-    .regex(UNIT_RE, {
-      error: UNIT_HELP,
-    })
-    .describe(description);
+import { argv, count, duration, headers, hostName, httpUrl, name, secret, unit } from "./schema-fields.js";
+import { meshSchema } from "./mesh-schema.js";
 
 // ---------------------------------------------------------------- node
 
@@ -387,52 +301,6 @@ export const peerSchema = z
     ...timingShape,
   })
   .describe("A watched peer; any defaults key except concurrency may be overridden here.");
-
-// ---------------------------------------------------------------- mesh
-
-const meshSchema = z
-  .strictObject({
-    key: secret(
-      "Shared HMAC-SHA256 key members prove their heartbeats, views and view requests with; at least " +
-        String(SECRET_MIN_LENGTH) +
-        " characters. Required with members, unless every member has a public_key. Use ${file:/path} or ${ENV}. Never logged.",
-      SECRET_MIN_LENGTH,
-    ).optional(),
-    members: z
-      .array(
-        z
-          .strictObject({
-            name: name("The member's node.name."),
-            url: httpUrl("Base URL of the member's API, e.g. http://10.0.0.2:9760."),
-            public_key: z
-              .string()
-              .optional()
-              .describe(
-                "The member's Ed25519 public key (44 base64 characters, printed by `wdmesh keygen`). When set, its heartbeats, views and view requests must carry its own signature; the shared mesh key no longer speaks for it. Requires node.identity.",
-              ),
-          })
-          .describe("Another wdmesh node; it is also watched as a peer."),
-      )
-      .optional()
-      .describe("The other wdmesh nodes of the mesh (not this one). Default []."),
-    confirm: z
-      .enum(CONFIRM_MODES, { error: `must be one of ${CONFIRM_MODES.join(", ")}` })
-      .optional()
-      .describe(
-        `How many of the N configured nodes (members + this node) must confirm a failure, each through a fresh verified view, before a target is remediated: any = this node alone, majority = floor(N/2)+1, all = N. ${describeDefault(MESH_DEFAULTS.confirm)}`,
-      ),
-    id: z
-      .string()
-      .regex(/^[\x21-\x7e]{1,128}$/, { error: "must be 1 to 128 printable ASCII characters" })
-      .optional()
-      .describe(
-        "The mesh's identity, the same on every node: bound into every heartbeat proof and view, so an answer of another mesh fails even when a node's identity key serves both. Default: derived from mesh.key when set, else from the names of every node (then every node must list the same members).",
-      ),
-    takeover_after: duration(
-      `How long another node's started remediation step (restart, isolate) blocks this node before it takes the step over, when it has not seen the step finish (ms or duration). Default: the peer's restart timeout (${formatDuration(ACTION_DEFAULTS.systemctlTimeoutMs)} unless set) plus one interval.`,
-    ).optional(),
-  })
-  .describe("Mesh membership: nodes that watch each other.");
 
 // ---------------------------------------------------------------- fleet (etcd coordination)
 
