@@ -39,6 +39,9 @@ await build({
   packages: "external",
   sourcemap: true,
   logLevel: "warning",
+  // store/sqlite-driver.ts uses the module's own `require` where there is one and reaches
+  // import.meta.url only in the ES build.
+  logOverride: { "empty-import-meta": "silent" },
 });
 
 await build({

@@ -10,7 +10,7 @@
 // agent.json: see agent.example.json beside this file (valid JSON; durations as "1s" or ms
 // numbers, see README "Library"): name, listen, key_file (the shared mesh key, >= 16
 // characters, never logged), interval, timeout, missed_before_restart, confirm, self_health
-// (optional), siblings [{ name, url, unit }], workers [{ name, url, unit }], daemons [{ name, url }].
+// (optional), storm (optional: { fraction, minPeers } or false), siblings [{ name, url, unit }], workers [{ name, url, unit }], daemons [{ name, url }].
 //
 // Quorum: with confirm "majority", a restart needs a majority of ALL configured nodes (this
 // agent + siblings + daemons) to see the failure. With two agents that majority is 2 of 2:
@@ -47,6 +47,7 @@ const monitor = new Monitor({
   restartBackoff: { initial: config.interval ?? "5s", max: "1m" },
   // Own-overload detection (the node holds remediation while its loop is stalled).
   ...(config.self_health ? { selfHealth: config.self_health } : {}),
+  ...(config.storm !== undefined ? { storm: config.storm } : {}),
   logger: { debug() {}, info: log("info"), warn: log("warn"), error: log("error") },
   mesh: {
     key,

@@ -7,7 +7,7 @@
 // held. better-sqlite3 is loaded when a ledger is first opened, not when the library is
 // imported.
 import { chmodSync, mkdirSync, statSync } from "node:fs";
-import { createRequire } from "node:module";
+import { sqliteDriver } from "../store/sqlite-driver.js";
 import { join } from "node:path";
 import type BetterSqlite3 from "better-sqlite3";
 import type { Clock } from "../core/clock.js";
@@ -104,15 +104,6 @@ export function ensureLedgerDir(dir: string): void {
 
 type Db = BetterSqlite3.Database;
 
-let DatabaseCtor: (new (file: string, opts?: BetterSqlite3.Options) => Db) | undefined;
-function sqlite(): new (file: string, opts?: BetterSqlite3.Options) => Db {
-  DatabaseCtor ??= createRequire(import.meta.url)("better-sqlite3") as new (
-    file: string,
-    opts?: BetterSqlite3.Options,
-  ) => Db;
-  return DatabaseCtor;
-}
-
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS peers (peer TEXT PRIMARY KEY, token INTEGER NOT NULL, external INTEGER,
   last_by TEXT NOT NULL, last_what TEXT NOT NULL);
@@ -163,7 +154,7 @@ export function openSqliteLedger(o: SqliteLedgerOptions): StepLedger {
   const file = join(o.dir, LEDGER_DEFAULTS.fileName);
   let db: Db;
   try {
-    const Database = sqlite();
+    const Database = sqliteDriver(file);
     db = new Database(file, { timeout: LEDGER_DEFAULTS.busyTimeoutMs });
     chmodSync(file, 0o600);
   } catch (e) {

@@ -13,11 +13,20 @@ export const SQLITE_INSTALL_HINT =
 
 let driver: typeof BetterSqlite3 | undefined;
 
+/**
+ * Node's require: one made from this file's URL in ES modules; in the CommonJS build, where
+ * import.meta is empty, the module's own.
+ */
+function nodeRequire(): NodeJS.Require {
+  const url = (import.meta as { url?: string }).url;
+  return url ? createRequire(url) : require;
+}
+
 /** The better-sqlite3 constructor. Throws WDM_SQLITE_MISSING when it cannot be loaded. */
 export function sqliteDriver(file: string): typeof BetterSqlite3 {
   if (driver !== undefined) return driver;
   try {
-    driver = createRequire(import.meta.url)("better-sqlite3") as typeof BetterSqlite3;
+    driver = nodeRequire()("better-sqlite3") as typeof BetterSqlite3;
   } catch (e) {
     const code = typeof e === "object" && e !== null && "code" in e ? String(e.code) : "";
     const why =
@@ -26,7 +35,7 @@ export function sqliteDriver(file: string): typeof BetterSqlite3 {
         : `better-sqlite3 cannot be loaded (${e instanceof Error ? e.message.split("\n")[0] : String(e)}; rebuild it for this Node with \`npm rebuild better-sqlite3\`)`;
     throw new WatchdogError(
       "WDM_SQLITE_MISSING",
-      `the state store needs the native module better-sqlite3 and ${why}: ${SQLITE_INSTALL_HINT}. The library without a store does not need it.`,
+      `${file.endsWith("steps.db") ? "the step ledger" : "the state store"} needs the native module better-sqlite3 and ${why}: ${SQLITE_INSTALL_HINT}. The library without a store and without the step ledger (option ledger: false) does not need it.`,
       file,
       { cause: e },
     );
