@@ -12,10 +12,11 @@
 //            ledger, which a process of the test holds; it is SIGSTOPped there, the lock is
 //            let go, another node takes over and restarts the agent; the paused node is
 //            continued: it performs nothing and journals step_fenced naming the other.
+import { writeSlowRestartMesh } from "./slow-restart-mesh.js";
 import type { TestContext } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { haveBuiltCli } from "./built-cli.js";
@@ -24,7 +25,6 @@ import { closeServer, listen } from "./listen.js";
 import { LOOSE_SELF_HEALTH_YAML } from "./loose-self-health.js";
 import { membersSettled } from "./mesh-doc.js";
 import { spawnNode, type NodeKind } from "./mesh-node.js";
-import { freePort } from "./ports.js";
 import { tempDir } from "./tmp-dir.js";
 import { until, waitFor } from "./wait.js";
 
@@ -80,43 +80,21 @@ export async function ledgerScenario(t: TestContext, { kinds, fault }: LedgerSce
     res.writeHead(down ? 503 : 200).end(down ? "down" : "ok");
   });
 
-  const ports = await Promise.all(NODES.map(() => freePort()));
-  const url = (i: number) => `http://127.0.0.1:${ports[i]}`;
-  const script =
-    'echo "start $1 $WDMESH_EFFECT_ID $(date +%s%3N) $$" >> "$2"; ' +
-    `sleep ${slowS}; ` +
-    'echo "end $1 $WDMESH_EFFECT_ID $(date +%s%3N) $$" >> "$2"';
   const ledgerDir = join(dir, "ledger");
-  for (const [i, name] of NODES.entries()) {
-    const argv = JSON.stringify(["/bin/sh", "-c", script, "sh", name, log]);
-    const members = NODES.flatMap((m, j) => (j === i ? [] : [`    - { name: ${m}, url: "${url(j)}" }`]));
-    writeFileSync(
-      join(dir, `${name}.yaml`),
-      `node: { name: ${name}, listen: "127.0.0.1:${ports[i]}", data_dir: "${join(dir, name)}", ledger_dir: "${ledgerDir}" }
-defaults:
-  interval: ${INTERVAL_MS}ms
-  timeout: 300ms
-  retry_interval: ${INTERVAL_MS}ms
-  missed_before_restart: 2
-  restarts_before_isolate: 10
-  startup_grace: ${INTERVAL_MS}ms
-  restart_backoff: { initial: 400ms, max: 800ms }
-  stable_after: 10m
-peers:
-  - name: agent
-    probe: { http: { url: "${agent.url}/health/${name}" } }
-    restart: { command: { argv: ${argv}, timeout: 20s } }
-    isolate: none
-mesh:
-  key: "${KEY}"
-  confirm: majority
-  takeover_after: ${takeoverMs}ms
-  members:
-${members.join("\n")}
-${LOOSE_SELF_HEALTH_YAML}
-`,
-    );
-  }
+  const { url } = await writeSlowRestartMesh({
+    dir,
+    names: NODES,
+    agentUrl: agent.url,
+    log,
+    restartS: slowS,
+    intervalMs: INTERVAL_MS,
+    takeoverMs,
+    meshKey: KEY,
+    backoff: { initial: "400ms", max: "800ms" },
+    restartTimeout: "20s",
+    ledgerDir,
+    selfHealthYaml: LOOSE_SELF_HEALTH_YAML,
+  });
 
   const daemons: Daemon[] = NODES.map((n, i) => spawnNode(kinds[i] as NodeKind, join(dir, `${n}.yaml`)));
   const revived: Daemon[] = [];

@@ -12,9 +12,10 @@
 //      answer to that survivor in between).
 //   2. The agent comes back healthy during the slow restart: no other node restarts it at
 //      all, well past takeover_after.
+import { writeSlowRestartMesh } from "./slow-restart-mesh.js";
 import type { TestContext } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { haveBuiltCli } from "./built-cli.js";
@@ -23,7 +24,6 @@ import { closeServer, listen } from "./listen.js";
 import { LOOSE_SELF_HEALTH_YAML } from "./loose-self-health.js";
 import { membersSettled } from "./mesh-doc.js";
 import { spawnNode, type NodeKind } from "./mesh-node.js";
-import { freePort } from "./ports.js";
 import { tempDir } from "./tmp-dir.js";
 import { until, waitFor } from "./wait.js";
 
@@ -86,43 +86,19 @@ export async function takeoverScenario(
     res.writeHead(status).end(failing ? "down" : "ok");
   });
 
-  const ports = await Promise.all(NODES.map(() => freePort()));
-  const url = (i: number) => `http://127.0.0.1:${ports[i]}`;
-  // $1: the node, $2: the log. One shared log: each line is one small O_APPEND write.
-  const script =
-    'echo "start $1 $WDMESH_EFFECT_ID $(date +%s%3N) $$" >> "$2"; ' +
-    `sleep ${SLOW_RESTART_S}; ` +
-    'echo "end $1 $WDMESH_EFFECT_ID $(date +%s%3N) $$" >> "$2"';
-  for (const [i, name] of NODES.entries()) {
-    const argv = JSON.stringify(["/bin/sh", "-c", script, "sh", name, log]);
-    const members = NODES.flatMap((m, j) => (j === i ? [] : [`    - { name: ${m}, url: "${url(j)}" }`]));
-    writeFileSync(
-      join(dir, `${name}.yaml`),
-      `node: { name: ${name}, listen: "127.0.0.1:${ports[i]}", data_dir: "${join(dir, name)}", ledger_dir: "${join(dir, "ledger")}" }
-defaults:
-  interval: ${INTERVAL_MS}ms
-  timeout: 300ms
-  retry_interval: ${INTERVAL_MS}ms
-  missed_before_restart: 2
-  restarts_before_isolate: 10
-  startup_grace: ${INTERVAL_MS}ms
-  restart_backoff: { initial: 1s, max: 2s }
-  stable_after: 10m
-peers:
-  - name: agent
-    probe: { http: { url: "${agent.url}/health/${name}" } }
-    restart: { command: { argv: ${argv}, timeout: 20s } }
-    isolate: none
-mesh:
-  key: "${KEY}"
-  confirm: majority
-  takeover_after: ${TAKEOVER_MS}ms
-  members:
-${members.join("\n")}
-${LOOSE_SELF_HEALTH_YAML}
-`,
-    );
-  }
+  const { url } = await writeSlowRestartMesh({
+    dir,
+    names: NODES,
+    agentUrl: agent.url,
+    log,
+    restartS: SLOW_RESTART_S,
+    intervalMs: INTERVAL_MS,
+    takeoverMs: TAKEOVER_MS,
+    meshKey: KEY,
+    backoff: { initial: "1s", max: "2s" },
+    restartTimeout: "20s",
+    selfHealthYaml: LOOSE_SELF_HEALTH_YAML,
+  });
 
   const lines = (): LogLine[] =>
     existsSync(log)

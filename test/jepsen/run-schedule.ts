@@ -5,8 +5,9 @@
 // ends. Injects the faults, heals them all, waits (bounded) for the failure to be
 // remediated, stops everything and returns the history for check.ts. Never hangs: every
 // wait is bounded, and every process it started is killed before it returns.
+import { writeSlowRestartMesh } from "../helpers/slow-restart-mesh.js";
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { tmpdir } from "node:os";
@@ -35,14 +36,6 @@ export interface RunResult {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 async function bounded(what: string, cond: () => boolean | Promise<boolean>, ms: number): Promise<void> {
   const by = Date.now() + ms;
@@ -107,42 +100,19 @@ export async function runSchedule(s: Schedule, opts: { log?: (m: string) => void
   const agentUrl = `http://127.0.0.1:${(agent.address() as AddressInfo).port}`;
 
   const names = s.kinds.map((_, i) => `jp${i}`);
-  const ports = await Promise.all(names.map(() => freePort()));
-  const url = (i: number) => `http://127.0.0.1:${ports[i]}`;
-  const script =
-    'echo "start $1 $WDMESH_EFFECT_ID $(date +%s%3N) $$" >> "$2"; ' +
-    `sleep ${s.restartS}; ` +
-    'echo "end $1 $WDMESH_EFFECT_ID $(date +%s%3N) $$" >> "$2"';
-  for (const [i, name] of names.entries()) {
-    const argv = JSON.stringify(["/bin/sh", "-c", script, "sh", name, log]);
-    const members = names.flatMap((m, j) => (j === i ? [] : [`    - { name: ${m}, url: "${url(j)}" }`]));
-    writeFileSync(
-      join(dir, `${name}.yaml`),
-      `node: { name: ${name}, listen: "127.0.0.1:${ports[i]}", data_dir: "${join(dir, name)}", ledger_dir: "${join(dir, "ledger")}" }
-defaults:
-  interval: ${INTERVAL_MS}ms
-  timeout: 300ms
-  retry_interval: ${INTERVAL_MS}ms
-  missed_before_restart: 2
-  restarts_before_isolate: 10
-  startup_grace: ${INTERVAL_MS}ms
-  restart_backoff: { initial: 400ms, max: 800ms }
-  stable_after: 10m
-peers:
-  - name: agent
-    probe: { http: { url: "${agentUrl}/health/${name}" } }
-    restart: { command: { argv: ${argv}, timeout: ${STEP_TIMEOUT_MS}ms } }
-    isolate: none
-mesh:
-  key: "${KEY}"
-  confirm: majority
-  takeover_after: ${TAKEOVER_MS}ms
-  members:
-${members.join("\n")}
-self_health: { loop_delay_p99: 2000ms, lateness_p99: 2000ms, window: 3000ms }
-`,
-    );
-  }
+  const { url } = await writeSlowRestartMesh({
+    dir,
+    names,
+    agentUrl,
+    log,
+    restartS: s.restartS,
+    intervalMs: INTERVAL_MS,
+    takeoverMs: TAKEOVER_MS,
+    meshKey: KEY,
+    backoff: { initial: "400ms", max: "800ms" },
+    restartTimeout: `${STEP_TIMEOUT_MS}ms`,
+    selfHealthYaml: "self_health: { loop_delay_p99: 2000ms, lateness_p99: 2000ms, window: 3000ms }",
+  });
 
   const procs: Array<ChildProcess | null> = names.map(() => null);
   const outputs: string[] = names.map(() => "");
