@@ -11,7 +11,6 @@ import type { ReloadOutcome } from "./api/backend.js";
 import { ConfigError, formatIssue } from "./config/config-error.js";
 import type { ResolvedConfig } from "./config/resolve.js";
 import { FLEET_DEFAULTS, NODE_DEFAULTS } from "./core/defaults.js";
-import { createExecutor } from "./act/default-executor.js";
 import type { FleetRuntime } from "./fleet/fleet-runtime.js";
 import { withHostRule } from "./fleet/host-rule.js";
 import { applyConfig, commitReloadFailure, reloadProblems, type ReloadTarget } from "./reload.js";
@@ -258,11 +257,13 @@ export async function runDaemon(initial: ResolvedConfig, opts: DaemonOptions = {
     monitor = new Monitor({
       ...config.monitor,
       releaseCommand: releaseCommandFor(config),
-      executor: fleet ? fleet.executor(opts.executor ?? createExecutor()) : opts.executor,
+      executor: opts.executor,
       store,
       logger,
       ...(config.mesh ? { mesh: config.mesh } : {}),
-      ...(fleet ? { gate: fleet.gate } : {}),
+      // The fleet claims each step in etcd, and the host's ledger (on even with an executor
+      // of the caller's) refuses a claim older than one it accepted.
+      ...(fleet ? { gate: fleet.gate, stepClaimer: fleet.claimer, ledger: config.monitor.ledger ?? {} } : {}),
       ...(wrapGate ? { wrapGate } : {}),
     });
     for (const peer of config.peers) monitor.registerPeer(peer);

@@ -10,6 +10,7 @@ export type {
   GateVerdict,
 } from "./monitor.js";
 export type { LedgerOptions } from "./ledger/sqlite-ledger.js";
+export type { StepClaimer, ClaimedStep } from "./effects/runner.js";
 export type {
   PeerStatus,
   PeerHealth,

@@ -11,6 +11,7 @@ import type { Prober } from "./probe/prober.js";
 import type { Clock } from "./schedule/clock.js";
 import type { LatenessSummary } from "./schedule/lateness.js";
 import type { LedgerOptions } from "./ledger/sqlite-ledger.js";
+import type { StepClaimer } from "./effects/runner.js";
 import type { StormOptions } from "./core/storm.js";
 import type { MonitorStore } from "./store/types.js";
 
@@ -64,6 +65,12 @@ export interface MonitorOptions extends TimingOptions {
    * else /run/wdmesh), off with an executor of your own unless given; `false` turns it off.
    */
   ledger?: LedgerOptions | false;
+  /**
+   * Claims each restart, isolation and release beyond this host before the ledger takes it
+   * (the daemon's fleet on etcd): the claim's token is checked by the ledger (an older one
+   * than it accepted for the peer is refused) and passed to the executor.
+   */
+  stepClaimer?: StepClaimer;
   /**
    * Storm guard: when at least `fraction` (default 0.5) of the watched peers, and at least
    * `minPeers` (default 3), fail within one probe cycle (interval + timeout), every restart and isolation is held

@@ -13,7 +13,7 @@ import type { ActionResult, EscalationAction, PeerHealth } from "./core/types.js
 import type { Clock } from "./schedule/clock.js";
 import type { LedgerOptions } from "./ledger/sqlite-ledger.js";
 import type { MonitorStore } from "./store/types.js";
-import { EffectRunner } from "./effects/runner.js";
+import { EffectRunner, type StepClaimer } from "./effects/runner.js";
 import { resumeInterrupted } from "./effects/resume.js";
 import { ledgerDir, StepFence } from "./effects/fence.js";
 import type { StepLog } from "./effects/step-log.js";
@@ -30,6 +30,8 @@ export interface PeerStepperOptions {
   executor: Executor | undefined;
   /** The host's step ledger: default on with the built-in executor, off with one of your own. */
   ledger: LedgerOptions | false | undefined;
+  /** Claims each step beyond this host before the ledger (the fleet's etcd). */
+  claimer: StepClaimer | undefined;
   /** Restart/isolate steps running and recently finished (shared with the mesh). */
   steps: StepLog;
   journal: MonitorJournal;
@@ -58,6 +60,7 @@ export class PeerStepper {
       clock: o.clock,
       logger: o.logger,
       steps: o.steps,
+      claimer: o.claimer,
       fence:
         o.ledger === false || (o.ledger === undefined && o.executor !== undefined)
           ? undefined

@@ -128,6 +128,7 @@ export class Monitor {
       store: this.store,
       executor: opts.executor,
       ledger: opts.ledger,
+      claimer: opts.stepClaimer,
       steps: this.steps,
       journal: this.journal,
       counters: this.counters,

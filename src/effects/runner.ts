@@ -30,12 +30,24 @@ export interface RemediatedPeer {
    * evidence for its next step (before its probe); a step taken since fences this one.
    */
   fenceSeen?: number | undefined;
-  /**
-   * An external fencing token for the next step (e.g. the revision of a fleet-wide etcd
-   * key): the ledger refuses it when older than the latest it accepted for the peer, and
-   * the executor gets it as `RemediationTarget.fencingToken`.
-   */
-  fencingToken?: number | undefined;
+}
+
+/**
+ * A claim of a step beyond this host (the fleet's step key in etcd), taken before the
+ * host's ledger: its token is the ledger's external token (an older one is refused there)
+ * and the executor's fencing token.
+ */
+export interface StepClaimer {
+  claim(peer: string, kind: RemediationEffect["kind"]): Promise<ClaimedStep | { ok: false; reason: string }>;
+}
+
+export interface ClaimedStep {
+  ok: true;
+  token: number;
+  /** Why the step must not start now (asked just before the executor), or undefined. */
+  check(): Promise<string | undefined>;
+  /** Gives the claim up once the step ended. Never throws. */
+  finish(): Promise<void>;
 }
 
 /** A step the host's step ledger refused (INFO) or held (HIGH): it was never performed. */
@@ -60,6 +72,8 @@ export interface EffectRunnerDeps {
   fence?: StepFence | undefined;
   /** A step the ledger refused or held (journaled as `step_fenced`). */
   onFenced?: ((f: FencedStep) => void) | undefined;
+  /** Claims each step beyond this host before the ledger takes it (the fleet's etcd). */
+  claimer?: StepClaimer | undefined;
 }
 
 /** The restart attempt an effect carries (0 for an operator restart, isolate and release). */
@@ -150,17 +164,45 @@ export class EffectRunner {
     signal: AbortSignal,
     opts: { resume?: boolean } = {},
   ): Promise<ActionResult> {
+    const { claimer } = this.deps;
+    if (!claimer || !hasMethod(p, e)) return this.runTaken(name, p, e, signal, opts, undefined);
+    // Claimed beyond this host first: the claim's token goes into the host's ledger below.
+    const claim = await claimer.claim(name, e.kind);
+    if (!claim.ok) {
+      const result: ActionResult = { ok: false, error: `${e.kind} held: ${claim.reason}` };
+      this.deps.logger.warn({ peer: name, effect: e.kind, error: result.error }, "remediation failed");
+      this.deps.store?.recordEffectResult(e.actionId, result, e.kind === "isolate" ? p.isolation : undefined);
+      return result;
+    }
+    try {
+      return await this.runTaken(name, p, e, signal, opts, claim);
+    } finally {
+      await claim.finish();
+    }
+  }
+
+  private async runTaken(
+    name: string,
+    p: RemediatedPeer,
+    e: RemediationEffect,
+    signal: AbortSignal,
+    opts: { resume?: boolean },
+    claim: ClaimedStep | undefined,
+  ): Promise<ActionResult> {
     const { clock, steps, fence } = this.deps;
+    const token = claim?.token;
     const target: RemediationTarget = {
       peer: name,
       ...p.target,
       effectId: e.actionId,
       attempt: effectAttempt(e),
-      ...(p.fencingToken === undefined ? {} : { fencingToken: String(p.fencingToken) }),
+      ...(token === undefined ? {} : { fencingToken: String(token) }),
     };
     // Taken in the host's ledger first: a step another node (or this one before a crash)
-    // took, still in flight, of an ended incident, or decided on stale evidence never runs.
-    const fenced = fence && hasMethod(p, e) ? await this.take(fence, name, p, e, opts.resume === true) : null;
+    // took, still in flight, of an ended incident, decided on stale evidence or carrying
+    // an older token than one the ledger accepted never runs.
+    const fenced =
+      fence && hasMethod(p, e) ? await this.take(fence, name, p, e, token, opts.resume === true) : null;
     if (fenced) return fenced;
     const started = clock.now();
     if (e.kind !== "release") {
@@ -174,10 +216,15 @@ export class EffectRunner {
     }
     let result: ActionResult;
     try {
-      result = (await this.execute(p, e, target, signal)) ?? {
-        ok: false,
-        error: "the executor returned no result",
-      };
+      // The claim checked once more just before acting (e.g. this node's lease still valid).
+      const refused = await claim?.check();
+      result =
+        refused !== undefined
+          ? { ok: false, error: `${e.kind} not run: ${refused}` }
+          : ((await this.execute(p, e, target, signal)) ?? {
+              ok: false,
+              error: "the executor returned no result",
+            });
     } catch (err) {
       result = { ok: false, error: `executor failed: ${err instanceof Error ? err.message : String(err)}` };
     } finally {
@@ -200,13 +247,14 @@ export class EffectRunner {
     name: string,
     p: RemediatedPeer,
     e: RemediationEffect,
+    external: number | undefined,
     resume: boolean,
   ): Promise<ActionResult | null> {
     const incident = p.state.incidentId;
     // An operator's restart or release acts on the operator's word, not on this node's probe.
     const operator = e.kind === "release" || (e.kind === "restart" && e.attempt === 0);
     const seen = operator ? undefined : p.fenceSeen;
-    let t = await fence.take(name, p.spec, incident, e, seen, p.fencingToken, resume);
+    let t = await fence.take(name, p.spec, incident, e, seen, external, resume);
     if (!t.ok && t.severity === "HIGH" && e.kind === "release") {
       // An operator's release is not held by an unusable ledger: holding it would leave the
       // peer cut off while its status says released.

@@ -4,7 +4,7 @@
 //   - fewer than a majority of the live nodes watching the peer see it failing (from the
 //     observation keys, kept current by the watch): hold, naming who confirms;
 //   - another live node holds the peer's step key: observe (that node acts);
-//   - else act (the executor then takes the step key, coordinated-executor.ts).
+//   - else act (the step key is then taken before the host's ledger, step-claimer.ts).
 // This node's own view is published to etcd on change only (ObservationPublisher).
 import type { GateVerdict, RemediationGate } from "../core/gate.js";
 import type { Logger } from "../core/logger.js";

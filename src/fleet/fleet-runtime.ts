@@ -1,21 +1,21 @@
 // The fleet side of `wdmesh run` when `coordination.etcd` is configured: the FleetNode,
-// the fleet gate wrapped in the host rule, the executor that takes each step in etcd,
+// the fleet gate wrapped in the host rule, the claimer that takes each step in etcd,
 // the publisher of this node's observations, the watch on hosts that lost their node, the
 // status served at /v1/fleet and the http_sd list served at /v1/sd. The daemon imports
 // this file lazily (only with coordination), and it loads the etcd client lazily too.
 import { randomUUID } from "node:crypto";
 import { Gauge, type Registry } from "prom-client";
 import { CommandExecutor } from "../act/command.js";
-import type { Executor } from "../act/executor.js";
 import type { RemediationGate } from "../core/gate.js";
 import type { Logger } from "../core/logger.js";
 import type { CommandSpec } from "../core/options.js";
+import type { StepClaimer } from "../effects/runner.js";
 import type { EscalationAction, PeerHealth } from "../core/types.js";
 import type { MonitorStore } from "../store/types.js";
-import { CoordinatedExecutor } from "./coordinated-executor.js";
 import { createFleetGate, ObservationPublisher } from "./fleet-gate.js";
 import { FleetNode, type FleetStatus, type FleetTls } from "./fleet-node.js";
 import { withHostRule } from "./host-rule.js";
+import { fleetStepClaimer } from "./step-claimer.js";
 import { HostWatch, type HostEvent } from "./host-watch.js";
 import { httpSdGroups, type HttpSdGroup } from "./http-sd.js";
 
@@ -38,8 +38,8 @@ export interface FleetRuntimeConfig {
 
 export interface FleetRuntime {
   readonly node: FleetNode;
-  /** `inner` taking each step in etcd first (with its fencing token). */
-  executor(inner: Executor): Executor;
+  /** Takes each step in etcd before the host's ledger (its token is the fencing token). */
+  readonly claimer: StepClaimer;
   readonly gate: RemediationGate;
   /** Starts the fleet once the API listens at `url` (listed in this node's member key). */
   start(url: string, peers: () => PeerHealth[], registry?: Registry): Promise<void>;
@@ -122,7 +122,7 @@ export function createFleetRuntime(
   return {
     node,
     gate,
-    executor: (inner) => new CoordinatedExecutor(inner, node),
+    claimer: fleetStepClaimer(node),
     async start(at, peers, registry) {
       url = at;
       if (registry) fleetMetrics(registry, node, hosts);

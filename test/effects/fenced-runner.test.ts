@@ -12,7 +12,12 @@ import type { RemediationEffect } from "../../src/core/ladder.js";
 import { silentLogger } from "../../src/core/logger.js";
 import { fencedAction, StepFence } from "../../src/effects/fence.js";
 import { openSqliteLedger } from "../../src/ledger/sqlite-ledger.js";
-import { EffectRunner, type FencedStep, type RemediatedPeer } from "../../src/effects/runner.js";
+import {
+  EffectRunner,
+  type FencedStep,
+  type RemediatedPeer,
+  type StepClaimer,
+} from "../../src/effects/runner.js";
 import { StepLog } from "../../src/effects/step-log.js";
 import { FakeClock } from "../helpers/fake-clock.js";
 import { MemoryEffectStore } from "../helpers/memory-effect-store.js";
@@ -39,7 +44,7 @@ const restart = (attempt: number, id = `r${attempt}`): RemediationEffect => ({
   attempt,
 });
 
-function node(dir: string, name: string, clock: FakeClock) {
+function node(dir: string, name: string, clock: FakeClock, claimer?: StepClaimer) {
   const executor = new RecordingExecutor();
   const store = new MemoryEffectStore();
   const fenced: FencedStep[] = [];
@@ -52,6 +57,7 @@ function node(dir: string, name: string, clock: FakeClock) {
     steps: new StepLog(),
     fence,
     onFenced: (f) => fenced.push(f),
+    claimer,
   });
   return { executor, store, fenced, runner, fence };
 }
@@ -120,7 +126,7 @@ test("a node whose evidence predates another node's step performs nothing", asyn
   assert.match(a.fenced[0]?.reason ?? "", /wd2 pid/);
 });
 
-test("after the incident ended no step of it runs; an older external token is refused and a newer one reaches the executor", async (t) => {
+test("after the incident ended no step of it runs", async (t) => {
   const dir = join(tempDir(t, "wdmesh-fenced-runner-"), "ledger");
   const clock = new FakeClock(undefined, { auto: true });
   const a = node(dir, "wd1", clock);
@@ -132,21 +138,56 @@ test("after the incident ended no step of it runs; an older external token is re
   const r = await a.runner.run("api", p, restart(1), signal);
   assert.match(r.error ?? "", /ended/);
   assert.deepEqual(a.executor.calls, []);
+});
 
+test("a claimed step's token goes to the ledger (an older one is refused there) and to the executor; the claim is given up after", async (t) => {
+  const dir = join(tempDir(t, "wdmesh-fenced-runner-"), "ledger");
+  const clock = new FakeClock(undefined, { auto: true });
+  const tokens = [7, 6, 8];
+  const log: string[] = [];
+  const last: { refuse?: string } = {};
+  const claimer: StepClaimer = {
+    claim: async (peer, kind) => {
+      const token = tokens.shift()!;
+      log.push(`claim ${kind} ${peer} ${token}`);
+      return {
+        ok: true,
+        token,
+        check: async () => last.refuse,
+        finish: async () => void log.push(`finish ${token}`),
+      };
+    },
+  };
+  const a = node(dir, "wd1", clock, claimer);
+  t.after(() => a.fence.close());
   const targets: RemediationTarget[] = [];
   const orig = a.executor.restart.bind(a.executor);
   a.executor.restart = (spec: unknown, target: RemediationTarget) => {
     targets.push(target);
     return orig(spec, target);
   };
-  const q = peer({ state: { status: "DEGRADED", incidentId: "inc-2" }, fencingToken: 7 });
+  const q = peer({ state: { status: "DEGRADED", incidentId: "inc-2" } });
   q.fenceSeen = a.runner.observe("api", q);
   assert.equal((await a.runner.run("api", q, restart(1, "e1"), signal)).ok, true);
-  assert.equal(targets[0]?.fencingToken, "7", "the executor gets the external token");
-  q.fencingToken = 6;
+  assert.equal(targets[0]?.fencingToken, "7", "the executor gets the claim's token");
   const stale = await a.runner.run("api", q, restart(2, "e2"), signal);
-  assert.match(stale.error ?? "", /fencing token 6 is older than 7/);
+  assert.equal(stale.fenced, true);
+  assert.match(stale.error ?? "", /fencing token 6 is older than 7/, "refused by the ledger");
+  assert.equal(a.fenced[0]?.severity, "INFO");
+  // A claim its own last check refuses (e.g. the node's lease ran out) runs nothing either.
+  last.refuse = "lease expired";
+  q.fenceSeen = a.runner.observe("api", q);
+  const late = await a.runner.run("api", q, restart(3, "e3"), signal);
+  assert.match(late.error ?? "", /restart not run: lease expired/);
   assert.equal(targets.length, 1);
+  assert.deepEqual(log, [
+    "claim restart api 7",
+    "finish 7",
+    "claim restart api 6",
+    "finish 6",
+    "claim restart api 8",
+    "finish 8",
+  ]);
 });
 
 test("a ledger that cannot be used holds the step (HIGH) and performs nothing", async (t) => {

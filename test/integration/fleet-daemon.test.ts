@@ -11,9 +11,12 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
+import Database from "better-sqlite3";
+import { LEDGER_DEFAULTS } from "../../src/core/defaults.js";
 import { CLI, haveBuiltCli } from "../helpers/built-cli.js";
 import { spawnDaemon, spawnTracked, stopChild, type Daemon } from "../helpers/daemon-process.js";
 import { EtcdCluster, etcdSkipReason } from "../helpers/etcd-cluster.js";
+import { FILE_LEDGER_DIR } from "../helpers/ledger-dir.js";
 import { freePort } from "../helpers/ports.js";
 import { Receiver } from "../helpers/receiver.js";
 import { fileTempDir } from "../helpers/tmp-dir.js";
@@ -223,6 +226,15 @@ describe("a fleet of two daemons on a real 3-member etcd", { skip, timeout: 300_
     const done = lines(restarts());
     assert.equal(done.length, 1, done.join("\n"));
     assert.match(done[0]!, /^A \d+$/, "by h1's node, with a token");
+    // The host's step ledger took the step with that token (it refuses an older one next).
+    const db = new Database(join(FILE_LEDGER_DIR, LEDGER_DEFAULTS.fileName), { readonly: true });
+    try {
+      const row = db.prepare("SELECT external FROM peers WHERE peer = 'agent'").get() as
+        { external: number | null } | undefined;
+      assert.equal(String(row?.external), done[0]!.split(" ")[1], "the ledger holds the step's etcd token");
+    } finally {
+      db.close();
+    }
     const eb = await events(urlB);
     assert.ok(!eb.some((e) => e.action === "restart"), "h2's node only confirmed");
   });

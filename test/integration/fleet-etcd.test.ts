@@ -1,8 +1,9 @@
 // The fleet's coordination against a REAL 3-member etcd cluster on loopback ports
 // (test/helpers/etcd-cluster.ts): membership (join, leave, lease expiry), a step taken
 // exactly once by nodes racing for it, a node paused past its lease whose stale token is
-// refused, and etcd's leader killed / all of etcd down: no step without a token, and
-// steps again once etcd is back.
+// refused (by its own check, and by the host's step ledger, a real SQLite file), and
+// etcd's leader killed / all of etcd down: no step without a token, and steps again once
+// etcd is back. Steps run as the daemon runs them: the EffectRunner with the fleet's claimer.
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface, type Interface } from "node:readline";
@@ -10,10 +11,21 @@ import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import type { Executor, RemediationTarget } from "../../src/act/executor.js";
 import { silentLogger } from "../../src/core/logger.js";
+import type { RemediationEffect } from "../../src/core/ladder.js";
 import type { ActionResult } from "../../src/core/types.js";
-import { CoordinatedExecutor } from "../../src/fleet/coordinated-executor.js";
+import { StepFence } from "../../src/effects/fence.js";
+import {
+  EffectRunner,
+  type FencedStep,
+  type RemediatedPeer,
+  type StepClaimer,
+} from "../../src/effects/runner.js";
+import { StepLog } from "../../src/effects/step-log.js";
 import { FleetNode, type FleetNodeOptions } from "../../src/fleet/fleet-node.js";
+import { fleetStepClaimer } from "../../src/fleet/step-claimer.js";
+import { systemClock } from "../../src/schedule/clock.js";
 import { EtcdCluster, etcdSkipReason } from "../helpers/etcd-cluster.js";
+import { fileTempDir } from "../helpers/tmp-dir.js";
 import { until, waitFor } from "../helpers/wait.js";
 
 const skip = etcdSkipReason();
@@ -103,9 +115,62 @@ class SlowExecutor extends CountingExecutor {
   }
 }
 
-const SPEC = { command: { argv: ["/bin/true"] } };
-const target = (peer: string): RemediationTarget => ({ peer, effectId: `e-${peer}`, attempt: 1 });
 const signal = new AbortController().signal;
+let effectN = 0;
+
+/** A peer in incident `incident` with a restart method (the executor is a fake). */
+const peerIn = (incident: string): RemediatedPeer => ({
+  spec: { restart: { command: { argv: ["/bin/true"] } } },
+  target: {},
+  state: { status: "DEGRADED", incidentId: incident },
+  isolation: null,
+  isolationId: null,
+});
+
+/**
+ * Node `n` running steps as the daemon does: claimed in etcd (`claimer`, default the
+ * fleet's), then taken in the host's step ledger in `ledger` (when given), then run.
+ */
+function stepper(
+  n: FleetNode,
+  executor: CountingExecutor,
+  o: { ledger?: string; claimer?: StepClaimer } = {},
+): {
+  restart(peer: string, attempt?: number, incident?: string): Promise<ActionResult>;
+  fenced: FencedStep[];
+} {
+  const fenced: FencedStep[] = [];
+  const runner = new EffectRunner({
+    executor,
+    clock: systemClock,
+    logger: silentLogger,
+    steps: new StepLog(),
+    claimer: o.claimer ?? fleetStepClaimer(n),
+    onFenced: (f) => fenced.push(f),
+    ...(o.ledger
+      ? { fence: new StepFence({ dir: o.ledger, node: n.self, clock: systemClock, logger: silentLogger }) }
+      : {}),
+  });
+  return {
+    fenced,
+    restart: (peer, attempt = 1, incident = `inc-${++effectN}`) => {
+      const e: RemediationEffect = { kind: "restart", actionId: `e${++effectN}`, attempt };
+      return runner.run(peer, peerIn(incident), e, signal);
+    },
+  };
+}
+
+/** Restarts `peer` through `s` until one runs (etcd may be electing or coming back); its result. */
+const restartOnce = (what: string, s: ReturnType<typeof stepper>, peer: string): Promise<ActionResult> =>
+  waitFor(
+    what,
+    async () => {
+      const r = await s.restart(peer);
+      return r.ok ? r : undefined;
+    },
+    30_000,
+    { everyMs: 500 },
+  );
 
 describe("fleet on a real 3-member etcd", { skip, timeout: 240_000 }, () => {
   before(async () => {
@@ -169,14 +234,10 @@ describe("fleet on a real 3-member etcd", { skip, timeout: 240_000 }, () => {
       await (ca.ok ? a : b).finishStep(w.key, w.token);
     }
     for (let i = 1; i < tokens.length; i++) assert.ok(tokens[i]! > tokens[i - 1]!, "tokens only grow");
-    // Through the executor: each restart ran once, with a token.
+    // Through the runner: each restart ran once, with a token.
     const eb = new CountingExecutor();
-    const xb = new CoordinatedExecutor(eb, b);
     const slow = new SlowExecutor();
-    const [ra, rb] = await Promise.all([
-      new CoordinatedExecutor(slow, a).restart(SPEC, target("agent"), signal),
-      xb.restart(SPEC, target("agent"), signal),
-    ]);
+    const [ra, rb] = await Promise.all([stepper(a, slow).restart("agent"), stepper(b, eb).restart("agent")]);
     assert.equal([ra, rb].filter((r) => r.ok).length, 1, `one restart ran: ${JSON.stringify([ra, rb])}`);
     assert.equal(slow.tokens.length + eb.tokens.length, 1);
     assert.ok([...slow.tokens, ...eb.tokens].every((t) => typeof t === "string" && /^\d+$/.test(t)));
@@ -205,12 +266,50 @@ describe("fleet on a real 3-member etcd", { skip, timeout: 240_000 }, () => {
     c.proc.kill("SIGKILL");
   });
 
+  test("a node held up between its etcd claim and the host's ledger: its older token is refused BY THE LEDGER", async () => {
+    const p = prefix();
+    const ledger = fileTempDir("wdmesh-fleet-ledger-");
+    const a = await node(p, "a");
+    const c = await node(p, "c");
+    // c claims the step in etcd, then is held up before its ledger take (a pause, a slow disk).
+    let claimed: (token: number) => void = () => {};
+    const gotToken = new Promise<number>((r) => (claimed = r));
+    let resume: () => void = () => {};
+    const resumed = new Promise<void>((r) => (resume = r));
+    const slowC: StepClaimer = {
+      async claim(peer, kind) {
+        const r = await fleetStepClaimer(c).claim(peer, kind);
+        if (r.ok) claimed(r.token);
+        await resumed;
+        return r;
+      },
+    };
+    const ec = new CountingExecutor();
+    const sc = stepper(c, ec, { ledger, claimer: slowC });
+    const late = sc.restart("agent", 2, "inc-1");
+    const stale = await gotToken;
+    // Meanwhile c's lease is gone (it left; an expiry is the same), and a takes the peer.
+    await c.stop();
+    const ea = new CountingExecutor();
+    const r = await stepper(a, ea, { ledger }).restart("agent", 1, "inc-1");
+    assert.equal(r.ok, true, JSON.stringify(r));
+    const fresh = Number(ea.tokens[0]);
+    assert.ok(fresh > stale, `a's token ${fresh} is newer than c's ${stale}`);
+    // c goes on: its step reaches the host's ledger with the older token, and stops there.
+    resume();
+    const rc = await late;
+    assert.equal(rc.fenced, true, JSON.stringify(rc));
+    assert.match(rc.error ?? "", new RegExp(`fencing token ${stale} is older than ${fresh}`));
+    assert.deepEqual(ec.tokens, [], "c's restart never ran");
+    assert.equal(sc.fenced[0]?.severity, "INFO");
+  });
+
   test("one etcd member cut off (frozen): nodes keep their leases and take steps through the others", async () => {
     const p = prefix();
     const a = await node(p, "a");
     const b = await node(p, "b");
     const ea = new CountingExecutor();
-    const xa = new CoordinatedExecutor(ea, a);
+    const xa = stepper(a, ea);
     const leader = await waitFor("an etcd leader", () => cluster.leader(), 20_000);
     const follower = cluster.members.find((m) => m !== leader && m.proc)!;
     follower.proc!.kill("SIGSTOP");
@@ -219,7 +318,7 @@ describe("fleet on a real 3-member etcd", { skip, timeout: 240_000 }, () => {
       const until = Date.now() + TIMING.leaseTtlMs * 2;
       let steps = 0;
       for (let i = 0; i < 200 && Date.now() < until; i++) {
-        const r = await xa.restart(SPEC, target(`agent-${i}`), signal);
+        const r = await xa.restart(`agent-${i}`);
         if (r.ok) steps++;
         await new Promise((res) => setTimeout(res, 250));
       }
@@ -244,21 +343,13 @@ describe("fleet on a real 3-member etcd", { skip, timeout: 240_000 }, () => {
     const a = await node(p, "a");
     const b = await node(p, "b");
     const ea = new CountingExecutor();
-    const xa = new CoordinatedExecutor(ea, a);
+    const xa = stepper(a, ea);
 
     const leader = await waitFor("an etcd leader", () => cluster.leader(), 20_000);
     await cluster.kill(leader);
     // Two of three members: etcd keeps its quorum; after the election steps go on.
-    const r1 = await waitFor(
-      "a restart with a token after the leader died",
-      async () => {
-        const r = await xa.restart(SPEC, target("agent"), signal);
-        return r.ok ? r : undefined;
-      },
-      30_000,
-      { everyMs: 500 },
-    );
-    assert.match(r1.detail ?? "", /fencing token \d+/);
+    await restartOnce("a restart with a token after the leader died", xa, "agent");
+    assert.match(ea.tokens.at(-1) ?? "", /^\d+$/);
     cluster.restart(leader);
     await cluster.waitHealthy();
 
@@ -266,7 +357,7 @@ describe("fleet on a real 3-member etcd", { skip, timeout: 240_000 }, () => {
     await until("a holds: etcd unreachable", () => a.holdReason() !== undefined, 30_000);
     assert.match(a.holdReason()!, /etcd unreachable or without quorum/);
     const before = ea.tokens.length;
-    const r2 = await xa.restart(SPEC, target("agent"), signal);
+    const r2 = await xa.restart("agent");
     assert.equal(r2.ok, false);
     assert.match(r2.error ?? "", /restart held: etcd unreachable/);
     assert.equal(ea.tokens.length, before, "nothing ran without a token");
@@ -274,16 +365,7 @@ describe("fleet on a real 3-member etcd", { skip, timeout: 240_000 }, () => {
 
     await cluster.startAll();
     await until("a and b coordinate again", () => a.leaseValid() && b.leaseValid(), 60_000);
-    const r3 = await waitFor(
-      "a restart once etcd is back",
-      async () => {
-        const r = await xa.restart(SPEC, target("agent"), signal);
-        return r.ok ? r : undefined;
-      },
-      30_000,
-      { everyMs: 500 },
-    );
-    assert.match(r3.detail ?? "", /fencing token \d+/);
+    await restartOnce("a restart once etcd is back", xa, "agent");
     assert.ok(
       ea.tokens.every((t) => t !== undefined),
       "every step that ran carried a token",
