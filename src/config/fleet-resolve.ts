@@ -4,19 +4,10 @@ import { hostname } from "node:os";
 import { FLEET_DEFAULTS } from "../core/defaults.js";
 import { parseDuration } from "../core/duration.js";
 import type { CommandSpec } from "../core/options.js";
+import type { FleetEtcdOptions } from "../fleet/fleet-node.js";
 import type { ConfigFile } from "./schema.js";
 
-export interface ResolvedEtcd {
-  endpoints: string[];
-  prefix: string;
-  tls?: { ca: string; cert?: string; key?: string };
-  /** ms */
-  leaseTtlMs: number;
-  /** ms */
-  keepaliveIntervalMs: number;
-  /** ms */
-  requestTimeoutMs: number;
-}
+export type ResolvedEtcd = FleetEtcdOptions;
 
 export interface ResolvedFleet {
   /** This node's host (node.host, default the machine's hostname). */

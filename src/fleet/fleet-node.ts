@@ -31,7 +31,8 @@ export interface FleetTls {
   key?: string;
 }
 
-export interface FleetNodeOptions {
+/** The etcd side of a fleet node (what `coordination.etcd` resolves to). */
+export interface FleetEtcdOptions {
   endpoints: string[];
   prefix: string;
   tls?: FleetTls;
@@ -41,6 +42,9 @@ export interface FleetNodeOptions {
   keepaliveIntervalMs: number;
   /** Deadline of one etcd request, ms. */
   requestTimeoutMs: number;
+}
+
+export interface FleetNodeOptions extends FleetEtcdOptions {
   node: string;
   host: string;
   /** This node's API base URL, listed in its member key (for /v1/sd). */

@@ -13,7 +13,7 @@ import type { StepClaimer } from "../effects/runner.js";
 import type { EscalationAction, PeerHealth } from "../core/types.js";
 import type { MonitorStore } from "../store/types.js";
 import { createFleetGate, ObservationPublisher } from "./fleet-gate.js";
-import { FleetNode, type FleetStatus, type FleetTls } from "./fleet-node.js";
+import { FleetNode, type FleetEtcdOptions, type FleetStatus } from "./fleet-node.js";
 import { withHostRule } from "./host-rule.js";
 import { fleetStepClaimer } from "./step-claimer.js";
 import { HostWatch, type HostEvent } from "./host-watch.js";
@@ -23,14 +23,7 @@ export interface FleetRuntimeConfig {
   node: string;
   host: string;
   peerHosts: Readonly<Record<string, string>>;
-  etcd: {
-    endpoints: string[];
-    prefix: string;
-    tls?: FleetTls;
-    leaseTtlMs: number;
-    keepaliveIntervalMs: number;
-    requestTimeoutMs: number;
-  };
+  etcd: FleetEtcdOptions;
   hosts: ReadonlyArray<{ name: string; fence?: CommandSpec }>;
   /** Local check period of observations and hosts, ms. */
   publishIntervalMs: number;
