@@ -280,7 +280,8 @@ export class FleetNode {
       if (!kv) return `fencing token ${token} refused here: the step key is gone (this node's lease expired)`;
       if (kv.create_revision !== token || !this.isMine(kv))
         return `fencing token ${token} refused here: the step was taken again since (token ${kv.create_revision})`;
-      return this.holdReason() ? `fencing token ${token} refused here: ${this.holdReason()}` : undefined;
+      const late = this.holdReason();
+      return late ? `fencing token ${token} refused here: ${late}` : undefined;
     } catch (err) {
       return `fencing token ${token} refused here: etcd did not answer (${errText(err)})`;
     }
@@ -301,14 +302,6 @@ export class FleetNode {
         "fleet: could not give up a step key; it expires with the lease",
       );
     }
-  }
-
-  stepKey(peer: string): string {
-    return this.keys.step(peer);
-  }
-
-  fenceKey(host: string): string {
-    return this.keys.fence(host);
   }
 
   status(): FleetStatus {
