@@ -104,6 +104,12 @@ export class FleetNode {
   /** Observations to (re)publish, newest value per peer. */
   private readonly pendingObs = new Map<string, boolean>();
   private publishing: Promise<void> | undefined;
+  /**
+   * Step keys this node could not give up (etcd did not answer), key → token: given up on
+   * the next renewal. Left alone, one would outlive its step as long as this node renews its
+   * lease, and every other node would keep observing the peer.
+   */
+  private readonly unfinished = new Map<string, string>();
 
   constructor(private readonly opts: FleetNodeOptions) {
     this.keys = fleetKeys(opts.prefix);
@@ -287,7 +293,7 @@ export class FleetNode {
     }
   }
 
-  /** Gives the step key up (only when it is still this node's). Never throws. */
+  /** Gives the step key up (only when it is still this node's). Never throws: a failure is tried again on the next renewal. */
   async finishStep(key: string, token: string): Promise<void> {
     const client = this.client;
     if (!client) return;
@@ -296,10 +302,12 @@ export class FleetNode {
         client.if(key, "Create", "==", token).then(client.delete().key(key)).commit(),
         "finish step",
       );
+      if (this.unfinished.get(key) === token) this.unfinished.delete(key);
     } catch (err) {
+      this.unfinished.set(key, token);
       this.opts.logger.warn(
         { key, err: errText(err) },
-        "fleet: could not give up a step key; it expires with the lease",
+        "fleet: could not give up a step key; trying again on the next lease renewal",
       );
     }
   }
@@ -424,6 +432,7 @@ export class FleetNode {
     // A new lease: what this node published under the old one is gone; publish again.
     for (const [peer, failing] of this.published) this.pendingObs.set(peer, failing);
     this.published.clear();
+    this.unfinished.clear(); // bound to the old lease: gone with it
     await this.resync();
     this.flushObservations();
   }
@@ -457,6 +466,8 @@ export class FleetNode {
       await this.resync();
     }
     if (this.pendingObs.size > 0) this.flushObservations();
+    // Step keys etcd did not let this node give up when their step ended.
+    for (const [key, token] of [...this.unfinished]) void this.finishStep(key, token);
   }
 
   /** A full read of the prefix, then the watch from the next revision. */

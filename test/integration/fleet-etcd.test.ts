@@ -353,8 +353,12 @@ describe("fleet on a real 3-member etcd", { skip, timeout: 240_000 }, () => {
     cluster.restart(leader);
     await cluster.waitHealthy();
 
+    // A step that ends while etcd is down: its key cannot be given up then.
+    const left = await a.claimStep("left-over", "restart");
+    assert.ok(left.ok, JSON.stringify(left));
     await cluster.stopAll();
     await until("a holds: etcd unreachable", () => a.holdReason() !== undefined, 30_000);
+    await a.finishStep(left.key, left.token);
     assert.match(a.holdReason()!, /etcd unreachable or without quorum/);
     const before = ea.tokens.length;
     const r2 = await xa.restart("agent");
@@ -371,5 +375,10 @@ describe("fleet on a real 3-member etcd", { skip, timeout: 240_000 }, () => {
       "every step that ran carried a token",
     );
     await until("b sees a again", () => b.members().some((m) => m.node === "a"), 30_000);
+    await until(
+      "the key a could not give up is given up once etcd is back",
+      () => !b.stepOn("left-over"),
+      30_000,
+    );
   });
 });
