@@ -217,8 +217,33 @@ describe("the canary stays on this machine", () => {
     const r = await localCanary("203.0.113.7", 9, 100);
     assert.deepEqual(r, {
       outcome: "silent",
-      seen: "no interface of this machine is on its subnet (not tried)",
+      seen: "no loopback or container bridge of this machine is on its subnet (not tried)",
     });
+  });
+
+  test("only loopback or a container bridge, the most specific subnet first: a LAN subnet holding a vanished bridge's address is not tried", async () => {
+    const { localSubnetOf } = await import("../../src/act/container-canary.js");
+    const info = (address: string, cidr: string) => ({
+      address,
+      cidr,
+      netmask: "",
+      family: "IPv4" as const,
+      mac: "00:00:00:00:00:00",
+      internal: false,
+    });
+    const lan = { eth0: [info("10.0.0.5", "10.0.0.5/8")] };
+    const bridge = { podman1: [info("10.89.7.1", "10.89.7.1/24")] };
+    const bridges = (name: string): boolean => name === "podman1";
+    // Bridge up: the address is reached through it (most specific), so it is tried.
+    assert.equal(localSubnetOf("10.89.7.16", { ...lan, ...bridge }, bridges), "podman1 10.89.7.1/24");
+    assert.equal(localSubnetOf("10.89.7.16", { ...bridge, ...lan }, bridges), "podman1 10.89.7.1/24");
+    // Bridge gone with its last container: only the LAN's /8 holds it; that would leave the machine.
+    assert.equal(localSubnetOf("10.89.7.16", lan, bridges), null);
+    // A bridge with a network card among its ports is no container bridge.
+    assert.equal(
+      localSubnetOf("10.89.7.16", bridge, () => false),
+      null,
+    );
   });
 });
 
