@@ -11,8 +11,10 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, renameSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { ContainerExecutor } from "../../src/act/container.js";
+import { dirname, join } from "node:path";
+import { pathToFileURL } from "node:url";
+import type { IsolateOutcome } from "../../src/act/executor.js";
+import type { ActionResult } from "../../src/core/types.js";
 import { CLI } from "../helpers/built-cli.js";
 import type { Daemon } from "../helpers/daemon-process.js";
 import { skipUnlessPodman, startPodman, type Engine } from "../helpers/podman.js";
@@ -199,17 +201,29 @@ self_health: false
 
   test("a container on the host's network is paused (and says why); release unpauses it", async () => {
     await engine.run({ name: "hostnet", hostNetwork: true, port: 8090 });
-    const ex = new ContainerExecutor();
-    const spec = { container: { name: "hostnet", engine: "podman" as const, socket: engine.socket } };
-    const target = { peer: "hostnet", effectId: "t1", attempt: 0 };
-    const signal = new AbortController().signal;
-    const iso = await ex.isolate(spec, target, signal);
+    // The executor runs inside the engine's namespace, as the daemon does: any connection
+    // it makes to a container's address (its canary) stays on this machine.
+    const call = async <T>(expr: string): Promise<T> => {
+      const mod = pathToFileURL(join(dirname(CLI), "..", "act", "container.js")).href;
+      const script = [
+        `const { ContainerExecutor } = await import(${JSON.stringify(mod)});`,
+        "const ex = new ContainerExecutor();",
+        `const spec = { container: { name: "hostnet", engine: "podman", socket: ${JSON.stringify(engine.socket)} } };`,
+        'const target = { peer: "hostnet", effectId: "t1", attempt: 0 };',
+        "const signal = new AbortController().signal;",
+        `process.stdout.write(JSON.stringify(await ${expr}));`,
+      ].join("\n");
+      const r = await engine.runInside([process.execPath, "--input-type=module", "-e", script], 60_000);
+      assert.equal(r.code, 0, r.stderr);
+      return JSON.parse(r.stdout) as T;
+    };
+    const iso = await call<IsolateOutcome>("ex.isolate(spec, target, signal)");
     assert.equal(iso.result.ok, true, JSON.stringify(iso.result));
     assert.match(iso.result.detail ?? "", /shares the host's network \(network mode host\)/);
     assert.match(iso.result.detail ?? "", /paused container hostnet \(isolation by pause\)/);
     assert.deepEqual(iso.record.applied, ["pause"]);
     assert.equal((await inspect("hostnet")).State.Paused, true);
-    const rel = await ex.release(spec, iso.record, target, signal);
+    const rel = await call<ActionResult>(`ex.release(spec, ${JSON.stringify(iso.record)}, target, signal)`);
     assert.equal(rel.ok, true, JSON.stringify(rel));
     const s = (await inspect("hostnet")).State;
     assert.equal(s.Paused, false);
