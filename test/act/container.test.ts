@@ -146,6 +146,8 @@ describe("container probe", () => {
     const r = await probeWith({ Health: { Status: "starting" } });
     assert.equal(r.ok, false);
     assert.equal(r.inconclusive, true);
+    // The peer's own start period, not this node's trouble.
+    assert.deepEqual(r.cause, { kind: "grace" });
     assert.match(r.error ?? "", /health is starting/);
   });
 
