@@ -39,10 +39,20 @@ export interface ContainerExecutorOptions {
 
 const NONE: IsolationRecord = { method: "none", applied: [] };
 
-function invalid(spec: ContainerRef | undefined, key: string): string | undefined {
-  if (!spec || typeof spec !== "object") return `${key}.container must be a mapping with name or id`;
-  const p = containerSpecProblem(spec);
-  return p ? `${key}.container.${p.field} ${p.message}` : undefined;
+/**
+ * The container `spec` names and a client of its engine, or why it cannot be acted on
+ * (not a container spec, or an invalid one) as the error to answer with.
+ */
+function opened<C extends ContainerRef>(
+  spec: { container: C } | object,
+  key: "restart" | "isolate",
+): { c: C; client: EngineClient } | { error: string } {
+  if (!("container" in spec)) return { error: `ContainerExecutor got a non-container ${key} spec` };
+  const c = spec.container;
+  if (!c || typeof c !== "object") return { error: `${key}.container must be a mapping with name or id` };
+  const p = containerSpecProblem(c);
+  if (p) return { error: `${key}.container.${p.field} ${p.message}` };
+  return { c, client: clientFor(c) };
 }
 
 function label(v: ContainerView): string {
@@ -59,12 +69,9 @@ export class ContainerExecutor implements Executor {
   async restart(spec: RestartSpec, _target: RemediationTarget, signal: AbortSignal): Promise<ActionResult> {
     const t0 = Date.now();
     const done = (r: ActionResult): ActionResult => ({ ...r, duration_ms: Date.now() - t0 });
-    if (!("container" in spec))
-      return done({ ok: false, error: "ContainerExecutor got a non-container restart spec" });
-    const c = spec.container;
-    const bad = invalid(c, "restart");
-    if (bad) return done({ ok: false, error: bad });
-    const client = clientFor(c);
+    const o = opened(spec, "restart");
+    if ("error" in o) return done({ ok: false, error: o.error });
+    const { c, client } = o;
     const ref = containerRefOf(c);
     const stopMs = containerStopTimeoutMs(c);
     const r = await client.request(
@@ -98,12 +105,9 @@ export class ContainerExecutor implements Executor {
       result: { ...result, duration_ms: Date.now() - t0 },
       record,
     });
-    if (!("container" in spec))
-      return done({ ok: false, error: "ContainerExecutor got a non-container isolate spec" });
-    const c = spec.container;
-    const bad = invalid(c, "isolate");
-    if (bad) return done({ ok: false, error: bad });
-    const client = clientFor(c);
+    const o = opened(spec, "isolate");
+    if ("error" in o) return done({ ok: false, error: o.error });
+    const { c, client } = o;
     const ref = containerRefOf(c);
     const before = await inspectContainer(client, ref, signal);
     if (!before.ok) return done({ ok: false, error: before.error });
@@ -221,12 +225,9 @@ export class ContainerExecutor implements Executor {
   ): Promise<ActionResult> {
     const t0 = Date.now();
     const done = (r: ActionResult): ActionResult => ({ ...r, duration_ms: Date.now() - t0 });
-    if (!("container" in spec))
-      return done({ ok: false, error: "ContainerExecutor got a non-container isolate spec" });
-    const c = spec.container;
-    const bad = invalid(c, "isolate");
-    if (bad) return done({ ok: false, error: bad });
-    const client = clientFor(c);
+    const o = opened(spec, "isolate");
+    if ("error" in o) return done({ ok: false, error: o.error });
+    const { c, client } = o;
     const rec = stored?.method === "container" ? stored.container : undefined;
     const ref = rec?.id ?? containerRefOf(c);
     const now = await inspectContainer(client, ref, signal);
