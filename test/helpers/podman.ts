@@ -28,6 +28,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runProcess, type ProcessOutcome } from "../../src/act/run-process.js";
 import { spawnTracked, type Daemon } from "./daemon-process.js";
+import { sweepStale } from "./netns.js";
 import { CLI } from "./built-cli.js";
 import { waitFor } from "./wait.js";
 
@@ -117,26 +118,6 @@ export function assertNoDefaultRoute(ns: string): void {
   }
 }
 
-/** Namespaces of test processes that died without stop(). */
-function sweepStale(): void {
-  let list = "";
-  try {
-    list = execFileSync("ip", ["netns", "list"], { encoding: "utf8", timeout: 10_000 });
-  } catch {
-    return;
-  }
-  for (const line of list.split("\n")) {
-    const m = new RegExp(`^(${PREFIX}(\\d+)x\\d+)`).exec(line);
-    if (m?.[1] && m[2] && !existsSync(`/proc/${m[2]}`)) {
-      try {
-        ipSync(["netns", "del", m[1]]);
-      } catch {
-        // gone already
-      }
-    }
-  }
-}
-
 function makeRootfs(dir: string): void {
   for (const d of ["usr", "etc", "proc", "sys", "dev", "tmp", "run", "state", "var/tmp"]) {
     mkdirSync(join(dir, d), { recursive: true });
@@ -148,7 +129,7 @@ function makeRootfs(dir: string): void {
 
 /** Starts Podman's API service in a namespace of its own; resolves once it answers. */
 export async function startPodman(): Promise<Engine> {
-  sweepStale();
+  sweepStale(PREFIX);
   const id = `${PREFIX}${process.pid}x${counter++}`;
   const dir = mkdtempSync(join(tmpdir(), "wdm-podman-"));
   const socket = join(dir, "podman.sock");
