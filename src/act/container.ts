@@ -129,11 +129,13 @@ export class ContainerExecutor implements Executor {
       return done(...(await this.hostMode(client, c, v, rec, notes, signal)));
     }
     if (v.networks.length === 0) {
-      rec.mode = "network";
+      const mode = v.networkMode || "none";
+      // Off the network its mode names: cut off already, by whom and from what is not known.
+      if (mode !== "none") rec.networksUnknown = true;
       return done(
         {
           ok: true,
-          detail: `container ${label(v)} is on no network (network mode ${v.networkMode || "none"}): already cut off`,
+          detail: `container ${label(v)} is on no network (network mode ${mode}): already cut off${rec.networksUnknown ? "; the networks it was on are not known (an interrupted isolation, or a disconnect by hand), so release cannot give them back" : ""}`,
         },
         record(rec),
       );
@@ -252,6 +254,11 @@ export class ContainerExecutor implements Executor {
       );
       return done({ ok: false, error: errors.join("; "), detail: notes.join("; ") });
     }
+    if (rec.networksUnknown && v.networks.length === 0) {
+      errors.push(
+        `isolation found container ${label(v)} already off its networks (network mode ${v.networkMode || "none"}), so which to give back is not known: reconnect them by hand (docker network connect NETWORK ${label(v)}), then release again`,
+      );
+    }
     const on = new Set(v.networks.map((n) => n.network));
     for (const n of rec.networks) {
       if (!n.disconnected) continue;
@@ -299,6 +306,7 @@ export class ContainerExecutor implements Executor {
 function record(rec: ContainerIsolation): IsolationRecord {
   const applied = [
     ...rec.networks.filter((n) => n.disconnected).map((n) => `disconnect ${n.network}`),
+    ...(rec.networksUnknown ? ["disconnect (networks not known)"] : []),
     ...(rec.paused ? ["pause"] : []),
     ...(rec.stopped ? ["stop"] : []),
   ];

@@ -67,6 +67,13 @@ export interface ContainerIsolation {
   networks: ContainerNetworkRecord[];
   paused: boolean;
   stopped: boolean;
+  /**
+   * Isolation found the container on no network although its network mode names one: an
+   * isolation interrupted after its disconnects (run again after a crash), or a disconnect
+   * by hand. Which networks to give back is not known, so release says so instead of
+   * reporting nothing to undo.
+   */
+  networksUnknown?: boolean;
 }
 
 /** How the spec names its container (id wins). */

@@ -210,6 +210,44 @@ describe("isolation is verified, and falls back when it cannot be", () => {
   });
 });
 
+describe("a container found off its networks (an isolation run again after a crash)", () => {
+  const offEngine = (mode: string) =>
+    fakeEngine(`off-${mode}.sock`, (req, res) => {
+      if (req.method === "POST") return void res.writeHead(204).end();
+      const body = JSON.parse(inspectBody({})) as { HostConfig: { NetworkMode: string } };
+      body.HostConfig.NetworkMode = mode;
+      res.writeHead(200).end(JSON.stringify(body));
+    });
+
+  test("its networks are not known: the record says so, and release asks for them by hand instead of 'nothing to undo'", async () => {
+    const { socket } = await offEngine("bridge");
+    const ex = new ContainerExecutor();
+    const spec = { container: { name: "web", socket } };
+    const iso = await ex.isolate(spec, target, signal);
+    assert.equal(iso.result.ok, true, JSON.stringify(iso.result));
+    assert.match(iso.result.detail ?? "", /already cut off; the networks it was on are not known/);
+    assert.equal(iso.record.container?.networksUnknown, true);
+    assert.deepEqual(iso.record.applied, ["disconnect (networks not known)"]);
+    const rel = await ex.release(spec, iso.record, target, signal);
+    assert.equal(rel.ok, false, JSON.stringify(rel));
+    assert.match(
+      rel.error ?? "",
+      /already off its networks \(network mode bridge\), so which to give back is not known: reconnect them by hand/,
+    );
+  });
+
+  test("a container with network mode none was never on one: nothing to give back", async () => {
+    const { socket } = await offEngine("none");
+    const ex = new ContainerExecutor();
+    const spec = { container: { name: "web", socket } };
+    const iso = await ex.isolate(spec, target, signal);
+    assert.equal(iso.record.container?.networksUnknown, undefined);
+    assert.deepEqual(iso.record.applied, []);
+    const rel = await ex.release(spec, iso.record, target, signal);
+    assert.equal(rel.ok, true, JSON.stringify(rel));
+  });
+});
+
 describe("the canary stays on this machine", () => {
   test("an address on a local interface's subnet is tried; any other is not (nothing sent)", async () => {
     const { localSubnetOf, localCanary } = await import("../../src/act/container-canary.js");
