@@ -16,7 +16,7 @@
 import {
   containerHostModeOf,
   containerRefOf,
-  containerRequestTimeoutMs,
+  containerRestartDeadlineMs,
   containerSpecProblem,
   containerStopTimeoutMs,
   type ContainerIsolateSpec,
@@ -79,7 +79,7 @@ export class ContainerExecutor implements Executor {
       `/containers/${seg(ref)}/restart?t=${Math.ceil(stopMs / 1000)}`,
       undefined,
       signal,
-      stopMs + containerRequestTimeoutMs(c),
+      containerRestartDeadlineMs(c),
     );
     if (!r.ok) return done({ ok: false, error: named(r, ref, client) });
     const after = await inspectContainer(client, ref, signal);
@@ -196,7 +196,7 @@ export class ContainerExecutor implements Executor {
         `/containers/${seg(v.id)}/stop?t=${Math.ceil(stopMs / 1000)}`,
         undefined,
         signal,
-        stopMs + containerRequestTimeoutMs(c),
+        containerRestartDeadlineMs(c),
       );
     }
     if (!r.ok) {

@@ -119,8 +119,11 @@ export function containerStopTimeoutMs(spec: { stopTimeout?: Duration }): number
   return spec.stopTimeout === undefined ? CONTAINER_DEFAULTS.stopTimeoutMs : parseDuration(spec.stopTimeout);
 }
 
-/** How long a container restart may take in all: the stop timeout plus one request's deadline, ms. */
-export function containerRestartDeadlineMs(spec: ContainerRestartSpec): number {
+/**
+ * How long a container restart (or stop) may take in all: the stop timeout plus one
+ * request's deadline, ms. The executor's deadline and the step ledger's are this one.
+ */
+export function containerRestartDeadlineMs(spec: ContainerRef & { stopTimeout?: Duration }): number {
   return containerStopTimeoutMs(spec) + containerRequestTimeoutMs(spec);
 }
 
