@@ -93,7 +93,7 @@ describe("containers through Podman's Docker Engine API", { skip }, () => {
       config,
       `node: { name: n1, listen: "127.0.0.1:${PORT}", data_dir: "${join(dir, "data")}", api_token: "${TOKEN}" }
 defaults:
-  interval: 30s
+  interval: 10m
   timeout: 5s
 peers:
   - name: web
@@ -171,15 +171,14 @@ self_health: false
   });
 
   test("a labelled container started after the node is watched at once, and unwatched without an alert when removed", async () => {
-    const t0 = Date.now();
     await engine.run({
       name: "late",
       networks: [{ name: "wdnet" }],
       labels: { "wdmesh.watch": "true", "wdmesh.interval": "1s", "wdmesh.timeout": "800ms" },
     });
-    // The list is read every 30 s (the default interval); only the event stream brings it sooner.
-    await until("late watched and HEALTHY", async () => (await peer("late"))?.status === "HEALTHY", 20_000);
-    assert.ok(Date.now() - t0 < 25_000, "found through the event stream, not the 30 s list");
+    // The list is read at start and then every 10 min (the default interval): well inside
+    // that, only the event stream can bring the new container.
+    await until("late watched and HEALTHY", async () => (await peer("late"))?.status === "HEALTHY", 60_000);
 
     const r = await engine.podman(["rm", "-f", "-t", "0", "late"]);
     assert.equal(r.code, 0, r.stderr);
