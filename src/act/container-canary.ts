@@ -4,13 +4,16 @@
 // The same probe before the cut is the control: if the address did not answer even
 // then, the canary after the cut proves nothing, and the result says so.
 //
-// The canary never leaves the machine: it connects only to an address on the subnet of
-// one of this machine's own interfaces (a container bridge). An address on none of them
-// is not tried: before the cut, the canary proves nothing then; after it (a bridge is
-// removed with its last container), no interface of this machine reaches it any more,
-// which is itself the proof, and nothing is sent towards a default route.
+// The canary never leaves the machine: it connects only when the interface the kernel
+// would route the address through (the one with the most specific subnet holding it) is
+// loopback or a bridge whose every port is virtual (a container bridge: veth pairs, no
+// network card). Any other address is not tried: before the cut, the canary proves
+// nothing then; after it (a bridge is removed with its last container, and a wider
+// subnet such as the LAN's may hold the address now), no local interface reaches it any
+// more, which is itself the proof, and nothing is sent towards another machine.
+import { existsSync, readdirSync } from "node:fs";
 import { connect, isIPv4, isIPv6 } from "node:net";
-import { networkInterfaces } from "node:os";
+import { networkInterfaces, type NetworkInterfaceInfo } from "node:os";
 
 export type CanaryOutcome = "answered" | "silent";
 
@@ -41,32 +44,58 @@ function bits(addr: string): { v: 4 | 6; n: bigint } | null {
   return null;
 }
 
-/** The local interface whose subnet holds `addr` (e.g. "podman1 10.89.0.1/24"), or null. */
-export function localSubnetOf(addr: string): string | null {
+/** True when `name` is a bridge with no network card among its ports (a container bridge). */
+export function isLocalBridge(name: string): boolean {
+  const sys = `/sys/class/net/${name}`;
+  if (!existsSync(`${sys}/bridge`)) return false;
+  try {
+    return readdirSync(`${sys}/brif`).every((port) => !existsSync(`/sys/class/net/${port}/device`));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The interface this machine would reach `addr` through, when it is loopback or a
+ * container bridge (e.g. "podman1 10.89.0.1/24"); null otherwise, or when no interface's
+ * subnet holds it. The most specific subnet wins, as in the kernel's routing.
+ */
+export function localSubnetOf(
+  addr: string,
+  interfaces: NodeJS.Dict<NetworkInterfaceInfo[]> = networkInterfaces(),
+  localBridge: (name: string) => boolean = isLocalBridge,
+): string | null {
   const a = bits(addr);
   if (!a) return null;
-  for (const [name, list] of Object.entries(networkInterfaces())) {
+  let best: { name: string; info: NetworkInterfaceInfo; prefix: number } | null = null;
+  for (const [name, list] of Object.entries(interfaces)) {
     for (const i of list ?? []) {
       if (!i.cidr) continue;
       const b = bits(i.address);
       if (!b || b.v !== a.v) continue;
       const width = a.v === 4 ? 32 : 128;
       const prefix = Number(i.cidr.split("/")[1]);
-      if (!Number.isInteger(prefix) || prefix <= 0) continue;
+      if (!Number.isInteger(prefix) || prefix <= 0 || prefix > width) continue;
       const shift = BigInt(width - prefix);
-      if (a.n >> shift === b.n >> shift) return `${name} ${i.cidr}`;
+      if (a.n >> shift === b.n >> shift && (best === null || prefix > best.prefix)) {
+        best = { name, info: i, prefix };
+      }
     }
   }
-  return null;
+  if (best === null) return null;
+  return best.info.internal || localBridge(best.name) ? `${best.name} ${best.info.cidr}` : null;
 }
 
 /**
- * A canary to host:port, only when an interface of this machine is on its subnet;
- * otherwise "silent" without sending anything.
+ * A canary to host:port, only when this machine reaches it through loopback or a
+ * container bridge (localSubnetOf); otherwise "silent" without sending anything.
  */
 export async function localCanary(host: string, port: number, timeoutMs: number): Promise<CanaryResult> {
   if (localSubnetOf(host) === null) {
-    return { outcome: "silent", seen: "no interface of this machine is on its subnet (not tried)" };
+    return {
+      outcome: "silent",
+      seen: "no loopback or container bridge of this machine is on its subnet (not tried)",
+    };
   }
   return canaryConnect(host, port, timeoutMs);
 }

@@ -16,7 +16,7 @@
 import {
   containerHostModeOf,
   containerRefOf,
-  containerRequestTimeoutMs,
+  containerRestartDeadlineMs,
   containerSpecProblem,
   containerStopTimeoutMs,
   type ContainerIsolateSpec,
@@ -39,10 +39,20 @@ export interface ContainerExecutorOptions {
 
 const NONE: IsolationRecord = { method: "none", applied: [] };
 
-function invalid(spec: ContainerRef | undefined, key: string): string | undefined {
-  if (!spec || typeof spec !== "object") return `${key}.container must be a mapping with name or id`;
-  const p = containerSpecProblem(spec);
-  return p ? `${key}.container.${p.field} ${p.message}` : undefined;
+/**
+ * The container `spec` names and a client of its engine, or why it cannot be acted on
+ * (not a container spec, or an invalid one) as the error to answer with.
+ */
+function opened<C extends ContainerRef>(
+  spec: { container: C } | object,
+  key: "restart" | "isolate",
+): { c: C; client: EngineClient } | { error: string } {
+  if (!("container" in spec)) return { error: `ContainerExecutor got a non-container ${key} spec` };
+  const c = spec.container;
+  if (!c || typeof c !== "object") return { error: `${key}.container must be a mapping with name or id` };
+  const p = containerSpecProblem(c);
+  if (p) return { error: `${key}.container.${p.field} ${p.message}` };
+  return { c, client: clientFor(c) };
 }
 
 function label(v: ContainerView): string {
@@ -59,12 +69,9 @@ export class ContainerExecutor implements Executor {
   async restart(spec: RestartSpec, _target: RemediationTarget, signal: AbortSignal): Promise<ActionResult> {
     const t0 = Date.now();
     const done = (r: ActionResult): ActionResult => ({ ...r, duration_ms: Date.now() - t0 });
-    if (!("container" in spec))
-      return done({ ok: false, error: "ContainerExecutor got a non-container restart spec" });
-    const c = spec.container;
-    const bad = invalid(c, "restart");
-    if (bad) return done({ ok: false, error: bad });
-    const client = clientFor(c);
+    const o = opened(spec, "restart");
+    if ("error" in o) return done({ ok: false, error: o.error });
+    const { c, client } = o;
     const ref = containerRefOf(c);
     const stopMs = containerStopTimeoutMs(c);
     const r = await client.request(
@@ -72,7 +79,7 @@ export class ContainerExecutor implements Executor {
       `/containers/${seg(ref)}/restart?t=${Math.ceil(stopMs / 1000)}`,
       undefined,
       signal,
-      stopMs + containerRequestTimeoutMs(c),
+      containerRestartDeadlineMs(c),
     );
     if (!r.ok) return done({ ok: false, error: named(r, ref, client) });
     const after = await inspectContainer(client, ref, signal);
@@ -98,12 +105,9 @@ export class ContainerExecutor implements Executor {
       result: { ...result, duration_ms: Date.now() - t0 },
       record,
     });
-    if (!("container" in spec))
-      return done({ ok: false, error: "ContainerExecutor got a non-container isolate spec" });
-    const c = spec.container;
-    const bad = invalid(c, "isolate");
-    if (bad) return done({ ok: false, error: bad });
-    const client = clientFor(c);
+    const o = opened(spec, "isolate");
+    if ("error" in o) return done({ ok: false, error: o.error });
+    const { c, client } = o;
     const ref = containerRefOf(c);
     const before = await inspectContainer(client, ref, signal);
     if (!before.ok) return done({ ok: false, error: before.error });
@@ -125,11 +129,13 @@ export class ContainerExecutor implements Executor {
       return done(...(await this.hostMode(client, c, v, rec, notes, signal)));
     }
     if (v.networks.length === 0) {
-      rec.mode = "network";
+      const mode = v.networkMode || "none";
+      // Off the network its mode names: cut off already, by whom and from what is not known.
+      if (mode !== "none") rec.networksUnknown = true;
       return done(
         {
           ok: true,
-          detail: `container ${label(v)} is on no network (network mode ${v.networkMode || "none"}): already cut off`,
+          detail: `container ${label(v)} is on no network (network mode ${mode}): already cut off${rec.networksUnknown ? "; the networks it was on are not known (an interrupted isolation, or a disconnect by hand), so release cannot give them back" : ""}`,
         },
         record(rec),
       );
@@ -190,7 +196,7 @@ export class ContainerExecutor implements Executor {
         `/containers/${seg(v.id)}/stop?t=${Math.ceil(stopMs / 1000)}`,
         undefined,
         signal,
-        stopMs + containerRequestTimeoutMs(c),
+        containerRestartDeadlineMs(c),
       );
     }
     if (!r.ok) {
@@ -221,12 +227,9 @@ export class ContainerExecutor implements Executor {
   ): Promise<ActionResult> {
     const t0 = Date.now();
     const done = (r: ActionResult): ActionResult => ({ ...r, duration_ms: Date.now() - t0 });
-    if (!("container" in spec))
-      return done({ ok: false, error: "ContainerExecutor got a non-container isolate spec" });
-    const c = spec.container;
-    const bad = invalid(c, "isolate");
-    if (bad) return done({ ok: false, error: bad });
-    const client = clientFor(c);
+    const o = opened(spec, "isolate");
+    if ("error" in o) return done({ ok: false, error: o.error });
+    const { c, client } = o;
     const rec = stored?.method === "container" ? stored.container : undefined;
     const ref = rec?.id ?? containerRefOf(c);
     const now = await inspectContainer(client, ref, signal);
@@ -250,6 +253,11 @@ export class ContainerExecutor implements Executor {
         `no container isolation record, so the networks container ${label(v)} was on are not known: reconnect them by hand (docker network connect NETWORK ${label(v)})`,
       );
       return done({ ok: false, error: errors.join("; "), detail: notes.join("; ") });
+    }
+    if (rec.networksUnknown && v.networks.length === 0) {
+      errors.push(
+        `isolation found container ${label(v)} already off its networks (network mode ${v.networkMode || "none"}), so which to give back is not known: reconnect them by hand (docker network connect NETWORK ${label(v)}), then release again`,
+      );
     }
     const on = new Set(v.networks.map((n) => n.network));
     for (const n of rec.networks) {
@@ -298,6 +306,7 @@ export class ContainerExecutor implements Executor {
 function record(rec: ContainerIsolation): IsolationRecord {
   const applied = [
     ...rec.networks.filter((n) => n.disconnected).map((n) => `disconnect ${n.network}`),
+    ...(rec.networksUnknown ? ["disconnect (networks not known)"] : []),
     ...(rec.paused ? ["pause"] : []),
     ...(rec.stopped ? ["stop"] : []),
   ];

@@ -8,12 +8,12 @@ import type { ProbeCause, ProbeResult } from "../core/types.js";
 export interface ProbeBeat {
   /** When the verdict came, ISO 8601. */
   at: string;
-  /** ok: alive; miss: failed; inconclusive: this node could not tell (its own trouble). */
+  /** ok: alive; miss: failed; inconclusive: this node could not tell (its own trouble, or the peer still starting: cause grace). */
   result: "ok" | "miss" | "inconclusive";
   /** Time from the start of the probe to its verdict, ms. */
   duration_ms: number;
   error?: string;
-  /** Why an inconclusive probe said nothing about the peer (local errno, stall, queued, prober). */
+  /** Why an inconclusive probe said nothing about the peer (local errno, stall, queued, prober, grace). */
   cause?: ProbeCause;
 }
 

@@ -67,6 +67,13 @@ export interface ContainerIsolation {
   networks: ContainerNetworkRecord[];
   paused: boolean;
   stopped: boolean;
+  /**
+   * Isolation found the container on no network although its network mode names one: an
+   * isolation interrupted after its disconnects (run again after a crash), or a disconnect
+   * by hand. Which networks to give back is not known, so release says so instead of
+   * reporting nothing to undo.
+   */
+  networksUnknown?: boolean;
 }
 
 /** How the spec names its container (id wins). */
@@ -112,8 +119,11 @@ export function containerStopTimeoutMs(spec: { stopTimeout?: Duration }): number
   return spec.stopTimeout === undefined ? CONTAINER_DEFAULTS.stopTimeoutMs : parseDuration(spec.stopTimeout);
 }
 
-/** How long a container restart may take in all: the stop timeout plus one request's deadline, ms. */
-export function containerRestartDeadlineMs(spec: ContainerRestartSpec): number {
+/**
+ * How long a container restart (or stop) may take in all: the stop timeout plus one
+ * request's deadline, ms. The executor's deadline and the step ledger's are this one.
+ */
+export function containerRestartDeadlineMs(spec: ContainerRef & { stopTimeout?: Duration }): number {
   return containerStopTimeoutMs(spec) + containerRequestTimeoutMs(spec);
 }
 

@@ -2,19 +2,13 @@
 // answer (GET /containers/json) this product reads, normalised: Docker and Podman
 // differ in small ways (Podman reports no State.Health when there is no HEALTHCHECK,
 // Docker omits it; Podman's NetworkMode is "bridge" for a named network too).
-import type { ContainerRef } from "../core/container.js";
+import type { ContainerNetworkRecord, ContainerRef } from "../core/container.js";
 import { containerRefOf, containerRequestTimeoutMs, containerSocketOf } from "../core/container.js";
 import { CONTAINER_DEFAULTS } from "../core/defaults.js";
 import { EngineClient, seg, type EngineResult } from "./client.js";
 
-export interface ContainerNetworkView {
-  network: string;
-  aliases: string[];
-  ipv4?: string;
-  ipv6?: string;
-  staticIpv4?: string;
-  staticIpv6?: string;
-}
+/** One network the container is on: what an isolation record keeps of it, before the disconnect. */
+export type ContainerNetworkView = Omit<ContainerNetworkRecord, "disconnected">;
 
 export interface ContainerView {
   id: string;

@@ -15,9 +15,22 @@ import {
   type StormPeer,
   type StormPolicy,
 } from "../core/storm.js";
-import type { ActionKind, EscalationAction, PeerHealth, Severity } from "../core/types.js";
+import type { ActionKind, EscalationAction, PeerHealth, ProbeCause, Severity } from "../core/types.js";
 import { Blindness } from "./blindness.js";
 import { toPeerHealth } from "../core/peer-health.js";
+
+/**
+ * One probe's verdict as the storm guard and node_blind see it: a miss counts for a storm,
+ * an inconclusive check for blindness; grace (a peer still starting) for neither.
+ */
+export type ProbeVerdict = "ok" | "miss" | "inconclusive" | "grace";
+
+/** The verdict of a probe that was `ok`, or else inconclusive with `cause` (undefined: a miss). */
+export function probeVerdict(ok: boolean, cause: ProbeCause | undefined): ProbeVerdict {
+  if (ok) return "ok";
+  if (cause === undefined) return "miss";
+  return cause.kind === "grace" ? "grace" : "inconclusive";
+}
 
 /** A peer as the guards read it. */
 export interface CorrelatedPeer {
@@ -76,7 +89,7 @@ export class Correlation {
    */
   observe(
     name: string,
-    verdict: "ok" | "miss" | "inconclusive",
+    verdict: ProbeVerdict,
     now: number,
     peers: ReadonlyMap<string, CorrelatedPeer>,
     settled = false,

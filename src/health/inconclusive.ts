@@ -2,7 +2,9 @@
 // syscall or spawn of its own failed: out of file descriptors, sockets, memory), the
 // request never left this node's queue, the prober itself failed, or the deadline ran out
 // while this node itself was stalled. Such a probe is inconclusive, never a miss: a node
-// in trouble does not blame its peers for it.
+// in trouble does not blame its peers for it. A peer that says it is still starting
+// (cause `grace`) is inconclusive too, but that is the peer's own state, not this node's
+// trouble: it is worded so and not counted towards node_blind.
 //
 // The rule reads only the result's typed `cause` (set by the prober where the failure
 // happened) and, for a timeout, how long this node stalled. It never reads words: a check
@@ -27,6 +29,7 @@ function explain(error: string, cause: ProbeCause): string {
       return `${error} while this node itself was stalled for ${cause.stalled_ms} ms`;
     case "queued":
     case "prober":
+    case "grace":
       return error;
   }
 }

@@ -2,7 +2,8 @@
 // GET /containers/{id}/json), so the container's HEALTHCHECK drives the ladder.
 //   State.Health.Status healthy   → alive
 //                       unhealthy → a miss (with the failing streak and last output)
-//                       starting  → grace: inconclusive, not a miss (the start period runs)
+//                       starting  → grace: inconclusive (cause grace), not a miss and not
+//                                   this node's trouble (the start period runs)
 //   no HEALTHCHECK                → alive while running
 //   not running / paused / gone   → a miss, saying how it ended (exit code, OOM kill)
 // When the engine itself cannot be asked (socket missing, refused, permission denied,
@@ -68,7 +69,7 @@ export async function probeContainer(
     ok: false,
     duration_ms: ms(),
     error: v.error ?? "container not healthy",
-    ...(v.grace ? { inconclusive: true } : {}),
+    ...(v.grace ? { inconclusive: true, cause: { kind: "grace" } } : {}),
   };
 }
 

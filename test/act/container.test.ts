@@ -146,6 +146,8 @@ describe("container probe", () => {
     const r = await probeWith({ Health: { Status: "starting" } });
     assert.equal(r.ok, false);
     assert.equal(r.inconclusive, true);
+    // The peer's own start period, not this node's trouble.
+    assert.deepEqual(r.cause, { kind: "grace" });
     assert.match(r.error ?? "", /health is starting/);
   });
 
@@ -208,6 +210,44 @@ describe("isolation is verified, and falls back when it cannot be", () => {
   });
 });
 
+describe("a container found off its networks (an isolation run again after a crash)", () => {
+  const offEngine = (mode: string) =>
+    fakeEngine(`off-${mode}.sock`, (req, res) => {
+      if (req.method === "POST") return void res.writeHead(204).end();
+      const body = JSON.parse(inspectBody({})) as { HostConfig: { NetworkMode: string } };
+      body.HostConfig.NetworkMode = mode;
+      res.writeHead(200).end(JSON.stringify(body));
+    });
+
+  test("its networks are not known: the record says so, and release asks for them by hand instead of 'nothing to undo'", async () => {
+    const { socket } = await offEngine("bridge");
+    const ex = new ContainerExecutor();
+    const spec = { container: { name: "web", socket } };
+    const iso = await ex.isolate(spec, target, signal);
+    assert.equal(iso.result.ok, true, JSON.stringify(iso.result));
+    assert.match(iso.result.detail ?? "", /already cut off; the networks it was on are not known/);
+    assert.equal(iso.record.container?.networksUnknown, true);
+    assert.deepEqual(iso.record.applied, ["disconnect (networks not known)"]);
+    const rel = await ex.release(spec, iso.record, target, signal);
+    assert.equal(rel.ok, false, JSON.stringify(rel));
+    assert.match(
+      rel.error ?? "",
+      /already off its networks \(network mode bridge\), so which to give back is not known: reconnect them by hand/,
+    );
+  });
+
+  test("a container with network mode none was never on one: nothing to give back", async () => {
+    const { socket } = await offEngine("none");
+    const ex = new ContainerExecutor();
+    const spec = { container: { name: "web", socket } };
+    const iso = await ex.isolate(spec, target, signal);
+    assert.equal(iso.record.container?.networksUnknown, undefined);
+    assert.deepEqual(iso.record.applied, []);
+    const rel = await ex.release(spec, iso.record, target, signal);
+    assert.equal(rel.ok, true, JSON.stringify(rel));
+  });
+});
+
 describe("the canary stays on this machine", () => {
   test("an address on a local interface's subnet is tried; any other is not (nothing sent)", async () => {
     const { localSubnetOf, localCanary } = await import("../../src/act/container-canary.js");
@@ -217,8 +257,33 @@ describe("the canary stays on this machine", () => {
     const r = await localCanary("203.0.113.7", 9, 100);
     assert.deepEqual(r, {
       outcome: "silent",
-      seen: "no interface of this machine is on its subnet (not tried)",
+      seen: "no loopback or container bridge of this machine is on its subnet (not tried)",
     });
+  });
+
+  test("only loopback or a container bridge, the most specific subnet first: a LAN subnet holding a vanished bridge's address is not tried", async () => {
+    const { localSubnetOf } = await import("../../src/act/container-canary.js");
+    const info = (address: string, cidr: string) => ({
+      address,
+      cidr,
+      netmask: "",
+      family: "IPv4" as const,
+      mac: "00:00:00:00:00:00",
+      internal: false,
+    });
+    const lan = { eth0: [info("10.0.0.5", "10.0.0.5/8")] };
+    const bridge = { podman1: [info("10.89.7.1", "10.89.7.1/24")] };
+    const bridges = (name: string): boolean => name === "podman1";
+    // Bridge up: the address is reached through it (most specific), so it is tried.
+    assert.equal(localSubnetOf("10.89.7.16", { ...lan, ...bridge }, bridges), "podman1 10.89.7.1/24");
+    assert.equal(localSubnetOf("10.89.7.16", { ...bridge, ...lan }, bridges), "podman1 10.89.7.1/24");
+    // Bridge gone with its last container: only the LAN's /8 holds it; that would leave the machine.
+    assert.equal(localSubnetOf("10.89.7.16", lan, bridges), null);
+    // A bridge with a network card among its ports is no container bridge.
+    assert.equal(
+      localSubnetOf("10.89.7.16", bridge, () => false),
+      null,
+    );
   });
 });
 

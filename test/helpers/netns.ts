@@ -64,7 +64,7 @@ function ipSync(args: string[]): void {
   execFileSync("ip", args, { stdio: ["ignore", "ignore", "pipe"], timeout: 10_000 });
 }
 
-function removeNamespacesOf(pid: string): void {
+function removeNamespacesOf(pid: string, prefix = PREFIX): void {
   let list = "";
   try {
     list = execFileSync("ip", ["netns", "list"], { encoding: "utf8", timeout: 10_000 });
@@ -73,7 +73,7 @@ function removeNamespacesOf(pid: string): void {
   }
   for (const line of list.split("\n")) {
     const ns = line.split(" ")[0] ?? "";
-    if (ns.startsWith(`${PREFIX}${pid}x`)) {
+    if (ns.startsWith(`${prefix}${pid}x`)) {
       try {
         ipSync(["netns", "del", ns]);
       } catch {
@@ -83,8 +83,8 @@ function removeNamespacesOf(pid: string): void {
   }
 }
 
-/** Removes the labs of processes that died without destroy(). */
-function sweepStale(): void {
+/** Removes the namespaces named PREFIX<pid>x… of processes that died without removing them. */
+export function sweepStale(prefix = PREFIX): void {
   let list = "";
   try {
     list = execFileSync("ip", ["netns", "list"], { encoding: "utf8", timeout: 10_000 });
@@ -93,10 +93,10 @@ function sweepStale(): void {
   }
   const pids = new Set<string>();
   for (const line of list.split("\n")) {
-    const m = new RegExp(`^${PREFIX}(\\d+)x`).exec(line);
+    const m = new RegExp(`^${prefix}(\\d+)x`).exec(line);
     if (m?.[1] && !existsSync(`/proc/${m[1]}`)) pids.add(m[1]);
   }
-  for (const pid of pids) removeNamespacesOf(pid);
+  for (const pid of pids) removeNamespacesOf(pid, prefix);
 }
 
 /**

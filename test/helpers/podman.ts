@@ -4,8 +4,11 @@
 // What it takes on these machines (hybrid cgroups, restricted rlimits, no registry):
 //   - its own network namespace with no default route (`ip netns add`): Podman removes a
 //     network's bridge with its last container, and an address that vanished must never
-//     send traffic off the machine. Daemons under test run in the same namespace
-//     (spawnInside) so they reach the containers' addresses; the socket is a file, so
+//     send traffic off the machine (checked: the fixture fails if the namespace has a
+//     default route, at start and after each network and container). Daemons under
+//     test run in the same namespace (spawnDaemon), and so does every connection to a
+//     container's address (runInside, getJson, post; the product's canary inside the
+//     daemon); the test process itself never connects to one. The socket is a file, so
 //     the test process talks to the engine from anywhere.
 //   - its own mount namespace with cgroup2 mounted on /sys/fs/cgroup (crun needs a
 //     cgroup v2 hierarchy; the host's is hybrid);
@@ -25,6 +28,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runProcess, type ProcessOutcome } from "../../src/act/run-process.js";
 import { spawnTracked, type Daemon } from "./daemon-process.js";
+import { sweepStale } from "./netns.js";
 import { CLI } from "./built-cli.js";
 import { waitFor } from "./wait.js";
 
@@ -96,22 +100,20 @@ function ipSync(args: string[]): void {
   execFileSync("ip", args, { stdio: ["ignore", "ignore", "pipe"], timeout: 10_000 });
 }
 
-/** Namespaces of test processes that died without stop(). */
-function sweepStale(): void {
-  let list = "";
-  try {
-    list = execFileSync("ip", ["netns", "list"], { encoding: "utf8", timeout: 10_000 });
-  } catch {
-    return;
-  }
-  for (const line of list.split("\n")) {
-    const m = new RegExp(`^(${PREFIX}(\\d+)x\\d+)`).exec(line);
-    if (m?.[1] && m[2] && !existsSync(`/proc/${m[2]}`)) {
-      try {
-        ipSync(["netns", "del", m[1]]);
-      } catch {
-        // gone already
-      }
+/**
+ * Throws when namespace `ns` has a default route (IPv4 or IPv6): traffic to an address
+ * that vanished (a bridge Podman removed) would then leave the machine.
+ */
+export function assertNoDefaultRoute(ns: string): void {
+  for (const family of ["-4", "-6"]) {
+    const routes = execFileSync("ip", ["-n", ns, family, "route", "show", "default"], {
+      encoding: "utf8",
+      timeout: 10_000,
+    }).trim();
+    if (routes !== "") {
+      throw new Error(
+        `network namespace ${ns} has a default route (${routes}): container addresses must never route off this machine`,
+      );
     }
   }
 }
@@ -127,7 +129,7 @@ function makeRootfs(dir: string): void {
 
 /** Starts Podman's API service in a namespace of its own; resolves once it answers. */
 export async function startPodman(): Promise<Engine> {
-  sweepStale();
+  sweepStale(PREFIX);
   const id = `${PREFIX}${process.pid}x${counter++}`;
   const dir = mkdtempSync(join(tmpdir(), "wdm-podman-"));
   const socket = join(dir, "podman.sock");
@@ -169,6 +171,13 @@ export async function startPodman(): Promise<Engine> {
     }
   };
   process.once("exit", onExit);
+  try {
+    assertNoDefaultRoute(id);
+  } catch (err) {
+    ipSync(["netns", "del", id]);
+    process.removeListener("exit", onExit);
+    throw err;
+  }
   const script = `mount -t cgroup2 none /sys/fs/cgroup && exec podman ${global.join(" ")} system service --time=0 unix://${socket}`;
   const service: ChildProcess = spawn(
     "ip",
@@ -177,7 +186,6 @@ export async function startPodman(): Promise<Engine> {
   );
   let serviceErr = "";
   service.stderr?.on("data", (d: Buffer) => (serviceErr = (serviceErr + d.toString()).slice(-4000)));
-  const containers: string[] = [];
   const timers = new Set<NodeJS.Timeout>();
   const remote = ["--remote", "--url", `unix://${socket}`];
   const podman = (args: string[], timeoutMs = 60_000): Promise<ProcessOutcome> =>
@@ -230,6 +238,7 @@ export async function startPodman(): Promise<Engine> {
     podman,
     async createNetwork(name, subnet) {
       await must(["network", "create", "--subnet", subnet, name]);
+      assertNoDefaultRoute(id);
     },
     async run(o) {
       const port = o.port ?? 8080;
@@ -248,7 +257,7 @@ export async function startPodman(): Promise<Engine> {
       const server = `require("http").createServer((q,s)=>s.end("ok")).listen(${port})`;
       args.push("--rootfs", rootfs, "/usr/bin/node", "-e", server);
       const cid = await must(args);
-      containers.push(o.name);
+      assertNoDefaultRoute(id);
       return cid;
     },
     stateDir,

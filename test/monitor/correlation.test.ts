@@ -229,4 +229,43 @@ describe("node_blind", () => {
     assert.equal(cleared.length, 1);
     assert.equal(cleared[0]?.incident_id, blind[0]?.incident_id);
   });
+
+  test("peers still starting (cause grace) are no blindness, and are logged as the peer's start period, not this node's trouble", async () => {
+    const clock = new FakeClock();
+    const starting: ProbeResult = {
+      ...MISS,
+      inconclusive: true,
+      error: "container web health is starting (HEALTHCHECK start period): not a miss",
+      cause: { kind: "grace" },
+    };
+    const logged: Array<{ level: string; msg: string; cause?: unknown }> = [];
+    const log =
+      (level: string) =>
+      (obj: object, msg = ""): void =>
+        void logged.push({ level, msg, cause: (obj as { cause?: unknown }).cause });
+    const logger = { debug: log("debug"), info: log("info"), warn: log("warn"), error: log("error") };
+    const m = new Monitor({
+      selfName: "n",
+      clock,
+      logger,
+      prober: new FakeProber(() => starting),
+      selfHealth: false,
+    });
+    const seen: EscalationAction[] = [];
+    m.onEscalation((a) => void seen.push(a));
+    for (let i = 0; i < 12; i++) m.registerPeer(spec(`p${i}`, 100 + i));
+    await m.checkAllPeers();
+    await clock.advance(1_000);
+    await m.checkAllPeers();
+    assert.deepEqual(
+      seen.map((a) => a.action),
+      [],
+      "no node_blind, no miss, no restart while the peers start",
+    );
+    const said = logged.filter((l) => l.cause === "grace");
+    assert.equal(said.length, 12, JSON.stringify(logged));
+    for (const l of said) assert.deepEqual([l.level, l.msg], ["info", "peer still starting; not a miss yet"]);
+    assert.ok(!logged.some((l) => /own trouble/.test(l.msg)), JSON.stringify(logged));
+    assert.equal(m.getPeerStatus("p0")?.restart_count, 0);
+  });
 });
