@@ -80,6 +80,9 @@ export type LadderEvent =
   /** Time passed: expire silences, reset restart_count after stableAfter. */
   | { type: "tick" };
 
+/** A probe miss and what the Monitor decided about acting on it. */
+type MissEvent = Extract<LadderEvent, { type: "probe-miss" }>;
+
 export type Effect =
   | { kind: "emit"; action: EscalationAction }
   /** Run the peer's restart method; `actionId` is the idempotency id and links the result. */
@@ -236,20 +239,7 @@ function onHeld(
  * A miss past missedBeforeRestart that another node is left to remediate, or whose
  * remediator stalled, is never silent: each is journaled once per incident.
  */
-function onMiss(
-  s: LadderState,
-  e: {
-    durationMs: number;
-    error: string;
-    act?: boolean;
-    hold?: string;
-    observe?: string;
-    stalled?: string;
-    quiet?: boolean;
-  },
-  p: Policy,
-  ctx: StepContext,
-): StepOutput {
+function onMiss(s: LadderState, e: MissEvent, p: Policy, ctx: StepContext): StepOutput {
   const out = onMissSteps(s, e, p, ctx);
   const k = p.missedBeforeRestart;
   if (
@@ -294,12 +284,7 @@ function onMiss(
   return notes.length === 0 ? out : { state, effects: [...notes, ...out.effects] };
 }
 
-function onMissSteps(
-  s: LadderState,
-  e: { durationMs: number; error: string; act?: boolean; hold?: string; quiet?: boolean },
-  p: Policy,
-  ctx: StepContext,
-): StepOutput {
+function onMissSteps(s: LadderState, e: MissEvent, p: Policy, ctx: StepContext): StepOutput {
   const base: LadderState = { ...s, lastError: e.error, okStreak: 0, healthySince: null };
   if (s.status === "ISOLATED") return { state: base, effects: [] };
   const missed = s.missed + 1;
