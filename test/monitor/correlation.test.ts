@@ -99,6 +99,27 @@ describe("storm guard", () => {
     assert.ok(!seen.some((a) => a.action === "correlated_failure"));
   });
 
+  test("a storm holds remediation only: an alert-only peer (a mesh member) going down meanwhile is still alerted", async () => {
+    const ex = new RecordingExecutor();
+    const m = new Monitor({
+      selfName: "n",
+      executor: ex,
+      prober: new FakeProber(() => MISS),
+      missedBeforeRestart: 2,
+      selfHealth: false,
+    });
+    const seen: EscalationAction[] = [];
+    m.onEscalation((a) => void seen.push(a));
+    for (const n of ["a", "b", "c"]) m.registerPeer(spec(n, 7));
+    m.registerPeer({ ...spec("member", 9), alertOnly: true });
+    for (let i = 0; i < 3; i++) await m.checkAllPeers();
+    assert.equal(seen.filter((a) => a.action === "correlated_failure").length, 1);
+    assert.deepEqual(ex.calls, []);
+    assert.equal(m.getPeerStatus("member")?.status, "OFFLINE");
+    const member = seen.filter((a) => a.peer_name === "member").map((a) => `${a.action}:${a.severity}`);
+    assert.ok(member.includes("alert:HIGH"), member.join());
+  });
+
   test("storm: false remediates peer by peer as before", async () => {
     const ex = new RecordingExecutor();
     const m = new Monitor({
