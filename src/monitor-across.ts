@@ -12,7 +12,7 @@ import type { PeerSpec } from "./core/options.js";
 import { stormPolicy, stormProblem, type StormOptions } from "./core/storm.js";
 import type { PeerHealth } from "./core/types.js";
 import type { Clock } from "./schedule/clock.js";
-import { Correlation, type NodeEntry } from "./health/correlation.js";
+import { Correlation, type NodeEntry, type ProbeVerdict } from "./health/correlation.js";
 import type { Peer } from "./monitor-peer.js";
 
 export interface AcrossPeersOptions {
@@ -82,7 +82,7 @@ export class AcrossPeers {
   }
 
   /** Feeds one verdict to the storm guard and node_blind; journals their episodes. */
-  observe(name: string, p: Peer, verdict: "ok" | "miss" | "inconclusive"): void {
+  observe(name: string, p: Peer, verdict: ProbeVerdict): void {
     const now = this.o.clock.now();
     // Peers that cannot be remediated (mesh members) or are settled say nothing of a new storm.
     const settled = p.spec.alertOnly === true || p.state.status === "ISOLATED" || isSilenced(p.state, now);

@@ -83,10 +83,10 @@ export class NodeSelf {
           this.loopDelay.stalledMs(startedMono, this.o.clock.monotonic()),
         );
     if (inconclusive !== null && p.state.lastError?.startsWith("inconclusive: ") !== true) {
-      this.o.logger.warn(
-        { peer: name, error: inconclusive.error, cause: inconclusive.cause.kind },
-        "probe inconclusive (this node's own trouble); not a miss",
-      );
+      const fields = { peer: name, error: inconclusive.error, cause: inconclusive.cause.kind };
+      // A peer still starting is its own state, not this node's trouble.
+      if (inconclusive.cause.kind === "starting") this.o.logger.info(fields, "peer starting; not a miss yet");
+      else this.o.logger.warn(fields, "probe inconclusive (this node's own trouble); not a miss");
     }
     return inconclusive;
   }

@@ -39,6 +39,7 @@ import { validatePeerSpec } from "./core/peer-spec.js";
 import { probesInFlight } from "./health/loop-delay.js";
 import type { SelfHealthReport } from "./health/self-health.js";
 import type { StoreHealthReport } from "./health/store-health.js";
+import { probeVerdict } from "./health/correlation.js";
 import type { MonitorStore } from "./store/types.js";
 import { AcrossPeers } from "./monitor-across.js";
 import { NodeSelf } from "./monitor-self.js";
@@ -560,7 +561,7 @@ export class Monitor {
       if (this.probeListeners.size > 0) this.probeListeners.emit({ peer: name }, name, result, lateness);
       // Before the gate is asked: a store that commits again no longer holds the step.
       this.journal.tryStoreRecovery();
-      this.across.observe(name, p, result.ok ? "ok" : inconclusive !== null ? "inconclusive" : "miss");
+      this.across.observe(name, p, probeVerdict(result.ok, inconclusive?.cause));
       const event: LadderEvent = result.ok
         ? { type: "probe-ok", durationMs: result.duration_ms }
         : inconclusive !== null

@@ -190,13 +190,16 @@ export interface ProbeResult {
  * - stall:  the deadline ran out while this node itself was stalled for `stalled_ms`;
  * - queued: the deadline ran out while the request still waited behind other requests to
  *           its origin (the peer was never asked);
- * - prober: the prober itself failed (threw, or said it could not tell).
+ * - prober: the prober itself failed (threw, or said it could not tell);
+ * - starting: the peer says it is still starting (a container's HEALTHCHECK start period):
+ *             no verdict yet, and no trouble of this node's.
  */
 export type ProbeCause =
   | { kind: "local"; errno: string }
   | { kind: "stall"; stalled_ms: number }
   | { kind: "queued" }
-  | { kind: "prober" };
+  | { kind: "prober" }
+  | { kind: "starting" };
 
 // ---------------------------------------------------------------- node and mesh
 

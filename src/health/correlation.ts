@@ -15,7 +15,7 @@ import {
   type StormPeer,
   type StormPolicy,
 } from "../core/storm.js";
-import type { ActionKind, EscalationAction, PeerHealth, Severity } from "../core/types.js";
+import type { ActionKind, EscalationAction, PeerHealth, ProbeCause, Severity } from "../core/types.js";
 import { Blindness } from "./blindness.js";
 import { toPeerHealth } from "../core/peer-health.js";
 
@@ -31,6 +31,19 @@ export interface CorrelatedPeer {
 export interface NodeEntry {
   action: EscalationAction;
   snapshot: PeerHealth;
+}
+
+/**
+ * One probe's verdict as the guards count it: `inconclusive` is this node's own trouble
+ * (node_blind counts it), `starting` the peer's start period (a check this node made).
+ */
+export type ProbeVerdict = "ok" | "miss" | "inconclusive" | "starting";
+
+/** The verdict of a probe that answered `ok`, or failed with the inconclusive `cause` (none: a miss). */
+export function probeVerdict(ok: boolean, cause: ProbeCause | undefined): ProbeVerdict {
+  if (ok) return "ok";
+  if (cause === undefined) return "miss";
+  return cause.kind === "starting" ? "starting" : "inconclusive";
 }
 
 export interface CorrelationOptions {
@@ -76,7 +89,7 @@ export class Correlation {
    */
   observe(
     name: string,
-    verdict: "ok" | "miss" | "inconclusive",
+    verdict: ProbeVerdict,
     now: number,
     peers: ReadonlyMap<string, CorrelatedPeer>,
     settled = false,

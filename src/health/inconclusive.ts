@@ -27,6 +27,7 @@ function explain(error: string, cause: ProbeCause): string {
       return `${error} while this node itself was stalled for ${cause.stalled_ms} ms`;
     case "queued":
     case "prober":
+    case "starting":
       return error;
   }
 }

@@ -68,7 +68,8 @@ export async function probeContainer(
     ok: false,
     duration_ms: ms(),
     error: v.error ?? "container not healthy",
-    ...(v.grace ? { inconclusive: true } : {}),
+    // The container's own start period: no verdict, and no trouble of this node's.
+    ...(v.grace ? { cause: { kind: "starting" as const } } : {}),
   };
 }
 

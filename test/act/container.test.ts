@@ -145,7 +145,7 @@ describe("container probe", () => {
   test("starting is grace: not a miss", async () => {
     const r = await probeWith({ Health: { Status: "starting" } });
     assert.equal(r.ok, false);
-    assert.equal(r.inconclusive, true);
+    assert.deepEqual(r.cause, { kind: "starting" }, "the peer's own start period, not this node's trouble");
     assert.match(r.error ?? "", /health is starting/);
   });
 

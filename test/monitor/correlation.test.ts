@@ -5,6 +5,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { Monitor, type EscalationAction } from "../../src/index.js";
+import { silentLogger } from "../../src/core/logger.js";
 import type { ProbeResult } from "../../src/core/types.js";
 import { FakeClock } from "../helpers/fake-clock.js";
 import { FakeProber, MISS, OK } from "../helpers/fake-prober.js";
@@ -249,5 +250,33 @@ describe("node_blind", () => {
     const cleared = seen.filter((a) => a.action === "node_blind_cleared");
     assert.equal(cleared.length, 1);
     assert.equal(cleared[0]?.incident_id, blind[0]?.incident_id);
+  });
+
+  test("peers still starting (a container's start period) are not a miss, and not this node's blindness or trouble", async () => {
+    const clock = new FakeClock();
+    const starting: ProbeResult = {
+      ...MISS,
+      error: "container web health is starting (HEALTHCHECK start period): not a miss",
+      cause: { kind: "starting" },
+    };
+    const warned: string[] = [];
+    const logger = { ...silentLogger, warn: (_: object, msg?: string) => void warned.push(msg ?? "") };
+    const m = new Monitor({
+      selfName: "n",
+      clock,
+      logger,
+      prober: new FakeProber(() => starting),
+      selfHealth: false,
+    });
+    const seen: EscalationAction[] = [];
+    m.onEscalation((a) => void seen.push(a));
+    for (let i = 0; i < 12; i++) m.registerPeer(spec(`p${i}`, 100 + i));
+    await m.checkAllPeers();
+    await clock.advance(1_000);
+    await m.checkAllPeers();
+    assert.deepEqual(seen, [], "no node_blind, no alert");
+    assert.equal(m.getPeerStatus("p0")?.missed_count, 0);
+    assert.match(m.getPeerStatus("p0")?.last_error ?? "", /^inconclusive: container web health is starting/);
+    assert.deepEqual(warned, [], "not logged as this node's own trouble");
   });
 });
