@@ -4,7 +4,7 @@
 // one page, a fresh startup grace once the root recovers) and node_blind.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { Monitor, type EscalationAction } from "../../src/index.js";
+import { Monitor, type EscalationAction, type MonitorOptions } from "../../src/index.js";
 import { silentLogger } from "../../src/core/logger.js";
 import type { ProbeResult } from "../../src/core/types.js";
 import { FakeClock } from "../helpers/fake-clock.js";
@@ -20,23 +20,27 @@ const spec = (name: string, port: number, dependsOn?: string[]) => ({
 
 const nameOf = (url: string): string => url.slice(url.lastIndexOf("/") + 1);
 
+/** A Monitor "n" (self-health off: the fake clock never stalls) and the actions it announces. */
+function watched(opts: Omit<MonitorOptions, "selfName">): { m: Monitor; seen: EscalationAction[] } {
+  const m = new Monitor({ selfName: "n", selfHealth: false, ...opts });
+  const seen: EscalationAction[] = [];
+  m.onEscalation((a) => void seen.push(a));
+  return { m, seen };
+}
+
 describe("storm guard", () => {
   test("4 of 6 peers failing at once: one correlated_failure naming them and their shared host:port, no restart; fresh counters once they recover", async () => {
     const ex = new RecordingExecutor();
     const down = new Set(["a", "b", "c", "d"]);
     const prober = new FakeProber((url) => (down.has(nameOf(url)) ? MISS : OK));
     const clock = new FakeClock();
-    const m = new Monitor({
-      selfName: "n",
+    const { m, seen } = watched({
       clock,
       executor: ex,
       prober,
       missedBeforeRestart: 2,
       interval: "1s",
-      selfHealth: false,
     });
-    const seen: EscalationAction[] = [];
-    m.onEscalation((a) => void seen.push(a));
     for (const n of ["a", "b", "c", "d"]) m.registerPeer(spec(n, 7));
     for (const [n, port] of [
       ["x", 8],
@@ -84,15 +88,11 @@ describe("storm guard", () => {
   test("peers already settled (silenced or ISOLATED) failing are no new storm: another peer failing alone is restarted", async () => {
     const ex = new RecordingExecutor();
     const down = new Set(["a", "b", "c", "d"]);
-    const m = new Monitor({
-      selfName: "n",
+    const { m, seen } = watched({
       executor: ex,
       prober: new FakeProber((url) => (down.has(nameOf(url)) ? MISS : OK)),
       missedBeforeRestart: 1,
-      selfHealth: false,
     });
-    const seen: EscalationAction[] = [];
-    m.onEscalation((a) => void seen.push(a));
     for (const n of ["a", "b", "c", "d", "e"]) m.registerPeer(spec(n, 7));
     for (const n of ["a", "b", "c"]) m.silence(n, "1h");
     await m.checkAllPeers();
@@ -102,15 +102,11 @@ describe("storm guard", () => {
 
   test("a storm holds remediation only: an alert-only peer (a mesh member) going down meanwhile is still alerted", async () => {
     const ex = new RecordingExecutor();
-    const m = new Monitor({
-      selfName: "n",
+    const { m, seen } = watched({
       executor: ex,
       prober: new FakeProber(() => MISS),
       missedBeforeRestart: 2,
-      selfHealth: false,
     });
-    const seen: EscalationAction[] = [];
-    m.onEscalation((a) => void seen.push(a));
     for (const n of ["a", "b", "c"]) m.registerPeer(spec(n, 7));
     m.registerPeer({ ...spec("member", 9), alertOnly: true });
     for (let i = 0; i < 3; i++) await m.checkAllPeers();
@@ -123,12 +119,10 @@ describe("storm guard", () => {
 
   test("storm: false remediates peer by peer as before", async () => {
     const ex = new RecordingExecutor();
-    const m = new Monitor({
-      selfName: "n",
+    const { m } = watched({
       executor: ex,
       prober: new FakeProber(() => MISS),
       missedBeforeRestart: 1,
-      selfHealth: false,
       storm: false,
     });
     for (const n of ["a", "b", "c"]) m.registerPeer(spec(n, 7));
@@ -148,8 +142,7 @@ describe("dependencies", () => {
     const down = new Set<string>();
     const prober = new FakeProber((url) => (down.has(nameOf(url)) ? MISS : OK));
     const clock = new FakeClock();
-    const m = new Monitor({
-      selfName: "n",
+    const { m, seen } = watched({
       clock,
       executor: ex,
       prober,
@@ -159,11 +152,8 @@ describe("dependencies", () => {
       startupGrace: "10s",
       restartBackoff: { initial: "1s", max: "1s" },
       random: () => 0,
-      selfHealth: false,
       storm: false,
     });
-    const seen: EscalationAction[] = [];
-    m.onEscalation((a) => void seen.push(a));
     m.registerPeer(spec("db", 5432));
     m.registerPeer(spec("web", 8080, ["db"]));
     m.registerPeer(spec("api", 8081, ["db"]));
@@ -232,9 +222,7 @@ describe("node_blind", () => {
       cause: { kind: "local", errno: "EMFILE" },
     };
     let script: ProbeResult = local;
-    const m = new Monitor({ selfName: "n", clock, prober: new FakeProber(() => script), selfHealth: false });
-    const seen: EscalationAction[] = [];
-    m.onEscalation((a) => void seen.push(a));
+    const { m, seen } = watched({ clock, prober: new FakeProber(() => script) });
     for (let i = 0; i < 12; i++) m.registerPeer(spec(`p${i}`, 100 + i));
     await m.checkAllPeers();
     await clock.advance(1_000);
@@ -261,15 +249,11 @@ describe("node_blind", () => {
     };
     const warned: string[] = [];
     const logger = { ...silentLogger, warn: (_: object, msg?: string) => void warned.push(msg ?? "") };
-    const m = new Monitor({
-      selfName: "n",
+    const { m, seen } = watched({
       clock,
       logger,
       prober: new FakeProber(() => starting),
-      selfHealth: false,
     });
-    const seen: EscalationAction[] = [];
-    m.onEscalation((a) => void seen.push(a));
     for (let i = 0; i < 12; i++) m.registerPeer(spec(`p${i}`, 100 + i));
     await m.checkAllPeers();
     await clock.advance(1_000);
