@@ -6,6 +6,9 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { Monitor, type EscalationAction, type MonitorOptions } from "../../src/index.js";
 import { silentLogger } from "../../src/core/logger.js";
+import { initialState } from "../../src/core/ladder.js";
+import { stormPolicy } from "../../src/core/storm.js";
+import { Correlation } from "../../src/health/correlation.js";
 import type { ProbeResult } from "../../src/core/types.js";
 import { FakeClock } from "../helpers/fake-clock.js";
 import { FakeProber, MISS, OK } from "../helpers/fake-prober.js";
@@ -262,5 +265,38 @@ describe("node_blind", () => {
     assert.equal(m.getPeerStatus("p0")?.missed_count, 0);
     assert.match(m.getPeerStatus("p0")?.last_error ?? "", /^inconclusive: container web health is starting/);
     assert.deepEqual(warned, [], "not logged as this node's own trouble");
+  });
+});
+
+describe("Correlation (the guards' state)", () => {
+  const peers = new Map(
+    ["a", "b", "c", "d"].map((n) => [
+      n,
+      { spec: spec(n, 7), state: initialState(), endpoint: "e", target: { host: "127.0.0.1", port: 7 } },
+    ]),
+  );
+  const guards = () =>
+    new Correlation({ selfName: "n", storm: stormPolicy(), windowMs: 1_000, newId: () => "i" });
+  const storms = (r: { entries: Array<{ action: { action: string } }> }) =>
+    r.entries.filter((e) => e.action.action === "correlated_failure").length;
+
+  test("misses older than the window no longer count: 3 of 4 missing a window apart is no storm", () => {
+    const c = guards();
+    const t0 = 1_000_000;
+    assert.equal(storms(c.observe("a", "miss", t0, peers)), 0);
+    assert.equal(storms(c.observe("b", "miss", t0 + 10, peers)), 0);
+    assert.equal(
+      storms(c.observe("c", "miss", t0 + 1_011, peers)),
+      0,
+      "a's and b's misses fell out of the window",
+    );
+    assert.equal(storms(c.observe("a", "miss", t0 + 1_012, peers)), 0, "c and a: 2 of 4");
+    assert.equal(storms(c.observe("b", "ok", t0 + 1_013, peers)), 0);
+    assert.equal(
+      storms(c.observe("d", "miss", t0 + 2_005, peers)),
+      1,
+      "c (994 ms ago), a and d within the window: 3 of 4",
+    );
+    assert.equal(c.storm, true);
   });
 });
