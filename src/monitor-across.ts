@@ -114,7 +114,8 @@ export class AcrossPeers {
       return { act: false, quiet: true };
     }
     p.joined = null;
-    if (this.correlation.storm) return { act: false, quiet: true };
+    // A storm holds steps: an alert-only peer (a mesh member) has none, and its alert is no step.
+    if (this.correlation.storm && p.spec.alertOnly !== true) return { act: false, quiet: true };
     return this.o.mayAct(name);
   }
 

@@ -69,8 +69,20 @@ export class MonitorJournal {
     effects: RemediationEffect[],
     snapshot: () => PeerHealth,
   ): void {
+    const store = this.o.store;
+    if (!store) return;
     try {
-      this.persist(name, p, prev, actions, effects, snapshot);
+      if (actions.length > 0 || effects.length > 0 || escalationStateChanged(prev, p.state)) {
+        store.commit({
+          peer: name,
+          state: p.state,
+          actions,
+          snapshot: snapshot(),
+          effects: effects.map((e) => effectIntent(e, p.isolationId)),
+        });
+      } else {
+        store.saveState(name, p.state);
+      }
     } catch (err) {
       p.state = prev;
       this.storeFailed(err);
@@ -132,28 +144,5 @@ export class MonitorJournal {
     this.o.changed();
     if (snapshot) this.o.store?.commit({ peer: f.peer, actions: [action], snapshot, effects: [] });
     this.notify(action);
-  }
-
-  private persist(
-    name: string,
-    p: Peer,
-    prev: LadderState,
-    actions: EscalationAction[],
-    effects: RemediationEffect[],
-    snapshot: () => PeerHealth,
-  ): void {
-    const store = this.o.store;
-    if (!store) return;
-    if (actions.length > 0 || effects.length > 0 || escalationStateChanged(prev, p.state)) {
-      store.commit({
-        peer: name,
-        state: p.state,
-        actions,
-        snapshot: snapshot(),
-        effects: effects.map((e) => effectIntent(e, p.isolationId)),
-      });
-    } else {
-      store.saveState(name, p.state);
-    }
   }
 }

@@ -87,10 +87,13 @@ export class PeerStepper {
     };
   }
 
-  /** Steps the ladder, persists, runs effects, notifies. Caller holds the peer lock. */
+  /**
+   * Steps the ladder, persists, runs effects, notifies. Caller holds the peer lock, and has
+   * given a failing store its chance to recover (journal.tryStoreRecovery) before it asked
+   * whether it may act.
+   */
   async apply(name: string, p: Peer, event: LadderEvent): Promise<EscalationAction[]> {
     const { journal, counters, logger } = this.o;
-    journal.tryStoreRecovery();
     const prev = p.state;
     const out = step(prev, event, p.policy, this.ctx(name));
     p.state = out.state;

@@ -39,9 +39,9 @@ import { validatePeerSpec } from "./core/peer-spec.js";
 import { probesInFlight } from "./health/loop-delay.js";
 import type { SelfHealthReport } from "./health/self-health.js";
 import type { StoreHealthReport } from "./health/store-health.js";
+import { probeVerdict } from "./health/correlation.js";
 import type { MonitorStore } from "./store/types.js";
 import { AcrossPeers } from "./monitor-across.js";
-import { probeVerdict } from "./health/correlation.js";
 import { NodeSelf } from "./monitor-self.js";
 import { PeerStepper } from "./monitor-step.js";
 import { MonitorJournal } from "./monitor-journal.js";
@@ -413,6 +413,7 @@ export class Monitor {
   /** Undoes isolation, resets counters, closes the incident; emits `release`. */
   async release(name: string, by?: string): Promise<EscalationAction> {
     const p = this.require(name);
+    this.journal.tryStoreRecovery();
     const out = await withPeerLock(p, () => {
       // What the isolation applied must be undone: refused (record and status kept) when it cannot be.
       const plan = p.state.status === "ISOLATED" ? releasePlan(p.isolation, p.spec.isolate) : undefined;
@@ -431,6 +432,7 @@ export class Monitor {
     const p = this.require(name);
     const ms = parseDuration(duration, "duration");
     const until = ms === 0 ? null : this.clock.now() + ms;
+    this.journal.tryStoreRecovery();
     const prev = p.state;
     p.state = step(p.state, { type: "silence", until }, p.policy, this.stepper.ctx(name)).state;
     this.changes++;
@@ -449,6 +451,7 @@ export class Monitor {
         name,
       );
     }
+    this.journal.tryStoreRecovery();
     const out = await withPeerLock(p, () => this.stepper.apply(name, p, { type: "operator-restart", by }));
     return out.find((a) => a.action === "restart") as EscalationAction;
   }

@@ -53,8 +53,8 @@ export type LadderEvent =
    * `stalled` — another node's step on this peer did not finish within takeover_after:
    * `remediation_stalled` (HIGH) once per incident.
    * `quiet` — the miss belongs to another incident (a failing dependency, a storm of
-   * failures) that is paged once on its own: counted and shown, never alerted or journaled
-   * for this peer.
+   * failures) that is paged once on its own: counted and shown only, whatever `act` says
+   * (never stepped, alerted or journaled for this peer, and no incident of its own opened).
    */
   | {
       type: "probe-miss";
@@ -79,6 +79,9 @@ export type LadderEvent =
   | { type: "operator-restart"; by?: string }
   /** Time passed: expire silences, reset restart_count after stableAfter. */
   | { type: "tick" };
+
+/** A probe miss and what the Monitor decided about acting on it. */
+type MissEvent = Extract<LadderEvent, { type: "probe-miss" }>;
 
 export type Effect =
   | { kind: "emit"; action: EscalationAction }
@@ -236,20 +239,7 @@ function onHeld(
  * A miss past missedBeforeRestart that another node is left to remediate, or whose
  * remediator stalled, is never silent: each is journaled once per incident.
  */
-function onMiss(
-  s: LadderState,
-  e: {
-    durationMs: number;
-    error: string;
-    act?: boolean;
-    hold?: string;
-    observe?: string;
-    stalled?: string;
-    quiet?: boolean;
-  },
-  p: Policy,
-  ctx: StepContext,
-): StepOutput {
+function onMiss(s: LadderState, e: MissEvent, p: Policy, ctx: StepContext): StepOutput {
   const out = onMissSteps(s, e, p, ctx);
   const k = p.missedBeforeRestart;
   if (
@@ -294,23 +284,20 @@ function onMiss(
   return notes.length === 0 ? out : { state, effects: [...notes, ...out.effects] };
 }
 
-function onMissSteps(
-  s: LadderState,
-  e: { durationMs: number; error: string; act?: boolean; hold?: string; quiet?: boolean },
-  p: Policy,
-  ctx: StepContext,
-): StepOutput {
+function onMissSteps(s: LadderState, e: MissEvent, p: Policy, ctx: StepContext): StepOutput {
   const base: LadderState = { ...s, lastError: e.error, okStreak: 0, healthySince: null };
   if (s.status === "ISOLATED") return { state: base, effects: [] };
   const missed = s.missed + 1;
   const k = p.missedBeforeRestart;
-  if (!isSilenced(s, ctx.now) && e.act === false && e.hold !== undefined && missed >= k) {
+  if (!isSilenced(s, ctx.now) && e.quiet !== true && e.act === false && e.hold !== undefined && missed >= k) {
     return onHeld(s, base, missed, e.hold, p, ctx);
   }
   // `act` gates remediation only: a node that may not act (another node remediates) still
   // reports the first miss of an incident below, so every watcher alerts once (the alerts'
-  // identity lets receivers merge them into one notification).
-  if (isSilenced(s, ctx.now) || (e.act === false && missed >= k)) {
+  // identity lets receivers merge them into one notification). A quiet miss belongs to
+  // another incident: it opens none of its own (so the peer's own first miss, once that
+  // incident is over, is alerted) and never steps.
+  if (isSilenced(s, ctx.now) || e.quiet === true || (e.act === false && missed >= k)) {
     const status: PeerStatus = s.status === "OFFLINE" ? "OFFLINE" : "DEGRADED";
     return { state: { ...base, missed, status }, effects: [] };
   }
@@ -320,7 +307,7 @@ function onMissSteps(
   if (missed < k) {
     if (s.status === "OFFLINE") return { state: { ...base, missed, incidentId }, effects: [] };
     const effects: Effect[] = [];
-    if (!s.alerted && e.quiet !== true) {
+    if (!s.alerted) {
       effects.push({
         kind: "emit",
         action: action(

@@ -78,9 +78,12 @@ export function stormVerdict(
   const failing: string[] = [];
   for (const [name, at] of lastMissAt) if (now - at <= windowMs) failing.push(name);
   failing.sort();
-  const storm =
-    watched > 0 && failing.length >= policy.minPeers && failing.length >= policy.fraction * watched;
-  return { storm, failing, watched };
+  return { storm: stormReached(failing.length, watched, policy), failing, watched };
+}
+
+/** Do `failing` of `watched` peers reach both thresholds? */
+export function stormReached(failing: number, watched: number, policy: StormPolicy): boolean {
+  return watched > 0 && failing >= policy.minPeers && failing >= policy.fraction * watched;
 }
 
 /** What the failing peers have in common: a shared host:port, check or dependency (each with its peers), most shared first. */

@@ -10,6 +10,7 @@ import { initialState, type LadderState } from "../core/ladder.js";
 import type { PeerSpec } from "../core/options.js";
 import {
   sharedByFailing,
+  stormReached,
   stormReason,
   stormVerdict,
   type StormPeer,
@@ -56,7 +57,7 @@ export interface CorrelationOptions {
 }
 
 export class Correlation {
-  /** Each failing peer's latest miss (epoch ms), until it answers again. */
+  /** Each failing peer's latest miss (epoch ms), until it answers again or is older than the window; oldest first. */
   private readonly lastMissAt = new Map<string, number>();
   private stormIncident: string | null = null;
   private stormPeers: string[] = [];
@@ -96,13 +97,26 @@ export class Correlation {
   ): { entries: NodeEntry[]; stormEnded: boolean } {
     const entries: NodeEntry[] = [];
     if (verdict === "ok" || settled) this.lastMissAt.delete(name);
-    else if (verdict === "miss") this.lastMissAt.set(name, now);
+    else if (verdict === "miss") {
+      // Set anew, so the map stays in the order of the latest misses (see failingNow).
+      this.lastMissAt.delete(name);
+      this.lastMissAt.set(name, now);
+    }
     let stormEnded = false;
     if (this.o.storm) {
-      const v = stormVerdict(this.lastMissAt, this.remediable(peers), now, this.o.windowMs, this.o.storm);
-      if (v.storm) this.calmSince = null;
+      // Every probe counts the failing peers (amortised O(1)); the exact verdict, which
+      // lists and sorts them, is taken only when a storm may start.
+      const watched = this.remediable(peers);
+      const failing = this.failingNow(now);
+      let storm = stormReached(failing, watched, this.o.storm);
+      const v =
+        storm && this.stormIncident === null
+          ? stormVerdict(this.lastMissAt, watched, now, this.o.windowMs, this.o.storm)
+          : null;
+      if (v !== null) storm = v.storm;
+      if (storm) this.calmSince = null;
       else if (this.stormIncident !== null) this.calmSince ??= now;
-      if (v.storm && this.stormIncident === null) {
+      if (v !== null && v.storm && this.stormIncident === null) {
         this.stormIncident = this.o.newId();
         this.stormPeers = v.failing;
         const described = v.failing.flatMap((n) => {
@@ -112,13 +126,13 @@ export class Correlation {
         const reason = stormReason(v, sharedByFailing(described), this.o.windowMs, this.o.storm);
         entries.push(this.entry("correlated_failure", "CRITICAL", reason, this.stormIncident, now, reason));
       } else if (
-        !v.storm &&
+        !storm &&
         this.stormIncident !== null &&
         this.calmSince !== null &&
         now - this.calmSince >= this.o.windowMs
       ) {
         const reason =
-          `${v.failing.length} of ${v.watched} watched peers fail now (${this.stormPeers.length} did); ` +
+          `${failing} of ${watched} watched peers fail now (${this.stormPeers.length} did); ` +
           "per-peer remediation resumes with fresh counters";
         entries.push(this.entry("correlated_failure_cleared", "INFO", reason, this.stormIncident, now, null));
         this.stormIncident = null;
@@ -141,6 +155,20 @@ export class Correlation {
       this.blindIncident = null;
     }
     return { entries, stormEnded };
+  }
+
+  /**
+   * How many peers missed within the window: the misses older than it are dropped from the
+   * front of lastMissAt (kept in the order of the latest misses). After a backward step of
+   * the clock it can count more than failed within the window, never fewer: a storm is
+   * confirmed by the exact verdict before it starts, and may end a window late.
+   */
+  private failingNow(now: number): number {
+    for (const [name, at] of this.lastMissAt) {
+      if (now - at <= this.o.windowMs) break;
+      this.lastMissAt.delete(name);
+    }
+    return this.lastMissAt.size;
   }
 
   /** The peers the storm guard watches: every one that can be remediated (not the alert-only mesh members). */

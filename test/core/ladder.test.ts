@@ -453,6 +453,27 @@ describe("ladder: one row per rule of the escalation ladder (K=3, R=3)", () => {
     assert.equal(out.state.incidentId, s.incidentId);
   });
 
+  test("quiet misses (another incident's) open no incident and never step; the peer's own misses after it alert and count afresh", () => {
+    const quiet: LadderEvent = { type: "probe-miss", durationMs: 1, error: "refused", quiet: true };
+    let s = st({ status: "HEALTHY" });
+    for (let i = 0; i < K + 2; i++) {
+      const out = step(s, quiet, policy, ctx());
+      assert.deepEqual(out.effects, [], `quiet miss ${i + 1}`);
+      s = out.state;
+    }
+    assert.equal(s.status, "DEGRADED");
+    assert.equal(s.missed, K + 2);
+    assert.equal(s.incidentId, null);
+    assert.equal(s.alerted, false);
+    // That incident is over: counters start afresh (as after a storm or a dependency's recovery).
+    const own = step({ ...s, missed: 0 }, miss, policy, ctx());
+    assert.deepEqual(
+      own.effects.map((e) => (e.kind === "emit" ? `${e.action.action}:${e.action.severity}` : e.kind)),
+      ["alert:MEDIUM"],
+    );
+    assert.ok(own.state.incidentId);
+  });
+
   test("an inconclusive probe is shown as last_error 'inconclusive: …' and changes no row", () => {
     const from = st({ status: "DEGRADED", missed: 2, incidentId: "i1", alerted: true, okStreak: 0 });
     const out = step(from, inconclusive, policy, ctx());

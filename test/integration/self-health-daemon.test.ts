@@ -81,10 +81,14 @@ test("a node frozen for 3 s says it is degraded, holds remediation meanwhile, an
   const store = SqliteStore.open({ dataDir: data, node: "selfie", sinks: [] });
   try {
     const j = store.journal(0, 1000);
-    const self = j.filter((e) => e.action.startsWith("self_"));
-    assert.deepEqual(
-      self.map((e) => `${e.action}:${e.severity}:${e.peer_name}`),
-      ["self_degraded:HIGH:selfie", "self_recovered:INFO:selfie"],
+    const self = j
+      .filter((e) => e.action.startsWith("self_"))
+      .map((e) => `${e.action}:${e.severity}:${e.peer_name}`);
+    // The freeze is the first episode; a busy machine may degrade the node again later,
+    // and each episode is one self_degraded then one self_recovered.
+    assert.deepEqual(self.slice(0, 2), ["self_degraded:HIGH:selfie", "self_recovered:INFO:selfie"]);
+    self.forEach((k, i) =>
+      assert.equal(k, i % 2 === 0 ? "self_degraded:HIGH:selfie" : "self_recovered:INFO:selfie", self.join()),
     );
     const held = j.filter((e) => e.action === "remediation_held");
     assert.equal(held.length, 1);

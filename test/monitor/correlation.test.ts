@@ -4,7 +4,10 @@
 // one page, a fresh startup grace once the root recovers) and node_blind.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { Monitor, type EscalationAction } from "../../src/index.js";
+import { Monitor, type EscalationAction, type MonitorOptions } from "../../src/index.js";
+import { initialState } from "../../src/core/ladder.js";
+import { stormPolicy } from "../../src/core/storm.js";
+import { Correlation } from "../../src/health/correlation.js";
 import type { ProbeResult } from "../../src/core/types.js";
 import { FakeClock } from "../helpers/fake-clock.js";
 import { FakeProber, MISS, OK } from "../helpers/fake-prober.js";
@@ -19,23 +22,27 @@ const spec = (name: string, port: number, dependsOn?: string[]) => ({
 
 const nameOf = (url: string): string => url.slice(url.lastIndexOf("/") + 1);
 
+/** A Monitor "n" (self-health off: the fake clock never stalls) and the actions it announces. */
+function watched(opts: Omit<MonitorOptions, "selfName">): { m: Monitor; seen: EscalationAction[] } {
+  const m = new Monitor({ selfName: "n", selfHealth: false, ...opts });
+  const seen: EscalationAction[] = [];
+  m.onEscalation((a) => void seen.push(a));
+  return { m, seen };
+}
+
 describe("storm guard", () => {
   test("4 of 6 peers failing at once: one correlated_failure naming them and their shared host:port, no restart; fresh counters once they recover", async () => {
     const ex = new RecordingExecutor();
     const down = new Set(["a", "b", "c", "d"]);
     const prober = new FakeProber((url) => (down.has(nameOf(url)) ? MISS : OK));
     const clock = new FakeClock();
-    const m = new Monitor({
-      selfName: "n",
+    const { m, seen } = watched({
       clock,
       executor: ex,
       prober,
       missedBeforeRestart: 2,
       interval: "1s",
-      selfHealth: false,
     });
-    const seen: EscalationAction[] = [];
-    m.onEscalation((a) => void seen.push(a));
     for (const n of ["a", "b", "c", "d"]) m.registerPeer(spec(n, 7));
     for (const [n, port] of [
       ["x", 8],
@@ -83,15 +90,11 @@ describe("storm guard", () => {
   test("peers already settled (silenced or ISOLATED) failing are no new storm: another peer failing alone is restarted", async () => {
     const ex = new RecordingExecutor();
     const down = new Set(["a", "b", "c", "d"]);
-    const m = new Monitor({
-      selfName: "n",
+    const { m, seen } = watched({
       executor: ex,
       prober: new FakeProber((url) => (down.has(nameOf(url)) ? MISS : OK)),
       missedBeforeRestart: 1,
-      selfHealth: false,
     });
-    const seen: EscalationAction[] = [];
-    m.onEscalation((a) => void seen.push(a));
     for (const n of ["a", "b", "c", "d", "e"]) m.registerPeer(spec(n, 7));
     for (const n of ["a", "b", "c"]) m.silence(n, "1h");
     await m.checkAllPeers();
@@ -99,14 +102,29 @@ describe("storm guard", () => {
     assert.ok(!seen.some((a) => a.action === "correlated_failure"));
   });
 
+  test("a storm holds remediation only: an alert-only peer (a mesh member) going down meanwhile is still alerted", async () => {
+    const ex = new RecordingExecutor();
+    const { m, seen } = watched({
+      executor: ex,
+      prober: new FakeProber(() => MISS),
+      missedBeforeRestart: 2,
+    });
+    for (const n of ["a", "b", "c"]) m.registerPeer(spec(n, 7));
+    m.registerPeer({ ...spec("member", 9), alertOnly: true });
+    for (let i = 0; i < 3; i++) await m.checkAllPeers();
+    assert.equal(seen.filter((a) => a.action === "correlated_failure").length, 1);
+    assert.deepEqual(ex.calls, []);
+    assert.equal(m.getPeerStatus("member")?.status, "OFFLINE");
+    const member = seen.filter((a) => a.peer_name === "member").map((a) => `${a.action}:${a.severity}`);
+    assert.ok(member.includes("alert:HIGH"), member.join());
+  });
+
   test("storm: false remediates peer by peer as before", async () => {
     const ex = new RecordingExecutor();
-    const m = new Monitor({
-      selfName: "n",
+    const { m } = watched({
       executor: ex,
       prober: new FakeProber(() => MISS),
       missedBeforeRestart: 1,
-      selfHealth: false,
       storm: false,
     });
     for (const n of ["a", "b", "c"]) m.registerPeer(spec(n, 7));
@@ -126,8 +144,7 @@ describe("dependencies", () => {
     const down = new Set<string>();
     const prober = new FakeProber((url) => (down.has(nameOf(url)) ? MISS : OK));
     const clock = new FakeClock();
-    const m = new Monitor({
-      selfName: "n",
+    const { m, seen } = watched({
       clock,
       executor: ex,
       prober,
@@ -137,11 +154,8 @@ describe("dependencies", () => {
       startupGrace: "10s",
       restartBackoff: { initial: "1s", max: "1s" },
       random: () => 0,
-      selfHealth: false,
       storm: false,
     });
-    const seen: EscalationAction[] = [];
-    m.onEscalation((a) => void seen.push(a));
     m.registerPeer(spec("db", 5432));
     m.registerPeer(spec("web", 8080, ["db"]));
     m.registerPeer(spec("api", 8081, ["db"]));
@@ -210,9 +224,7 @@ describe("node_blind", () => {
       cause: { kind: "local", errno: "EMFILE" },
     };
     let script: ProbeResult = local;
-    const m = new Monitor({ selfName: "n", clock, prober: new FakeProber(() => script), selfHealth: false });
-    const seen: EscalationAction[] = [];
-    m.onEscalation((a) => void seen.push(a));
+    const { m, seen } = watched({ clock, prober: new FakeProber(() => script) });
     for (let i = 0; i < 12; i++) m.registerPeer(spec(`p${i}`, 100 + i));
     await m.checkAllPeers();
     await clock.advance(1_000);
@@ -244,15 +256,7 @@ describe("node_blind", () => {
       (obj: object, msg = ""): void =>
         void logged.push({ level, msg, cause: (obj as { cause?: unknown }).cause });
     const logger = { debug: log("debug"), info: log("info"), warn: log("warn"), error: log("error") };
-    const m = new Monitor({
-      selfName: "n",
-      clock,
-      logger,
-      prober: new FakeProber(() => starting),
-      selfHealth: false,
-    });
-    const seen: EscalationAction[] = [];
-    m.onEscalation((a) => void seen.push(a));
+    const { m, seen } = watched({ clock, logger, prober: new FakeProber(() => starting) });
     for (let i = 0; i < 12; i++) m.registerPeer(spec(`p${i}`, 100 + i));
     await m.checkAllPeers();
     await clock.advance(1_000);
@@ -267,5 +271,38 @@ describe("node_blind", () => {
     for (const l of said) assert.deepEqual([l.level, l.msg], ["info", "peer still starting; not a miss yet"]);
     assert.ok(!logged.some((l) => /own trouble/.test(l.msg)), JSON.stringify(logged));
     assert.equal(m.getPeerStatus("p0")?.restart_count, 0);
+  });
+});
+
+describe("Correlation (the guards' state)", () => {
+  const peers = new Map(
+    ["a", "b", "c", "d"].map((n) => [
+      n,
+      { spec: spec(n, 7), state: initialState(), endpoint: "e", target: { host: "127.0.0.1", port: 7 } },
+    ]),
+  );
+  const guards = () =>
+    new Correlation({ selfName: "n", storm: stormPolicy(), windowMs: 1_000, newId: () => "i" });
+  const storms = (r: { entries: Array<{ action: { action: string } }> }) =>
+    r.entries.filter((e) => e.action.action === "correlated_failure").length;
+
+  test("misses older than the window no longer count: 3 of 4 missing a window apart is no storm", () => {
+    const c = guards();
+    const t0 = 1_000_000;
+    assert.equal(storms(c.observe("a", "miss", t0, peers)), 0);
+    assert.equal(storms(c.observe("b", "miss", t0 + 10, peers)), 0);
+    assert.equal(
+      storms(c.observe("c", "miss", t0 + 1_011, peers)),
+      0,
+      "a's and b's misses fell out of the window",
+    );
+    assert.equal(storms(c.observe("a", "miss", t0 + 1_012, peers)), 0, "c and a: 2 of 4");
+    assert.equal(storms(c.observe("b", "ok", t0 + 1_013, peers)), 0);
+    assert.equal(
+      storms(c.observe("d", "miss", t0 + 2_005, peers)),
+      1,
+      "c (994 ms ago), a and d within the window: 3 of 4",
+    );
+    assert.equal(c.storm, true);
   });
 });

@@ -11,12 +11,15 @@ import type { TransitionCommit } from "../../src/store/types.js";
 import { FakeProber, MISS } from "../helpers/fake-prober.js";
 import { RecordingExecutor } from "../helpers/recording-executor.js";
 
-function fullableStore(): { store: SqliteStore; full: { on: boolean } } {
+function fullableStore(): { store: SqliteStore; full: { on: boolean; refused: number } } {
   const store = SqliteStore.open({ dataDir: ":memory:", node: "n", sinks: [] });
-  const full = { on: false };
+  const full = { on: false, refused: 0 };
   const commit = store.commit.bind(store);
   store.commit = (t: TransitionCommit) => {
-    if (full.on) throw new Error("database or disk is full");
+    if (full.on) {
+      full.refused++;
+      throw new Error("database or disk is full");
+    }
     commit(t);
   };
   return { store, full };
@@ -47,7 +50,11 @@ test("a refused commit changes nothing and holds every step; the first success r
   m.onStoreFailure((a) => void announced.push(a));
 
   full.on = true;
-  for (let i = 0; i < 6; i++) await m.checkAllPeers();
+  await m.checkAllPeers();
+  assert.equal(full.refused, 1, "the transition refused opens the episode");
+  for (let i = 0; i < 5; i++) await m.checkAllPeers();
+  // Each later probe: one try to end the episode, then its own transition; no more.
+  assert.equal(full.refused, 1 + 5 * 2, "a store that fails is tried once per probe, not twice");
   assert.equal(m.getPeerStatus("p")?.status, "UNKNOWN", "the state last committed");
   assert.deepEqual(ex.calls, [], "no step ran");
   assert.deepEqual(seen, [], "nothing announced that is not journaled");
