@@ -172,6 +172,28 @@ export function alertHost(configured?: string): string {
   return configured !== undefined && configured !== "" ? configured : hostname();
 }
 
+/**
+ * Where this node and its peers run (config node.host and peers[].host), asked at each send
+ * so that a reload applies.
+ */
+export interface AlertHosts {
+  /** This node's host. */
+  self(): string;
+  /** The host a peer runs on, when it names one (else it runs on this node's host). */
+  peer(name: string): string | undefined;
+}
+
+/**
+ * The `host` of an action's alerts: the peer's own host for an alert about a peer (so nodes
+ * on other hosts that watch it send the same identity), this node's host for the node itself.
+ * Undefined without `hosts`: the machine's host name (alertHost()).
+ */
+export function subjectHost(action: EscalationAction, hosts: AlertHosts | undefined): string | undefined {
+  if (!hosts) return undefined;
+  const { subject } = alertEffect(action.action, action.severity);
+  return (subject === "peer" ? hosts.peer(action.peer_name) : undefined) ?? hosts.self();
+}
+
 /** The subject of an action's alerts: the peer, or for node-level actions the node itself. */
 export function alertSubject(action: EscalationAction): { subject: "peer" | "node"; name: string } {
   const { subject } = alertEffect(action.action, action.severity);
