@@ -25,20 +25,24 @@ if (readFileSync("dist/index.js", "utf8").includes('"./chunks/')) {
   throw new Error("dist/index.js is already bundled: run tsc first (npm run build)");
 }
 rmSync(chunks, { recursive: true, force: true });
+/** What every bundle below shares: Node 20, dependencies left to node_modules. */
+const common = {
+  bundle: true,
+  platform: "node",
+  target: "node20",
+  packages: "external",
+  sourcemap: true,
+  logLevel: "warning",
+};
 
 // CommonJS first, from tsc's unbundled output (the ES build below replaces dist/index.js).
 rmSync(cjs, { recursive: true, force: true });
 await build({
   entryPoints: { index: "dist/index.js" },
   outdir: cjs,
-  bundle: true,
+  ...common,
   format: "cjs",
   keepNames: true,
-  platform: "node",
-  target: "node20",
-  packages: "external",
-  sourcemap: true,
-  logLevel: "warning",
   // store/sqlite-driver.ts uses the module's own `require` where there is one and reaches
   // import.meta.url only in the ES build.
   logOverride: { "empty-import-meta": "silent" },
@@ -49,27 +53,17 @@ await build({
   outdir: "dist",
   chunkNames: "chunks/[name]-[hash]",
   allowOverwrite: true,
-  bundle: true,
+  ...common,
   splitting: true,
   format: "esm",
-  platform: "node",
-  target: "node20",
-  packages: "external",
-  sourcemap: true,
-  logLevel: "warning",
 });
 
 await build({
   entryPoints: { ladder: "dist/ladder.js" },
   outdir: "dist",
   allowOverwrite: true,
-  bundle: true,
+  ...common,
   format: "esm",
-  platform: "node",
-  target: "node20",
-  packages: "external",
-  sourcemap: true,
-  logLevel: "warning",
 });
 // CommonJS declarations: every .d.ts of dist/ (not the CLI's), under a CommonJS package.json.
 for (const entry of readdirSync("dist")) {

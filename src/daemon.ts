@@ -282,6 +282,8 @@ export async function runDaemon(initial: ResolvedConfig, opts: DaemonOptions = {
       outbox: store,
       logger,
       node: config.node.name,
+      // An alert about a peer carries the peer's host, the same from every node watching it.
+      hosts: { self: () => config.fleet.host, peer: (name) => config.fleet.peerHosts[name] },
       redact: (text) => redactor.text(text),
       onAttempt: (sink, outcome) => metrics.deliveries.inc({ sink, outcome }),
       ...(opts.alertBackoff ? { backoff: opts.alertBackoff } : {}),

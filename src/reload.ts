@@ -91,6 +91,9 @@ export function diffConfig(
  * Why `next` cannot be applied over the running node although the file is valid, one
  * problem per peer: an ISOLATED peer cannot be removed (its unit stays cut and nothing
  * would watch it or be able to release it); release it first, or keep it in the file.
+ * Where the node and its peers run (node.host, peers[].host) is read once, at start (the
+ * host rule and the fleet act on it): a reload that moves a peer, or adds one, to another
+ * host than it had would have this node restart what runs elsewhere, so it is refused.
  */
 export function reloadProblems(
   monitor: Pick<Monitor, "getPeerStatus">,
@@ -98,12 +101,34 @@ export function reloadProblems(
   next: ResolvedConfig,
 ): Array<{ path: string; message: string }> {
   const kept = new Set(next.peers.map((p) => p.name));
-  return current.peers
+  const isolated = current.peers
     .filter((p) => !kept.has(p.name) && monitor.getPeerStatus(p.name)?.status === "ISOLATED")
     .map((p) => ({
       path: `peers.${p.name}`,
       message: `peer "${p.name}" is ISOLATED and cannot be removed by a reload (its isolation would stay in force with nothing to release it): release it first (wdmesh release ${p.name}), then remove it`,
     }));
+  const restart = "; where the node and its peers run is read at start: restart the node to apply it";
+  const moved: Array<{ path: string; message: string }> = [];
+  if (next.fleet.host !== current.fleet.host) {
+    moved.push({
+      path: "node.host",
+      message: `node.host changed (${current.fleet.host} → ${next.fleet.host})${restart}`,
+    });
+  }
+  const hostOf = (c: ResolvedConfig, peer: string): string => c.fleet.peerHosts[peer] ?? current.fleet.host;
+  const before = new Set(current.peers.map((p) => p.name));
+  for (const p of next.peers) {
+    const was = before.has(p.name) ? hostOf(current, p.name) : current.fleet.host;
+    const now = hostOf(next, p.name);
+    if (now === was) continue;
+    moved.push({
+      path: `peers.${p.name}.host`,
+      message: before.has(p.name)
+        ? `peer "${p.name}" moved from host ${was} to ${now}${restart}`
+        : `new peer "${p.name}" runs on another host (${now})${restart}`,
+    });
+  }
+  return [...isolated, ...moved];
 }
 
 /**

@@ -7,16 +7,19 @@
 // fail sends the same label set, so Alertmanager (one instance or a cluster) holds one alert
 // and notifies once; PagerDuty gets the same dedup_key from every node, so one incident. An
 // alert about a node itself (overload, a refused config) names the node, and is never a
-// "peer down".
+// "peer down". An alert about a fleet host that lost its last node names that host alone.
 import { hostname } from "node:os";
 import type { ActionKind, EscalationAction, Severity } from "../core/types.js";
 
 /** Label value of each severity (lower-case, as in the shipped rules). */
 export type SeverityLabel = "info" | "medium" | "high" | "critical";
 
+/** What an alert is about: a peer (labels peer + host), the reporting node (node + host) or a fleet host (host). */
+export type AlertSubject = "peer" | "node" | "host";
+
 export interface AlertName {
-  /** What it is about: a peer (labels peer + host) or the reporting node (labels node + host). */
-  subject: "peer" | "node";
+  /** What it is about: a peer (labels peer + host), the reporting node (labels node + host) or a fleet host (label host). */
+  subject: AlertSubject;
   severity: SeverityLabel;
   /** Who raises it: the nodes' sinks, the Prometheus rules, or both. */
   raisedBy: "sink" | "rules" | "both";
@@ -42,6 +45,12 @@ export const ALERT_NAMES = {
     severity: "high",
     raisedBy: "sink",
     meaning: "a peer is failing but the node holds the step (no quorum, overloaded)",
+  },
+  WdmeshRemediationStalled: {
+    subject: "peer",
+    severity: "high",
+    raisedBy: "sink",
+    meaning: "a step left to another node did not finish in time; the peer is still failing",
   },
   WdmeshPeerIsolated: {
     subject: "peer",
@@ -79,6 +88,12 @@ export const ALERT_NAMES = {
     raisedBy: "sink",
     meaning: "most of the node's checks are inconclusive (its own trouble); it cannot see its peers",
   },
+  WdmeshHostUnreachable: {
+    subject: "host",
+    severity: "critical",
+    raisedBy: "sink",
+    meaning: "a fleet host lost its last live node (every lease on it expired); its fence ran if it has one",
+  },
   WdmeshOutboxDeadLetters: {
     subject: "node",
     severity: "medium",
@@ -106,6 +121,7 @@ export const PEER_ALERTS: readonly AlertNameKey[] = [
   "WdmeshPeerDegraded",
   "WdmeshPeerDown",
   "WdmeshRemediationHeld",
+  "WdmeshRemediationStalled",
   "WdmeshPeerIsolated",
 ];
 
@@ -113,8 +129,32 @@ export const PEER_ALERTS: readonly AlertNameKey[] = [
 export interface AlertEffect {
   fire?: AlertNameKey;
   resolve: readonly AlertNameKey[];
-  subject: "peer" | "node";
+  subject: AlertSubject;
 }
+
+/**
+ * Conditions of the node (or of a fleet host) that one action opens and another closes:
+ * [the action that fires it, the action that resolves it, the alert, its subject].
+ */
+const CONDITIONS: ReadonlyArray<readonly [ActionKind, ActionKind, AlertNameKey, AlertSubject]> = [
+  ["self_degraded", "self_recovered", "WdmeshNodeOverloaded", "node"],
+  ["config_reload_failed", "config_reloaded", "WdmeshConfigReloadFailed", "node"],
+  ["store_failed", "store_recovered", "WdmeshStoreFailing", "node"],
+  ["correlated_failure", "correlated_failure_cleared", "WdmeshCorrelatedFailure", "node"],
+  ["node_blind", "node_blind_cleared", "WdmeshNodeBlind", "node"],
+  ["host_unreachable", "host_reachable", "WdmeshHostUnreachable", "host"],
+];
+const FIRED_BY = new Map(CONDITIONS.map(([fire, , alert, subject]) => [fire as string, { alert, subject }]));
+const RESOLVED_BY = new Map(
+  CONDITIONS.map(([, resolve, alert, subject]) => [resolve as string, { alert, subject }]),
+);
+
+/** Events about a peer that fire nothing of their own (they belong to the peer's incident). */
+const PEER_EVENTS: ReadonlySet<string> = new Set<ActionKind>([
+  "remediation_observed",
+  "dependency_failing",
+  "step_fenced",
+]);
 
 /**
  * The alert effect of an action. Node-level actions name the node; a successful reload
@@ -138,29 +178,20 @@ export function alertEffect(kind: ActionKind | string, severity: Severity): Aler
     case "recovered":
     case "release":
       return { resolve: PEER_ALERTS, subject: "peer" };
-    case "self_degraded":
-      return { fire: "WdmeshNodeOverloaded", resolve: [], subject: "node" };
-    case "self_recovered":
-      return { resolve: ["WdmeshNodeOverloaded"], subject: "node" };
-    case "config_reload_failed":
-      return { fire: "WdmeshConfigReloadFailed", resolve: [], subject: "node" };
-    case "config_reloaded":
-      return { resolve: ["WdmeshConfigReloadFailed"], subject: "node" };
-    case "store_failed":
-      return { fire: "WdmeshStoreFailing", resolve: [], subject: "node" };
-    case "store_recovered":
-      return { resolve: ["WdmeshStoreFailing"], subject: "node" };
-    case "correlated_failure":
-      return { fire: "WdmeshCorrelatedFailure", resolve: [], subject: "node" };
-    case "correlated_failure_cleared":
-      return { resolve: ["WdmeshCorrelatedFailure"], subject: "node" };
-    case "node_blind":
-      return { fire: "WdmeshNodeBlind", resolve: [], subject: "node" };
-    case "node_blind_cleared":
-      return { resolve: ["WdmeshNodeBlind"], subject: "node" };
-    default:
+    case "remediation_stalled":
+      return { fire: "WdmeshRemediationStalled", resolve: [], subject: "peer" };
+    case "fence":
+      // The fence of an unreachable host: the same condition, sent again with its result.
+      return { fire: "WdmeshHostUnreachable", resolve: [], subject: "host" };
+    default: {
+      const fired = FIRED_BY.get(kind);
+      if (fired) return { fire: fired.alert, resolve: [], subject: fired.subject };
+      const resolved = RESOLVED_BY.get(kind);
+      if (resolved) return { resolve: [resolved.alert], subject: resolved.subject };
+      if (PEER_EVENTS.has(kind)) return { resolve: [], subject: "peer" };
       // A kind this table does not know yet: an event about the node, never a peer alert.
       return { resolve: [], subject: "node" };
+    }
   }
 }
 
@@ -172,15 +203,40 @@ export function alertHost(configured?: string): string {
   return configured !== undefined && configured !== "" ? configured : hostname();
 }
 
-/** The subject of an action's alerts: the peer, or for node-level actions the node itself. */
-export function alertSubject(action: EscalationAction): { subject: "peer" | "node"; name: string } {
+/**
+ * Where this node and its peers run (config node.host and peers[].host), asked at each send
+ * so that a reload applies.
+ */
+export interface AlertHosts {
+  /** This node's host. */
+  self(): string;
+  /** The host a peer runs on, when it names one (else it runs on this node's host). */
+  peer(name: string): string | undefined;
+}
+
+/**
+ * The `host` of an action's alerts: the peer's own host for an alert about a peer (so nodes
+ * on other hosts that watch it send the same identity), this node's host for the node itself.
+ * Undefined without `hosts`: the machine's host name (alertHost()).
+ */
+export function subjectHost(action: EscalationAction, hosts: AlertHosts | undefined): string | undefined {
   const { subject } = alertEffect(action.action, action.severity);
-  return { subject, name: subject === "peer" ? action.peer_name : action.node };
+  if (subject === "host") return action.peer_name;
+  if (!hosts) return undefined;
+  return (subject === "peer" ? hosts.peer(action.peer_name) : undefined) ?? hosts.self();
+}
+
+/** The subject of an action's alerts: the peer, the fleet host (both in peer_name), or the node itself. */
+export function alertSubject(action: EscalationAction): { subject: AlertSubject; name: string } {
+  const { subject } = alertEffect(action.action, action.severity);
+  return { subject, name: subject === "node" ? action.node : action.peer_name };
 }
 
 /** Labels of one alert: the same on every node that reports it. */
 export function alertLabels(name: AlertNameKey, subjectName: string, host: string): Record<string, string> {
   const def: AlertName = ALERT_NAMES[name];
+  // A fleet host is its own subject: its label host is that host, whoever reports it.
+  if (def.subject === "host") return { alertname: name, host: subjectName, severity: def.severity };
   return {
     alertname: name,
     [def.subject]: subjectName,
@@ -199,5 +255,6 @@ export function incidentKey(action: EscalationAction, host: string): string {
   if (effect.subject === "peer") {
     return action.incident_id === null ? action.id : `wdmesh/${host}/peer/${action.peer_name}`;
   }
+  if (effect.subject === "host") return `wdmesh/${action.peer_name}/host`;
   return `wdmesh/${host}/node/${action.node}/${effect.fire ?? effect.resolve[0] ?? action.action}`;
 }

@@ -11,6 +11,7 @@ import type { OutboxPort } from "../store/types.js";
 import type { DeliveryOutcome, PostRequest } from "./deliver.js";
 import { RESOLVING_ACTIONS } from "./format-types.js";
 import { buildRequest } from "./sink-request.js";
+import type { AlertHosts } from "./alert-identity.js";
 import type { SinkConfig } from "./sink-config.js";
 
 type AmSink = Extract<SinkConfig, { kind: "alertmanager" }>;
@@ -32,6 +33,7 @@ export class AlertmanagerResender {
     private readonly outbox: OutboxPort,
     now: number,
     private readonly generatorURL?: string,
+    private readonly hosts?: AlertHosts,
   ) {
     this.lastResendAt = now;
   }
@@ -67,6 +69,7 @@ export class AlertmanagerResender {
         nowMs: now,
         startsAt: iso(inc.opened_at) ?? inc.last_action.timestamp,
         ...(this.generatorURL ? { generatorURL: this.generatorURL } : {}),
+        ...(this.hosts ? { hosts: this.hosts } : {}),
       });
       alerts.push(...(JSON.parse(req.body) as unknown[]));
       headers = req.headers;

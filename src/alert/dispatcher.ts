@@ -15,6 +15,7 @@ import type { BackoffPolicy } from "./backoff.js";
 import { deliver, type DeliverOptions, type DeliveryOutcome, type PostRequest } from "./deliver.js";
 import type { SinkConfig } from "./sink-config.js";
 import { buildRequest } from "./sink-request.js";
+import type { AlertHosts } from "./alert-identity.js";
 import { SinkWorker, type AttemptOutcome, type SinkStats } from "./worker.js";
 
 export interface AlertingOptions {
@@ -27,6 +28,8 @@ export interface AlertingOptions {
   node?: string;
   /** Alertmanager generatorURL, e.g. this node's dashboard URL. Optional. */
   generatorURL?: string;
+  /** Where this node and its peers run (the alerts' host label and dedup_key). Default: the machine's host name. */
+  hosts?: AlertHosts;
   /** Retry delays (defaults 1 s → 5 min, full jitter); tests and benchmarks compress them. */
   backoff?: Partial<BackoffPolicy>;
   /** Wait at most this long after an action for its effect's result, ms. Default 60 000. */
@@ -68,6 +71,19 @@ export interface Alerting {
   sendDirect(action: EscalationAction, peer: PeerHealth): Promise<Array<{ sink: string } & SendTestResult>>;
 }
 
+function sendResult(out: DeliveryOutcome): SendTestResult {
+  switch (out.kind) {
+    case "delivered":
+      return { ok: true, status: out.status };
+    case "dead":
+      return { ok: false, status: out.status, error: out.error };
+    case "retry":
+      return { ok: false, ...(out.status !== undefined ? { status: out.status } : {}), error: out.error };
+    case "aborted":
+      return { ok: false, error: "aborted" };
+  }
+}
+
 function testPeer(node: string): PeerHealth {
   return toPeerHealth("wdmesh-test", "", initialState(), node);
 }
@@ -102,6 +118,7 @@ export function createAlerting(opts: AlertingOptions): Alerting {
       ...(opts.deliveredBatch !== undefined ? { deliveredBatch: opts.deliveredBatch } : {}),
       ...(opts.deliveredFlushMs !== undefined ? { deliveredFlushMs: opts.deliveredFlushMs } : {}),
       ...(opts.generatorURL ? { generatorURL: opts.generatorURL } : {}),
+      ...(opts.hosts ? { hosts: opts.hosts } : {}),
       ...(opts.onAttempt ? { onAttempt: (o: AttemptOutcome) => opts.onAttempt?.(sink.name, o) } : {}),
     });
   let workers = sinks.map(newWorker);
@@ -112,6 +129,31 @@ export function createAlerting(opts: AlertingOptions): Alerting {
   function ensureAgent(): Agent {
     agent ??= new Agent({ keepAliveTimeout: 10_000, connections: 4 });
     return agent;
+  }
+
+  /** Posts `actions` to `sink` in order, once each, bypassing the outbox; stops at the first not delivered. */
+  async function sendNow(
+    sink: SinkConfig,
+    actions: readonly EscalationAction[],
+    peer: PeerHealth,
+    startsAt: string,
+  ): Promise<SendTestResult> {
+    const dispatcher = agent ?? new Agent({ connections: 1 });
+    try {
+      let last: DeliveryOutcome = { kind: "aborted" };
+      for (const a of actions) {
+        const req = buildRequest(sink, a, peer, {
+          nowMs: clock.now(),
+          startsAt,
+          ...(opts.hosts ? { hosts: opts.hosts } : {}),
+        });
+        last = await send(req, { timeoutMs: sink.timeoutMs, dispatcher, now: () => clock.now() });
+        if (last.kind !== "delivered") break;
+      }
+      return sendResult(last);
+    } finally {
+      if (dispatcher !== agent) await dispatcher.close();
+    }
   }
 
   return {
@@ -173,37 +215,20 @@ export function createAlerting(opts: AlertingOptions): Alerting {
 
     async sendDirect(action, peer) {
       const targets = sinks.filter((s) => SEVERITY_RANK[action.severity] >= SEVERITY_RANK[s.minSeverity]);
-      const dispatcher = agent ?? new Agent({ connections: 1 });
-      try {
-        return await Promise.all(
-          targets.map(async (sink) => {
-            try {
-              const req = buildRequest(sink, action, peer, {
-                nowMs: clock.now(),
-                startsAt: action.timestamp,
-              });
-              const out = await send(req, { timeoutMs: sink.timeoutMs, dispatcher, now: () => clock.now() });
-              const ok = out.kind === "delivered";
-              const error =
-                out.kind === "aborted" ? "aborted" : out.kind === "delivered" ? undefined : out.error;
-              if (!ok)
-                logger.warn(
-                  { sink: sink.name, action: action.action, err: error },
-                  "direct alert not delivered",
-                );
-              return { sink: sink.name, ok, ...(error !== undefined ? { error } : {}) };
-            } catch (err) {
-              logger.warn(
-                { sink: sink.name, action: action.action, err: String(err) },
-                "direct alert not delivered",
-              );
-              return { sink: sink.name, ok: false, error: String(err) };
-            }
-          }),
-        );
-      } finally {
-        if (dispatcher !== agent) await dispatcher.close();
-      }
+      return Promise.all(
+        targets.map(async (sink) => {
+          const out = await sendNow(sink, [action], peer, action.timestamp).catch(
+            (err: unknown): SendTestResult => ({ ok: false, error: String(err) }),
+          );
+          if (!out.ok) {
+            logger.warn(
+              { sink: sink.name, action: action.action, err: out.error },
+              "direct alert not delivered",
+            );
+          }
+          return { sink: sink.name, ...out };
+        }),
+      );
     },
 
     async sendTest(sinkName) {
@@ -236,31 +261,7 @@ export function createAlerting(opts: AlertingOptions): Alerting {
       const actions = keepsOpen
         ? [fire, { ...fire, id: `${id}-resolve`, action: "recovered" as const }]
         : [fire];
-      const dispatcher = agent ?? new Agent({ connections: 1 });
-      try {
-        let last: DeliveryOutcome = { kind: "aborted" };
-        for (const a of actions) {
-          const req = buildRequest(sink, a, testPeer(node), { nowMs: clock.now(), startsAt: fire.timestamp });
-          last = await send(req, { timeoutMs: sink.timeoutMs, dispatcher, now: () => clock.now() });
-          if (last.kind !== "delivered") break;
-        }
-        switch (last.kind) {
-          case "delivered":
-            return { ok: true, status: last.status };
-          case "dead":
-            return { ok: false, status: last.status, error: last.error };
-          case "retry":
-            return {
-              ok: false,
-              ...(last.status !== undefined ? { status: last.status } : {}),
-              error: last.error,
-            };
-          case "aborted":
-            return { ok: false, error: "aborted" };
-        }
-      } finally {
-        if (dispatcher !== agent) await dispatcher.close();
-      }
+      return sendNow(sink, actions, testPeer(node), fire.timestamp);
     },
   };
 }

@@ -10,6 +10,7 @@ import { formatStandard } from "./format-standard.js";
 import { standardKey } from "./signature.js";
 import type { FormattedAlert } from "./format-types.js";
 import type { SinkConfig } from "./sink-config.js";
+import { subjectHost, type AlertHosts } from "./alert-identity.js";
 
 export interface RequestContext {
   /** Send time, epoch ms (webhook timestamp and signature). */
@@ -18,8 +19,8 @@ export interface RequestContext {
   startsAt?: string;
   /** Alertmanager: link to this node. */
   generatorURL?: string;
-  /** This node's host, for the alert identity (labels, dedup_key). Default: the machine's host name. */
-  host?: string;
+  /** Where this node and its peers run, for the alert identity (label host, dedup_key). Default: the machine's host name. */
+  hosts?: AlertHosts;
 }
 
 /** Alertmanager's alerts endpoint under a base URL (with or without a trailing slash). */
@@ -62,20 +63,21 @@ function format(
   peer: PeerHealth,
   ctx: RequestContext,
 ): FormattedAlert {
+  const host = subjectHost(action, ctx.hosts);
   switch (sink.kind) {
     case "alertmanager":
       return formatAlertmanager(action, peer, {
         ...(ctx.startsAt ? { startsAt: ctx.startsAt } : {}),
         ...(ctx.generatorURL ? { generatorURL: ctx.generatorURL } : {}),
-        ...(ctx.host !== undefined ? { host: ctx.host } : {}),
+        ...(host !== undefined ? { host } : {}),
       });
     case "slack":
       return formatSlack(action);
     case "pagerduty":
-      return formatPagerduty(action, peer, sink.routingKey, ctx.host);
+      return formatPagerduty(action, peer, sink.routingKey, host);
     case "webhook":
       if (sink.format === "slack") return formatSlack(action);
-      if (sink.format === "pagerduty") return formatPagerduty(action, peer, sink.routingKey ?? "", ctx.host);
+      if (sink.format === "pagerduty") return formatPagerduty(action, peer, sink.routingKey ?? "", host);
       if (sink.format === "standard") {
         return formatStandard(action, peer, {
           secret: sink.secret ?? "",

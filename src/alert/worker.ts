@@ -32,7 +32,8 @@ import { AlertmanagerResender } from "./alertmanager-resender.js";
 import { backoffDelay, resolveBackoff, type BackoffPolicy } from "./backoff.js";
 import { deliver, type DeliverOptions, type DeliveryOutcome, type PostRequest } from "./deliver.js";
 import type { SinkConfig } from "./sink-config.js";
-import { buildRequest, validateSink } from "./sink-request.js";
+import { buildRequest, validateSink, type RequestContext } from "./sink-request.js";
+import type { AlertHosts } from "./alert-identity.js";
 import { ALERT_WORKER_DEFAULTS } from "../core/defaults.js";
 
 /** Actions whose alert should carry the outcome of the effect they asked for. */
@@ -61,6 +62,8 @@ export interface WorkerOptions {
   deliveredFlushMs?: number;
   /** Alertmanager generatorURL (e.g. this node's dashboard). Optional. */
   generatorURL?: string;
+  /** Where this node and its peers run (the alerts' host). Default: the machine's host name. */
+  hosts?: AlertHosts;
   /** undici dispatcher for the requests (the dispatcher owns and closes it). */
   dispatcher?: Dispatcher;
   /** Sends one request; default deliver(). */
@@ -114,6 +117,7 @@ export class SinkWorker {
   private unmarked: Array<{ seq: number; at: number }> = [];
   private readonly send: (req: PostRequest, opts: DeliverOptions) => Promise<DeliveryOutcome>;
   private readonly generatorURL: string | undefined;
+  private readonly hosts: AlertHosts | undefined;
   private readonly onAttempt: ((outcome: AttemptOutcome) => void) | undefined;
   private readonly resender: AlertmanagerResender | null;
   dispatcher: Dispatcher | undefined;
@@ -169,11 +173,12 @@ export class SinkWorker {
     this.deliveredFlushMs = flushMs;
     this.send = opts.send ?? deliver;
     this.generatorURL = opts.generatorURL;
+    this.hosts = opts.hosts;
     this.onAttempt = opts.onAttempt;
     this.dispatcher = opts.dispatcher;
     this.resender =
       opts.sink.kind === "alertmanager"
-        ? new AlertmanagerResender(opts.sink, opts.outbox, this.clock.now(), opts.generatorURL)
+        ? new AlertmanagerResender(opts.sink, opts.outbox, this.clock.now(), opts.generatorURL, opts.hosts)
         : null;
   }
 
@@ -352,10 +357,7 @@ export class SinkWorker {
       }
     }
 
-    const req = buildRequest(this.sink, action, row.peer, {
-      nowMs: now,
-      ...this.amContext(row),
-    });
+    const req = buildRequest(this.sink, action, row.peer, this.context(row, now));
     this.attemptNow = false;
     const out = await this.post(req);
     this.record(row, out);
@@ -364,7 +366,7 @@ export class SinkWorker {
 
   /** Sends a restart as soon as it is decided; the row stays at the head for its result. */
   private async announce(row: OutboxRow, action: EscalationAction, now: number): Promise<void> {
-    const req = buildRequest(this.sink, action, row.peer, { nowMs: now, ...this.amContext(row) });
+    const req = buildRequest(this.sink, action, row.peer, this.context(row, now));
     this.attemptNow = false;
     const out = await this.post(req);
     if (out.kind !== "delivered") {
@@ -376,9 +378,9 @@ export class SinkWorker {
     this.resender?.noteDelivered(action.incident_id, row.peer);
   }
 
-  private amContext(row: OutboxRow): { startsAt?: string; generatorURL?: string } {
-    if (this.sink.kind !== "alertmanager") return {};
-    const out: { startsAt?: string; generatorURL?: string } = {};
+  private context(row: OutboxRow, nowMs: number): RequestContext {
+    const out: RequestContext = { nowMs, ...(this.hosts ? { hosts: this.hosts } : {}) };
+    if (this.sink.kind !== "alertmanager") return out;
     if (this.generatorURL) out.generatorURL = this.generatorURL;
     const id = row.action.incident_id;
     if (id !== null) {

@@ -7,13 +7,15 @@
 //    more than `maxPipelined` requests unanswered is closed unparsed.
 //  - A request budget per client address (token bucket: `ratePerSecond`, `burst`),
 //    counted when a request arrives; over it, 429 with Retry-After and the connection
-//    closed; more than `burst` over it (a flood), its connections are closed unanswered,
-//    at accept, until the budget has paid the debt back (at most 10 × burst / rate).
+//    closed. Half a burst over it, its new connections are closed at accept, unanswered;
+//    a burst over it (requests already queued on a connection), that connection is cut.
+//    Both until the budget has paid the debt back (at most 10 × burst / rate).
 //  - At most `perTurn` requests start in one event-loop turn; the rest wait for the next
 //    turn (setImmediate), so the timers that start probes run in between.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { API_DEFAULTS } from "../core/defaults.js";
+import { HttpError, sendError } from "../http/http-error.js";
 
 export interface RequestGateOptions {
   ratePerSecond?: number;
@@ -42,6 +44,12 @@ type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
 const noop = (): void => {};
 const HEAD_END = Buffer.from("\r\n\r\n");
+const RATE_LIMITED = new HttpError(
+  429,
+  "WDM_RATE_LIMITED",
+  "too many requests from this address; retry after 1 s",
+  { "Retry-After": "1" },
+);
 
 /** Request heads ending in `chunk` (CRLF CRLF), counted up to `max`. */
 function countHeads(chunk: Buffer, max: number): number {
@@ -57,6 +65,8 @@ export class RequestGate {
   private readonly perTurn: number;
   private readonly now: () => number;
   private readonly buckets = new Map<string, Bucket>();
+  /** Addresses tracked before the next sweep (doubles while a sweep frees too little, so a flood from many addresses sweeps rarely). */
+  private sweepAt: number = API_DEFAULTS.requestBudgetAddresses;
   private readonly conns = new WeakMap<Socket, Conn>();
   private readonly ready: Array<() => void> = [];
   private draining: NodeJS.Immediate | null = null;
@@ -108,10 +118,7 @@ export class RequestGate {
         if (verdict === "limited") {
           this.limited += 1;
           res.shouldKeepAlive = false;
-          res.writeHead(429, { "retry-after": "1", "content-type": "application/json; charset=utf-8" });
-          res.end(
-            '{"error":{"code":"WDM_RATE_LIMITED","message":"too many requests from this address; retry after 1 s"}}',
-          );
+          sendError(res, RATE_LIMITED);
           return;
         }
         handler(req, res);
@@ -203,7 +210,7 @@ export class RequestGate {
     const now = this.now();
     let b = this.buckets.get(address);
     if (!b) {
-      if (this.buckets.size >= 4096) this.sweep(now);
+      if (this.buckets.size >= this.sweepAt) this.sweep(now);
       b = { tokens: this.burst, at: now };
       this.buckets.set(address, b);
     }
@@ -217,6 +224,7 @@ export class RequestGate {
     for (const [a, b] of this.buckets) {
       if (b.tokens + ((now - b.at) / 1000) * this.rate >= this.burst) this.buckets.delete(a);
     }
+    this.sweepAt = Math.max(API_DEFAULTS.requestBudgetAddresses, 2 * this.buckets.size);
   }
 
   /** Stops the pending turn (close()); requests still waiting are dropped with their sockets. */

@@ -274,6 +274,8 @@ export const API_DEFAULTS = {
   maxPipelinedPerConnection: 16,
   /** Most API requests started in one event-loop turn before probes and timers get their turn (count). */
   requestsPerTurn: 16,
+  /** Client addresses whose request budget is kept before the ones full again are forgotten (count). */
+  requestBudgetAddresses: 4_096,
 } as const;
 
 /** The fleet's etcd coordination (config `coordination.etcd`). */

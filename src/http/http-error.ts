@@ -13,6 +13,7 @@ export type ApiErrorCode =
   | "WDM_METHOD_NOT_ALLOWED"
   | "WDM_CONFLICT"
   | "WDM_PAYLOAD_TOO_LARGE"
+  | "WDM_RATE_LIMITED"
   | "WDM_UNAVAILABLE"
   | "WDM_INTERNAL";
 

@@ -56,6 +56,11 @@ const EMITTED: Array<[ActionKind, Severity]> = [
   ["correlated_failure_cleared", "INFO"],
   ["node_blind", "HIGH"],
   ["node_blind_cleared", "INFO"],
+  ["remediation_stalled", "HIGH"],
+  // A fleet host's events name the host in peer_name.
+  ["host_unreachable", "CRITICAL"],
+  ["fence", "CRITICAL"],
+  ["host_reachable", "INFO"],
 ];
 
 function sinkAlerts(kind: ActionKind, severity: Severity) {
@@ -92,15 +97,30 @@ void test("every shipped rule is a name of the scheme, with the scheme's severit
 void test("every alert the sink sends is a name of the scheme, with its severity and subject label", () => {
   const fired = new Set<string>();
   for (const [kind, severity] of EMITTED) {
-    for (const a of sinkAlerts(kind, severity)) {
+    const sent = sinkAlerts(kind, severity);
+    // Anything above INFO is a condition someone must see: it fires an alert.
+    if (severity !== "INFO")
+      assert.ok(
+        sent.some((a) => a.endsAt === undefined),
+        `${kind} (${severity}) fires no alert`,
+      );
+    for (const a of sent) {
       const name = a.labels["alertname"] as AlertNameKey;
       const def = ALERT_NAMES[name] as (typeof ALERT_NAMES)[AlertNameKey] | undefined;
       assert.ok(def, `${kind} sends ${name}, not in ALERT_NAMES`);
       assert.equal(a.labels["severity"], def.severity, `${kind}: severity of ${name}`);
+      if (a.endsAt === undefined) fired.add(name);
+      if (def.subject === "host") {
+        // The host is the subject, whichever node reports it: no node or peer label.
+        assert.deepEqual(
+          [a.labels["host"], a.labels["node"], a.labels["peer"]],
+          ["sidecar", undefined, undefined],
+        );
+        continue;
+      }
       assert.equal(a.labels["host"], "h1");
       if (def.subject === "peer") assert.equal(a.labels["peer"], "sidecar", `${kind}: ${name}`);
       else assert.deepEqual([a.labels["node"], a.labels["peer"]], ["wd-a", undefined], `${kind}: ${name}`);
-      if (a.endsAt === undefined) fired.add(name);
     }
   }
   // Every name listed as raised by the sink is raised by some action (no dead entry).

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createAlerting } from "../../src/alert/dispatcher.js";
 import type { SinkConfig } from "../../src/alert/sink-config.js";
-import { MemoryOutbox, makeAction } from "../helpers/memory-outbox.js";
+import { MemoryOutbox, makeAction, makePeer } from "../helpers/memory-outbox.js";
 import { Receiver, signedWith } from "../helpers/receiver.js";
 import { until } from "../helpers/wait.js";
 
@@ -88,6 +88,45 @@ test("sendTest posts straight to the sink, bypassing the outbox, and reports the
     alerting.sendTest("nope"),
     (e: Error & { code?: string }) => e.code === "WDM_INVALID_OPTION" && /hook, am/.test(e.message),
   );
+});
+
+test("hosts: the outbox's alerts, test alerts and direct alerts carry the peer's host, the node's for itself", async () => {
+  const rx = await new Receiver().start();
+  const outbox = new MemoryOutbox();
+  const alerting = createAlerting({
+    sinks: [{ ...base, name: "am", kind: "alertmanager", url: rx.url(""), resendIntervalMs: 60_000 }],
+    outbox,
+    node: "immune",
+    hosts: { self: () => "h-node", peer: (name) => (name === "sidecar" ? "h-peer" : undefined) },
+  });
+  /** The distinct host labels of the i-th request's alerts. */
+  const hostLabels = (i: number): string[] => [
+    ...new Set(
+      (JSON.parse(rx.requests[i]?.body ?? "[]") as Array<{ labels: Record<string, string> }>).map(
+        (a) => a.labels["host"] ?? "?",
+      ),
+    ),
+  ];
+  try {
+    alerting.start();
+    outbox.append("am", makeAction());
+    await rx.waitFor(1);
+    assert.deepEqual(hostLabels(0), ["h-peer"]);
+    assert.equal((await alerting.sendTest("am")).ok, true);
+    assert.deepEqual([...hostLabels(1), ...hostLabels(2)], ["h-node", "h-node"]);
+    const own = makeAction({
+      action: "store_failed",
+      severity: "CRITICAL",
+      peer_name: "immune",
+      incident_id: null,
+    });
+    const [direct] = await alerting.sendDirect(own, makePeer("immune"));
+    assert.equal(direct?.ok, true);
+    assert.deepEqual(hostLabels(3), ["h-node"]);
+  } finally {
+    await alerting.stop();
+    await rx.stop();
+  }
 });
 
 test("duplicate sink names are refused", () => {

@@ -6,6 +6,7 @@ import { formatSlack } from "../../src/alert/format-slack.js";
 import { formatPagerduty } from "../../src/alert/format-pagerduty.js";
 import { alertmanagerAlerts, formatAlertmanager } from "../../src/alert/format-alertmanager.js";
 import { buildRequest } from "../../src/alert/sink-request.js";
+import type { AlertHosts } from "../../src/alert/alert-identity.js";
 import type { SinkConfig } from "../../src/alert/sink-config.js";
 import type { EscalationAction, PeerHealth } from "../../src/core/types.js";
 
@@ -307,4 +308,54 @@ test("buildRequest: URL and format per sink kind; format headers win over config
       .routing_key,
     "RK2",
   );
+});
+
+test("buildRequest: nodes on two hosts watching one peer send its host, one identity (labels and dedup_key)", () => {
+  const am: SinkConfig = {
+    ...common,
+    name: "am",
+    kind: "alertmanager",
+    url: "http://127.0.0.1:9093/",
+    resendIntervalMs: 60_000,
+  };
+  const pd: SinkConfig = {
+    ...common,
+    name: "p",
+    kind: "pagerduty",
+    url: "http://127.0.0.1:1/v2/enqueue",
+    routingKey: "RK",
+  };
+  // wd-a runs on h1 and wd-b on h2; the peer runs on h-peer (peers[].host).
+  const hostsOf = (self: string): AlertHosts => ({
+    self: () => self,
+    peer: (name) => (name === "sidecar" ? "h-peer" : undefined),
+  });
+  const send = (node: string, self: string, action: EscalationAction = restart) => {
+    const a = { ...action, node, id: `${node}-act`, incident_id: `${node}-inc` };
+    const ctx = { nowMs: 0, hosts: hostsOf(self) };
+    return {
+      labels: (
+        JSON.parse(buildRequest(am, a, peer, ctx).body) as Array<{ labels: Record<string, string> }>
+      )[0]?.labels,
+      key: (JSON.parse(buildRequest(pd, a, peer, ctx).body) as { dedup_key: string }).dedup_key,
+    };
+  };
+  const a = send("wd-a", "h1");
+  assert.deepEqual(a.labels, {
+    alertname: "WdmeshPeerDown",
+    peer: "sidecar",
+    host: "h-peer",
+    severity: "high",
+  });
+  assert.equal(a.key, "wdmesh/h-peer/peer/sidecar");
+  assert.deepEqual(send("wd-b", "h2"), a);
+  // A peer that names no host runs on the reporting node's host; the node itself is on its own.
+  assert.equal(send("wd-b", "h2", { ...restart, peer_name: "local" }).labels?.["host"], "h2");
+  const own = { ...restart, action: "self_degraded" as const, peer_name: "wd-b" };
+  assert.deepEqual(send("wd-b", "h2", own).labels, {
+    alertname: "WdmeshNodeOverloaded",
+    node: "wd-b",
+    host: "h2",
+    severity: "high",
+  });
 });

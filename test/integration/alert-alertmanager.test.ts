@@ -2,7 +2,8 @@
 // becomes visible with the documented names and labels (the scheme the shipped rules use),
 // an escalation fires the next name of the same incident, the incident is re-sent while
 // firing, the resolution ends all of it, node-level events never look like a peer down, and
-// two nodes reporting one incident to a cluster of two Alertmanagers give one notification.
+// two nodes reporting one incident (a peer's, a fleet host's) to a cluster of two
+// Alertmanagers give one notification.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
@@ -364,7 +365,7 @@ async function clusterMember(
 }
 
 test(
-  "two nodes report one incident to two clustered Alertmanagers: one alert, one notification",
+  "two nodes report one incident (a peer down, a fleet host down) to two clustered Alertmanagers: one alert, one notification each",
   { skip: missing ?? false, timeout: 120_000 },
   async () => {
     const hook = await new Receiver().start();
@@ -401,6 +402,20 @@ test(
           }),
         );
       }
+      // Both nodes also report the same fleet host down, each under its own incident id.
+      const host = `h-${process.pid}`;
+      for (const [i, n] of nodes.entries()) {
+        commitAction(
+          n.store,
+          newAction({
+            action: "host_unreachable",
+            severity: "CRITICAL",
+            reason: `host ${host} has no live node`,
+            peer_name: host,
+            node: i === 0 ? "wd-a" : "wd-b",
+          }),
+        );
+      }
       await waitFor(
         "both nodes delivered to both Alertmanagers",
         async () =>
@@ -415,15 +430,27 @@ test(
         assert.equal(a.length, 1, `one alert on ${url}, not one per reporting node`);
         assert.equal(a[0]?.labels["alertname"], "WdmeshPeerDegraded");
       }
-      const [first] = await hook.waitFor(1, 30_000);
-      const body = JSON.parse(first?.body ?? "{}") as { alerts: Array<{ labels: Record<string, string> }> };
-      assert.equal(body.alerts.length, 1);
-      assert.equal(body.alerts[0]?.labels["peer"], peer);
+      for (const url of [am1.url, am2.url]) {
+        const a = await activeAlertsWhere([`host="${host}"`, 'alertname="WdmeshHostUnreachable"'], url);
+        assert.equal(a.length, 1, `one host alert on ${url}, not one per reporting node`);
+        assert.equal(a[0]?.labels["node"], undefined, "the host is the subject, not the reporting node");
+      }
+      // One notification per incident: the peer's and the host's (two groups).
+      const sent = await hook.waitFor(2, 30_000);
+      const bodies = sent.map(
+        (r) => JSON.parse(r.body) as { alerts: Array<{ labels: Record<string, string> }> },
+      );
+      for (const b of bodies) assert.equal(b.alerts.length, 1);
+      assert.deepEqual(bodies.map((b) => b.alerts[0]?.labels["alertname"]).sort(), [
+        "WdmeshHostUnreachable",
+        "WdmeshPeerDegraded",
+      ]);
+      assert.equal(bodies.find((b) => b.alerts[0]?.labels["peer"] === peer)?.alerts.length, 1);
       // The second Alertmanager of the cluster sends only if the first's notification has not
       // reached it within peer_timeout (3 s) × its position; past that, a second notification
       // would have been sent. Bounded wait (the cluster's own deadline, with margin).
       await new Promise((r) => setTimeout(r, 3000 * 2 + 1000 + 4000));
-      assert.equal(hook.requests.length, 1, "one notification for the incident");
+      assert.equal(hook.requests.length, 2, "one notification per incident");
     } finally {
       for (const n of nodes) {
         await n.alerting.stop();

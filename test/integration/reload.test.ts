@@ -215,8 +215,9 @@ void test(
       await until("the burst logged", () => count() > before50, 10_000);
       const reads = count() - before50;
       // How many reads a burst takes depends on how the 50 requests arrive (a busy machine
-      // spreads them out); without coalescing it is 50.
-      assert.ok(reads >= 1 && reads <= 25, `${reads} reloads for 50 requests`);
+      // spreads them out), so only "fewer than one per request" is checked here (without
+      // coalescing it is 50); test/daemon/reload-coalesce.test.ts checks the exact count.
+      assert.ok(reads >= 1 && reads < 50, `${reads} reloads for 50 requests`);
       assert.equal(
         (await get<Array<{ action: string }>>("/v1/events?limit=1000")).filter(
           (e) => e.action === "config_reloaded",
