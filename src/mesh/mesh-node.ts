@@ -313,6 +313,7 @@ export class MeshNode {
       intervalMs: opts.intervalMs,
       takeoverAfterMs: (peer) => this.takeoverAfterMs(peer),
       selfDegraded: () => host.selfHealthReport().status === "degraded",
+      ownTrouble: (member) => poller.ownTroubleOf(member),
       lastOwnStepAt: (peer) => {
         let last: number | undefined;
         for (const s of host.recentSteps(0)) if (s.peer === peer) last = Math.max(last ?? 0, s.startedAt);
