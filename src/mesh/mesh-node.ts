@@ -202,7 +202,7 @@ export function meshIdentity(mesh: MeshOptions, self: string): string {
  * How a member is watched: a heartbeat signed with its own identity when it has a public
  * key, one proven with the mesh key otherwise, plain GET /health without either.
  */
-export function memberPeerSpec(m: MeshMember, key: string | undefined, self = "", mesh = ""): PeerSpec {
+export function memberPeerSpec(m: MeshMember, key: string | undefined, self: string, mesh: string): PeerSpec {
   const base = m.url.replace(/\/+$/, "");
   const probe: PeerSpec["probe"] = m.publicKey
     ? { heartbeat: { url: base, node: m.name, publicKey: m.publicKey, from: self, mesh } }
