@@ -15,6 +15,9 @@
 //                               settled (safe: V does not back itself, so it counts no
 //                               backing; and a follower never launders a backing that
 //                               does not count yet, e.g. of a node that just restarted)
+//   backs V, this node cannot
+//   tell (its own trouble kept
+//   it from asking V)         → keep V: V's silence is not V's doing
 //   backs V, V unreachable,
 //   V sees the target healthy,
 //   or V is overloaded        → DROP V, back the top of the confirming nodes that are not
@@ -44,6 +47,11 @@ export interface BackingPeerFacts {
   settled?: boolean;
   /** It reports itself overloaded (self health degraded): it holds whatever it would do. */
   degraded?: boolean;
+  /**
+   * Not reachable, and this node cannot tell why: its own trouble (out of descriptors,
+   * its request queue) kept it from asking. Not counted against the node.
+   */
+  unknown?: boolean;
 }
 
 export interface BackingInput {
@@ -87,6 +95,7 @@ export function nextBacking(prev: string | undefined, input: BackingInput): Back
     return { backs: keepSelf || t?.backs === input.self ? prev : top, dropped: false };
   }
   const v = input.member(prev);
+  if (v?.unknown === true) return { backs: prev, dropped: false };
   if (!v || !v.reachable || !v.failing || (v.degraded === true && able.length > 0)) {
     return { backs: top, dropped: top !== prev };
   }

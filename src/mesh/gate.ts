@@ -68,6 +68,12 @@ export interface MeshGateOptions {
   lastOwnStepAt?: (peer: string) => number | undefined;
   /** True while this node is overloaded (self health degraded): it holds, so it backs another node. */
   selfDegraded?: () => boolean;
+  /**
+   * Why this node's latest request for `member`'s view said nothing about the member (this
+   * node's own trouble: out of descriptors, its request queue), or undefined. Such a
+   * member, when its view is stale, is not counted against it: this node keeps its backing.
+   */
+  ownTrouble?: (member: string) => string | undefined;
   /** Decision rule; default configuredQuorum. Tests pass other rules to compare. */
   rule?: QuorumRule;
   clock?: Clock;
@@ -214,6 +220,8 @@ export function createMeshGate(opts: MeshGateOptions, rules: GateRules = GATE_RU
   ): string => {
     const member = (name: string): BackingPeerFacts | undefined => {
       if (!memberSet.has(name)) return undefined;
+      if (!seen.has(name) && !probedDown(name) && opts.ownTrouble?.(name) !== undefined)
+        return { reachable: false, failing: false, unknown: true };
       const p = seen.get(name);
       return {
         reachable: seen.has(name),
@@ -241,6 +249,20 @@ export function createMeshGate(opts: MeshGateOptions, rules: GateRules = GATE_RU
   /** True when a member's reported backing counts (backs_stable_ms: null = never dropped). */
   const settledReport = (stableMs: number | null | undefined): boolean =>
     stableMs === null || stableMs === undefined || stableMs >= settleMs;
+
+  /**
+   * A hold that names unreachable members also says which of them this node could not ask
+   * because of its own trouble: their silence is not theirs.
+   */
+  const ownTroubleSaid = (hold: string, reach: readonly string[]): string | undefined => {
+    const mine = members.flatMap((m) => {
+      const why = reach.includes(m) || probedDown(m) ? undefined : opts.ownTrouble?.(m);
+      return why === undefined ? [] : [`${m} (${why})`];
+    });
+    return mine.length === 0
+      ? undefined
+      : `${hold}; this node's own trouble, not theirs, kept it from asking ${mine.join(", ")}`;
+  };
 
   /** When this node's backing of `target` was last unsettled (null: never; starting counts). */
   const lastDrop = (target: string): number | null =>
@@ -272,7 +294,10 @@ export function createMeshGate(opts: MeshGateOptions, rules: GateRules = GATE_RU
       backs: b,
       backers,
     };
-    const { why, ...ruled } = rule(facts);
+    const verdict0 = rule(facts);
+    const held =
+      verdict0.act || verdict0.hold === undefined ? undefined : ownTroubleSaid(verdict0.hold, reach);
+    const { why, ...ruled } = held === undefined ? verdict0 : { act: false as const, hold: held, why: held };
     const stalledStep = takeover.stalled(target, latestViews(), now);
     const stalled = stalledStep?.step
       ? `${stalledStep.node} started ${stalledStep.step.step} of ${target} ${Math.round(stalledStep.seenForMs)} ms ago ` +

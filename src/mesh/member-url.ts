@@ -3,8 +3,8 @@
 // the commonest slip) would make every request miss: the member stays OFFLINE ("status 404")
 // and its vote is lost. Refused with the base URL to use instead.
 
-/** The member routes a base URL must not already end with. */
-const MEMBER_ROUTES = ["/health", "/v1/mesh/view", "/v1/mesh"] as const;
+/** The routes a mesh node serves (routes.ts), which a base URL must not already end with. */
+export const MEMBER_ROUTES: readonly string[] = ["/health", "/v1/mesh/view", "/v1/mesh"];
 
 /** Why `url` is not a usable member base URL, with the fix; undefined when it is. */
 export function memberUrlProblem(url: unknown): string | undefined {

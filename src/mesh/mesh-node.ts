@@ -169,12 +169,6 @@ export function validateMeshOptions(mesh: MeshOptions, selfName: string): void {
       throw new InvalidOptionError(`${f}.name`, `is this node (selfName); list only the other nodes`);
     if (seen.has(m.name)) throw new InvalidOptionError(`${f}.name`, `"${m.name}" is listed twice`);
     seen.add(m.name);
-    let u: URL | undefined;
-    try {
-      u = new URL(String(m.url));
-    } catch {
-      u = undefined;
-    }
     if (m.publicKey !== undefined) {
       parsePublicKey(m.publicKey, `${f}.publicKey`);
       if (mesh.identity === undefined)
@@ -189,13 +183,7 @@ export function validateMeshOptions(mesh: MeshOptions, selfName: string): void {
       );
     }
     const badUrl = memberUrlProblem(m.url);
-    if (!u || badUrl !== undefined) {
-      throw new InvalidOptionError(
-        `${f}.url`,
-        badUrl ??
-          `${JSON.stringify(m.url)} must be the member's base http(s) URL without a query, e.g. http://10.0.0.2:9760`,
-      );
-    }
+    if (badUrl !== undefined) throw new InvalidOptionError(`${f}.url`, badUrl);
   }
 }
 
@@ -214,7 +202,7 @@ export function meshIdentity(mesh: MeshOptions, self: string): string {
  * How a member is watched: a heartbeat signed with its own identity when it has a public
  * key, one proven with the mesh key otherwise, plain GET /health without either.
  */
-export function memberPeerSpec(m: MeshMember, key: string | undefined, self = "", mesh = ""): PeerSpec {
+export function memberPeerSpec(m: MeshMember, key: string | undefined, self: string, mesh: string): PeerSpec {
   const base = m.url.replace(/\/+$/, "");
   const probe: PeerSpec["probe"] = m.publicKey
     ? { heartbeat: { url: base, node: m.name, publicKey: m.publicKey, from: self, mesh } }
@@ -325,6 +313,7 @@ export class MeshNode {
       intervalMs: opts.intervalMs,
       takeoverAfterMs: (peer) => this.takeoverAfterMs(peer),
       selfDegraded: () => host.selfHealthReport().status === "degraded",
+      ownTrouble: (member) => poller.ownTroubleOf(member),
       lastOwnStepAt: (peer) => {
         let last: number | undefined;
         for (const s of host.recentSteps(0)) if (s.peer === peer) last = Math.max(last ?? 0, s.startedAt);

@@ -7,6 +7,7 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import { carriesToken, requireToken, type TokenSet } from "../http/auth.js";
 import { HttpError, sendError, sendJson, sendJsonText } from "../http/http-error.js";
+import { MEMBER_ROUTES } from "./member-url.js";
 import { FROM_HEADER } from "./view-auth.js";
 import { VIEW_PATH, VIEW_PROOF_HEADER } from "./views.js";
 
@@ -133,7 +134,7 @@ export function readAllowed(src: MeshRouteSource, req: IncomingMessage, res: Ser
 }
 
 /** Paths served by meshRoutes(). */
-export const MESH_PATHS: readonly string[] = ["/health", VIEW_PATH, "/v1/mesh"];
+export const MESH_PATHS: readonly string[] = MEMBER_ROUTES;
 
 /**
  * A request handler that serves the mesh routes and returns true, or returns false

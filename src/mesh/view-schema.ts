@@ -94,10 +94,11 @@ export function verifyView(
   expect: ViewExpectation,
 ): { ok: true; view: MeshViewDoc } | { ok: false; error: string } {
   const signer: ViewSigner = typeof key === "string" ? { key } : key;
+  const text = body.toString("utf8");
   if (signer.publicKey !== undefined) {
     // A member with its own identity: only its Ed25519 signature counts.
     const sig = typeof proof === "string" && proof.startsWith("ed25519=") ? proof.slice(8) : undefined;
-    if (sig === undefined || !verifySignature(signer.publicKey, body.toString("utf8"), sig)) {
+    if (sig === undefined || !verifySignature(signer.publicKey, text, sig)) {
       return {
         ok: false,
         error:
@@ -117,7 +118,7 @@ export function verifyView(
   }
   let doc: unknown;
   try {
-    doc = JSON.parse(body.toString("utf8"));
+    doc = JSON.parse(text);
   } catch {
     return { ok: false, error: "view is not JSON" };
   }

@@ -184,6 +184,8 @@ export class ViewPoller {
   private readonly views = new Map<string, ReceivedView>();
   /** Last rejection reason per member, so a persistent problem is logged once, not every interval. */
   private readonly lastError = new Map<string, string>();
+  /** Per member: why its latest request said nothing about it (this node's own trouble). */
+  private readonly ownTrouble = new Map<string, string>();
   private timer: TimerHandle | null = null;
   private running = false;
   private abort: AbortController | null = null;
@@ -207,6 +209,14 @@ export class ViewPoller {
   /** The latest verified view of `member`, whatever its age (the gate judges freshness). */
   latest(member: string): ReceivedView | undefined {
     return this.views.get(member);
+  }
+
+  /**
+   * Why the latest request for `member`'s view failed for this node's own reason (out of
+   * descriptors or sockets, never sent from its queue), or undefined when it did not.
+   */
+  ownTroubleOf(member: string): string | undefined {
+    return this.ownTrouble.get(member);
   }
 
   get isRunning(): boolean {
@@ -286,8 +296,10 @@ export class ViewPoller {
     );
     const out = await this.fetchView(url, headers, stop);
     if (stop.aborted) return;
+    if ("error" in out && out.own) this.ownTrouble.set(m.name, out.error);
+    else this.ownTrouble.delete(m.name);
     if ("error" in out) {
-      this.reject(m, out.error);
+      this.reject(m, out.error, out.own);
       return;
     }
     const signer: ViewSigner = m.publicKey
@@ -316,13 +328,16 @@ export class ViewPoller {
       this.logger.info({ member: m.name }, "mesh view of member received again");
   }
 
-  private reject(m: { name: string; url: string }, error: string): void {
+  private reject(m: { name: string; url: string }, error: string, own = false): void {
     const fields = { member: m.name, url: safeOrigin(m.url), error };
+    const msg = own
+      ? "mesh view of member not asked for: this node's own trouble, not the member's"
+      : "mesh view of member ignored";
     if (this.lastError.get(m.name) !== error) {
       this.lastError.set(m.name, error);
-      this.logger.warn(fields, "mesh view of member ignored");
+      this.logger.warn(fields, msg);
     } else {
-      this.logger.debug(fields, "mesh view of member ignored");
+      this.logger.debug(fields, msg);
     }
   }
 
@@ -330,7 +345,7 @@ export class ViewPoller {
     url: string,
     headers: Record<string, string>,
     stop: AbortSignal,
-  ): Promise<{ body: Buffer; proof: unknown } | { error: string }> {
+  ): Promise<{ body: Buffer; proof: unknown } | { error: string; own?: boolean }> {
     const target = compileHttpTarget(url, headers);
     if (typeof target === "string") return { error: target };
     const out = await this.client().get(target, {
@@ -340,6 +355,8 @@ export class ViewPoller {
       collectBody: true,
       header: VIEW_PROOF_HEADER,
     });
+    // A typed cause: the member was never asked, or this node's own syscall failed.
+    if (out.error !== undefined && out.cause !== undefined) return { error: out.error, own: true };
     if (out.error !== undefined || out.body === null) return { error: out.error ?? "no body" };
     return { body: out.body, proof: out.header };
   }

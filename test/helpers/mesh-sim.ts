@@ -36,6 +36,7 @@
 //               restart or isolate of it, unless a node already holds it isolated. Past
 //               the schedule's end the run goes on until that is decided. A livelock
 //               (backings flapping so that no node ever counts a quorum) fails it.
+import { rng } from "./rng.js";
 import {
   initialState,
   step,
@@ -124,18 +125,6 @@ export interface SimResult {
   /** takeover_after of this seed, ms. */
   takeoverAfterMs: number;
   trace: string[];
-}
-
-/** mulberry32: small, fast, deterministic. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 type Ev =

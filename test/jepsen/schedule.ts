@@ -3,6 +3,7 @@
 // restart heals it, nodes SIGKILLed (and back within 0.1-1.5 s, as Restart=always brings
 // them) or SIGSTOPped (and continued 0.3-5 s later), at random moments or right after a
 // node logs the start of a restart. Pure: no I/O.
+import { rng } from "../helpers/rng.js";
 
 export type NodeKind = "daemon" | "embedded";
 
@@ -24,18 +25,6 @@ export interface Schedule {
   faults: Fault[];
   /** When faults stop being injected (ms); every node is up and running after it. */
   faultsMs: number;
-}
-
-/** mulberry32: a small seeded PRNG, [0, 1). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export const NODE_COUNT = 3;

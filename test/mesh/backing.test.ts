@@ -201,6 +201,15 @@ const ROWS: Row[] = [
     dropped: true,
   },
   {
+    name: "backs B, this node's own trouble kept it from asking B: keeps B (not counted against B)",
+    self: D,
+    prev: B,
+    confirming: [D, C],
+    members: { [B]: { reachable: false, failing: false, unknown: true }, [C]: up(C) },
+    backs: B,
+    dropped: false,
+  },
+  {
     name: "backs B, B sees the target healthy: DROP",
     self: D,
     prev: B,

@@ -67,6 +67,7 @@ class World {
       settleEveryMove?: boolean;
       unsettleDuringOthersStep?: boolean;
       selfDegraded?: () => boolean;
+      ownTrouble?: (member: string) => string | undefined;
     } = {},
   ): MeshGate {
     return createMeshGate(
@@ -79,6 +80,7 @@ class World {
         intervalMs: INTERVAL,
         ...(opts.rule ? { rule: opts.rule } : {}),
         ...(opts.selfDegraded ? { selfDegraded: opts.selfDegraded } : {}),
+        ...(opts.ownTrouble ? { ownTrouble: opts.ownTrouble } : {}),
         // Shorter than the settle time unless a test says otherwise, so startup waits SETTLE.
         takeoverAfterMs: opts.takeoverAfterMs ?? 2 * INTERVAL,
         clock: {
@@ -319,6 +321,37 @@ describe("mesh gate: one remediator", () => {
     assert.equal(g.decide(T).backs, second, "dropped top, backs the top of who still confirms");
     w.member(T, "DEGRADED", 4);
     assert.deepEqual(g.backing(T), { backs: second, stableMs: 0 }, "a drop unsettles the backing");
+  });
+
+  test("a member this node could not ask because of its own trouble keeps its backing, and the hold says whose trouble it is", () => {
+    const w = threeNodes(third);
+    const trouble = new Map<string, string>();
+    const g = settled(
+      w,
+      () => w.gate(third, "majority", { ownTrouble: (m) => trouble.get(m) }),
+      () => {
+        w.view(top, { [T]: ["DEGRADED", 1, top, null] }).view(second, { [T]: ["DEGRADED", 1, top, null] });
+      },
+    );
+    assert.equal(g.decide(T).backs, top);
+    // This node runs out of descriptors: its requests for top's view fail before leaving it.
+    trouble.set(top, "connect EMFILE (local)");
+    w.now += 3 * INTERVAL + 1; // top's view goes stale
+    w.view(second, { [T]: ["DEGRADED", 4, top, null] });
+    assert.equal(g.decide(T).backs, top, "top is not dropped for this node's own trouble");
+    // Both members now: 1 of 3 confirms, and the hold says it is this node's trouble.
+    trouble.set(second, "connect EMFILE (local)");
+    w.now += 3 * INTERVAL + 1;
+    const d = g.decide(T);
+    assert.equal(d.backs, top);
+    assert.equal(d.verdict.act, false);
+    const hold = "hold" in d.verdict ? (d.verdict.hold ?? "") : "";
+    assert.match(hold, /^held: 1 of 3 nodes confirm the failure/);
+    assert.match(hold, /this node's own trouble, not theirs, kept it from asking .*EMFILE/);
+    // Its trouble over, a member still silent is unreachable: the backing moves.
+    trouble.clear();
+    w.view(second, { [T]: ["DEGRADED", 5, top, null] });
+    assert.equal(g.decide(T).backs, second, "dropped top once this node could ask it again");
   });
 
   test("a target another node has isolated is left alone (an operator releases it)", () => {
