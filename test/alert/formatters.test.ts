@@ -236,7 +236,13 @@ test("alertmanager: recovered resolves every alert of the peer's incident with e
   }>;
   assert.deepEqual(
     alerts.map((a) => a.labels["alertname"]),
-    ["WdmeshPeerDegraded", "WdmeshPeerDown", "WdmeshRemediationHeld", "WdmeshPeerIsolated"],
+    [
+      "WdmeshPeerDegraded",
+      "WdmeshPeerDown",
+      "WdmeshRemediationHeld",
+      "WdmeshRemediationStalled",
+      "WdmeshPeerIsolated",
+    ],
   );
   for (const a of alerts) {
     assert.equal(a.endsAt, "2025-01-02T03:10:00.000Z");
