@@ -116,35 +116,40 @@ function hasMethod(p: RemediatedPeer, e: RemediationEffect): boolean {
   return spec !== undefined && spec !== "none";
 }
 
+/** Whether `p` has a restart or isolate method: only then is its token read and its incidents recorded. */
+function remediable(p: RemediatedPeer): boolean {
+  const { restart, isolate } = p.spec;
+  return (restart !== undefined && restart !== "none") || (isolate !== undefined && isolate !== "none");
+}
+
 export class EffectRunner {
   constructor(private readonly deps: EffectRunnerDeps) {}
 
   /** The peer's token in the step ledger (read before a probe); undefined without a ledger or a method. */
   observe(name: string, p: RemediatedPeer): number | undefined {
-    const { fence } = this.deps;
-    if (!fence) return undefined;
-    const { restart, isolate } = p.spec;
-    if ((restart === undefined || restart === "none") && (isolate === undefined || isolate === "none"))
-      return undefined;
-    return fence.observe(name);
+    return this.fenceOf(p)?.observe(name);
   }
 
   /** Who holds a step of `name` in flight in the host's ledger, or undefined (none, no ledger, no method). */
   inFlight(name: string, p: RemediatedPeer): string | undefined {
-    if (this.observe(name, p) === undefined) return undefined;
-    return this.deps.fence?.inFlight(name);
+    return this.fenceOf(p)?.inFlight(name);
   }
 
   /** Records that the incident of `name` ended (recovery, release): its steps never run again. */
   endIncident(name: string, p: RemediatedPeer, incident: string, why: string): Promise<void> {
-    const { fence } = this.deps;
-    if (!fence || this.observe(name, p) === undefined) return Promise.resolve();
+    const fence = this.fenceOf(p);
+    if (!fence) return Promise.resolve();
     return fence.endIncident(
       name,
       incident,
       why,
       stepTimeoutMs(p.spec, { kind: "restart", actionId: "", attempt: 1 }),
     );
+  }
+
+  /** The ledger, for a peer with a method (without one nothing of it is ever taken). */
+  private fenceOf(p: RemediatedPeer): StepFence | undefined {
+    return remediable(p) ? this.deps.fence : undefined;
   }
 
   /** Closes the ledger file (opened again on next use). */
