@@ -107,11 +107,13 @@ export function notConfigured(kind: "restart" | "isolate"): ActionResult {
 }
 
 /**
- * Whether `e` acts on the world for `p` (a release undoes something, a restart or an
- * isolation has a method): only those are taken in the ledger.
+ * Whether `e` acts on the world for `p` (a release of an isolation, a restart or an
+ * isolation with a method): only those are taken in the ledger. A release undoes what the
+ * isolation record says, whatever the config says now (release-plan.ts), so it is taken
+ * even after a reload to `isolate: none`.
  */
 function hasMethod(p: RemediatedPeer, e: RemediationEffect): boolean {
-  if (e.kind === "release") return e.wasIsolated && p.spec.isolate !== undefined && p.spec.isolate !== "none";
+  if (e.kind === "release") return e.wasIsolated;
   const spec = e.kind === "restart" ? p.spec.restart : p.spec.isolate;
   return spec !== undefined && spec !== "none";
 }

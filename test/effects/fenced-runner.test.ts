@@ -251,3 +251,25 @@ test("a node held up past the step's timeout between taking it and starting it g
   assert.equal(fenced.length, 1);
   assert.equal(runner.inFlight("api", p), undefined, "given up: no longer in flight");
 });
+
+test("a release after a reload to isolate: none is still taken in the ledger: the same release never runs twice", async (t) => {
+  const dir = join(tempDir(t, "wdmesh-fenced-runner-"), "ledger");
+  const clock = new FakeClock(undefined, { auto: true });
+  const a = node(dir, "wd1", clock);
+  const b = node(dir, "wd2", clock);
+  t.after(() => [a, b].forEach((n) => n.fence.close()));
+  const isolated = (): RemediatedPeer =>
+    peer({
+      spec: { restart: { command: { argv: ["/bin/true"] } }, isolate: "none" },
+      state: { status: "ISOLATED", incidentId: "inc-1" },
+      isolation: { method: "command", applied: ["/bin/cut"], release: { argv: ["/bin/uncut"] } },
+      isolationId: "iso-1",
+    });
+  const release: RemediationEffect = { kind: "release", actionId: "rel-1", wasIsolated: true };
+  assert.equal((await a.runner.run("api", isolated(), release, signal)).ok, true);
+  assert.deepEqual(a.executor.calls, ["release:api"], "undone from the record");
+  const again = await b.runner.run("api", isolated(), release, signal);
+  assert.deepEqual(b.executor.calls, [], "the same release is not run a second time");
+  assert.equal(again.fenced, true);
+  assert.match(again.error ?? "", /already taken by wd1 pid/);
+});
