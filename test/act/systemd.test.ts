@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { SystemdExecutor } from "../../src/act/systemd.js";
 import type { ProcessOutcome, ProcessRunner, RunOptions } from "../../src/act/run-process.js";
 import type { CanaryOptions } from "../../src/act/verify-isolation.js";
+import { systemdNetworkRecord } from "../helpers/isolation-record.js";
 
 const T = { peer: "p", effectId: "e1", attempt: 1 };
 const sig = new AbortController().signal;
@@ -219,18 +220,7 @@ describe("SystemdExecutor.isolate / release (fake systemctl)", () => {
     const { result, record } = await ex.isolate(spec, T, sig);
     assert.equal(result.ok, true);
     assert.match(result.detail ?? "", /verified/);
-    assert.deepEqual(record, {
-      method: "systemd",
-      unit: "a.service",
-      applied: ["IPAddressDeny=any"],
-      systemd: {
-        mode: "network",
-        network: { previousDeny: "", previousAllow: "" },
-        masked: false,
-        stopped: false,
-        frozen: false,
-      },
-    });
+    assert.deepEqual(record, systemdNetworkRecord("a.service"));
     assert.deepEqual(seen[0]?.controlGroup, "/system.slice/a.service");
     assert.ok(f.calls.some((c) => c.join(" ") === "set-property --runtime a.service IPAddressDeny=any"));
     assert.ok(!f.calls.some((c) => c[0] === "stop"));

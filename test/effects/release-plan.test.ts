@@ -7,19 +7,9 @@ import { readIsolationRecord } from "../../src/core/isolation.js";
 import type { IsolationRecord } from "../../src/core/isolation.js";
 import type { IsolateSpec } from "../../src/core/options.js";
 import type { Executor } from "../../src/act/executor.js";
+import { systemdNetworkRecord } from "../helpers/isolation-record.js";
 
-const systemdRecord: IsolationRecord = {
-  method: "systemd",
-  unit: "shield.service",
-  applied: ["IPAddressDeny=any"],
-  systemd: {
-    mode: "network",
-    network: { previousDeny: "", previousAllow: "" },
-    masked: false,
-    stopped: false,
-    frozen: false,
-  },
-};
+const systemdRecord = systemdNetworkRecord("shield.service");
 
 test("a systemd record is undone as systemd on its own unit, whatever the config now", () => {
   const configs: Array<IsolateSpec | "none" | undefined> = [

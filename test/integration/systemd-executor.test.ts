@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { SystemdExecutor } from "../../src/act/systemd.js";
 import type { RemediationTarget } from "../../src/act/executor.js";
 import { verifyNetworkCut } from "../../src/act/verify-isolation.js";
+import { systemdNetworkRecord } from "../helpers/isolation-record.js";
 import { bootSystemd, freePort, skipUnlessSystemd, type SystemdNs } from "../helpers/systemd-ns.js";
 import { waitFor } from "../helpers/wait.js";
 
@@ -132,18 +133,7 @@ describe("SystemdExecutor against real systemd", { skip }, () => {
       result.detail ?? "",
       /verified: a canary in cgroup \/system\.slice\/net-agent\.service could not connect/,
     );
-    assert.deepEqual(record, {
-      method: "systemd",
-      unit: "net-agent.service",
-      applied: ["IPAddressDeny=any"],
-      systemd: {
-        mode: "network",
-        network: { previousDeny: "", previousAllow: "" },
-        masked: false,
-        stopped: false,
-        frozen: false,
-      },
-    });
+    assert.deepEqual(record, systemdNetworkRecord("net-agent.service"));
     assert.match(await ns.prop("net-agent", "IPAddressDeny"), /0\.0\.0\.0\/0/);
     assert.notEqual(await curlInside(ns, port), 0, "after isolation a connection from inside fails");
     // An independent canary in the unit's cgroup cannot connect either.

@@ -8,6 +8,7 @@ import { STATE_FILE_NAME } from "../../src/store/open.js";
 import type { SinkRoute } from "../../src/store/types.js";
 import type { JournalEntry } from "../../src/store/types.js";
 import { action, state, transition } from "./fixtures/transitions.js";
+import { systemdNetworkRecord } from "../helpers/isolation-record.js";
 import { tempDir, type Owner } from "../helpers/tmp-dir.js";
 import { until } from "../helpers/wait.js";
 
@@ -467,18 +468,7 @@ void describe("effects and isolation", () => {
     const d = tmp(t);
     const s = open(d);
     seedIncident(s);
-    const rec = {
-      method: "systemd" as const,
-      unit: "p.service",
-      applied: ["IPAddressDeny=any"],
-      systemd: {
-        mode: "network" as const,
-        network: { previousDeny: "", previousAllow: "" },
-        masked: false,
-        stopped: false,
-        frozen: false,
-      },
-    };
+    const rec = systemdNetworkRecord("p.service");
     s.recordEffectResult("p-isolate", { ok: true }, rec);
     assert.deepEqual(s.isolation("p"), rec);
     s.close();
