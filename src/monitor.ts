@@ -502,6 +502,9 @@ export class Monitor {
     // crash): this node observes until it ends; the ledger would refuse a step anyway.
     const p = this.peers.get(name);
     if (p && this.stepper.effects.inFlight(name, p) !== undefined) return { act: false };
+    // This node's own ledger trouble holds the step (remediation_held) and spends no attempt.
+    const trouble = p && this.stepper.effects.ledgerTrouble(p);
+    if (trouble) return { act: false, hold: trouble };
     const verdict = holdWhileOverloaded(askGate(this.gate, name, this.logger), this.self.overloadHold());
     // Nothing may be done that is not recorded: held while the store cannot commit.
     const stuck = this.journal.holdReason();

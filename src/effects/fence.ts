@@ -81,6 +81,11 @@ export class StepFence {
     return s ? `${s.step} of incident ${s.incident} by ${s.holder}` : undefined;
   }
 
+  /** Why the ledger cannot be used (a step now would be held). */
+  trouble(): string {
+    return `the step ledger in ${this.o.dir} cannot be used (${this.openError ?? "it could not be read"})`;
+  }
+
   /** The peer's latest token in the ledger, read before gathering evidence; undefined when unreadable. */
   observe(peer: string): number | undefined {
     return this.get()?.observe(peer);
@@ -97,10 +102,7 @@ export class StepFence {
     resume: boolean,
   ): Promise<Taken> {
     const ledger = this.get();
-    if (!ledger) {
-      const reason = `the step ledger in ${this.o.dir} cannot be used (${this.openError ?? "unknown error"})`;
-      return held(reason);
-    }
+    if (!ledger) return held(this.trouble());
     const timeoutMs = stepTimeoutMs(spec, e);
     const asked = this.o.clock.now();
     const answer = await ledger.claim({

@@ -137,6 +137,15 @@ export class EffectRunner {
     return this.fenceOf(p)?.inFlight(name);
   }
 
+  /**
+   * Why a step for `p` would be held now: the host's ledger could not be opened or read when
+   * this node read the peer's token before its probe. Undefined when it could (or no ledger).
+   */
+  ledgerTrouble(p: RemediatedPeer): string | undefined {
+    const fence = this.fenceOf(p);
+    return fence && p.fenceSeen === undefined ? fence.trouble() : undefined;
+  }
+
   /** Records that the incident of `name` ended (recovery, release): its steps never run again. */
   endIncident(name: string, p: RemediatedPeer, incident: string, why: string): Promise<void> {
     const fence = this.fenceOf(p);

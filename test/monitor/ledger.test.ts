@@ -1,12 +1,14 @@
 // The Monitor with the host's step ledger (`ledger: { dir }`): two Monitors stand for two
 // nodes of one host. While one's restart is in flight the other only observes, however
 // many misses it counts; without the ledger it would restart as well. A node that comes
-// back (a new Monitor on the same ledger) does not repeat the step in flight. Fake clock,
-// scripted prober, recording executor, a real ledger file.
+// back (a new Monitor on the same ledger) does not repeat the step in flight. A ledger
+// the node cannot use holds its steps. Fake clock, scripted prober, recording executor,
+// a real ledger file.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { Monitor } from "../../src/index.js";
+import { Monitor, type EscalationAction } from "../../src/index.js";
 import { FakeClock, turnsUntil } from "../helpers/fake-clock.js";
 import { FakeProber, MISS } from "../helpers/fake-prober.js";
 import { RecordingExecutor } from "../helpers/recording-executor.js";
@@ -62,3 +64,20 @@ for (const withLedger of [true, false]) {
     await Promise.all([a.m.stop(), b.m.stop(), again.m.stop()]);
   });
 }
+
+test("a ledger this node cannot use holds its steps (remediation_held naming the ledger) and spends no attempt", async (t) => {
+  const clock = new FakeClock();
+  const file = join(tempDir(t, "wdmesh-monitor-ledger-"), "not-a-dir");
+  writeFileSync(file, "x");
+  const a = node("wd1", clock, { dir: file });
+  const seen: EscalationAction[] = [];
+  a.m.onEscalation((e) => void seen.push(e));
+  for (let i = 0; i < 4; i++) await a.m.checkAllPeers();
+  assert.deepEqual(a.executor.calls, [], "nothing performed");
+  assert.equal(a.m.getPeerStatus("api")?.restart_count, 0, "no restart attempt spent on its own trouble");
+  const held = seen.filter((e) => e.action === "remediation_held");
+  assert.equal(held.length, 1, JSON.stringify(seen.map((e) => e.action)));
+  assert.equal(held[0]?.severity, "HIGH");
+  assert.match(held[0]?.reason ?? "", /step ledger in .*not-a-dir cannot be used/);
+  await a.m.stop();
+});
