@@ -12,7 +12,13 @@
 //            ledger, which a process of the test holds; it is SIGSTOPped there, the lock is
 //            let go, another node takes over and restarts the agent; the paused node is
 //            continued: it performs nothing and journals step_fenced naming the other.
-import { writeSlowRestartMesh } from "./slow-restart-mesh.js";
+import {
+  agentOf,
+  killUnfinishedRestarts,
+  meshAndAgentSettled,
+  readRestartLog,
+  writeSlowRestartMesh,
+} from "./slow-restart-mesh.js";
 import type { TestContext } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
@@ -23,7 +29,6 @@ import { haveBuiltCli } from "./built-cli.js";
 import { stopChild, track, type Daemon } from "./daemon-process.js";
 import { closeServer, listen } from "./listen.js";
 import { LOOSE_SELF_HEALTH_YAML } from "./loose-self-health.js";
-import { membersSettled } from "./mesh-doc.js";
 import { spawnNode, type NodeKind } from "./mesh-node.js";
 import { tempDir } from "./tmp-dir.js";
 import { until, waitFor } from "./wait.js";
@@ -32,21 +37,6 @@ const KEY = "integration-ledger-key-0123456789ab";
 const NODES = ["lf-a", "lf-b", "lf-c"];
 const INTERVAL_MS = 400;
 const CLAIMER = fileURLToPath(new URL("../fixtures/ledger-claimer.ts", import.meta.url));
-
-interface LogLine {
-  kind: "start" | "end";
-  node: string;
-  effect: string;
-  at: number;
-  pid: number;
-}
-
-/* eslint-disable-next-line @typescript-eslint/no-explicit-any -- test JSON */
-async function getJson(url: string): Promise<any> {
-  const r = await fetch(url, { signal: AbortSignal.timeout(2_000) });
-  if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
-  return r.json();
-}
 
 export interface LedgerScenario {
   kinds: NodeKind[];
@@ -62,16 +52,7 @@ export async function ledgerScenario(t: TestContext, { kinds, fault }: LedgerSce
   // for "pause" (a survivor takes over from the paused node quickly).
   const takeoverMs = fault === "kill" ? 60_000 : 3_000;
 
-  const lines = (): LogLine[] =>
-    existsSync(log)
-      ? readFileSync(log, "utf8")
-          .split("\n")
-          .filter((l) => l !== "")
-          .map((l) => {
-            const [kind, node, effect, at, pid] = l.split(" ");
-            return { kind, node, effect, at: Number(at), pid: Number(pid) } as LogLine;
-          })
-      : [];
+  const lines = () => readRestartLog(log);
   const starts = () => lines().filter((l) => l.kind === "start");
 
   let failing = false;
@@ -111,13 +92,11 @@ export async function ledgerScenario(t: TestContext, { kinds, fault }: LedgerSce
   try {
     await until(
       "three nodes seeing each other and the agent healthy",
-      async () => {
-        for (const u of NODES.map((_, i) => url(i))) {
-          if (!membersSettled(await getJson(`${u}/v1/mesh`), 2, INTERVAL_MS)) return false;
-          if ((await getJson(`${u}/v1/peers/agent`)).status !== "HEALTHY") return false;
-        }
-        return true;
-      },
+      () =>
+        meshAndAgentSettled(
+          NODES.map((_, i) => url(i)),
+          INTERVAL_MS,
+        ),
       60_000,
       { retryErrors: true },
     ).catch(fail);
@@ -143,7 +122,7 @@ export async function ledgerScenario(t: TestContext, { kinds, fault }: LedgerSce
         "every node seeing the agent healthy again",
         async () => {
           for (const u of NODES.map((_, i) => url(i)))
-            if ((await getJson(`${u}/v1/peers/agent`)).status !== "HEALTHY") return false;
+            if ((await agentOf(u)).status !== "HEALTHY") return false;
           return true;
         },
         60_000,
@@ -172,7 +151,7 @@ export async function ledgerScenario(t: TestContext, { kinds, fault }: LedgerSce
       "a node to decide a restart",
       async () => {
         for (const [i, u] of NODES.map((_, j) => url(j)).entries())
-          if ((await getJson(`${u}/v1/peers/agent`)).restart_count >= 1) return { i };
+          if ((await agentOf(u)).restart_count >= 1) return { i };
         return undefined;
       },
       60_000,
@@ -210,13 +189,7 @@ export async function ledgerScenario(t: TestContext, { kinds, fault }: LedgerSce
     holder?.kill("SIGKILL");
     for (const d of daemons) d.child.kill("SIGCONT");
     await Promise.all(daemons.map((d) => stopChild(d.child, "SIGTERM")));
-    for (const s of starts())
-      if (!lines().some((l) => l.kind === "end" && l.pid === s.pid))
-        try {
-          process.kill(-s.pid, "SIGKILL");
-        } catch {
-          // already gone
-        }
+    killUnfinishedRestarts(lines());
     await closeServer(agent.server);
   }
 }

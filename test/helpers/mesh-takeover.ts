@@ -12,7 +12,13 @@
 //      answer to that survivor in between).
 //   2. The agent comes back healthy during the slow restart: no other node restarts it at
 //      all, well past takeover_after.
-import { writeSlowRestartMesh } from "./slow-restart-mesh.js";
+import {
+  agentOf,
+  killUnfinishedRestarts,
+  meshAndAgentSettled,
+  readRestartLog,
+  writeSlowRestartMesh,
+} from "./slow-restart-mesh.js";
 import type { TestContext } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
@@ -22,7 +28,6 @@ import { haveBuiltCli } from "./built-cli.js";
 import { stopChild, type Daemon } from "./daemon-process.js";
 import { closeServer, listen } from "./listen.js";
 import { LOOSE_SELF_HEALTH_YAML } from "./loose-self-health.js";
-import { membersSettled } from "./mesh-doc.js";
 import { spawnNode, type NodeKind } from "./mesh-node.js";
 import { tempDir } from "./tmp-dir.js";
 import { until, waitFor } from "./wait.js";
@@ -39,25 +44,10 @@ const SLOW_RESTART_S = 5;
  */
 const SLACK_MS = 1_500;
 
-interface LogLine {
-  kind: "start" | "end";
-  node: string;
-  effect: string;
-  at: number;
-  pid: number;
-}
-
 interface Probe {
   node: string;
   at: number;
   status: number;
-}
-
-/* eslint-disable-next-line @typescript-eslint/no-explicit-any -- test JSON */
-async function getJson(url: string): Promise<any> {
-  const r = await fetch(url, { signal: AbortSignal.timeout(2_000) });
-  if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
-  return r.json();
 }
 
 export interface TakeoverScenario {
@@ -100,16 +90,7 @@ export async function takeoverScenario(
     selfHealthYaml: LOOSE_SELF_HEALTH_YAML,
   });
 
-  const lines = (): LogLine[] =>
-    existsSync(log)
-      ? readFileSync(log, "utf8")
-          .split("\n")
-          .filter((l) => l !== "")
-          .map((l) => {
-            const [kind, node, effect, at, pid] = l.split(" ");
-            return { kind, node, effect, at: Number(at), pid: Number(pid) } as LogLine;
-          })
-      : [];
+  const lines = () => readRestartLog(log);
   const starts = () => lines().filter((l) => l.kind === "start");
 
   const daemons: Daemon[] = NODES.map((n, i) => spawnNode(kinds[i] as NodeKind, join(dir, `${n}.yaml`)));
@@ -126,13 +107,11 @@ export async function takeoverScenario(
     // All up: every node sees both members alive with fresh views, and the agent healthy.
     await until(
       "three nodes seeing each other and the agent healthy",
-      async () => {
-        for (const u of NODES.map((_, i) => url(i))) {
-          if (!membersSettled(await getJson(`${u}/v1/mesh`), 2, INTERVAL_MS)) return false;
-          if ((await getJson(`${u}/v1/peers/agent`)).status !== "HEALTHY") return false;
-        }
-        return true;
-      },
+      () =>
+        meshAndAgentSettled(
+          NODES.map((_, i) => url(i)),
+          INTERVAL_MS,
+        ),
       60_000,
       { retryErrors: true },
     ).catch(fail);
@@ -206,7 +185,7 @@ export async function takeoverScenario(
           probes.some((p) => p.node === n && p.status === 200 && p.at >= first.at + TAKEOVER_MS),
           `${n} kept probing the agent past takeover_after\n${diagnostics()}`,
         );
-        assert.equal((await getJson(`${url(NODES.indexOf(n))}/v1/peers/agent`)).status, "HEALTHY");
+        assert.equal((await agentOf(url(NODES.indexOf(n)))).status, "HEALTHY");
       }
       assert.deepEqual(
         starts().map((s) => s.node),
@@ -216,14 +195,7 @@ export async function takeoverScenario(
     }
   } finally {
     await Promise.all(daemons.map((d) => stopChild(d.child, "SIGTERM")));
-    // The killed node's restart command is in its own process group and outlives it.
-    for (const s of starts())
-      if (!lines().some((l) => l.kind === "end" && l.pid === s.pid))
-        try {
-          process.kill(-s.pid, "SIGKILL");
-        } catch {
-          // already gone
-        }
+    killUnfinishedRestarts(lines());
     await closeServer(agent.server);
   }
 }

@@ -1,9 +1,11 @@
 // The configs of a daemon mesh that watches one agent and restarts it with a slow command:
 // each node NAME gets DIR/NAME.yaml, and its restart command appends
 // "start NODE EFFECT_ID MS PID" and, `restartS` seconds later, "end …" to one shared log
-// (each line one small O_APPEND write). Used by the takeover, step-ledger and Jepsen tests.
-import { writeFileSync } from "node:fs";
+// (each line one small O_APPEND write); and the reading of that log and of the nodes'
+// answers. Used by the takeover, step-ledger and Jepsen tests.
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { membersSettled } from "./mesh-doc.js";
 import { freePorts } from "./ports.js";
 
 export interface SlowRestartMeshOptions {
@@ -73,4 +75,65 @@ ${o.selfHealthYaml}
     );
   }
   return { ports, url };
+}
+
+/** One line of the restart log: a restart started or ended (the target's side). */
+export interface RestartLine {
+  kind: "start" | "end";
+  node: string;
+  effect: string;
+  /** Epoch ms. */
+  at: number;
+  /** The restart command's pid (the leader of its process group). */
+  pid: number;
+}
+
+/** The restart log's complete lines so far (none when it does not exist yet). */
+export function readRestartLog(log: string): RestartLine[] {
+  if (!existsSync(log)) return [];
+  return readFileSync(log, "utf8")
+    .split("\n")
+    .filter((l) => l.split(" ").length === 5)
+    .map((l) => {
+      const [kind, node, effect, at, pid] = l.split(" ");
+      return { kind, node, effect, at: Number(at), pid: Number(pid) } as RestartLine;
+    });
+}
+
+/**
+ * Kills every restart command that started and never ended: it runs in its own process
+ * group and outlives a node killed mid-restart.
+ */
+export function killUnfinishedRestarts(lines: RestartLine[]): void {
+  for (const s of lines)
+    if (s.kind === "start" && !lines.some((l) => l.kind === "end" && l.pid === s.pid))
+      try {
+        process.kill(-s.pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+}
+
+/* eslint-disable-next-line @typescript-eslint/no-explicit-any -- test JSON */
+async function getJson(url: string): Promise<any> {
+  const r = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+  if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
+  return r.json();
+}
+
+/** A node's view of the agent (GET /v1/peers/agent): its status and restarts counted. */
+export function agentOf(url: string): Promise<{ status: string; restart_count: number }> {
+  return getJson(`${url}/v1/peers/agent`);
+}
+
+/**
+ * Whether every node (base URLs) sees each of the others as a settled member and the
+ * agent HEALTHY; throws when a node does not answer (wait with retryErrors).
+ */
+export async function meshAndAgentSettled(urls: string[], intervalMs: number): Promise<boolean> {
+  for (const u of urls) {
+    if (!membersSettled(await getJson(`${u}/v1/mesh`), urls.length - 1, intervalMs)) return false;
+    if ((await agentOf(u)).status !== "HEALTHY") return false;
+  }
+  return true;
 }

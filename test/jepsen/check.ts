@@ -4,15 +4,10 @@
 //   - a restart against a healthy target (started outside every failure episode);
 //   - more than one restart performed for one failure episode (one incident, one step);
 //   - a failure not remediated within `boundMs` after every fault healed.
+import type { RestartLine } from "../helpers/slow-restart-mesh.js";
 
-export interface StepLine {
-  kind: "start" | "end";
-  node: string;
-  effect: string;
-  /** Epoch ms. */
-  at: number;
-  pid: number;
-}
+/** A line of the restart command's log. */
+export type StepLine = RestartLine;
 
 export interface Episode {
   kind: "fail" | "hang";

@@ -5,7 +5,12 @@
 // ends. Injects the faults, heals them all, waits (bounded) for the failure to be
 // remediated, stops everything and returns the history for check.ts. Never hangs: every
 // wait is bounded, and every process it started is killed before it returns.
-import { writeSlowRestartMesh } from "../helpers/slow-restart-mesh.js";
+import {
+  killUnfinishedRestarts,
+  meshAndAgentSettled,
+  readRestartLog,
+  writeSlowRestartMesh,
+} from "../helpers/slow-restart-mesh.js";
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
@@ -50,12 +55,6 @@ async function bounded(what: string, cond: () => boolean | Promise<boolean>, ms:
   }
 }
 
-async function getJson(url: string): Promise<unknown> {
-  const r = await fetch(url, { signal: AbortSignal.timeout(2_000) });
-  if (!r.ok) throw new Error(`HTTP ${r.status}`);
-  return r.json();
-}
-
 export async function runSchedule(s: Schedule, opts: { log?: (m: string) => void } = {}): Promise<RunResult> {
   const t0 = Date.now();
   const say = opts.log ?? (() => {});
@@ -64,14 +63,7 @@ export async function runSchedule(s: Schedule, opts: { log?: (m: string) => void
   let cache: { at: number; lines: StepLine[] } = { at: 0, lines: [] };
   const lines = (): StepLine[] => {
     if (Date.now() - cache.at < 10) return cache.lines;
-    const text = existsSync(log) ? readFileSync(log, "utf8") : "";
-    const ls = text
-      .split("\n")
-      .filter((l) => l.split(" ").length === 5)
-      .map((l) => {
-        const [kind, node, effect, at, pid] = l.split(" ");
-        return { kind, node, effect, at: Number(at), pid: Number(pid) } as StepLine;
-      });
+    const ls = readRestartLog(log);
     cache = { at: Date.now(), lines: ls };
     return ls;
   };
@@ -153,20 +145,11 @@ export async function runSchedule(s: Schedule, opts: { log?: (m: string) => void
     names.forEach((_, i) => start(i));
     await bounded(
       "the mesh to settle",
-      async () => {
-        for (const i of names.keys()) {
-          const doc = (await getJson(`${url(i)}/v1/mesh`)) as {
-            members?: Array<{ status: string; view_age_ms: number | null }>;
-          };
-          const ok =
-            doc.members?.length === 2 &&
-            doc.members.every((m) => m.status === "HEALTHY" && (m.view_age_ms ?? 1e9) <= 3 * INTERVAL_MS);
-          if (!ok) return false;
-          const p = (await getJson(`${url(i)}/v1/peers/agent`)) as { status: string };
-          if (p.status !== "HEALTHY") return false;
-        }
-        return true;
-      },
+      () =>
+        meshAndAgentSettled(
+          names.map((_, i) => url(i)),
+          INTERVAL_MS,
+        ),
       60_000,
     );
     say(
@@ -281,14 +264,7 @@ export async function runSchedule(s: Schedule, opts: { log?: (m: string) => void
   } finally {
     for (const h of timers) clearTimeout(h);
     await Promise.all(names.map((_, i) => kill(i)));
-    // Restart commands are in their own process groups and may outlive their nodes.
-    for (const l of lines())
-      if (l.kind === "start" && !lines().some((e) => e.kind === "end" && e.pid === l.pid))
-        try {
-          process.kill(-l.pid, "SIGKILL");
-        } catch {
-          // already gone
-        }
+    killUnfinishedRestarts(readRestartLog(log));
     for (const c of sockets) c.destroy();
     await new Promise((r) => agent.close(r));
     rmSync(dir, { recursive: true, force: true });
