@@ -10,7 +10,7 @@ import { peer } from "../helpers/fake-backend.js";
 import { startApi, type Harness } from "../api/harness.js";
 import { closeServer as close, listen as serve } from "../helpers/listen.js";
 import { until } from "../helpers/wait.js";
-import { spawn } from "node:child_process";
+import { runUnderFdLimit } from "../helpers/fd-limit.js";
 
 const KEY = "mesh-key-for-tests";
 
@@ -285,22 +285,12 @@ describe("ViewPoller", () => {
     const member = await serve((_req, res) => res.writeHead(503).end("down"));
     try {
       const port = new URL(member.url).port;
-      const child = spawn(
-        "prlimit",
-        ["--nofile=256:256", process.execPath, "--import", "tsx", "test/fixtures/emfile-view-poll.ts", port],
-        { stdio: ["ignore", "pipe", "pipe"] },
+      const got = await runUnderFdLimit<{ held: number; exhausted: string | null; freed: string | null }>(
+        t,
+        "test/fixtures/emfile-view-poll.ts",
+        [port],
       );
-      let out = "";
-      let err = "";
-      child.stdout.on("data", (c: Buffer) => (out += c.toString()));
-      child.stderr.on("data", (c: Buffer) => (err += c.toString()));
-      const code = await new Promise<number | null>((r) => child.once("close", r));
-      if (code !== 0 && /prlimit: .*(not permitted|failed)/.test(err) && process.env.CI === undefined) {
-        t.skip(`prlimit unavailable here: ${err.trim()}`);
-        return;
-      }
-      assert.equal(code, 0, err);
-      const got = JSON.parse(out) as { held: number; exhausted: string | null; freed: string | null };
+      if (got === undefined) return;
       assert.ok(got.held > 100, `the fixture exhausted its descriptors (${got.held} held)`);
       assert.match(got.exhausted ?? "", /EMFILE/, "the failed request is this node's own trouble");
       assert.equal(got.freed, null, "a member that answered (503) is no longer this node's trouble");

@@ -3,11 +3,11 @@
 // restarted; a real EMFILE from this node's own spawn or socket stays inconclusive.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { Monitor, type EscalationAction } from "../../src/index.js";
 import type { ProbeResult } from "../../src/core/types.js";
 import { RecordingExecutor } from "../helpers/recording-executor.js";
+import { runUnderFdLimit } from "../helpers/fd-limit.js";
 
 void test("a real check printing `worker: ENOMEM allocating queue` and exiting 1 is a miss, and is restarted", async () => {
   const ex = new RecordingExecutor();
@@ -38,29 +38,12 @@ void test("a real EMFILE from this node's own spawn and socket is typed `local` 
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   const port = (server.address() as { port: number }).port;
   try {
-    const child = spawn(
-      "prlimit",
-      [
-        "--nofile=256:256",
-        process.execPath,
-        "--import",
-        "tsx",
-        "test/fixtures/emfile-probes.ts",
-        String(port),
-      ],
-      { stdio: ["ignore", "pipe", "pipe"] },
+    const got = await runUnderFdLimit<{ held: number; exec: ProbeResult; tcp: ProbeResult }>(
+      t,
+      "test/fixtures/emfile-probes.ts",
+      [String(port)],
     );
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (c: Buffer) => (out += c.toString()));
-    child.stderr.on("data", (c: Buffer) => (err += c.toString()));
-    const code = await new Promise<number | null>((r) => child.once("close", r));
-    if (code !== 0 && /prlimit: .*(not permitted|failed)/.test(err) && process.env.CI === undefined) {
-      t.skip(`prlimit unavailable here: ${err.trim()}`);
-      return;
-    }
-    assert.equal(code, 0, err);
-    const got = JSON.parse(out) as { held: number; exec: ProbeResult; tcp: ProbeResult };
+    if (got === undefined) return;
     assert.ok(got.held > 100, `the fixture exhausted its descriptors (${got.held} held)`);
     assert.equal(got.exec.ok, false);
     assert.deepEqual(got.exec.cause, { kind: "local", errno: "EMFILE" }, got.exec.error);
