@@ -85,6 +85,7 @@ function backendFor(
     healthProof: (nonce, from) => monitor.mesh.healthProof(nonce, from),
     healthSignature: (nonce, from) => monitor.mesh.healthSignature(nonce, from),
     viewRequestProblem: (headers, nonce) => monitor.mesh.viewRequestProblem(headers, nonce),
+    clockNow: () => monitor.mesh.clockNow(),
     meshView: (nonce, requester) => monitor.mesh.meshView(nonce, requester),
     healthProblem: () => monitor.healthProblem(),
     metricsText: () => metrics.text(),
@@ -151,6 +152,9 @@ function wireMetrics(monitor: Monitor, store: SqliteStore, metrics: Metrics, his
     for (const p of monitor.allPeers()) metrics.setPeerStatus(p.name, p.status);
     for (const m of monitor.mesh.meshDocument().members) {
       metrics.meshMemberUp.set({ member: m.name }, m.status === "HEALTHY" ? 1 : 0);
+      const offset = m.clock_offset_ms ?? null;
+      if (offset === null) metrics.meshMemberClockOffset.remove({ member: m.name });
+      else metrics.meshMemberClockOffset.set({ member: m.name }, offset / 1000);
     }
     const sched = monitor.schedulerStats();
     metrics.probesQueued.set(sched.queued);
