@@ -15,6 +15,7 @@ import type { FleetRuntime } from "./fleet/fleet-runtime.js";
 import { withHostRule } from "./fleet/host-rule.js";
 import { applyConfig, commitReloadFailure, reloadProblems, type ReloadTarget } from "./reload.js";
 import { WatchdogError } from "./core/errors.js";
+import { TEST_CLOCK_OFFSET_ENV, testClockOffset } from "./schedule/test-clock-offset.js";
 import type { Logger } from "./core/logger.js";
 import { redactingLogger } from "./core/redacting-logger.js";
 import { Redactor } from "./core/redact.js";
@@ -258,6 +259,12 @@ export async function runDaemon(initial: ResolvedConfig, opts: DaemonOptions = {
     // nothing of etcd (nor its gRPC client) is imported.
     fleet = config.fleet.etcd ? await loadFleetRuntime(config, store, logger) : undefined;
     const wrapGate = fleet ? undefined : hostRule(config);
+    const testClock = testClockOffset(process.env);
+    if (testClock)
+      logger.warn(
+        { offset_ms: testClock.offsetMs },
+        `${TEST_CLOCK_OFFSET_ENV} shifts this node's wall clock: for tests only`,
+      );
     monitor = new Monitor({
       ...config.monitor,
       releaseCommand: releaseCommandFor(config),
@@ -269,6 +276,7 @@ export async function runDaemon(initial: ResolvedConfig, opts: DaemonOptions = {
       // of the caller's) refuses a claim older than one it accepted.
       ...(fleet ? { gate: fleet.gate, stepClaimer: fleet.claimer, ledger: config.monitor.ledger ?? {} } : {}),
       ...(wrapGate ? { wrapGate } : {}),
+      ...(testClock ? { clock: testClock.clock } : {}),
     });
     for (const peer of config.peers) monitor.registerPeer(peer);
     const metrics = createMetrics();
