@@ -99,17 +99,31 @@ export class ClockSkew {
     return skewText(member, s.offsetMs, VIEW_REQUEST_SKEW_MS);
   }
 
-  /** Records a measurement at `now` (epoch ms); journals the start or end of an episode. */
+  /**
+   * Records a measurement at `now` (epoch ms); journals the start or end of an episode.
+   * A sample that agrees with the kept one within their uncertainties and is no more
+   * precise leaves it in place, so the words do not flicker by a second from poll to poll.
+   */
   record(member: string, sample: OffsetSample, now: number): void {
     const prev = this.offsets.get(member);
-    this.offsets.set(member, sample);
-    if (prev?.offsetMs !== sample.offsetMs) this.version++;
+    const agrees =
+      prev !== undefined &&
+      sample.uncertaintyMs >= prev.uncertaintyMs &&
+      Math.abs(prev.offsetMs - sample.offsetMs) <= prev.uncertaintyMs + sample.uncertaintyMs;
+    if (!agrees) {
+      this.offsets.set(member, sample);
+      if (prev?.offsetMs !== sample.offsetMs) this.version++;
+    }
     const beyond = [...this.offsets].filter(([, s]) => Math.abs(s.offsetMs) > this.o.boundMs);
+    // Cleared only when every member is within the bound by more than its uncertainty (no flapping at the edge).
+    const within = [...this.offsets.values()].every(
+      (s) => Math.abs(s.offsetMs) + s.uncertaintyMs <= this.o.boundMs,
+    );
     if (beyond.length > 0 && this.incident === null) {
       this.incident = this.o.newId();
       const reason = beyond.map(([m, s]) => skewText(m, s.offsetMs, this.o.boundMs)).join("; ");
       this.o.journal?.(this.entry("clock_skew", "HIGH", reason, now, reason));
-    } else if (beyond.length === 0 && this.incident !== null) {
+    } else if (within && this.incident !== null) {
       const reason = `every member's clock is within ${this.o.boundMs / 1_000} s of this node's again`;
       this.o.journal?.(this.entry("clock_skew_cleared", "INFO", reason, now, null));
       this.incident = null;

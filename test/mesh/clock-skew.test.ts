@@ -29,6 +29,20 @@ describe("clock offset estimate", () => {
     assert.equal(dateHeaderMs(undefined), undefined);
   });
 
+  test("a sample that agrees with the kept one, no more precise, leaves it (no flicker)", () => {
+    const skew = new ClockSkew({ selfName: "wd-a", boundMs: 30_000, newId: () => "i" });
+    skew.record("wd-b", { offsetMs: 600_250, uncertaintyMs: 500 }, 1);
+    const v = skew.version;
+    skew.record("wd-b", { offsetMs: 600_700, uncertaintyMs: 500 }, 2);
+    assert.equal(skew.offsetMs("wd-b"), 600_250);
+    assert.equal(skew.version, v, "nothing changed for GET /v1/mesh");
+    assert.match(skew.refusalReason("wd-b") ?? "", /600 s ahead/);
+    skew.record("wd-b", { offsetMs: 600_010, uncertaintyMs: 3 }, 3);
+    assert.equal(skew.offsetMs("wd-b"), 600_010, "a more precise sample replaces it");
+    skew.record("wd-b", { offsetMs: 5_000, uncertaintyMs: 500 }, 4);
+    assert.equal(skew.offsetMs("wd-b"), 5_000, "a sample that disagrees replaces it");
+  });
+
   test("the words name the member, the direction and the bound", () => {
     assert.equal(
       skewText("wd-b", 600_400, 60_000),
@@ -65,7 +79,9 @@ describe("clock offset estimate", () => {
     assert.equal(skew.refusalReason("wd-b"), undefined, "45 s: view requests are still accepted (±60 s)");
     skew.record("wd-b", { offsetMs: 100, uncertaintyMs: 10 }, 5);
     assert.equal(seen.length, 1, "wd-c is still off: the episode goes on");
-    skew.record("wd-c", { offsetMs: -100, uncertaintyMs: 10 }, 6);
+    skew.record("wd-c", { offsetMs: -29_995, uncertaintyMs: 10 }, 6);
+    assert.equal(seen.length, 1, "within the bound by less than its uncertainty: not cleared yet");
+    skew.record("wd-c", { offsetMs: -100, uncertaintyMs: 10 }, 7);
     assert.deepEqual(
       seen.map((a) => [a.action, a.severity, a.incident_id]),
       [
