@@ -15,6 +15,7 @@ import type { FleetRuntime } from "./fleet/fleet-runtime.js";
 import { withHostRule } from "./fleet/host-rule.js";
 import { applyConfig, commitReloadFailure, reloadProblems, type ReloadTarget } from "./reload.js";
 import { WatchdogError } from "./core/errors.js";
+import { TEST_CLOCK_OFFSET_ENV, testClockOffset } from "./schedule/test-clock-offset.js";
 import type { Logger } from "./core/logger.js";
 import { redactingLogger } from "./core/redacting-logger.js";
 import { Redactor } from "./core/redact.js";
@@ -85,6 +86,7 @@ function backendFor(
     healthProof: (nonce, from) => monitor.mesh.healthProof(nonce, from),
     healthSignature: (nonce, from) => monitor.mesh.healthSignature(nonce, from),
     viewRequestProblem: (headers, nonce) => monitor.mesh.viewRequestProblem(headers, nonce),
+    clockNow: () => monitor.mesh.clockNow(),
     meshView: (nonce, requester) => monitor.mesh.meshView(nonce, requester),
     healthProblem: () => monitor.healthProblem(),
     metricsText: () => metrics.text(),
@@ -151,6 +153,9 @@ function wireMetrics(monitor: Monitor, store: SqliteStore, metrics: Metrics, his
     for (const p of monitor.allPeers()) metrics.setPeerStatus(p.name, p.status);
     for (const m of monitor.mesh.meshDocument().members) {
       metrics.meshMemberUp.set({ member: m.name }, m.status === "HEALTHY" ? 1 : 0);
+      const offset = m.clock_offset_ms ?? null;
+      if (offset === null) metrics.meshMemberClockOffset.remove({ member: m.name });
+      else metrics.meshMemberClockOffset.set({ member: m.name }, offset / 1000);
     }
     const sched = monitor.schedulerStats();
     metrics.probesQueued.set(sched.queued);
@@ -254,6 +259,12 @@ export async function runDaemon(initial: ResolvedConfig, opts: DaemonOptions = {
     // nothing of etcd (nor its gRPC client) is imported.
     fleet = config.fleet.etcd ? await loadFleetRuntime(config, store, logger) : undefined;
     const wrapGate = fleet ? undefined : hostRule(config);
+    const testClock = testClockOffset(process.env);
+    if (testClock)
+      logger.warn(
+        { offset_ms: testClock.offsetMs },
+        `${TEST_CLOCK_OFFSET_ENV} shifts this node's wall clock: for tests only`,
+      );
     monitor = new Monitor({
       ...config.monitor,
       releaseCommand: releaseCommandFor(config),
@@ -265,6 +276,7 @@ export async function runDaemon(initial: ResolvedConfig, opts: DaemonOptions = {
       // of the caller's) refuses a claim older than one it accepted.
       ...(fleet ? { gate: fleet.gate, stepClaimer: fleet.claimer, ledger: config.monitor.ledger ?? {} } : {}),
       ...(wrapGate ? { wrapGate } : {}),
+      ...(testClock ? { clock: testClock.clock } : {}),
     });
     for (const peer of config.peers) monitor.registerPeer(peer);
     const metrics = createMetrics();

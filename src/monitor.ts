@@ -174,6 +174,7 @@ export class Monitor {
       logger: this.logger,
       clock: this.clock,
       ...(opts.readToken === undefined ? {} : { readToken: opts.readToken }),
+      journal: (e) => this.journal.journalNode(e),
     });
     const gate = opts.gate ?? this.mesh.gate;
     this.gate = opts.wrapGate ? opts.wrapGate(gate) : gate;

@@ -88,6 +88,13 @@ export const ALERT_NAMES = {
     raisedBy: "sink",
     meaning: "most of the node's checks are inconclusive (its own trouble); it cannot see its peers",
   },
+  WdmeshClockSkew: {
+    subject: "node",
+    severity: "high",
+    raisedBy: "sink",
+    meaning:
+      "a member's clock is more than 30 s off this node's; the reason names it and by how much (fix NTP)",
+  },
   WdmeshHostUnreachable: {
     subject: "host",
     severity: "critical",
@@ -142,6 +149,7 @@ const CONDITIONS: ReadonlyArray<readonly [ActionKind, ActionKind, AlertNameKey, 
   ["store_failed", "store_recovered", "WdmeshStoreFailing", "node"],
   ["correlated_failure", "correlated_failure_cleared", "WdmeshCorrelatedFailure", "node"],
   ["node_blind", "node_blind_cleared", "WdmeshNodeBlind", "node"],
+  ["clock_skew", "clock_skew_cleared", "WdmeshClockSkew", "node"],
   ["host_unreachable", "host_reachable", "WdmeshHostUnreachable", "host"],
 ];
 const FIRED_BY = new Map(CONDITIONS.map(([fire, , alert, subject]) => [fire as string, { alert, subject }]));

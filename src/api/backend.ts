@@ -75,6 +75,8 @@ export interface ApiBackend {
    * it is, or when this node has no mesh (then meshView answers 404).
    */
   viewRequestProblem?(headers: IncomingHttpHeaders, nonce: string | undefined): string | undefined;
+  /** This node's wall clock, epoch ms (the Date header of a refused view request). */
+  clockNow?(): number;
   /**
    * GET /v1/mesh/view: this node's view of its non-member peers, serialised, with
    * proof = hex HMAC-SHA256(mesh key, body); `nonce` (from ?nonce=) is echoed in the

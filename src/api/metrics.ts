@@ -56,6 +56,8 @@ export interface Metrics {
   readonly apiConnectionsRefused: Counter;
   /** 1 while a mesh member answers its authenticated heartbeat (HEALTHY), else 0, per member. */
   readonly meshMemberUp: Gauge<"member">;
+  /** A mesh member's clock minus this node's, seconds, measured from the view exchange; absent until measured. */
+  readonly meshMemberClockOffset: Gauge<"member">;
   /** Probes waiting for a concurrency slot now (more than 0 for long: the node is overloaded). */
   readonly probesQueued: Gauge;
   /** Probes running now. */
@@ -190,6 +192,12 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     labelNames: ["member"] as const,
     registers: [registry],
   });
+  const meshMemberClockOffset = new Gauge({
+    name: "wdmesh_mesh_member_clock_offset_seconds",
+    help: "A mesh member's clock minus this node's, seconds, measured from the view exchange (± half its round trip).",
+    labelNames: ["member"] as const,
+    registers: [registry],
+  });
   const probesQueued = new Gauge({
     name: "wdmesh_probes_queued",
     help: "Probes waiting for a concurrency slot now.",
@@ -242,6 +250,7 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     apiConnections,
     apiConnectionsRefused,
     meshMemberUp,
+    meshMemberClockOffset,
     probesQueued,
     probesInFlight,
     sseClients,

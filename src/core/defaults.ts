@@ -114,6 +114,12 @@ export const MESH_DEFAULTS = {
    * takeover_after, when not set, is the peer's restart timeout (ACTION_DEFAULTS' 30 s
    * unless the spec sets one) plus one probe interval.
    */
+  /**
+   * clock_skew fires when a member's measured clock offset exceeds this, ms: half of the
+   * ±60 s a member accepts on a signed view request's timestamp, so it warns before views
+   * are refused. Fixed, not configurable.
+   */
+  clockSkewBoundMs: 30_000,
 } as const;
 
 /** Local health awareness (SelfHealthOptions; config `self_health:`). */

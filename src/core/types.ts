@@ -47,6 +47,9 @@ export const SEVERITY_RANK: Readonly<Record<Severity, number>> = {
  *   of it. peer_name is the node itself.
  * - node_blind / node_blind_cleared: most of this node's checks were inconclusive over a
  *   window (it cannot see its peers); and the end of it. peer_name is the node itself.
+ * - clock_skew / clock_skew_cleared: a member's clock, measured from the view exchange, is
+ *   more than 30 s off this node's (the reason names the member and by how much); and every
+ *   member back within it. peer_name is the node itself.
  * - dependency_failing: the peer fails while a peer it depends on fails; it joins that
  *   peer's incident (incident_id is the root's) and is not remediated on its own.
  */
@@ -74,6 +77,8 @@ export type ActionKind =
   | "correlated_failure_cleared"
   | "node_blind"
   | "node_blind_cleared"
+  | "clock_skew"
+  | "clock_skew_cleared"
   | "dependency_failing";
 
 /**
@@ -89,6 +94,7 @@ export const RESOLVING_ACTIONS: ReadonlySet<ActionKind> = new Set<ActionKind>([
   "host_reachable",
   "correlated_failure_cleared",
   "node_blind_cleared",
+  "clock_skew_cleared",
 ]);
 
 /** Outcome of a remediation effect (restart, isolate, release), recorded on its action. */
@@ -234,6 +240,8 @@ export interface MeshMemberView {
   last_seen: string | null;
   /** Age of the latest verified view of this member, ms; null when none was received (or no mesh key). */
   view_age_ms?: number | null;
+  /** Its clock minus this node's, ms, measured from the view exchange; null when unknown. */
+  clock_offset_ms?: number | null;
 }
 
 /** GET /v1/mesh: seed-compatible {self, peers, stats} plus node and members. */

@@ -74,6 +74,11 @@ export interface MeshGateOptions {
    * member, when its view is stale, is not counted against it: this node keeps its backing.
    */
   ownTrouble?: (member: string) => string | undefined;
+  /**
+   * Why `member`'s view requests are refused when its measured clock offset is beyond what
+   * a member accepts (clock-skew.ts), or undefined: a hold names the skew, not "unreachable".
+   */
+  skewOf?: (member: string) => string | undefined;
   /** Decision rule; default configuredQuorum. Tests pass other rules to compare. */
   rule?: QuorumRule;
   clock?: Clock;
@@ -294,6 +299,13 @@ export function createMeshGate(opts: MeshGateOptions, rules: GateRules = GATE_RU
       backs: b,
       backers,
     };
+    const skewed = new Map(
+      members.flatMap((m) => {
+        const why = reach.includes(m) ? undefined : opts.skewOf?.(m);
+        return why === undefined ? [] : [[m, why] as const];
+      }),
+    );
+    if (skewed.size > 0) facts.skewed = skewed;
     const verdict0 = rule(facts);
     const held =
       verdict0.act || verdict0.hold === undefined ? undefined : ownTroubleSaid(verdict0.hold, reach);

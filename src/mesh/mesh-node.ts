@@ -36,6 +36,8 @@ import { meshRoutes, nonceProblem, readAllowed } from "./routes.js";
 import { ViewRequestVerifier } from "./view-auth.js";
 import { buildView, signView, viewInFlight, ViewPoller } from "./views.js";
 import { MESH_DEFAULTS } from "../core/defaults.js";
+import { randomUUID } from "node:crypto";
+import { ClockSkew, type SkewEntry } from "./clock-skew.js";
 
 /** Another node of the mesh: a wdmesh daemon or an agent that embeds Monitor with a mesh. */
 export interface MeshMember {
@@ -123,6 +125,8 @@ export interface MeshNodeOptions {
   clock?: Clock;
   /** Bearer token that reading /v1/mesh through `routes`/`handler` requires (Monitor option `readToken`). */
   readToken?: string;
+  /** Journals (and alerts) a node-level entry: clock_skew and clock_skew_cleared. */
+  journal?: (e: SkewEntry) => void;
 }
 
 /** Throws InvalidOptionError naming the first bad field of `mesh`. */
@@ -238,7 +242,9 @@ export class MeshNode {
   private takeoverAfter: number | undefined;
   private intervalMs = 0;
   private readonly clock: Clock;
-  private meshCache: { version: number; text: string } | null = null;
+  private meshCache: { version: string; text: string } | null = null;
+  /** Each member's clock offset, measured from the view exchange (clock-skew.ts). */
+  readonly skew: ClockSkew;
   /** Tokens that reading /v1/mesh through `routes`/`handler` requires (option `readToken`). */
   readonly readTokens: TokenSet;
 
@@ -257,6 +263,12 @@ export class MeshNode {
     validateMeshOptions(mesh, host.selfName);
     const logger = opts.logger ?? silentLogger;
     this.clock = opts.clock ?? systemClock;
+    this.skew = new ClockSkew({
+      selfName: host.selfName,
+      boundMs: MESH_DEFAULTS.clockSkewBoundMs,
+      newId: randomUUID,
+      ...(opts.journal ? { journal: opts.journal } : {}),
+    });
     this.host = host;
     this.self = host.selfName;
     this.selfName = host.selfName;
@@ -301,6 +313,7 @@ export class MeshNode {
       intervalMs: opts.intervalMs,
       timeoutMs: opts.timeoutMs,
       logger,
+      skew: this.skew,
       ...(opts.clock ? { clock: opts.clock } : {}),
     });
     this.poller = poller;
@@ -314,6 +327,7 @@ export class MeshNode {
       takeoverAfterMs: (peer) => this.takeoverAfterMs(peer),
       selfDegraded: () => host.selfHealthReport().status === "degraded",
       ownTrouble: (member) => poller.ownTroubleOf(member),
+      skewOf: (member) => this.skew.refusalReason(member),
       lastOwnStepAt: (peer) => {
         let last: number | undefined;
         for (const s of host.recentSteps(0)) if (s.peer === peer) last = Math.max(last ?? 0, s.startedAt);
@@ -375,6 +389,11 @@ export class MeshNode {
     return this.viewRequests.problem(headers, nonce, this.clock.now());
   }
 
+  /** This node's wall clock, epoch ms (the Date header of a refused view request). */
+  clockNow(): number {
+    return this.clock.now();
+  }
+
   /** GET /v1/mesh/view: this node's view of its non-member peers and its proof; undefined without a key or identity. */
   meshView(nonce?: string, requester?: string): { body: string; proof: string } | undefined {
     if (!this.key && !this.identity) return undefined;
@@ -407,6 +426,7 @@ export class MeshNode {
         status: h?.status ?? "UNKNOWN",
         last_seen: h?.last_seen ?? null,
         view_age_ms: this.gate?.viewAgeMs(m.name) ?? null,
+        clock_offset_ms: this.skew.offsetMs(m.name),
       };
     });
   }
@@ -435,7 +455,7 @@ export class MeshNode {
 
   /** meshDocument() serialised; rebuilt only when a probe result or an operator action changed something. */
   meshJson(): string {
-    const version = this.host.version;
+    const version = `${this.host.version}/${this.skew.version}`;
     if (this.meshCache?.version !== version)
       this.meshCache = { version, text: JSON.stringify(this.meshDocument()) };
     return this.meshCache.text;

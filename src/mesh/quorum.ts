@@ -63,6 +63,11 @@ export interface QuorumFacts {
   backs: string;
   /** Confirming nodes whose settled backing names this node, this node included. */
   backers: readonly string[];
+  /**
+   * Members without a fresh view whose measured clock is off by more than a view request
+   * allows, with that said in words (clock-skew.ts): they are named for it, not as unreachable.
+   */
+  skewed?: ReadonlyMap<string, string>;
 }
 
 /** How a node decides from its facts; the product uses `configuredQuorum`. */
@@ -76,10 +81,12 @@ export function heldReason(
   nodes: number,
   need: number,
   unreachable: readonly string[],
+  skewed: readonly string[] = [],
 ): string {
-  return (
-    `held: ${confirming} of ${nodes} node${nodes === 1 ? "" : "s"} confirm the failure, ` +
-    `${need} needed; unreachable: ${list(unreachable)}`
+  const head = `held: ${confirming} of ${nodes} node${nodes === 1 ? "" : "s"} confirm the failure, ${need} needed`;
+  if (skewed.length === 0) return `${head}; unreachable: ${list(unreachable)}`;
+  return [head, ...(unreachable.length > 0 ? [`unreachable: ${list(unreachable)}`] : []), ...skewed].join(
+    "; ",
   );
 }
 
@@ -100,8 +107,9 @@ export const configuredQuorum: QuorumRule = (f) => {
   const nodes = f.members.length + 1;
   const need = requiredConfirmations(f.mode, nodes);
   if (f.confirming.length < need) {
-    const unreachable = f.members.filter((m) => !f.reachable.includes(m));
-    const hold = heldReason(f.confirming.length, nodes, need, unreachable);
+    const unreachable = f.members.filter((m) => !f.reachable.includes(m) && !f.skewed?.has(m));
+    const skewed = f.members.flatMap((m) => (f.reachable.includes(m) ? [] : (f.skewed?.get(m) ?? [])));
+    const hold = heldReason(f.confirming.length, nodes, need, unreachable, skewed);
     return { act: false, hold, why: hold };
   }
   if (f.backs !== f.self) return { act: false, why: `${f.backs} remediates it (this node backs it)` };

@@ -29,6 +29,8 @@ export interface MeshAnswers {
   healthSignature?(nonce: string, from: string): string | undefined;
   /** Why a view request is not from a member that signed it; undefined when it is. */
   viewRequestProblem?(headers: IncomingHttpHeaders, nonce: string | undefined): string | undefined;
+  /** This node's wall clock, epoch ms: the Date header of a refused view request (a skew hint). */
+  clockNow?(): number;
   /** The signed view (made for `requester`, the member that signed the request), or undefined without a mesh key. */
   meshView?(nonce?: string, requester?: string): { body: string; proof?: string } | undefined;
   /** Why this node is not fit to answer "ok" (its state store cannot commit), or undefined. */
@@ -89,7 +91,13 @@ export function sendView(
   const nonce = queryNonce(query);
   const why = reader ? undefined : src.viewRequestProblem?.(req.headers, nonce);
   if (why !== undefined) {
-    throw new HttpError(401, "WDM_UNAUTHORIZED", why, { "WWW-Authenticate": 'Bearer realm="wdmesh"' });
+    // The Date header (this node's clock) lets a member with a skewed clock learn by how much.
+    const date: Record<string, string> =
+      src.clockNow === undefined ? {} : { Date: new Date(src.clockNow()).toUTCString() };
+    throw new HttpError(401, "WDM_UNAUTHORIZED", why, {
+      "WWW-Authenticate": 'Bearer realm="wdmesh"',
+      ...date,
+    });
   }
   const from = req.headers[FROM_HEADER];
   const view = src.meshView?.(nonce, reader || typeof from !== "string" ? undefined : from);

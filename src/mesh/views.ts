@@ -24,6 +24,7 @@ import { systemClock, type Clock, type TimerHandle } from "../schedule/clock.js"
 import type { Identity, PublicIdentity } from "../core/identity.js";
 import type { InFlightView, MeshViewDoc, ViewSigner } from "./view-schema.js";
 import { signViewRequest } from "./view-auth.js";
+import { dateHeaderMs, DATE_HEADER_RESOLUTION_MS, estimateOffset, type ClockSkew } from "./clock-skew.js";
 
 /** Response header carrying the view's proof. */
 export const VIEW_PROOF_HEADER = "x-wdmesh-proof";
@@ -165,6 +166,8 @@ export interface ViewPollerOptions {
   maxBytes?: number;
   clock?: Clock;
   logger?: Logger;
+  /** Where each member's measured clock offset goes (view `at`, or a refusal's Date header). */
+  skew?: ClockSkew;
 }
 
 /** Polls every member's view once per interval; keeps the latest verified one per member. */
@@ -179,6 +182,7 @@ export class ViewPoller {
   private readonly maxBytes: number;
   private readonly clock: Clock;
   private readonly logger: Logger;
+  private readonly skew: ClockSkew | undefined;
   /** The probes' keep-alive HTTP client (node:http, one connection per member). */
   private http: HttpClient | null = null;
   private readonly views = new Map<string, ReceivedView>();
@@ -204,6 +208,7 @@ export class ViewPoller {
     this.maxBytes = opts.maxBytes ?? MAX_VIEW_BYTES;
     this.clock = opts.clock ?? systemClock;
     this.logger = opts.logger ?? silentLogger;
+    this.skew = opts.skew;
   }
 
   /** The latest verified view of `member`, whatever its age (the gate judges freshness). */
@@ -285,6 +290,7 @@ export class ViewPoller {
     if (stop.aborted) return;
     const nonce = freshNonce();
     const askedAt = this.clock.now();
+    const askedMono = this.clock.monotonic();
     const url = `${m.url.replace(/\/+$/, "")}${VIEW_PATH}?nonce=${nonce}`;
     // The member serves its view only to a member that signs its request.
     const headers = signViewRequest(
@@ -296,10 +302,20 @@ export class ViewPoller {
     );
     const out = await this.fetchView(url, headers, stop);
     if (stop.aborted) return;
+    const rttMs = this.clock.monotonic() - askedMono;
+    // A refusal still carries the member's clock (its Date header): a hint for the words only.
+    const dated = "error" in out ? dateHeaderMs(out.date) : undefined;
+    if (dated !== undefined)
+      this.skew?.record(
+        m.name,
+        estimateOffset(dated, askedAt, rttMs, DATE_HEADER_RESOLUTION_MS),
+        this.clock.now(),
+      );
     if ("error" in out && out.own) this.ownTrouble.set(m.name, out.error);
     else this.ownTrouble.delete(m.name);
     if ("error" in out) {
-      this.reject(m, out.error, out.own);
+      const skewed = out.own === true ? undefined : this.skew?.refusalReason(m.name);
+      this.reject(m, skewed === undefined ? out.error : `${out.error}: ${skewed}`, out.own);
       return;
     }
     const signer: ViewSigner = m.publicKey
@@ -316,6 +332,8 @@ export class ViewPoller {
       this.reject(m, checked.error);
       return;
     }
+    const at = Date.parse(checked.view.at);
+    if (Number.isFinite(at)) this.skew?.record(m.name, estimateOffset(at, askedAt, rttMs), this.clock.now());
     const peers = new Map<string, ReceivedPeer>(checked.view.peers.map(({ name, ...rest }) => [name, rest]));
     this.views.set(m.name, {
       node: m.name,
@@ -345,7 +363,7 @@ export class ViewPoller {
     url: string,
     headers: Record<string, string>,
     stop: AbortSignal,
-  ): Promise<{ body: Buffer; proof: unknown } | { error: string; own?: boolean }> {
+  ): Promise<{ body: Buffer; proof: unknown } | { error: string; own?: boolean; date?: string }> {
     const target = compileHttpTarget(url, headers);
     if (typeof target === "string") return { error: target };
     const out = await this.client().get(target, {
@@ -354,10 +372,12 @@ export class ViewPoller {
       expectStatus: 200,
       collectBody: true,
       header: VIEW_PROOF_HEADER,
+      keepDate: true,
     });
     // A typed cause: the member was never asked, or this node's own syscall failed.
     if (out.error !== undefined && out.cause !== undefined) return { error: out.error, own: true };
-    if (out.error !== undefined || out.body === null) return { error: out.error ?? "no body" };
+    if (out.error !== undefined || out.body === null)
+      return { error: out.error ?? "no body", ...(out.date === undefined ? {} : { date: out.date }) };
     return { body: out.body, proof: out.header };
   }
 }

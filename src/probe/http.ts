@@ -65,6 +65,8 @@ export interface HttpOutcome {
   body: Buffer | null;
   /** Value of the response header named by HttpGetOptions.header, when asked for and present. */
   header?: string;
+  /** The response's Date header, when HttpGetOptions.keepDate asked for it and it is present. */
+  date?: string;
   error?: string;
   /** Set when the failure says nothing about the peer: it was never asked (`queued`), or this node's own syscall failed (`local`). */
   cause?: ProbeCause;
@@ -80,6 +82,8 @@ export interface HttpGetOptions {
   collectBody: boolean;
   /** Lower-case name of one response header to keep (a mesh view's proof). */
   header?: string;
+  /** Keep the response's Date header, whatever the status (a mesh member's clock). */
+  keepDate?: boolean;
 }
 
 const BASE_HEADERS = ["user-agent", "wdmesh-probe/1", "accept", "*/*"];
@@ -184,6 +188,7 @@ class ProbeRequest {
   private statusError: string | undefined;
   private received = 0;
   private header: string | undefined;
+  private date: string | undefined;
   private chunks: Buffer[] | null;
   private timer: NodeJS.Timeout | null = null;
   /** The peer's deadline runs (set once, when first sent; a resend keeps it). */
@@ -298,6 +303,7 @@ class ProbeRequest {
       const h = res.headers[this.opts.header];
       if (typeof h === "string") this.header = h;
     }
+    if (this.opts.keepDate === true && typeof res.headers.date === "string") this.date = res.headers.date;
     const cl = res.headers["content-length"];
     if (typeof cl === "string" && cl.length > 0 && Number(cl) > this.client.maxBodyBytes) {
       this.fail(`body larger than ${this.client.maxBodyBytes} bytes`);
@@ -356,6 +362,7 @@ class ProbeRequest {
     this.chunks = null;
     const out: HttpOutcome = { status: this.status, body, duration_ms: elapsed(this.start) };
     if (this.header !== undefined) out.header = this.header;
+    if (this.date !== undefined) out.date = this.date;
     if (error !== undefined) out.error = error;
     if (error !== undefined && cause !== undefined) out.cause = cause;
     this.client.finished(this);

@@ -56,6 +56,8 @@ const EMITTED: Array<[ActionKind, Severity]> = [
   ["correlated_failure_cleared", "INFO"],
   ["node_blind", "HIGH"],
   ["node_blind_cleared", "INFO"],
+  ["clock_skew", "HIGH"],
+  ["clock_skew_cleared", "INFO"],
   ["remediation_stalled", "HIGH"],
   // A fleet host's events name the host in peer_name.
   ["host_unreachable", "CRITICAL"],
