@@ -289,7 +289,15 @@ describe("a fleet of two daemons on a real 3-member etcd", { skip, timeout: 300_
     const fenced = lines(fences());
     assert.equal(fenced.length, 1);
     assert.match(fenced[0]!, /^h2 \d+$/);
-    const ea = await events(urlA);
+    // The fence's command writes its line before the node journals its result.
+    const ea = await waitFor(
+      "the fence journaled",
+      async () => {
+        const all = await events(urlA);
+        return all.some((e) => e.action === "fence") ? all : undefined;
+      },
+      30_000,
+    );
     assert.equal(ea.filter((e) => e.action === "host_unreachable").length, 1);
     assert.equal(ea.filter((e) => e.action === "fence").length, 1);
     assert.match(down.incident_id ?? "", /^h2@\d+$/);
