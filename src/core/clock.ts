@@ -8,8 +8,9 @@ export interface Clock {
   /** Epoch ms (wall clock: may jump, even backwards; delays never depend on it). */
   now(): number;
   /**
-   * Monotonic ms (performance.now): never jumps with the wall clock; only differences
-   * mean anything. Durations, windows and lateness are measured on it.
+   * Monotonic ms (the host's CLOCK_MONOTONIC: the same reading in every process of the
+   * host until it restarts): never jumps with the wall clock. Durations, windows,
+   * lateness and the step ledger's deadlines are measured on it.
    */
   monotonic(): number;
   /** Calls `fn` once after `ms` milliseconds (like setTimeout: an armed timer keeps the process alive). */

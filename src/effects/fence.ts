@@ -2,7 +2,7 @@
 // ledger opened on first use (so a library user who never remediates never loads
 // SQLite), and a step taken, refused or held, in the runner's terms.
 import { randomUUID } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { bootId } from "../ledger/boot.js";
 import type { Clock } from "../core/clock.js";
 import type { RemediationEffect } from "../core/ladder.js";
 import type { Logger } from "../core/logger.js";
@@ -18,10 +18,14 @@ export interface StepFenceOptions {
   dir: string;
   /** This node's name (the holder of its steps is "NAME pid P boot B"). */
   node: string;
-  clock: Pick<Clock, "now" | "sleep">;
+  clock: Pick<Clock, "now" | "monotonic" | "sleep">;
   logger: Logger;
   /** Opens the ledger (tests pass another). Default: the SQLite ledger in `dir`. */
-  open?: (o: { dir: string; clock: Pick<Clock, "now" | "sleep">; holder: string }) => StepLedger;
+  open?: (o: {
+    dir: string;
+    clock: Pick<Clock, "now" | "monotonic" | "sleep">;
+    holder: string;
+  }) => StepLedger;
 }
 
 /** What a step claim answered, for the runner. */
@@ -29,7 +33,7 @@ export type Taken =
   | {
       ok: true;
       token: number;
-      /** Epoch ms: past it the step must not start (others may take the peer by then). */
+      /** Monotonic ms (Clock.monotonic): past it the step must not start (others may take the peer by then). */
       deadline: number;
     }
   | {
@@ -41,14 +45,6 @@ export type Taken =
       /** Why, naming who took it. */
       reason: string;
     };
-
-function bootId(): string {
-  try {
-    return readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim().slice(0, 8);
-  } catch {
-    return "?";
-  }
-}
 
 export class StepFence {
   /** Who takes this process's steps, as shown to a node refused because of one. */
@@ -77,7 +73,7 @@ export class StepFence {
 
   /** Who holds a step of `peer` in flight now ("restart#2 by wd1 pid 7 boot b"), or undefined. */
   inFlight(peer: string): string | undefined {
-    const s = this.get()?.inFlight(peer, this.o.clock.now());
+    const s = this.get()?.inFlight(peer);
     return s ? `${s.step} of incident ${s.incident} by ${s.holder}` : undefined;
   }
 
@@ -104,7 +100,7 @@ export class StepFence {
     const ledger = this.get();
     if (!ledger) return held(this.trouble());
     const timeoutMs = stepTimeoutMs(spec, e);
-    const asked = this.o.clock.now();
+    const asked = this.o.clock.monotonic();
     const answer = await ledger.claim({
       peer,
       incident: incident ?? NO_INCIDENT,

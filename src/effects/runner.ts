@@ -64,7 +64,7 @@ export interface EffectRunnerDeps {
   executor: Executor;
   /** Where results are recorded; without one, results are only returned. */
   store?: Pick<MonitorStore, "recordEffectResult"> | undefined;
-  clock: Pick<Clock, "now">;
+  clock: Pick<Clock, "now" | "monotonic">;
   logger: Logger;
   /** Restart and isolate steps are listed here while they run and after. */
   steps: StepLog;
@@ -284,7 +284,7 @@ export class EffectRunner {
       p.fenceSeen = t.token; // this node's own step does not make its evidence stale
       // A node paused between the take and the start past the step's timeout: others may
       // have taken the peer since; the step is given up, not started late.
-      if (this.deps.clock.now() < t.deadline) return null;
+      if (this.deps.clock.monotonic() < t.deadline) return null;
       const late: ActionResult = { ok: false, fenced: true, error: "" };
       late.error =
         "step fenced, not performed: this node was held up past the step's timeout after taking it";

@@ -1,7 +1,12 @@
 // The rules of the step ledger, as one pure function: given what the ledger holds about a
 // peer and a request to take a step, grant it (with the peer's next token) or refuse it
 // (saying who took what). No I/O and no clock: the caller reads the rows under the lock
-// and passes `now` (epoch ms), so every rule is a table test.
+// and passes the time (LedgerTime), so every rule is a table test.
+//
+// Whether a step still runs is judged on the host's monotonic clock, never on the wall
+// clock: every process of the host reads the same monotonic clock on one boot, and a
+// wall-clock step (NTP, date -s) must not make a step in flight look over, or a node
+// whose wall clock differs act beside it.
 
 /** What the ledger holds about one peer. */
 export interface PeerRow {
@@ -23,8 +28,12 @@ export interface StepRow {
   holder: string;
   /** Epoch ms. */
   startedAt: number;
-  /** Epoch ms after which a step that never finished no longer blocks the peer. */
+  /** Epoch ms after which a step that never finished no longer blocks the peer (shown; judged on deadlineMono when set). */
   deadline: number;
+  /** The boot the step was taken on (its monotonic deadline means nothing on another); null in older rows. */
+  boot: string | null;
+  /** The host's monotonic ms (on `boot`) after which a step that never finished no longer blocks the peer; null in older rows. */
+  deadlineMono: number | null;
   /** Epoch ms; null while it runs (or when its holder died before it could say). */
   finishedAt: number | null;
   outcome: string | null;
@@ -92,8 +101,26 @@ export type ClaimDecision =
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
-/** Grants or refuses `c`, at `now` (epoch ms). */
-export function decideClaim(ctx: ClaimContext, c: StepClaim, now: number): ClaimDecision {
+/** When a claim is decided. */
+export interface LedgerTime {
+  /** Epoch ms: what the records and words say. */
+  wall: number;
+  /** The host's monotonic ms: the same reading in every process of the host on one boot. */
+  mono: number;
+  /** This boot (/proc/sys/kernel/random/boot_id). */
+  boot: string;
+}
+
+/** Whether step `s`, started and never said finished, still blocks its peer at `t`. */
+export function stillRunning(s: StepRow, t: LedgerTime): boolean {
+  if (s.finishedAt !== null) return false;
+  // No step of an earlier boot runs: the machine restarted since.
+  if (s.boot !== null && s.deadlineMono !== null) return s.boot === t.boot && s.deadlineMono > t.mono;
+  return s.deadline > t.wall; // a row of a ledger file written before steps kept their boot
+}
+
+/** Grants or refuses `c`, at `t`. */
+export function decideClaim(ctx: ClaimContext, c: StepClaim, t: LedgerTime): ClaimDecision {
   const p = ctx.peer;
   if (c.external !== undefined && p?.external != null && c.external < p.external) {
     return {
@@ -125,7 +152,7 @@ export function decideClaim(ctx: ClaimContext, c: StepClaim, now: number): Claim
     };
   }
   if (c.force === true) return { granted: true, token: (p?.token ?? 0) + 1 };
-  const running = ctx.unfinished.find((s) => s.deadline > now && !resuming(s));
+  const running = ctx.unfinished.find((s) => stillRunning(s, t) && !resuming(s));
   if (running) {
     return {
       granted: false,

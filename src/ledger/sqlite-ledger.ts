@@ -13,9 +13,12 @@ import type BetterSqlite3 from "better-sqlite3";
 import type { Clock } from "../core/clock.js";
 import { LEDGER_DEFAULTS } from "../core/defaults.js";
 import { WatchdogError } from "../core/errors.js";
+import { bootId } from "./boot.js";
 import {
   decideClaim,
+  stillRunning,
   type ClaimDecision,
+  type LedgerTime,
   type EndedRow,
   type PeerRow,
   type StepClaim,
@@ -47,8 +50,8 @@ export interface StepLedger {
   observe(peer: string): number | undefined;
   /** Takes the step or refuses it; waits for the lock at most `waitMs` (default: the step's timeout). */
   claim(c: StepClaim, waitMs?: number): Promise<ClaimAnswer>;
-  /** The peer's step in flight (started, not finished, before its deadline) at `now`, if any; undefined when none or unreadable. */
-  inFlight(peer: string, now: number): StepRow | undefined;
+  /** The peer's step in flight now (started, not finished, before its deadline), if any; undefined when none or unreadable. */
+  inFlight(peer: string): StepRow | undefined;
   /**
    * Records the outcome of a step this node took; the peer's token moves (evidence gathered
    * while the step ran is stale). False when it could not be written (it stays in flight
@@ -109,7 +112,8 @@ CREATE TABLE IF NOT EXISTS peers (peer TEXT PRIMARY KEY, token INTEGER NOT NULL,
   last_by TEXT NOT NULL, last_what TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS steps (peer TEXT NOT NULL, incident TEXT NOT NULL, step TEXT NOT NULL,
   effect_id TEXT NOT NULL, token INTEGER NOT NULL, holder TEXT NOT NULL, started_at INTEGER NOT NULL,
-  deadline INTEGER NOT NULL, finished_at INTEGER, outcome TEXT, PRIMARY KEY (peer, incident, step));
+  deadline INTEGER NOT NULL, finished_at INTEGER, outcome TEXT, boot TEXT, deadline_mono REAL,
+  PRIMARY KEY (peer, incident, step));
 CREATE INDEX IF NOT EXISTS steps_unfinished ON steps (peer) WHERE finished_at IS NULL;
 CREATE TABLE IF NOT EXISTS ended (peer TEXT NOT NULL, incident TEXT NOT NULL, ended_at INTEGER NOT NULL,
   by TEXT NOT NULL, why TEXT NOT NULL, PRIMARY KEY (peer, incident));
@@ -125,6 +129,8 @@ interface RawStep {
   deadline: number;
   finished_at: number | null;
   outcome: string | null;
+  boot: string | null;
+  deadline_mono: number | null;
 }
 
 const toStep = (r: RawStep): StepRow => ({
@@ -137,13 +143,31 @@ const toStep = (r: RawStep): StepRow => ({
   deadline: r.deadline,
   finishedAt: r.finished_at,
   outcome: r.outcome,
+  boot: r.boot ?? null,
+  deadlineMono: r.deadline_mono ?? null,
 });
+
+/** Columns a ledger file written by an earlier version lacks: added on open. */
+const ADDED_STEP_COLUMNS: ReadonlyArray<readonly [string, string]> = [
+  ["boot", "TEXT"],
+  ["deadline_mono", "REAL"],
+];
+
+function addMissingColumns(db: Db): void {
+  const columns = db.pragma("table_info(steps)") as Array<{ name: string }>;
+  const have = new Set(columns.map((c) => c.name));
+  for (const [name, type] of ADDED_STEP_COLUMNS)
+    if (!have.has(name)) db.exec(`ALTER TABLE steps ADD COLUMN ${name} ${type}`);
+}
 
 export interface SqliteLedgerOptions {
   /** Directory of the ledger file (created 0700). */
   dir: string;
-  /** now() for deadlines and records, sleep() between tries of a held lock. */
-  clock: Pick<Clock, "now" | "sleep">;
+  /**
+   * now() for records, monotonic() for deadlines (the host's monotonic clock: the same
+   * reading in every process of the host), sleep() between tries of a held lock.
+   */
+  clock: Pick<Clock, "now" | "monotonic" | "sleep">;
   /** Who takes the steps of this process (shown to whoever is refused). */
   holder: string;
 }
@@ -167,6 +191,7 @@ export function openSqliteLedger(o: SqliteLedgerOptions): StepLedger {
       db.pragma("journal_mode = WAL");
       db.pragma("synchronous = NORMAL");
       db.exec(SCHEMA);
+      addMissingColumns(db);
       break;
     } catch (e) {
       if (!isBusy(e) || Date.now() > until) {
@@ -206,8 +231,8 @@ class SqliteLedger implements StepLedger {
          ON CONFLICT (peer) DO UPDATE SET token = @token, external = @external, last_by = @by, last_what = @what`,
       ),
       insertStep: db.prepare(
-        `INSERT OR REPLACE INTO steps (peer, incident, step, effect_id, token, holder, started_at, deadline)
-         VALUES (@peer, @incident, @step, @effectId, @token, @holder, @startedAt, @deadline)`,
+        `INSERT OR REPLACE INTO steps (peer, incident, step, effect_id, token, holder, started_at, deadline, boot, deadline_mono)
+         VALUES (@peer, @incident, @step, @effectId, @token, @holder, @startedAt, @deadline, @boot, @deadlineMono)`,
       ),
       finish: db.prepare(
         "UPDATE steps SET finished_at = ?, outcome = ? WHERE peer = ? AND effect_id = ? AND finished_at IS NULL",
@@ -230,12 +255,18 @@ class SqliteLedger implements StepLedger {
     }
   }
 
-  inFlight(peer: string, now: number): StepRow | undefined {
+  /** Now, as the rules read it. */
+  private time(): LedgerTime {
+    return { wall: this.o.clock.now(), mono: this.o.clock.monotonic(), boot: bootId() };
+  }
+
+  inFlight(peer: string): StepRow | undefined {
+    const t = this.time();
     try {
       return this.q.unfinished
         .all(peer)
         .map(toStep)
-        .find((s) => s.deadline > now);
+        .find((s) => stillRunning(s, t));
     } catch {
       return undefined;
     }
@@ -243,7 +274,8 @@ class SqliteLedger implements StepLedger {
 
   async claim(c: StepClaim, waitMs = c.timeoutMs): Promise<ClaimAnswer> {
     const out = await this.write(waitMs, () => {
-      const now = this.o.clock.now();
+      const t = this.time();
+      const now = t.wall;
       const p = this.q.peer.get(c.peer);
       const peer: PeerRow | undefined = p
         ? { token: p.token, external: p.external, lastBy: p.last_by, lastWhat: p.last_what }
@@ -261,7 +293,7 @@ class SqliteLedger implements StepLedger {
           ended: endedRow,
         },
         c,
-        now,
+        t,
       );
       if (!d.granted) return d;
       const old = now - LEDGER_DEFAULTS.retainMs;
@@ -283,6 +315,8 @@ class SqliteLedger implements StepLedger {
         holder: c.holder,
         startedAt: now,
         deadline: now + c.timeoutMs,
+        boot: t.boot,
+        deadlineMono: t.mono + c.timeoutMs,
       });
       return d;
     });
@@ -338,7 +372,7 @@ class SqliteLedger implements StepLedger {
     waitMs: number,
     fn: () => T,
   ): Promise<{ ok: true; value: T } | { ok: false; error: string }> {
-    const started = this.o.clock.now();
+    const started = this.o.clock.monotonic();
     const tx = this.db.transaction(fn);
     // Bounded in count too, should the clock not move (a fake one).
     const maxTries = Math.ceil(waitMs / LEDGER_DEFAULTS.retryMs) * 4 + 10;
@@ -346,7 +380,7 @@ class SqliteLedger implements StepLedger {
       try {
         return { ok: true, value: tx.immediate() };
       } catch (e) {
-        const waited = this.o.clock.now() - started;
+        const waited = Math.round(this.o.clock.monotonic() - started);
         if (!isBusy(e))
           return { ok: false, error: `the step ledger ${this.file} cannot be written: ${msg(e)}` };
         if (waited >= waitMs || tries >= maxTries)

@@ -6,7 +6,9 @@ export type { Clock, TimerHandle } from "../core/clock.js";
 
 export const systemClock: Clock = {
   now: () => Date.now(),
-  monotonic: () => performance.now(),
+  // CLOCK_MONOTONIC: one reading for every process of the host (the step ledger compares
+  // deadlines across processes with it), never moved by the wall clock.
+  monotonic: () => Number(process.hrtime.bigint()) / 1e6,
   setTimeout: (fn, ms) => setTimeout(fn, ms),
   clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
   sleep: (ms, signal) =>

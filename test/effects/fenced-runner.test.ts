@@ -220,7 +220,7 @@ test("a node held up past the step's timeout between taking it and starting it g
         ...real,
         file: real.file,
         observe: (peer) => real.observe(peer),
-        inFlight: (peer, now) => real.inFlight(peer, now),
+        inFlight: (peer) => real.inFlight(peer),
         finish: (...a) => real.finish(...a),
         endIncident: (...a) => real.endIncident(...a),
         close: () => real.close(),

@@ -7,6 +7,7 @@ import {
   type ClaimContext,
   type PeerRow,
   type StepClaim,
+  type LedgerTime,
   type StepRow,
 } from "../../src/ledger/rules.js";
 
@@ -41,8 +42,14 @@ const stepRow = (over: Partial<StepRow> = {}): StepRow => ({
   deadline: T0 + 30_000,
   finishedAt: null,
   outcome: null,
+  // Rows of an older ledger file (judged on the wall deadline) unless a row sets them.
+  boot: null,
+  deadlineMono: null,
   ...over,
 });
+
+/** The time `ms` (epoch): the host's monotonic clock read 0 at T0, on boot "b". */
+const at = (ms: number): LedgerTime => ({ wall: ms, mono: ms - T0, boot: "b" });
 
 const ctx = (over: Partial<ClaimContext> = {}): ClaimContext => ({
   peer: undefined,
@@ -171,11 +178,44 @@ const ROWS: Row[] = [
     now: T0 + 1_000,
     want: "taken",
   },
+  {
+    name: "a step in flight by a node whose wall clock is 10 min behind still blocks: judged on the host's monotonic clock",
+    ctx: ctx({
+      peer: peerRow(1),
+      unfinished: [
+        stepRow({ startedAt: T0 - 600_000, deadline: T0 - 570_000, boot: "b", deadlineMono: 30_000 }),
+      ],
+    }),
+    claim: claim(),
+    now: T0 + 5_000,
+    want: "in-flight",
+    by: "wd2 pid 20 boot b",
+  },
+  {
+    name: "a step past its monotonic deadline no longer blocks, whatever its wall deadline says (a clock set back)",
+    ctx: ctx({
+      peer: peerRow(1),
+      unfinished: [stepRow({ deadline: T0 + 600_000, boot: "b", deadlineMono: 30_000 })],
+    }),
+    claim: claim(),
+    now: T0 + 30_001,
+    want: 2,
+  },
+  {
+    name: "a step of an earlier boot never blocks: nothing of it runs since the machine restarted",
+    ctx: ctx({
+      peer: peerRow(1),
+      unfinished: [stepRow({ deadline: T0 + 600_000, boot: "old", deadlineMono: 1e12 })],
+    }),
+    claim: claim(),
+    now: T0 + 1,
+    want: 2,
+  },
 ];
 
 for (const row of ROWS) {
   test(`ledger rule: ${row.name}`, () => {
-    const d = decideClaim(row.ctx, row.claim, row.now);
+    const d = decideClaim(row.ctx, row.claim, at(row.now));
     if (typeof row.want === "number") {
       assert.deepEqual(d, { granted: true, token: row.want });
       return;
@@ -197,11 +237,11 @@ test("ledger rule: an operator's release is recorded past a step in flight and a
     ended: { endedAt: T0, by: "x", why: "y" },
   });
   const release = claim({ step: "release@r1", effectId: "r1", force: true, seen: undefined });
-  assert.deepEqual(decideClaim(inFlight, release, T0 + 1), { granted: true, token: 4 });
+  assert.deepEqual(decideClaim(inFlight, release, at(T0 + 1)), { granted: true, token: 4 });
   const again = decideClaim(
     ctx({ peer: peerRow(4), existing: stepRow({ step: "release@r1", effectId: "r1", finishedAt: T0 + 2 }) }),
     release,
-    T0 + 3,
+    at(T0 + 3),
   );
   assert.equal(again.granted ? "granted" : again.rule, "taken");
 });

@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import { openSqliteLedger, type StepLedger } from "../../src/ledger/sqlite-ledger.js";
 import type { StepClaim } from "../../src/ledger/rules.js";
 import { FakeClock } from "../helpers/fake-clock.js";
+import { systemClock } from "../../src/schedule/clock.js";
 import { tempDir } from "../helpers/tmp-dir.js";
 import { waitFor } from "../helpers/wait.js";
 
@@ -64,6 +65,31 @@ test("a step is taken once; in flight it blocks the peer until its deadline; fin
   assert.equal(await rule(ledger, c({ step: "restart#3", effectId: "e3", seen: 2 })), "stale-token");
   assert.equal(ledger.observe("api"), 3);
   assert.equal(await rule(ledger, c({ step: "restart#3", effectId: "e3", seen: 3 })), 4);
+});
+
+test("a step in flight blocks whatever the wall clocks say: a node 10 min ahead, a clock stepped forward", async (t) => {
+  const { dir, ledger, clock } = open(t);
+  // A second node of the host whose wall clock is 10 min ahead (same monotonic clock).
+  const ahead = openSqliteLedger({
+    dir,
+    clock: {
+      now: () => clock.now() + 600_000,
+      monotonic: () => clock.monotonic(),
+      sleep: (ms, signal) => clock.sleep(ms, signal),
+    },
+    holder: "wd2 pid 2 boot b",
+  });
+  t.after(() => ahead.close());
+  assert.equal(await rule(ledger, c({ seen: 0 })), 1);
+  assert.equal(await rule(ahead, c({ step: "restart#2", effectId: "e2", seen: 1 })), "in-flight");
+  assert.equal(ahead.inFlight("api")?.step, "restart#1");
+  // The wall clock stepped forward an hour (NTP, date -s): the restart still runs.
+  clock.setWallClockBy(3_600_000);
+  assert.equal(ledger.inFlight("api")?.step, "restart#1");
+  assert.equal(await rule(ledger, c({ step: "restart#2", effectId: "e2", seen: 1 })), "in-flight");
+  clock.jump(30_000); // its deadline passed on the monotonic clock
+  assert.equal(ledger.inFlight("api"), undefined);
+  assert.equal(await rule(ahead, c({ step: "restart#2", effectId: "e2", seen: 1 })), 2);
 });
 
 test("a stale token, an ended incident and an older external token are refused", async (t) => {
@@ -156,7 +182,7 @@ test("a process frozen inside the lock holds the others for the wait they were g
   const { dir } = open(t);
   const real = openSqliteLedger({
     dir,
-    clock: { now: () => Date.now(), sleep: (ms) => new Promise((r) => setTimeout(r, ms)) },
+    clock: systemClock,
     holder: "wd1",
   });
   t.after(() => real.close());
