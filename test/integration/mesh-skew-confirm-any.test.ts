@@ -12,13 +12,9 @@
 // the test cannot see a ledger grant's instant, so it does not assert that rule.) Without
 // one shared ledger the two nodes restart independently and their restarts overlap.
 //
-// KNOWN BUG (marked todo, so it reports without failing the run): the ledger writes a step's
-// started_at and deadline with the claiming node's wall clock and judges "in flight" with the
-// asking node's (src/ledger/sqlite-ledger.ts claim(), rules.ts decideClaim: deadline > now).
-// wd-b, 10 min ahead, sees wd-a's running restart as past its deadline and starts its own
-// restart while wd-a's runs (seen in 3 of 3 runs); wd-a, behind, always waits for wd-b's.
-// The same test with no offset (members unreachable, so each node decides alone through the
-// ledger) passes: 10 restarts by both nodes, none overlapping. Remove `todo` once fixed.
+// With the in-flight rule on wall clocks, wd-b (10 min ahead) saw wd-a's running restart as
+// past its deadline and started its own beside it in 4 of 4 runs; the ledger now judges a
+// step's deadline on the host's monotonic clock.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
@@ -62,126 +58,119 @@ async function target(failing: { on: boolean }): Promise<{ port: number; close: 
 const show = (ls: Line[]): string =>
   ls.map((l) => `${l.what} ${l.node} ${l.ns} ${l.effect} #${l.attempt}`).join("\n");
 
-void test(
-  "a pair 10 min apart with confirm: any never runs a restart step twice nor two at once",
-  {
-    todo: "known bug: the step ledger's in-flight rule compares one node's wall-clock deadline with another's clock, so the node ahead starts a restart while the other's runs",
-  },
-  async (t) => {
-    if (!haveBuiltCli(t)) return;
-    const dir = tempDir(t, "wdm-skew-any-");
-    const log = join(dir, "restarts.log");
-    const failing = { on: false };
-    const svc = await target(failing);
-    t.after(() => svc.close());
-    const [portA, portB] = [await freePort(), await freePort()];
+void test("a pair 10 min apart with confirm: any never runs a restart step twice nor two at once", async (t) => {
+  if (!haveBuiltCli(t)) return;
+  const dir = tempDir(t, "wdm-skew-any-");
+  const log = join(dir, "restarts.log");
+  const failing = { on: false };
+  const svc = await target(failing);
+  t.after(() => svc.close());
+  const [portA, portB] = [await freePort(), await freePort()];
 
-    const script = (node: string): string =>
-      `echo "start ${node} $(date +%s%N) $WDMESH_PEER $WDMESH_EFFECT_ID $WDMESH_ATTEMPT" >> "${log}"; ` +
-      `sleep 0.3; echo "end ${node} $(date +%s%N) $WDMESH_PEER $WDMESH_EFFECT_ID $WDMESH_ATTEMPT" >> "${log}"`;
-    const node = (name: string, port: number, other: string, otherPort: number): string =>
-      writeDaemonConfig(
-        dir,
-        {
-          node: { name, listen: port, data_dir: join(dir, `${name}-state`) },
-          defaults: {
-            interval: "300ms",
-            retry_interval: "300ms",
-            timeout: "250ms",
-            missed_before_restart: 1,
-            restarts_before_isolate: 1000,
-            startup_grace: "0s",
-            restart_backoff: { initial: "100ms", max: "100ms" },
-          },
-          looseSelfHealth: true,
-          mesh: {
-            key: KEY,
-            confirm: "any",
-            members: [{ name: other, url: `http://127.0.0.1:${otherPort}` }],
-          },
-          peers: [
-            {
-              name: "svc",
-              probe: { http: { url: `http://127.0.0.1:${svc.port}/health` } },
-              restart: { command: { argv: ["/bin/sh", "-c", script(name)], timeout: "10s" } },
-              isolate: "none",
-            },
-          ],
+  const script = (node: string): string =>
+    `echo "start ${node} $(date +%s%N) $WDMESH_PEER $WDMESH_EFFECT_ID $WDMESH_ATTEMPT" >> "${log}"; ` +
+    `sleep 0.3; echo "end ${node} $(date +%s%N) $WDMESH_PEER $WDMESH_EFFECT_ID $WDMESH_ATTEMPT" >> "${log}"`;
+  const node = (name: string, port: number, other: string, otherPort: number): string =>
+    writeDaemonConfig(
+      dir,
+      {
+        node: { name, listen: port, data_dir: join(dir, `${name}-state`) },
+        defaults: {
+          interval: "300ms",
+          retry_interval: "300ms",
+          timeout: "250ms",
+          missed_before_restart: 1,
+          restarts_before_isolate: 1000,
+          startup_grace: "0s",
+          restart_backoff: { initial: "100ms", max: "100ms" },
         },
-        `${name}.yaml`,
-      );
-    const b = spawnDaemon(node("wd-b", portB, "wd-a", portA), {
-      wrap: ["env", `WDMESH_TEST_CLOCK_OFFSET_MS=${TEN_MIN}`],
-    });
-    const a = spawnDaemon(node("wd-a", portA, "wd-b", portB));
-    const dump = (): string => `\nwd-a:\n${a.output().slice(-3000)}\nwd-b:\n${b.output().slice(-3000)}`;
-
-    // The skew is in place (wd-a measured wd-b 10 min ahead) before svc starts failing.
-    await until(
-      "wd-a to measure wd-b's clock 10 min ahead",
-      async () => {
-        const r = await fetch(`http://127.0.0.1:${portA}/v1/mesh`).catch(() => null);
-        const ms = r?.ok
-          ? ((await r.json()) as { members: Array<{ name: string; clock_offset_ms?: number | null }> })
-              .members
-          : [];
-        const off = ms.find((m) => m.name === "wd-b")?.clock_offset_ms;
-        return typeof off === "number" && Math.abs(off - TEN_MIN) <= 5_000;
+        looseSelfHealth: true,
+        mesh: {
+          key: KEY,
+          confirm: "any",
+          members: [{ name: other, url: `http://127.0.0.1:${otherPort}` }],
+        },
+        peers: [
+          {
+            name: "svc",
+            probe: { http: { url: `http://127.0.0.1:${svc.port}/health` } },
+            restart: { command: { argv: ["/bin/sh", "-c", script(name)], timeout: "10s" } },
+            isolate: "none",
+          },
+        ],
       },
-      30_000,
-    ).catch((e: unknown) => assert.fail(`${String(e)}${dump()}`));
-    failing.on = true;
-
-    const lines = (): Line[] =>
-      (existsSync(log) ? readFileSync(log, "utf8") : "")
-        .split("\n")
-        .filter((l) => l !== "")
-        .map((l) => {
-          const [what, n, ns, peer, effect, attempt] = l.split(" ");
-          return {
-            what: what as Line["what"],
-            node: n ?? "",
-            ns: BigInt(ns ?? "0"),
-            peer: peer ?? "",
-            effect: effect ?? "",
-            attempt: Number(attempt),
-          };
-        });
-    await until(
-      `${STEPS} finished restarts`,
-      () => lines().filter((l) => l.what === "end").length >= STEPS,
-      45_000,
-    ).catch((e: unknown) => assert.fail(`${String(e)}\n${show(lines())}${dump()}`));
-
-    const all = lines();
-    const why = `\n${show(all)}`;
-    const starts = all.filter((l) => l.what === "start");
-    assert.ok(
-      starts.every((l) => l.peer === "svc" && l.effect !== "" && l.attempt >= 1),
-      why,
+      `${name}.yaml`,
     );
+  const b = spawnDaemon(node("wd-b", portB, "wd-a", portA), {
+    wrap: ["env", `WDMESH_TEST_CLOCK_OFFSET_MS=${TEN_MIN}`],
+  });
+  const a = spawnDaemon(node("wd-a", portA, "wd-b", portB));
+  const dump = (): string => `\nwd-a:\n${a.output().slice(-3000)}\nwd-b:\n${b.output().slice(-3000)}`;
 
-    // No step twice.
-    const effects = starts.map((l) => l.effect);
-    assert.equal(new Set(effects).size, effects.length, `every effect id runs once${why}`);
-    const steps = starts.map((l) => `${l.node}#${l.attempt}`);
-    assert.equal(new Set(steps).size, steps.length, `every (node, attempt) runs once${why}`);
+  // The skew is in place (wd-a measured wd-b 10 min ahead) before svc starts failing.
+  await until(
+    "wd-a to measure wd-b's clock 10 min ahead",
+    async () => {
+      const r = await fetch(`http://127.0.0.1:${portA}/v1/mesh`).catch(() => null);
+      const ms = r?.ok
+        ? ((await r.json()) as { members: Array<{ name: string; clock_offset_ms?: number | null }> }).members
+        : [];
+      const off = ms.find((m) => m.name === "wd-b")?.clock_offset_ms;
+      return typeof off === "number" && Math.abs(off - TEN_MIN) <= 5_000;
+    },
+    30_000,
+  ).catch((e: unknown) => assert.fail(`${String(e)}${dump()}`));
+  failing.on = true;
 
-    // Never two at once: in time order, each start comes after the previous step's end.
-    const byTime = [...all].sort((x, y) => (x.ns < y.ns ? -1 : x.ns > y.ns ? 1 : 0));
-    let open: Line | undefined;
-    for (const l of byTime) {
-      if (l.what === "start") {
-        assert.equal(open, undefined, `${l.node}'s restart started while ${open?.node}'s ran${why}`);
-        open = l;
-      } else {
-        assert.equal(l.effect, open?.effect, `an end matches the running step${why}`);
-        open = undefined;
-      }
+  const lines = (): Line[] =>
+    (existsSync(log) ? readFileSync(log, "utf8") : "")
+      .split("\n")
+      .filter((l) => l !== "")
+      .map((l) => {
+        const [what, n, ns, peer, effect, attempt] = l.split(" ");
+        return {
+          what: what as Line["what"],
+          node: n ?? "",
+          ns: BigInt(ns ?? "0"),
+          peer: peer ?? "",
+          effect: effect ?? "",
+          attempt: Number(attempt),
+        };
+      });
+  await until(
+    `${STEPS} finished restarts`,
+    () => lines().filter((l) => l.what === "end").length >= STEPS,
+    45_000,
+  ).catch((e: unknown) => assert.fail(`${String(e)}\n${show(lines())}${dump()}`));
+
+  const all = lines();
+  const why = `\n${show(all)}`;
+  const starts = all.filter((l) => l.what === "start");
+  assert.ok(
+    starts.every((l) => l.peer === "svc" && l.effect !== "" && l.attempt >= 1),
+    why,
+  );
+
+  // No step twice.
+  const effects = starts.map((l) => l.effect);
+  assert.equal(new Set(effects).size, effects.length, `every effect id runs once${why}`);
+  const steps = starts.map((l) => `${l.node}#${l.attempt}`);
+  assert.equal(new Set(steps).size, steps.length, `every (node, attempt) runs once${why}`);
+
+  // Never two at once: in time order, each start comes after the previous step's end.
+  const byTime = [...all].sort((x, y) => (x.ns < y.ns ? -1 : x.ns > y.ns ? 1 : 0));
+  let open: Line | undefined;
+  for (const l of byTime) {
+    if (l.what === "start") {
+      assert.equal(open, undefined, `${l.node}'s restart started while ${open?.node}'s ran${why}`);
+      open = l;
+    } else {
+      assert.equal(l.effect, open?.effect, `an end matches the running step${why}`);
+      open = undefined;
     }
+  }
 
-    t.diagnostic(
-      `restarts: wd-a ${starts.filter((l) => l.node === "wd-a").length}, wd-b ${starts.filter((l) => l.node === "wd-b").length}`,
-    );
-  },
-);
+  t.diagnostic(
+    `restarts: wd-a ${starts.filter((l) => l.node === "wd-a").length}, wd-b ${starts.filter((l) => l.node === "wd-b").length}`,
+  );
+});
