@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { SystemdExecutor } from "../../src/act/systemd.js";
 import type { ProcessOutcome, ProcessRunner, RunOptions } from "../../src/act/run-process.js";
 import type { CanaryOptions } from "../../src/act/verify-isolation.js";
+import type { IsolationRecord } from "../../src/core/isolation.js";
 import { systemdNetworkRecord } from "../helpers/isolation-record.js";
 
 const T = { peer: "p", effectId: "e1", attempt: 1 };
@@ -214,6 +215,9 @@ describe("SystemdExecutor.isolate / release (fake systemctl)", () => {
     return { ex, f, seen };
   }
   const spec = { systemd: { unit: "a.service", mode: "network" as const } };
+  /** Releases a.service from the systemd isolation whose `applied` steps (and state) are given. */
+  const releaseUnit = (ex: SystemdExecutor, rest: Omit<IsolationRecord, "method" | "unit">) =>
+    ex.release(spec, { method: "systemd", unit: "a.service", ...rest }, T, sig);
 
   test("network, enforced: IPAddressDeny=any, verified in the unit's cgroup", async () => {
     const { ex, f, seen } = world({ enforce: true });
@@ -246,12 +250,7 @@ describe("SystemdExecutor.isolate / release (fake systemctl)", () => {
 
   test("release undoes exactly the record, then starts", async () => {
     const { ex, f } = world({ enforce: false });
-    const r = await ex.release(
-      spec,
-      { method: "systemd", unit: "a.service", applied: ["IPAddressDeny=any", "mask", "stop"] },
-      T,
-      sig,
-    );
+    const r = await releaseUnit(ex, { applied: ["IPAddressDeny=any", "mask", "stop"] });
     assert.equal(r.ok, true, r.error);
     const acts = f.calls.filter((c) => c[0] !== "show").map((c) => c.join(" "));
     assert.deepEqual(acts, [
@@ -263,23 +262,16 @@ describe("SystemdExecutor.isolate / release (fake systemctl)", () => {
 
   test("release restores the previous IPAddressDeny/IPAddressAllow of the structured record", async () => {
     const { ex, f } = world({ enforce: true });
-    await ex.release(
-      spec,
-      {
-        method: "systemd",
-        unit: "a.service",
-        applied: ["IPAddressAllow=", "IPAddressDeny=any"],
-        systemd: {
-          mode: "network",
-          network: { previousDeny: "10.0.0.0/8", previousAllow: "127.0.0.0/8" },
-          masked: false,
-          stopped: false,
-          frozen: false,
-        },
+    await releaseUnit(ex, {
+      applied: ["IPAddressAllow=", "IPAddressDeny=any"],
+      systemd: {
+        mode: "network",
+        network: { previousDeny: "10.0.0.0/8", previousAllow: "127.0.0.0/8" },
+        masked: false,
+        stopped: false,
+        frozen: false,
       },
-      T,
-      sig,
-    );
+    });
     assert.deepEqual(
       f.calls.filter((c) => c[0] !== "show").map((c) => c.join(" ")),
       [
@@ -312,21 +304,14 @@ describe("SystemdExecutor.isolate / release (fake systemctl)", () => {
   // Records stored before the structured form (crash resume across an upgrade).
   test("release of a record stored with was: steps restores the previous values", async () => {
     const { ex, f } = world({ enforce: true });
-    await ex.release(
-      spec,
-      {
-        method: "systemd",
-        unit: "a.service",
-        applied: [
-          "IPAddressAllow=",
-          "IPAddressDeny=any",
-          "was:IPAddressAllow=127.0.0.0/8",
-          "was:IPAddressDeny=10.0.0.0/8",
-        ],
-      },
-      T,
-      sig,
-    );
+    await releaseUnit(ex, {
+      applied: [
+        "IPAddressAllow=",
+        "IPAddressDeny=any",
+        "was:IPAddressAllow=127.0.0.0/8",
+        "was:IPAddressDeny=10.0.0.0/8",
+      ],
+    });
     assert.ok(
       f.calls.some(
         (c) =>

@@ -26,23 +26,25 @@ test("ceiling doubles from 1 s and is capped at 5 min", () => {
   for (const [attempt, ms] of table) assert.equal(backoffCeiling(attempt, p), ms, `attempt ${attempt}`);
 });
 
+/** [attempt, the random draw, the previous delay or undefined, the delay expected]. */
+type DelayRow = [number, number, number | undefined, number];
+
+function assertDelays(policy: ReturnType<typeof resolveBackoff>, rows: DelayRow[]): void {
+  for (const [attempt, draw, prev, ms] of rows)
+    assert.equal(
+      backoffDelay(attempt, policy, () => draw, prev),
+      ms,
+      `attempt ${attempt}, draw ${draw}`,
+    );
+}
+
 test("full jitter spans [minMs, ceiling]", () => {
-  assert.equal(
-    backoffDelay(3, p, () => 0.999999),
-    4000,
-  );
-  assert.equal(
-    backoffDelay(3, p, () => 0.5),
-    2000,
-  );
-  assert.equal(
-    backoffDelay(3, p, () => 0),
-    100,
-  );
-  assert.equal(
-    backoffDelay(30, p, () => 0.5),
-    150_000,
-  );
+  assertDelays(p, [
+    [3, 0.999999, undefined, 4000],
+    [3, 0.5, undefined, 2000],
+    [3, 0, undefined, 100],
+    [30, 0.5, undefined, 150_000],
+  ]);
   for (let i = 0; i < 1000; i++) {
     const d = backoffDelay(1 + (i % 20), p);
     assert.ok(d >= 100 && d <= 300_000, `delay ${d} out of range`);
@@ -59,22 +61,12 @@ test("no jitter is the plain exponential", () => {
 
 test("decorrelated jitter: between initial and 3× previous, capped", () => {
   const q = resolveBackoff({ jitter: "decorrelated" });
-  assert.equal(
-    backoffDelay(1, q, () => 0),
-    1000,
-  );
-  assert.equal(
-    backoffDelay(1, q, () => 0.5),
-    2000,
-  ); // 1000 + 0.5 × (3000 − 1000)
-  assert.equal(
-    backoffDelay(2, q, () => 0.5, 10_000),
-    15_500,
-  ); // 1000 + 0.5 × 29 000
-  assert.equal(
-    backoffDelay(9, q, () => 0.99, 290_000),
-    300_000,
-  );
+  assertDelays(q, [
+    [1, 0, undefined, 1000],
+    [1, 0.5, undefined, 2000], // 1000 + 0.5 × (3000 − 1000)
+    [2, 0.5, 10_000, 15_500], // 1000 + 0.5 × 29 000
+    [9, 0.99, 290_000, 300_000],
+  ]);
 });
 
 test("invalid policies are refused with the field named", () => {

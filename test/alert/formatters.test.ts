@@ -261,14 +261,23 @@ const common = {
   headers: { Authorization: "Bearer x", "Content-Type": "text/plain" },
 };
 
+/** An Alertmanager sink and a PagerDuty sink, both with `common`'s extra headers. */
+const am: SinkConfig = {
+  ...common,
+  name: "am",
+  kind: "alertmanager",
+  url: "http://127.0.0.1:9093/",
+  resendIntervalMs: 60_000,
+};
+const pd: SinkConfig = {
+  ...common,
+  name: "p",
+  kind: "pagerduty",
+  url: "http://127.0.0.1:1/v2/enqueue",
+  routingKey: "RK",
+};
+
 test("buildRequest: URL and format per sink kind; format headers win over configured extras", () => {
-  const am: SinkConfig = {
-    ...common,
-    name: "am",
-    kind: "alertmanager",
-    url: "http://127.0.0.1:9093/",
-    resendIntervalMs: 60_000,
-  };
   const r = buildRequest(am, restart, peer, { nowMs: 0 });
   assert.equal(r.url, "http://127.0.0.1:9093/api/v2/alerts");
   assert.equal(r.headers["Content-Type"], "application/json");
@@ -290,13 +299,6 @@ test("buildRequest: URL and format per sink kind; format headers win over config
 
   const slack: SinkConfig = { ...common, name: "s", kind: "slack", url: "http://127.0.0.1:1/s" };
   assert.ok("text" in (JSON.parse(buildRequest(slack, restart, peer, { nowMs: 0 }).body) as object));
-  const pd: SinkConfig = {
-    ...common,
-    name: "p",
-    kind: "pagerduty",
-    url: "http://127.0.0.1:1/v2/enqueue",
-    routingKey: "RK",
-  };
   assert.equal(
     (JSON.parse(buildRequest(pd, restart, peer, { nowMs: 0 }).body) as { routing_key: string }).routing_key,
     "RK",
@@ -317,20 +319,6 @@ test("buildRequest: URL and format per sink kind; format headers win over config
 });
 
 test("buildRequest: nodes on two hosts watching one peer send its host, one identity (labels and dedup_key)", () => {
-  const am: SinkConfig = {
-    ...common,
-    name: "am",
-    kind: "alertmanager",
-    url: "http://127.0.0.1:9093/",
-    resendIntervalMs: 60_000,
-  };
-  const pd: SinkConfig = {
-    ...common,
-    name: "p",
-    kind: "pagerduty",
-    url: "http://127.0.0.1:1/v2/enqueue",
-    routingKey: "RK",
-  };
   // wd-a runs on h1 and wd-b on h2; the peer runs on h-peer (peers[].host).
   const hostsOf = (self: string): AlertHosts => ({
     self: () => self,

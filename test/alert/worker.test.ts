@@ -4,6 +4,7 @@ import type { DeliverOptions, DeliveryOutcome, PostRequest } from "../../src/ale
 import type { SinkConfig } from "../../src/alert/sink-config.js";
 import { SinkWorker, type WorkerOptions } from "../../src/alert/worker.js";
 import type { Logger } from "../../src/core/logger.js";
+import type { EscalationAction } from "../../src/core/types.js";
 import { MemoryOutbox, makeAction, makePeer } from "../helpers/memory-outbox.js";
 import { FakeClock, turnsUntil } from "../helpers/fake-clock.js";
 
@@ -71,11 +72,28 @@ function setup(over: Partial<WorkerOptions> = {}) {
   return { time, outbox, script, logger, worker };
 }
 
+/** Appends a `kind` action whose effect the store records as pending, then starts the worker. */
+function appendWithEffect(
+  { outbox, time, worker }: ReturnType<typeof setup>,
+  kind: "restart" | "isolate",
+  severity: EscalationAction["severity"],
+): { action: EscalationAction; t0: number } {
+  const action = makeAction({ action: kind, severity });
+  outbox.addEffect(action.id, kind);
+  const t0 = time.now();
+  outbox.append("hook", action);
+  worker.start();
+  return { action, t0 };
+}
+
 const retry = (error = "HTTP 503 from http://127.0.0.1:1"): DeliveryOutcome => ({
   kind: "retry",
   status: 503,
   error,
 });
+
+/** `n` retryable failures in a row. */
+const retries = (n: number): DeliveryOutcome[] => Array.from({ length: n }, () => retry());
 
 test("delivers rows strictly in order, each once, and records them delivered", async () => {
   const { outbox, script, worker } = setup();
@@ -119,10 +137,7 @@ test("head-of-line: a failing row holds back the rows behind it until it is deli
 test("retries back off exponentially up to the 5 min cap", async () => {
   const { outbox, script, worker, time } = setup({ random: () => 0.9999999 });
   const a = outbox.append("hook", makeAction()).action.id;
-  script.plan.set(
-    a,
-    Array.from({ length: 12 }, () => retry()),
-  );
+  script.plan.set(a, retries(12));
   worker.start();
   await turnsUntil("delivered", () => outbox.depth()["hook"]?.pending === 0);
   await worker.stop();
@@ -203,10 +218,7 @@ test("rows older than max_age are dead-lettered instead of retried forever", asy
   const { outbox, script, worker, time } = setup();
   const created = time.now();
   const a = outbox.append("hook", makeAction()).action.id;
-  script.plan.set(
-    a,
-    Array.from({ length: 10_000 }, () => retry()),
-  );
+  script.plan.set(a, retries(10_000));
   worker.start();
   await turnsUntil("dead after max_age", () => outbox.rows[0]?.state === "dead");
   await worker.stop();
@@ -232,12 +244,9 @@ test("a row already older than max_age when the worker starts is dead-lettered w
 });
 
 test("a restart is sent when it is decided, and its result follows when the store announces it", async () => {
-  const { outbox, script, worker, time } = setup();
-  const restart = makeAction({ action: "restart", severity: "HIGH" });
-  outbox.addEffect(restart.id, "restart");
-  const t0 = time.now();
-  outbox.append("hook", restart);
-  worker.start();
+  const rig = setup();
+  const { outbox, script, worker, time } = rig;
+  const { action: restart, t0 } = appendWithEffect(rig, "restart", "HIGH");
   // The decision leaves at once, without a result; then one wait for the result (never a poll).
   await turnsUntil("waiting for the effect", () => time.sleeps.length === 1);
   assert.equal(script.sent.length, 1);
@@ -257,12 +266,9 @@ test("a restart is sent when it is decided, and its result follows when the stor
 });
 
 test("an isolation is sent when the store announces its result (no polling)", async () => {
-  const { outbox, script, worker, time } = setup();
-  const restart = makeAction({ action: "isolate", severity: "CRITICAL" });
-  outbox.addEffect(restart.id, "isolate");
-  const t0 = time.now();
-  outbox.append("hook", restart);
-  worker.start();
+  const rig = setup();
+  const { outbox, script, worker, time } = rig;
+  const { action: restart, t0 } = appendWithEffect(rig, "isolate", "CRITICAL");
   // The worker waits for the result up to the give-up bound, in one wait (never a poll).
   await turnsUntil("waiting for the effect", () => time.sleeps.length === 1);
   assert.deepEqual(time.sleeps, [60_000]);
@@ -285,12 +291,9 @@ test("an isolation is sent when the store announces its result (no polling)", as
 });
 
 test("an effect that never finishes does not hold alerts back longer than effectWaitMs", async () => {
-  const { outbox, script, worker, time } = setup({ effectWaitMs: 10_000 });
-  const isolate = makeAction({ action: "isolate", severity: "CRITICAL" });
-  outbox.addEffect(isolate.id, "isolate");
-  const t0 = time.now();
-  outbox.append("hook", isolate);
-  worker.start();
+  const rig = setup({ effectWaitMs: 10_000 });
+  const { outbox, script, worker } = rig;
+  const { t0 } = appendWithEffect(rig, "isolate", "CRITICAL");
   await turnsUntil("delivered", () => outbox.depth()["hook"]?.pending === 0);
   await worker.stop();
   assert.equal((script.sent[0] as Sent).at - t0, 10_000);
@@ -403,10 +406,7 @@ test("invalid sinks are refused at construction with the field named", () => {
 test("a (re)started worker tries the head row at once instead of waiting out its old backoff", async () => {
   const { outbox, script, worker, time } = setup({ random: () => 0.9999999 });
   const a = outbox.append("hook", makeAction()).action.id;
-  script.plan.set(
-    a,
-    Array.from({ length: 6 }, () => retry()),
-  );
+  script.plan.set(a, retries(6));
   worker.start();
   await turnsUntil("six failed attempts", () => script.sent.length === 6);
   await worker.stop();

@@ -46,6 +46,15 @@ interface Row {
   effects?: string[];
 }
 
+/** The outcome of a peer's first restart: OFFLINE, misses reset, restart_count 1, restart HIGH. */
+const firstRestart: Omit<Row, "rule" | "from" | "event"> = {
+  status: "OFFLINE",
+  missed: 0,
+  restarts: 1,
+  emits: ["restart:HIGH"],
+  effects: ["restart"],
+};
+
 const rows: Row[] = [
   { rule: "UNKNOWN + ok → HEALTHY, nothing emitted", from: {}, event: ok, status: "HEALTHY", emits: [] },
   {
@@ -84,11 +93,7 @@ const rows: Row[] = [
     rule: "DEGRADED + miss K, restarts < R → OFFLINE, restart_count+1, missed 0, restart HIGH",
     from: { status: "DEGRADED", missed: K - 1, incidentId: "i1", alerted: true },
     event: miss,
-    status: "OFFLINE",
-    missed: 0,
-    restarts: 1,
-    emits: ["restart:HIGH"],
-    effects: ["restart"],
+    ...firstRestart,
   },
   {
     rule: "OFFLINE + ok → HEALTHY, recovered INFO",
@@ -195,11 +200,7 @@ const rows: Row[] = [
     rule: "owner again after observing: miss past K restarts at once",
     from: { status: "DEGRADED", missed: K + 2 },
     event: miss,
-    status: "OFFLINE",
-    missed: 0,
-    restarts: 1,
-    emits: ["restart:HIGH"],
-    effects: ["restart"],
+    ...firstRestart,
   },
   {
     rule: "held miss below K → DEGRADED, counted, the first miss reported (MEDIUM) as by any watcher",

@@ -3,7 +3,7 @@
 // before and after a crash. A step is performed once; a refused one is never performed,
 // recorded as fenced and reported (step_fenced) naming who took it; an ended incident
 // and an older external token are refused; a ledger that cannot be used holds the step.
-import { test } from "node:test";
+import { test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { writeFileSync } from "node:fs";
@@ -62,6 +62,16 @@ function node(dir: string, name: string, clock: FakeClock, claimer?: StepClaimer
   return { executor, store, fenced, runner, fence };
 }
 
+/** wd1 and wd2 on one ledger directory and one auto-advancing fake clock, closed after the test. */
+function twoNodes(t: TestContext): { a: ReturnType<typeof node>; b: ReturnType<typeof node> } {
+  const dir = join(tempDir(t, "wdmesh-fenced-runner-"), "ledger");
+  const clock = new FakeClock(undefined, { auto: true });
+  const a = node(dir, "wd1", clock);
+  const b = node(dir, "wd2", clock);
+  t.after(() => [a, b].forEach((n) => n.fence.close()));
+  return { a, b };
+}
+
 test("a restart in flight is not repeated by the same node after its restart, nor by another node", async (t) => {
   const dir = join(tempDir(t, "wdmesh-fenced-runner-"), "ledger");
   const clock = new FakeClock(undefined, { auto: true });
@@ -109,11 +119,7 @@ test("a restart in flight is not repeated by the same node after its restart, no
 });
 
 test("a node whose evidence predates another node's step performs nothing", async (t) => {
-  const dir = join(tempDir(t, "wdmesh-fenced-runner-"), "ledger");
-  const clock = new FakeClock(undefined, { auto: true });
-  const a = node(dir, "wd1", clock);
-  const b = node(dir, "wd2", clock);
-  t.after(() => [a, b].forEach((n) => n.fence.close()));
+  const { a, b } = twoNodes(t);
   const pa = peer();
   const pb = peer({ state: { status: "DEGRADED", incidentId: "inc-b" } });
   pa.fenceSeen = a.runner.observe("api", pa); // wd1 probes, then is paused
@@ -253,11 +259,7 @@ test("a node held up past the step's timeout between taking it and starting it g
 });
 
 test("a release after a reload to isolate: none is still taken in the ledger: the same release never runs twice", async (t) => {
-  const dir = join(tempDir(t, "wdmesh-fenced-runner-"), "ledger");
-  const clock = new FakeClock(undefined, { auto: true });
-  const a = node(dir, "wd1", clock);
-  const b = node(dir, "wd2", clock);
-  t.after(() => [a, b].forEach((n) => n.fence.close()));
+  const { a, b } = twoNodes(t);
   const isolated = (): RemediatedPeer =>
     peer({
       spec: { restart: { command: { argv: ["/bin/true"] } }, isolate: "none" },

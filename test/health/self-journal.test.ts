@@ -17,15 +17,23 @@ test("entering and leaving the degraded state: one entry each, one incident, not
   let n = 0;
   const journal = new SelfJournal("wd-a", health, () => `id-${++n}`);
   const t0 = Date.parse("2026-01-01T00:00:00Z");
+  /** The node's self health evaluated at `t`, and the journal entry that change makes (null: none). */
+  const evaluateAt = (t: number) => {
+    const { changed, report } = health.evaluate(t);
+    return { changed, entry: journal.entryFor(changed, report, t) };
+  };
+  /** The entry written at `t`, where self health must have `changed` as said. */
+  const entryOnChange = (t: number, want: "entered" | "left") => {
+    const { changed, entry } = evaluateAt(t);
+    assert.equal(changed, want);
+    assert.ok(entry);
+    return entry;
+  };
 
-  const quiet = health.evaluate(t0);
-  assert.equal(journal.entryFor(quiet.changed, quiet.report, t0), null, "no change, no entry");
+  assert.equal(evaluateAt(t0).entry, null, "no change, no entry");
 
   loop.stall(t0 + 1_000, 2_000);
-  const bad = health.evaluate(t0 + 1_000);
-  assert.equal(bad.changed, "entered");
-  const entered = journal.entryFor(bad.changed, bad.report, t0 + 1_000);
-  assert.ok(entered);
+  const entered = entryOnChange(t0 + 1_000, "entered");
   assert.equal(entered.action.action, "self_degraded");
   assert.equal(entered.action.severity, "HIGH");
   assert.equal(entered.action.peer_name, "wd-a");
@@ -42,18 +50,10 @@ test("entering and leaving the degraded state: one entry each, one incident, not
   assert.ok(incident);
   assert.notEqual(entered.action.id, incident, "the entry has its own id");
 
-  const still = health.evaluate(t0 + 2_000);
-  assert.equal(
-    journal.entryFor(still.changed, still.report, t0 + 2_000),
-    null,
-    "still degraded: no second entry",
-  );
+  assert.equal(evaluateAt(t0 + 2_000).entry, null, "still degraded: no second entry");
 
   loop.clear();
-  const well = health.evaluate(t0 + 20_000);
-  assert.equal(well.changed, "left");
-  const left = journal.entryFor(well.changed, well.report, t0 + 20_000);
-  assert.ok(left);
+  const left = entryOnChange(t0 + 20_000, "left");
   assert.equal(left.action.action, "self_recovered");
   assert.equal(left.action.severity, "INFO");
   assert.equal(left.action.incident_id, incident, "the pair shares the incident");
@@ -65,8 +65,7 @@ test("entering and leaving the degraded state: one entry each, one incident, not
   assert.equal(left.snapshot.last_error, null);
 
   loop.stall(t0 + 30_000, 2_000);
-  const again = health.evaluate(t0 + 30_000);
-  const second = journal.entryFor(again.changed, again.report, t0 + 30_000);
+  const second = evaluateAt(t0 + 30_000).entry;
   assert.ok(second);
   assert.notEqual(second.action.incident_id, incident, "a new episode opens a new incident");
 });

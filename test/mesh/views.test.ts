@@ -4,7 +4,13 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { buildView, MAX_VIEW_BYTES, viewProof, ViewPoller } from "../../src/mesh/views.js";
+import {
+  buildView,
+  MAX_VIEW_BYTES,
+  viewProof,
+  ViewPoller,
+  type ViewPollerOptions,
+} from "../../src/mesh/views.js";
 import { verifyView } from "../../src/mesh/view-schema.js";
 import { peer } from "../helpers/fake-backend.js";
 import { startApi, type Harness } from "../api/harness.js";
@@ -13,6 +19,15 @@ import { until } from "../helpers/wait.js";
 import { runUnderFdLimit } from "../helpers/fd-limit.js";
 
 const KEY = "mesh-key-for-tests";
+
+/** A poller of the one member `name` at `url`, with the shared key. */
+function pollerOf(
+  name: string,
+  url: string,
+  times: Pick<ViewPollerOptions, "intervalMs" | "timeoutMs" | "logger">,
+): ViewPoller {
+  return new ViewPoller({ members: [{ name, url }], key: KEY, ...times });
+}
 
 function logger() {
   const lines: Array<{ level: string; obj: Record<string, unknown>; msg?: string }> = [];
@@ -193,12 +208,7 @@ describe("GET /v1/mesh/view on the API server", () => {
 
   test("the real poller accepts the API's view", async () => {
     const h = await api(true);
-    const poller = new ViewPoller({
-      members: [{ name: "wd-a", url: h.url }],
-      key: KEY,
-      intervalMs: 1_000,
-      timeoutMs: 500,
-    });
+    const poller = pollerOf("wd-a", h.url, { intervalMs: 1_000, timeoutMs: 500 });
     try {
       await poller.pollOnce();
       const v = poller.latest("wd-a");
@@ -304,13 +314,7 @@ describe("ViewPoller", () => {
       /* never answers */
     });
     const { lines, log } = logger();
-    const poller = new ViewPoller({
-      members: [{ name: "wd-s", url: slow.url }],
-      key: KEY,
-      intervalMs: 1_000,
-      timeoutMs: 150,
-      logger: log,
-    });
+    const poller = pollerOf("wd-s", slow.url, { intervalMs: 1_000, timeoutMs: 150, logger: log });
     try {
       const t0 = Date.now();
       await poller.pollOnce();
@@ -329,12 +333,7 @@ describe("ViewPoller", () => {
       hits++;
       member("wd-b", KEY)(req, res);
     });
-    const poller = new ViewPoller({
-      members: [{ name: "wd-b", url: m.url }],
-      key: KEY,
-      intervalMs: 50,
-      timeoutMs: 40,
-    });
+    const poller = pollerOf("wd-b", m.url, { intervalMs: 50, timeoutMs: 40 });
     try {
       poller.start();
       poller.start();

@@ -30,16 +30,21 @@ function watched(opts: Omit<MonitorOptions, "selfName">): { m: Monitor; seen: Es
   return { m, seen };
 }
 
+/** `watched` on a fake clock with a recording executor; the peers named in `down` miss, the others answer. */
+function watchedWhileDown(
+  down: Set<string>,
+  opts: Omit<MonitorOptions, "selfName" | "clock" | "executor" | "prober">,
+): { m: Monitor; seen: EscalationAction[]; ex: RecordingExecutor; clock: FakeClock; prober: FakeProber } {
+  const ex = new RecordingExecutor();
+  const clock = new FakeClock();
+  const prober = new FakeProber((url) => (down.has(nameOf(url)) ? MISS : OK));
+  return { ...watched({ clock, executor: ex, prober, ...opts }), ex, clock, prober };
+}
+
 describe("storm guard", () => {
   test("4 of 6 peers failing at once: one correlated_failure naming them and their shared host:port, no restart; fresh counters once they recover", async () => {
-    const ex = new RecordingExecutor();
     const down = new Set(["a", "b", "c", "d"]);
-    const prober = new FakeProber((url) => (down.has(nameOf(url)) ? MISS : OK));
-    const clock = new FakeClock();
-    const { m, seen } = watched({
-      clock,
-      executor: ex,
-      prober,
+    const { m, seen, ex, clock } = watchedWhileDown(down, {
       missedBeforeRestart: 2,
       interval: "1s",
     });
@@ -140,14 +145,8 @@ describe("storm guard", () => {
 
 describe("dependencies", () => {
   test("while db fails, web and api join its incident (INFO, db's incident id, root_cause), are never restarted, and get a fresh startup grace after db recovers", async () => {
-    const ex = new RecordingExecutor();
     const down = new Set<string>();
-    const prober = new FakeProber((url) => (down.has(nameOf(url)) ? MISS : OK));
-    const clock = new FakeClock();
-    const { m, seen } = watched({
-      clock,
-      executor: ex,
-      prober,
+    const { m, seen, ex, clock, prober } = watchedWhileDown(down, {
       missedBeforeRestart: 2,
       interval: "1s",
       retryInterval: "1s",

@@ -36,6 +36,15 @@ function monitor(): Monitor {
   return new Monitor({ selfName: "immune", interval: "30s", timeout: "2s" });
 }
 
+/** A monitor watching the dead peer, and the escalations it announces. */
+function watchingDead(): { m: Monitor; seen: EscalationAction[] } {
+  const m = monitor();
+  const seen: EscalationAction[] = [];
+  m.onEscalation((a) => void seen.push(a));
+  m.registerPeer("dead", deadUrl);
+  return { m, seen };
+}
+
 describe("seed scenarios", () => {
   test("1. register two peers: allPeers() has 2 entries, sorted, UNKNOWN before any probe", async () => {
     const m = monitor();
@@ -76,10 +85,7 @@ describe("seed scenarios", () => {
   });
 
   test("4. dead peer, 3 rounds: OFFLINE, restart_count 1, a restart escalation emitted", async () => {
-    const m = monitor();
-    const seen: EscalationAction[] = [];
-    m.onEscalation((a) => void seen.push(a));
-    m.registerPeer("dead", deadUrl);
+    const { m, seen } = watchingDead();
     for (let i = 0; i < 3; i++) await m.checkAllPeers();
     const p = m.getPeerStatus("dead");
     assert.equal(p?.status, "OFFLINE");
@@ -93,10 +99,7 @@ describe("seed scenarios", () => {
   });
 
   test("5. dead peer, 3 × 3 rounds then 3 more: ISOLATED with a CRITICAL isolate", async () => {
-    const m = monitor();
-    const seen: EscalationAction[] = [];
-    m.onEscalation((a) => void seen.push(a));
-    m.registerPeer("dead", deadUrl);
+    const { m, seen } = watchingDead();
     for (let i = 0; i < 12; i++) await m.checkAllPeers();
     assert.equal(m.getPeerStatus("dead")?.status, "ISOLATED");
     const iso = seen.find((a) => a.action === "isolate");

@@ -18,6 +18,10 @@ after(async () => {
   await prober.close();
 });
 
+/** Probes with `sh -c script` as the check, within `deadlineMs`. */
+const sh = (script: string, deadlineMs = 5_000) =>
+  prober.probe({ exec: { argv: ["sh", "-c", script] } }, deadlineMs);
+
 /** True while `pid` exists and is not a zombie (an orphan may wait for a reaper). */
 function running(pid: number): boolean {
   try {
@@ -35,47 +39,38 @@ async function gone(pid: number, what: string): Promise<void> {
 }
 
 void test("exec: exit 0 is alive", async () => {
-  const r = await prober.probe({ exec: { argv: ["sh", "-c", "exit 0"] } }, 5_000);
+  const r = await sh("exit 0");
   assert.equal(r.ok, true, r.error);
 });
 
 void test("exec: exit 1 reports the code and the first stderr line", async () => {
-  const r = await prober.probe(
-    { exec: { argv: ["sh", "-c", "echo 'disk full' >&2; echo more >&2; exit 1"] } },
-    5_000,
-  );
+  const r = await sh("echo 'disk full' >&2; echo more >&2; exit 1");
   assert.equal(r.ok, false);
   assert.equal(r.error, "exit code 1: disk full");
 });
 
 void test("exec: a long stderr line is truncated to 200 characters", async () => {
-  const r = await prober.probe({ exec: { argv: ["sh", "-c", `printf '%0500d\\n' 0 >&2; exit 3`] } }, 5_000);
+  const r = await sh(`printf '%0500d\\n' 0 >&2; exit 3`);
   assert.equal(r.ok, false);
   assert.match(r.error ?? "", /^exit code 3: 0+…$/);
   assert.equal((r.error ?? "").length, "exit code 3: ".length + 200);
 });
 
 void test("exec: control characters never reach the error", async () => {
-  const r = await prober.probe(
-    { exec: { argv: ["sh", "-c", "printf 'bad\\033[31m\\000 thing\\n' >&2; exit 1"] } },
-    5_000,
-  );
+  const r = await sh("printf 'bad\\033[31m\\000 thing\\n' >&2; exit 1");
   assert.equal(r.error, "exit code 1: bad[31m thing");
 });
 
 void test("exec: no stderr falls back to stdout, then to the bare code", async () => {
-  const out = await prober.probe({ exec: { argv: ["sh", "-c", "echo not ready; exit 2"] } }, 5_000);
+  const out = await sh("echo not ready; exit 2");
   assert.equal(out.error, "exit code 2: not ready");
-  const bare = await prober.probe({ exec: { argv: ["sh", "-c", "exit 4"] } }, 5_000);
+  const bare = await sh("exit 4");
   assert.equal(bare.error, "exit code 4");
 });
 
 void test("exec: huge output is drained (the child never blocks on a full pipe)", async () => {
   // 100 MB through pipes nobody read would block the child forever and end in a timeout.
-  const r = await prober.probe(
-    { exec: { argv: ["sh", "-c", "head -c 50000000 /dev/zero; yes x | head -c 50000000 >&2; exit 5"] } },
-    20_000,
-  );
+  const r = await sh("head -c 50000000 /dev/zero; yes x | head -c 50000000 >&2; exit 5", 20_000);
   assert.equal(r.ok, false);
   assert.equal(r.error, "exit code 5: x");
 });
@@ -83,10 +78,7 @@ void test("exec: huge output is drained (the child never blocks on a full pipe)"
 void test("exec: the deadline kills the child and its descendants", async () => {
   const pidFile = join(dir, "pids");
   const t0 = performance.now();
-  const r = await prober.probe(
-    { exec: { argv: ["sh", "-c", `echo $$ > ${pidFile}; sleep 60 & echo $! >> ${pidFile}; wait`] } },
-    500,
-  );
+  const r = await sh(`echo $$ > ${pidFile}; sleep 60 & echo $! >> ${pidFile}; wait`, 500);
   const took = performance.now() - t0;
   assert.equal(r.ok, false);
   assert.equal(r.error, "timeout after 500 ms (killed)");
@@ -98,10 +90,7 @@ void test("exec: the deadline kills the child and its descendants", async () => 
 
 void test("exec: helpers left behind by a successful check are killed too", async () => {
   const pidFile = join(dir, "leftover");
-  const r = await prober.probe(
-    { exec: { argv: ["sh", "-c", `sleep 60 >/dev/null 2>&1 & echo $! > ${pidFile}; exit 0`] } },
-    5_000,
-  );
+  const r = await sh(`sleep 60 >/dev/null 2>&1 & echo $! > ${pidFile}; exit 0`);
   assert.equal(r.ok, true, r.error);
   const pid = Number((await readFile(pidFile, "utf8")).trim());
   await gone(pid, `leftover pid ${pid} gone`);
