@@ -548,12 +548,15 @@ export class Monitor {
       // While a deadline runs, this node's loop delay is sampled finely (see TimerLoopDelay);
       // counted here, so a prober passed in by the caller counts too.
       probesInFlight.begin();
+      const signal = this.abort.signal;
       try {
-        result = await this.getProber().probe(p.spec.probe, timeoutMs, this.abort.signal);
+        result = await this.getProber().probe(p.spec.probe, timeoutMs, signal);
       } finally {
         probesInFlight.end();
         this.sem.release();
       }
+      // Stopped mid-probe: cut short by this node, the probe says nothing about the peer.
+      if (signal.aborted) return;
       this.lateness.record(lateness);
       this.self.probed(Math.max(0, calledAt - dueAt), calledMono);
       this.counters.checks++;

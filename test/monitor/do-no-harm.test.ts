@@ -5,6 +5,7 @@
 // self_recovered once each. Fake clock, scripted prober, fake loop-delay source.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { createServer, type AddressInfo, type Socket } from "node:net";
 import { Monitor, type EscalationAction, type GateVerdict } from "../../src/index.js";
 import type { ProbeResult } from "../../src/core/types.js";
 import { SqliteStore } from "../../src/store/sqlite-store.js";
@@ -247,4 +248,41 @@ describe("self health: an overloaded node holds", () => {
     await m.stop();
     store.close();
   });
+});
+
+test("a probe cut short by stop() says nothing about the peer: no miss, no alert", async () => {
+  // A peer that accepts and never answers: its probe is in flight when the node stops.
+  let connected!: () => void;
+  const reached = new Promise<void>((r) => (connected = r));
+  const sockets = new Set<Socket>();
+  const server = createServer((s) => {
+    sockets.add(s);
+    connected();
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const port = (server.address() as AddressInfo).port;
+  const m = new Monitor({ selfName: "n", executor: new RecordingExecutor(), selfHealth: false });
+  const seen: EscalationAction[] = [];
+  m.onEscalation((a) => void seen.push(a));
+  try {
+    m.registerPeer({
+      name: "api",
+      probe: { http: { url: `http://127.0.0.1:${port}/health` } },
+      timeout: 20_000,
+      restart: { command: { argv: ["/bin/true"] } },
+    });
+    const round = m.checkAllPeers();
+    await reached;
+    await m.stop();
+    await round;
+    assert.deepEqual(
+      seen.map((a) => a.action),
+      [],
+    );
+    assert.equal(m.stats().total_misses, 0);
+    assert.equal(m.getPeerStatus("api")?.missed_count, 0);
+  } finally {
+    for (const s of sockets) s.destroy();
+    await new Promise((r) => server.close(r));
+  }
 });
