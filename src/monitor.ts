@@ -1,13 +1,11 @@
 // The library's Monitor (its public API): wires probes, the scheduler and the pure ladder,
-// and — when given an executor and a store — remediation and durable state.
-//
-// Flow per probe: acquire a concurrency slot → probe → release the slot → ladder step
-// → commit (state, journal, outbox, effect intents in one transaction) → run effects and
-// record their results (effects/runner.ts) → call escalation handlers (outside any
-// critical section). On start, effects/resume.ts settles what a previous run left pending.
-// Its collaborators: monitor-step.ts (one ladder step), monitor-journal.ts (what is
-// committed; the store-failure hold), monitor-across.ts (dependencies, storm guard,
-// node_blind), monitor-self.ts (this node's own health).
+// and — when given an executor and a store — remediation and durable state. Per probe:
+// a concurrency slot → probe → release the slot → ladder step → commit (state, journal,
+// outbox, effect intents in one transaction) → run effects and record their results
+// (effects/runner.ts) → escalation handlers (outside any critical section). On start,
+// effects/resume.ts settles what a previous run left pending. Collaborators: monitor-step.ts
+// (one ladder step), monitor-journal.ts (what is committed; the store-failure hold),
+// monitor-across.ts (dependencies, storm guard, node_blind), monitor-self.ts (own health).
 import { fetchRoutes, notServed } from "./http/fetch-adapter.js";
 import { setMaxListeners } from "node:events";
 import { parseDuration, iso, type Duration } from "./core/duration.js";

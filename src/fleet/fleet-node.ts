@@ -13,10 +13,9 @@
 //     before its lease (and its step keys) can expire for the others. With
 //     keepalive_interval + 2 × request_timeout <= lease_ttl (leaseTimingProblem) a node
 //     that renews on time never stops.
-//   - checkToken() is the node's own check just before it acts: the lease still valid here,
-//     and the step key still there in etcd with this token and this lease.
-// When etcd is unreachable or has no quorum the renewals fail, leaseValid() turns false and
-// every coordinated step is held (holdReason() names etcd); probing and alerts go on.
+//   - checkToken(), just before acting: the lease still valid, the step key still there.
+// etcd unreachable or without quorum: renewals fail, leaseValid() turns false, every
+// coordinated step is held (holdReason() names etcd); probing and alerts go on.
 import { performance } from "node:perf_hooks";
 import type { Logger } from "../core/logger.js";
 import { loadEtcd3 } from "./etcd-load.js";
@@ -105,9 +104,8 @@ export class FleetNode {
   private readonly pendingObs = new Map<string, boolean>();
   private publishing: Promise<void> | undefined;
   /**
-   * Step keys this node could not give up (etcd did not answer), key → token: given up on
-   * the next renewal. Left alone, one would outlive its step as long as this node renews its
-   * lease, and every other node would keep observing the peer.
+   * Step keys etcd did not let this node give up, key → token: given up on the next renewal
+   * (left alone, one would outlive its step as long as this node renews its lease).
    */
   private readonly unfinished = new Map<string, string>();
 
