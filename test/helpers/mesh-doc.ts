@@ -5,6 +5,14 @@ export interface MeshMember {
   name: string;
   status: string;
   view_age_ms: number | null;
+  /** The member's clock minus this node's, ms; null until measured. */
+  clock_offset_ms?: number | null;
+}
+
+/** The members GET /v1/mesh of the node on loopback `port` lists; [] while it does not answer. */
+export async function meshMembers(port: number): Promise<MeshMember[]> {
+  const r = await fetch(`http://127.0.0.1:${port}/v1/mesh`).catch(() => null);
+  return r?.ok ? ((await r.json()) as { members: MeshMember[] }).members : [];
 }
 
 /**

@@ -10,7 +10,8 @@ import { join } from "node:path";
 import { haveBuiltCli } from "../helpers/built-cli.js";
 import { writeDaemonConfig } from "../helpers/config-builder.js";
 import { spawnDaemon } from "../helpers/daemon-process.js";
-import { freePort } from "../helpers/ports.js";
+import { freePorts } from "../helpers/ports.js";
+import { meshMembers } from "../helpers/mesh-doc.js";
 import { Receiver } from "../helpers/receiver.js";
 import { tempDir } from "../helpers/tmp-dir.js";
 import { until } from "../helpers/wait.js";
@@ -18,11 +19,6 @@ import { until } from "../helpers/wait.js";
 const KEY = "clock-skew-daemons-key-0123456789";
 const TEN_MIN = 600_000;
 
-interface Member {
-  name: string;
-  status: string;
-  clock_offset_ms?: number | null;
-}
 interface Body {
   action: string;
   severity: string;
@@ -30,17 +26,12 @@ interface Body {
   reason: string;
 }
 
-const members = async (port: number): Promise<Member[]> => {
-  const r = await fetch(`http://127.0.0.1:${port}/v1/mesh`).catch(() => null);
-  return r?.ok ? ((await r.json()) as { members: Member[] }).members : [];
-};
-
 void test("a member 10 min ahead: offset measured and shown, the hold names the skew, clock_skew alerted once", async (t) => {
   if (!haveBuiltCli(t)) return;
   const dir = tempDir(t, "wdm-skew-");
   const rx = await new Receiver().start();
   t.after(() => rx.stop());
-  const [portA, portB] = [await freePort(), await freePort()];
+  const [portA, portB] = (await freePorts(2)) as [number, number];
   // The worker answers until wd-a has measured the skew; then it stops, so the hold comes after.
   const worker = createServer((s) => s.destroy());
   await new Promise<void>((r) => worker.listen(0, "127.0.0.1", r));
@@ -93,7 +84,7 @@ void test("a member 10 min ahead: offset measured and shown, the hold names the 
   await until(
     "wd-a to measure wd-b's clock 10 min ahead",
     async () => {
-      const off = (await members(portA)).find((m) => m.name === "wd-b")?.clock_offset_ms;
+      const off = (await meshMembers(portA)).find((m) => m.name === "wd-b")?.clock_offset_ms;
       return typeof off === "number" && Math.abs(off - TEN_MIN) <= 5_000;
     },
     30_000,
@@ -103,7 +94,7 @@ void test("a member 10 min ahead: offset measured and shown, the hold names the 
   await until(
     "wd-b to measure wd-a's clock 10 min behind",
     async () => {
-      const off = (await members(portB)).find((m) => m.name === "wd-a")?.clock_offset_ms;
+      const off = (await meshMembers(portB)).find((m) => m.name === "wd-a")?.clock_offset_ms;
       return typeof off === "number" && Math.abs(off + TEN_MIN) <= 5_000;
     },
     30_000,

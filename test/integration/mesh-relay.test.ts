@@ -15,33 +15,23 @@ import { join } from "node:path";
 import { haveBuiltCli } from "../helpers/built-cli.js";
 import { writeDaemonConfig } from "../helpers/config-builder.js";
 import { spawnDaemon } from "../helpers/daemon-process.js";
-import { freePort } from "../helpers/ports.js";
+import { freePorts } from "../helpers/ports.js";
+import { meshMembers } from "../helpers/mesh-doc.js";
 import { tempDir } from "../helpers/tmp-dir.js";
 import { until } from "../helpers/wait.js";
 
 const KEY = "relay-test-shared-mesh-key-0123456789";
 
-interface Member {
-  name: string;
-  status: string;
-  view_age_ms: number | null;
-}
-
-const members = async (port: number): Promise<Member[]> => {
-  const r = await fetch(`http://127.0.0.1:${port}/v1/mesh`).catch(() => null);
-  return r?.ok ? ((await r.json()) as { members: Member[] }).members : [];
-};
-
 void test("a relay forwarding another mesh's same-named, same-key node is not taken as the member", async (t) => {
   if (!haveBuiltCli(t)) return;
   const dir = tempDir(t, "wdm-relay-");
-  const [portA, portC, portD, relayPort, nobody] = await Promise.all([
-    freePort(),
-    freePort(),
-    freePort(),
-    freePort(),
-    freePort(),
-  ]);
+  const [portA, portC, portD, relayPort, nobody] = (await freePorts(5)) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
 
   // The relay: every request goes to wd-c as it came (path, query, headers), every answer
   // comes back as wd-c gave it (status, headers, body). It records what wd-c answered.
@@ -107,7 +97,7 @@ void test("a relay forwarding another mesh's same-named, same-key node is not ta
   await until(
     "wd-a to count wd-d HEALTHY with a view, and wd-b OFFLINE",
     async () => {
-      const ms = await members(portA);
+      const ms = await meshMembers(portA);
       const dm = ms.find((m) => m.name === "wd-d");
       const bm = ms.find((m) => m.name === "wd-b");
       return dm?.status === "HEALTHY" && dm.view_age_ms !== null && bm?.status === "OFFLINE";
@@ -130,7 +120,7 @@ void test("a relay forwarding another mesh's same-named, same-key node is not ta
     `wd-c served signed views through the relay: ${JSON.stringify(relayed.slice(0, 5))}`,
   );
 
-  const ms = await members(portA);
+  const ms = await meshMembers(portA);
   assert.equal(ms.find((m) => m.name === "wd-b")?.status, "OFFLINE");
   assert.equal(ms.find((m) => m.name === "wd-b")?.view_age_ms, null, "no view of wd-b was ever kept");
   assert.equal(ms.find((m) => m.name === "wd-d")?.status, "HEALTHY");

@@ -23,7 +23,7 @@ import { join } from "node:path";
 import { haveBuiltCli } from "../helpers/built-cli.js";
 import { writeDaemonConfig } from "../helpers/config-builder.js";
 import { spawnDaemon } from "../helpers/daemon-process.js";
-import { freePort } from "../helpers/ports.js";
+import { freePorts } from "../helpers/ports.js";
 import { tempDir } from "../helpers/tmp-dir.js";
 import { until } from "../helpers/wait.js";
 
@@ -65,7 +65,7 @@ void test("a pair 10 min apart with confirm: any never runs a restart step twice
   const failing = { on: false };
   const svc = await target(failing);
   t.after(() => svc.close());
-  const [portA, portB] = [await freePort(), await freePort()];
+  const [portA, portB] = (await freePorts(2)) as [number, number];
 
   const script = (node: string): string =>
     `echo "start ${node} $(date +%s%N) $WDMESH_PEER $WDMESH_EFFECT_ID $WDMESH_ATTEMPT" >> "${log}"; ` +
