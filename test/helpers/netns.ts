@@ -56,6 +56,11 @@ export interface Lab {
   cut(a: string, b: string): Promise<void>;
   /** Undoes cut(a, b). */
   heal(a: string, b: string): Promise<void>;
+  /** Drops what `from` sends to `to`, one way: `to` still reaches `from` (a TCP exchange
+   * either way then fails, as behind a one-way firewall rule). */
+  cutOneWay(from: string, to: string): Promise<void>;
+  /** Undoes cutOneWay(from, to). */
+  healOneWay(from: string, to: string): Promise<void>;
   /** Removes every process, namespace and link of the lab. Idempotent. */
   destroy(): Promise<void>;
 }
@@ -67,7 +72,12 @@ function ipSync(args: string[]): void {
 function removeNamespacesOf(pid: string, prefix = PREFIX): void {
   let list = "";
   try {
-    list = execFileSync("ip", ["netns", "list"], { encoding: "utf8", timeout: 10_000 });
+    list = execFileSync("ip", ["netns", "list"], {
+      encoding: "utf8",
+      timeout: 10_000,
+      // It prints "Peer netns reference is invalid" for namespaces without an id: noise.
+      stdio: ["ignore", "pipe", "ignore"],
+    });
   } catch {
     return;
   }
@@ -87,7 +97,12 @@ function removeNamespacesOf(pid: string, prefix = PREFIX): void {
 export function sweepStale(prefix = PREFIX): void {
   let list = "";
   try {
-    list = execFileSync("ip", ["netns", "list"], { encoding: "utf8", timeout: 10_000 });
+    list = execFileSync("ip", ["netns", "list"], {
+      encoding: "utf8",
+      timeout: 10_000,
+      // It prints "Peer netns reference is invalid" for namespaces without an id: noise.
+      stdio: ["ignore", "pipe", "ignore"],
+    });
   } catch {
     return;
   }
@@ -196,11 +211,6 @@ export async function createLab(names: readonly string[], opts: { subnet?: numbe
     if (!h) throw new Error(`no host ${name} in the lab`);
     return h;
   };
-  /** What `from` drops to cut itself off from `to`. */
-  const rules = (to: Host): string[][] => [
-    ["INPUT", "-s", to.ip, "-j", "DROP"],
-    ["OUTPUT", "-d", to.ip, "-j", "DROP"],
-  ];
   const iptables = async (h: Host, op: "-A" | "-D", rule: string[]): Promise<void> => {
     const r = await h.run(["iptables", "-w", "5", op, ...rule]);
     if (r.code !== 0 && op === "-A")
@@ -208,6 +218,14 @@ export async function createLab(names: readonly string[], opts: { subnet?: numbe
   };
   const cutState = new Set<string>();
   const key = (a: string, b: string): string => [a, b].sort().join("|");
+  /** The rules that drop what `a` sends to `b`: on the way out of a, on the way into b. */
+  const oneWay = (a: Host, b: Host): Array<[Host, string[]]> => [
+    [a, ["OUTPUT", "-d", b.ip, "-j", "DROP"]],
+    [b, ["INPUT", "-s", a.ip, "-j", "DROP"]],
+  ];
+  const apply = async (op: "-A" | "-D", rules: Array<[Host, string[]]>): Promise<void> => {
+    for (const [h, rule] of rules) await iptables(h, op, rule);
+  };
   return {
     id,
     hosts,
@@ -215,19 +233,20 @@ export async function createLab(names: readonly string[], opts: { subnet?: numbe
     async cut(a, b) {
       if (cutState.has(key(a, b))) return;
       cutState.add(key(a, b));
-      for (const [from, to] of [
-        [host(a), host(b)],
-        [host(b), host(a)],
-      ] as const)
-        for (const rule of rules(to)) await iptables(from, "-A", rule);
+      await apply("-A", [...oneWay(host(a), host(b)), ...oneWay(host(b), host(a))]);
     },
     async heal(a, b) {
       if (!cutState.delete(key(a, b))) return;
-      for (const [from, to] of [
-        [host(a), host(b)],
-        [host(b), host(a)],
-      ] as const)
-        for (const rule of rules(to)) await iptables(from, "-D", rule);
+      await apply("-D", [...oneWay(host(a), host(b)), ...oneWay(host(b), host(a))]);
+    },
+    async cutOneWay(from, to) {
+      if (cutState.has(`${from}>${to}`)) return;
+      cutState.add(`${from}>${to}`);
+      await apply("-A", oneWay(host(from), host(to)));
+    },
+    async healOneWay(from, to) {
+      if (!cutState.delete(`${from}>${to}`)) return;
+      await apply("-D", oneWay(host(from), host(to)));
     },
     destroy,
   };

@@ -31,14 +31,26 @@ export interface SlowRestartMeshOptions {
   ledgerDir?: string;
   /** A top-level self_health YAML line (the tests' loose limits). */
   selfHealthYaml: string;
+  /**
+   * Each node's own address, when the nodes run in network namespaces of their own (then
+   * every node listens on ADDRESS:9760, with an api_token and public reads); default: a
+   * free loopback port each.
+   */
+  addresses?: readonly string[];
 }
+
+/** The API token of nodes on namespace addresses (their reads are public). */
+const LAB_TOKEN = "slow-restart-mesh-api-token-0123456789";
 
 /** Writes the nodes' configs; returns their ports and base URLs. */
 export async function writeSlowRestartMesh(
   o: SlowRestartMeshOptions,
 ): Promise<{ ports: number[]; url: (i: number) => string }> {
-  const ports = await freePorts(o.names.length);
-  const url = (i: number) => `http://127.0.0.1:${ports[i]}`;
+  const lab = o.addresses;
+  const ports = lab ? lab.map(() => 9760) : await freePorts(o.names.length);
+  const host = (i: number) => lab?.[i] ?? "127.0.0.1";
+  const url = (i: number) => `http://${host(i)}:${ports[i]}`;
+  const labYaml = lab ? `, api_token: "${LAB_TOKEN}", public_reads: true` : "";
   const script =
     'echo "start $1 $WDMESH_EFFECT_ID $(date +%s%3N) $$" >> "$2"; ' +
     `sleep ${o.restartS}; ` +
@@ -49,7 +61,7 @@ export async function writeSlowRestartMesh(
     const members = o.names.flatMap((m, j) => (j === i ? [] : [`    - { name: ${m}, url: "${url(j)}" }`]));
     writeFileSync(
       join(o.dir, `${name}.yaml`),
-      `node: { name: ${name}, listen: "127.0.0.1:${ports[i]}", data_dir: "${join(o.dir, name)}", ledger_dir: "${ledgerDir}" }
+      `node: { name: ${name}, listen: "${host(i)}:${ports[i]}", data_dir: "${join(o.dir, name)}", ledger_dir: "${ledgerDir}"${labYaml} }
 defaults:
   interval: ${o.intervalMs}ms
   timeout: 300ms
@@ -114,6 +126,9 @@ export function killUnfinishedRestarts(lines: RestartLine[]): void {
       }
 }
 
+/** GETs a node's JSON answer (throws on any failure). */
+export type GetJson = (url: string) => Promise<unknown>;
+
 /* eslint-disable-next-line @typescript-eslint/no-explicit-any -- test JSON */
 async function getJson(url: string): Promise<any> {
   const r = await fetch(url, { signal: AbortSignal.timeout(2_000) });
@@ -122,18 +137,31 @@ async function getJson(url: string): Promise<any> {
 }
 
 /** A node's view of the agent (GET /v1/peers/agent): its status and restarts counted. */
-export function agentOf(url: string): Promise<{ status: string; restart_count: number }> {
-  return getJson(`${url}/v1/peers/agent`);
+export function agentOf(
+  url: string,
+  get: GetJson = getJson,
+): Promise<{ status: string; restart_count: number }> {
+  return get(`${url}/v1/peers/agent`) as Promise<{ status: string; restart_count: number }>;
 }
 
 /**
  * Whether every node (base URLs) sees each of the others as a settled member and the
- * agent HEALTHY; throws when a node does not answer (wait with retryErrors).
+ * agent HEALTHY; throws when a node does not answer (wait with retryErrors). `get` reads
+ * a node (default: fetch from this process).
  */
-export async function meshAndAgentSettled(urls: string[], intervalMs: number): Promise<boolean> {
+export async function meshAndAgentSettled(
+  urls: string[],
+  intervalMs: number,
+  get: GetJson = getJson,
+): Promise<boolean> {
   for (const u of urls) {
-    if (!membersSettled(await getJson(`${u}/v1/mesh`), urls.length - 1, intervalMs)) return false;
-    if ((await agentOf(u)).status !== "HEALTHY") return false;
+    if (!membersSettled(await get(`${u}/v1/mesh`), urls.length - 1, intervalMs)) return false;
+    if ((await agentOf(u, get)).status !== "HEALTHY") return false;
   }
   return true;
+}
+
+/** The end of a failure that began at `start` (epoch ms): the first restart end at or after it. */
+export function healedAt(start: number, lines: readonly RestartLine[]): number | undefined {
+  return lines.find((l) => l.kind === "end" && l.at >= start)?.at;
 }

@@ -3,6 +3,9 @@
 //   - two restarts in flight at once (one started while another had not ended);
 //   - a restart against a healthy target (started outside every failure episode);
 //   - more than one restart performed for one failure episode (one incident, one step);
+//   - a restart by a node that could not have had its quorum: cut off from every other
+//     node (no link working both ways) since at least `quorumWindowMs` before it started
+//     (a view counts for 3 intervals, so a majority seen just before a cut may still act);
 //   - a failure not remediated within `boundMs` after every fault healed.
 import type { RestartLine } from "../helpers/slow-restart-mesh.js";
 
@@ -28,6 +31,10 @@ export interface CheckInput {
   boundMs: number;
   /** The restart's own timeout, ms (a start older than this no longer counts as in flight). */
   stepTimeoutMs: number;
+  /** When each node reached no other node both ways (epoch ms; `to` unset while it lasts). */
+  cutOff?: ReadonlyArray<{ node: string; from: number; to?: number }>;
+  /** How long before a restart its node's cut-off must have begun to rule its quorum out, ms. */
+  quorumWindowMs?: number;
 }
 
 export function check(x: CheckInput): string[] {
@@ -42,6 +49,14 @@ export function check(x: CheckInput): string[] {
           `two restarts in flight at once: ${s.node} ${s.effect} started at ${s.at} while ${o.node} ${o.effect} (started ${o.at}) had not ended`,
         );
     }
+    const alone = (x.cutOff ?? []).find(
+      (c) =>
+        c.node === s.node && c.from <= s.at - (x.quorumWindowMs ?? 0) && (c.to === undefined || c.to >= s.at),
+    );
+    if (alone)
+      v.push(
+        `restart without a quorum: ${s.node} ${s.effect} at ${s.at}, cut off from every other node since ${alone.from}`,
+      );
     const ep = x.episodes.find((e) => e.start <= s.at && (e.end === undefined || s.at <= e.end));
     if (!ep) v.push(`restart against a healthy target: ${s.node} ${s.effect} at ${s.at}`);
   }
