@@ -18,7 +18,7 @@
 // coordinated step is held (holdReason() names etcd); probing and alerts go on.
 import { performance } from "node:perf_hooks";
 import type { Logger } from "../core/logger.js";
-import { loadEtcd3 } from "./etcd-load.js";
+import { loadEtcd3, type Etcd3Lib } from "./etcd-load.js";
 import { fleetKeys, type FleetKeys, type MemberRecord, type StepRecord } from "./keys.js";
 import type { Etcd3, IKeyValue, Lease, Watcher } from "etcd3";
 
@@ -87,6 +87,7 @@ export class FleetNode {
   private readonly mono: () => number;
   private readonly now: () => number;
   private client: Etcd3 | undefined;
+  private leaseGone: Etcd3Lib["EtcdLeaseInvalidError"] | undefined;
   private lease: Lease | undefined;
   private leaseId: string | undefined;
   private watcher: Watcher | undefined;
@@ -103,10 +104,7 @@ export class FleetNode {
   /** Observations to (re)publish, newest value per peer. */
   private readonly pendingObs = new Map<string, boolean>();
   private publishing: Promise<void> | undefined;
-  /**
-   * Step keys etcd did not let this node give up, key → token: given up on the next renewal
-   * (left alone, one would outlive its step as long as this node renews its lease).
-   */
+  /** Step keys etcd did not let this node give up (key → token): retried on each renewal. */
   private readonly unfinished = new Map<string, string>();
 
   constructor(private readonly opts: FleetNodeOptions) {
@@ -127,7 +125,8 @@ export class FleetNode {
   async start(): Promise<void> {
     if (this.started) return;
     this.started = true;
-    const { Etcd3 } = await loadEtcd3();
+    const { Etcd3, EtcdLeaseInvalidError } = await loadEtcd3();
+    this.leaseGone = EtcdLeaseInvalidError;
     if (this.stopped) return;
     const tls = this.opts.tls;
     this.client = new Etcd3({
@@ -444,8 +443,9 @@ export class FleetNode {
         "lease renewal",
       );
     } catch (err) {
-      if (err instanceof Error && err.name === "EtcdLeaseInvalidError") {
-        // Expired for the others already: every key of this node is gone. Join again.
+      if (this.leaseGone && err instanceof this.leaseGone) {
+        // Expired for the others already (etcd3 names no error class: instanceof, not name):
+        // every key of this node is gone. Join again.
         this.opts.logger.warn(
           { lease: this.leaseId },
           "fleet: lease expired; joining again with a new lease",
