@@ -138,6 +138,7 @@ function wireMetrics(monitor: Monitor, store: SqliteStore, metrics: Metrics, his
   monitor.onEscalation((a) => {
     if (a.action === "restart") metrics.restarts.inc({ peer: a.peer_name });
     if (a.action === "isolate") metrics.isolations.inc({ peer: a.peer_name });
+    if (a.action === "remediation_held") metrics.remediationHeld.inc({ peer: a.peer_name });
     if (a.result && !a.result.ok) metrics.actionFailures.inc({ action: a.action });
   });
   metrics.beforeScrape(() => {

@@ -44,6 +44,8 @@ export interface Metrics {
   readonly latenessP99: Gauge;
   readonly restarts: Counter<"peer">;
   readonly isolations: Counter<"peer">;
+  /** Remediation steps held (no quorum, etcd, the ledger, this node's own trouble), per peer. */
+  readonly remediationHeld: Counter<"peer">;
   /** Remediation effects (restart, isolate, release) that failed. */
   readonly actionFailures: Counter<"action">;
   /** Outbox rows per sink and state (pending, dead). */
@@ -159,6 +161,11 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
   );
   const restarts = counter("wdmesh_restarts_total", "Restarts issued, per peer.", ["peer"]);
   const isolations = counter("wdmesh_isolations_total", "Isolations issued, per peer.", ["peer"]);
+  const remediationHeld = counter(
+    "wdmesh_remediation_held_total",
+    "Remediation steps held instead of performed (no quorum, etcd unreachable, the step ledger, this node's own trouble), per peer.",
+    ["peer"],
+  );
   const actionFailures = counter(
     "wdmesh_action_failures_total",
     "Remediation effects that failed, per action.",
@@ -244,6 +251,7 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     latenessP99,
     restarts,
     isolations,
+    remediationHeld,
     actionFailures,
     outboxDepth,
     deliveries,
@@ -262,7 +270,8 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     addPeer(peer) {
       if (peers.has(peer)) return;
       peers.add(peer);
-      for (const c of [checks, misses, inconclusive, restarts, isolations]) c.inc({ peer }, 0);
+      for (const c of [checks, misses, inconclusive, restarts, isolations, remediationHeld])
+        c.inc({ peer }, 0);
       probeDuration.zero({ peer });
       for (const s of STATUSES) peerStatus.set({ peer, status: s }, s === "UNKNOWN" ? 1 : 0);
     },
@@ -272,7 +281,8 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     removePeer(peer) {
       peers.delete(peer);
       for (const s of STATUSES) peerStatus.remove({ peer, status: s });
-      for (const c of [checks, misses, inconclusive, restarts, isolations]) c.remove({ peer });
+      for (const c of [checks, misses, inconclusive, restarts, isolations, remediationHeld])
+        c.remove({ peer });
       probeDuration.remove({ peer });
     },
     beforeScrape(fn) {

@@ -4,7 +4,8 @@
 // names etcd) while the alert is still delivered, and it runs once etcd is back; h2's node
 // killed: exactly one host_unreachable for h2 and its fence run once, only after h2's lease
 // expired. /v1/fleet, /v1/sd and `wdmesh fleet status` show the fleet from either node, and
-// a real Prometheus discovers and scrapes both nodes through /v1/sd.
+// a real Prometheus discovers and scrapes both nodes through /v1/sd; every expression of the
+// fleet Grafana dashboard returns data from them.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -204,6 +205,32 @@ describe("a fleet of two daemons on a real 3-member etcd", { skip, timeout: 300_
           retryErrors: true,
         },
       );
+      // Every expression of the fleet dashboard returns data from these two nodes.
+      const dashboard = JSON.parse(
+        readFileSync(
+          fileURLToPath(new URL("../../examples/grafana/wdmesh-fleet.json", import.meta.url)),
+          "utf8",
+        ),
+      ) as { panels: { title: string; targets: { expr: string }[] }[] };
+      const exprs = dashboard.panels.flatMap((p) => p.targets.map((x) => ({ title: p.title, expr: x.expr })));
+      assert.ok(exprs.length >= 9, `found ${exprs.length} expressions`);
+      const pending = new Set(exprs.map((e) => e.expr));
+      await until(
+        "every fleet dashboard expression to return data",
+        async () => {
+          for (const e of [...pending]) if ((await q(e)).length > 0) pending.delete(e);
+          return pending.size === 0;
+        },
+        60_000,
+        { retryErrors: true, everyMs: 1_000 },
+      ).catch(() =>
+        assert.fail(
+          `without data: ${exprs
+            .filter((e) => pending.has(e.expr))
+            .map((e) => `panel "${e.title}": ${e.expr}`)
+            .join("; ")}`,
+        ),
+      );
     } finally {
       await stopChild(prom.child, "SIGTERM");
     }
@@ -259,6 +286,12 @@ describe("a fleet of two daemons on a real 3-member etcd", { skip, timeout: 300_
       30_000,
     );
     assert.equal(lines(restarts()).length, 1, "no restart without a token");
+    const metrics = await (await fetch(`${urlA}/metrics`)).text();
+    assert.match(
+      metrics,
+      /^wdmesh_remediation_held_total\{peer="agent"\} [1-9]/m,
+      "the held step is counted",
+    );
     await cluster.startAll();
     await until(
       "restarted once etcd is back",
