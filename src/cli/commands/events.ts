@@ -115,7 +115,7 @@ function signatureLine(sig: SignatureReport): string {
       sig.checkpoints === 0
         ? "the journal holds no signed checkpoint"
         : `the journal holds ${sig.checkpoints} signed checkpoint${sig.checkpoints === 1 ? "" : "s"}, by key ${sig.signed_by.join(", ")}`;
-    return `signatures not checked: ${sig.why} (${held})`;
+    return `signatures not checked: ${sig.why}; ${held}`;
   }
   const keys = sig.public_keys.join(", ");
   if (sig.signed_seq === null) return `signatures ok: the journal is empty (trusted key ${keys})`;
