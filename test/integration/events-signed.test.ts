@@ -107,6 +107,10 @@ void test("a node with an identity signs its journal; a rewritten-and-rehashed c
       live.stdout,
       /^signatures ok: \d+ signed checkpoints? verified with .*; entries 1-\d+ covered/m,
     );
+    // The node's config alone: the public key of its identity, its own URL.
+    const own = await wdmesh(["events", "--verify", "--config", cfg]);
+    assert.equal(own.code, 0, own.stdout + own.stderr);
+    assert.ok(own.stdout.includes(`verified with ${publicKey}; entries 1-`), own.stdout);
   } finally {
     assert.equal(await stopChild(node.child, "SIGTERM"), 0, node.output());
   }

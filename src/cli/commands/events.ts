@@ -4,7 +4,9 @@ import { CheckpointAudit, trustedKeys, type SignatureReport } from "../../store/
 import { verifyChain, type VerifyResult } from "../../store/journal.js";
 import type { JournalEntry } from "../../store/types.js";
 import { CliError, EXIT, UsageError } from "../cli-error.js";
-import { flag, positionals, str, type CliIO, type Command } from "../command.js";
+import { flag, positionals, str, type CliIO, type Command, type Parsed } from "../command.js";
+import { withDefaults } from "./reload.js";
+import type { ResolvedConfig } from "../../config/resolve.js";
 import { apiCall, apiTarget, eventStream, TOKEN_OPTION, URL_OPTION, type ApiTarget } from "../http-client.js";
 import { NODE_DEFAULTS } from "../../core/defaults.js";
 import { clip } from "../print-table.js";
@@ -50,8 +52,13 @@ async function* allEntries(t: ApiTarget, after: number): AsyncGenerator<JournalE
   }
 }
 
-async function verify(t: ApiTarget, io: CliIO, args: Parameters<Command["run"]>[0]): Promise<number> {
-  const audit = await checkpointAudit(args, io);
+async function verify(
+  t: ApiTarget,
+  io: CliIO,
+  args: Parameters<Command["run"]>[0],
+  config: ResolvedConfig | undefined,
+): Promise<number> {
+  const audit = await checkpointAudit(args, config);
   const entries: JournalEntry[] = [];
   for await (const e of allEntries(t, 0)) {
     entries.push(e);
@@ -125,10 +132,33 @@ function signatureLine(sig: SignatureReport): string {
   );
 }
 
+/** With --config and no token given (nor an api_token in it): the node's read_token. */
+function withReadToken(args: Parsed, config: ResolvedConfig | undefined, io: CliIO): Parsed {
+  if (!config?.node.readToken || args.values.token !== undefined || io.env.WDMESH_API_TOKEN) return args;
+  return { ...args, values: { ...args.values, token: config.node.readToken } };
+}
+
 const KEY_TEXT = /^[A-Za-z0-9+/]{43}=$/;
 
+/** The node's config (--config), for its identity's public key and its own URL and token. */
+async function nodeConfig(file: string, io: CliIO): Promise<ResolvedConfig> {
+  const { loadConfig, ConfigError } = await import("../../config/load.js");
+  try {
+    return await loadConfig(file, io.env);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    throw new UsageError(
+      `${file}: ${e.issues.length} config problem${e.issues.length === 1 ? "" : "s"}; its node.identity cannot be read`,
+      `run wdmesh validate --config ${file}`,
+    );
+  }
+}
+
 /** The trusted public keys: --public-key (keys or a file of them), or node.identity of --config. */
-async function checkpointAudit(args: Parameters<Command["run"]>[0], io: CliIO): Promise<CheckpointAudit> {
+async function checkpointAudit(
+  args: Parameters<Command["run"]>[0],
+  config: ResolvedConfig | undefined,
+): Promise<CheckpointAudit> {
   const given = str(args, "public-key");
   const configFile = str(args, "config");
   if (given !== undefined && configFile !== undefined)
@@ -160,18 +190,8 @@ async function checkpointAudit(args: Parameters<Command["run"]>[0], io: CliIO): 
     }
     return new CheckpointAudit(trustedKeys(keys, "--public-key"));
   }
-  if (configFile !== undefined) {
-    const { loadConfig, ConfigError } = await import("../../config/load.js");
-    let pem: string | undefined;
-    try {
-      pem = (await loadConfig(configFile, io.env)).node.identity;
-    } catch (e) {
-      if (!(e instanceof ConfigError)) throw e;
-      throw new UsageError(
-        `${configFile}: ${e.issues.length} config problem${e.issues.length === 1 ? "" : "s"}; its node.identity cannot be read`,
-        `run wdmesh validate --config ${configFile}`,
-      );
-    }
+  if (configFile !== undefined && config !== undefined) {
+    const pem = config.node.identity;
     if (pem === undefined)
       throw new UsageError(
         `${configFile} has no node.identity: that node does not sign its journal`,
@@ -192,6 +212,7 @@ async function offline(
   args: Parameters<Command["run"]>[0],
   io: CliIO,
   after: number,
+  config: ResolvedConfig | undefined,
 ): Promise<number> {
   if (flag(args, "follow")) {
     throw new UsageError("--follow needs a running node (--url); --data-dir reads the file as it is now");
@@ -203,7 +224,7 @@ async function offline(
       const json = flag(args, "json");
       const how = file.mode === "snapshot" ? "read-only, from a private copy" : "read-only, in place";
       if (!json) io.out(`reading ${file.file} (${how})\n`);
-      const audit = await checkpointAudit(args, io);
+      const audit = await checkpointAudit(args, config);
       const r = file.verify(audit);
       return report(r, audit.result(), file.head(), io, json, { file: file.file, mode: file.mode });
     }
@@ -254,7 +275,7 @@ export const eventsCommand: Command = {
       short: "c",
       type: "string",
       arg: "FILE",
-      help: "with --verify: the node's config file; the public key of its node.identity is trusted",
+      help: "with --verify: the node's config file; the public key of its node.identity is trusted (and its URL and token are used)",
     },
     {
       name: "data-dir",
@@ -292,10 +313,12 @@ export const eventsCommand: Command = {
     ) {
       throw new UsageError("--public-key and --config are for --verify (checking the signed checkpoints)");
     }
+    const configFile = str(args, "config");
+    const config = configFile === undefined ? undefined : await nodeConfig(configFile, io);
     const dataDir = str(args, "data-dir");
-    if (dataDir !== undefined) return offline(dataDir, args, io, Number(rawAfter ?? 0));
-    const t = apiTarget(args, io);
-    if (flag(args, "verify")) return verify(t, io, args);
+    if (dataDir !== undefined) return offline(dataDir, args, io, Number(rawAfter ?? 0), config);
+    const t = apiTarget(withReadToken(withDefaults(args, config, io), config, io), io);
+    if (flag(args, "verify")) return verify(t, io, args, config);
     const print = flag(args, "json")
       ? (e: JournalEntry) => io.out(`${JSON.stringify(e)}\n`)
       : (e: JournalEntry) => io.out(formatEntry(e));
