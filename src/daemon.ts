@@ -23,6 +23,7 @@ import { Monitor, type RemediationGate } from "./monitor.js";
 import { initialState } from "./core/ladder.js";
 import { toPeerHealth } from "./core/peer-health.js";
 import { SqliteStore } from "./store/sqlite-store.js";
+import { loadIdentity } from "./core/identity.js";
 import type { JournalEntry } from "./store/types.js";
 import { startSystemdNotify, type SystemdNotifier } from "./act/sd-notify.js";
 import { startDiscovery, type Discovery } from "./discovery/start.js";
@@ -246,6 +247,9 @@ export async function runDaemon(initial: ResolvedConfig, opts: DaemonOptions = {
     sinks: config.alerts.map((s) => ({ name: s.name, minSeverity: s.minSeverity })),
     logger,
     redactor,
+    ...(config.node.identity === undefined
+      ? {}
+      : { identity: loadIdentity(config.node.identity, "node.identity") }),
   });
   let monitor: Monitor | undefined;
   let alerting: Alerting | undefined;

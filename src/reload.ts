@@ -65,6 +65,7 @@ export function diffConfig(
     ["node.public_reads", before.node.publicReads, after.node.publicReads],
     ["node.hostnames", before.node.hostnames, after.node.hostnames],
     ["node.max_connections", before.node.maxConnections, after.node.maxConnections],
+    ["node.identity", before.node.identity, after.node.identity],
     ["defaults.concurrency", before.monitor.concurrency, after.monitor.concurrency],
     ["storm", before.monitor.storm, after.monitor.storm],
     ["mesh", before.mesh, after.mesh],

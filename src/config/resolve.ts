@@ -55,6 +55,8 @@ export interface ResolvedConfig {
     dataDir: string;
     apiToken?: string;
     readToken?: string;
+    /** node.identity: this node's Ed25519 private key (PEM); it also signs the journal. */
+    identity?: string;
     /** Read routes open without a token although listen is not loopback (node.public_reads). */
     publicReads: boolean;
     /** Extra names accepted in the Host header (node.hostnames). */
@@ -249,6 +251,7 @@ export function resolveConfig(
       dataDir: isAbsolute(dataDir) ? dataDir : resolve(baseDir, dataDir),
       ...(file.node.api_token === undefined ? {} : { apiToken: file.node.api_token }),
       ...(file.node.read_token === undefined ? {} : { readToken: file.node.read_token }),
+      ...(file.node.identity === undefined ? {} : { identity: file.node.identity }),
       publicReads: file.node.public_reads ?? NODE_DEFAULTS.publicReads,
       hostnames: [...(file.node.hostnames ?? [])],
       maxConnections: file.node.max_connections ?? NODE_DEFAULTS.maxConnections,

@@ -86,7 +86,7 @@ export const nodeSchema = z
       SECRET_MIN_LENGTH,
     ).optional(),
     identity: secret(
-      "This node's own Ed25519 private key (PKCS#8 PEM), usually ${file:/etc/wdmesh/node.key} written by `wdmesh keygen`. It signs this node's heartbeats, views and view requests; the members list its public key. Never logged.",
+      "This node's own Ed25519 private key (PKCS#8 PEM), usually ${file:/etc/wdmesh/node.key} written by `wdmesh keygen`. It signs this node's heartbeats, views and view requests (the members list its public key), and its journal: a signed checkpoint per commit, checked by `wdmesh events --verify --public-key`. Never logged.",
     ).optional(),
     public_reads: z
       .boolean({ error: "must be true or false" })

@@ -14,6 +14,7 @@ import { join } from "node:path";
 import type Database from "better-sqlite3";
 import { sqliteDriver } from "./sqlite-driver.js";
 import { verifyChain, type VerifyResult } from "./journal.js";
+import type { CheckpointAudit } from "./journal-signing.js";
 import { STATE_FILE_NAME, storeError } from "./open.js";
 import { actionFromEntry } from "./outbox.js";
 import type { JournalEntry } from "./types.js";
@@ -25,8 +26,18 @@ export interface ChainHead {
 }
 import { STORE_DEFAULTS } from "../core/defaults.js";
 
-/** One page of the journal with each entry's effect result: seq > ?, at most ? rows. */
-export const JOURNAL_PAGE_SQL = `SELECT j.seq, j.entry, j.prev_hash, j.hash, j.result, e.result AS effect_result
+/**
+ * One page of the journal with each entry's effect result and signed checkpoint:
+ * seq > ?, at most ? rows.
+ */
+export const JOURNAL_PAGE_SQL = `SELECT j.seq, j.entry, j.prev_hash, j.hash, j.result, e.result AS effect_result,
+    c.node AS c_node, c.hash AS c_hash, c.public_key AS c_key, c.signature AS c_sig
+  FROM journal j LEFT JOIN effects e ON e.id = j.id AND e.status = 'done'
+  LEFT JOIN journal_checkpoints c ON c.seq = j.seq
+  WHERE j.seq > ? ORDER BY j.seq LIMIT ?`;
+
+/** The same for a state file from before signed checkpoints existed (it has none). */
+const UNSIGNED_PAGE_SQL = `SELECT j.seq, j.entry, j.prev_hash, j.hash, j.result, e.result AS effect_result
   FROM journal j LEFT JOIN effects e ON e.id = j.id AND e.status = 'done'
   WHERE j.seq > ? ORDER BY j.seq LIMIT ?`;
 
@@ -37,11 +48,37 @@ export interface RawJournalRow {
   hash: string;
   result: string | null;
   effect_result: string | null;
+  /** The signed checkpoint at this seq (all null without one; absent from queries without it). */
+  c_node?: string | null;
+  c_hash?: string | null;
+  c_key?: string | null;
+  c_sig?: string | null;
 }
 
 export function toJournalEntry(r: RawJournalRow): JournalEntry {
   const action = actionFromEntry(r.entry, r.effect_result ?? r.result);
-  return { ...action, seq: r.seq, prev_hash: r.prev_hash, hash: r.hash };
+  const entry: JournalEntry = { ...action, seq: r.seq, prev_hash: r.prev_hash, hash: r.hash };
+  if (typeof r.c_sig === "string") {
+    entry.checkpoint = {
+      node: r.c_node ?? "",
+      hash: r.c_hash ?? "",
+      public_key: r.c_key ?? "",
+      signature: r.c_sig,
+    };
+  }
+  return entry;
+}
+
+/** `page` with every entry it returns also fed to `audit` (the checkpoint check rides the chain walk). */
+export function auditedPages(
+  page: (after: number, limit: number) => JournalEntry[],
+  audit: CheckpointAudit,
+): (after: number, limit: number) => JournalEntry[] {
+  return (after, limit) => {
+    const rows = page(after, limit);
+    for (const e of rows) audit.add(e);
+    return rows;
+  };
 }
 
 /** Most entries read per page while walking the journal. */
@@ -80,7 +117,10 @@ export class JournalFile {
   private constructor(file: string, db: Database.Database, snapshotDir: string | null) {
     this.file = file;
     this.db = db;
-    this.page = db.prepare(JOURNAL_PAGE_SQL);
+    const signed = db
+      .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'journal_checkpoints'")
+      .get();
+    this.page = db.prepare(signed === undefined ? UNSIGNED_PAGE_SQL : JOURNAL_PAGE_SQL);
     this.snapshotDir = snapshotDir;
     this.mode = snapshotDir === null ? "in-place" : "snapshot";
   }
@@ -136,8 +176,10 @@ export class JournalFile {
     }
   }
 
-  verify(): VerifyResult {
-    return verifyPages((after, limit) => this.entries(after, limit));
+  /** Verifies the chain; with `audit`, every entry is also fed to it (signed checkpoints). */
+  verify(audit?: CheckpointAudit): VerifyResult {
+    const page = (after: number, limit: number): JournalEntry[] => this.entries(after, limit);
+    return verifyPages(audit ? auditedPages(page, audit) : page);
   }
 
   /** The newest entry's seq and hash (null for an empty journal). */

@@ -2,10 +2,11 @@
 // verifier that works from JSON entries alone (store table or the HTTP API).
 //
 //   hash = sha256_hex(prev_hash + canonical(entry))
-//   canonical(entry) = the entry without `result`, `deliveries`, `seq`, `prev_hash`,
+//   canonical(entry) = the entry without `result`, `deliveries`, `checkpoint`, `seq`, `prev_hash`,
 //                      `hash`, object keys sorted recursively, JSON.stringify (no spaces).
 // `result` (the effect's outcome) and `deliveries` (where each sink's alert stands)
-// change after the entry is written, so they are merged at read time, never hashed.
+// change after the entry is written, so they are merged at read time, never hashed;
+// so is `checkpoint`, the node's signature of the chain at that seq (journal-signing.ts).
 // The first entry (seq 1) links to GENESIS_HASH (64 zeros).
 import { createHash } from "node:crypto";
 import type { EscalationAction } from "../core/types.js";
@@ -13,7 +14,7 @@ import type { EscalationAction } from "../core/types.js";
 export const GENESIS_HASH = "0".repeat(64);
 
 /** Fields of a journal entry that are not part of the hashed content. */
-const UNHASHED_KEYS = new Set(["result", "deliveries", "seq", "prev_hash", "hash"]);
+const UNHASHED_KEYS = new Set(["result", "deliveries", "checkpoint", "seq", "prev_hash", "hash"]);
 
 function sortKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeys);

@@ -100,6 +100,24 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE effects ADD COLUMN against TEXT;
     `,
   },
+  {
+    version: 4,
+    name: "signed checkpoints of the journal (a node with an identity signs its head at every commit)",
+    sql: `
+      -- The node's Ed25519 signature (base64) of the lines "wdmesh-journal-checkpoint", node,
+      -- seq and hash (joined by newlines): hash is the journal's hash at seq when it was signed. public_key: the signer's
+      -- raw key in base64 (names the key; verification trusts only a key given to it).
+      -- created_at: epoch ms.
+      CREATE TABLE journal_checkpoints (
+        seq        INTEGER PRIMARY KEY REFERENCES journal(seq),
+        node       TEXT NOT NULL,
+        hash       TEXT NOT NULL,
+        public_key TEXT NOT NULL,
+        signature  TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+    `,
+  },
 ];
 
 /** The schema version this build writes and understands. */

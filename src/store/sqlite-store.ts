@@ -13,7 +13,13 @@ import type { LadderState } from "../core/ladder.js";
 import type { ActionResult } from "../core/types.js";
 import { SEVERITIES, SEVERITY_RANK } from "../core/types.js";
 import { canonicalEntry, GENESIS_HASH, linkHash, type VerifyResult } from "./journal.js";
-import { JOURNAL_PAGE_SQL, toJournalEntry, verifyPages, type RawJournalRow } from "./journal-file.js";
+import {
+  auditedPages,
+  JOURNAL_PAGE_SQL,
+  toJournalEntry,
+  verifyPages,
+  type RawJournalRow,
+} from "./journal-file.js";
 import { openDatabase, STATE_FILE_NAME, storeError, type SyncMode } from "./open.js";
 import { actionFromEntry, OutboxTable } from "./outbox.js";
 import { StateBuffer, STATE_FLUSH_DELAY_MS } from "./state-buffer.js";
@@ -31,6 +37,8 @@ import type {
   TransitionCommit,
 } from "./types.js";
 import { STORE_DEFAULTS } from "../core/defaults.js";
+import type { Identity } from "../core/identity.js";
+import { signCheckpoint, type CheckpointAudit, type JournalCheckpoint } from "./journal-signing.js";
 
 /** pino-compatible subset. */
 export interface SqliteStoreOptions {
@@ -50,6 +58,11 @@ export interface SqliteStoreOptions {
    * results and delivery errors (a receiver may echo the request, routing key and all).
    */
   redactor?: Pick<Redactor, "text" | "value">;
+  /**
+   * This node's identity (node.identity): with it, every commit that appends entries also
+   * signs the new head (node, seq, hash) in the same transaction (journal-signing.ts).
+   */
+  identity?: Pick<Identity, "publicKey" | "sign">;
 }
 
 /** Default and maximum number of entries `journal()` returns. */
@@ -110,6 +123,8 @@ export class SqliteStore implements MonitorStore, OutboxPort {
   private readonly clock: Pick<Clock, "now">;
   private readonly logger: Pick<Logger, "warn"> | undefined;
   private readonly redactor: Pick<Redactor, "text" | "value"> | undefined;
+  private readonly identity: Pick<Identity, "publicKey" | "sign"> | undefined;
+  private readonly node: string;
   private readonly appendListeners = new Set<() => void>();
   private readonly effectListeners = new Set<(effectId: string) => void>();
   private readonly journalListeners = new Set<(e: JournalEntry) => void>();
@@ -120,6 +135,8 @@ export class SqliteStore implements MonitorStore, OutboxPort {
     | "loadPeers"
     | "journalHead"
     | "insertJournal"
+    | "insertCheckpoint"
+    | "checkpointAt"
     | "journalPage"
     | "insertEffect"
     | "effect"
@@ -172,6 +189,8 @@ export class SqliteStore implements MonitorStore, OutboxPort {
     this.clock = opts.clock ?? systemClock;
     this.logger = opts.logger;
     this.redactor = opts.redactor;
+    this.identity = opts.identity;
+    this.node = opts.node;
     this.outbox = new OutboxTable(db, file, opts.sinks);
     this.buffer = new StateBuffer(
       (batch) => this.flushTx.immediate(batch, this.clock.now()),
@@ -192,6 +211,10 @@ export class SqliteStore implements MonitorStore, OutboxPort {
       insertJournal: p(
         `INSERT INTO journal (seq, id, peer, entry, prev_hash, hash, result, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
+      insertCheckpoint: p(
+        `INSERT INTO journal_checkpoints (seq, node, hash, public_key, signature, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+      ),
+      checkpointAt: p(`SELECT 1 FROM journal_checkpoints WHERE seq = ?`),
       journalPage: p(JOURNAL_PAGE_SQL),
       insertEffect: p(
         `INSERT INTO effects (id, peer, kind, attempt, status, result, created_at, against) VALUES (?, ?, ?, ?, 'pending', NULL, ?, ?)`,
@@ -258,6 +281,8 @@ export class SqliteStore implements MonitorStore, OutboxPort {
       }
       for (const e of t.effects)
         this.s.insertEffect.run(e.id, t.peer, e.kind, e.attempt, now, e.against ?? null);
+      const last = entries.at(-1);
+      if (last !== undefined && this.identity) last.checkpoint = this.signHead(last.seq, last.hash, now);
       return { entries, outboxRows };
     });
 
@@ -298,6 +323,7 @@ export class SqliteStore implements MonitorStore, OutboxPort {
       },
     );
 
+    if (this.identity) this.signUnsignedHead();
     db.prepare(`INSERT OR IGNORE INTO meta (key, value) VALUES ('node', ?)`).run(opts.node);
     const stored = (db.prepare(`SELECT value FROM meta WHERE key = 'node'`).get() as { value: string }).value;
     if (stored !== opts.node) {
@@ -306,6 +332,27 @@ export class SqliteStore implements MonitorStore, OutboxPort {
         "state file was written by a node with another name; continuing with its state",
       );
     }
+  }
+
+  /** Signs the chain at `seq` (its hash `hash`) and stores the checkpoint. Inside a transaction. */
+  private signHead(seq: number, hash: string, now: number): JournalCheckpoint {
+    const c = signCheckpoint(this.identity as Pick<Identity, "publicKey" | "sign">, this.node, seq, hash);
+    this.s.insertCheckpoint.run(seq, c.node, c.hash, c.public_key, c.signature, now);
+    return c;
+  }
+
+  /**
+   * On open with an identity: signs the head when no checkpoint covers it (entries written
+   * before the node had an identity), so every entry in the file is covered from now on.
+   */
+  private signUnsignedHead(): void {
+    this.db
+      .transaction(() => {
+        const head = this.s.journalHead.get() as { seq: number; hash: string } | undefined;
+        if (head === undefined || this.s.checkpointAt.get(head.seq) !== undefined) return;
+        this.signHead(head.seq, head.hash, this.clock.now());
+      })
+      .immediate();
   }
 
   private live(op: string): void {
@@ -457,9 +504,10 @@ export class SqliteStore implements MonitorStore, OutboxPort {
     return () => this.journalListeners.delete(listener);
   }
 
-  /** Verifies the whole journal's hash chain, page by page. */
-  verifyJournal(): VerifyResult {
-    return verifyPages((after, limit) => this.journal(after, limit));
+  /** Verifies the whole journal's hash chain, page by page; with `audit`, its signed checkpoints too. */
+  verifyJournal(audit?: CheckpointAudit): VerifyResult {
+    const page = (after: number, limit: number): JournalEntry[] => this.journal(after, limit);
+    return verifyPages(audit ? auditedPages(page, audit) : page);
   }
 
   // ---- OutboxPort ----

@@ -3,6 +3,7 @@
 import type { IsolationRecord } from "../core/isolation.js";
 import type { LadderState } from "../core/ladder.js";
 import type { ActionResult, EscalationAction, PeerHealth, Severity } from "../core/types.js";
+import type { JournalCheckpoint } from "./journal-signing.js";
 
 export type EffectKind = "restart" | "isolate" | "release";
 
@@ -91,6 +92,11 @@ export interface JournalEntry extends EscalationAction {
    * Absent on entries from sources that do not track deliveries.
    */
   deliveries?: JournalDelivery[];
+  /**
+   * The node's signed checkpoint of the chain at this seq, when it signed one (a node with
+   * an identity signs the last entry of every commit). Merged at read time; not hashed.
+   */
+  checkpoint?: JournalCheckpoint;
 }
 
 /** One action to deliver to one sink. */

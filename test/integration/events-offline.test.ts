@@ -103,6 +103,12 @@ void test("events --verify on a copy: prints the chain head (and --json), writes
     ok: true,
     checked: head.seq,
     head: { seq: head.seq, hash: head.hash },
+    signatures: {
+      checked: false,
+      why: "no public key given (--public-key KEY|FILE, or --config FILE with node.identity)",
+      checkpoints: 0,
+      signed_by: [],
+    },
     file: join(copy, "wdmesh.db"),
     mode: "snapshot",
   });

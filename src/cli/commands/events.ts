@@ -1,8 +1,12 @@
+import { readFileSync } from "node:fs";
 import { JournalFile, type ChainHead } from "../../store/journal-file.js";
+import { CheckpointAudit, trustedKeys, type SignatureReport } from "../../store/journal-signing.js";
 import { verifyChain, type VerifyResult } from "../../store/journal.js";
 import type { JournalEntry } from "../../store/types.js";
 import { CliError, EXIT, UsageError } from "../cli-error.js";
-import { flag, positionals, str, type CliIO, type Command } from "../command.js";
+import { flag, positionals, str, type CliIO, type Command, type Parsed } from "../command.js";
+import { withDefaults } from "./reload.js";
+import type { ResolvedConfig } from "../../config/resolve.js";
 import { apiCall, apiTarget, eventStream, TOKEN_OPTION, URL_OPTION, type ApiTarget } from "../http-client.js";
 import { NODE_DEFAULTS } from "../../core/defaults.js";
 import { clip } from "../print-table.js";
@@ -13,6 +17,8 @@ const PAGE = MAX_EVENTS_LIMIT;
 
 /** Longest delivery error shown in the human output, characters (--json has it whole). */
 const MAX_ERROR_CHARS = 120;
+
+type AuditResult = ReturnType<CheckpointAudit["result"]>;
 
 /**
  * Alerts of this entry not delivered (yet): ` [architect: dead (HTTP 400: ...); am: pending, 3 attempts]`.
@@ -46,41 +52,168 @@ async function* allEntries(t: ApiTarget, after: number): AsyncGenerator<JournalE
   }
 }
 
-async function verify(t: ApiTarget, io: CliIO, args: Parameters<Command["run"]>[0]): Promise<number> {
+async function verify(
+  t: ApiTarget,
+  io: CliIO,
+  args: Parameters<Command["run"]>[0],
+  config: ResolvedConfig | undefined,
+): Promise<number> {
+  const audit = await checkpointAudit(args, config);
   const entries: JournalEntry[] = [];
-  for await (const e of allEntries(t, 0)) entries.push(e);
+  for await (const e of allEntries(t, 0)) {
+    entries.push(e);
+    audit.add(e);
+  }
   const last = entries.at(-1);
   const head = last === undefined ? null : { seq: last.seq, hash: last.hash };
-  return report(verifyChain(entries), head, io, flag(args, "json"));
+  return report(verifyChain(entries), audit.result(), head, io, flag(args, "json"));
 }
 
 /**
- * Prints a verification: the chain head (seq and hash of the newest entry) on success, so it
- * can be kept as a witness and compared later (a deleted tail shows as an older head); the
- * first broken link otherwise. `--json`: one object `{ ok, checked, head | seq + reason }`.
+ * Prints a verification: the chain head (seq and hash of the newest entry) when the links
+ * hold, so it can be kept as a witness and compared later (a deleted tail shows as an older
+ * head); what the signed checkpoints cover (or why they were not checked); the first
+ * problem otherwise (a broken link first, then a bad or missing checkpoint).
+ * `--json`: one object `{ ok, checked, head, signatures, seq + reason when not ok }`.
  */
 function report(
   r: VerifyResult,
+  s: AuditResult,
   head: ChainHead | null,
   io: CliIO,
   json: boolean,
   source?: { file: string; mode: string },
 ): number {
+  const failure = !r.ok
+    ? { seq: r.seq, reason: r.reason }
+    : !s.ok
+      ? { seq: s.seq, reason: s.reason }
+      : undefined;
   if (json) {
-    io.out(`${JSON.stringify({ ...r, ...(r.ok ? { head } : {}), ...(source ?? {}) })}\n`);
-    return r.ok ? EXIT.OK : EXIT.FAILURE;
+    const out = {
+      ok: failure === undefined,
+      checked: r.checked,
+      ...(r.ok ? { head } : {}),
+      ...(failure ?? {}),
+      signatures: s.signatures,
+      ...(source ?? {}),
+    };
+    io.out(`${JSON.stringify(out)}\n`);
+    return failure ? EXIT.FAILURE : EXIT.OK;
   }
-  if (r.ok) {
-    const shown = head ? `; head: seq ${head.seq} hash ${head.hash}` : "; the journal is empty";
-    io.out(`journal ok: ${r.checked} entr${r.checked === 1 ? "y" : "ies"} verified, chain intact${shown}\n`);
-    return EXIT.OK;
+  if (!r.ok) {
+    io.out(`journal BROKEN at seq ${r.seq}: ${r.reason} (${r.checked} entries before it verified)\n`);
+    return EXIT.FAILURE;
   }
-  io.out(`journal BROKEN at seq ${r.seq}: ${r.reason} (${r.checked} entries before it verified)\n`);
-  return EXIT.FAILURE;
+  const shown = head ? `head: seq ${head.seq} hash ${head.hash}` : "the journal is empty";
+  const n = `${r.checked} entr${r.checked === 1 ? "y" : "ies"}`;
+  if (!s.ok) {
+    io.out(`journal BROKEN at seq ${s.seq}: ${s.reason} (the hash links of ${n} hold; ${shown})\n`);
+    return EXIT.FAILURE;
+  }
+  io.out(`journal ok: ${n} verified, chain intact; ${shown}\n`);
+  io.out(`${signatureLine(s.signatures)}\n`);
+  return EXIT.OK;
+}
+
+function signatureLine(sig: SignatureReport): string {
+  if (!sig.checked) {
+    const held =
+      sig.checkpoints === 0
+        ? "the journal holds no signed checkpoint"
+        : `the journal holds ${sig.checkpoints} signed checkpoint${sig.checkpoints === 1 ? "" : "s"}, by key ${sig.signed_by.join(", ")}`;
+    return `signatures not checked: ${sig.why}; ${held}`;
+  }
+  const keys = sig.public_keys.join(", ");
+  if (sig.signed_seq === null) return `signatures ok: the journal is empty (trusted key ${keys})`;
+  return (
+    `signatures ok: ${sig.checkpoints} signed checkpoint${sig.checkpoints === 1 ? "" : "s"} verified with ${keys}; ` +
+    `entries 1-${sig.signed_seq} covered (newest signed seq ${sig.signed_seq})`
+  );
+}
+
+/** With --config and no token given (nor an api_token in it): the node's read_token. */
+function withReadToken(args: Parsed, config: ResolvedConfig | undefined, io: CliIO): Parsed {
+  if (!config?.node.readToken || args.values.token !== undefined || io.env.WDMESH_API_TOKEN) return args;
+  return { ...args, values: { ...args.values, token: config.node.readToken } };
+}
+
+const KEY_TEXT = /^[A-Za-z0-9+/]{43}=$/;
+
+/** The node's config (--config), for its identity's public key and its own URL and token. */
+async function nodeConfig(file: string, io: CliIO): Promise<ResolvedConfig> {
+  const { loadConfig, ConfigError } = await import("../../config/load.js");
+  try {
+    return await loadConfig(file, io.env);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    throw new UsageError(
+      `${file}: ${e.issues.length} config problem${e.issues.length === 1 ? "" : "s"}; its node.identity cannot be read`,
+      `run wdmesh validate --config ${file}`,
+    );
+  }
+}
+
+/** The trusted public keys: --public-key (keys or a file of them), or node.identity of --config. */
+async function checkpointAudit(
+  args: Parameters<Command["run"]>[0],
+  config: ResolvedConfig | undefined,
+): Promise<CheckpointAudit> {
+  const given = str(args, "public-key");
+  const configFile = str(args, "config");
+  if (given !== undefined && configFile !== undefined)
+    throw new UsageError("give either --public-key or --config, not both");
+  if (given !== undefined) {
+    const inline = given.split(",").map((k) => k.trim());
+    let keys = inline;
+    if (!inline.every((k) => KEY_TEXT.test(k))) {
+      let text: string;
+      try {
+        text = readFileSync(given, "utf8");
+      } catch (e) {
+        throw new UsageError(
+          `--public-key ${JSON.stringify(given)} is neither a public key nor a readable file (${(e as NodeJS.ErrnoException).code ?? String(e)})`,
+          "give the node's public key (44 base64 characters, as `wdmesh keygen` printed it), or a file holding it",
+        );
+      }
+      keys = text
+        .split("\n")
+        .map((l) => l.replace(/#.*/, "").trim())
+        .flatMap((l) => l.split(/[\s,]+/))
+        .filter((k) => k !== "");
+      const bad = keys.find((k) => !KEY_TEXT.test(k));
+      if (keys.length === 0 || bad !== undefined)
+        throw new UsageError(
+          `${given}: ${bad === undefined ? "holds no public key" : `${JSON.stringify(clip(bad, 60))} is not a public key`}`,
+          "the file holds the node's public key(s), 44 base64 characters each, as `wdmesh keygen` printed them (one a line; # comments)",
+        );
+    }
+    return new CheckpointAudit(trustedKeys(keys, "--public-key"));
+  }
+  if (configFile !== undefined && config !== undefined) {
+    const pem = config.node.identity;
+    if (pem === undefined)
+      throw new UsageError(
+        `${configFile} has no node.identity: that node does not sign its journal`,
+        "give the public key with --public-key, or verify without it (hash links only)",
+      );
+    const { loadIdentity } = await import("../../core/identity.js");
+    return new CheckpointAudit(trustedKeys([loadIdentity(pem, "node.identity").publicKey], "node.identity"));
+  }
+  return new CheckpointAudit(
+    [],
+    "no public key given (--public-key KEY|FILE, or --config FILE with node.identity)",
+  );
 }
 
 /** Reads the journal from a state file, read-only (the node may be running, or not). */
-function offline(dir: string, args: Parameters<Command["run"]>[0], io: CliIO, after: number): number {
+async function offline(
+  dir: string,
+  args: Parameters<Command["run"]>[0],
+  io: CliIO,
+  after: number,
+  config: ResolvedConfig | undefined,
+): Promise<number> {
   if (flag(args, "follow")) {
     throw new UsageError("--follow needs a running node (--url); --data-dir reads the file as it is now");
   }
@@ -91,7 +224,9 @@ function offline(dir: string, args: Parameters<Command["run"]>[0], io: CliIO, af
       const json = flag(args, "json");
       const how = file.mode === "snapshot" ? "read-only, from a private copy" : "read-only, in place";
       if (!json) io.out(`reading ${file.file} (${how})\n`);
-      return report(file.verify(), file.head(), io, json, { file: file.file, mode: file.mode });
+      const audit = await checkpointAudit(args, config);
+      const r = file.verify(audit);
+      return report(r, audit.result(), file.head(), io, json, { file: file.file, mode: file.mode });
     }
     const print = flag(args, "json")
       ? (e: JournalEntry) => io.out(`${JSON.stringify(e)}\n`)
@@ -109,12 +244,14 @@ export const eventsCommand: Command = {
   name: "events",
   summary: "the escalation journal",
   usage:
-    "wdmesh events [--after SEQ] [--follow] [--json] [--verify] [--url URL] [--token TOKEN] [--data-dir DIR]",
+    "wdmesh events [--after SEQ] [--follow] [--json] [--verify [--public-key KEY|FILE | --config FILE]] [--url URL] [--token TOKEN] [--data-dir DIR]",
   details:
     "Prints journal entries oldest first. --follow keeps streaming new entries (Ctrl-C stops).\n" +
     "An entry whose alert is not delivered ends with [SINK: pending|dead (last error)].\n" +
     "--verify fetches the whole journal and checks its hash chain; exit code 1 and the first\n" +
-    "broken link when it was tampered with.\n" +
+    "broken link when it was tampered with. A node with node.identity signs its journal at every\n" +
+    "commit: with its public key (--public-key, or --config FILE with node.identity) --verify also\n" +
+    "checks every signed checkpoint and that they cover every entry (exit code 1 and the seq if not).\n" +
     "--data-dir DIR reads the journal from DIR/wdmesh.db (or a copy of that file) read-only,\n" +
     "while the node runs or not: an offline audit. Copy wdmesh.db-wal along with a copy.",
   options: [
@@ -127,6 +264,19 @@ export const eventsCommand: Command = {
     { name: "follow", short: "f", type: "boolean", help: "keep printing new entries as they happen" },
     { name: "json", type: "boolean", help: "one JSON entry per line" },
     { name: "verify", type: "boolean", help: "check the journal's hash chain instead of printing it" },
+    {
+      name: "public-key",
+      type: "string",
+      arg: "KEY|FILE",
+      help: "with --verify: the node's public key (as wdmesh keygen printed it; several: comma-separated), or a file of them",
+    },
+    {
+      name: "config",
+      short: "c",
+      type: "string",
+      arg: "FILE",
+      help: "with --verify: the node's config file; the public key of its node.identity is trusted (and its URL and token are used)",
+    },
     {
       name: "data-dir",
       type: "string",
@@ -141,6 +291,8 @@ export const eventsCommand: Command = {
     "wdmesh events --after 120 --json",
     "wdmesh events --verify",
     `wdmesh events --verify --data-dir ${NODE_DEFAULTS.dataDir}`,
+    `wdmesh events --verify --data-dir ${NODE_DEFAULTS.dataDir} --config /etc/wdmesh/mesh.yaml`,
+    "wdmesh events --verify --public-key /etc/wdmesh/node.pub --json",
   ],
   async run(args, io) {
     positionals(this, args, []);
@@ -155,10 +307,18 @@ export const eventsCommand: Command = {
         "--verify checks the whole journal: it cannot be combined with --follow or --after",
       );
     }
+    if (
+      !flag(args, "verify") &&
+      (str(args, "public-key") !== undefined || str(args, "config") !== undefined)
+    ) {
+      throw new UsageError("--public-key and --config are for --verify (checking the signed checkpoints)");
+    }
+    const configFile = str(args, "config");
+    const config = configFile === undefined ? undefined : await nodeConfig(configFile, io);
     const dataDir = str(args, "data-dir");
-    if (dataDir !== undefined) return offline(dataDir, args, io, Number(rawAfter ?? 0));
-    const t = apiTarget(args, io);
-    if (flag(args, "verify")) return verify(t, io, args);
+    if (dataDir !== undefined) return offline(dataDir, args, io, Number(rawAfter ?? 0), config);
+    const t = apiTarget(withReadToken(withDefaults(args, config, io), config, io), io);
+    if (flag(args, "verify")) return verify(t, io, args, config);
     const print = flag(args, "json")
       ? (e: JournalEntry) => io.out(`${JSON.stringify(e)}\n`)
       : (e: JournalEntry) => io.out(formatEntry(e));

@@ -37,7 +37,8 @@ function printProblems(io: CliIO, problems: readonly Problem[], where: string): 
     io.err(`  ${p.message.startsWith(p.path) || !p.path ? "" : `${p.path}: `}${p.message}\n`);
 }
 
-function withDefaults(args: Parsed, config: ResolvedConfig | undefined, io: CliIO): Parsed {
+/** `args` with the node's own URL and token from its config, unless given (flags or environment). */
+export function withDefaults(args: Parsed, config: ResolvedConfig | undefined, io: CliIO): Parsed {
   if (!config) return args;
   const values = { ...args.values };
   if (values.url === undefined && !io.env.WDMESH_URL) values.url = localUrl(config);
