@@ -11,22 +11,13 @@
 import type { Identity } from "../core/identity.js";
 import { parsePublicKey, verifySignature, type PublicIdentity } from "../core/identity.js";
 import type { ChainEntry } from "./journal.js";
+import type { JournalCheckpoint } from "./types.js";
+
+export type { JournalCheckpoint } from "./types.js";
 
 /** What a checkpoint's signature covers; the prefix keeps it apart from heartbeats and views. */
 export function checkpointMessage(node: string, seq: number, hash: string): string {
   return `wdmesh-journal-checkpoint\n${node}\n${seq}\n${hash}`;
-}
-
-/** A signed checkpoint as stored and served with the journal entry at its seq. */
-export interface JournalCheckpoint {
-  /** The node that signed (its name is part of the signed message). */
-  node: string;
-  /** The journal's hash at this seq when it was signed. */
-  hash: string;
-  /** The signer's public key, base64 (informational: verification uses the keys it is given). */
-  public_key: string;
-  /** Base64 Ed25519 signature of checkpointMessage(node, seq, hash). */
-  signature: string;
 }
 
 export function signCheckpoint(

@@ -3,7 +3,6 @@
 import type { IsolationRecord } from "../core/isolation.js";
 import type { LadderState } from "../core/ladder.js";
 import type { ActionResult, EscalationAction, PeerHealth, Severity } from "../core/types.js";
-import type { JournalCheckpoint } from "./journal-signing.js";
 
 export type EffectKind = "restart" | "isolate" | "release";
 
@@ -157,4 +156,16 @@ export interface OutboxPort {
   onAppend(listener: () => void): () => void;
   /** Called after an effect's result was recorded, with the effect's id. Returns unsubscribe. */
   onEffectResult(listener: (effectId: string) => void): () => void;
+}
+
+/** A signed checkpoint as stored and served with the journal entry at its seq. */
+export interface JournalCheckpoint {
+  /** The node that signed (its name is part of the signed message). */
+  node: string;
+  /** The journal's hash at this seq when it was signed. */
+  hash: string;
+  /** The signer's public key, base64 (informational: verification uses the keys it is given). */
+  public_key: string;
+  /** Base64 Ed25519 signature of checkpointMessage(node, seq, hash). */
+  signature: string;
 }
