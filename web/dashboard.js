@@ -62,6 +62,7 @@ const STATUSES = ["UNKNOWN", "HEALTHY", "DEGRADED", "OFFLINE", "ISOLATED"];
 /** @typedef {import("./api-types.js").ProbeBeat} ProbeBeat */
 /** @typedef {import("./api-types.js").PeerBeat} PeerBeat `probe` events of the stream */
 /** @typedef {import("./api-types.js").PeerHistory} PeerHistory GET /v1/peers/:name/history */
+/** @typedef {import("./api-types.js").FleetStatusView} FleetStatusView GET /v1/fleet */
 
 /**
  * The element of index.html with this id, checked to be a `kind` (HTMLElement by default).
@@ -102,6 +103,7 @@ function $(id, kind) {
  *   meshSoon: ReturnType<typeof setTimeout> | null,
  *   lastSeq: number, streamCtl: AbortController | null, rows: Map<string, Row>,
  *   confirm: PendingConfirm | null, entries: Map<number, JournalEntry>, settling: boolean, historyGen: number,
+ *   fleet: "unknown" | "none",
  * }}
  */
 const state = {
@@ -121,6 +123,8 @@ const state = {
   settling: false,
   /** Bumped at each (re)connect of the stream: rows whose history is older are read again. */
   historyGen: 1,
+  /** "none" once GET /v1/fleet answered 404 (not in a fleet): not asked again. */
+  fleet: "unknown",
 };
 
 // ---------------------------------------------------------------- token
@@ -327,11 +331,81 @@ const refreshMesh = oneAtATime(async () => {
     render();
     void settleFeed();
     void loadHistories();
+    void refreshFleet();
   } catch (e) {
     state.meshProblem = e instanceof Error ? e.message : String(e);
     renderBanner();
   }
 });
+
+// ---------------------------------------------------------------- fleet
+
+/**
+ * GET /v1/fleet with each mesh refresh, while the node is in a fleet (coordination.etcd):
+ * its first 404 (not in a fleet) ends the asking until the page is loaded again.
+ */
+const refreshFleet = oneAtATime(async () => {
+  if (state.fleet === "none") return;
+  try {
+    const res = await request("/v1/fleet");
+    if (res.status === 404) {
+      state.fleet = "none";
+      $("fleet").hidden = true;
+      return;
+    }
+    if (!res.ok) throw new Error(`HTTP ${res.status}: ${await errorMessage(res)}`);
+    renderFleet(/** @type {FleetStatusView} */ (await res.json()));
+  } catch (e) {
+    setText($("fleet-state"), `fleet state unavailable: ${e instanceof Error ? e.message : String(e)}`);
+  }
+});
+
+/**
+ * Hosts and their nodes, steps in progress with their tokens, unreachable hosts, and why
+ * this node's coordinated steps are held (etcd unreachable), if they are.
+ * @param {FleetStatusView} f
+ */
+function renderFleet(f) {
+  $("fleet").hidden = false;
+  const down = new Set(f.hosts_unreachable);
+  const hosts = [...new Set([...f.members.map((m) => m.host), ...down])].sort();
+  setText($("fleet-count"), `${hosts.length} hosts, ${f.members.length} nodes`);
+  const line = $("fleet-state");
+  line.className = `fleet-state ${f.held === null ? "ok" : "held"}`;
+  setText(
+    line,
+    f.held === null
+      ? `etcd ${f.etcd}: coordinated steps allowed (this node: ${f.node} on ${f.host})`
+      : `steps held: ${f.held}`,
+  );
+  const rows = hosts.flatMap((host) => {
+    const nodes = f.members.filter((m) => m.host === host);
+    const steps = f.steps.filter((st) => st.host === host);
+    const stepText = steps.map((st) => `${st.kind} ${st.peer} by ${st.node} (token ${st.token})`).join("; ");
+    if (nodes.length === 0)
+      return [
+        el(
+          "tr",
+          { cls: "fleet-down" },
+          el("th", { text: host, attrs: { scope: "row", "data-label": "Host" } }),
+          el("td", { text: "no live node", attrs: { "data-label": "Node" } }),
+          el("td", { attrs: { "data-label": "State" } }, badge(down.has(host) ? "OFFLINE" : "UNKNOWN")),
+          el("td", { text: stepText, attrs: { "data-label": "Step in progress" } }),
+        ),
+      ];
+    return nodes.map((m) =>
+      el(
+        "tr",
+        {},
+        el("th", { text: host, attrs: { scope: "row", "data-label": "Host" } }),
+        el("td", { text: m.node, title: m.url ?? "", attrs: { "data-label": "Node" } }),
+        el("td", { attrs: { "data-label": "State" } }, badge("HEALTHY")),
+        el("td", { text: stepText, attrs: { "data-label": "Step in progress" } }),
+      ),
+    );
+  });
+  $("fleet-body").replaceChildren(...rows);
+}
 
 // ---------------------------------------------------------------- probe history
 

@@ -2,7 +2,7 @@
 // Monitor, the store and the alert workers; tests use test/helpers/fake-backend.ts.
 // Operations on a peer that is not registered throw WatchdogError WDM_UNKNOWN_PEER
 // (answered 404); WDM_INVALID_STATE / WDM_INVALID_DURATION are answered 409 / 400.
-import type { FleetStatus } from "../fleet/fleet-node.js";
+import type { FleetStatusView } from "../fleet/keys.js";
 import type { HttpSdGroup } from "../fleet/http-sd.js";
 import type { PeerBeat, ProbeBeat } from "./probe-history.js";
 import type { IncomingHttpHeaders } from "node:http";
@@ -35,7 +35,7 @@ export type ReloadOutcome =
   | { ok: false; problems: Array<{ path: string; message: string }> };
 
 /** GET /v1/fleet's answer. */
-export type FleetStatusView = FleetStatus & { hosts_unreachable: string[] };
+export type { FleetStatusView };
 
 export interface ApiBackend {
   /** This node's name (node.name). */

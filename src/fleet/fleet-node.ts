@@ -19,7 +19,16 @@
 import { performance } from "node:perf_hooks";
 import type { Logger } from "../core/logger.js";
 import { loadEtcd3, type Etcd3Lib } from "./etcd-load.js";
-import { fleetKeys, type FleetKeys, type MemberRecord, type StepRecord } from "./keys.js";
+import {
+  fleetKeys,
+  type FleetKeys,
+  type FleetMember,
+  type FleetStatus,
+  type MemberRecord,
+  type StepRecord,
+} from "./keys.js";
+
+export type { FleetMember, FleetStatus } from "./keys.js";
 import type { Etcd3, IKeyValue, Lease, Watcher } from "etcd3";
 
 export interface FleetTls {
@@ -55,25 +64,8 @@ export interface FleetNodeOptions extends FleetEtcdOptions {
   now?: () => number;
 }
 
-export interface FleetMember extends MemberRecord {
-  /** The lease the member key is bound to (hex). */
-  lease: string;
-}
-
 export type StepClaim =
   { ok: true; token: string; key: string } | { ok: false; reason: string; holder?: StepRecord };
-
-export interface FleetStatus {
-  node: string;
-  host: string;
-  /** "ok": lease valid; "unreachable": etcd did not answer in time (steps held); "starting". */
-  etcd: "ok" | "unreachable" | "starting";
-  /** Why coordinated steps are held now; null when they are not. */
-  held: string | null;
-  lease: string | null;
-  members: FleetMember[];
-  steps: (StepRecord & { peer: string; token: string })[];
-}
 
 interface Entry {
   rev: bigint;

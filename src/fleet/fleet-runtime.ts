@@ -13,7 +13,8 @@ import type { StepClaimer } from "../effects/runner.js";
 import type { EscalationAction, PeerHealth } from "../core/types.js";
 import type { MonitorStore } from "../store/types.js";
 import { createFleetGate, ObservationPublisher } from "./fleet-gate.js";
-import { FleetNode, type FleetEtcdOptions, type FleetStatus } from "./fleet-node.js";
+import { FleetNode, type FleetEtcdOptions } from "./fleet-node.js";
+import type { FleetStatusView } from "./keys.js";
 import { withHostRule } from "./host-rule.js";
 import { fleetStepClaimer } from "./step-claimer.js";
 import { HostWatch, type HostEvent } from "./host-watch.js";
@@ -37,7 +38,7 @@ export interface FleetRuntime {
   /** Starts the fleet once the API listens at `url` (listed in this node's member key). */
   start(url: string, peers: () => PeerHealth[], registry?: Registry): Promise<void>;
   stop(): Promise<void>;
-  status(): FleetStatus & { hosts_unreachable: string[] };
+  status(): FleetStatusView;
   sd(): HttpSdGroup[];
 }
 

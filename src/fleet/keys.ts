@@ -51,3 +51,25 @@ export interface StepRecord {
   /** Epoch ms the step was taken. */
   at: number;
 }
+
+/** A live member, as this node's watch sees it. */
+export interface FleetMember extends MemberRecord {
+  /** The lease the member key is bound to (hex). */
+  lease: string;
+}
+
+/** The fleet as this node sees it in etcd (GET /v1/fleet, without the hosts it reports down). */
+export interface FleetStatus {
+  node: string;
+  host: string;
+  /** "ok": lease valid; "unreachable": etcd did not answer in time (steps held); "starting". */
+  etcd: "ok" | "unreachable" | "starting";
+  /** Why coordinated steps are held now; null when they are not. */
+  held: string | null;
+  lease: string | null;
+  members: FleetMember[];
+  steps: (StepRecord & { peer: string; token: string })[];
+}
+
+/** GET /v1/fleet: the fleet as this node sees it, with the hosts it reports unreachable. */
+export type FleetStatusView = FleetStatus & { hosts_unreachable: string[] };
