@@ -59,6 +59,22 @@ export interface DaemonHandle {
   readonly done: Promise<void>;
 }
 
+/**
+ * /v1/mesh of a node in a fleet says so (`fleet: true`), so the dashboard asks /v1/fleet
+ * only then. The mesh document's text is cached by the mesh: the flag is added once per text.
+ */
+function inFleet(monitor: Monitor): Pick<ApiBackend, "mesh" | "meshJson"> {
+  let last = { from: "", text: "" };
+  return {
+    mesh: () => ({ ...monitor.mesh.meshDocument(), fleet: true }),
+    meshJson: () => {
+      const from = monitor.mesh.meshJson();
+      if (from !== last.from) last = { from, text: `${from.slice(0, -1)},"fleet":true}` };
+      return last.text;
+    },
+  };
+}
+
 function backendFor(
   current: () => ResolvedConfig,
   monitor: Monitor,
@@ -312,7 +328,7 @@ export async function runDaemon(initial: ResolvedConfig, opts: DaemonOptions = {
           history: (name) => (monitor?.getPeerStatus(name) ? history.get(name) : undefined),
           onProbe: (l) => history.onRecord(l),
           ...(opts.loadConfig ? { reload: () => reload() } : {}),
-          ...(fleet ? { fleet: fleet.status, sd: fleet.sd } : {}),
+          ...(fleet ? { fleet: fleet.status, sd: fleet.sd, ...inFleet(monitor) } : {}),
         },
         redactor,
       ),

@@ -103,7 +103,6 @@ function $(id, kind) {
  *   meshSoon: ReturnType<typeof setTimeout> | null,
  *   lastSeq: number, streamCtl: AbortController | null, rows: Map<string, Row>,
  *   confirm: PendingConfirm | null, entries: Map<number, JournalEntry>, settling: boolean, historyGen: number,
- *   fleet: "unknown" | "none",
  * }}
  */
 const state = {
@@ -123,8 +122,6 @@ const state = {
   settling: false,
   /** Bumped at each (re)connect of the stream: rows whose history is older are read again. */
   historyGen: 1,
-  /** "none" once GET /v1/fleet answered 404 (not in a fleet): not asked again. */
-  fleet: "unknown",
 };
 
 // ---------------------------------------------------------------- token
@@ -340,19 +337,12 @@ const refreshMesh = oneAtATime(async () => {
 
 // ---------------------------------------------------------------- fleet
 
-/**
- * GET /v1/fleet with each mesh refresh, while the node is in a fleet (coordination.etcd):
- * its first 404 (not in a fleet) ends the asking until the page is loaded again.
- */
+/** GET /v1/fleet with each mesh refresh, while the node is in a fleet (its /v1/mesh says `fleet`). */
 const refreshFleet = oneAtATime(async () => {
-  if (state.fleet === "none") return;
+  $("fleet").hidden = state.mesh?.fleet !== true;
+  if (state.mesh?.fleet !== true) return;
   try {
     const res = await request("/v1/fleet");
-    if (res.status === 404) {
-      state.fleet = "none";
-      $("fleet").hidden = true;
-      return;
-    }
     if (!res.ok) throw new Error(`HTTP ${res.status}: ${await errorMessage(res)}`);
     renderFleet(/** @type {FleetStatusView} */ (await res.json()));
   } catch (e) {

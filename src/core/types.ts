@@ -262,4 +262,6 @@ export interface MeshView {
   self_health?: SelfHealthReport;
   /** Whether this node's state store commits; while `failing`, every step is held. */
   store?: StoreHealthReport;
+  /** true when this node is in a fleet coordinated by etcd (GET /v1/fleet answers); absent otherwise. */
+  fleet?: true;
 }

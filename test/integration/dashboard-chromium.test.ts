@@ -14,7 +14,8 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
+import { chromiumMissing, launchChromium, skipWithoutChromium } from "../helpers/chromium.js";
 import { createApiServer } from "../../src/api/server.js";
 import { FakeBackend, peer } from "../helpers/fake-backend.js";
 import { freePort } from "../helpers/ports.js";
@@ -37,37 +38,19 @@ declare const window: Record<string, unknown>;
 declare const sessionStorage: { getItem(key: string): string | null };
 declare const localStorage: { length: number };
 
-const CHROMIUM = "/usr/bin/chromium";
 const MAIN = fileURLToPath(new URL("../../dist/cli/main.js", import.meta.url));
 const XSS = "<img src=x onerror=alert(1)>";
 const TOKEN = "dash-control-token-0123456789";
 /** Set DASHBOARD_SHOTS_DIR to keep the screenshots there (to look at them); default: the test's temp dir, removed after. */
 const SHOTS = process.env.DASHBOARD_SHOTS_DIR;
 
-const missing = existsSync(CHROMIUM) ? undefined : `${CHROMIUM} is not installed (apt-get install chromium)`;
-// In CI the browser is a prerequisite: the tests run and fail with the reason. Elsewhere they skip.
-const skip = missing !== undefined && !process.env.CI ? `skipped: ${missing}` : false;
+const missing = chromiumMissing;
+const skip = skipWithoutChromium;
+const launch = launchChromium;
 
 function requirePrereqs(): void {
   if (missing) throw new Error(`${missing}; the dashboard tests need it (CI installs it)`);
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\` first (npm test does)`);
-}
-
-function launch(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      "--no-sandbox",
-      "--headless",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-    timeout: 30_000,
-  });
 }
 
 /**
@@ -315,6 +298,7 @@ void test(
       await waitForStatus(page, "alpha", ["HEALTHY"], 20_000);
       await waitForStatus(page, "beta", ["HEALTHY"], 20_000);
       await waitForStatus(page, "markup", ["DEGRADED"], 20_000);
+      assert.equal(await page.locator("#fleet").isVisible(), false, "no Fleet section outside a fleet");
       assert.equal(await page.locator("#conn").innerText(), "live");
       assert.equal(await page.locator("#banner").isVisible(), false);
       // (no named inner functions in evaluate(): tsx would wrap them in a helper the page lacks)

@@ -5,7 +5,8 @@
 // killed: exactly one host_unreachable for h2 and its fence run once, only after h2's lease
 // expired. /v1/fleet, /v1/sd and `wdmesh fleet status` show the fleet from either node, and
 // a real Prometheus discovers and scrapes both nodes through /v1/sd; every expression of the
-// fleet Grafana dashboard returns data from them.
+// fleet Grafana dashboard returns data from them; the web dashboard in Chromium shows the
+// fleet and, with etcd gone, that steps are held.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -15,6 +16,7 @@ import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import { LEDGER_DEFAULTS } from "../../src/core/defaults.js";
 import { CLI, haveBuiltCli } from "../helpers/built-cli.js";
+import { chromiumMissing, launchChromium, skipWithoutChromium } from "../helpers/chromium.js";
 import { spawnDaemon, spawnTracked, stopChild, type Daemon } from "../helpers/daemon-process.js";
 import { EtcdCluster, etcdSkipReason } from "../helpers/etcd-cluster.js";
 import { FILE_LEDGER_DIR } from "../helpers/ledger-dir.js";
@@ -235,6 +237,43 @@ describe("a fleet of two daemons on a real 3-member etcd", { skip, timeout: 300_
       await stopChild(prom.child, "SIGTERM");
     }
   });
+
+  test(
+    "the dashboard in Chromium shows the fleet, and says when etcd is gone that steps are held",
+    { skip: skipWithoutChromium },
+    async () => {
+      if (chromiumMissing) assert.fail(chromiumMissing);
+      const browser = await launchChromium();
+      try {
+        const page = await browser.newPage();
+        await page.goto(urlA);
+        const fleetText = async (): Promise<string> =>
+          (await page.locator("#fleet").isVisible()) ? await page.locator("#fleet").innerText() : "";
+        await until(
+          "the Fleet section lists both hosts with their nodes, etcd ok",
+          async () => {
+            const text = await fleetText();
+            return /h1\s+node-a/.test(text) && /h2\s+node-b/.test(text) && /etcd ok/.test(text);
+          },
+          30_000,
+        ).catch(async (e: Error) => assert.fail(`${e.message}: ${await fleetText()}`));
+        await cluster.stopAll();
+        await until(
+          "the Fleet section says steps are held, naming etcd",
+          async () => {
+            const state = await page.locator("#fleet-state").innerText();
+            return /steps held: .*etcd/.test(state);
+          },
+          30_000,
+        ).catch(async (e: Error) => assert.fail(`${e.message}: ${await fleetText()}`));
+        await cluster.startAll();
+        await until("etcd ok again", async () => /etcd ok/.test(await fleetText()), 60_000);
+      } finally {
+        await browser.close();
+        await cluster.startAll();
+      }
+    },
+  );
 
   test("the agent on h1 killed: restarted exactly once, by h1's node, with a fencing token", async () => {
     await until(
