@@ -4,6 +4,7 @@
 // sleeps: sleep(ms) then moves time forward by ms at once, so hours of retries run in
 // milliseconds and every delay is observable (sleeps). Due timers fire in order.
 import type { Clock, TimerHandle } from "../core/clock.js";
+import { TESTING_DEFAULTS } from "../core/defaults.js";
 
 interface Timer {
   id: number;
@@ -122,12 +123,16 @@ export class FakeClock implements Clock {
 }
 
 /** Lets pending promise chains run (several macrotask turns). */
-export async function settle(turns = 5): Promise<void> {
+export async function settle(turns: number = TESTING_DEFAULTS.settleTurns): Promise<void> {
   for (let i = 0; i < turns; i++) await new Promise<void>((r) => setImmediate(r));
 }
 
 /** Waits on the event loop (never on the wall clock) until `cond` holds; fails after `maxTurns` turns. */
-export async function turnsUntil(what: string, cond: () => boolean, maxTurns = 200_000): Promise<void> {
+export async function turnsUntil(
+  what: string,
+  cond: () => boolean,
+  maxTurns: number = TESTING_DEFAULTS.maxTurns,
+): Promise<void> {
   for (let i = 0; i < maxTurns; i++) {
     if (cond()) return;
     await new Promise<void>((r) => setImmediate(r));

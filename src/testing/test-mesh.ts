@@ -6,10 +6,11 @@
 // probes (targets and the members' heartbeats: up unless scripted) and the executor are
 // fake. advance() moves the clock one interval at a time and, after each step, has every
 // node fetch every other node's view once, so a test reads a quorum decision in fake time.
-import { createServer, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Monitor, parseDuration } from "../index.js";
 import type { Duration } from "../core/duration.js";
+import { TESTING_DEFAULTS } from "../core/defaults.js";
 import type { PeerSpec } from "../core/options.js";
 import type { ConfirmMode } from "../mesh/quorum.js";
 import type { MonitorOptions } from "../monitor-options.js";
@@ -69,15 +70,13 @@ export class TestMesh {
   static async create(opts: TestMeshOptions = {}): Promise<TestMesh> {
     const names =
       typeof opts.nodes === "number" || opts.nodes === undefined
-        ? Array.from({ length: opts.nodes ?? 3 }, (_, i) => `node-${i + 1}`)
+        ? Array.from({ length: opts.nodes ?? TESTING_DEFAULTS.meshNodes }, (_, i) => `node-${i + 1}`)
         : [...opts.nodes];
     if (names.length === 0) throw new Error("TestMesh: at least one node");
     const clock = opts.clock ?? new FakeClock();
-    const interval = opts.interval ?? "1s";
+    const interval = opts.interval ?? TESTING_DEFAULTS.meshIntervalMs;
     const intervalMs = parseDuration(interval, "interval");
-    const handlers: Array<
-      (req: Parameters<Monitor["mesh"]["routes"]>[0], res: Parameters<Monitor["mesh"]["routes"]>[1]) => void
-    > = [];
+    const handlers: Array<(req: IncomingMessage, res: ServerResponse) => void> = [];
     const servers = await Promise.all(
       names.map(
         (_, i) =>
@@ -88,7 +87,7 @@ export class TestMesh {
       ),
     );
     const urls = servers.map((s) => `http://127.0.0.1:${(s.address() as AddressInfo).port}`);
-    const nodes = names.map((name, i): TestMeshNode => {
+    const build = (name: string, i: number): TestMeshNode => {
       const prober = new FakeProber({ clock });
       const executor = new RecordingExecutor();
       const monitor = new Monitor({
@@ -101,7 +100,7 @@ export class TestMesh {
         executor,
         mesh: {
           key: opts.key ?? "watchdog-mesh-testing-key",
-          confirm: opts.confirm ?? "majority",
+          ...(opts.confirm === undefined ? {} : { confirm: opts.confirm }),
           members: names.flatMap((n, j) => (j === i ? [] : [{ name: n, url: urls[j] as string }])),
         },
       });
@@ -109,7 +108,14 @@ export class TestMesh {
         if (!monitor.mesh.routes(req, res)) res.writeHead(404).end();
       };
       return { name, url: urls[i] as string, monitor, prober, executor };
-    });
+    };
+    let nodes: TestMeshNode[];
+    try {
+      nodes = names.map(build);
+    } catch (err) {
+      await closeServers(servers); // an option the Monitor refuses leaves nothing listening
+      throw err;
+    }
     return new TestMesh(clock, nodes, servers, intervalMs);
   }
 
@@ -172,16 +178,20 @@ export class TestMesh {
     if (this.stopped) return;
     this.stopped = true;
     await Promise.all(this.nodes.map((n) => n.monitor.stop()));
-    await Promise.all(
-      this.servers.map(
-        (s) =>
-          new Promise<void>((resolve) => {
-            s.closeAllConnections();
-            s.close(() => resolve());
-          }),
-      ),
-    );
+    await closeServers(this.servers);
   }
+}
+
+async function closeServers(servers: readonly Server[]): Promise<void> {
+  await Promise.all(
+    servers.map(
+      (s) =>
+        new Promise<void>((resolve) => {
+          s.closeAllConnections();
+          s.close(() => resolve());
+        }),
+    ),
+  );
 }
 
 /** A started-or-not mesh of in-process nodes: `TestMesh.create(opts)`. */

@@ -94,3 +94,10 @@ test("TestMesh: the real gate holds with one node of three, restarts once with a
   await assert.rejects(fetch(`${mesh.nodes[0]?.url}/health`), "its servers are closed");
   assert.equal(mesh.clock.pending, 0, "no timer left armed");
 });
+
+test("TestMesh: an option the Monitor refuses rejects with its typed error", async () => {
+  await assert.rejects(createTestMesh({ nodes: 2, options: { concurrency: -1 } }), {
+    code: "WDM_INVALID_OPTION",
+  });
+  await assert.rejects(createTestMesh({ nodes: [] }), /at least one node/);
+});
