@@ -101,6 +101,34 @@ function commonJsProject(name: string, withSqlite: boolean): string {
   return app;
 }
 
+/**
+ * Compiles `app/NAME.ts` as a CommonJS TypeScript project does (node16 resolution: the
+ * `require` condition's types), runs the result and returns what it printed.
+ */
+function compileAndRun(app: string, name: string): string {
+  const tsc = run(
+    process.execPath,
+    [
+      join(REPO, "node_modules/typescript/bin/tsc"),
+      "--module",
+      "node16",
+      "--target",
+      "es2022",
+      "--strict",
+      "--types",
+      "node",
+      "--typeRoots",
+      join(REPO, "node_modules/@types"),
+      `${name}.ts`,
+    ],
+    { cwd: app },
+  );
+  assert.equal(tsc.status, 0, tsc.stdout + tsc.stderr);
+  const out = run(process.execPath, [`${name}.js`], { cwd: app });
+  assert.equal(out.status, 0, out.stderr);
+  return out.stdout.trim();
+}
+
 function ready(t: { skip(reason: string): void }): boolean {
   if (!haveBuiltCli(t)) return false;
   if (work === "") {
@@ -170,27 +198,7 @@ const server = http.createServer((req, res) => res.end("ok")).listen(0, "127.0.0
     join(app, "typed.ts"),
     'import { Monitor } from "watchdog-mesh";\nconst m: Monitor = new Monitor({ selfName: "ts", interval: "1s", timeout: "500ms" });\nconsole.log(m.peerNames().length);\n',
   );
-  const tsc = run(
-    process.execPath,
-    [
-      join(REPO, "node_modules/typescript/bin/tsc"),
-      "--module",
-      "node16",
-      "--target",
-      "es2022",
-      "--strict",
-      "--types",
-      "node",
-      "--typeRoots",
-      join(REPO, "node_modules/@types"),
-      "typed.ts",
-    ],
-    { cwd: app },
-  );
-  assert.equal(tsc.status, 0, tsc.stdout + tsc.stderr);
-  const typed = run(process.execPath, ["typed.js"], { cwd: app });
-  assert.equal(typed.status, 0, typed.stderr);
-  assert.equal(typed.stdout.trim(), "0");
+  assert.equal(compileAndRun(app, "typed"), "0");
   // The same from the ES side of the same install.
   const esm = run(
     process.execPath,
@@ -266,27 +274,7 @@ import { createTestMesh, FakeClock } from "watchdog-mesh/testing";`),
       "const m: TestMesh | undefined = undefined;\n" +
       "console.log(p.count(), e.calls.length, m === undefined);\n",
   );
-  const tsc = run(
-    process.execPath,
-    [
-      join(REPO, "node_modules/typescript/bin/tsc"),
-      "--module",
-      "node16",
-      "--target",
-      "es2022",
-      "--strict",
-      "--types",
-      "node",
-      "--typeRoots",
-      join(REPO, "node_modules/@types"),
-      "typed-kit.ts",
-    ],
-    { cwd: app },
-  );
-  assert.equal(tsc.status, 0, tsc.stdout + tsc.stderr);
-  const typed = run(process.execPath, ["typed-kit.js"], { cwd: app });
-  assert.equal(typed.status, 0, typed.stderr);
-  assert.equal(typed.stdout.trim(), "0 0 true");
+  assert.equal(compileAndRun(app, "typed-kit"), "0 0 true");
 });
 
 void test("without better-sqlite3 the daemon says what to install, with a code", (t) => {
