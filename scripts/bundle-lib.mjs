@@ -8,7 +8,11 @@
 // without chunks: sharing chunks with the root would add modules to every root import. It
 // carries its own copy of the few pure functions it needs; the reducer throws nothing, so no
 // caller compares its errors with the root's classes.
-// Types still come from tsc (dist/index.d.ts, dist/ladder.d.ts); the CLI (dist/cli/) stays unbundled.
+// The subpath watchdog-mesh/testing (dist/testing.js, dist/cjs/testing.js: fakes and a mesh of
+// in-process nodes for the tests of an embedding agent) is bundled on its own too, with the
+// package root left external: it imports the root's own Monitor (./index.js beside it, in
+// each format), so its instances and errors are the root's classes.
+// Types still come from tsc (dist/index.d.ts, dist/ladder.d.ts, dist/testing/index.d.ts); the CLI (dist/cli/) stays unbundled.
 // The same root is also bundled as CommonJS (dist/cjs/index.js, the `require` condition of the
 // package's exports): Node 20 cannot require() an ES module, and a CommonJS project (what
 // `npm init -y` makes) would otherwise fail with ERR_PACKAGE_PATH_NOT_EXPORTED. The CommonJS
@@ -65,6 +69,27 @@ await build({
   ...common,
   format: "esm",
 });
+/** Resolves the testing kit's import of the package root to the root bundle beside it. */
+const rootExternal = {
+  name: "package-root-external",
+  setup(b) {
+    b.onResolve({ filter: /^\.\.\/index\.js$/ }, (args) =>
+      args.importer.includes("/dist/testing/") ? { path: "./index.js", external: true } : undefined,
+    );
+  },
+};
+for (const [format, outdir] of [
+  ["esm", "dist"],
+  ["cjs", cjs],
+]) {
+  await build({
+    entryPoints: { testing: "dist/testing/index.js" },
+    outdir,
+    ...common,
+    format,
+    plugins: [rootExternal],
+  });
+}
 // CommonJS declarations: every .d.ts of dist/ (not the CLI's), under a CommonJS package.json.
 for (const entry of readdirSync("dist")) {
   if (entry === "cli" || entry === "cjs" || entry === "chunks") continue;

@@ -298,6 +298,18 @@ export const FLEET_DEFAULTS = {
   publishIntervalMs: 1_000,
 } as const;
 
+/** The test kit `watchdog-mesh/testing` (FakeClock's helpers, createTestMesh). */
+export const TESTING_DEFAULTS = {
+  /** Event-loop turns settle() lets pending promise chains run for (count). */
+  settleTurns: 5,
+  /** Event-loop turns turnsUntil() waits for its condition before it fails (count). */
+  maxTurns: 200_000,
+  /** Nodes of a test mesh when none are named (count). */
+  meshNodes: 3,
+  /** Probe interval of a test mesh's nodes, ms (1 s): advance() exchanges views once per interval. */
+  meshIntervalMs: 1_000,
+} as const;
+
 /**
  * "Default 30s." for a schema description: a duration in ms is written the way the
  * config file writes it, anything else as is. The config schema builds every

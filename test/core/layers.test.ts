@@ -47,6 +47,7 @@ const LAYERS = [
   "cli/",
   "index.ts",
   "ladder.ts",
+  "testing/",
 ] as const;
 
 /** The layer of a path relative to src/ ("mesh/routes.ts" → "mesh/"). */

@@ -7,6 +7,8 @@
 //   - the `wdmesh` of the package runs the daemon smoke test (validate, run, probe, restart);
 //   - without better-sqlite3 (a library-only install) the library works and the daemon says
 //     what to install, with the error's code.
+//   - `watchdog-mesh/testing` imports (ES) and requires (CommonJS), its Monitor is the
+//     root's, its types compile, and a small test of a mesh restart with it passes.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import {
@@ -99,6 +101,34 @@ function commonJsProject(name: string, withSqlite: boolean): string {
   return app;
 }
 
+/**
+ * Compiles `app/NAME.ts` as a CommonJS TypeScript project does (node16 resolution: the
+ * `require` condition's types), runs the result and returns what it printed.
+ */
+function compileAndRun(app: string, name: string): string {
+  const tsc = run(
+    process.execPath,
+    [
+      join(REPO, "node_modules/typescript/bin/tsc"),
+      "--module",
+      "node16",
+      "--target",
+      "es2022",
+      "--strict",
+      "--types",
+      "node",
+      "--typeRoots",
+      join(REPO, "node_modules/@types"),
+      `${name}.ts`,
+    ],
+    { cwd: app },
+  );
+  assert.equal(tsc.status, 0, tsc.stdout + tsc.stderr);
+  const out = run(process.execPath, [`${name}.js`], { cwd: app });
+  assert.equal(out.status, 0, out.stderr);
+  return out.stdout.trim();
+}
+
 function ready(t: { skip(reason: string): void }): boolean {
   if (!haveBuiltCli(t)) return false;
   if (work === "") {
@@ -117,6 +147,10 @@ void test("npm pack of a clone ships the built package: both entries and an exec
     "dist/cjs/index.d.ts",
     "dist/index.d.ts",
     "dist/cli/main.js",
+    "dist/testing.js",
+    "dist/cjs/testing.js",
+    "dist/testing/index.d.ts",
+    "dist/cjs/testing/index.d.ts",
   ]) {
     assert.ok(existsSync(join(unpacked, f)), `${f} is in the tarball`);
   }
@@ -164,27 +198,7 @@ const server = http.createServer((req, res) => res.end("ok")).listen(0, "127.0.0
     join(app, "typed.ts"),
     'import { Monitor } from "watchdog-mesh";\nconst m: Monitor = new Monitor({ selfName: "ts", interval: "1s", timeout: "500ms" });\nconsole.log(m.peerNames().length);\n',
   );
-  const tsc = run(
-    process.execPath,
-    [
-      join(REPO, "node_modules/typescript/bin/tsc"),
-      "--module",
-      "node16",
-      "--target",
-      "es2022",
-      "--strict",
-      "--types",
-      "node",
-      "--typeRoots",
-      join(REPO, "node_modules/@types"),
-      "typed.ts",
-    ],
-    { cwd: app },
-  );
-  assert.equal(tsc.status, 0, tsc.stdout + tsc.stderr);
-  const typed = run(process.execPath, ["typed.js"], { cwd: app });
-  assert.equal(typed.status, 0, typed.stderr);
-  assert.equal(typed.stdout.trim(), "0");
+  assert.equal(compileAndRun(app, "typed"), "0");
   // The same from the ES side of the same install.
   const esm = run(
     process.execPath,
@@ -193,6 +207,74 @@ const server = http.createServer((req, res) => res.end("ok")).listen(0, "127.0.0
   );
   assert.equal(esm.status, 0, esm.stderr);
   assert.equal(esm.stdout.trim(), "function");
+});
+
+/** A node:test file that uses the testing kit, after `load` (how it gets the package's two entries). */
+function kitTest(load: string): string {
+  return `${load}
+test("a mesh of three restarts a failing worker once, confirmed by a majority", async () => {
+  const mesh = await createTestMesh({ nodes: 3 });
+  try {
+    assert.ok(mesh.nodes[0].monitor instanceof Monitor, "the kit's Monitor is the root's");
+    mesh.registerPeer({ name: "w", probe: { http: { url: "http://10.0.0.9:1/health" } }, restart: { systemd: { unit: "w.service" } } });
+    mesh.start();
+    await mesh.advance("5s");
+    mesh.script("w", "down", ["node-1"]);
+    await mesh.advance("10s");
+    assert.equal(mesh.calls("restart").length, 0, "one node of three holds");
+    mesh.script("w", "down");
+    await mesh.advance("10s");
+    assert.equal(mesh.calls("restart", "w").length, 1);
+  } finally {
+    await mesh.stop();
+  }
+  const clock = new FakeClock();
+  let fired = 0;
+  clock.setTimeout(() => fired++, 1000);
+  await clock.advance(1000);
+  assert.equal(fired, 1);
+});
+`;
+}
+
+void test("watchdog-mesh/testing from the packed package: required, imported, typed, and a test with it passes", (t) => {
+  if (!ready(t)) return;
+  const app = commonJsProject("kit-app", false);
+  writeFileSync(
+    join(app, "kit.test.js"),
+    kitTest(`const { test } = require("node:test");
+const assert = require("node:assert/strict");
+const { Monitor } = require("watchdog-mesh");
+const { createTestMesh, FakeClock } = require("watchdog-mesh/testing");`),
+  );
+  writeFileSync(
+    join(app, "kit.test.mjs"),
+    kitTest(`import { test } from "node:test";
+import assert from "node:assert/strict";
+import { Monitor } from "watchdog-mesh";
+import { createTestMesh, FakeClock } from "watchdog-mesh/testing";`),
+  );
+  // Its own test run: without this runner's NODE_TEST_CONTEXT, it reports in TAP.
+  const env = { ...process.env };
+  delete env.NODE_TEST_CONTEXT;
+  const r = run(process.execPath, ["--test", "--test-reporter=tap", "kit.test.js", "kit.test.mjs"], {
+    cwd: app,
+    env,
+    timeout: 120_000,
+  });
+  assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
+  assert.match(r.stdout, /^# pass 2$/m);
+  assert.match(r.stdout, /^# fail 0$/m);
+  // The `require` condition's types: a CommonJS TypeScript project compiles against them.
+  writeFileSync(
+    join(app, "typed-kit.ts"),
+    'import { FakeProber, RecordingExecutor, type TestMesh } from "watchdog-mesh/testing";\n' +
+      'const p = new FakeProber().set("http://x/health", ["down", "up"]);\n' +
+      "const e: RecordingExecutor = new RecordingExecutor();\n" +
+      "const m: TestMesh | undefined = undefined;\n" +
+      "console.log(p.count(), e.calls.length, m === undefined);\n",
+  );
+  assert.equal(compileAndRun(app, "typed-kit"), "0 0 true");
 });
 
 void test("without better-sqlite3 the daemon says what to install, with a code", (t) => {
