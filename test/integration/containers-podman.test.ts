@@ -6,6 +6,9 @@
 //      release reconnects its network with its alias;
 //   2. a labelled container started after the node is watched (event stream), and its
 //      peer goes away without an alert when the container is removed;
+//   4. a reload that changes peers_from's label: the container matched before and after
+//      keeps its peer (incident and counters), the one no longer matched goes without
+//      an alert, the newly matched one is watched; an invalid label is refused;
 //   3. the engine's socket gone mid-run: the probe says so, the node keeps running and
 //      holds (no restart), and takes up again when the socket is back.
 import { after, before, describe, test } from "node:test";
@@ -48,6 +51,8 @@ describe("containers through Podman's Docker Engine API", { skip }, () => {
   let engine: Engine;
   let daemon: Daemon;
   let stopHealth: () => void = () => {};
+  let configPath = "";
+  let configText = "";
 
   const journal = async (): Promise<Entry[]> => {
     const j = (await engine.getJson(`${BASE}/v1/events?limit=1000`, TOKEN)) as
@@ -88,10 +93,8 @@ describe("containers through Podman's Docker Engine API", { skip }, () => {
       30_000,
     );
     const dir = fileTempDir("wdm-containers-");
-    const config = join(dir, "node.yaml");
-    writeFileSync(
-      config,
-      `node: { name: n1, listen: "127.0.0.1:${PORT}", data_dir: "${join(dir, "data")}", api_token: "${TOKEN}" }
+    configPath = join(dir, "node.yaml");
+    configText = `node: { name: n1, listen: "127.0.0.1:${PORT}", data_dir: "${join(dir, "data")}", api_token: "${TOKEN}" }
 defaults:
   interval: 10m
   timeout: 5s
@@ -110,9 +113,9 @@ peers:
 peers_from:
   containers: { engine: podman, socket: "${engine.socket}", label: "wdmesh.watch=true" }
 self_health: false
-`,
-    );
-    daemon = engine.spawnDaemon(config);
+`;
+    writeFileSync(configPath, configText);
+    daemon = engine.spawnDaemon(configPath);
     await until("the daemon sees web HEALTHY", async () => (await peer("web"))?.status === "HEALTHY", 30_000);
   });
 
@@ -237,5 +240,56 @@ self_health: false
     const s = (await inspect("hostnet")).State;
     assert.equal(s.Paused, false);
     assert.equal(s.Running, true);
+  });
+
+  test("a reload that changes peers_from's label keeps the containers matched before and after, drops the others without an alert", async () => {
+    const slow = {
+      "wdmesh.interval": "1s",
+      "wdmesh.timeout": "800ms",
+      "wdmesh.missed_before_restart": "1000",
+    };
+    await engine.run({ name: "keep", labels: { "wdmesh.watch": "true", "wdmesh.tier": "b", ...slow } });
+    await engine.run({ name: "drop", labels: { "wdmesh.watch": "true", ...slow } });
+    await engine.run({ name: "gain", labels: { "wdmesh.tier": "b", ...slow } });
+    await until("keep and drop watched", async () => !!(await peer("keep")) && !!(await peer("drop")), 60_000);
+    assert.equal(await peer("gain"), undefined);
+    // keep stops: misses pile up (no restart before 1000), an incident opens.
+    assert.equal((await engine.podman(["stop", "-t", "0", "keep"])).code, 0);
+    const down = await waitFor(
+      "keep missing in an incident",
+      async () => {
+        const p = (await peer("keep")) as
+          (Peer & { incident_id: string | null; missed_count: number }) | undefined;
+        return p?.incident_id && p.missed_count >= 1 ? p : undefined;
+      },
+      30_000,
+    );
+
+    const reloadWith = async (text: string): Promise<number | null> => {
+      writeFileSync(configPath, text);
+      return engine.post(`${BASE}/v1/reload`, TOKEN);
+    };
+    // An invalid label is refused like any bad file: nothing changes.
+    assert.equal(
+      await reloadWith(configText.replace('label: "wdmesh.watch=true"', 'label: "no good"')),
+      400,
+    );
+    assert.ok(await peer("drop"), "a refused reload keeps the discovery in force");
+
+    const next = configText.replace('label: "wdmesh.watch=true"', 'label: "wdmesh.tier=b"');
+    assert.notEqual(next, configText);
+    assert.equal(await reloadWith(next), 200);
+    await until("gain watched", async () => (await peer("gain")) !== undefined, 30_000);
+    await until("drop's peer gone", async () => (await peer("drop")) === undefined, 30_000);
+    const kept = (await peer("keep")) as Peer & { incident_id: string | null; missed_count: number };
+    assert.equal(kept.incident_id, down.incident_id, "keep kept its incident across the reload");
+    assert.ok(kept.missed_count >= down.missed_count, JSON.stringify(kept));
+    const about = (await journal()).filter(
+      (e) => (e.peer_name === "drop" || e.peer_name === "gain") && e.action !== "recovered",
+    );
+    assert.deepEqual(about, [], "no alert for the swap");
+    assert.ok(
+      (await journal()).some((e) => e.action === "config_reloaded" && /peers_from changed/.test(e.reason)),
+    );
   });
 });
