@@ -234,6 +234,8 @@ export const DEMO_DEFAULTS = {
   chaosEveryMs: 20_000,
   /** The demo prints its status this often, ms. */
   statusEveryMs: 5_000,
+  /** `wdmesh demo --containers`: the restart and the isolation must be seen within this long, ms (3 min). */
+  containersForMs: 180_000,
 } as const;
 
 /** The alert worker (outbox delivery). */
