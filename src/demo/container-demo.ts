@@ -21,6 +21,7 @@ import type { MeshView } from "../api/backend.js";
 import { parseConfig } from "../config/load.js";
 import type { JournalEntry } from "../store/types.js";
 import { runDaemon, type DaemonHandle } from "../daemon.js";
+import { DEMO_DEFAULTS } from "../core/defaults.js";
 import {
   DemoError,
   findEngine,
@@ -172,7 +173,7 @@ export async function runContainerDemo(o: ContainerDemoOptions): Promise<void> {
     timers.push(setInterval(() => o.out(`\n${o.table(n.monitor.mesh.meshDocument())}`), o.statusEveryMs));
     const healthy = await waitUntil(
       () => status(KILLED) === "HEALTHY" && status(UNHEALTHY) === "HEALTHY",
-      deadline,
+      Math.min(deadline, Date.now() + DEMO_DEFAULTS.containersHealthyWithinMs),
       o.signal,
     );
     if (o.signal.aborted) return;

@@ -3,7 +3,8 @@
 // on --socket, runs its two labelled containers from a skeleton image of the host's /usr,
 // kills one and breaks the other's HEALTHCHECK, and the node restarts the first and
 // isolates the second (canary verified), every alert signed; then nothing of the demo is
-// left in the engine. With no engine it exits 1 saying what to start, never a stack.
+// left in the engine. With no engine it exits 1 saying what to start, never a stack; when
+// the engine never runs the HEALTHCHECK it says so.
 //
 // What belongs to the fixture, not to the demo: Podman here runs HEALTHCHECKs only when
 // asked (no systemd timers), so the test plays the timer; and this machine's engine
@@ -51,6 +52,7 @@ void test("wdmesh demo --containers with no engine: exit 1, what to start, no st
 describe("wdmesh demo --containers against Podman", { skip }, () => {
   let engine: Engine;
   let timer: NodeJS.Timeout | undefined;
+  let playTimer = false;
 
   before(async () => {
     assert.ok(existsSync(CLI), `${CLI} is missing: run npm run build first`);
@@ -58,7 +60,7 @@ describe("wdmesh demo --containers against Podman", { skip }, () => {
     // The systemd timer Podman would use: run the HEALTHCHECK of the demo's containers.
     let busy = false;
     timer = setInterval(() => {
-      if (busy) return;
+      if (busy || !playTimer) return;
       busy = true;
       void (async () => {
         const ps = await engine.podman(
@@ -77,8 +79,8 @@ describe("wdmesh demo --containers against Podman", { skip }, () => {
     await engine?.stop();
   });
 
-  test("restarts the killed container, isolates the unhealthy one (canary verified), signs every alert, cleans up", async () => {
-    const d = spawnTracked([
+  const demo = (forDuration: string): Daemon =>
+    spawnTracked([
       "ip",
       "netns",
       "exec",
@@ -96,8 +98,26 @@ describe("wdmesh demo --containers against Podman", { skip }, () => {
       "--status-every",
       "1m",
       "--for",
-      "150s",
+      forDuration,
     ]);
+
+  test("when the engine never runs the HEALTHCHECK (Podman without systemd), the demo says so, exits 1 and cleans up", async () => {
+    playTimer = false;
+    const d = demo("15s");
+    const code = await exitOf(d, 120_000);
+    const out = d.output();
+    assert.equal(code, 1, out);
+    assert.match(
+      out,
+      /demo-unhealthy: UNKNOWN\); the engine never ran the HEALTHCHECK \(Podman runs it from systemd timers/,
+    );
+    assert.match(out, /removed the demo's containers, network and image/);
+    assert.deepEqual(await engine.api(`/containers/json?all=true`), []);
+  });
+
+  test("restarts the killed container, isolates the unhealthy one (canary verified), signs every alert, cleans up", async () => {
+    playTimer = true;
+    const d = demo("150s");
     const code = await exitOf(d, 200_000);
     const out = d.output();
     assert.equal(code, 0, out);
