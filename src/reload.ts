@@ -17,6 +17,7 @@ import type { Monitor } from "./monitor.js";
 import { toPeerHealth } from "./core/peer-health.js";
 import type { SqliteStore } from "./store/sqlite-store.js";
 import type { Discovery } from "./discovery/start.js";
+import { discoveryReloadProblems } from "./discovery/reload-checks.js";
 
 export interface ReloadSummary {
   peers: { added: string[]; removed: string[]; changed: string[] };
@@ -101,7 +102,7 @@ export function diffConfig(
  * host than it had would have this node restart what runs elsewhere, so it is refused.
  */
 export function reloadProblems(
-  monitor: Pick<Monitor, "getPeerStatus">,
+  monitor: Pick<Monitor, "getPeerStatus"> & Partial<Pick<Monitor, "allPeers">>,
   current: ResolvedConfig,
   next: ResolvedConfig,
 ): Array<{ path: string; message: string }> {
@@ -133,7 +134,9 @@ export function reloadProblems(
         : `new peer "${p.name}" runs on another host (${now})${restart}`,
     });
   }
-  return [...isolated, ...moved];
+  // Peers found by peers_from (containers): a name taken, an isolated one a new selection may drop.
+  const discovery = monitor.allPeers ? discoveryReloadProblems(monitor.allPeers(), current, next) : [];
+  return [...isolated, ...moved, ...discovery];
 }
 
 /**

@@ -30,7 +30,7 @@ export interface DiscoveryConfig {
 }
 
 /** What of the config a running container discovery depends on (a change swaps it). */
-function settingsOf(config: DiscoveryConfig): string | null {
+export function discoverySettings(config: DiscoveryConfig): string | null {
   const c = config.peersFrom?.containers;
   if (!c) return null;
   return JSON.stringify({
@@ -60,7 +60,7 @@ class DiscoveryRunner implements Discovery {
     private readonly logger: Logger,
   ) {
     this.configured = namesOf(config);
-    this.settings = settingsOf(config);
+    this.settings = discoverySettings(config);
   }
 
   async start(config: DiscoveryConfig, adopt?: ReadonlyMap<string, string>): Promise<void> {
@@ -83,7 +83,7 @@ class DiscoveryRunner implements Discovery {
   async reconfigure(config: DiscoveryConfig): Promise<{ changed: boolean }> {
     if (this.stopped) return { changed: false };
     this.configured = namesOf(config);
-    const next = settingsOf(config);
+    const next = discoverySettings(config);
     if (next === this.settings) return { changed: false };
     this.settings = next;
     const old = this.current;

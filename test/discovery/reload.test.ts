@@ -13,6 +13,7 @@ import type { PeerSpec } from "../../src/core/options.js";
 import { silentLogger } from "../../src/core/logger.js";
 import { runDaemon } from "../../src/daemon.js";
 import { startDiscovery, type DiscoveryConfig } from "../../src/discovery/start.js";
+import { discoveryReloadProblems } from "../../src/discovery/reload-checks.js";
 import type { PeerRegistry } from "../../src/discovery/containers.js";
 import { fileTempDir } from "../helpers/tmp-dir.js";
 import { until, waitFor } from "../helpers/wait.js";
@@ -205,6 +206,15 @@ self_health: false
   const reloaded = d.store.journal(0, 1000).filter((e) => e.action === "config_reloaded");
   assert.match(reloaded.at(-1)?.reason ?? "", /peers_from changed/);
 
+  // A configured peer taking a watched container's name: refused, nothing changed.
+  const taken = await (async () => {
+    text = `${yaml("tier=web")}peers:\n  - { name: api, probe: { tcp: { host: 127.0.0.1, port: 1 } }, restart: none, isolate: none }\n`;
+    return d.reload();
+  })();
+  assert.equal(taken.ok, false);
+  assert.match(JSON.stringify(taken), /already watched as peer \\"api\\"/);
+  assert.equal(d.monitor.getPeerStatus("api")?.incident_id, before.incident_id);
+
   // An invalid peers_from: refused, nothing changed, the old label still followed.
   text = yaml("not a label");
   const bad = await d.reload();
@@ -214,4 +224,39 @@ self_health: false
   engine.event("start");
   await until("late watched under the label still in force", () => names().includes("late"), 20_000);
   assert.deepEqual(names(), ["api", "late", "other"]);
+});
+
+void test("reload problems over discovered peers: a name taken, an isolated container under a changing selection", () => {
+  const cfg = (label: string, peers: string[]): DiscoveryConfig => ({
+    peersFrom: { containers: { engine: "docker", label, timeoutMs: 1000 } },
+    peers: peers.map((name) => ({ name })),
+    mesh: { members: [{ name: "wd-b" }] },
+    monitor: { policy: { intervalMs: 1000 } },
+  });
+  const watched = [
+    { name: "static", status: "HEALTHY" },
+    { name: "wd-b", status: "ISOLATED" },
+    { name: "api", status: "HEALTHY" },
+    { name: "cut", status: "ISOLATED" },
+  ];
+  const now = cfg("a=1", ["static"]);
+  assert.deepEqual(discoveryReloadProblems(watched, now, cfg("a=1", ["static"])), []);
+  assert.deepEqual(
+    discoveryReloadProblems(watched, now, cfg("a=1", ["static", "api"])).map((p) => p.path),
+    ["peers.api"],
+  );
+  const changed = discoveryReloadProblems(watched, now, cfg("b=2", ["static"]));
+  assert.deepEqual(
+    changed.map((p) => p.path),
+    ["peers_from"],
+    "only the discovered ISOLATED peer (not the mesh member) blocks a new selection",
+  );
+  assert.match(
+    changed[0]?.message ?? "",
+    /peer "cut" .* is ISOLATED .* release it first \(wdmesh release cut\)/,
+  );
+  assert.deepEqual(
+    discoveryReloadProblems([{ name: "static", status: "ISOLATED" }], now, cfg("b=2", ["static"])),
+    [],
+  );
 });
