@@ -218,7 +218,16 @@ export async function runContainer(e: FoundEngine, c: DemoContainer): Promise<vo
     `/containers/create?name=${encodeURIComponent(c.name)}`,
     body,
   );
-  await must(e, `starting container ${c.name}`, "POST", `/containers/${encodeURIComponent(c.name)}/start`);
+  const started = await e.client.request("POST", `/containers/${encodeURIComponent(c.name)}/start`);
+  if (!started.ok) {
+    throw new DemoError(
+      "WDM_DEMO_ENGINE",
+      `starting container ${c.name}: ${started.error}`,
+      c.hostUsr
+        ? "the skeleton image runs the host's own /usr (it needs a merged /usr, as on current Debian, Ubuntu and Fedora): give an image you have with --image; on a constrained host see --host-config"
+        : "the image needs /bin/sh and test; on a constrained host see --host-config",
+    );
+  }
 }
 
 /** Removes what the demo made; every failure is collected, none thrown. */
