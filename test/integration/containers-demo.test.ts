@@ -79,7 +79,7 @@ describe("wdmesh demo --containers against Podman", { skip }, () => {
     await engine?.stop();
   });
 
-  const demo = (forDuration: string): Daemon =>
+  const demo = (forDuration: string, hostConfig = '{"Privileged":true,"PidsLimit":0}'): Daemon =>
     spawnTracked([
       "ip",
       "netns",
@@ -92,7 +92,7 @@ describe("wdmesh demo --containers against Podman", { skip }, () => {
       "--socket",
       engine.socket,
       "--host-config",
-      '{"Privileged":true,"PidsLimit":0}',
+      hostConfig,
       "--listen",
       "127.0.0.1:19770",
       "--status-every",
@@ -100,6 +100,21 @@ describe("wdmesh demo --containers against Podman", { skip }, () => {
       "--for",
       forDuration,
     ]);
+
+  test("on this constrained host without --host-config: the engine's refusal, what to try, exit 1, nothing left", async () => {
+    const d = demo("60s", "{}");
+    const code = await exitOf(d, 120_000);
+    const out = d.output();
+    assert.equal(code, 1, out);
+    assert.match(
+      out,
+      /starting container wdmesh-demo-killed-\w+: podman engine: POST \/containers\/wdmesh-demo-killed-\w+\/start → 500: .*OCI permission denied/,
+    );
+    assert.match(out, /hint: .*--image.*--host-config/);
+    assert.doesNotMatch(out, /^\s+at /m, "no stack trace");
+    assert.deepEqual(await engine.api(`/containers/json?all=true`), []);
+    assert.deepEqual(await engine.api("/images/json"), []);
+  });
 
   test("when the engine never runs the HEALTHCHECK (Podman without systemd), the demo says so, exits 1 and cleans up", async () => {
     playTimer = false;
