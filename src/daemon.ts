@@ -377,7 +377,7 @@ export async function runDaemon(initial: ResolvedConfig, opts: DaemonOptions = {
       "wdmesh node running",
     );
 
-    const target: ReloadTarget = { monitor, store, alerting, metrics, logger };
+    const target: ReloadTarget = { monitor, store, alerting, metrics, logger, discovery };
     metrics.configReloadSuccessful.set(1);
     metrics.configReloadSuccessTime.set(Date.now() / 1000);
     const m0 = monitor;

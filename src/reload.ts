@@ -16,6 +16,8 @@ import type { Logger } from "./core/logger.js";
 import type { Monitor } from "./monitor.js";
 import { toPeerHealth } from "./core/peer-health.js";
 import type { SqliteStore } from "./store/sqlite-store.js";
+import type { Discovery } from "./discovery/start.js";
+import { discoveryReloadProblems } from "./discovery/reload-checks.js";
 
 export interface ReloadSummary {
   peers: { added: string[]; removed: string[]; changed: string[] };
@@ -24,6 +26,8 @@ export interface ReloadSummary {
   restart_needed: string[];
   /** Pending alerts of removed sinks that were dead-lettered. */
   dead_lettered: number;
+  /** True when `peers_from` changed and discovery was restarted with the new settings. */
+  peers_from_changed?: boolean;
 }
 
 /** The parts of a running node a reload changes. */
@@ -33,6 +37,8 @@ export interface ReloadTarget {
   alerting: Alerting;
   metrics: Metrics;
   logger: Logger;
+  /** The running discovery (`peers_from`), swapped when a reload changes it. */
+  discovery?: Pick<Discovery, "reconfigure">;
 }
 
 const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
@@ -97,7 +103,7 @@ export function diffConfig(
  * host than it had would have this node restart what runs elsewhere, so it is refused.
  */
 export function reloadProblems(
-  monitor: Pick<Monitor, "getPeerStatus">,
+  monitor: Pick<Monitor, "getPeerStatus"> & Partial<Pick<Monitor, "allPeers">>,
   current: ResolvedConfig,
   next: ResolvedConfig,
 ): Array<{ path: string; message: string }> {
@@ -129,7 +135,9 @@ export function reloadProblems(
         : `new peer "${p.name}" runs on another host (${now})${restart}`,
     });
   }
-  return [...isolated, ...moved];
+  // Peers found by peers_from (containers): a name taken, an isolated one a new selection may drop.
+  const discovery = monitor.allPeers ? discoveryReloadProblems(monitor.allPeers(), current, next) : [];
+  return [...isolated, ...moved, ...discovery];
 }
 
 /**
@@ -164,7 +172,13 @@ export function commitReloadFailure(
 function unchanged(s: ReloadSummary): boolean {
   const none = (d: { added: string[]; removed: string[]; changed: string[] }): boolean =>
     d.added.length + d.removed.length + d.changed.length === 0;
-  return none(s.peers) && none(s.sinks) && s.restart_needed.length === 0 && s.dead_lettered === 0;
+  return (
+    none(s.peers) &&
+    none(s.sinks) &&
+    s.restart_needed.length === 0 &&
+    s.dead_lettered === 0 &&
+    !s.peers_from_changed
+  );
 }
 
 function describe(s: ReloadSummary): string {
@@ -176,6 +190,7 @@ function describe(s: ReloadSummary): string {
   const parts = [
     ...part("peers", s.peers),
     ...part("sinks", s.sinks),
+    ...(s.peers_from_changed ? ["peers_from changed: discovery restarted with the new settings"] : []),
     ...(s.dead_lettered ? [`${s.dead_lettered} pending alerts of removed sinks dead-lettered`] : []),
     ...(s.restart_needed.length ? [`needs a restart to apply: ${s.restart_needed.join(", ")}`] : []),
   ];
@@ -204,14 +219,21 @@ export async function applyConfig(
     dead += t.store.deadLetterSink(sink, `sink "${sink}" was removed from the configuration by a reload`);
   }
   for (const sink of d.sinks.added) t.metrics.addSink(sink);
+  // After the configured peers: a name a configured peer gave up is free for a container.
+  const disc = t.discovery ? await t.discovery.reconfigure(next) : { changed: false };
 
-  const summary: ReloadSummary = { ...d, dead_lettered: dead };
+  const summary: ReloadSummary = {
+    ...d,
+    dead_lettered: dead,
+    ...(disc.changed ? { peers_from_changed: true } : {}),
+  };
   const node = current.node.name;
   const config: ResolvedConfig = {
     ...current,
     peers: next.peers,
     alerts: next.alerts,
     secrets: next.secrets,
+    peersFrom: next.peersFrom,
   };
   if (unchanged(summary)) {
     // A no-op (the same file again, a burst of SIGHUPs): logged, nothing journaled or alerted.

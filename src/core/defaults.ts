@@ -234,6 +234,10 @@ export const DEMO_DEFAULTS = {
   chaosEveryMs: 20_000,
   /** The demo prints its status this often, ms. */
   statusEveryMs: 5_000,
+  /** `wdmesh demo --containers`: the restart and the isolation must be seen within this long, ms (3 min). */
+  containersForMs: 180_000,
+  /** `wdmesh demo --containers`: both containers must be HEALTHY within this long before anything is broken, ms (1 min). */
+  containersHealthyWithinMs: 60_000,
 } as const;
 
 /** The alert worker (outbox delivery). */

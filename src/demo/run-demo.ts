@@ -62,12 +62,12 @@ function sibling(name: string): string[] {
   return [process.execPath, ...process.execArgv, fileURLToPath(new URL(`./${name}${ext}`, import.meta.url))];
 }
 
-function describeAlert(a: EscalationAction): string {
+export function describeAlert(a: EscalationAction): string {
   const result = a.result ? (a.result.ok ? " → ok" : ` → FAILED: ${a.result.error ?? ""}`) : "";
   return `${a.severity.padEnd(8)} ${a.action.padEnd(15)} ${a.peer_name}: ${a.reason}${result}`;
 }
 
-async function startReceiver(
+export async function startReceiver(
   secret: string,
   out: (s: string) => void,
 ): Promise<{ url: string; server: Server }> {

@@ -36,11 +36,17 @@ export interface ContainerDiscoveryOptions {
   logger: Logger;
   /** Wait before reopening a failed event stream, ms. */
   retryMs?: number;
+  /**
+   * Peers a previous discovery registered (name → JSON of its spec, from `owned()`),
+   * handed over on a reload: kept while matched, updated if their spec differs, removed
+   * (no alert) when no longer matched.
+   */
+  adopt?: ReadonlyMap<string, string>;
 }
 
 export class ContainerDiscovery {
   private readonly client: EngineClient;
-  private readonly owned = new Map<string, string>(); // peer name → JSON of its spec
+  private readonly ownedSpecs = new Map<string, string>(); // peer name → JSON of its spec
   private readonly said = new Set<string>(); // problems already logged (once each)
   private abort: AbortController | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -53,6 +59,7 @@ export class ContainerDiscovery {
     private readonly registry: PeerRegistry,
     private readonly opts: ContainerDiscoveryOptions,
   ) {
+    for (const [name, json] of opts.adopt ?? []) this.ownedSpecs.set(name, json);
     this.client = new EngineClient({
       socket: containerSocketOf({ engine: opts.engine, ...(opts.socket ? { socket: opts.socket } : {}) }),
       engine: opts.engine,
@@ -62,7 +69,12 @@ export class ContainerDiscovery {
 
   /** Names of the peers discovery registered. */
   peers(): string[] {
-    return [...this.owned.keys()];
+    return [...this.ownedSpecs.keys()];
+  }
+
+  /** The registered peers with their specs (JSON), to hand over to a discovery that replaces this one. */
+  owned(): Map<string, string> {
+    return new Map(this.ownedSpecs);
   }
 
   /** Reads the list once, then follows the event stream. Idempotent. */
@@ -166,7 +178,7 @@ export class ContainerDiscovery {
       if (!this.listFailing) {
         this.listFailing = true;
         this.opts.logger.error(
-          { code: r.code, error: r.error, peers: this.owned.size },
+          { code: r.code, error: r.error, peers: this.ownedSpecs.size },
           "container discovery: cannot list containers; keeping the peers found so far",
         );
       }
@@ -189,7 +201,7 @@ export class ContainerDiscovery {
         continue;
       }
       const name = out.spec.name;
-      if (!this.owned.has(name) && this.opts.taken(name)) {
+      if (!this.ownedSpecs.has(name) && this.opts.taken(name)) {
         this.sayOnce(
           `taken:${name}`,
           { container: c.name, peer: name },
@@ -209,12 +221,12 @@ export class ContainerDiscovery {
     }
     for (const [name, spec] of found) {
       const json = JSON.stringify(spec);
-      const had = this.owned.get(name);
+      const had = this.ownedSpecs.get(name);
       if (had === json) continue;
       try {
         if (had === undefined) this.registry.registerPeer(spec);
         else this.registry.updatePeer(spec);
-        this.owned.set(name, json);
+        this.ownedSpecs.set(name, json);
         this.opts.logger.info(
           { peer: name },
           had === undefined
@@ -229,9 +241,9 @@ export class ContainerDiscovery {
         );
       }
     }
-    for (const name of [...this.owned.keys()]) {
+    for (const name of [...this.ownedSpecs.keys()]) {
       if (found.has(name)) continue;
-      this.owned.delete(name);
+      this.ownedSpecs.delete(name);
       await this.registry.removePeer(name);
       this.opts.logger.info(
         { peer: name },

@@ -8,6 +8,7 @@
 //
 // Nothing throws: every failure is an EngineFailure with a code and a message that says
 // what happened, where (the socket) and what to do.
+import { statSync } from "node:fs";
 import { request, type IncomingMessage } from "node:http";
 
 /** The API version asked for: Docker 20.10+ and Podman 4+ both serve it. */
@@ -50,6 +51,16 @@ export interface EngineClientOptions {
 /** Most bytes of an answer read (inspect of a container is a few KB). */
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
 
+/** " (owner uid U, group gid G, mode 0MMM)" when the socket can be looked at, else "". */
+function socketOwner(socket: string): string {
+  try {
+    const st = statSync(socket);
+    return ` (owner uid ${st.uid}, group gid ${st.gid}, mode 0${(st.mode & 0o777).toString(8)})`;
+  } catch {
+    return "";
+  }
+}
+
 function socketFailure(err: NodeJS.ErrnoException, o: EngineClientOptions): EngineFailure {
   const where = `${o.engine} engine socket ${o.socket}`;
   switch (err.code) {
@@ -70,7 +81,7 @@ function socketFailure(err: NodeJS.ErrnoException, o: EngineClientOptions): Engi
       return {
         ok: false,
         code: "WDM_ENGINE_PERMISSION",
-        error: `permission denied on ${where}: run wdmesh as root or as a user in the socket's group (see README, Containers)`,
+        error: `permission denied on the ${where}${socketOwner(o.socket)}: add the user this node runs as (uid ${process.getuid?.() ?? "?"}) to the socket's group, with the socket group read-write (mode 0660, as Docker's docker group), or run the node as root; whoever can use this socket is root on the host (see README, Containers)`,
       };
     default:
       return {

@@ -103,7 +103,9 @@ describe("engine failures are results, each named", () => {
       timeoutMs: 1000,
     });
     assert.equal(f.code, "WDM_ENGINE_PERMISSION");
-    assert.match(f.error, /permission denied on docker engine socket \/var\/run\/docker\.sock/);
+    assert.match(f.error, /permission denied on the docker engine socket \/var\/run\/docker\.sock/);
+    assert.match(f.error, /to the socket's group/);
+    assert.match(f.error, /root on the host/);
   });
 
   test("restart: the result says the container did not come back running", async () => {

@@ -6,17 +6,23 @@
 //      release reconnects its network with its alias;
 //   2. a labelled container started after the node is watched (event stream), and its
 //      peer goes away without an alert when the container is removed;
+//   4. a reload that changes peers_from's label: the container matched before and after
+//      keeps its peer (incident and counters), the one no longer matched goes without
+//      an alert, the newly matched one is watched; an invalid label is refused;
+//   5. a node running as an unprivileged user (nobody) on a root-owned 0600 socket: the
+//      probe and a restart name the permission problem and what to do, the node keeps
+//      running and holds (the stopped container is not restarted);
 //   3. the engine's socket gone mid-run: the probe says so, the node keeps running and
 //      holds (no restart), and takes up again when the socket is back.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, renameSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdirSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { IsolateOutcome } from "../../src/act/executor.js";
 import type { ActionResult } from "../../src/core/types.js";
 import { CLI } from "../helpers/built-cli.js";
-import type { Daemon } from "../helpers/daemon-process.js";
+import { spawnTracked, stopChild, type Daemon } from "../helpers/daemon-process.js";
 import { skipUnlessPodman, startPodman, type Engine } from "../helpers/podman.js";
 import { fileTempDir } from "../helpers/tmp-dir.js";
 import { until, waitFor } from "../helpers/wait.js";
@@ -48,6 +54,8 @@ describe("containers through Podman's Docker Engine API", { skip }, () => {
   let engine: Engine;
   let daemon: Daemon;
   let stopHealth: () => void = () => {};
+  let configPath = "";
+  let configText = "";
 
   const journal = async (): Promise<Entry[]> => {
     const j = (await engine.getJson(`${BASE}/v1/events?limit=1000`, TOKEN)) as
@@ -88,10 +96,8 @@ describe("containers through Podman's Docker Engine API", { skip }, () => {
       30_000,
     );
     const dir = fileTempDir("wdm-containers-");
-    const config = join(dir, "node.yaml");
-    writeFileSync(
-      config,
-      `node: { name: n1, listen: "127.0.0.1:${PORT}", data_dir: "${join(dir, "data")}", api_token: "${TOKEN}" }
+    configPath = join(dir, "node.yaml");
+    configText = `node: { name: n1, listen: "127.0.0.1:${PORT}", data_dir: "${join(dir, "data")}", api_token: "${TOKEN}" }
 defaults:
   interval: 10m
   timeout: 5s
@@ -110,9 +116,9 @@ peers:
 peers_from:
   containers: { engine: podman, socket: "${engine.socket}", label: "wdmesh.watch=true" }
 self_health: false
-`,
-    );
-    daemon = engine.spawnDaemon(config);
+`;
+    writeFileSync(configPath, configText);
+    daemon = engine.spawnDaemon(configPath);
     await until("the daemon sees web HEALTHY", async () => (await peer("web"))?.status === "HEALTHY", 30_000);
   });
 
@@ -237,5 +243,165 @@ self_health: false
     const s = (await inspect("hostnet")).State;
     assert.equal(s.Paused, false);
     assert.equal(s.Running, true);
+  });
+
+  test("a reload that changes peers_from's label keeps the containers matched before and after, drops the others without an alert", async () => {
+    const slow = {
+      "wdmesh.interval": "1s",
+      "wdmesh.timeout": "800ms",
+      "wdmesh.missed_before_restart": "1000",
+    };
+    await engine.run({ name: "keep", labels: { "wdmesh.watch": "true", "wdmesh.tier": "b", ...slow } });
+    await engine.run({ name: "drop", labels: { "wdmesh.watch": "true", ...slow } });
+    await engine.run({ name: "gain", labels: { "wdmesh.tier": "b", ...slow } });
+    await until(
+      "keep and drop watched",
+      async () => !!(await peer("keep")) && !!(await peer("drop")),
+      60_000,
+    );
+    assert.equal(await peer("gain"), undefined);
+    // keep stops: misses pile up (no restart before 1000), an incident opens.
+    assert.equal((await engine.podman(["stop", "-t", "0", "keep"])).code, 0);
+    const down = await waitFor(
+      "keep missing in an incident",
+      async () => {
+        const p = (await peer("keep")) as
+          (Peer & { incident_id: string | null; missed_count: number }) | undefined;
+        return p?.incident_id && p.missed_count >= 1 ? p : undefined;
+      },
+      30_000,
+    );
+
+    const reloadWith = async (text: string): Promise<number | null> => {
+      writeFileSync(configPath, text);
+      return engine.post(`${BASE}/v1/reload`, TOKEN);
+    };
+    // An invalid label is refused like any bad file: nothing changes.
+    assert.equal(await reloadWith(configText.replace('label: "wdmesh.watch=true"', 'label: "no good"')), 400);
+    assert.ok(await peer("drop"), "a refused reload keeps the discovery in force");
+
+    const next = configText.replace('label: "wdmesh.watch=true"', 'label: "wdmesh.tier=b"');
+    assert.notEqual(next, configText);
+    assert.equal(await reloadWith(next), 200);
+    await until("gain watched", async () => (await peer("gain")) !== undefined, 30_000);
+    await until("drop's peer gone", async () => (await peer("drop")) === undefined, 30_000);
+    const kept = (await peer("keep")) as Peer & { incident_id: string | null; missed_count: number };
+    assert.equal(kept.incident_id, down.incident_id, "keep kept its incident across the reload");
+    assert.ok(kept.missed_count >= down.missed_count, JSON.stringify(kept));
+    const about = (await journal()).filter(
+      (e) => (e.peer_name === "drop" || e.peer_name === "gain") && e.action !== "recovered",
+    );
+    assert.deepEqual(about, [], "no alert for the swap");
+    assert.ok(
+      (await journal()).some((e) => e.action === "config_reloaded" && /peers_from changed/.test(e.reason)),
+    );
+  });
+
+  test("a node running as nobody on a root-owned 0600 socket: the probe and a restart name the permission problem, the node holds", async () => {
+    await engine.run({ name: "locked", labels: {} });
+    assert.equal((await engine.podman(["stop", "-t", "0", "locked"])).code, 0);
+    const NOBODY = 65534;
+    const dir = fileTempDir("wdm-containers-nobody-");
+    chmodSync(dir, 0o755);
+    mkdirSync(join(dir, "data"));
+    chownSync(join(dir, "data"), NOBODY, NOBODY);
+    // The engine's directory is traversable; the socket itself is root's alone.
+    const dirMode = statSync(engine.dir).mode & 0o777;
+    const sockStat = statSync(engine.socket);
+    chmodSync(engine.dir, 0o711);
+    chownSync(engine.socket, 0, 0);
+    chmodSync(engine.socket, 0o600);
+    const port = PORT + 1;
+    const config = join(dir, "node.yaml");
+    const ref = `name: locked, engine: podman, socket: "${engine.socket}"`;
+    writeFileSync(
+      config,
+      `node: { name: n2, listen: "127.0.0.1:${port}", data_dir: "${join(dir, "data")}", api_token: "${TOKEN}" }
+peers:
+  - name: locked
+    probe: { container: { ${ref} } }
+    restart: { container: { ${ref}, stop_timeout: 1s } }
+    isolate: none
+    interval: 1s
+    timeout: 800ms
+    retry_interval: 1s
+    missed_before_restart: 1
+    startup_grace: 0s
+self_health: false
+`,
+    );
+    const asNobody = [
+      "ip",
+      "netns",
+      "exec",
+      engine.ns,
+      "setpriv",
+      `--reuid=${NOBODY}`,
+      `--regid=${NOBODY}`,
+      "--clear-groups",
+    ];
+    const node = spawnTracked([...asNobody, process.execPath, CLI, "run", "--config", config]);
+    try {
+      const url = `http://127.0.0.1:${port}/v1/peers/locked`;
+      const seen = await waitFor(
+        "locked's probe failing on the socket's permissions",
+        async () => {
+          const p = (await engine.getJson(url, TOKEN)) as Peer | undefined;
+          return p?.last_error?.includes("permission denied") ? p : undefined;
+        },
+        30_000,
+      );
+      const sock = engine.socket.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+      assert.match(
+        seen.last_error ?? "",
+        new RegExp(`permission denied on the podman engine socket ${sock}`),
+      );
+      assert.match(seen.last_error ?? "", /owner uid 0, group gid 0, mode 0600/);
+      assert.match(
+        seen.last_error ?? "",
+        /add the user this node runs as \(uid 65534\) to the socket's group/,
+      );
+      assert.match(seen.last_error ?? "", /root on the host/);
+      // Inconclusive: the stopped container would be a miss, but the node cannot see it and holds.
+      const again = (await engine.getJson(url, TOKEN)) as Peer;
+      assert.equal(again.restart_count, 0, JSON.stringify(again));
+      assert.notEqual(again.status, "RESTARTING");
+      assert.equal(node.child.exitCode, null, `the node keeps running: ${node.output()}`);
+      assert.equal((await inspect("locked")).State.Running, false, "nothing restarted it");
+
+      // A restart asked by a process of the same user: a result naming the problem, not a throw.
+      const mod = pathToFileURL(join(dirname(CLI), "..", "act", "container.js")).href;
+      const script = [
+        `const { ContainerExecutor } = await import(${JSON.stringify(mod)});`,
+        `const spec = ${JSON.stringify({ container: { name: "locked", engine: "podman", socket: engine.socket } })};`,
+        'const r = await new ContainerExecutor().restart(spec, { peer: "locked", effectId: "e1", attempt: 0 }, new AbortController().signal);',
+        "process.stdout.write(JSON.stringify(r));",
+      ].join("\n");
+      const r = await engine.runInside(
+        [
+          "setpriv",
+          `--reuid=${NOBODY}`,
+          `--regid=${NOBODY}`,
+          "--clear-groups",
+          process.execPath,
+          "--input-type=module",
+          "-e",
+          script,
+        ],
+        60_000,
+      );
+      assert.equal(r.code, 0, r.stderr);
+      const restart = JSON.parse(r.stdout) as ActionResult;
+      assert.equal(restart.ok, false);
+      assert.match(
+        restart.error ?? "",
+        /permission denied on the podman engine socket .*to the socket's group.*root on the host/,
+      );
+    } finally {
+      await stopChild(node.child, "SIGTERM");
+      chmodSync(engine.socket, sockStat.mode & 0o777);
+      chownSync(engine.socket, sockStat.uid, sockStat.gid);
+      chmodSync(engine.dir, dirMode);
+    }
   });
 });
