@@ -21,6 +21,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { CLI } from "../test/helpers/built-cli.js";
 import { EtcdCluster } from "../test/helpers/etcd-cluster.js";
+import { lines } from "../test/helpers/file-lines.js";
 import { createLab, type Host, type Lab } from "../test/helpers/netns.js";
 import { fileTempDir } from "../test/helpers/tmp-dir.js";
 
@@ -70,14 +71,6 @@ const hostNames = Array.from({ length: H }, (_, i) => `h${i}`);
 const agentName = (h: number, k: number): string => `h${h}-a${k}`;
 /** The hosts whose agents host i's node watches: its own and its two neighbours. */
 const watched = (i: number): number[] => [i, (i + 1) % H, (i + H - 1) % H];
-
-function lines(file: string): string[] {
-  return existsSync(file)
-    ? readFileSync(file, "utf8")
-        .split("\n")
-        .filter((l) => l.trim() !== "")
-    : [];
-}
 
 /** Waits until `child` prints `marker`, or fails after `ms`. */
 function ready(child: ChildProcess, marker: string, what: string, ms = 30_000): Promise<void> {
@@ -417,13 +410,20 @@ try {
   // 4. The same nodes as a built-in mesh.
   stopping = false;
   nodes = startNodes(lab, meshFiles);
-  await until("the mesh's nodes answer", 300_000, async () => {
+  // Past the fleet's sizes the mesh may never settle here (every node asks every other for its
+  // view each interval); its cost is measured all the same, and whether it settled is said.
+  const settled = await until("the mesh's nodes answer", 120_000, async () => {
     const m = (await h0.getJson(`http://${h0.ip}:${NODE_PORT}/v1/mesh`, 5_000)) as
       { members?: unknown[] } | undefined;
     return (m?.members?.length ?? 0) >= H - 1;
-  });
+  }).then(
+    () => true,
+    () => false,
+  );
   await sleep(15_000);
-  result.built_in_mesh = await nodeCost(nodes, SECONDS);
+  result.built_in_mesh = { answered_within_120_s: settled, ...(await nodeCost(nodes, SECONDS)) };
+} catch (e) {
+  result.error = e instanceof Error ? e.message : String(e);
 } finally {
   await stopNodes(nodes);
   await etcd?.stopAll();

@@ -93,7 +93,8 @@ export async function must<T>(
   return r.body;
 }
 
-function makeRootfs(dir: string): void {
+/** A skeleton root filesystem in `dir` that runs the host's own /usr (a merged /usr). */
+export function makeRootfs(dir: string): void {
   for (const d of ["usr", "etc", "proc", "sys", "dev", "tmp", "run", "state", "var/tmp"]) {
     mkdirSync(join(dir, d), { recursive: true });
   }

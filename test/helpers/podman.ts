@@ -22,11 +22,12 @@
 // Podman runs HEALTHCHECKs from systemd timers; with no systemd here, the fixture plays
 // the timer (healthTimer: `podman healthcheck run` every period).
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runProcess, type ProcessOutcome } from "../../src/act/run-process.js";
+import { makeRootfs } from "../../src/demo/demo-engine.js";
 import { spawnTracked, type Daemon } from "./daemon-process.js";
 import { sweepStale } from "./netns.js";
 import { CLI } from "./built-cli.js";
@@ -116,15 +117,6 @@ export function assertNoDefaultRoute(ns: string): void {
       );
     }
   }
-}
-
-function makeRootfs(dir: string): void {
-  for (const d of ["usr", "etc", "proc", "sys", "dev", "tmp", "run", "state", "var/tmp"]) {
-    mkdirSync(join(dir, d), { recursive: true });
-  }
-  for (const l of ["bin", "lib", "lib64", "sbin"]) symlinkSync(`usr/${l}`, join(dir, l));
-  writeFileSync(join(dir, "etc/passwd"), "root:x:0:0:root:/:/bin/sh\n");
-  writeFileSync(join(dir, "etc/group"), "root:x:0:\n");
 }
 
 /** Starts Podman's API service in a namespace of its own; resolves once it answers. */

@@ -4,11 +4,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { createHash } from "node:crypto";
 import { copyFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { CLI, haveBuiltCli } from "../helpers/built-cli.js";
+import { rewriteAndRehash } from "../helpers/journal-tamper.js";
 import { spawnDaemon, stopChild } from "../helpers/daemon-process.js";
 import { FAST_LADDER, tcpPeer, writeDaemonConfig } from "../helpers/config-builder.js";
 import { freePorts } from "../helpers/ports.js";
@@ -34,34 +34,6 @@ function wdmesh(args: string[]): Promise<Run> {
       },
     );
   });
-}
-
-/** Rewrites entry `seq` and recomputes every later hash exactly as the chain does. */
-function rewriteAndRehash(file: string, seq: number): void {
-  const db = new Database(file);
-  try {
-    const rows = db
-      .prepare("SELECT seq, entry, prev_hash FROM journal WHERE seq >= ? ORDER BY seq")
-      .all(seq) as Array<{
-      seq: number;
-      entry: string;
-      prev_hash: string;
-    }>;
-    let prev = rows[0]!.prev_hash;
-    for (const r of rows) {
-      const entry = r.seq === seq ? r.entry.replaceAll("shield", "shie1d") : r.entry;
-      const hash = createHash("sha256").update(prev).update(entry).digest("hex");
-      db.prepare("UPDATE journal SET entry = ?, prev_hash = ?, hash = ? WHERE seq = ?").run(
-        entry,
-        prev,
-        hash,
-        r.seq,
-      );
-      prev = hash;
-    }
-  } finally {
-    db.close();
-  }
 }
 
 void test("a node with an identity signs its journal; a rewritten-and-rehashed copy fails --verify, naming the checkpoint", async (t) => {
@@ -158,7 +130,7 @@ void test("a node with an identity signs its journal; a rewritten-and-rehashed c
 
   // Rewrite entry 2 and recompute every later hash: the links hold again.
   const file = join(copy, "wdmesh.db");
-  rewriteAndRehash(file, 2);
+  rewriteAndRehash(file, 2, (e) => e.replaceAll("shield", "shie1d"));
   const db = new Database(file, { readonly: true });
   const named = (
     db.prepare("SELECT min(seq) AS seq FROM journal_checkpoints WHERE seq >= 2").get() as { seq: number }

@@ -18,6 +18,7 @@ import { LEDGER_DEFAULTS } from "../../src/core/defaults.js";
 import { CLI, haveBuiltCli } from "../helpers/built-cli.js";
 import { chromiumMissing, launchChromium, skipWithoutChromium } from "../helpers/chromium.js";
 import { spawnDaemon, spawnTracked, stopChild, type Daemon } from "../helpers/daemon-process.js";
+import { lines } from "../helpers/file-lines.js";
 import { EtcdCluster, etcdSkipReason } from "../helpers/etcd-cluster.js";
 import { FILE_LEDGER_DIR } from "../helpers/ledger-dir.js";
 import { freePort } from "../helpers/ports.js";
@@ -35,13 +36,6 @@ interface Entry {
   incident_id: string | null;
   timestamp: string;
 }
-
-const lines = (f: string): string[] =>
-  existsSync(f)
-    ? readFileSync(f, "utf8")
-        .split("\n")
-        .filter((l) => l.trim() !== "")
-    : [];
 
 describe("a fleet of two daemons on a real 3-member etcd", { skip, timeout: 300_000 }, () => {
   let cluster: EtcdCluster;

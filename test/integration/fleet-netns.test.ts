@@ -8,11 +8,12 @@
 //     expired; h2's node, without etcd, holds the restart of its own failing agent (no step
 //     without a token) and says so; healed, it restarts that agent once, with a token.
 import assert from "node:assert/strict";
-import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { haveBuiltCli } from "../helpers/built-cli.js";
 import { spawnDaemon, type Daemon } from "../helpers/daemon-process.js";
+import { lines } from "../helpers/file-lines.js";
 import { EtcdCluster, etcdSkipReason } from "../helpers/etcd-cluster.js";
 import { createLab, skipUnlessNetns, type Lab } from "../helpers/netns.js";
 import { fileTempDir } from "../helpers/tmp-dir.js";
@@ -31,13 +32,6 @@ interface Entry {
   reason: string;
   timestamp: string;
 }
-
-const lines = (f: string): string[] =>
-  existsSync(f)
-    ? readFileSync(f, "utf8")
-        .split("\n")
-        .filter((l) => l.trim() !== "")
-    : [];
 
 describe(
   "a fleet across network namespaces: etcd member and host partitions",

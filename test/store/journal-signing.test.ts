@@ -2,7 +2,6 @@
 // an entry rewritten with every later hash recomputed (links intact) fails verification.
 import { test, describe, afterEach } from "node:test";
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { generateIdentity, loadIdentity, parsePublicKey } from "../../src/core/identity.js";
@@ -11,6 +10,7 @@ import { JournalFile } from "../../src/store/journal-file.js";
 import { CheckpointAudit, checkpointMessage } from "../../src/store/journal-signing.js";
 import { STATE_FILE_NAME } from "../../src/store/open.js";
 import { action, state, transition } from "./fixtures/transitions.js";
+import { rewriteAndRehash } from "../helpers/journal-tamper.js";
 import { tempDir } from "../helpers/tmp-dir.js";
 
 const SINKS = [{ name: "all", minSeverity: "INFO" as const }];
@@ -47,43 +47,11 @@ function seed(dir: string, n: number, withIdentity = true, from = 1): void {
   s.close();
 }
 
-/**
- * What an attacker with write access to the file does: rewrites the reason of entry `seq`
- * and recomputes every hash from there on, exactly as the chain does
- * (sha256_hex(prev_hash + canonical entry)), so every link holds again.
- */
-function rewriteAndRehash(dir: string, seq: number, alsoCheckpoints = false): void {
-  const db = new Database(join(dir, STATE_FILE_NAME));
-  try {
-    const rows = db
-      .prepare("SELECT seq, entry, prev_hash FROM journal WHERE seq >= ? ORDER BY seq")
-      .all(seq) as Array<{
-      seq: number;
-      entry: string;
-      prev_hash: string;
-    }>;
-    let prev = rows[0]!.prev_hash;
-    for (const r of rows) {
-      let entry = r.entry;
-      if (r.seq === seq) {
-        const doc = JSON.parse(entry) as Record<string, unknown>;
-        doc.reason = "nothing happened here";
-        entry = JSON.stringify(doc); // keys stay sorted: the same canonical form
-      }
-      const hash = createHash("sha256").update(prev).update(entry).digest("hex");
-      db.prepare("UPDATE journal SET entry = ?, prev_hash = ?, hash = ? WHERE seq = ?").run(
-        entry,
-        prev,
-        hash,
-        r.seq,
-      );
-      if (alsoCheckpoints)
-        db.prepare("UPDATE journal_checkpoints SET hash = ? WHERE seq = ?").run(hash, r.seq);
-      prev = hash;
-    }
-  } finally {
-    db.close();
-  }
+/** Rewrites the reason of entry `seq` (its keys stay sorted: the same canonical form) and rehashes. */
+function forge(dir: string, seq: number, alsoCheckpoints = false): void {
+  const edit = (entry: string): string =>
+    JSON.stringify({ ...(JSON.parse(entry) as Record<string, unknown>), reason: "nothing happened here" });
+  rewriteAndRehash(join(dir, STATE_FILE_NAME), seq, edit, alsoCheckpoints);
 }
 
 function audit(
@@ -145,7 +113,7 @@ void describe("signed journal checkpoints", () => {
     const dir = tempDir(t, "wdm-sign-");
     seed(dir, 6);
     assert.equal(audit(dir).sig.ok, true);
-    rewriteAndRehash(dir, 4);
+    forge(dir, 4);
     const { chain, sig } = audit(dir);
     assert.deepEqual(chain, { ok: true, checked: 6 }, "the unkeyed chain cannot see it");
     assert.equal(sig.ok, false);
@@ -161,7 +129,7 @@ void describe("signed journal checkpoints", () => {
   test("re-pointing the checkpoints at the new hashes breaks their signatures", (t) => {
     const dir = tempDir(t, "wdm-sign-");
     seed(dir, 5);
-    rewriteAndRehash(dir, 2, true);
+    forge(dir, 2, true);
     const { chain, sig } = audit(dir);
     assert.equal(chain.ok, true);
     assert.ok(!sig.ok);
@@ -172,7 +140,7 @@ void describe("signed journal checkpoints", () => {
   test("deleting the checkpoints after a rewrite leaves entries no checkpoint covers: not ok", (t) => {
     const dir = tempDir(t, "wdm-sign-");
     seed(dir, 5);
-    rewriteAndRehash(dir, 3);
+    forge(dir, 3);
     const db = new Database(join(dir, STATE_FILE_NAME));
     db.prepare("DELETE FROM journal_checkpoints WHERE seq >= 3").run();
     db.close();
@@ -199,7 +167,7 @@ void describe("signed journal checkpoints", () => {
   test("without a key: not checked, and says why; the checkpoints are counted", (t) => {
     const dir = tempDir(t, "wdm-sign-");
     seed(dir, 3);
-    rewriteAndRehash(dir, 2);
+    forge(dir, 2);
     const { chain, sig } = audit(dir, []);
     assert.equal(chain.ok, true);
     assert.deepEqual(sig, {
