@@ -14,7 +14,7 @@
 //      etcd): CPU and RSS per node in steady state for --seconds.
 // Prints one JSON object; never passes or fails on time. Needs root (ip netns), etcd-server
 // and a built dist/ (npm run build).
-//   node --import tsx bench/fleet.ts [--hosts 100] [--agents 5] [--kills 10] [--cuts 3] [--seconds 30] [--seed 1]
+//   node --import tsx bench/fleet.ts [--hosts 100] [--agents 5] [--kills 10] [--cuts 3] [--seconds 30] [--seed 1] [--interval 1000 (ms)]
 import { spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -33,6 +33,7 @@ const { values } = parseArgs({
     cuts: { type: "string", default: "3" },
     seconds: { type: "string", default: "30" },
     seed: { type: "string", default: "1" },
+    interval: { type: "string", default: "1000" },
   },
 });
 const H = Number(values.hosts);
@@ -43,7 +44,7 @@ const SECONDS = Number(values.seconds);
 if (!(H >= 4 && H <= 240)) throw new Error("--hosts: between 4 and 240");
 if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
 
-const INTERVAL_MS = 1_000;
+const INTERVAL_MS = Number(values.interval);
 const AGENT_PORT = 8_000;
 const NODE_PORT = 9_760;
 const TOKEN = "bench-token-0123456789abcdef";
@@ -129,7 +130,7 @@ function nodeConfig(lab: Lab, i: number, etcd: EtcdCluster | null, alertsIp: str
     f,
     [
       `node: { name: n${i}, host: h${i}, listen: "${host.ip}:${NODE_PORT}", data_dir: "${join(dir, `data-n${i}-${etcd ? "f" : "m"}`)}", ledger_dir: "${join(dir, `ledger-h${i}`)}", api_token: ${TOKEN}, public_reads: true }`,
-      `defaults: { interval: ${INTERVAL_MS}ms, timeout: 800ms, missed_before_restart: 2, restarts_before_isolate: 10 }`,
+      `defaults: { interval: ${INTERVAL_MS}ms, timeout: ${Math.min(2_000, Math.round(INTERVAL_MS * 0.8))}ms, missed_before_restart: 2, restarts_before_isolate: 10 }`,
       "peers:",
       ...peers,
       ...coordination,
@@ -239,6 +240,7 @@ async function until(what: string, ms: number, check: () => Promise<boolean> | b
 
 interface Alert {
   action: string;
+  reason: string;
   peer_name: string;
   node: string;
   timestamp: string;
@@ -356,6 +358,7 @@ try {
     kill_to_restart_ms: { p50: pct(latencies, 50), p99: pct(latencies, 99), max: Math.max(...latencies) },
     webhook_messages_per_incident: round(incidentAlerts.length / killed.length, 2),
     webhook_messages_by_action: countBy(incidentAlerts.map((x) => x.action)),
+    held_because: countBy(incidentAlerts.filter((x) => x.action === "remediation_held").map((x) => x.reason)),
     pagerduty_incidents_per_incident: round(
       killed.reduce((n, a) => n + pagerIncidents((c) => c === a).length, 0) / killed.length,
       2,
@@ -390,6 +393,11 @@ try {
     cut: cutNames,
     host_unreachable_per_host: countBy(hostDown().map((x) => x.peer_name)),
     fences_per_host: countBy(fences().map((f) => f[1] ?? "")),
+    host_reachable_again: countBy(
+      alerts()
+        .filter((x) => x.action === "host_reachable")
+        .map((x) => x.peer_name),
+    ),
     cut_to_host_unreachable_ms_max: Number.isFinite(firstDown) ? firstDown : null,
     restarts_of_cut_hosts_agents: lines(restartLog)
       .slice(restartsBeforeCut)
