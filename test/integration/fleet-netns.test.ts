@@ -165,6 +165,14 @@ describe(
       const before = lines(restarts()).length;
       await cutOff("h2");
       const cutAt = Date.now();
+      // Until h2's node has seen etcd go, a failure there is held for want of a quorum (its
+      // view of the others is older than the cut); here it fails once the node knows.
+      await until(
+        "h2's node holds coordinated steps, naming etcd",
+        async () => /etcd/.test((await get<{ held: string | null }>("h2", "/v1/fleet")).held ?? ""),
+        30_000,
+        { retryErrors: true },
+      ).catch((e: Error) => assert.fail(`${e.message}\n${diagnostics()}`));
       rmSync(up("agent2"));
       try {
         const down = await waitFor(
