@@ -18,6 +18,7 @@
 // coordinated step is held (holdReason() names etcd); probing and alerts go on.
 import { performance } from "node:perf_hooks";
 import type { Logger } from "../core/logger.js";
+import { constantBackoff, skipFailedMembers } from "./etcd-policies.js";
 import { loadEtcd3, type Etcd3Lib } from "./etcd-load.js";
 import {
   fleetKeys,
@@ -84,6 +85,8 @@ export class FleetNode {
   private leaseId: string | undefined;
   private watcher: Watcher | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
+  /** Failed rounds in a row (join or renewal). */
+  private failuresInARow = 0;
   private stopped = false;
   private started = false;
   /** Monotonic send time of the last renewal (or grant) etcd answered. */
@@ -138,8 +141,9 @@ export class FleetNode {
       faultHandling: {
         // Not etcd3's default circuit breaker (it refuses a member for 5 s after three
         // failures, long enough to cost this node its lease when etcd comes back): a member
-        // that just failed is skipped for up to 2 s, and this node paces its own retries.
-        host: () => skipFailedMember(Math.min(this.opts.keepaliveIntervalMs, 2_000)),
+        // that just failed is skipped while another has not failed, for as long as a retry
+        // could take, and this node paces its own retries.
+        host: skipFailedMembers(this.opts.requestTimeoutMs + this.opts.keepaliveIntervalMs),
         // The watch reconnects every second (not after up to 30 s): a stale view of the
         // fleet would outlive the lease rule's margins.
         watchBackoff: constantBackoff(1_000),
@@ -378,12 +382,16 @@ export class FleetNode {
     }
     if (this.stopped) return;
     // A failed renewal (e.g. sent to a member that is cut off) is retried at once through
-    // another member, 100 ms apart at most ten times a second: the lease rule leaves room
-    // for one retry within request_timeout. Not joined or not valid: every second.
-    const next = !this.leaseValid()
-      ? Math.min(this.opts.keepaliveIntervalMs, 1_000)
-      : failed
+    // another member, 100 ms later, even when this node already stopped acting (etcd may
+    // still hold its lease: renewing it now keeps the host from being taken for down);
+    // after three failures in a row, or not joined: every second.
+    this.failuresInARow = failed ? this.failuresInARow + 1 : 0;
+    const next = failed
+      ? this.lease && this.failuresInARow <= 3
         ? 100
+        : Math.min(this.opts.keepaliveIntervalMs, 1_000)
+      : !this.leaseValid()
+        ? Math.min(this.opts.keepaliveIntervalMs, 1_000)
         : this.opts.keepaliveIntervalMs;
     this.timer = setTimeout(() => void this.tick(), next);
     this.timer.unref?.();
@@ -544,39 +552,6 @@ export class FleetNode {
       );
     });
   }
-}
-
-type FaultHandling = NonNullable<ConstructorParameters<typeof Etcd3>[0]>["faultHandling"];
-type HostPolicy = ReturnType<NonNullable<NonNullable<FaultHandling>["host"]>>;
-type WatchBackoff = NonNullable<NonNullable<FaultHandling>["watchBackoff"]>;
-
-/**
- * A per-member policy (etcd3 calls nothing but execute on it): a member whose call failed
- * is skipped for `skipMs`, so the next call goes to another member (etcd3 tries the next
- * one when a policy refuses without calling through) instead of hanging on a member that
- * is cut off until its deadline. When every member is skipped the call fails at once; the
- * caller retries within a second. What `fn` throws, even synchronously, is a rejection.
- */
-function skipFailedMember(skipMs: number): HostPolicy {
-  let failedAt = -Infinity;
-  const policy = {
-    execute: <T>(fn: (ctx: { signal: AbortSignal; attempt: number }) => T | Promise<T>): Promise<T> => {
-      if (performance.now() - failedAt < skipMs)
-        return Promise.reject(new Error("this etcd member failed a moment ago; trying another"));
-      return new Promise<T>((resolve) =>
-        resolve(fn({ signal: new AbortController().signal, attempt: 0 })),
-      ).catch((err: unknown) => {
-        failedAt = performance.now();
-        throw err;
-      });
-    },
-  };
-  return policy as unknown as HostPolicy;
-}
-
-function constantBackoff(ms: number): WatchBackoff {
-  const b = { duration: ms, next: () => b };
-  return b as unknown as WatchBackoff;
 }
 
 function parse<T>(v: Buffer): T | undefined {
