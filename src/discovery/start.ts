@@ -29,17 +29,23 @@ export interface DiscoveryConfig {
   monitor: { policy: { intervalMs: number } };
 }
 
-/** What of the config a running container discovery depends on (a change swaps it). */
-export function discoverySettings(config: DiscoveryConfig): string | null {
+/** The discovery options the config sets; null without `peers_from.containers`. */
+function settingsOf(config: DiscoveryConfig) {
   const c = config.peersFrom?.containers;
   if (!c) return null;
-  return JSON.stringify({
+  return {
     engine: c.engine,
-    socket: c.socket ?? null,
+    ...(c.socket ? { socket: c.socket } : {}),
     label: c.label,
     timeoutMs: c.timeoutMs,
     intervalMs: config.monitor.policy.intervalMs,
-  });
+  };
+}
+
+/** What of the config a running container discovery depends on (a change swaps it). */
+export function discoverySettings(config: DiscoveryConfig): string | null {
+  const s = settingsOf(config);
+  return s === null ? null : JSON.stringify(s);
 }
 
 function namesOf(config: DiscoveryConfig): Set<string> {
@@ -64,14 +70,10 @@ class DiscoveryRunner implements Discovery {
   }
 
   async start(config: DiscoveryConfig, adopt?: ReadonlyMap<string, string>): Promise<void> {
-    const c = config.peersFrom?.containers;
-    if (!c || this.stopped) return;
+    const settings = settingsOf(config);
+    if (!settings || this.stopped) return;
     const d = new ContainerDiscovery(this.registry, {
-      engine: c.engine,
-      ...(c.socket ? { socket: c.socket } : {}),
-      label: c.label,
-      timeoutMs: c.timeoutMs,
-      intervalMs: config.monitor.policy.intervalMs,
+      ...settings,
       taken: (name) => this.configured.has(name),
       logger: this.logger,
       ...(adopt ? { adopt } : {}),
