@@ -67,7 +67,7 @@ export interface StepClaim {
   seen?: number | undefined;
   /** An external fencing token (e.g. an etcd key revision): refused when older than the latest accepted. */
   external?: number | undefined;
-  /** A crash resume re-running its own effect that never recorded an outcome. */
+  /** A crash resume re-running its own effect whose outcome its store never recorded. */
   resume?: boolean | undefined;
   /**
    * An operator's release: recorded (it moves the token, so no verdict older than it runs)
@@ -139,8 +139,10 @@ export function decideClaim(ctx: ClaimContext, c: StepClaim, t: LedgerTime): Cla
     };
   }
   const ex = ctx.existing;
-  const resuming = (s: StepRow): boolean =>
-    c.resume === true && s.effectId === c.effectId && s.finishedAt === null;
+  // A crash resume re-runs its own effect (isolate and release are idempotent), also when
+  // the ledger says it finished: the process that ran it may have died before its store
+  // recorded the outcome (and the isolation record a later release undoes).
+  const resuming = (s: StepRow): boolean => c.resume === true && s.effectId === c.effectId;
   if (ex && !resuming(ex)) {
     return {
       granted: false,
