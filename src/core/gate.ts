@@ -10,8 +10,11 @@ import type { PeerStatus } from "./types.js";
  * - `{ act: false, hold }`: this node would remediate but must not (no quorum, overloaded):
  *   the peer stays where it is and `remediation_held` (HIGH) is emitted once per incident,
  *   where the ladder would have stepped to restart/isolate, with `hold` as the reason.
+ * - `{ act: false, quiet: true }`: the miss is paged elsewhere (a fleet host that lost its
+ *   node is one `host_unreachable`; a peer on another host is paged by that host's node):
+ *   counted and shown only, no incident of its own, no alert.
  */
-export type GateVerdict = ({ act: true } | { act: false; hold?: string; observe?: string }) & {
+export type GateVerdict = ({ act: true } | { act: false; hold?: string; observe?: string; quiet?: true }) & {
   /** Another node's step on the peer did not finish within takeover_after (remediation_stalled). */
   stalled?: string;
 };

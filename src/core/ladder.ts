@@ -53,7 +53,8 @@ export type LadderEvent =
    * `stalled` — another node's step on this peer did not finish within takeover_after:
    * `remediation_stalled` (HIGH) once per incident.
    * `quiet` — the miss belongs to another incident (a failing dependency, a storm of
-   * failures) that is paged once on its own: counted and shown only, whatever `act` says
+   * failures, a fleet host that lost its node) or is paged by another node (the node on the
+   * peer's own host): counted and shown only, whatever `act` says
    * (never stepped, alerted or journaled for this peer, and no incident of its own opened).
    */
   | {

@@ -63,6 +63,8 @@ export class ObservationPublisher {
     private readonly peers: () => PeerHealth[],
     private readonly everyMs: number,
     private readonly logger: Logger,
+    /** Called with this node's view of each peer on every pass. */
+    private readonly onView?: (peer: string, failing: boolean) => void,
   ) {}
 
   start(): void {
@@ -78,7 +80,11 @@ export class ObservationPublisher {
 
   once(): void {
     try {
-      for (const p of this.peers()) if (p.status !== "UNKNOWN") this.fleet.observe(p.name, failing(p));
+      for (const p of this.peers()) {
+        if (p.status === "UNKNOWN") continue;
+        this.fleet.observe(p.name, failing(p));
+        this.onView?.(p.name, failing(p));
+      }
     } catch (err) {
       this.logger.warn({ err: String(err) }, "fleet: could not read the peers' health to publish");
     }

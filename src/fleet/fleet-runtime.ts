@@ -1,5 +1,5 @@
 // The fleet side of `wdmesh run` when `coordination.etcd` is configured: the FleetNode,
-// the fleet gate wrapped in the host rule, the claimer that takes each step in etcd,
+// the fleet gate wrapped in the host rule (with its quiet misses, remote-quiet.ts), the claimer that takes each step in etcd,
 // the publisher of this node's observations, the watch on hosts that lost their node, the
 // status served at /v1/fleet and the http_sd list served at /v1/sd. The daemon imports
 // this file lazily (only with coordination), and it loads the etcd client lazily too.
@@ -18,6 +18,7 @@ import type { FleetStatusView } from "./keys.js";
 import { withHostRule } from "./host-rule.js";
 import { fleetStepClaimer } from "./step-claimer.js";
 import { HostWatch, type HostEvent } from "./host-watch.js";
+import { RemoteQuiet } from "./remote-quiet.js";
 import { httpSdGroups, type HttpSdGroup } from "./http-sd.js";
 
 export interface FleetRuntimeConfig {
@@ -57,11 +58,14 @@ export function createFleetRuntime(
       return url;
     },
   });
+  // A peer on another host waits for its host's node at most two lease periods.
+  const quiet = new RemoteQuiet(node, 2 * cfg.etcd.leaseTtlMs);
   const gate = withHostRule(createFleetGate(node), {
     self: cfg.node,
     selfHost: cfg.host,
     peerHost: (peer) => cfg.peerHosts[peer],
     ownerOn: (host) => node.membersOn(host)[0]?.node,
+    quietOn: (host, peer) => quiet.reason(host, peer) !== undefined,
   });
   let publisher: ObservationPublisher | undefined;
   const fences = new Map<string, CommandSpec>();
@@ -121,7 +125,9 @@ export function createFleetRuntime(
       url = at;
       if (registry) fleetMetrics(registry, node, hosts);
       await node.start();
-      publisher = new ObservationPublisher(node, peers, cfg.publishIntervalMs, logger);
+      publisher = new ObservationPublisher(node, peers, cfg.publishIntervalMs, logger, (p, f) =>
+        quiet.seen(p, f),
+      );
       publisher.start();
       hosts.start();
     },

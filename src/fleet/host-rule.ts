@@ -1,7 +1,8 @@
 // The host rule: a peer is restarted, isolated and released only by a node on the peer's
 // host (systemctl and container engines act on the local machine only); nodes on other
 // hosts only watch it and confirm. It wraps whatever gate decides the rest (the built-in
-// mesh's quorum, the fleet's, or none), so the rule is the same in every setup.
+// mesh's quorum, the fleet's, or none), so the rule is the same in every setup. In a fleet
+// such a watcher also stays quiet while the peer is paged elsewhere (remote-quiet.ts).
 import type { GateVerdict, RemediationGate } from "../core/gate.js";
 import type { PeerStatus } from "../core/types.js";
 
@@ -14,6 +15,11 @@ export interface HostRuleOptions {
   peerHost: (peer: string) => string | undefined;
   /** Who acts for a peer on another host (e.g. that host's node), for PeerHealth.owner; default the host's name. */
   ownerOn?: (host: string, peer: string) => string | undefined;
+  /**
+   * Whether a miss of a peer on another host is paged elsewhere now (its host's node pages
+   * it, or the host is down and paged once): the miss is then quiet here. Default: never.
+   */
+  quietOn?: (host: string, peer: string) => boolean;
 }
 
 /** True when `peer` runs on this node's host (so this node may act on it). */
@@ -25,7 +31,10 @@ export function onThisHost(opts: Pick<HostRuleOptions, "selfHost" | "peerHost">,
 export function withHostRule(inner: RemediationGate | undefined, opts: HostRuleOptions): RemediationGate {
   return {
     mayAct(peer: string): GateVerdict {
-      if (!onThisHost(opts, peer)) return { act: false };
+      if (!onThisHost(opts, peer)) {
+        const host = opts.peerHost(peer) ?? opts.selfHost;
+        return opts.quietOn?.(host, peer) === true ? { act: false, quiet: true } : { act: false };
+      }
       return inner ? inner.mayAct(peer) : { act: true };
     },
     owner(peer: string, seen?: { status: PeerStatus; missed_count: number }): string {

@@ -7,6 +7,8 @@
 //     host_unreachable for h2 and runs h2's fence once, only after h2's lease could have
 //     expired; h2's node, without etcd, holds the restart of its own failing agent (no step
 //     without a token) and says so; healed, it restarts that agent once, with a token.
+//     h1's node, which watches h2's HTTP agent across the cut, pages none of its misses:
+//     the host's one host_unreachable stands for it.
 import assert from "node:assert/strict";
 import { existsSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -25,6 +27,9 @@ const PORT = 9760;
 const LEASE_TTL_MS = 6_000;
 const ETCD_HOSTS = ["e0", "e1", "e2"];
 const NODE_HOSTS = ["h1", "h2"];
+/** agent3 answers HTTP on h2 at this port (reached across the bridge, so a cut fails it). */
+const AGENT3_PORT = 9771;
+const AGENT_SERVER = new URL("../../bench/fixtures/fleet-agents.mjs", import.meta.url).pathname;
 
 interface Entry {
   action: string;
@@ -88,6 +93,11 @@ describe(
           "peers:",
           ...peer("agent1", "h1", h),
           ...peer("agent2", "h2", h),
+          "  - name: agent3",
+          "    host: h2",
+          `    probe: { http: { url: "http://${lab.host("h2").ip}:${AGENT3_PORT}/health" } }`,
+          "    restart: { command: { argv: [/bin/true] } }",
+          "    isolate: none",
           "coordination:",
           `  etcd: { endpoints: [${cluster.endpoints.join(", ")}], prefix: /wdmesh-netns, lease_ttl: ${LEASE_TTL_MS}ms, keepalive_interval: 1s, request_timeout: 2s }`,
           "hosts:",
@@ -103,6 +113,13 @@ describe(
       cluster = await EtcdCluster.start(3, { hosts: ETCD_HOSTS.map((h) => lab.host(h)) });
       dir = fileTempDir("wdmesh-fleet-netns-");
       for (const a of ["agent1", "agent2"]) writeFileSync(up(a), "");
+      const agent3 = lab
+        .host("h2")
+        .spawn([process.execPath, AGENT_SERVER, lab.host("h2").ip, String(AGENT3_PORT - 1), "1", "h2", dir]);
+      await new Promise<void>((resolve, reject) => {
+        agent3.stdout?.on("data", (b: Buffer) => /listening/.test(b.toString()) && resolve());
+        agent3.once("exit", (code) => reject(new Error(`agent3's server exited (${code})`)));
+      });
       for (const [i, h] of NODE_HOSTS.entries())
         nodes.set(
           h,
@@ -113,7 +130,8 @@ describe(
         async () => {
           for (const h of NODE_HOSTS) {
             if ((await get<{ members: unknown[] }>(h, "/v1/fleet")).members.length !== 2) return false;
-            for (const a of ["agent1", "agent2"]) if ((await status(h, a)) !== "HEALTHY") return false;
+            for (const a of ["agent1", "agent2", "agent3"])
+              if ((await status(h, a)) !== "HEALTHY") return false;
           }
           return true;
         },
@@ -208,6 +226,12 @@ describe(
           !(await events("h1")).some((e) => e.action === "restart" && e.peer_name === "agent2"),
           "h1's node never restarts h2's agent",
         );
+        assert.notEqual(await status("h1", "agent3"), "HEALTHY", "h1 cannot reach agent3 across the cut");
+        assert.deepEqual(
+          (await events("h1")).filter((e) => e.peer_name === "agent3"),
+          [],
+          `h1's node pages nothing of agent3: the host's one host_unreachable stands for it\n${diagnostics()}`,
+        );
       } finally {
         await heal("h2");
       }
@@ -222,6 +246,19 @@ describe(
       assert.match(fenced[0]!, /^h2 \d+$/);
       const ea = await events("h1");
       assert.equal(ea.filter((e) => e.action === "host_unreachable").length, 1, "one host_unreachable");
+      await until(
+        "h1 reaches agent3 again",
+        async () => (await status("h1", "agent3")) === "HEALTHY",
+        30_000,
+        {
+          retryErrors: true,
+        },
+      ).catch((e: Error) => assert.fail(`${e.message}\n${diagnostics()}`));
+      assert.deepEqual(
+        (await events("h1")).filter((e) => e.peer_name === "agent3"),
+        [],
+        "no recovery paged for an incident never opened",
+      );
     });
   },
 );
