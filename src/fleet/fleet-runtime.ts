@@ -123,7 +123,7 @@ export function createFleetRuntime(
     claimer: fleetStepClaimer(node),
     async start(at, peers, registry) {
       url = at;
-      if (registry) fleetMetrics(registry, node, hosts);
+      if (registry) fleetMetrics(registry, node, hosts, quiet);
       await node.start();
       publisher = new ObservationPublisher(node, peers, cfg.publishIntervalMs, logger, (p, f) =>
         quiet.seen(p, f),
@@ -141,7 +141,7 @@ export function createFleetRuntime(
   };
 }
 
-function fleetMetrics(registry: Registry, node: FleetNode, hosts: HostWatch): void {
+function fleetMetrics(registry: Registry, node: FleetNode, hosts: HostWatch, quiet: RemoteQuiet): void {
   new Gauge({
     name: "wdmesh_fleet_etcd_up",
     help: "1 while this node holds a valid etcd lease (coordinated steps allowed), 0 while etcd is unreachable or without quorum (steps held).",
@@ -156,6 +156,16 @@ function fleetMetrics(registry: Registry, node: FleetNode, hosts: HostWatch): vo
     registers: [registry],
     collect() {
       this.set(node.members().length);
+    },
+  });
+  new Gauge({
+    name: "wdmesh_fleet_peer_quiet",
+    help: "1 for each peer on another host whose misses this node keeps quiet because they are paged elsewhere (its host is unreachable, or its host's node pages it).",
+    labelNames: ["peer"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const peer of quiet.quietPeers()) this.set({ peer }, 1);
     },
   });
   new Gauge({

@@ -18,6 +18,8 @@ export type RemoteQuietFleet = Pick<FleetNode, "leaseValid" | "hostDownBy" | "me
 export class RemoteQuiet {
   /** Peer → monotonic ms of the first miss kept quiet while waiting for its host's node. */
   private readonly waiting = new Map<string, number>();
+  /** Peers whose last miss was kept quiet, with why (until they answer or a miss is paged). */
+  private readonly quiet = new Map<string, string>();
 
   constructor(
     private readonly fleet: RemoteQuietFleet,
@@ -28,6 +30,18 @@ export class RemoteQuiet {
 
   /** Why a miss of `peer` on `host` (another host) is quiet here now; undefined when this node pages it. */
   reason(host: string, peer: string): string | undefined {
+    const why = this.why(host, peer);
+    if (why === undefined) this.quiet.delete(peer);
+    else this.quiet.set(peer, why);
+    return why;
+  }
+
+  /** Peers whose misses are quiet now, by name (wdmesh_fleet_peer_quiet). */
+  quietPeers(): string[] {
+    return [...this.quiet.keys()].sort();
+  }
+
+  private why(host: string, peer: string): string | undefined {
     if (!this.fleet.leaseValid()) return undefined;
     if (this.fleet.hostDownBy(host)) return `host ${host} is unreachable and paged once as such`;
     const there = new Set(this.fleet.membersOn(host).map((m) => m.node));
@@ -43,6 +57,8 @@ export class RemoteQuiet {
 
   /** This node's view of `peer`: once it answers, its next failure waits afresh. */
   seen(peer: string, failing: boolean): void {
-    if (!failing) this.waiting.delete(peer);
+    if (failing) return;
+    this.waiting.delete(peer);
+    this.quiet.delete(peer);
   }
 }

@@ -47,8 +47,10 @@ void test("the host's live node has not confirmed: quiet for at most waitMs from
   assert.match(q.reason("web-2", "api") ?? "", /waiting for host web-2's node \(n2\) to confirm/);
   clock.t += 19_999;
   assert.notEqual(q.reason("web-2", "api"), undefined, "still within the wait");
+  assert.deepEqual(q.quietPeers(), ["api"], "shown as quiet (wdmesh_fleet_peer_quiet)");
   clock.t += 1;
   assert.equal(q.reason("web-2", "api"), undefined, "waited long enough: this node pages");
+  assert.deepEqual(q.quietPeers(), [], "paged: no longer quiet");
 });
 
 void test("confirmed by a node on the peer's host: paged here too (same incident labels); a confirmation from elsewhere does not count", () => {
@@ -84,6 +86,8 @@ void test("a peer that answered again waits afresh on its next failure", () => {
   assert.equal(q.reason("web-2", "api"), undefined, "still failing: the wait is not restarted");
   q.seen("api", false);
   assert.notEqual(q.reason("web-2", "api"), undefined, "answered in between: a new failure waits again");
+  q.seen("api", false);
+  assert.deepEqual(q.quietPeers(), [], "answering ends the quiet");
 });
 
 void test("host rule: a quiet miss of a peer on another host is { act: false, quiet: true }; a local peer is never quiet", () => {

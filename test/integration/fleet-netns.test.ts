@@ -232,6 +232,12 @@ describe(
           [],
           `h1's node pages nothing of agent3: the host's one host_unreachable stands for it\n${diagnostics()}`,
         );
+        const metrics = await lab.host("h1").run(["curl", "-sf", "-m", "2", `${url("h1")}/metrics`]);
+        assert.match(
+          metrics.stdout,
+          /^wdmesh_fleet_peer_quiet\{peer="agent3"\} 1$/m,
+          "and says so in its metrics",
+        );
       } finally {
         await heal("h2");
       }

@@ -175,7 +175,13 @@ const ROWS: Row[] = [
     name: "a crash resume re-runs its own effect that finished in the ledger but was never recorded (killed in between)",
     ctx: ctx({
       peer: peerRow(2),
-      existing: stepRow({ step: "isolate", effectId: "eff-i", token: 2, finishedAt: T0 + 500, outcome: "ok" }),
+      existing: stepRow({
+        step: "isolate",
+        effectId: "eff-i",
+        token: 2,
+        finishedAt: T0 + 500,
+        outcome: "ok",
+      }),
     }),
     claim: claim({ step: "isolate", effectId: "eff-i", resume: true, seen: undefined }),
     now: T0 + 1_000,
