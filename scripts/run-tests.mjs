@@ -42,27 +42,33 @@ const cores = availableParallelism();
 /** Unit files at once: they mostly wait on loopback sockets, child processes and SQLite. */
 const UNIT_CONCURRENCY = Math.max(4, cores * 2);
 /**
- * Integration files at once. They mostly wait on probe intervals, restarts and takeovers
- * (four lanes keep about one core busy on a quiet 2-core machine), and each isolates its
- * own systemd, ports and directories; `npm run test:stress` runs them like this beside
- * two busy loops per core.
+ * Integration files at once. They mostly wait on probe intervals, restarts, leases and
+ * takeovers (six lanes keep about 1.5 cores busy on a quiet 2-core machine), and each
+ * isolates its own systemd, ports, namespaces and directories; `npm run test:stress` runs
+ * them like this beside two busy loops per core.
  */
-const INTEGRATION_CONCURRENCY = 4;
+const INTEGRATION_CONCURRENCY = 6;
 /**
  * Files that take long, started first in their group so the lanes finish together instead
- * of one long file running alone at the end: integration files of a minute or more, and
- * the CPU-bound unit files (the simulation's seeds, the crash loop). Longest first; any
+ * of one long file running alone at the end: integration files of half a minute or more,
+ * and the CPU-bound unit files (the simulation's seeds, the crash loop). Longest first; any
  * file not named keeps its alphabetical place after these. Order only: nothing is skipped.
  */
 const SLOW_FIRST = [
   "integration/mesh-partition",
-  "integration/sse-memory",
-  "integration/mesh-takeover-immediate",
   "integration/mesh-takeover",
+  "integration/mesh-takeover-immediate",
   "integration/ledger-fence",
   "integration/embedded-mesh",
+  "integration/sse-memory",
+  "integration/containers-demo",
+  "integration/jepsen-short",
+  "integration/fleet-etcd",
   "integration/mesh-quorum",
+  "integration/fleet-daemon",
   "integration/packed-install",
+  "integration/api-flood",
+  "integration/fleet-netns",
   "mesh/simulation-seeds-1",
   "mesh/simulation-seeds-2",
   "store/crash",

@@ -58,8 +58,9 @@ export function createFleetRuntime(
       return url;
     },
   });
-  // A peer on another host waits for its host's node at most two lease periods.
-  const quiet = new RemoteQuiet(node, 2 * cfg.etcd.leaseTtlMs);
+  // A peer on another host waits for its host's node at most three lease periods (its
+  // lease expires after one; etcd and the watch may be late under load).
+  const quiet = new RemoteQuiet(node, 3 * cfg.etcd.leaseTtlMs);
   const gate = withHostRule(createFleetGate(node), {
     self: cfg.node,
     selfHost: cfg.host,

@@ -8,12 +8,13 @@
 //     kept quiet (then it pages: the host's node sees the peer answer while others do not,
 //     or cannot say so).
 // Once the host's node publishes the peer as failing, this node's misses are not quiet: it
-// reports them as every watcher does, under the same incident labels. Without a valid
-// lease this node cannot tell, and pages as in any mesh. Quiet misses still count and are
-// shown and published, so the host's node gets its quorum from them.
+// reports them as every watcher does, under the same incident labels. Without a valid lease
+// of its own this node judges on the last view it had of etcd; the wait still bounds how
+// long it keeps a live host's peer quiet. Quiet misses still count and are shown and
+// published, so the host's node gets its quorum from them.
 import type { FleetNode } from "./fleet-node.js";
 
-export type RemoteQuietFleet = Pick<FleetNode, "leaseValid" | "hostDownBy" | "membersOn" | "observations">;
+export type RemoteQuietFleet = Pick<FleetNode, "hostDownBy" | "membersOn" | "observations">;
 
 export class RemoteQuiet {
   /** Peer → monotonic ms of the first miss kept quiet while waiting for its host's node. */
@@ -42,7 +43,6 @@ export class RemoteQuiet {
   }
 
   private why(host: string, peer: string): string | undefined {
-    if (!this.fleet.leaseValid()) return undefined;
     if (this.fleet.hostDownBy(host)) return `host ${host} is unreachable and paged once as such`;
     const there = new Set(this.fleet.membersOn(host).map((m) => m.node));
     if (there.size === 0)

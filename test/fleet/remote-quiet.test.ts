@@ -1,7 +1,7 @@
 // The quiet rule of a fleet watcher, with a fake fleet and a fake monotonic clock: a miss
 // of a peer on another host is quiet while its host is down or losing its last node, and
 // while the host's live node has not confirmed the failure (at most waitMs); it pages once
-// the host's node confirms, after the wait, or when this node has no lease to tell by.
+// the host's node confirms, or after the wait.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { RemoteQuiet, type RemoteQuietFleet } from "../../src/fleet/remote-quiet.js";
@@ -9,7 +9,6 @@ import { withHostRule } from "../../src/fleet/host-rule.js";
 import type { FleetMember } from "../../src/fleet/fleet-node.js";
 
 interface World {
-  lease: boolean;
   down: Set<string>;
   members: Array<{ node: string; host: string }>;
   failing: Record<string, string[]>;
@@ -17,7 +16,6 @@ interface World {
 
 function fleetOf(w: World): RemoteQuietFleet {
   return {
-    leaseValid: () => w.lease,
     hostDownBy: (host: string) =>
       w.down.has(host)
         ? { node: "n1", host: "web-1", kind: "fence", at: 0, token: "7", mine: true }
@@ -29,7 +27,6 @@ function fleetOf(w: World): RemoteQuietFleet {
 
 function setup(): { w: World; q: RemoteQuiet; clock: { t: number } } {
   const w: World = {
-    lease: true,
     down: new Set(),
     members: [
       { node: "n1", host: "web-1" },
@@ -70,11 +67,13 @@ void test("host down, or no node on it holds a lease: quiet however long it last
   assert.match(q.reason("web-2", "api") ?? "", /host web-2 is unreachable and paged once/);
 });
 
-void test("without a valid lease this node cannot tell: it pages, as in any mesh", () => {
-  const { w, q } = setup();
-  w.lease = false;
+void test("a node that lost its own lease judges on its last view: a down host stays quiet, a live one is waited for at most waitMs", () => {
+  const { w, q, clock } = setup();
   w.down.add("web-2");
-  assert.equal(q.reason("web-2", "api"), undefined);
+  assert.notEqual(q.reason("web-2", "api"), undefined);
+  assert.notEqual(q.reason("web-3", "db"), undefined, "web-3's node has not confirmed: waiting");
+  clock.t += 20_000;
+  assert.equal(q.reason("web-3", "db"), undefined, "bounded by the wait");
 });
 
 void test("a peer that answered again waits afresh on its next failure", () => {
