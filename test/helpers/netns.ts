@@ -69,20 +69,25 @@ function ipSync(args: string[]): void {
   execFileSync("ip", args, { stdio: ["ignore", "ignore", "pipe"], timeout: 10_000 });
 }
 
-function removeNamespacesOf(pid: string, prefix = PREFIX): void {
-  let list = "";
+/** The names of the network namespaces (`ip netns list`); none when it cannot be read. */
+function namespaces(): string[] {
   try {
-    list = execFileSync("ip", ["netns", "list"], {
+    return execFileSync("ip", ["netns", "list"], {
       encoding: "utf8",
       timeout: 10_000,
       // It prints "Peer netns reference is invalid" for namespaces without an id: noise.
       stdio: ["ignore", "pipe", "ignore"],
-    });
+    })
+      .split("\n")
+      .map((line) => line.split(" ")[0] ?? "")
+      .filter(Boolean);
   } catch {
-    return;
+    return [];
   }
-  for (const line of list.split("\n")) {
-    const ns = line.split(" ")[0] ?? "";
+}
+
+function removeNamespacesOf(pid: string, prefix = PREFIX): void {
+  for (const ns of namespaces()) {
     if (ns.startsWith(`${prefix}${pid}x`)) {
       try {
         ipSync(["netns", "del", ns]);
@@ -95,20 +100,9 @@ function removeNamespacesOf(pid: string, prefix = PREFIX): void {
 
 /** Removes the namespaces named PREFIX<pid>x… of processes that died without removing them. */
 export function sweepStale(prefix = PREFIX): void {
-  let list = "";
-  try {
-    list = execFileSync("ip", ["netns", "list"], {
-      encoding: "utf8",
-      timeout: 10_000,
-      // It prints "Peer netns reference is invalid" for namespaces without an id: noise.
-      stdio: ["ignore", "pipe", "ignore"],
-    });
-  } catch {
-    return;
-  }
   const pids = new Set<string>();
-  for (const line of list.split("\n")) {
-    const m = new RegExp(`^${prefix}(\\d+)x`).exec(line);
+  for (const ns of namespaces()) {
+    const m = new RegExp(`^${prefix}(\\d+)x`).exec(ns);
     if (m?.[1] && !existsSync(`/proc/${m[1]}`)) pids.add(m[1]);
   }
   for (const pid of pids) removeNamespacesOf(pid, prefix);

@@ -304,12 +304,17 @@ describe("fleet on a real 3-member etcd", { skip, timeout: 240_000 }, () => {
     assert.equal(sc.fenced[0]?.severity, "INFO");
   });
 
-  test("one etcd member cut off (frozen): nodes keep their leases and take steps through the others", async () => {
+  /** Two nodes a and b on a fresh prefix, and a stepper of a's counting its restarts. */
+  async function twoNodes() {
     const p = prefix();
     const a = await node(p, "a");
     const b = await node(p, "b");
     const ea = new CountingExecutor();
-    const xa = stepper(a, ea);
+    return { p, a, b, ea, xa: stepper(a, ea) };
+  }
+
+  test("one etcd member cut off (frozen): nodes keep their leases and take steps through the others", async () => {
+    const { a, b, ea, xa } = await twoNodes();
     const leader = await waitFor("an etcd leader", () => cluster.leader(), 20_000);
     const follower = cluster.members.find((m) => m !== leader && m.proc)!;
     follower.proc!.kill("SIGSTOP");
@@ -339,11 +344,7 @@ describe("fleet on a real 3-member etcd", { skip, timeout: 240_000 }, () => {
   });
 
   test("etcd leader killed, then all of etcd down: no step without a token; steps again when etcd returns", async () => {
-    const p = prefix();
-    const a = await node(p, "a");
-    const b = await node(p, "b");
-    const ea = new CountingExecutor();
-    const xa = stepper(a, ea);
+    const { a, b, ea, xa } = await twoNodes();
 
     const leader = await waitFor("an etcd leader", () => cluster.leader(), 20_000);
     await cluster.kill(leader);

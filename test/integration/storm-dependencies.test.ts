@@ -81,6 +81,26 @@ async function peer(port: number, name: string): Promise<Health> {
   return (await r.json()) as Health;
 }
 
+/** Waits until the node serves every one of `names` HEALTHY; returns a check that it still runs. */
+async function runningWithHealthy(
+  run: { child: { exitCode: number | null } },
+  port: number,
+  names: string[],
+): Promise<() => void> {
+  const alive = (): void => {
+    if (run.child.exitCode !== null) throw new Error("wdmesh run exited early");
+  };
+  await until("every peer HEALTHY", async () => {
+    alive();
+    try {
+      return (await Promise.all(names.map((n) => peer(port, n)))).every((h) => h.status === "HEALTHY");
+    } catch {
+      return false;
+    }
+  });
+  return alive;
+}
+
 test("storm: 4 of 5 peers stopped together → one correlated_failure, zero restarts; per-peer remediation resumes after", async (t) => {
   const dir = tempDir(t, "wdmesh-storm-");
   const rx = await new Receiver().start();
@@ -92,17 +112,11 @@ test("storm: 4 of 5 peers stopped together → one correlated_failure, zero rest
   const run = spawnCli(["run", "--config", config({ dir, port, rx, peers, extra: [] })]);
   const bodies = (): Body[] => rx.requests.map((r) => JSON.parse(r.body) as Body);
   try {
-    const alive = () => {
-      if (run.child.exitCode !== null) throw new Error("wdmesh run exited early");
-    };
-    await until("every peer HEALTHY", async () => {
-      alive();
-      try {
-        return (await Promise.all(peers.map((p) => peer(port, p.name)))).every((h) => h.status === "HEALTHY");
-      } catch {
-        return false;
-      }
-    });
+    const alive = await runningWithHealthy(
+      run,
+      port,
+      peers.map((p) => p.name),
+    );
     for (const p of peers.slice(0, 4)) p.peer.failing = true;
     await until(
       "correlated_failure delivered",
@@ -164,19 +178,7 @@ test("depends_on: db down → web and api not restarted, one page, db's incident
   const run = spawnCli(["run", "--config", cfg]);
   const bodies = (): Body[] => rx.requests.map((r) => JSON.parse(r.body) as Body);
   try {
-    const alive = () => {
-      if (run.child.exitCode !== null) throw new Error("wdmesh run exited early");
-    };
-    await until("every peer HEALTHY", async () => {
-      alive();
-      try {
-        return (await Promise.all(["db", "web", "api"].map((n) => peer(port, n)))).every(
-          (h) => h.status === "HEALTHY",
-        );
-      } catch {
-        return false;
-      }
-    });
+    const alive = await runningWithHealthy(run, port, ["db", "web", "api"]);
     db.failing = true;
     await until("db is failing", async () => (alive(), (await peer(port, "db")).status !== "HEALTHY"));
     web.failing = true;
