@@ -40,7 +40,7 @@ function isIntegration(f) {
 
 const cores = availableParallelism();
 /** Unit files at once: they mostly wait on loopback sockets, child processes and SQLite. */
-const UNIT_CONCURRENCY = Math.max(4, cores * 2);
+const UNIT_CONCURRENCY = Math.max(6, cores * 3);
 /**
  * Integration files at once. They mostly wait on probe intervals, restarts, leases and
  * takeovers (six lanes keep about 1.5 cores busy on a quiet 2-core machine), and each
