@@ -1,7 +1,9 @@
 // One registered peer as the Monitor holds it, and the lock that serialises its work.
+import { setMaxListeners } from "node:events";
 import type { IsolationRecord } from "./act/executor.js";
 import { initialState, type LadderState } from "./core/ladder.js";
 import type { PeerSpec, Policy } from "./core/options.js";
+import type { PeerCount } from "./core/types.js";
 import type { RemediatedPeer } from "./effects/runner.js";
 import { probeEndpoint, probeTarget } from "./probe/index.js";
 import type { MonitorStore } from "./store/types.js";
@@ -76,4 +78,19 @@ export function progressBoundMs(peers: Iterable<Peer>): number {
     bound = Math.max(bound, 2 * Math.max(p.policy.intervalMs, p.policy.retryIntervalMs) + p.policy.timeoutMs);
   }
   return bound;
+}
+
+/** The signal that aborts every probe in flight on stop(); each probe adds a listener. */
+export function newProbeAbort(): AbortController {
+  const ac = new AbortController();
+  setMaxListeners(0, ac.signal);
+  return ac;
+}
+
+/** Each peer's name, status and missed count, sorted by name (the same fields as its PeerHealth). */
+export function peerCounts(peers: ReadonlyMap<string, Peer>): PeerCount[] {
+  return [...peers.keys()].sort().map((name) => {
+    const s = (peers.get(name) as Peer).state;
+    return { name, status: s.status, missed_count: s.missed };
+  });
 }

@@ -7,7 +7,6 @@
 // (one ladder step), monitor-journal.ts (what is committed; the store-failure hold),
 // monitor-across.ts (dependencies, storm guard, node_blind), monitor-self.ts (own health).
 import { fetchRoutes, notServed } from "./http/fetch-adapter.js";
-import { setMaxListeners } from "node:events";
 import { parseDuration, iso, type Duration } from "./core/duration.js";
 import { InvalidOptionError, WatchdogError } from "./core/errors.js";
 import { CONCURRENCY_DEFAULT, PROBE_DEFAULTS } from "./core/defaults.js";
@@ -21,7 +20,7 @@ import {
 } from "./core/gate.js";
 import { step, type LadderEvent } from "./core/ladder.js";
 import { policyOf, type PeerSpec, type Policy } from "./core/options.js";
-import type { EscalationAction, MonitorStats, PeerHealth, ProbeResult } from "./core/types.js";
+import type { EscalationAction, MonitorStats, PeerCount, PeerHealth, ProbeResult } from "./core/types.js";
 import { Listeners } from "./core/listeners.js";
 import { silentLogger, type Logger } from "./core/logger.js";
 import { MeshNode } from "./mesh/mesh-node.js";
@@ -47,6 +46,8 @@ import { StepLog } from "./effects/step-log.js";
 import { releasePlan } from "./effects/release-plan.js";
 import {
   newPeer,
+  newProbeAbort,
+  peerCounts,
   progressBoundMs,
   savedPeers,
   withPeerLock,
@@ -75,7 +76,7 @@ export class Monitor {
   private readonly ownProber: boolean;
   private prober: Prober | null;
   private scheduler: Scheduler | null = null;
-  private abort = Monitor.newAbort();
+  private abort = newProbeAbort();
   private readonly counters = { checks: 0, misses: 0, inconclusive: 0, restarts: 0, isolations: 0 };
   /** This node's own health: loop delay, lateness, deadlines stretched and steps held while degraded. */
   private readonly self: NodeSelf;
@@ -263,6 +264,11 @@ export class Monitor {
     return [...this.peers.keys()].sort();
   }
 
+  /** allPeers()' name, status and missed_count only (what a mesh view lists, served often). */
+  peerCounts(): PeerCount[] {
+    return peerCounts(this.peers);
+  }
+
   stats(): MonitorStats {
     return {
       total_checks: this.counters.checks,
@@ -369,7 +375,7 @@ export class Monitor {
   /** Starts background scheduling. Idempotent. `signal` aborting is the same as stop(). */
   start(opts?: { signal?: AbortSignal }): void {
     if (this.scheduler?.running) return;
-    this.abort = Monitor.newAbort();
+    this.abort = newProbeAbort();
     const scheduler = new Scheduler({ clock: this.clock, run: (peer, due) => this.scheduledRun(peer, due) });
     this.progressAt = this.clock.monotonic();
     this.scheduler = scheduler;
@@ -391,7 +397,7 @@ export class Monitor {
     const scheduler = this.scheduler;
     this.scheduler = null;
     const aborting = this.abort;
-    this.abort = Monitor.newAbort(); // later checkPeer()/checkAllPeers() calls still work
+    this.abort = newProbeAbort(); // later checkPeer()/checkAllPeers() calls still work
     aborting.abort();
     await this.mesh.stop();
     this.self.stop();
@@ -456,13 +462,6 @@ export class Monitor {
   }
 
   // ---------------------------------------------------------------- internals
-
-  /** One signal aborts every probe in flight on stop(); each probe adds a listener. */
-  private static newAbort(): AbortController {
-    const ac = new AbortController();
-    setMaxListeners(0, ac.signal);
-    return ac;
-  }
 
   private require(name: string): Peer {
     const p = this.peers.get(name);

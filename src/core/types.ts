@@ -156,6 +156,9 @@ export interface PeerHealth {
   root_cause?: { peer: string; incident_id: string | null };
 }
 
+/** What a mesh view says of each peer: the fields of its PeerHealth that a view lists. */
+export type PeerCount = Pick<PeerHealth, "name" | "status" | "missed_count">;
+
 export interface MonitorStats {
   total_checks: number;
   total_misses: number;

@@ -373,10 +373,11 @@ export function createMeshGate(opts: MeshGateOptions, rules: GateRules = GATE_RU
     },
     backing(target) {
       // A read never changes a vote: this is the backing this node's last miss of the
-      // target decided (mayAct), none before its first.
-      if (memberSet.has(target) || !showsFailing(opts.health(target))) return undefined;
+      // target decided (mayAct), none before its first. Asked for every peer of every view
+      // served, so the peer's health is read only when there is a backing to show.
+      if (memberSet.has(target)) return undefined;
       const b = backs.get(target);
-      if (b === undefined) return undefined;
+      if (b === undefined || !showsFailing(opts.health(target))) return undefined;
       const now = clock.now();
       // While another member has a step on the target in flight (or went silent after this
       // node backed it, and may have one), this node's backing of another node counts for

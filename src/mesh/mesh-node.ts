@@ -11,7 +11,7 @@ import { parseDuration, type Duration } from "../core/duration.js";
 import { InvalidOptionError } from "../core/errors.js";
 import { nameProblem, SECRET_MIN_LENGTH } from "../core/rules.js";
 import type { PeerSpec } from "../core/options.js";
-import type { MeshMemberView, MeshView, MonitorStats, PeerHealth } from "../core/types.js";
+import type { MeshMemberView, MeshView, MonitorStats, PeerCount, PeerHealth } from "../core/types.js";
 import type { SelfHealthReport } from "../health/self-health.js";
 import { silentLogger, type Logger } from "../core/logger.js";
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
@@ -100,6 +100,11 @@ export interface MeshHost {
   registerPeer(spec: PeerSpec): void;
   getPeerStatus(name: string): PeerHealth | undefined;
   allPeers(): PeerHealth[];
+  /**
+   * Each peer's name, status and missed count, sorted by name: those fields of allPeers()
+   * without the rest of each PeerHealth (what a view lists). allPeers() when absent.
+   */
+  peerCounts?(): PeerCount[];
   /** The spec a peer was registered with (its restart method and interval). */
   peerSpec(name: string): Readonly<PeerSpec> | undefined;
   /** This node's own health: `degraded` while it is overloaded (it holds its steps). */
@@ -398,7 +403,9 @@ export class MeshNode {
   meshView(nonce?: string, requester?: string): { body: string; proof: string } | undefined {
     if (!this.key && !this.identity) return undefined;
     const now = this.clock.now();
-    const peers = this.host.allPeers().filter((p) => !this.memberNames.has(p.name));
+    const peers = (this.host.peerCounts?.() ?? this.host.allPeers()).filter(
+      (p) => !this.memberNames.has(p.name),
+    );
     const gate = this.gate;
     const body = buildView(this.self, peers, now, nonce, {
       degraded: this.host.selfHealthReport().status === "degraded",

@@ -17,7 +17,7 @@ import { freshNonce, hmacSha256 } from "../core/hmac.js";
 import { safeOrigin } from "../core/redact.js";
 import { iso } from "../core/duration.js";
 import type { InFlightStep } from "../core/gate.js";
-import type { PeerHealth, PeerStatus } from "../core/types.js";
+import type { PeerCount, PeerStatus } from "../core/types.js";
 import { silentLogger, type Logger } from "../core/logger.js";
 import { compileHttpTarget, HttpClient } from "../probe/http.js";
 import { systemClock, type Clock, type TimerHandle } from "../schedule/clock.js";
@@ -115,7 +115,7 @@ export function viewInFlight(
 /** Serialises this node's view of `peers` (members already left out by the caller). */
 export function buildView(
   node: string,
-  peers: readonly PeerHealth[],
+  peers: readonly PeerCount[],
   at: number,
   nonce?: string,
   extras: ViewExtras = {},

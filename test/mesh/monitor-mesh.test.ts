@@ -4,6 +4,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { Monitor, type MonitorOptions } from "../../src/index.js";
+import { FakeProber } from "../../src/testing/index.js";
 import { heartbeatProof } from "../../src/probe/heartbeat-proof.js";
 import { VIEW_PROOF_HEADER } from "../../src/mesh/views.js";
 import { verifyView } from "../../src/mesh/view-schema.js";
@@ -75,6 +76,34 @@ describe("Monitor mesh option", () => {
     assert.equal(plain.mesh?.gate, undefined, "no views without a key, so no gate");
     assert.equal(plain.mesh.meshView("n"), undefined);
     assert.equal(plain.mesh.healthProof("n"), undefined);
+  });
+
+  test("a view lists every non-member peer by name with the status and missed count allPeers() shows", async () => {
+    const prober = new FakeProber().set("http://127.0.0.1:9/down", "down");
+    const m = new Monitor({
+      selfName: "a",
+      prober,
+      mesh: { key: KEY, members: [{ name: "b", url: "http://127.0.0.1:9/" }] },
+    });
+    m.registerPeer("web", "http://127.0.0.1:9/up");
+    m.registerPeer("db", "http://127.0.0.1:9/down");
+    m.registerPeer("cache", "http://127.0.0.1:9/up");
+    await m.checkAllPeers();
+    await m.checkPeer("db");
+    const view = m.mesh.meshView("n1", "b");
+    assert.ok(view);
+    const peers = (JSON.parse(view.body) as { peers: Array<Record<string, unknown>> }).peers;
+    const shown = m.allPeers().filter((p) => p.name !== "b");
+    assert.deepEqual(
+      peers.map((p) => ({ name: p.name, status: p.status, missed_count: p.missed_count })),
+      shown.map((p) => ({ name: p.name, status: p.status, missed_count: p.missed_count })),
+    );
+    assert.deepEqual(
+      peers.map((p) => p.name),
+      ["cache", "db", "web"],
+    );
+    assert.equal(peers[1]?.missed_count, 2);
+    await m.stop();
   });
 });
 
