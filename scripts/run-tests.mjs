@@ -43,11 +43,11 @@ const cores = availableParallelism();
 const UNIT_CONCURRENCY = Math.max(6, cores * 3);
 /**
  * Integration files at once. They mostly wait on probe intervals, restarts, leases and
- * takeovers (six lanes keep about 1.5 cores busy on a quiet 2-core machine), and each
+ * takeovers (eight lanes keep about 1.5 cores busy on a quiet 2-core machine), and each
  * isolates its own systemd, ports, namespaces and directories; `npm run test:stress` runs
  * them like this beside two busy loops per core.
  */
-const INTEGRATION_CONCURRENCY = 6;
+const INTEGRATION_CONCURRENCY = 8;
 /**
  * Files that take long, started first in their group so the lanes finish together instead
  * of one long file running alone at the end: integration files of half a minute or more,
