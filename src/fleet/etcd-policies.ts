@@ -1,5 +1,6 @@
 // How the fleet's etcd client treats its members: which member a call goes to after one
-// failed, and how soon a broken watch reconnects (etcd3's fault-handling hooks).
+// failed, and how soon a broken watch reconnects (etcd3's fault-handling hooks); and how
+// long this node waits for any answer.
 import { performance } from "node:perf_hooks";
 import type { Etcd3 } from "etcd3";
 
@@ -51,4 +52,21 @@ export function skipFailedMembers(
 export function constantBackoff(ms: number): WatchBackoff {
   const b = { duration: ms, next: () => b };
   return b as unknown as WatchBackoff;
+}
+
+/** `p`, or a rejection naming `what` when etcd has not answered within `ms`. */
+export function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`${what}: no answer from etcd within ${ms} ms`)), ms);
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(t);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
 }

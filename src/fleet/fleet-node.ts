@@ -1,7 +1,8 @@
 // This node's membership in a fleet coordinated by etcd (v3): one lease, kept alive by
 // this node on its own timer; a member key, the node's observations and its step keys,
 // all bound to that lease; and one watch on the fleet's prefix that keeps a local copy of
-// every member, observation and step (no polling of other nodes).
+// every member, observation and step (no polling of other nodes), checked after each
+// renewal against one small read (watch-check.ts: a stalled watch is replaced).
 //
 // Safety of a step (restart, isolate, release, fence):
 //   - claimStep() takes the step key with a create-if-absent transaction bound to this
@@ -18,7 +19,8 @@
 // coordinated step is held (holdReason() names etcd); probing and alerts go on.
 import { performance } from "node:perf_hooks";
 import type { Logger } from "../core/logger.js";
-import { constantBackoff, skipFailedMembers } from "./etcd-policies.js";
+import { constantBackoff, skipFailedMembers, withDeadline } from "./etcd-policies.js";
+import { copyBehind } from "./watch-check.js";
 import { loadEtcd3, type Etcd3Lib } from "./etcd-load.js";
 import {
   fleetKeys,
@@ -99,6 +101,9 @@ export class FleetNode {
   /** Observations to (re)publish, newest value per peer. */
   private readonly pendingObs = new Map<string, boolean>();
   private publishing: Promise<void> | undefined;
+  /** Checks of the watch in a row that found the copy behind etcd (watch-check.ts). */
+  private behind = 0;
+  private checkingWatch = false;
   /** Step keys etcd did not let this node give up (key → token): retried on each renewal. */
   private readonly unfinished = new Map<string, string>();
 
@@ -464,8 +469,47 @@ export class FleetNode {
       await this.resync();
     }
     if (this.pendingObs.size > 0) this.flushObservations();
+    void this.checkWatch();
     // Step keys etcd did not let this node give up when their step ended.
     for (const [key, token] of [...this.unfinished]) void this.finishStep(key, token);
+  }
+
+  /**
+   * Two checks in a row that find the copy behind etcd (one may just precede the watch's
+   * events): the watch is dropped, the prefix read again and watched anew. Without a watch
+   * (its creation failed) each check makes one.
+   */
+  private async checkWatch(): Promise<void> {
+    const client = this.client;
+    if (!client || this.checkingWatch || this.stopped) return;
+    this.checkingWatch = true;
+    try {
+      if (this.watcher) {
+        const res = await this.deadline(
+          client.getAll().prefix(this.keys.root).sort("Mod", "Descend").limit(1).exec(),
+          "check the watch",
+        );
+        const kv = res.kvs[0];
+        const newest = kv && { key: kv.key.toString(), modRevision: BigInt(kv.mod_revision) };
+        const behind = copyBehind(this.entries, { count: Number(res.count), ...(newest ? { newest } : {}) });
+        this.behind = behind ? this.behind + 1 : 0;
+        if (this.behind < 2 || this.stopped) return;
+        this.opts.logger.warn(
+          {},
+          "fleet: the watch fell behind etcd; reading the fleet again and watching anew",
+        );
+        const stale = this.watcher;
+        this.watcher = undefined;
+        stale.removeAllListeners();
+        void stale.cancel().catch(() => {});
+      }
+      this.behind = 0;
+      await this.resync();
+    } catch (err) {
+      this.opts.logger.debug({ err: errText(err) }, "fleet: could not check the watch");
+    } finally {
+      this.checkingWatch = false;
+    }
   }
 
   /** A full read of the prefix, then the watch from the next revision. */
@@ -535,22 +579,7 @@ export class FleetNode {
   }
 
   private deadline<T>(p: Promise<T>, what: string): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const t = setTimeout(
-        () => reject(new Error(`${what}: no answer from etcd within ${this.opts.requestTimeoutMs} ms`)),
-        this.opts.requestTimeoutMs,
-      );
-      p.then(
-        (v) => {
-          clearTimeout(t);
-          resolve(v);
-        },
-        (e: unknown) => {
-          clearTimeout(t);
-          reject(e instanceof Error ? e : new Error(String(e)));
-        },
-      );
-    });
+    return withDeadline(p, this.opts.requestTimeoutMs, what);
   }
 }
 

@@ -343,6 +343,27 @@ describe("fleet on a real 3-member etcd", { skip, timeout: 240_000 }, () => {
     }
   });
 
+  test("a watch held by a frozen member is replaced: each member frozen in turn, what b publishes reaches a", async () => {
+    const { a, b } = await twoNodes();
+    for (const [i, m] of cluster.members.entries()) {
+      // Whichever member a's watch stream went to stops answering in one of these rounds
+      // without an error; a keeps its lease through the others and must still see b.
+      m.proc!.kill("SIGSTOP");
+      try {
+        b.observe(`frozen-${i}`, true);
+        await until(
+          `a sees what b published while ${m.name} is frozen`,
+          () => a.observations(`frozen-${i}`).failing.includes("b"),
+          30_000,
+        );
+        assert.ok(a.leaseValid(), "a kept its lease");
+      } finally {
+        m.proc!.kill("SIGCONT");
+      }
+      await cluster.waitHealthy();
+    }
+  });
+
   test("etcd leader killed, then all of etcd down: no step without a token; steps again when etcd returns", async () => {
     const { a, b, ea, xa } = await twoNodes();
 
