@@ -24,7 +24,14 @@ export interface ContainerRef {
   timeout?: Duration;
 }
 
-export type ContainerProbeSpec = ContainerRef;
+export interface ContainerProbeSpec extends ContainerRef {
+  /**
+   * Set by container discovery: the peer exists because the container does, so a container
+   * the engine no longer knows was removed (discovery unwatches it, without an alert), not
+   * a miss. A configured container peer that is gone is a miss.
+   */
+  discovered?: boolean;
+}
 
 export interface ContainerRestartSpec extends ContainerRef {
   /** Time the container is given to stop before it is killed (the API's `t`). Default 10 s. */

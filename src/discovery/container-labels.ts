@@ -54,7 +54,7 @@ export function peerSpecFromLabels(c: DiscoveredContainer, ctx: LabelContext): L
     };
   }
   const ref = { name: c.name, engine: ctx.engine, ...(ctx.socket ? { socket: ctx.socket } : {}) };
-  let probe: ProbeSpec = { container: ref };
+  let probe: ProbeSpec = { container: { ...ref, discovered: true } };
   const http = l["wdmesh.probe.http"];
   const tcp = l["wdmesh.probe.tcp"];
   if (http !== undefined && tcp !== undefined) {

@@ -5,7 +5,9 @@
 //                       starting  → grace: inconclusive (cause grace), not a miss and not
 //                                   this node's trouble (the start period runs)
 //   no HEALTHCHECK                → alive while running
-//   not running / paused / gone   → a miss, saying how it ended (exit code, OOM kill)
+//   not running / paused / gone   → a miss, saying how it ended (exit code, OOM kill);
+//                                   gone, for a discovered container: inconclusive (grace),
+//                                   as discovery unwatches a removed container
 // When the engine itself cannot be asked (socket missing, refused, permission denied,
 // timeout), the probe says nothing about the container: inconclusive, not a miss, so
 // the node holds rather than restart what it cannot see.
@@ -55,7 +57,19 @@ export async function probeContainer(
   const ms = (): number => Math.round(performance.now() - t0);
   const r = await inspectContainer(client, containerRefOf(spec), signal);
   if (!r.ok) {
-    if (r.code === "WDM_CONTAINER_GONE") return { ok: false, duration_ms: ms(), error: r.error };
+    if (r.code === "WDM_CONTAINER_GONE") {
+      // A discovered container removed before discovery saw it go: discovery's business.
+      if (spec.discovered === true) {
+        return {
+          ok: false,
+          duration_ms: ms(),
+          inconclusive: true,
+          cause: { kind: "grace" },
+          error: `${r.error}: removed; container discovery unwatches it (not a miss)`,
+        };
+      }
+      return { ok: false, duration_ms: ms(), error: r.error };
+    }
     return {
       ok: false,
       duration_ms: ms(),

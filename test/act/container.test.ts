@@ -166,6 +166,21 @@ describe("container probe", () => {
     assert.match(e.error ?? "", /exited with code 2 at 2026-01-01T00:01:00Z/);
   });
 
+  test("gone: a miss for a configured container; for a discovered one, grace (discovery unwatches it)", async () => {
+    const { socket } = await fakeEngine(`g${Math.random().toString(36).slice(2)}.sock`, (_q, res) => {
+      res.writeHead(404, { "content-type": "application/json" }).end('{"message":"no such container"}');
+    });
+    const configured = await probeContainer({ name: "web", socket }, 2000);
+    assert.equal(configured.ok, false);
+    assert.equal(configured.inconclusive, undefined, "a configured container that is gone is a miss");
+    assert.match(configured.error ?? "", /container web not found on the docker engine/);
+    const discovered = await probeContainer({ name: "web", socket, discovered: true }, 2000);
+    assert.equal(discovered.ok, false);
+    assert.equal(discovered.inconclusive, true);
+    assert.deepEqual(discovered.cause, { kind: "grace" });
+    assert.match(discovered.error ?? "", /removed; container discovery unwatches it/);
+  });
+
   test("an engine that cannot be asked is inconclusive, not a miss", async () => {
     const r = await probeContainer({ name: "web", socket: join(dir, "none.sock") }, 1000);
     assert.equal(r.ok, false);

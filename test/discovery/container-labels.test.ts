@@ -12,7 +12,7 @@ void test("only the watch label: container probe, restart and network isolation"
     ok: true,
     spec: {
       name: "api",
-      probe: { container: ref },
+      probe: { container: { ...ref, discovered: true } },
       restart: { container: ref },
       isolate: { container: ref },
     },

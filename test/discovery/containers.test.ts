@@ -71,7 +71,9 @@ void test("containers come and go with the engine's list, prompted by its event 
   event("start");
   await until("api registered", () => peers.has("api"));
   assert.deepEqual(log, ["+api"], "a configured name and a bad label are not watched");
-  assert.deepEqual(peers.get("api")?.probe, { container: { name: "api", engine: "docker", socket } });
+  assert.deepEqual(peers.get("api")?.probe, {
+    container: { name: "api", engine: "docker", socket, discovered: true },
+  });
 
   list = [{ Id: "a1", Names: ["/api"], Labels: { "wdmesh.watch": "true", "wdmesh.interval": "2s" } }];
   event("update");
