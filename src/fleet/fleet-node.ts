@@ -476,35 +476,27 @@ export class FleetNode {
 
   /**
    * Two checks in a row that find the copy behind etcd (one may just precede the watch's
-   * events): the watch is dropped, the prefix read again and watched anew. Without a watch
-   * (its creation failed) each check makes one.
+   * events): the prefix is read again whole. A stalled watch stays (etcd3 shares one
+   * stream among its watchers, so a new one would stall on it too); it resumes, or errors
+   * and reconnects, on its own, and the copy is kept by these reads meanwhile.
    */
   private async checkWatch(): Promise<void> {
     const client = this.client;
     if (!client || this.checkingWatch || this.stopped) return;
     this.checkingWatch = true;
     try {
-      if (this.watcher) {
-        const res = await this.deadline(
-          client.getAll().prefix(this.keys.root).sort("Mod", "Descend").limit(1).exec(),
-          "check the watch",
-        );
-        const kv = res.kvs[0];
-        const newest = kv && { key: kv.key.toString(), modRevision: BigInt(kv.mod_revision) };
-        const behind = copyBehind(this.entries, { count: Number(res.count), ...(newest ? { newest } : {}) });
-        this.behind = behind ? this.behind + 1 : 0;
-        if (this.behind < 2 || this.stopped) return;
-        this.opts.logger.warn(
-          {},
-          "fleet: the watch fell behind etcd; reading the fleet again and watching anew",
-        );
-        const stale = this.watcher;
-        this.watcher = undefined;
-        stale.removeAllListeners();
-        void stale.cancel().catch(() => {});
-      }
+      const res = await this.deadline(
+        client.getAll().prefix(this.keys.root).sort("Mod", "Descend").limit(1).exec(),
+        "check the watch",
+      );
+      const kv = res.kvs[0];
+      const newest = kv && { key: kv.key.toString(), modRevision: BigInt(kv.mod_revision) };
+      const behind = copyBehind(this.entries, { count: Number(res.count), ...(newest ? { newest } : {}) });
+      this.behind = behind ? this.behind + 1 : 0;
+      if (this.behind < 2 || this.stopped) return;
       this.behind = 0;
-      await this.resync();
+      this.opts.logger.warn({}, "fleet: the watch is behind etcd; reading the fleet again");
+      await this.readAll();
     } catch (err) {
       this.opts.logger.debug({ err: errText(err) }, "fleet: could not check the watch");
     } finally {
@@ -512,8 +504,8 @@ export class FleetNode {
     }
   }
 
-  /** A full read of the prefix, then the watch from the next revision. */
-  private async resync(): Promise<void> {
+  /** A full read of the prefix into the copy; resolves with the revision it was read at. */
+  private async readAll(): Promise<bigint> {
     const client = this.client!;
     const res = await this.deadline(client.getAll().prefix(this.keys.root).exec(), "read fleet");
     const seen = new Set<string>();
@@ -524,6 +516,13 @@ export class FleetNode {
     }
     const rev = BigInt(res.header.revision);
     for (const [key, e] of this.entries) if (!seen.has(key) && e.rev <= rev) this.apply(key, rev, null);
+    return rev;
+  }
+
+  /** A full read of the prefix, then the watch from the next revision. */
+  private async resync(): Promise<void> {
+    const client = this.client!;
+    const rev = await this.readAll();
     if (this.watcher) return;
     const w = await this.deadline(
       client

@@ -2,7 +2,8 @@
 // whose stream went to an etcd member that was then cut off stalls without an error (the
 // connection just stops answering), and the copy would go stale while the lease is kept
 // through the other members. After each renewal the node reads one key of the prefix (the
-// newest by mod revision) and how many there are, and compares them with its copy.
+// newest by mod revision) and how many there are, and compares them with its copy; a copy
+// found behind twice in a row is read again whole.
 
 /** What the node holds of one key: the revision it last applied; kv null once deleted. */
 export interface CopiedKey {
