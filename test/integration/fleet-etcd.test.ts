@@ -374,6 +374,8 @@ describe("fleet on a real 3-member etcd", { skip, timeout: 240_000 }, () => {
     assert.match(ea.tokens.at(-1) ?? "", /^\d+$/);
     cluster.restart(leader);
     await cluster.waitHealthy();
+    // a's lease may have lapsed for it while the leader was gone (it then rightly refuses).
+    await until("a holds a valid lease again", () => a.leaseValid(), 30_000);
 
     // A step that ends while etcd is down: its key cannot be given up then.
     const left = await a.claimStep("left-over", "restart");
