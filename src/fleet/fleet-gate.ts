@@ -82,8 +82,9 @@ export class ObservationPublisher {
     try {
       for (const p of this.peers()) {
         if (p.status === "UNKNOWN") continue;
-        this.fleet.observe(p.name, failing(p));
-        this.onView?.(p.name, failing(p));
+        const f = failing(p);
+        this.fleet.observe(p.name, f);
+        this.onView?.(p.name, f);
       }
     } catch (err) {
       this.logger.warn({ err: String(err) }, "fleet: could not read the peers' health to publish");

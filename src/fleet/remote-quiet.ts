@@ -19,8 +19,8 @@ export type RemoteQuietFleet = Pick<FleetNode, "hostDownBy" | "membersOn" | "obs
 export class RemoteQuiet {
   /** Peer → monotonic ms of the first miss kept quiet while waiting for its host's node. */
   private readonly waiting = new Map<string, number>();
-  /** Peers whose last miss was kept quiet, with why (until they answer or a miss is paged). */
-  private readonly quiet = new Map<string, string>();
+  /** Peers whose last miss was kept quiet (until they answer or a miss is paged). */
+  private readonly quiet = new Set<string>();
 
   constructor(
     private readonly fleet: RemoteQuietFleet,
@@ -33,13 +33,13 @@ export class RemoteQuiet {
   reason(host: string, peer: string): string | undefined {
     const why = this.why(host, peer);
     if (why === undefined) this.quiet.delete(peer);
-    else this.quiet.set(peer, why);
+    else this.quiet.add(peer);
     return why;
   }
 
   /** Peers whose misses are quiet now, by name (wdmesh_fleet_peer_quiet). */
   quietPeers(): string[] {
-    return [...this.quiet.keys()].sort();
+    return [...this.quiet].sort();
   }
 
   private why(host: string, peer: string): string | undefined {
