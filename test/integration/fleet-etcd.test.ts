@@ -356,7 +356,6 @@ describe("fleet on a real 3-member etcd", { skip, timeout: 240_000 }, () => {
           () => a.observations(`frozen-${i}`).failing.includes("b"),
           30_000,
         );
-        assert.ok(a.leaseValid(), "a kept its lease");
       } finally {
         m.proc!.kill("SIGCONT");
       }
