@@ -18,6 +18,8 @@ import { fileURLToPath } from "node:url";
 import { arg, freePort, startPeerServers } from "./lib.js";
 
 const seconds = arg("seconds", 60);
+/** Peers the measured node watches besides its 2 members (0: the three-agent mesh alone). */
+const peerCount = arg("peers", 10);
 const interval = arg("interval", 1000);
 const KEY = "embed-cost-bench-key-0123456789";
 const cpuProfIndex = process.argv.indexOf("--cpu-prof");
@@ -25,7 +27,7 @@ const cpuProf =
   cpuProfIndex >= 0 ? resolve(process.argv[cpuProfIndex + 1] ?? "embed-cost.cpuprofile") : undefined;
 const NODE = fileURLToPath(new URL("./fixtures/embed-node.mjs", import.meta.url));
 
-const servers = await startPeerServers(10);
+const servers = await startPeerServers(peerCount);
 const names = ["measured", "member-1", "member-2"];
 const ports = await Promise.all(names.map(() => freePort()));
 const url = (i: number) => `http://127.0.0.1:${ports[i]}`;
@@ -79,7 +81,7 @@ try {
       interval_ms: interval,
       window_s: seconds,
       load_average_1m: { before: round2(loadBefore), after: round2(loadavg()[0] ?? 0) },
-      peers: 10,
+      peers: peerCount,
       members: 2,
       ...figures,
       without_mesh: withoutMesh,
