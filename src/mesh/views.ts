@@ -30,7 +30,7 @@ import { dateHeaderMs, DATE_HEADER_RESOLUTION_MS, estimateOffset, type ClockSkew
 export const VIEW_PROOF_HEADER = "x-wdmesh-proof";
 export type { InFlightView, MeshViewDoc, ViewPeer, ViewSigner } from "./view-schema.js";
 
-/** The view's schema and its check (zod), loaded on the first poll: a node that polls no view never loads zod. */
+/** The view's check (view-schema.ts), loaded on the first poll: a node that polls no view never loads it. */
 let schema: Promise<typeof import("./view-schema.js")> | undefined;
 function viewSchema(): Promise<typeof import("./view-schema.js")> {
   schema ??= import("./view-schema.js");
