@@ -3,9 +3,8 @@
 // a concurrency slot → probe → release the slot → ladder step → commit (state, journal,
 // outbox, effect intents in one transaction) → run effects and record their results
 // (effects/runner.ts) → escalation handlers (outside any critical section). On start,
-// effects/resume.ts settles what a previous run left pending. Collaborators: monitor-step.ts
-// (one ladder step), monitor-journal.ts (what is committed; the store-failure hold),
-// monitor-across.ts (dependencies, storm guard, node_blind), monitor-self.ts (own health).
+// effects/resume.ts settles what a previous run left pending. Collaborators: monitor-step.ts,
+// monitor-journal.ts (commits; store-failure hold), monitor-across.ts, monitor-self.ts.
 import { fetchRoutes, notServed } from "./http/fetch-adapter.js";
 import { parseDuration, iso, type Duration } from "./core/duration.js";
 import { InvalidOptionError, WatchdogError } from "./core/errors.js";
@@ -543,11 +542,13 @@ export class Monitor {
       // The ledger's token before the evidence: a step taken by anyone since fences this one.
       p.fenceSeen = this.stepper.effects.observe(name, p);
       // While a deadline runs, this node's loop delay is sampled finely (see TimerLoopDelay);
-      // counted here, so a prober passed in by the caller counts too.
+      // counted here, so a prober passed in by the caller counts too (and asked every time).
       probesInFlight.begin();
       const signal = this.abort.signal;
       try {
-        result = await this.getProber().probe(p.spec.probe, timeoutMs, signal);
+        result =
+          (this.ownProber ? this.mesh.heartbeatFromView(p.spec.probe, startedAt) : undefined) ??
+          (await this.getProber().probe(p.spec.probe, timeoutMs, signal));
       } finally {
         probesInFlight.end();
         this.sem.release();

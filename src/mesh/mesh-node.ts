@@ -10,8 +10,15 @@ import { memberUrlProblem } from "./member-url.js";
 import { parseDuration, type Duration } from "../core/duration.js";
 import { InvalidOptionError } from "../core/errors.js";
 import { nameProblem, SECRET_MIN_LENGTH } from "../core/rules.js";
-import type { PeerSpec } from "../core/options.js";
-import type { MeshMemberView, MeshView, MonitorStats, PeerCount, PeerHealth } from "../core/types.js";
+import type { PeerSpec, ProbeSpec } from "../core/options.js";
+import type {
+  MeshMemberView,
+  MeshView,
+  MonitorStats,
+  PeerCount,
+  PeerHealth,
+  ProbeResult,
+} from "../core/types.js";
 import type { SelfHealthReport } from "../health/self-health.js";
 import { silentLogger, type Logger } from "../core/logger.js";
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
@@ -34,6 +41,7 @@ import { CONFIRM_MODES, type ConfirmMode } from "./quorum.js";
 import { defaultTakeoverAfterMs } from "./takeover.js";
 import { meshRoutes, nonceProblem, readAllowed } from "./routes.js";
 import { ViewRequestVerifier } from "./view-auth.js";
+import { ViewHeartbeats } from "./view-heartbeat.js";
 import { buildView, signView, viewInFlight, ViewPoller } from "./views.js";
 import { MESH_DEFAULTS } from "../core/defaults.js";
 import { randomUUID } from "node:crypto";
@@ -243,6 +251,8 @@ export class MeshNode {
   private readonly memberNames: ReadonlySet<string>;
   /** Present only with a key and at least one member. */
   readonly poller: ViewPoller | undefined;
+  /** Members' heartbeats answered by their views (with the poller). */
+  private readonly viewHeartbeats: ViewHeartbeats | undefined;
   readonly gate: MeshGate | undefined;
   private takeoverAfter: number | undefined;
   private intervalMs = 0;
@@ -322,6 +332,7 @@ export class MeshNode {
       ...(opts.clock ? { clock: opts.clock } : {}),
     });
     this.poller = poller;
+    this.viewHeartbeats = new ViewHeartbeats(this.members, (member) => poller.latest(member));
     this.gate = createMeshGate({
       self: this.self,
       members: this.members.map((m) => m.name),
@@ -359,6 +370,14 @@ export class MeshNode {
   /** Starts polling the members' views (when there is anything to poll). Idempotent. */
   start(): void {
     this.poller?.start();
+  }
+
+  /**
+   * A member's heartbeat at `now` answered by the view it served since its previous
+   * heartbeat (view-heartbeat.ts); undefined when the heartbeat must be probed.
+   */
+  heartbeatFromView(spec: ProbeSpec, now: number): ProbeResult | undefined {
+    return this.viewHeartbeats?.answer(spec, now);
   }
 
   /** Stops polling and closes its connections. Idempotent. */
@@ -407,8 +426,10 @@ export class MeshNode {
       (p) => !this.memberNames.has(p.name),
     );
     const gate = this.gate;
+    const unfit = this.host.healthProblem?.();
     const body = buildView(this.self, peers, now, nonce, {
       degraded: this.host.selfHealthReport().status === "degraded",
+      ...(unfit === undefined ? {} : { unfit }),
       ...(requester === undefined ? {} : { requester }),
       mesh: this.meshId,
       backing: (peer) => gate?.backing(peer),

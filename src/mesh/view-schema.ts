@@ -55,6 +55,8 @@ export interface MeshViewDoc {
   in_flight?: InFlightView[];
   /** Present (true) while the node is overloaded (self health degraded) and holds its steps. */
   degraded?: boolean;
+  /** Present while the node cannot record what it does (its store cannot commit): why, as its /health says. */
+  unfit?: string;
 }
 
 /** How a view is proven: the shared mesh key, or the member's own public key. */
@@ -166,7 +168,7 @@ function readList<T>(field: string, v: unknown, read: (entry: unknown) => T | Pr
 
 function readView(v: unknown): MeshViewDoc | Problem {
   if (!isObject(v)) return wrong("", "object", v);
-  const { node, at, nonce, for: requester, mesh, peers, in_flight, degraded } = v;
+  const { node, at, nonce, for: requester, mesh, peers, in_flight, degraded, unfit } = v;
   if (typeof node !== "string") return wrong("node", "string", node);
   if (typeof at !== "string") return wrong("at", "string", at);
   if (nonce !== undefined && typeof nonce !== "string") return wrong("nonce", "string", nonce);
@@ -177,12 +179,14 @@ function readView(v: unknown): MeshViewDoc | Problem {
   const steps = in_flight === undefined ? undefined : readList("in_flight", in_flight, readInFlight);
   if (steps instanceof Problem) return steps;
   if (degraded !== undefined && typeof degraded !== "boolean") return wrong("degraded", "boolean", degraded);
+  if (unfit !== undefined && typeof unfit !== "string") return wrong("unfit", "string", unfit);
   const out: MeshViewDoc = { node, at, peers: peerList };
   if (nonce !== undefined) out.nonce = nonce;
   if (requester !== undefined) out.for = requester;
   if (mesh !== undefined) out.mesh = mesh;
   if (steps !== undefined) out.in_flight = steps;
   if (degraded !== undefined) out.degraded = degraded;
+  if (unfit !== undefined) out.unfit = unfit;
   return out;
 }
 

@@ -70,6 +70,10 @@ export interface ReceivedView {
   inFlight: readonly InFlightView[];
   /** The member said it is overloaded (it holds its own steps). */
   degraded?: boolean;
+  /** The view request's round trip, ms. */
+  rttMs?: number;
+  /** Why the member said it is not fit to act (its store cannot commit); its heartbeat says the same. */
+  unfit?: string;
 }
 
 /** hex HMAC-SHA256(key, body). */
@@ -86,6 +90,8 @@ export interface ViewExtras {
   degraded?: boolean;
   /** The member whose signed request this view answers (bound into the signed body). */
   requester?: string;
+  /** Why this node is not fit to act (its store cannot commit), as its /health says. */
+  unfit?: string;
   /** This node's mesh identity (bound into the signed body). */
   mesh?: string;
 }
@@ -137,6 +143,7 @@ export function buildView(
     }),
     ...(extras.inFlight && extras.inFlight.length > 0 ? { in_flight: [...extras.inFlight] } : {}),
     ...(extras.degraded === true ? { degraded: true } : {}),
+    ...(extras.unfit === undefined ? {} : { unfit: extras.unfit }),
   };
   return JSON.stringify(doc);
 }
@@ -341,6 +348,8 @@ export class ViewPoller {
       peers,
       inFlight: checked.view.in_flight ?? [],
       ...(checked.view.degraded === true ? { degraded: true } : {}),
+      rttMs,
+      ...(checked.view.unfit === undefined ? {} : { unfit: checked.view.unfit }),
     });
     if (this.lastError.delete(m.name))
       this.logger.info({ member: m.name }, "mesh view of member received again");

@@ -82,6 +82,7 @@ describe("view format: accepted views", () => {
         for: "wd-a",
         mesh: "m-1",
         degraded: true,
+        unfit: "state store cannot commit",
         peers: [peer({ status: "ISOLATED", missed_count: Number.MAX_SAFE_INTEGER })],
         in_flight: [step({ incident: null, step: "isolate", attempt: -3, age_ms: 0, finished: false })],
       }),
@@ -92,6 +93,7 @@ describe("view format: accepted views", () => {
         for: "wd-a",
         mesh: "m-1",
         degraded: true,
+        unfit: "state store cannot commit",
         peers: [{ name: "agent", status: "ISOLATED", missed_count: Number.MAX_SAFE_INTEGER }],
         in_flight: [
           {
@@ -279,6 +281,7 @@ describe("view format: rejected views, with the path of the first problem", () =
     ],
     ["degraded null", view({ degraded: null }), "degraded", /expected boolean, got null/],
     ["degraded a string", view({ degraded: "true" }), "degraded", /expected boolean, got "true"/],
+    ["unfit a boolean", view({ unfit: true }), "unfit", /expected string, got true/],
     // The first problem in declared order: a list's entries before the fields after it.
     [
       "a bad peer before a bad degraded",
@@ -356,6 +359,7 @@ const reference = z.object({
     )
     .optional(),
   degraded: z.boolean().optional(),
+  unfit: z.string().optional(),
 });
 
 function pathText(path: readonly PropertyKey[]): string {
