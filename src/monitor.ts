@@ -543,14 +543,13 @@ export class Monitor {
       p.fenceSeen = this.stepper.effects.observe(name, p);
       // While a deadline runs, this node's loop delay is sampled finely (see TimerLoopDelay);
       // counted here, so a prober passed in by the caller counts too (and asked every time).
-      probesInFlight.begin();
+      const fromView = this.ownProber ? this.mesh.heartbeatFromView(p.spec.probe, startedAt) : undefined;
+      if (fromView === undefined) probesInFlight.begin();
       const signal = this.abort.signal;
       try {
-        result =
-          (this.ownProber ? this.mesh.heartbeatFromView(p.spec.probe, startedAt) : undefined) ??
-          (await this.getProber().probe(p.spec.probe, timeoutMs, signal));
+        result = fromView ?? (await this.getProber().probe(p.spec.probe, timeoutMs, signal));
       } finally {
-        probesInFlight.end();
+        if (fromView === undefined) probesInFlight.end();
         this.sem.release();
       }
       // Stopped mid-probe: cut short by this node, the probe says nothing about the peer.
