@@ -3,9 +3,9 @@
 // Unknown fields are dropped, so a newer member may add fields.
 //
 // The check is a plain walk over the parsed JSON, no schema library: it runs once per
-// member per poll, and the schema library it replaced cost an embedded Monitor about 5 MB
-// of RSS. The poller imports this module on its first poll (views.ts), so a node that
-// polls no view never loads it.
+// member per poll, and a schema library would add about 5 MB to an embedded Monitor's
+// RSS. The poller imports this module on its first poll (views.ts), so a node that polls
+// no view never loads it.
 import { HEX64, verifyHmacHex } from "../core/hmac.js";
 import { verifySignature, type PublicIdentity } from "../core/identity.js";
 import { VIEW_PROOF_HEADER } from "./views.js";
