@@ -10,7 +10,7 @@
 // node:http) among members doing the same, each answering the others' GETs: what the
 // exchanges alone cost on this machine. Goal: <= 3 MB, <= 0.3 % of a core at 1 s.
 // Needs `npm run build` (the measured process loads dist/ without a TypeScript loader).
-//   node --import tsx bench/embed-cost.ts [--seconds 60] [--interval 1000] [--peers 10] [--cpu-prof FILE]
+//   node --import tsx bench/embed-cost.ts [--seconds 60] [--interval 1000] [--peers 10] [--spread 1] [--cpu-prof FILE]
 // --cpu-prof writes a CPU profile of the measured window (with the mesh) to FILE.
 import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
@@ -22,6 +22,8 @@ import { arg, freePort, startPeerServers } from "./lib.js";
 const seconds = arg("seconds", 60);
 /** Peers the measured node watches besides its 2 members (0: the three-agent mesh alone). */
 const peerCount = arg("peers", 10);
+/** --spread 1: the hand-made GETs of the floor each on its own timer, spread over the interval. */
+const spread = arg("spread", 0) === 1;
 const interval = arg("interval", 1000);
 const KEY = "embed-cost-bench-key-0123456789";
 const cpuProfIndex = process.argv.indexOf("--cpu-prof");
@@ -46,6 +48,7 @@ const config = (i: number, measure: boolean, mesh = true, floor = false) =>
     measure,
     mesh,
     floor,
+    spread,
     ...(measure && mesh && !floor && cpuProf ? { cpuProf } : {}),
   });
 const children: ChildProcess[] = [];
@@ -98,7 +101,7 @@ try {
       members: 2,
       ...figures,
       without_mesh: withoutMesh,
-      bare_http_floor: floor,
+      bare_http_floor: { ...floor, spread },
       goal: { rss_added_mb: 3, cpu_percent_of_core: 0.3 },
     })}\n`,
   );
