@@ -4,8 +4,8 @@
 // holds the mesh key or its own identity, and answered this node just now), so the
 // heartbeat's own exchange is skipped and the mesh costs one HTTP exchange per member per
 // interval instead of two. When no such view arrived (the poll failed, was late, or the
-// member said it cannot record what it does), the heartbeat is probed as before, so a
-// miss is always the heartbeat's own, with its own reason.
+// member said it cannot record what it does, or did not say whether it can), the heartbeat
+// is probed as before, so a miss is always the heartbeat's own, with its own reason.
 import type { ProbeSpec } from "../core/options.js";
 import type { ProbeResult } from "../core/types.js";
 import type { ReceivedView } from "./views.js";
@@ -38,7 +38,9 @@ export class ViewHeartbeats {
     this.previous.set(node, now);
     const view = this.latest(node);
     if (previous === undefined || view === undefined || view.receivedAt <= previous) return undefined;
-    if (view.unfit !== undefined) return undefined;
+    // Only a view that says its node is fit answers (one that does not say, of an older
+    // node, leaves its /health to say it).
+    if (view.unfit !== null) return undefined;
     return { ok: true, duration_ms: view.rttMs ?? 0 };
   }
 }

@@ -55,8 +55,11 @@ export interface MeshViewDoc {
   in_flight?: InFlightView[];
   /** Present (true) while the node is overloaded (self health degraded) and holds its steps. */
   degraded?: boolean;
-  /** Present while the node cannot record what it does (its store cannot commit): why, as its /health says. */
-  unfit?: string;
+  /**
+   * Why the node cannot record what it does (its store cannot commit), as its /health says;
+   * null when it can. Absent from a node that does not say (an older version).
+   */
+  unfit?: string | null;
 }
 
 /** How a view is proven: the shared mesh key, or the member's own public key. */
@@ -179,7 +182,8 @@ function readView(v: unknown): MeshViewDoc | Problem {
   const steps = in_flight === undefined ? undefined : readList("in_flight", in_flight, readInFlight);
   if (steps instanceof Problem) return steps;
   if (degraded !== undefined && typeof degraded !== "boolean") return wrong("degraded", "boolean", degraded);
-  if (unfit !== undefined && typeof unfit !== "string") return wrong("unfit", "string", unfit);
+  if (unfit !== undefined && unfit !== null && typeof unfit !== "string")
+    return wrong("unfit", "string or null", unfit);
   const out: MeshViewDoc = { node, at, peers: peerList };
   if (nonce !== undefined) out.nonce = nonce;
   if (requester !== undefined) out.for = requester;

@@ -72,8 +72,11 @@ export interface ReceivedView {
   degraded?: boolean;
   /** The view request's round trip, ms. */
   rttMs?: number;
-  /** Why the member said it is not fit to act (its store cannot commit); its heartbeat says the same. */
-  unfit?: string;
+  /**
+   * Why the member said it cannot record what it does (its store cannot commit; its
+   * heartbeat says the same), null when it said it can, absent when it did not say.
+   */
+  unfit?: string | null;
 }
 
 /** hex HMAC-SHA256(key, body). */
@@ -143,7 +146,7 @@ export function buildView(
     }),
     ...(extras.inFlight && extras.inFlight.length > 0 ? { in_flight: [...extras.inFlight] } : {}),
     ...(extras.degraded === true ? { degraded: true } : {}),
-    ...(extras.unfit === undefined ? {} : { unfit: extras.unfit }),
+    unfit: extras.unfit ?? null,
   };
   return JSON.stringify(doc);
 }

@@ -67,6 +67,17 @@ describe("view format: accepted views", () => {
       },
     ],
     [
+      "unfit null (the node says it can record what it does)",
+      view({ unfit: null }),
+      {
+        node: "wd-b",
+        at: STARTED,
+        nonce: "n1",
+        peers: [{ name: "agent", status: "HEALTHY", missed_count: 0 }],
+        unfit: null,
+      },
+    ],
+    [
       "backs_stable_ms null",
       view({ peers: [peer({ backs: "wd-a", backs_stable_ms: null })] }),
       {
@@ -281,7 +292,7 @@ describe("view format: rejected views, with the path of the first problem", () =
     ],
     ["degraded null", view({ degraded: null }), "degraded", /expected boolean, got null/],
     ["degraded a string", view({ degraded: "true" }), "degraded", /expected boolean, got "true"/],
-    ["unfit a boolean", view({ unfit: true }), "unfit", /expected string, got true/],
+    ["unfit a boolean", view({ unfit: true }), "unfit", /expected string or null, got true/],
     // The first problem in declared order: a list's entries before the fields after it.
     [
       "a bad peer before a bad degraded",
@@ -359,7 +370,7 @@ const reference = z.object({
     )
     .optional(),
   degraded: z.boolean().optional(),
-  unfit: z.string().optional(),
+  unfit: z.string().nullable().optional(),
 });
 
 function pathText(path: readonly PropertyKey[]): string {

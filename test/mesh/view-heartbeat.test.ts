@@ -16,6 +16,7 @@ const view = (receivedAt: number, extra: Partial<ReceivedView> = {}): ReceivedVi
   peers: new Map(),
   inFlight: [],
   rttMs: 3,
+  unfit: null,
   ...extra,
 });
 
@@ -40,6 +41,15 @@ const rows: Array<[string, number[], (t: number) => ReceivedView | undefined, Ar
     "a member that cannot record what it does: probed (its /health says so)",
     [1000, 2000],
     () => view(1500, { unfit: "state store cannot commit" }),
+    [false, false],
+  ],
+  [
+    "a member that does not say whether it can (an older node): probed",
+    [1000, 2000],
+    () => {
+      const { unfit: _, ...v } = view(1500);
+      return v;
+    },
     [false, false],
   ],
 ];

@@ -66,12 +66,13 @@ describe("view proof", () => {
   const body = Buffer.from(buildView("wd-b", [peer("agent", "OFFLINE", { missed_count: 0 })], 0, "n1"));
   const proof = createHmac("sha256", KEY).update(body).digest("hex");
 
-  test("buildView: node, at, nonce and peers {name, status, missed_count} only", () => {
+  test("buildView: node, at, nonce, peers {name, status, missed_count} only, and that it is fit", () => {
     assert.deepEqual(JSON.parse(body.toString()), {
       node: "wd-b",
       at: "1970-01-01T00:00:00.000Z",
       nonce: "n1",
       peers: [{ name: "agent", status: "OFFLINE", missed_count: 0 }],
+      unfit: null,
     });
     assert.equal(viewProof(KEY, body.toString()), proof);
   });
