@@ -5,6 +5,7 @@ import type { PostRequest } from "./deliver.js";
 import { formatAlertmanager } from "./format-alertmanager.js";
 import { formatGeneric } from "./format-generic.js";
 import { formatPagerduty } from "./format-pagerduty.js";
+import { withoutTrailingSlash } from "../core/base-url.js";
 import { formatSlack } from "./format-slack.js";
 import { formatStandard } from "./format-standard.js";
 import { standardKey } from "./signature.js";
@@ -25,7 +26,7 @@ export interface RequestContext {
 
 /** Alertmanager's alerts endpoint under a base URL (with or without a trailing slash). */
 export function alertmanagerEndpoint(baseUrl: string): string {
-  return `${baseUrl.replace(/\/+$/, "")}/api/v2/alerts`;
+  return `${withoutTrailingSlash(baseUrl)}/api/v2/alerts`;
 }
 
 /** Throws InvalidOptionError (naming the sink) for a sink that cannot be sent to. */

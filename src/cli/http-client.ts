@@ -6,6 +6,7 @@ import { request as httpsRequest } from "node:https";
 import { CliError, EXIT, UsageError } from "./cli-error.js";
 import type { CliIO, OptionSpec, Parsed } from "./command.js";
 import { str } from "./command.js";
+import { withoutTrailingSlash } from "../core/base-url.js";
 
 export const DEFAULT_URL = `http://${NODE_DEFAULTS.listen}`;
 
@@ -53,7 +54,7 @@ export function apiTarget(
 
 function endpoint(t: ApiTarget, path: string): URL {
   const u = new URL(t.base.href);
-  u.pathname = `${u.pathname.replace(/\/+$/, "")}${path.split("?")[0] ?? ""}`;
+  u.pathname = `${withoutTrailingSlash(u.pathname)}${path.split("?")[0] ?? ""}`;
   const q = path.indexOf("?");
   u.search = q < 0 ? "" : path.slice(q);
   return u;

@@ -2,6 +2,7 @@
 // /v1/mesh/view itself). A URL that already names one of those routes (a copy of a probe URL,
 // the commonest slip) would make every request miss: the member stays OFFLINE ("status 404")
 // and its vote is lost. Refused with the base URL to use instead.
+import { withoutTrailingSlash } from "../core/base-url.js";
 
 /** The routes a mesh node serves (routes.ts), which a base URL must not already end with. */
 export const MEMBER_ROUTES: readonly string[] = ["/health", "/v1/mesh/view", "/v1/mesh"];
@@ -18,7 +19,7 @@ export function memberUrlProblem(url: unknown): string | undefined {
   if ((u.protocol !== "http:" && u.protocol !== "https:") || u.search !== "" || u.hash !== "") {
     return `${JSON.stringify(url)} must be the member's base http(s) URL without a query, ${example}`;
   }
-  const path = u.pathname.replace(/\/+$/, "");
+  const path = withoutTrailingSlash(u.pathname);
   const route = MEMBER_ROUTES.find((r) => path.endsWith(r));
   if (route !== undefined) {
     const base = `${u.origin}${path.slice(0, path.length - route.length)}`;

@@ -7,6 +7,7 @@
 // authenticated, so none are exchanged and this node remediates its peers on its own;
 // that is logged once as a warning.
 import { memberUrlProblem } from "./member-url.js";
+import { withoutTrailingSlash } from "../core/base-url.js";
 import { parseDuration, type Duration } from "../core/duration.js";
 import { InvalidOptionError } from "../core/errors.js";
 import { nameProblem, SECRET_MIN_LENGTH } from "../core/rules.js";
@@ -220,7 +221,7 @@ export function meshIdentity(mesh: MeshOptions, self: string): string {
  * key, one proven with the mesh key otherwise, plain GET /health without either.
  */
 export function memberPeerSpec(m: MeshMember, key: string | undefined, self: string, mesh: string): PeerSpec {
-  const base = m.url.replace(/\/+$/, "");
+  const base = withoutTrailingSlash(m.url);
   const probe: PeerSpec["probe"] = m.publicKey
     ? { heartbeat: { url: base, node: m.name, publicKey: m.publicKey, from: self, mesh } }
     : key

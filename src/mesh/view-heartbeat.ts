@@ -9,8 +9,7 @@
 import type { ProbeSpec } from "../core/options.js";
 import type { ProbeResult } from "../core/types.js";
 import type { ReceivedView } from "./views.js";
-
-const base = (url: string): string => url.replace(/\/+$/, "");
+import { withoutTrailingSlash } from "../core/base-url.js";
 
 export class ViewHeartbeats {
   /** Per member: when its previous heartbeat was due (epoch ms, the node's clock). */
@@ -22,7 +21,7 @@ export class ViewHeartbeats {
     members: ReadonlyArray<{ name: string; url: string }>,
     private readonly latest: (member: string) => ReceivedView | undefined,
   ) {
-    this.members = new Map(members.map((m) => [m.name, base(m.url)]));
+    this.members = new Map(members.map((m) => [m.name, withoutTrailingSlash(m.url)]));
   }
 
   /**
@@ -33,7 +32,7 @@ export class ViewHeartbeats {
   answer(spec: ProbeSpec, now: number): ProbeResult | undefined {
     if (!("heartbeat" in spec)) return undefined;
     const { node, url } = spec.heartbeat;
-    if (this.members.get(node) !== base(url)) return undefined;
+    if (this.members.get(node) !== withoutTrailingSlash(url)) return undefined;
     const previous = this.previous.get(node);
     this.previous.set(node, now);
     const view = this.latest(node);

@@ -15,6 +15,7 @@
 // bad proof, names another node or echoes another nonce is ignored and logged.
 import { freshNonce, hmacSha256 } from "../core/hmac.js";
 import { safeOrigin } from "../core/redact.js";
+import { withoutTrailingSlash } from "../core/base-url.js";
 import { iso } from "../core/duration.js";
 import type { InFlightStep } from "../core/gate.js";
 import type { PeerCount, PeerStatus } from "../core/types.js";
@@ -301,7 +302,7 @@ export class ViewPoller {
     const nonce = freshNonce();
     const askedAt = this.clock.now();
     const askedMono = this.clock.monotonic();
-    const url = `${m.url.replace(/\/+$/, "")}${VIEW_PATH}?nonce=${nonce}`;
+    const url = `${withoutTrailingSlash(m.url)}${VIEW_PATH}?nonce=${nonce}`;
     // The member serves its view only to a member that signs its request.
     const headers = signViewRequest(
       { ...(this.key ? { key: this.key } : {}), ...(this.identity ? { identity: this.identity } : {}) },

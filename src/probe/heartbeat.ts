@@ -8,12 +8,13 @@ import { oneLine } from "./errors.js";
 import { parsePublicKey, verifySignature, type PublicIdentity } from "../core/identity.js";
 import { heartbeatMessage, verifyHeartbeatProof } from "./heartbeat-proof.js";
 import { compileHttpTarget, failedGet, type HttpClient, type HttpTarget } from "./http.js";
+import { withoutTrailingSlash } from "../core/base-url.js";
 
 const IMPOSTOR = "(impostor on this port?)";
 
 /** "<base>/health" of a node's base URL, e.g. http://127.0.0.1:9760 → /health. */
 export function heartbeatUrl(baseUrl: string): string {
-  return `${baseUrl.replace(/\/+$/, "")}/health`;
+  return `${withoutTrailingSlash(baseUrl)}/health`;
 }
 
 const targets = new WeakMap<HeartbeatProbeSpec, HttpTarget | string>();
