@@ -32,7 +32,10 @@ export class ViewHeartbeats {
   answer(spec: ProbeSpec, now: number): ProbeResult | undefined {
     if (!("heartbeat" in spec)) return undefined;
     const { node, url } = spec.heartbeat;
-    if (this.members.get(node) !== withoutTrailingSlash(url)) return undefined;
+    // A member's heartbeat spec carries its base URL already without trailing slashes
+    // (memberPeerSpec), as this map does: no normalising on every probe. Any other spelling
+    // is another peer's heartbeat, probed as it always was.
+    if (this.members.get(node) !== url) return undefined;
     const previous = this.previous.get(node);
     this.previous.set(node, now);
     const view = this.latest(node);

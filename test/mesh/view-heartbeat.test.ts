@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { ViewHeartbeats } from "../../src/mesh/view-heartbeat.js";
 import type { ReceivedView } from "../../src/mesh/views.js";
 import type { ProbeSpec } from "../../src/core/options.js";
+import { memberPeerSpec } from "../../src/mesh/mesh-node.js";
 
 const members = [{ name: "wd-b", url: "http://127.0.0.1:9801/" }];
 const hb = (node = "wd-b", url = "http://127.0.0.1:9801"): ProbeSpec => ({
@@ -70,4 +71,12 @@ test("a heartbeat of a node that is not this member (other name or URL), or anot
   assert.deepEqual(run([1000, 2000], always, hb("wd-b", "http://127.0.0.1:9802")), [undefined, undefined]);
   const http: ProbeSpec = { http: { url: "http://127.0.0.1:9801/health" } };
   assert.deepEqual(run([1000, 2000], always, http), [undefined, undefined]);
+});
+
+test("the heartbeat spec a member is watched with is answered, whatever trailing slashes its configured URL had", () => {
+  const spec = memberPeerSpec({ name: "wd-b", url: "http://127.0.0.1:9801//" }, "k".repeat(16), "wd-a", "m");
+  assert.deepEqual(
+    run([1000, 2000], () => view(1500), spec.probe).map((r) => r !== undefined),
+    [false, true],
+  );
 });
