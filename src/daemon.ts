@@ -105,6 +105,7 @@ function backendFor(
     viewRequestProblem: (headers, nonce) => monitor.mesh.viewRequestProblem(headers, nonce),
     clockNow: () => monitor.mesh.clockNow(),
     meshView: (nonce, requester) => monitor.mesh.meshView(nonce, requester),
+    streamView: (res, nonce, requester, everyMs) => monitor.mesh.streamView(res, nonce, requester, everyMs),
     healthProblem: () => monitor.healthProblem(),
     metricsText: () => metrics.text(),
     metricsContentType: metrics.contentType,
@@ -117,7 +118,7 @@ function backendFor(
  * redacted as text, anything else value by value, promises once they resolve; onEvent
  * and onProbe hand their listeners redacted entries and probe results.
  */
-const SIGNED_FOR_MEMBERS = new Set(["healthProof", "healthSignature", "meshView"]);
+const SIGNED_FOR_MEMBERS = new Set(["healthProof", "healthSignature", "meshView", "streamView"]);
 
 function redactingBackend(b: ApiBackend, r: Redactor): ApiBackend {
   const hide = (x: unknown): unknown => (typeof x === "string" ? r.text(x) : r.value(x));
@@ -445,6 +446,8 @@ export async function runDaemon(initial: ResolvedConfig, opts: DaemonOptions = {
       stopping ??= (async () => {
         n.stopping();
         logger.info({}, "wdmesh node stopping");
+        // Open view streams would hold the API's connections until its close grace ran out.
+        m.mesh.closeViewStreams();
         await s.close();
         await disc.stop();
         await f?.stop();

@@ -543,9 +543,15 @@ export class Monitor {
       p.fenceSeen = this.stepper.effects.observe(name, p);
       // While a deadline runs, this node's loop delay is sampled finely (see TimerLoopDelay);
       // counted here, so a prober passed in by the caller counts too (and asked every time).
-      const fromView = this.ownProber ? this.mesh.heartbeatFromView(p.spec.probe, startedAt) : undefined;
-      if (fromView === undefined) probesInFlight.begin();
       const signal = this.abort.signal;
+      // A streamed view may be a moment behind the heartbeat: waited for up to a quarter of
+      // the shorter of interval and deadline before the member is probed.
+      const waitMs = Math.min(p.policy.intervalMs, timeoutMs) / 4;
+      const asked = this.ownProber
+        ? this.mesh.heartbeatFromView(p.spec.probe, startedAt, waitMs, signal)
+        : undefined;
+      const fromView = asked === undefined ? undefined : await asked;
+      if (fromView === undefined) probesInFlight.begin();
       try {
         result = fromView ?? (await this.getProber().probe(p.spec.probe, timeoutMs, signal));
       } finally {

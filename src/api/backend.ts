@@ -5,7 +5,7 @@
 import type { FleetStatusView } from "../fleet/keys.js";
 import type { HttpSdGroup } from "../fleet/http-sd.js";
 import type { PeerBeat, ProbeBeat } from "./probe-history.js";
-import type { IncomingHttpHeaders } from "node:http";
+import type { IncomingHttpHeaders, ServerResponse } from "node:http";
 import type { EscalationAction, PeerHealth } from "../core/types.js";
 import type { MeshView } from "../mesh/mesh-node.js";
 import type { DeliveryState, JournalEntry, OutboxRow } from "../store/types.js";
@@ -83,6 +83,8 @@ export interface ApiBackend {
    * body. Undefined when no mesh key is configured (→ 404).
    */
   meshView?(nonce?: string, requester?: string): { body: string; proof?: string } | undefined;
+  /** Answers `res` with a stream of signed views for a member (false: it cannot, one view is answered). */
+  streamView?(res: ServerResponse, nonce: string, requester: string, everyMs: number): boolean;
   /** Why GET /health answers 503 "degraded" (the state store cannot commit); undefined when fit. */
   healthProblem?(): string | undefined;
   /**

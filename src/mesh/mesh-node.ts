@@ -44,6 +44,7 @@ import { meshRoutes, nonceProblem, readAllowed } from "./routes.js";
 import { ViewRequestVerifier } from "./view-auth.js";
 import { ViewHeartbeats } from "./view-heartbeat.js";
 import { buildView, signView, viewInFlight, ViewPoller } from "./views.js";
+import { ViewStreams, type StreamMark } from "./view-stream.js";
 import { MESH_DEFAULTS } from "../core/defaults.js";
 import { randomUUID } from "node:crypto";
 import { ClockSkew, type SkewEntry } from "./clock-skew.js";
@@ -252,6 +253,8 @@ export class MeshNode {
   private readonly memberNames: ReadonlySet<string>;
   /** Present only with a key and at least one member. */
   readonly poller: ViewPoller | undefined;
+  /** The view streams this node serves its members (with the poller). */
+  private readonly viewStreams: ViewStreams | undefined;
   /** Members' heartbeats answered by their views (with the poller). */
   private readonly viewHeartbeats: ViewHeartbeats | undefined;
   readonly gate: MeshGate | undefined;
@@ -333,7 +336,15 @@ export class MeshNode {
       ...(opts.clock ? { clock: opts.clock } : {}),
     });
     this.poller = poller;
-    this.viewHeartbeats = new ViewHeartbeats(this.members, (member) => poller.latest(member));
+    this.viewStreams = new ViewStreams({
+      clock: this.clock,
+      view: (nonce, requester, mark) => this.meshView(nonce, requester, mark),
+    });
+    this.viewHeartbeats = new ViewHeartbeats(
+      this.members,
+      (member) => poller.latest(member),
+      (member, ms, signal) => poller.waitView(member, ms, signal),
+    );
     this.gate = createMeshGate({
       self: this.self,
       members: this.members.map((m) => m.name),
@@ -370,6 +381,7 @@ export class MeshNode {
 
   /** Starts polling the members' views (when there is anything to poll). Idempotent. */
   start(): void {
+    this.viewStreams?.start();
     this.poller?.start();
   }
 
@@ -377,13 +389,38 @@ export class MeshNode {
    * A member's heartbeat at `now` answered by the view it served since its previous
    * heartbeat (view-heartbeat.ts); undefined when the heartbeat must be probed.
    */
-  heartbeatFromView(spec: ProbeSpec, now: number): ProbeResult | undefined {
-    return this.viewHeartbeats?.answer(spec, now);
+  heartbeatFromView(
+    spec: ProbeSpec,
+    now: number,
+    waitMs: number,
+    signal: AbortSignal,
+  ): Promise<ProbeResult | undefined> | undefined {
+    return this.viewHeartbeats?.answerOrWait(spec, now, waitMs, signal);
   }
 
   /** Stops polling and closes its connections. Idempotent. */
   async stop(): Promise<void> {
+    this.closeViewStreams();
     await this.poller?.stop();
+  }
+
+  /** Ends the view streams this node serves and refuses new ones until start(). Idempotent. */
+  closeViewStreams(): void {
+    this.viewStreams?.close();
+  }
+
+  /**
+   * GET /v1/mesh/view?stream=1 of a member that signed its request: answers `res` with a
+   * stream of views, one every `everyMs` (view-stream.ts). False when this node cannot
+   * stream (no mesh key or members, stopped, or `res` is not on a socket).
+   */
+  streamView(res: ServerResponse, nonce: string, requester: string, everyMs: number): boolean {
+    return this.viewStreams?.open(res, nonce, requester, everyMs) ?? false;
+  }
+
+  /** View streams this node serves now. */
+  get viewStreamCount(): number {
+    return this.viewStreams?.size ?? 0;
   }
 
   /**
@@ -420,7 +457,11 @@ export class MeshNode {
   }
 
   /** GET /v1/mesh/view: this node's view of its non-member peers and its proof; undefined without a key or identity. */
-  meshView(nonce?: string, requester?: string): { body: string; proof: string } | undefined {
+  meshView(
+    nonce?: string,
+    requester?: string,
+    stream?: StreamMark,
+  ): { body: string; proof: string } | undefined {
     if (!this.key && !this.identity) return undefined;
     const now = this.clock.now();
     const peers = (this.host.peerCounts?.() ?? this.host.allPeers()).filter(
@@ -435,6 +476,7 @@ export class MeshNode {
       mesh: this.meshId,
       backing: (peer) => gate?.backing(peer),
       inFlight: viewInFlight(this.host.recentSteps(0), now, (peer) => this.takeoverAfterMs(peer)),
+      ...(stream === undefined ? {} : { stream }),
     });
     return {
       body,

@@ -10,6 +10,7 @@ import { HttpError, sendError, sendJson, sendJsonText } from "../http/http-error
 import { MEMBER_ROUTES } from "./member-url.js";
 import { FROM_HEADER } from "./view-auth.js";
 import { VIEW_PATH, VIEW_PROOF_HEADER } from "./views.js";
+import { streamEvery, VIEW_STREAM_PARAM } from "./view-stream.js";
 
 /** Longest `?nonce=` accepted on /health and /v1/mesh/view, characters. */
 export const MAX_NONCE_LENGTH = 128;
@@ -33,6 +34,11 @@ export interface MeshAnswers {
   clockNow?(): number;
   /** The signed view (made for `requester`, the member that signed the request), or undefined without a mesh key. */
   meshView?(nonce?: string, requester?: string): { body: string; proof?: string } | undefined;
+  /**
+   * Answers `res` with a stream of signed views for `requester`, one every `everyMs`; false
+   * (res untouched) when it cannot stream, and one view is answered instead.
+   */
+  streamView?(res: ServerResponse, nonce: string, requester: string, everyMs: number): boolean;
   /** Why this node is not fit to answer "ok" (its state store cannot commit), or undefined. */
   healthProblem?(): string | undefined;
 }
@@ -100,6 +106,17 @@ export function sendView(
     });
   }
   const from = req.headers[FROM_HEADER];
+  // A member that signed its request may ask for a stream of views (`&stream=1&every=MS`).
+  if (
+    !reader &&
+    req.method === "GET" &&
+    nonce !== undefined &&
+    typeof from === "string" &&
+    query.get(VIEW_STREAM_PARAM) === "1"
+  ) {
+    const every = streamEvery(query.get("every"));
+    if (every !== undefined && src.streamView?.(res, nonce, from, every) === true) return;
+  }
   const view = src.meshView?.(nonce, reader || typeof from !== "string" ? undefined : from);
   if (!view) {
     throw new HttpError(404, "WDM_NOT_FOUND", "this node serves no mesh view: no mesh.key is configured");
@@ -114,6 +131,8 @@ export interface MeshRouteSource {
   healthProof(nonce: string, from?: string): string | undefined;
   /** The signed view (made for `requester`), or undefined without a mesh key. */
   meshView(nonce?: string, requester?: string): { body: string; proof: string } | undefined;
+  /** Answers `res` with a stream of views for `requester` (see MeshAnswers.streamView). */
+  streamView?(res: ServerResponse, nonce: string, requester: string, everyMs: number): boolean;
   /** `signature` for /health?nonce=N&from=R with this node's own identity, or undefined. */
   healthSignature?(nonce: string, from: string): string | undefined;
   /** Why a view request is not from a member that signed it; undefined when it is. */

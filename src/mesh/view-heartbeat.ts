@@ -6,10 +6,17 @@
 // interval instead of two. When no such view arrived (the poll failed, was late, or the
 // member said it cannot record what it does, or did not say whether it can), the heartbeat
 // is probed as before, so a miss is always the heartbeat's own, with its own reason.
+//
+// A member that streams its views writes them on its own timer, which may tick a moment
+// after this node's heartbeat of it (both start together): then the heartbeat waits a
+// little for the view on its way (answerOrWait) before it probes.
 import type { ProbeSpec } from "../core/options.js";
 import type { ProbeResult } from "../core/types.js";
 import type { ReceivedView } from "./views.js";
 import { withoutTrailingSlash } from "../core/base-url.js";
+
+/** Waits up to `ms` for `member`'s next view; true when one arrived (false at once when none is streaming). */
+export type ViewWaiter = (member: string, ms: number, signal: AbortSignal) => Promise<boolean>;
 
 export class ViewHeartbeats {
   /** Per member: when its previous heartbeat was due (epoch ms, the node's clock). */
@@ -20,6 +27,7 @@ export class ViewHeartbeats {
   constructor(
     members: ReadonlyArray<{ name: string; url: string }>,
     private readonly latest: (member: string) => ReceivedView | undefined,
+    private readonly waitView?: ViewWaiter,
   ) {
     this.members = new Map(members.map((m) => [m.name, withoutTrailingSlash(m.url)]));
   }
@@ -30,6 +38,34 @@ export class ViewHeartbeats {
    * its first one, or no such view).
    */
   answer(spec: ProbeSpec, now: number): ProbeResult | undefined {
+    const r = this.check(spec, now);
+    return r !== undefined && "ok" in r ? r : undefined;
+  }
+
+  /**
+   * As answer(), but when no view came since the previous heartbeat and the member streams
+   * its views, waits up to `waitMs` for the next one first (undefined: probe it).
+   */
+  async answerOrWait(
+    spec: ProbeSpec,
+    now: number,
+    waitMs: number,
+    signal: AbortSignal,
+  ): Promise<ProbeResult | undefined> {
+    const r = this.check(spec, now);
+    if (r === undefined || "ok" in r) return r;
+    if (this.waitView === undefined || waitMs <= 0) return undefined;
+    const started = performance.now();
+    if (!(await this.waitView(r.member, waitMs, signal))) return undefined;
+    const result = this.fromView(r.member, r.previous);
+    return result && { ...result, duration_ms: Math.round(performance.now() - started) };
+  }
+
+  /** A member heartbeat's result from its view; else what a late view must beat (or undefined: not one to answer). */
+  private check(
+    spec: ProbeSpec,
+    now: number,
+  ): ProbeResult | { member: string; previous: number } | undefined {
     if (!("heartbeat" in spec)) return undefined;
     const { node, url } = spec.heartbeat;
     // A member's heartbeat spec carries its base URL already without trailing slashes
@@ -38,8 +74,14 @@ export class ViewHeartbeats {
     if (this.members.get(node) !== url) return undefined;
     const previous = this.previous.get(node);
     this.previous.set(node, now);
-    const view = this.latest(node);
-    if (previous === undefined || view === undefined || view.receivedAt <= previous) return undefined;
+    if (previous === undefined) return undefined;
+    return this.fromView(node, previous) ?? { member: node, previous };
+  }
+
+  /** Success when `member`'s latest view was asked after `previous` and says its node is fit. */
+  private fromView(member: string, previous: number): ProbeResult | undefined {
+    const view = this.latest(member);
+    if (view === undefined || view.receivedAt <= previous) return undefined;
     // Only a view that says its node is fit answers (one that does not say, of an older
     // node, leaves its /health to say it).
     if (view.unfit !== null) return undefined;

@@ -60,6 +60,10 @@ export interface MeshViewDoc {
    * null when it can. Absent from a node that does not say (an older version).
    */
   unfit?: string | null;
+  /** In a streamed answer: the view's place in the stream (1, 2, ...). */
+  seq?: number;
+  /** In a streamed answer: the serving node's monotonic ms since it accepted the stream's request. */
+  elapsed_ms?: number;
 }
 
 /** How a view is proven: the shared mesh key, or the member's own public key. */
@@ -171,7 +175,7 @@ function readList<T>(field: string, v: unknown, read: (entry: unknown) => T | Pr
 
 function readView(v: unknown): MeshViewDoc | Problem {
   if (!isObject(v)) return wrong("", "object", v);
-  const { node, at, nonce, for: requester, mesh, peers, in_flight, degraded, unfit } = v;
+  const { node, at, nonce, for: requester, mesh, peers, in_flight, degraded, unfit, seq, elapsed_ms } = v;
   if (typeof node !== "string") return wrong("node", "string", node);
   if (typeof at !== "string") return wrong("at", "string", at);
   if (nonce !== undefined && typeof nonce !== "string") return wrong("nonce", "string", nonce);
@@ -184,6 +188,8 @@ function readView(v: unknown): MeshViewDoc | Problem {
   if (degraded !== undefined && typeof degraded !== "boolean") return wrong("degraded", "boolean", degraded);
   if (unfit !== undefined && unfit !== null && typeof unfit !== "string")
     return wrong("unfit", "string or null", unfit);
+  if (seq !== undefined && !isCount(seq)) return wrong("seq", COUNT_TEXT, seq);
+  if (elapsed_ms !== undefined && !isCount(elapsed_ms)) return wrong("elapsed_ms", COUNT_TEXT, elapsed_ms);
   const out: MeshViewDoc = { node, at, peers: peerList };
   if (nonce !== undefined) out.nonce = nonce;
   if (requester !== undefined) out.for = requester;
@@ -191,6 +197,8 @@ function readView(v: unknown): MeshViewDoc | Problem {
   if (steps !== undefined) out.in_flight = steps;
   if (degraded !== undefined) out.degraded = degraded;
   if (unfit !== undefined) out.unfit = unfit;
+  if (seq !== undefined) out.seq = seq;
+  if (elapsed_ms !== undefined) out.elapsed_ms = elapsed_ms;
   return out;
 }
 

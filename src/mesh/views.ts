@@ -10,9 +10,11 @@
 // echoes in the body, so a recorded view cannot be replayed later. A node without a
 // mesh key serves no view (404).
 //
-// ViewPoller fetches every member's view once per interval and keeps the latest
-// verified one with its receive time; a view that is not JSON, is too large, carries a
-// bad proof, names another node or echoes another nonce is ignored and logged.
+// ViewPoller asks every member for a stream of views (view-stream.ts: one signed view per
+// interval on one open request; a member that answers one view is polled every interval
+// instead) and keeps the latest verified one with the time it was made by at the earliest;
+// a view that is not JSON, is too large, carries a bad proof, names another node, echoes
+// another nonce or repeats a stream's seq is ignored and logged.
 import { freshNonce, hmacSha256 } from "../core/hmac.js";
 import { safeOrigin } from "../core/redact.js";
 import { withoutTrailingSlash } from "../core/base-url.js";
@@ -23,8 +25,10 @@ import { silentLogger, type Logger } from "../core/logger.js";
 import { compileHttpTarget, HttpClient } from "../probe/http.js";
 import { systemClock, type Clock, type TimerHandle } from "../schedule/clock.js";
 import type { Identity, PublicIdentity } from "../core/identity.js";
-import type { InFlightView, MeshViewDoc, ViewSigner } from "./view-schema.js";
+import type { InFlightView, MeshViewDoc, ViewExpectation, ViewSigner } from "./view-schema.js";
+import { ViewStream, type StreamEnd } from "./view-stream-client.js";
 import { signViewRequest } from "./view-auth.js";
+import { VIEW_STREAM_PARAM, type StreamMark } from "./view-stream.js";
 import { dateHeaderMs, DATE_HEADER_RESOLUTION_MS, estimateOffset, type ClockSkew } from "./clock-skew.js";
 
 /** Response header carrying the view's proof. */
@@ -42,6 +46,30 @@ function viewSchema(): Promise<typeof import("./view-schema.js")> {
 export const MAX_VIEW_BYTES = 65_536;
 /** Path of the view route on a member's base URL. */
 export const VIEW_PATH = "/v1/mesh/view";
+/** A view stream is asked again after this long, so the two clocks' rates never drift far apart, ms (10 min). */
+export const VIEW_STREAM_MAX_AGE_MS = 600_000;
+/** A member that cannot stream (it answers one view, or a stream that carries nothing) is polled this long before it is asked to stream again, ms (10 min). */
+export const VIEW_STREAM_RETRY_MS = 600_000;
+
+type Member = { name: string; url: string; publicKey?: PublicIdentity };
+
+/** One view request: its nonce, when it was sent (wall and monotonic), URL and signed headers. */
+interface Ask {
+  nonce: string;
+  wall: number;
+  mono: number;
+  url: string;
+  headers: Record<string, string>;
+}
+
+/** A member's open view stream. */
+interface OpenStream {
+  ask: Ask;
+  conn: ViewStream;
+  lastSeq: number;
+  /** Monotonic ms of its latest line (of its request while none came). */
+  lastLineMono: number;
+}
 
 /** What a member's view says about one peer. */
 export interface ReceivedPeer {
@@ -98,6 +126,8 @@ export interface ViewExtras {
   unfit?: string;
   /** This node's mesh identity (bound into the signed body). */
   mesh?: string;
+  /** The view's place in a stream (view-stream.ts), bound into the signed body. */
+  stream?: StreamMark;
 }
 
 /**
@@ -148,6 +178,7 @@ export function buildView(
     ...(extras.inFlight && extras.inFlight.length > 0 ? { in_flight: [...extras.inFlight] } : {}),
     ...(extras.degraded === true ? { degraded: true } : {}),
     unfit: extras.unfit ?? null,
+    ...(extras.stream === undefined ? {} : { seq: extras.stream.seq, elapsed_ms: extras.stream.elapsedMs }),
   };
   return JSON.stringify(doc);
 }
@@ -179,6 +210,11 @@ export interface ViewPollerOptions {
   logger?: Logger;
   /** Where each member's measured clock offset goes (view `at`, or a refusal's Date header). */
   skew?: ClockSkew;
+  /**
+   * Ask each member for a stream of views (one per interval on one open request) rather
+   * than one request per interval; a member that cannot stream is polled. Default true.
+   */
+  stream?: boolean;
 }
 
 /** Polls every member's view once per interval; keeps the latest verified one per member. */
@@ -194,6 +230,13 @@ export class ViewPoller {
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly skew: ClockSkew | undefined;
+  private readonly stream: boolean;
+  /** Per member: its open view stream. */
+  private readonly streams = new Map<string, OpenStream>();
+  /** Per member: heartbeats waiting for its next view (waitView). */
+  private readonly waiters = new Map<string, Set<(arrived: boolean) => void>>();
+  /** Per member: polled, not streamed, until this monotonic ms. */
+  private readonly pollUntil = new Map<string, number>();
   /** The probes' keep-alive HTTP client (node:http, one connection per member). */
   private http: HttpClient | null = null;
   private readonly views = new Map<string, ReceivedView>();
@@ -220,6 +263,7 @@ export class ViewPoller {
     this.clock = opts.clock ?? systemClock;
     this.logger = opts.logger ?? silentLogger;
     this.skew = opts.skew;
+    this.stream = opts.stream ?? true;
   }
 
   /** The latest verified view of `member`, whatever its age (the gate judges freshness). */
@@ -257,6 +301,8 @@ export class ViewPoller {
     }
     this.abort?.abort();
     this.abort = null;
+    for (const st of this.streams.values()) st.conn.close();
+    this.streams.clear();
     if (this.round) await this.round;
     if (this.http) {
       const h = this.http;
@@ -265,10 +311,49 @@ export class ViewPoller {
     }
   }
 
-  /** One round now: polls every member once; resolves when all answers are handled. */
+  /** One round now: polls every member once (one request each, never a stream); resolves when all answers are handled. */
   async pollOnce(): Promise<void> {
     const signal = this.abort?.signal ?? new AbortController().signal;
     await Promise.all(this.members.map((m) => this.pollMember(m, signal)));
+  }
+
+  /** One round of the running poller: streams (or polls) every member whose stream is not live. */
+  private async streamOnce(): Promise<void> {
+    const signal = this.abort?.signal ?? new AbortController().signal;
+    await Promise.all(this.members.map((m) => this.streamMember(m, signal)));
+  }
+
+  /**
+   * Waits up to `ms` for `member`'s next view; true when one arrived, false when none did
+   * (or at once, when it is not streaming: its views come only at this node's rounds).
+   */
+  waitView(member: string, ms: number, signal: AbortSignal): Promise<boolean> {
+    if (this.streams.get(member)?.conn.ended !== false || signal.aborted) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      let waiting = this.waiters.get(member);
+      if (waiting === undefined) {
+        waiting = new Set();
+        this.waiters.set(member, waiting);
+      }
+      const set = waiting;
+      const done = (arrived: boolean): void => {
+        if (!set.delete(done)) return;
+        this.clock.clearTimeout(timer);
+        signal.removeEventListener("abort", onAbort);
+        resolve(arrived);
+      };
+      const onAbort = (): void => done(false);
+      const timer = this.clock.setTimeout(() => done(false), ms);
+      signal.addEventListener("abort", onAbort, { once: true });
+      set.add(done);
+    });
+  }
+
+  /** Members whose view stream is open now. */
+  get streaming(): number {
+    let open = 0;
+    for (const st of this.streams.values()) if (!st.conn.ended) open++;
+    return open;
   }
 
   private tick(): void {
@@ -276,7 +361,7 @@ export class ViewPoller {
     if (!this.running) return;
     const gen = this.generation;
     const started = this.clock.now();
-    const round = this.pollOnce().catch((err: unknown) =>
+    const round = (this.stream ? this.streamOnce() : this.pollOnce()).catch((err: unknown) =>
       this.logger.error({ err: String(err) }, "mesh view round failed"),
     );
     const tracked: Promise<void> = round.then(() => {
@@ -294,69 +379,207 @@ export class ViewPoller {
     return this.http;
   }
 
-  private async pollMember(
-    m: { name: string; url: string; publicKey?: PublicIdentity },
-    stop: AbortSignal,
-  ): Promise<void> {
+  private async pollMember(m: Member, stop: AbortSignal): Promise<void> {
     if (stop.aborted) return;
+    const ask = this.ask(m, false);
+    const out = await this.fetchView(ask.url, ask.headers, stop);
+    if (stop.aborted) return;
+    const rttMs = this.clock.monotonic() - ask.mono;
+    if ("error" in out) {
+      this.failed(m, ask, out.error, rttMs, out.own === true, out.date);
+      return;
+    }
+    const { verifyView } = await viewSchema();
+    const checked = verifyView(this.signerOf(m), out.body, out.proof, this.expectation(m, ask.nonce));
+    if (!checked.ok) {
+      this.ownTrouble.delete(m.name);
+      this.reject(m, checked.error);
+      return;
+    }
+    this.record(m, checked.view, ask.wall, rttMs, rttMs);
+  }
+
+  /** A fresh nonce and the signed request for `m`'s view (a stream of them with `stream`). */
+  private ask(m: Member, stream: boolean): Ask {
     const nonce = freshNonce();
-    const askedAt = this.clock.now();
-    const askedMono = this.clock.monotonic();
-    const url = `${withoutTrailingSlash(m.url)}${VIEW_PATH}?nonce=${nonce}`;
+    const wall = this.clock.now();
+    const mono = this.clock.monotonic();
+    const query = stream
+      ? `?nonce=${nonce}&${VIEW_STREAM_PARAM}=1&every=${this.intervalMs}`
+      : `?nonce=${nonce}`;
     // The member serves its view only to a member that signs its request.
     const headers = signViewRequest(
       { ...(this.key ? { key: this.key } : {}), ...(this.identity ? { identity: this.identity } : {}) },
       this.self,
       m.name,
       nonce,
-      this.clock.now(),
+      wall,
     );
-    const out = await this.fetchView(url, headers, stop);
-    if (stop.aborted) return;
-    const rttMs = this.clock.monotonic() - askedMono;
-    // A refusal still carries the member's clock (its Date header): a hint for the words only.
-    const dated = "error" in out ? dateHeaderMs(out.date) : undefined;
-    if (dated !== undefined)
-      this.skew?.record(
-        m.name,
-        estimateOffset(dated, askedAt, rttMs, DATE_HEADER_RESOLUTION_MS),
-        this.clock.now(),
-      );
-    if ("error" in out && out.own) this.ownTrouble.set(m.name, out.error);
-    else this.ownTrouble.delete(m.name);
-    if ("error" in out) {
-      const skewed = out.own === true ? undefined : this.skew?.refusalReason(m.name);
-      this.reject(m, skewed === undefined ? out.error : `${out.error}: ${skewed}`, out.own);
-      return;
-    }
-    const signer: ViewSigner = m.publicKey
-      ? { publicKey: m.publicKey }
-      : { ...(this.key ? { key: this.key } : {}) };
-    const { verifyView } = await viewSchema();
-    const checked = verifyView(signer, out.body, out.proof, {
+    return { nonce, wall, mono, url: `${withoutTrailingSlash(m.url)}${VIEW_PATH}${query}`, headers };
+  }
+
+  private signerOf(m: Member): ViewSigner {
+    return m.publicKey ? { publicKey: m.publicKey } : { ...(this.key ? { key: this.key } : {}) };
+  }
+
+  private expectation(m: Member, nonce: string): ViewExpectation {
+    return {
       node: m.name,
       nonce,
       ...(this.self === "" ? {} : { requester: this.self }),
       ...(this.meshId === undefined ? {} : { mesh: this.meshId }),
-    });
-    if (!checked.ok) {
-      this.reject(m, checked.error);
-      return;
-    }
-    const at = Date.parse(checked.view.at);
-    if (Number.isFinite(at)) this.skew?.record(m.name, estimateOffset(at, askedAt, rttMs), this.clock.now());
-    const peers = new Map<string, ReceivedPeer>(checked.view.peers.map(({ name, ...rest }) => [name, rest]));
+    };
+  }
+
+  /** The request for `m`'s view failed: its own trouble, or the member's (with a clock hint from its Date). */
+  private failed(m: Member, ask: Ask, error: string, rttMs: number, own: boolean, date?: string): void {
+    // A refusal still carries the member's clock (its Date header): a hint for the words only.
+    const dated = dateHeaderMs(date);
+    if (dated !== undefined)
+      this.skew?.record(
+        m.name,
+        estimateOffset(dated, ask.wall, rttMs, DATE_HEADER_RESOLUTION_MS),
+        this.clock.now(),
+      );
+    if (own) this.ownTrouble.set(m.name, error);
+    else this.ownTrouble.delete(m.name);
+    const skewed = own ? undefined : this.skew?.refusalReason(m.name);
+    this.reject(m, skewed === undefined ? error : `${error}: ${skewed}`, own);
+  }
+
+  /**
+   * Keeps a verified view of `m`, made no earlier than `producedAt` (this node's wall clock)
+   * and received `delayMs` after that; a view older than the one kept is dropped.
+   */
+  private record(m: Member, view: MeshViewDoc, producedAt: number, delayMs: number, rttMs: number): void {
+    this.ownTrouble.delete(m.name);
+    const kept = this.views.get(m.name);
+    if (kept !== undefined && kept.receivedAt > producedAt) return;
+    const at = Date.parse(view.at);
+    if (Number.isFinite(at))
+      this.skew?.record(m.name, estimateOffset(at, producedAt, delayMs), this.clock.now());
+    const peers = new Map<string, ReceivedPeer>(view.peers.map(({ name, ...rest }) => [name, rest]));
     this.views.set(m.name, {
       node: m.name,
-      receivedAt: askedAt,
+      receivedAt: producedAt,
       peers,
-      inFlight: checked.view.in_flight ?? [],
-      ...(checked.view.degraded === true ? { degraded: true } : {}),
+      inFlight: view.in_flight ?? [],
+      ...(view.degraded === true ? { degraded: true } : {}),
       rttMs,
-      ...(checked.view.unfit === undefined ? {} : { unfit: checked.view.unfit }),
+      ...(view.unfit === undefined ? {} : { unfit: view.unfit }),
     });
     if (this.lastError.delete(m.name))
       this.logger.info({ member: m.name }, "mesh view of member received again");
+    const waiting = this.waiters.get(m.name);
+    if (waiting !== undefined) for (const done of [...waiting]) done(true);
+  }
+
+  /**
+   * One round of `m` with streams: nothing while its stream is live (views arrive on it);
+   * otherwise a new stream, or one polled view while `m` cannot stream.
+   */
+  private async streamMember(m: Member, stop: AbortSignal): Promise<void> {
+    if (stop.aborted) return;
+    const now = this.clock.monotonic();
+    const open = this.streams.get(m.name);
+    if (open !== undefined && !open.conn.ended) {
+      const quietMs = now - open.lastLineMono;
+      if (quietMs <= this.quietLimitMs() && now - open.ask.mono < VIEW_STREAM_MAX_AGE_MS) return;
+      this.streams.delete(m.name);
+      open.conn.close();
+      if (quietMs > this.quietLimitMs())
+        this.logger.debug(
+          { member: m.name, quiet_ms: Math.round(quietMs) },
+          "mesh view stream of member went quiet: asked again",
+        );
+    }
+    if ((this.pollUntil.get(m.name) ?? -Infinity) > now) {
+      await this.pollMember(m, stop);
+      return;
+    }
+    const mod = await viewSchema();
+    if (stop.aborted) return;
+    const ask = this.ask(m, true);
+    const target = compileHttpTarget(ask.url, ask.headers);
+    if (typeof target === "string") {
+      this.reject(m, target);
+      return;
+    }
+    const st: OpenStream = { ask, lastLineMono: now, lastSeq: 0, conn: undefined as unknown as ViewStream };
+    st.conn = new ViewStream(
+      target,
+      { timeoutMs: this.timeoutMs, maxLineBytes: this.maxBytes, proofHeader: VIEW_PROOF_HEADER },
+      {
+        line: (proof, body) => this.streamLine(m, st, mod.verifyView, proof, body),
+        single: (body, proof) => {
+          // An older node, or a fetch-style host: it answers one view. Polled for a while.
+          if (this.streams.get(m.name) === st) this.streams.delete(m.name);
+          this.pollUntil.set(m.name, this.clock.monotonic() + VIEW_STREAM_RETRY_MS);
+          const rttMs = this.clock.monotonic() - ask.mono;
+          const checked = mod.verifyView(this.signerOf(m), body, proof, this.expectation(m, ask.nonce));
+          if (checked.ok) this.record(m, checked.view, ask.wall, rttMs, rttMs);
+          else this.reject(m, checked.error);
+        },
+        end: (out) => this.streamEnded(m, st, out),
+      },
+    );
+    this.streams.set(m.name, st);
+    await st.conn.first;
+  }
+
+  /** How long a live stream may go without a line before it is asked again, ms. */
+  private quietLimitMs(): number {
+    return 2 * this.intervalMs + this.timeoutMs;
+  }
+
+  /** One line of `m`'s stream: undefined when kept, else why the stream is cut. */
+  private streamLine(
+    m: Member,
+    st: OpenStream,
+    verify: typeof import("./view-schema.js").verifyView,
+    proof: string,
+    body: Buffer,
+  ): string | undefined {
+    const arrived = this.clock.monotonic();
+    const checked = verify(this.signerOf(m), body, proof, this.expectation(m, st.ask.nonce));
+    if (!checked.ok) return checked.error;
+    const { seq, elapsed_ms } = checked.view;
+    if (seq === undefined || elapsed_ms === undefined)
+      return "streamed view carries no seq or elapsed_ms (not a view stream)";
+    if (seq <= st.lastSeq) return `streamed view seq ${seq} after ${st.lastSeq} (replayed line?)`;
+    st.lastSeq = seq;
+    st.lastLineMono = arrived;
+    const sinceAsked = Math.max(0, arrived - st.ask.mono);
+    // Made no earlier than the request plus the member's time since it took it, and no
+    // later than it arrived: a line held back on the way is dated as old as it is.
+    const elapsed = Math.min(elapsed_ms, sinceAsked);
+    const delayMs = sinceAsked - elapsed;
+    this.record(m, checked.view, st.ask.wall + elapsed, delayMs, seq === 1 ? sinceAsked : delayMs);
+    return undefined;
+  }
+
+  private streamEnded(m: Member, st: OpenStream, out: StreamEnd): void {
+    if (this.streams.get(m.name) === st) this.streams.delete(m.name);
+    if (!this.running) return;
+    if (out.answered && out.lines === 0) {
+      // It answered a stream and sent nothing on it (something between buffers it?): polled for a while.
+      this.pollUntil.set(m.name, this.clock.monotonic() + VIEW_STREAM_RETRY_MS);
+    }
+    if (out.lines > 0 && out.cause === undefined) {
+      // The stream served views and ended (the member stopped, or a line was refused):
+      // the next round asks again, and says why if that fails too.
+      if (out.error !== "stream ended by the member") this.reject(m, out.error);
+      else this.logger.debug({ member: m.name }, "mesh view stream of member ended");
+      return;
+    }
+    this.failed(
+      m,
+      st.ask,
+      out.error,
+      this.clock.monotonic() - st.ask.mono,
+      out.cause !== undefined,
+      out.date,
+    );
   }
 
   private reject(m: { name: string; url: string }, error: string, own = false): void {

@@ -1,5 +1,6 @@
 // Three Monitors on real loopback servers, each with its own (default) prober: once views
-// flow, a member's heartbeat rides on its view (its /health is hardly asked), a member
+// flow, they come on one open stream per member (hardly any view requests), a member's
+// heartbeat rides on its view (its /health is hardly asked), a member
 // that stops answering is still a miss of the heartbeat's own, and a member whose view
 // says it cannot record what it does is probed, so its /health 503 counts.
 import { test } from "node:test";
@@ -13,11 +14,14 @@ import { until } from "../helpers/wait.js";
 const KEY = "view-heartbeat-mesh-key-0123456789";
 const NAMES = ["wd-a", "wd-b", "wd-c"];
 
-/** Three nodes, every one a member of the others; counts each node's /health and view requests. */
+/**
+ * Three nodes, every one a member of the others; counts each node's /health and view
+ * requests, and the views it wrote (one per answer, or one per line of a stream).
+ */
 async function threeNodes() {
   const ports = await Promise.all(NAMES.map(() => freePort()));
   const url = (i: number) => `http://127.0.0.1:${ports[i]}`;
-  const counts = NAMES.map(() => ({ health: 0, view: 0 }));
+  const counts = NAMES.map(() => ({ health: 0, view: 0, viewsWritten: 0 }));
   const monitors = NAMES.map(
     (name, i) =>
       new Monitor({
@@ -34,7 +38,19 @@ async function threeNodes() {
     monitors.map((m, i) =>
       listen((req: IncomingMessage, res: ServerResponse) => {
         if (req.url?.startsWith("/health")) counts[i]!.health++;
-        if (req.url?.startsWith("/v1/mesh/view")) counts[i]!.view++;
+        if (req.url?.startsWith("/v1/mesh/view")) {
+          counts[i]!.view++;
+          const write = res.write.bind(res) as (...a: unknown[]) => boolean;
+          const end = res.end.bind(res) as (...a: unknown[]) => ServerResponse;
+          (res as { write: unknown }).write = (...a: unknown[]) => {
+            counts[i]!.viewsWritten++;
+            return write(...a);
+          };
+          (res as { end: unknown }).end = (...a: unknown[]) => {
+            if (a[0] !== undefined && typeof a[0] !== "function") counts[i]!.viewsWritten++;
+            return end(...a);
+          };
+        }
         m.mesh.handler(req, res);
       }, ports[i]),
     ),
@@ -61,22 +77,27 @@ async function threeNodes() {
   };
 }
 
-test("once views flow, members' heartbeats ride on them: /health is hardly asked", async () => {
+test("once views flow, they stream and members' heartbeats ride on them: views are hardly asked for, /health hardly probed", async () => {
   const mesh = await threeNodes();
   try {
     await mesh.settled();
     const before = mesh.counts.map((c) => ({ ...c }));
-    // Enough for every node to poll each member's view about 8 times.
-    await until("each node served 16 view requests more", () =>
-      mesh.counts.every((c, i) => c.view - before[i]!.view >= 16),
+    // Enough for every node to send each member about 8 views.
+    await until("each node wrote 16 views more", () =>
+      mesh.counts.every((c, i) => c.viewsWritten - before[i]!.viewsWritten >= 16),
     );
     for (const [i, c] of mesh.counts.entries()) {
-      const views = c.view - before[i]!.view;
+      const views = c.viewsWritten - before[i]!.viewsWritten;
+      const asked = c.view - before[i]!.view;
       const health = c.health - before[i]!.health;
+      // Polled, every view is a request of its own; streamed, a request is only a new
+      // stream (a member that joined, or a stream asked again).
+      assert.ok(asked * 4 < views, `${NAMES[i]} was asked ${asked} times for ${views} views`);
       // Without the views answering them, each member's heartbeat asks /health as often
-      // as its view is polled; with them only when a poll and a heartbeat fall out of step.
+      // as a view arrives; with them only when a view and a heartbeat fall out of step.
       assert.ok(health * 4 < views, `${NAMES[i]} answered ${health} heartbeats beside ${views} views`);
     }
+    for (const m of mesh.monitors) assert.equal(m.mesh.poller?.streaming, 2);
     for (const [i] of NAMES.entries())
       for (const m of NAMES.filter((_, j) => j !== i)) assert.equal(mesh.status(i, m)?.status, "HEALTHY");
   } finally {
