@@ -4,16 +4,11 @@
 // the stream has no deadline here: the poller notices a stream gone quiet at its rounds.
 // A line longer than `maxLineBytes` cuts the stream, so a member sending a gigabyte costs
 // one line's worth.
-import {
-  request as httpRequest,
-  type ClientRequest,
-  type IncomingMessage,
-  type RequestOptions,
-} from "node:http";
+import { request as httpRequest, type ClientRequest, type IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
 import type { ProbeCause } from "../core/types.js";
 import { describeNetError, localCause, timeoutError, type HttpPhase } from "../probe/errors.js";
-import type { HttpTarget } from "../probe/http.js";
+import { getOptions, type HttpTarget } from "../probe/http.js";
 import { parseStreamLine, VIEW_STREAM_CONTENT_TYPE } from "./view-stream.js";
 
 /** How a stream's request ended (once; nothing is reported after it). */
@@ -99,16 +94,7 @@ export class ViewStream {
 
   private async send(): Promise<void> {
     const t = this.target;
-    const options = {
-      agent: false,
-      protocol: t.protocol,
-      host: t.host,
-      port: t.port,
-      path: t.path,
-      method: "GET",
-      headers: t.headers,
-      setHost: false,
-    } as unknown as RequestOptions;
+    const options = getOptions(t, false);
     let req: ClientRequest;
     try {
       if (t.protocol === "https:") {

@@ -141,6 +141,20 @@ export function compileHttpTarget(url: string, headers?: Record<string, string>)
   };
 }
 
+/** The options of a GET of `t` on `agent` (false: a socket of its own); Host comes with the target's headers. */
+export function getOptions(t: HttpTarget, agent: Agent | false): RequestOptions {
+  return {
+    agent,
+    protocol: t.protocol,
+    host: t.host,
+    port: t.port,
+    path: t.path,
+    method: "GET",
+    headers: t.headers,
+    setHost: false,
+  } as unknown as RequestOptions;
+}
+
 function elapsed(start: number): number {
   return Math.round((performance.now() - start) * 100) / 100;
 }
@@ -253,15 +267,8 @@ class ProbeRequest {
   send(agent: Agent): void {
     if (this.done) return;
     const t = this.target;
-    const options: RequestOptions = {
-      agent,
-      protocol: t.protocol,
-      host: t.host,
-      port: t.port,
-      path: t.path,
-      method: "GET",
-      headers: t.headers,
-      setHost: false,
+    const options = {
+      ...getOptions(t, agent),
       // One pool of keep-alive sockets per Host and path of an origin: bytes left on a
       // socket by another peer's endpoint never answer this one (see newAgent).
       poolKey: poolKeyOf(t),

@@ -195,13 +195,27 @@ mesh:
       assert.ok(seenA.length > 0, `${what}: a answered its readers during the flood`);
     }
     const after = await mesh(portA);
-    assert.equal(after.stats.inconclusive_checks - inconclusiveBefore, 0, "no inconclusive check");
+    const said = (re: RegExp): string =>
+      a
+        .output()
+        .split("\n")
+        .filter((l) => re.test(l))
+        .slice(-10)
+        .join("\n");
+    assert.equal(
+      after.stats.inconclusive_checks - inconclusiveBefore,
+      0,
+      `no inconclusive check; a said:\n${said(/inconclusive|held|degraded/)}`,
+    );
     const events = (await (await fetch(`http://127.0.0.1:${portA}/v1/events?limit=1000`)).json()) as Array<{
       action: string;
       peer_name: string;
     }>;
     assert.ok(!events.some((e) => e.action === "self_degraded"), "a never turned degraded");
-    assert.ok(!events.some((e) => e.peer_name === "fine"), "the healthy peer was never escalated");
+    assert.ok(
+      !events.some((e) => e.peer_name === "fine"),
+      `the healthy peer was never escalated; a said:\n${said(/"peer":"fine"/)}`,
+    );
   } finally {
     await stopChild(a.child, "SIGTERM");
     await stopChild(b.child, "SIGTERM");

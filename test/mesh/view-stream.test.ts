@@ -7,7 +7,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { buildView, signView, ViewPoller, VIEW_STREAM_RETRY_MS } from "../../src/mesh/views.js";
+import net from "node:net";
+import { FakeClock } from "../helpers/fake-clock.js";
+import { buildView, signView, ViewPoller } from "../../src/mesh/views.js";
 import { streamEvery, streamLine, ViewStreams, type StreamMark } from "../../src/mesh/view-stream.js";
 import { systemClock } from "../../src/schedule/clock.js";
 import { Monitor } from "../../src/index.js";
@@ -15,16 +17,10 @@ import { signViewRequest } from "../../src/mesh/view-auth.js";
 import { peer } from "../helpers/fake-backend.js";
 import { closeServer, listen } from "../helpers/listen.js";
 import { until } from "../helpers/wait.js";
+import { recordingLogger } from "../helpers/record-logger.js";
 
 const KEY = "view-stream-test-key-0123456789";
 const signer = { key: KEY };
-
-function logger() {
-  const lines: Array<{ level: string; obj: Record<string, unknown>; msg?: string }> = [];
-  const rec = (level: string) => (obj: object, msg?: string) =>
-    void lines.push({ level, obj: obj as Record<string, unknown>, msg });
-  return { lines, log: { debug: rec("debug"), info: rec("info"), warn: rec("warn"), error: rec("error") } };
-}
 
 /** A signed view line of `node` for `nonce`, at `mark` (tweak edits the body before signing). */
 function line(
@@ -35,6 +31,13 @@ function line(
 ): string {
   const body = tweak(buildView(node, [peer("agent", "HEALTHY")], Date.now(), nonce, { stream: mark }));
   return streamLine(signView(body, signer), body);
+}
+
+/** Answers one signed view of `node` for `nonce`, as a node that does not stream. */
+function answerOneView(res: ServerResponse, node: string, nonce: string): void {
+  const body = buildView(node, [peer("agent", "HEALTHY")], Date.now(), nonce);
+  res.writeHead(200, { "content-type": "application/json", "x-wdmesh-proof": signView(body, signer) });
+  res.end(body);
 }
 
 /** A member serving real view streams from a ViewStreams hub; counts the requests and how they asked. */
@@ -54,14 +57,12 @@ async function streamingMember(node: string) {
     const every = streamEvery(u.searchParams.get("every"));
     if (u.searchParams.get("stream") === "1" && every !== undefined && hub.open(res, nonce, "wd-a", every))
       return;
-    const body = buildView(node, [peer("agent", "HEALTHY")], Date.now(), nonce);
-    res.writeHead(200, { "content-type": "application/json", "x-wdmesh-proof": signView(body, signer) });
-    res.end(body);
+    answerOneView(res, node, nonce);
   });
   return { ...srv, hub, asked };
 }
 
-function pollerOf(url: string, log = logger().log, intervalMs = 100, maxBytes?: number): ViewPoller {
+function pollerOf(url: string, log = recordingLogger().log, intervalMs = 100, maxBytes?: number): ViewPoller {
   return new ViewPoller({
     members: [{ name: "wd-b", url }],
     key: KEY,
@@ -107,7 +108,7 @@ test("a line held back on the way is dated by the member's elapsed time, not by 
     hold = (s) => res.write(s);
     setTimeout(() => hold?.(line("wd-b", nonce, { seq: 2, elapsedMs: 50 })), 800);
   });
-  const poller = pollerOf(srv.url, logger().log, 10_000);
+  const poller = pollerOf(srv.url, recordingLogger().log, 10_000);
   try {
     poller.start();
     await until("the first view", () => poller.latest("wd-b") !== undefined);
@@ -152,7 +153,7 @@ for (const [what, second, expected] of [
       res.write(line("wd-b", nonce, { seq: 1, elapsedMs: 0 }));
       if (requests === 1) res.write(second(nonce));
     });
-    const { lines, log } = logger();
+    const { lines, log } = recordingLogger();
     const poller = pollerOf(srv.url, log);
     try {
       poller.start();
@@ -173,12 +174,9 @@ test("a member that answers one view (an older node) is polled: every round one 
   const asked: string[] = [];
   const srv = await listen((req, res) => {
     asked.push(req.url ?? "");
-    const nonce = new URL(req.url ?? "/", "http://x").searchParams.get("nonce") ?? "";
-    const body = buildView("wd-b", [peer("agent", "HEALTHY")], Date.now(), nonce);
-    res.writeHead(200, { "content-type": "application/json", "x-wdmesh-proof": signView(body, signer) });
-    res.end(body);
+    answerOneView(res, "wd-b", new URL(req.url ?? "/", "http://x").searchParams.get("nonce") ?? "");
   });
-  const { lines, log } = logger();
+  const { lines, log } = recordingLogger();
   const poller = pollerOf(srv.url, log);
   try {
     poller.start();
@@ -191,7 +189,6 @@ test("a member that answers one view (an older node) is polled: every round one 
       lines.filter((l) => l.level === "warn"),
       [],
     );
-    assert.equal(VIEW_STREAM_RETRY_MS, 600_000);
   } finally {
     await poller.stop();
     await closeServer(srv.server);
@@ -208,11 +205,9 @@ test("a stream that carries nothing (something between buffers it) is given up f
       res.write("");
       return; // never a line
     }
-    const body = buildView("wd-b", [], Date.now(), nonce);
-    res.writeHead(200, { "content-type": "application/json", "x-wdmesh-proof": signView(body, signer) });
-    res.end(body);
+    answerOneView(res, "wd-b", nonce);
   });
-  const { lines, log } = logger();
+  const { lines, log } = recordingLogger();
   const poller = new ViewPoller({
     members: [{ name: "wd-b", url: srv.url }],
     key: KEY,
@@ -252,7 +247,7 @@ test("a line without end larger than the cap cuts the stream after one line's wo
     };
     pump();
   });
-  const { lines, log } = logger();
+  const { lines, log } = recordingLogger();
   const poller = pollerOf(srv.url, log, 10_000, 65_536);
   try {
     poller.start();
@@ -354,4 +349,53 @@ test("the routes stream only to a member that signed its request; a reader and a
     await closeServer(srv.server);
   }
   assert.equal(b.mesh.viewStreamCount, 0);
+});
+
+test("serving: a member that stops reading is cut once its unsent views pass the cap; the other stream goes on", async () => {
+  const clock = new FakeClock();
+  const big = "x".repeat(32_768);
+  const hub = new ViewStreams({
+    clock,
+    maxBufferedBytes: 65_536,
+    view: (nonce, requester, mark) => {
+      const body = JSON.stringify({ node: "wd-b", nonce, for: requester, seq: mark.seq, pad: big });
+      return { body, proof: "p" };
+    },
+  });
+  const closed: string[] = [];
+  const srv = await listen((req, res) => {
+    const requester = new URL(req.url ?? "/", "http://x").searchParams.get("as") ?? "";
+    res.on("close", () => closed.push(requester));
+    hub.open(res, "n", requester, 100);
+  });
+  const port = Number(new URL(srv.url).port);
+  // wd-x asks and never reads; wd-y reads everything.
+  const stuck = net.connect(port, "127.0.0.1");
+  stuck.write("GET /?as=wd-x HTTP/1.1\r\nHost: x\r\n\r\n");
+  stuck.pause();
+  let readByY = 0;
+  const reader = net.connect(port, "127.0.0.1");
+  reader.write("GET /?as=wd-y HTTP/1.1\r\nHost: x\r\n\r\n");
+  reader.on("data", (d: Buffer) => (readByY += d.length));
+  try {
+    await until("both streams open", () => hub.size === 2);
+    let ticks = 0;
+    while (!closed.includes("wd-x") && ticks < 3_000) {
+      await clock.advance(100);
+      await new Promise((r) => setImmediate(r));
+      ticks++;
+    }
+    assert.ok(closed.includes("wd-x"), `wd-x was not cut after ${ticks} views`);
+    assert.ok(!closed.includes("wd-y"));
+    assert.equal(hub.size, 1);
+    const before = readByY;
+    await clock.advance(100);
+    await until("wd-y still gets views", () => readByY > before);
+  } finally {
+    stuck.destroy();
+    reader.destroy();
+    hub.close();
+    await closeServer(srv.server);
+  }
+  assert.equal(hub.size, 0);
 });

@@ -16,6 +16,7 @@ import { peer } from "../helpers/fake-backend.js";
 import { startApi, type Harness } from "../api/harness.js";
 import { closeServer as close, listen as serve } from "../helpers/listen.js";
 import { until } from "../helpers/wait.js";
+import { recordingLogger } from "../helpers/record-logger.js";
 import { runUnderFdLimit } from "../helpers/fd-limit.js";
 
 const KEY = "mesh-key-for-tests";
@@ -27,13 +28,6 @@ function pollerOf(
   times: Pick<ViewPollerOptions, "intervalMs" | "timeoutMs" | "logger">,
 ): ViewPoller {
   return new ViewPoller({ members: [{ name, url }], key: KEY, ...times });
-}
-
-function logger() {
-  const lines: Array<{ level: string; obj: Record<string, unknown>; msg?: string }> = [];
-  const rec = (level: string) => (obj: object, msg?: string) =>
-    void lines.push({ level, obj: obj as Record<string, unknown>, msg });
-  return { lines, log: { debug: rec("debug"), info: rec("info"), warn: rec("warn"), error: rec("error") } };
 }
 
 /** A member answering like a wdmesh node would, with hooks to misbehave. */
@@ -253,7 +247,7 @@ describe("ViewPoller", () => {
     const replay = await serve(
       member("wd-g", KEY, (b) => ({ body: b.replace(/"nonce":"[0-9a-f]+"/, '"nonce":"old"') })),
     );
-    const { lines, log } = logger();
+    const { lines, log } = recordingLogger();
     const poller = new ViewPoller({
       members: [
         { name: "wd-b", url: good.url },
@@ -314,7 +308,7 @@ describe("ViewPoller", () => {
     const slow = await serve(() => {
       /* never answers */
     });
-    const { lines, log } = logger();
+    const { lines, log } = recordingLogger();
     const poller = pollerOf("wd-s", slow.url, { intervalMs: 1_000, timeoutMs: 150, logger: log });
     try {
       const t0 = Date.now();
