@@ -245,6 +245,11 @@ export interface MeshMemberView {
   view_age_ms?: number | null;
   /** Its clock minus this node's, ms, measured from the view exchange; null when unknown. */
   clock_offset_ms?: number | null;
+  /**
+   * How its views come: "stream" (one open request), "poll" (one request per interval: it
+   * cannot stream), null while neither (no view yet, or its stream is asked again).
+   */
+  view_via?: "stream" | "poll" | null;
 }
 
 /** GET /v1/mesh: seed-compatible {self, peers, stats} plus node and members. */

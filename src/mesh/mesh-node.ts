@@ -498,6 +498,7 @@ export class MeshNode {
         last_seen: h?.last_seen ?? null,
         view_age_ms: this.gate?.viewAgeMs(m.name) ?? null,
         clock_offset_ms: this.skew.offsetMs(m.name),
+        view_via: this.poller?.viaOf(m.name) ?? null,
       };
     });
   }

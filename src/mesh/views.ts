@@ -349,6 +349,14 @@ export class ViewPoller {
     });
   }
 
+  /** How `member`'s views come now: on its open stream, polled (it cannot stream), or neither (null). */
+  viaOf(member: string): "stream" | "poll" | null {
+    const st = this.streams.get(member);
+    if (st !== undefined && !st.conn.ended && st.lastSeq > 0) return "stream";
+    if (!this.stream || (this.pollUntil.get(member) ?? -Infinity) > this.clock.monotonic()) return "poll";
+    return null;
+  }
+
   /** Members whose view stream is open now. */
   get streaming(): number {
     let open = 0;

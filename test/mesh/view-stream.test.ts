@@ -184,6 +184,7 @@ test("a member that answers one view (an older node) is polled: every round one 
     assert.match(asked[0]!, /stream=1/);
     for (const u of asked.slice(1)) assert.doesNotMatch(u, /stream=/);
     assert.equal(poller.streaming, 0);
+    assert.equal(poller.viaOf("wd-b"), "poll");
     assert.ok(poller.latest("wd-b") !== undefined);
     assert.deepEqual(
       lines.filter((l) => l.level === "warn"),
@@ -322,6 +323,11 @@ test("the routes stream only to a member that signed its request; a reader and a
       "wd-a streams wd-b's views",
       () => a.mesh.poller?.streaming === 1 && b.mesh.viewStreamCount === 1,
     );
+    await until(
+      "wd-a says wd-b's views come on a stream",
+      () => a.mesh.memberViews()[0]?.view_via === "stream",
+    );
+    assert.match(a.mesh.meshJson(), /"view_via":"stream"/);
     // A reader asking for a stream gets one view.
     const r = await fetch(`${srv.url}/v1/mesh/view?nonce=n1&stream=1&every=200`, {
       headers: { authorization: `Bearer ${readToken}` },
