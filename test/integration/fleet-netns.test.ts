@@ -226,7 +226,14 @@ describe(
           !(await events("h1")).some((e) => e.action === "restart" && e.peer_name === "agent2"),
           "h1's node never restarts h2's agent",
         );
-        assert.notEqual(await status("h1", "agent3"), "HEALTHY", "h1 cannot reach agent3 across the cut");
+        // Misses while h1 itself is starved (a loaded machine) are inconclusive, not misses:
+        // its verdict on agent3 may take a few more probes.
+        await until(
+          "h1 cannot reach agent3 across the cut",
+          async () => (await status("h1", "agent3")) !== "HEALTHY",
+          30_000,
+          { retryErrors: true },
+        ).catch((e: Error) => assert.fail(`${e.message}\n${diagnostics()}`));
         assert.deepEqual(
           (await events("h1")).filter((e) => e.peer_name === "agent3"),
           [],
