@@ -18,6 +18,18 @@ import { withoutTrailingSlash } from "../core/base-url.js";
 /** Waits up to `ms` for `member`'s next view; true when one arrived (false at once when none is streaming). */
 export type ViewWaiter = (member: string, ms: number, signal: AbortSignal) => Promise<boolean>;
 
+/**
+ * True when `view` came since the previous heartbeat (at `previous`; this one is at `now`).
+ * A polled view: asked after it. A streamed view: arrived after it, and made (at the
+ * earliest its date, which is the stream's request plus the member's elapsed time, so
+ * looser the slower the member took the request) no earlier than one heartbeat period
+ * before it; a line held back longer does not answer.
+ */
+function sincePrevious(view: ReceivedView, previous: number, now: number): boolean {
+  if (view.arrivedAt === undefined) return view.receivedAt > previous;
+  return view.arrivedAt > previous && view.receivedAt > previous - Math.max(0, now - previous);
+}
+
 export class ViewHeartbeats {
   /** Per member: when its previous heartbeat was due (epoch ms, the node's clock). */
   private readonly previous = new Map<string, number>();
@@ -57,7 +69,7 @@ export class ViewHeartbeats {
     if (this.waitView === undefined || waitMs <= 0) return undefined;
     const started = performance.now();
     if (!(await this.waitView(r.member, waitMs, signal))) return undefined;
-    const result = this.fromView(r.member, r.previous);
+    const result = this.fromView(r.member, r.previous, now);
     return result && { ...result, duration_ms: Math.round(performance.now() - started) };
   }
 
@@ -75,13 +87,13 @@ export class ViewHeartbeats {
     const previous = this.previous.get(node);
     this.previous.set(node, now);
     if (previous === undefined) return undefined;
-    return this.fromView(node, previous) ?? { member: node, previous };
+    return this.fromView(node, previous, now) ?? { member: node, previous };
   }
 
   /** Success when `member`'s latest view was asked after `previous` and says its node is fit. */
-  private fromView(member: string, previous: number): ProbeResult | undefined {
+  private fromView(member: string, previous: number, now: number): ProbeResult | undefined {
     const view = this.latest(member);
-    if (view === undefined || view.receivedAt <= previous) return undefined;
+    if (view === undefined || !sincePrevious(view, previous, now)) return undefined;
     // Only a view that says its node is fit answers (one that does not say, of an older
     // node, leaves its /health to say it).
     if (view.unfit !== null) return undefined;

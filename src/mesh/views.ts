@@ -99,6 +99,8 @@ export interface ReceivedView {
   inFlight: readonly InFlightView[];
   /** The member said it is overloaded (it holds its own steps). */
   degraded?: boolean;
+  /** A streamed view: when it arrived (epoch ms, this node's clock); absent for a polled one. */
+  arrivedAt?: number;
   /** The view request's round trip, ms. */
   rttMs?: number;
   /**
@@ -459,7 +461,14 @@ export class ViewPoller {
    * Keeps a verified view of `m`, made no earlier than `producedAt` (this node's wall clock)
    * and received `delayMs` after that; a view older than the one kept is dropped.
    */
-  private record(m: Member, view: MeshViewDoc, producedAt: number, delayMs: number, rttMs: number): void {
+  private record(
+    m: Member,
+    view: MeshViewDoc,
+    producedAt: number,
+    delayMs: number,
+    rttMs: number,
+    arrivedAt?: number,
+  ): void {
     this.ownTrouble.delete(m.name);
     const kept = this.views.get(m.name);
     if (kept !== undefined && kept.receivedAt > producedAt) return;
@@ -474,6 +483,7 @@ export class ViewPoller {
       inFlight: view.in_flight ?? [],
       ...(view.degraded === true ? { degraded: true } : {}),
       rttMs,
+      ...(arrivedAt === undefined ? {} : { arrivedAt }),
       ...(view.unfit === undefined ? {} : { unfit: view.unfit }),
     });
     if (this.lastError.delete(m.name))
@@ -562,7 +572,14 @@ export class ViewPoller {
     // later than it arrived: a line held back on the way is dated as old as it is.
     const elapsed = Math.min(elapsed_ms, sinceAsked);
     const delayMs = sinceAsked - elapsed;
-    this.record(m, checked.view, st.ask.wall + elapsed, delayMs, seq === 1 ? sinceAsked : delayMs);
+    this.record(
+      m,
+      checked.view,
+      st.ask.wall + elapsed,
+      delayMs,
+      seq === 1 ? sinceAsked : delayMs,
+      this.clock.now(),
+    );
     return undefined;
   }
 

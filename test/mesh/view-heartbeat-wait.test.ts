@@ -124,3 +124,30 @@ test("answerOrWait: not a member's heartbeat is never answered nor waited for", 
   for (const t of [0, 1_000, 2_000]) assert.equal(await beats.answerOrWait(http, t, 250, signal), undefined);
   assert.equal(waits, 0);
 });
+
+for (const [name, made, arrived, expect] of [
+  [
+    "a streamed view made a moment before the previous heartbeat, arrived after it, answers",
+    950,
+    1_500,
+    "ok",
+  ],
+  ["a streamed view that arrived before the previous heartbeat does not answer", 950, 990, "probe"],
+  [
+    "a streamed view made more than a period before the previous heartbeat does not answer",
+    -10,
+    1_500,
+    "probe",
+  ],
+  ["a streamed view made and arrived since the previous heartbeat answers", 1_200, 1_300, "ok"],
+] as const) {
+  test(`answer: ${name}`, () => {
+    let latest: ReceivedView = view(500);
+    const beats = new ViewHeartbeats([{ name: "wd-b", url: URL_B }], () => latest);
+    assert.equal(beats.answer(spec, 0), undefined);
+    assert.equal(beats.answer(spec, 1_000)?.ok, true);
+    latest = { ...view(made), arrivedAt: arrived };
+    const r = beats.answer(spec, 2_000);
+    assert.equal(r === undefined ? "probe" : "ok", expect);
+  });
+}
