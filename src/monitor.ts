@@ -550,7 +550,7 @@ export class Monitor {
       const asked = this.ownProber
         ? this.mesh.heartbeatFromView(p.spec.probe, startedAt, waitMs, signal)
         : undefined;
-      const fromView = asked === undefined ? undefined : await asked;
+      const fromView = asked instanceof Promise ? await asked : asked;
       if (fromView === undefined) probesInFlight.begin();
       try {
         result = fromView ?? (await this.getProber().probe(p.spec.probe, timeoutMs, signal));

@@ -394,7 +394,7 @@ export class MeshNode {
     now: number,
     waitMs: number,
     signal: AbortSignal,
-  ): Promise<ProbeResult | undefined> | undefined {
+  ): ProbeResult | undefined | Promise<ProbeResult | undefined> {
     return this.viewHeartbeats?.answerOrWait(spec, now, waitMs, signal);
   }
 

@@ -56,20 +56,33 @@ export class ViewHeartbeats {
 
   /**
    * As answer(), but when no view came since the previous heartbeat and the member streams
-   * its views, waits up to `waitMs` for the next one first (undefined: probe it).
+   * its views, waits up to `waitMs` for the next one first (undefined: probe it). A promise
+   * only when it waits: a probe of any other peer, or an answer at hand, costs none.
    */
-  async answerOrWait(
+  answerOrWait(
     spec: ProbeSpec,
     now: number,
     waitMs: number,
     signal: AbortSignal,
-  ): Promise<ProbeResult | undefined> {
+  ): ProbeResult | undefined | Promise<ProbeResult | undefined> {
     const r = this.check(spec, now);
     if (r === undefined || "ok" in r) return r;
     if (this.waitView === undefined || waitMs <= 0) return undefined;
+    return this.waitFor(this.waitView, r.member, r.previous, now, waitMs, signal);
+  }
+
+  /** Waits for `member`'s next view, then answers from it as answer() would. */
+  private async waitFor(
+    wait: ViewWaiter,
+    member: string,
+    previous: number,
+    now: number,
+    waitMs: number,
+    signal: AbortSignal,
+  ): Promise<ProbeResult | undefined> {
     const started = performance.now();
-    if (!(await this.waitView(r.member, waitMs, signal))) return undefined;
-    const result = this.fromView(r.member, r.previous, now);
+    if (!(await wait(member, waitMs, signal))) return undefined;
+    const result = this.fromView(member, previous, now);
     return result && { ...result, duration_ms: Math.round(performance.now() - started) };
   }
 

@@ -123,6 +123,8 @@ test("answerOrWait: not a member's heartbeat is never answered nor waited for", 
   const signal = new AbortController().signal;
   for (const t of [0, 1_000, 2_000]) assert.equal(await beats.answerOrWait(http, t, 250, signal), undefined);
   assert.equal(waits, 0);
+  // No promise for a probe that is not a member's heartbeat: the hot path allocates none.
+  assert.ok(!(beats.answerOrWait(http, 3_000, 250, signal) instanceof Promise));
 });
 
 for (const [name, made, arrived, expect] of [
