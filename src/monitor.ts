@@ -30,6 +30,7 @@ import type { Prober } from "./probe/prober.js";
 import { systemClock, type Clock } from "./schedule/clock.js";
 import { LatenessRecorder } from "./schedule/lateness.js";
 import { Scheduler } from "./schedule/scheduler.js";
+import { nearestBoundary, nextBoundary } from "./schedule/boundary.js";
 import { Semaphore } from "./schedule/semaphore.js";
 import { validatePeerSpec } from "./core/peer-spec.js";
 import { probesInFlight } from "./health/loop-delay.js";
@@ -478,8 +479,16 @@ export class Monitor {
 
   private firstDue(p: Peer): number {
     const now = this.clock.now();
+    // A member's heartbeat aims at the interval's boundaries, where the members send their
+    // views (one wakeup for the heartbeats, the views and this node's own streams).
+    if (this.viewHeartbeat(p)) return Math.max(nextBoundary(now, p.policy.intervalMs), p.notBefore);
     // Random initial delay so probes of many peers do not synchronise.
     return Math.max(now + Math.floor(this.random() * p.policy.intervalMs), p.notBefore);
+  }
+
+  /** True when `p` is a mesh member's heartbeat that its views answer (this node's own prober). */
+  private viewHeartbeat(p: Peer): boolean {
+    return this.ownProber && this.mesh.isViewHeartbeat(p.spec.probe);
   }
 
   private rescheduleSoon(name: string): void {
@@ -592,7 +601,10 @@ export class Monitor {
       }
       const wait =
         result.ok || p.state.status === "ISOLATED" ? p.policy.intervalMs : p.policy.retryIntervalMs;
-      next = Math.max(startedAt + wait, p.notBefore);
+      // A member's heartbeat keeps to the boundaries (nearest, so lateness does not drift it).
+      const due = startedAt + wait;
+      const aligned = wait === p.policy.intervalMs && this.viewHeartbeat(p) ? nearestBoundary(due, wait) : due;
+      next = Math.max(aligned, p.notBefore);
     });
     p.probing = run;
     try {

@@ -10,6 +10,7 @@
 // for it instead of 20 times.
 import type { Clock, TimerHandle } from "../schedule/clock.js";
 import { LOOP_DELAY_DEFAULTS } from "../core/defaults.js";
+import { untilBoundary } from "../schedule/boundary.js";
 
 /** A source of this node's event-loop delay (the real timer below; a fake in tests). */
 export interface LoopDelaySource {
@@ -87,8 +88,10 @@ export class TimerLoopDelay implements LoopDelaySource {
   private head = 0;
   /** Monotonic ms of the last tick (or re-arm). */
   private last = 0;
-  /** Resolution the pending timer was armed with, ms. */
+  /** Gap the pending timer was armed for, ms. */
   private armedMs = 0;
+  /** Whether the pending timer is an idle tick. */
+  private armedIdle = false;
   private timer: TimerHandle | null = null;
   private unwatch: (() => void) | null = null;
 
@@ -122,13 +125,20 @@ export class TimerLoopDelay implements LoopDelaySource {
     this.timer = null;
   }
 
-  private wantedMs(): number {
+  /** True when the timer should tick at `idleMs` now (adaptive, and no deadline runs). */
+  private idleNow(): boolean {
     const a = this.adaptive;
-    return a === undefined || a.activity.busy ? this.resolutionMs : a.idleMs;
+    return a !== undefined && !a.activity.busy;
   }
 
   private arm(): void {
-    this.armedMs = this.wantedMs();
+    this.armedIdle = this.idleNow();
+    // Idle ticks aim at the boundaries of `idleMs` on the wall clock, where this node's other
+    // timers of that period fire: one wakeup for all of them.
+    this.armedMs =
+      this.armedIdle && this.adaptive !== undefined
+        ? untilBoundary(this.clock.now(), this.adaptive.idleMs)
+        : this.resolutionMs;
     this.timer = this.clock.setTimeout(() => this.tick(), this.armedMs);
     // A monitoring timer must not keep a process alive on its own.
     (this.timer as { unref?: () => void } | null)?.unref?.();
@@ -136,7 +146,7 @@ export class TimerLoopDelay implements LoopDelaySource {
 
   /** Busy turned on or off: re-arm at the resolution now wanted, unless a tick is overdue. */
   private readonly onActivity = (): void => {
-    if (this.timer === null || this.armedMs === this.wantedMs()) return;
+    if (this.timer === null || this.armedIdle === this.idleNow()) return;
     const mono = this.monotonic();
     // An overdue tick is a stall in progress: it fires soon and records it.
     if (mono - this.last > this.armedMs) return;

@@ -398,6 +398,14 @@ export class MeshNode {
     return this.viewHeartbeats?.answerOrWait(spec, now, waitMs, signal);
   }
 
+  /**
+   * True when `spec` is a member's heartbeat that its views can answer: it is due at the
+   * interval's boundaries on the wall clock, where the members send their views.
+   */
+  isViewHeartbeat(spec: ProbeSpec): boolean {
+    return this.viewHeartbeats?.isMember(spec) === true;
+  }
+
   /** Stops polling and closes its connections. Idempotent. */
   async stop(): Promise<void> {
     this.closeViewStreams();

@@ -86,6 +86,11 @@ export class ViewHeartbeats {
     return result && { ...result, duration_ms: Math.round(performance.now() - started) };
   }
 
+  /** True when `spec` is the heartbeat of a member whose views this node takes. */
+  isMember(spec: ProbeSpec): boolean {
+    return "heartbeat" in spec && this.members.get(spec.heartbeat.node) === spec.heartbeat.url;
+  }
+
   /** A member heartbeat's result from its view; else what a late view must beat (or undefined: not one to answer). */
   private check(
     spec: ProbeSpec,

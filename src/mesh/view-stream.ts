@@ -16,6 +16,7 @@
 // once `maxBufferedBytes` are unsent (it asks again; it loses only views it did not read).
 import type { ServerResponse } from "node:http";
 import type { Clock, TimerHandle } from "../core/clock.js";
+import { untilBoundary } from "../schedule/boundary.js";
 
 /** Content type of a view stream: one JSON view per line. */
 export const VIEW_STREAM_CONTENT_TYPE = "application/x-ndjson";
@@ -134,7 +135,7 @@ export class ViewStreams {
       this.cadences.set(everyMs, cadence);
     }
     cadence.subs.add(sub);
-    if (cadence.timer === null) cadence.timer = this.opts.clock.setTimeout(() => this.tick(everyMs), everyMs);
+    if (cadence.timer === null) this.arm(cadence, everyMs);
     return true;
   }
 
@@ -160,8 +161,13 @@ export class ViewStreams {
     if (cadence === undefined) return;
     cadence.timer = null;
     for (const sub of [...cadence.subs]) this.write(sub);
-    if (cadence.subs.size > 0) cadence.timer = this.opts.clock.setTimeout(() => this.tick(everyMs), everyMs);
+    if (cadence.subs.size > 0) this.arm(cadence, everyMs);
     else this.cadences.delete(everyMs);
+  }
+
+  /** The cadence's next tick, at the next boundary of `everyMs` on the wall clock: the members' heartbeats of this view aim at it too. */
+  private arm(cadence: Cadence, everyMs: number): void {
+    cadence.timer = this.opts.clock.setTimeout(() => this.tick(everyMs), untilBoundary(this.opts.clock.now(), everyMs));
   }
 
   private write(sub: Subscriber): void {

@@ -247,6 +247,9 @@ export class ViewPoller {
   /** Per member: why its latest request said nothing about it (this node's own trouble). */
   private readonly ownTrouble = new Map<string, string>();
   private timer: TimerHandle | null = null;
+  /** When the armed round is due, and when the last one started (epoch ms). */
+  private timerAt = 0;
+  private roundStarted = 0;
   private running = false;
   private abort: AbortController | null = null;
   private round: Promise<void> | null = null;
@@ -378,10 +381,42 @@ export class ViewPoller {
       if (this.round === tracked) this.round = null;
       // A stop() (and maybe a new start()) happened meanwhile: that loop is not ours.
       if (!this.running || gen !== this.generation) return;
-      const wait = Math.max(0, started + this.intervalMs - this.clock.now());
-      this.timer = this.clock.setTimeout(() => this.tick(), wait);
+      this.roundStarted = started;
+      this.arm(this.nextRoundAt(started));
     });
     this.round = tracked;
+  }
+
+  private arm(at: number): void {
+    this.timerAt = at;
+    this.timer = this.clock.setTimeout(() => this.tick(), Math.max(0, at - this.clock.now()));
+  }
+
+  /**
+   * When the round after the one started at `started` is due (epoch ms): an interval later,
+   * or, while every member streams, when the first stream would go quiet or grow old: a
+   * round in between would find nothing to do (each is a wakeup of this process).
+   */
+  private nextRoundAt(started: number): number {
+    const next = started + this.intervalMs;
+    if (!this.stream || this.members.length === 0) return next;
+    const mono = this.clock.monotonic();
+    let due = Infinity;
+    for (const m of this.members) {
+      const st = this.streams.get(m.name);
+      if (st === undefined || st.conn.ended || st.lastSeq === 0) return next;
+      due = Math.min(due, st.lastLineMono + this.quietLimitMs(), st.ask.mono + VIEW_STREAM_MAX_AGE_MS);
+    }
+    return Math.max(next, this.clock.now() + (due - mono) + 1);
+  }
+
+  /** A stream ended: the next round comes at the usual interval, not at a later deadline. */
+  private roundSoon(): void {
+    if (this.timer === null || !this.running) return;
+    const at = this.roundStarted + this.intervalMs;
+    if (this.timerAt <= at) return;
+    this.clock.clearTimeout(this.timer);
+    this.arm(at);
   }
 
   private client(): HttpClient {
@@ -586,6 +621,7 @@ export class ViewPoller {
   private streamEnded(m: Member, st: OpenStream, out: StreamEnd): void {
     if (this.streams.get(m.name) === st) this.streams.delete(m.name);
     if (!this.running) return;
+    this.roundSoon();
     if (out.answered && out.lines === 0) {
       // It answered a stream and sent nothing on it (something between buffers it?): polled for a while.
       this.pollUntil.set(m.name, this.clock.monotonic() + VIEW_STREAM_RETRY_MS);
