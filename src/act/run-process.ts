@@ -64,7 +64,7 @@ export const runProcess: ProcessRunner = (argv, opts) =>
     const child = spawn(file, args, {
       stdio: [opts.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
       env: opts.env ?? process.env,
-      // Own process group, so a kill reaches grandchildren too (e.g. nsenter → systemctl).
+      // Own process group, so a kill reaches grandchildren too (e.g. nsenter, then systemctl).
       detached: true,
     });
     const append = (cur: string, chunk: Buffer): string =>

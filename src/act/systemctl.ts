@@ -53,7 +53,7 @@ export class Systemctl {
   }
 
   /**
-   * `systemctl show UNIT -p A -p B …` parsed into a map. A unit that does not exist is
+   * `systemctl show UNIT -p A -p B ...` parsed into a map. A unit that does not exist is
    * not an error here (LoadState=not-found); callers check LoadState.
    */
   async show(

@@ -46,7 +46,7 @@ export const PROBE_DEFAULTS = {
   /**
    * Longest wait in the HTTP prober's queue behind other requests to the same origin, as
    * a fraction of the probe's deadline; the deadline itself starts when the request is
-   * sent, so a probe takes at most deadline × (1 + this). Past it the probe is
+   * sent, so a probe takes at most deadline * (1 + this). Past it the probe is
    * inconclusive (`queued`: the peer was never asked).
    */
   queueWaitFraction: 0.1,
@@ -116,7 +116,7 @@ export const MESH_DEFAULTS = {
    */
   /**
    * clock_skew fires when a member's measured clock offset exceeds this, ms: half of the
-   * ±60 s a member accepts on a signed view request's timestamp, so it warns before views
+   * 60 s either way that a member accepts on a signed view request's timestamp, so it warns before views
    * are refused. Fixed, not configurable.
    */
   clockSkewBoundMs: 30_000,

@@ -542,8 +542,8 @@ export class MeshNode {
   }
 
   /**
-   * Serves this node's mesh routes — GET /health (with `proof` for ?nonce= when there is
-   * a mesh key), GET /v1/mesh/view (signed) and GET /v1/mesh — and returns true; returns
+   * Serves this node's mesh routes: GET /health (with `proof` for ?nonce= when there is
+   * a mesh key), GET /v1/mesh/view (signed) and GET /v1/mesh, and returns true; returns
    * false without touching `res` for any other path, so an agent mounts the mesh inside
    * its own server: `if (!monitor.mesh.routes(req, res)) app(req, res)`.
    */

@@ -33,7 +33,7 @@ function sincePrevious(view: ReceivedView, previous: number, now: number): boole
 export class ViewHeartbeats {
   /** Per member: when its previous heartbeat was due (epoch ms, the node's clock). */
   private readonly previous = new Map<string, number>();
-  /** Member name → base URL. */
+  /** Member name to base URL. */
   private readonly members: ReadonlyMap<string, string>;
 
   constructor(
