@@ -103,10 +103,20 @@ writeFileSync(`${cjs}/package.json`, '{ "type": "commonjs" }\n');
 // A loaded module's source stays in the heap (for lazy compilation). One character outside
 // ASCII (an arrow in a comment) makes V8 hold the whole file as two bytes per character:
 // 0.2 MB more for the package root. The bundles must stay ASCII; say where they do not.
-for (const file of ["dist/index.js", "dist/ladder.js", "dist/testing.js", `${cjs}/index.js`, `${cjs}/testing.js`,
-  ...readdirSync(chunks).filter((f) => f.endsWith(".js")).map((f) => `${chunks}/${f}`)]) {
+for (const file of [
+  "dist/index.js",
+  "dist/ladder.js",
+  "dist/testing.js",
+  `${cjs}/index.js`,
+  `${cjs}/testing.js`,
+  ...readdirSync(chunks)
+    .filter((f) => f.endsWith(".js"))
+    .map((f) => `${chunks}/${f}`),
+]) {
   const lines = readFileSync(file, "utf8").split("\n");
-  const bad = lines.flatMap((l, i) => (/[^\x00-\x7f]/.test(l) ? [`${file}:${i + 1}: ${l.trim().slice(0, 100)}`] : []));
+  const bad = lines.flatMap((l, i) =>
+    /[^\x00-\x7f]/.test(l) ? [`${file}:${i + 1}: ${l.trim().slice(0, 100)}`] : [],
+  );
   if (bad.length > 0) {
     throw new Error(
       `bundle not ASCII (each such file is held as UTF-16 in memory, twice its size):\n${bad.join("\n")}\n` +

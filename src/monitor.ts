@@ -603,7 +603,8 @@ export class Monitor {
         result.ok || p.state.status === "ISOLATED" ? p.policy.intervalMs : p.policy.retryIntervalMs;
       // A member's heartbeat keeps to the boundaries (nearest, so lateness does not drift it).
       const due = startedAt + wait;
-      const aligned = wait === p.policy.intervalMs && this.viewHeartbeat(p) ? nearestBoundary(due, wait) : due;
+      const aligned =
+        wait === p.policy.intervalMs && this.viewHeartbeat(p) ? nearestBoundary(due, wait) : due;
       next = Math.max(aligned, p.notBefore);
     });
     p.probing = run;

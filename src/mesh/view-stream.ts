@@ -167,7 +167,10 @@ export class ViewStreams {
 
   /** The cadence's next tick, at the next boundary of `everyMs` on the wall clock: the members' heartbeats of this view aim at it too. */
   private arm(cadence: Cadence, everyMs: number): void {
-    cadence.timer = this.opts.clock.setTimeout(() => this.tick(everyMs), untilBoundary(this.opts.clock.now(), everyMs));
+    cadence.timer = this.opts.clock.setTimeout(
+      () => this.tick(everyMs),
+      untilBoundary(this.opts.clock.now(), everyMs),
+    );
   }
 
   private write(sub: Subscriber): void {

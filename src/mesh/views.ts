@@ -24,6 +24,7 @@ import type { PeerCount, PeerStatus } from "../core/types.js";
 import { silentLogger, type Logger } from "../core/logger.js";
 import { compileHttpTarget, HttpClient } from "../probe/http.js";
 import { systemClock, type Clock, type TimerHandle } from "../schedule/clock.js";
+import { nextBoundary } from "../schedule/boundary.js";
 import type { Identity, PublicIdentity } from "../core/identity.js";
 import type { InFlightView, MeshViewDoc, ViewExpectation, ViewSigner } from "./view-schema.js";
 import { ViewStream, type StreamEnd } from "./view-stream-client.js";
@@ -394,8 +395,8 @@ export class ViewPoller {
 
   /**
    * When the round after the one started at `started` is due (epoch ms): an interval later,
-   * or, while every member streams, when the first stream would go quiet or grow old: a
-   * round in between would find nothing to do (each is a wakeup of this process).
+   * or, while every member streams, at the first boundary after the first stream would go
+   * quiet or grow old: a round in between would find nothing to do (each is a wakeup).
    */
   private nextRoundAt(started: number): number {
     const next = started + this.intervalMs;
@@ -407,7 +408,8 @@ export class ViewPoller {
       if (st === undefined || st.conn.ended || st.lastSeq === 0) return next;
       due = Math.min(due, st.lastLineMono + this.quietLimitMs(), st.ask.mono + VIEW_STREAM_MAX_AGE_MS);
     }
-    return Math.max(next, this.clock.now() + (due - mono) + 1);
+    // On a boundary: the wakeup this node makes anyway for its heartbeats and streams.
+    return Math.max(next, nextBoundary(this.clock.now() + (due - mono), this.intervalMs));
   }
 
   /** A stream ended: the next round comes at the usual interval, not at a later deadline. */

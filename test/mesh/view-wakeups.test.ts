@@ -68,10 +68,13 @@ test("reading: the round sleeps while every member streams, and comes at once wh
   });
   // The poller's timers, counted: each is a wakeup of the process.
   let rounds = 0;
+  /** When each round armed for longer than an interval (asleep while streaming) is due, epoch ms. */
+  const longDues: number[] = [];
   const clock: Clock = {
     ...systemClock,
     setTimeout: (fn, ms) => {
       rounds++;
+      if (ms > 150) longDues.push(Date.now() + ms);
       return systemClock.setTimeout(fn, ms);
     },
   };
@@ -95,6 +98,10 @@ test("reading: the round sleeps while every member streams, and comes at once wh
     assert.ok(poller.latest("wd-b")!.receivedAt > seqBefore, "views kept coming");
     assert.ok(rounds - roundsBefore <= 2, `${rounds - roundsBefore} rounds in 15 intervals of streaming`);
     assert.equal(asked.length, 1);
+    // Those rounds are due on the interval's boundaries, with the node's other timers.
+    assert.ok(longDues.length >= 1, "a round slept while streaming");
+    for (const due of longDues)
+      assert.ok(due % 100 <= 2 || due % 100 >= 98, `round due ${due % 100} ms past a boundary`);
     // The member ends its streams: the next round asks again within an interval or so,
     // not at the 5.2 s quiet deadline it slept towards (3.7 s from now at the earliest).
     const endedAt = Date.now();

@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { nearestBoundary, nextBoundary, untilBoundary } from "../../src/schedule/boundary.js";
 import { DeadlineActivity, TimerLoopDelay } from "../../src/health/loop-delay.js";
 import { FakeClock } from "../helpers/fake-clock.js";
+import type { Clock } from "../../src/schedule/clock.js";
 
 test("boundaries: the next one is strictly later, the nearest rounds half up, the wait is in (0, every]", () => {
   const rows: Array<[now: number, every: number, next: number, nearest: number, until: number]> = [
@@ -27,12 +28,12 @@ test("loop delay: idle ticks land on the idle period's boundaries, busy ones kee
   await clock.advance(1_000 - (clock.now() % 1_000) + 330); // mid period
   const activity = new DeadlineActivity();
   const fired: number[] = [];
-  const tracking = {
-    ...clock,
+  const tracking: Clock = {
     now: () => clock.now(),
     monotonic: () => clock.monotonic(),
-    clearTimeout: (h: Parameters<FakeClock["clearTimeout"]>[0]) => clock.clearTimeout(h),
-    setTimeout: (fn: () => void, ms: number) =>
+    sleep: (ms, signal) => clock.sleep(ms, signal),
+    clearTimeout: (h) => clock.clearTimeout(h),
+    setTimeout: (fn, ms) =>
       clock.setTimeout(() => {
         fired.push(clock.now());
         fn();
