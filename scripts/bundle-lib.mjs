@@ -115,7 +115,7 @@ for (const file of [
 ]) {
   const lines = readFileSync(file, "utf8").split("\n");
   const bad = lines.flatMap((l, i) =>
-    /[^\x00-\x7f]/.test(l) ? [`${file}:${i + 1}: ${l.trim().slice(0, 100)}`] : [],
+    /[\u0080-\uffff]/.test(l) ? [`${file}:${i + 1}: ${l.trim().slice(0, 100)}`] : [],
   );
   if (bad.length > 0) {
     throw new Error(
