@@ -86,7 +86,12 @@ export class ViewHeartbeats {
     return result && { ...result, duration_ms: Math.round(performance.now() - started) };
   }
 
-  /** True when `spec` is the heartbeat of a member whose views this node takes. */
+  /**
+   * True when `spec` is the heartbeat of a member whose views this node takes. A member's
+   * heartbeat spec carries its base URL already without trailing slashes (memberPeerSpec),
+   * as this map does: no normalising on every probe. Any other spelling is another peer's
+   * heartbeat, probed as it always was.
+   */
   isMember(spec: ProbeSpec): boolean {
     return "heartbeat" in spec && this.members.get(spec.heartbeat.node) === spec.heartbeat.url;
   }
@@ -96,12 +101,8 @@ export class ViewHeartbeats {
     spec: ProbeSpec,
     now: number,
   ): ProbeResult | { member: string; previous: number } | undefined {
-    if (!("heartbeat" in spec)) return undefined;
-    const { node, url } = spec.heartbeat;
-    // A member's heartbeat spec carries its base URL already without trailing slashes
-    // (memberPeerSpec), as this map does: no normalising on every probe. Any other spelling
-    // is another peer's heartbeat, probed as it always was.
-    if (this.members.get(node) !== url) return undefined;
+    if (!this.isMember(spec) || !("heartbeat" in spec)) return undefined;
+    const { node } = spec.heartbeat;
     const previous = this.previous.get(node);
     this.previous.set(node, now);
     if (previous === undefined) return undefined;
